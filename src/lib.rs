@@ -1,0 +1,6 @@
+//! connecting: turns requests for cultural mediators into assigned, confirmed appointments.
+//!
+//! See ARCHITECTURE.md for the bird's-eye view and the code map.
+
+pub mod clock;
+pub mod domain;
