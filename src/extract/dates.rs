@@ -100,7 +100,7 @@ static DEADLINE_CUE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static EXCLUDE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\bnat[oaie]\b|nascita|decreto|provvedimento|sentenza|ordinanza|\bprot\b|protocollo|datat[oa]|ricevut[oa]|inviat[oa]|scritto|\bd\.?n\.?\b|relazione del|udienza del|nota del|mail del|email del|lettera del)[^\n]{0,14}$",
+        r"(?:\bnat[oaie]\s+(?:a\s+\w+\s+)?(?:il\s+)?|\bnascita\s*:?\s*(?:il\s+)?|\bclasse\s+|(?:decreto|provvedimento|sentenza|ordinanza|relazione|nota|mail|e-?mail|lettera|\bprot\.?|protocollo|comunicazione|segnalazione|verbale)\s+(?:\S+\s+){0,4}?(?:del|in\s+data|datat[oa])\s+|\bricevut[oa]\s+(?:il\s+)?|\binviat[oa]\s+(?:il\s+)?|\bscritto\s+(?:il\s+)?)$",
     )
 });
 static TIME_CTX: LazyLock<Regex> =
@@ -293,6 +293,10 @@ pub(crate) fn scan_dates(
             continue;
         }
         let wd = c.get(1).and_then(|w| weekday_of(w.as_str()));
+        let day_at = c.get(2).map(|g| g.start()).unwrap_or(m.0);
+        if wd.is_none() && after_time(text, day_at) {
+            continue;
+        }
         let (Some(day), Some(month)) = (
             c.get(2).and_then(|d| d.as_str().parse::<u32>().ok()),
             c.get(3).and_then(|mo| month_of(mo.as_str())),
@@ -336,6 +340,9 @@ pub(crate) fn scan_dates(
             continue;
         }
         let num_start = c.get(2).map(|g| g.start()).unwrap_or(m.0);
+        if wd.is_none() && after_time(text, num_start) {
+            continue;
+        }
         let before = window(text, if wd.is_some() { m.0 } else { num_start }, 24);
         if year.is_none() && wd.is_none() {
             if TIME_CTX.is_match(before) {
@@ -566,6 +573,20 @@ pub(crate) fn scan_dates(
     hits.sort_by_key(|h| h.start);
     *taken = spans.0;
     hits
+}
+
+/// The number at `at` continues a time ("16.15 mar", "ore 16-17 mar", "alle 17 mar").
+fn after_time(text: &str, at: usize) -> bool {
+    let before = window(text, at, 24);
+    let b = before.as_bytes();
+    let n = b.len();
+    if n >= 2 && matches!(b[n - 1], b'.' | b':' | b'-') && b[n - 2].is_ascii_digit() {
+        return true;
+    }
+    if n >= 3 && b[n - 1] == b' ' && b[n - 2] == b'-' && b[n - 3].is_ascii_digit() {
+        return true;
+    }
+    TIME_CTX.is_match(before)
 }
 
 fn whole(c: &Captures) -> (usize, usize) {

@@ -24,7 +24,13 @@ static I_PROTETTO: LazyLock<Regex> = LazyLock::new(|| {
 });
 static I_VISITA: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:visit[ae]\s+domiciliar[ei]|visita\s+a\s+domicilio|v\.?\s?d\.|vd\b|domiciliare|presso\s+l'abitazione|presso\s+il\s+domicilio|a\s+casa\s+della\s+famiglia|a\s+domicilio|presso\s+la\s+casa)",
+        r"\b(?:visit[ae]\s+domiciliar[ei]|visita\s+a\s+domicilio|visita\s+presso\s+(?:l'abitazione|il\s+domicilio|la\s+casa)|v\.\s?d\.|vd\b|domiciliare)",
+    )
+});
+/// Only the place says "home": a home visit unless another type is named.
+static I_VISITA_WEAK: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(?:presso\s+l'abitazione|presso\s+il\s+domicilio|a\s+casa\s+della\s+famiglia|a\s+domicilio|presso\s+la\s+casa)",
     )
 });
 static I_TRADUZIONE: LazyLock<Regex> = LazyLock::new(|| {
@@ -67,15 +73,16 @@ pub(crate) fn intervention(text: &str) -> Option<InterventionType> {
         ],
     );
     let scope = label.as_deref().unwrap_or(text);
-    let order: [(&Regex, InterventionType); 8] = [
+    let order: [(&Regex, InterventionType); 9] = [
         (&I_UDIENZA, Udienza),
         (&I_PROTETTO, IncontroProtetto),
         (&I_VISITA, VisitaDomiciliare),
         (&I_TRADUZIONE, TraduzioneScritta),
         (&I_RIUNIONE, Riunione),
         (&I_COLLOQUIO, Colloquio),
-        (&I_TELEFONATA, Telefonata),
         (&I_ALTRO, Altro),
+        (&I_VISITA_WEAK, VisitaDomiciliare),
+        (&I_TELEFONATA, Telefonata),
     ];
     for (rx, t) in order.iter() {
         if rx.is_match(scope) {
@@ -179,6 +186,33 @@ static G_NEUTRAL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub(crate) fn gender(text: &str) -> Option<Gender> {
+    if let Some(v) = label_value(
+        text,
+        &[
+            "mediatore",
+            "mediatrice",
+            "genere",
+            "sesso",
+            "genere mediatore",
+            "sesso mediatore",
+            "preferenza",
+        ],
+    ) {
+        let v = v.trim();
+        if v.starts_with("donna")
+            || v.starts_with("femmin")
+            || v == "f"
+            || v.starts_with("mediatrice")
+        {
+            return Some(Gender::F);
+        }
+        if v.starts_with("uomo") || v.starts_with("maschi") || v == "m" {
+            return Some(Gender::M);
+        }
+        if v.starts_with("indifferente") || v.starts_with("nessuna") {
+            return None;
+        }
+    }
     if G_M.is_match(text) {
         return Some(Gender::M);
     }

@@ -189,7 +189,11 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     let body = &f[..closing];
 
     // Language
-    let found = languages::find(original, &folded, &masked);
+    let mut found = languages::find(original, &folded, &masked);
+    // a language word in the signature ("PAOLA GRECO") counts only when the body names none
+    if found.iter().any(|x| x.start < closing) {
+        found.retain(|x| x.start < closing);
+    }
     let mut certain: Vec<&Language> = Vec::new();
     for x in found.iter().filter(|x| !x.nationality) {
         if !certain.iter().any(|l| l.code == x.language.code) {
@@ -332,9 +336,8 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
         .max_by_key(|c| (c.score, std::cmp::Reverse(c.start)))
         .map(|c| c.comune.clone());
     let orig_closing = folded.orig(closing);
-    d.address = places::find_address(&original[..orig_closing])
-        .or_else(|| places::find_address(original))
-        .map(|a| a.1);
+    // an address after the closing is the office's, in the signature
+    d.address = places::find_address(&original[..orig_closing]).map(|a| a.1);
     d.office = places::find_office(&original[..orig_closing]);
     d.modality = fields::modality(body);
 
@@ -394,7 +397,11 @@ fn complete_times(d: &mut RequestDraft) {
 /// Recomputes `modality` defaults, `missing` and `warnings` from the fields and the notes.
 fn finalize(d: &mut RequestDraft, ctx: &Context) {
     use InterventionType::*;
-    let has_place = d.comune.is_some() || d.address.is_some() || d.office.is_some();
+    // a hearing is at the court: the place is known
+    let has_place = d.comune.is_some()
+        || d.address.is_some()
+        || d.office.is_some()
+        || d.intervention == Some(Udienza);
     if d.modality.is_none() {
         d.modality = match d.intervention {
             Some(Telefonata) => Some(Modality::Phone),
