@@ -690,7 +690,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             };
             let mut notes = Vec::new();
             let h1 = pm_shift(h1, None, &mut notes, &c[0]);
-            let h2 = if h2 < h1 && h2 + 12 <= 23 && h2 + 12 > h1 {
+            let h2 = if h2 < h1 && (1..=6).contains(&h2) && h2 + 12 > h1 {
                 h2 + 12
             } else {
                 h2

@@ -35,7 +35,7 @@ static I_VISITA_WEAK: LazyLock<Regex> = LazyLock::new(|| {
 });
 static I_TRADUZIONE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:traduzione\s+scritta|traduzioni\s+scritte|tradurre\s+(?:il|un|una|dei|delle|la|questo|questa|i|le|gli|l')|traduzione\s+(?:di|del|della|dei|delle|dello|dell')\s*(?:un\s+|una\s+|il\s+|la\s+)?(?:document|lettera|decreto|relazione|modul|certificat|verbale|testo|atto|atti|comunicazione|avviso|regolamento|pagell|provvedimento|sentenza|progetto)|document[oi]\s+da\s+tradurre|da\s+tradurre|traduzione\s+del\s+documento)",
+        r"\b(?:traduzione\s+scritta|traduzioni\s+scritte|tradurre\s+(?:il|un|una|dei|delle|la|questo|questa|i|le|gli|l')|traduzione\s+(?:(?:in|dall'?|dal)\s*\w+\s+)?(?:di|del|della|dei|delle|dello|dell')\s*(?:un\s+|una\s+|il\s+|la\s+)?(?:document|lettera|decreto|relazione|modul|certificat|verbale|testo|atto|atti|comunicazione|avviso|regolamento|pagell|provvedimento|sentenza|progetto)|document[oi]\s+da\s+tradurre|da\s+tradurre|traduzione\s+del\s+documento)",
     )
 });
 static I_RIUNIONE: LazyLock<Regex> = LazyLock::new(|| {
@@ -400,6 +400,23 @@ static NAME_INTRO: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i:\bsono\s+(?:l'assistente\s+sociale\s+|la\s+dott\.?ssa\s+|il\s+dott\.?\s+)?|\bmi\s+chiamo\s+|\bio\s+sono\s+)([A-ZÀ-Ý][a-zà-ÿ']+(?:\s+[A-ZÀ-Ý][a-zà-ÿ']+){1,2})",
     )
 });
+static NAME_TITLED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\b[Dd]ott\.?ssa|\b[Dd]ott\.|\b[Dd]r\.?ssa|\bA\.\s?S\.|\b[Aa]ssistente\s+[Ss]ociale)\s+([A-ZÀ-Ý][a-zà-ÿ']+(?:\s+[A-ZÀ-Ý][a-zà-ÿ']+){1,2})",
+    )
+});
+static NAME_BEFORE_PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:^|[.!\n]\s*)([A-ZÀ-Ý][a-zà-ÿ']+\s+[A-ZÀ-Ý][a-zà-ÿ']+)\s*[,\-–]?\s*(?i:tel\b|tel\.|cell|telefono|recapito)",
+    )
+});
+/// A closing line that is only a name ("Sara Marino" as the last line).
+static NAME_LAST_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^\s*(?:(?i:dott\.?ssa|dott\.?|a\.\s?s\.)\s+)?([A-ZÀ-Ý][a-zà-ÿ']+(?:\s+[A-ZÀ-Ý][a-zà-ÿ']+){1,2})\s*$",
+    )
+});
+
 const NAME_STOP: &[&str] = &[
     "Servizio",
     "Servizi",
@@ -515,7 +532,12 @@ pub(crate) fn requester_name(original: &str) -> Option<String> {
             return Some(name.join(" "));
         }
     }
-    for rx in [&*NAME_INTRO, &*NAME_AFTER_CLOSING] {
+    for rx in [
+        &*NAME_INTRO,
+        &*NAME_AFTER_CLOSING,
+        &*NAME_TITLED,
+        &*NAME_BEFORE_PHONE,
+    ] {
         let mut last = None;
         for c in rx.captures_iter(original) {
             let Some(g) = c.get(1) else { continue };
@@ -530,6 +552,20 @@ pub(crate) fn requester_name(original: &str) -> Option<String> {
         }
         if last.is_some() {
             return last;
+        }
+    }
+    // the last short line of the message (or of its first paragraph block) that is only a name
+    for line in original.lines().rev().take(12) {
+        if let Some(g) = NAME_LAST_LINE.captures(line).and_then(|c| c.get(1)) {
+            let words: Vec<&str> = g.as_str().split_whitespace().collect();
+            if words.iter().all(|w| !NAME_STOP.contains(w))
+                && words
+                    .iter()
+                    .all(|w| super::languages::by_name(w).is_none() || words.len() > 1)
+                && super::places::comune_by_name(g.as_str()).is_none()
+            {
+                return Some(words.join(" "));
+            }
         }
     }
     None

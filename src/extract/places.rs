@@ -120,7 +120,7 @@ static NEAR_CUE: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?:\ba|\bad|\bin|\bdi|\bda|,|-|\d{5}|:)\s*(?:\(bg\)\s*)?$"));
 static BAD_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:provincia|\bats\b|\basst\b|ambito|ufficio di piano|\bnat[oaie]\b|nascita|diocesi|universita|ospedale|hospital|asst\s+papa\s+giovanni|prefettura|questura)[^\n]{0,30}$",
+        r"(?:provincia|\bats\b|\basst\b|ambito|ufficio di piano|\bnat[oaie]\b|nascita|diocesi|universita|asst\s+papa\s+giovanni)[^\n]{0,30}$",
     )
 });
 
