@@ -14,7 +14,7 @@ fn re(p: &str) -> Regex {
 
 static I_UDIENZA: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:udienza|udienze|audizione|in\s+tribunale|presso\s+il\s+tribunale|davanti\s+al\s+giudice|tribunale\s+per\s+i\s+minorenni|giudice\s+onorario|ctu)\b",
+        r"\b(?:udienza|udienze|audizione|in\s+tribunale|presso\s+il\s+tribunale|davanti\s+al\s+giudice|giudice\s+onorario)\b",
     )
 });
 static I_PROTETTO: LazyLock<Regex> = LazyLock::new(|| {
@@ -74,10 +74,10 @@ pub(crate) fn intervention(text: &str) -> Option<InterventionType> {
     );
     let scope = label.as_deref().unwrap_or(text);
     let order: [(&Regex, InterventionType); 9] = [
+        (&I_TRADUZIONE, TraduzioneScritta),
         (&I_UDIENZA, Udienza),
         (&I_PROTETTO, IncontroProtetto),
         (&I_VISITA, VisitaDomiciliare),
-        (&I_TRADUZIONE, TraduzioneScritta),
         (&I_RIUNIONE, Riunione),
         (&I_COLLOQUIO, Colloquio),
         (&I_ALTRO, Altro),
