@@ -113,7 +113,7 @@ pub struct FoundComune {
 
 static PLACE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:presso|sede|luogo|indirizzo|domicilio|abitazione|residenti|residente|abitano|abita|dove|localita|si terra|si svolgera|recarsi|tribunale di|comune\s*:)",
+        r"(?:presso|sede|luogo|indirizzo|domicil|abitazione|residenti|residente|abitano|abita|dove|localita|si terra|si svolgera|recarsi|tribunale di|comune\s*:)",
     )
 });
 static NEAR_CUE: LazyLock<Regex> =
@@ -121,6 +121,13 @@ static NEAR_CUE: LazyLock<Regex> =
 static BAD_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?:provincia|\bats\b|\basst\b|ambito|ufficio di piano|\bnat[oaie]\b|nascita|diocesi|universita|asst\s+papa\s+giovanni)[^\n]{0,30}$",
+    )
+});
+
+/// "sono l'assistente sociale ... del Comune di X": where the writer works, not the meeting.
+static SELF_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(?:sono|scrivo|lavoro|vi\s+scrivo|mi\s+chiamo)\b[^\n.;]{0,60}(?:del|dal|per\s+il)\s+(?:comune|servizio|ambito)\s+di\s*$",
     )
 });
 
@@ -191,6 +198,9 @@ pub(crate) fn find_comuni(
                 }
                 if NEAR_CUE.is_match(window) {
                     score += 2;
+                }
+                if SELF_CUE.is_match(window) {
+                    score -= 5;
                 }
                 if BAD_CUE.is_match(window) {
                     score -= 5;
