@@ -375,19 +375,26 @@ pub(crate) fn urls(original: &str) -> Vec<(usize, usize)> {
 
 static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?im)^[^\n]{0,30}\b(?:cordiali\s+saluti|distinti\s+saluti|cordialmente|saluti|un\s+saluto|grazie(?:\s+mille)?|ringrazio|buona\s+giornata|buon\s+lavoro|in\s+attesa\s+di\s+(?:un\s+)?(?:vostro\s+)?(?:riscontro|risposta)|resto\s+in\s+attesa|a\s+presto|firmato|best\s+regards)\b",
+        r"\b(?:cordiali\s+saluti|distinti\s+saluti|cordialmente|saluti|un\s+saluto|grazie(?:\s+mille)?|ringrazio|buona\s+giornata|buon\s+lavoro|in\s+attesa\s+di\s+(?:un\s+)?(?:vostro\s+)?(?:riscontro|risposta)|resto\s+in\s+attesa|a\s+presto|firmato|best\s+regards)\b",
     )
 });
 
-/// Folded offset where the closing formula (and so the signature) starts, if any: the last one
-/// in the second half of the text.
+/// Folded offset where the closing formula (and so the signature) starts, if any: the first one
+/// after the first third of the text that either opens a line or is followed only by a short
+/// tail ("... Grazie, Laura Rossi 035 123456").
 pub(crate) fn closing_at(folded: &str) -> Option<usize> {
-    let half = folded.len() / 3;
-    CLOSING
-        .find_iter(folded)
-        .map(|m| m.start())
-        .filter(|&s| s >= half)
-        .last()
+    let third = folded.len() / 3;
+    CLOSING.find_iter(folded).map(|m| m.start()).find(|&s| {
+        if s < third {
+            return false;
+        }
+        let line_start = folded[..s].rfind('\n').map(|p| p + 1).unwrap_or(0);
+        let opens_line = folded[line_start..s]
+            .chars()
+            .all(|c| c.is_whitespace() || matches!(c, '-' | '*' | '>' | '.' | ','));
+        let after_sentence = folded[..s].trim_end().ends_with(['.', '!', '?']);
+        opens_line || (after_sentence && folded.len() - s < 80)
+    })
 }
 
 static NAME_AFTER_CLOSING: LazyLock<Regex> = LazyLock::new(|| {

@@ -293,11 +293,20 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     }
     d.deadline = deadline_hit.and_then(|h| h.date);
 
-    let time_pick = times.iter().find(|t| in_body(t.start)).or(times.first());
+    let time_pick = times
+        .iter()
+        .find(|t| !t.until && in_body(t.start))
+        .or(times.iter().find(|t| !t.until));
+    // "alle 9 e mezza ..., fino alle 11,30": an end in the same sentence
+    let until = time_pick.filter(|t| t.to.is_none()).and_then(|t| {
+        times
+            .iter()
+            .find(|u| u.until && u.start > t.start && !sentence_break(&f[t.start..u.start]))
+    });
     match time_pick {
         Some(t) => {
             d.start = Some(t.from);
-            d.end = t.to;
+            d.end = t.to.or(until.map(|u| u.from));
             d.notes.extend(t.notes.iter().cloned());
             if let Some(part) = t.approximate {
                 d.time_approximate = true;
@@ -363,6 +372,18 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     complete_times(&mut d);
     finalize(&mut d, ctx);
     d
+}
+
+/// A full stop followed by a word, a new line or a semicolon: the sentence ends in `s`.
+fn sentence_break(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c == b'\n'
+            || c == b';'
+            || (c == b'.'
+                && b.get(i + 1).is_some_and(|x| x.is_ascii_whitespace())
+                && b.get(i + 2).is_some_and(|x| !x.is_ascii_digit()))
+    })
 }
 
 fn approx_note(part: &str, from: NaiveTime, to: Option<NaiveTime>) -> Note {

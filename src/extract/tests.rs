@@ -181,3 +181,19 @@ fn never_panics_on_odd_input() {
         let _ = to_parse_json(&extract(t, &c));
     }
 }
+
+#[test]
+fn an_end_time_in_the_same_sentence() {
+    let c = ctx(2027, 3, 1, 9);
+    let d = extract(
+        "colloquio arabo a Dalmine giovedì ore 14.30, fino alle 16 circa",
+        &c,
+    );
+    assert_eq!(d.end, NaiveTime::from_hms_opt(16, 0, 0));
+    assert_eq!(d.duration_minutes, Some(90));
+    let d = extract(
+        "colloquio arabo a Dalmine giovedì ore 14.30. La madre lavora fino alle 13.",
+        &c,
+    );
+    assert_eq!(d.end, None);
+}
