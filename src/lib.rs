@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the bird's-eye view and the code map.
 
 pub mod clock;
+pub mod config;
 pub mod domain;
 pub mod outbox;
 pub mod store;
