@@ -3,5 +3,6 @@
 //! See ARCHITECTURE.md for the bird's-eye view and the code map.
 
 pub mod clock;
+pub mod dispatch;
 pub mod domain;
 pub mod outbox;
