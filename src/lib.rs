@@ -6,3 +6,4 @@ pub mod clock;
 pub mod dispatch;
 pub mod domain;
 pub mod outbox;
+pub mod store;
