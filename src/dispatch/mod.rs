@@ -12,3 +12,10 @@ pub use matching::{
     BusySlot, Candidate, Exclusion, JobSpec, MatchResult, MatchSettings, MediatorProfile, Reason,
     rank,
 };
+pub mod engine;
+pub mod texts;
+
+pub use engine::{
+    AcceptOutcome, Canceller, DispatchError, DispatchSettings, Dispatcher, EscalationReason,
+    WaveOutcome,
+};
