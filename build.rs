@@ -15,13 +15,18 @@ fn main() {
                 continue;
             }
             println!("cargo:rerun-if-changed={}", lang_path.display());
-            let Ok(files) = std::fs::read_dir(&lang_path) else { continue };
+            let Ok(files) = std::fs::read_dir(&lang_path) else {
+                continue;
+            };
             for f in files.flatten() {
                 let p = f.path();
                 if p.extension().and_then(|e| e.to_str()) == Some("toml") {
                     println!("cargo:rerun-if-changed={}", p.display());
                     let lang = lang.file_name().to_string_lossy().to_string();
-                    let area = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                    let area = p
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().to_string())
+                        .unwrap_or_default();
                     entries.push((lang, area, p.display().to_string()));
                 }
             }

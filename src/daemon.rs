@@ -66,7 +66,9 @@ pub fn instance_lock(cfg: &Config, store: &Store) -> anyhow::Result<InstanceLock
         Err(std::fs::TryLockError::WouldBlock) => bail!(
             "another connecting instance is already running on {path} (SQLite allows one instance; use PostgreSQL to run several)"
         ),
-        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {lock_path}")),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {lock_path}"))
+        }
     }
 }
 
@@ -100,7 +102,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
     let store = Store::open(&cfg.database.url).await?;
     let _lock = instance_lock(cfg, &store)?;
     let (stop, shutdown) = Shutdown::new();
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
 
     if cfg.telegram.is_none() {
         tracing::info!(part = "telegram", "not configured, skipped");

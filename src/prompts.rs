@@ -109,7 +109,9 @@ impl Prompts {
                 area: area.to_string(),
                 reason,
             };
-            let table: toml::Table = content.parse().map_err(|e: toml::de::Error| syntax(e.message().to_string()))?;
+            let table: toml::Table = content
+                .parse()
+                .map_err(|e: toml::de::Error| syntax(e.message().to_string()))?;
             for (k, v) in table {
                 let text = v
                     .as_str()
@@ -139,7 +141,11 @@ impl Prompts {
                     }
                 }
                 (Some(_), None) | (None, Some(_)) => {
-                    let (present, absent) = if it.is_some() { ("it", "en") } else { ("en", "it") };
+                    let (present, absent) = if it.is_some() {
+                        ("it", "en")
+                    } else {
+                        ("en", "it")
+                    };
                     return Err(PromptError::MissingKey {
                         key: key.clone(),
                         present: present.into(),
@@ -163,7 +169,12 @@ impl Prompts {
     }
 
     /// Fills a template; every placeholder must be given.
-    pub fn try_render(&self, lang: Lang, key: &str, args: &[(&str, &str)]) -> Result<String, PromptError> {
+    pub fn try_render(
+        &self,
+        lang: Lang,
+        key: &str,
+        args: &[(&str, &str)],
+    ) -> Result<String, PromptError> {
         let t = self
             .template(lang, key)
             .ok_or_else(|| PromptError::UnknownKey { key: key.into() })?;
@@ -224,8 +235,16 @@ mod tests {
         let p = Prompts::load().unwrap_or_else(|e| panic!("{e}"));
         assert!(!p.keys().is_empty());
         for key in p.keys() {
-            assert!(p.template(Lang::It, key).is_some_and(|t| !t.trim().is_empty()), "{key} empty in it");
-            assert!(p.template(Lang::En, key).is_some_and(|t| !t.trim().is_empty()), "{key} empty in en");
+            assert!(
+                p.template(Lang::It, key)
+                    .is_some_and(|t| !t.trim().is_empty()),
+                "{key} empty in it"
+            );
+            assert!(
+                p.template(Lang::En, key)
+                    .is_some_and(|t| !t.trim().is_empty()),
+                "{key} empty in en"
+            );
         }
     }
 
@@ -238,14 +257,25 @@ mod tests {
             )]),
         };
         assert_eq!(
-            p.try_render(Lang::It, "x.hello", &[("name", "Amina"), ("code", "MED-2027-0001")]).unwrap(),
+            p.try_render(
+                Lang::It,
+                "x.hello",
+                &[("name", "Amina"), ("code", "MED-2027-0001")]
+            )
+            .unwrap(),
             "Ciao Amina, richiesta MED-2027-0001. {non toccare}"
         );
         assert_eq!(
             p.try_render(Lang::It, "x.hello", &[("name", "Amina")]),
-            Err(PromptError::MissingArg { key: "x.hello".into(), name: "code".into() })
+            Err(PromptError::MissingArg {
+                key: "x.hello".into(),
+                name: "code".into()
+            })
         );
-        assert!(matches!(p.try_render(Lang::En, "x.hello", &[]), Err(PromptError::UnknownKey { .. })));
+        assert!(matches!(
+            p.try_render(Lang::En, "x.hello", &[]),
+            Err(PromptError::UnknownKey { .. })
+        ));
     }
 
     #[test]
@@ -258,6 +288,9 @@ mod tests {
             ]),
         };
         let e = p.check().unwrap_err();
-        assert!(matches!(e, PromptError::MissingKey { .. } | PromptError::PlaceholderMismatch { .. }));
+        assert!(matches!(
+            e,
+            PromptError::MissingKey { .. } | PromptError::PlaceholderMismatch { .. }
+        ));
     }
 }

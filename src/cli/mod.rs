@@ -70,13 +70,25 @@ pub async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 let _ = e.print();
-                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS };
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
             }
             // One line: clap's first line, plus where to look.
             let rendered = e.render().to_string();
-            let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: bad arguments");
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("error: bad arguments");
             eprintln!("{} (see --help)", first.trim_end());
             return ExitCode::from(2);
         }
@@ -105,8 +117,11 @@ pub fn one_line(e: &anyhow::Error) -> String {
 
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CONNECTING_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_env("CONNECTING_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -127,7 +142,10 @@ impl Ctx {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
-    let ctx = Ctx { config, json: cli.json };
+    let ctx = Ctx {
+        config,
+        json: cli.json,
+    };
     match cli.command {
         Command::Run => crate::daemon::run(&ctx.config).await,
         Command::Migrate => {
@@ -139,7 +157,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 println!(
                     "{}",
-                    crate::prompts::t(ctx.config.intake.language, "cli.migrated", &[("count", &applied.len().to_string())])
+                    crate::prompts::t(
+                        ctx.config.intake.language,
+                        "cli.migrated",
+                        &[("count", &applied.len().to_string())]
+                    )
                 );
             }
             Ok(())

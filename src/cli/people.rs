@@ -112,7 +112,11 @@ pub struct InviteArgs {
     pub bot: Option<String>,
 }
 
-fn parse_list<T>(s: &str, what: &str, f: impl Fn(&str) -> Result<T, crate::domain::ParseError>) -> anyhow::Result<Vec<T>> {
+fn parse_list<T>(
+    s: &str,
+    what: &str,
+    f: impl Fn(&str) -> Result<T, crate::domain::ParseError>,
+) -> anyhow::Result<Vec<T>> {
     let items: Vec<T> = s
         .split([',', ';', '|'])
         .map(str::trim)
@@ -129,7 +133,12 @@ fn new_mediator(a: MediatorAdd) -> anyhow::Result<NewMediator> {
     let languages = parse_list(&a.languages, "--languages", LanguageCode::parse)?;
     let ambiti = parse_list(&a.ambiti, "--ambiti", Ambito::parse)?;
     let gender = a.gender.as_deref().map(str::parse::<Gender>).transpose()?;
-    let availability = match a.availability.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let availability = match a
+        .availability
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(s) => Some(crate::domain::availability::Availability::parse(s)?.to_string()),
         None => None,
     };
@@ -175,8 +184,16 @@ fn mediator_rows(ms: &[Mediator]) -> Vec<Vec<String>> {
             vec![
                 m.id.to_string(),
                 m.name.clone(),
-                m.languages.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(","),
-                m.ambiti.iter().map(|a| a.name()).collect::<Vec<_>>().join(", "),
+                m.languages
+                    .iter()
+                    .map(|l| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                m.ambiti
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 opt(&m.telegram_id),
                 opt(&m.gender),
                 m.availability.clone().unwrap_or_else(|| "sempre".into()),
@@ -212,7 +229,16 @@ fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-const MEDIATOR_HEADER: [&str; 8] = ["id", "nome", "lingue", "ambiti", "telegram", "genere", "disponibilità", "stato"];
+const MEDIATOR_HEADER: [&str; 8] = [
+    "id",
+    "nome",
+    "lingue",
+    "ambiti",
+    "telegram",
+    "genere",
+    "disponibilità",
+    "stato",
+];
 const OPERATOR_HEADER: [&str; 6] = ["id", "nome", "email", "ente", "ambito", "telegram"];
 
 pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
@@ -234,7 +260,14 @@ pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
             if ctx.json {
                 print_json(&ms)
             } else {
-                print!("{}", render(&MEDIATOR_HEADER, &mediator_rows(&ms), &t(lang, "cli.empty", &[])));
+                print!(
+                    "{}",
+                    render(
+                        &MEDIATOR_HEADER,
+                        &mediator_rows(&ms),
+                        &t(lang, "cli.empty", &[])
+                    )
+                );
                 Ok(())
             }
         }
@@ -246,11 +279,15 @@ pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
                     languages: field(rec, "languages")?.unwrap_or_default(),
                     ambiti: field(rec, "ambiti")?.unwrap_or_default(),
                     phone: field(rec, "phone")?,
-                    telegram_id: field(rec, "telegram_id")?.map(|s| s.parse()).transpose().map_err(|_| anyhow!("telegram_id is not a number"))?,
+                    telegram_id: field(rec, "telegram_id")?
+                        .map(|s| s.parse())
+                        .transpose()
+                        .map_err(|_| anyhow!("telegram_id is not a number"))?,
                     email: field(rec, "email")?,
                     gender: field(rec, "gender")?,
                     availability: field(rec, "availability")?,
-                    share_phone: field(rec, "share_phone")?.is_some_and(|s| matches!(s.as_str(), "1" | "true" | "si" | "sì" | "yes")),
+                    share_phone: field(rec, "share_phone")?
+                        .is_some_and(|s| matches!(s.as_str(), "1" | "true" | "si" | "sì" | "yes")),
                 })?))
             })
             .await?;
@@ -277,7 +314,14 @@ pub async fn operator(ctx: &Ctx, cmd: OperatorCmd) -> anyhow::Result<()> {
             if ctx.json {
                 print_json(&os)
             } else {
-                print!("{}", render(&OPERATOR_HEADER, &operator_rows(&os), &t(lang, "cli.empty", &[])));
+                print!(
+                    "{}",
+                    render(
+                        &OPERATOR_HEADER,
+                        &operator_rows(&os),
+                        &t(lang, "cli.empty", &[])
+                    )
+                );
                 Ok(())
             }
         }
@@ -290,7 +334,10 @@ pub async fn operator(ctx: &Ctx, cmd: OperatorCmd) -> anyhow::Result<()> {
                     ente: field(rec, "ente")?.unwrap_or_default(),
                     ambito: field(rec, "ambito")?.unwrap_or_default(),
                     phone: field(rec, "phone")?,
-                    telegram_id: field(rec, "telegram_id")?.map(|s| s.parse()).transpose().map_err(|_| anyhow!("telegram_id is not a number"))?,
+                    telegram_id: field(rec, "telegram_id")?
+                        .map(|s| s.parse())
+                        .transpose()
+                        .map_err(|_| anyhow!("telegram_id is not a number"))?,
                 })?))
             })
             .await?;
@@ -302,16 +349,48 @@ pub async fn operator(ctx: &Ctx, cmd: OperatorCmd) -> anyhow::Result<()> {
 pub async fn coordinator(ctx: &Ctx, cmd: CoordinatorCmd) -> anyhow::Result<()> {
     let store = ctx.store().await?;
     let list = match cmd {
-        CoordinatorCmd::Add { name, telegram_id, email } => {
-            vec![store.add_coordinator(&NewCoordinator { name: nonempty(name, "--name")?, telegram_id, email }, Utc::now()).await?]
+        CoordinatorCmd::Add {
+            name,
+            telegram_id,
+            email,
+        } => {
+            vec![
+                store
+                    .add_coordinator(
+                        &NewCoordinator {
+                            name: nonempty(name, "--name")?,
+                            telegram_id,
+                            email,
+                        },
+                        Utc::now(),
+                    )
+                    .await?,
+            ]
         }
         CoordinatorCmd::List => store.coordinators().await?,
     };
     if ctx.json {
         return print_json(&list);
     }
-    let rows: Vec<Vec<String>> = list.iter().map(|c| vec![c.id.to_string(), c.name.clone(), opt(&c.telegram_id), opt(&c.email)]).collect();
-    print!("{}", render(&["id", "nome", "telegram", "email"], &rows, &t(ctx.config.intake.language, "cli.empty", &[])));
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.to_string(),
+                c.name.clone(),
+                opt(&c.telegram_id),
+                opt(&c.email),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        render(
+            &["id", "nome", "telegram", "email"],
+            &rows,
+            &t(ctx.config.intake.language, "cli.empty", &[])
+        )
+    );
     Ok(())
 }
 
@@ -322,7 +401,10 @@ pub async fn invite(ctx: &Ctx, a: InviteArgs) -> anyhow::Result<()> {
         InviteKind::Mediator => PersonKind::Mediator,
         InviteKind::Coordinator => PersonKind::Coordinator,
     };
-    let days = a.days.or(ctx.config.telegram.as_ref().map(|t| t.invite_ttl_days)).unwrap_or(7);
+    let days = a
+        .days
+        .or(ctx.config.telegram.as_ref().map(|t| t.invite_ttl_days))
+        .unwrap_or(7);
     if days == 0 {
         bail!("--days must be at least 1");
     }
@@ -340,8 +422,15 @@ pub async fn invite(ctx: &Ctx, a: InviteArgs) -> anyhow::Result<()> {
     };
     let now = Utc::now();
     let expires = now + chrono::Duration::days(i64::from(days));
-    let code = store.create_invite(kind, a.id, now, chrono::Duration::days(i64::from(days))).await?;
-    let bot = a.bot.or_else(|| ctx.config.telegram.as_ref().and_then(|t| t.bot_username.clone()));
+    let code = store
+        .create_invite(kind, a.id, now, chrono::Duration::days(i64::from(days)))
+        .await?;
+    let bot = a.bot.or_else(|| {
+        ctx.config
+            .telegram
+            .as_ref()
+            .and_then(|t| t.bot_username.clone())
+    });
     let link = bot.map(|b| format!("https://t.me/{}?start={code}", b.trim_start_matches('@')));
     if ctx.json {
         return print_json(&serde_json::json!({
@@ -349,10 +438,22 @@ pub async fn invite(ctx: &Ctx, a: InviteArgs) -> anyhow::Result<()> {
             "expires_at": expires.to_rfc3339(), "link": link,
         }));
     }
-    let expires_local = expires.with_timezone(&ctx.config.intake.timezone).format("%d/%m/%Y %H:%M").to_string();
+    let expires_local = expires
+        .with_timezone(&ctx.config.intake.timezone)
+        .format("%d/%m/%Y %H:%M")
+        .to_string();
     println!(
         "{}",
-        t(lang, "cli.invite_created", &[("kind", kind.as_str()), ("name", &name), ("code", &code), ("expires", &expires_local)])
+        t(
+            lang,
+            "cli.invite_created",
+            &[
+                ("kind", kind.as_str()),
+                ("name", &name),
+                ("code", &code),
+                ("expires", &expires_local)
+            ]
+        )
     );
     match link {
         Some(l) => println!("{}", t(lang, "cli.invite_link", &[("link", &l)])),
@@ -366,8 +467,14 @@ enum ImportRow {
     Operator(NewOperator),
 }
 
-fn field(rec: &std::collections::HashMap<String, String>, name: &str) -> anyhow::Result<Option<String>> {
-    Ok(rec.get(name).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+fn field(
+    rec: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> anyhow::Result<Option<String>> {
+    Ok(rec
+        .get(name)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty()))
 }
 
 /// Reads every row first; if any row is invalid nothing is imported and each bad row is named.
@@ -395,13 +502,33 @@ async fn import(
         let line = (i + 2).to_string();
         match rec {
             Ok(rec) => {
-                let map = headers.iter().cloned().zip(rec.iter().map(str::to_string)).collect();
+                let map = headers
+                    .iter()
+                    .cloned()
+                    .zip(rec.iter().map(str::to_string))
+                    .collect();
                 match parse(&map) {
                     Ok(r) => rows.push(r),
-                    Err(e) => errors.push(t(lang, "cli.import_row_error", &[("file", &shown), ("line", &line), ("reason", &super::one_line(&e))])),
+                    Err(e) => errors.push(t(
+                        lang,
+                        "cli.import_row_error",
+                        &[
+                            ("file", &shown),
+                            ("line", &line),
+                            ("reason", &super::one_line(&e)),
+                        ],
+                    )),
                 }
             }
-            Err(e) => errors.push(t(lang, "cli.import_row_error", &[("file", &shown), ("line", &line), ("reason", &e.to_string())])),
+            Err(e) => errors.push(t(
+                lang,
+                "cli.import_row_error",
+                &[
+                    ("file", &shown),
+                    ("line", &line),
+                    ("reason", &e.to_string()),
+                ],
+            )),
         }
     }
     if !errors.is_empty() {
@@ -426,6 +553,16 @@ fn report_import(ctx: &Ctx, file: &std::path::Path, n: usize) -> anyhow::Result<
     if ctx.json {
         return print_json(&serde_json::json!({ "imported": n }));
     }
-    println!("{}", t(ctx.config.intake.language, "cli.imported", &[("count", &n.to_string()), ("file", &file.display().to_string())]));
+    println!(
+        "{}",
+        t(
+            ctx.config.intake.language,
+            "cli.imported",
+            &[
+                ("count", &n.to_string()),
+                ("file", &file.display().to_string())
+            ]
+        )
+    );
     Ok(())
 }

@@ -73,20 +73,42 @@ fn row(r: &Request, tz: Tz) -> Vec<String> {
         opt(&r.intervention),
         when(r, tz),
         opt(&r.comune),
-        if r.missing.is_empty() { "-".into() } else { r.missing.join(",") },
+        if r.missing.is_empty() {
+            "-".into()
+        } else {
+            r.missing.join(",")
+        },
     ]
 }
 
-const HEADER: [&str; 8] = ["codice", "stato", "canale", "lingua", "intervento", "quando", "comune", "mancano"];
+const HEADER: [&str; 8] = [
+    "codice",
+    "stato",
+    "canale",
+    "lingua",
+    "intervento",
+    "quando",
+    "comune",
+    "mancano",
+];
 
 pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
     let tz = ctx.config.intake.timezone;
     let lang = ctx.config.intake.language;
     match cmd {
         RequestCmd::List { status, limit } => {
-            let status = status.as_deref().map(str::parse::<RequestStatus>).transpose()?;
+            let status = status
+                .as_deref()
+                .map(str::parse::<RequestStatus>)
+                .transpose()?;
             let store = ctx.store().await?;
-            let list = store.requests(&RequestFilter { status, limit, ..Default::default() }).await?;
+            let list = store
+                .requests(&RequestFilter {
+                    status,
+                    limit,
+                    ..Default::default()
+                })
+                .await?;
             if ctx.json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
@@ -101,7 +123,12 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
             let r = store.request(code).await?;
             let trail = store.audit_trail(r.id).await?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "request": r, "history": trail }))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "request": r, "history": trail })
+                    )?
+                );
                 return Ok(());
             }
             let fields: Vec<Vec<String>> = vec![
@@ -115,29 +142,55 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                 vec!["durata (min)".into(), opt(&r.duration_minutes)],
                 vec!["comune".into(), opt(&r.comune)],
                 vec!["indirizzo".into(), opt(&r.address)],
-                vec!["urgente".into(), if r.urgent { "sì".into() } else { "no".into() }],
+                vec![
+                    "urgente".into(),
+                    if r.urgent { "sì".into() } else { "no".into() },
+                ],
                 vec!["richiedente".into(), opt(&r.requester_name)],
                 vec!["email".into(), opt(&r.requester_email)],
                 vec!["ente".into(), opt(&r.ente)],
                 vec!["mediatore".into(), opt(&r.assigned_mediator_id)],
-                vec!["mancano".into(), if r.missing.is_empty() { "-".into() } else { r.missing.join(", ") }],
+                vec![
+                    "mancano".into(),
+                    if r.missing.is_empty() {
+                        "-".into()
+                    } else {
+                        r.missing.join(", ")
+                    },
+                ],
             ];
             print!("{}", render(&["campo", "valore"], &fields, ""));
             println!();
             let hist: Vec<Vec<String>> = trail
                 .iter()
-                .map(|a| vec![a.at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string(), a.actor.clone(), a.action.clone(), opt(&a.detail)])
+                .map(|a| {
+                    vec![
+                        a.at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string(),
+                        a.actor.clone(),
+                        a.action.clone(),
+                        opt(&a.detail),
+                    ]
+                })
                 .collect();
-            print!("{}", render(&["quando", "chi", "azione", "dettaglio"], &hist, ""));
+            print!(
+                "{}",
+                render(&["quando", "chi", "azione", "dettaglio"], &hist, "")
+            );
             Ok(())
         }
         RequestCmd::Cancel { code } => {
             let code = RequestCode::parse(&code)?;
             let store = ctx.store().await?;
-            let late = dispatcher(ctx, store.clone()).cancel(code, Canceller::Cli).await.with_context(|| format!("cannot cancel {code}"))?;
+            let late = dispatcher(ctx, store.clone())
+                .cancel(code, Canceller::Cli)
+                .await
+                .with_context(|| format!("cannot cancel {code}"))?;
             let r = store.request(code).await?;
             if ctx.json {
-                println!("{}", serde_json::json!({ "code": code.to_string(), "status": r.status, "late": late }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "code": code.to_string(), "status": r.status, "late": late })
+                );
             } else {
                 print!("{}", render(&HEADER, &[row(&r, tz)], ""));
             }
@@ -146,7 +199,10 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
         RequestCmd::Assign { code, mediator } => {
             let code = RequestCode::parse(&code)?;
             let store = ctx.store().await?;
-            dispatcher(ctx, store.clone()).assign(code, mediator, "cli").await.with_context(|| format!("cannot assign {code}"))?;
+            dispatcher(ctx, store.clone())
+                .assign(code, mediator, "cli")
+                .await
+                .with_context(|| format!("cannot assign {code}"))?;
             let r = store.request(code).await?;
             if ctx.json {
                 println!("{}", serde_json::to_string_pretty(&r)?);

@@ -35,7 +35,9 @@ pub fn render(header: &[&str], rows: &[Vec<String>], empty: &str) -> String {
 
 /// `Some(x)` as text, `None` as a dash.
 pub fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref().map(|x| x.to_string()).unwrap_or_else(|| "-".into())
+    v.as_ref()
+        .map(|x| x.to_string())
+        .unwrap_or_else(|| "-".into())
 }
 
 #[cfg(test)]
@@ -44,10 +46,16 @@ mod tests {
     fn columns_line_up_with_accents() {
         let t = super::render(
             &["id", "nome"],
-            &[vec!["1".into(), "Amèlia".into()], vec!["10".into(), "Bo".into()]],
+            &[
+                vec!["1".into(), "Amèlia".into()],
+                vec!["10".into(), "Bo".into()],
+            ],
             "none",
         );
         assert_eq!(t, "id  nome\n1   Amèlia\n10  Bo\n");
-        assert_eq!(super::render(&["a"], &[], "Nessun risultato."), "Nessun risultato.\n");
+        assert_eq!(
+            super::render(&["a"], &[], "Nessun risultato."),
+            "Nessun risultato.\n"
+        );
     }
 }
