@@ -8,6 +8,7 @@ pub mod config;
 pub mod daemon;
 pub mod dispatch;
 pub mod domain;
+pub mod extract;
 pub mod outbox;
 pub mod prompts;
 pub mod store;
