@@ -1,0 +1,12 @@
+//! Email channel: IMAP intake (IDLE, durable cursor, lossless), MIME/PEC parsing and
+//! classification, SMTP replies threaded on the social worker's message.
+//!
+//! Layers, from pure to I/O: [`parse`] (bytes -> [`parse::InboundEmail`]), [`classify`]
+//! (what kind of mail), [`text`] (the text the extractor reads); then the network pieces.
+
+pub mod classify;
+pub mod parse;
+pub mod text;
+
+pub use classify::{BounceKind, Class, Context, ThreadRef, classify};
+pub use parse::{InboundEmail, Limits, Mailbox, ParseError, parse_email};
