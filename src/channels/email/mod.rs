@@ -5,6 +5,7 @@
 //! (what kind of mail), [`text`] (the text the extractor reads); then the network pieces.
 
 pub mod classify;
+pub mod imap;
 pub mod parse;
 pub mod text;
 
