@@ -7,6 +7,7 @@
 pub mod classify;
 pub mod imap;
 pub mod parse;
+pub mod smtp;
 pub mod text;
 
 pub use classify::{BounceKind, Class, Context, ThreadRef, classify};
