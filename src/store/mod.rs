@@ -6,6 +6,7 @@
 //! seconds (UTC). Write paths that must be atomic take a [`Tx`]; on SQLite a transaction starts
 //! with `BEGIN IMMEDIATE`, so writers queue on the busy timeout instead of failing on upgrade.
 
+mod email;
 mod inbound;
 mod outbox;
 pub use inbound::{Inbound, NewInbound};

@@ -6,9 +6,16 @@
 
 pub mod classify;
 pub mod imap;
+pub mod intake;
 pub mod parse;
+pub mod replies;
 pub mod smtp;
 pub mod text;
+pub mod understand;
 
 pub use classify::{BounceKind, Class, Context, ThreadRef, classify};
+pub use intake::{
+    IngestReport, Intake, IntakeConfig, IntakeError, Outcome, ingest_paths, quarantine_list,
+    quarantine_retry,
+};
 pub use parse::{InboundEmail, Limits, Mailbox, ParseError, parse_email};

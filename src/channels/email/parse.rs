@@ -170,7 +170,7 @@ pub fn parse_email(raw: &[u8], limits: &Limits) -> Result<InboundEmail, ParseErr
     let parser = MessageParser::default();
     if size > limits.max_size {
         let headers = parser
-            .parse_headers(head_block(bytes))
+            .parse_headers(header_block(bytes))
             .map(|m| HeaderSummary {
                 message_id: m.message_id().map(clean_id),
                 from: first_mailbox(m.from()),
@@ -185,8 +185,14 @@ pub fn parse_email(raw: &[u8], limits: &Limits) -> Result<InboundEmail, ParseErr
         });
     }
     let message = parser.parse(bytes).ok_or(ParseError::NoHeaders)?;
-    let header_count = message.root_part().headers().len();
-    if header_count == 0 {
+    let headers = message.root_part().headers();
+    let header_count = headers.len();
+    // At least one standard field (From, Subject, Content-Type, ...): a block of unknown
+    // "fields" is not a message.
+    if !headers
+        .iter()
+        .any(|h| !matches!(h.name, mail_parser::HeaderName::Other(_)))
+    {
         return Err(ParseError::NoHeaders);
     }
     if header_count > limits.max_headers {
@@ -243,7 +249,7 @@ fn normalize(raw: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The header block (up to the first empty line, at most 256 KB) of a raw message.
-fn head_block(raw: &[u8]) -> &[u8] {
+pub(crate) fn header_block(raw: &[u8]) -> &[u8] {
     let cap = raw.len().min(256 * 1024);
     let window = &raw[..cap];
     let end = find(window, b"\r\n\r\n")
