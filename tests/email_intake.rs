@@ -315,11 +315,6 @@ both_backends!(
                 );
             }
         }
-        let machine_senders: Vec<String> = inbound
-            .iter()
-            .filter(|r| r.request_id.is_none())
-            .filter_map(|r| r.sender.clone())
-            .collect();
         for m in &outbox {
             assert!(
                 !m.to.starts_with("mailer-daemon") && !m.to.starts_with("postmaster"),
