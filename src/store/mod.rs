@@ -8,6 +8,7 @@
 
 mod dispatch;
 pub use dispatch::{Assignment, ClaimedMessage, Offer, ReportRecord, Timer, WorkFacts};
+mod email;
 mod inbound;
 mod outbox;
 pub use inbound::{Inbound, NewInbound};
