@@ -224,7 +224,7 @@ pub(crate) fn gender(text: &str) -> Option<Gender> {
 }
 
 /// Continuity with a mediator who already knows the family.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", content = "name", rename_all = "snake_case")]
 pub enum Continuity {
     /// "la stessa mediatrice della volta scorsa"

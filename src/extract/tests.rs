@@ -197,3 +197,18 @@ fn an_end_time_in_the_same_sentence() {
     );
     assert_eq!(d.end, None);
 }
+
+#[test]
+fn a_draft_round_trips_through_json_and_still_merges() {
+    let c = ctx(2027, 3, 1, 9);
+    let base = extract(
+        "colloquio arabo lunedì prossimo a Seriate, grazie Laura Rossi",
+        &c,
+    );
+    let stored = serde_json::to_string(&base).unwrap();
+    let back: RequestDraft = serde_json::from_str(&stored).unwrap();
+    assert_eq!(back, base);
+    let m = merge(&back, &extract("alle 10", &c), &c);
+    assert_eq!(m.start, NaiveTime::from_hms_opt(10, 0, 0));
+    assert!(codes(&m).contains(&"prossimo_ambiguous"));
+}
