@@ -166,7 +166,11 @@ pub(crate) fn find(
         if looks_like_surname(original, folded, m.start(), m.end(), orig) {
             continue;
         }
-        let before = &folded.text[..m.start()];
+        let mut from = m.start().saturating_sub(40);
+        while !folded.text.is_char_boundary(from) {
+            from -= 1;
+        }
+        let before = &folded.text[from..m.start()];
         let cue = LANGUAGE_CUE.is_match(before);
         out.push(Found {
             language: &c.languages[i],
