@@ -105,6 +105,11 @@ static EXCLUDE_CUE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?:\bnat[oaie]\s+(?:a\s+\w+\s+)?(?:il\s+)?|\bnascita\s*:?\s*(?:il\s+)?|\bclasse\s+|(?:decreto|provvedimento|sentenza|ordinanza|relazione|nota|mail|e-?mail|lettera|\bprot\.?|protocollo|comunicazione|segnalazione|verbale)\s+(?:\S+\s+){0,4}?(?:del|in\s+data|datat[oa])\s+|\bricevut[oa]\s+(?:il\s+)?|\binviat[oa]\s+(?:il\s+)?|\bscritto\s+(?:il\s+)?)$",
     )
 });
+/// "il 12 gennaio scorso", "del 25 febbraio u.s.": a past reference, not the appointment.
+static PAST_MARK: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\s*,?\s*(?:scors[oa]|u\.\s?s\.|passat[oa]|ultimo\s+scorso)(?:\W|$)"));
+static HABIT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?:\bil|\bogni|\btutti\s+i|\btutte\s+le|\bnei|\bdei)\s+$"));
 static TIME_CTX: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?:\bore|\balle|\bdalle|\bh|\borario|\bora)\s*[:.]?\s*$"));
 static DATE_CTX: LazyLock<Regex> = LazyLock::new(|| {
@@ -282,7 +287,7 @@ pub(crate) fn scan_dates(
             end: e,
             date,
             deadline: DEADLINE_CUE.is_match(before),
-            excluded: EXCLUDE_CUE.is_match(before),
+            excluded: EXCLUDE_CUE.is_match(before) || PAST_MARK.is_match(&text[e..]),
             part,
             notes,
         });
@@ -536,6 +541,10 @@ pub(crate) fn scan_dates(
     for c in D_WD.captures_iter(text) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
+            continue;
+        }
+        // "il sabato", "ogni lunedì": a habit, not a date
+        if HABIT.is_match(window(text, m.0, 16)) {
             continue;
         }
         if let Some(wd) = c.get(1).and_then(|w| weekday_of(w.as_str())) {

@@ -106,7 +106,7 @@ static M_VIDEO: LazyLock<Regex> = LazyLock::new(|| {
 });
 static M_PHONE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:telefonic[oa]|telefonici|telefonicamente|per\s+telefono|via\s+telefono|al\s+telefono|in\s+vivavoce|telefonata|telefonate|chiamata\s+telefonica)\b",
+        r"\b(?:telefonic[oa]|telefonici|telefonicamente|per\s+telefono|via\s+telefono|al\s+telefono|in\s+vivavoce|chiamata\s+telefonica)\b",
     )
 });
 static M_PHONE_BAD: LazyLock<Regex> = LazyLock::new(|| {
