@@ -271,6 +271,7 @@ pub(crate) fn scan_dates(
     today: NaiveDate,
     taken: &mut Vec<(usize, usize)>,
 ) -> Vec<DateHit> {
+    let g = Gates::of(text);
     let mut spans = Spans(std::mem::take(taken));
     let mut hits: Vec<DateHit> = Vec::new();
     let push = |spans: &mut Spans,
@@ -294,7 +295,7 @@ pub(crate) fn scan_dates(
     };
 
     // 1. "martedì 12 marzo 2027", "12 mar", "1° aprile"
-    for c in D_TEXT.captures_iter(text) {
+    for c in gated(&D_TEXT, text, g.digits) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -329,7 +330,7 @@ pub(crate) fn scan_dates(
     }
 
     // 2. "12/03/2027", "12.03.27", "12-03", "mar 12/03"
-    for c in D_NUM.captures_iter(text) {
+    for c in gated(&D_NUM, text, g.digits) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -379,7 +380,7 @@ pub(crate) fn scan_dates(
     }
 
     // 3. "giovedì 12", "mar 12" (martedì; or marzo when only that fits)
-    for c in D_WD_DAY.captures_iter(text) {
+    for c in gated(&D_WD_DAY, text, g.digits) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -421,7 +422,11 @@ pub(crate) fn scan_dates(
     }
 
     // 4. oggi, domani, dopodomani, domattina
-    for c in D_REL.captures_iter(text) {
+    for c in gated(
+        &D_REL,
+        text,
+        any(text, &["oggi", "doman", "dopo", "stama", "stase"]),
+    ) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -456,7 +461,7 @@ pub(crate) fn scan_dates(
     }
 
     // 5. "tra 3 giorni", "fra due settimane"
-    for c in D_IN.captures_iter(text) {
+    for c in gated(&D_IN, text, any(text, &["tra ", "fra "])) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -479,7 +484,11 @@ pub(crate) fn scan_dates(
     }
 
     // 6. "lunedì della settimana prossima" (unambiguous), "lunedì prossimo" (ambiguous), "questo giovedì"
-    for c in D_NEXT_WEEK_WD.captures_iter(text) {
+    for c in gated(
+        &D_NEXT_WEEK_WD,
+        text,
+        g.weekday && any(text, &["prossim", "entrante"]),
+    ) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -489,7 +498,7 @@ pub(crate) fn scan_dates(
             push(&mut spans, &mut hits, m.0, m.1, Some(d), Vec::new(), None);
         }
     }
-    for c in D_PROSSIMO.captures_iter(text) {
+    for c in gated(&D_PROSSIMO, text, g.weekday && text.contains("prossim")) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -509,7 +518,7 @@ pub(crate) fn scan_dates(
         );
         push(&mut spans, &mut hits, m.0, m.1, Some(d), vec![note], None);
     }
-    for c in D_QUESTO.captures_iter(text) {
+    for c in gated(&D_QUESTO, text, g.weekday && text.contains("quest")) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -521,7 +530,11 @@ pub(crate) fn scan_dates(
     }
 
     // 7. "la settimana prossima": no day
-    for m in D_WEEK.find_iter(text) {
+    for m in D_WEEK.find_iter(text).take(if text.contains("settimana") {
+        usize::MAX
+    } else {
+        0
+    }) {
         if !spans.free(m.start(), m.end()) {
             continue;
         }
@@ -538,7 +551,7 @@ pub(crate) fn scan_dates(
     }
 
     // 8. a bare weekday: the next one
-    for c in D_WD.captures_iter(text) {
+    for c in gated(&D_WD, text, g.weekday) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -554,7 +567,7 @@ pub(crate) fn scan_dates(
     }
 
     // 9. "il 12", "giorno 12 p.v."
-    for c in D_DAY.captures_iter(text) {
+    for c in gated(&D_DAY, text, g.digits) {
         let Some(g) = c.get(1) else { continue };
         if !spans.free(g.start(), g.end()) {
             continue;
@@ -598,6 +611,45 @@ fn after_time(text: &str, at: usize) -> bool {
         return true;
     }
     TIME_CTX.is_match(before)
+}
+
+/// Cheap substring checks that skip regexes which cannot match (most texts hold few forms).
+struct Gates {
+    digits: bool,
+    weekday: bool,
+}
+
+impl Gates {
+    fn of(text: &str) -> Self {
+        Gates {
+            digits: text.bytes().any(|b| b.is_ascii_digit()),
+            weekday: any(
+                text,
+                &[
+                    "lunedi",
+                    "martedi",
+                    "mercoledi",
+                    "giovedi",
+                    "venerdi",
+                    "sabato",
+                    "domenica",
+                ],
+            ),
+        }
+    }
+}
+
+pub(crate) fn any(hay: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| hay.contains(n))
+}
+
+/// `rx.captures_iter(text)` when `on`, else nothing (the search never runs).
+fn gated<'r, 't>(
+    rx: &'r Regex,
+    text: &'t str,
+    on: bool,
+) -> impl Iterator<Item = Captures<'t>> + use<'r, 't> {
+    rx.captures_iter(text).take(if on { usize::MAX } else { 0 })
 }
 
 fn whole(c: &Captures) -> (usize, usize) {
@@ -673,6 +725,7 @@ pub fn part_range(part: &str) -> (NaiveTime, NaiveTime) {
 
 /// Finds times and time ranges in folded `text`, skipping `taken` spans (dates already found).
 pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<TimeHit> {
+    let digits = text.bytes().any(|b| b.is_ascii_digit());
     let mut spans = Spans(std::mem::take(taken));
     let mut hits = Vec::new();
 
@@ -693,7 +746,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
     };
 
     for rx in [&*T_RANGE_DALLE, &*T_RANGE_TRA] {
-        for c in rx.captures_iter(text) {
+        for c in gated(rx, text, digits) {
             let m = whole(&c);
             if !spans.free(m.0, m.1) {
                 continue;
@@ -724,7 +777,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             }
         }
     }
-    for c in T_RANGE_DASH.captures_iter(text) {
+    for c in gated(&T_RANGE_DASH, text, digits) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -755,7 +808,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for c in T_UNTIL.captures_iter(text) {
+    for c in gated(&T_UNTIL, text, digits) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -774,7 +827,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for c in T_SINGLE.captures_iter(text) {
+    for c in gated(&T_SINGLE, text, digits) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -811,7 +864,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for c in T_COLON.captures_iter(text) {
+    for c in gated(&T_COLON, text, digits) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -835,7 +888,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             }
         }
     }
-    for c in T_DOT.captures_iter(text) {
+    for c in gated(&T_DOT, text, digits) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) || text[m.1..].starts_with('.') {
             continue;
@@ -856,7 +909,14 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for m in T_NOON.find_iter(text) {
+    for m in T_NOON
+        .find_iter(text)
+        .take(if text.contains("mezzogiorno") {
+            usize::MAX
+        } else {
+            0
+        })
+    {
         if spans.free(m.start(), m.end())
             && let Some(t) = time(12, 0)
         {
@@ -871,7 +931,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for c in T_PART.captures_iter(text) {
+    for c in gated(&T_PART, text, any(text, &["mattin", "pomerigg"])) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) || GREETING.is_match(window(text, m.0, 8)) {
             continue;
@@ -926,9 +986,10 @@ static DUR_BAD_CUE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Finds a duration in minutes ("2 ore", "un'ora e mezza", "90 minuti", "mezza giornata").
 pub(crate) fn scan_duration(text: &str, taken: &[(usize, usize)]) -> Option<u32> {
+    let digits = text.bytes().any(|b| b.is_ascii_digit());
     let spans = Spans(taken.to_vec());
     let mut found: Vec<(usize, u32)> = Vec::new();
-    for c in DUR_HOURS.captures_iter(text) {
+    for c in gated(&DUR_HOURS, text, any(text, &["ora", "ore", "h"])) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) || DUR_BAD_CUE.is_match(window(text, m.0, 30)) {
             continue;
@@ -957,7 +1018,10 @@ pub(crate) fn scan_duration(text: &str, taken: &[(usize, usize)]) -> Option<u32>
             found.push((m.0, minutes));
         }
     }
-    for m in DUR_ORA_E_MEZZA.find_iter(text) {
+    for m in DUR_ORA_E_MEZZA
+        .find_iter(text)
+        .take(if text.contains("mezz") { usize::MAX } else { 0 })
+    {
         if spans.free(m.start(), m.end())
             && !found
                 .iter()
@@ -966,7 +1030,7 @@ pub(crate) fn scan_duration(text: &str, taken: &[(usize, usize)]) -> Option<u32>
             found.push((m.start(), 90));
         }
     }
-    for c in DUR_HM.captures_iter(text) {
+    for c in gated(&DUR_HM, text, digits) {
         let m = whole(&c);
         if spans.free(m.0, m.1)
             && let (Some(h), Some(mi)) = (
@@ -978,7 +1042,7 @@ pub(crate) fn scan_duration(text: &str, taken: &[(usize, usize)]) -> Option<u32>
             found.push((m.0, h * 60 + mi));
         }
     }
-    for c in DUR_MIN.captures_iter(text) {
+    for c in gated(&DUR_MIN, text, digits) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) || DUR_BAD_CUE.is_match(window(text, m.0, 30)) {
             continue;
@@ -990,7 +1054,7 @@ pub(crate) fn scan_duration(text: &str, taken: &[(usize, usize)]) -> Option<u32>
             found.push((m.0, v));
         }
     }
-    for c in DUR_DAY.captures_iter(text) {
+    for c in gated(&DUR_DAY, text, any(text, &["giorn", "mattin"])) {
         let m = whole(&c);
         let w = c.get(1).map(|x| x.as_str()).unwrap_or("");
         let v = if w.starts_with("mezza giornata") {

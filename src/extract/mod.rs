@@ -351,8 +351,16 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
         .map(|c| c.comune.clone());
     let orig_closing = folded.orig(closing);
     // an address after the closing is the office's, in the signature
-    d.address = places::find_address(&original[..orig_closing]).map(|a| a.1);
-    d.office = places::find_office(&original[..orig_closing]);
+    let street_words = [
+        "via", "v.le", "piazz", "p.zza", "p.za", "p.le", "corso", "c.so", "largo", "vicolo",
+        "strada", "contrada", "borgo", "localit", "loc.",
+    ];
+    if dates::any(body, &street_words) {
+        d.address = places::find_address(&original[..orig_closing]).map(|a| a.1);
+    }
+    if body.contains("presso") {
+        d.office = places::find_office(&original[..orig_closing]);
+    }
     d.modality = fields::modality(body);
 
     // Preferences, urgency, reference
@@ -363,7 +371,7 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
 
     // Requester
     d.requester = Requester {
-        name: fields::requester_name(original).or_else(|| ctx.sender.name.clone()),
+        name: fields::requester_name(original, f).or_else(|| ctx.sender.name.clone()),
         email: emails
             .first()
             .map(|e| e.2.clone())
