@@ -551,7 +551,7 @@ const NAME_STOP: &[&str] = &[
 /// The requester's name, from a label, an introduction or the signature after the closing.
 pub(crate) fn requester_name(original: &str, folded: &str) -> Option<String> {
     use super::dates::any;
-    if folded.contains(':')
+    if folded.contains(": ")
         && let Some(v) = label_value_original(
             original,
             folded,
@@ -659,6 +659,9 @@ static LABEL: LazyLock<Regex> =
 
 /// The value of a labelled line ("Tipo intervento: colloquio") in folded text.
 pub(crate) fn label_value(folded: &str, labels: &[&str]) -> Option<String> {
+    if !folded.contains(": ") && !folded.contains(":\t") {
+        return None;
+    }
     for c in LABEL.captures_iter(folded) {
         let (Some(k), Some(v)) = (c.get(1), c.get(2)) else {
             continue;

@@ -352,8 +352,23 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     let orig_closing = folded.orig(closing);
     // an address after the closing is the office's, in the signature
     let street_words = [
-        "via", "v.le", "piazz", "p.zza", "p.za", "p.le", "corso", "c.so", "largo", "vicolo",
-        "strada", "contrada", "borgo", "localit", "loc.",
+        "via ",
+        "viale ",
+        "v.le",
+        "piazza ",
+        "p.zza",
+        "p.za",
+        "p.le",
+        "piazzale ",
+        "corso ",
+        "c.so",
+        "largo ",
+        "vicolo ",
+        "strada ",
+        "contrada ",
+        "borgo ",
+        "localit",
+        "loc.",
     ];
     if dates::any(body, &street_words) {
         d.address = places::find_address(&original[..orig_closing]).map(|a| a.1);
