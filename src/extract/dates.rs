@@ -3,7 +3,7 @@
 //! each hit with its byte span so later passes skip what an earlier one consumed.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
-use regex::{Captures, Regex};
+use regex::{Captures, Regex, RegexSet, SetMatches};
 use std::sync::LazyLock;
 
 use super::Note;
@@ -46,18 +46,19 @@ fn re(p: &str) -> Regex {
     Regex::new(p).unwrap_or_else(|e| panic!("bad regex {p}: {e}"))
 }
 
-static D_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
-        r"\b(?:{WD}\s*,?\s+)?(\d{{1,2}})\s*(?:°|º|o\b)?\s*{MONTH}\b\.?(?:\s*(\d{{4}})\b)?"
-    ))
+static P_D_TEXT: LazyLock<String> = LazyLock::new(|| {
+    format!(r"\b(?:{WD}\s*,?\s+)?(\d{{1,2}})\s*(?:°|º|o\b)?\s*{MONTH}\b\.?(?:\s*(\d{{4}})\b)?")
 });
-static D_NUM: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
+static D_TEXT: LazyLock<Regex> = LazyLock::new(|| re(&P_D_TEXT));
+static P_D_NUM: LazyLock<String> = LazyLock::new(|| {
+    format!(
         r"\b(?:{WD}\s*,?\s+)?(\d{{1,2}})\s?([/.\-])\s?(\d{{1,2}})(?:\s?[/.\-]\s?(\d{{4}}|\d{{2}}))?\b"
-    ))
+    )
 });
-static D_WD_DAY: LazyLock<Regex> =
-    LazyLock::new(|| re(&format!(r"\b{WD}\s*,?\s+(?:il\s+)?(\d{{1,2}})\b")));
+static D_NUM: LazyLock<Regex> = LazyLock::new(|| re(&P_D_NUM));
+static P_D_WD_DAY: LazyLock<String> =
+    LazyLock::new(|| format!(r"\b{WD}\s*,?\s+(?:il\s+)?(\d{{1,2}})\b"));
+static D_WD_DAY: LazyLock<Regex> = LazyLock::new(|| re(&P_D_WD_DAY));
 static D_REL: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"\b(oggi|domani|dopodomani|dopo\s+domani|domattina|doma(?:ni)?\s+mattina|stamattina|stamani|stamane|stasera)\b(?:\s+(mattina|pomeriggio))?",
@@ -89,11 +90,12 @@ static D_WEEK: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static D_WD: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"\b{WD_FULL}")));
-static D_DAY: LazyLock<Regex> = LazyLock::new(|| {
-    re(
+static P_D_DAY: LazyLock<String> = LazyLock::new(|| {
+    String::from(
         r"\b(?:il\s+giorno|giorno|il|per\s+il|entro\s+il|data\s*:)\s+(\d{1,2})\b(\s*(?:p\.?\s?v\.?|c\.?\s?m\.?|del\s+mese|alle|ore|dalle|h\b|,|\.|\n|$|per|a\b|in\b|presso))",
     )
 });
+static D_DAY: LazyLock<Regex> = LazyLock::new(|| re(&P_D_DAY));
 
 static DEADLINE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -105,6 +107,28 @@ static EXCLUDE_CUE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?:\bnat[oaie]\s+(?:a\s+\w+\s+)?(?:il\s+)?|\bnascita\s*:?\s*(?:il\s+)?|\bclasse\s+|(?:decreto|provvedimento|sentenza|ordinanza|relazione|nota|mail|e-?mail|lettera|\bprot\.?|protocollo|comunicazione|segnalazione|verbale)\s+(?:\S+\s+){0,4}?(?:del|in\s+data|datat[oa])\s+|\bricevut[oa]\s+(?:il\s+)?|\binviat[oa]\s+(?:il\s+)?|\bscritto\s+(?:il\s+)?)$",
     )
 });
+/// One pass over the text tells which numeric date patterns can match at all.
+static DATE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([&*P_D_TEXT, &*P_D_NUM, &*P_D_WD_DAY, &*P_D_DAY])
+        .unwrap_or_else(|e| panic!("date set: {e}"))
+});
+static TIME_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        &*P_T_RANGE_DALLE,
+        &*P_T_RANGE_TRA,
+        &*P_T_RANGE_DASH,
+        &*P_T_UNTIL,
+        &*P_T_SINGLE,
+        &*P_T_COLON,
+        &*P_T_DOT,
+    ])
+    .unwrap_or_else(|e| panic!("time set: {e}"))
+});
+
+fn set_has(set: &Option<SetMatches>, i: usize) -> bool {
+    set.as_ref().is_some_and(|m| m.matched(i))
+}
+
 /// "il 12 gennaio scorso", "del 25 febbraio u.s.": a past reference, not the appointment.
 static PAST_MARK: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\s*,?\s*(?:scors[oa]|u\.\s?s\.|passat[oa]|ultimo\s+scorso)(?:\W|$)"));
@@ -272,6 +296,7 @@ pub(crate) fn scan_dates(
     taken: &mut Vec<(usize, usize)>,
 ) -> Vec<DateHit> {
     let g = Gates::of(text);
+    let dset = g.digits.then(|| DATE_SET.matches(text));
     let mut spans = Spans(std::mem::take(taken));
     let mut hits: Vec<DateHit> = Vec::new();
     let push = |spans: &mut Spans,
@@ -295,7 +320,7 @@ pub(crate) fn scan_dates(
     };
 
     // 1. "martedì 12 marzo 2027", "12 mar", "1° aprile"
-    for c in gated(&D_TEXT, text, g.digits) {
+    for c in gated(&D_TEXT, text, set_has(&dset, 0)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -330,7 +355,7 @@ pub(crate) fn scan_dates(
     }
 
     // 2. "12/03/2027", "12.03.27", "12-03", "mar 12/03"
-    for c in gated(&D_NUM, text, g.digits) {
+    for c in gated(&D_NUM, text, set_has(&dset, 1)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -380,7 +405,7 @@ pub(crate) fn scan_dates(
     }
 
     // 3. "giovedì 12", "mar 12" (martedì; or marzo when only that fits)
-    for c in gated(&D_WD_DAY, text, g.digits) {
+    for c in gated(&D_WD_DAY, text, set_has(&dset, 2)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -567,7 +592,7 @@ pub(crate) fn scan_dates(
     }
 
     // 9. "il 12", "giorno 12 p.v."
-    for c in gated(&D_DAY, text, g.digits) {
+    for c in gated(&D_DAY, text, set_has(&dset, 3)) {
         let Some(g) = c.get(1) else { continue };
         if !spans.free(g.start(), g.end()) {
             continue;
@@ -658,35 +683,37 @@ fn whole(c: &Captures) -> (usize, usize) {
 
 const HM: &str = r"(\d{1,2})(?:(?:\s?[:.]\s?|,)(\d{2}))?";
 
-static T_RANGE_DALLE: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
-        r"\b(?:dalle|dall')\s*(?:ore\s*)?{HM}\s*(?:alle|a|fino\s+alle|-|/)\s*(?:ore\s*)?{HM}\b"
-    ))
+static P_T_RANGE_DALLE: LazyLock<String> = LazyLock::new(|| {
+    format!(r"\b(?:dalle|dall')\s*(?:ore\s*)?{HM}\s*(?:alle|a|fino\s+alle|-|/)\s*(?:ore\s*)?{HM}\b")
 });
-static T_RANGE_TRA: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
-        r"\b(?:tra|fra)\s+le\s+(?:ore\s*)?{HM}\s+e\s+le\s+(?:ore\s*)?{HM}\b"
-    ))
+static T_RANGE_DALLE: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_DALLE));
+static P_T_RANGE_TRA: LazyLock<String> =
+    LazyLock::new(|| format!(r"\b(?:tra|fra)\s+le\s+(?:ore\s*)?{HM}\s+e\s+le\s+(?:ore\s*)?{HM}\b"));
+static T_RANGE_TRA: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_TRA));
+static P_T_RANGE_DASH: LazyLock<String> = LazyLock::new(|| {
+    format!(r"(?:\b(ore|h|orario|ora|orari|alle)\s*[:.]?\s*)?\b{HM}\s*(?:-|/)\s*(?:ore\s*)?{HM}\b")
 });
-static T_RANGE_DASH: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
-        r"(?:\b(ore|h|orario|ora|orari|alle)\s*[:.]?\s*)?\b{HM}\s*(?:-|/)\s*(?:ore\s*)?{HM}\b"
-    ))
-});
-static T_SINGLE: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
+static T_RANGE_DASH: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_DASH));
+static P_T_SINGLE: LazyLock<String> = LazyLock::new(|| {
+    format!(
         r"\b(?:alle|ore|h|verso\s+le|intorno\s+alle|per\s+le|a\s+partire\s+dalle|dalle|orario|ora|inizio|alle\s+ore)\s*\.?\s*:?\s*(?:ore\s*)?{HM}\b(?:\s+e\s+(mezza|mezzo|un\s+quarto|tre\s+quarti|\d{{2}}\b))?(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
-    ))
+    )
 });
-static T_UNTIL: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
+static T_SINGLE: LazyLock<Regex> = LazyLock::new(|| re(&P_T_SINGLE));
+static P_T_UNTIL: LazyLock<String> = LazyLock::new(|| {
+    format!(
         r"\b(?:fino\s+alle|sino\s+alle|fino\s+alle\s+ore|termine\s+(?:previsto\s+)?(?:alle|ore)|a\s+finire\s+alle|conclusione\s+(?:prevista\s+)?(?:alle|ore))\s*(?:ore\s*)?{HM}\b"
-    ))
+    )
 });
-static T_COLON: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(\d{1,2}):(\d{2})\b(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino))?")
+static T_UNTIL: LazyLock<Regex> = LazyLock::new(|| re(&P_T_UNTIL));
+static P_T_COLON: LazyLock<String> = LazyLock::new(|| {
+    String::from(
+        r"\b(\d{1,2}):(\d{2})\b(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino))?",
+    )
 });
-static T_DOT: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d{1,2})\.(\d{2})\b"));
+static T_COLON: LazyLock<Regex> = LazyLock::new(|| re(&P_T_COLON));
+static P_T_DOT: LazyLock<String> = LazyLock::new(|| String::from(r"\b(\d{1,2})\.(\d{2})\b"));
+static T_DOT: LazyLock<Regex> = LazyLock::new(|| re(&P_T_DOT));
 static T_NOON: LazyLock<Regex> = LazyLock::new(|| re(r"\bmezzogiorno\b"));
 static T_PART: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -745,8 +772,9 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
         }
     };
 
-    for rx in [&*T_RANGE_DALLE, &*T_RANGE_TRA] {
-        for c in gated(rx, text, digits) {
+    let tset = digits.then(|| TIME_SET.matches(text));
+    for (k, rx) in [&*T_RANGE_DALLE, &*T_RANGE_TRA].into_iter().enumerate() {
+        for c in gated(rx, text, set_has(&tset, k)) {
             let m = whole(&c);
             if !spans.free(m.0, m.1) {
                 continue;
@@ -777,7 +805,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             }
         }
     }
-    for c in gated(&T_RANGE_DASH, text, digits) {
+    for c in gated(&T_RANGE_DASH, text, set_has(&tset, 2)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -808,7 +836,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for c in gated(&T_UNTIL, text, digits) {
+    for c in gated(&T_UNTIL, text, set_has(&tset, 3)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -827,7 +855,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for c in gated(&T_SINGLE, text, digits) {
+    for c in gated(&T_SINGLE, text, set_has(&tset, 4)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -864,7 +892,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for c in gated(&T_COLON, text, digits) {
+    for c in gated(&T_COLON, text, set_has(&tset, 5)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -888,7 +916,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             }
         }
     }
-    for c in gated(&T_DOT, text, digits) {
+    for c in gated(&T_DOT, text, set_has(&tset, 6)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) || text[m.1..].starts_with('.') {
             continue;

@@ -157,6 +157,19 @@ pub struct RequestDraft {
     pub notes: Vec<Note>,
 }
 
+impl RequestDraft {
+    /// The appointment's start as an instant (DST-safe), when date and start time are known.
+    pub fn starts_at(&self, tz: Tz) -> Option<DateTime<Utc>> {
+        Some(local_to_utc(self.date?.and_time(self.start?), tz))
+    }
+
+    /// The appointment's end as an instant, when the duration is known too.
+    pub fn ends_at(&self, tz: Tz) -> Option<DateTime<Utc>> {
+        let minutes = i64::from(self.duration_minutes?);
+        Some(self.starts_at(tz)? + chrono::Duration::minutes(minutes))
+    }
+}
+
 fn cut(text: &str) -> &str {
     if text.len() <= MAX_TEXT {
         return text;
