@@ -450,7 +450,7 @@ pub(crate) fn scan_dates(
     for c in gated(
         &D_REL,
         text,
-        any(text, &["oggi", "doman", "dopo", "stama", "stase"]),
+        any(text, &["oggi", "doman", "domatt", "dopo", "stama", "stase"]),
     ) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
