@@ -330,7 +330,7 @@ impl OutboxWorker {
         );
         let subject = self.texts.render("it", "dead_letter_subject", &[]);
         let mut tx = self.store.begin().await?;
-        for c in self.store.coordinators().await? {
+        for c in tx.all_coordinators().await? {
             let key = format!("dead:{}:coord:{}", m.id, c.id);
             let payload = if let Some(chat) = c.telegram_id {
                 Payload::Telegram(TelegramPayload {
