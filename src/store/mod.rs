@@ -8,6 +8,7 @@
 
 mod dispatch;
 pub use dispatch::{Assignment, ClaimedMessage, Offer, ReportRecord, Timer, WorkFacts};
+mod email;
 mod inbound;
 mod outbox;
 pub use inbound::{Inbound, NewInbound};
@@ -98,10 +99,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 impl StoreError {
     /// Turns a unique-constraint violation into [`StoreError::Duplicate`] naming `what`.
     pub(crate) fn unique_as(e: sqlx::Error, what: impl Into<String>) -> StoreError {
-        if let sqlx::Error::Database(db) = &e {
-            if db.is_unique_violation() {
-                return StoreError::Duplicate(what.into());
-            }
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return StoreError::Duplicate(what.into());
         }
         StoreError::Db(e)
     }

@@ -352,12 +352,11 @@ impl Store {
             .await
             .map_err(|e| StoreError::unique_as(e, "a coordinator with this Telegram id"))?
         });
-        Ok(self
-            .coordinators()
+        self.coordinators()
             .await?
             .into_iter()
             .find(|c| c.id == id)
-            .ok_or_else(|| StoreError::NotFound(format!("coordinator {id}")))?)
+            .ok_or_else(|| StoreError::NotFound(format!("coordinator {id}")))
     }
 
     pub async fn coordinators(&self) -> Result<Vec<Coordinator>> {

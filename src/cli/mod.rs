@@ -1,0 +1,175 @@
+//! The command line: argument definitions (clap) and one module per group of commands.
+//! Output is a readable table by default and JSON with `--json`.
+
+mod people;
+mod requests;
+pub mod table;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::config::Config;
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "connecting",
+    version,
+    about = "Turns requests for cultural mediators into assigned, confirmed appointments"
+)]
+pub struct Cli {
+    /// Configuration file (default: connecting.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log format: text (default) or json.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start what the configuration enables (bot, IMAP poller, dispatcher, outbox, HTTP).
+    Run,
+    /// Create or update the database schema.
+    Migrate,
+    /// Manage mediators.
+    #[command(subcommand)]
+    Mediator(people::MediatorCmd),
+    /// Manage operators (social workers).
+    #[command(subcommand)]
+    Operator(people::OperatorCmd),
+    /// Manage coordinators.
+    #[command(subcommand)]
+    Coordinator(people::CoordinatorCmd),
+    /// Create a one-time code that links a Telegram account to a person.
+    Invite(people::InviteArgs),
+    /// Look at and act on requests.
+    #[command(subcommand)]
+    Request(requests::RequestCmd),
+}
+
+/// Arguments shared by commands that only need the database.
+#[derive(Debug, Args)]
+pub struct NoArgs {}
+
+/// Entry point used by the binary.
+pub async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            // One line: clap's first line, plus where to look.
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("error: bad arguments");
+            eprintln!("{} (see --help)", first.trim_end());
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(cli.log_format);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// An error and its causes on one line.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string().replace('\n', " ");
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("CONNECTING_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Context every command gets: the configuration and a way to open the store.
+pub struct Ctx {
+    pub config: Config,
+    pub json: bool,
+}
+
+impl Ctx {
+    pub async fn store(&self) -> anyhow::Result<Store> {
+        Ok(Store::open(&self.config.database.url).await?)
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    let ctx = Ctx {
+        config,
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Run => crate::daemon::run(&ctx.config).await,
+        Command::Migrate => {
+            let store = Store::connect(&ctx.config.database.url).await?;
+            store.migrate().await?;
+            let applied = store.applied_migrations().await?;
+            if ctx.json {
+                println!("{}", serde_json::json!({ "applied": applied }));
+            } else {
+                println!(
+                    "{}",
+                    crate::prompts::t(
+                        ctx.config.intake.language,
+                        "cli.migrated",
+                        &[("count", &applied.len().to_string())]
+                    )
+                );
+            }
+            Ok(())
+        }
+        Command::Mediator(c) => people::mediator(&ctx, c).await,
+        Command::Operator(c) => people::operator(&ctx, c).await,
+        Command::Coordinator(c) => people::coordinator(&ctx, c).await,
+        Command::Invite(a) => people::invite(&ctx, a).await,
+        Command::Request(c) => requests::request(&ctx, c).await,
+    }
+}
