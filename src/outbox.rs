@@ -182,7 +182,7 @@ pub struct OutboxWorker {
     clock: Arc<dyn Clock>,
     transports: Transports,
     policy: RetryPolicy,
-    texts: Arc<crate::dispatch::texts::Texts>,
+    texts: crate::dispatch::texts::Texts,
 }
 
 enum Outcome {
@@ -203,7 +203,7 @@ impl OutboxWorker {
             clock,
             transports,
             policy,
-            texts: Arc::new(Default::default()),
+            texts: Default::default(),
         }
     }
 

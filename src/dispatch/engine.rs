@@ -141,7 +141,7 @@ pub struct Dispatcher {
     store: Store,
     clock: Arc<dyn Clock>,
     settings: Arc<DispatchSettings>,
-    texts: Arc<Texts>,
+    texts: Texts,
 }
 
 /// Escapes text for Telegram's HTML parse mode.
@@ -176,7 +176,7 @@ impl Dispatcher {
             store,
             clock,
             settings: Arc::new(settings),
-            texts: Arc::new(Texts::default()),
+            texts: Texts,
         }
     }
 
@@ -607,10 +607,10 @@ impl Dispatcher {
         text_key: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        if let Some(oid) = offer.outbox_id {
-            if tx.cancel_pending_outbox(oid).await? {
-                return Ok(());
-            }
+        if let Some(oid) = offer.outbox_id
+            && tx.cancel_pending_outbox(oid).await?
+        {
+            return Ok(());
         }
         let Some(m) = m else { return Ok(()) };
         let text = self.t(text_key, &[("code", req.code.to_string())]);

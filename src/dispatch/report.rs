@@ -232,7 +232,7 @@ fn csv_field(s: &str) -> String {
 
 /// Renders the rows; `lang` picks the table's headers (`it` or `en`).
 pub fn render(rows: &[ReportRow], format: ReportFormat, lang: &str) -> String {
-    let texts = Texts::default();
+    let texts = Texts;
     let unknown = texts.render(lang, "report_unknown_ambito", &[]);
     match format {
         ReportFormat::Json => serde_json::to_string_pretty(rows).unwrap_or_else(|_| "[]".into()),

@@ -87,6 +87,8 @@ pub struct ReportRecord {
 }
 
 type OfferRow = (i64, i64, i64, i64, String, Option<i64>, i64);
+type AssignmentRow = (i64, i64, i64, Option<i64>, String, String, Option<i64>);
+type TimerRow = (i64, String, Option<i64>, Option<i64>, i64);
 
 fn offer_from(r: OfferRow) -> Offer {
     Offer {
@@ -485,7 +487,7 @@ impl Tx {
             "SELECT id, request_id, mediator_id, offer_id, assigned_by, status, worked_minutes
              FROM assignments WHERE {cond}"
         );
-        let row: Option<(i64, i64, i64, Option<i64>, String, String, Option<i64>)> = with_tx!(self, c => {
+        let row: Option<AssignmentRow> = with_tx!(self, c => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(arg)
             .fetch_optional(&mut *c)
@@ -589,7 +591,7 @@ impl Tx {
             "SELECT id, kind, request_id, ref_id, due_at FROM timers
              WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, id LIMIT 1{lock}"
         );
-        let row: Option<(i64, String, Option<i64>, Option<i64>, i64)> = with_tx!(self, c => {
+        let row: Option<TimerRow> = with_tx!(self, c => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ts(now)).fetch_optional(&mut *c).await?
         });
         Ok(row.map(|r| Timer {
@@ -674,7 +676,7 @@ impl Store {
 
     /// Every assignment of a request, oldest first.
     pub async fn assignments_for_request(&self, request_id: i64) -> Result<Vec<Assignment>> {
-        let rows: Vec<(i64, i64, i64, Option<i64>, String, String, Option<i64>)> = with_pool!(self, p => {
+        let rows: Vec<AssignmentRow> = with_pool!(self, p => {
             sqlx::query_as(
                 "SELECT id, request_id, mediator_id, offer_id, assigned_by, status, worked_minutes
                  FROM assignments WHERE request_id = $1 ORDER BY id",
