@@ -242,6 +242,20 @@ impl OutboxWorker {
                         .await?;
                     if ok {
                         stats.sent += 1;
+                        // The requester has been told who the mediator is: the request is
+                        // confirmed (a no-op if it moved on meanwhile).
+                        if let (true, Some(rid)) =
+                            (m.idempotency_key.starts_with("confirm:"), m.request_id)
+                        {
+                            tx.set_status_if(
+                                rid,
+                                &[crate::domain::RequestStatus::Assigned],
+                                crate::domain::RequestStatus::Confirmed,
+                                "",
+                                now,
+                            )
+                            .await?;
+                        }
                     }
                     ok
                 }

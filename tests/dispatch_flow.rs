@@ -503,6 +503,19 @@ both_backends!(
         else {
             panic!()
         };
+        // Once the requester's confirmation is delivered the request is confirmed.
+        let outbox = connecting::outbox::OutboxWorker::new(
+            w.store.clone(),
+            std::sync::Arc::new(w.clock.clone()),
+            connecting::outbox::Transports {
+                telegram: Some(std::sync::Arc::new(Accepting)),
+                email: Some(std::sync::Arc::new(Accepting)),
+            },
+            Default::default(),
+        );
+        assert_eq!(w.status(code).await, RequestStatus::Assigned);
+        assert!(outbox.run_once().await.unwrap().sent >= 2);
+        assert_eq!(w.status(code).await, RequestStatus::Confirmed);
         w.clock.set(at_rome(2027, 3, 10, 11, 30));
         assert_eq!(
             w.dispatcher.run_due_timers().await.unwrap(),
@@ -631,3 +644,16 @@ both_backends!(monthly_report_per_ambito_from_the_store, |db| async move {
     .unwrap();
     assert!(other.is_empty());
 });
+
+/// A channel that accepts every message at once.
+struct Accepting;
+
+impl connecting::outbox::Transport for Accepting {
+    fn deliver<'a>(&'a self, _p: &'a Payload) -> connecting::outbox::DeliveryFuture<'a> {
+        Box::pin(async {
+            Ok(connecting::outbox::Delivered {
+                external_id: Some("1".into()),
+            })
+        })
+    }
+}
