@@ -1111,7 +1111,17 @@ impl Dispatcher {
                 tx.rollback().await?;
                 return Ok(fired);
             };
-            self.fire(&mut tx, &timer, now).await?;
+            if let Err(e) = self.fire(&mut tx, &timer, now).await {
+                // One bad timer must not block the others (they are claimed earliest first):
+                // put it back later, and give it up after a few attempts.
+                tx.rollback().await?;
+                tracing::error!(timer_id = timer.id, kind = %timer.kind, error = %e, "timer failed");
+                let mut tx = self.store.begin().await?;
+                tx.defer_failed_timer(timer.id, now + Duration::minutes(5), 5)
+                    .await?;
+                tx.commit().await?;
+                continue;
+            }
             tx.finish_timer(timer.id, now).await?;
             tx.audit(
                 now,

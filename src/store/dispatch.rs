@@ -633,6 +633,29 @@ impl Tx {
         Ok(())
     }
 
+    /// A timer whose handler failed: one more attempt counted, due again at `retry_at`, or
+    /// `failed` (never retried) once `max_attempts` is reached.
+    pub async fn defer_failed_timer(
+        &mut self,
+        timer_id: i64,
+        retry_at: DateTime<Utc>,
+        max_attempts: i64,
+    ) -> Result<()> {
+        with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE timers SET attempts = attempts + 1, due_at = $1,
+                        status = CASE WHEN attempts + 1 >= $2 THEN 'failed' ELSE status END
+                 WHERE id = $3 AND status = 'pending'",
+            )
+            .bind(ts(retry_at))
+            .bind(max_attempts)
+            .bind(timer_id)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// An outbox row's status and the channel's id for what it delivered.
     pub async fn outbox_state(&mut self, outbox_id: i64) -> Result<(String, Option<String>)> {
         let row: Option<(String, Option<String>)> = with_tx!(self, c => {
