@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod dispatch;
 pub mod domain;
 pub mod extract;
+pub mod intake;
 pub mod outbox;
 pub mod prompts;
 pub mod store;

@@ -1,6 +1,7 @@
 //! The command line: argument definitions (clap) and one module per group of commands.
 //! Output is a readable table by default and JSON with `--json`.
 
+mod parse;
 mod people;
 mod requests;
 pub mod table;
@@ -58,6 +59,8 @@ pub enum Command {
     /// Look at and act on requests.
     #[command(subcommand)]
     Request(requests::RequestCmd),
+    /// Show what connecting understands of a request (text on stdin, or --eml FILE), as JSON.
+    Parse(parse::ParseArgs),
 }
 
 /// Arguments shared by commands that only need the database.
@@ -94,12 +97,26 @@ pub async fn main() -> ExitCode {
         }
     };
     init_logging(cli.log_format);
+    if !matches!(cli.command, Command::Run) {
+        restore_sigpipe();
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
             ExitCode::from(1)
         }
+    }
+}
+
+/// One-shot commands behave like other Unix tools when their output pipe closes
+/// (`connecting request list | head`): they end quietly instead of failing to print. The daemon
+/// keeps Rust's default (SIGPIPE ignored) so a closed socket is an error, not a kill.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called before any other thread writes to a pipe; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -171,5 +188,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Coordinator(c) => people::coordinator(&ctx, c).await,
         Command::Invite(a) => people::invite(&ctx, a).await,
         Command::Request(c) => requests::request(&ctx, c).await,
+        Command::Parse(a) => parse::parse(&ctx, a).await,
     }
 }
