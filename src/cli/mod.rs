@@ -1,6 +1,7 @@
 //! The command line: argument definitions (clap) and one module per group of commands.
 //! Output is a readable table by default and JSON with `--json`.
 
+mod intake;
 mod parse;
 mod people;
 mod requests;
@@ -61,6 +62,13 @@ pub enum Command {
     Request(requests::RequestCmd),
     /// Show what connecting understands of a request (text on stdin, or --eml FILE), as JSON.
     Parse(parse::ParseArgs),
+    /// Take requests from .eml files, Maildirs, directories or chat .txt files.
+    Ingest(intake::IngestArgs),
+    /// Email that could not be read, kept aside.
+    #[command(subcommand)]
+    Quarantine(intake::QuarantineCmd),
+    /// Try connecting on the bundled examples: a fresh SQLite queue, no server or account needed.
+    Demo(intake::DemoArgs),
 }
 
 /// Arguments shared by commands that only need the database.
@@ -96,7 +104,7 @@ pub async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(cli.log_format);
+    init_logging(cli.log_format, matches!(cli.command, Command::Run));
     if !matches!(cli.command, Command::Run) {
         restore_sigpipe();
     }
@@ -132,10 +140,13 @@ pub fn one_line(e: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs go to stderr; the daemon logs at `info`, one-shot commands only warnings (their output is
+/// the answer). `CONNECTING_LOG` (an EnvFilter) overrides both.
+fn init_logging(format: LogFormat, daemon: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CONNECTING_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let default = if daemon { "info,sqlx=warn" } else { "warn" };
+    let filter =
+        EnvFilter::try_from_env("CONNECTING_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -189,5 +200,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Invite(a) => people::invite(&ctx, a).await,
         Command::Request(c) => requests::request(&ctx, c).await,
         Command::Parse(a) => parse::parse(&ctx, a).await,
+        Command::Ingest(a) => intake::ingest(&ctx, a).await,
+        Command::Quarantine(c) => intake::quarantine(&ctx, c).await,
+        Command::Demo(a) => intake::demo(&ctx, a).await,
     }
 }
