@@ -11,6 +11,8 @@ pub use dispatch::{Assignment, ClaimedMessage, Offer, ReportRecord, Timer, WorkF
 mod email;
 mod inbound;
 mod outbox;
+mod retention;
+pub use retention::PurgeCounts;
 pub use inbound::{Inbound, NewInbound};
 pub use outbox::OutboxRow;
 mod people;
