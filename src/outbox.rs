@@ -182,7 +182,7 @@ pub struct OutboxWorker {
     clock: Arc<dyn Clock>,
     transports: Transports,
     policy: RetryPolicy,
-    texts: Arc<crate::dispatch::texts::Texts>,
+    texts: crate::dispatch::texts::Texts,
 }
 
 enum Outcome {
@@ -203,7 +203,7 @@ impl OutboxWorker {
             clock,
             transports,
             policy,
-            texts: Arc::new(Default::default()),
+            texts: Default::default(),
         }
     }
 
@@ -330,7 +330,7 @@ impl OutboxWorker {
         );
         let subject = self.texts.render("it", "dead_letter_subject", &[]);
         let mut tx = self.store.begin().await?;
-        for c in self.store.coordinators().await? {
+        for c in tx.all_coordinators().await? {
             let key = format!("dead:{}:coord:{}", m.id, c.id);
             let payload = if let Some(chat) = c.telegram_id {
                 Payload::Telegram(TelegramPayload {

@@ -563,3 +563,71 @@ both_backends!(
         );
     }
 );
+
+both_backends!(monthly_report_per_ambito_from_the_store, |db| async move {
+    use connecting::dispatch::report::{ReportFormat, monthly_report, render};
+    let w = World::new(db.store.clone(), at_rome(2027, 3, 1, 9, 0), settings(2)).await;
+    let a = w.mediator("Amina", 101, &["ar"]).await;
+    // Done, 100 minutes, evaluated 5; assigned 30 minutes after it arrived.
+    let done = w.request("ar", d(2027, 3, 10), t(10, 0), 90, None).await;
+    w.clock.advance(Duration::minutes(30));
+    let a1 = w.dispatcher.assign(done, a.id, "cli").await.unwrap();
+    w.clock.set(at_rome(2027, 3, 10, 12, 0));
+    w.dispatcher
+        .record_outcome(a1, a.id, true, Some(100))
+        .await
+        .unwrap();
+    w.dispatcher.record_evaluation(done, 5, None).await.unwrap();
+    // Cancelled late.
+    w.clock.set(at_rome(2027, 3, 11, 9, 0));
+    let late = w.request("ar", d(2027, 3, 11), t(15, 0), 60, None).await;
+    w.clock.advance(Duration::minutes(90));
+    w.dispatcher.assign(late, a.id, "cli").await.unwrap();
+    w.dispatcher
+        .cancel(late, Canceller::Requester)
+        .await
+        .unwrap();
+    // Escalated: nobody speaks Tigrinya.
+    let esc = w.request("ti", d(2027, 3, 20), t(10, 0), 60, None).await;
+    w.dispatcher.dispatch(esc).await.unwrap();
+    // April: not in March's report.
+    w.clock.set(at_rome(2027, 4, 1, 0, 30));
+    w.request("ar", d(2027, 4, 10), t(10, 0), 60, None).await;
+
+    let rows = monthly_report(&w.store, "2027-03", None, chrono_tz::Europe::Rome)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r.ambito.as_deref(), Some("Dalmine"));
+    assert_eq!(
+        (
+            r.requests,
+            r.interventions_done,
+            r.late_cancellations,
+            r.escalations
+        ),
+        (3, 1, 1, 1)
+    );
+    assert_eq!(r.hours, 1.67);
+    assert_eq!(
+        r.languages,
+        vec![("ar".to_string(), 2), ("ti".to_string(), 1)]
+    );
+    assert_eq!(r.median_minutes_to_assignment, Some(60));
+    assert_eq!(r.evaluation_average, Some(5.0));
+    let csv = render(&rows, ReportFormat::Csv, "it");
+    assert!(
+        csv.contains("Dalmine,3,1,1.67,\"ar 2, ti 1\",1,60,1,1,5.00"),
+        "{csv}"
+    );
+    let other = monthly_report(
+        &w.store,
+        "2027-03",
+        connecting::domain::Ambito::parse("Bergamo").ok(),
+        chrono_tz::Europe::Rome,
+    )
+    .await
+    .unwrap();
+    assert!(other.is_empty());
+});

@@ -1,11 +1,17 @@
 //! Language families for matching: a variant (Moroccan Arabic `ary`) belongs to a family
 //! (`ar`), and a speaker of the family can serve a variant request with a lower score.
 //!
-//! The extractor's `data/languages.toml` will carry a `family` per code; until it lands in main
-//! this small table is the one place that knows the families.
+//! The families come from the extractor's catalogue (`data/languages.toml`, `family` per code);
+//! a few codes it does not list are covered by a small table here.
 
 /// The family a language code belongs to, if it is a variant of a broader language.
 pub fn family(code: &str) -> Option<&'static str> {
+    crate::extract::languages::family(code)
+        .filter(|f| *f != code)
+        .or_else(|| extra_family(code))
+}
+
+fn extra_family(code: &str) -> Option<&'static str> {
     Some(match code {
         // Arabic varieties: Moroccan (darija), Egyptian, Levantine, Iraqi, Tunisian, Algerian,
         // Libyan, Chadian, Sudanese.

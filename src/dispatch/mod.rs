@@ -6,6 +6,7 @@
 
 pub mod language;
 pub mod matching;
+pub mod report;
 
 pub use language::{LanguageFit, family};
 pub use matching::{

@@ -9,7 +9,8 @@
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
-use super::{Backend, Result, Store, StoreError, Tx, from_ts, ts};
+use super::people::{MEDIATOR_COLS, MediatorRow};
+use super::{Backend, Coordinator, Mediator, Result, Store, StoreError, Tx, from_ts, ts};
 use crate::dispatch::BusySlot;
 use crate::outbox::Payload;
 use crate::{with_pool, with_tx};
@@ -86,6 +87,8 @@ pub struct ReportRecord {
 }
 
 type OfferRow = (i64, i64, i64, i64, String, Option<i64>, i64);
+type AssignmentRow = (i64, i64, i64, Option<i64>, String, String, Option<i64>);
+type TimerRow = (i64, String, Option<i64>, Option<i64>, i64);
 
 fn offer_from(r: OfferRow) -> Offer {
     Offer {
@@ -106,6 +109,108 @@ fn u32_of(v: i64) -> u32 {
 }
 
 impl Tx {
+    /// Every mediator, read inside this transaction.
+    pub async fn all_mediators(&mut self) -> Result<Vec<Mediator>> {
+        let sql = format!("SELECT {MEDIATOR_COLS} FROM mediators ORDER BY id");
+        let rows: Vec<MediatorRow> = with_tx!(self, c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await?
+        });
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Every coordinator, read inside this transaction.
+    pub async fn all_coordinators(&mut self) -> Result<Vec<Coordinator>> {
+        let rows: Vec<(i64, String, Option<i64>, Option<String>)> = with_tx!(self, c => {
+            sqlx::query_as("SELECT id, name, telegram_id, email FROM coordinators ORDER BY id")
+                .fetch_all(&mut *c)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, telegram_id, email)| Coordinator {
+                id,
+                name,
+                telegram_id,
+                email,
+            })
+            .collect())
+    }
+
+    /// Busy slots, recent minutes, offer history and continuity for the roster around `at`.
+    pub async fn work_facts(
+        &mut self,
+        around: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        case_ref: Option<&str>,
+        request_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<WorkFacts> {
+        let mut f = WorkFacts::default();
+        if let Some((s, e)) = around {
+            let (lo, hi) = (ts(s - Duration::days(1)), ts(e + Duration::days(1)));
+            let rows: Vec<(i64, i64, i64, Option<String>)> = with_tx!(self, c => {
+                sqlx::query_as(
+                    "SELECT a.mediator_id, r.starts_at, r.ends_at, r.modality
+                     FROM assignments a JOIN requests r ON r.id = a.request_id
+                     WHERE a.status = 'active' AND r.id <> $3 AND r.starts_at IS NOT NULL
+                       AND r.ends_at IS NOT NULL AND r.starts_at < $2 AND r.ends_at > $1",
+                )
+                .bind(lo)
+                .bind(hi)
+                .bind(request_id)
+                .fetch_all(&mut *c)
+                .await?
+            });
+            for (m, s, e, modality) in rows {
+                f.busy.entry(m).or_default().push(BusySlot {
+                    starts_at: from_ts(s),
+                    ends_at: from_ts(e),
+                    remote: matches!(modality.as_deref(), Some("phone" | "video")),
+                });
+            }
+        }
+        let since = ts(now - Duration::days(30));
+        let rows: Vec<(i64, i64)> = with_tx!(self, c => {
+            sqlx::query_as(
+                "SELECT a.mediator_id, CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT)
+                 FROM assignments a JOIN requests r ON r.id = a.request_id
+                 WHERE a.status IN ('active', 'done') AND COALESCE(r.starts_at, a.created_at) >= $1
+                   AND COALESCE(r.starts_at, a.created_at) < $2
+                 GROUP BY a.mediator_id",
+            )
+            .bind(since)
+            .bind(ts(now))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        f.minutes_last_30_days = rows.into_iter().map(|(m, n)| (m, u32_of(n))).collect();
+        let rows: Vec<(i64, i64, i64)> = with_tx!(self, c => {
+            sqlx::query_as(
+                "SELECT mediator_id, CAST(COUNT(*) AS BIGINT),
+                        CAST(SUM(CASE WHEN state = 'accepted' THEN 1 ELSE 0 END) AS BIGINT)
+                 FROM offers GROUP BY mediator_id",
+            )
+            .fetch_all(&mut *c)
+            .await?
+        });
+        f.offer_stats = rows
+            .into_iter()
+            .map(|(m, n, a)| (m, (u32_of(n), u32_of(a))))
+            .collect();
+        if let Some(cr) = case_ref {
+            f.continuity = with_tx!(self, c => {
+                sqlx::query_scalar(
+                    "SELECT DISTINCT a.mediator_id FROM assignments a JOIN requests r ON r.id = a.request_id
+                     WHERE r.case_ref = $1 AND r.id <> $2 AND a.status IN ('active', 'done')",
+                )
+                .bind(cr)
+                .bind(request_id)
+                .fetch_all(&mut *c)
+                .await?
+            });
+        }
+        Ok(f)
+    }
+
     /// Who was already offered this request (any state).
     pub async fn offered_mediators(&mut self, request_id: i64) -> Result<Vec<i64>> {
         Ok(with_tx!(self, c => {
@@ -382,7 +487,7 @@ impl Tx {
             "SELECT id, request_id, mediator_id, offer_id, assigned_by, status, worked_minutes
              FROM assignments WHERE {cond}"
         );
-        let row: Option<(i64, i64, i64, Option<i64>, String, String, Option<i64>)> = with_tx!(self, c => {
+        let row: Option<AssignmentRow> = with_tx!(self, c => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(arg)
             .fetch_optional(&mut *c)
@@ -486,7 +591,7 @@ impl Tx {
             "SELECT id, kind, request_id, ref_id, due_at FROM timers
              WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, id LIMIT 1{lock}"
         );
-        let row: Option<(i64, String, Option<i64>, Option<i64>, i64)> = with_tx!(self, c => {
+        let row: Option<TimerRow> = with_tx!(self, c => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ts(now)).fetch_optional(&mut *c).await?
         });
         Ok(row.map(|r| Timer {
@@ -560,81 +665,6 @@ impl Tx {
 }
 
 impl Store {
-    /// Busy slots, recent minutes, offer history and continuity for the roster around `at`.
-    pub async fn work_facts(
-        &self,
-        around: Option<(DateTime<Utc>, DateTime<Utc>)>,
-        case_ref: Option<&str>,
-        request_id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<WorkFacts> {
-        let mut f = WorkFacts::default();
-        if let Some((s, e)) = around {
-            let (lo, hi) = (ts(s - Duration::days(1)), ts(e + Duration::days(1)));
-            let rows: Vec<(i64, i64, i64, Option<String>)> = with_pool!(self, p => {
-                sqlx::query_as(
-                    "SELECT a.mediator_id, r.starts_at, r.ends_at, r.modality
-                     FROM assignments a JOIN requests r ON r.id = a.request_id
-                     WHERE a.status = 'active' AND r.id <> $3 AND r.starts_at IS NOT NULL
-                       AND r.ends_at IS NOT NULL AND r.starts_at < $2 AND r.ends_at > $1",
-                )
-                .bind(lo)
-                .bind(hi)
-                .bind(request_id)
-                .fetch_all(p)
-                .await?
-            });
-            for (m, s, e, modality) in rows {
-                f.busy.entry(m).or_default().push(BusySlot {
-                    starts_at: from_ts(s),
-                    ends_at: from_ts(e),
-                    remote: matches!(modality.as_deref(), Some("phone" | "video")),
-                });
-            }
-        }
-        let since = ts(now - Duration::days(30));
-        let rows: Vec<(i64, i64)> = with_pool!(self, p => {
-            sqlx::query_as(
-                "SELECT a.mediator_id, CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT)
-                 FROM assignments a JOIN requests r ON r.id = a.request_id
-                 WHERE a.status IN ('active', 'done') AND COALESCE(r.starts_at, a.created_at) >= $1
-                   AND COALESCE(r.starts_at, a.created_at) < $2
-                 GROUP BY a.mediator_id",
-            )
-            .bind(since)
-            .bind(ts(now))
-            .fetch_all(p)
-            .await?
-        });
-        f.minutes_last_30_days = rows.into_iter().map(|(m, n)| (m, u32_of(n))).collect();
-        let rows: Vec<(i64, i64, i64)> = with_pool!(self, p => {
-            sqlx::query_as(
-                "SELECT mediator_id, CAST(COUNT(*) AS BIGINT),
-                        CAST(SUM(CASE WHEN state = 'accepted' THEN 1 ELSE 0 END) AS BIGINT)
-                 FROM offers GROUP BY mediator_id",
-            )
-            .fetch_all(p)
-            .await?
-        });
-        f.offer_stats = rows
-            .into_iter()
-            .map(|(m, n, a)| (m, (u32_of(n), u32_of(a))))
-            .collect();
-        if let Some(cr) = case_ref {
-            f.continuity = with_pool!(self, p => {
-                sqlx::query_scalar(
-                    "SELECT DISTINCT a.mediator_id FROM assignments a JOIN requests r ON r.id = a.request_id
-                     WHERE r.case_ref = $1 AND r.id <> $2 AND a.status IN ('active', 'done')",
-                )
-                .bind(cr)
-                .bind(request_id)
-                .fetch_all(p)
-                .await?
-            });
-        }
-        Ok(f)
-    }
-
     /// All offers of a request, oldest first.
     pub async fn offers_for_request(&self, request_id: i64) -> Result<Vec<Offer>> {
         let sql = format!("SELECT {OFFER_COLS} FROM offers WHERE request_id = $1 ORDER BY id");
@@ -646,7 +676,7 @@ impl Store {
 
     /// Every assignment of a request, oldest first.
     pub async fn assignments_for_request(&self, request_id: i64) -> Result<Vec<Assignment>> {
-        let rows: Vec<(i64, i64, i64, Option<i64>, String, String, Option<i64>)> = with_pool!(self, p => {
+        let rows: Vec<AssignmentRow> = with_pool!(self, p => {
             sqlx::query_as(
                 "SELECT id, request_id, mediator_id, offer_id, assigned_by, status, worked_minutes
                  FROM assignments WHERE request_id = $1 ORDER BY id",
