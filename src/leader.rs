@@ -13,7 +13,12 @@ use crate::store::{Pool, Store};
 pub const LEADER_KEY: i64 = 0x636f_6e6e_6563_7431;
 
 /// Runs leader election until shutdown; publishes `true` while this instance leads.
-pub async fn elect(store: Store, tx: watch::Sender<bool>, mut shutdown: crate::daemon::Shutdown, every: Duration) {
+pub async fn elect(
+    store: Store,
+    tx: watch::Sender<bool>,
+    mut shutdown: crate::daemon::Shutdown,
+    every: Duration,
+) {
     let pg = match store.pool() {
         Pool::Sqlite(_) => {
             let _ = tx.send(true);
@@ -28,10 +33,11 @@ pub async fn elect(store: Store, tx: watch::Sender<bool>, mut shutdown: crate::d
         }
         match pg.acquire().await {
             Ok(mut conn) => {
-                let got: Result<bool, sqlx::Error> = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                    .bind(LEADER_KEY)
-                    .fetch_one(&mut *conn)
-                    .await;
+                let got: Result<bool, sqlx::Error> =
+                    sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                        .bind(LEADER_KEY)
+                        .fetch_one(&mut *conn)
+                        .await;
                 if let Ok(true) = got {
                     tracing::info!("this instance is now the leader (IMAP and Telegram polling)");
                     let _ = tx.send(true);

@@ -1,6 +1,7 @@
 //! The command line: argument definitions (clap) and one module per group of commands.
 //! Output is a readable table by default and JSON with `--json`.
 
+mod admin;
 mod intake;
 mod parse;
 mod people;
@@ -67,6 +68,10 @@ pub enum Command {
     /// Email that could not be read, kept aside.
     #[command(subcommand)]
     Quarantine(intake::QuarantineCmd),
+    /// The monthly figures per Ambito (what the cooperative reports for billing).
+    Report(admin::ReportArgs),
+    /// Remove raw messages and anonymise closed requests past their retention.
+    Purge(admin::PurgeArgs),
     /// Try connecting on the bundled examples: a fresh SQLite queue, no server or account needed.
     Demo(intake::DemoArgs),
 }
@@ -203,5 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(a) => intake::ingest(&ctx, a).await,
         Command::Quarantine(c) => intake::quarantine(&ctx, c).await,
         Command::Demo(a) => intake::demo(&ctx, a).await,
+        Command::Report(a) => admin::report(&ctx, a).await,
+        Command::Purge(a) => admin::purge(&ctx, a).await,
     }
 }

@@ -12,9 +12,9 @@ mod email;
 mod inbound;
 mod outbox;
 mod retention;
-pub use retention::PurgeCounts;
 pub use inbound::{Inbound, NewInbound};
 pub use outbox::OutboxRow;
+pub use retention::PurgeCounts;
 mod people;
 mod requests;
 

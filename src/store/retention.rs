@@ -24,7 +24,11 @@ const CLOSED: &str = "('done', 'cancelled', 'expired')";
 
 impl Store {
     /// Counts what [`Store::purge`] would remove, changing nothing.
-    pub async fn purge_preview(&self, raw_before: DateTime<Utc>, closed_before: DateTime<Utc>) -> Result<PurgeCounts> {
+    pub async fn purge_preview(
+        &self,
+        raw_before: DateTime<Utc>,
+        closed_before: DateTime<Utc>,
+    ) -> Result<PurgeCounts> {
         let (raw, dialogues, outbox): (i64, i64, i64) = with_pool!(self, p => {
             sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM inbound_messages WHERE received_at < $1 AND purged_at IS NULL AND (raw IS NOT NULL OR body IS NOT NULL)),
@@ -35,7 +39,9 @@ impl Store {
             .fetch_one(p)
             .await?
         });
-        let sql = format!("SELECT COUNT(*) FROM requests WHERE status IN {CLOSED} AND closed_at < $1 AND anonymised_at IS NULL");
+        let sql = format!(
+            "SELECT COUNT(*) FROM requests WHERE status IN {CLOSED} AND closed_at < $1 AND anonymised_at IS NULL"
+        );
         let anon: i64 = with_pool!(self, p => {
             sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(ts(closed_before)).fetch_one(p).await?
         });
@@ -49,7 +55,12 @@ impl Store {
 
     /// Purges raw data older than `raw_before` and anonymises requests closed before
     /// `closed_before`, in one transaction, with an audit record per anonymised request.
-    pub async fn purge(&self, raw_before: DateTime<Utc>, closed_before: DateTime<Utc>, now: DateTime<Utc>) -> Result<PurgeCounts> {
+    pub async fn purge(
+        &self,
+        raw_before: DateTime<Utc>,
+        closed_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<PurgeCounts> {
         let mut tx = self.begin().await?;
         let raw = with_tx!(tx, c => {
             sqlx::query(
@@ -76,7 +87,9 @@ impl Store {
                 .await?
                 .rows_affected()
         });
-        let sql = format!("SELECT id FROM requests WHERE status IN {CLOSED} AND closed_at < $1 AND anonymised_at IS NULL");
+        let sql = format!(
+            "SELECT id FROM requests WHERE status IN {CLOSED} AND closed_at < $1 AND anonymised_at IS NULL"
+        );
         let ids: Vec<i64> = with_tx!(tx, c => {
             sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(ts(closed_before)).fetch_all(&mut *c).await?
         });
@@ -97,7 +110,8 @@ impl Store {
                     .execute(&mut *c)
                     .await?;
             });
-            tx.audit(now, "process:retention", Some(*id), "anonymised", None).await?;
+            tx.audit(now, "process:retention", Some(*id), "anonymised", None)
+                .await?;
         }
         tx.commit().await?;
         Ok(PurgeCounts {
