@@ -383,8 +383,7 @@ async fn implicit_tls_and_starttls_with_a_private_ca_and_plaintext_refused_by_de
     );
     let err = connecting::channels::email::imap::connect(&cfg)
         .await
-        .err()
-        .expect("untrusted certificate refused");
+        .expect_err("untrusted certificate refused");
     assert!(err.to_string().contains("TLS"), "{err}");
     // Plain TCP needs explicit consent.
     let cfg = ImapConfig::new(
@@ -396,8 +395,7 @@ async fn implicit_tls_and_starttls_with_a_private_ca_and_plaintext_refused_by_de
     );
     let err = connecting::channels::email::imap::connect(&cfg)
         .await
-        .err()
-        .expect("plaintext refused");
+        .expect_err("plaintext refused");
     assert!(err.to_string().contains("plaintext"), "{err}");
     assert_eq!(sink.distinct(), 0);
 }
