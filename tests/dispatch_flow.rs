@@ -503,6 +503,19 @@ both_backends!(
         else {
             panic!()
         };
+        // Once the requester's confirmation is delivered the request is confirmed.
+        let outbox = connecting::outbox::OutboxWorker::new(
+            w.store.clone(),
+            std::sync::Arc::new(w.clock.clone()),
+            connecting::outbox::Transports {
+                telegram: Some(std::sync::Arc::new(Accepting)),
+                email: Some(std::sync::Arc::new(Accepting)),
+            },
+            Default::default(),
+        );
+        assert_eq!(w.status(code).await, RequestStatus::Assigned);
+        assert!(outbox.run_once().await.unwrap().sent >= 2);
+        assert_eq!(w.status(code).await, RequestStatus::Confirmed);
         w.clock.set(at_rome(2027, 3, 10, 11, 30));
         assert_eq!(
             w.dispatcher.run_due_timers().await.unwrap(),
@@ -563,3 +576,139 @@ both_backends!(
         );
     }
 );
+
+both_backends!(monthly_report_per_ambito_from_the_store, |db| async move {
+    use connecting::dispatch::report::{ReportFormat, monthly_report, render};
+    let w = World::new(db.store.clone(), at_rome(2027, 3, 1, 9, 0), settings(2)).await;
+    let a = w.mediator("Amina", 101, &["ar"]).await;
+    // Done, 100 minutes, evaluated 5; assigned 30 minutes after it arrived.
+    let done = w.request("ar", d(2027, 3, 10), t(10, 0), 90, None).await;
+    w.clock.advance(Duration::minutes(30));
+    let a1 = w.dispatcher.assign(done, a.id, "cli").await.unwrap();
+    w.clock.set(at_rome(2027, 3, 10, 12, 0));
+    w.dispatcher
+        .record_outcome(a1, a.id, true, Some(100))
+        .await
+        .unwrap();
+    w.dispatcher.record_evaluation(done, 5, None).await.unwrap();
+    // Cancelled late.
+    w.clock.set(at_rome(2027, 3, 11, 9, 0));
+    let late = w.request("ar", d(2027, 3, 11), t(15, 0), 60, None).await;
+    w.clock.advance(Duration::minutes(90));
+    w.dispatcher.assign(late, a.id, "cli").await.unwrap();
+    w.dispatcher
+        .cancel(late, Canceller::Requester)
+        .await
+        .unwrap();
+    // Escalated: nobody speaks Tigrinya.
+    let esc = w.request("ti", d(2027, 3, 20), t(10, 0), 60, None).await;
+    w.dispatcher.dispatch(esc).await.unwrap();
+    // Received in February for an appointment in March: March's.
+    w.clock.set(at_rome(2027, 2, 27, 9, 0));
+    w.request("ar", d(2027, 3, 2), t(10, 0), 60, None).await;
+    // April: not in March's report.
+    w.clock.set(at_rome(2027, 4, 1, 0, 30));
+    w.request("ar", d(2027, 4, 10), t(10, 0), 60, None).await;
+
+    let rows = monthly_report(&w.store, "2027-03", None, chrono_tz::Europe::Rome)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r.ambito.as_deref(), Some("Dalmine"));
+    assert_eq!(
+        (
+            r.requests,
+            r.interventions_done,
+            r.late_cancellations,
+            r.escalations
+        ),
+        (4, 1, 1, 1)
+    );
+    assert_eq!(r.hours, 1.67);
+    assert_eq!(
+        r.languages,
+        vec![("ar".to_string(), 3), ("ti".to_string(), 1)]
+    );
+    assert_eq!(r.median_minutes_to_assignment, Some(60));
+    assert_eq!(r.evaluation_average, Some(5.0));
+    let csv = render(&rows, ReportFormat::Csv, "it");
+    assert!(
+        csv.contains("Dalmine,4,1,1.67,\"ar 3, ti 1\",1,60,1,1,5.00"),
+        "{csv}"
+    );
+    let other = monthly_report(
+        &w.store,
+        "2027-03",
+        connecting::domain::Ambito::parse("Bergamo").ok(),
+        chrono_tz::Europe::Rome,
+    )
+    .await
+    .unwrap();
+    assert!(other.is_empty());
+});
+
+/// A channel that accepts every message at once.
+struct Accepting;
+
+impl connecting::outbox::Transport for Accepting {
+    fn deliver<'a>(&'a self, _p: &'a Payload) -> connecting::outbox::DeliveryFuture<'a> {
+        Box::pin(async {
+            Ok(connecting::outbox::Delivered {
+                external_id: Some("1".into()),
+            })
+        })
+    }
+}
+
+both_backends!(a_failing_timer_does_not_block_the_others, |db| async move {
+    let w = World::new(db.store.clone(), at_rome(2027, 3, 1, 9, 0), settings(1)).await;
+    let a = w.mediator("Amina", 101, &["ar"]).await;
+    let broken = w.request("ar", d(2027, 3, 10), t(10, 0), 60, None).await;
+    let fine = w.request("ar", d(2027, 3, 11), t(10, 0), 60, None).await;
+    w.dispatcher.dispatch(broken).await.unwrap();
+    w.dispatcher.assign(fine, a.id, "cli").await.unwrap();
+    // The broken request's stored language becomes unreadable: its wave timer will fail.
+    let broken_id = w.store.request(broken).await.unwrap().id;
+    let sql = "UPDATE requests SET language = $1 WHERE id = $2";
+    match db.store.pool() {
+        connecting::store::Pool::Sqlite(p) => {
+            sqlx::query(sql)
+                .bind("###")
+                .bind(broken_id)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        connecting::store::Pool::Postgres(p) => {
+            sqlx::query(sql)
+                .bind("###")
+                .bind(broken_id)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+    // The wave timer is due first (1 h), the day-before reminder of the fine one later.
+    w.clock.set(at_rome(2027, 3, 10, 10, 0));
+    assert_eq!(
+        w.dispatcher.run_due_timers().await.unwrap(),
+        1,
+        "the reminder still fires"
+    );
+    let timers = w.store.pending_timers(broken_id).await.unwrap();
+    assert_eq!(timers.len(), 1);
+    assert_eq!(
+        timers[0].1,
+        w.clock_now() + Duration::minutes(5),
+        "retried later"
+    );
+    for _ in 0..5 {
+        w.clock.advance(Duration::minutes(5));
+        w.dispatcher.run_due_timers().await.unwrap();
+    }
+    assert!(
+        w.store.pending_timers(broken_id).await.unwrap().is_empty(),
+        "given up after 5 attempts"
+    );
+});

@@ -1,6 +1,9 @@
 //! The command line: argument definitions (clap) and one module per group of commands.
 //! Output is a readable table by default and JSON with `--json`.
 
+mod admin;
+mod intake;
+mod parse;
 mod people;
 mod requests;
 pub mod table;
@@ -58,6 +61,19 @@ pub enum Command {
     /// Look at and act on requests.
     #[command(subcommand)]
     Request(requests::RequestCmd),
+    /// Show what connecting understands of a request (text on stdin, or --eml FILE), as JSON.
+    Parse(parse::ParseArgs),
+    /// Take requests from .eml files, Maildirs, directories or chat .txt files.
+    Ingest(intake::IngestArgs),
+    /// Email that could not be read, kept aside.
+    #[command(subcommand)]
+    Quarantine(intake::QuarantineCmd),
+    /// The monthly figures per Ambito (what the cooperative reports for billing).
+    Report(admin::ReportArgs),
+    /// Remove raw messages and anonymise closed requests past their retention.
+    Purge(admin::PurgeArgs),
+    /// Try connecting on the bundled examples: a fresh SQLite queue, no server or account needed.
+    Demo(intake::DemoArgs),
 }
 
 /// Arguments shared by commands that only need the database.
@@ -93,13 +109,27 @@ pub async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(cli.log_format);
+    init_logging(cli.log_format, matches!(cli.command, Command::Run));
+    if !matches!(cli.command, Command::Run) {
+        restore_sigpipe();
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
             ExitCode::from(1)
         }
+    }
+}
+
+/// One-shot commands behave like other Unix tools when their output pipe closes
+/// (`connecting request list | head`): they end quietly instead of failing to print. The daemon
+/// keeps Rust's default (SIGPIPE ignored) so a closed socket is an error, not a kill.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called before any other thread writes to a pipe; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -115,10 +145,13 @@ pub fn one_line(e: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs go to stderr; the daemon logs at `info`, one-shot commands only warnings (their output is
+/// the answer). `CONNECTING_LOG` (an EnvFilter) overrides both.
+fn init_logging(format: LogFormat, daemon: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CONNECTING_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let default = if daemon { "info,sqlx=warn" } else { "warn" };
+    let filter =
+        EnvFilter::try_from_env("CONNECTING_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -171,5 +204,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Coordinator(c) => people::coordinator(&ctx, c).await,
         Command::Invite(a) => people::invite(&ctx, a).await,
         Command::Request(c) => requests::request(&ctx, c).await,
+        Command::Parse(a) => parse::parse(&ctx, a).await,
+        Command::Ingest(a) => intake::ingest(&ctx, a).await,
+        Command::Quarantine(c) => intake::quarantine(&ctx, c).await,
+        Command::Demo(a) => intake::demo(&ctx, a).await,
+        Command::Report(a) => admin::report(&ctx, a).await,
+        Command::Purge(a) => admin::purge(&ctx, a).await,
     }
 }

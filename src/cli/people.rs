@@ -273,24 +273,7 @@ pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
         }
         MediatorCmd::Import { file } => {
             let store = ctx.store().await?;
-            let n = import(&store, &file, lang, |rec| {
-                Ok(ImportRow::Mediator(new_mediator(MediatorAdd {
-                    name: field(rec, "name")?.unwrap_or_default(),
-                    languages: field(rec, "languages")?.unwrap_or_default(),
-                    ambiti: field(rec, "ambiti")?.unwrap_or_default(),
-                    phone: field(rec, "phone")?,
-                    telegram_id: field(rec, "telegram_id")?
-                        .map(|s| s.parse())
-                        .transpose()
-                        .map_err(|_| anyhow!("telegram_id is not a number"))?,
-                    email: field(rec, "email")?,
-                    gender: field(rec, "gender")?,
-                    availability: field(rec, "availability")?,
-                    share_phone: field(rec, "share_phone")?
-                        .is_some_and(|s| matches!(s.as_str(), "1" | "true" | "si" | "sì" | "yes")),
-                })?))
-            })
-            .await?;
+            let n = import(&store, &file, lang, mediator_row).await?;
             report_import(ctx, &file, n)
         }
     }
@@ -327,22 +310,58 @@ pub async fn operator(ctx: &Ctx, cmd: OperatorCmd) -> anyhow::Result<()> {
         }
         OperatorCmd::Import { file } => {
             let store = ctx.store().await?;
-            let n = import(&store, &file, lang, |rec| {
-                Ok(ImportRow::Operator(new_operator(OperatorAdd {
-                    name: field(rec, "name")?.unwrap_or_default(),
-                    email: field(rec, "email")?.unwrap_or_default(),
-                    ente: field(rec, "ente")?.unwrap_or_default(),
-                    ambito: field(rec, "ambito")?.unwrap_or_default(),
-                    phone: field(rec, "phone")?,
-                    telegram_id: field(rec, "telegram_id")?
-                        .map(|s| s.parse())
-                        .transpose()
-                        .map_err(|_| anyhow!("telegram_id is not a number"))?,
-                })?))
-            })
-            .await?;
+            let n = import(&store, &file, lang, operator_row).await?;
             report_import(ctx, &file, n)
         }
+    }
+}
+
+type Record = std::collections::HashMap<String, String>;
+
+fn telegram_id(rec: &Record) -> anyhow::Result<Option<i64>> {
+    field(rec, "telegram_id")?
+        .map(|s| s.parse())
+        .transpose()
+        .map_err(|_| anyhow!("telegram_id is not a number"))
+}
+
+fn mediator_row(rec: &Record) -> anyhow::Result<ImportRow> {
+    Ok(ImportRow::Mediator(new_mediator(MediatorAdd {
+        name: field(rec, "name")?.unwrap_or_default(),
+        languages: field(rec, "languages")?.unwrap_or_default(),
+        ambiti: field(rec, "ambiti")?.unwrap_or_default(),
+        phone: field(rec, "phone")?,
+        telegram_id: telegram_id(rec)?,
+        email: field(rec, "email")?,
+        gender: field(rec, "gender")?,
+        availability: field(rec, "availability")?,
+        share_phone: field(rec, "share_phone")?
+            .is_some_and(|s| matches!(s.as_str(), "1" | "true" | "si" | "sì" | "yes")),
+    })?))
+}
+
+fn operator_row(rec: &Record) -> anyhow::Result<ImportRow> {
+    Ok(ImportRow::Operator(new_operator(OperatorAdd {
+        name: field(rec, "name")?.unwrap_or_default(),
+        email: field(rec, "email")?.unwrap_or_default(),
+        ente: field(rec, "ente")?.unwrap_or_default(),
+        ambito: field(rec, "ambito")?.unwrap_or_default(),
+        phone: field(rec, "phone")?,
+        telegram_id: telegram_id(rec)?,
+    })?))
+}
+
+/// Imports a CSV of `what` ("mediators" or "operators") into `store` (used by the demo).
+pub async fn import_file(
+    store: &Store,
+    file: &std::path::Path,
+    lang: crate::config::Lang,
+    what: &str,
+) -> anyhow::Result<usize> {
+    let file = file.to_path_buf();
+    match what {
+        "mediators" => import(store, &file, lang, mediator_row).await,
+        _ => import(store, &file, lang, operator_row).await,
     }
 }
 
@@ -482,7 +501,7 @@ async fn import(
     store: &Store,
     file: &PathBuf,
     lang: crate::config::Lang,
-    parse: impl Fn(&std::collections::HashMap<String, String>) -> anyhow::Result<ImportRow>,
+    parse: impl Fn(&Record) -> anyhow::Result<ImportRow>,
 ) -> anyhow::Result<usize> {
     let shown = file.display().to_string();
     let mut reader = csv::ReaderBuilder::new()

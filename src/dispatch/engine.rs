@@ -141,7 +141,7 @@ pub struct Dispatcher {
     store: Store,
     clock: Arc<dyn Clock>,
     settings: Arc<DispatchSettings>,
-    texts: Arc<Texts>,
+    texts: Texts,
 }
 
 /// Escapes text for Telegram's HTML parse mode.
@@ -176,7 +176,7 @@ impl Dispatcher {
             store,
             clock,
             settings: Arc::new(settings),
-            texts: Arc::new(Texts::default()),
+            texts: Texts,
         }
     }
 
@@ -205,20 +205,32 @@ impl Dispatcher {
 
     /// Builds the roster for one request and ranks it (also the coordinator's explanation).
     pub async fn candidates(&self, req: &Request) -> Result<MatchResult> {
+        let mut tx = self.store.begin().await?;
+        let r = self.candidates_in(&mut tx, req).await;
+        tx.rollback().await?;
+        r
+    }
+
+    /// Ranking read inside `tx`: a transaction never waits for a second pool connection.
+    async fn candidates_in(&self, tx: &mut Tx, req: &Request) -> Result<MatchResult> {
         let job = job_of(req).ok_or(DispatchError::NoLanguage(req.code))?;
-        let roster = self.roster(req, &job).await?;
+        let roster = self.roster(tx, req, &job).await?;
         Ok(rank(&roster, &job, &self.match_settings()))
     }
 
-    async fn roster(&self, req: &Request, job: &JobSpec) -> Result<Vec<MediatorProfile>> {
+    async fn roster(
+        &self,
+        tx: &mut Tx,
+        req: &Request,
+        job: &JobSpec,
+    ) -> Result<Vec<MediatorProfile>> {
         let now = self.now();
         let window = job
             .appointment
             .as_ref()
             .map(|a| (a.starts_at(self.settings.tz), a.ends_at(self.settings.tz)));
-        let mediators = self.store.mediators().await?;
-        let mut facts = self
-            .store
+        let mediators = tx.all_mediators().await?;
+        let mut facts = tx
             .work_facts(window, job.case_ref.as_deref(), req.id, now)
             .await?;
         let mut out = Vec::with_capacity(mediators.len());
@@ -263,17 +275,19 @@ impl Dispatcher {
     /// or escalation if nobody is eligible.
     #[tracing::instrument(skip_all, fields(code = %code))]
     pub async fn dispatch(&self, code: RequestCode) -> Result<WaveOutcome> {
-        let req = self.store.request(code).await?;
+        let id = self.store.request(code).await?.id;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let req = tx.request_by_id(id).await?;
         if !matches!(req.status, RequestStatus::Queued | RequestStatus::Escalated) {
+            tx.rollback().await?;
             return Err(DispatchError::WrongState {
                 code,
                 status: req.status,
                 what: "dispatch",
             });
         }
-        let ranked = self.candidates(&req).await?;
-        let now = self.now();
-        let mut tx = self.store.begin().await?;
+        let ranked = self.candidates_in(&mut tx, &req).await?;
         let outcome = self.send_next_wave(&mut tx, &req, &ranked, now).await?;
         tx.commit().await?;
         Ok(outcome)
@@ -357,9 +371,8 @@ impl Dispatcher {
             self.settings.offer_timeout_minutes
         };
         let expires = now + Duration::minutes(minutes.max(1));
-        let mediators: HashMap<i64, Mediator> = self
-            .store
-            .mediators()
+        let mediators: HashMap<i64, Mediator> = tx
+            .all_mediators()
             .await?
             .into_iter()
             .map(|m| (m.id, m))
@@ -557,7 +570,7 @@ impl Dispatcher {
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        for c in self.store.coordinators().await? {
+        for c in tx.all_coordinators().await? {
             let k = format!("{key}:coord:{}", c.id);
             let payload = if let Some(chat) = c.telegram_id {
                 Payload::Telegram(TelegramPayload {
@@ -594,10 +607,10 @@ impl Dispatcher {
         text_key: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        if let Some(oid) = offer.outbox_id {
-            if tx.cancel_pending_outbox(oid).await? {
-                return Ok(());
-            }
+        if let Some(oid) = offer.outbox_id
+            && tx.cancel_pending_outbox(oid).await?
+        {
+            return Ok(());
         }
         let Some(m) = m else { return Ok(()) };
         let text = self.t(text_key, &[("code", req.code.to_string())]);
@@ -654,14 +667,16 @@ impl Dispatcher {
         assignment_id: i64,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let mediators: HashMap<i64, Mediator> = self
-            .store
-            .mediators()
+        let others = tx.close_open_offers(req.id, "withdrawn", now).await?;
+        let mut ids: Vec<i64> = others.iter().map(|o| o.mediator_id).collect();
+        ids.push(mediator_id);
+        let mediators: HashMap<i64, Mediator> = tx
+            .mediators_by_ids(&ids)
             .await?
             .into_iter()
             .map(|m| (m.id, m))
             .collect();
-        for other in tx.close_open_offers(req.id, "withdrawn", now).await? {
+        for other in others {
             self.withdraw_offer_message(
                 tx,
                 req,
@@ -818,7 +833,7 @@ impl Dispatcher {
         let req = tx.request_by_id(offer.request_id).await?;
         if req.status == RequestStatus::Offered && tx.open_offers(req.id).await?.is_empty() {
             tx.cancel_timers(req.id, &[timer_kind::OFFER_WAVE]).await?;
-            let ranked = self.candidates(&req).await?;
+            let ranked = self.candidates_in(&mut tx, &req).await?;
             self.send_next_wave(&mut tx, &req, &ranked, now).await?;
         }
         tx.commit().await?;
@@ -833,8 +848,9 @@ impl Dispatcher {
         if !m.active {
             return Err(DispatchError::MediatorInactive(mediator_id));
         }
+        let id = self.store.request(code).await?.id;
         let mut tx = self.store.begin().await?;
-        let req = tx.request_by_id(self.store.request(code).await?.id).await?;
+        let req = tx.request_by_id(id).await?;
         let applied = tx
             .set_status_if(
                 req.id,
@@ -875,8 +891,9 @@ impl Dispatcher {
     #[tracing::instrument(skip_all, fields(code = %code))]
     pub async fn cancel(&self, code: RequestCode, by: Canceller) -> Result<bool> {
         let now = self.now();
+        let id = self.store.request(code).await?.id;
         let mut tx = self.store.begin().await?;
-        let req = tx.request_by_id(self.store.request(code).await?.id).await?;
+        let req = tx.request_by_id(id).await?;
         let open: Vec<RequestStatus> = RequestStatus::sources_of(RequestStatus::Cancelled);
         if !tx
             .set_status_if(req.id, &open, RequestStatus::Cancelled, "", now)
@@ -895,9 +912,8 @@ impl Dispatcher {
         let actor = by.actor();
         tx.mark_cancelled(req.id, late, &actor).await?;
         tx.cancel_timers(req.id, &[]).await?;
-        let mediators: HashMap<i64, Mediator> = self
-            .store
-            .mediators()
+        let mediators: HashMap<i64, Mediator> = tx
+            .all_mediators()
             .await?
             .into_iter()
             .map(|m| (m.id, m))
@@ -1036,6 +1052,54 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// Starts dispatching every queued request (oldest first); returns how many were handled.
+    /// A request another instance took meanwhile is skipped.
+    pub async fn dispatch_queued(&self) -> Result<usize> {
+        let queued = self
+            .store
+            .requests(&crate::store::RequestFilter {
+                status: Some(RequestStatus::Queued),
+                ..Default::default()
+            })
+            .await?;
+        let mut n = 0;
+        for r in queued {
+            match self.dispatch(r.code).await {
+                Ok(_) => n += 1,
+                Err(DispatchError::WrongState { .. }) => {}
+                Err(DispatchError::NoLanguage(code)) => {
+                    tracing::warn!(code = %code, "queued request without a language; left for the coordinator");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
+    /// The dispatcher's loop for the daemon: dispatch queued requests and fire due timers every
+    /// `every`, until `shutdown` turns true.
+    pub async fn run(
+        &self,
+        every: std::time::Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            if let Err(e) = self.dispatch_queued().await {
+                tracing::error!(error = %e, "dispatching queued requests failed");
+            }
+            if let Err(e) = self.run_due_timers().await {
+                tracing::error!(error = %e, "timer round failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
     /// Fires every due timer, each in its own transaction that claims it: a timer fires once
     /// even with several instances on one database. Returns how many fired.
     pub async fn run_due_timers(&self) -> Result<usize> {
@@ -1047,7 +1111,17 @@ impl Dispatcher {
                 tx.rollback().await?;
                 return Ok(fired);
             };
-            self.fire(&mut tx, &timer, now).await?;
+            if let Err(e) = self.fire(&mut tx, &timer, now).await {
+                // One bad timer must not block the others (they are claimed earliest first):
+                // put it back later, and give it up after a few attempts.
+                tx.rollback().await?;
+                tracing::error!(timer_id = timer.id, kind = %timer.kind, error = %e, "timer failed");
+                let mut tx = self.store.begin().await?;
+                tx.defer_failed_timer(timer.id, now + Duration::minutes(5), 5)
+                    .await?;
+                tx.commit().await?;
+                continue;
+            }
             tx.finish_timer(timer.id, now).await?;
             tx.audit(
                 now,
@@ -1080,7 +1154,7 @@ impl Dispatcher {
                     return Ok(());
                 }
                 tx.close_open_offers(req.id, "expired", now).await?;
-                let ranked = self.candidates(&req).await?;
+                let ranked = self.candidates_in(tx, &req).await?;
                 self.send_next_wave(tx, &req, &ranked, now).await?;
             }
             timer_kind::REMINDER_DAY_BEFORE
@@ -1092,7 +1166,14 @@ impl Dispatcher {
                 if Some(a.id) != timer.ref_id {
                     return Ok(());
                 }
-                let m = self.store.mediator(a.mediator_id).await?;
+                let Some(m) = tx
+                    .all_mediators()
+                    .await?
+                    .into_iter()
+                    .find(|m| m.id == a.mediator_id)
+                else {
+                    return Ok(());
+                };
                 let (date, time, _) = self.fmt_when(&req);
                 let place = [req.address.clone(), req.comune.clone()]
                     .into_iter()

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use std::cmp::Ordering;
 
-use super::language::{LanguageFit, fit};
+use super::language::{LanguageFit, LanguageMatcher};
 use crate::domain::availability::Availability;
 use crate::domain::{Ambito, Appointment, Gender, LanguageCode, Modality};
 
@@ -149,7 +149,27 @@ impl Reason {
     }
 }
 
+impl Candidate {
+    /// The reasons as one line for the coordinator's view, in `lang` (`it` or `en`).
+    pub fn explanation(&self, lang: &str) -> String {
+        let t = super::texts::Texts;
+        self.reasons
+            .iter()
+            .map(|r| {
+                let (key, args) = r.prompt();
+                t.render(lang, key, &args)
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 impl Exclusion {
+    /// Why a mediator was left out, for the coordinator's view.
+    pub fn explanation(self, lang: &str) -> String {
+        super::texts::Texts.render(lang, self.prompt_key(), &[])
+    }
+
     pub fn prompt_key(self) -> &'static str {
         match self {
             Exclusion::Inactive => "dispatch.excluded_inactive",
@@ -231,6 +251,7 @@ fn overlaps(
 fn check(
     m: &MediatorProfile,
     job: &JobSpec,
+    lang: &LanguageMatcher,
     window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     buffer: Duration,
 ) -> Result<(LanguageFit, Vec<Reason>), Exclusion> {
@@ -241,8 +262,9 @@ fn check(
         return Err(Exclusion::Paused);
     }
     let requested = job.language.as_str();
-    let lang_fit =
-        fit(requested, m.languages.iter().map(|l| l.as_str())).ok_or(Exclusion::Language)?;
+    let lang_fit = lang
+        .fit(m.languages.iter().map(|l| l.as_str()))
+        .ok_or(Exclusion::Language)?;
     let mut reasons = Vec::with_capacity(6);
     match lang_fit {
         LanguageFit::Exact => reasons.push(Reason::SpeaksExact {
@@ -252,7 +274,7 @@ fn check(
             let spoken = m
                 .languages
                 .iter()
-                .find(|l| fit(requested, [l.as_str()]).is_some())
+                .find(|l| lang.fit([l.as_str()]).is_some())
                 .map(|l| l.as_str().to_string())
                 .unwrap_or_default();
             reasons.push(Reason::SpeaksFamily {
@@ -302,9 +324,10 @@ pub fn rank(roster: &[MediatorProfile], job: &JobSpec, settings: &MatchSettings)
         .as_ref()
         .map(|a| (a.starts_at(settings.tz), a.ends_at(settings.tz)));
     let buffer = Duration::minutes(i64::from(settings.travel_buffer_minutes));
+    let lang = LanguageMatcher::new(job.language.as_str());
     let mut out = MatchResult::default();
     for m in roster {
-        match check(m, job, window, buffer) {
+        match check(m, job, &lang, window, buffer) {
             Err(e) => out.excluded.push((m.id, e)),
             Ok((language_fit, mut reasons)) => {
                 let continuity = job
@@ -536,6 +559,30 @@ mod tests {
                 remote: self.remote,
             }
         }
+    }
+
+    #[test]
+    fn explanations_read_as_sentences() {
+        let mut m = mediator(1, &["ar"]);
+        m.case_refs = vec!["TM-1".into()];
+        m.minutes_last_30_days = 90;
+        let mut j = job("ary");
+        j.case_ref = Some("TM-1".into());
+        let r = rank(&[m, mediator(2, &["ur"])], &j, &settings());
+        assert_eq!(
+            r.candidates[0].explanation("it"),
+            "ha già seguito questo caso; parla ar (stessa famiglia di ary); lavora nell'Ambito Bergamo; \
+             1.5 ore negli ultimi 30 giorni; ha accettato 0 offerte su 0"
+        );
+        assert!(
+            r.candidates[0]
+                .explanation("en")
+                .starts_with("already worked on this case; speaks ar")
+        );
+        assert_eq!(
+            r.excluded[0].1.explanation("en"),
+            "does not speak the requested language"
+        );
     }
 
     #[test]

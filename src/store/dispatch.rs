@@ -9,7 +9,8 @@
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
-use super::{Backend, Result, Store, StoreError, Tx, from_ts, ts};
+use super::people::{MEDIATOR_COLS, MediatorRow};
+use super::{Backend, Coordinator, Mediator, Result, Store, StoreError, Tx, from_ts, ts};
 use crate::dispatch::BusySlot;
 use crate::outbox::Payload;
 use crate::{with_pool, with_tx};
@@ -86,6 +87,8 @@ pub struct ReportRecord {
 }
 
 type OfferRow = (i64, i64, i64, i64, String, Option<i64>, i64);
+type AssignmentRow = (i64, i64, i64, Option<i64>, String, String, Option<i64>);
+type TimerRow = (i64, String, Option<i64>, Option<i64>, i64);
 
 fn offer_from(r: OfferRow) -> Offer {
     Offer {
@@ -106,6 +109,125 @@ fn u32_of(v: i64) -> u32 {
 }
 
 impl Tx {
+    /// Every mediator, read inside this transaction.
+    pub async fn all_mediators(&mut self) -> Result<Vec<Mediator>> {
+        let sql = format!("SELECT {MEDIATOR_COLS} FROM mediators ORDER BY id");
+        let rows: Vec<MediatorRow> = with_tx!(self, c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await?
+        });
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// The mediators with these ids, read inside this transaction.
+    pub async fn mediators_by_ids(&mut self, ids: &[i64]) -> Result<Vec<Mediator>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let list = ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT {MEDIATOR_COLS} FROM mediators WHERE id IN ({list}) ORDER BY id");
+        let rows: Vec<MediatorRow> = with_tx!(self, c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await?
+        });
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Every coordinator, read inside this transaction.
+    pub async fn all_coordinators(&mut self) -> Result<Vec<Coordinator>> {
+        let rows: Vec<(i64, String, Option<i64>, Option<String>)> = with_tx!(self, c => {
+            sqlx::query_as("SELECT id, name, telegram_id, email FROM coordinators ORDER BY id")
+                .fetch_all(&mut *c)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, telegram_id, email)| Coordinator {
+                id,
+                name,
+                telegram_id,
+                email,
+            })
+            .collect())
+    }
+
+    /// Busy slots, recent minutes, offer history and continuity for the roster around `at`.
+    pub async fn work_facts(
+        &mut self,
+        around: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        case_ref: Option<&str>,
+        request_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<WorkFacts> {
+        let mut f = WorkFacts::default();
+        if let Some((s, e)) = around {
+            let (lo, hi) = (ts(s - Duration::days(1)), ts(e + Duration::days(1)));
+            let rows: Vec<(i64, i64, i64, Option<String>)> = with_tx!(self, c => {
+                sqlx::query_as(
+                    "SELECT a.mediator_id, r.starts_at, r.ends_at, r.modality
+                     FROM assignments a JOIN requests r ON r.id = a.request_id
+                     WHERE a.status = 'active' AND r.id <> $3 AND r.starts_at IS NOT NULL
+                       AND r.ends_at IS NOT NULL AND r.starts_at < $2 AND r.ends_at > $1",
+                )
+                .bind(lo)
+                .bind(hi)
+                .bind(request_id)
+                .fetch_all(&mut *c)
+                .await?
+            });
+            for (m, s, e, modality) in rows {
+                f.busy.entry(m).or_default().push(BusySlot {
+                    starts_at: from_ts(s),
+                    ends_at: from_ts(e),
+                    remote: matches!(modality.as_deref(), Some("phone" | "video")),
+                });
+            }
+        }
+        let since = ts(now - Duration::days(30));
+        let rows: Vec<(i64, i64)> = with_tx!(self, c => {
+            sqlx::query_as(
+                "SELECT a.mediator_id, CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT)
+                 FROM assignments a JOIN requests r ON r.id = a.request_id
+                 WHERE a.status IN ('active', 'done') AND COALESCE(r.starts_at, a.created_at) >= $1
+                   AND COALESCE(r.starts_at, a.created_at) < $2
+                 GROUP BY a.mediator_id",
+            )
+            .bind(since)
+            .bind(ts(now))
+            .fetch_all(&mut *c)
+            .await?
+        });
+        f.minutes_last_30_days = rows.into_iter().map(|(m, n)| (m, u32_of(n))).collect();
+        let rows: Vec<(i64, i64, i64)> = with_tx!(self, c => {
+            sqlx::query_as(
+                "SELECT mediator_id, CAST(COUNT(*) AS BIGINT),
+                        CAST(SUM(CASE WHEN state = 'accepted' THEN 1 ELSE 0 END) AS BIGINT)
+                 FROM offers GROUP BY mediator_id",
+            )
+            .fetch_all(&mut *c)
+            .await?
+        });
+        f.offer_stats = rows
+            .into_iter()
+            .map(|(m, n, a)| (m, (u32_of(n), u32_of(a))))
+            .collect();
+        if let Some(cr) = case_ref {
+            f.continuity = with_tx!(self, c => {
+                sqlx::query_scalar(
+                    "SELECT DISTINCT a.mediator_id FROM assignments a JOIN requests r ON r.id = a.request_id
+                     WHERE r.case_ref = $1 AND r.id <> $2 AND a.status IN ('active', 'done')",
+                )
+                .bind(cr)
+                .bind(request_id)
+                .fetch_all(&mut *c)
+                .await?
+            });
+        }
+        Ok(f)
+    }
+
     /// Who was already offered this request (any state).
     pub async fn offered_mediators(&mut self, request_id: i64) -> Result<Vec<i64>> {
         Ok(with_tx!(self, c => {
@@ -382,7 +504,7 @@ impl Tx {
             "SELECT id, request_id, mediator_id, offer_id, assigned_by, status, worked_minutes
              FROM assignments WHERE {cond}"
         );
-        let row: Option<(i64, i64, i64, Option<i64>, String, String, Option<i64>)> = with_tx!(self, c => {
+        let row: Option<AssignmentRow> = with_tx!(self, c => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(arg)
             .fetch_optional(&mut *c)
@@ -486,7 +608,7 @@ impl Tx {
             "SELECT id, kind, request_id, ref_id, due_at FROM timers
              WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, id LIMIT 1{lock}"
         );
-        let row: Option<(i64, String, Option<i64>, Option<i64>, i64)> = with_tx!(self, c => {
+        let row: Option<TimerRow> = with_tx!(self, c => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ts(now)).fetch_optional(&mut *c).await?
         });
         Ok(row.map(|r| Timer {
@@ -504,6 +626,29 @@ impl Tx {
                 "UPDATE timers SET status = 'done', fired_at = $1, attempts = attempts + 1 WHERE id = $2",
             )
             .bind(ts(now))
+            .bind(timer_id)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// A timer whose handler failed: one more attempt counted, due again at `retry_at`, or
+    /// `failed` (never retried) once `max_attempts` is reached.
+    pub async fn defer_failed_timer(
+        &mut self,
+        timer_id: i64,
+        retry_at: DateTime<Utc>,
+        max_attempts: i64,
+    ) -> Result<()> {
+        with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE timers SET attempts = attempts + 1, due_at = $1,
+                        status = CASE WHEN attempts + 1 >= $2 THEN 'failed' ELSE status END
+                 WHERE id = $3 AND status = 'pending'",
+            )
+            .bind(ts(retry_at))
+            .bind(max_attempts)
             .bind(timer_id)
             .execute(&mut *c)
             .await?;
@@ -557,84 +702,82 @@ impl Tx {
         });
         Ok(())
     }
+
+    /// Marks a claimed row sent; false if the claim was lost (the lease passed and another
+    /// worker took the row).
+    pub async fn mark_outbox_sent(
+        &mut self,
+        id: i64,
+        attempt: i64,
+        external_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'sent', sent_at = $1, external_id = $2, last_error = NULL
+                 WHERE id = $3 AND status = 'sending' AND attempts = $4",
+            )
+            .bind(ts(now))
+            .bind(external_id)
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Puts a claimed row back to `pending` for another attempt at `at`.
+    pub async fn mark_outbox_retry(
+        &mut self,
+        id: i64,
+        attempt: i64,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<bool> {
+        let n = with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = $1, last_error = $2
+                 WHERE id = $3 AND status = 'sending' AND attempts = $4",
+            )
+            .bind(ts(at))
+            .bind(error)
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Dead-letters a claimed row.
+    pub async fn mark_outbox_dead(
+        &mut self,
+        id: i64,
+        attempt: i64,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'dead', next_attempt_at = $1, last_error = $2
+                 WHERE id = $3 AND status = 'sending' AND attempts = $4",
+            )
+            .bind(ts(now))
+            .bind(error)
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
 }
 
 impl Store {
-    /// Busy slots, recent minutes, offer history and continuity for the roster around `at`.
-    pub async fn work_facts(
-        &self,
-        around: Option<(DateTime<Utc>, DateTime<Utc>)>,
-        case_ref: Option<&str>,
-        request_id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<WorkFacts> {
-        let mut f = WorkFacts::default();
-        if let Some((s, e)) = around {
-            let (lo, hi) = (ts(s - Duration::days(1)), ts(e + Duration::days(1)));
-            let rows: Vec<(i64, i64, i64, Option<String>)> = with_pool!(self, p => {
-                sqlx::query_as(
-                    "SELECT a.mediator_id, r.starts_at, r.ends_at, r.modality
-                     FROM assignments a JOIN requests r ON r.id = a.request_id
-                     WHERE a.status = 'active' AND r.id <> $3 AND r.starts_at IS NOT NULL
-                       AND r.ends_at IS NOT NULL AND r.starts_at < $2 AND r.ends_at > $1",
-                )
-                .bind(lo)
-                .bind(hi)
-                .bind(request_id)
-                .fetch_all(p)
-                .await?
-            });
-            for (m, s, e, modality) in rows {
-                f.busy.entry(m).or_default().push(BusySlot {
-                    starts_at: from_ts(s),
-                    ends_at: from_ts(e),
-                    remote: matches!(modality.as_deref(), Some("phone" | "video")),
-                });
-            }
-        }
-        let since = ts(now - Duration::days(30));
-        let rows: Vec<(i64, i64)> = with_pool!(self, p => {
-            sqlx::query_as(
-                "SELECT a.mediator_id, CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT)
-                 FROM assignments a JOIN requests r ON r.id = a.request_id
-                 WHERE a.status IN ('active', 'done') AND COALESCE(r.starts_at, a.created_at) >= $1
-                   AND COALESCE(r.starts_at, a.created_at) < $2
-                 GROUP BY a.mediator_id",
-            )
-            .bind(since)
-            .bind(ts(now))
-            .fetch_all(p)
-            .await?
-        });
-        f.minutes_last_30_days = rows.into_iter().map(|(m, n)| (m, u32_of(n))).collect();
-        let rows: Vec<(i64, i64, i64)> = with_pool!(self, p => {
-            sqlx::query_as(
-                "SELECT mediator_id, CAST(COUNT(*) AS BIGINT),
-                        CAST(SUM(CASE WHEN state = 'accepted' THEN 1 ELSE 0 END) AS BIGINT)
-                 FROM offers GROUP BY mediator_id",
-            )
-            .fetch_all(p)
-            .await?
-        });
-        f.offer_stats = rows
-            .into_iter()
-            .map(|(m, n, a)| (m, (u32_of(n), u32_of(a))))
-            .collect();
-        if let Some(cr) = case_ref {
-            f.continuity = with_pool!(self, p => {
-                sqlx::query_scalar(
-                    "SELECT DISTINCT a.mediator_id FROM assignments a JOIN requests r ON r.id = a.request_id
-                     WHERE r.case_ref = $1 AND r.id <> $2 AND a.status IN ('active', 'done')",
-                )
-                .bind(cr)
-                .bind(request_id)
-                .fetch_all(p)
-                .await?
-            });
-        }
-        Ok(f)
-    }
-
     /// All offers of a request, oldest first.
     pub async fn offers_for_request(&self, request_id: i64) -> Result<Vec<Offer>> {
         let sql = format!("SELECT {OFFER_COLS} FROM offers WHERE request_id = $1 ORDER BY id");
@@ -646,7 +789,7 @@ impl Store {
 
     /// Every assignment of a request, oldest first.
     pub async fn assignments_for_request(&self, request_id: i64) -> Result<Vec<Assignment>> {
-        let rows: Vec<(i64, i64, i64, Option<i64>, String, String, Option<i64>)> = with_pool!(self, p => {
+        let rows: Vec<AssignmentRow> = with_pool!(self, p => {
             sqlx::query_as(
                 "SELECT id, request_id, mediator_id, offer_id, assigned_by, status, worked_minutes
                  FROM assignments WHERE request_id = $1 ORDER BY id",
@@ -744,8 +887,7 @@ impl Store {
         Ok(out)
     }
 
-    /// Marks a claimed row sent; false if the claim was lost (the lease passed and another
-    /// worker took the row).
+    /// Marks a claimed row sent in its own transaction (see [`Tx::mark_outbox_sent`]).
     pub async fn mark_outbox_sent(
         &self,
         id: i64,
@@ -753,23 +895,13 @@ impl Store {
         external_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let n = with_pool!(self, p => {
-            sqlx::query(
-                "UPDATE outbox SET status = 'sent', sent_at = $1, external_id = $2, last_error = NULL
-                 WHERE id = $3 AND status = 'sending' AND attempts = $4",
-            )
-            .bind(ts(now))
-            .bind(external_id)
-            .bind(id)
-            .bind(attempt)
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        Ok(n == 1)
+        let mut tx = self.begin().await?;
+        let ok = tx.mark_outbox_sent(id, attempt, external_id, now).await?;
+        tx.commit().await?;
+        Ok(ok)
     }
 
-    /// Puts a claimed row back to `pending` for another attempt at `at`.
+    /// Puts a claimed row back for a retry in its own transaction.
     pub async fn mark_outbox_retry(
         &self,
         id: i64,
@@ -777,23 +909,13 @@ impl Store {
         at: DateTime<Utc>,
         error: &str,
     ) -> Result<bool> {
-        let n = with_pool!(self, p => {
-            sqlx::query(
-                "UPDATE outbox SET status = 'pending', next_attempt_at = $1, last_error = $2
-                 WHERE id = $3 AND status = 'sending' AND attempts = $4",
-            )
-            .bind(ts(at))
-            .bind(error)
-            .bind(id)
-            .bind(attempt)
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        Ok(n == 1)
+        let mut tx = self.begin().await?;
+        let ok = tx.mark_outbox_retry(id, attempt, at, error).await?;
+        tx.commit().await?;
+        Ok(ok)
     }
 
-    /// Dead-letters a claimed row.
+    /// Dead-letters a claimed row in its own transaction.
     pub async fn mark_outbox_dead(
         &self,
         id: i64,
@@ -801,23 +923,14 @@ impl Store {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let n = with_pool!(self, p => {
-            sqlx::query(
-                "UPDATE outbox SET status = 'dead', next_attempt_at = $1, last_error = $2
-                 WHERE id = $3 AND status = 'sending' AND attempts = $4",
-            )
-            .bind(ts(now))
-            .bind(error)
-            .bind(id)
-            .bind(attempt)
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        Ok(n == 1)
+        let mut tx = self.begin().await?;
+        let ok = tx.mark_outbox_dead(id, attempt, error, now).await?;
+        tx.commit().await?;
+        Ok(ok)
     }
 
-    /// One record per request created in `[from, to)`, for the monthly report.
+    /// One record per request whose appointment (else, arrival) falls in `[from, to)`, for the
+    /// monthly report.
     pub async fn report_records(
         &self,
         from: DateTime<Utc>,
@@ -841,7 +954,8 @@ impl Store {
                         (SELECT CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT)
                            FROM assignments a WHERE a.request_id = r.id AND a.status = 'done'),
                         (SELECT e.score FROM evaluations e WHERE e.request_id = r.id)
-                 FROM requests r WHERE r.created_at >= $1 AND r.created_at < $2 ORDER BY r.id",
+                 FROM requests r WHERE COALESCE(r.starts_at, r.created_at) >= $1
+                   AND COALESCE(r.starts_at, r.created_at) < $2 ORDER BY r.id",
             )
             .bind(ts(from))
             .bind(ts(to))

@@ -11,8 +11,10 @@ pub use dispatch::{Assignment, ClaimedMessage, Offer, ReportRecord, Timer, WorkF
 mod email;
 mod inbound;
 mod outbox;
+mod retention;
 pub use inbound::{Inbound, NewInbound};
 pub use outbox::OutboxRow;
+pub use retention::PurgeCounts;
 mod people;
 mod requests;
 

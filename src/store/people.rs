@@ -130,7 +130,7 @@ impl TryFrom<OperatorRow> for Operator {
 }
 
 #[derive(sqlx::FromRow)]
-struct MediatorRow {
+pub(super) struct MediatorRow {
     id: i64,
     name: String,
     phone: Option<String>,
@@ -182,7 +182,7 @@ fn split_list(s: &str, sep: char) -> impl Iterator<Item = &str> {
 }
 
 const OPERATOR_COLS: &str = "id, name, email, phone, ente, ambito, telegram_id, active";
-const MEDIATOR_COLS: &str = "id, name, phone, email, telegram_id, gender, languages, ambiti, availability, share_phone, active, paused";
+pub(super) const MEDIATOR_COLS: &str = "id, name, phone, email, telegram_id, gender, languages, ambiti, availability, share_phone, active, paused";
 
 impl Store {
     pub async fn add_operator(&self, op: &NewOperator, now: DateTime<Utc>) -> Result<Operator> {
