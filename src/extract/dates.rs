@@ -999,6 +999,8 @@ static DUR_HOURS: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static DUR_ORA_E_MEZZA: LazyLock<Regex> = LazyLock::new(|| re(r"\bora\s+e\s+mezz[ao]\b"));
+static DUR_QUARTI: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\b(tre\s+quarti|un\s+quarto)\s+d'\s?ora\b"));
 static DUR_HM: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d)\s?h\s?(\d{2})\b"));
 static DUR_MIN: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d{2,3})\s*(?:minuti|min\b|')"));
 static DUR_DAY: LazyLock<Regex> = LazyLock::new(|| {
@@ -1056,6 +1058,13 @@ pub(crate) fn scan_duration(text: &str, taken: &[(usize, usize)]) -> Option<u32>
                 .any(|f| f.0 <= m.start() && m.start() < f.0 + 12)
         {
             found.push((m.start(), 90));
+        }
+    }
+    for c in gated(&DUR_QUARTI, text, text.contains("quart")) {
+        let m = whole(&c);
+        if spans.free(m.0, m.1) {
+            let v = if c[1].starts_with("tre") { 45 } else { 15 };
+            found.push((m.0, v));
         }
     }
     for c in gated(&DUR_HM, text, digits) {
@@ -1298,6 +1307,7 @@ mod tests {
         assert_eq!(dur("mezza giornata"), Some(240));
         assert_eq!(dur("1,5 ore"), Some(90));
         assert_eq!(dur("mezz'ora"), Some(30));
+        assert_eq!(dur("circa tre quarti d'ora"), Some(45));
         assert_eq!(dur("con 48 ore di preavviso"), None);
         assert_eq!(dur("alle ore 14"), None);
     }

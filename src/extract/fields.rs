@@ -157,7 +157,7 @@ pub(crate) fn modality(text: &str) -> Option<Modality> {
 
 static URGENT: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:urgent[ei]|urgentissim[oa]|urgenza|con\s+urgenza|prima\s+possibile|al\s+piu\s+presto|quanto\s+prima|asap|entro\s+(?:oggi|domani|stasera)|al\s+piu\s+presto\s+possibile|indifferibile|tempestivamente)\b",
+        r"\b(?:urgent[ei]|urgentemente|urgentissim[oa]|urgenza|con\s+urgenza|prima\s+possibile|al\s+piu\s+presto|quanto\s+prima|asap|entro\s+(?:oggi|domani|stasera)|al\s+piu\s+presto\s+possibile|indifferibile|tempestivamente)\b",
     )
 });
 static NOT_URGENT: LazyLock<Regex> = LazyLock::new(|| {
