@@ -56,7 +56,7 @@ both_backends!(request_question_reply_merge_and_cancel, |db| async move {
         "Richiesta mediatrice",
         "orig-1@comune.example.it",
         "",
-        "Buongiorno, serve una mediatrice di lingua araba per un colloquio il 12/03/2027.\r\nGrazie",
+        "Buongiorno, serve una mediatrice di lingua araba per un colloquio il 12/03/2027 presso la sede del Servizio Tutela Minori di Dalmine.\r\nGrazie",
     );
     let (request_id, code) = match intake.process(&raw).await.unwrap() {
         Outcome::Created {
@@ -79,7 +79,8 @@ both_backends!(request_question_reply_merge_and_cancel, |db| async move {
     assert_eq!(ack.subject, format!("Re: [{code}] Richiesta mediatrice"));
     assert_eq!(ack.in_reply_to.as_deref(), Some("orig-1@comune.example.it"));
     assert!(ack.body.contains(&code.to_string()));
-    assert!(ack.body.contains("Lingua: ar"), "{}", ack.body);
+    assert!(ack.body.contains("- Lingua: arabo"), "{}", ack.body);
+    assert!(ack.body.contains("- Comune: Dalmine"), "{}", ack.body);
     assert!(
         ack.body.contains("- Ora di inizio"),
         "the question names the missing field"
