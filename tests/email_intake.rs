@@ -82,6 +82,16 @@ both_backends!(request_question_reply_merge_and_cancel, |db| async move {
     assert!(ack.body.contains("- Lingua: arabo"), "{}", ack.body);
     assert!(ack.body.contains("- Comune: Dalmine"), "{}", ack.body);
     assert!(
+        ack.body.contains("- Tipo di intervento: colloquio"),
+        "{}",
+        ack.body
+    );
+    assert!(
+        !ack.body.contains("in_person") && !ack.body.contains("in person"),
+        "{}",
+        ack.body
+    );
+    assert!(
         ack.body.contains("- Ora di inizio"),
         "the question names the missing field"
     );

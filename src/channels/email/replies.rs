@@ -73,10 +73,16 @@ pub fn understood_lines(lang: &str, r: &Request) -> Vec<String> {
         );
     }
     if let Some(i) = r.intervention {
-        line("field_intervention", i.as_str().replace('_', " "));
+        line(
+            "field_intervention",
+            text(lang, &format!("intervention_{}", i.as_str()), &[]),
+        );
     }
     if let Some(m) = r.modality {
-        line("field_modality", m.as_str().replace('_', " "));
+        line(
+            "field_modality",
+            text(lang, &format!("modality_{}", m.as_str()), &[]),
+        );
     }
     if let Some(c) = &r.comune {
         line("field_comune", c.clone());
