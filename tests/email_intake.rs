@@ -414,3 +414,31 @@ both_backends!(
         assert_eq!(out[0].to, "tutela@pec.comune.example.it");
     }
 );
+
+both_backends!(
+    winmail_dat_and_attachments_reach_the_audit_trail,
+    |db| async move {
+        let store = db.store.clone();
+        let path = corpus_dir().join("tnef/mimekit_tnef_ukr_winmail_koi8r.eml");
+        let raw = std::fs::read(path).unwrap();
+        let mut c = cfg();
+        c.allowed_sender_domains.push("xink.io".into());
+        let id = match intake(&store, c).process(&raw).await.unwrap() {
+            Outcome::Created { request_id, .. } | Outcome::Updated { request_id, .. } => request_id,
+            other => panic!("{other:?}"),
+        };
+        let trail = store.audit_trail(id).await.unwrap();
+        let attachments = trail
+            .iter()
+            .find(|e| e.action == "attachments")
+            .expect("attachments recorded");
+        assert!(
+            attachments
+                .detail
+                .as_deref()
+                .unwrap_or("")
+                .contains("winmail.dat")
+        );
+        assert!(trail.iter().any(|e| e.action == "winmail_dat"));
+    }
+);

@@ -490,6 +490,7 @@ impl Intake {
                 });
                 let request = tx.create_request(&fields, now).await?;
                 tx.link_inbound(inbound_id, request.id).await?;
+                record_attachments(&mut tx, eff, request.id, now).await?;
                 if accepted {
                     let body = replies::ack_body(&self.cfg.lang, &request, false, &notes);
                     self.enqueue_reply(&mut tx, &email, &request, "ack", inbound_id, body, now)
@@ -677,6 +678,49 @@ impl Intake {
             .ok_or(IntakeError::Purged(id))?;
         self.run(&raw, None, Target::Existing(row.id)).await
     }
+}
+
+/// Attachments (name, type, size: the bytes stay in the raw message for the retention period)
+/// and an unreadable winmail.dat go on the request's audit trail for the coordinator.
+async fn record_attachments(
+    tx: &mut Tx,
+    email: &InboundEmail,
+    request_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), IntakeError> {
+    if !email.attachments.is_empty() {
+        let list: Vec<serde_json::Value> = email
+            .attachments
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "name": a.name.as_deref().map(db_text),
+                    "type": db_text(&a.content_type),
+                    "size": a.size,
+                })
+            })
+            .collect();
+        let detail = serde_json::Value::Array(list).to_string();
+        tx.audit(
+            now,
+            "process:email",
+            Some(request_id),
+            "attachments",
+            Some(&detail),
+        )
+        .await?;
+    }
+    if email.winmail_dat {
+        tx.audit(
+            now,
+            "process:email",
+            Some(request_id),
+            "winmail_dat",
+            Some("Outlook winmail.dat (TNEF): its content cannot be read here"),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 fn outcome_name(o: &Outcome) -> &'static str {
