@@ -72,7 +72,8 @@ pub enum DeliveryError {
     Permanent(String),
 }
 
-pub type DeliveryFuture<'a> = Pin<Box<dyn Future<Output = Result<Delivered, DeliveryError>> + Send + 'a>>;
+pub type DeliveryFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Delivered, DeliveryError>> + Send + 'a>>;
 
 /// A channel that can deliver payloads of its kind.
 pub trait Transport: Send + Sync {

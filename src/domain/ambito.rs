@@ -21,12 +21,21 @@ const AMBITI: [(&str, &[&str]); 14] = [
     ("Valle Cavallina", &["valle cavallina", "val cavallina"]),
     (
         "Monte Bronzone e Basso Sebino",
-        &["monte bronzone e basso sebino", "basso sebino", "monte bronzone"],
+        &[
+            "monte bronzone e basso sebino",
+            "basso sebino",
+            "monte bronzone",
+        ],
     ),
     ("Alto Sebino", &["alto sebino"]),
     (
         "Valle Seriana",
-        &["valle seriana", "valle seriana albino", "albino", "val seriana"],
+        &[
+            "valle seriana",
+            "valle seriana albino",
+            "albino",
+            "val seriana",
+        ],
     ),
     (
         "Valle Seriana Superiore e Valle di Scalve",
@@ -103,7 +112,11 @@ impl Ambito {
                     s,
                     format!(
                         "one of the 14 Ambiti: {}",
-                        AMBITI.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                        AMBITI
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 )
             })
@@ -146,7 +159,10 @@ mod tests {
         for a in Ambito::all() {
             assert_eq!(Ambito::parse(a.name()).unwrap(), a);
         }
-        assert_eq!(Ambito::parse("valle imagna e villa d'alme").unwrap().name(), "Valle Imagna e Villa d'Almè");
+        assert_eq!(
+            Ambito::parse("valle imagna e villa d'alme").unwrap().name(),
+            "Valle Imagna e Villa d'Almè"
+        );
         assert_eq!(Ambito::parse("Ambito di Dalmine").is_err(), true);
         assert_eq!(Ambito::parse("AMBITO DALMINE").unwrap().name(), "Dalmine");
         let e = Ambito::parse("Milano").unwrap_err().to_string();

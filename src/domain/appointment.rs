@@ -16,7 +16,11 @@ pub struct Appointment {
 }
 
 impl Appointment {
-    pub fn new(date: NaiveDate, start: NaiveTime, duration_minutes: u32) -> Result<Self, ParseError> {
+    pub fn new(
+        date: NaiveDate,
+        start: NaiveTime,
+        duration_minutes: u32,
+    ) -> Result<Self, ParseError> {
         if duration_minutes == 0 || duration_minutes > 24 * 60 {
             return Err(ParseError::new(
                 "duration",
@@ -93,10 +97,16 @@ mod tests {
     fn dst_gap_and_overlap() {
         // 28 March 2027: 02:00 -> 03:00 in Rome.
         let gap = Appointment::new(d(2027, 3, 28), t(2, 30), 60).unwrap();
-        assert_eq!(gap.starts_at(Rome).to_rfc3339(), "2027-03-28T01:00:00+00:00");
+        assert_eq!(
+            gap.starts_at(Rome).to_rfc3339(),
+            "2027-03-28T01:00:00+00:00"
+        );
         // 31 October 2027: 03:00 -> 02:00; 02:30 happens twice, the first is taken.
         let amb = Appointment::new(d(2027, 10, 31), t(2, 30), 60).unwrap();
-        assert_eq!(amb.starts_at(Rome).to_rfc3339(), "2027-10-31T00:30:00+00:00");
+        assert_eq!(
+            amb.starts_at(Rome).to_rfc3339(),
+            "2027-10-31T00:30:00+00:00"
+        );
         // An appointment across the autumn change lasts its real duration.
         let across = Appointment::new(d(2027, 10, 31), t(1, 0), 180).unwrap();
         assert_eq!(across.end_local(Rome).time(), t(3, 0));

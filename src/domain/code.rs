@@ -106,7 +106,14 @@ mod tests {
         assert_eq!(c.to_string(), "MED-2027-0042");
         assert_eq!(RequestCode::parse("med-2027-0042").unwrap(), c);
         assert_eq!(RequestCode::new(2027, 12345).to_string(), "MED-2027-12345");
-        for bad in ["MED-27-0042", "MED-2027-42", "MED-2027-0000", "XYZ-2027-0042", "", "MED-"] {
+        for bad in [
+            "MED-27-0042",
+            "MED-2027-42",
+            "MED-2027-0000",
+            "XYZ-2027-0042",
+            "",
+            "MED-",
+        ] {
             assert!(RequestCode::parse(bad).is_err(), "{bad}");
         }
     }
@@ -117,7 +124,10 @@ mod tests {
             RequestCode::find_in("R: Re: [MED-2027-0042] Richiesta mediatrice"),
             Some(RequestCode::new(2027, 42))
         );
-        assert_eq!(RequestCode::find_in("MED-x MED-2026-0100."), Some(RequestCode::new(2026, 100)));
+        assert_eq!(
+            RequestCode::find_in("MED-x MED-2026-0100."),
+            Some(RequestCode::new(2026, 100))
+        );
         assert_eq!(RequestCode::find_in("nessun codice"), None);
         assert_eq!(RequestCode::find_in("é MED-"), None);
     }

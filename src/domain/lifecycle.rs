@@ -158,7 +158,9 @@ mod tests {
     #[test]
     fn the_happy_path_is_legal() {
         let mut s = Received;
-        for next in [NeedsInfo, Queued, Offered, Offered, Assigned, Confirmed, Done] {
+        for next in [
+            NeedsInfo, Queued, Offered, Offered, Assigned, Confirmed, Done,
+        ] {
             s = s.transition(next).unwrap();
         }
         assert_eq!(s, Done);
