@@ -857,7 +857,7 @@ fn html_ok(text: &str) -> bool {
     let mut rest = text;
     while let Some(pos) = rest.find(['<', '&']) {
         let tail = &rest[pos..];
-        if tail.starts_with('&') {
+        if let Some(after) = tail.strip_prefix('&') {
             let ok = ["&lt;", "&gt;", "&amp;", "&quot;"]
                 .iter()
                 .any(|e| tail.starts_with(e))
@@ -865,7 +865,7 @@ fn html_ok(text: &str) -> bool {
             if !ok {
                 return false;
             }
-            rest = &tail[1..];
+            rest = after;
         } else {
             let Some(end) = tail.find('>') else {
                 return false;
