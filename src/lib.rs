@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md for the bird's-eye view and the code map.
 
+pub mod channels;
 pub mod clock;
 pub mod domain;
 pub mod outbox;

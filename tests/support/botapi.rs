@@ -880,3 +880,36 @@ fn html_ok(text: &str) -> bool {
     }
     true
 }
+
+/// Every sample in the Telegram corpus as an update body ready for [`FakeBotApi::push_raw`]:
+/// bare Message objects are wrapped as `message`, bare CallbackQuery objects as
+/// `callback_query`, getUpdates answers are split into their updates. Returns (file, update).
+pub fn corpus_updates(dir: &std::path::Path) -> Vec<(String, Value)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("corpus dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(&path).expect("corpus file");
+        let v: Value = serde_json::from_str(&text).expect("corpus json");
+        if let Some(list) = v.get("result").and_then(|r| r.as_array()) {
+            for u in list {
+                out.push((name.clone(), u.clone()));
+            }
+        } else if v.get("chat_instance").is_some() {
+            out.push((name, json!({"callback_query": v})));
+        } else if v.get("message_id").is_some() {
+            out.push((name, json!({"message": v})));
+        } else {
+            out.push((name, v));
+        }
+    }
+    out
+}

@@ -1,0 +1,2 @@
+//! Channels: the ways bytes reach connecting and leave it (email, Telegram).
+pub mod telegram;
