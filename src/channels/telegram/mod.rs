@@ -9,6 +9,7 @@
 //!   user text, [`texts`] the sentences (prompts/*/telegram.toml), [`startup`] the getMe check.
 
 pub mod callback;
+pub mod draft;
 pub mod html;
 pub mod poller;
 pub mod sink;
