@@ -423,10 +423,11 @@ pub fn read_answer(field: Field, text: &str, today: NaiveDate) -> Draft {
             d.duration_minutes = Some(h * 60);
         }
     }
-    if field == Field::Time && d.time.is_none() {
-        if let Ok(h) = text.trim().parse::<u32>() {
-            d.time = NaiveTime::from_hms_opt(h, 0, 0);
-        }
+    if field == Field::Time
+        && d.time.is_none()
+        && let Ok(h) = text.trim().parse::<u32>()
+    {
+        d.time = NaiveTime::from_hms_opt(h, 0, 0);
     }
     d
 }
