@@ -6,3 +6,4 @@ pub mod channels;
 pub mod clock;
 pub mod domain;
 pub mod outbox;
+pub mod store;

@@ -1,0 +1,127 @@
+//! Writing to the outbox: a message for a person becomes a row in the same transaction as the
+//! change that caused it. Delivery (claiming, retrying) lives in `crate::outbox`.
+
+use chrono::{DateTime, Utc};
+
+use super::{Result, Store, StoreError, Tx, ts};
+use crate::outbox::Payload;
+use crate::{with_pool, with_tx};
+
+/// One outbox row as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub channel: String,
+    pub idempotency_key: String,
+    pub request_id: Option<i64>,
+    pub payload: Payload,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl Tx {
+    /// Queues a message. The idempotency key makes a repeated enqueue of the same message (a
+    /// retried transaction, a re-processed email) a no-op: the existing row's id is returned.
+    pub async fn enqueue(
+        &mut self,
+        idempotency_key: &str,
+        request_id: Option<i64>,
+        payload: &Payload,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let channel = match payload {
+            Payload::Telegram(_) => "telegram",
+            Payload::Email(_) => "email",
+        };
+        let json =
+            serde_json::to_string(payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let inserted: Option<i64> = with_tx!(self, c => {
+            sqlx::query_scalar(
+                "INSERT INTO outbox (channel, idempotency_key, request_id, payload, status, attempts,
+                                     next_attempt_at, created_at)
+                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)
+                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            )
+            .bind(channel)
+            .bind(idempotency_key)
+            .bind(request_id)
+            .bind(json)
+            .bind(ts(now))
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        match inserted {
+            Some(id) => Ok(id),
+            None => with_tx!(self, c => {
+                Ok(sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1")
+                    .bind(idempotency_key)
+                    .fetch_one(&mut *c)
+                    .await?)
+            }),
+        }
+    }
+}
+
+impl Store {
+    /// Rows of the outbox for one request, oldest first (tests, the coordinator's view).
+    pub async fn outbox_for_request(&self, request_id: i64) -> Result<Vec<OutboxRow>> {
+        self.outbox_where("request_id = $1", Some(request_id)).await
+    }
+
+    /// Every row of the outbox, oldest first.
+    pub async fn outbox_all(&self) -> Result<Vec<OutboxRow>> {
+        self.outbox_where("$1 IS NULL OR id = $1", None).await
+    }
+
+    async fn outbox_where(&self, cond: &str, arg: Option<i64>) -> Result<Vec<OutboxRow>> {
+        type Row = (
+            i64,
+            String,
+            String,
+            Option<i64>,
+            String,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+        );
+        let sql = format!(
+            "SELECT id, channel, idempotency_key, request_id, payload, status, attempts, next_attempt_at,
+                    last_error, external_id FROM outbox WHERE {cond} ORDER BY id"
+        );
+        let rows: Vec<Row> = with_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(arg).fetch_all(p).await?
+        });
+        rows.into_iter()
+            .map(|r| {
+                Ok(OutboxRow {
+                    payload: serde_json::from_str(&r.4)
+                        .map_err(|e| StoreError::Corrupt(format!("outbox {}: {e}", r.0)))?,
+                    id: r.0,
+                    channel: r.1,
+                    idempotency_key: r.2,
+                    request_id: r.3,
+                    status: r.5,
+                    attempts: r.6,
+                    next_attempt_at: r.7,
+                    last_error: r.8,
+                    external_id: r.9,
+                })
+            })
+            .collect()
+    }
+
+    /// Pending rows and the age in seconds of the oldest one (health, metrics).
+    pub async fn outbox_depth(&self, now: DateTime<Utc>) -> Result<(i64, Option<i64>)> {
+        let (n, oldest): (i64, Option<i64>) = with_pool!(self, p => {
+            sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'")
+                .fetch_one(p)
+                .await?
+        });
+        Ok((n, oldest.map(|o| ts(now) - o)))
+    }
+}

@@ -1,0 +1,521 @@
+//! The people connecting knows: operators (social workers), mediators, coordinators, and the
+//! one-time invite codes that link a Telegram account to one of them.
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::Serialize;
+
+use super::{Result, Store, StoreError, from_ts, ts};
+use crate::domain::{Ambito, Gender, LanguageCode, PersonKind};
+use crate::{with_pool, with_tx};
+
+/// A social worker of a Servizio Tutela Minori.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Operator {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub ente: String,
+    pub ambito: Ambito,
+    pub telegram_id: Option<i64>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOperator {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub ente: String,
+    pub ambito: Ambito,
+    pub telegram_id: Option<i64>,
+}
+
+/// A cultural mediator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mediator {
+    pub id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub telegram_id: Option<i64>,
+    pub gender: Option<Gender>,
+    pub languages: Vec<LanguageCode>,
+    pub ambiti: Vec<Ambito>,
+    /// Weekly availability as written (`lun-ven 08:00-18:00`); `None`: any time.
+    pub availability: Option<String>,
+    pub share_phone: bool,
+    pub active: bool,
+    pub paused: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMediator {
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub telegram_id: Option<i64>,
+    pub gender: Option<Gender>,
+    pub languages: Vec<LanguageCode>,
+    pub ambiti: Vec<Ambito>,
+    pub availability: Option<String>,
+    pub share_phone: bool,
+}
+
+/// A coordinator at the cooperative.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coordinator {
+    pub id: i64,
+    pub name: String,
+    pub telegram_id: Option<i64>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCoordinator {
+    pub name: String,
+    pub telegram_id: Option<i64>,
+    pub email: Option<String>,
+}
+
+/// What redeeming an invite code linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redeemed {
+    pub kind: PersonKind,
+    pub person_id: i64,
+}
+
+/// Why an invite code was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    #[error("invite code unknown")]
+    Unknown,
+    #[error("invite code expired")]
+    Expired,
+    #[error("invite code already used")]
+    Used,
+    #[error("this Telegram account is already linked to someone else")]
+    TelegramIdTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(sqlx::FromRow)]
+struct OperatorRow {
+    id: i64,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    ente: String,
+    ambito: String,
+    telegram_id: Option<i64>,
+    active: bool,
+}
+
+impl TryFrom<OperatorRow> for Operator {
+    type Error = StoreError;
+    fn try_from(r: OperatorRow) -> Result<Self> {
+        Ok(Operator {
+            ambito: Ambito::parse(&r.ambito).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            id: r.id,
+            name: r.name,
+            email: r.email,
+            phone: r.phone,
+            ente: r.ente,
+            telegram_id: r.telegram_id,
+            active: r.active,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MediatorRow {
+    id: i64,
+    name: String,
+    phone: Option<String>,
+    email: Option<String>,
+    telegram_id: Option<i64>,
+    gender: Option<String>,
+    languages: String,
+    ambiti: String,
+    availability: Option<String>,
+    share_phone: bool,
+    active: bool,
+    paused: bool,
+}
+
+impl TryFrom<MediatorRow> for Mediator {
+    type Error = StoreError;
+    fn try_from(r: MediatorRow) -> Result<Self> {
+        let corrupt = |e: crate::domain::ParseError| StoreError::Corrupt(e.to_string());
+        Ok(Mediator {
+            gender: r
+                .gender
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            languages: split_list(&r.languages, ',')
+                .map(LanguageCode::parse)
+                .collect::<std::result::Result<_, _>>()
+                .map_err(corrupt)?,
+            ambiti: split_list(&r.ambiti, '|')
+                .map(Ambito::parse)
+                .collect::<std::result::Result<_, _>>()
+                .map_err(corrupt)?,
+            id: r.id,
+            name: r.name,
+            phone: r.phone,
+            email: r.email,
+            telegram_id: r.telegram_id,
+            availability: r.availability,
+            share_phone: r.share_phone,
+            active: r.active,
+            paused: r.paused,
+        })
+    }
+}
+
+fn split_list(s: &str, sep: char) -> impl Iterator<Item = &str> {
+    s.split(sep).map(str::trim).filter(|x| !x.is_empty())
+}
+
+const OPERATOR_COLS: &str = "id, name, email, phone, ente, ambito, telegram_id, active";
+const MEDIATOR_COLS: &str = "id, name, phone, email, telegram_id, gender, languages, ambiti, availability, share_phone, active, paused";
+
+impl Store {
+    pub async fn add_operator(&self, op: &NewOperator, now: DateTime<Utc>) -> Result<Operator> {
+        let email = op.email.as_deref().map(|e| e.trim().to_lowercase());
+        let id: i64 = with_pool!(self, p => {
+            sqlx::query_scalar(
+                "INSERT INTO operators (name, email, phone, ente, ambito, telegram_id, active, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(&op.name)
+            .bind(&email)
+            .bind(&op.phone)
+            .bind(&op.ente)
+            .bind(op.ambito.name())
+            .bind(op.telegram_id)
+            .bind(true)
+            .bind(ts(now))
+            .fetch_one(p)
+            .await
+            .map_err(|e| StoreError::unique_as(e, "an operator with this email or Telegram id"))?
+        });
+        self.operator(id).await
+    }
+
+    pub async fn operator(&self, id: i64) -> Result<Operator> {
+        let sql = format!("SELECT {OPERATOR_COLS} FROM operators WHERE id = $1");
+        let row: Option<OperatorRow> = with_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await?
+        });
+        row.ok_or_else(|| StoreError::NotFound(format!("operator {id}")))?
+            .try_into()
+    }
+
+    pub async fn operators(&self) -> Result<Vec<Operator>> {
+        let sql = format!("SELECT {OPERATOR_COLS} FROM operators ORDER BY id");
+        let rows: Vec<OperatorRow> = with_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(p).await?
+        });
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// The active operator registered with this email address (case-insensitive).
+    pub async fn operator_by_email(&self, email: &str) -> Result<Option<Operator>> {
+        let sql = format!("SELECT {OPERATOR_COLS} FROM operators WHERE email = $1 AND active = $2");
+        let row: Option<OperatorRow> = with_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(email.trim().to_lowercase())
+                .bind(true)
+                .fetch_optional(p)
+                .await?
+        });
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn operator_by_telegram(&self, telegram_id: i64) -> Result<Option<Operator>> {
+        let sql =
+            format!("SELECT {OPERATOR_COLS} FROM operators WHERE telegram_id = $1 AND active = $2");
+        let row: Option<OperatorRow> = with_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(telegram_id).bind(true).fetch_optional(p).await?
+        });
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn add_mediator(&self, m: &NewMediator, now: DateTime<Utc>) -> Result<Mediator> {
+        let languages = m
+            .languages
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        let ambiti = m
+            .ambiti
+            .iter()
+            .map(|a| a.name())
+            .collect::<Vec<_>>()
+            .join("|");
+        let id: i64 = with_pool!(self, p => {
+            sqlx::query_scalar(
+                "INSERT INTO mediators (name, phone, email, telegram_id, gender, languages, ambiti,
+                                        availability, share_phone, active, paused, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            )
+            .bind(&m.name)
+            .bind(&m.phone)
+            .bind(&m.email)
+            .bind(m.telegram_id)
+            .bind(m.gender.map(|g| g.as_str()))
+            .bind(&languages)
+            .bind(&ambiti)
+            .bind(&m.availability)
+            .bind(m.share_phone)
+            .bind(true)
+            .bind(false)
+            .bind(ts(now))
+            .fetch_one(p)
+            .await
+            .map_err(|e| StoreError::unique_as(e, "a mediator with this Telegram id"))?
+        });
+        self.mediator(id).await
+    }
+
+    pub async fn mediator(&self, id: i64) -> Result<Mediator> {
+        let sql = format!("SELECT {MEDIATOR_COLS} FROM mediators WHERE id = $1");
+        let row: Option<MediatorRow> = with_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await?
+        });
+        row.ok_or_else(|| StoreError::NotFound(format!("mediator {id}")))?
+            .try_into()
+    }
+
+    pub async fn mediators(&self) -> Result<Vec<Mediator>> {
+        let sql = format!("SELECT {MEDIATOR_COLS} FROM mediators ORDER BY id");
+        let rows: Vec<MediatorRow> = with_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(p).await?
+        });
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn mediator_by_telegram(&self, telegram_id: i64) -> Result<Option<Mediator>> {
+        let sql =
+            format!("SELECT {MEDIATOR_COLS} FROM mediators WHERE telegram_id = $1 AND active = $2");
+        let row: Option<MediatorRow> = with_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(telegram_id).bind(true).fetch_optional(p).await?
+        });
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// Pauses (no offers) or resumes a mediator.
+    pub async fn set_mediator_paused(&self, id: i64, paused: bool) -> Result<()> {
+        let n = with_pool!(self, p => {
+            sqlx::query("UPDATE mediators SET paused = $1 WHERE id = $2")
+                .bind(paused).bind(id).execute(p).await?.rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("mediator {id}")));
+        }
+        Ok(())
+    }
+
+    /// Activates or deactivates (removes from service without deleting history) a mediator.
+    pub async fn set_mediator_active(&self, id: i64, active: bool) -> Result<()> {
+        let n = with_pool!(self, p => {
+            sqlx::query("UPDATE mediators SET active = $1 WHERE id = $2")
+                .bind(active).bind(id).execute(p).await?.rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("mediator {id}")));
+        }
+        Ok(())
+    }
+
+    pub async fn add_coordinator(
+        &self,
+        c: &NewCoordinator,
+        now: DateTime<Utc>,
+    ) -> Result<Coordinator> {
+        let id: i64 = with_pool!(self, p => {
+            sqlx::query_scalar(
+                "INSERT INTO coordinators (name, telegram_id, email, created_at)
+                 VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(&c.name)
+            .bind(c.telegram_id)
+            .bind(&c.email)
+            .bind(ts(now))
+            .fetch_one(p)
+            .await
+            .map_err(|e| StoreError::unique_as(e, "a coordinator with this Telegram id"))?
+        });
+        Ok(self
+            .coordinators()
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| StoreError::NotFound(format!("coordinator {id}")))?)
+    }
+
+    pub async fn coordinators(&self) -> Result<Vec<Coordinator>> {
+        let rows: Vec<(i64, String, Option<i64>, Option<String>)> = with_pool!(self, p => {
+            sqlx::query_as("SELECT id, name, telegram_id, email FROM coordinators ORDER BY id")
+                .fetch_all(p)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, telegram_id, email)| Coordinator {
+                id,
+                name,
+                telegram_id,
+                email,
+            })
+            .collect())
+    }
+
+    pub async fn coordinator_by_telegram(&self, telegram_id: i64) -> Result<Option<Coordinator>> {
+        Ok(self
+            .coordinators()
+            .await?
+            .into_iter()
+            .find(|c| c.telegram_id == Some(telegram_id)))
+    }
+
+    /// Checks that the person exists, then stores a new one-time code for them.
+    pub async fn create_invite(
+        &self,
+        kind: PersonKind,
+        person_id: i64,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> Result<String> {
+        let table = person_table(kind);
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
+        let n: i64 = with_pool!(self, p => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(person_id).fetch_one(p).await?
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("{kind} {person_id}")));
+        }
+        let code = new_invite_code();
+        with_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO invites (code, person_kind, person_id, expires_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&code)
+            .bind(kind.as_str())
+            .bind(person_id)
+            .bind(ts(now + ttl))
+            .bind(ts(now))
+            .execute(p)
+            .await?;
+        });
+        Ok(code)
+    }
+
+    /// Uses an invite code once: links `telegram_id` to its person. Expired or used codes and
+    /// Telegram accounts already linked to someone else are refused; nothing changes then.
+    pub async fn redeem_invite(
+        &self,
+        code: &str,
+        telegram_id: i64,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<Redeemed, InviteError> {
+        let mut tx = self.begin().await?;
+        let row: Option<(String, i64, i64, Option<i64>)> = with_tx!(tx, c => {
+            sqlx::query_as("SELECT person_kind, person_id, expires_at, used_at FROM invites WHERE code = $1")
+                .bind(code.trim())
+                .fetch_optional(&mut *c)
+                .await
+                .map_err(StoreError::from)?
+        });
+        let (kind, person_id, expires_at, used_at) = row.ok_or(InviteError::Unknown)?;
+        if used_at.is_some() {
+            return Err(InviteError::Used);
+        }
+        if expires_at <= ts(now) {
+            return Err(InviteError::Expired);
+        }
+        let kind: PersonKind = kind
+            .parse()
+            .map_err(|e: crate::domain::ParseError| StoreError::Corrupt(e.to_string()))?;
+        // One Telegram account is one person.
+        for t in ["operators", "mediators", "coordinators"] {
+            let sql =
+                format!("SELECT COUNT(*) FROM {t} WHERE telegram_id = $1 AND NOT (id = $2 AND $3)");
+            let n: i64 = with_tx!(tx, c => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(telegram_id)
+                    .bind(person_id)
+                    .bind(t == person_table(kind))
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(StoreError::from)?
+            });
+            if n > 0 {
+                return Err(InviteError::TelegramIdTaken);
+            }
+        }
+        let used = with_tx!(tx, c => {
+            sqlx::query("UPDATE invites SET used_at = $1, used_by_telegram_id = $2 WHERE code = $3 AND used_at IS NULL")
+                .bind(ts(now))
+                .bind(telegram_id)
+                .bind(code.trim())
+                .execute(&mut *c)
+                .await
+                .map_err(StoreError::from)?
+                .rows_affected()
+        });
+        if used == 0 {
+            return Err(InviteError::Used);
+        }
+        let sql = format!(
+            "UPDATE {} SET telegram_id = $1 WHERE id = $2",
+            person_table(kind)
+        );
+        with_tx!(tx, c => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(telegram_id)
+                .bind(person_id)
+                .execute(&mut *c)
+                .await
+                .map_err(|e| StoreError::unique_as(e, "this Telegram account"))?;
+        });
+        tx.commit().await?;
+        Ok(Redeemed { kind, person_id })
+    }
+
+    /// Invites still valid for a person (for `invite` listings and tests).
+    pub async fn invite_expiry(&self, code: &str) -> Result<Option<DateTime<Utc>>> {
+        let e: Option<i64> = with_pool!(self, p => {
+            sqlx::query_scalar("SELECT expires_at FROM invites WHERE code = $1 AND used_at IS NULL")
+                .bind(code)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(e.map(from_ts))
+    }
+}
+
+fn person_table(kind: PersonKind) -> &'static str {
+    match kind {
+        PersonKind::Operator => "operators",
+        PersonKind::Mediator => "mediators",
+        PersonKind::Coordinator => "coordinators",
+    }
+}
+
+/// 10 characters from an alphabet without look-alikes (no 0/O, 1/I/L): about 50 bits,
+/// fits Telegram's `start` parameter (A-Z, a-z, 0-9, _ and -).
+fn new_invite_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..10)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
