@@ -12,6 +12,8 @@ pub use inbound::{Inbound, NewInbound};
 pub use outbox::OutboxRow;
 mod people;
 mod requests;
+mod telegram;
+pub use telegram::{ClaimedRow, DialogueRow, OfferRef};
 
 pub use people::{
     Coordinator, InviteError, Mediator, NewCoordinator, NewMediator, NewOperator, Operator,

@@ -8,10 +8,13 @@
 //! - [`callback`] is the compact callback_data (64 bytes at most), [`html`] the escaping of
 //!   user text, [`texts`] the sentences (prompts/*/telegram.toml), [`startup`] the getMe check.
 
+pub mod bot;
 pub mod callback;
+pub mod delivery;
 pub mod draft;
 pub mod html;
 pub mod poller;
+pub mod runtime;
 pub mod sink;
 pub mod startup;
 pub mod texts;

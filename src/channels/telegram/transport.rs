@@ -22,6 +22,16 @@ impl TelegramTransport {
         TelegramTransport { bot }
     }
 
+    /// Delivers any payload: Telegram ones are sent, others refused as permanent errors.
+    pub async fn deliver_payload(&self, payload: &Payload) -> Result<Delivered, DeliveryError> {
+        match payload {
+            Payload::Telegram(p) => self.send(p).await,
+            _ => Err(DeliveryError::Permanent(
+                "not a Telegram payload".to_string(),
+            )),
+        }
+    }
+
     pub async fn send(&self, p: &TelegramPayload) -> Result<Delivered, DeliveryError> {
         let chat = ChatId(p.chat_id);
         let markup = keyboard(p);
@@ -121,13 +131,6 @@ pub fn classify(e: RequestError) -> DeliveryError {
 
 impl Transport for TelegramTransport {
     fn deliver<'a>(&'a self, payload: &'a Payload) -> DeliveryFuture<'a> {
-        Box::pin(async move {
-            match payload {
-                Payload::Telegram(p) => self.send(p).await,
-                _ => Err(DeliveryError::Permanent(
-                    "not a Telegram payload".to_string(),
-                )),
-            }
-        })
+        Box::pin(self.deliver_payload(payload))
     }
 }

@@ -116,8 +116,12 @@ fn from_message(m: &Message, edited: bool) -> Incoming {
     let user_id = user.id.0 as i64;
     let chat_id = m.chat.id.0;
     if let MessageKind::Empty {} = m.kind {
-        return Incoming::Ignored {
-            reason: "empty message kind",
+        // A message teloxide could not read (a new or malformed kind) from a real person in
+        // a private chat: answered like any non-text message, never left unanswered.
+        return Incoming::NonText {
+            user_id,
+            chat_id,
+            media: Media::Other,
         };
     }
     if let Some(text) = m.text() {

@@ -1,0 +1,1184 @@
+//! The bot's brain: one update in, one database transaction out. [`TelegramBot`] implements
+//! [`UpdateSink`]: it records the update in `inbound_messages` (dedupe by update_id), works out
+//! who is writing (operator, mediator, coordinator by Telegram id; anyone else is a stranger),
+//! runs the dialogue (state in `dialogues`, so it survives restarts and works with several
+//! instances), and queues every reply in the outbox — all in the same transaction. Only then
+//! may the intake confirm the update to Telegram. Button presses are authorised again here.
+
+use super::callback::{Callback, DraftAction};
+use super::draft::{self, Draft, Field, LANGUAGES};
+use super::html::escape;
+use super::sink::{SinkError, SinkFuture, UpdateSink};
+use super::texts::render;
+use super::updates::{Incoming, Media, classify};
+use crate::clock::Clock;
+use crate::domain::{
+    Appointment, Channel, InterventionType, Modality, PersonKind, RequestCode, RequestStatus,
+};
+use crate::outbox::{Button, Payload, TelegramPayload};
+use crate::store::{
+    Coordinator, DialogueRow, InviteError, Mediator, NewInbound, NewRequest, Operator,
+    RequestFilter, Store, StoreError, Tx,
+};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use teloxide::prelude::*;
+use teloxide::types::{CallbackQueryId, Update};
+use tokio::sync::Notify;
+
+/// Settings of the bot's behaviour.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    /// Language of the bot's sentences ("it" default).
+    pub lang: String,
+    /// Time zone of appointments.
+    pub tz: Tz,
+    /// Failed invite codes allowed per Telegram account per hour.
+    pub invite_attempts_per_hour: i64,
+}
+
+impl Default for BotConfig {
+    fn default() -> Self {
+        BotConfig {
+            lang: "it".into(),
+            tz: chrono_tz::Europe::Rome,
+            invite_attempts_per_hour: 5,
+        }
+    }
+}
+
+/// Who is writing.
+#[derive(Debug, Clone)]
+pub enum Person {
+    Operator(Operator),
+    Mediator(Mediator),
+    Coordinator(Coordinator),
+}
+
+/// The bot: cheap to clone.
+#[derive(Clone)]
+pub struct TelegramBot {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    bot: Bot,
+    cfg: BotConfig,
+    /// Woken after each commit that queued messages (the delivery loop waits on it).
+    wake: Arc<Notify>,
+}
+
+/// An operator's dialogue, saved as JSON in `dialogues.state`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OperatorState {
+    /// Grows with every question; buttons carry it, so a stale press is recognised.
+    pub step: i64,
+    pub draft: Draft,
+    pub asking: Option<Field>,
+    pub phase: Phase,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    #[default]
+    Collecting,
+    Confirming,
+    Modifying,
+}
+
+/// What one update produces besides database changes.
+#[derive(Default)]
+struct Out {
+    messages: Vec<(Option<i64>, Payload)>,
+    answer: Option<(String, Option<String>)>,
+    request_id: Option<i64>,
+}
+
+type HResult<T = ()> = Result<T, StoreError>;
+
+fn store_err(e: StoreError) -> SinkError {
+    SinkError(e.to_string())
+}
+
+impl TelegramBot {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, bot: Bot, cfg: BotConfig) -> Self {
+        TelegramBot {
+            store,
+            clock,
+            bot,
+            cfg,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The notifier the delivery loop waits on.
+    pub fn wake(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    fn t(&self, key: &str) -> String {
+        render(&self.cfg.lang, key, &[])
+    }
+
+    fn tr(&self, key: &str, args: &[(&str, &str)]) -> String {
+        render(&self.cfg.lang, key, args)
+    }
+
+    /// Who this Telegram account belongs to.
+    pub async fn person(&self, telegram_id: i64) -> HResult<Option<Person>> {
+        if let Some(c) = self.store.coordinator_by_telegram(telegram_id).await? {
+            return Ok(Some(Person::Coordinator(c)));
+        }
+        if let Some(m) = self.store.mediator_by_telegram(telegram_id).await?
+            && m.active
+        {
+            return Ok(Some(Person::Mediator(m)));
+        }
+        if let Some(o) = self.store.operator_by_telegram(telegram_id).await?
+            && o.active
+        {
+            return Ok(Some(Person::Operator(o)));
+        }
+        Ok(None)
+    }
+
+    async fn process(&self, update: &Update) -> Result<(), SinkError> {
+        let now = self.clock.now();
+        let incoming = classify(update);
+        let update_id = update.id.0;
+        let mut who = match incoming.user_id() {
+            Some(u) => self.person(u).await.map_err(store_err)?,
+            None => None,
+        };
+
+        // Registration redeems the code in its own transaction (before ours, so SQLite's
+        // single writer is not asked twice). A redelivered update then finds the account
+        // registered and is answered "already registered".
+        let mut registration: Option<Result<PersonKind, &'static str>> = None;
+        if let (
+            None,
+            Incoming::Command {
+                user_id, name, arg, ..
+            },
+        ) = (&who, &incoming)
+            && name == "start"
+            && !arg.is_empty()
+        {
+            let since = now - Duration::hours(1);
+            let tries = self
+                .store
+                .telegram_invite_attempts(*user_id, since)
+                .await
+                .map_err(store_err)?;
+            registration = Some(if tries >= self.cfg.invite_attempts_per_hour {
+                Err("invite_slow_down")
+            } else {
+                match self.store.redeem_invite(arg, *user_id, now).await {
+                    Ok(r) => Ok(r.kind),
+                    Err(InviteError::Used) => Err("invite_used"),
+                    Err(InviteError::Unknown | InviteError::Expired) => Err("invite_bad"),
+                    Err(InviteError::TelegramIdTaken) => Err("invite_used"),
+                    Err(InviteError::Store(e)) => return Err(store_err(e)),
+                }
+            });
+            if let Some(Ok(_)) = registration {
+                who = self.person(*user_id).await.map_err(store_err)?;
+            }
+        }
+
+        let mut tx = self.store.begin().await.map_err(store_err)?;
+        let record = NewInbound {
+            channel: "telegram".into(),
+            external_id: update_id.to_string(),
+            kind: kind_name(&incoming).into(),
+            status: if matches!(incoming, Incoming::Ignored { .. }) {
+                "ignored".into()
+            } else {
+                "processed".into()
+            },
+            sender: incoming.user_id().map(|u| u.to_string()),
+            body: match &incoming {
+                Incoming::Text { text, .. } => Some(text.clone()),
+                _ => None,
+            },
+            ..Default::default()
+        };
+        let Some(inbound_id) = tx.record_inbound(&record, now).await.map_err(store_err)? else {
+            // Seen before (a redelivery): already handled.
+            tx.rollback().await.map_err(store_err)?;
+            tracing::debug!(update_id, "telegram update already processed");
+            return Ok(());
+        };
+        let mut out = Out::default();
+        self.handle(&mut tx, now, &incoming, who, registration, &mut out)
+            .await
+            .map_err(store_err)?;
+        let mut queued = false;
+        for (i, (request_id, payload)) in out.messages.iter().enumerate() {
+            tx.enqueue(&format!("tg:{update_id}:{i}"), *request_id, payload, now)
+                .await
+                .map_err(store_err)?;
+            queued = true;
+        }
+        if let Some(rid) = out.request_id {
+            tx.link_inbound(inbound_id, rid).await.map_err(store_err)?;
+        }
+        tx.commit().await.map_err(store_err)?;
+        tracing::debug!(
+            update_id,
+            kind = kind_name(&incoming),
+            "telegram update committed"
+        );
+        if queued {
+            self.wake.notify_one();
+        }
+        if let Some((qid, text)) = out.answer {
+            // The spinner on the button: best effort, it expires on Telegram's side anyway.
+            let mut req = self.bot.answer_callback_query(CallbackQueryId(qid));
+            if let Some(t) = text {
+                req = req.text(t);
+            }
+            if let Err(e) = req.await {
+                tracing::warn!(update_id, error = %e, "answerCallbackQuery failed");
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        incoming: &Incoming,
+        who: Option<Person>,
+        registration: Option<Result<PersonKind, &'static str>>,
+        out: &mut Out,
+    ) -> HResult {
+        if let Incoming::Ignored { reason } = incoming {
+            tracing::debug!(reason, "telegram update ignored");
+            return Ok(());
+        }
+        let chat_of = |i: &Incoming| match i {
+            Incoming::Text { chat_id, .. }
+            | Incoming::Command { chat_id, .. }
+            | Incoming::NonText { chat_id, .. } => Some(*chat_id),
+            Incoming::Callback { user_id, .. } => Some(*user_id),
+            Incoming::Ignored { .. } => None,
+        };
+        let Some(chat) = chat_of(incoming) else {
+            return Ok(());
+        };
+
+        if let Some(result) = registration {
+            match (result, &who) {
+                (Ok(kind), Some(p)) => {
+                    let key = match kind {
+                        PersonKind::Operator => "invite_ok_operator",
+                        PersonKind::Mediator => "invite_ok_mediator",
+                        PersonKind::Coordinator => "invite_ok_coordinator",
+                    };
+                    let name = escape(person_name(p));
+                    self.say(out, chat, None, self.tr(key, &[("name", &name)]), vec![]);
+                }
+                (Ok(_), None) => self.say(out, chat, None, self.t("invite_bad"), vec![]),
+                (Err(key), _) => {
+                    if key != "invite_slow_down"
+                        && let Some(u) = incoming.user_id()
+                    {
+                        tx.invite_attempt(u, now, now - Duration::hours(1)).await?;
+                    }
+                    self.say(out, chat, None, self.t(key), vec![]);
+                }
+            }
+            return Ok(());
+        }
+
+        let Some(person) = who else {
+            // A stranger: how to get access, and nothing else.
+            match incoming {
+                Incoming::Callback { query_id, .. } => {
+                    out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
+                }
+                _ => self.say(out, chat, None, self.t("stranger"), vec![]),
+            }
+            return Ok(());
+        };
+
+        match incoming {
+            Incoming::Command { name, .. } if name == "start" => {
+                let n = escape(person_name(&person));
+                self.say(
+                    out,
+                    chat,
+                    None,
+                    self.tr("already_registered", &[("name", &n)]),
+                    vec![],
+                );
+                Ok(())
+            }
+            Incoming::Command { name, .. } if name == "aiuto" || name == "help" => {
+                let key = match person {
+                    Person::Operator(_) => "help_operator",
+                    Person::Mediator(_) => "help_mediator",
+                    Person::Coordinator(_) => "help_coordinator",
+                };
+                self.say(out, chat, None, self.t(key), vec![]);
+                Ok(())
+            }
+            Incoming::NonText { media, .. } => {
+                let _ = matches!(media, Media::Document);
+                self.say(out, chat, None, self.t("ask_text"), vec![]);
+                Ok(())
+            }
+            _ => match person {
+                Person::Operator(op) => self.operator(tx, now, incoming, &op, chat, out).await,
+                Person::Mediator(m) => self.mediator(tx, now, incoming, &m, chat, out).await,
+                Person::Coordinator(c) => self.coordinator(tx, now, incoming, &c, chat, out).await,
+            },
+        }
+    }
+
+    fn say(
+        &self,
+        out: &mut Out,
+        chat_id: i64,
+        request_id: Option<i64>,
+        text: String,
+        buttons: Vec<Vec<Button>>,
+    ) {
+        out.messages.push((
+            request_id,
+            Payload::Telegram(TelegramPayload {
+                chat_id,
+                text,
+                buttons,
+                edit_message_id: None,
+            }),
+        ));
+    }
+
+    // ----- operators -----
+
+    async fn operator(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        incoming: &Incoming,
+        op: &Operator,
+        chat: i64,
+        out: &mut Out,
+    ) -> HResult {
+        let today = now.with_timezone(&self.cfg.tz).date_naive();
+        match incoming {
+            Incoming::Command { name, arg, .. } => match name.as_str() {
+                "nuova" => {
+                    let st = OperatorState::default();
+                    self.save_op(tx, chat, op.id, &st, now).await?;
+                    self.say(out, chat, None, self.t("new_request"), vec![]);
+                    Ok(())
+                }
+                "richieste" => self.my_requests(op, chat, out).await,
+                "annulla" => {
+                    self.cancel(
+                        tx,
+                        now,
+                        arg,
+                        Some(op.id),
+                        chat,
+                        out,
+                        &format!("operator:{}", op.id),
+                    )
+                    .await
+                }
+                _ => {
+                    self.say(out, chat, None, self.t("unknown_command"), vec![]);
+                    Ok(())
+                }
+            },
+            Incoming::Text { text, .. } => {
+                let mut st = self.load_op(tx, chat).await?.unwrap_or_default();
+                match (st.phase, st.asking) {
+                    (Phase::Collecting, Some(field)) => {
+                        let found = draft::read_answer(field, text, today);
+                        let answered = field_known(&found, field);
+                        st.draft.merge(found);
+                        if !answered {
+                            st.draft.notes.push(text.clone());
+                            let q = self.question_text(field);
+                            self.say(
+                                out,
+                                chat,
+                                None,
+                                self.tr("not_understood", &[("question", &q)]),
+                                self.field_buttons(chat, st.step, field, today),
+                            );
+                            return self.save_op(tx, chat, op.id, &st, now).await;
+                        }
+                    }
+                    _ => {
+                        let mut found = draft::read_text(text, today);
+                        found.notes.push(text.clone());
+                        st.draft.merge(found);
+                    }
+                }
+                if st.draft.is_empty() {
+                    self.say(out, chat, None, self.t("new_request"), vec![]);
+                    return self.save_op(tx, chat, op.id, &st, now).await;
+                }
+                self.advance(tx, now, op, chat, st, true, out).await
+            }
+            Incoming::Callback {
+                query_id,
+                data,
+                chat_id,
+                user_id,
+                ..
+            } => {
+                let Ok(Callback::Draft {
+                    dialogue_id,
+                    step,
+                    action,
+                }) = Callback::parse(data)
+                else {
+                    out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
+                    return Ok(());
+                };
+                // Only the chat's own operator, on the dialogue's current step.
+                if dialogue_id != *user_id || chat_id.is_some_and(|c| c != *user_id) {
+                    out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
+                    return Ok(());
+                }
+                let Some(mut st) = self.load_op(tx, chat).await? else {
+                    out.answer = Some((query_id.clone(), Some(self.t("expired_button"))));
+                    return Ok(());
+                };
+                if st.step != step {
+                    out.answer = Some((query_id.clone(), Some(self.t("expired_button"))));
+                    return Ok(());
+                }
+                out.answer = Some((query_id.clone(), None));
+                match action {
+                    DraftAction::Pick(v) => {
+                        let Some(field) = st.asking else {
+                            out.answer = Some((query_id.clone(), Some(self.t("expired_button"))));
+                            return Ok(());
+                        };
+                        if !draft::apply_pick(&mut st.draft, field, &v) {
+                            out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
+                            return Ok(());
+                        }
+                        self.advance(tx, now, op, chat, st, false, out).await
+                    }
+                    DraftAction::Cancel => {
+                        tx.delete_dialogue(chat).await?;
+                        self.say(out, chat, None, self.t("draft_cancelled"), vec![]);
+                        Ok(())
+                    }
+                    DraftAction::Modify => {
+                        st.phase = Phase::Modifying;
+                        st.asking = None;
+                        st.step += 1;
+                        self.say(out, chat, None, self.t("modify_which"), vec![]);
+                        self.save_op(tx, chat, op.id, &st, now).await
+                    }
+                    DraftAction::Confirm => {
+                        if st.phase != Phase::Confirming || !st.draft.missing().is_empty() {
+                            out.answer = Some((query_id.clone(), Some(self.t("expired_button"))));
+                            return Ok(());
+                        }
+                        self.queue_request(tx, now, op, chat, &st.draft, out).await
+                    }
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn load_op(&self, tx: &mut Tx, chat: i64) -> HResult<Option<OperatorState>> {
+        Ok(tx
+            .dialogue(chat)
+            .await?
+            .filter(|d| d.person_kind == "operator")
+            .and_then(|d| serde_json::from_str(&d.state).ok()))
+    }
+
+    async fn save_op(
+        &self,
+        tx: &mut Tx,
+        chat: i64,
+        operator_id: i64,
+        st: &OperatorState,
+        now: DateTime<Utc>,
+    ) -> HResult {
+        let state = serde_json::to_string(st).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.save_dialogue(
+            &DialogueRow {
+                chat_id: chat,
+                person_kind: "operator".into(),
+                person_id: operator_id,
+                state,
+            },
+            now,
+        )
+        .await
+    }
+
+    /// After new information: ask the next missing field, or show the summary to confirm.
+    #[allow(clippy::too_many_arguments)]
+    async fn advance(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        op: &Operator,
+        chat: i64,
+        mut st: OperatorState,
+        with_summary: bool,
+        out: &mut Out,
+    ) -> HResult {
+        let today = now.with_timezone(&self.cfg.tz).date_naive();
+        st.step += 1;
+        let missing = st.draft.missing();
+        match missing.first() {
+            Some(&field) => {
+                st.phase = Phase::Collecting;
+                st.asking = Some(field);
+                let mut text = String::new();
+                if with_summary {
+                    text.push_str(&self.summary(&st.draft));
+                    text.push_str("\n\n");
+                }
+                text.push_str(&self.question_text(field));
+                self.say(
+                    out,
+                    chat,
+                    None,
+                    text,
+                    self.field_buttons(chat, st.step, field, today),
+                );
+            }
+            None => {
+                st.phase = Phase::Confirming;
+                st.asking = None;
+                let text = format!(
+                    "{}\n\n{}",
+                    self.summary(&st.draft),
+                    self.t("confirm_question")
+                );
+                let b = |label: &str, action: DraftAction| {
+                    self.button(
+                        label,
+                        Callback::Draft {
+                            dialogue_id: chat,
+                            step: st.step,
+                            action,
+                        },
+                    )
+                };
+                let buttons = vec![
+                    [
+                        b("btn_confirm", DraftAction::Confirm),
+                        b("btn_modify", DraftAction::Modify),
+                        b("btn_cancel", DraftAction::Cancel),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                ];
+                self.say(out, chat, None, text, buttons);
+            }
+        }
+        self.save_op(tx, chat, op.id, &st, now).await
+    }
+
+    fn button(&self, label_key: &str, cb: Callback) -> Option<Button> {
+        self.button_text(self.t(label_key), cb)
+    }
+
+    fn button_text(&self, text: String, cb: Callback) -> Option<Button> {
+        match cb.encode() {
+            Ok(data) => Some(Button { text, data }),
+            Err(e) => {
+                tracing::error!(error = %e, "callback data does not fit");
+                None
+            }
+        }
+    }
+
+    fn question_text(&self, field: Field) -> String {
+        self.t(&format!("ask_{}", field.key()))
+    }
+
+    fn field_buttons(
+        &self,
+        chat: i64,
+        step: i64,
+        field: Field,
+        today: NaiveDate,
+    ) -> Vec<Vec<Button>> {
+        let pick = |label: String, value: &str| {
+            self.button_text(
+                label,
+                Callback::Draft {
+                    dialogue_id: chat,
+                    step,
+                    action: DraftAction::Pick(value.to_string()),
+                },
+            )
+        };
+        let rows: Vec<Vec<Option<Button>>> = match field {
+            Field::Language => LANGUAGES[..8]
+                .chunks(4)
+                .map(|c| {
+                    c.iter()
+                        .map(|(n, code)| pick(n.to_string(), code))
+                        .collect()
+                })
+                .collect(),
+            Field::Type => ALL_TYPES
+                .chunks(2)
+                .map(|c| {
+                    c.iter()
+                        .map(|t| pick(self.t(&format!("type_{}", t.as_str())), t.as_str()))
+                        .collect()
+                })
+                .collect(),
+            Field::Modality => vec![
+                [Modality::InPerson, Modality::Phone, Modality::Video]
+                    .iter()
+                    .map(|m| pick(self.t(&format!("modality_{}", m.as_str())), m.as_str()))
+                    .collect(),
+            ],
+            Field::Date => vec![
+                [
+                    ("date_today", 0),
+                    ("date_tomorrow", 1),
+                    ("date_after_tomorrow", 2),
+                ]
+                .iter()
+                .map(|(k, d)| pick(self.t(k), &(today + Duration::days(*d)).to_string()))
+                .collect(),
+            ],
+            Field::Duration => vec![
+                [60, 90, 120, 180]
+                    .iter()
+                    .map(|m| pick(self.t(&format!("dur_{m}")), &m.to_string()))
+                    .collect(),
+            ],
+            Field::Time | Field::Comune => vec![],
+        };
+        rows.into_iter()
+            .map(|r| r.into_iter().flatten().collect::<Vec<_>>())
+            .filter(|r| !r.is_empty())
+            .collect()
+    }
+
+    /// What the bot understood, one line per known field; user text escaped.
+    fn summary(&self, d: &Draft) -> String {
+        let mut lines = vec![self.t("summary_head")];
+        let mut line = |field: &str, value: String| {
+            lines.push(self.tr(
+                "summary_line",
+                &[
+                    ("field", &self.t(&format!("field_{field}"))),
+                    ("value", &value),
+                ],
+            ));
+        };
+        if let Some(l) = &d.language {
+            line("language", escape(&draft::language_name(l)));
+        }
+        if let Some(t) = d.intervention {
+            line("type", self.t(&format!("type_{}", t.as_str())));
+        }
+        if let Some(x) = d.date {
+            line("date", x.format("%d/%m/%Y").to_string());
+        }
+        if let Some(x) = d.time {
+            line("time", x.format("%H:%M").to_string());
+        }
+        if let Some(x) = d.duration_minutes {
+            line("duration", self.duration_text(x));
+        }
+        if let Some(m) = d.modality {
+            line("modality", self.t(&format!("modality_{}", m.as_str())));
+        }
+        if let Some(c) = &d.comune {
+            line("comune", escape(c));
+        }
+        lines.join("\n")
+    }
+
+    fn duration_text(&self, minutes: i64) -> String {
+        match minutes {
+            60 | 90 | 120 | 180 => self.t(&format!("dur_{minutes}")),
+            m => self.tr("duration_minutes", &[("minutes", &m.to_string())]),
+        }
+    }
+
+    async fn queue_request(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        op: &Operator,
+        chat: i64,
+        d: &Draft,
+        out: &mut Out,
+    ) -> HResult {
+        let appointment = match (d.date, d.time, d.duration_minutes) {
+            (Some(date), Some(time), Some(mins)) => {
+                Appointment::new(date, time, u32::try_from(mins).unwrap_or(0)).ok()
+            }
+            _ => None,
+        };
+        let translation = d.intervention == Some(InterventionType::TraduzioneScritta);
+        let new = NewRequest {
+            status: Some(RequestStatus::Queued),
+            channel: Some(Channel::Telegram),
+            operator_id: Some(op.id),
+            requester_name: Some(op.name.clone()),
+            requester_email: op.email.clone(),
+            requester_phone: op.phone.clone(),
+            requester_chat_id: Some(chat),
+            ente: Some(op.ente.clone()),
+            ambito: Some(op.ambito),
+            language: d.language.clone(),
+            intervention: d.intervention,
+            modality: d.modality,
+            date: if translation { None } else { d.date },
+            start_time: d.time,
+            duration_minutes: d.duration_minutes,
+            starts_at: appointment.map(|a| a.starts_at(self.cfg.tz)),
+            ends_at: appointment.map(|a| a.ends_at(self.cfg.tz)),
+            deadline: if translation { d.date } else { None },
+            comune: d.comune.clone(),
+            notes: (!d.notes.is_empty()).then(|| d.notes.join("\n")),
+            draft: serde_json::to_value(d).ok(),
+            ..Default::default()
+        };
+        let req = tx.create_request(&new, now).await?;
+        tx.delete_dialogue(chat).await?;
+        out.request_id = Some(req.id);
+        let code = req.code.to_string();
+        tracing::info!(request = %code, operator = op.id, "telegram request queued");
+        self.say(
+            out,
+            chat,
+            Some(req.id),
+            self.tr("request_queued", &[("code", &code)]),
+            vec![],
+        );
+        Ok(())
+    }
+
+    async fn my_requests(&self, op: &Operator, chat: i64, out: &mut Out) -> HResult {
+        let list = self
+            .store
+            .requests(&RequestFilter {
+                operator_id: Some(op.id),
+                open_only: true,
+                limit: Some(20),
+                ..Default::default()
+            })
+            .await?;
+        if list.is_empty() {
+            self.say(out, chat, None, self.t("no_open_requests"), vec![]);
+            return Ok(());
+        }
+        let mut lines = vec![self.t("open_requests_head")];
+        for r in list {
+            lines.push(
+                self.tr(
+                    "request_line",
+                    &[
+                        ("code", &r.code.to_string()),
+                        (
+                            "date",
+                            &r.date
+                                .map(|d| d.format("%d/%m").to_string())
+                                .unwrap_or_default(),
+                        ),
+                        (
+                            "time",
+                            &r.start_time
+                                .map(|t| t.format("%H:%M").to_string())
+                                .unwrap_or_default(),
+                        ),
+                        (
+                            "language",
+                            &escape(
+                                &r.language
+                                    .as_ref()
+                                    .map(draft::language_name)
+                                    .unwrap_or_default(),
+                            ),
+                        ),
+                        ("status", r.status.as_str()),
+                    ],
+                ),
+            );
+        }
+        self.say(out, chat, None, lines.join("\n"), vec![]);
+        Ok(())
+    }
+
+    /// `/annulla CODE`: an operator cancels their own request, a coordinator any.
+    #[allow(clippy::too_many_arguments)]
+    async fn cancel(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        arg: &str,
+        owner: Option<i64>,
+        chat: i64,
+        out: &mut Out,
+        actor: &str,
+    ) -> HResult {
+        let Some(code) = RequestCode::find_in(arg) else {
+            self.say(out, chat, None, self.t("cancel_usage"), vec![]);
+            return Ok(());
+        };
+        let c = code.to_string();
+        let req = match self.store.request(code).await {
+            Ok(r) if owner.is_none() || r.operator_id == owner => r,
+            Ok(_) | Err(StoreError::NotFound(_)) => {
+                self.say(
+                    out,
+                    chat,
+                    None,
+                    self.tr("cancel_not_found", &[("code", &c)]),
+                    vec![],
+                );
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        match tx
+            .transition(req.id, RequestStatus::Cancelled, actor, now)
+            .await
+        {
+            Ok(_) => {
+                out.request_id = Some(req.id);
+                tracing::info!(request = %c, actor, "request cancelled from telegram");
+                self.say(
+                    out,
+                    chat,
+                    Some(req.id),
+                    self.tr("cancel_done", &[("code", &c)]),
+                    vec![],
+                );
+                Ok(())
+            }
+            Err(StoreError::Transition(_)) => {
+                self.say(
+                    out,
+                    chat,
+                    None,
+                    self.tr(
+                        "cancel_not_possible",
+                        &[("code", &c), ("status", req.status.as_str())],
+                    ),
+                    vec![],
+                );
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    // ----- mediators -----
+
+    async fn mediator(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        incoming: &Incoming,
+        m: &Mediator,
+        chat: i64,
+        out: &mut Out,
+    ) -> HResult {
+        match incoming {
+            Incoming::Command { name, .. } => match name.as_str() {
+                "pausa" => {
+                    tx.set_paused(m.id, true).await?;
+                    self.say(out, chat, None, self.t("paused"), vec![]);
+                    Ok(())
+                }
+                "disponibile" => {
+                    tx.set_paused(m.id, false).await?;
+                    self.say(out, chat, None, self.t("available"), vec![]);
+                    Ok(())
+                }
+                "miei" => {
+                    let jobs: Vec<_> = self
+                        .store
+                        .requests(&RequestFilter {
+                            open_only: true,
+                            ..Default::default()
+                        })
+                        .await?
+                        .into_iter()
+                        .filter(|r| r.assigned_mediator_id == Some(m.id))
+                        .collect();
+                    if jobs.is_empty() {
+                        self.say(out, chat, None, self.t("no_jobs"), vec![]);
+                        return Ok(());
+                    }
+                    let mut lines = vec![self.t("jobs_head")];
+                    for r in jobs {
+                        lines.push(
+                            self.tr(
+                                "job_line",
+                                &[
+                                    ("code", &r.code.to_string()),
+                                    (
+                                        "date",
+                                        &r.date
+                                            .map(|d| d.format("%d/%m").to_string())
+                                            .unwrap_or_default(),
+                                    ),
+                                    (
+                                        "time",
+                                        &r.start_time
+                                            .map(|t| t.format("%H:%M").to_string())
+                                            .unwrap_or_default(),
+                                    ),
+                                    (
+                                        "language",
+                                        &escape(
+                                            &r.language
+                                                .as_ref()
+                                                .map(draft::language_name)
+                                                .unwrap_or_default(),
+                                        ),
+                                    ),
+                                    ("comune", &escape(r.comune.as_deref().unwrap_or_default())),
+                                ],
+                            ),
+                        );
+                    }
+                    self.say(out, chat, None, lines.join("\n"), vec![]);
+                    Ok(())
+                }
+                _ => {
+                    self.say(out, chat, None, self.t("unknown_command"), vec![]);
+                    Ok(())
+                }
+            },
+            Incoming::Text { .. } => {
+                self.say(out, chat, None, self.t("help_mediator"), vec![]);
+                Ok(())
+            }
+            Incoming::Callback { query_id, data, .. } => {
+                match Callback::parse(data) {
+                    Ok(Callback::Offer { offer_id, accept }) => {
+                        // Authorised again on arrival: the offer must be this mediator's.
+                        let offer = tx.offer_ref(offer_id).await?;
+                        match offer {
+                            Some(o) if o.mediator_id == m.id => {
+                                let text = self.offer_answer(tx, now, &o, m, accept).await?;
+                                out.answer = Some((query_id.clone(), Some(text)));
+                            }
+                            _ => {
+                                tracing::warn!(
+                                    offer_id,
+                                    mediator = m.id,
+                                    "offer press not authorised"
+                                );
+                                out.answer =
+                                    Some((query_id.clone(), Some(self.t("not_authorized"))));
+                            }
+                        }
+                    }
+                    _ => {
+                        out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The one call into the dispatcher for an authorised offer press. The atomic accept and
+    /// the waves belong to `crate::dispatch`; until it is merged the press is recorded in the
+    /// audit trail for the coordinators and answered politely.
+    async fn offer_answer(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        offer: &crate::store::OfferRef,
+        m: &Mediator,
+        accept: bool,
+    ) -> HResult<String> {
+        if offer.state != "open" {
+            return Ok(self.t("offer_taken_short"));
+        }
+        tx.audit(
+            now,
+            &format!("mediator:{}", m.id),
+            Some(offer.request_id),
+            if accept {
+                "offer_accept_pressed"
+            } else {
+                "offer_decline_pressed"
+            },
+            Some(&offer.id.to_string()),
+        )
+        .await?;
+        Ok(if accept {
+            self.t("offer_not_ready")
+        } else {
+            self.t("offer_declined")
+        })
+    }
+
+    // ----- coordinators -----
+
+    async fn coordinator(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        incoming: &Incoming,
+        c: &Coordinator,
+        chat: i64,
+        out: &mut Out,
+    ) -> HResult {
+        match incoming {
+            Incoming::Command { name, arg, .. } => match name.as_str() {
+                "coda" => {
+                    let counts = self.store.request_counts().await?;
+                    let open: Vec<_> = counts
+                        .into_iter()
+                        .filter(|(s, n)| !s.is_terminal() && *n > 0)
+                        .collect();
+                    if open.is_empty() {
+                        self.say(out, chat, None, self.t("queue_empty"), vec![]);
+                        return Ok(());
+                    }
+                    let mut lines = vec![self.t("queue_head")];
+                    for (s, n) in open {
+                        lines.push(self.tr(
+                            "coda_line",
+                            &[("status", s.as_str()), ("count", &n.to_string())],
+                        ));
+                    }
+                    self.say(out, chat, None, lines.join("\n"), vec![]);
+                    Ok(())
+                }
+                "annulla" => {
+                    self.cancel(
+                        tx,
+                        now,
+                        arg,
+                        None,
+                        chat,
+                        out,
+                        &format!("coordinator:{}", c.id),
+                    )
+                    .await
+                }
+                "assegna" => {
+                    let key = if RequestCode::find_in(arg).is_some() {
+                        "assign_not_ready"
+                    } else {
+                        "assign_usage"
+                    };
+                    self.say(out, chat, None, self.t(key), vec![]);
+                    Ok(())
+                }
+                "revisione" => {
+                    let held = self.store.inbound("email", Some("held")).await?.len();
+                    let text = if held == 0 {
+                        self.t("review_empty")
+                    } else {
+                        self.tr("review_count", &[("count", &held.to_string())])
+                    };
+                    self.say(out, chat, None, text, vec![]);
+                    Ok(())
+                }
+                _ => {
+                    self.say(out, chat, None, self.t("unknown_command"), vec![]);
+                    Ok(())
+                }
+            },
+            Incoming::Text { .. } => {
+                self.say(out, chat, None, self.t("help_coordinator"), vec![]);
+                Ok(())
+            }
+            Incoming::Callback { query_id, .. } => {
+                out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+const ALL_TYPES: [InterventionType; 8] = [
+    InterventionType::Colloquio,
+    InterventionType::VisitaDomiciliare,
+    InterventionType::IncontroProtetto,
+    InterventionType::Udienza,
+    InterventionType::TraduzioneScritta,
+    InterventionType::Riunione,
+    InterventionType::Telefonata,
+    InterventionType::Altro,
+];
+
+fn field_known(d: &Draft, f: Field) -> bool {
+    match f {
+        Field::Language => d.language.is_some(),
+        Field::Type => d.intervention.is_some(),
+        Field::Date => d.date.is_some(),
+        Field::Time => d.time.is_some(),
+        Field::Duration => d.duration_minutes.is_some(),
+        Field::Modality => d.modality.is_some(),
+        Field::Comune => d.comune.is_some(),
+    }
+}
+
+fn person_name(p: &Person) -> &str {
+    match p {
+        Person::Operator(o) => &o.name,
+        Person::Mediator(m) => &m.name,
+        Person::Coordinator(c) => &c.name,
+    }
+}
+
+fn kind_name(i: &Incoming) -> &'static str {
+    match i {
+        Incoming::Text { edited: false, .. } => "text",
+        Incoming::Text { edited: true, .. } => "edited_text",
+        Incoming::Command { .. } => "command",
+        Incoming::Callback { .. } => "callback",
+        Incoming::NonText { .. } => "media",
+        Incoming::Ignored { .. } => "ignored",
+    }
+}
+
+impl UpdateSink for TelegramBot {
+    fn commit<'a>(&'a self, update: &'a Update) -> SinkFuture<'a> {
+        Box::pin(self.process(update))
+    }
+
+    fn quarantine<'a>(&'a self, update: &'a Update, reason: &'a str) -> SinkFuture<'a> {
+        Box::pin(async move {
+            let now = self.clock.now();
+            let record = NewInbound {
+                channel: "telegram".into(),
+                external_id: update.id.0.to_string(),
+                kind: "update".into(),
+                status: "quarantined".into(),
+                raw: serde_json::to_vec(update).ok(),
+                error: Some(reason.chars().take(500).collect()),
+                ..Default::default()
+            };
+            self.store
+                .record_inbound(&record, now)
+                .await
+                .map(|_| ())
+                .map_err(store_err)
+        })
+    }
+}

@@ -1,0 +1,557 @@
+//! Story tests of the Telegram bot: the real bot (long polling, outbox delivery) with the real
+//! teloxide client against the fake Bot API server, on a real database (SQLite file and
+//! PostgreSQL). Each test reads like what a person does on their phone.
+
+#[path = "support/botapi.rs"]
+mod botapi;
+mod common;
+
+use botapi::{BotMessage, FakeBotApi};
+use chrono::{DateTime, TimeZone, Utc};
+use common::TestDb;
+use connecting::channels::telegram::UpdateSink;
+use connecting::channels::telegram::poller::PollConfig;
+use connecting::channels::telegram::runtime::{Running, TelegramSettings, start_polling};
+use connecting::clock::{Clock, ManualClock};
+use connecting::domain::{
+    Ambito, Gender, InterventionType, LanguageCode, Modality, PersonKind, RequestCode,
+    RequestStatus,
+};
+use connecting::store::{NewMediator, NewOperator, NewRequest, Store};
+use std::sync::Arc;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn start_time() -> DateTime<Utc> {
+    // Monday 1 March 2027, 09:00 in Bergamo.
+    Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap()
+}
+
+struct World {
+    fake: FakeBotApi,
+    db: TestDb,
+    clock: ManualClock,
+    running: Option<Running>,
+}
+
+impl World {
+    async fn new(db: TestDb) -> World {
+        let fake = FakeBotApi::start().await;
+        let clock = ManualClock::new(start_time());
+        let mut w = World {
+            fake,
+            db,
+            clock,
+            running: None,
+        };
+        w.start().await;
+        w
+    }
+
+    fn settings(&self) -> TelegramSettings {
+        let mut s = TelegramSettings::new(self.fake.token.clone());
+        s.api_url = Some(self.fake.url.clone());
+        s.poll = PollConfig {
+            timeout_secs: 1,
+            max_attempts: 3,
+            backoff: Duration::from_millis(50),
+        };
+        s.delivery_tick = Duration::from_millis(100);
+        s
+    }
+
+    async fn start(&mut self) {
+        let clock: Arc<dyn Clock> = Arc::new(self.clock.clone());
+        let r = start_polling(&self.settings(), self.db.store.clone(), clock)
+            .await
+            .expect("bot starts");
+        self.running = Some(r);
+    }
+
+    async fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.db.store
+    }
+
+    async fn operator(&self, name: &str, telegram_id: Option<i64>) -> i64 {
+        self.store()
+            .add_operator(
+                &NewOperator {
+                    name: name.into(),
+                    email: Some(format!(
+                        "{}@comune.example.it",
+                        name.to_lowercase().replace(' ', ".")
+                    )),
+                    phone: Some("035 000000".into()),
+                    ente: "Comune di Dalmine".into(),
+                    ambito: Ambito::parse("Dalmine").expect("ambito"),
+                    telegram_id,
+                },
+                self.clock.now(),
+            )
+            .await
+            .expect("operator")
+            .id
+    }
+
+    async fn mediator(&self, name: &str, telegram_id: i64) -> i64 {
+        self.store()
+            .add_mediator(
+                &NewMediator {
+                    name: name.into(),
+                    phone: None,
+                    email: None,
+                    telegram_id: Some(telegram_id),
+                    gender: Some(Gender::F),
+                    languages: vec![LanguageCode::parse("ar").unwrap()],
+                    ambiti: vec![Ambito::parse("Dalmine").unwrap()],
+                    availability: None,
+                    share_phone: false,
+                },
+                self.clock.now(),
+            )
+            .await
+            .expect("mediator")
+            .id
+    }
+
+    /// Sends text as `user` and waits for the bot's next message to them.
+    async fn say(&self, user: i64, text: &str) -> BotMessage {
+        self.fake.push_text(user, text);
+        self.reply(user).await
+    }
+
+    async fn reply(&self, user: i64) -> BotMessage {
+        self.fake
+            .wait_for(user, WAIT, |m| m.kind == botapi::ActionKind::Sent)
+            .await
+            .unwrap_or_else(|| panic!("no reply to {user}: {:?}", self.fake.sent_to(user)))
+    }
+
+    async fn press(&self, m: &BotMessage, label: &str) -> BotMessage {
+        self.fake
+            .press(m, label)
+            .unwrap_or_else(|| panic!("no button {label:?} in {:?}", m.labels()));
+        self.reply(m.chat_id).await
+    }
+
+    async fn requests_of(&self, operator_id: i64) -> Vec<connecting::store::Request> {
+        self.store()
+            .requests(&connecting::store::RequestFilter {
+                operator_id: Some(operator_id),
+                ..Default::default()
+            })
+            .await
+            .expect("requests")
+    }
+
+    /// Waits until every pushed update is confirmed (so counts in the store are final).
+    async fn settle(&self) {
+        let t = std::time::Instant::now();
+        while self.fake.pending_count() > 0 {
+            assert!(t.elapsed() < WAIT, "updates not confirmed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+both_backends!(registration_by_invite_code, |db| async move {
+    let mut w = World::new(db).await;
+    let op = w.operator("Giulia Rossi", None).await;
+    let now = w.clock.now();
+    let code = w
+        .store()
+        .create_invite(PersonKind::Operator, op, now, chrono::Duration::days(7))
+        .await
+        .unwrap();
+
+    let r = w.say(500, &format!("/start {code}")).await;
+    assert!(r.text.contains("Benvenuta/o, Giulia Rossi"), "{}", r.text);
+    // Recognised from now on, without a code.
+    let r = w.say(500, "/aiuto").await;
+    assert!(r.text.contains("/nuova"), "{}", r.text);
+    // The code works once.
+    let r = w.say(501, &format!("/start {code}")).await;
+    assert!(r.text.contains("già stato usato"), "{}", r.text);
+    // An expired code.
+    let other = w.operator("Marco Bianchi", None).await;
+    let old = w
+        .store()
+        .create_invite(
+            PersonKind::Operator,
+            other,
+            now - chrono::Duration::days(8),
+            chrono::Duration::days(7),
+        )
+        .await
+        .unwrap();
+    let r = w.say(502, &format!("/start {old}")).await;
+    assert!(r.text.contains("non è valido"), "{}", r.text);
+    // Guessing is rate-limited: after 5 failures in an hour even a good code is refused.
+    for i in 0..4 {
+        let r = w.say(502, &format!("/start GUESS{i}")).await;
+        assert!(r.text.contains("non è valido"), "{}", r.text);
+    }
+    let fresh = w
+        .store()
+        .create_invite(PersonKind::Operator, other, now, chrono::Duration::days(7))
+        .await
+        .unwrap();
+    let r = w.say(502, &format!("/start {fresh}")).await;
+    assert!(r.text.contains("Troppi tentativi"), "{}", r.text);
+    assert_eq!(w.store().operator(other).await.unwrap().telegram_id, None);
+    // An hour later it works.
+    w.clock.advance(chrono::Duration::minutes(61));
+    let r = w.say(502, &format!("/start {fresh}")).await;
+    assert!(r.text.contains("Benvenuta/o, Marco Bianchi"), "{}", r.text);
+    assert_eq!(
+        w.store().operator(other).await.unwrap().telegram_id,
+        Some(502)
+    );
+    w.stop().await;
+});
+
+both_backends!(a_complete_request_in_one_message, |db| async move {
+    let mut w = World::new(db).await;
+    let op = w.operator("Giulia Rossi", Some(600)).await;
+    let r = w
+        .say(
+            600,
+            "Buongiorno, serve una mediatrice di lingua araba per un colloquio il 12/03 alle 14.30, durata 2 ore, in presenza a Dalmine",
+        )
+        .await;
+    assert!(r.text.contains("Lingua: arabo"), "{}", r.text);
+    assert!(r.text.contains("Data: 12/03/2027"), "{}", r.text);
+    assert!(r.text.contains("Ora: 14:30"), "{}", r.text);
+    assert!(r.text.contains("Comune: Dalmine"), "{}", r.text);
+    assert_eq!(r.labels(), vec!["Conferma", "Modifica", "Annulla"]);
+    let r = w.press(&r, "Conferma").await;
+    let code = RequestCode::find_in(&r.text).unwrap_or_else(|| panic!("no code in {}", r.text));
+    assert!(r.text.contains("in coda"), "{}", r.text);
+    let reqs = w.requests_of(op).await;
+    assert_eq!(reqs.len(), 1);
+    let q = &reqs[0];
+    assert_eq!(q.code, code);
+    assert_eq!(q.status, RequestStatus::Queued);
+    assert_eq!(q.language.as_ref().map(|l| l.as_str()), Some("ar"));
+    assert_eq!(q.intervention, Some(InterventionType::Colloquio));
+    assert_eq!(q.modality, Some(Modality::InPerson));
+    assert_eq!(q.duration_minutes, Some(120));
+    assert_eq!(q.requester_chat_id, Some(600));
+    // 14:30 in Rome on 12 March (CET) is 13:30 UTC.
+    assert_eq!(
+        q.starts_at,
+        Some(Utc.with_ymd_and_hms(2027, 3, 12, 13, 30, 0).unwrap())
+    );
+    // Pressing Conferma again (a replay) does not create a second request.
+    w.fake.press(&r, "Conferma");
+    let again = w.fake.push_callback(600, 600, r.message_id, "d:600:2:c");
+    w.settle().await;
+    assert_eq!(w.requests_of(op).await.len(), 1);
+    let answers = w.fake.callback_answers();
+    assert!(answers.iter().any(
+        |(id, t)| *id == again && t.as_deref().is_some_and(|t| t.contains("non è più valido"))
+    ));
+    // /richieste lists it.
+    let r = w.say(600, "/richieste").await;
+    assert!(r.text.contains(&code.to_string()), "{}", r.text);
+    w.stop().await;
+});
+
+both_backends!(
+    an_incomplete_request_completed_by_buttons_and_text,
+    |db| async move {
+        let mut w = World::new(db).await;
+        let op = w.operator("Anna Verdi", Some(700)).await;
+        let r = w
+            .say(700, "Ci serve un mediatore urdu per un colloquio")
+            .await;
+        assert!(r.text.contains("Lingua: urdu"), "{}", r.text);
+        assert!(r.text.contains("Per quale giorno?"), "{}", r.text);
+        assert_eq!(r.labels(), vec!["Oggi", "Domani", "Dopodomani"]);
+        let r = w.press(&r, "Domani").await;
+        assert!(r.text.contains("A che ora?"), "{}", r.text);
+        // Something that is not a time: asked again, kindly.
+        let r = w.say(700, "boh").await;
+        assert!(r.text.contains("Non ho capito"), "{}", r.text);
+        let r = w.say(700, "alle 15:30").await;
+        assert!(r.text.contains("Quanto dura?"), "{}", r.text);
+        let r = w.press(&r, "1 ora e mezza").await;
+        assert!(
+            r.text.contains("In presenza, al telefono o in video?"),
+            "{}",
+            r.text
+        );
+        let r = w.press(&r, "Telefono").await;
+        // By phone no comune is needed: straight to the summary.
+        assert!(r.text.contains("Modalità: Telefono"), "{}", r.text);
+        assert!(r.text.contains("Data: 02/03/2027"), "{}", r.text);
+        // Modify: change the time by text.
+        let r = w.press(&r, "Modifica").await;
+        assert!(r.text.contains("correzione"), "{}", r.text);
+        let r = w.say(700, "alle 16").await;
+        assert!(r.text.contains("Ora: 16:00"), "{}", r.text);
+        let r = w.press(&r, "Conferma").await;
+        assert!(r.text.contains("in coda"), "{}", r.text);
+        let q = &w.requests_of(op).await[0];
+        assert_eq!(q.language.as_ref().map(|l| l.as_str()), Some("ur"));
+        assert_eq!(q.modality, Some(Modality::Phone));
+        assert_eq!(q.duration_minutes, Some(90));
+        assert_eq!(q.start_time.map(|t| t.to_string()), Some("16:00:00".into()));
+        assert_eq!(q.comune, None);
+        w.stop().await;
+    }
+);
+
+both_backends!(cancel_a_draft_and_a_queued_request, |db| async move {
+    let mut w = World::new(db).await;
+    let op = w.operator("Anna Verdi", Some(800)).await;
+    let other = w.operator("Luca Neri", Some(801)).await;
+    // A draft cancelled with its button: nothing is created.
+    let r = w
+        .say(
+            800,
+            "mediatore albanese domani alle 10 per 2 ore, colloquio in video",
+        )
+        .await;
+    let r = w.press(&r, "Annulla").await;
+    assert!(r.text.contains("annullata"), "{}", r.text);
+    assert!(w.requests_of(op).await.is_empty());
+    // A queued request cancelled with /annulla CODE.
+    let r = w
+        .say(
+            800,
+            "mediatore albanese domani alle 10 per 2 ore, colloquio in video",
+        )
+        .await;
+    let r = w.press(&r, "Conferma").await;
+    let code = RequestCode::find_in(&r.text).expect("code");
+    // Someone else's request cannot be cancelled by them.
+    let r = w.say(801, &format!("/annulla {code}")).await;
+    assert!(r.text.contains("Non trovo"), "{}", r.text);
+    assert!(w.requests_of(other).await.is_empty());
+    let r = w.say(800, &format!("/annulla {code}")).await;
+    assert!(r.text.contains("annullata"), "{}", r.text);
+    assert_eq!(
+        w.store().request(code).await.unwrap().status,
+        RequestStatus::Cancelled
+    );
+    let r = w.say(800, "/annulla").await;
+    assert!(r.text.contains("/annulla MED-"), "{}", r.text);
+    w.stop().await;
+});
+
+both_backends!(
+    an_unregistered_user_gets_only_how_to_get_access,
+    |db| async move {
+        let mut w = World::new(db).await;
+        let r = w
+            .say(900, "Buongiorno, serve un mediatore arabo domani alle 10")
+            .await;
+        assert!(r.text.contains("codice di invito"), "{}", r.text);
+        assert!(r.buttons.is_empty());
+        let r = w.say(900, "/nuova").await;
+        assert!(r.text.contains("codice di invito"), "{}", r.text);
+        w.fake
+        .push_message_with(900, serde_json::json!({"voice": {"file_id": "v1", "file_unique_id": "u1", "duration": 3, "mime_type": "audio/ogg", "file_size": 1200}}));
+        let r = w.reply(900).await;
+        assert!(r.text.contains("codice di invito"), "{}", r.text);
+        let cb = w.fake.push_callback(900, 900, 1, "o:y:1");
+        w.settle().await;
+        assert!(
+            w.fake
+                .callback_answers()
+                .iter()
+                .any(|(id, t)| *id == cb && t.as_deref() == Some("Non autorizzato."))
+        );
+        let all = w
+            .store()
+            .requests(&connecting::store::RequestFilter::default())
+            .await
+            .unwrap();
+        assert!(all.is_empty());
+        w.stop().await;
+    }
+);
+
+both_backends!(forged_and_replayed_callbacks_do_nothing, |db| async move {
+    let mut w = World::new(db).await;
+    let a = w.operator("Anna Verdi", Some(1000)).await;
+    w.operator("Luca Neri", Some(1001)).await;
+    let r = w
+        .say(
+            1000,
+            "mediatore cinese per un colloquio domani alle 9 per 2 ore in video",
+        )
+        .await;
+    let confirm = r.button("Conferma").expect("confirm button");
+    // Luca presses Anna's Conferma (forged data in his own chat, then on her message).
+    let f1 = w.fake.push_callback(1001, 1001, r.message_id, &confirm);
+    let f2 = w.fake.push_callback(1001, 1000, r.message_id, &confirm);
+    w.settle().await;
+    let answers = w.fake.callback_answers();
+    for f in [f1, f2] {
+        assert!(
+            answers
+                .iter()
+                .any(|(id, t)| *id == f && t.as_deref() == Some("Non autorizzato.")),
+            "{answers:?}"
+        );
+    }
+    assert!(w.requests_of(a).await.is_empty());
+    // A mediator pressing Accept on another mediator's offer.
+    let m1 = w.mediator("Samira", 1100).await;
+    let _m2 = w.mediator("Fatima", 1101).await;
+    let now = w.clock.now();
+    let req = w
+        .store()
+        .create_request(
+            &NewRequest {
+                status: Some(RequestStatus::Offered),
+                language: Some(LanguageCode::parse("ar").unwrap()),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let offer_id: i64 = connecting::with_pool!(w.store(), p => {
+        sqlx::query_scalar(
+            "INSERT INTO offers (request_id, mediator_id, wave, state, sent_at, expires_at)
+             VALUES ($1, $2, 1, 'open', $3, $4) RETURNING id",
+        )
+        .bind(req.id)
+        .bind(m1)
+        .bind(now.timestamp())
+        .bind(now.timestamp() + 3600)
+        .fetch_one(p)
+        .await
+        .unwrap()
+    });
+    let forged = w
+        .fake
+        .push_callback(1101, 1101, 1, &format!("o:y:{offer_id}"));
+    let garbage = w
+        .fake
+        .push_callback(1101, 1101, 1, "o:y:99999999999999999999999");
+    w.settle().await;
+    let answers = w.fake.callback_answers();
+    for f in [forged, garbage] {
+        assert!(
+            answers
+                .iter()
+                .any(|(id, t)| *id == f && t.as_deref() == Some("Non autorizzato.")),
+            "{answers:?}"
+        );
+    }
+    let state: String = connecting::with_pool!(w.store(), p => {
+        sqlx::query_scalar("SELECT state FROM offers WHERE id = $1").bind(offer_id).fetch_one(p).await.unwrap()
+    });
+    assert_eq!(state, "open");
+    // Anna's own press still works.
+    let r = w.press(&r, "Conferma").await;
+    assert!(r.text.contains("in coda"), "{}", r.text);
+    w.stop().await;
+});
+
+both_backends!(a_restart_in_the_middle_of_a_dialogue, |db| async move {
+    let mut w = World::new(db).await;
+    let op = w.operator("Anna Verdi", Some(1200)).await;
+    let r = w
+        .say(1200, "serve mediatrice rumena per una visita domiciliare")
+        .await;
+    assert!(r.text.contains("Per quale giorno?"), "{}", r.text);
+    w.stop().await;
+    // The user answers while the bot is down; a new instance picks it up.
+    let dopo = w.fake.press(&r, "Dopodomani").expect("button");
+    w.start().await;
+    let r = w.reply(1200).await;
+    assert!(r.text.contains("A che ora?"), "{}", r.text);
+    assert!(w.fake.callback_answers().iter().any(|(id, _)| *id == dopo));
+    let r = w.say(1200, "ore 11").await;
+    let r = w.press(&r, "2 ore").await;
+    let r = w.press(&r, "In presenza").await;
+    assert!(r.text.contains("In quale comune?"), "{}", r.text);
+    w.stop().await;
+    w.start().await;
+    let r = w.say(1200, "Zingonia <Verdellino> & co").await;
+    assert!(
+        r.text
+            .contains("Comune: Zingonia &lt;Verdellino&gt; &amp; co"),
+        "{}",
+        r.text
+    );
+    let r = w.press(&r, "Conferma").await;
+    assert!(r.text.contains("in coda"), "{}", r.text);
+    let q = &w.requests_of(op).await[0];
+    assert_eq!(q.intervention, Some(InterventionType::VisitaDomiciliare));
+    assert_eq!(q.date.map(|d| d.to_string()), Some("2027-03-03".into()));
+    w.stop().await;
+});
+
+both_backends!(mediator_commands_and_media, |db| async move {
+    let mut w = World::new(db).await;
+    let m = w.mediator("Samira", 1300).await;
+    let r = w.say(1300, "/pausa").await;
+    assert!(r.text.contains("sospese"), "{}", r.text);
+    assert!(w.store().mediator(m).await.unwrap().paused);
+    let r = w.say(1300, "/disponibile").await;
+    assert!(r.text.contains("di nuovo"), "{}", r.text);
+    assert!(!w.store().mediator(m).await.unwrap().paused);
+    let r = w.say(1300, "/miei").await;
+    assert!(r.text.contains("Nessun incarico"), "{}", r.text);
+    w.operator("Anna", Some(1301)).await;
+    w.fake.push_message_with(1301, serde_json::json!({"sticker": {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 512, "height": 512, "is_animated": false, "is_video": false}}));
+    let r = w.reply(1301).await;
+    assert!(r.text.contains("solo messaggi di testo"), "{}", r.text);
+    w.stop().await;
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_corpus_goes_through_the_bot() {
+    let db = TestDb::sqlite().await;
+    let mut w = World::new(db).await;
+    let dir = std::path::PathBuf::from("/work/shared/corpus/telegram");
+    let corpus = botapi::corpus_updates(&dir);
+    for (_, u) in &corpus {
+        w.fake.push_raw(u.clone());
+    }
+    let r = w.say(1400, "ciao").await;
+    assert!(r.text.contains("codice di invito"));
+    w.settle().await;
+    let inbound = w.store().inbound("telegram", None).await.unwrap();
+    assert_eq!(inbound.len(), corpus.len() + 1);
+    assert!(
+        inbound.iter().all(|i| i.status != "quarantined"),
+        "{inbound:?}"
+    );
+    assert!(inbound.iter().filter(|i| i.status == "ignored").count() >= 5);
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_update_twice_is_handled_once() {
+    let db = TestDb::sqlite().await;
+    let w = World::new(db).await;
+    w.operator("Anna", Some(1500)).await;
+    let update: teloxide::types::Update = serde_json::from_str(
+        &serde_json::json!({
+        "update_id": 1, "message": {"message_id": 1, "date": 1700000000,
+        "chat": {"id": 1500, "type": "private", "first_name": "A"},
+        "from": {"id": 1500, "is_bot": false, "first_name": "A"}, "text": "/aiuto"}})
+        .to_string(),
+    )
+    .unwrap();
+    let bot = w.running.as_ref().unwrap().bot.clone();
+    bot.commit(&update).await.unwrap();
+    bot.commit(&update).await.unwrap();
+    let rows = w.store().outbox_all().await.unwrap();
+    let inbound = w.store().inbound("telegram", None).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?} {inbound:?}");
+}
