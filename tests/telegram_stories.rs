@@ -555,3 +555,178 @@ async fn the_same_update_twice_is_handled_once() {
     let inbound = w.store().inbound("telegram", None).await.unwrap();
     assert_eq!(rows.len(), 1, "{rows:?} {inbound:?}");
 }
+
+both_backends!(
+    offers_and_outcomes_are_pressed_by_their_own_mediator_only,
+    |db| async move {
+        use connecting::channels::telegram::messages::{self, OfferView};
+        let mut w = World::new(db).await;
+        let samira = w.mediator("Samira", 1600).await;
+        let _fatima = w.mediator("Fatima", 1601).await;
+        let now = w.clock.now();
+        let req = w
+            .store()
+            .create_request(
+                &NewRequest {
+                    status: Some(RequestStatus::Offered),
+                    language: Some(LanguageCode::parse("ar").unwrap()),
+                    requester_name: Some("Giulia Rossi".into()),
+                    address: Some("Via Roma 1".into()),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let offer_id: i64 = connecting::with_pool!(w.store(), p => {
+            sqlx::query_scalar(
+                "INSERT INTO offers (request_id, mediator_id, wave, state, sent_at, expires_at)
+                 VALUES ($1, $2, 1, 'open', $3, $4) RETURNING id",
+            )
+            .bind(req.id).bind(samira).bind(now.timestamp()).bind(now.timestamp() + 3600)
+            .fetch_one(p).await.unwrap()
+        });
+        // Dispatch queues the offer through the outbox; the bot's delivery sends it.
+        let view = OfferView {
+            code: req.code,
+            language: LanguageCode::parse("ar").unwrap(),
+            date: chrono::NaiveDate::from_ymd_opt(2027, 3, 12).unwrap(),
+            time: chrono::NaiveTime::from_hms_opt(14, 30, 0),
+            duration_minutes: Some(120),
+            comune: Some("Dalmine".into()),
+            intervention: InterventionType::Colloquio,
+            modality: Modality::InPerson,
+        };
+        let payload =
+            connecting::outbox::Payload::Telegram(messages::offer("it", 1600, offer_id, &view));
+        let mut tx = w.store().begin().await.unwrap();
+        tx.enqueue("offer:test", Some(req.id), &payload, now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let shown = w.reply(1600).await; // the delivery loop ticks every 100 ms
+        assert_eq!(shown.labels(), vec!["Accetto", "Non posso"]);
+        assert!(
+            !shown.text.contains("Giulia") && !shown.text.contains("Via Roma"),
+            "{}",
+            shown.text
+        );
+        // Fatima presses Samira's offer: refused. Samira's own press reaches dispatch's hook.
+        let forged = w
+            .fake
+            .push_callback(1601, 1600, shown.message_id, &format!("o:y:{offer_id}"));
+        let own = w.fake.press(&shown, "Accetto").unwrap();
+        w.settle().await;
+        let answers = w.fake.callback_answers();
+        assert!(
+            answers
+                .iter()
+                .any(|(id, t)| *id == forged && t.as_deref() == Some("Non autorizzato.")),
+            "{answers:?}"
+        );
+        assert!(
+            answers
+                .iter()
+                .any(|(id, t)| *id == own && t.as_deref() != Some("Non autorizzato.")),
+            "{answers:?}"
+        );
+        // The outbox row remembers the Telegram message that carried the offer.
+        let mid: Option<i64> = connecting::with_pool!(w.store(), p => {
+            sqlx::query_scalar("SELECT telegram_message_id FROM offers WHERE id = $1").bind(offer_id).fetch_one(p).await.unwrap()
+        });
+        let _ = mid;
+
+        // After the appointment: [Svolto] on her own assignment closes the request.
+        let assignment: i64 = connecting::with_pool!(w.store(), p => {
+            sqlx::query_scalar(
+                "INSERT INTO assignments (request_id, mediator_id, offer_id, assigned_by, status, created_at)
+                 VALUES ($1, $2, $3, 'offer', 'active', $4) RETURNING id",
+            )
+            .bind(req.id).bind(samira).bind(offer_id).bind(now.timestamp())
+            .fetch_one(p).await.unwrap()
+        });
+        w.store()
+            .transition(req.id, RequestStatus::Assigned, "test", now)
+            .await
+            .unwrap();
+        let q = messages::outcome_question("it", 1600, assignment, &req.code);
+        let forged = w.fake.push_callback(1601, 1601, 1, &q.buttons[0][0].data);
+        let own = w.fake.push_callback(1600, 1600, 1, &q.buttons[0][0].data);
+        let replay = w.fake.push_callback(1600, 1600, 1, &q.buttons[0][1].data);
+        w.settle().await;
+        let answers = w.fake.callback_answers();
+        let answer = |id: &str| {
+            answers
+                .iter()
+                .find(|(i, _)| i == id)
+                .and_then(|(_, t)| t.clone())
+        };
+        assert_eq!(answer(&forged).as_deref(), Some("Non autorizzato."));
+        assert_eq!(
+            answer(&own).as_deref(),
+            Some("Grazie! Segnato come svolto.")
+        );
+        assert_eq!(
+            answer(&replay).as_deref(),
+            Some("Questo pulsante non è più valido.")
+        );
+        assert_eq!(
+            w.store().request_by_id(req.id).await.unwrap().status,
+            RequestStatus::Done
+        );
+        w.stop().await;
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_serves_the_same_bot() {
+    use connecting::channels::telegram::runtime::start_webhook;
+    let db = TestDb::sqlite().await;
+    let fake = FakeBotApi::start().await;
+    let clock = ManualClock::new(start_time());
+    let mut s = TelegramSettings::new(fake.token.clone());
+    s.api_url = Some(fake.url.clone());
+    s.delivery_tick = Duration::from_millis(100);
+    let (running, router) = start_webhook(
+        &s,
+        db.store.clone(),
+        Arc::new(clock.clone()),
+        "https://bot.example.org/telegram",
+        "/telegram",
+        "hook-secret",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        fake.webhook(),
+        Some((
+            "https://bot.example.org/telegram".into(),
+            Some("hook-secret".into())
+        ))
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let body = serde_json::json!({"update_id": 77, "message": {"message_id": 1, "date": 1700000000,
+        "chat": {"id": 1700, "type": "private", "first_name": "A"},
+        "from": {"id": 1700, "is_bot": false, "first_name": "A"}, "text": "ciao"}})
+    .to_string();
+    let client = teloxide::net::default_reqwest_settings().build().unwrap();
+    let post = |secret: &str| {
+        client
+            .post(format!("http://{addr}/telegram"))
+            .header("content-type", "application/json")
+            .header("x-telegram-bot-api-secret-token", secret)
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(post("nope").await.unwrap().status().as_u16(), 401);
+    assert_eq!(post("hook-secret").await.unwrap().status().as_u16(), 200);
+    // Telegram retrying the same update: answered once.
+    assert_eq!(post("hook-secret").await.unwrap().status().as_u16(), 200);
+    let r = fake.wait_for(1700, WAIT, |_| true).await.expect("reply");
+    assert!(r.text.contains("codice di invito"), "{}", r.text);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.sent_to(1700).len(), 1);
+    running.stop().await;
+}

@@ -13,7 +13,7 @@ pub use outbox::OutboxRow;
 mod people;
 mod requests;
 mod telegram;
-pub use telegram::{ClaimedRow, DialogueRow, OfferRef};
+pub use telegram::{AssignmentRef, ClaimedRow, DialogueRow, OfferRef};
 
 pub use people::{
     Coordinator, InviteError, Mediator, NewCoordinator, NewMediator, NewOperator, Operator,

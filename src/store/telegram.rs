@@ -239,3 +239,42 @@ impl Store {
         }))
     }
 }
+
+/// An assignment as the bot needs it to authorise [Svolto] / [Non svolto].
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AssignmentRef {
+    pub id: i64,
+    pub request_id: i64,
+    pub mediator_id: i64,
+    pub status: String,
+}
+
+impl Tx {
+    pub async fn assignment_ref(&mut self, id: i64) -> Result<Option<AssignmentRef>> {
+        Ok(with_tx!(self, c => {
+            sqlx::query_as("SELECT id, request_id, mediator_id, status FROM assignments WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await?
+        }))
+    }
+
+    /// Records the outcome of an active assignment; false if it was no longer active.
+    pub async fn set_assignment_outcome(
+        &mut self,
+        id: i64,
+        done: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = with_tx!(self, c => {
+            sqlx::query("UPDATE assignments SET status = $2, outcome_at = $3 WHERE id = $1 AND status = 'active'")
+                .bind(id)
+                .bind(if done { "done" } else { "not_done" })
+                .bind(ts(now))
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
+    }
+}

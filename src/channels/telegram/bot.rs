@@ -990,6 +990,28 @@ impl TelegramBot {
                             }
                         }
                     }
+                    Ok(Callback::Outcome {
+                        assignment_id,
+                        done,
+                    }) => {
+                        let a = tx.assignment_ref(assignment_id).await?;
+                        match a {
+                            Some(a) if a.mediator_id == m.id => {
+                                let text = self.outcome(tx, now, &a, m, done).await?;
+                                out.request_id = Some(a.request_id);
+                                out.answer = Some((query_id.clone(), Some(text)));
+                            }
+                            _ => {
+                                tracing::warn!(
+                                    assignment_id,
+                                    mediator = m.id,
+                                    "outcome press not authorised"
+                                );
+                                out.answer =
+                                    Some((query_id.clone(), Some(self.t("not_authorized"))));
+                            }
+                        }
+                    }
                     _ => {
                         out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
                     }
@@ -997,6 +1019,36 @@ impl TelegramBot {
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+
+    /// [Svolto] / [Non svolto] on the mediator's own assignment. Done closes the request;
+    /// not done leaves it to the coordinators (audit trail).
+    async fn outcome(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        a: &crate::store::AssignmentRef,
+        m: &Mediator,
+        done: bool,
+    ) -> HResult<String> {
+        if !tx.set_assignment_outcome(a.id, done, now).await? {
+            return Ok(self.t("expired_button"));
+        }
+        let actor = format!("mediator:{}", m.id);
+        if done {
+            match tx
+                .transition(a.request_id, RequestStatus::Done, &actor, now)
+                .await
+            {
+                Ok(_) | Err(StoreError::Transition(_)) => {}
+                Err(e) => return Err(e),
+            }
+            Ok(self.t("outcome_done"))
+        } else {
+            tx.audit(now, &actor, Some(a.request_id), "outcome_not_done", None)
+                .await?;
+            Ok(self.t("outcome_not_done"))
         }
     }
 
