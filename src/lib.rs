@@ -3,7 +3,17 @@
 //! See ARCHITECTURE.md for the bird's-eye view and the code map.
 
 pub mod channels;
+pub mod cli;
 pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod dispatch;
 pub mod domain;
+pub mod extract;
+pub mod http;
+pub mod intake;
+pub mod leader;
+pub mod metrics;
 pub mod outbox;
+pub mod prompts;
 pub mod store;

@@ -79,3 +79,340 @@ pub type DeliveryFuture<'a> =
 pub trait Transport: Send + Sync {
     fn deliver<'a>(&'a self, payload: &'a Payload) -> DeliveryFuture<'a>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The worker.
+//
+// Life of a row: `pending` -> claimed (`sending`, attempt counted, leased until now + lease) ->
+// `sent` (with the channel's external id) | back to `pending` with a later `next_attempt_at`
+// (exponential backoff with jitter, or the channel's `retry_after`) | `dead` after the last
+// attempt or a permanent error, which alerts every coordinator through the outbox itself.
+// The claim is committed before delivery starts, so no database lock is held across the
+// network; a row whose worker died mid-delivery is claimable again when its lease passes.
+//
+// What a crash can duplicate: a crash (or lost lease) after the channel accepted a message but
+// before the row was marked `sent` makes the row be delivered again after the lease. Nothing is
+// lost, but the person may receive it twice:
+// - Telegram `sendMessage` has no idempotency key: the duplicate is a second identical message.
+//   Edits (`edit_message_id`) are idempotent: repeating one changes nothing.
+// - Email: the repeated message carries the same Message-ID (chosen when the row was written),
+//   so mail clients and many servers collapse it, but SMTP itself cannot refuse it.
+// The idempotency key (unique in the table) makes re-enqueueing the same message a no-op, and
+// the attempt number fences marks: a worker whose lease was taken over cannot mark the row.
+// ---------------------------------------------------------------------------------------------
+
+use crate::clock::Clock;
+use crate::store::{ClaimedMessage, Store, StoreError};
+use std::sync::Arc;
+
+/// When to try again and when to give up.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included; after the last one the row is dead.
+    pub max_attempts: i64,
+    /// Delay after the first failure; doubles with each attempt.
+    pub base: Duration,
+    /// Longest delay between attempts.
+    pub cap: Duration,
+    /// How long a claimed row belongs to its worker.
+    pub lease: Duration,
+    /// Rows claimed per round.
+    pub batch: i64,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base: Duration::from_secs(10),
+            cap: Duration::from_secs(3600),
+            lease: Duration::from_secs(120),
+            batch: 32,
+            concurrency: 8,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before attempt `attempt + 1` after attempt `attempt` (1-based) failed.
+    /// `jitter` in [0, 1) spreads retries ("equal jitter": half fixed, half random). A channel's
+    /// `retry_after` is honoured: never retry earlier than it says.
+    pub fn delay(&self, attempt: i64, retry_after: Option<Duration>, jitter: f64) -> Duration {
+        let exp = attempt.clamp(1, 30) as u32 - 1;
+        let raw = self.base.saturating_mul(1u32 << exp.min(20)).min(self.cap);
+        let j = jitter.clamp(0.0, 1.0);
+        let backoff = raw / 2 + raw.mul_f64(j / 2.0);
+        match retry_after {
+            Some(after) => after + after.mul_f64(j * 0.1).min(Duration::from_secs(5)),
+            None => backoff,
+        }
+    }
+}
+
+/// The transports by channel; a missing one leaves its rows retrying until one is configured
+/// or they die.
+#[derive(Clone, Default)]
+pub struct Transports {
+    pub telegram: Option<Arc<dyn Transport>>,
+    pub email: Option<Arc<dyn Transport>>,
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundStats {
+    pub sent: usize,
+    pub retried: usize,
+    pub dead: usize,
+    /// Marks refused because the lease had been taken over.
+    pub lost: usize,
+}
+
+impl RoundStats {
+    pub fn claimed(&self) -> usize {
+        self.sent + self.retried + self.dead + self.lost
+    }
+}
+
+/// Delivers outbox rows. Several workers (threads or instances) may run on one database.
+#[derive(Clone)]
+pub struct OutboxWorker {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    transports: Transports,
+    policy: RetryPolicy,
+    texts: crate::dispatch::texts::Texts,
+}
+
+enum Outcome {
+    Sent(Option<String>),
+    Retry(Duration, String),
+    Dead(String),
+}
+
+impl OutboxWorker {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        transports: Transports,
+        policy: RetryPolicy,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            transports,
+            policy,
+            texts: Default::default(),
+        }
+    }
+
+    /// Claims due rows and delivers them; returns what happened. An empty round means nothing
+    /// was due.
+    pub async fn run_once(&self) -> Result<RoundStats, StoreError> {
+        use futures::StreamExt;
+        let now = self.clock.now();
+        let lease =
+            chrono::Duration::from_std(self.policy.lease).unwrap_or(chrono::Duration::minutes(2));
+        let claimed = self
+            .store
+            .claim_outbox(now, now + lease, self.policy.batch)
+            .await?;
+        let results: Vec<(ClaimedMessage, Outcome)> = futures::stream::iter(claimed)
+            .map(|m| async move {
+                let outcome = self.deliver(&m).await;
+                (m, outcome)
+            })
+            .buffer_unordered(self.policy.concurrency.max(1))
+            .collect()
+            .await;
+        let mut stats = RoundStats::default();
+        for (m, outcome) in results {
+            let now = self.clock.now();
+            let applied = match &outcome {
+                Outcome::Sent(ext) => {
+                    let ok = self
+                        .store
+                        .mark_outbox_sent(m.id, m.attempt, ext.as_deref(), now)
+                        .await?;
+                    if ok {
+                        stats.sent += 1;
+                    }
+                    ok
+                }
+                Outcome::Retry(after, reason) => {
+                    let at = now
+                        + chrono::Duration::from_std(*after).unwrap_or(chrono::Duration::hours(1));
+                    let ok = self
+                        .store
+                        .mark_outbox_retry(m.id, m.attempt, at, reason)
+                        .await?;
+                    if ok {
+                        stats.retried += 1;
+                        tracing::warn!(
+                            outbox_id = m.id,
+                            attempt = m.attempt,
+                            "delivery failed; retry scheduled"
+                        );
+                    }
+                    ok
+                }
+                Outcome::Dead(reason) => {
+                    let ok = self
+                        .store
+                        .mark_outbox_dead(m.id, m.attempt, reason, now)
+                        .await?;
+                    if ok {
+                        stats.dead += 1;
+                        tracing::error!(
+                            outbox_id = m.id,
+                            attempt = m.attempt,
+                            "delivery given up: dead letter"
+                        );
+                        self.alert_dead(&m, reason).await?;
+                    }
+                    ok
+                }
+            };
+            if !applied {
+                stats.lost += 1;
+            }
+        }
+        Ok(stats)
+    }
+
+    async fn deliver(&self, m: &ClaimedMessage) -> Outcome {
+        let transport = match &m.payload {
+            Payload::Telegram(_) => self.transports.telegram.as_ref(),
+            Payload::Email(_) => self.transports.email.as_ref(),
+        };
+        let result = match transport {
+            Some(t) => t.deliver(&m.payload).await,
+            None => Err(DeliveryError::Retry {
+                after: Some(self.policy.cap),
+                reason: "no transport configured for this channel".into(),
+            }),
+        };
+        match result {
+            Ok(d) => Outcome::Sent(d.external_id),
+            Err(DeliveryError::Permanent(reason)) => Outcome::Dead(reason),
+            Err(DeliveryError::Retry { after, reason }) => {
+                if m.attempt >= self.policy.max_attempts {
+                    Outcome::Dead(reason)
+                } else {
+                    let jitter = rand::random::<f64>();
+                    Outcome::Retry(self.policy.delay(m.attempt, after, jitter), reason)
+                }
+            }
+        }
+    }
+
+    /// A dead letter alerts every coordinator (except when the dead row was itself such an
+    /// alert: no loops).
+    async fn alert_dead(&self, m: &ClaimedMessage, error: &str) -> Result<(), StoreError> {
+        if m.idempotency_key.starts_with("dead:") {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let channel = match m.payload {
+            Payload::Telegram(_) => "telegram",
+            Payload::Email(_) => "email",
+        };
+        let text = self.texts.render(
+            "it",
+            "dead_letter",
+            &[
+                ("attempts", m.attempt.to_string()),
+                ("id", m.id.to_string()),
+                ("channel", channel.to_string()),
+                ("error", error.chars().take(200).collect()),
+            ],
+        );
+        let subject = self.texts.render("it", "dead_letter_subject", &[]);
+        let mut tx = self.store.begin().await?;
+        for c in tx.all_coordinators().await? {
+            let key = format!("dead:{}:coord:{}", m.id, c.id);
+            let payload = if let Some(chat) = c.telegram_id {
+                Payload::Telegram(TelegramPayload {
+                    chat_id: chat,
+                    text: crate::dispatch::engine::html_escape(&text),
+                    buttons: vec![],
+                    edit_message_id: None,
+                })
+            } else if let Some(to) = &c.email {
+                Payload::Email(EmailPayload {
+                    to: to.clone(),
+                    subject: subject.clone(),
+                    body: text.clone(),
+                    message_id: format!("<dead.{}.{}@connecting.local>", m.id, c.id),
+                    in_reply_to: None,
+                    references: vec![],
+                })
+            } else {
+                continue;
+            };
+            tx.enqueue(&key, m.request_id, &payload, now).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Runs rounds until `shutdown` turns true: straight on while rows are due, else every
+    /// `idle` interval.
+    pub async fn run(&self, idle: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let busy = match self.run_once().await {
+                Ok(s) => s.claimed() > 0,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox round failed");
+                    false
+                }
+            };
+            if !busy {
+                tokio::select! {
+                    _ = tokio::time::sleep(idle) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_is_capped_and_jittered() {
+        let p = RetryPolicy {
+            base: Duration::from_secs(10),
+            cap: Duration::from_secs(300),
+            ..Default::default()
+        };
+        // Without jitter: half the exponential value; with full jitter: the whole of it.
+        assert_eq!(p.delay(1, None, 0.0), Duration::from_secs(5));
+        assert_eq!(p.delay(1, None, 1.0), Duration::from_secs(10));
+        assert_eq!(p.delay(2, None, 1.0), Duration::from_secs(20));
+        assert_eq!(p.delay(3, None, 0.0), Duration::from_secs(20));
+        assert_eq!(p.delay(10, None, 1.0), Duration::from_secs(300));
+        assert_eq!(p.delay(60, None, 0.0), Duration::from_secs(150));
+        let d = p.delay(2, None, 0.5);
+        assert!(d > Duration::from_secs(10) && d < Duration::from_secs(20));
+    }
+
+    #[test]
+    fn retry_after_is_honoured() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(37)), 0.0),
+            Duration::from_secs(37)
+        );
+        let d = p.delay(5, Some(Duration::from_secs(3)), 0.99);
+        assert!(
+            d >= Duration::from_secs(3) && d < Duration::from_secs(4),
+            "{d:?}"
+        );
+    }
+}

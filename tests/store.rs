@@ -389,3 +389,102 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    retention_purges_raw_data_and_anonymises_closed_requests,
+    |db| async move {
+        let s = &db.store;
+        let old = now() - Duration::days(100);
+        s.record_inbound(
+            &NewInbound {
+                channel: "email".into(),
+                external_id: "<old@x>".into(),
+                kind: "new_request".into(),
+                status: "processed".into(),
+                sender: Some("l.rossi@comune.it".into()),
+                raw: Some(b"raw".to_vec()),
+                body: Some("Buongiorno".into()),
+                ..Default::default()
+            },
+            old,
+        )
+        .await
+        .unwrap();
+        s.record_inbound(
+            &NewInbound {
+                channel: "email".into(),
+                external_id: "<new@x>".into(),
+                raw: Some(b"raw".to_vec()),
+                ..Default::default()
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+        let mut closed = complete_request(None);
+        closed.requester_name = Some("Laura Rossi".into());
+        closed.case_ref = Some("RG 12/2024".into());
+        let r = s
+            .create_request(&closed, old - Duration::days(800))
+            .await
+            .unwrap();
+        s.transition(
+            r.id,
+            RequestStatus::Cancelled,
+            "cli",
+            old - Duration::days(800),
+        )
+        .await
+        .unwrap();
+        let open = s
+            .create_request(&closed, old - Duration::days(800))
+            .await
+            .unwrap();
+
+        let raw_before = now() - Duration::days(90);
+        let closed_before = now() - Duration::days(730);
+        let preview = s.purge_preview(raw_before, closed_before).await.unwrap();
+        assert_eq!((preview.raw_messages, preview.requests_anonymised), (1, 1));
+        // A dry run changes nothing.
+        assert_eq!(
+            s.purge_preview(raw_before, closed_before).await.unwrap(),
+            preview
+        );
+        let done = s.purge(raw_before, closed_before, now()).await.unwrap();
+        assert_eq!((done.raw_messages, done.requests_anonymised), (1, 1));
+        let msgs = s.inbound("email", None).await.unwrap();
+        assert_eq!(s.inbound_raw(msgs[0].id).await.unwrap(), None);
+        assert_eq!(
+            s.inbound_raw(msgs[1].id).await.unwrap().as_deref(),
+            Some(&b"raw"[..])
+        );
+        let anon = s.request(r.code).await.unwrap();
+        assert_eq!((anon.requester_name, anon.case_ref), (None, None));
+        // What the reports need stays.
+        assert_eq!(anon.language.map(|l| l.to_string()).as_deref(), Some("ar"));
+        assert_eq!(anon.comune.as_deref(), Some("Dalmine"));
+        // Open requests are never anonymised.
+        assert_eq!(
+            s.request(open.code)
+                .await
+                .unwrap()
+                .requester_name
+                .as_deref(),
+            Some("Laura Rossi")
+        );
+        assert!(
+            s.audit_trail(r.id)
+                .await
+                .unwrap()
+                .iter()
+                .any(|a| a.action == "anonymised")
+        );
+        assert_eq!(
+            s.purge_preview(raw_before, closed_before)
+                .await
+                .unwrap()
+                .raw_messages,
+            0
+        );
+    }
+);

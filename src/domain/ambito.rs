@@ -101,7 +101,10 @@ impl Ambito {
 
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let f = fold(s);
-        let f = f.strip_prefix("ambito ").unwrap_or(&f);
+        let mut f = f.as_str();
+        for prefix in ["ambito territoriale ", "ambito ", "di ", "della ", "dell "] {
+            f = f.strip_prefix(prefix).unwrap_or(f);
+        }
         AMBITI
             .iter()
             .position(|(_, aliases)| aliases.contains(&f))
@@ -163,7 +166,12 @@ mod tests {
             Ambito::parse("valle imagna e villa d'alme").unwrap().name(),
             "Valle Imagna e Villa d'Almè"
         );
-        assert_eq!(Ambito::parse("Ambito di Dalmine").is_err(), true);
+        assert_eq!(
+            Ambito::parse("Ambito territoriale di Dalmine")
+                .unwrap()
+                .name(),
+            "Dalmine"
+        );
         assert_eq!(Ambito::parse("AMBITO DALMINE").unwrap().name(), "Dalmine");
         let e = Ambito::parse("Milano").unwrap_err().to_string();
         assert!(e.contains("Milano") && e.contains("Treviglio"));

@@ -57,17 +57,15 @@ pub fn local_to_utc(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
         LocalResult::Single(t) => t.with_timezone(&Utc),
         LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
         LocalResult::None => {
-            // Spring forward: the hour is skipped; move forward until the wall clock exists.
-            let mut probe = local;
-            for _ in 0..8 {
-                probe += Duration::minutes(30);
-                if let LocalResult::Single(t) | LocalResult::Ambiguous(t, _) =
-                    tz.from_local_datetime(&probe)
-                {
-                    return t.with_timezone(&Utc) - (probe - local);
-                }
-            }
-            Utc.from_utc_datetime(&local)
+            // Spring forward: the wall time does not exist. Read it with the offset in force just
+            // before the gap, which moves it forward by the gap (02:30 -> 03:30 in Rome).
+            use chrono::Offset;
+            let before = tz
+                .from_local_datetime(&(local - Duration::hours(3)))
+                .earliest()
+                .map(|t| t.offset().fix())
+                .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).unwrap_or(Utc.fix()));
+            Utc.from_utc_datetime(&(local - Duration::seconds(i64::from(before.local_minus_utc()))))
         }
     }
 }
@@ -99,8 +97,9 @@ mod tests {
         let gap = Appointment::new(d(2027, 3, 28), t(2, 30), 60).unwrap();
         assert_eq!(
             gap.starts_at(Rome).to_rfc3339(),
-            "2027-03-28T01:00:00+00:00"
+            "2027-03-28T01:30:00+00:00"
         );
+        assert_eq!(gap.starts_at(Rome).with_timezone(&Rome).time(), t(3, 30));
         // 31 October 2027: 03:00 -> 02:00; 02:30 happens twice, the first is taken.
         let amb = Appointment::new(d(2027, 10, 31), t(2, 30), 60).unwrap();
         assert_eq!(

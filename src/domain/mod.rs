@@ -5,6 +5,7 @@
 
 pub mod ambito;
 pub mod appointment;
+pub mod availability;
 pub mod code;
 pub mod lifecycle;
 pub mod types;

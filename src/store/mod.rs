@@ -6,10 +6,15 @@
 //! seconds (UTC). Write paths that must be atomic take a [`Tx`]; on SQLite a transaction starts
 //! with `BEGIN IMMEDIATE`, so writers queue on the busy timeout instead of failing on upgrade.
 
+mod dispatch;
+pub use dispatch::{Assignment, ClaimedMessage, Offer, ReportRecord, Timer, WorkFacts};
+mod email;
 mod inbound;
 mod outbox;
+mod retention;
 pub use inbound::{Inbound, NewInbound};
 pub use outbox::OutboxRow;
+pub use retention::PurgeCounts;
 mod people;
 mod requests;
 mod telegram;
@@ -98,10 +103,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 impl StoreError {
     /// Turns a unique-constraint violation into [`StoreError::Duplicate`] naming `what`.
     pub(crate) fn unique_as(e: sqlx::Error, what: impl Into<String>) -> StoreError {
-        if let sqlx::Error::Database(db) = &e {
-            if db.is_unique_violation() {
-                return StoreError::Duplicate(what.into());
-            }
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return StoreError::Duplicate(what.into());
         }
         StoreError::Db(e)
     }

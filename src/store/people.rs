@@ -130,7 +130,7 @@ impl TryFrom<OperatorRow> for Operator {
 }
 
 #[derive(sqlx::FromRow)]
-struct MediatorRow {
+pub(super) struct MediatorRow {
     id: i64,
     name: String,
     phone: Option<String>,
@@ -182,7 +182,7 @@ fn split_list(s: &str, sep: char) -> impl Iterator<Item = &str> {
 }
 
 const OPERATOR_COLS: &str = "id, name, email, phone, ente, ambito, telegram_id, active";
-const MEDIATOR_COLS: &str = "id, name, phone, email, telegram_id, gender, languages, ambiti, availability, share_phone, active, paused";
+pub(super) const MEDIATOR_COLS: &str = "id, name, phone, email, telegram_id, gender, languages, ambiti, availability, share_phone, active, paused";
 
 impl Store {
     pub async fn add_operator(&self, op: &NewOperator, now: DateTime<Utc>) -> Result<Operator> {
@@ -352,12 +352,11 @@ impl Store {
             .await
             .map_err(|e| StoreError::unique_as(e, "a coordinator with this Telegram id"))?
         });
-        Ok(self
-            .coordinators()
+        self.coordinators()
             .await?
             .into_iter()
             .find(|c| c.id == id)
-            .ok_or_else(|| StoreError::NotFound(format!("coordinator {id}")))?)
+            .ok_or_else(|| StoreError::NotFound(format!("coordinator {id}")))
     }
 
     pub async fn coordinators(&self) -> Result<Vec<Coordinator>> {

@@ -536,7 +536,8 @@ impl Store {
 
     /// The audit trail of one request, oldest first.
     pub async fn audit_trail(&self, request_id: i64) -> Result<Vec<AuditEntry>> {
-        let rows: Vec<(i64, String, Option<i64>, String, Option<String>)> = with_pool!(self, p => {
+        type Row = (i64, String, Option<i64>, String, Option<String>);
+        let rows: Vec<Row> = with_pool!(self, p => {
             sqlx::query_as("SELECT at, actor, request_id, action, detail FROM audit_events WHERE request_id = $1 ORDER BY id")
                 .bind(request_id)
                 .fetch_all(p)

@@ -1,0 +1,830 @@
+//! The email intake pipeline: raw bytes -> recorded inbound message -> classification ->
+//! request created, merged or cancelled -> replies queued in the outbox, all in ONE transaction.
+//!
+//! Invariants:
+//! - the inbound row (raw bytes kept for the retention period, UNIQUE channel + external id)
+//!   and everything it causes commit together, with the IMAP cursor; the poller moves the
+//!   message only after that commit;
+//! - a message that cannot be parsed is recorded as `quarantined` (raw kept) and the rest of the
+//!   mailbox goes on; `quarantine_retry` re-processes it later; an oversized one is recorded
+//!   (`oversized`: headers, size) and an audit event tells the coordinator;
+//! - machines (bounces, auto-replies, receipts, lists, our own mail) are recorded and never
+//!   answered; unknown senders are held (`needs_review`) and never answered (no backscatter).
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::classify::{Class, Context, classify};
+use super::imap::{Cursor, FetchedMessage, MessageSink, SinkError, SinkFuture};
+use super::parse::{InboundEmail, Limits, ParseError, parse_email};
+use super::{replies, text, understand};
+use crate::clock::{Clock, SystemClock};
+use crate::domain::{Channel, RequestCode, RequestStatus};
+use crate::outbox::{EmailPayload, Payload};
+use crate::store::{Inbound, NewInbound, Operator, Request, Store, StoreError, Tx};
+
+pub const CHANNEL: &str = "email";
+
+/// What intake needs to know (the `[intake]` and `[smtp]` parts of the config that matter here).
+#[derive(Debug, Clone)]
+pub struct IntakeConfig {
+    /// Addresses we send from (lower case); mail from them is our own.
+    pub own_addresses: Vec<String>,
+    /// Right-hand side of our Message-IDs, e.g. `connecting.coop.example`.
+    pub message_id_domain: String,
+    /// Senders from these domains are accepted (besides registered operators).
+    pub allowed_sender_domains: Vec<String>,
+    pub allowed_senders: Vec<String>,
+    /// Language of the replies (`it` default, `en`).
+    pub lang: String,
+    pub limits: Limits,
+}
+
+impl IntakeConfig {
+    pub fn new(own_address: &str, message_id_domain: &str) -> Self {
+        Self {
+            own_addresses: vec![own_address.to_lowercase()],
+            message_id_domain: message_id_domain.to_lowercase(),
+            allowed_sender_domains: Vec::new(),
+            allowed_senders: Vec::new(),
+            lang: "it".to_owned(),
+            limits: Limits::default(),
+        }
+    }
+
+    fn is_ours(&self, id: &str) -> bool {
+        id.to_lowercase()
+            .ends_with(&format!("@{}", self.message_id_domain))
+    }
+}
+
+/// What happened to one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Already recorded (same Message-ID or content): nothing done.
+    Duplicate,
+    Created {
+        request_id: i64,
+        code: RequestCode,
+        status: RequestStatus,
+    },
+    Updated {
+        request_id: i64,
+        code: RequestCode,
+        status: RequestStatus,
+    },
+    Cancelled {
+        request_id: i64,
+        code: RequestCode,
+    },
+    /// From an unknown sender: kept for a coordinator, not answered.
+    Held {
+        request_id: Option<i64>,
+    },
+    /// Recorded, linked if possible, nothing changed (machine mail, a follow-up on a request
+    /// past intake).
+    Recorded {
+        kind: String,
+    },
+    Quarantined {
+        error: String,
+    },
+    Oversized,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("inbound message {0} not found or not quarantined")]
+    NotQuarantined(i64),
+    #[error("raw bytes of inbound message {0} were purged")]
+    Purged(i64),
+}
+
+/// The pipeline, shared by the IMAP poller (as its [`MessageSink`]) and `ingest`.
+pub struct Intake {
+    store: Store,
+    cfg: IntakeConfig,
+    clock: Arc<dyn Clock>,
+}
+
+enum Target {
+    Fresh { cursor: Option<(String, u32, u32)> },
+    Existing(i64),
+}
+
+/// Text fit for any database column: PostgreSQL refuses NUL in TEXT.
+fn db_text(s: &str) -> String {
+    s.replace('\0', "")
+}
+
+fn db_opt(s: Option<String>) -> Option<String> {
+    s.map(|s| db_text(&s))
+}
+
+fn content_id(raw: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(raw)))
+}
+
+impl Intake {
+    pub fn new(store: Store, cfg: IntakeConfig, clock: Arc<dyn Clock>) -> Self {
+        Self { store, cfg, clock }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Takes in one message (from a file, or not through IMAP).
+    pub async fn process(&self, raw: &[u8]) -> Result<Outcome, IntakeError> {
+        self.run(raw, None, Target::Fresh { cursor: None }).await
+    }
+
+    async fn run(
+        &self,
+        raw: &[u8],
+        oversized_size: Option<usize>,
+        target: Target,
+    ) -> Result<Outcome, IntakeError> {
+        let now = self.clock.now();
+        let parsed = match oversized_size {
+            // Only the header was fetched: parse it for the record, whatever its size.
+            Some(size) => match parse_email(raw, &Limits::default()) {
+                Ok(e) => Err(ParseError::Oversized {
+                    size,
+                    max: self.cfg.limits.max_size,
+                    headers: Box::new(super::parse::HeaderSummary {
+                        message_id: e.message_id,
+                        from: e.from,
+                        subject: e.subject,
+                        date: e.date,
+                    }),
+                }),
+                Err(_) => Err(ParseError::Oversized {
+                    size,
+                    max: self.cfg.limits.max_size,
+                    headers: Box::default(),
+                }),
+            },
+            None => parse_email(raw, &self.cfg.limits),
+        };
+        match parsed {
+            Ok(email) => {
+                let existing = match &target {
+                    Target::Existing(id) => Some(*id),
+                    Target::Fresh { .. } => None,
+                };
+                let cursor = match &target {
+                    Target::Fresh { cursor } => cursor.clone(),
+                    Target::Existing(_) => None,
+                };
+                match self.accept(raw, email, target, now).await {
+                    // The database refused this message's data (not a lost connection): keep it
+                    // in quarantine rather than block the mailbox on it forever.
+                    Err(IntakeError::Store(StoreError::Db(sqlx::Error::Database(e)))) => {
+                        let error = format!("store refused the message: {e}");
+                        tracing::warn!(error = %error, "email intake: message quarantined");
+                        let rec = NewInbound {
+                            channel: CHANNEL.into(),
+                            external_id: content_id(raw),
+                            kind: "unprocessed".into(),
+                            status: "quarantined".into(),
+                            sender: None,
+                            subject: None,
+                            size_bytes: raw.len() as i64,
+                            raw: Some(raw.to_vec()),
+                            body: None,
+                            error: Some(error.clone()),
+                        };
+                        let target = match existing {
+                            Some(id) => Target::Existing(id),
+                            None => Target::Fresh { cursor },
+                        };
+                        self.record_only(
+                            rec,
+                            target,
+                            now,
+                            Outcome::Quarantined { error },
+                            Some("quarantined_email"),
+                        )
+                        .await
+                    }
+                    other => other,
+                }
+            }
+            Err(ParseError::Oversized { size, headers, .. }) => {
+                let rec = NewInbound {
+                    channel: CHANNEL.into(),
+                    external_id: db_opt(headers.message_id.clone())
+                        .unwrap_or_else(|| content_id(raw)),
+                    kind: "oversized".into(),
+                    status: "oversized".into(),
+                    sender: db_opt(headers.from.as_ref().map(|m| m.address.clone())),
+                    subject: db_opt(headers.subject.clone()),
+                    size_bytes: size as i64,
+                    // The header block only: the body is left on the server.
+                    raw: Some(super::parse::header_block(raw).to_vec()),
+                    body: None,
+                    error: Some(format!("{size} bytes over the size cap")),
+                };
+                self.record_only(
+                    rec,
+                    target,
+                    now,
+                    Outcome::Oversized,
+                    Some("oversized_email"),
+                )
+                .await
+            }
+            Err(e) => {
+                let error = e.to_string();
+                let rec = NewInbound {
+                    channel: CHANNEL.into(),
+                    external_id: content_id(raw),
+                    kind: "unparsed".into(),
+                    status: "quarantined".into(),
+                    sender: None,
+                    subject: None,
+                    size_bytes: raw.len() as i64,
+                    raw: Some(raw.to_vec()),
+                    body: None,
+                    error: Some(error.clone()),
+                };
+                tracing::warn!(error = %error, "email intake: message quarantined");
+                self.record_only(
+                    rec,
+                    target,
+                    now,
+                    Outcome::Quarantined { error },
+                    Some("quarantined_email"),
+                )
+                .await
+            }
+        }
+    }
+
+    async fn begin(&self, target: &Target, now: DateTime<Utc>) -> Result<Tx, IntakeError> {
+        let mut tx = self.store.begin().await?;
+        if let Target::Fresh {
+            cursor: Some((key, validity, uid)),
+        } = target
+        {
+            tx.advance_imap_cursor(key, *validity, *uid, now).await?;
+        }
+        Ok(tx)
+    }
+
+    /// Records (or re-records) a message that changes nothing else.
+    async fn record_only(
+        &self,
+        rec: NewInbound,
+        target: Target,
+        now: DateTime<Utc>,
+        outcome: Outcome,
+        alert: Option<&str>,
+    ) -> Result<Outcome, IntakeError> {
+        let mut tx = self.begin(&target, now).await?;
+        let id = match target {
+            Target::Existing(id) => {
+                tx.set_inbound_outcome(id, &rec.kind, &rec.status, rec.error.as_deref(), None)
+                    .await?;
+                id
+            }
+            Target::Fresh { .. } => match tx.record_inbound(&rec, now).await? {
+                Some(id) => id,
+                None => {
+                    tx.commit().await?;
+                    return Ok(Outcome::Duplicate);
+                }
+            },
+        };
+        if let Some(action) = alert {
+            let detail = format!("inbound {id}");
+            tx.audit(now, "process:email", None, action, Some(&detail))
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn sender_policy(
+        &self,
+        address: Option<&str>,
+    ) -> Result<(bool, Option<Operator>), IntakeError> {
+        let Some(address) = address else {
+            return Ok((false, None));
+        };
+        let operator = self
+            .store
+            .operator_by_email(address)
+            .await?
+            .filter(|o| o.active);
+        let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+        let allowed = operator.is_some()
+            || self
+                .cfg
+                .allowed_senders
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(address))
+            || self
+                .cfg
+                .allowed_sender_domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(domain));
+        Ok((allowed, operator))
+    }
+
+    async fn accept(
+        &self,
+        raw: &[u8],
+        email: InboundEmail,
+        target: Target,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, IntakeError> {
+        let class = {
+            let is_ours = |id: &str| self.cfg.is_ours(id);
+            let ctx = Context {
+                is_ours: &is_ours,
+                own_addresses: &self.cfg.own_addresses,
+            };
+            classify(&email, &ctx)
+        };
+        let eff = email.effective();
+        let sender = db_opt(eff.reply_address().map(|m| m.address.clone()));
+        let prepared = db_text(&text::prepare(
+            eff.text_plain.as_deref(),
+            eff.text_html.as_deref(),
+        ));
+        let external_id = db_opt(email.message_id.clone()).unwrap_or_else(|| content_id(raw));
+        let (accepted, operator) = if class.acts_on_request() {
+            self.sender_policy(sender.as_deref()).await?
+        } else {
+            (false, None)
+        };
+
+        let mut tx = self.begin(&target, now).await?;
+        // Which request does a follow-up or cancellation point at?
+        let thread = match &class {
+            Class::FollowUp(t) | Class::Cancellation(t) => Some(t.clone()),
+            _ => None,
+        };
+        let mut target_request: Option<Request> = None;
+        if let Some(t) = &thread {
+            let code = t
+                .code
+                .or_else(|| t.our_message_id.as_deref().and_then(RequestCode::find_in));
+            if let Some(code) = code
+                && let Some(id) = tx.request_id_by_code(code).await?
+            {
+                target_request = Some(tx.request_by_id(id).await?);
+            }
+        }
+        // A reference to nothing we know is a new request.
+        let class = match (&class, &target_request) {
+            (Class::FollowUp(_) | Class::Cancellation(_), None) => Class::NewRequest,
+            _ => class,
+        };
+        // On an existing request, the requester themselves may act even if not on the lists.
+        let accepted = accepted
+            || match (&target_request, &sender) {
+                (Some(r), Some(s)) => r.requester_email.as_deref() == Some(s.as_str()),
+                _ => false,
+            };
+        let status = if !class.acts_on_request() {
+            "ignored"
+        } else if accepted {
+            "processed"
+        } else {
+            "held"
+        };
+        let rec = NewInbound {
+            channel: CHANNEL.into(),
+            external_id,
+            kind: class.as_str().into(),
+            status: status.into(),
+            sender: sender.clone(),
+            subject: db_opt(eff.subject.clone()),
+            size_bytes: email.size as i64,
+            raw: Some(raw.to_vec()),
+            body: Some(prepared.clone()),
+            error: None,
+        };
+        let inbound_id = match target {
+            Target::Existing(id) => {
+                tx.set_inbound_outcome(id, &rec.kind, &rec.status, None, Some(&prepared))
+                    .await?;
+                id
+            }
+            Target::Fresh { .. } => match tx.record_inbound(&rec, now).await? {
+                Some(id) => id,
+                None => {
+                    tx.commit().await?;
+                    return Ok(Outcome::Duplicate);
+                }
+            },
+        };
+
+        let reading = match eff.subject.as_deref() {
+            Some(s) => format!("{s}\n{prepared}"),
+            None => prepared.clone(),
+        };
+        let outcome = match class {
+            Class::NewRequest => {
+                let u = understand::understand(&reading, now);
+                let mut fields = u.fields;
+                fields.channel = Some(Channel::Email);
+                fields.requester_email = sender.clone();
+                fields.requester_name = db_opt(
+                    eff.reply_address()
+                        .and_then(|m| m.name.clone())
+                        .or_else(|| operator.as_ref().map(|o| o.name.clone())),
+                );
+                if let Some(op) = &operator {
+                    fields.operator_id = Some(op.id);
+                    fields.ente = Some(op.ente.clone());
+                    fields.ambito = Some(op.ambito);
+                    if fields.requester_phone.is_none() {
+                        fields.requester_phone = op.phone.clone();
+                    }
+                }
+                fields.source_message_id = db_opt(eff.message_id.clone());
+                fields.subject = db_opt(eff.subject.clone());
+                fields.status = Some(if !accepted {
+                    RequestStatus::NeedsReview
+                } else if u.missing.is_empty() {
+                    RequestStatus::Queued
+                } else {
+                    RequestStatus::NeedsInfo
+                });
+                let request = tx.create_request(&fields, now).await?;
+                tx.link_inbound(inbound_id, request.id).await?;
+                if accepted {
+                    let body = replies::ack_body(&self.cfg.lang, &request, false);
+                    self.enqueue_reply(&mut tx, &email, &request, "ack", inbound_id, body, now)
+                        .await?;
+                    Outcome::Created {
+                        request_id: request.id,
+                        code: request.code,
+                        status: request.status,
+                    }
+                } else {
+                    Outcome::Held {
+                        request_id: Some(request.id),
+                    }
+                }
+            }
+            Class::FollowUp(_) => {
+                let request = target_request
+                    .ok_or_else(|| StoreError::Corrupt("follow-up without its request".into()))?;
+                tx.link_inbound(inbound_id, request.id).await?;
+                let detail = format!("inbound {inbound_id}");
+                if !accepted {
+                    tx.audit(
+                        now,
+                        "process:email",
+                        Some(request.id),
+                        "follow_up_held",
+                        Some(&detail),
+                    )
+                    .await?;
+                    Outcome::Held {
+                        request_id: Some(request.id),
+                    }
+                } else if matches!(
+                    request.status,
+                    RequestStatus::Received | RequestStatus::NeedsInfo
+                ) {
+                    let u = understand::merge(&request, &reading, now);
+                    let mut updated = tx.update_request_fields(request.id, &u.fields, now).await?;
+                    if u.missing.is_empty() {
+                        updated = tx
+                            .transition(updated.id, RequestStatus::Queued, "process:email", now)
+                            .await?;
+                    } else if updated.status == RequestStatus::Received {
+                        updated = tx
+                            .transition(updated.id, RequestStatus::NeedsInfo, "process:email", now)
+                            .await?;
+                    }
+                    let body = replies::ack_body(&self.cfg.lang, &updated, true);
+                    self.enqueue_reply(&mut tx, &email, &updated, "update", inbound_id, body, now)
+                        .await?;
+                    Outcome::Updated {
+                        request_id: updated.id,
+                        code: updated.code,
+                        status: updated.status,
+                    }
+                } else {
+                    // Past intake: the coordinator reads it; fields are not changed silently.
+                    tx.audit(
+                        now,
+                        "process:email",
+                        Some(request.id),
+                        "follow_up_received",
+                        Some(&detail),
+                    )
+                    .await?;
+                    Outcome::Recorded {
+                        kind: "follow_up".into(),
+                    }
+                }
+            }
+            Class::Cancellation(_) => {
+                let request = target_request.ok_or_else(|| {
+                    StoreError::Corrupt("cancellation without its request".into())
+                })?;
+                tx.link_inbound(inbound_id, request.id).await?;
+                if !accepted {
+                    let detail = format!("inbound {inbound_id}");
+                    tx.audit(
+                        now,
+                        "process:email",
+                        Some(request.id),
+                        "cancellation_held",
+                        Some(&detail),
+                    )
+                    .await?;
+                    Outcome::Held {
+                        request_id: Some(request.id),
+                    }
+                } else if request.status.can_become(RequestStatus::Cancelled) {
+                    let cancelled = tx
+                        .transition(request.id, RequestStatus::Cancelled, "process:email", now)
+                        .await?;
+                    let body = replies::cancel_body(&self.cfg.lang, &cancelled);
+                    self.enqueue_reply(
+                        &mut tx, &email, &cancelled, "cancel", inbound_id, body, now,
+                    )
+                    .await?;
+                    Outcome::Cancelled {
+                        request_id: cancelled.id,
+                        code: cancelled.code,
+                    }
+                } else {
+                    Outcome::Recorded {
+                        kind: "cancellation".into(),
+                    }
+                }
+            }
+            other => Outcome::Recorded {
+                kind: other.as_str().into(),
+            },
+        };
+        tx.commit().await?;
+        match &outcome {
+            Outcome::Created { code, status, .. } | Outcome::Updated { code, status, .. } => {
+                tracing::info!(inbound_id, code = %code, status = %status.as_str(), "email intake: request");
+            }
+            other => tracing::info!(inbound_id, outcome = ?outcome_name(other), "email intake"),
+        }
+        Ok(outcome)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn enqueue_reply(
+        &self,
+        tx: &mut Tx,
+        email: &InboundEmail,
+        request: &Request,
+        kind: &str,
+        inbound_id: i64,
+        body: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), IntakeError> {
+        let eff = email.effective();
+        let Some(to) = eff.reply_address().map(|m| m.address.clone()) else {
+            return Ok(());
+        };
+        let code = request.code.to_string();
+        let message_id = format!(
+            "{}.{kind}.{inbound_id}@{}",
+            code.to_lowercase(),
+            self.cfg.message_id_domain
+        );
+        // Thread on the message the person wrote (the inner one of a PEC envelope).
+        let answered = eff.message_id.clone().or_else(|| email.message_id.clone());
+        let mut references: Vec<String> = eff.references.clone();
+        if let Some(a) = &answered
+            && !references.contains(a)
+        {
+            references.push(a.clone());
+        }
+        let skip = references.len().saturating_sub(10);
+        let references = references.split_off(skip);
+        let payload = Payload::Email(EmailPayload {
+            to,
+            subject: replies::reply_subject(&self.cfg.lang, &code, eff.subject.as_deref()),
+            body,
+            message_id,
+            in_reply_to: answered,
+            references,
+        });
+        tx.enqueue(
+            &format!("email:{kind}:{inbound_id}"),
+            Some(request.id),
+            &payload,
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Re-processes a quarantined message (after a fix, or with other limits).
+    pub async fn retry_quarantined(&self, id: i64) -> Result<Outcome, IntakeError> {
+        let row = self
+            .store
+            .inbound_by_id(id)
+            .await?
+            .filter(|r| r.channel == CHANNEL && r.status == "quarantined")
+            .ok_or(IntakeError::NotQuarantined(id))?;
+        let raw = self
+            .store
+            .inbound_raw(row.id)
+            .await?
+            .ok_or(IntakeError::Purged(id))?;
+        self.run(&raw, None, Target::Existing(row.id)).await
+    }
+}
+
+fn outcome_name(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Duplicate => "duplicate",
+        Outcome::Created { .. } => "created",
+        Outcome::Updated { .. } => "updated",
+        Outcome::Cancelled { .. } => "cancelled",
+        Outcome::Held { .. } => "held",
+        Outcome::Recorded { .. } => "recorded",
+        Outcome::Quarantined { .. } => "quarantined",
+        Outcome::Oversized => "oversized",
+    }
+}
+
+impl MessageSink for Intake {
+    fn load_cursor<'a>(&'a self, mailbox_key: &'a str) -> SinkFuture<'a, Option<Cursor>> {
+        Box::pin(async move {
+            self.store
+                .imap_cursor(mailbox_key)
+                .await
+                .map_err(|e| SinkError(e.to_string()))
+        })
+    }
+
+    fn reset_cursor<'a>(&'a self, mailbox_key: &'a str, uid_validity: u32) -> SinkFuture<'a, ()> {
+        Box::pin(async move {
+            let now = self.clock.now();
+            let r: Result<(), StoreError> = async {
+                let mut tx = self.store.begin().await?;
+                tx.set_imap_cursor(
+                    mailbox_key,
+                    Cursor {
+                        uid_validity,
+                        last_uid: 0,
+                    },
+                    now,
+                )
+                .await?;
+                tx.commit().await
+            }
+            .await;
+            r.map_err(|e| SinkError(e.to_string()))
+        })
+    }
+
+    fn commit<'a>(&'a self, m: FetchedMessage) -> SinkFuture<'a, ()> {
+        Box::pin(async move {
+            let target = Target::Fresh {
+                cursor: Some((m.mailbox_key.clone(), m.uid_validity, m.uid)),
+            };
+            let oversized = m.oversized.then_some(m.size);
+            self.run(&m.raw, oversized, target)
+                .await
+                .map(|_| ())
+                .map_err(|e| SinkError(e.to_string()))
+        })
+    }
+}
+
+/// Counts of what `ingest` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    pub files: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub cancelled: usize,
+    pub held: usize,
+    pub recorded: usize,
+    pub duplicates: usize,
+    pub quarantined: usize,
+    pub oversized: usize,
+    /// Files that could not be read, with the reason.
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+/// `connecting ingest PATH...`: .eml files, Maildirs (cur/ and new/) or directories (every .eml
+/// below), through the same pipeline as IMAP.
+pub async fn ingest_paths(
+    store: &Store,
+    cfg: &IntakeConfig,
+    paths: &[PathBuf],
+) -> Result<IngestReport, IntakeError> {
+    let intake = Intake::new(store.clone(), cfg.clone(), Arc::new(SystemClock));
+    ingest_with(&intake, paths).await
+}
+
+/// [`ingest_paths`] with a given pipeline (its clock, its config).
+pub async fn ingest_with(intake: &Intake, paths: &[PathBuf]) -> Result<IngestReport, IntakeError> {
+    let mut files = Vec::new();
+    let mut report = IngestReport::default();
+    for p in paths {
+        collect(p, &mut files, &mut report.unreadable);
+    }
+    for f in files {
+        let raw = match std::fs::read(&f) {
+            Ok(r) => r,
+            Err(e) => {
+                report.unreadable.push((f, e.to_string()));
+                continue;
+            }
+        };
+        report.files += 1;
+        match intake.process(&raw).await? {
+            Outcome::Duplicate => report.duplicates += 1,
+            Outcome::Created { .. } => report.created += 1,
+            Outcome::Updated { .. } => report.updated += 1,
+            Outcome::Cancelled { .. } => report.cancelled += 1,
+            Outcome::Held { .. } => report.held += 1,
+            Outcome::Recorded { .. } => report.recorded += 1,
+            Outcome::Quarantined { .. } => report.quarantined += 1,
+            Outcome::Oversized => report.oversized += 1,
+        }
+    }
+    Ok(report)
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>, bad: &mut Vec<(PathBuf, String)>) {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            bad.push((path.to_path_buf(), e.to_string()));
+            return;
+        }
+    };
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return;
+    }
+    let is_maildir = path.join("cur").is_dir() && path.join("new").is_dir();
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
+        Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
+        Err(e) => {
+            bad.push((path.to_path_buf(), e.to_string()));
+            return;
+        }
+    };
+    entries.sort();
+    for e in entries {
+        let name = e
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if is_maildir {
+            if (name == "cur" || name == "new") && e.is_dir() {
+                let mut mails: Vec<PathBuf> = std::fs::read_dir(&e)
+                    .map(|rd| {
+                        rd.flatten()
+                            .map(|x| x.path())
+                            .filter(|x| x.is_file())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                mails.sort();
+                out.extend(mails);
+            }
+        } else if e.is_dir() {
+            collect(&e, out, bad);
+        } else if e.extension().is_some_and(|x| x.eq_ignore_ascii_case("eml")) {
+            out.push(e);
+        }
+    }
+}
+
+/// `connecting quarantine list`: the quarantined email messages, oldest first.
+pub async fn quarantine_list(store: &Store) -> Result<Vec<Inbound>, IntakeError> {
+    Ok(store.inbound(CHANNEL, Some("quarantined")).await?)
+}
+
+/// `connecting quarantine retry ID`.
+pub async fn quarantine_retry(
+    store: &Store,
+    cfg: &IntakeConfig,
+    id: i64,
+) -> Result<Outcome, IntakeError> {
+    Intake::new(store.clone(), cfg.clone(), Arc::new(SystemClock))
+        .retry_quarantined(id)
+        .await
+}

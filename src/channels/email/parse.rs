@@ -1,0 +1,598 @@
+//! Raw RFC 5322 bytes -> [`InboundEmail`]: the facts intake needs, with documented limits.
+//!
+//! Pure: no I/O, no panics on any input. Limits ([`Limits`]) bound the work done on hostile mail:
+//! a message over `max_size` is not parsed in full (only its headers are read, see
+//! [`ParseError::Oversized`]); one with more MIME parts, nesting or header fields than allowed is a
+//! [`ParseError`] (the caller keeps the raw bytes in quarantine). A PEC transport envelope
+//! (`X-Trasporto: posta-certificata`) carries the real message as `postacert.eml`: it is parsed
+//! into [`InboundEmail::pec_inner`] and [`InboundEmail::effective`] returns it.
+
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+
+/// Bounds on the work spent on one message. The defaults fit real municipal mail with margin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Larger messages are recorded (headers, size) but not parsed. Default 25 MB.
+    pub max_size: usize,
+    /// Deepest MIME nesting (multipart inside multipart or message/rfc822). Default 32.
+    pub max_depth: usize,
+    /// Most MIME parts in one message, nested messages included. Default 2000.
+    pub max_parts: usize,
+    /// Most header fields in the top-level header block. Default 1000.
+    pub max_headers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_size: 25 * 1024 * 1024,
+            max_depth: 32,
+            max_parts: 2000,
+            max_headers: 1000,
+        }
+    }
+}
+
+/// Why a message could not become an [`InboundEmail`]. The raw bytes are kept by the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("message of {size} bytes exceeds the size cap of {max} bytes")]
+    Oversized {
+        size: usize,
+        max: usize,
+        /// What could be read from the header block alone (no body, no attachments).
+        headers: Box<HeaderSummary>,
+    },
+    #[error("no header fields found")]
+    NoHeaders,
+    #[error("{what}: {found} exceeds the limit of {max}")]
+    TooComplex {
+        what: &'static str,
+        found: usize,
+        max: usize,
+    },
+}
+
+/// Headers of an oversized message, enough to tell the coordinator what it was.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HeaderSummary {
+    pub message_id: Option<String>,
+    pub from: Option<Mailbox>,
+    pub subject: Option<String>,
+    pub date: Option<i64>,
+}
+
+/// One address with its display name (names are personal data: never logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    pub name: Option<String>,
+    /// Lower-cased address, `local@domain`.
+    pub address: String,
+}
+
+impl Mailbox {
+    pub fn domain(&self) -> Option<&str> {
+        self.address.rsplit_once('@').map(|(_, d)| d)
+    }
+    pub fn local_part(&self) -> &str {
+        self.address
+            .rsplit_once('@')
+            .map(|(l, _)| l)
+            .unwrap_or(&self.address)
+    }
+}
+
+/// An attachment as recorded: never its content here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentInfo {
+    pub name: Option<String>,
+    /// `type/subtype`, lower case; `application/octet-stream` when the part says nothing.
+    pub content_type: String,
+    pub size: usize,
+}
+
+/// Header signals the classifier looks at, read once here.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Signals {
+    pub auto_submitted: Option<String>,
+    pub x_autoreply: bool,
+    pub x_autorespond: bool,
+    pub x_auto_response_suppress: bool,
+    pub exchange_rules_loop: bool,
+    pub precedence: Option<String>,
+    pub list_id: bool,
+    pub list_unsubscribe: bool,
+    pub x_ricevuta: Option<String>,
+    pub x_trasporto: Option<String>,
+    /// `Return-Path: <>` (the null sender of bounces and DSNs).
+    pub empty_return_path: bool,
+    /// Top-level `multipart/report`; its `report-type` parameter in lower case, if any.
+    pub report: Option<String>,
+    /// A `message/delivery-status` or `message/disposition-notification` part anywhere.
+    pub has_status_part: bool,
+    /// Our own marker header (`X-Connecting-Origin`), set on everything we send.
+    pub ours_marker: bool,
+}
+
+/// One received email, reduced to what intake, classification and extraction need.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InboundEmail {
+    /// Without angle brackets.
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub from: Option<Mailbox>,
+    pub reply_to: Option<Mailbox>,
+    pub subject: Option<String>,
+    /// Unix seconds (UTC) from the Date header, when it is a valid date.
+    pub date: Option<i64>,
+    pub text_plain: Option<String>,
+    pub text_html: Option<String>,
+    pub attachments: Vec<AttachmentInfo>,
+    /// An Outlook `winmail.dat` (application/ms-tnef): its content is not readable here.
+    pub winmail_dat: bool,
+    /// Size of the raw message in bytes.
+    pub size: usize,
+    pub signals: Signals,
+    /// The original message inside a PEC transport envelope (`postacert.eml`).
+    pub pec_inner: Option<Box<InboundEmail>>,
+}
+
+impl InboundEmail {
+    /// The message that carries the request: the inner `postacert.eml` of a PEC envelope,
+    /// otherwise the message itself.
+    pub fn effective(&self) -> &InboundEmail {
+        match &self.pec_inner {
+            Some(inner) => inner,
+            None => self,
+        }
+    }
+
+    /// Where a reply goes: Reply-To, else From.
+    pub fn reply_address(&self) -> Option<&Mailbox> {
+        self.reply_to.as_ref().or(self.from.as_ref())
+    }
+
+    /// Every Message-ID this message points back to (In-Reply-To first, then References).
+    pub fn thread_ids(&self) -> impl Iterator<Item = &str> {
+        self.in_reply_to
+            .iter()
+            .chain(self.references.iter())
+            .map(String::as_str)
+    }
+}
+
+/// Parses raw bytes into an [`InboundEmail`] within `limits`.
+pub fn parse_email(raw: &[u8], limits: &Limits) -> Result<InboundEmail, ParseError> {
+    let size = raw.len();
+    let fixed = normalize(raw);
+    let bytes: &[u8] = fixed.as_deref().unwrap_or(raw);
+    let parser = MessageParser::default();
+    if size > limits.max_size {
+        let headers = parser
+            .parse_headers(header_block(bytes))
+            .map(|m| HeaderSummary {
+                message_id: m.message_id().map(clean_id),
+                from: first_mailbox(m.from()),
+                subject: m.subject().map(str::to_owned),
+                date: m.date().and_then(valid_date),
+            })
+            .unwrap_or_default();
+        return Err(ParseError::Oversized {
+            size,
+            max: limits.max_size,
+            headers: Box::new(headers),
+        });
+    }
+    let message = parser.parse(bytes).ok_or(ParseError::NoHeaders)?;
+    let headers = message.root_part().headers();
+    let header_count = headers.len();
+    // At least one standard field (From, Subject, Content-Type, ...): a block of unknown
+    // "fields" is not a message.
+    if !headers
+        .iter()
+        .any(|h| !matches!(h.name, mail_parser::HeaderName::Other(_)))
+    {
+        return Err(ParseError::NoHeaders);
+    }
+    if header_count > limits.max_headers {
+        return Err(ParseError::TooComplex {
+            what: "header fields",
+            found: header_count,
+            max: limits.max_headers,
+        });
+    }
+    let mut budget = Budget {
+        parts: 0,
+        limits: limits.clone(),
+    };
+    from_message(&message, size, 0, &mut budget)
+}
+
+struct Budget {
+    parts: usize,
+    limits: Limits,
+}
+
+/// Repairs the two framing faults that make the parser see no headers at all: leading
+/// whitespace-only lines, and bare-CR (classic Mac) line endings. `None` when nothing to fix.
+fn normalize(raw: &[u8]) -> Option<Vec<u8>> {
+    let mut start = 0;
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b' ' | b'\t' | b'\r' => i += 1,
+            b'\n' => {
+                i += 1;
+                start = i;
+            }
+            _ => break,
+        }
+    }
+    let body = &raw[start..];
+    let bare_cr = !body.contains(&b'\n') && body.contains(&b'\r');
+    if start == 0 && !bare_cr {
+        return None;
+    }
+    if bare_cr {
+        let mut out = Vec::with_capacity(body.len() + body.len() / 40);
+        for &b in body {
+            out.push(b);
+            if b == b'\r' {
+                out.push(b'\n');
+            }
+        }
+        Some(out)
+    } else {
+        Some(body.to_vec())
+    }
+}
+
+/// The header block (up to the first empty line, at most 256 KB) of a raw message.
+pub(crate) fn header_block(raw: &[u8]) -> &[u8] {
+    let cap = raw.len().min(256 * 1024);
+    let window = &raw[..cap];
+    let end = find(window, b"\r\n\r\n")
+        .map(|p| p + 4)
+        .or_else(|| find(window, b"\n\n").map(|p| p + 2))
+        .unwrap_or(cap);
+    &raw[..end]
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn from_message(
+    message: &Message<'_>,
+    size: usize,
+    depth: usize,
+    budget: &mut Budget,
+) -> Result<InboundEmail, ParseError> {
+    if depth > budget.limits.max_depth {
+        return Err(ParseError::TooComplex {
+            what: "MIME depth",
+            found: depth,
+            max: budget.limits.max_depth,
+        });
+    }
+    budget.parts += message.parts.len();
+    if budget.parts > budget.limits.max_parts {
+        return Err(ParseError::TooComplex {
+            what: "MIME parts",
+            found: budget.parts,
+            max: budget.limits.max_parts,
+        });
+    }
+    let tree_depth = part_depth(message, 0, 0);
+    if depth + tree_depth > budget.limits.max_depth {
+        return Err(ParseError::TooComplex {
+            what: "MIME depth",
+            found: depth + tree_depth,
+            max: budget.limits.max_depth,
+        });
+    }
+
+    let mut email = InboundEmail {
+        message_id: message.message_id().map(clean_id),
+        in_reply_to: id_list(message.in_reply_to()),
+        references: id_list(message.references()),
+        from: first_mailbox(message.from()),
+        reply_to: first_mailbox(message.reply_to()),
+        subject: message.subject().map(|s| s.trim().to_owned()),
+        date: message.date().and_then(valid_date),
+        size,
+        ..Default::default()
+    };
+    email.signals = signals(message);
+    email.text_plain = join_bodies(message.text_bodies(), false);
+    email.text_html = join_bodies(message.html_bodies(), true);
+
+    let mut inner_pec = None;
+    for part in message.attachments() {
+        let content_type = part
+            .content_type()
+            .map(|ct| match ct.subtype() {
+                Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+                None => ct.ctype().to_ascii_lowercase(),
+            })
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        let name = part.attachment_name().map(str::to_owned);
+        let lname = name.as_deref().map(str::to_ascii_lowercase);
+        if content_type == "application/ms-tnef" || lname.as_deref() == Some("winmail.dat") {
+            email.winmail_dat = true;
+        }
+        if let PartType::Message(inner) = &part.body
+            && lname.as_deref() == Some("postacert.eml")
+            && inner_pec.is_none()
+        {
+            inner_pec = Some(inner);
+        }
+        email.attachments.push(AttachmentInfo {
+            name,
+            content_type,
+            size: part.len(),
+        });
+    }
+    if is_pec_transport(&email.signals)
+        && let Some(inner) = inner_pec
+    {
+        let inner_size = inner.raw_message().len();
+        let parsed = from_message(inner, inner_size, depth + 1, budget)?;
+        email.pec_inner = Some(Box::new(parsed));
+    }
+    Ok(email)
+}
+
+/// Nesting depth of the multipart tree below `part_id`.
+fn part_depth(message: &Message<'_>, part_id: usize, level: usize) -> usize {
+    // Bounded by the part count: a malformed tree that points back at itself stops here.
+    if level > message.parts.len() {
+        return level;
+    }
+    match message.parts.get(part_id).map(|p| &p.body) {
+        Some(PartType::Multipart(children)) => children
+            .iter()
+            .filter(|&&c| c as usize != part_id)
+            .map(|&c| part_depth(message, c as usize, level + 1))
+            .max()
+            .unwrap_or(level + 1),
+        Some(PartType::Message(inner)) => level + 1 + part_depth(inner, 0, 0),
+        _ => level,
+    }
+}
+
+pub(crate) fn is_pec_transport(s: &Signals) -> bool {
+    s.x_trasporto
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("posta-certificata"))
+}
+
+fn signals(message: &Message<'_>) -> Signals {
+    let raw = |name: &str| {
+        message
+            .header_raw(name)
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    let report = message
+        .root_part()
+        .content_type()
+        .filter(|ct| {
+            ct.ctype().eq_ignore_ascii_case("multipart")
+                && ct
+                    .subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        })
+        .map(|ct| {
+            ct.attribute("report-type")
+                .map(|r| r.trim_matches('"').to_ascii_lowercase())
+                .unwrap_or_default()
+        });
+    let has_status_part = message.parts.iter().any(|p| {
+        p.content_type().is_some_and(|ct| {
+            ct.ctype().eq_ignore_ascii_case("message")
+                && ct.subtype().is_some_and(|s| {
+                    s.eq_ignore_ascii_case("delivery-status")
+                        || s.eq_ignore_ascii_case("disposition-notification")
+                })
+        })
+    });
+    let empty_return_path = match message.header_raw("Return-Path") {
+        Some(v) => {
+            let t: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+            t.is_empty() || t == "<>"
+        }
+        None => false,
+    };
+    Signals {
+        auto_submitted: raw("Auto-Submitted"),
+        x_autoreply: message.header_raw("X-Autoreply").is_some()
+            || message.header_raw("X-Autoreply-From").is_some(),
+        x_autorespond: message.header_raw("X-Autorespond").is_some(),
+        x_auto_response_suppress: message.header_raw("X-Auto-Response-Suppress").is_some(),
+        exchange_rules_loop: message
+            .header_raw("X-MS-Exchange-Inbox-Rules-Loop")
+            .is_some(),
+        precedence: raw("Precedence"),
+        list_id: message.header_raw("List-Id").is_some(),
+        list_unsubscribe: message.header_raw("List-Unsubscribe").is_some(),
+        x_ricevuta: raw("X-Ricevuta"),
+        x_trasporto: raw("X-Trasporto"),
+        empty_return_path,
+        report,
+        has_status_part,
+        ours_marker: message.header_raw("X-Connecting-Origin").is_some(),
+    }
+}
+
+fn join_bodies<'a>(
+    parts: impl Iterator<Item = &'a mail_parser::MessagePart<'a>>,
+    html: bool,
+) -> Option<String> {
+    let mut out = String::new();
+    for part in parts {
+        let text = match (&part.body, html) {
+            (PartType::Text(t), false) => t.as_ref(),
+            (PartType::Html(t), true) => t.as_ref(),
+            _ => continue,
+        };
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(text);
+    }
+    if out.trim().is_empty() {
+        None
+    } else {
+        Some(out)
+    }
+}
+
+fn first_mailbox(address: Option<&Address<'_>>) -> Option<Mailbox> {
+    let address = address?;
+    address.iter().find_map(|a| {
+        let addr = a.address()?.trim();
+        if addr.is_empty() {
+            return None;
+        }
+        Some(Mailbox {
+            name: a
+                .name()
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty()),
+            address: addr.to_lowercase(),
+        })
+    })
+}
+
+fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(t) => vec![clean_id(t)],
+        HeaderValue::TextList(list) => list.iter().map(|t| clean_id(t)).collect(),
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect()
+}
+
+/// A Message-ID without angle brackets or surrounding space.
+pub fn clean_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_owned()
+}
+
+fn valid_date(d: &mail_parser::DateTime) -> Option<i64> {
+    if d.is_valid() {
+        Some(d.to_timestamp())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIMPLE: &str = "From: Anna Rossi <Anna.Rossi@Comune.Bergamo.it>\r\n\
+        To: info@coop.example\r\n\
+        Subject: Richiesta mediatrice araba\r\n\
+        Message-ID: <abc@comune>\r\n\
+        In-Reply-To: <x1@coop>\r\n\
+        References: <x0@coop> <x1@coop>\r\n\
+        Date: Mon, 1 Mar 2027 10:00:00 +0100\r\n\
+        \r\n\
+        Serve una mediatrice di lingua araba.\r\n";
+
+    #[test]
+    fn parses_the_basic_fields() {
+        let e = parse_email(SIMPLE.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(e.message_id.as_deref(), Some("abc@comune"));
+        assert_eq!(e.in_reply_to, vec!["x1@coop"]);
+        assert_eq!(e.references, vec!["x0@coop", "x1@coop"]);
+        let from = e.from.unwrap();
+        assert_eq!(from.address, "anna.rossi@comune.bergamo.it");
+        assert_eq!(from.domain(), Some("comune.bergamo.it"));
+        assert_eq!(e.date, Some(1_803_891_600));
+        assert!(e.text_plain.unwrap().contains("lingua araba"));
+        assert_eq!(e.size, SIMPLE.len());
+    }
+
+    #[test]
+    fn oversized_keeps_the_headers() {
+        let limits = Limits {
+            max_size: 100,
+            ..Limits::default()
+        };
+        match parse_email(SIMPLE.as_bytes(), &limits) {
+            Err(ParseError::Oversized { size, headers, .. }) => {
+                assert_eq!(size, SIMPLE.len());
+                assert_eq!(headers.message_id.as_deref(), Some("abc@comune"));
+                assert_eq!(
+                    headers.subject.as_deref(),
+                    Some("Richiesta mediatrice araba")
+                );
+            }
+            other => panic!("expected Oversized, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn too_many_headers_is_an_error() {
+        let limits = Limits {
+            max_headers: 3,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            parse_email(SIMPLE.as_bytes(), &limits),
+            Err(ParseError::TooComplex {
+                what: "header fields",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let mut raw = String::from("From: a@b.it\r\nSubject: deep\r\n");
+        for i in 0..40 {
+            raw.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n"
+            ));
+        }
+        raw.push_str("Content-Type: text/plain\r\n\r\nciao\r\n");
+        let r = parse_email(raw.as_bytes(), &Limits::default());
+        assert!(
+            matches!(
+                r,
+                Err(ParseError::TooComplex {
+                    what: "MIME depth",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn leading_blank_line_and_bare_cr_still_parse() {
+        let lead = format!("{}\n{SIMPLE}", " ".repeat(255));
+        let e = parse_email(lead.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(e.subject.as_deref(), Some("Richiesta mediatrice araba"));
+        let cr = SIMPLE.replace("\r\n", "\r");
+        let e = parse_email(cr.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(e.message_id.as_deref(), Some("abc@comune"));
+    }
+
+    #[test]
+    fn garbage_is_no_headers() {
+        assert_eq!(
+            parse_email(b"", &Limits::default()),
+            Err(ParseError::NoHeaders)
+        );
+        assert!(parse_email(&[0xff, 0xfe, 0x00, b'\n'], &Limits::default()).is_err());
+    }
+}

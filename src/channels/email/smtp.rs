@@ -1,0 +1,397 @@
+//! SMTP replies: the email [`Transport`] the outbox worker calls for [`Payload::Email`].
+//!
+//! lettre over implicit TLS, STARTTLS or (where the config allows it) plain TCP, with optional
+//! AUTH. Every message is an automatic one and says so (`Auto-Submitted: auto-replied`), threads
+//! on the social worker's message (`In-Reply-To`, `References`) and carries our own Message-ID
+//! (chosen when the outbox row was written) and the `X-Connecting-Origin` marker, so that our own
+//! mail coming back is recognised. Header injection is impossible: subjects and names lose CR/LF,
+//! Message-IDs must be plain `local@domain` tokens, addresses must parse. A per-recipient cap
+//! (default 10 an hour) holds back a runaway loop: over the cap a delivery is deferred (Retry
+//! with the time the next slot frees), never dropped.
+//!
+//! Errors: SMTP 4xx, timeouts and connection failures are [`DeliveryError::Retry`]; 5xx and
+//! unusable payloads are [`DeliveryError::Permanent`].
+
+use crate::outbox::{Delivered, DeliveryError, DeliveryFuture, EmailPayload, Payload, Transport};
+use lettre::message::Mailbox;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub use super::imap::TlsMode;
+
+/// Settings of the outgoing mail server.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    /// Must be true for `tls = none` (a local relay or tests).
+    pub allow_plaintext: bool,
+    pub ca_file: Option<PathBuf>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Our address, e.g. `info@coop.example`.
+    pub from_address: String,
+    /// Display name, e.g. `Mediazione culturale`.
+    pub from_name: Option<String>,
+    /// Automatic mails to one recipient within `cap_window`.
+    pub per_recipient_cap: usize,
+    pub cap_window: Duration,
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username.as_ref().map(|_| "[set]"))
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpConfig {
+    pub fn new(host: &str, port: u16, tls: TlsMode, from_address: &str) -> Self {
+        Self {
+            host: host.to_owned(),
+            port,
+            tls,
+            allow_plaintext: false,
+            ca_file: None,
+            username: None,
+            password: None,
+            from_address: from_address.to_owned(),
+            from_name: None,
+            per_recipient_cap: 10,
+            cap_window: Duration::from_secs(3600),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpSetupError {
+    #[error(
+        "plaintext SMTP to {0} refused: set allow_plaintext (tls = \"none\") only for a local relay"
+    )]
+    PlaintextRefused(String),
+    #[error("our from address {0:?} is not a valid mailbox")]
+    From(String),
+    #[error("TLS setup: {0}")]
+    Tls(String),
+}
+
+/// `Auto-Submitted: auto-replied` (RFC 3834).
+#[derive(Debug, Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-replied".to_owned())
+    }
+}
+
+/// `X-Auto-Response-Suppress: All`: asks Exchange not to answer us with an out-of-office.
+#[derive(Debug, Clone)]
+struct SuppressAutoResponse;
+
+impl Header for SuppressAutoResponse {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-Auto-Response-Suppress")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "All".to_owned())
+    }
+}
+
+/// `X-Connecting-Origin: outbox`: our own mail, recognised if it ever comes back.
+#[derive(Debug, Clone)]
+struct Origin;
+
+impl Header for Origin {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-Connecting-Origin")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "outbox".to_owned())
+    }
+}
+
+/// The email transport (create and drop it inside the tokio runtime: its connection pool
+/// lives there).
+pub struct SmtpTransport {
+    mailer: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    cap: usize,
+    window: Duration,
+    sent: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl SmtpTransport {
+    pub fn new(cfg: &SmtpConfig) -> Result<Self, SmtpSetupError> {
+        let addr = format!("{}:{}", cfg.host, cfg.port);
+        let tls_params = || -> Result<TlsParameters, SmtpSetupError> {
+            let mut b = TlsParameters::builder(cfg.host.clone());
+            if let Some(path) = &cfg.ca_file {
+                let pem = std::fs::read(path)
+                    .map_err(|e| SmtpSetupError::Tls(format!("{}: {e}", path.display())))?;
+                let cert = Certificate::from_pem(&pem)
+                    .map_err(|e| SmtpSetupError::Tls(format!("{}: {e}", path.display())))?;
+                b = b.add_root_certificate(cert);
+            }
+            b.build_rustls()
+                .map_err(|e| SmtpSetupError::Tls(e.to_string()))
+        };
+        let tls = match cfg.tls {
+            TlsMode::None => {
+                if !cfg.allow_plaintext {
+                    return Err(SmtpSetupError::PlaintextRefused(addr));
+                }
+                Tls::None
+            }
+            TlsMode::Implicit => Tls::Wrapper(tls_params()?),
+            TlsMode::Starttls => Tls::Required(tls_params()?),
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
+            .port(cfg.port)
+            .tls(tls)
+            .timeout(Some(cfg.timeout));
+        if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
+            builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+        }
+        let from_address = cfg
+            .from_address
+            .parse()
+            .map_err(|_| SmtpSetupError::From(cfg.from_address.clone()))?;
+        let from = Mailbox::new(cfg.from_name.as_deref().map(one_line), from_address);
+        Ok(Self {
+            mailer: builder.build(),
+            from,
+            cap: cfg.per_recipient_cap,
+            window: cfg.cap_window,
+            sent: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Takes a slot for `to`, or says how long until one frees.
+    fn take_slot(&self, to: &str, now: Instant) -> Result<(), Duration> {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        let q = sent.entry(to.to_owned()).or_default();
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
+            q.pop_front();
+        }
+        if q.len() >= self.cap {
+            let oldest = q.front().copied().unwrap_or(now);
+            return Err(self.window.saturating_sub(now.duration_since(oldest)));
+        }
+        q.push_back(now);
+        Ok(())
+    }
+
+    fn give_back_slot(&self, to: &str) {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(q) = sent.get_mut(to) {
+            q.pop_back();
+        }
+    }
+
+    async fn send(&self, p: &EmailPayload) -> Result<Delivered, DeliveryError> {
+        let message = build_message(&self.from, p)?;
+        let to = p.to.trim().to_ascii_lowercase();
+        if let Err(wait) = self.take_slot(&to, Instant::now()) {
+            tracing::warn!(message_id = %p.message_id, "smtp: per-recipient cap reached, deferring");
+            return Err(DeliveryError::Retry {
+                after: Some(wait),
+                reason: "per-recipient cap of automatic mails reached".to_owned(),
+            });
+        }
+        match self.mailer.send(message).await {
+            Ok(_) => Ok(Delivered {
+                external_id: Some(clean_id(&p.message_id).to_owned()),
+            }),
+            Err(e) => {
+                self.give_back_slot(&to);
+                let code = e.status().map(|c| c.to_string());
+                if e.is_permanent() {
+                    Err(DeliveryError::Permanent(format!(
+                        "SMTP rejected ({}): {e}",
+                        code.unwrap_or_default()
+                    )))
+                } else {
+                    Err(DeliveryError::Retry {
+                        after: None,
+                        reason: format!("SMTP: {e}"),
+                    })
+                }
+            }
+        }
+    }
+}
+
+impl Transport for SmtpTransport {
+    fn deliver<'a>(&'a self, payload: &'a Payload) -> DeliveryFuture<'a> {
+        Box::pin(async move {
+            match payload {
+                Payload::Email(p) => self.send(p).await,
+                _ => Err(DeliveryError::Permanent(
+                    "the email transport got a payload for another channel".to_owned(),
+                )),
+            }
+        })
+    }
+}
+
+/// A header text on one line: CR, LF and other controls become spaces.
+pub fn one_line(s: &str) -> String {
+    let t: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    t.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn clean_id(id: &str) -> &str {
+    id.trim().trim_start_matches('<').trim_end_matches('>')
+}
+
+/// `<local@domain>` when `id` is a safe Message-ID token, else None.
+pub fn safe_message_id(id: &str) -> Option<String> {
+    let id = clean_id(id);
+    let ok = !id.is_empty()
+        && id.len() <= 250
+        && id.contains('@')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>' | b'"' | b'\\' | b','));
+    ok.then(|| format!("<{id}>"))
+}
+
+/// The lettre message for one payload, or Permanent when the payload cannot be sent safely.
+pub fn build_message(from: &Mailbox, p: &EmailPayload) -> Result<Message, DeliveryError> {
+    let to: Mailbox =
+        p.to.trim()
+            .parse()
+            .map_err(|_| DeliveryError::Permanent("recipient is not a valid address".to_owned()))?;
+    let message_id = safe_message_id(&p.message_id)
+        .ok_or_else(|| DeliveryError::Permanent("invalid Message-ID in payload".to_owned()))?;
+    let mut b = Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(one_line(&p.subject))
+        .message_id(Some(message_id))
+        .header(AutoSubmitted)
+        .header(SuppressAutoResponse)
+        .header(Origin)
+        .header(ContentType::TEXT_PLAIN);
+    if let Some(irt) = p.in_reply_to.as_deref().and_then(safe_message_id) {
+        b = b.in_reply_to(irt);
+    }
+    let refs: Vec<String> = p
+        .references
+        .iter()
+        .filter_map(|r| safe_message_id(r))
+        .collect();
+    if !refs.is_empty() {
+        b = b.references(refs.join(" "));
+    }
+    b.body(p.body.clone())
+        .map_err(|e| DeliveryError::Permanent(format!("message build: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload() -> EmailPayload {
+        EmailPayload {
+            to: "anna@comune.example.it".into(),
+            subject: "Re: [MED-2027-0001] Richiesta\r\nBcc: victim@example.com".into(),
+            body: "Grazie".into(),
+            message_id: "ack-1@connecting.coop.example".into(),
+            in_reply_to: Some("<orig@comune.example.it>".into()),
+            references: vec!["orig@comune.example.it".into(), "bad id\r\nX: y".into()],
+        }
+    }
+
+    #[test]
+    fn headers_thread_and_cannot_be_injected() {
+        let from: Mailbox = "info@coop.example".parse().unwrap();
+        let m = build_message(&from, &payload()).unwrap();
+        let text = String::from_utf8(m.formatted()).unwrap();
+        assert!(text.contains("Auto-Submitted: auto-replied\r\n"));
+        assert!(text.contains("In-Reply-To: <orig@comune.example.it>\r\n"));
+        assert!(text.contains("References: <orig@comune.example.it>\r\n"));
+        assert!(text.contains("Message-ID: <ack-1@connecting.coop.example>\r\n"));
+        assert!(text.contains("X-Connecting-Origin: outbox\r\n"));
+        assert!(!text.contains("\r\nBcc:"), "{text}");
+        assert!(!text.contains("\r\nX: y"));
+    }
+
+    #[test]
+    fn bad_payloads_are_permanent() {
+        let from: Mailbox = "info@coop.example".parse().unwrap();
+        let mut p = payload();
+        p.to = "not an address\r\nBcc: x@y".into();
+        assert!(matches!(
+            build_message(&from, &p),
+            Err(DeliveryError::Permanent(_))
+        ));
+        let mut p = payload();
+        p.message_id = "no brackets allowed <x@y>".into();
+        assert!(matches!(
+            build_message(&from, &p),
+            Err(DeliveryError::Permanent(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_cap_defers_the_eleventh_mail_within_the_hour() {
+        let mut cfg = SmtpConfig::new("127.0.0.1", 25, TlsMode::None, "info@coop.example");
+        cfg.allow_plaintext = true;
+        let t = SmtpTransport::new(&cfg).unwrap();
+        let now = Instant::now();
+        for _ in 0..10 {
+            assert!(t.take_slot("a@b.it", now).is_ok());
+        }
+        let wait = t.take_slot("a@b.it", now).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(3600));
+        assert!(t.take_slot("other@b.it", now).is_ok());
+        assert!(
+            t.take_slot("a@b.it", now + Duration::from_secs(3600))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn plaintext_needs_consent() {
+        let cfg = SmtpConfig::new("127.0.0.1", 25, TlsMode::None, "info@coop.example");
+        assert!(matches!(
+            SmtpTransport::new(&cfg),
+            Err(SmtpSetupError::PlaintextRefused(_))
+        ));
+    }
+}

@@ -1,0 +1,587 @@
+//! `connecting mediator|operator|coordinator ...` and `connecting invite ...`: the people
+//! connecting knows, added one by one or imported from CSV.
+
+use anyhow::{Context as _, anyhow, bail};
+use chrono::Utc;
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+use super::Ctx;
+use super::table::{opt, render};
+use crate::domain::{Ambito, Gender, LanguageCode, PersonKind};
+use crate::prompts::t;
+use crate::store::{Mediator, NewCoordinator, NewMediator, NewOperator, Operator, Store};
+
+#[derive(Debug, Subcommand)]
+pub enum MediatorCmd {
+    /// Add a mediator.
+    Add(MediatorAdd),
+    /// List mediators.
+    List,
+    /// Import mediators from a CSV file (header: name,languages,ambiti,phone,telegram_id,gender,availability,email).
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct MediatorAdd {
+    #[arg(long)]
+    pub name: String,
+    /// Language codes, comma-separated (ar,fr,ary).
+    #[arg(long)]
+    pub languages: String,
+    /// Ambiti served, comma-separated (Dalmine,Seriate).
+    #[arg(long)]
+    pub ambiti: String,
+    #[arg(long)]
+    pub phone: Option<String>,
+    #[arg(long)]
+    pub telegram_id: Option<i64>,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[arg(long, value_parser = ["f", "m"])]
+    pub gender: Option<String>,
+    /// Weekly availability, e.g. "lun-ven 08:00-18:00"; without it, available at any time.
+    #[arg(long)]
+    pub availability: Option<String>,
+    /// The mediator agrees that requesters get their phone number.
+    #[arg(long)]
+    pub share_phone: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCmd {
+    /// Add an operator (social worker).
+    Add(OperatorAdd),
+    /// List operators.
+    List,
+    /// Import operators from a CSV file (header: name,email,ente,ambito,phone,telegram_id).
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct OperatorAdd {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub ente: String,
+    #[arg(long)]
+    pub ambito: String,
+    #[arg(long)]
+    pub phone: Option<String>,
+    #[arg(long)]
+    pub telegram_id: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CoordinatorCmd {
+    /// Add a coordinator.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        telegram_id: Option<i64>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// List coordinators.
+    List,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InviteKind {
+    Operator,
+    Mediator,
+    Coordinator,
+}
+
+#[derive(Debug, Args)]
+pub struct InviteArgs {
+    /// Who the code is for.
+    #[arg(value_enum)]
+    pub kind: InviteKind,
+    /// The person's id (see `connecting operator|mediator|coordinator list`).
+    #[arg(long)]
+    pub id: i64,
+    /// Days the code stays valid (default: telegram.invite_ttl_days, 7).
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// The bot's username for the t.me link (default: telegram.bot_username).
+    #[arg(long)]
+    pub bot: Option<String>,
+}
+
+fn parse_list<T>(
+    s: &str,
+    what: &str,
+    f: impl Fn(&str) -> Result<T, crate::domain::ParseError>,
+) -> anyhow::Result<Vec<T>> {
+    let items: Vec<T> = s
+        .split([',', ';', '|'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(&f)
+        .collect::<Result<_, _>>()?;
+    if items.is_empty() {
+        bail!("{what} is empty: give at least one");
+    }
+    Ok(items)
+}
+
+fn new_mediator(a: MediatorAdd) -> anyhow::Result<NewMediator> {
+    let languages = parse_list(&a.languages, "--languages", LanguageCode::parse)?;
+    let ambiti = parse_list(&a.ambiti, "--ambiti", Ambito::parse)?;
+    let gender = a.gender.as_deref().map(str::parse::<Gender>).transpose()?;
+    let availability = match a
+        .availability
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => Some(crate::domain::availability::Availability::parse(s)?.to_string()),
+        None => None,
+    };
+    Ok(NewMediator {
+        name: nonempty(a.name, "--name")?,
+        phone: a.phone,
+        email: a.email,
+        telegram_id: a.telegram_id,
+        gender,
+        languages,
+        ambiti,
+        availability,
+        share_phone: a.share_phone,
+    })
+}
+
+fn nonempty(s: String, what: &str) -> anyhow::Result<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        bail!("{what} is empty");
+    }
+    Ok(t.to_string())
+}
+
+fn new_operator(a: OperatorAdd) -> anyhow::Result<NewOperator> {
+    let email = a.email.trim().to_string();
+    if !email.contains('@') || email.contains(char::is_whitespace) {
+        bail!("--email {email:?} is not an email address");
+    }
+    Ok(NewOperator {
+        name: nonempty(a.name, "--name")?,
+        email: Some(email),
+        phone: a.phone,
+        ente: nonempty(a.ente, "--ente")?,
+        ambito: Ambito::parse(&a.ambito)?,
+        telegram_id: a.telegram_id,
+    })
+}
+
+fn mediator_rows(ms: &[Mediator]) -> Vec<Vec<String>> {
+    ms.iter()
+        .map(|m| {
+            vec![
+                m.id.to_string(),
+                m.name.clone(),
+                m.languages
+                    .iter()
+                    .map(|l| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                m.ambiti
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                opt(&m.telegram_id),
+                opt(&m.gender),
+                m.availability.clone().unwrap_or_else(|| "sempre".into()),
+                if !m.active {
+                    "inattivo".into()
+                } else if m.paused {
+                    "in pausa".into()
+                } else {
+                    "attivo".into()
+                },
+            ]
+        })
+        .collect()
+}
+
+fn operator_rows(os: &[Operator]) -> Vec<Vec<String>> {
+    os.iter()
+        .map(|o| {
+            vec![
+                o.id.to_string(),
+                o.name.clone(),
+                opt(&o.email),
+                o.ente.clone(),
+                o.ambito.name().to_string(),
+                opt(&o.telegram_id),
+            ]
+        })
+        .collect()
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+const MEDIATOR_HEADER: [&str; 8] = [
+    "id",
+    "nome",
+    "lingue",
+    "ambiti",
+    "telegram",
+    "genere",
+    "disponibilità",
+    "stato",
+];
+const OPERATOR_HEADER: [&str; 6] = ["id", "nome", "email", "ente", "ambito", "telegram"];
+
+pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
+    let lang = ctx.config.intake.language;
+    match cmd {
+        MediatorCmd::Add(a) => {
+            let m = new_mediator(a)?;
+            let store = ctx.store().await?;
+            let saved = store.add_mediator(&m, Utc::now()).await?;
+            if ctx.json {
+                print_json(&saved)
+            } else {
+                print!("{}", render(&MEDIATOR_HEADER, &mediator_rows(&[saved]), ""));
+                Ok(())
+            }
+        }
+        MediatorCmd::List => {
+            let ms = ctx.store().await?.mediators().await?;
+            if ctx.json {
+                print_json(&ms)
+            } else {
+                print!(
+                    "{}",
+                    render(
+                        &MEDIATOR_HEADER,
+                        &mediator_rows(&ms),
+                        &t(lang, "cli.empty", &[])
+                    )
+                );
+                Ok(())
+            }
+        }
+        MediatorCmd::Import { file } => {
+            let store = ctx.store().await?;
+            let n = import(&store, &file, lang, mediator_row).await?;
+            report_import(ctx, &file, n)
+        }
+    }
+}
+
+pub async fn operator(ctx: &Ctx, cmd: OperatorCmd) -> anyhow::Result<()> {
+    let lang = ctx.config.intake.language;
+    match cmd {
+        OperatorCmd::Add(a) => {
+            let o = new_operator(a)?;
+            let saved = ctx.store().await?.add_operator(&o, Utc::now()).await?;
+            if ctx.json {
+                print_json(&saved)
+            } else {
+                print!("{}", render(&OPERATOR_HEADER, &operator_rows(&[saved]), ""));
+                Ok(())
+            }
+        }
+        OperatorCmd::List => {
+            let os = ctx.store().await?.operators().await?;
+            if ctx.json {
+                print_json(&os)
+            } else {
+                print!(
+                    "{}",
+                    render(
+                        &OPERATOR_HEADER,
+                        &operator_rows(&os),
+                        &t(lang, "cli.empty", &[])
+                    )
+                );
+                Ok(())
+            }
+        }
+        OperatorCmd::Import { file } => {
+            let store = ctx.store().await?;
+            let n = import(&store, &file, lang, operator_row).await?;
+            report_import(ctx, &file, n)
+        }
+    }
+}
+
+type Record = std::collections::HashMap<String, String>;
+
+fn telegram_id(rec: &Record) -> anyhow::Result<Option<i64>> {
+    field(rec, "telegram_id")?
+        .map(|s| s.parse())
+        .transpose()
+        .map_err(|_| anyhow!("telegram_id is not a number"))
+}
+
+fn mediator_row(rec: &Record) -> anyhow::Result<ImportRow> {
+    Ok(ImportRow::Mediator(new_mediator(MediatorAdd {
+        name: field(rec, "name")?.unwrap_or_default(),
+        languages: field(rec, "languages")?.unwrap_or_default(),
+        ambiti: field(rec, "ambiti")?.unwrap_or_default(),
+        phone: field(rec, "phone")?,
+        telegram_id: telegram_id(rec)?,
+        email: field(rec, "email")?,
+        gender: field(rec, "gender")?,
+        availability: field(rec, "availability")?,
+        share_phone: field(rec, "share_phone")?
+            .is_some_and(|s| matches!(s.as_str(), "1" | "true" | "si" | "sì" | "yes")),
+    })?))
+}
+
+fn operator_row(rec: &Record) -> anyhow::Result<ImportRow> {
+    Ok(ImportRow::Operator(new_operator(OperatorAdd {
+        name: field(rec, "name")?.unwrap_or_default(),
+        email: field(rec, "email")?.unwrap_or_default(),
+        ente: field(rec, "ente")?.unwrap_or_default(),
+        ambito: field(rec, "ambito")?.unwrap_or_default(),
+        phone: field(rec, "phone")?,
+        telegram_id: telegram_id(rec)?,
+    })?))
+}
+
+/// Imports a CSV of `what` ("mediators" or "operators") into `store` (used by the demo).
+pub async fn import_file(
+    store: &Store,
+    file: &std::path::Path,
+    lang: crate::config::Lang,
+    what: &str,
+) -> anyhow::Result<usize> {
+    let file = file.to_path_buf();
+    match what {
+        "mediators" => import(store, &file, lang, mediator_row).await,
+        _ => import(store, &file, lang, operator_row).await,
+    }
+}
+
+pub async fn coordinator(ctx: &Ctx, cmd: CoordinatorCmd) -> anyhow::Result<()> {
+    let store = ctx.store().await?;
+    let list = match cmd {
+        CoordinatorCmd::Add {
+            name,
+            telegram_id,
+            email,
+        } => {
+            vec![
+                store
+                    .add_coordinator(
+                        &NewCoordinator {
+                            name: nonempty(name, "--name")?,
+                            telegram_id,
+                            email,
+                        },
+                        Utc::now(),
+                    )
+                    .await?,
+            ]
+        }
+        CoordinatorCmd::List => store.coordinators().await?,
+    };
+    if ctx.json {
+        return print_json(&list);
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.to_string(),
+                c.name.clone(),
+                opt(&c.telegram_id),
+                opt(&c.email),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        render(
+            &["id", "nome", "telegram", "email"],
+            &rows,
+            &t(ctx.config.intake.language, "cli.empty", &[])
+        )
+    );
+    Ok(())
+}
+
+pub async fn invite(ctx: &Ctx, a: InviteArgs) -> anyhow::Result<()> {
+    let lang = ctx.config.intake.language;
+    let kind = match a.kind {
+        InviteKind::Operator => PersonKind::Operator,
+        InviteKind::Mediator => PersonKind::Mediator,
+        InviteKind::Coordinator => PersonKind::Coordinator,
+    };
+    let days = a
+        .days
+        .or(ctx.config.telegram.as_ref().map(|t| t.invite_ttl_days))
+        .unwrap_or(7);
+    if days == 0 {
+        bail!("--days must be at least 1");
+    }
+    let store = ctx.store().await?;
+    let name = match kind {
+        PersonKind::Operator => store.operator(a.id).await?.name,
+        PersonKind::Mediator => store.mediator(a.id).await?.name,
+        PersonKind::Coordinator => store
+            .coordinators()
+            .await?
+            .into_iter()
+            .find(|c| c.id == a.id)
+            .map(|c| c.name)
+            .ok_or_else(|| anyhow!("coordinator {} not found", a.id))?,
+    };
+    let now = Utc::now();
+    let expires = now + chrono::Duration::days(i64::from(days));
+    let code = store
+        .create_invite(kind, a.id, now, chrono::Duration::days(i64::from(days)))
+        .await?;
+    let bot = a.bot.or_else(|| {
+        ctx.config
+            .telegram
+            .as_ref()
+            .and_then(|t| t.bot_username.clone())
+    });
+    let link = bot.map(|b| format!("https://t.me/{}?start={code}", b.trim_start_matches('@')));
+    if ctx.json {
+        return print_json(&serde_json::json!({
+            "kind": kind.as_str(), "person_id": a.id, "code": code,
+            "expires_at": expires.to_rfc3339(), "link": link,
+        }));
+    }
+    let expires_local = expires
+        .with_timezone(&ctx.config.intake.timezone)
+        .format("%d/%m/%Y %H:%M")
+        .to_string();
+    println!(
+        "{}",
+        t(
+            lang,
+            "cli.invite_created",
+            &[
+                ("kind", kind.as_str()),
+                ("name", &name),
+                ("code", &code),
+                ("expires", &expires_local)
+            ]
+        )
+    );
+    match link {
+        Some(l) => println!("{}", t(lang, "cli.invite_link", &[("link", &l)])),
+        None => println!("{}", t(lang, "cli.invite_no_link", &[])),
+    }
+    Ok(())
+}
+
+enum ImportRow {
+    Mediator(NewMediator),
+    Operator(NewOperator),
+}
+
+fn field(
+    rec: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> anyhow::Result<Option<String>> {
+    Ok(rec
+        .get(name)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty()))
+}
+
+/// Reads every row first; if any row is invalid nothing is imported and each bad row is named.
+async fn import(
+    store: &Store,
+    file: &PathBuf,
+    lang: crate::config::Lang,
+    parse: impl Fn(&Record) -> anyhow::Result<ImportRow>,
+) -> anyhow::Result<usize> {
+    let shown = file.display().to_string();
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_path(file)
+        .with_context(|| format!("cannot read {shown}"))?;
+    let headers: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("{shown}: no header line"))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase())
+        .collect();
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let line = (i + 2).to_string();
+        match rec {
+            Ok(rec) => {
+                let map = headers
+                    .iter()
+                    .cloned()
+                    .zip(rec.iter().map(str::to_string))
+                    .collect();
+                match parse(&map) {
+                    Ok(r) => rows.push(r),
+                    Err(e) => errors.push(t(
+                        lang,
+                        "cli.import_row_error",
+                        &[
+                            ("file", &shown),
+                            ("line", &line),
+                            ("reason", &super::one_line(&e)),
+                        ],
+                    )),
+                }
+            }
+            Err(e) => errors.push(t(
+                lang,
+                "cli.import_row_error",
+                &[
+                    ("file", &shown),
+                    ("line", &line),
+                    ("reason", &e.to_string()),
+                ],
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        bail!("{}", errors.join("; "));
+    }
+    let now = Utc::now();
+    let n = rows.len();
+    for r in rows {
+        match r {
+            ImportRow::Mediator(m) => {
+                store.add_mediator(&m, now).await?;
+            }
+            ImportRow::Operator(o) => {
+                store.add_operator(&o, now).await?;
+            }
+        }
+    }
+    Ok(n)
+}
+
+fn report_import(ctx: &Ctx, file: &std::path::Path, n: usize) -> anyhow::Result<()> {
+    if ctx.json {
+        return print_json(&serde_json::json!({ "imported": n }));
+    }
+    println!(
+        "{}",
+        t(
+            ctx.config.intake.language,
+            "cli.imported",
+            &[
+                ("count", &n.to_string()),
+                ("file", &file.display().to_string())
+            ]
+        )
+    );
+    Ok(())
+}

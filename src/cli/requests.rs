@@ -1,0 +1,215 @@
+//! `connecting request list|show|cancel|assign`: the coordinator's view of the queue from the
+//! terminal. Cancelling and assigning go through the dispatcher, so people are told.
+
+use anyhow::Context as _;
+use chrono_tz::Tz;
+use clap::Subcommand;
+use std::sync::Arc;
+
+use super::Ctx;
+use super::table::{opt, render};
+use crate::clock::SystemClock;
+use crate::dispatch::{Canceller, DispatchSettings, Dispatcher};
+use crate::domain::{RequestCode, RequestStatus};
+use crate::prompts::t;
+use crate::store::{Request, RequestFilter, Store};
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCmd {
+    /// List requests, newest first.
+    List {
+        /// Only requests in this state (received, needs_info, queued, offered, assigned,
+        /// confirmed, done, cancelled, escalated, expired, needs_review).
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<i64>,
+    },
+    /// Show one request with its history.
+    Show { code: String },
+    /// Cancel a request (the assigned mediator and open offers are told).
+    Cancel { code: String },
+    /// Assign a request to a mediator by hand.
+    Assign {
+        code: String,
+        #[arg(long)]
+        mediator: i64,
+    },
+}
+
+/// The dispatcher as the CLI uses it: the configured settings, the wall clock.
+pub fn dispatcher(ctx: &Ctx, store: Store) -> Dispatcher {
+    let d = &ctx.config.dispatch;
+    let settings = DispatchSettings {
+        wave_size: d.wave_size as usize,
+        offer_timeout_minutes: i64::from(d.offer_timeout_minutes),
+        urgent_offer_timeout_minutes: i64::from(d.urgent_offer_timeout_minutes),
+        travel_buffer_minutes: d.travel_buffer_minutes,
+        tz: ctx.config.intake.timezone,
+        ..DispatchSettings::default()
+    };
+    Dispatcher::new(store, Arc::new(SystemClock), settings)
+}
+
+fn when(r: &Request, tz: Tz) -> String {
+    match (r.date, r.start_time, r.deadline) {
+        (Some(d), Some(s), _) => format!("{} {}", d.format("%d/%m/%Y"), s.format("%H:%M")),
+        (Some(d), None, _) => d.format("%d/%m/%Y").to_string(),
+        (None, _, Some(dl)) => format!("entro {}", dl.format("%d/%m/%Y")),
+        _ => {
+            let _ = tz;
+            "-".into()
+        }
+    }
+}
+
+fn row(r: &Request, tz: Tz) -> Vec<String> {
+    vec![
+        r.code.to_string(),
+        r.status.to_string(),
+        r.channel.to_string(),
+        opt(&r.language),
+        opt(&r.intervention),
+        when(r, tz),
+        opt(&r.comune),
+        if r.missing.is_empty() {
+            "-".into()
+        } else {
+            r.missing.join(",")
+        },
+    ]
+}
+
+const HEADER: [&str; 8] = [
+    "codice",
+    "stato",
+    "canale",
+    "lingua",
+    "intervento",
+    "quando",
+    "comune",
+    "mancano",
+];
+
+pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
+    let tz = ctx.config.intake.timezone;
+    let lang = ctx.config.intake.language;
+    match cmd {
+        RequestCmd::List { status, limit } => {
+            let status = status
+                .as_deref()
+                .map(str::parse::<RequestStatus>)
+                .transpose()?;
+            let store = ctx.store().await?;
+            let list = store
+                .requests(&RequestFilter {
+                    status,
+                    limit,
+                    ..Default::default()
+                })
+                .await?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                let rows: Vec<_> = list.iter().map(|r| row(r, tz)).collect();
+                print!("{}", render(&HEADER, &rows, &t(lang, "cli.empty", &[])));
+            }
+            Ok(())
+        }
+        RequestCmd::Show { code } => {
+            let code = RequestCode::parse(&code)?;
+            let store = ctx.store().await?;
+            let r = store.request(code).await?;
+            let trail = store.audit_trail(r.id).await?;
+            if ctx.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "request": r, "history": trail })
+                    )?
+                );
+                return Ok(());
+            }
+            let fields: Vec<Vec<String>> = vec![
+                vec!["codice".into(), r.code.to_string()],
+                vec!["stato".into(), r.status.to_string()],
+                vec!["canale".into(), r.channel.to_string()],
+                vec!["lingua".into(), opt(&r.language)],
+                vec!["intervento".into(), opt(&r.intervention)],
+                vec!["modalità".into(), opt(&r.modality)],
+                vec!["quando".into(), when(&r, tz)],
+                vec!["durata (min)".into(), opt(&r.duration_minutes)],
+                vec!["comune".into(), opt(&r.comune)],
+                vec!["indirizzo".into(), opt(&r.address)],
+                vec![
+                    "urgente".into(),
+                    if r.urgent { "sì".into() } else { "no".into() },
+                ],
+                vec!["richiedente".into(), opt(&r.requester_name)],
+                vec!["email".into(), opt(&r.requester_email)],
+                vec!["ente".into(), opt(&r.ente)],
+                vec!["mediatore".into(), opt(&r.assigned_mediator_id)],
+                vec![
+                    "mancano".into(),
+                    if r.missing.is_empty() {
+                        "-".into()
+                    } else {
+                        r.missing.join(", ")
+                    },
+                ],
+            ];
+            print!("{}", render(&["campo", "valore"], &fields, ""));
+            println!();
+            let hist: Vec<Vec<String>> = trail
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string(),
+                        a.actor.clone(),
+                        a.action.clone(),
+                        opt(&a.detail),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                render(&["quando", "chi", "azione", "dettaglio"], &hist, "")
+            );
+            Ok(())
+        }
+        RequestCmd::Cancel { code } => {
+            let code = RequestCode::parse(&code)?;
+            let store = ctx.store().await?;
+            let late = dispatcher(ctx, store.clone())
+                .cancel(code, Canceller::Cli)
+                .await
+                .with_context(|| format!("cannot cancel {code}"))?;
+            let r = store.request(code).await?;
+            if ctx.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "code": code.to_string(), "status": r.status, "late": late })
+                );
+            } else {
+                print!("{}", render(&HEADER, &[row(&r, tz)], ""));
+            }
+            Ok(())
+        }
+        RequestCmd::Assign { code, mediator } => {
+            let code = RequestCode::parse(&code)?;
+            let store = ctx.store().await?;
+            dispatcher(ctx, store.clone())
+                .assign(code, mediator, "cli")
+                .await
+                .with_context(|| format!("cannot assign {code}"))?;
+            let r = store.request(code).await?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", render(&HEADER, &[row(&r, tz)], ""));
+            }
+            Ok(())
+        }
+    }
+}

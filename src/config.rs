@@ -1,0 +1,872 @@
+//! Typed configuration: a TOML file (`--config FILE`, default `connecting.toml` if present)
+//! overridden by environment variables `CONNECTING_<SECTION>_<KEY>`; secrets may also come from
+//! `<key>_file`. A bad value is reported with its key, the value and what was expected. Secrets
+//! never print.
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("config file {path} is not valid TOML: {reason}")]
+    Syntax { path: PathBuf, reason: String },
+    #[error("config key `{key}`: {reason}")]
+    Type { key: String, reason: String },
+    #[error("config key `{key}` = {value:?} is not valid: expected {expected}")]
+    Invalid {
+        key: String,
+        value: String,
+        expected: String,
+    },
+    #[error("config key `{key}` is required{why}")]
+    Missing { key: String, why: String },
+    #[error("config key `{key}`: cannot read secret file {path}: {reason}")]
+    SecretFile {
+        key: String,
+        path: String,
+        reason: String,
+    },
+}
+
+/// A secret (password, token): usable, never printed.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How a mail connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    Tls,
+    Starttls,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TelegramMode {
+    Polling,
+    Webhook,
+}
+
+/// Language of the messages people read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    It,
+    En,
+}
+
+impl Lang {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::It => "it",
+            Lang::En => "en",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://connecting.db".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    pub token: Secret,
+    #[serde(default = "default_api_url")]
+    pub api_url: String,
+    #[serde(default = "default_mode")]
+    pub mode: TelegramMode,
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    #[serde(default)]
+    pub webhook_secret: Option<Secret>,
+    /// The bot's username, for `t.me/<bot>?start=<code>` links (asked with getMe when absent).
+    #[serde(default)]
+    pub bot_username: Option<String>,
+    #[serde(default = "default_invite_ttl_days")]
+    pub invite_ttl_days: u32,
+}
+
+fn default_api_url() -> String {
+    "https://api.telegram.org".into()
+}
+fn default_mode() -> TelegramMode {
+    TelegramMode::Polling
+}
+fn default_invite_ttl_days() -> u32 {
+    7
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapConfig {
+    pub host: String,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default = "default_tls")]
+    pub tls: TlsMode,
+    pub username: String,
+    pub password: Secret,
+    #[serde(default = "default_mailbox")]
+    pub mailbox: String,
+    #[serde(default = "default_processed")]
+    pub processed_mailbox: String,
+    #[serde(default = "default_poll")]
+    pub poll_interval_secs: u64,
+    #[serde(default = "yes")]
+    pub idle: bool,
+    /// Allow `tls = "none"` to a host that is not loopback.
+    #[serde(default)]
+    pub allow_plaintext: bool,
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: u64,
+    /// A channel that has not completed a fetch for this long is reported unhealthy.
+    #[serde(default = "default_stale_minutes")]
+    pub stale_after_minutes: u64,
+}
+
+impl ImapConfig {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            TlsMode::Tls => 993,
+            _ => 143,
+        })
+    }
+}
+
+fn default_tls() -> TlsMode {
+    TlsMode::Tls
+}
+fn default_mailbox() -> String {
+    "INBOX".into()
+}
+fn default_processed() -> String {
+    "Elaborati".into()
+}
+fn default_poll() -> u64 {
+    60
+}
+fn yes() -> bool {
+    true
+}
+fn default_max_message_bytes() -> u64 {
+    25 * 1024 * 1024
+}
+fn default_stale_minutes() -> u64 {
+    15
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default = "default_tls")]
+    pub tls: TlsMode,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    pub from: String,
+    #[serde(default)]
+    pub allow_plaintext: bool,
+    /// Cap on automatic mails to one recipient per hour (loop protection).
+    #[serde(default = "default_reply_cap")]
+    pub max_auto_replies_per_hour: u32,
+}
+
+impl SmtpConfig {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            TlsMode::Tls => 465,
+            TlsMode::Starttls => 587,
+            TlsMode::None => 25,
+        })
+    }
+}
+
+fn default_reply_cap() -> u32 {
+    10
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeConfig {
+    #[serde(deserialize_with = "de_tz")]
+    pub timezone: Tz,
+    pub min_notice_hours: u32,
+    pub allowed_sender_domains: Vec<String>,
+    pub allowed_senders: Vec<String>,
+    pub language: Lang,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        Self {
+            timezone: chrono_tz::Europe::Rome,
+            min_notice_hours: 48,
+            allowed_sender_domains: vec![],
+            allowed_senders: vec![],
+            language: Lang::It,
+        }
+    }
+}
+
+fn de_tz<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse::<Tz>().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "{s:?} is not a time zone; expected an IANA name such as \"Europe/Rome\""
+        ))
+    })
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DispatchConfig {
+    pub wave_size: u32,
+    pub offer_timeout_minutes: u32,
+    pub urgent_offer_timeout_minutes: u32,
+    /// Time kept free between two jobs of the same mediator.
+    pub travel_buffer_minutes: u32,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            wave_size: 3,
+            offer_timeout_minutes: 30,
+            urgent_offer_timeout_minutes: 10,
+            travel_buffer_minutes: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| ConfigError::Invalid {
+            key: "http.listen".into(),
+            value: self.listen.clone(),
+            expected: "an address and port such as 127.0.0.1:8080".into(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    pub raw_days: u32,
+    pub closed_days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            raw_days: 90,
+            closed_days: 730,
+        }
+    }
+}
+
+/// The whole configuration. Channel sections are optional: a part without its section is off.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub telegram: Option<TelegramConfig>,
+    #[serde(default)]
+    pub imap: Option<ImapConfig>,
+    #[serde(default)]
+    pub smtp: Option<SmtpConfig>,
+    #[serde(default)]
+    pub intake: IntakeConfig,
+    #[serde(default)]
+    pub dispatch: DispatchConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default)]
+    pub retention: RetentionConfig,
+}
+
+const SECTIONS: [&str; 8] = [
+    "database",
+    "telegram",
+    "imap",
+    "smtp",
+    "intake",
+    "dispatch",
+    "http",
+    "retention",
+];
+const SECRET_KEYS: [(&str, &str); 4] = [
+    ("telegram", "token"),
+    ("telegram", "webhook_secret"),
+    ("imap", "password"),
+    ("smtp", "password"),
+];
+/// Keys whose environment values are numbers or booleans (everything else stays text, so an
+/// all-digit password is still a password).
+const TYPED_KEYS: [&str; 15] = [
+    "port",
+    "poll_interval_secs",
+    "idle",
+    "allow_plaintext",
+    "max_message_bytes",
+    "stale_after_minutes",
+    "max_auto_replies_per_hour",
+    "min_notice_hours",
+    "wave_size",
+    "offer_timeout_minutes",
+    "urgent_offer_timeout_minutes",
+    "travel_buffer_minutes",
+    "raw_days",
+    "closed_days",
+    "invite_ttl_days",
+];
+const LIST_KEYS: [(&str, &str); 2] = [
+    ("intake", "allowed_sender_domains"),
+    ("intake", "allowed_senders"),
+];
+
+impl Config {
+    /// Loads `path` if given (it must exist), else `connecting.toml` if present, else defaults;
+    /// then applies the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        let (text, shown) = match path {
+            Some(p) => (
+                Some(std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    reason: e.to_string(),
+                })?),
+                p.to_path_buf(),
+            ),
+            None => {
+                let p = PathBuf::from("connecting.toml");
+                (std::fs::read_to_string(&p).ok(), p)
+            }
+        };
+        Config::from_parts(text.as_deref(), &shown, &env)
+    }
+
+    /// Builds a config from TOML text and environment pairs (testable without touching the process).
+    pub fn from_parts(
+        text: Option<&str>,
+        path: &Path,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let mut table: toml::Table = match text {
+            Some(t) => t
+                .parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    path: path.to_path_buf(),
+                    reason: e.message().to_string(),
+                })?,
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, env)?;
+        read_secret_files(&mut table)?;
+        let rendered = toml::to_string(&table).map_err(|e| ConfigError::Type {
+            key: "?".into(),
+            reason: e.to_string(),
+        })?;
+        let cfg: Config = toml::from_str(&rendered).map_err(|e: toml::de::Error| {
+            let key = locate_key(&rendered, e.span());
+            ConfigError::Type {
+                key,
+                reason: e.message().to_string(),
+            }
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres:")
+            || url.starts_with("postgresql:"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "database.url".into(),
+                value: crate::store::redact_url(url),
+                expected: "sqlite://FILE or postgres://USER@HOST/DB".into(),
+            });
+        }
+        if let Some(t) = &self.telegram {
+            if t.token.expose().trim().is_empty() || !t.token.expose().contains(':') {
+                return Err(ConfigError::Invalid {
+                    key: "telegram.token".into(),
+                    value: "***".into(),
+                    expected: "the token BotFather gave, like 123456:ABC-DEF...".into(),
+                });
+            }
+            check_url("telegram.api_url", &t.api_url)?;
+            if t.mode == TelegramMode::Webhook {
+                let url = t
+                    .webhook_url
+                    .as_deref()
+                    .ok_or_else(|| ConfigError::Missing {
+                        key: "telegram.webhook_url".into(),
+                        why: " when telegram.mode = \"webhook\"".into(),
+                    })?;
+                if !url.starts_with("https://") {
+                    return Err(ConfigError::Invalid {
+                        key: "telegram.webhook_url".into(),
+                        value: url.into(),
+                        expected: "an https:// URL (Telegram only calls HTTPS webhooks)".into(),
+                    });
+                }
+                let secret = t
+                    .webhook_secret
+                    .as_ref()
+                    .ok_or_else(|| ConfigError::Missing {
+                        key: "telegram.webhook_secret".into(),
+                        why: " when telegram.mode = \"webhook\"".into(),
+                    })?;
+                let s = secret.expose();
+                if s.is_empty()
+                    || s.len() > 256
+                    || !s
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
+                    return Err(ConfigError::Invalid {
+                        key: "telegram.webhook_secret".into(),
+                        value: "***".into(),
+                        expected: "1-256 characters A-Z, a-z, 0-9, _ and -".into(),
+                    });
+                }
+            }
+        }
+        if let Some(i) = &self.imap {
+            check_plaintext("imap", &i.host, i.tls, i.allow_plaintext)?;
+            if i.poll_interval_secs == 0 {
+                return Err(ConfigError::Invalid {
+                    key: "imap.poll_interval_secs".into(),
+                    value: "0".into(),
+                    expected: "a number of seconds of at least 1".into(),
+                });
+            }
+        }
+        if let Some(s) = &self.smtp {
+            check_plaintext("smtp", &s.host, s.tls, s.allow_plaintext)?;
+            if !s.from.contains('@') {
+                return Err(ConfigError::Invalid {
+                    key: "smtp.from".into(),
+                    value: s.from.clone(),
+                    expected: "an address like \"Cooperativa <info@example.org>\"".into(),
+                });
+            }
+        }
+        let d = &self.dispatch;
+        for (key, v) in [
+            ("dispatch.wave_size", d.wave_size),
+            ("dispatch.offer_timeout_minutes", d.offer_timeout_minutes),
+            (
+                "dispatch.urgent_offer_timeout_minutes",
+                d.urgent_offer_timeout_minutes,
+            ),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    value: "0".into(),
+                    expected: "a whole number of at least 1".into(),
+                });
+            }
+        }
+        for dom in &self.intake.allowed_sender_domains {
+            if dom.contains('@') || !dom.contains('.') {
+                return Err(ConfigError::Invalid {
+                    key: "intake.allowed_sender_domains".into(),
+                    value: dom.clone(),
+                    expected: "domain names like \"comune.bergamo.it\"".into(),
+                });
+            }
+        }
+        for a in &self.intake.allowed_senders {
+            if !a.contains('@') {
+                return Err(ConfigError::Invalid {
+                    key: "intake.allowed_senders".into(),
+                    value: a.clone(),
+                    expected: "email addresses like \"ufficio@comune.bergamo.it\"".into(),
+                });
+            }
+        }
+        self.http.addr()?;
+        Ok(())
+    }
+}
+
+fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            key: key.into(),
+            value: url.into(),
+            expected: "an http:// or https:// URL".into(),
+        })
+    }
+}
+
+/// Whether `host` is this machine (plaintext there never crosses a network).
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+fn check_plaintext(
+    section: &str,
+    host: &str,
+    tls: TlsMode,
+    allowed: bool,
+) -> Result<(), ConfigError> {
+    if tls == TlsMode::None && !allowed && !is_loopback(host) {
+        return Err(ConfigError::Invalid {
+            key: format!("{section}.tls"),
+            value: "none".into(),
+            expected: format!(
+                "\"tls\" or \"starttls\" for the non-loopback host {host:?} (passwords and minors' data would cross the network in clear; set {section}.allow_plaintext = true to force it)"
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), ConfigError> {
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix("CONNECTING_") else {
+            continue;
+        };
+        let rest = rest.to_ascii_lowercase();
+        let Some((section, key)) = rest.split_once('_') else {
+            continue;
+        };
+        if !SECTIONS.contains(&section) {
+            continue;
+        }
+        let v = if LIST_KEYS.contains(&(section, key)) {
+            toml::Value::Array(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| toml::Value::String(s.to_string()))
+                    .collect(),
+            )
+        } else if TYPED_KEYS.contains(&key) {
+            env_value(value)
+        } else {
+            toml::Value::String(value.clone())
+        };
+        let entry = table
+            .entry(section.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match entry {
+            toml::Value::Table(t) => {
+                t.insert(key.to_string(), v);
+            }
+            _ => {
+                return Err(ConfigError::Type {
+                    key: section.into(),
+                    reason: "must be a section ([name])".into(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An environment value: a TOML integer or boolean when it reads as one, else a string.
+fn env_value(s: &str) -> toml::Value {
+    if let Ok(i) = s.trim().parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    match s.trim() {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(s.to_string()),
+    }
+}
+
+/// `password_file = "/run/secrets/imap"` becomes `password = <file contents, trimmed>`.
+fn read_secret_files(table: &mut toml::Table) -> Result<(), ConfigError> {
+    for (section, key) in SECRET_KEYS {
+        let Some(toml::Value::Table(t)) = table.get_mut(section) else {
+            continue;
+        };
+        let file_key = format!("{key}_file");
+        let Some(v) = t.remove(&file_key) else {
+            continue;
+        };
+        let path = v
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ConfigError::Type {
+                key: format!("{section}.{file_key}"),
+                reason: "must be a file path".into(),
+            })?;
+        let secret = std::fs::read_to_string(&path).map_err(|e| ConfigError::SecretFile {
+            key: format!("{section}.{file_key}"),
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        t.insert(
+            key.to_string(),
+            toml::Value::String(secret.trim().to_string()),
+        );
+    }
+    Ok(())
+}
+
+/// Finds which `section.key` a deserialisation error's byte span points into.
+fn locate_key(rendered: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(span) = span else {
+        return "(config)".into();
+    };
+    let mut section = String::new();
+    let mut pos = 0;
+    let mut found = None;
+    for line in rendered.split_inclusive('\n') {
+        let t = line.trim();
+        if t.starts_with('[') && t.ends_with(']') {
+            section = t.trim_matches(|c| c == '[' || c == ']').to_string();
+        }
+        let end = pos + line.len();
+        if span.start < end && found.is_none() {
+            let key = t.split('=').next().unwrap_or("").trim().to_string();
+            found = Some(if t.starts_with('[') || key.is_empty() {
+                section.clone()
+            } else if section.is_empty() {
+                key
+            } else {
+                format!("{section}.{key}")
+            });
+        }
+        pos = end;
+    }
+    found.unwrap_or_else(|| "(config)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_parts(Some(text), Path::new("test.toml"), &env)
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let c = Config::from_parts(None, Path::new("x"), &[]).unwrap();
+        assert_eq!(c.database.url, "sqlite://connecting.db");
+        assert!(c.telegram.is_none() && c.imap.is_none() && c.smtp.is_none());
+        assert_eq!(c.intake.timezone, chrono_tz::Europe::Rome);
+        assert_eq!(c.intake.min_notice_hours, 48);
+        assert_eq!(
+            (
+                c.dispatch.wave_size,
+                c.dispatch.offer_timeout_minutes,
+                c.dispatch.urgent_offer_timeout_minutes
+            ),
+            (3, 30, 10)
+        );
+        assert_eq!(c.http.listen, "127.0.0.1:8080");
+        assert_eq!((c.retention.raw_days, c.retention.closed_days), (90, 730));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let c = load(
+            "[imap]\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"info\"\npassword = \"a\"\n[smtp]\nhost = \"::1\"\ntls = \"none\"\nfrom = \"a@b.it\"\n",
+            &[
+                ("CONNECTING_IMAP_PORT", "10143"),
+                ("CONNECTING_IMAP_PROCESSED_MAILBOX", "Fatti"),
+                ("CONNECTING_TELEGRAM_TOKEN", "123:abc"),
+                ("CONNECTING_INTAKE_ALLOWED_SENDER_DOMAINS", "comune.bergamo.it, ats-bg.it"),
+                ("CONNECTING_IMAP_IDLE", "false"),
+                ("CONNECTING_SMTP_PASSWORD", "123456"),
+                ("OTHER_THING", "x"),
+            ],
+        )
+        .unwrap();
+        let imap = c.imap.unwrap();
+        assert_eq!(imap.port(), 10143);
+        assert_eq!(imap.processed_mailbox, "Fatti");
+        assert!(!imap.idle);
+        assert_eq!(c.telegram.unwrap().token.expose(), "123:abc");
+        assert_eq!(c.smtp.and_then(|s| s.password).unwrap().expose(), "123456");
+        assert_eq!(
+            c.intake.allowed_sender_domains,
+            ["comune.bergamo.it", "ats-bg.it"]
+        );
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "s3cret\n").unwrap();
+        let text = format!(
+            "[imap]\nhost = \"mail.example.org\"\nusername = \"info\"\npassword_file = \"{}\"\n",
+            f.display()
+        );
+        let c = load(&text, &[]).unwrap();
+        let imap = c.imap.clone().unwrap();
+        assert_eq!(imap.password.expose(), "s3cret");
+        assert_eq!(imap.port(), 993);
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        let missing = load(
+            "[smtp]\nhost=\"h\"\nfrom=\"a@b.it\"\npassword_file=\"/nonexistent/pw\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            missing.to_string().contains("smtp.password_file"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_key_the_value_and_what_is_expected() {
+        let e = load(
+            "[imap]\nhost=\"h\"\nusername=\"u\"\npassword=\"p\"\nport = \"nine\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("imap.port") && e.contains("nine"), "{e}");
+        let e = load(
+            "[smtp]\nhost=\"h\"\nfrom=\"a@b\"\ntls = \"sometimes\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("smtp.tls") && e.contains("sometimes"), "{e}");
+        let e = load("[intake]\ntimezone = \"Mars/Olympus\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("intake.timezone") && e.contains("Mars/Olympus"),
+            "{e}"
+        );
+        let e = load("[dispatch]\nwave_sise = 3\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("wave_sise"), "{e}");
+        let e = load("[database]\nurl = \"mysql://x\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("database.url") && e.contains("mysql://x"), "{e}");
+        let e = load("[http]\nlisten = \"everywhere\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("http.listen"), "{e}");
+        let e = load("[telegram]\ntoken = \"123:abc\"\nmode = \"webhook\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("telegram.webhook_url"), "{e}");
+    }
+
+    #[test]
+    fn plaintext_to_a_remote_host_is_refused_unless_allowed() {
+        let remote =
+            "[imap]\nhost=\"mail.example.org\"\ntls=\"none\"\nusername=\"u\"\npassword=\"p\"\n";
+        let e = load(remote, &[]).unwrap_err().to_string();
+        assert!(
+            e.contains("imap.tls") && e.contains("mail.example.org"),
+            "{e}"
+        );
+        assert!(load(&format!("{remote}allow_plaintext = true\n"), &[]).is_ok());
+        assert!(
+            load(
+                "[imap]\nhost=\"127.0.0.1\"\ntls=\"none\"\nusername=\"u\"\npassword=\"p\"\n",
+                &[]
+            )
+            .is_ok()
+        );
+        assert!(
+            load(
+                "[smtp]\nhost=\"localhost\"\ntls=\"none\"\nfrom=\"a@b.it\"\n",
+                &[]
+            )
+            .is_ok()
+        );
+        assert!(is_loopback("::1") && is_loopback("[::1]") && !is_loopback("10.0.0.1"));
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let text = include_str!("../connecting.example.toml");
+        let c = load(text, &[]).unwrap();
+        assert!(c.imap.is_some() && c.smtp.is_some() && c.telegram.is_some());
+    }
+}

@@ -1,0 +1,1188 @@
+//! The dispatcher: waves of offers, atomic acceptance, escalation, manual assignment,
+//! cancellation, reminders, outcome and evaluation — all as store transactions that write the
+//! messages they cause into the outbox, and durable timers that a worker claims exactly once.
+//!
+//! Callback data the Telegram bot routes back here (all well under 64 bytes):
+//! `acc:<offer_id>`, `dec:<offer_id>`, `done:<assignment_id>`, `notdone:<assignment_id>`,
+//! `ev:<request_id>:<score>`.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::matching::{JobSpec, MatchResult, MatchSettings, MediatorProfile, rank};
+use super::texts::Texts;
+use crate::clock::Clock;
+use crate::domain::appointment::local_to_utc;
+use crate::domain::availability::Availability;
+use crate::domain::{Appointment, Channel, Modality, RequestCode, RequestStatus};
+use crate::outbox::{Button, EmailPayload, Payload, TelegramPayload};
+use crate::store::{Mediator, Request, Store, StoreError, Tx};
+
+/// Timer kinds written by the dispatcher.
+pub mod timer_kind {
+    pub const OFFER_WAVE: &str = "offer_wave";
+    pub const REMINDER_DAY_BEFORE: &str = "reminder_day_before";
+    pub const REMINDER_TWO_HOURS: &str = "reminder_two_hours";
+    pub const AFTER_END: &str = "after_end";
+}
+
+/// Tunables (the `dispatch` config section).
+#[derive(Debug, Clone)]
+pub struct DispatchSettings {
+    pub wave_size: usize,
+    pub offer_timeout_minutes: i64,
+    pub urgent_offer_timeout_minutes: i64,
+    pub travel_buffer_minutes: u32,
+    pub tz: Tz,
+    /// Less than this many hours before the start, a cancellation is late.
+    pub late_cancellation_hours: i64,
+    pub reminder_hours_before: i64,
+    /// Domain part of the Message-IDs we make for emails.
+    pub message_id_domain: String,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        Self {
+            wave_size: 3,
+            offer_timeout_minutes: 60,
+            urgent_offer_timeout_minutes: 15,
+            travel_buffer_minutes: 30,
+            tz: chrono_tz::Europe::Rome,
+            late_cancellation_hours: 24,
+            reminder_hours_before: 2,
+            message_id_domain: "connecting.local".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("request {code} is {status}: {what} is not possible")]
+    WrongState {
+        code: RequestCode,
+        status: RequestStatus,
+        what: &'static str,
+    },
+    #[error("request {0} has no language: it cannot be matched")]
+    NoLanguage(RequestCode),
+    #[error("mediator {0} is not active")]
+    MediatorInactive(i64),
+    #[error("evaluation score {0} is not valid: expected 1 to 5")]
+    BadScore(i64),
+}
+
+pub type Result<T, E = DispatchError> = std::result::Result<T, E>;
+
+/// Why a request went to the coordinator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EscalationReason {
+    NobodyEligible,
+    AllDeclined,
+}
+
+impl EscalationReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationReason::NobodyEligible => "nobody_eligible",
+            EscalationReason::AllDeclined => "all_declined",
+        }
+    }
+}
+
+/// What dispatching (or a wave timer) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaveOutcome {
+    Offered {
+        wave: i64,
+        mediators: Vec<i64>,
+    },
+    Escalated(EscalationReason),
+    /// The request no longer waits for offers (assigned, cancelled, or a newer wave exists).
+    Nothing,
+}
+
+/// The result of an acceptance attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcceptOutcome {
+    Assigned {
+        request_id: i64,
+        assignment_id: i64,
+    },
+    /// The offer was closed, expired or not this mediator's: nothing changed.
+    NotAvailable,
+}
+
+/// Who cancels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Canceller {
+    Requester,
+    Coordinator(i64),
+    Cli,
+}
+
+impl Canceller {
+    fn actor(&self) -> String {
+        match self {
+            Canceller::Requester => "requester".into(),
+            Canceller::Coordinator(id) => format!("coordinator:{id}"),
+            Canceller::Cli => "cli".into(),
+        }
+    }
+}
+
+/// The dispatcher. Cheap to clone; several instances (processes) may run on one database.
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    settings: Arc<DispatchSettings>,
+    texts: Texts,
+}
+
+/// Escapes text for Telegram's HTML parse mode.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The matching job of a stored request.
+pub fn job_of(r: &Request) -> Option<JobSpec> {
+    let language = r.language.clone()?;
+    let appointment = match (r.date, r.start_time, r.duration_minutes) {
+        (Some(d), Some(t), Some(m)) if r.intervention.is_none_or(|i| i.has_appointment()) => {
+            Appointment::new(d, t, u32::try_from(m).unwrap_or(0)).ok()
+        }
+        _ => None,
+    };
+    Some(JobSpec {
+        language,
+        ambito: r.ambito,
+        modality: r.modality.unwrap_or(Modality::InPerson),
+        appointment,
+        gender_preference: r.mediator_gender,
+        case_ref: r.case_ref.clone(),
+    })
+}
+
+impl Dispatcher {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: DispatchSettings) -> Self {
+        Self {
+            store,
+            clock,
+            settings: Arc::new(settings),
+            texts: Texts,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &DispatchSettings {
+        &self.settings
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn t(&self, key: &str, args: &[(&str, String)]) -> String {
+        self.texts.render("it", key, args)
+    }
+
+    fn match_settings(&self) -> MatchSettings {
+        MatchSettings {
+            tz: self.settings.tz,
+            travel_buffer_minutes: self.settings.travel_buffer_minutes,
+        }
+    }
+
+    /// Builds the roster for one request and ranks it (also the coordinator's explanation).
+    pub async fn candidates(&self, req: &Request) -> Result<MatchResult> {
+        let mut tx = self.store.begin().await?;
+        let r = self.candidates_in(&mut tx, req).await;
+        tx.rollback().await?;
+        r
+    }
+
+    /// Ranking read inside `tx`: a transaction never waits for a second pool connection.
+    async fn candidates_in(&self, tx: &mut Tx, req: &Request) -> Result<MatchResult> {
+        let job = job_of(req).ok_or(DispatchError::NoLanguage(req.code))?;
+        let roster = self.roster(tx, req, &job).await?;
+        Ok(rank(&roster, &job, &self.match_settings()))
+    }
+
+    async fn roster(
+        &self,
+        tx: &mut Tx,
+        req: &Request,
+        job: &JobSpec,
+    ) -> Result<Vec<MediatorProfile>> {
+        let now = self.now();
+        let window = job
+            .appointment
+            .as_ref()
+            .map(|a| (a.starts_at(self.settings.tz), a.ends_at(self.settings.tz)));
+        let mediators = tx.all_mediators().await?;
+        let mut facts = tx
+            .work_facts(window, job.case_ref.as_deref(), req.id, now)
+            .await?;
+        let mut out = Vec::with_capacity(mediators.len());
+        for m in mediators {
+            let availability = match m.availability.as_deref() {
+                None => Availability::always(),
+                Some(text) => match Availability::parse(text) {
+                    Ok(a) => a,
+                    Err(_) => {
+                        tracing::warn!(
+                            mediator_id = m.id,
+                            "availability not readable; mediator left out"
+                        );
+                        continue;
+                    }
+                },
+            };
+            let (received, accepted) = facts.offer_stats.get(&m.id).copied().unwrap_or((0, 0));
+            out.push(MediatorProfile {
+                id: m.id,
+                active: m.active,
+                paused: m.paused,
+                gender: m.gender,
+                languages: m.languages,
+                ambiti: m.ambiti,
+                availability,
+                busy: facts.busy.remove(&m.id).unwrap_or_default(),
+                minutes_last_30_days: facts.minutes_last_30_days.get(&m.id).copied().unwrap_or(0),
+                offers_received: received,
+                offers_accepted: accepted,
+                case_refs: if facts.continuity.contains(&m.id) {
+                    job.case_ref.iter().cloned().collect()
+                } else {
+                    vec![]
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// Starts dispatching a queued (or escalated, re-tried) request: the first wave of offers,
+    /// or escalation if nobody is eligible.
+    #[tracing::instrument(skip_all, fields(code = %code))]
+    pub async fn dispatch(&self, code: RequestCode) -> Result<WaveOutcome> {
+        let id = self.store.request(code).await?.id;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let req = tx.request_by_id(id).await?;
+        if !matches!(req.status, RequestStatus::Queued | RequestStatus::Escalated) {
+            tx.rollback().await?;
+            return Err(DispatchError::WrongState {
+                code,
+                status: req.status,
+                what: "dispatch",
+            });
+        }
+        let ranked = self.candidates_in(&mut tx, &req).await?;
+        let outcome = self.send_next_wave(&mut tx, &req, &ranked, now).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Sends the next wave (or escalates) inside `tx`. `req` is the state read before.
+    async fn send_next_wave(
+        &self,
+        tx: &mut Tx,
+        req: &Request,
+        ranked: &MatchResult,
+        now: DateTime<Utc>,
+    ) -> Result<WaveOutcome> {
+        let asked = tx.offered_mediators(req.id).await?;
+        let wave_ids = ranked.next_wave(&asked, self.settings.wave_size.max(1));
+        if wave_ids.is_empty() {
+            let reason = if asked.is_empty() {
+                EscalationReason::NobodyEligible
+            } else {
+                EscalationReason::AllDeclined
+            };
+            let applied = tx
+                .set_status_if(
+                    req.id,
+                    &[RequestStatus::Queued, RequestStatus::Offered],
+                    RequestStatus::Escalated,
+                    "",
+                    now,
+                )
+                .await?;
+            if !applied {
+                return Ok(WaveOutcome::Nothing);
+            }
+            tx.set_escalation_reason(req.id, reason.as_str()).await?;
+            tx.audit(
+                now,
+                "process:dispatch",
+                Some(req.id),
+                "escalated",
+                Some(reason.as_str()),
+            )
+            .await?;
+            let reason_text = self.t(&format!("escalated_reason_{}", reason.as_str()), &[]);
+            let text = self.t(
+                "escalated",
+                &[("code", req.code.to_string()), ("reason", reason_text)],
+            );
+            let subject = self.t("escalated_subject", &[("code", req.code.to_string())]);
+            self.alert_coordinators(
+                tx,
+                &format!("esc:{}:{}", req.id, now.timestamp()),
+                Some(req.id),
+                &subject,
+                &text,
+                now,
+            )
+            .await?;
+            tracing::info!(code = %req.code, reason = reason.as_str(), "escalated");
+            return Ok(WaveOutcome::Escalated(reason));
+        }
+        let applied = tx
+            .set_status_if(
+                req.id,
+                &[
+                    RequestStatus::Queued,
+                    RequestStatus::Offered,
+                    RequestStatus::Escalated,
+                ],
+                RequestStatus::Offered,
+                "",
+                now,
+            )
+            .await?;
+        if !applied {
+            return Ok(WaveOutcome::Nothing);
+        }
+        let wave = tx.last_wave(req.id).await? + 1;
+        let minutes = if req.urgent {
+            self.settings.urgent_offer_timeout_minutes
+        } else {
+            self.settings.offer_timeout_minutes
+        };
+        let expires = now + Duration::minutes(minutes.max(1));
+        let mediators: HashMap<i64, Mediator> = tx
+            .all_mediators()
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        for mid in &wave_ids {
+            let offer_id = tx.insert_offer(req.id, *mid, wave, expires, now).await?;
+            if let Some(payload) = mediators
+                .get(mid)
+                .and_then(|m| self.offer_payload(req, m, offer_id))
+            {
+                let outbox_id = tx
+                    .enqueue(&format!("offer:{offer_id}"), Some(req.id), &payload, now)
+                    .await?;
+                tx.set_offer_outbox(offer_id, outbox_id).await?;
+            }
+        }
+        tx.schedule_timer(
+            timer_kind::OFFER_WAVE,
+            Some(req.id),
+            Some(wave),
+            expires,
+            now,
+        )
+        .await?;
+        tx.audit(
+            now,
+            "process:dispatch",
+            Some(req.id),
+            "offered",
+            Some(&format!("wave {wave}: {} mediators", wave_ids.len())),
+        )
+        .await?;
+        tracing::info!(code = %req.code, wave, n = wave_ids.len(), "offers sent");
+        Ok(WaveOutcome::Offered {
+            wave,
+            mediators: wave_ids,
+        })
+    }
+
+    fn fmt_when(&self, req: &Request) -> (String, String, String) {
+        let date = req
+            .date
+            .map(|d| d.format("%d/%m/%Y").to_string())
+            .or_else(|| req.deadline.map(|d| d.format("%d/%m/%Y").to_string()))
+            .unwrap_or_default();
+        let time = req
+            .start_time
+            .map(|t| t.format("%H:%M").to_string())
+            .unwrap_or_default();
+        let duration = req
+            .duration_minutes
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        (date, time, duration)
+    }
+
+    /// An offer carries only language, date/time, comune, type, duration and modality.
+    fn offer_payload(&self, req: &Request, m: &Mediator, offer_id: i64) -> Option<Payload> {
+        let (date, time, duration) = self.fmt_when(req);
+        let args = [
+            ("code", req.code.to_string()),
+            (
+                "language",
+                req.language
+                    .as_ref()
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
+            ),
+            ("date", date),
+            ("time", time),
+            ("duration", duration),
+            ("comune", req.comune.clone().unwrap_or_default()),
+            (
+                "kind",
+                req.intervention
+                    .map(|i| i.as_str().to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "modality",
+                req.modality
+                    .map(|i| i.as_str().to_string())
+                    .unwrap_or_default(),
+            ),
+        ];
+        let key = format!("offer:{offer_id}");
+        if let Some(chat) = m.telegram_id {
+            let escaped: Vec<(&str, String)> =
+                args.iter().map(|(k, v)| (*k, html_escape(v))).collect();
+            return Some(Payload::Telegram(TelegramPayload {
+                chat_id: chat,
+                text: self.t("offer", &escaped),
+                buttons: vec![vec![
+                    Button {
+                        text: self.t("offer_accept", &[]),
+                        data: format!("acc:{offer_id}"),
+                    },
+                    Button {
+                        text: self.t("offer_decline", &[]),
+                        data: format!("dec:{offer_id}"),
+                    },
+                ]],
+                edit_message_id: None,
+            }));
+        }
+        m.email.as_ref().map(|to| {
+            Payload::Email(EmailPayload {
+                to: to.clone(),
+                subject: self.t("offer_subject", &[("code", req.code.to_string())]),
+                body: self.t("offer", &args),
+                message_id: self.message_id(&key),
+                in_reply_to: None,
+                references: vec![],
+            })
+        })
+    }
+
+    fn message_id(&self, key: &str) -> String {
+        let local: String = key
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '.' })
+            .collect();
+        format!("<{local}@{}>", self.settings.message_id_domain)
+    }
+
+    /// A message to a mediator on their channel (Telegram if linked, else email).
+    fn to_mediator(
+        &self,
+        m: &Mediator,
+        key: &str,
+        subject: String,
+        text: String,
+        buttons: Vec<Vec<Button>>,
+    ) -> Option<Payload> {
+        if let Some(chat) = m.telegram_id {
+            return Some(Payload::Telegram(TelegramPayload {
+                chat_id: chat,
+                text,
+                buttons,
+                edit_message_id: None,
+            }));
+        }
+        m.email.as_ref().map(|to| {
+            Payload::Email(EmailPayload {
+                to: to.clone(),
+                subject,
+                body: text,
+                message_id: self.message_id(key),
+                in_reply_to: None,
+                references: vec![],
+            })
+        })
+    }
+
+    /// A message to the requester on the channel the request came from (falling back to the
+    /// other one they gave).
+    fn to_requester(
+        &self,
+        req: &Request,
+        key: &str,
+        subject: String,
+        text: String,
+        buttons: Vec<Vec<Button>>,
+    ) -> Option<Payload> {
+        let telegram = req.requester_chat_id.map(|chat| {
+            Payload::Telegram(TelegramPayload {
+                chat_id: chat,
+                text: text.clone(),
+                buttons: buttons.clone(),
+                edit_message_id: None,
+            })
+        });
+        let email = req.requester_email.as_ref().map(|to| {
+            Payload::Email(EmailPayload {
+                to: to.clone(),
+                subject: subject.clone(),
+                body: text.clone(),
+                message_id: self.message_id(key),
+                in_reply_to: req.source_message_id.clone(),
+                references: req.source_message_id.iter().cloned().collect(),
+            })
+        });
+        match req.channel {
+            Channel::Telegram => telegram.or(email),
+            Channel::Email | Channel::Cli => email.or(telegram),
+        }
+    }
+
+    async fn alert_coordinators(
+        &self,
+        tx: &mut Tx,
+        key: &str,
+        request_id: Option<i64>,
+        subject: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        for c in tx.all_coordinators().await? {
+            let k = format!("{key}:coord:{}", c.id);
+            let payload = if let Some(chat) = c.telegram_id {
+                Payload::Telegram(TelegramPayload {
+                    chat_id: chat,
+                    text: html_escape(text),
+                    buttons: vec![],
+                    edit_message_id: None,
+                })
+            } else if let Some(to) = &c.email {
+                Payload::Email(EmailPayload {
+                    to: to.clone(),
+                    subject: subject.to_string(),
+                    body: text.to_string(),
+                    message_id: self.message_id(&k),
+                    in_reply_to: None,
+                    references: vec![],
+                })
+            } else {
+                continue;
+            };
+            tx.enqueue(&k, request_id, &payload, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Tells the mediator of a closed offer: edits the Telegram offer message if it was
+    /// delivered, drops the offer if it has not gone out yet, else sends a new message.
+    async fn withdraw_offer_message(
+        &self,
+        tx: &mut Tx,
+        req: &Request,
+        offer: &crate::store::Offer,
+        m: Option<&Mediator>,
+        text_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if let Some(oid) = offer.outbox_id
+            && tx.cancel_pending_outbox(oid).await?
+        {
+            return Ok(());
+        }
+        let Some(m) = m else { return Ok(()) };
+        let text = self.t(text_key, &[("code", req.code.to_string())]);
+        let key = format!("withdraw:{}", offer.id);
+        let mut payload = self.to_mediator(
+            m,
+            &key,
+            self.t("notice_subject", &[("code", req.code.to_string())]),
+            text,
+            vec![],
+        );
+        if let (Some(Payload::Telegram(p)), Some(oid)) = (payload.as_mut(), offer.outbox_id) {
+            let (status, external) = tx.outbox_state(oid).await?;
+            if status == "sent" {
+                p.edit_message_id = external.and_then(|e| e.parse().ok());
+            }
+        }
+        if let Some(p) = payload {
+            tx.enqueue(&key, Some(req.id), &p, now).await?;
+        }
+        Ok(())
+    }
+
+    /// A mediator accepts an offer. Exactly one acceptance per request succeeds, whatever the
+    /// concurrency; in the same transaction the requester's confirmation and the winner's full
+    /// details are queued, the other offers withdrawn, and reminders scheduled.
+    #[tracing::instrument(skip_all, fields(offer_id, mediator_id))]
+    pub async fn accept(&self, offer_id: i64, mediator_id: i64) -> Result<AcceptOutcome> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let Some(request_id) = tx.accept_offer(offer_id, mediator_id, now).await? else {
+            tx.rollback().await?;
+            return Ok(AcceptOutcome::NotAvailable);
+        };
+        let req = tx.request_by_id(request_id).await?;
+        let assignment_id = tx
+            .insert_assignment(request_id, mediator_id, Some(offer_id), "offer", now)
+            .await?;
+        self.after_assignment(&mut tx, &req, mediator_id, assignment_id, now)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(code = %req.code, assignment_id, "assigned by acceptance");
+        Ok(AcceptOutcome::Assigned {
+            request_id,
+            assignment_id,
+        })
+    }
+
+    async fn after_assignment(
+        &self,
+        tx: &mut Tx,
+        req: &Request,
+        mediator_id: i64,
+        assignment_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mediators: HashMap<i64, Mediator> = tx
+            .all_mediators()
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        for other in tx.close_open_offers(req.id, "withdrawn", now).await? {
+            self.withdraw_offer_message(
+                tx,
+                req,
+                &other,
+                mediators.get(&other.mediator_id),
+                "offer_withdrawn",
+                now,
+            )
+            .await?;
+        }
+        tx.cancel_timers(req.id, &[timer_kind::OFFER_WAVE]).await?;
+        let (date, time, duration) = self.fmt_when(req);
+        let place = [req.address.clone(), req.comune.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let Some(m) = mediators.get(&mediator_id) else {
+            return Err(StoreError::NotFound(format!("mediator {mediator_id}")).into());
+        };
+        // The requester: mediator's name, date, time, place.
+        let code = req.code.to_string();
+        let confirm_args = [
+            ("code", code.clone()),
+            ("mediator", m.name.clone()),
+            ("date", date.clone()),
+            ("time", time.clone()),
+            ("place", place.clone()),
+        ];
+        let key = format!("confirm:{}:{assignment_id}", req.id);
+        let telegram_text = self.t(
+            "confirmation",
+            &confirm_args
+                .iter()
+                .map(|(k, v)| (*k, html_escape(v)))
+                .collect::<Vec<_>>(),
+        );
+        let email_text = self.t("confirmation", &confirm_args);
+        if let Some(mut p) = self.to_requester(
+            req,
+            &key,
+            self.t("confirmation_subject", &[("code", code.clone())]),
+            email_text,
+            vec![],
+        ) {
+            if let Payload::Telegram(t) = &mut p {
+                t.text = telegram_text;
+            }
+            tx.enqueue(&key, Some(req.id), &p, now).await?;
+        }
+        // The winner: full details.
+        let requester = [
+            req.requester_name.clone(),
+            req.requester_phone.clone(),
+            req.ente.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
+        let details_args = [
+            ("code", code.clone()),
+            ("date", date),
+            ("time", time),
+            ("duration", duration),
+            ("place", place),
+            (
+                "kind",
+                req.intervention
+                    .map(|i| i.as_str().to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "modality",
+                req.modality
+                    .map(|i| i.as_str().to_string())
+                    .unwrap_or_default(),
+            ),
+            ("requester", requester),
+            ("notes", req.notes.clone().unwrap_or_default()),
+        ];
+        let key = format!("details:{assignment_id}");
+        let escaped: Vec<(&str, String)> = details_args
+            .iter()
+            .map(|(k, v)| (*k, html_escape(v)))
+            .collect();
+        let text = if m.telegram_id.is_some() {
+            self.t("accepted_details", &escaped)
+        } else {
+            self.t("accepted_details", &details_args)
+        };
+        if let Some(p) = self.to_mediator(
+            m,
+            &key,
+            self.t("details_subject", &[("code", code)]),
+            text,
+            vec![],
+        ) {
+            tx.enqueue(&key, Some(req.id), &p, now).await?;
+        }
+        self.schedule_followups(tx, req, assignment_id, now).await?;
+        Ok(())
+    }
+
+    /// Reminders (the day before at the same local time, and `reminder_hours_before` before)
+    /// and the after-the-end questions. The day-before reminder is computed on the wall clock
+    /// in the configured zone, so it is right across a daylight-saving change.
+    async fn schedule_followups(
+        &self,
+        tx: &mut Tx,
+        req: &Request,
+        assignment_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let Some(job) = job_of(req) else {
+            return Ok(());
+        };
+        let Some(appt) = job.appointment else {
+            return Ok(());
+        };
+        let tz = self.settings.tz;
+        let start = appt.starts_at(tz);
+        let day_before = local_to_utc((appt.date - Duration::days(1)).and_time(appt.start), tz);
+        let hours_before = start - Duration::hours(self.settings.reminder_hours_before);
+        for (kind, due) in [
+            (timer_kind::REMINDER_DAY_BEFORE, day_before),
+            (timer_kind::REMINDER_TWO_HOURS, hours_before),
+        ] {
+            if due > now {
+                tx.schedule_timer(kind, Some(req.id), Some(assignment_id), due, now)
+                    .await?;
+            }
+        }
+        tx.schedule_timer(
+            timer_kind::AFTER_END,
+            Some(req.id),
+            Some(assignment_id),
+            appt.ends_at(tz),
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A mediator declines. When nobody of the wave is left open, the next wave goes at once.
+    pub async fn decline(&self, offer_id: i64, mediator_id: i64) -> Result<bool> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if !tx.decline_offer(offer_id, mediator_id, None, now).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let offer = tx.offer(offer_id).await?;
+        let req = tx.request_by_id(offer.request_id).await?;
+        if req.status == RequestStatus::Offered && tx.open_offers(req.id).await?.is_empty() {
+            tx.cancel_timers(req.id, &[timer_kind::OFFER_WAVE]).await?;
+            let ranked = self.candidates_in(&mut tx, &req).await?;
+            self.send_next_wave(&mut tx, &req, &ranked, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Manual assignment by a coordinator (or the CLI): from queued, offered or escalated.
+    #[tracing::instrument(skip_all, fields(code = %code, mediator_id))]
+    pub async fn assign(&self, code: RequestCode, mediator_id: i64, actor: &str) -> Result<i64> {
+        let now = self.now();
+        let m = self.store.mediator(mediator_id).await?;
+        if !m.active {
+            return Err(DispatchError::MediatorInactive(mediator_id));
+        }
+        let id = self.store.request(code).await?.id;
+        let mut tx = self.store.begin().await?;
+        let req = tx.request_by_id(id).await?;
+        let applied = tx
+            .set_status_if(
+                req.id,
+                &RequestStatus::sources_of(RequestStatus::Assigned),
+                RequestStatus::Assigned,
+                "",
+                now,
+            )
+            .await?;
+        if !applied {
+            tx.rollback().await?;
+            return Err(DispatchError::WrongState {
+                code,
+                status: req.status,
+                what: "assignment",
+            });
+        }
+        tx.set_assigned_mediator(req.id, mediator_id).await?;
+        let assignment_id = tx
+            .insert_assignment(req.id, mediator_id, None, actor, now)
+            .await?;
+        tx.audit(
+            now,
+            actor,
+            Some(req.id),
+            "assigned",
+            Some(&format!("mediator {mediator_id}")),
+        )
+        .await?;
+        self.after_assignment(&mut tx, &req, mediator_id, assignment_id, now)
+            .await?;
+        tx.commit().await?;
+        Ok(assignment_id)
+    }
+
+    /// Cancels a request: the assigned mediator and open offers are told; less than
+    /// `late_cancellation_hours` before the start it is marked late. Returns whether it was late.
+    #[tracing::instrument(skip_all, fields(code = %code))]
+    pub async fn cancel(&self, code: RequestCode, by: Canceller) -> Result<bool> {
+        let now = self.now();
+        let id = self.store.request(code).await?.id;
+        let mut tx = self.store.begin().await?;
+        let req = tx.request_by_id(id).await?;
+        let open: Vec<RequestStatus> = RequestStatus::sources_of(RequestStatus::Cancelled);
+        if !tx
+            .set_status_if(req.id, &open, RequestStatus::Cancelled, "", now)
+            .await?
+        {
+            tx.rollback().await?;
+            return Err(DispatchError::WrongState {
+                code,
+                status: req.status,
+                what: "cancellation",
+            });
+        }
+        let late = req
+            .starts_at
+            .is_some_and(|s| s - now < Duration::hours(self.settings.late_cancellation_hours));
+        let actor = by.actor();
+        tx.mark_cancelled(req.id, late, &actor).await?;
+        tx.cancel_timers(req.id, &[]).await?;
+        let mediators: HashMap<i64, Mediator> = tx
+            .all_mediators()
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        let (date, time, _) = self.fmt_when(&req);
+        if let Some(a) = tx.active_assignment(req.id).await? {
+            tx.close_assignment(a.id, "cancelled", None, &actor, now)
+                .await?;
+            if let Some(m) = mediators.get(&a.mediator_id) {
+                let key = format!("cancel:{}:{}", req.id, a.id);
+                let text = self.t(
+                    if late {
+                        "cancelled_mediator_late"
+                    } else {
+                        "cancelled_mediator"
+                    },
+                    &[
+                        ("code", req.code.to_string()),
+                        ("date", date.clone()),
+                        ("time", time.clone()),
+                    ],
+                );
+                if let Some(p) = self.to_mediator(
+                    m,
+                    &key,
+                    self.t("notice_subject", &[("code", req.code.to_string())]),
+                    text,
+                    vec![],
+                ) {
+                    tx.enqueue(&key, Some(req.id), &p, now).await?;
+                }
+            }
+        }
+        for offer in tx.close_open_offers(req.id, "withdrawn", now).await? {
+            self.withdraw_offer_message(
+                &mut tx,
+                &req,
+                &offer,
+                mediators.get(&offer.mediator_id),
+                "cancelled_offer",
+                now,
+            )
+            .await?;
+        }
+        tx.audit(
+            now,
+            &actor,
+            Some(req.id),
+            "cancelled",
+            Some(if late { "late" } else { "in time" }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(late)
+    }
+
+    /// The mediator's answer after the end: done (with minutes worked) or not done.
+    pub async fn record_outcome(
+        &self,
+        assignment_id: i64,
+        mediator_id: i64,
+        done: bool,
+        worked_minutes: Option<i64>,
+    ) -> Result<bool> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let request_id = tx
+            .assignment(assignment_id)
+            .await?
+            .filter(|a| a.mediator_id == mediator_id && a.status == "active")
+            .map(|a| a.request_id);
+        let Some(request_id) = request_id else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let status = if done { "done" } else { "not_done" };
+        let actor = format!("mediator:{mediator_id}");
+        if !tx
+            .close_assignment(
+                assignment_id,
+                status,
+                worked_minutes.filter(|m| *m > 0),
+                &actor,
+                now,
+            )
+            .await?
+        {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if done {
+            tx.set_status_if(
+                request_id,
+                &[RequestStatus::Assigned, RequestStatus::Confirmed],
+                RequestStatus::Done,
+                "",
+                now,
+            )
+            .await?;
+        }
+        tx.audit(now, &actor, Some(request_id), "outcome", Some(status))
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The requester's evaluation, 1 to 5 with an optional comment.
+    pub async fn record_evaluation(
+        &self,
+        code: RequestCode,
+        score: i64,
+        comment: Option<&str>,
+    ) -> Result<()> {
+        if !(1..=5).contains(&score) {
+            return Err(DispatchError::BadScore(score));
+        }
+        let now = self.now();
+        let req = self.store.request(code).await?;
+        let mut tx = self.store.begin().await?;
+        tx.upsert_evaluation(
+            req.id,
+            score,
+            comment.map(str::trim).filter(|c| !c.is_empty()),
+            now,
+        )
+        .await?;
+        tx.audit(
+            now,
+            "requester",
+            Some(req.id),
+            "evaluation",
+            Some(&score.to_string()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Fires every due timer, each in its own transaction that claims it: a timer fires once
+    /// even with several instances on one database. Returns how many fired.
+    pub async fn run_due_timers(&self) -> Result<usize> {
+        let mut fired = 0;
+        loop {
+            let now = self.now();
+            let mut tx = self.store.begin().await?;
+            let Some(timer) = tx.claim_due_timer(now).await? else {
+                tx.rollback().await?;
+                return Ok(fired);
+            };
+            self.fire(&mut tx, &timer, now).await?;
+            tx.finish_timer(timer.id, now).await?;
+            tx.audit(
+                now,
+                "process:timers",
+                timer.request_id,
+                "timer_fired",
+                Some(&format!("{} {}", timer.id, timer.kind)),
+            )
+            .await?;
+            tx.commit().await?;
+            fired += 1;
+        }
+    }
+
+    async fn fire(
+        &self,
+        tx: &mut Tx,
+        timer: &crate::store::Timer,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let Some(request_id) = timer.request_id else {
+            return Ok(());
+        };
+        let req = tx.request_by_id(request_id).await?;
+        match timer.kind.as_str() {
+            timer_kind::OFFER_WAVE => {
+                if req.status != RequestStatus::Offered
+                    || timer.ref_id != Some(tx.last_wave(req.id).await?)
+                {
+                    return Ok(());
+                }
+                tx.close_open_offers(req.id, "expired", now).await?;
+                let ranked = self.candidates_in(tx, &req).await?;
+                self.send_next_wave(tx, &req, &ranked, now).await?;
+            }
+            timer_kind::REMINDER_DAY_BEFORE
+            | timer_kind::REMINDER_TWO_HOURS
+            | timer_kind::AFTER_END => {
+                let Some(a) = tx.active_assignment(req.id).await? else {
+                    return Ok(());
+                };
+                if Some(a.id) != timer.ref_id {
+                    return Ok(());
+                }
+                let Some(m) = tx
+                    .all_mediators()
+                    .await?
+                    .into_iter()
+                    .find(|m| m.id == a.mediator_id)
+                else {
+                    return Ok(());
+                };
+                let (date, time, _) = self.fmt_when(&req);
+                let place = [req.address.clone(), req.comune.clone()]
+                    .into_iter()
+                    .flatten()
+                    .map(|s| html_escape(&s))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let code = req.code.to_string();
+                let subject = self.t("notice_subject", &[("code", code.clone())]);
+                let args = [
+                    ("code", code.clone()),
+                    ("date", date.clone()),
+                    ("time", time),
+                    ("place", place),
+                ];
+                let key = format!("timer:{}", timer.id);
+                if timer.kind == timer_kind::AFTER_END {
+                    let buttons = vec![vec![
+                        Button {
+                            text: self.t("ask_done_yes", &[]),
+                            data: format!("done:{}", a.id),
+                        },
+                        Button {
+                            text: self.t("ask_done_no", &[]),
+                            data: format!("notdone:{}", a.id),
+                        },
+                    ]];
+                    if let Some(p) =
+                        self.to_mediator(&m, &key, subject, self.t("ask_done", &args), buttons)
+                    {
+                        tx.enqueue(&key, Some(req.id), &p, now).await?;
+                    }
+                    let ekey = format!("eval:{}", req.id);
+                    let buttons = vec![
+                        (1..=5)
+                            .map(|s| Button {
+                                text: self.t("ask_evaluation_button", &[("score", s.to_string())]),
+                                data: format!("ev:{}:{s}", req.id),
+                            })
+                            .collect(),
+                    ];
+                    let text = self.t("ask_evaluation", &[("code", code.clone()), ("date", date)]);
+                    if let Some(p) = self.to_requester(
+                        &req,
+                        &ekey,
+                        self.t("ask_evaluation_subject", &[("code", code)]),
+                        text,
+                        buttons,
+                    ) {
+                        tx.enqueue(&ekey, Some(req.id), &p, now).await?;
+                    }
+                } else {
+                    let k = if timer.kind == timer_kind::REMINDER_DAY_BEFORE {
+                        "reminder_day_before"
+                    } else {
+                        "reminder_two_hours"
+                    };
+                    if let Some(p) = self.to_mediator(&m, &key, subject, self.t(k, &args), vec![]) {
+                        tx.enqueue(&key, Some(req.id), &p, now).await?;
+                    }
+                }
+            }
+            other => {
+                tracing::warn!(
+                    timer_id = timer.id,
+                    kind = other,
+                    "unknown timer kind; marked done"
+                );
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,288 @@
+//! The language catalogue (`data/languages.toml`): lookup by code or Italian name, the list the
+//! bot suggests, the family of a variant (ary -> ar), and finding languages and nationality words
+//! in a request.
+
+use regex::Regex;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use super::fold::{Folded, fold};
+use crate::domain::LanguageCode;
+
+/// One language of the catalogue.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Language {
+    pub code: String,
+    /// Standard Italian name (CLDR).
+    pub name: String,
+    /// Parent code for a variant (e.g. `ary` -> `ar`).
+    #[serde(default)]
+    pub family: Option<String>,
+    /// Nouns, adjectives, variants and misspellings, folded (lower case, no accents).
+    #[serde(default)]
+    pub forms: Vec<String>,
+    /// Nationality words that only suggest this language.
+    #[serde(default)]
+    pub nationalities: Vec<String>,
+}
+
+impl Language {
+    pub fn code(&self) -> LanguageCode {
+        // Codes in the bundled file are checked by a test; fall back to "und"-like "mul" never.
+        LanguageCode::parse(&self.code).unwrap_or_else(|_| {
+            LanguageCode::parse("und").unwrap_or_else(|_| unreachable!("und is a valid code"))
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct File {
+    language: Vec<Language>,
+}
+
+struct Catalogue {
+    languages: Vec<Language>,
+    by_code: HashMap<String, usize>,
+    /// folded phrase -> (language index, is a nationality word)
+    phrases: HashMap<String, (usize, bool)>,
+    matcher: Regex,
+}
+
+static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
+    let file: File = toml::from_str(include_str!("../../data/languages.toml"))
+        .unwrap_or_else(|e| panic!("bundled data/languages.toml is invalid: {e}"));
+    build(file.language)
+});
+
+fn build(languages: Vec<Language>) -> Catalogue {
+    let mut by_code = HashMap::new();
+    let mut phrases: HashMap<String, (usize, bool)> = HashMap::new();
+    for (i, l) in languages.iter().enumerate() {
+        by_code.insert(l.code.clone(), i);
+        // Language forms win over nationality words when both list the same word.
+        for n in &l.nationalities {
+            phrases.entry(fold(n)).or_insert((i, true));
+        }
+    }
+    for (i, l) in languages.iter().enumerate() {
+        for f in std::iter::once(&l.name).chain(l.forms.iter()) {
+            let key = fold(f);
+            match phrases.get(&key) {
+                Some((_, false)) => {}
+                _ => {
+                    phrases.insert(key, (i, false));
+                }
+            }
+        }
+    }
+    let mut keys: Vec<&String> = phrases.keys().collect();
+    keys.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    let alternation: Vec<String> = keys
+        .iter()
+        .map(|k| regex::escape(k).replace(' ', r"\s+"))
+        .collect();
+    let pattern = format!(r"\b(?:{})(?:\b|$)", alternation.join("|"));
+    let matcher =
+        Regex::new(&pattern).unwrap_or_else(|e| panic!("language matcher does not compile: {e}"));
+    Catalogue {
+        languages,
+        by_code,
+        phrases,
+        matcher,
+    }
+}
+
+/// All languages, in catalogue order (the cooperative's own languages first): the bot's list.
+pub fn all() -> &'static [Language] {
+    &CATALOGUE.languages
+}
+
+/// The language with this code.
+pub fn by_code(code: &str) -> Option<&'static Language> {
+    let c = &*CATALOGUE;
+    c.by_code
+        .get(&code.trim().to_ascii_lowercase())
+        .map(|&i| &c.languages[i])
+}
+
+/// The language an Italian name, adjective or variant designates ("araba", "Bangla", "romeno").
+pub fn by_name(name: &str) -> Option<&'static Language> {
+    let c = &*CATALOGUE;
+    let key = fold(name.trim());
+    let key = key.strip_prefix("lingua ").unwrap_or(&key);
+    match c.phrases.get(key) {
+        Some(&(i, false)) => Some(&c.languages[i]),
+        _ => None,
+    }
+}
+
+/// The language a nationality word suggests ("marocchina" -> arabo marocchino).
+pub fn by_nationality(word: &str) -> Option<&'static Language> {
+    let c = &*CATALOGUE;
+    match c.phrases.get(&fold(word.trim())) {
+        Some(&(i, true)) => Some(&c.languages[i]),
+        _ => None,
+    }
+}
+
+/// The family (parent) code of a language, or the code itself when it has none.
+pub fn family(code: &str) -> Option<&'static str> {
+    let l = by_code(code)?;
+    Some(l.family.as_deref().unwrap_or(l.code.as_str()))
+}
+
+/// A language or nationality word found in a text.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub language: &'static Language,
+    /// The word was a nationality: the language is only a suggestion.
+    pub nationality: bool,
+    /// The original words.
+    pub text: String,
+    pub start: usize,
+}
+
+static LANGUAGE_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:lingua|madrelingua|idioma|parla|parlano|dialetto|traduzione in|traduzione dall'?|in)\s*$")
+        .unwrap_or_else(|e| panic!("{e}"))
+});
+
+/// Finds languages (certain) and nationality words (suggestions) in folded text, in order.
+pub(crate) fn find(
+    original: &str,
+    folded: &Folded,
+    masked: &dyn Fn(usize, usize) -> bool,
+) -> Vec<Found> {
+    let c = &*CATALOGUE;
+    let mut out = Vec::new();
+    for m in c.matcher.find_iter(&folded.text) {
+        if masked(m.start(), m.end()) {
+            continue;
+        }
+        let key = normalize_spaces(m.as_str());
+        let Some(&(i, nat)) = c.phrases.get(&key) else {
+            continue;
+        };
+        let orig = folded.slice(original, m.start(), m.end());
+        if looks_like_surname(original, folded, m.start(), m.end(), orig) {
+            continue;
+        }
+        let before = &folded.text[..m.start()];
+        let cue = LANGUAGE_CUE.is_match(before);
+        out.push(Found {
+            language: &c.languages[i],
+            nationality: nat && !cue,
+            text: orig.to_string(),
+            start: m.start(),
+        });
+    }
+    out
+}
+
+fn normalize_spaces(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// "Laura Russo", "Greco Marco": a capitalised language word next to another capitalised word is
+/// a surname, not a language.
+fn looks_like_surname(
+    original: &str,
+    folded: &Folded,
+    start: usize,
+    end: usize,
+    word: &str,
+) -> bool {
+    if !word.chars().next().is_some_and(char::is_uppercase) {
+        return false;
+    }
+    if word.chars().all(|c| !c.is_lowercase()) && word.chars().count() > 2 {
+        // ALL CAPS text: not a name signal.
+        return false;
+    }
+    let (a, b) = (folded.orig(start), folded.orig(end));
+    let line_before = original[..a].rsplit('\n').next().unwrap_or("");
+    let line_after = original[b..].split('\n').next().unwrap_or("");
+    let prev = line_before.split_whitespace().next_back().unwrap_or("");
+    let next = line_after.split_whitespace().next().unwrap_or("");
+    if fold(prev).trim_end_matches(':').ends_with("lingua") {
+        return false;
+    }
+    let cap = |w: &str| {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        w.len() > 1
+            && w.chars().next().is_some_and(char::is_uppercase)
+            && w.chars().skip(1).all(|c| c.is_lowercase() || c == '\'')
+            && !matches!(
+                w,
+                "Lingua"
+                    | "Mediatrice"
+                    | "Mediatore"
+                    | "Mediazione"
+                    | "Buongiorno"
+                    | "Salve"
+                    | "Arabo"
+                    | "Oggetto"
+                    | "Richiesta"
+                    | "Urgente"
+            )
+    };
+    cap(prev) || cap(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_is_valid_and_large_enough() {
+        assert!(all().len() >= 70, "{} languages", all().len());
+        for l in all() {
+            assert!(LanguageCode::parse(&l.code).is_ok(), "bad code {}", l.code);
+            if let Some(f) = &l.family {
+                assert!(by_code(f).is_some(), "{} has unknown family {f}", l.code);
+            }
+        }
+        let mut codes: Vec<_> = all().iter().map(|l| &l.code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), all().len(), "duplicate codes");
+    }
+
+    #[test]
+    fn lookups() {
+        assert_eq!(by_name("Araba").map(|l| l.code.as_str()), Some("ar"));
+        assert_eq!(by_name("romeno").map(|l| l.code.as_str()), Some("ro"));
+        assert_eq!(by_name("Bangla").map(|l| l.code.as_str()), Some("bn"));
+        assert_eq!(by_name("cingalese").map(|l| l.code.as_str()), Some("si"));
+        assert_eq!(by_name("lingua urdu").map(|l| l.code.as_str()), Some("ur"));
+        assert_eq!(
+            by_code("ARY").map(|l| l.name.as_str()),
+            Some("arabo marocchino")
+        );
+        assert_eq!(family("ary"), Some("ar"));
+        assert_eq!(family("ar"), Some("ar"));
+        assert_eq!(family("xx"), None);
+        assert_eq!(
+            by_nationality("pakistana").map(|l| l.code.as_str()),
+            Some("ur")
+        );
+        assert!(by_name("pakistana").is_none());
+    }
+
+    #[test]
+    fn finds_languages_and_nationalities() {
+        let t =
+            "Serve una mediatrice di lingua ARABA (famiglia marocchina), la collega Laura Russo";
+        let f = Folded::new(t);
+        let found = find(t, &f, &|_, _| false);
+        let codes: Vec<_> = found
+            .iter()
+            .map(|x| (x.language.code.as_str(), x.nationality))
+            .collect();
+        assert_eq!(codes, vec![("ar", false), ("ary", true)]);
+        let t = "arabo marocchino";
+        let f = Folded::new(t);
+        assert_eq!(find(t, &f, &|_, _| false)[0].language.code, "ary");
+    }
+}

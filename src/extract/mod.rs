@@ -1,0 +1,672 @@
+//! The Italian request extractor: free text or a labelled form, as a social worker writes it,
+//! becomes a typed [`RequestDraft`] — language, date and time, place, modality, intervention type,
+//! preferences, requester — with `missing` fields and `warnings`. Pure code, no I/O; every regex
+//! and data file is compiled or parsed once.
+
+pub mod dates;
+mod fields;
+pub mod fold;
+pub mod languages;
+mod messages;
+pub mod places;
+pub mod text;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::domain::appointment::local_to_utc;
+use crate::domain::{Ambito, Channel, Gender, InterventionType, LanguageCode, Modality};
+
+pub use fields::Continuity;
+pub use languages::Language;
+pub use places::Comune;
+pub use text::prepare_email_text;
+
+/// Longest text the extractor reads (bytes); the rest is ignored.
+pub const MAX_TEXT: usize = 200_000;
+
+/// What the extractor knows besides the text.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Reference time for "domani", "giovedì", past-date and notice checks.
+    pub now: DateTime<Utc>,
+    pub tz: Tz,
+    pub channel: Channel,
+    /// Minimum notice for a request (regional rule: 48 hours).
+    pub min_notice_hours: u32,
+    pub sender: SenderInfo,
+}
+
+impl Context {
+    pub fn new(now: DateTime<Utc>, channel: Channel) -> Self {
+        Self {
+            now,
+            tz: chrono_tz::Europe::Rome,
+            channel,
+            min_notice_hours: 48,
+            sender: SenderInfo::default(),
+        }
+    }
+}
+
+/// What registration tells about the sender.
+#[derive(Debug, Clone, Default)]
+pub struct SenderInfo {
+    pub name: Option<String>,
+    pub ente: Option<String>,
+    pub ambito: Option<Ambito>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A language as found: code and Italian name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LanguageRef {
+    pub code: LanguageCode,
+    pub name: String,
+}
+
+impl LanguageRef {
+    fn of(l: &Language) -> Self {
+        Self {
+            code: l.code(),
+            name: l.name.clone(),
+        }
+    }
+}
+
+/// A nationality given instead of a language, with the language it suggests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NationalityHint {
+    pub word: String,
+    pub suggested: LanguageRef,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Requester {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A warning: a stable code plus the human-readable message (Italian).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub code: String,
+    pub message: String,
+}
+
+/// A warning found while reading the text (before rendering): code plus placeholder values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub code: &'static str,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Note {
+    pub fn new(code: &'static str, args: Vec<(&'static str, String)>) -> Self {
+        Self { code, args }
+    }
+
+    /// The field a note is about, so that a merge drops it when that field is replaced.
+    fn field(&self) -> &'static str {
+        match self.code {
+            "approximate_time" | "time_assumed_pm" => "start",
+            "nationality_only" | "several_languages" => "language",
+            _ => "date",
+        }
+    }
+}
+
+/// Everything understood from a request, each field present or absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RequestDraft {
+    pub language: Option<LanguageRef>,
+    pub languages: Vec<LanguageRef>,
+    pub nationality: Option<NationalityHint>,
+    pub date: Option<NaiveDate>,
+    pub start: Option<NaiveTime>,
+    pub end: Option<NaiveTime>,
+    /// The time is only a part of the day ("mattina").
+    pub time_approximate: bool,
+    pub duration_minutes: Option<u32>,
+    /// Written translation: when it is due.
+    pub deadline: Option<NaiveDate>,
+    pub modality: Option<Modality>,
+    pub intervention: Option<InterventionType>,
+    pub comune: Option<Comune>,
+    pub address: Option<String>,
+    /// "presso la sede del Servizio Tutela Minori di ..."
+    pub office: Option<String>,
+    pub urgent: bool,
+    pub mediator_gender: Option<Gender>,
+    pub continuity: Option<Continuity>,
+    pub case_ref: Option<String>,
+    pub requester: Requester,
+    /// Required fields still unknown: language, date, start, place, intervention (deadline for a
+    /// written translation).
+    pub missing: Vec<String>,
+    pub warnings: Vec<Warning>,
+    /// Warnings read from the text, kept so that a merge can recompute `warnings`.
+    pub notes: Vec<Note>,
+}
+
+fn cut(text: &str) -> &str {
+    if text.len() <= MAX_TEXT {
+        return text;
+    }
+    let mut end = MAX_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Reads a request. Never panics, whatever the text.
+pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
+    let original = cut(text);
+    let folded = fold::Folded::new(original);
+    let f = folded.text.as_str();
+    let today = ctx.now.with_timezone(&ctx.tz).date_naive();
+    let mut d = RequestDraft::default();
+
+    // Contacts and references first: their digits are not dates.
+    let emails = fields::emails(f);
+    let urls = fields::urls(f);
+    let phones = fields::phones(f);
+    let case = fields::case_ref(f);
+    let mut taken: Vec<(usize, usize)> = Vec::new();
+    taken.extend(emails.iter().map(|e| (e.0, e.1)));
+    taken.extend(urls.iter().copied());
+    taken.extend(phones.iter().map(|p| (p.0, p.1)));
+    taken.extend(case.iter().map(|c| (c.0, c.1)));
+    let masks = taken.clone();
+    let masked = |s: usize, e: usize| masks.iter().any(|&(a, b)| s < b && a < e);
+
+    let closing = fields::closing_at(f).unwrap_or(f.len());
+    let body = &f[..closing];
+
+    // Language
+    let mut found = languages::find(original, &folded, &masked);
+    // a language word in the signature ("PAOLA GRECO") counts only when the body names none
+    if found.iter().any(|x| x.start < closing) {
+        found.retain(|x| x.start < closing);
+    }
+    let mut certain: Vec<&Language> = Vec::new();
+    for x in found.iter().filter(|x| !x.nationality) {
+        if !certain.iter().any(|l| l.code == x.language.code) {
+            certain.push(x.language);
+        }
+    }
+    // a variant beats its family ("arabo ... darija" -> ary)
+    let parents: Vec<String> = certain.iter().filter_map(|l| l.family.clone()).collect();
+    certain.retain(|l| !parents.contains(&l.code));
+    d.languages = certain.iter().map(|l| LanguageRef::of(l)).collect();
+    d.language = d.languages.first().cloned();
+    if d.languages.len() > 1 {
+        let names: Vec<String> = d.languages.iter().map(|l| l.name.clone()).collect();
+        d.notes.push(Note::new(
+            "several_languages",
+            vec![("languages", names.join(", "))],
+        ));
+    }
+    if d.language.is_none()
+        && let Some(n) = found.iter().find(|x| x.nationality)
+    {
+        let hint = NationalityHint {
+            word: n.text.clone(),
+            suggested: LanguageRef::of(n.language),
+        };
+        d.notes.push(Note::new(
+            "nationality_only",
+            vec![
+                ("nationality", hint.word.clone()),
+                ("language", hint.suggested.name.clone()),
+            ],
+        ));
+        d.nationality = Some(hint);
+    }
+
+    // Intervention (before dates: a written translation has a deadline, not a date)
+    d.intervention = fields::intervention(body).or_else(|| fields::intervention(f));
+
+    // Dates, times, duration
+    let hits = dates::scan_dates(f, today, &mut taken);
+    let times = dates::scan_times(f, &mut taken);
+    d.duration_minutes =
+        dates::scan_duration(body, &taken).or_else(|| dates::scan_duration(f, &taken));
+    let in_body = |s: usize| s < closing;
+    let usable: Vec<&dates::DateHit> = {
+        let b: Vec<_> = hits
+            .iter()
+            .filter(|h| !h.excluded && in_body(h.start))
+            .collect();
+        if b.is_empty() {
+            hits.iter().filter(|h| !h.excluded).collect()
+        } else {
+            b
+        }
+    };
+    for h in &usable {
+        for n in &h.notes {
+            if n.code == "invalid_date" {
+                d.notes.push(n.clone());
+            }
+        }
+    }
+    let deadline_hit = usable.iter().find(|h| h.deadline && h.date.is_some());
+    let appts: Vec<&&dates::DateHit> = usable
+        .iter()
+        .filter(|h| !h.deadline && h.date.is_some())
+        .collect();
+    let pick = appts
+        .iter()
+        .find(|h| h.date.is_some_and(|x| x >= today))
+        .or(appts.first())
+        .copied();
+    let mut part_from_date = None;
+    if let Some(p) = pick {
+        d.date = p.date;
+        part_from_date = p.part;
+        d.notes
+            .extend(p.notes.iter().filter(|n| n.code != "invalid_date").cloned());
+        let mut distinct: Vec<NaiveDate> = appts.iter().filter_map(|h| h.date).collect();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() > 1 {
+            let list: Vec<String> = distinct.iter().map(|x| dates::fmt_date(*x)).collect();
+            d.notes.push(Note::new(
+                "several_dates",
+                vec![
+                    ("dates", list.join(", ")),
+                    ("date", p.date.map(dates::fmt_date).unwrap_or_default()),
+                ],
+            ));
+        }
+    } else if let Some(v) = usable
+        .iter()
+        .find(|h| h.date.is_none() && h.notes.iter().any(|n| n.code == "vague_date"))
+    {
+        d.notes.extend(v.notes.iter().cloned());
+    }
+    d.deadline = deadline_hit.and_then(|h| h.date);
+
+    let time_pick = times.iter().find(|t| in_body(t.start)).or(times.first());
+    match time_pick {
+        Some(t) => {
+            d.start = Some(t.from);
+            d.end = t.to;
+            d.notes.extend(t.notes.iter().cloned());
+            if let Some(part) = t.approximate {
+                d.time_approximate = true;
+                d.notes.push(approx_note(part, t.from, t.to));
+            }
+        }
+        None => {
+            if let Some(part) = part_from_date {
+                let (a, b) = dates::part_range(part);
+                d.start = Some(a);
+                d.end = Some(b);
+                d.time_approximate = true;
+                d.notes.push(approx_note(part, a, Some(b)));
+            }
+        }
+    }
+
+    if d.intervention == Some(InterventionType::TraduzioneScritta) {
+        if d.deadline.is_none() {
+            d.deadline = d.date;
+        }
+        d.date = None;
+        d.start = None;
+        d.end = None;
+        d.duration_minutes = None;
+        d.time_approximate = false;
+        d.notes
+            .retain(|n| n.field() != "start" && n.code != "several_dates");
+    }
+
+    // Place
+    let comuni = places::find_comuni(original, &folded, &masked, closing);
+    d.comune = comuni
+        .iter()
+        .filter(|c| c.score > 0)
+        .max_by_key(|c| (c.score, std::cmp::Reverse(c.start)))
+        .map(|c| c.comune.clone());
+    let orig_closing = folded.orig(closing);
+    // an address after the closing is the office's, in the signature
+    d.address = places::find_address(&original[..orig_closing]).map(|a| a.1);
+    d.office = places::find_office(&original[..orig_closing]);
+    d.modality = fields::modality(body);
+
+    // Preferences, urgency, reference
+    d.urgent = fields::urgent(body);
+    d.mediator_gender = fields::gender(body);
+    d.continuity = fields::continuity(&original[..orig_closing], body);
+    d.case_ref = case.map(|c| folded.slice(original, c.0, c.1).to_string());
+
+    // Requester
+    d.requester = Requester {
+        name: fields::requester_name(original).or_else(|| ctx.sender.name.clone()),
+        email: emails
+            .first()
+            .map(|e| e.2.clone())
+            .or_else(|| ctx.sender.email.clone()),
+        phone: phones
+            .first()
+            .map(|p| p.2.clone())
+            .or_else(|| ctx.sender.phone.clone()),
+    };
+
+    complete_times(&mut d);
+    finalize(&mut d, ctx);
+    d
+}
+
+fn approx_note(part: &str, from: NaiveTime, to: Option<NaiveTime>) -> Note {
+    Note::new(
+        "approximate_time",
+        vec![
+            ("part", part.to_string()),
+            ("start", from.format("%H:%M").to_string()),
+            (
+                "end",
+                to.map(|t| t.format("%H:%M").to_string())
+                    .unwrap_or_default(),
+            ),
+        ],
+    )
+}
+
+/// end from start + duration, duration from start and end.
+fn complete_times(d: &mut RequestDraft) {
+    if let (Some(s), Some(e)) = (d.start, d.end) {
+        if e > s && d.duration_minutes.is_none() && !d.time_approximate {
+            d.duration_minutes = Some(((e - s).num_minutes()) as u32);
+        }
+    } else if let (Some(s), None, Some(m)) = (d.start, d.end, d.duration_minutes) {
+        let total = s.hour() * 60 + s.minute() + m;
+        if total < 24 * 60 {
+            d.end = NaiveTime::from_hms_opt(total / 60, total % 60, 0);
+        }
+    }
+}
+
+/// Recomputes `modality` defaults, `missing` and `warnings` from the fields and the notes.
+fn finalize(d: &mut RequestDraft, ctx: &Context) {
+    use InterventionType::*;
+    // a hearing is at the court: the place is known
+    let has_place = d.comune.is_some()
+        || d.address.is_some()
+        || d.office.is_some()
+        || d.intervention == Some(Udienza);
+    if d.modality.is_none() {
+        d.modality = match d.intervention {
+            Some(Telefonata) => Some(Modality::Phone),
+            Some(VisitaDomiciliare) | Some(IncontroProtetto) | Some(Udienza) => {
+                Some(Modality::InPerson)
+            }
+            _ if has_place => Some(Modality::InPerson),
+            _ => None,
+        };
+    }
+    let mut missing = Vec::new();
+    if d.language.is_none() {
+        missing.push("language");
+    }
+    if d.intervention == Some(TraduzioneScritta) {
+        if d.deadline.is_none() {
+            missing.push("deadline");
+        }
+    } else {
+        if d.date.is_none() {
+            missing.push("date");
+        }
+        if d.start.is_none() {
+            missing.push("start");
+        }
+        let remote = d.modality.is_some_and(Modality::is_remote);
+        if !remote && !has_place {
+            missing.push("place");
+        }
+        if d.intervention.is_none() {
+            missing.push("intervention");
+        }
+    }
+    d.missing = missing.into_iter().map(String::from).collect();
+
+    let local_now = ctx.now.with_timezone(&ctx.tz).naive_local();
+    let today = local_now.date();
+    let mut derived: Vec<Note> = Vec::new();
+    if let Some(date) = d.date {
+        let at = d
+            .start
+            .unwrap_or_else(|| NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default());
+        let past = date < today || (date == today && d.start.is_some_and(|s| s < local_now.time()));
+        if past {
+            derived.push(Note::new(
+                "date_in_past",
+                vec![("date", dates::fmt_date(date))],
+            ));
+        } else {
+            let starts = local_to_utc(date.and_time(at), ctx.tz);
+            let hours = (starts - ctx.now).num_hours();
+            if hours < i64::from(ctx.min_notice_hours) {
+                derived.push(Note::new(
+                    "short_notice",
+                    vec![
+                        ("hours", hours.max(0).to_string()),
+                        ("min", ctx.min_notice_hours.to_string()),
+                    ],
+                ));
+            }
+        }
+        if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+            derived.push(Note::new(
+                "weekend",
+                vec![
+                    ("date", dates::fmt_date(date)),
+                    ("weekday", dates::weekday_name(date.weekday()).into()),
+                ],
+            ));
+        }
+        if let Some(h) = dates::holiday(date) {
+            derived.push(Note::new(
+                "holiday",
+                vec![("date", dates::fmt_date(date)), ("holiday", h.into())],
+            ));
+        }
+    }
+    if let Some(dl) = d.deadline
+        && d.date.is_none()
+        && dl < today
+    {
+        derived.push(Note::new(
+            "date_in_past",
+            vec![("date", dates::fmt_date(dl))],
+        ));
+    }
+    if let (Some(s), Some(e)) = (d.start, d.end)
+        && e <= s
+    {
+        derived.push(Note::new(
+            "end_before_start",
+            vec![
+                ("start", s.format("%H:%M").to_string()),
+                ("end", e.format("%H:%M").to_string()),
+            ],
+        ));
+    }
+    let mut all: Vec<Note> = Vec::new();
+    for n in derived.into_iter().chain(d.notes.iter().cloned()) {
+        if !all.contains(&n) {
+            all.push(n);
+        }
+    }
+    d.warnings = all
+        .iter()
+        .map(|n| Warning {
+            code: n.code.to_string(),
+            message: messages::render("it", n.code, &n.args),
+        })
+        .collect();
+}
+
+/// A follow-up (a reply with the missing field, an answer to the bot) fills what is missing
+/// without erasing what was known. An approximate time ("mattina") gives way to a precise one.
+pub fn merge(base: &RequestDraft, update: &RequestDraft, ctx: &Context) -> RequestDraft {
+    let mut m = base.clone();
+    let mut from_update: Vec<&'static str> = Vec::new();
+    macro_rules! fill {
+        ($field:ident, $name:literal) => {
+            if m.$field.is_none() && update.$field.is_some() {
+                m.$field = update.$field.clone();
+                from_update.push($name);
+            }
+        };
+    }
+    if m.language.is_none() && update.language.is_some() {
+        m.language = update.language.clone();
+        m.nationality = None;
+        from_update.push("language");
+    }
+    for l in &update.languages {
+        if !m.languages.contains(l) {
+            m.languages.push(l.clone());
+        }
+    }
+    if m.nationality.is_none() && m.language.is_none() {
+        m.nationality = update.nationality.clone();
+    }
+    fill!(intervention, "intervention");
+    fill!(date, "date");
+    fill!(deadline, "deadline");
+    let precise_update = update.start.is_some() && !update.time_approximate;
+    if (m.start.is_none() || (m.time_approximate && precise_update)) && update.start.is_some() {
+        {
+            m.start = update.start;
+            m.end = update.end;
+            m.time_approximate = update.time_approximate;
+            if m.time_approximate || base.time_approximate {
+                m.duration_minutes = update.duration_minutes.or(if base.time_approximate {
+                    None
+                } else {
+                    base.duration_minutes
+                });
+            }
+            from_update.push("start");
+        }
+    }
+    fill!(end, "end");
+    fill!(duration_minutes, "duration_minutes");
+    fill!(modality, "modality");
+    fill!(comune, "comune");
+    fill!(address, "address");
+    fill!(office, "office");
+    fill!(mediator_gender, "mediator_gender");
+    fill!(continuity, "continuity");
+    fill!(case_ref, "case_ref");
+    m.urgent = base.urgent || update.urgent;
+    if m.requester.name.is_none() {
+        m.requester.name = update.requester.name.clone();
+    }
+    if m.requester.email.is_none() {
+        m.requester.email = update.requester.email.clone();
+    }
+    if m.requester.phone.is_none() {
+        m.requester.phone = update.requester.phone.clone();
+    }
+    if m.intervention == Some(InterventionType::TraduzioneScritta) && m.deadline.is_none() {
+        m.deadline = m.date.take();
+    }
+    // notes: keep those about fields whose value stayed, or still lacking
+    let lacking = |field: &str, d: &RequestDraft| match field {
+        "start" => d.start.is_none(),
+        "language" => d.language.is_none(),
+        _ => d.date.is_none(),
+    };
+    let mut notes = Vec::new();
+    for n in &base.notes {
+        let f = n.field();
+        if !from_update.contains(&f) || lacking(f, &m) {
+            notes.push(n.clone());
+        }
+    }
+    for n in &update.notes {
+        let f = n.field();
+        if (from_update.contains(&f) || lacking(f, &m)) && !notes.contains(n) {
+            notes.push(n.clone());
+        }
+    }
+    // a vague date is no longer a warning once a date is known
+    notes.retain(|n| !(n.code == "vague_date" && m.date.is_some()));
+    if m.language.is_some() {
+        notes.retain(|n| n.code != "nationality_only");
+    }
+    m.notes = notes;
+    m.modality = if base.modality.is_some() && !from_update.contains(&"modality") {
+        base.modality
+    } else {
+        m.modality
+    };
+    complete_times(&mut m);
+    finalize(&mut m, ctx);
+    m
+}
+
+/// The answer to one question of a dialogue ("giovedì alle 10" after "Per quando?"): the asked
+/// field is taken from the answer even if the draft had a value; the rest only fills gaps.
+pub fn answer(base: &RequestDraft, field: &str, text: &str, ctx: &Context) -> RequestDraft {
+    let update = extract(text, ctx);
+    let mut b = base.clone();
+    match field {
+        "language" if update.language.is_some() => {
+            b.language = None;
+            b.languages.clear();
+        }
+        "date" if update.date.is_some() => b.date = None,
+        "start" | "time" if update.start.is_some() => {
+            b.start = None;
+            b.end = None;
+        }
+        "deadline" if update.deadline.is_some() || update.date.is_some() => b.deadline = None,
+        "place" | "comune" if update.comune.is_some() || update.address.is_some() => {
+            b.comune = None;
+            b.address = None;
+            b.office = None;
+        }
+        "intervention" if update.intervention.is_some() => b.intervention = None,
+        "modality" if update.modality.is_some() => b.modality = None,
+        _ => {}
+    }
+    merge(&b, &update, ctx)
+}
+
+/// The JSON object `connecting parse` prints, with exactly the documented top-level keys.
+pub fn to_parse_json(d: &RequestDraft) -> Value {
+    let lang = |l: &LanguageRef| json!({"code": l.code.as_str(), "name": l.name});
+    json!({
+        "language": d.language.as_ref().map(lang),
+        "languages": d.languages.iter().map(lang).collect::<Vec<_>>(),
+        "date": d.date.map(|x| x.format("%Y-%m-%d").to_string()),
+        "start": d.start.map(|x| x.format("%H:%M").to_string()),
+        "end": d.end.map(|x| x.format("%H:%M").to_string()),
+        "duration_minutes": d.duration_minutes,
+        "deadline": d.deadline.map(|x| x.format("%Y-%m-%d").to_string()),
+        "modality": d.modality.map(|m| m.as_str()),
+        "intervention": d.intervention.map(|i| i.as_str()),
+        "comune": d.comune.as_ref().map(|c| json!({"name": c.name, "istat": c.istat})),
+        "address": d.address,
+        "urgent": d.urgent,
+        "mediator_gender": d.mediator_gender.map(|g| g.as_str()),
+        "case_ref": d.case_ref,
+        "requester": {"name": d.requester.name, "email": d.requester.email, "phone": d.requester.phone},
+        "missing": d.missing,
+        "warnings": d.warnings.iter().map(|w| json!({"code": w.code, "message": w.message})).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,312 @@
+//! The `connecting` command as a coordinator uses it, on SQLite and on PostgreSQL: people,
+//! imports, invites, the request queue; bad input gets one clear line and a non-zero exit.
+
+mod common;
+
+use chrono::Utc;
+use connecting::domain::{Channel, InterventionType, LanguageCode, Modality, RequestStatus};
+use connecting::store::NewRequest;
+use std::process::{Command, Output};
+
+struct Cli {
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new(url: &str) -> Cli {
+        Cli {
+            url: url.to_string(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_connecting"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("CONNECTING_DATABASE_URL", &self.url)
+            .env("CONNECTING_LOG", "warn")
+            .output()
+            .expect("run connecting")
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    /// Runs and expects failure; returns stderr, which must be a single line.
+    fn fails(&self, args: &[&str]) -> (i32, String) {
+        let o = self.run(args);
+        assert!(!o.status.success(), "{args:?} should fail");
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "one line expected, got: {err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err}"
+        );
+        (o.status.code().unwrap_or(-1), err)
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        serde_json::from_str(&self.ok(&a)).unwrap()
+    }
+}
+
+both_backends!(people_can_be_added_listed_and_imported, |db| async move {
+    let cli = Cli::new(&db.url);
+    cli.ok(&["migrate"]);
+    let out = cli.ok(&[
+        "mediator",
+        "add",
+        "--name",
+        "Amina Benali",
+        "--languages",
+        "ar,fr",
+        "--ambiti",
+        "Dalmine,Seriate",
+        "--phone",
+        "+39 333 1000001",
+        "--telegram-id",
+        "111",
+        "--gender",
+        "f",
+        "--availability",
+        "lun-ven 08:00-18:00",
+    ]);
+    assert!(
+        out.contains("Amina Benali") && out.contains("lun-ven 08:00-18:00"),
+        "{out}"
+    );
+    // Without --availability: available at any time.
+    cli.ok(&[
+        "mediator",
+        "add",
+        "--name",
+        "Grace",
+        "--languages",
+        "tw",
+        "--ambiti",
+        "Bergamo",
+    ]);
+    let list = cli.json(&["mediator", "list"]);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["languages"], serde_json::json!(["ar", "fr"]));
+    assert_eq!(list[1]["availability"], serde_json::Value::Null);
+
+    let csv = cli.dir.path().join("m.csv");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mediators.csv"),
+        &csv,
+    )
+    .unwrap();
+    let rows = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    let out = cli.ok(&["mediator", "import", csv.to_str().unwrap()]);
+    assert!(out.contains(&rows.to_string()), "{out}");
+    assert_eq!(
+        cli.json(&["mediator", "list"]).as_array().unwrap().len(),
+        2 + rows
+    );
+
+    cli.ok(&[
+        "operator",
+        "add",
+        "--name",
+        "Laura Rossi",
+        "--email",
+        "l.rossi@comune.dalmine.bg.it",
+        "--ente",
+        "Comune di Dalmine",
+        "--ambito",
+        "Dalmine",
+    ]);
+    let ops = cli.dir.path().join("o.csv");
+    std::fs::write(&ops, "name,email,ente,ambito,phone,telegram_id\nMarco Bianchi,m.bianchi@comune.seriate.bg.it,Comune di Seriate,Seriate,035 1,\n").unwrap();
+    cli.ok(&["operator", "import", ops.to_str().unwrap()]);
+    let table = cli.ok(&["operator", "list"]);
+    assert!(
+        table.contains("Laura Rossi")
+            && table.contains("Marco Bianchi")
+            && table.contains("Seriate"),
+        "{table}"
+    );
+
+    let c = cli.json(&[
+        "coordinator",
+        "add",
+        "--name",
+        "Giulia",
+        "--telegram-id",
+        "999",
+    ]);
+    assert_eq!(c[0]["telegram_id"], 999);
+
+    let inv = cli.json(&["invite", "mediator", "--id", "2", "--bot", "CoopBot"]);
+    let code = inv["code"].as_str().unwrap();
+    assert_eq!(inv["link"], format!("https://t.me/CoopBot?start={code}"));
+    // The code is real: it links a Telegram account once.
+    let r = db
+        .store
+        .redeem_invite(code, 4242, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(r.person_id, 2);
+});
+
+both_backends!(bad_input_gets_one_clear_line, |db| async move {
+    let cli = Cli::new(&db.url);
+    let (code, err) = cli.fails(&["mediator", "add", "--nome", "X"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--nome"), "{err}");
+    let (_, err) = cli.fails(&[
+        "mediator",
+        "add",
+        "--name",
+        "X",
+        "--languages",
+        "arabic",
+        "--ambiti",
+        "Dalmine",
+    ]);
+    assert!(err.contains("arabic"), "{err}");
+    let (_, err) = cli.fails(&[
+        "mediator",
+        "add",
+        "--name",
+        "X",
+        "--languages",
+        "ar",
+        "--ambiti",
+        "Milano",
+    ]);
+    assert!(err.contains("Milano") && err.contains("Dalmine"), "{err}");
+    let (_, err) = cli.fails(&[
+        "mediator",
+        "add",
+        "--name",
+        "X",
+        "--languages",
+        "ar",
+        "--ambiti",
+        "Dalmine",
+        "--availability",
+        "quando capita",
+    ]);
+    assert!(err.contains("quando capita"), "{err}");
+    let (_, err) = cli.fails(&["request", "show", "MED-27-1"]);
+    assert!(err.contains("MED-27-1"), "{err}");
+    let (_, err) = cli.fails(&["request", "list", "--status", "pending"]);
+    assert!(err.contains("pending") && err.contains("queued"), "{err}");
+    let (_, err) = cli.fails(&["invite", "operator", "--id", "77"]);
+    assert!(err.contains("77"), "{err}");
+    let bad = cli.dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "name,languages,ambiti\nA,ar,Dalmine\nB,ar,Atlantide\n",
+    )
+    .unwrap();
+    let (_, err) = cli.fails(&["mediator", "import", bad.to_str().unwrap()]);
+    assert!(err.contains("riga 3") && err.contains("Atlantide"), "{err}");
+    // Nothing from a bad file is imported.
+    assert_eq!(cli.json(&["mediator", "list"]).as_array().unwrap().len(), 0);
+    let o = Command::new(env!("CARGO_BIN_EXE_connecting"))
+        .args(["request", "list"])
+        .current_dir(cli.dir.path())
+        .env("CONNECTING_DATABASE_URL", &db.url)
+        .env("CONNECTING_DISPATCH_WAVE_SIZE", "many")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("dispatch.wave_size") && err.contains("many"),
+        "{err}"
+    );
+});
+
+both_backends!(
+    requests_are_listed_shown_assigned_and_cancelled,
+    |db| async move {
+        let cli = Cli::new(&db.url);
+        let now = Utc::now();
+        let date = (now + chrono::Duration::days(10)).date_naive();
+        let new = |lang: &str| NewRequest {
+            status: Some(RequestStatus::Queued),
+            channel: Some(Channel::Email),
+            language: Some(LanguageCode::parse(lang).unwrap()),
+            intervention: Some(InterventionType::Colloquio),
+            modality: Some(Modality::InPerson),
+            date: Some(date),
+            start_time: chrono::NaiveTime::from_hms_opt(10, 0, 0),
+            duration_minutes: Some(60),
+            comune: Some("Dalmine".into()),
+            ..Default::default()
+        };
+        let a = db.store.create_request(&new("ar"), now).await.unwrap();
+        let b = db.store.create_request(&new("ur"), now).await.unwrap();
+        cli.ok(&[
+            "mediator",
+            "add",
+            "--name",
+            "Amina",
+            "--languages",
+            "ar",
+            "--ambiti",
+            "Dalmine",
+        ]);
+
+        let table = cli.ok(&["request", "list"]);
+        assert!(
+            table.contains(&a.code.to_string()) && table.contains(&b.code.to_string()),
+            "{table}"
+        );
+        let queued = cli.json(&["request", "list", "--status", "queued"]);
+        assert_eq!(queued.as_array().unwrap().len(), 2);
+
+        let shown = cli.ok(&["request", "show", &a.code.to_string()]);
+        assert!(
+            shown.contains("colloquio") && shown.contains("Dalmine") && shown.contains("created"),
+            "{shown}"
+        );
+
+        cli.ok(&["request", "assign", &a.code.to_string(), "--mediator", "1"]);
+        let after = db.store.request(a.code).await.unwrap();
+        assert_eq!(after.status, RequestStatus::Assigned);
+        assert_eq!(after.assigned_mediator_id, Some(1));
+
+        let out = cli.json(&["request", "cancel", &b.code.to_string()]);
+        assert_eq!(out["status"], "cancelled");
+        assert_eq!(
+            db.store.request(b.code).await.unwrap().status,
+            RequestStatus::Cancelled
+        );
+        // A cancelled request cannot be assigned: a clear error, nothing changes.
+        let (_, err) = cli.fails(&["request", "assign", &b.code.to_string(), "--mediator", "1"]);
+        assert!(err.contains(&b.code.to_string()), "{err}");
+        assert_eq!(
+            cli.json(&["request", "list", "--status", "cancelled"])
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+);

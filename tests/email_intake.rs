@@ -1,0 +1,405 @@
+//! The email intake pipeline on the real store (SQLite and PostgreSQL): requests created,
+//! completed by a reply, cancelled; machines and unknown senders never answered; duplicates,
+//! quarantine and oversized mail; the whole corpus through `ingest`.
+
+mod common;
+
+use chrono::{TimeZone, Utc};
+use connecting::channels::email::{
+    Intake, IntakeConfig, Limits, Outcome, ingest_paths, parse_email, quarantine_list,
+    quarantine_retry,
+};
+use connecting::clock::ManualClock;
+use connecting::domain::RequestStatus;
+use connecting::outbox::Payload;
+use connecting::store::{RequestFilter, Store};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn cfg() -> IntakeConfig {
+    let mut c = IntakeConfig::new("info@coop.example", "connecting.coop.example");
+    c.allowed_sender_domains = vec!["comune.example.it".into()];
+    c
+}
+
+fn intake(store: &Store, cfg: IntakeConfig) -> Intake {
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap());
+    Intake::new(store.clone(), cfg, Arc::new(clock))
+}
+
+fn mail(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: info@coop.example\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{extra}\
+         Date: Mon, 1 Mar 2027 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn emails(store: &Store) -> Vec<connecting::outbox::EmailPayload> {
+    store
+        .outbox_all()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.payload {
+            Payload::Email(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+both_backends!(request_question_reply_merge_and_cancel, |db| async move {
+    let store = db.store.clone();
+    let intake = intake(&store, cfg());
+    let raw = mail(
+        "Anna Rossi <anna@comune.example.it>",
+        "Richiesta mediatrice",
+        "orig-1@comune.example.it",
+        "",
+        "Buongiorno, serve una mediatrice di lingua araba per un colloquio il 12/03/2027.\r\nGrazie",
+    );
+    let (request_id, code) = match intake.process(&raw).await.unwrap() {
+        Outcome::Created {
+            request_id,
+            code,
+            status,
+        } => {
+            assert_eq!(status, RequestStatus::NeedsInfo);
+            (request_id, code)
+        }
+        other => panic!("{other:?}"),
+    };
+    // The same message again changes nothing.
+    assert_eq!(intake.process(&raw).await.unwrap(), Outcome::Duplicate);
+
+    let out = emails(&store).await;
+    assert_eq!(out.len(), 1);
+    let ack = &out[0];
+    assert_eq!(ack.to, "anna@comune.example.it");
+    assert_eq!(ack.subject, format!("Re: [{code}] Richiesta mediatrice"));
+    assert_eq!(ack.in_reply_to.as_deref(), Some("orig-1@comune.example.it"));
+    assert!(ack.body.contains(&code.to_string()));
+    assert!(ack.body.contains("Lingua: ar"), "{}", ack.body);
+    assert!(
+        ack.body.contains("- Ora di inizio"),
+        "the question names the missing field"
+    );
+    assert!(!ack.body.contains("- Data\n"), "the date is known");
+
+    // The reply with the missing time, threaded on our acknowledgement, completes the request.
+    let reply = mail(
+        "anna@comune.example.it",
+        &format!("R: {}", ack.subject),
+        "reply-1@comune.example.it",
+        &format!(
+            "In-Reply-To: <{}>\r\nReferences: <orig-1@comune.example.it> <{}>\r\n",
+            ack.message_id, ack.message_id
+        ),
+        "L'orario è alle 10:30.\r\n\r\nIl giorno lun 1 mar 2027, info ha scritto:\r\n> Per procedere ci mancano",
+    );
+    match intake.process(&reply).await.unwrap() {
+        Outcome::Updated {
+            request_id: id,
+            status,
+            ..
+        } => {
+            assert_eq!(id, request_id);
+            assert_eq!(status, RequestStatus::Queued);
+        }
+        other => panic!("{other:?}"),
+    }
+    let r = store.request_by_id(request_id).await.unwrap();
+    assert_eq!(
+        r.start_time.map(|t| t.to_string()).as_deref(),
+        Some("10:30:00")
+    );
+    assert!(r.missing.is_empty());
+    assert_eq!(
+        store
+            .requests(&RequestFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let out = emails(&store).await;
+    assert_eq!(out.len(), 2);
+    assert!(out[1].body.contains("completa"));
+
+    // "annullo" on the request cancels it and is confirmed.
+    let cancel = mail(
+        "anna@comune.example.it",
+        &format!("Re: [{code}] Richiesta mediatrice"),
+        "cancel-1@comune.example.it",
+        "",
+        "Buongiorno, annullo la richiesta: la famiglia si è trasferita.",
+    );
+    assert!(matches!(
+        intake.process(&cancel).await.unwrap(),
+        Outcome::Cancelled { .. }
+    ));
+    assert_eq!(
+        store.request_by_id(request_id).await.unwrap().status,
+        RequestStatus::Cancelled
+    );
+    assert_eq!(emails(&store).await.len(), 3);
+});
+
+both_backends!(
+    unknown_senders_are_held_and_machines_never_answered,
+    |db| async move {
+        let store = db.store.clone();
+        let intake = intake(&store, cfg());
+        let raw = mail(
+            "someone@gmail.example",
+            "Richiesta",
+            "u-1@gmail.example",
+            "",
+            "Serve un mediatore arabo il 12/03 alle 10",
+        );
+        match intake.process(&raw).await.unwrap() {
+            Outcome::Held {
+                request_id: Some(id),
+            } => {
+                assert_eq!(
+                    store.request_by_id(id).await.unwrap().status,
+                    RequestStatus::NeedsReview
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let auto = mail(
+            "anna@comune.example.it",
+            "Risposta automatica: Richiesta",
+            "oof-1@comune.example.it",
+            "X-Auto-Response-Suppress: All\r\n",
+            "Sono fuori sede fino al 10 marzo.",
+        );
+        assert!(matches!(
+            intake.process(&auto).await.unwrap(),
+            Outcome::Recorded { .. }
+        ));
+        assert!(
+            emails(&store).await.is_empty(),
+            "no reply to unknown senders or machines"
+        );
+        let inbound = store.inbound("email", None).await.unwrap();
+        assert_eq!(inbound.len(), 2);
+        assert_eq!(inbound[0].status, "held");
+        assert_eq!(inbound[1].status, "ignored");
+        assert_eq!(inbound[1].kind, "auto_reply");
+    }
+);
+
+both_backends!(
+    quarantine_and_oversized_are_kept_and_retryable,
+    |db| async move {
+        let store = db.store.clone();
+        let mut strict = cfg();
+        strict.limits = Limits {
+            max_headers: 3,
+            ..Limits::default()
+        };
+        let raw = mail(
+            "anna@comune.example.it",
+            "Richiesta",
+            "q-1@comune.example.it",
+            "",
+            "Serve un mediatore urdu il 5/4 alle 9",
+        );
+        let outcome = intake(&store, strict.clone()).process(&raw).await.unwrap();
+        assert!(
+            matches!(outcome, Outcome::Quarantined { .. }),
+            "{outcome:?}"
+        );
+        let q = quarantine_list(&store).await.unwrap();
+        assert_eq!(q.len(), 1);
+        assert_eq!(
+            store.inbound_raw(q[0].id).await.unwrap().as_deref(),
+            Some(raw.as_slice())
+        );
+        // Retried with sane limits it becomes a request, on the same inbound row.
+        match quarantine_retry(&store, &cfg(), q[0].id).await.unwrap() {
+            Outcome::Created { .. } => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(quarantine_list(&store).await.unwrap().is_empty());
+        assert_eq!(store.inbound("email", None).await.unwrap().len(), 1);
+        assert_eq!(emails(&store).await.len(), 1);
+
+        let mut small = cfg();
+        small.limits.max_size = 200;
+        let big = mail(
+            "anna@comune.example.it",
+            "Allegato",
+            "big-1@comune.example.it",
+            "",
+            &"x".repeat(5000),
+        );
+        assert_eq!(
+            intake(&store, small).process(&big).await.unwrap(),
+            Outcome::Oversized
+        );
+        let over = store.inbound("email", Some("oversized")).await.unwrap();
+        assert_eq!(over.len(), 1);
+        assert_eq!(over[0].external_id, "big-1@comune.example.it");
+        assert!(over[0].size_bytes > 5000);
+        // Garbage is quarantined, never a panic, and stays quarantined on retry.
+        let g = intake(&store, cfg())
+            .process(b"\x00\xff\xfe garbage")
+            .await
+            .unwrap();
+        assert!(matches!(g, Outcome::Quarantined { .. }), "{g:?}");
+        let q = quarantine_list(&store).await.unwrap();
+        assert!(matches!(
+            quarantine_retry(&store, &cfg(), q[0].id).await.unwrap(),
+            Outcome::Quarantined { .. }
+        ));
+    }
+);
+
+fn corpus_dir() -> PathBuf {
+    [
+        std::env::var("CONNECTING_CORPUS").ok().map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/email")),
+        Some(PathBuf::from("/work/shared/corpus/email")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.is_dir())
+    .expect("corpus not found: set CONNECTING_CORPUS")
+}
+
+both_backends!(
+    the_corpus_through_ingest_machines_make_no_request_and_no_reply,
+    |db| async move {
+        let store = db.store.clone();
+        let dir = corpus_dir();
+        // Accept every sender of the corpus, so only classification can keep machines out.
+        let mut c = cfg();
+        for entry in walk(&dir) {
+            let raw = std::fs::read(&entry).unwrap();
+            if let Ok(e) = parse_email(&raw, &Limits::default()) {
+                for m in [e.from.as_ref(), e.effective().reply_address()]
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(d) = m.domain() {
+                        c.allowed_sender_domains.push(d.to_owned());
+                    }
+                }
+            }
+        }
+        let report = ingest_paths(&store, &c, std::slice::from_ref(&dir))
+            .await
+            .unwrap();
+        assert_eq!(report.files, walk(&dir).len());
+        assert!(report.unreadable.is_empty());
+        let inbound = store.inbound("email", None).await.unwrap();
+        let outbox = emails(&store).await;
+        for row in &inbound {
+            if matches!(
+                row.kind.as_str(),
+                "auto_reply"
+                    | "bounce"
+                    | "bounce_text"
+                    | "read_receipt"
+                    | "pec_receipt"
+                    | "pec_anomaly"
+                    | "mailing_list"
+            ) {
+                assert!(
+                    row.request_id.is_none(),
+                    "{} made a request",
+                    row.external_id
+                );
+            }
+        }
+        for m in &outbox {
+            assert!(
+                !m.to.starts_with("mailer-daemon") && !m.to.starts_with("postmaster"),
+                "reply to a daemon: {}",
+                m.to
+            );
+        }
+        // Two corpus files are the same vacation reply (same Message-ID, other line endings).
+        assert!(inbound.iter().filter(|r| r.kind == "auto_reply").count() >= 4);
+        // The anonymised avvenuta-consegna receipt reuses the transport envelope's Message-ID, so
+        // Message-ID dedupe records it once: two receipts remain.
+        assert_eq!(
+            inbound.iter().filter(|r| r.kind == "pec_receipt").count(),
+            2
+        );
+        // Every request got exactly one acknowledgement; nothing went to a machine sender only.
+        let requests = store.requests(&RequestFilter::default()).await.unwrap();
+        // Requests without a known sender (no From at all) are held for review: never answered.
+        let answered = requests
+            .iter()
+            .filter(|r| r.status != RequestStatus::NeedsReview)
+            .count();
+        assert_eq!(outbox.len(), answered);
+        assert!(
+            requests
+                .iter()
+                .filter(|r| r.status == RequestStatus::NeedsReview)
+                .all(|r| r.requester_email.is_none())
+        );
+        assert!(report.created >= 20, "{report:?}");
+        // Ingesting again: all duplicates.
+        let again = ingest_paths(&store, &c, &[dir]).await.unwrap();
+        assert_eq!(
+            again.duplicates + again.quarantined,
+            again.files,
+            "{again:?}"
+        );
+    }
+);
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if p.extension().is_some_and(|x| x == "eml") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+both_backends!(
+    pec_envelope_creates_the_request_of_the_inner_sender,
+    |db| async move {
+        let store = db.store.clone();
+        let path = corpus_dir().join("pec/gopec_posta_certificata_transport_postacert.eml");
+        let raw = String::from_utf8_lossy(&std::fs::read(path).unwrap()).replace(
+            "\r\nFrom: no-reply@example.com\r\n",
+            "\r\nFrom: Tutela Minori <tutela@pec.comune.example.it>\r\n",
+        );
+        let mut c = cfg();
+        c.allowed_sender_domains
+            .push("pec.comune.example.it".into());
+        match intake(&store, c).process(raw.as_bytes()).await.unwrap() {
+            Outcome::Created { request_id, .. } => {
+                let r = store.request_by_id(request_id).await.unwrap();
+                assert_eq!(
+                    r.requester_email.as_deref(),
+                    Some("tutela@pec.comune.example.it")
+                );
+                assert_eq!(
+                    r.source_message_id.as_deref(),
+                    Some("CZPXCJRZKQDRVYXFAZYUIAWNACDAAHEVAEXAKN@example.com")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let out = emails(&store).await;
+        assert_eq!(out[0].to, "tutela@pec.comune.example.it");
+    }
+);

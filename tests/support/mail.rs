@@ -1,0 +1,454 @@
+//! Test helper: a PRIVATE real Dovecot (IMAP + LMTP) and a real SMTP server (aiosmtpd forwarding
+//! to Dovecot's LMTP) per test, in a temp dir on free loopback ports, stopped on drop.
+//!
+//! Include with `#[path = "support/mail.rs"] mod mail;`. Installs the servers with
+//! `scripts/mail-servers install` when they are missing (root, Debian).
+#![allow(dead_code)]
+
+use async_imap::Session;
+use futures::TryStreamExt;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+
+pub const PASSWORD: &str = "secret";
+
+static INSTALL: Mutex<bool> = Mutex::new(false);
+
+/// Runs `scripts/mail-servers install` once per test binary when something is missing.
+fn ensure_installed() -> PathBuf {
+    let mut done = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let python = python_path();
+    if !*done {
+        let ok = Command::new("dovecot").arg("--version").output().is_ok()
+            && Command::new(&python)
+                .args(["-c", "import aiosmtpd"])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+        if !ok {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mail-servers");
+            let status = Command::new("bash")
+                .arg(script)
+                .arg("install")
+                .status()
+                .expect("run scripts/mail-servers install");
+            assert!(status.success(), "scripts/mail-servers install failed");
+        }
+        *done = true;
+    }
+    python
+}
+
+fn python_path() -> PathBuf {
+    std::env::var_os("CONNECTING_MAIL_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let venv = std::env::var_os("CONNECTING_MAIL_VENV")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/opt/connecting/mail-venv"));
+            venv.join("bin/python")
+        })
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free loopback port")
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn whoami() -> String {
+    Command::new("id")
+        .arg("-un")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|_| "nobody".into())
+}
+
+const SMTP_PY: &str = r#"
+import asyncio, smtplib, sys, signal, threading
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+port, lmtp_port, user, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+
+class Forward:
+    async def handle_DATA(self, server, session, envelope):
+        try:
+            with smtplib.LMTP('127.0.0.1', lmtp_port, timeout=10) as lmtp:
+                refused = lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
+        except smtplib.SMTPRecipientsRefused as e:
+            code, msg = list(e.recipients.values())[0]
+            return '%d %s' % (code, msg.decode(errors='replace'))
+        except smtplib.SMTPResponseException as e:
+            return '%d %s' % (e.smtp_code, e.smtp_error.decode(errors='replace'))
+        except OSError as e:
+            return '451 4.4.1 LMTP unavailable: %s' % e
+        if refused:
+            code, msg = list(refused.values())[0]
+            return '%d %s' % (code, msg.decode(errors='replace'))
+        return '250 2.0.0 delivered'
+
+def auth(server, session, envelope, mechanism, data):
+    if isinstance(data, LoginPassword) and data.login.decode() == user and data.password.decode() == password:
+        return AuthResult(success=True)
+    return AuthResult(success=False, handled=False)
+
+c = Controller(Forward(), hostname='127.0.0.1', port=port, authenticator=auth,
+               auth_require_tls=False, auth_required=(user != '-'), decode_data=False)
+c.start()
+print('READY', flush=True)
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *a: stop.set())
+signal.signal(signal.SIGINT, lambda *a: stop.set())
+stop.wait()
+c.stop()
+"#;
+
+/// A private Dovecot + SMTP pair. Users log in with their local part (`info`, `anna`) and
+/// [`PASSWORD`]; mail to `anything@any.domain` is delivered to the user named by the local part.
+pub struct MailServers {
+    pub dir: tempfile::TempDir,
+    pub imap_port: u16,
+    pub lmtp_port: u16,
+    pub smtp_port: u16,
+    /// SMTP AUTH credentials the server requires (`None`: no auth).
+    pub smtp_auth: Option<(String, String)>,
+    dovecot: Option<Child>,
+    smtp: Option<Child>,
+    python: PathBuf,
+}
+
+impl MailServers {
+    /// Starts both servers with these users (local parts).
+    pub fn start(users: &[&str]) -> Self {
+        Self::start_with(users, None)
+    }
+
+    pub fn start_with(users: &[&str], smtp_auth: Option<(&str, &str)>) -> Self {
+        let python = ensure_installed();
+        let dir = tempfile::Builder::new()
+            .prefix("connecting-mail-")
+            .tempdir()
+            .expect("temp dir");
+        let mut me = MailServers {
+            imap_port: free_port(),
+            lmtp_port: free_port(),
+            smtp_port: free_port(),
+            smtp_auth: smtp_auth.map(|(u, p)| (u.to_owned(), p.to_owned())),
+            dir,
+            dovecot: None,
+            smtp: None,
+            python,
+        };
+        for u in users {
+            me.add_user(u);
+        }
+        me.write_dovecot_conf();
+        me.start_dovecot();
+        me.start_smtp();
+        me
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.path().join("dovecot.conf")
+    }
+
+    pub fn add_user(&self, user: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path().join("users"))
+            .expect("users file");
+        writeln!(f, "{user}:{{PLAIN}}{PASSWORD}").expect("write users");
+    }
+
+    fn write_dovecot_conf(&self) {
+        let d = self.path().display().to_string();
+        for sub in ["run", "state", "mail"] {
+            std::fs::create_dir_all(self.path().join(sub)).expect("mkdir");
+        }
+        let (user_settings, uid) = if is_root() {
+            let _ = Command::new("chown")
+                .args(["nobody:nogroup", &format!("{d}/mail")])
+                .status();
+            (String::new(), "uid=nobody gid=nogroup".to_owned())
+        } else {
+            let me = whoami();
+            (
+                format!(
+                    "default_login_user = {me}\ndefault_internal_user = {me}\n\
+                     default_internal_group = {me}\nservice anvil {{\n  chroot =\n}}\n"
+                ),
+                format!("uid={me} gid={me}"),
+            )
+        };
+        let chroot = if is_root() { "" } else { "  chroot =\n" };
+        let conf = format!(
+            "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
+             protocols = imap lmtp\nlisten = 127.0.0.1\nssl = no\n\
+             disable_plaintext_auth = no\nauth_mechanisms = plain login\n\
+             mail_location = maildir:{d}/mail/%n/Maildir\n\
+             lmtp_save_to_detail_mailbox = no\n\
+             {user_settings}\
+             namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n\
+             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%n {d}/users\n}}\n\
+             userdb {{\n  driver = static\n  args = {uid} home={d}/mail/%n\n}}\n\
+             service imap-login {{\n{chroot}  inet_listener imap {{\n    address = 127.0.0.1\n    port = {imap}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+             service lmtp {{\n  inet_listener lmtp {{\n    address = 127.0.0.1\n    port = {lmtp}\n  }}\n}}\n",
+            imap = self.imap_port,
+            lmtp = self.lmtp_port,
+        );
+        std::fs::write(self.conf(), conf).expect("write dovecot.conf");
+    }
+
+    /// Starts (or restarts) Dovecot on the same ports.
+    pub fn start_dovecot(&mut self) {
+        let child = Command::new("dovecot")
+            .arg("-F")
+            .arg("-c")
+            .arg(self.conf())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn dovecot");
+        self.dovecot = Some(child);
+        wait_port(self.imap_port, "dovecot imap", || self.log());
+        wait_port(self.lmtp_port, "dovecot lmtp", || self.log());
+    }
+
+    /// Stops Dovecot (SIGTERM to the master, which stops its children), e.g. for a fault test.
+    pub fn stop_dovecot(&mut self) {
+        if let Some(mut c) = self.dovecot.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+            // Wait until the port is free again so a restart can bind it.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline
+                && std::net::TcpStream::connect(("127.0.0.1", self.imap_port)).is_ok()
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    fn start_smtp(&mut self) {
+        let script = self.path().join("smtp.py");
+        std::fs::write(&script, SMTP_PY).expect("write smtp.py");
+        let (u, p) = self
+            .smtp_auth
+            .clone()
+            .unwrap_or_else(|| ("-".into(), "-".into()));
+        let child = Command::new(&self.python)
+            .arg(&script)
+            .arg(self.smtp_port.to_string())
+            .arg(self.lmtp_port.to_string())
+            .arg(u)
+            .arg(p)
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::File::create(self.path().join("smtp.log"))
+                    .map(Stdio::from)
+                    .unwrap_or_else(|_| Stdio::null()),
+            )
+            .spawn()
+            .expect("spawn aiosmtpd");
+        self.smtp = Some(child);
+        let log = self.path().join("smtp.log");
+        wait_port(self.smtp_port, "aiosmtpd", || {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        });
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path().join("dovecot.log")).unwrap_or_default()
+    }
+
+    /// A logged-in IMAP session for `user` (local part).
+    pub async fn session(&self, user: &str) -> Session<TcpStream> {
+        let tcp = TcpStream::connect(("127.0.0.1", self.imap_port))
+            .await
+            .expect("connect imap");
+        let mut client = async_imap::Client::new(tcp);
+        client
+            .read_response()
+            .await
+            .expect("greeting")
+            .expect("greeting present");
+        client
+            .login(user, PASSWORD)
+            .await
+            .map_err(|(e, _)| e)
+            .expect("login")
+    }
+
+    /// APPENDs `raw` to `user`'s `mailbox` (created if missing).
+    pub async fn append(&self, user: &str, mailbox: &str, raw: &[u8]) {
+        let mut s = self.session(user).await;
+        if mailbox != "INBOX" {
+            let _ = s.create(mailbox).await;
+        }
+        s.append(mailbox, None, None, raw).await.expect("append");
+        let _ = s.logout().await;
+    }
+
+    /// Every message in `user`'s `mailbox`, in UID order (read with BODY.PEEK: flags untouched).
+    pub async fn messages(&self, user: &str, mailbox: &str) -> Vec<Vec<u8>> {
+        let mut s = self.session(user).await;
+        let out = match s.examine(mailbox).await {
+            Ok(mb) if mb.exists > 0 => {
+                let fetches: Vec<_> = s
+                    .uid_fetch("1:*", "(UID BODY.PEEK[])")
+                    .await
+                    .expect("fetch")
+                    .try_collect()
+                    .await
+                    .expect("fetch stream");
+                let mut v: Vec<_> = fetches
+                    .iter()
+                    .filter_map(|f| Some((f.uid?, f.body()?.to_vec())))
+                    .collect();
+                v.sort_by_key(|(u, _)| *u);
+                v.into_iter().map(|(_, b)| b).collect()
+            }
+            _ => Vec::new(),
+        };
+        let _ = s.logout().await;
+        out
+    }
+
+    /// Waits until `mailbox` holds at least `n` messages, then returns them all.
+    pub async fn wait_for(
+        &self,
+        user: &str,
+        mailbox: &str,
+        n: usize,
+        timeout: Duration,
+    ) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let m = self.messages(user, mailbox).await;
+            if m.len() >= n || Instant::now() > deadline {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn wait_port(port: u16, what: &str, log: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{what} did not listen on 127.0.0.1:{port}\n{}", log());
+}
+
+impl Drop for MailServers {
+    fn drop(&mut self) {
+        self.stop_dovecot();
+        if let Some(mut c) = self.smtp.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A minimal RFC 5322 message.
+pub fn message(from: &str, to: &str, subject: &str, message_id: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\n\
+         Date: Mon, 1 Mar 2027 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// A loopback TCP proxy in front of a server that can cut every open connection at once: the
+/// fault injector for "the IMAP connection dies mid-fetch".
+pub struct FaultProxy {
+    pub port: u16,
+    cut: tokio::sync::watch::Sender<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    pub async fn start(target_port: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (cut, rx) = tokio::sync::watch::channel(0u64);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut rx = rx.clone();
+                rx.mark_unchanged();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target_port)).await
+                    else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = rx.changed() => {}
+                    }
+                });
+            }
+        });
+        FaultProxy { port, cut, task }
+    }
+
+    /// Drops every connection open now (new ones are accepted again).
+    pub fn cut_all(&self) {
+        self.cut.send_modify(|n| *n += 1);
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
