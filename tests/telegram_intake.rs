@@ -306,11 +306,11 @@ fn payload(chat_id: i64, text: &str) -> Payload {
         buttons: vec![vec![
             Button {
                 text: "Accetto".into(),
-                data: "o:y:1".into(),
+                data: "acc:1".into(),
             },
             Button {
                 text: "Non posso".into(),
-                data: "o:n:1".into(),
+                data: "dec:1".into(),
             },
         ]],
         edit_message_id: None,

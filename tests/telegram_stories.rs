@@ -151,6 +151,23 @@ impl World {
             .expect("requests")
     }
 
+    /// Waits for the bot's answer to a button press (its text, or "" without text).
+    async fn answer(&self, id: &str) -> Option<String> {
+        let t = std::time::Instant::now();
+        while t.elapsed() < WAIT {
+            if let Some((_, text)) = self
+                .fake
+                .callback_answers()
+                .into_iter()
+                .find(|(i, _)| i == id)
+            {
+                return Some(text.unwrap_or_default());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        None
+    }
+
     /// Waits until every pushed update is confirmed (so counts in the store are final).
     async fn settle(&self) {
         let t = std::time::Instant::now();
@@ -220,6 +237,7 @@ both_backends!(registration_by_invite_code, |db| async move {
 both_backends!(a_complete_request_in_one_message, |db| async move {
     let mut w = World::new(db).await;
     let op = w.operator("Giulia Rossi", Some(600)).await;
+    w.mediator("Samira Haddad", 610).await;
     let r = w
         .say(
             600,
@@ -238,7 +256,12 @@ both_backends!(a_complete_request_in_one_message, |db| async move {
     assert_eq!(reqs.len(), 1);
     let q = &reqs[0];
     assert_eq!(q.code, code);
-    assert_eq!(q.status, RequestStatus::Queued);
+    // Queued, then dispatched at once: the one Arabic mediator of the Ambito gets the offer.
+    assert!(
+        matches!(q.status, RequestStatus::Queued | RequestStatus::Offered),
+        "{:?}",
+        q.status
+    );
     assert_eq!(q.language.as_ref().map(|l| l.as_str()), Some("ar"));
     assert_eq!(q.intervention, Some(InterventionType::Colloquio));
     assert_eq!(q.modality, Some(Modality::InPerson));
@@ -261,6 +284,38 @@ both_backends!(a_complete_request_in_one_message, |db| async move {
     // /richieste lists it.
     let r = w.say(600, "/richieste").await;
     assert!(r.text.contains(&code.to_string()), "{}", r.text);
+
+    // The mediator sees only what an offer may show, and accepts from the phone.
+    let offer = w.reply(610).await;
+    assert!(offer.text.contains(&code.to_string()), "{}", offer.text);
+    assert!(!offer.text.contains("Giulia"), "{}", offer.text);
+    assert_eq!(offer.labels(), vec!["Accetto", "Non posso"]);
+    let pressed = w.fake.press(&offer, "Accetto").unwrap();
+    let details = w.reply(610).await;
+    assert!(details.text.contains(&code.to_string()), "{}", details.text);
+    let answer = w.answer(&pressed).await.unwrap_or_default();
+    assert!(answer.contains("Incarico tuo"), "{answer}");
+    // The operator is told who is coming.
+    let confirmation = w.reply(600).await;
+    assert!(
+        confirmation.text.contains("Samira Haddad"),
+        "{}",
+        confirmation.text
+    );
+    assert_eq!(
+        w.store().request(code).await.unwrap().status,
+        RequestStatus::Assigned
+    );
+    // A second tap on the same offer: already assigned.
+    let again = w.fake.press(&offer, "Accetto").unwrap();
+    w.settle().await;
+    let answers = w.fake.callback_answers();
+    assert!(
+        answers
+            .iter()
+            .any(|(id, t)| *id == again && t.as_deref() == Some("Già assegnata, grazie.")),
+        "{answers:?}"
+    );
     w.stop().await;
 });
 
@@ -362,7 +417,7 @@ both_backends!(
         .push_message_with(900, serde_json::json!({"voice": {"file_id": "v1", "file_unique_id": "u1", "duration": 3, "mime_type": "audio/ogg", "file_size": 1200}}));
         let r = w.reply(900).await;
         assert!(r.text.contains("codice di invito"), "{}", r.text);
-        let cb = w.fake.push_callback(900, 900, 1, "o:y:1");
+        let cb = w.fake.push_callback(900, 900, 1, "acc:1");
         w.settle().await;
         assert!(
             w.fake
@@ -436,10 +491,10 @@ both_backends!(forged_and_replayed_callbacks_do_nothing, |db| async move {
     });
     let forged = w
         .fake
-        .push_callback(1101, 1101, 1, &format!("o:y:{offer_id}"));
+        .push_callback(1101, 1101, 1, &format!("acc:{offer_id}"));
     let garbage = w
         .fake
-        .push_callback(1101, 1101, 1, "o:y:99999999999999999999999");
+        .push_callback(1101, 1101, 1, "acc:99999999999999999999999");
     w.settle().await;
     let answers = w.fake.callback_answers();
     for f in [forged, garbage] {
@@ -473,17 +528,21 @@ both_backends!(a_restart_in_the_middle_of_a_dialogue, |db| async move {
     w.start().await;
     let r = w.reply(1200).await;
     assert!(r.text.contains("A che ora?"), "{}", r.text);
-    assert!(w.fake.callback_answers().iter().any(|(id, _)| *id == dopo));
+    assert!(
+        w.answer(&dopo).await.is_some(),
+        "the press was not answered"
+    );
     let r = w.say(1200, "ore 11").await;
-    let r = w.press(&r, "2 ore").await;
-    let r = w.press(&r, "In presenza").await;
+    let mut r = w.press(&r, "2 ore").await;
+    if r.button("In presenza").is_some() {
+        r = w.press(&r, "In presenza").await;
+    }
     assert!(r.text.contains("In quale comune?"), "{}", r.text);
     w.stop().await;
     w.start().await;
-    let r = w.say(1200, "Zingonia <Verdellino> & co").await;
+    let r = w.say(1200, "Frazione <Alta> & Co").await;
     assert!(
-        r.text
-            .contains("Comune: Zingonia &lt;Verdellino&gt; &amp; co"),
+        r.text.contains("Comune: Frazione &lt;Alta&gt; &amp; Co"),
         "{}",
         r.text
     );
@@ -614,7 +673,7 @@ both_backends!(
         // Fatima presses Samira's offer: refused. Samira's own press reaches dispatch's hook.
         let forged = w
             .fake
-            .push_callback(1601, 1600, shown.message_id, &format!("o:y:{offer_id}"));
+            .push_callback(1601, 1600, shown.message_id, &format!("acc:{offer_id}"));
         let own = w.fake.press(&shown, "Accetto").unwrap();
         w.settle().await;
         let answers = w.fake.callback_answers();
@@ -630,25 +689,23 @@ both_backends!(
                 .any(|(id, t)| *id == own && t.as_deref() != Some("Non autorizzato.")),
             "{answers:?}"
         );
-        // The outbox row remembers the Telegram message that carried the offer.
-        let mid: Option<i64> = connecting::with_pool!(w.store(), p => {
-            sqlx::query_scalar("SELECT telegram_message_id FROM offers WHERE id = $1").bind(offer_id).fetch_one(p).await.unwrap()
-        });
-        let _ = mid;
-
-        // After the appointment: [Svolto] on her own assignment closes the request.
+        assert!(
+            answers
+                .iter()
+                .any(|(id, t)| *id == own
+                    && t.as_deref().is_some_and(|t| t.contains("Incarico tuo"))),
+            "{answers:?}"
+        );
         let assignment: i64 = connecting::with_pool!(w.store(), p => {
-            sqlx::query_scalar(
-                "INSERT INTO assignments (request_id, mediator_id, offer_id, assigned_by, status, created_at)
-                 VALUES ($1, $2, $3, 'offer', 'active', $4) RETURNING id",
-            )
-            .bind(req.id).bind(samira).bind(offer_id).bind(now.timestamp())
-            .fetch_one(p).await.unwrap()
+            sqlx::query_scalar("SELECT id FROM assignments WHERE request_id = $1 AND status = 'active'")
+                .bind(req.id).fetch_one(p).await.unwrap()
         });
-        w.store()
-            .transition(req.id, RequestStatus::Assigned, "test", now)
-            .await
-            .unwrap();
+        assert_eq!(
+            w.store().request_by_id(req.id).await.unwrap().status,
+            RequestStatus::Assigned
+        );
+
+        // After the appointment: [Svolto] on her own assignment closes it.
         let q = messages::outcome_question("it", 1600, assignment, &req.code);
         let forged = w.fake.push_callback(1601, 1601, 1, &q.buttons[0][0].data);
         let own = w.fake.push_callback(1600, 1600, 1, &q.buttons[0][0].data);

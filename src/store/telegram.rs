@@ -168,46 +168,6 @@ impl Store {
         .transpose()
     }
 
-    pub async fn outbox_sent(
-        &self,
-        id: i64,
-        external_id: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        with_pool!(self, p => {
-            sqlx::query("UPDATE outbox SET status = 'sent', external_id = $2, sent_at = $3, last_error = NULL WHERE id = $1")
-                .bind(id)
-                .bind(external_id)
-                .bind(ts(now))
-                .execute(p)
-                .await?;
-        });
-        Ok(())
-    }
-
-    /// Back to pending at `next_at`, or dead (`next_at` None).
-    pub async fn outbox_failed(
-        &self,
-        id: i64,
-        error: &str,
-        next_at: Option<DateTime<Utc>>,
-    ) -> Result<()> {
-        let (status, at) = match next_at {
-            Some(t) => ("pending", ts(t)),
-            None => ("dead", 0),
-        };
-        with_pool!(self, p => {
-            sqlx::query("UPDATE outbox SET status = $2, last_error = $3, next_attempt_at = CASE WHEN $2 = 'dead' THEN next_attempt_at ELSE $4 END WHERE id = $1")
-                .bind(id)
-                .bind(status)
-                .bind(error)
-                .bind(at)
-                .execute(p)
-                .await?;
-        });
-        Ok(())
-    }
-
     /// Remembers which Telegram message carried an offer (for later edits).
     pub async fn set_offer_message(&self, outbox_id: i64, message_id: i64) -> Result<()> {
         with_pool!(self, p => {
@@ -276,5 +236,39 @@ impl Tx {
                 .rows_affected()
         });
         Ok(n == 1)
+    }
+}
+
+impl Store {
+    /// Whether an inbound message of `channel` with `external_id` is already recorded.
+    pub async fn inbound_seen(&self, channel: &str, external_id: &str) -> Result<bool> {
+        let n: i64 = with_pool!(self, p => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM inbound_messages WHERE channel = $1 AND external_id = $2")
+                .bind(channel)
+                .bind(external_id)
+                .fetch_one(p)
+                .await?
+        });
+        Ok(n > 0)
+    }
+
+    pub async fn offer_ref(&self, offer_id: i64) -> Result<Option<OfferRef>> {
+        Ok(with_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT id, request_id, mediator_id, state, telegram_message_id FROM offers WHERE id = $1",
+            )
+            .bind(offer_id)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
+    pub async fn assignment_ref(&self, id: i64) -> Result<Option<AssignmentRef>> {
+        Ok(with_pool!(self, p => {
+            sqlx::query_as("SELECT id, request_id, mediator_id, status FROM assignments WHERE id = $1")
+                .bind(id)
+                .fetch_optional(p)
+                .await?
+        }))
     }
 }

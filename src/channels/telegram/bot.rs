@@ -12,6 +12,9 @@ use super::sink::{SinkError, SinkFuture, UpdateSink};
 use super::texts::render;
 use super::updates::{Incoming, Media, classify};
 use crate::clock::Clock;
+use crate::dispatch::engine::{
+    AcceptOutcome, Canceller, DispatchError, DispatchSettings, Dispatcher,
+};
 use crate::domain::{
     Appointment, Channel, InterventionType, Modality, PersonKind, RequestCode, RequestStatus,
 };
@@ -66,6 +69,8 @@ pub struct TelegramBot {
     cfg: BotConfig,
     /// Woken after each commit that queued messages (the delivery loop waits on it).
     wake: Arc<Notify>,
+    /// Acceptance, decline, outcome, cancellation and first waves belong to dispatch.
+    dispatcher: Dispatcher,
 }
 
 /// An operator's dialogue, saved as JSON in `dialogues.state`.
@@ -93,6 +98,18 @@ struct Out {
     messages: Vec<(Option<i64>, Payload)>,
     answer: Option<(String, Option<String>)>,
     request_id: Option<i64>,
+    /// A request just queued: dispatch it after the commit.
+    dispatch_now: Option<RequestCode>,
+}
+
+/// What was done before the update's own transaction, by code that runs its own (invite
+/// redemption, dispatch's acceptance, decline, outcome, cancellation): the reply to give.
+enum Pre {
+    Registration(Result<PersonKind, &'static str>),
+    /// Answer to a button press.
+    Answer(String, Option<i64>),
+    /// Reply message (e.g. to /annulla), with the request it concerns.
+    Reply(String, Option<i64>),
 }
 
 type HResult<T = ()> = Result<T, StoreError>;
@@ -102,8 +119,15 @@ fn store_err(e: StoreError) -> SinkError {
 }
 
 impl TelegramBot {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, bot: Bot, cfg: BotConfig) -> Self {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        bot: Bot,
+        cfg: BotConfig,
+        dispatch: DispatchSettings,
+    ) -> Self {
         TelegramBot {
+            dispatcher: Dispatcher::new(store.clone(), clock.clone(), dispatch),
             store,
             clock,
             bot,
@@ -152,39 +176,24 @@ impl TelegramBot {
             None => None,
         };
 
-        // Registration redeems the code in its own transaction (before ours, so SQLite's
-        // single writer is not asked twice). A redelivered update then finds the account
-        // registered and is answered "already registered".
-        let mut registration: Option<Result<PersonKind, &'static str>> = None;
-        if let (
-            None,
-            Incoming::Command {
-                user_id, name, arg, ..
-            },
-        ) = (&who, &incoming)
-            && name == "start"
-            && !arg.is_empty()
+        // Seen before (a redelivery): already handled, nothing to redo.
+        if self
+            .store
+            .inbound_seen("telegram", &update_id.to_string())
+            .await
+            .map_err(store_err)?
         {
-            let since = now - Duration::hours(1);
-            let tries = self
-                .store
-                .telegram_invite_attempts(*user_id, since)
-                .await
-                .map_err(store_err)?;
-            registration = Some(if tries >= self.cfg.invite_attempts_per_hour {
-                Err("invite_slow_down")
-            } else {
-                match self.store.redeem_invite(arg, *user_id, now).await {
-                    Ok(r) => Ok(r.kind),
-                    Err(InviteError::Used) => Err("invite_used"),
-                    Err(InviteError::Unknown | InviteError::Expired) => Err("invite_bad"),
-                    Err(InviteError::TelegramIdTaken) => Err("invite_used"),
-                    Err(InviteError::Store(e)) => return Err(store_err(e)),
-                }
-            });
-            if let Some(Ok(_)) = registration {
-                who = self.person(*user_id).await.map_err(store_err)?;
-            }
+            tracing::debug!(update_id, "telegram update already processed");
+            return Ok(());
+        }
+        // Work that runs its own transaction happens first (SQLite has a single writer, so it
+        // cannot nest in ours); a crash before our commit redelivers the update, which then
+        // finds the work done (account linked, offer closed) and answers accordingly.
+        let pre = self.pre_step(&incoming, &who, now).await?;
+        if let Some(Pre::Registration(Ok(_))) = pre
+            && let Some(u) = incoming.user_id()
+        {
+            who = self.person(u).await.map_err(store_err)?;
         }
 
         let mut tx = self.store.begin().await.map_err(store_err)?;
@@ -211,7 +220,7 @@ impl TelegramBot {
             return Ok(());
         };
         let mut out = Out::default();
-        self.handle(&mut tx, now, &incoming, who, registration, &mut out)
+        self.handle(&mut tx, now, &incoming, who, pre, &mut out)
             .await
             .map_err(store_err)?;
         let mut queued = false;
@@ -233,6 +242,13 @@ impl TelegramBot {
         if queued {
             self.wake.notify_one();
         }
+        if let Some(code) = out.dispatch_now {
+            // The first wave goes out at once; if it fails, the daemon's rounds retry it.
+            match self.dispatcher.dispatch(code).await {
+                Ok(_) => self.wake.notify_one(),
+                Err(e) => tracing::warn!(request = %code, error = %e, "first dispatch failed"),
+            }
+        }
         if let Some((qid, text)) = out.answer {
             // The spinner on the button: best effort, it expires on Telegram's side anyway.
             let mut req = self.bot.answer_callback_query(CallbackQueryId(qid));
@@ -246,13 +262,167 @@ impl TelegramBot {
         Ok(())
     }
 
+    async fn pre_step(
+        &self,
+        incoming: &Incoming,
+        who: &Option<Person>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Pre>, SinkError> {
+        let dispatch_err = |e: DispatchError| match e {
+            DispatchError::Store(e) => store_err(e),
+            other => SinkError(other.to_string()),
+        };
+        match (who, incoming) {
+            (
+                None,
+                Incoming::Command {
+                    user_id, name, arg, ..
+                },
+            ) if name == "start" && !arg.is_empty() => {
+                let since = now - Duration::hours(1);
+                let tries = self
+                    .store
+                    .telegram_invite_attempts(*user_id, since)
+                    .await
+                    .map_err(store_err)?;
+                let r = if tries >= self.cfg.invite_attempts_per_hour {
+                    Err("invite_slow_down")
+                } else {
+                    match self.store.redeem_invite(arg, *user_id, now).await {
+                        Ok(r) => Ok(r.kind),
+                        Err(InviteError::Used | InviteError::TelegramIdTaken) => Err("invite_used"),
+                        Err(InviteError::Unknown | InviteError::Expired) => Err("invite_bad"),
+                        Err(InviteError::Store(e)) => return Err(store_err(e)),
+                    }
+                };
+                Ok(Some(Pre::Registration(r)))
+            }
+            (Some(Person::Mediator(m)), Incoming::Callback { data, .. }) => {
+                match Callback::parse(data) {
+                    Ok(Callback::Offer { offer_id, accept }) => {
+                        // Authorised again on arrival: the offer must be this mediator's.
+                        let offer = self.store.offer_ref(offer_id).await.map_err(store_err)?;
+                        let Some(o) = offer.filter(|o| o.mediator_id == m.id) else {
+                            tracing::warn!(offer_id, mediator = m.id, "offer press not authorised");
+                            return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
+                        };
+                        let text = if accept {
+                            match self
+                                .dispatcher
+                                .accept(o.id, m.id)
+                                .await
+                                .map_err(dispatch_err)?
+                            {
+                                AcceptOutcome::Assigned { .. } => {
+                                    let code = self
+                                        .store
+                                        .request_by_id(o.request_id)
+                                        .await
+                                        .map(|r| r.code.to_string())
+                                        .unwrap_or_default();
+                                    self.tr("offer_won", &[("code", &code)])
+                                }
+                                AcceptOutcome::NotAvailable => self.t("offer_taken_short"),
+                            }
+                        } else if self
+                            .dispatcher
+                            .decline(o.id, m.id)
+                            .await
+                            .map_err(dispatch_err)?
+                        {
+                            self.t("offer_declined")
+                        } else {
+                            self.t("offer_taken_short")
+                        };
+                        self.wake.notify_one();
+                        Ok(Some(Pre::Answer(text, Some(o.request_id))))
+                    }
+                    Ok(Callback::Outcome {
+                        assignment_id,
+                        done,
+                    }) => {
+                        let ok = self
+                            .dispatcher
+                            .record_outcome(assignment_id, m.id, done, None)
+                            .await
+                            .map_err(dispatch_err)?;
+                        let text = match (ok, done) {
+                            (true, true) => self.t("outcome_done"),
+                            (true, false) => self.t("outcome_not_done"),
+                            (false, _) => {
+                                // Someone else's assignment, or already answered.
+                                let mine = self
+                                    .store
+                                    .assignment_ref(assignment_id)
+                                    .await
+                                    .map_err(store_err)?
+                                    .is_some_and(|a| a.mediator_id == m.id);
+                                if mine {
+                                    self.t("expired_button")
+                                } else {
+                                    self.t("not_authorized")
+                                }
+                            }
+                        };
+                        self.wake.notify_one();
+                        Ok(Some(Pre::Answer(text, None)))
+                    }
+                    _ => Ok(None),
+                }
+            }
+            (
+                Some(p @ (Person::Operator(_) | Person::Coordinator(_))),
+                Incoming::Command { name, arg, .. },
+            ) if name == "annulla" => {
+                let Some(code) = RequestCode::find_in(arg) else {
+                    return Ok(Some(Pre::Reply(self.t("cancel_usage"), None)));
+                };
+                let c = code.to_string();
+                let (owner, by) = match p {
+                    Person::Operator(op) => (Some(op.id), Canceller::Requester),
+                    Person::Coordinator(co) => (None, Canceller::Coordinator(co.id)),
+                    Person::Mediator(_) => return Ok(None),
+                };
+                let req = match self.store.request(code).await {
+                    Ok(r) if owner.is_none() || r.operator_id == owner => r,
+                    Ok(_) | Err(StoreError::NotFound(_)) => {
+                        return Ok(Some(Pre::Reply(
+                            self.tr("cancel_not_found", &[("code", &c)]),
+                            None,
+                        )));
+                    }
+                    Err(e) => return Err(store_err(e)),
+                };
+                match self.dispatcher.cancel(code, by).await {
+                    Ok(_) => {
+                        tracing::info!(request = %c, "request cancelled from telegram");
+                        self.wake.notify_one();
+                        Ok(Some(Pre::Reply(
+                            self.tr("cancel_done", &[("code", &c)]),
+                            Some(req.id),
+                        )))
+                    }
+                    Err(DispatchError::WrongState { status, .. }) => Ok(Some(Pre::Reply(
+                        self.tr(
+                            "cancel_not_possible",
+                            &[("code", &c), ("status", status.as_str())],
+                        ),
+                        None,
+                    ))),
+                    Err(e) => Err(dispatch_err(e)),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
     async fn handle(
         &self,
         tx: &mut Tx,
         now: DateTime<Utc>,
         incoming: &Incoming,
         who: Option<Person>,
-        registration: Option<Result<PersonKind, &'static str>>,
+        pre: Option<Pre>,
         out: &mut Out,
     ) -> HResult {
         if let Incoming::Ignored { reason } = incoming {
@@ -270,7 +440,22 @@ impl TelegramBot {
             return Ok(());
         };
 
-        if let Some(result) = registration {
+        match pre {
+            Some(Pre::Answer(text, request_id)) => {
+                if let Incoming::Callback { query_id, .. } = incoming {
+                    out.answer = Some((query_id.clone(), Some(text)));
+                }
+                out.request_id = request_id;
+                return Ok(());
+            }
+            Some(Pre::Reply(text, request_id)) => {
+                out.request_id = request_id;
+                self.say(out, chat, request_id, text, vec![]);
+                return Ok(());
+            }
+            _ => {}
+        }
+        if let Some(Pre::Registration(result)) = pre {
             match (result, &who) {
                 (Ok(kind), Some(p)) => {
                     let key = match kind {
@@ -333,8 +518,8 @@ impl TelegramBot {
             }
             _ => match person {
                 Person::Operator(op) => self.operator(tx, now, incoming, &op, chat, out).await,
-                Person::Mediator(m) => self.mediator(tx, now, incoming, &m, chat, out).await,
-                Person::Coordinator(c) => self.coordinator(tx, now, incoming, &c, chat, out).await,
+                Person::Mediator(m) => self.mediator(tx, incoming, &m, chat, out).await,
+                Person::Coordinator(_) => self.coordinator(incoming, chat, out).await,
             },
         }
     }
@@ -371,7 +556,7 @@ impl TelegramBot {
     ) -> HResult {
         let today = now.with_timezone(&self.cfg.tz).date_naive();
         match incoming {
-            Incoming::Command { name, arg, .. } => match name.as_str() {
+            Incoming::Command { name, .. } => match name.as_str() {
                 "nuova" => {
                     let st = OperatorState::default();
                     self.save_op(tx, chat, op.id, &st, now).await?;
@@ -379,18 +564,6 @@ impl TelegramBot {
                     Ok(())
                 }
                 "richieste" => self.my_requests(op, chat, out).await,
-                "annulla" => {
-                    self.cancel(
-                        tx,
-                        now,
-                        arg,
-                        Some(op.id),
-                        chat,
-                        out,
-                        &format!("operator:{}", op.id),
-                    )
-                    .await
-                }
                 _ => {
                     self.say(out, chat, None, self.t("unknown_command"), vec![]);
                     Ok(())
@@ -400,8 +573,8 @@ impl TelegramBot {
                 let mut st = self.load_op(tx, chat).await?.unwrap_or_default();
                 match (st.phase, st.asking) {
                     (Phase::Collecting, Some(field)) => {
-                        let found = draft::read_answer(field, text, today);
-                        let answered = field_known(&found, field);
+                        let found = draft::read_answer(field, text, now, self.cfg.tz);
+                        let answered = draft::field_known(&found, field);
                         st.draft.merge(found);
                         if !answered {
                             st.draft.notes.push(text.clone());
@@ -417,7 +590,7 @@ impl TelegramBot {
                         }
                     }
                     _ => {
-                        let mut found = draft::read_text(text, today);
+                        let mut found = draft::read_text(text, now, self.cfg.tz);
                         found.notes.push(text.clone());
                         st.draft.merge(found);
                     }
@@ -752,6 +925,9 @@ impl TelegramBot {
             ends_at: appointment.map(|a| a.ends_at(self.cfg.tz)),
             deadline: if translation { d.date } else { None },
             comune: d.comune.clone(),
+            address: d.address.clone(),
+            urgent: d.urgent,
+            mediator_gender: d.mediator_gender,
             notes: (!d.notes.is_empty()).then(|| d.notes.join("\n")),
             draft: serde_json::to_value(d).ok(),
             ..Default::default()
@@ -759,6 +935,7 @@ impl TelegramBot {
         let req = tx.create_request(&new, now).await?;
         tx.delete_dialogue(chat).await?;
         out.request_id = Some(req.id);
+        out.dispatch_now = Some(req.code);
         let code = req.code.to_string();
         tracing::info!(request = %code, operator = op.id, "telegram request queued");
         self.say(
@@ -822,76 +999,11 @@ impl TelegramBot {
         Ok(())
     }
 
-    /// `/annulla CODE`: an operator cancels their own request, a coordinator any.
-    #[allow(clippy::too_many_arguments)]
-    async fn cancel(
-        &self,
-        tx: &mut Tx,
-        now: DateTime<Utc>,
-        arg: &str,
-        owner: Option<i64>,
-        chat: i64,
-        out: &mut Out,
-        actor: &str,
-    ) -> HResult {
-        let Some(code) = RequestCode::find_in(arg) else {
-            self.say(out, chat, None, self.t("cancel_usage"), vec![]);
-            return Ok(());
-        };
-        let c = code.to_string();
-        let req = match self.store.request(code).await {
-            Ok(r) if owner.is_none() || r.operator_id == owner => r,
-            Ok(_) | Err(StoreError::NotFound(_)) => {
-                self.say(
-                    out,
-                    chat,
-                    None,
-                    self.tr("cancel_not_found", &[("code", &c)]),
-                    vec![],
-                );
-                return Ok(());
-            }
-            Err(e) => return Err(e),
-        };
-        match tx
-            .transition(req.id, RequestStatus::Cancelled, actor, now)
-            .await
-        {
-            Ok(_) => {
-                out.request_id = Some(req.id);
-                tracing::info!(request = %c, actor, "request cancelled from telegram");
-                self.say(
-                    out,
-                    chat,
-                    Some(req.id),
-                    self.tr("cancel_done", &[("code", &c)]),
-                    vec![],
-                );
-                Ok(())
-            }
-            Err(StoreError::Transition(_)) => {
-                self.say(
-                    out,
-                    chat,
-                    None,
-                    self.tr(
-                        "cancel_not_possible",
-                        &[("code", &c), ("status", req.status.as_str())],
-                    ),
-                    vec![],
-                );
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
-    }
-
     // ----- mediators -----
 
     async fn mediator(
         &self,
         tx: &mut Tx,
-        now: DateTime<Utc>,
         incoming: &Incoming,
         m: &Mediator,
         chat: i64,
@@ -969,133 +1081,19 @@ impl TelegramBot {
                 self.say(out, chat, None, self.t("help_mediator"), vec![]);
                 Ok(())
             }
-            Incoming::Callback { query_id, data, .. } => {
-                match Callback::parse(data) {
-                    Ok(Callback::Offer { offer_id, accept }) => {
-                        // Authorised again on arrival: the offer must be this mediator's.
-                        let offer = tx.offer_ref(offer_id).await?;
-                        match offer {
-                            Some(o) if o.mediator_id == m.id => {
-                                let text = self.offer_answer(tx, now, &o, m, accept).await?;
-                                out.answer = Some((query_id.clone(), Some(text)));
-                            }
-                            _ => {
-                                tracing::warn!(
-                                    offer_id,
-                                    mediator = m.id,
-                                    "offer press not authorised"
-                                );
-                                out.answer =
-                                    Some((query_id.clone(), Some(self.t("not_authorized"))));
-                            }
-                        }
-                    }
-                    Ok(Callback::Outcome {
-                        assignment_id,
-                        done,
-                    }) => {
-                        let a = tx.assignment_ref(assignment_id).await?;
-                        match a {
-                            Some(a) if a.mediator_id == m.id => {
-                                let text = self.outcome(tx, now, &a, m, done).await?;
-                                out.request_id = Some(a.request_id);
-                                out.answer = Some((query_id.clone(), Some(text)));
-                            }
-                            _ => {
-                                tracing::warn!(
-                                    assignment_id,
-                                    mediator = m.id,
-                                    "outcome press not authorised"
-                                );
-                                out.answer =
-                                    Some((query_id.clone(), Some(self.t("not_authorized"))));
-                            }
-                        }
-                    }
-                    _ => {
-                        out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
-                    }
-                }
+            Incoming::Callback { query_id, .. } => {
+                // Offers and outcomes were answered before (see `pre_step`); anything else
+                // pressed by a mediator is not theirs to press.
+                out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
                 Ok(())
             }
             _ => Ok(()),
         }
     }
 
-    /// [Svolto] / [Non svolto] on the mediator's own assignment. Done closes the request;
-    /// not done leaves it to the coordinators (audit trail).
-    async fn outcome(
-        &self,
-        tx: &mut Tx,
-        now: DateTime<Utc>,
-        a: &crate::store::AssignmentRef,
-        m: &Mediator,
-        done: bool,
-    ) -> HResult<String> {
-        if !tx.set_assignment_outcome(a.id, done, now).await? {
-            return Ok(self.t("expired_button"));
-        }
-        let actor = format!("mediator:{}", m.id);
-        if done {
-            match tx
-                .transition(a.request_id, RequestStatus::Done, &actor, now)
-                .await
-            {
-                Ok(_) | Err(StoreError::Transition(_)) => {}
-                Err(e) => return Err(e),
-            }
-            Ok(self.t("outcome_done"))
-        } else {
-            tx.audit(now, &actor, Some(a.request_id), "outcome_not_done", None)
-                .await?;
-            Ok(self.t("outcome_not_done"))
-        }
-    }
-
-    /// The one call into the dispatcher for an authorised offer press. The atomic accept and
-    /// the waves belong to `crate::dispatch`; until it is merged the press is recorded in the
-    /// audit trail for the coordinators and answered politely.
-    async fn offer_answer(
-        &self,
-        tx: &mut Tx,
-        now: DateTime<Utc>,
-        offer: &crate::store::OfferRef,
-        m: &Mediator,
-        accept: bool,
-    ) -> HResult<String> {
-        if offer.state != "open" {
-            return Ok(self.t("offer_taken_short"));
-        }
-        tx.audit(
-            now,
-            &format!("mediator:{}", m.id),
-            Some(offer.request_id),
-            if accept {
-                "offer_accept_pressed"
-            } else {
-                "offer_decline_pressed"
-            },
-            Some(&offer.id.to_string()),
-        )
-        .await?;
-        Ok(if accept {
-            self.t("offer_not_ready")
-        } else {
-            self.t("offer_declined")
-        })
-    }
-
     // ----- coordinators -----
 
-    async fn coordinator(
-        &self,
-        tx: &mut Tx,
-        now: DateTime<Utc>,
-        incoming: &Incoming,
-        c: &Coordinator,
-        chat: i64,
-        out: &mut Out,
-    ) -> HResult {
+    async fn coordinator(&self, incoming: &Incoming, chat: i64, out: &mut Out) -> HResult {
         match incoming {
             Incoming::Command { name, arg, .. } => match name.as_str() {
                 "coda" => {
@@ -1117,18 +1115,6 @@ impl TelegramBot {
                     }
                     self.say(out, chat, None, lines.join("\n"), vec![]);
                     Ok(())
-                }
-                "annulla" => {
-                    self.cancel(
-                        tx,
-                        now,
-                        arg,
-                        None,
-                        chat,
-                        out,
-                        &format!("coordinator:{}", c.id),
-                    )
-                    .await
                 }
                 "assegna" => {
                     let key = if RequestCode::find_in(arg).is_some() {
@@ -1177,18 +1163,6 @@ const ALL_TYPES: [InterventionType; 8] = [
     InterventionType::Telefonata,
     InterventionType::Altro,
 ];
-
-fn field_known(d: &Draft, f: Field) -> bool {
-    match f {
-        Field::Language => d.language.is_some(),
-        Field::Type => d.intervention.is_some(),
-        Field::Date => d.date.is_some(),
-        Field::Time => d.time.is_some(),
-        Field::Duration => d.duration_minutes.is_some(),
-        Field::Modality => d.modality.is_some(),
-        Field::Comune => d.comune.is_some(),
-    }
-}
 
 fn person_name(p: &Person) -> &str {
     match p {

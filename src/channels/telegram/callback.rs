@@ -83,10 +83,34 @@ impl Callback {
                 .filter(|n| *n >= 0)
                 .ok_or(CallbackError::Unrecognised)
         };
+        // Offers and outcomes use dispatch's wire form: acc:ID, dec:ID, done:ID, notdone:ID.
+        if let Some((head, id)) = s.split_once(':')
+            && let Some(cb) = match head {
+                "acc" => Some(Callback::Offer {
+                    offer_id: num(Some(id))?,
+                    accept: true,
+                }),
+                "dec" => Some(Callback::Offer {
+                    offer_id: num(Some(id))?,
+                    accept: false,
+                }),
+                "done" => Some(Callback::Outcome {
+                    assignment_id: num(Some(id))?,
+                    done: true,
+                }),
+                "notdone" => Some(Callback::Outcome {
+                    assignment_id: num(Some(id))?,
+                    done: false,
+                }),
+                _ => None,
+            }
+        {
+            return Ok(cb);
+        }
         let mut it = s.splitn(5, ':');
         let kind = it.next().unwrap_or_default();
         let cb = match kind {
-            "o" | "x" | "r" => {
+            "r" => {
                 let yes = match it.next() {
                     Some("y") => true,
                     Some("n") => false,
@@ -96,19 +120,9 @@ impl Callback {
                 if it.next().is_some() {
                     return Err(CallbackError::Unrecognised);
                 }
-                match kind {
-                    "o" => Callback::Offer {
-                        offer_id: id,
-                        accept: yes,
-                    },
-                    "x" => Callback::Outcome {
-                        assignment_id: id,
-                        done: yes,
-                    },
-                    _ => Callback::Review {
-                        inbound_id: id,
-                        accept: yes,
-                    },
+                Callback::Review {
+                    inbound_id: id,
+                    accept: yes,
                 }
             }
             "a" => {
@@ -148,11 +162,17 @@ impl fmt::Display for Callback {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let yn = |b: bool| if b { "y" } else { "n" };
         match self {
-            Callback::Offer { offer_id, accept } => write!(f, "o:{}:{offer_id}", yn(*accept)),
+            Callback::Offer { offer_id, accept } => {
+                write!(f, "{}:{offer_id}", if *accept { "acc" } else { "dec" })
+            }
             Callback::Outcome {
                 assignment_id,
                 done,
-            } => write!(f, "x:{}:{assignment_id}", yn(*done)),
+            } => write!(
+                f,
+                "{}:{assignment_id}",
+                if *done { "done" } else { "notdone" }
+            ),
             Callback::Review { inbound_id, accept } => {
                 write!(f, "r:{}:{inbound_id}", yn(*accept))
             }
@@ -237,6 +257,13 @@ mod tests {
         ] {
             assert!(Callback::parse(s).is_err(), "{s}");
         }
-        assert!(Callback::parse(&"o:y:1".repeat(20)).is_err());
+        assert!(Callback::parse(&"acc:1".repeat(20)).is_err());
+        assert_eq!(
+            Callback::parse("notdone:12"),
+            Ok(Callback::Outcome {
+                assignment_id: 12,
+                done: false
+            })
+        );
     }
 }

@@ -3,7 +3,9 @@
 //! sent (keeping the message_id) or schedule a retry (429 `retry_after`, network) or dead-letter
 //! it (blocked, chat not found). Several instances never send the same row twice at once.
 //!
-//! The shared outbox worker (`crate::outbox`) may take this over; the row format is the same.
+//! Claims and marks are the shared outbox worker's (`crate::outbox::OutboxWorker`: same lease
+//! columns, marks fenced by attempt), so both can run on one database; this loop only adds the
+//! wake-up right after the bot's commit, which keeps reply latency low.
 
 use super::transport::TelegramTransport;
 use crate::clock::Clock;
@@ -35,13 +37,15 @@ pub async fn drain(store: &Store, transport: &TelegramTransport, clock: &dyn Clo
         n += 1;
         let result = transport.deliver_payload(&row.payload).await;
         let now = clock.now();
+        // Marks are fenced by the attempt number: a row whose lease passed to another worker
+        // is not marked twice.
         let saved = match result {
             Ok(d) => {
                 if let Some(mid) = d.external_id.as_deref().and_then(|s| s.parse::<i64>().ok()) {
                     let _ = store.set_offer_message(row.id, mid).await;
                 }
                 store
-                    .outbox_sent(row.id, d.external_id.as_deref(), now)
+                    .mark_outbox_sent(row.id, row.attempts, d.external_id.as_deref(), now)
                     .await
             }
             Err(DeliveryError::Retry { after, reason }) if row.attempts < MAX_ATTEMPTS => {
@@ -49,11 +53,15 @@ pub async fn drain(store: &Store, transport: &TelegramTransport, clock: &dyn Clo
                 tracing::warn!(outbox = row.id, attempts = row.attempts, reason = %reason, "telegram delivery will be retried");
                 let next =
                     now + ChronoDuration::from_std(wait).unwrap_or(ChronoDuration::seconds(60));
-                store.outbox_failed(row.id, &reason, Some(next)).await
+                store
+                    .mark_outbox_retry(row.id, row.attempts, next, &reason)
+                    .await
             }
             Err(e) => {
                 tracing::error!(outbox = row.id, error = %e, "telegram delivery dead-lettered");
-                store.outbox_failed(row.id, &e.to_string(), None).await
+                store
+                    .mark_outbox_dead(row.id, row.attempts, &e.to_string(), now)
+                    .await
             }
         };
         if let Err(e) = saved {

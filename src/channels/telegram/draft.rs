@@ -2,12 +2,14 @@
 //! which question comes next, and how a free-text answer fills one field. Pure (no I/O): the
 //! dialogue keeps a [`Draft`] in its JSON state.
 //!
-//! [`read_text`] is the one place that turns free text into fields. Until the shared extractor
-//! (`crate::extract::extract`) is merged it uses a small stand-in grammar that covers the
-//! common forms ("arabo", "12/03", "domani", "ore 14.30", "2 ore", "a Dalmine", "colloquio").
+//! [`read_text`] is the one place that turns free text into fields: the shared extractor
+//! (`crate::extract::extract`). An answer to one question ([`read_answer`]) also accepts the
+//! short forms people type there ("15", "3", a comune name the list does not know), read by
+//! the small grammar below.
 
-use crate::domain::{InterventionType, LanguageCode, Modality};
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
+use crate::domain::{Channel, Gender, InterventionType, LanguageCode, Modality};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
@@ -49,6 +51,13 @@ pub struct Draft {
     pub duration_minutes: Option<i64>,
     pub modality: Option<Modality>,
     pub comune: Option<String>,
+    /// Street address or office, when the text gives one (never shown in offers).
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub urgent: bool,
+    #[serde(default)]
+    pub mediator_gender: Option<Gender>,
     /// The operator's own words, kept for the coordinator (never sent in offers).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -98,8 +107,11 @@ impl Draft {
             time,
             duration_minutes,
             modality,
-            comune
+            comune,
+            address,
+            mediator_gender
         );
+        self.urgent |= other.urgent;
         self.notes.extend(other.notes);
     }
 
@@ -390,8 +402,35 @@ fn find_comune(text: &str) -> Option<String> {
     Some(name.to_string())
 }
 
-/// Reads whatever fields a free-text message contains. The one call site for the extractor.
-pub fn read_text(text: &str, today: NaiveDate) -> Draft {
+/// Reads whatever fields a free-text message contains. The one call site of the extractor.
+pub fn read_text(text: &str, now: DateTime<Utc>, tz: Tz) -> Draft {
+    let mut ctx = crate::extract::Context::new(now, Channel::Telegram);
+    ctx.tz = tz;
+    let d = crate::extract::extract(text, &ctx);
+    let duration = d
+        .duration_minutes
+        .map(i64::from)
+        .or_else(|| match (d.start, d.end) {
+            (Some(s), Some(e)) if e > s => Some((e - s).num_minutes()),
+            _ => None,
+        });
+    Draft {
+        language: d.language.map(|l| l.code),
+        intervention: d.intervention,
+        date: d.date.or(d.deadline),
+        time: if d.time_approximate { None } else { d.start },
+        duration_minutes: duration,
+        modality: d.modality,
+        comune: d.comune.map(|c| c.name),
+        address: d.address.or(d.office),
+        urgent: d.urgent,
+        mediator_gender: d.mediator_gender,
+        notes: Vec::new(),
+    }
+}
+
+/// The stand-in grammar on its own (fields of short answers).
+fn read_short(text: &str, today: NaiveDate) -> Draft {
     let lower = text.to_lowercase();
     Draft {
         language: find_language(&lower),
@@ -401,14 +440,21 @@ pub fn read_text(text: &str, today: NaiveDate) -> Draft {
         duration_minutes: find_duration(&lower),
         modality: find_modality(&lower),
         comune: find_comune(text),
-        notes: Vec::new(),
+        ..Default::default()
     }
 }
 
 /// Reads the answer to one question: the field asked for, with the whole text as the value
 /// where the question is open (the comune).
-pub fn read_answer(field: Field, text: &str, today: NaiveDate) -> Draft {
-    let mut d = read_text(text, today);
+pub fn read_answer(field: Field, text: &str, now: DateTime<Utc>, tz: Tz) -> Draft {
+    let mut d = read_text(text, now, tz);
+    if !field_known(&d, field) {
+        let today = now.with_timezone(&tz).date_naive();
+        let short = read_short(text, today);
+        if field_known(&short, field) {
+            d.merge(short);
+        }
+    }
     if field == Field::Comune && d.comune.is_none() {
         let t = text.trim();
         if !t.is_empty() && t.chars().count() <= 60 && !t.contains('\n') {
@@ -430,6 +476,19 @@ pub fn read_answer(field: Field, text: &str, today: NaiveDate) -> Draft {
         d.time = NaiveTime::from_hms_opt(h, 0, 0);
     }
     d
+}
+
+/// Whether the draft knows `f`.
+pub fn field_known(d: &Draft, f: Field) -> bool {
+    match f {
+        Field::Language => d.language.is_some(),
+        Field::Type => d.intervention.is_some(),
+        Field::Date => d.date.is_some(),
+        Field::Time => d.time.is_some(),
+        Field::Duration => d.duration_minutes.is_some(),
+        Field::Modality => d.modality.is_some(),
+        Field::Comune => d.comune.is_some(),
+    }
 }
 
 /// Applies a button choice (`value` from callback data) to the field it answers.
@@ -462,16 +521,19 @@ pub fn apply_pick(draft: &mut Draft, field: Field, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2027, 3, 1).unwrap()
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap()
     }
+    const TZ: Tz = chrono_tz::Europe::Rome;
 
     #[test]
     fn reads_a_complete_request() {
         let d = read_text(
-            "Buongiorno, serve una mediatrice di lingua araba per un colloquio il 12/03 alle 14.30, durata 2 ore, in presenza a Dalmine presso il servizio tutela minori",
-            today(),
+            "Buongiorno, serve una mediatrice di lingua araba per un colloquio il 12/03 alle 14.30, durata 2 ore, in presenza a Dalmine",
+            now(),
+            TZ,
         );
         assert_eq!(d.language.as_ref().map(|l| l.as_str()), Some("ar"));
         assert_eq!(d.intervention, Some(InterventionType::Colloquio));
@@ -485,47 +547,38 @@ mod tests {
 
     #[test]
     fn reports_what_is_missing_in_order() {
-        let d = read_text("mediatore urdu domani", today());
+        let mut d = read_text("mediatore urdu domani", now(), TZ);
         assert_eq!(d.date, NaiveDate::from_ymd_opt(2027, 3, 2));
-        assert_eq!(
-            d.missing(),
-            vec![
-                Field::Type,
-                Field::Time,
-                Field::Duration,
-                Field::Modality,
-                Field::Comune
-            ]
-        );
-        let mut d = d;
+        assert_eq!(d.missing()[0], Field::Type);
         assert!(apply_pick(&mut d, Field::Modality, "phone"));
         assert!(!d.missing().contains(&Field::Comune));
-        d.merge(read_answer(Field::Time, "15", today()));
+        d.merge(read_answer(Field::Time, "15", now(), TZ));
         assert_eq!(d.time, NaiveTime::from_hms_opt(15, 0, 0));
     }
 
     #[test]
     fn answers_to_open_questions() {
         assert_eq!(
-            read_answer(Field::Comune, "Treviglio", today())
+            read_answer(Field::Comune, "Treviglio", now(), TZ)
                 .comune
                 .as_deref(),
             Some("Treviglio")
         );
         assert_eq!(
-            read_answer(Field::Duration, "un'ora e mezza", today()).duration_minutes,
+            read_answer(Field::Duration, "un'ora e mezza", now(), TZ).duration_minutes,
             Some(90)
         );
         assert_eq!(
-            read_answer(Field::Duration, "3", today()).duration_minutes,
+            read_answer(Field::Duration, "3", now(), TZ).duration_minutes,
             Some(180)
         );
+        let today = now().date_naive();
         assert_eq!(
-            read_text("12 marzo", today()).date,
+            read_short("12 marzo", today).date,
             NaiveDate::from_ymd_opt(2027, 3, 12)
         );
         assert_eq!(
-            read_text("10/02", today()).date,
+            read_short("10/02", today).date,
             NaiveDate::from_ymd_opt(2028, 2, 10)
         );
     }

@@ -178,7 +178,7 @@ mod tests {
             .iter()
             .map(|b| (b.text.as_str(), b.data.as_str()))
             .collect();
-        assert_eq!(labels, vec![("Accetto", "o:y:77"), ("Non posso", "o:n:77")]);
+        assert_eq!(labels, vec![("Accetto", "acc:77"), ("Non posso", "dec:77")]);
         let q = outcome_question("it", 5, 9, &v.code);
         let labels: Vec<_> = q.buttons[0].iter().map(|b| b.text.as_str()).collect();
         assert_eq!(labels, vec!["Svolto", "Non svolto"]);

@@ -7,6 +7,7 @@ use super::startup::{self, StartupError};
 use super::transport::TelegramTransport;
 use super::{delivery, webhook};
 use crate::clock::Clock;
+use crate::dispatch::engine::DispatchSettings;
 use crate::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,8 @@ pub struct TelegramSettings {
     pub api_url: Option<String>,
     pub poll: PollConfig,
     pub bot: BotConfig,
+    /// Dispatch tunables (acceptance, waves) used when a request is queued or an offer pressed.
+    pub dispatch: DispatchSettings,
     /// How often the delivery loop looks for due retries.
     pub delivery_tick: Duration,
 }
@@ -33,6 +36,7 @@ impl TelegramSettings {
             api_url: None,
             poll: PollConfig::default(),
             bot: BotConfig::default(),
+            dispatch: DispatchSettings::default(),
             delivery_tick: Duration::from_secs(2),
         }
     }
@@ -79,7 +83,13 @@ async fn prepare(
     let me = startup::check(&client).await?;
     tracing::info!(bot_id = me.user.id.0, "telegram bot token accepted");
     startup::register_commands(&client).await?;
-    let bot = TelegramBot::new(store, clock, client.clone(), settings.bot.clone());
+    let bot = TelegramBot::new(
+        store,
+        clock,
+        client.clone(),
+        settings.bot.clone(),
+        settings.dispatch.clone(),
+    );
     Ok((client, bot))
 }
 
