@@ -787,3 +787,82 @@ async fn webhook_mode_serves_the_same_bot() {
     assert_eq!(fake.sent_to(1700).len(), 1);
     running.stop().await;
 }
+
+both_backends!(twenty_mediators_tap_accept_at_once, |db| async move {
+    use connecting::channels::telegram::bot::{BotConfig, TelegramBot};
+    use connecting::dispatch::engine::DispatchSettings;
+    let mut w = World::new(db).await;
+    let now = w.clock.now();
+    let req = w
+        .store()
+        .create_request(
+            &NewRequest {
+                status: Some(RequestStatus::Offered),
+                language: Some(LanguageCode::parse("ar").unwrap()),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let mut offers = Vec::new();
+    for i in 0..20 {
+        let tg = 2000 + i;
+        let m = w.mediator(&format!("Mediatrice {i}"), tg).await;
+        let offer_id: i64 = connecting::with_pool!(w.store(), p => {
+            sqlx::query_scalar(
+                "INSERT INTO offers (request_id, mediator_id, wave, state, sent_at, expires_at)
+                 VALUES ($1, $2, 1, 'open', $3, $4) RETURNING id",
+            )
+            .bind(req.id).bind(m).bind(now.timestamp()).bind(now.timestamp() + 3600)
+            .fetch_one(p).await.unwrap()
+        });
+        offers.push((tg, offer_id));
+    }
+    // Two bot instances (as behind a webhook with two replicas) take the 20 presses at once.
+    let a = w.running.as_ref().unwrap().bot.clone();
+    let b = TelegramBot::new(
+        w.db.another_instance().await,
+        Arc::new(w.clock.clone()),
+        w.fake.bot(),
+        BotConfig::default(),
+        DispatchSettings::default(),
+    );
+    let mut tasks = Vec::new();
+    for (i, (tg, offer_id)) in offers.iter().enumerate() {
+        let update: teloxide::types::Update = serde_json::from_str(
+            &serde_json::json!({"update_id": 90_000 + i, "callback_query": {
+                "id": format!("press{i}"), "chat_instance": "c",
+                "from": {"id": tg, "is_bot": false, "first_name": "M"},
+                "message": {"message_id": 1, "date": 1700000000,
+                    "chat": {"id": tg, "type": "private", "first_name": "M"}, "text": "offerta"},
+                "data": format!("acc:{offer_id}")}})
+            .to_string(),
+        )
+        .unwrap();
+        let bot = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move { bot.commit(&update).await }));
+    }
+    for t in tasks {
+        t.await.unwrap().expect("committed");
+    }
+    let assignments: i64 = connecting::with_pool!(w.store(), p => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM assignments WHERE request_id = $1").bind(req.id).fetch_one(p).await.unwrap()
+    });
+    assert_eq!(assignments, 1);
+    let answers = w.fake.callback_answers();
+    let won = answers
+        .iter()
+        .filter(|(_, t)| t.as_deref().is_some_and(|t| t.contains("Incarico tuo")))
+        .count();
+    let taken = answers
+        .iter()
+        .filter(|(_, t)| t.as_deref() == Some("Già assegnata, grazie."))
+        .count();
+    assert_eq!((won, taken), (1, 19), "{answers:?}");
+    assert_eq!(
+        w.store().request_by_id(req.id).await.unwrap().status,
+        RequestStatus::Assigned
+    );
+    w.stop().await;
+});

@@ -41,6 +41,26 @@ impl TelegramSettings {
         }
     }
 
+    /// The settings of a configuration file: `[telegram]`, plus the dispatch and intake
+    /// sections the bot shares. `None` when `[telegram]` is absent.
+    pub fn from_config(cfg: &crate::config::Config) -> Option<Self> {
+        let t = cfg.telegram.as_ref()?;
+        let d = &cfg.dispatch;
+        let mut s = TelegramSettings::new(t.token.expose().to_string());
+        s.api_url = Some(t.api_url.clone());
+        s.bot.tz = cfg.intake.timezone;
+        s.bot.lang = cfg.intake.language.as_str().into();
+        s.dispatch = DispatchSettings {
+            wave_size: d.wave_size as usize,
+            offer_timeout_minutes: i64::from(d.offer_timeout_minutes),
+            urgent_offer_timeout_minutes: i64::from(d.urgent_offer_timeout_minutes),
+            travel_buffer_minutes: d.travel_buffer_minutes,
+            tz: cfg.intake.timezone,
+            ..DispatchSettings::default()
+        };
+        Some(s)
+    }
+
     pub fn client(&self) -> Result<Bot, StartupError> {
         let bot = Bot::new(self.token.clone());
         match &self.api_url {
