@@ -866,3 +866,89 @@ both_backends!(twenty_mediators_tap_accept_at_once, |db| async move {
     );
     w.stop().await;
 });
+
+both_backends!(
+    a_coordinator_assigns_and_cancels_from_the_phone,
+    |db| async move {
+        use connecting::store::NewCoordinator;
+        let mut w = World::new(db).await;
+        w.store()
+            .add_coordinator(
+                &NewCoordinator {
+                    name: "Carla".into(),
+                    telegram_id: Some(3000),
+                    email: None,
+                },
+                w.clock.now(),
+            )
+            .await
+            .unwrap();
+        let op = w.operator("Giulia Rossi", Some(3001)).await;
+        // Nobody speaks Tigrinya yet: the request is escalated to the coordinator.
+        let r = w
+        .say(3001, "Serve un mediatore tigrino per un colloquio il 12/03 alle 10, 2 ore, in presenza a Dalmine")
+        .await;
+        let r = w.press(&r, "Conferma").await;
+        let code = RequestCode::find_in(&r.text).expect("code");
+        let t = std::time::Instant::now();
+        while w.store().request(code).await.unwrap().status != RequestStatus::Escalated {
+            assert!(t.elapsed() < WAIT, "not escalated");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The coordinator is alerted on the phone.
+        let alert = w.reply(3000).await;
+        assert!(alert.text.contains(&code.to_string()), "{}", alert.text);
+        let r = w.say(3000, "/coda").await;
+        assert!(r.text.contains("escalated: 1"), "{}", r.text);
+        let r = w.say(3000, &format!("/assegna {code}")).await;
+        assert!(r.text.contains("nessun mediatore"), "{}", r.text);
+        // A Tigrinya mediator registers; now the coordinator can pick her.
+        w.store()
+            .add_mediator(
+                &NewMediator {
+                    name: "Selam".into(),
+                    phone: None,
+                    email: None,
+                    telegram_id: Some(3002),
+                    gender: Some(Gender::F),
+                    languages: vec![LanguageCode::parse("ti").unwrap()],
+                    ambiti: vec![Ambito::parse("Dalmine").unwrap()],
+                    availability: None,
+                    share_phone: false,
+                },
+                w.clock.now(),
+            )
+            .await
+            .unwrap();
+        let r = w.say(3000, &format!("/assegna {code}")).await;
+        assert_eq!(r.labels(), vec!["Selam"], "{}", r.text);
+        // The operator cannot press the coordinator's button.
+        let forged = w
+            .fake
+            .push_callback(3001, 3001, r.message_id, &r.button("Selam").unwrap());
+        assert_eq!(w.answer(&forged).await.as_deref(), Some("Non autorizzato."));
+        let pressed = w.fake.press(&r, "Selam").unwrap();
+        let answer = w.answer(&pressed).await.unwrap_or_default();
+        assert!(answer.contains("assegnata a Selam"), "{answer}");
+        assert_eq!(
+            w.store().request(code).await.unwrap().status,
+            RequestStatus::Assigned
+        );
+        let told = w.reply(3001).await;
+        assert!(told.text.contains("Selam"), "{}", told.text);
+        // The coordinator cancels it; the operator's own /richieste no longer lists it.
+        let r = w.say(3000, &format!("/annulla {code}")).await;
+        assert!(r.text.contains("annullata"), "{}", r.text);
+        assert_eq!(
+            w.store().request(code).await.unwrap().status,
+            RequestStatus::Cancelled
+        );
+        assert!(
+            w.requests_of(op)
+                .await
+                .iter()
+                .all(|q| q.status == RequestStatus::Cancelled)
+        );
+        w.stop().await;
+    }
+);

@@ -108,8 +108,8 @@ enum Pre {
     Registration(Result<PersonKind, &'static str>),
     /// Answer to a button press.
     Answer(String, Option<i64>),
-    /// Reply message (e.g. to /annulla), with the request it concerns.
-    Reply(String, Option<i64>),
+    /// Reply message (e.g. to /annulla), with the request it concerns and buttons.
+    Reply(String, Option<i64>, Vec<Vec<Button>>),
 }
 
 type HResult<T = ()> = Result<T, StoreError>;
@@ -375,7 +375,7 @@ impl TelegramBot {
                 Incoming::Command { name, arg, .. },
             ) if name == "annulla" => {
                 let Some(code) = RequestCode::find_in(arg) else {
-                    return Ok(Some(Pre::Reply(self.t("cancel_usage"), None)));
+                    return Ok(Some(Pre::Reply(self.t("cancel_usage"), None, vec![])));
                 };
                 let c = code.to_string();
                 let (owner, by) = match p {
@@ -389,6 +389,7 @@ impl TelegramBot {
                         return Ok(Some(Pre::Reply(
                             self.tr("cancel_not_found", &[("code", &c)]),
                             None,
+                            vec![],
                         )));
                     }
                     Err(e) => return Err(store_err(e)),
@@ -400,6 +401,7 @@ impl TelegramBot {
                         Ok(Some(Pre::Reply(
                             self.tr("cancel_done", &[("code", &c)]),
                             Some(req.id),
+                            vec![],
                         )))
                     }
                     Err(DispatchError::WrongState { status, .. }) => Ok(Some(Pre::Reply(
@@ -408,9 +410,99 @@ impl TelegramBot {
                             &[("code", &c), ("status", status.as_str())],
                         ),
                         None,
+                        vec![],
                     ))),
                     Err(e) => Err(dispatch_err(e)),
                 }
+            }
+            (Some(Person::Coordinator(_)), Incoming::Command { name, arg, .. })
+                if name == "assegna" =>
+            {
+                let Some(code) = RequestCode::find_in(arg) else {
+                    return Ok(Some(Pre::Reply(self.t("assign_usage"), None, vec![])));
+                };
+                let c = code.to_string();
+                let req = match self.store.request(code).await {
+                    Ok(r) => r,
+                    Err(StoreError::NotFound(_)) => {
+                        return Ok(Some(Pre::Reply(
+                            self.tr("cancel_not_found", &[("code", &c)]),
+                            None,
+                            vec![],
+                        )));
+                    }
+                    Err(e) => return Err(store_err(e)),
+                };
+                let ranked = match self.dispatcher.candidates(&req).await {
+                    Ok(m) => m.candidates,
+                    Err(DispatchError::NoLanguage(_)) => Vec::new(),
+                    Err(e) => return Err(dispatch_err(e)),
+                };
+                let mut rows = Vec::new();
+                for cand in ranked.iter().take(6) {
+                    let m = self
+                        .store
+                        .mediator(cand.mediator_id)
+                        .await
+                        .map_err(store_err)?;
+                    let cb = Callback::Assign {
+                        request_id: req.id,
+                        mediator_id: m.id,
+                    };
+                    if let Some(b) = self.button_text(m.name.clone(), cb) {
+                        rows.push(vec![b]);
+                    }
+                }
+                let key = if rows.is_empty() {
+                    "assign_nobody"
+                } else {
+                    "assign_pick"
+                };
+                Ok(Some(Pre::Reply(
+                    self.tr(key, &[("code", &c)]),
+                    Some(req.id),
+                    rows,
+                )))
+            }
+            (Some(Person::Coordinator(co)), Incoming::Callback { data, .. }) => {
+                let Ok(Callback::Assign {
+                    request_id,
+                    mediator_id,
+                }) = Callback::parse(data)
+                else {
+                    return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
+                };
+                let req = match self.store.request_by_id(request_id).await {
+                    Ok(r) => r,
+                    Err(StoreError::NotFound(_)) => {
+                        return Ok(Some(Pre::Answer(self.t("expired_button"), None)));
+                    }
+                    Err(e) => return Err(store_err(e)),
+                };
+                let c = req.code.to_string();
+                let actor = format!("coordinator:{}", co.id);
+                let text = match self.dispatcher.assign(req.code, mediator_id, &actor).await {
+                    Ok(_) => {
+                        let name = self
+                            .store
+                            .mediator(mediator_id)
+                            .await
+                            .map(|m| m.name)
+                            .unwrap_or_default();
+                        self.wake.notify_one();
+                        self.tr("assign_done", &[("code", &c), ("name", &name)])
+                    }
+                    Err(DispatchError::WrongState { status, .. }) => self.tr(
+                        "assign_not_possible",
+                        &[("code", &c), ("status", status.as_str())],
+                    ),
+                    Err(DispatchError::MediatorInactive(_))
+                    | Err(DispatchError::Store(StoreError::NotFound(_))) => {
+                        self.t("expired_button")
+                    }
+                    Err(e) => return Err(dispatch_err(e)),
+                };
+                Ok(Some(Pre::Answer(text, Some(req.id))))
             }
             _ => Ok(None),
         }
@@ -448,9 +540,9 @@ impl TelegramBot {
                 out.request_id = request_id;
                 return Ok(());
             }
-            Some(Pre::Reply(text, request_id)) => {
+            Some(Pre::Reply(text, request_id, buttons)) => {
                 out.request_id = request_id;
-                self.say(out, chat, request_id, text, vec![]);
+                self.say(out, chat, request_id, text, buttons);
                 return Ok(());
             }
             _ => {}
@@ -1095,7 +1187,7 @@ impl TelegramBot {
 
     async fn coordinator(&self, incoming: &Incoming, chat: i64, out: &mut Out) -> HResult {
         match incoming {
-            Incoming::Command { name, arg, .. } => match name.as_str() {
+            Incoming::Command { name, .. } => match name.as_str() {
                 "coda" => {
                     let counts = self.store.request_counts().await?;
                     let open: Vec<_> = counts
@@ -1114,15 +1206,6 @@ impl TelegramBot {
                         ));
                     }
                     self.say(out, chat, None, lines.join("\n"), vec![]);
-                    Ok(())
-                }
-                "assegna" => {
-                    let key = if RequestCode::find_in(arg).is_some() {
-                        "assign_not_ready"
-                    } else {
-                        "assign_usage"
-                    };
-                    self.say(out, chat, None, self.t(key), vec![]);
                     Ok(())
                 }
                 "revisione" => {
