@@ -226,27 +226,43 @@ impl OutboxWorker {
             .buffer_unordered(self.policy.concurrency.max(1))
             .collect()
             .await;
+        // All marks of a round (and any dead-letter alerts) in one transaction: one commit
+        // instead of one per row.
         let mut stats = RoundStats::default();
+        if results.is_empty() {
+            return Ok(stats);
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
         for (m, outcome) in results {
-            let now = self.clock.now();
             let applied = match &outcome {
                 Outcome::Sent(ext) => {
-                    let ok = self
-                        .store
+                    let ok = tx
                         .mark_outbox_sent(m.id, m.attempt, ext.as_deref(), now)
                         .await?;
                     if ok {
                         stats.sent += 1;
+                        // The requester has been told who the mediator is: the request is
+                        // confirmed (a no-op if it moved on meanwhile).
+                        if let (true, Some(rid)) =
+                            (m.idempotency_key.starts_with("confirm:"), m.request_id)
+                        {
+                            tx.set_status_if(
+                                rid,
+                                &[crate::domain::RequestStatus::Assigned],
+                                crate::domain::RequestStatus::Confirmed,
+                                "",
+                                now,
+                            )
+                            .await?;
+                        }
                     }
                     ok
                 }
                 Outcome::Retry(after, reason) => {
                     let at = now
                         + chrono::Duration::from_std(*after).unwrap_or(chrono::Duration::hours(1));
-                    let ok = self
-                        .store
-                        .mark_outbox_retry(m.id, m.attempt, at, reason)
-                        .await?;
+                    let ok = tx.mark_outbox_retry(m.id, m.attempt, at, reason).await?;
                     if ok {
                         stats.retried += 1;
                         tracing::warn!(
@@ -258,10 +274,7 @@ impl OutboxWorker {
                     ok
                 }
                 Outcome::Dead(reason) => {
-                    let ok = self
-                        .store
-                        .mark_outbox_dead(m.id, m.attempt, reason, now)
-                        .await?;
+                    let ok = tx.mark_outbox_dead(m.id, m.attempt, reason, now).await?;
                     if ok {
                         stats.dead += 1;
                         tracing::error!(
@@ -269,7 +282,7 @@ impl OutboxWorker {
                             attempt = m.attempt,
                             "delivery given up: dead letter"
                         );
-                        self.alert_dead(&m, reason).await?;
+                        self.alert_dead(&mut tx, &m, reason).await?;
                     }
                     ok
                 }
@@ -278,6 +291,7 @@ impl OutboxWorker {
                 stats.lost += 1;
             }
         }
+        tx.commit().await?;
         Ok(stats)
     }
 
@@ -309,7 +323,12 @@ impl OutboxWorker {
 
     /// A dead letter alerts every coordinator (except when the dead row was itself such an
     /// alert: no loops).
-    async fn alert_dead(&self, m: &ClaimedMessage, error: &str) -> Result<(), StoreError> {
+    async fn alert_dead(
+        &self,
+        tx: &mut crate::store::Tx,
+        m: &ClaimedMessage,
+        error: &str,
+    ) -> Result<(), StoreError> {
         if m.idempotency_key.starts_with("dead:") {
             return Ok(());
         }
@@ -329,7 +348,6 @@ impl OutboxWorker {
             ],
         );
         let subject = self.texts.render("it", "dead_letter_subject", &[]);
-        let mut tx = self.store.begin().await?;
         for c in tx.all_coordinators().await? {
             let key = format!("dead:{}:coord:{}", m.id, c.id);
             let payload = if let Some(chat) = c.telegram_id {
@@ -353,7 +371,7 @@ impl OutboxWorker {
             };
             tx.enqueue(&key, m.request_id, &payload, now).await?;
         }
-        tx.commit().await
+        Ok(())
     }
 
     /// Runs rounds until `shutdown` turns true: straight on while rows are due, else every

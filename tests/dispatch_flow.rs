@@ -503,6 +503,19 @@ both_backends!(
         else {
             panic!()
         };
+        // Once the requester's confirmation is delivered the request is confirmed.
+        let outbox = connecting::outbox::OutboxWorker::new(
+            w.store.clone(),
+            std::sync::Arc::new(w.clock.clone()),
+            connecting::outbox::Transports {
+                telegram: Some(std::sync::Arc::new(Accepting)),
+                email: Some(std::sync::Arc::new(Accepting)),
+            },
+            Default::default(),
+        );
+        assert_eq!(w.status(code).await, RequestStatus::Assigned);
+        assert!(outbox.run_once().await.unwrap().sent >= 2);
+        assert_eq!(w.status(code).await, RequestStatus::Confirmed);
         w.clock.set(at_rome(2027, 3, 10, 11, 30));
         assert_eq!(
             w.dispatcher.run_due_timers().await.unwrap(),
@@ -630,4 +643,69 @@ both_backends!(monthly_report_per_ambito_from_the_store, |db| async move {
     .await
     .unwrap();
     assert!(other.is_empty());
+});
+
+/// A channel that accepts every message at once.
+struct Accepting;
+
+impl connecting::outbox::Transport for Accepting {
+    fn deliver<'a>(&'a self, _p: &'a Payload) -> connecting::outbox::DeliveryFuture<'a> {
+        Box::pin(async {
+            Ok(connecting::outbox::Delivered {
+                external_id: Some("1".into()),
+            })
+        })
+    }
+}
+
+both_backends!(a_failing_timer_does_not_block_the_others, |db| async move {
+    let w = World::new(db.store.clone(), at_rome(2027, 3, 1, 9, 0), settings(1)).await;
+    let a = w.mediator("Amina", 101, &["ar"]).await;
+    let broken = w.request("ar", d(2027, 3, 10), t(10, 0), 60, None).await;
+    let fine = w.request("ar", d(2027, 3, 11), t(10, 0), 60, None).await;
+    w.dispatcher.dispatch(broken).await.unwrap();
+    w.dispatcher.assign(fine, a.id, "cli").await.unwrap();
+    // The broken request's stored language becomes unreadable: its wave timer will fail.
+    let broken_id = w.store.request(broken).await.unwrap().id;
+    let sql = "UPDATE requests SET language = $1 WHERE id = $2";
+    match db.store.pool() {
+        connecting::store::Pool::Sqlite(p) => {
+            sqlx::query(sql)
+                .bind("###")
+                .bind(broken_id)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        connecting::store::Pool::Postgres(p) => {
+            sqlx::query(sql)
+                .bind("###")
+                .bind(broken_id)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+    // The wave timer is due first (1 h), the day-before reminder of the fine one later.
+    w.clock.set(at_rome(2027, 3, 10, 10, 0));
+    assert_eq!(
+        w.dispatcher.run_due_timers().await.unwrap(),
+        1,
+        "the reminder still fires"
+    );
+    let timers = w.store.pending_timers(broken_id).await.unwrap();
+    assert_eq!(timers.len(), 1);
+    assert_eq!(
+        timers[0].1,
+        w.clock_now() + Duration::minutes(5),
+        "retried later"
+    );
+    for _ in 0..5 {
+        w.clock.advance(Duration::minutes(5));
+        w.dispatcher.run_due_timers().await.unwrap();
+    }
+    assert!(
+        w.store.pending_timers(broken_id).await.unwrap().is_empty(),
+        "given up after 5 attempts"
+    );
 });

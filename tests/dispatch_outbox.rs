@@ -271,3 +271,123 @@ both_backends!(two_workers_deliver_each_row_once, |db| async move {
     let distinct: std::collections::HashSet<_> = got.iter().collect();
     assert_eq!((got.len(), distinct.len()), (300, 300));
 });
+
+/// A transport that appends each delivered text to a file, and kills the whole process right
+/// after the `abort_after`-th delivery: the message went out, its row was never marked.
+struct CrashingFile {
+    path: std::path::PathBuf,
+    abort_after: usize,
+    count: Mutex<usize>,
+}
+
+impl Transport for CrashingFile {
+    fn deliver<'a>(&'a self, payload: &'a Payload) -> DeliveryFuture<'a> {
+        Box::pin(async move {
+            let Payload::Telegram(p) = payload else {
+                return Err(DeliveryError::Permanent("email not expected".into()));
+            };
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+                .unwrap();
+            writeln!(f, "{}", p.text).unwrap();
+            f.sync_all().unwrap();
+            let mut n = self.count.lock().unwrap();
+            *n += 1;
+            if *n >= self.abort_after {
+                std::process::abort();
+            }
+            Ok(Delivered { external_id: None })
+        })
+    }
+}
+
+/// Run by `the_process_killed_between_send_and_mark_loses_nothing` as a child process.
+#[tokio::test]
+#[ignore = "child process of the crash test"]
+async fn crash_child_process() {
+    // Only meaningful when started by the crash test, which sets both variables.
+    let (Ok(url), Ok(log)) = (std::env::var("CRASH_DB_URL"), std::env::var("CRASH_LOG")) else {
+        return;
+    };
+    let store = Store::connect(&url).await.unwrap();
+    let w = OutboxWorker::new(
+        store,
+        Arc::new(connecting::clock::SystemClock),
+        Transports {
+            telegram: Some(Arc::new(CrashingFile {
+                path: log.into(),
+                abort_after: 5,
+                count: Mutex::new(0),
+            })),
+            email: None,
+        },
+        RetryPolicy {
+            concurrency: 1,
+            ..Default::default()
+        },
+    );
+    w.run_once().await.unwrap();
+}
+
+both_backends!(
+    the_process_killed_between_send_and_mark_loses_nothing,
+    |db| async move {
+        let texts: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+        enqueue(&db.store, &texts, Utc::now()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("delivered.txt");
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "crash_child_process",
+                "--test-threads",
+                "1",
+            ])
+            .env("CRASH_DB_URL", &db.url)
+            .env("CRASH_LOG", &log)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!status.success(), "the child was killed mid-round");
+        let before: Vec<String> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(before.len(), 5, "five messages went out before the kill");
+        let rows = db.store.outbox_all().await.unwrap();
+        assert!(
+            rows.iter().all(|r| r.status == "sending"),
+            "nothing was marked"
+        );
+
+        // After the restart, once the dead process's lease has passed, a new worker delivers all.
+        let clock = ManualClock::new(Utc::now() + Duration::seconds(121));
+        let rec = Arc::new(Recorder::default());
+        let w = worker(&db.store, &clock, &rec, RetryPolicy::default());
+        while w.run_once().await.unwrap().claimed() > 0 {}
+        let after = rec.sent.lock().unwrap().clone();
+        let mut all: Vec<String> = before.iter().chain(after.iter()).cloned().collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all, texts, "none lost");
+        assert_eq!(
+            after.len(),
+            20,
+            "the rows the dead process sent but never marked go out again"
+        );
+        assert!(
+            db.store
+                .outbox_all()
+                .await
+                .unwrap()
+                .iter()
+                .all(|r| r.status == "sent")
+        );
+    }
+);

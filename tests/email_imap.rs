@@ -348,3 +348,86 @@ async fn cut_connections_and_a_restart_while_100_messages_arrive_give_exactly_10
     assert_eq!(processed.len(), 100);
     stop.send(true).unwrap();
 }
+
+#[tokio::test]
+async fn implicit_tls_and_starttls_with_a_private_ca_and_plaintext_refused_by_default() {
+    let servers = mail::MailServers::start_tls(&["info"]);
+    let ca = servers.ca_file.clone().expect("test CA");
+    for (mode, port) in [
+        (TlsMode::Implicit, servers.imaps_port),
+        (TlsMode::Starttls, servers.imap_port),
+    ] {
+        servers
+            .append("info", "INBOX", &request(port as usize))
+            .await;
+        let sink = Arc::new(Recorder::default());
+        let mut cfg = ImapConfig::new("localhost", port, mode, "info", mail::PASSWORD);
+        cfg.ca_file = Some(ca.clone());
+        cfg.backoff_min = Duration::from_millis(50);
+        let (stop, _task) = spawn(cfg, sink.clone());
+        assert!(
+            until(Duration::from_secs(10), || sink.distinct() == 1).await,
+            "{mode:?} did not fetch"
+        );
+        stop.send(true).unwrap();
+    }
+    // Without the CA the certificate is not trusted: nothing is fetched.
+    servers.append("info", "INBOX", &request(7)).await;
+    let sink = Arc::new(Recorder::default());
+    let cfg = ImapConfig::new(
+        "localhost",
+        servers.imaps_port,
+        TlsMode::Implicit,
+        "info",
+        mail::PASSWORD,
+    );
+    let err = connecting::channels::email::imap::connect(&cfg)
+        .await
+        .expect_err("untrusted certificate refused");
+    assert!(err.to_string().contains("TLS"), "{err}");
+    // Plain TCP needs explicit consent.
+    let cfg = ImapConfig::new(
+        "127.0.0.1",
+        servers.imap_port,
+        TlsMode::None,
+        "info",
+        mail::PASSWORD,
+    );
+    let err = connecting::channels::email::imap::connect(&cfg)
+        .await
+        .expect_err("plaintext refused");
+    assert!(err.to_string().contains("plaintext"), "{err}");
+    assert_eq!(sink.distinct(), 0);
+}
+
+#[tokio::test]
+async fn without_idle_and_move_it_polls_and_flags_seen() {
+    let servers = mail::MailServers::start_with_dovecot_extra(
+        &["info"],
+        "protocol imap {\n  imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE UIDPLUS NAMESPACE\n}",
+    );
+    let sink = Arc::new(Recorder::default());
+    let mut cfg = config(servers.imap_port);
+    cfg.poll_interval = Duration::from_millis(200);
+    let ((stop, _task), health) = spawn_with_health(cfg, sink.clone());
+    servers.append("info", "INBOX", &request(1)).await;
+    assert!(
+        until(Duration::from_secs(10), || sink.distinct() == 1).await,
+        "polling did not fetch"
+    );
+    servers.append("info", "INBOX", &request(2)).await;
+    assert!(until(Duration::from_secs(10), || sink.distinct() == 2).await);
+    // No MOVE: the messages stay, flagged \Seen, and are not fetched again.
+    let mut s = servers.session("info").await;
+    s.select("INBOX").await.unwrap();
+    let seen = s.uid_search("SEEN").await.unwrap();
+    assert_eq!(seen.len(), 2);
+    let _ = s.logout().await;
+    let syncs = health.syncs();
+    assert!(
+        until(Duration::from_secs(5), || health.syncs() >= syncs + 3).await,
+        "it keeps polling"
+    );
+    assert_eq!(sink.max_commits(), 1, "nothing fetched twice");
+    stop.send(true).unwrap();
+}

@@ -667,13 +667,16 @@ impl Dispatcher {
         assignment_id: i64,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let others = tx.close_open_offers(req.id, "withdrawn", now).await?;
+        let mut ids: Vec<i64> = others.iter().map(|o| o.mediator_id).collect();
+        ids.push(mediator_id);
         let mediators: HashMap<i64, Mediator> = tx
-            .all_mediators()
+            .mediators_by_ids(&ids)
             .await?
             .into_iter()
             .map(|m| (m.id, m))
             .collect();
-        for other in tx.close_open_offers(req.id, "withdrawn", now).await? {
+        for other in others {
             self.withdraw_offer_message(
                 tx,
                 req,
@@ -1049,6 +1052,54 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// Starts dispatching every queued request (oldest first); returns how many were handled.
+    /// A request another instance took meanwhile is skipped.
+    pub async fn dispatch_queued(&self) -> Result<usize> {
+        let queued = self
+            .store
+            .requests(&crate::store::RequestFilter {
+                status: Some(RequestStatus::Queued),
+                ..Default::default()
+            })
+            .await?;
+        let mut n = 0;
+        for r in queued {
+            match self.dispatch(r.code).await {
+                Ok(_) => n += 1,
+                Err(DispatchError::WrongState { .. }) => {}
+                Err(DispatchError::NoLanguage(code)) => {
+                    tracing::warn!(code = %code, "queued request without a language; left for the coordinator");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
+    /// The dispatcher's loop for the daemon: dispatch queued requests and fire due timers every
+    /// `every`, until `shutdown` turns true.
+    pub async fn run(
+        &self,
+        every: std::time::Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            if let Err(e) = self.dispatch_queued().await {
+                tracing::error!(error = %e, "dispatching queued requests failed");
+            }
+            if let Err(e) = self.run_due_timers().await {
+                tracing::error!(error = %e, "timer round failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
     /// Fires every due timer, each in its own transaction that claims it: a timer fires once
     /// even with several instances on one database. Returns how many fired.
     pub async fn run_due_timers(&self) -> Result<usize> {
@@ -1060,7 +1111,17 @@ impl Dispatcher {
                 tx.rollback().await?;
                 return Ok(fired);
             };
-            self.fire(&mut tx, &timer, now).await?;
+            if let Err(e) = self.fire(&mut tx, &timer, now).await {
+                // One bad timer must not block the others (they are claimed earliest first):
+                // put it back later, and give it up after a few attempts.
+                tx.rollback().await?;
+                tracing::error!(timer_id = timer.id, kind = %timer.kind, error = %e, "timer failed");
+                let mut tx = self.store.begin().await?;
+                tx.defer_failed_timer(timer.id, now + Duration::minutes(5), 5)
+                    .await?;
+                tx.commit().await?;
+                continue;
+            }
             tx.finish_timer(timer.id, now).await?;
             tx.audit(
                 now,

@@ -149,7 +149,27 @@ impl Reason {
     }
 }
 
+impl Candidate {
+    /// The reasons as one line for the coordinator's view, in `lang` (`it` or `en`).
+    pub fn explanation(&self, lang: &str) -> String {
+        let t = super::texts::Texts;
+        self.reasons
+            .iter()
+            .map(|r| {
+                let (key, args) = r.prompt();
+                t.render(lang, key, &args)
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 impl Exclusion {
+    /// Why a mediator was left out, for the coordinator's view.
+    pub fn explanation(self, lang: &str) -> String {
+        super::texts::Texts.render(lang, self.prompt_key(), &[])
+    }
+
     pub fn prompt_key(self) -> &'static str {
         match self {
             Exclusion::Inactive => "dispatch.excluded_inactive",
@@ -536,6 +556,30 @@ mod tests {
                 remote: self.remote,
             }
         }
+    }
+
+    #[test]
+    fn explanations_read_as_sentences() {
+        let mut m = mediator(1, &["ar"]);
+        m.case_refs = vec!["TM-1".into()];
+        m.minutes_last_30_days = 90;
+        let mut j = job("ary");
+        j.case_ref = Some("TM-1".into());
+        let r = rank(&[m, mediator(2, &["ur"])], &j, &settings());
+        assert_eq!(
+            r.candidates[0].explanation("it"),
+            "ha già seguito questo caso; parla ar (stessa famiglia di ary); lavora nell'Ambito Bergamo; \
+             1.5 ore negli ultimi 30 giorni; ha accettato 0 offerte su 0"
+        );
+        assert!(
+            r.candidates[0]
+                .explanation("en")
+                .starts_with("already worked on this case; speaks ar")
+        );
+        assert_eq!(
+            r.excluded[0].1.explanation("en"),
+            "does not speak the requested language"
+        );
     }
 
     #[test]

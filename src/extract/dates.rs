@@ -31,6 +31,8 @@ pub struct TimeHit {
     pub to: Option<NaiveTime>,
     /// "mattina", "pomeriggio": an approximate range.
     pub approximate: Option<&'static str>,
+    /// "fino alle 11": an end time, paired with a start in the same sentence.
+    pub until: bool,
     pub notes: Vec<Note>,
 }
 
@@ -103,6 +105,11 @@ static EXCLUDE_CUE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?:\bnat[oaie]\s+(?:a\s+\w+\s+)?(?:il\s+)?|\bnascita\s*:?\s*(?:il\s+)?|\bclasse\s+|(?:decreto|provvedimento|sentenza|ordinanza|relazione|nota|mail|e-?mail|lettera|\bprot\.?|protocollo|comunicazione|segnalazione|verbale)\s+(?:\S+\s+){0,4}?(?:del|in\s+data|datat[oa])\s+|\bricevut[oa]\s+(?:il\s+)?|\binviat[oa]\s+(?:il\s+)?|\bscritto\s+(?:il\s+)?)$",
     )
 });
+/// "il 12 gennaio scorso", "del 25 febbraio u.s.": a past reference, not the appointment.
+static PAST_MARK: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\s*,?\s*(?:scors[oa]|u\.\s?s\.|passat[oa]|ultimo\s+scorso)(?:\W|$)"));
+static HABIT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?:\bil|\bogni|\btutti\s+i|\btutte\s+le|\bnei|\bdei)\s+$"));
 static TIME_CTX: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?:\bore|\balle|\bdalle|\bh|\borario|\bora)\s*[:.]?\s*$"));
 static DATE_CTX: LazyLock<Regex> = LazyLock::new(|| {
@@ -280,7 +287,7 @@ pub(crate) fn scan_dates(
             end: e,
             date,
             deadline: DEADLINE_CUE.is_match(before),
-            excluded: EXCLUDE_CUE.is_match(before),
+            excluded: EXCLUDE_CUE.is_match(before) || PAST_MARK.is_match(&text[e..]),
             part,
             notes,
         });
@@ -536,6 +543,10 @@ pub(crate) fn scan_dates(
         if !spans.free(m.0, m.1) {
             continue;
         }
+        // "il sabato", "ogni lunedì": a habit, not a date
+        if HABIT.is_match(window(text, m.0, 16)) {
+            continue;
+        }
         if let Some(wd) = c.get(1).and_then(|w| weekday_of(w.as_str())) {
             let d = next_weekday(today, wd);
             push(&mut spans, &mut hits, m.0, m.1, Some(d), Vec::new(), None);
@@ -593,7 +604,7 @@ fn whole(c: &Captures) -> (usize, usize) {
     c.get(0).map(|m| (m.start(), m.end())).unwrap_or((0, 0))
 }
 
-const HM: &str = r"(\d{1,2})(?:\s?[:.]\s?(\d{2}))?";
+const HM: &str = r"(\d{1,2})(?:(?:\s?[:.]\s?|,)(\d{2}))?";
 
 static T_RANGE_DALLE: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
@@ -612,7 +623,12 @@ static T_RANGE_DASH: LazyLock<Regex> = LazyLock::new(|| {
 });
 static T_SINGLE: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        r"\b(?:alle|ore|h|verso\s+le|intorno\s+alle|per\s+le|a\s+partire\s+dalle|dalle|orario|ora|inizio|alle\s+ore)\s*\.?\s*:?\s*(?:ore\s*)?{HM}\b(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
+        r"\b(?:alle|ore|h|verso\s+le|intorno\s+alle|per\s+le|a\s+partire\s+dalle|dalle|orario|ora|inizio|alle\s+ore)\s*\.?\s*:?\s*(?:ore\s*)?{HM}\b(?:\s+e\s+(mezza|mezzo|un\s+quarto|tre\s+quarti|\d{{2}}\b))?(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
+    ))
+});
+static T_UNTIL: LazyLock<Regex> = LazyLock::new(|| {
+    re(&format!(
+        r"\b(?:fino\s+alle|sino\s+alle|fino\s+alle\s+ore|termine\s+(?:previsto\s+)?(?:alle|ore)|a\s+finire\s+alle|conclusione\s+(?:prevista\s+)?(?:alle|ore))\s*(?:ore\s*)?{HM}\b"
     ))
 });
 static T_COLON: LazyLock<Regex> = LazyLock::new(|| {
@@ -702,6 +718,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                     from: a,
                     to: Some(b),
                     approximate: None,
+                    until: false,
                     notes,
                 });
             }
@@ -733,6 +750,26 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 from: a,
                 to: Some(b),
                 approximate: None,
+                until: false,
+                notes: Vec::new(),
+            });
+        }
+    }
+    for c in T_UNTIL.captures_iter(text) {
+        let m = whole(&c);
+        if !spans.free(m.0, m.1) {
+            continue;
+        }
+        if let Some((h, mi)) = hm(c.get(1).map(|x| x.as_str()), c.get(2).map(|x| x.as_str()))
+            && let Some(t) = time(if (1..=6).contains(&h) { h + 12 } else { h }, mi)
+        {
+            spans.0.push(m);
+            hits.push(TimeHit {
+                start: m.0,
+                from: t,
+                to: None,
+                approximate: None,
+                until: true,
                 notes: Vec::new(),
             });
         }
@@ -750,8 +787,18 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
         if after.trim_start().starts_with("ore") || after.trim_start().starts_with("minut") {
             continue;
         }
+        let mi = match c.get(3).map(|x| x.as_str()) {
+            Some("mezza") | Some("mezzo") => 30,
+            Some(q) if q.starts_with("un") => 15,
+            Some(q) if q.starts_with("tre") => 45,
+            Some(q) => q.parse().unwrap_or(mi),
+            None => mi,
+        };
+        if mi > 59 {
+            continue;
+        }
         let mut notes = Vec::new();
-        let h = pm_shift(h, c.get(3).map(|x| x.as_str()), &mut notes, &c[0]);
+        let h = pm_shift(h, c.get(4).map(|x| x.as_str()), &mut notes, &c[0]);
         if let Some(t) = time(h, mi) {
             spans.0.push(m);
             hits.push(TimeHit {
@@ -759,6 +806,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 from: t,
                 to: None,
                 approximate: None,
+                until: false,
                 notes,
             });
         }
@@ -781,6 +829,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                     from: t,
                     to: None,
                     approximate: None,
+                    until: false,
                     notes,
                 });
             }
@@ -802,6 +851,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 from: t,
                 to: None,
                 approximate: None,
+                until: false,
                 notes: Vec::new(),
             });
         }
@@ -816,6 +866,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 from: t,
                 to: None,
                 approximate: None,
+                until: false,
                 notes: Vec::new(),
             });
         }
@@ -845,6 +896,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             from: a,
             to: Some(b),
             approximate: Some(part),
+            until: false,
             notes: Vec::new(),
         });
     }
@@ -1135,6 +1187,13 @@ mod tests {
         );
         assert_eq!(first_time("buon pomeriggio"), None);
         assert_eq!(first_time("il 12-03 alle 9"), Some(("09:00".into(), None)));
+        assert_eq!(first_time("ore 14,30"), Some(("14:30".into(), None)));
+        assert_eq!(first_time("alle 9 e mezza"), Some(("09:30".into(), None)));
+        assert_eq!(first_time("alle 10 e 15"), Some(("10:15".into(), None)));
+        assert_eq!(
+            first_time("alle 10, 30 minuti"),
+            Some(("10:00".into(), None))
+        );
     }
 
     #[test]

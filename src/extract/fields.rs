@@ -106,7 +106,7 @@ static M_VIDEO: LazyLock<Regex> = LazyLock::new(|| {
 });
 static M_PHONE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:telefonic[oa]|telefonici|telefonicamente|per\s+telefono|via\s+telefono|al\s+telefono|in\s+vivavoce|telefonata|telefonate|chiamata\s+telefonica)\b",
+        r"\b(?:telefonic[oa]|telefonici|telefonicamente|per\s+telefono|via\s+telefono|al\s+telefono|in\s+vivavoce|chiamata\s+telefonica)\b",
     )
 });
 static M_PHONE_BAD: LazyLock<Regex> = LazyLock::new(|| {
@@ -224,7 +224,7 @@ pub(crate) fn gender(text: &str) -> Option<Gender> {
 }
 
 /// Continuity with a mediator who already knows the family.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", content = "name", rename_all = "snake_case")]
 pub enum Continuity {
     /// "la stessa mediatrice della volta scorsa"
@@ -375,19 +375,26 @@ pub(crate) fn urls(original: &str) -> Vec<(usize, usize)> {
 
 static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?im)^[^\n]{0,30}\b(?:cordiali\s+saluti|distinti\s+saluti|cordialmente|saluti|un\s+saluto|grazie(?:\s+mille)?|ringrazio|buona\s+giornata|buon\s+lavoro|in\s+attesa\s+di\s+(?:un\s+)?(?:vostro\s+)?(?:riscontro|risposta)|resto\s+in\s+attesa|a\s+presto|firmato|best\s+regards)\b",
+        r"\b(?:cordiali\s+saluti|distinti\s+saluti|cordialmente|saluti|un\s+saluto|grazie(?:\s+mille)?|ringrazio|buona\s+giornata|buon\s+lavoro|in\s+attesa\s+di\s+(?:un\s+)?(?:vostro\s+)?(?:riscontro|risposta)|resto\s+in\s+attesa|a\s+presto|firmato|best\s+regards)\b",
     )
 });
 
-/// Folded offset where the closing formula (and so the signature) starts, if any: the last one
-/// in the second half of the text.
+/// Folded offset where the closing formula (and so the signature) starts, if any: the first one
+/// after the first third of the text that either opens a line or is followed only by a short
+/// tail ("... Grazie, Laura Rossi 035 123456").
 pub(crate) fn closing_at(folded: &str) -> Option<usize> {
-    let half = folded.len() / 3;
-    CLOSING
-        .find_iter(folded)
-        .map(|m| m.start())
-        .filter(|&s| s >= half)
-        .last()
+    let third = folded.len() / 3;
+    CLOSING.find_iter(folded).map(|m| m.start()).find(|&s| {
+        if s < third {
+            return false;
+        }
+        let line_start = folded[..s].rfind('\n').map(|p| p + 1).unwrap_or(0);
+        let opens_line = folded[line_start..s]
+            .chars()
+            .all(|c| c.is_whitespace() || matches!(c, '-' | '*' | '>' | '.' | ','));
+        let after_sentence = folded[..s].trim_end().ends_with(['.', '!', '?']);
+        opens_line || (after_sentence && folded.len() - s < 80)
+    })
 }
 
 static NAME_AFTER_CLOSING: LazyLock<Regex> = LazyLock::new(|| {

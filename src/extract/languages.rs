@@ -28,11 +28,9 @@ pub struct Language {
 }
 
 impl Language {
-    pub fn code(&self) -> LanguageCode {
-        // Codes in the bundled file are checked by a test; fall back to "und"-like "mul" never.
-        LanguageCode::parse(&self.code).unwrap_or_else(|_| {
-            LanguageCode::parse("und").unwrap_or_else(|_| unreachable!("und is a valid code"))
-        })
+    /// The typed code (every code of the bundled file is valid: checked by a test).
+    pub fn code(&self) -> Option<LanguageCode> {
+        LanguageCode::parse(&self.code).ok()
     }
 }
 
@@ -168,7 +166,11 @@ pub(crate) fn find(
         if looks_like_surname(original, folded, m.start(), m.end(), orig) {
             continue;
         }
-        let before = &folded.text[..m.start()];
+        let mut from = m.start().saturating_sub(40);
+        while !folded.text.is_char_boundary(from) {
+            from -= 1;
+        }
+        let before = &folded.text[from..m.start()];
         let cue = LANGUAGE_CUE.is_match(before);
         out.push(Found {
             language: &c.languages[i],

@@ -15,7 +15,7 @@ fn load(src: &str) -> HashMap<String, String> {
 
 /// Renders the message for `code` in `lang` ("it" default, "en"), filling `{name}` placeholders.
 /// An unknown code renders as the code itself.
-pub fn render(lang: &str, code: &str, args: &[(&str, String)]) -> String {
+pub fn render(lang: &str, code: &str, args: &[(String, String)]) -> String {
     let table = if lang == "en" { &*EN } else { &*IT };
     let Some(template) = table.get(code) else {
         return code.to_string();
@@ -39,7 +39,11 @@ mod tests {
         b.sort();
         assert!(!a.is_empty());
         assert_eq!(a, b);
-        let m = render("it", "date_in_past", &[("date", "01/03/2027".into())]);
+        let m = render(
+            "it",
+            "date_in_past",
+            &[("date".into(), "01/03/2027".into())],
+        );
         assert_eq!(m, "La data 01/03/2027 è già passata");
     }
 }

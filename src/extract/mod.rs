@@ -13,7 +13,7 @@ pub mod text;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::domain::appointment::local_to_utc;
@@ -62,29 +62,29 @@ pub struct SenderInfo {
 }
 
 /// A language as found: code and Italian name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LanguageRef {
     pub code: LanguageCode,
     pub name: String,
 }
 
 impl LanguageRef {
-    fn of(l: &Language) -> Self {
-        Self {
-            code: l.code(),
+    fn of(l: &Language) -> Option<Self> {
+        Some(Self {
+            code: l.code()?,
             name: l.name.clone(),
-        }
+        })
     }
 }
 
 /// A nationality given instead of a language, with the language it suggests.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NationalityHint {
     pub word: String,
     pub suggested: LanguageRef,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requester {
     pub name: Option<String>,
     pub email: Option<String>,
@@ -92,27 +92,30 @@ pub struct Requester {
 }
 
 /// A warning: a stable code plus the human-readable message (Italian).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
     pub code: String,
     pub message: String,
 }
 
 /// A warning found while reading the text (before rendering): code plus placeholder values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
-    pub code: &'static str,
-    pub args: Vec<(&'static str, String)>,
+    pub code: String,
+    pub args: Vec<(String, String)>,
 }
 
 impl Note {
-    pub fn new(code: &'static str, args: Vec<(&'static str, String)>) -> Self {
-        Self { code, args }
+    pub fn new(code: &str, args: Vec<(&str, String)>) -> Self {
+        Self {
+            code: code.to_string(),
+            args: args.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        }
     }
 
     /// The field a note is about, so that a merge drops it when that field is replaced.
     fn field(&self) -> &'static str {
-        match self.code {
+        match self.code.as_str() {
             "approximate_time" | "time_assumed_pm" => "start",
             "nationality_only" | "several_languages" => "language",
             _ => "date",
@@ -121,7 +124,8 @@ impl Note {
 }
 
 /// Everything understood from a request, each field present or absent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RequestDraft {
     pub language: Option<LanguageRef>,
     pub languages: Vec<LanguageRef>,
@@ -203,7 +207,7 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     // a variant beats its family ("arabo ... darija" -> ary)
     let parents: Vec<String> = certain.iter().filter_map(|l| l.family.clone()).collect();
     certain.retain(|l| !parents.contains(&l.code));
-    d.languages = certain.iter().map(|l| LanguageRef::of(l)).collect();
+    d.languages = certain.iter().filter_map(|l| LanguageRef::of(l)).collect();
     d.language = d.languages.first().cloned();
     if d.languages.len() > 1 {
         let names: Vec<String> = d.languages.iter().map(|l| l.name.clone()).collect();
@@ -214,10 +218,11 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     }
     if d.language.is_none()
         && let Some(n) = found.iter().find(|x| x.nationality)
+        && let Some(suggested) = LanguageRef::of(n.language)
     {
         let hint = NationalityHint {
             word: n.text.clone(),
-            suggested: LanguageRef::of(n.language),
+            suggested,
         };
         d.notes.push(Note::new(
             "nationality_only",
@@ -293,11 +298,20 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     }
     d.deadline = deadline_hit.and_then(|h| h.date);
 
-    let time_pick = times.iter().find(|t| in_body(t.start)).or(times.first());
+    let time_pick = times
+        .iter()
+        .find(|t| !t.until && in_body(t.start))
+        .or(times.iter().find(|t| !t.until));
+    // "alle 9 e mezza ..., fino alle 11,30": an end in the same sentence
+    let until = time_pick.filter(|t| t.to.is_none()).and_then(|t| {
+        times
+            .iter()
+            .find(|u| u.until && u.start > t.start && !sentence_break(&f[t.start..u.start]))
+    });
     match time_pick {
         Some(t) => {
             d.start = Some(t.from);
-            d.end = t.to;
+            d.end = t.to.or(until.map(|u| u.from));
             d.notes.extend(t.notes.iter().cloned());
             if let Some(part) = t.approximate {
                 d.time_approximate = true;
@@ -363,6 +377,18 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     complete_times(&mut d);
     finalize(&mut d, ctx);
     d
+}
+
+/// A full stop followed by a word, a new line or a semicolon: the sentence ends in `s`.
+fn sentence_break(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c == b'\n'
+            || c == b';'
+            || (c == b'.'
+                && b.get(i + 1).is_some_and(|x| x.is_ascii_whitespace())
+                && b.get(i + 2).is_some_and(|x| !x.is_ascii_digit()))
+    })
 }
 
 fn approx_note(part: &str, from: NaiveTime, to: Option<NaiveTime>) -> Note {
@@ -508,8 +534,8 @@ fn finalize(d: &mut RequestDraft, ctx: &Context) {
     d.warnings = all
         .iter()
         .map(|n| Warning {
-            code: n.code.to_string(),
-            message: messages::render("it", n.code, &n.args),
+            code: n.code.clone(),
+            message: messages::render("it", &n.code, &n.args),
         })
         .collect();
 }

@@ -2,14 +2,14 @@
 //! (`data/comuni-bg.tsv`, ISTAT, CC BY 3.0 IT), street addresses and office words.
 
 use regex::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::fold::{Folded, fold};
 
 /// A comune of the province, with its ISTAT code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comune {
     pub name: String,
     pub istat: String,

@@ -181,3 +181,34 @@ fn never_panics_on_odd_input() {
         let _ = to_parse_json(&extract(t, &c));
     }
 }
+
+#[test]
+fn an_end_time_in_the_same_sentence() {
+    let c = ctx(2027, 3, 1, 9);
+    let d = extract(
+        "colloquio arabo a Dalmine giovedì ore 14.30, fino alle 16 circa",
+        &c,
+    );
+    assert_eq!(d.end, NaiveTime::from_hms_opt(16, 0, 0));
+    assert_eq!(d.duration_minutes, Some(90));
+    let d = extract(
+        "colloquio arabo a Dalmine giovedì ore 14.30. La madre lavora fino alle 13.",
+        &c,
+    );
+    assert_eq!(d.end, None);
+}
+
+#[test]
+fn a_draft_round_trips_through_json_and_still_merges() {
+    let c = ctx(2027, 3, 1, 9);
+    let base = extract(
+        "colloquio arabo lunedì prossimo a Seriate, grazie Laura Rossi",
+        &c,
+    );
+    let stored = serde_json::to_string(&base).unwrap();
+    let back: RequestDraft = serde_json::from_str(&stored).unwrap();
+    assert_eq!(back, base);
+    let m = merge(&back, &extract("alle 10", &c), &c);
+    assert_eq!(m.start, NaiveTime::from_hms_opt(10, 0, 0));
+    assert!(codes(&m).contains(&"prossimo_ambiguous"));
+}

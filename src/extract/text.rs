@@ -363,4 +363,31 @@ mod tests {
         let out = prepare_email_text(Some(t), None);
         assert!(out.ends_with("Tel. 035 123456"), "{out}");
     }
+
+    #[test]
+    fn outlook_italian_reply_with_underscored_signature() {
+        let t = "Va bene mercoledì alle 10.\n \nDott.ssa ROSSI Laura\nServizio Tutela Minori\nTel. 035/123456\n_____________\nNota di riservatezza - Le informazioni contenute in questa comunicazione e gli eventuali documenti allegati hanno carattere confidenziale e sono ad uso esclusivo del destinatario.\n \nDa: info@coop.example [mailto:info@coop.example] \nInviato: venerdì 26 febbraio 2027 15:50\nA: Rossi <l.rossi@comune.example>\nOggetto: R: richiesta\n \nQuando preferite?";
+        let out = prepare_email_text(Some(t), None);
+        assert!(out.starts_with("Va bene mercoledì alle 10."), "{out}");
+        assert!(out.contains("Tel. 035/123456"), "{out}");
+        assert!(!out.contains("Quando preferite"), "{out}");
+        assert!(!out.contains("riservatezza"), "{out}");
+    }
+
+    #[test]
+    fn bottom_posted_reply_keeps_the_new_text() {
+        let t = "Il giorno ven 26 feb 2027 alle ore 10:00 Info <info@coop.example> ha scritto:\n> Ci serve la data.\n\nGiovedì 4 marzo alle 15.\nAnna";
+        assert_eq!(
+            prepare_email_text(Some(t), None),
+            "Giovedì 4 marzo alle 15.\nAnna"
+        );
+    }
+
+    #[test]
+    fn crlf_and_empty_inputs() {
+        assert_eq!(prepare_email_text(None, None), "");
+        assert_eq!(prepare_email_text(Some("  "), None), "");
+        assert_eq!(prepare_email_text(Some("a\r\nb\r\n"), None), "a\nb");
+        assert_eq!(prepare_email_text(Some(""), Some("<p>x</p>")), "x");
+    }
 }

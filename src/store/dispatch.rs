@@ -118,6 +118,23 @@ impl Tx {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    /// The mediators with these ids, read inside this transaction.
+    pub async fn mediators_by_ids(&mut self, ids: &[i64]) -> Result<Vec<Mediator>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let list = ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT {MEDIATOR_COLS} FROM mediators WHERE id IN ({list}) ORDER BY id");
+        let rows: Vec<MediatorRow> = with_tx!(self, c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await?
+        });
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     /// Every coordinator, read inside this transaction.
     pub async fn all_coordinators(&mut self) -> Result<Vec<Coordinator>> {
         let rows: Vec<(i64, String, Option<i64>, Option<String>)> = with_tx!(self, c => {
@@ -616,6 +633,29 @@ impl Tx {
         Ok(())
     }
 
+    /// A timer whose handler failed: one more attempt counted, due again at `retry_at`, or
+    /// `failed` (never retried) once `max_attempts` is reached.
+    pub async fn defer_failed_timer(
+        &mut self,
+        timer_id: i64,
+        retry_at: DateTime<Utc>,
+        max_attempts: i64,
+    ) -> Result<()> {
+        with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE timers SET attempts = attempts + 1, due_at = $1,
+                        status = CASE WHEN attempts + 1 >= $2 THEN 'failed' ELSE status END
+                 WHERE id = $3 AND status = 'pending'",
+            )
+            .bind(ts(retry_at))
+            .bind(max_attempts)
+            .bind(timer_id)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// An outbox row's status and the channel's id for what it delivered.
     pub async fn outbox_state(&mut self, outbox_id: i64) -> Result<(String, Option<String>)> {
         let row: Option<(String, Option<String>)> = with_tx!(self, c => {
@@ -661,6 +701,79 @@ impl Tx {
             .await?;
         });
         Ok(())
+    }
+
+    /// Marks a claimed row sent; false if the claim was lost (the lease passed and another
+    /// worker took the row).
+    pub async fn mark_outbox_sent(
+        &mut self,
+        id: i64,
+        attempt: i64,
+        external_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'sent', sent_at = $1, external_id = $2, last_error = NULL
+                 WHERE id = $3 AND status = 'sending' AND attempts = $4",
+            )
+            .bind(ts(now))
+            .bind(external_id)
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Puts a claimed row back to `pending` for another attempt at `at`.
+    pub async fn mark_outbox_retry(
+        &mut self,
+        id: i64,
+        attempt: i64,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<bool> {
+        let n = with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = $1, last_error = $2
+                 WHERE id = $3 AND status = 'sending' AND attempts = $4",
+            )
+            .bind(ts(at))
+            .bind(error)
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Dead-letters a claimed row.
+    pub async fn mark_outbox_dead(
+        &mut self,
+        id: i64,
+        attempt: i64,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'dead', next_attempt_at = $1, last_error = $2
+                 WHERE id = $3 AND status = 'sending' AND attempts = $4",
+            )
+            .bind(ts(now))
+            .bind(error)
+            .bind(id)
+            .bind(attempt)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
     }
 }
 
@@ -774,8 +887,7 @@ impl Store {
         Ok(out)
     }
 
-    /// Marks a claimed row sent; false if the claim was lost (the lease passed and another
-    /// worker took the row).
+    /// Marks a claimed row sent in its own transaction (see [`Tx::mark_outbox_sent`]).
     pub async fn mark_outbox_sent(
         &self,
         id: i64,
@@ -783,23 +895,13 @@ impl Store {
         external_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let n = with_pool!(self, p => {
-            sqlx::query(
-                "UPDATE outbox SET status = 'sent', sent_at = $1, external_id = $2, last_error = NULL
-                 WHERE id = $3 AND status = 'sending' AND attempts = $4",
-            )
-            .bind(ts(now))
-            .bind(external_id)
-            .bind(id)
-            .bind(attempt)
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        Ok(n == 1)
+        let mut tx = self.begin().await?;
+        let ok = tx.mark_outbox_sent(id, attempt, external_id, now).await?;
+        tx.commit().await?;
+        Ok(ok)
     }
 
-    /// Puts a claimed row back to `pending` for another attempt at `at`.
+    /// Puts a claimed row back for a retry in its own transaction.
     pub async fn mark_outbox_retry(
         &self,
         id: i64,
@@ -807,23 +909,13 @@ impl Store {
         at: DateTime<Utc>,
         error: &str,
     ) -> Result<bool> {
-        let n = with_pool!(self, p => {
-            sqlx::query(
-                "UPDATE outbox SET status = 'pending', next_attempt_at = $1, last_error = $2
-                 WHERE id = $3 AND status = 'sending' AND attempts = $4",
-            )
-            .bind(ts(at))
-            .bind(error)
-            .bind(id)
-            .bind(attempt)
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        Ok(n == 1)
+        let mut tx = self.begin().await?;
+        let ok = tx.mark_outbox_retry(id, attempt, at, error).await?;
+        tx.commit().await?;
+        Ok(ok)
     }
 
-    /// Dead-letters a claimed row.
+    /// Dead-letters a claimed row in its own transaction.
     pub async fn mark_outbox_dead(
         &self,
         id: i64,
@@ -831,20 +923,10 @@ impl Store {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let n = with_pool!(self, p => {
-            sqlx::query(
-                "UPDATE outbox SET status = 'dead', next_attempt_at = $1, last_error = $2
-                 WHERE id = $3 AND status = 'sending' AND attempts = $4",
-            )
-            .bind(ts(now))
-            .bind(error)
-            .bind(id)
-            .bind(attempt)
-            .execute(p)
-            .await?
-            .rows_affected()
-        });
-        Ok(n == 1)
+        let mut tx = self.begin().await?;
+        let ok = tx.mark_outbox_dead(id, attempt, error, now).await?;
+        tx.commit().await?;
+        Ok(ok)
     }
 
     /// One record per request created in `[from, to)`, for the monthly report.

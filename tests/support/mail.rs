@@ -125,6 +125,10 @@ pub struct MailServers {
     pub imap_port: u16,
     pub lmtp_port: u16,
     pub smtp_port: u16,
+    /// Implicit-TLS IMAP port (0 unless started with TLS); STARTTLS is on `imap_port`.
+    pub imaps_port: u16,
+    /// The CA that signed the server certificate (for `localhost`), when started with TLS.
+    pub ca_file: Option<PathBuf>,
     /// SMTP AUTH credentials the server requires (`None`: no auth).
     pub smtp_auth: Option<(String, String)>,
     dovecot: Option<Child>,
@@ -138,7 +142,29 @@ impl MailServers {
         Self::start_with(users, None)
     }
 
+    /// Dovecot with TLS too: implicit TLS on `imaps_port`, STARTTLS on `imap_port`, with a
+    /// certificate for `localhost` signed by a fresh test CA (`ca_file`).
+    pub fn start_tls(users: &[&str]) -> Self {
+        Self::start_full(users, None, true)
+    }
+
     pub fn start_with(users: &[&str], smtp_auth: Option<(&str, &str)>) -> Self {
+        Self::start_full(users, smtp_auth, false)
+    }
+
+    /// With extra lines in dovecot.conf (e.g. an `imap_capability` without IDLE and MOVE).
+    pub fn start_with_dovecot_extra(users: &[&str], extra: &str) -> Self {
+        let mut me = Self::start_full(users, None, false);
+        me.stop_dovecot();
+        let mut conf = std::fs::read_to_string(me.conf()).expect("read conf");
+        conf.push_str(extra);
+        conf.push('\n');
+        std::fs::write(me.conf(), conf).expect("write conf");
+        me.start_dovecot();
+        me
+    }
+
+    fn start_full(users: &[&str], smtp_auth: Option<(&str, &str)>, tls: bool) -> Self {
         let python = ensure_installed();
         let dir = tempfile::Builder::new()
             .prefix("connecting-mail-")
@@ -148,6 +174,8 @@ impl MailServers {
             imap_port: free_port(),
             lmtp_port: free_port(),
             smtp_port: free_port(),
+            imaps_port: if tls { free_port() } else { 0 },
+            ca_file: None,
             smtp_auth: smtp_auth.map(|(u, p)| (u.to_owned(), p.to_owned())),
             dir,
             dovecot: None,
@@ -156,6 +184,9 @@ impl MailServers {
         };
         for u in users {
             me.add_user(u);
+        }
+        if tls {
+            me.make_certificates();
         }
         me.write_dovecot_conf();
         me.start_dovecot();
@@ -180,6 +211,72 @@ impl MailServers {
         writeln!(f, "{user}:{{PLAIN}}{PASSWORD}").expect("write users");
     }
 
+    fn make_certificates(&mut self) {
+        let d = self.path().to_path_buf();
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(&d)
+                .output()
+                .expect("openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=connecting test CA",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        std::fs::write(
+            d.join("san.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .expect("san");
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        self.ca_file = Some(d.join("ca.pem"));
+    }
+
     fn write_dovecot_conf(&self) {
         let d = self.path().display().to_string();
         for sub in ["run", "state", "mail"] {
@@ -201,9 +298,14 @@ impl MailServers {
             )
         };
         let chroot = if is_root() { "" } else { "  chroot =\n" };
+        let ssl = if self.imaps_port != 0 {
+            format!("ssl = yes\nssl_cert = <{d}/server.pem\nssl_key = <{d}/server.key\n")
+        } else {
+            "ssl = no\n".to_owned()
+        };
         let conf = format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
-             protocols = imap lmtp\nlisten = 127.0.0.1\nssl = no\n\
+             protocols = imap lmtp\nlisten = 127.0.0.1\n{ssl}\
              disable_plaintext_auth = no\nauth_mechanisms = plain login\n\
              mail_location = maildir:{d}/mail/%n/Maildir\n\
              lmtp_save_to_detail_mailbox = no\n\
@@ -211,9 +313,10 @@ impl MailServers {
              namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%n {d}/users\n}}\n\
              userdb {{\n  driver = static\n  args = {uid} home={d}/mail/%n\n}}\n\
-             service imap-login {{\n{chroot}  inet_listener imap {{\n    address = 127.0.0.1\n    port = {imap}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n\
+             service imap-login {{\n{chroot}  inet_listener imap {{\n    address = 127.0.0.1\n    port = {imap}\n  }}\n  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps}\n  }}\n}}\n\
              service lmtp {{\n  inet_listener lmtp {{\n    address = 127.0.0.1\n    port = {lmtp}\n  }}\n}}\n",
             imap = self.imap_port,
+            imaps = self.imaps_port,
             lmtp = self.lmtp_port,
         );
         std::fs::write(self.conf(), conf).expect("write dovecot.conf");
@@ -231,6 +334,9 @@ impl MailServers {
             .expect("spawn dovecot");
         self.dovecot = Some(child);
         wait_port(self.imap_port, "dovecot imap", || self.log());
+        if self.imaps_port != 0 {
+            wait_port(self.imaps_port, "dovecot imaps", || self.log());
+        }
         wait_port(self.lmtp_port, "dovecot lmtp", || self.log());
     }
 
