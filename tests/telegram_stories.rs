@@ -281,9 +281,14 @@ both_backends!(a_complete_request_in_one_message, |db| async move {
     assert!(answers.iter().any(
         |(id, t)| *id == again && t.as_deref().is_some_and(|t| t.contains("non è più valido"))
     ));
-    // /richieste lists it.
+    // /richieste lists it, in words.
     let r = w.say(600, "/richieste").await;
     assert!(r.text.contains(&code.to_string()), "{}", r.text);
+    assert!(
+        r.text.contains("offerta ai mediatori") || r.text.contains("in coda"),
+        "{}",
+        r.text
+    );
 
     // The mediator sees only what an offer may show, and accepts from the phone.
     let offer = w.reply(610).await;
@@ -899,7 +904,7 @@ both_backends!(
         let alert = w.reply(3000).await;
         assert!(alert.text.contains(&code.to_string()), "{}", alert.text);
         let r = w.say(3000, "/coda").await;
-        assert!(r.text.contains("escalated: 1"), "{}", r.text);
+        assert!(r.text.contains("al coordinamento: 1"), "{}", r.text);
         let r = w.say(3000, &format!("/assegna {code}")).await;
         assert!(r.text.contains("nessun mediatore"), "{}", r.text);
         // A Tigrinya mediator registers; now the coordinator can pick her.
@@ -952,3 +957,29 @@ both_backends!(
         w.stop().await;
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_answer_is_taken_into_account() {
+    let db = TestDb::sqlite().await;
+    let mut w = World::new(db).await;
+    w.operator("Anna", Some(3100)).await;
+    let r = w
+        .say(
+            3100,
+            "serve mediatore bengalese per una riunione in video il 15/03",
+        )
+        .await;
+    assert!(r.text.contains("A che ora?"), "{}", r.text);
+    w.fake.push_text(3100, "alle 9");
+    let r = w.reply(3100).await;
+    assert!(r.text.contains("Quanto dura?"), "{}", r.text);
+    let r = w.press(&r, "2 ore").await;
+    assert!(r.text.contains("Ora: 09:00"), "{}", r.text);
+    // The operator corrects the earlier message instead of writing a new one.
+    let earlier = w.fake.sent_to(3100)[0].message_id + 1;
+    w.fake.push_edited_text(3100, earlier, "alle 11");
+    let r = w.reply(3100).await;
+    assert!(r.text.contains("Ora: 11:00"), "{}", r.text);
+    assert_eq!(r.labels(), vec!["Conferma", "Modifica", "Annulla"]);
+    w.stop().await;
+}

@@ -407,7 +407,10 @@ impl TelegramBot {
                     Err(DispatchError::WrongState { status, .. }) => Ok(Some(Pre::Reply(
                         self.tr(
                             "cancel_not_possible",
-                            &[("code", &c), ("status", status.as_str())],
+                            &[
+                                ("code", &c),
+                                ("status", &self.t(&format!("status_{}", status.as_str()))),
+                            ],
                         ),
                         None,
                         vec![],
@@ -494,7 +497,10 @@ impl TelegramBot {
                     }
                     Err(DispatchError::WrongState { status, .. }) => self.tr(
                         "assign_not_possible",
-                        &[("code", &c), ("status", status.as_str())],
+                        &[
+                            ("code", &c),
+                            ("status", &self.t(&format!("status_{}", status.as_str()))),
+                        ],
                     ),
                     Err(DispatchError::MediatorInactive(_))
                     | Err(DispatchError::Store(StoreError::NotFound(_))) => {
@@ -1082,7 +1088,7 @@ impl TelegramBot {
                                     .unwrap_or_default(),
                             ),
                         ),
-                        ("status", r.status.as_str()),
+                        ("status", &self.t(&format!("status_{}", r.status.as_str()))),
                     ],
                 ),
             );
@@ -1202,7 +1208,10 @@ impl TelegramBot {
                     for (s, n) in open {
                         lines.push(self.tr(
                             "coda_line",
-                            &[("status", s.as_str()), ("count", &n.to_string())],
+                            &[
+                                ("status", &self.t(&format!("status_{}", s.as_str()))),
+                                ("count", &n.to_string()),
+                            ],
                         ));
                     }
                     self.say(out, chat, None, lines.join("\n"), vec![]);
