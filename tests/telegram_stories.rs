@@ -422,6 +422,11 @@ both_backends!(
         .push_message_with(900, serde_json::json!({"voice": {"file_id": "v1", "file_unique_id": "u1", "duration": 3, "mime_type": "audio/ogg", "file_size": 1200}}));
         let r = w.reply(900).await;
         assert!(r.text.contains("codice di invito"), "{}", r.text);
+        // A fourth message within the hour gets no more automatic replies.
+        w.fake.push_text(900, "pronto?");
+        w.settle().await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(w.fake.sent_to(900).len(), 3);
         let cb = w.fake.push_callback(900, 900, 1, "acc:1");
         w.settle().await;
         assert!(

@@ -272,3 +272,25 @@ impl Store {
         }))
     }
 }
+
+impl Tx {
+    /// Inbound messages of `channel` from `sender` received since `since` (caps automatic
+    /// replies to strangers).
+    pub async fn inbound_from_since(
+        &mut self,
+        channel: &str,
+        sender: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64> {
+        Ok(with_tx!(self, c => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM inbound_messages WHERE channel = $1 AND sender = $2 AND received_at >= $3",
+            )
+            .bind(channel)
+            .bind(sender)
+            .bind(ts(since))
+            .fetch_one(&mut *c)
+            .await?
+        }))
+    }
+}

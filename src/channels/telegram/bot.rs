@@ -583,7 +583,17 @@ impl TelegramBot {
                 Incoming::Callback { query_id, .. } => {
                     out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
                 }
-                _ => self.say(out, chat, None, self.t("stranger"), vec![]),
+                _ => {
+                    // At most a few automatic replies per hour to the same stranger (the
+                    // update itself is already recorded, so it counts).
+                    let sender = incoming.user_id().unwrap_or_default().to_string();
+                    let recent = tx
+                        .inbound_from_since("telegram", &sender, now - Duration::hours(1))
+                        .await?;
+                    if recent <= STRANGER_REPLIES_PER_HOUR {
+                        self.say(out, chat, None, self.t("stranger"), vec![]);
+                    }
+                }
             }
             return Ok(());
         };
@@ -1244,6 +1254,9 @@ impl TelegramBot {
         }
     }
 }
+
+/// Automatic "how to get access" replies to one unknown account per hour.
+const STRANGER_REPLIES_PER_HOUR: i64 = 3;
 
 const ALL_TYPES: [InterventionType; 8] = [
     InterventionType::Colloquio,
