@@ -603,6 +603,9 @@ both_backends!(monthly_report_per_ambito_from_the_store, |db| async move {
     // Escalated: nobody speaks Tigrinya.
     let esc = w.request("ti", d(2027, 3, 20), t(10, 0), 60, None).await;
     w.dispatcher.dispatch(esc).await.unwrap();
+    // Received in February for an appointment in March: March's.
+    w.clock.set(at_rome(2027, 2, 27, 9, 0));
+    w.request("ar", d(2027, 3, 2), t(10, 0), 60, None).await;
     // April: not in March's report.
     w.clock.set(at_rome(2027, 4, 1, 0, 30));
     w.request("ar", d(2027, 4, 10), t(10, 0), 60, None).await;
@@ -620,18 +623,18 @@ both_backends!(monthly_report_per_ambito_from_the_store, |db| async move {
             r.late_cancellations,
             r.escalations
         ),
-        (3, 1, 1, 1)
+        (4, 1, 1, 1)
     );
     assert_eq!(r.hours, 1.67);
     assert_eq!(
         r.languages,
-        vec![("ar".to_string(), 2), ("ti".to_string(), 1)]
+        vec![("ar".to_string(), 3), ("ti".to_string(), 1)]
     );
     assert_eq!(r.median_minutes_to_assignment, Some(60));
     assert_eq!(r.evaluation_average, Some(5.0));
     let csv = render(&rows, ReportFormat::Csv, "it");
     assert!(
-        csv.contains("Dalmine,3,1,1.67,\"ar 2, ti 1\",1,60,1,1,5.00"),
+        csv.contains("Dalmine,4,1,1.67,\"ar 3, ti 1\",1,60,1,1,5.00"),
         "{csv}"
     );
     let other = monthly_report(

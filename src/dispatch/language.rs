@@ -11,30 +11,103 @@ pub fn family(code: &str) -> Option<&'static str> {
         .or_else(|| extra_family(code))
 }
 
+/// Variants the catalogue does not list, with their family.
+const EXTRA: &[(&str, &str)] = &[
+    // Arabic varieties: Moroccan (darija), Egyptian, Levantine, Iraqi, Tunisian, Algerian,
+    // Libyan, Chadian, Sudanese.
+    ("ary", "ar"),
+    ("arz", "ar"),
+    ("apc", "ar"),
+    ("ajp", "ar"),
+    ("acm", "ar"),
+    ("aeb", "ar"),
+    ("arq", "ar"),
+    ("ayl", "ar"),
+    ("shu", "ar"),
+    ("apd", "ar"),
+    // Nigerian Pidgin.
+    ("pcm", "en"),
+    // Twi and Fante are Akan.
+    ("tw", "ak"),
+    ("twi", "ak"),
+    ("fat", "ak"),
+    // Dari is Persian; Southern and Northern Pashto.
+    ("prs", "fa"),
+    ("pbu", "ps"),
+    ("pst", "ps"),
+    // Chinese: Mandarin, Cantonese, Min Nan, Min Dong, Wu, Hakka.
+    ("cmn", "zh"),
+    ("yue", "zh"),
+    ("nan", "zh"),
+    ("cdo", "zh"),
+    ("wuu", "zh"),
+    ("hak", "zh"),
+    // Moldovan (deprecated code) is Romanian.
+    ("mo", "ro"),
+    // Kurdish: Sorani, Kurmanji.
+    ("ckb", "ku"),
+    ("kmr", "ku"),
+    // Tamazight varieties under the Berber collective code.
+    ("zgh", "ber"),
+    ("tzm", "ber"),
+    ("kab", "ber"),
+    ("rif", "ber"),
+    ("shi", "ber"),
+    // Fula varieties.
+    ("fuc", "ff"),
+    ("fuf", "ff"),
+    ("ffm", "ff"),
+];
+
 fn extra_family(code: &str) -> Option<&'static str> {
-    Some(match code {
-        // Arabic varieties: Moroccan (darija), Egyptian, Levantine, Iraqi, Tunisian, Algerian,
-        // Libyan, Chadian, Sudanese.
-        "ary" | "arz" | "apc" | "ajp" | "acm" | "aeb" | "arq" | "ayl" | "shu" | "apd" => "ar",
-        // Nigerian Pidgin.
-        "pcm" => "en",
-        // Twi and Fante are Akan.
-        "tw" | "twi" | "fat" => "ak",
-        // Dari is Persian; Southern and Northern Pashto.
-        "prs" => "fa",
-        "pbu" | "pst" => "ps",
-        // Chinese: Mandarin, Cantonese, Min Nan, Min Dong, Wu, Hakka.
-        "cmn" | "yue" | "nan" | "cdo" | "wuu" | "hak" => "zh",
-        // Moldovan (deprecated code) is Romanian.
-        "mo" => "ro",
-        // Kurdish: Sorani, Kurmanji.
-        "ckb" | "kmr" => "ku",
-        // Tamazight varieties under the Berber collective code.
-        "zgh" | "tzm" | "kab" | "rif" | "shi" => "ber",
-        // Fula varieties.
-        "fuc" | "fuf" | "ffm" => "ff",
-        _ => return None,
-    })
+    EXTRA.iter().find(|(c, _)| *c == code).map(|(_, f)| *f)
+}
+
+/// Matches spoken languages against one requested language. Built once per request, it
+/// knows every code of the requested family, so each comparison is a string compare.
+#[derive(Debug, Clone)]
+pub struct LanguageMatcher {
+    requested: String,
+    /// Codes of the same family (the family root included), other than `requested`.
+    family: Vec<String>,
+}
+
+impl LanguageMatcher {
+    pub fn new(requested: &str) -> Self {
+        let root = family(requested).unwrap_or(requested);
+        let mut codes: Vec<String> = vec![root.to_string()];
+        for l in crate::extract::languages::all() {
+            if family(&l.code) == Some(root) {
+                codes.push(l.code.clone());
+            }
+        }
+        for (c, f) in EXTRA {
+            if *f == root {
+                codes.push((*c).to_string());
+            }
+        }
+        codes.retain(|c| c != requested);
+        codes.sort();
+        codes.dedup();
+        Self {
+            requested: requested.to_string(),
+            family: codes,
+        }
+    }
+
+    /// The best fit of any of `spoken`, or `None` if none serves.
+    pub fn fit<'a>(&self, spoken: impl IntoIterator<Item = &'a str>) -> Option<LanguageFit> {
+        let mut best = None;
+        for s in spoken {
+            if s == self.requested {
+                return Some(LanguageFit::Exact);
+            }
+            if self.family.iter().any(|f| f == s) {
+                best = Some(LanguageFit::Family);
+            }
+        }
+        best
+    }
 }
 
 /// How well a mediator's language serves a requested language.
@@ -48,17 +121,7 @@ pub enum LanguageFit {
 
 /// The best fit of any of `spoken` for `requested`, or `None` if none serves.
 pub fn fit<'a>(requested: &str, spoken: impl IntoIterator<Item = &'a str>) -> Option<LanguageFit> {
-    let req_family = family(requested).unwrap_or(requested);
-    let mut best = None;
-    for s in spoken {
-        if s == requested {
-            return Some(LanguageFit::Exact);
-        }
-        if family(s).unwrap_or(s) == req_family {
-            best = Some(LanguageFit::Family);
-        }
-    }
-    best
+    LanguageMatcher::new(requested).fit(spoken)
 }
 
 #[cfg(test)]

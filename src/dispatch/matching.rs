@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use std::cmp::Ordering;
 
-use super::language::{LanguageFit, fit};
+use super::language::{LanguageFit, LanguageMatcher};
 use crate::domain::availability::Availability;
 use crate::domain::{Ambito, Appointment, Gender, LanguageCode, Modality};
 
@@ -251,6 +251,7 @@ fn overlaps(
 fn check(
     m: &MediatorProfile,
     job: &JobSpec,
+    lang: &LanguageMatcher,
     window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     buffer: Duration,
 ) -> Result<(LanguageFit, Vec<Reason>), Exclusion> {
@@ -261,8 +262,9 @@ fn check(
         return Err(Exclusion::Paused);
     }
     let requested = job.language.as_str();
-    let lang_fit =
-        fit(requested, m.languages.iter().map(|l| l.as_str())).ok_or(Exclusion::Language)?;
+    let lang_fit = lang
+        .fit(m.languages.iter().map(|l| l.as_str()))
+        .ok_or(Exclusion::Language)?;
     let mut reasons = Vec::with_capacity(6);
     match lang_fit {
         LanguageFit::Exact => reasons.push(Reason::SpeaksExact {
@@ -272,7 +274,7 @@ fn check(
             let spoken = m
                 .languages
                 .iter()
-                .find(|l| fit(requested, [l.as_str()]).is_some())
+                .find(|l| lang.fit([l.as_str()]).is_some())
                 .map(|l| l.as_str().to_string())
                 .unwrap_or_default();
             reasons.push(Reason::SpeaksFamily {
@@ -322,9 +324,10 @@ pub fn rank(roster: &[MediatorProfile], job: &JobSpec, settings: &MatchSettings)
         .as_ref()
         .map(|a| (a.starts_at(settings.tz), a.ends_at(settings.tz)));
     let buffer = Duration::minutes(i64::from(settings.travel_buffer_minutes));
+    let lang = LanguageMatcher::new(job.language.as_str());
     let mut out = MatchResult::default();
     for m in roster {
-        match check(m, job, window, buffer) {
+        match check(m, job, &lang, window, buffer) {
             Err(e) => out.excluded.push((m.id, e)),
             Ok((language_fit, mut reasons)) => {
                 let continuity = job

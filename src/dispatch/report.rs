@@ -3,7 +3,8 @@
 //! cancellations, median time from request to assignment, escalations, evaluation average —
 //! what the cooperative reports to each Ambito for billing.
 //!
-//! A request belongs to the month (local time) in which it was received. `build` is pure;
+//! A request belongs to the month (local time) of its appointment — when the intervention is
+//! billed — or, without one (a written translation), of its arrival. `build` is pure;
 //! `monthly_report` reads the store; the renderers turn rows into text. Table headers come from
 //! the prompts; CSV and JSON use stable machine names.
 

@@ -929,7 +929,8 @@ impl Store {
         Ok(ok)
     }
 
-    /// One record per request created in `[from, to)`, for the monthly report.
+    /// One record per request whose appointment (else, arrival) falls in `[from, to)`, for the
+    /// monthly report.
     pub async fn report_records(
         &self,
         from: DateTime<Utc>,
@@ -953,7 +954,8 @@ impl Store {
                         (SELECT CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT)
                            FROM assignments a WHERE a.request_id = r.id AND a.status = 'done'),
                         (SELECT e.score FROM evaluations e WHERE e.request_id = r.id)
-                 FROM requests r WHERE r.created_at >= $1 AND r.created_at < $2 ORDER BY r.id",
+                 FROM requests r WHERE COALESCE(r.starts_at, r.created_at) >= $1
+                   AND COALESCE(r.starts_at, r.created_at) < $2 ORDER BY r.id",
             )
             .bind(ts(from))
             .bind(ts(to))
