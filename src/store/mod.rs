@@ -17,6 +17,8 @@ pub use outbox::OutboxRow;
 pub use retention::PurgeCounts;
 mod people;
 mod requests;
+mod telegram;
+pub use telegram::{AssignmentRef, ClaimedRow, DialogueRow, OfferRef};
 
 pub use people::{
     Coordinator, InviteError, Mediator, NewCoordinator, NewMediator, NewOperator, Operator,
