@@ -249,14 +249,93 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
         ),
     }
 
-    let webhook_router: Option<axum::Router> = None;
-    // TELEGRAM-WIRING
-    let worker = crate::outbox::OutboxWorker::new(
+    // Telegram: the bot's client is also the outbox transport for Telegram payloads; polling
+    // runs on the leader, a webhook on every instance.
+    let mut webhook_router: Option<axum::Router> = None;
+    let mut wake: Option<Arc<tokio::sync::Notify>> = None;
+    match crate::channels::telegram::runtime::TelegramSettings::from_config(cfg) {
+        Some(settings) => {
+            use crate::channels::telegram::{UpdateSink, runtime, startup};
+            let (client, bot) = runtime::connect(&settings, store.clone(), clock.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("telegram: {e}"))?;
+            transports.telegram = Some(Arc::new(
+                crate::channels::telegram::TelegramTransport::new(client.clone()),
+            ));
+            wake = Some(bot.wake());
+            let sink: Arc<dyn UpdateSink> = Arc::new(bot);
+            let tcfg = cfg
+                .telegram
+                .as_ref()
+                .map(|t| (t.mode, t.webhook_url.clone(), t.webhook_secret.clone()));
+            match tcfg {
+                Some((crate::config::TelegramMode::Webhook, Some(url), Some(secret))) => {
+                    startup::use_webhook(&client, &url, secret.expose())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("telegram: {e}"))?;
+                    let path = url
+                        .split_once("://")
+                        .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
+                        .filter(|p| p.len() > 1)
+                        .unwrap_or_else(|| "/telegram/webhook".into());
+                    webhook_router = Some(crate::channels::telegram::webhook::router(
+                        sink,
+                        &path,
+                        secret.expose().to_string(),
+                    ));
+                    probes.push(Arc::new(|| ChannelStatus {
+                        name: "telegram".into(),
+                        state: "ok".into(),
+                        last_fetch_at: None,
+                        stale_after_secs: i64::MAX,
+                    }));
+                    tracing::info!(part = "telegram", mode = "webhook", "started");
+                }
+                _ => {
+                    startup::use_polling(&client)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("telegram: {e}"))?;
+                    let poll_cfg = settings.poll.clone();
+                    let stale = i64::from(poll_cfg.timeout_secs) + 120;
+                    let leader_probe = leader_rx.clone();
+                    probes.push(Arc::new(move || {
+                        let leading = *leader_probe.borrow();
+                        ChannelStatus {
+                            name: "telegram".into(),
+                            state: if leading { "connecting" } else { "standby" }.into(),
+                            last_fetch_at: crate::metrics::telegram_last_poll(),
+                            stale_after_secs: stale,
+                        }
+                    }));
+                    tasks.spawn(while_leader(
+                        "telegram polling",
+                        leader_rx.clone(),
+                        shutdown.clone(),
+                        move |stop| {
+                            let (client, sink, poll_cfg) =
+                                (client.clone(), sink.clone(), poll_cfg.clone());
+                            async move {
+                                crate::channels::telegram::poller::run(
+                                    client, sink, poll_cfg, stop,
+                                )
+                                .await;
+                            }
+                        },
+                    ));
+                }
+            }
+        }
+        None => tracing::info!(part = "telegram", "not configured, skipped"),
+    }
+    let mut worker = crate::outbox::OutboxWorker::new(
         store.clone(),
         clock.clone(),
         transports,
         crate::outbox::RetryPolicy::default(),
     );
+    if let Some(w) = wake {
+        worker = worker.with_wake(w);
+    }
     {
         let rx = shutdown.0.clone();
         tasks.spawn(async move { worker.run(Duration::from_millis(250), rx).await });

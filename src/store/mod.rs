@@ -18,7 +18,7 @@ pub use retention::PurgeCounts;
 mod people;
 mod requests;
 mod telegram;
-pub use telegram::{AssignmentRef, ClaimedRow, DialogueRow, OfferRef};
+pub use telegram::{AssignmentRef, DialogueRow, OfferRef};
 
 pub use people::{
     Coordinator, InviteError, Mediator, NewCoordinator, NewMediator, NewOperator, Operator,

@@ -4,8 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Result, Store, StoreError, Tx, ts};
-use crate::outbox::Payload;
+use super::{Result, Store, Tx, ts};
 use crate::{with_pool, with_tx};
 
 /// A chat's saved dialogue.
@@ -25,14 +24,6 @@ pub struct OfferRef {
     pub mediator_id: i64,
     pub state: String,
     pub telegram_message_id: Option<i64>,
-}
-
-/// A claimed Telegram outbox row.
-#[derive(Debug, Clone)]
-pub struct ClaimedRow {
-    pub id: i64,
-    pub attempts: i64,
-    pub payload: Payload,
 }
 
 impl Tx {
@@ -128,53 +119,6 @@ impl Tx {
                 .bind(paused)
                 .bind(mediator_id)
                 .execute(&mut *c)
-                .await?;
-        });
-        Ok(())
-    }
-}
-
-impl Store {
-    /// Claims the oldest due Telegram row (pending, or sending with an expired lease) for
-    /// `lease` seconds. Several instances never claim the same row.
-    pub async fn claim_telegram_outbox(
-        &self,
-        now: DateTime<Utc>,
-        lease_secs: i64,
-    ) -> Result<Option<ClaimedRow>> {
-        let row: Option<(i64, i64, String)> = with_pool!(self, p => {
-            sqlx::query_as(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2
-                 WHERE id = (SELECT id FROM outbox
-                             WHERE channel = 'telegram' AND status IN ('pending', 'sending')
-                               AND next_attempt_at <= $1
-                             ORDER BY id LIMIT 1)
-                   AND status IN ('pending', 'sending') AND next_attempt_at <= $1
-                 RETURNING id, attempts, payload",
-            )
-            .bind(ts(now))
-            .bind(ts(now) + lease_secs)
-            .fetch_optional(p)
-            .await?
-        });
-        row.map(|(id, attempts, payload)| {
-            Ok(ClaimedRow {
-                id,
-                attempts,
-                payload: serde_json::from_str(&payload)
-                    .map_err(|e| StoreError::Corrupt(format!("outbox {id}: {e}")))?,
-            })
-        })
-        .transpose()
-    }
-
-    /// Remembers which Telegram message carried an offer (for later edits).
-    pub async fn set_offer_message(&self, outbox_id: i64, message_id: i64) -> Result<()> {
-        with_pool!(self, p => {
-            sqlx::query("UPDATE offers SET telegram_message_id = $2 WHERE outbox_id = $1")
-                .bind(outbox_id)
-                .bind(message_id)
-                .execute(p)
                 .await?;
         });
         Ok(())

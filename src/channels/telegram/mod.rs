@@ -3,7 +3,7 @@
 //!
 //! Where things happen:
 //! - [`runtime`] starts it: getMe check (one clear error), setMyCommands, then long polling
-//!   ([`poller`]) or a webhook router ([`webhook`]), with the [`delivery`] loop beside it;
+//!   ([`poller`]) or a webhook router ([`webhook`]); replies go through the shared outbox worker;
 //! - [`bot`] is the brain: one update in, one transaction out (dedupe by update_id, who is
 //!   writing, the dialogue, replies queued in the outbox). The intake confirms an update to
 //!   Telegram only after that transaction committed ([`sink::UpdateSink`]);
@@ -19,7 +19,6 @@
 
 pub mod bot;
 pub mod callback;
-pub mod delivery;
 pub mod draft;
 pub mod html;
 pub mod messages;

@@ -61,9 +61,11 @@ pub async fn run(
         let updates = match res {
             Ok(u) => {
                 backoff = cfg.backoff;
+                crate::metrics::telegram_polled();
                 u
             }
             Err(RequestError::RetryAfter(s)) => {
+                crate::metrics::telegram_api_error();
                 tracing::warn!(
                     retry_after = s.seconds(),
                     "telegram getUpdates rate limited"
@@ -72,6 +74,7 @@ pub async fn run(
                 continue;
             }
             Err(e) => {
+                crate::metrics::telegram_api_error();
                 tracing::warn!(error = %e, "telegram getUpdates failed");
                 pause(backoff, &mut shutdown).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);

@@ -1,11 +1,15 @@
 //! Running the bot: check the token (one clear error), register the commands, then either
-//! long-poll or serve a webhook router, with the delivery loop beside it.
+//! long-poll or serve a webhook router. Replies leave through the shared outbox worker
+//! (`crate::outbox::OutboxWorker`), woken right after each of the bot's commits.
+//!
+//! `connect` gives the daemon the pieces to start separately (polling only on the leader);
+//! `start_polling` / `start_webhook` start a whole bot with its own worker (tests, benches).
 
 use super::bot::{BotConfig, TelegramBot};
 use super::poller::{self, PollConfig};
 use super::startup::{self, StartupError};
 use super::transport::TelegramTransport;
-use super::{delivery, webhook};
+use super::webhook;
 use crate::clock::Clock;
 use crate::dispatch::engine::DispatchSettings;
 use crate::store::Store;
@@ -25,7 +29,7 @@ pub struct TelegramSettings {
     pub bot: BotConfig,
     /// Dispatch tunables (acceptance, waves) used when a request is queued or an offer pressed.
     pub dispatch: DispatchSettings,
-    /// How often the delivery loop looks for due retries.
+    /// How often the outbox worker looks for due retries when nothing wakes it.
     pub delivery_tick: Duration,
 }
 
@@ -45,19 +49,11 @@ impl TelegramSettings {
     /// sections the bot shares. `None` when `[telegram]` is absent.
     pub fn from_config(cfg: &crate::config::Config) -> Option<Self> {
         let t = cfg.telegram.as_ref()?;
-        let d = &cfg.dispatch;
         let mut s = TelegramSettings::new(t.token.expose().to_string());
         s.api_url = Some(t.api_url.clone());
         s.bot.tz = cfg.intake.timezone;
         s.bot.lang = cfg.intake.language.as_str().into();
-        s.dispatch = DispatchSettings {
-            wave_size: d.wave_size as usize,
-            offer_timeout_minutes: i64::from(d.offer_timeout_minutes),
-            urgent_offer_timeout_minutes: i64::from(d.urgent_offer_timeout_minutes),
-            travel_buffer_minutes: d.travel_buffer_minutes,
-            tz: cfg.intake.timezone,
-            ..DispatchSettings::default()
-        };
+        s.dispatch = crate::daemon::dispatch_settings(cfg);
         Some(s)
     }
 
@@ -94,7 +90,9 @@ impl Running {
     }
 }
 
-async fn prepare(
+/// Checks the token (getMe), registers the commands, and builds the bot: the client and the
+/// update handler, ready to be driven by polling or a webhook.
+pub async fn connect(
     settings: &TelegramSettings,
     store: Store,
     clock: Arc<dyn Clock>,
@@ -121,14 +119,19 @@ fn spawn_delivery(
     bot: &TelegramBot,
     rx: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    tokio::spawn(delivery::run(
+    let transports = crate::outbox::Transports {
+        telegram: Some(Arc::new(TelegramTransport::new(client))),
+        email: None,
+    };
+    let worker = crate::outbox::OutboxWorker::new(
         store,
-        TelegramTransport::new(client),
         clock,
-        bot.wake(),
-        settings.delivery_tick,
-        rx,
-    ))
+        transports,
+        crate::outbox::RetryPolicy::default(),
+    )
+    .with_wake(bot.wake());
+    let tick = settings.delivery_tick;
+    tokio::spawn(async move { worker.run(tick, rx).await })
 }
 
 /// Long polling (the default mode).
@@ -137,7 +140,7 @@ pub async fn start_polling(
     store: Store,
     clock: Arc<dyn Clock>,
 ) -> Result<Running, StartupError> {
-    let (client, bot) = prepare(settings, store.clone(), clock.clone()).await?;
+    let (client, bot) = connect(settings, store.clone(), clock.clone()).await?;
     startup::use_polling(&client).await?;
     let (stop, rx) = watch::channel(false);
     let sink: Arc<dyn super::UpdateSink> = Arc::new(bot.clone());
@@ -165,7 +168,7 @@ pub async fn start_webhook(
     path: &str,
     secret: &str,
 ) -> Result<(Running, axum::Router), StartupError> {
-    let (client, bot) = prepare(settings, store.clone(), clock.clone()).await?;
+    let (client, bot) = connect(settings, store.clone(), clock.clone()).await?;
     startup::use_webhook(&client, public_url, secret).await?;
     let (stop, rx) = watch::channel(false);
     let router = webhook::router(Arc::new(bot.clone()), path, secret.to_string());

@@ -87,6 +87,7 @@ fn keyboard(p: &TelegramPayload) -> Option<InlineKeyboardMarkup> {
 
 /// Maps a teloxide error to the outbox's retry decision.
 pub fn classify(e: RequestError) -> DeliveryError {
+    crate::metrics::telegram_api_error();
     match e {
         RequestError::RetryAfter(s) => DeliveryError::Retry {
             after: Some(s.duration()),
