@@ -4,7 +4,6 @@
 
 mod common;
 #[path = "support/mail.rs"]
-#[allow(dead_code)]
 mod mail;
 
 use chrono::Utc;

@@ -5,11 +5,9 @@
 //! mediator. The daemon's logs carry no personal data; SIGTERM stops it cleanly.
 
 #[path = "support/botapi.rs"]
-#[allow(dead_code)]
 mod botapi;
 mod common;
 #[path = "support/mail.rs"]
-#[allow(dead_code)]
 mod mail;
 
 use chrono::Utc;
