@@ -365,3 +365,112 @@ async fn the_whole_journey_by_email_on_postgresql() {
 async fn the_whole_journey_by_email_on_sqlite() {
     journey_by_email(common::TestDb::sqlite().await).await;
 }
+
+/// The journey by Telegram through the daemon: an invite printed by the CLI, `/start <code>`,
+/// the request in one message, [Conferma], the mediator's [Accetto], the confirmation.
+async fn journey_by_telegram(db: common::TestDb) {
+    const OPERATOR_CHAT: i64 = 2001;
+    let api = botapi::FakeBotApi::start().await;
+    register_people(&db.store).await;
+    let dir = tempfile::tempdir().unwrap();
+    let invite = Command::new(env!("CARGO_BIN_EXE_connecting"))
+        .args([
+            "invite",
+            "operator",
+            "--id",
+            "1",
+            "--bot",
+            botapi::BOT_USERNAME,
+            "--json",
+        ])
+        .env("CONNECTING_DATABASE_URL", &db.url)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        invite.status.success(),
+        "{}",
+        String::from_utf8_lossy(&invite.stderr)
+    );
+    let invite: serde_json::Value = serde_json::from_slice(&invite.stdout).unwrap();
+    let code = invite["code"].as_str().unwrap().to_string();
+
+    let http = mail::free_port();
+    let cfg = format!(
+        "[database]\nurl = \"{}\"\n[telegram]\ntoken = \"{}\"\napi_url = \"{}\"\n[http]\nlisten = \"127.0.0.1:{http}\"\n",
+        db.url, api.token, api.url
+    );
+    let mut daemon = Daemon::start(dir.path(), &cfg);
+    daemon.wait_healthy().await;
+
+    api.push_text(OPERATOR_CHAT, &format!("/start {code}"));
+    let welcome = api
+        .next_to(OPERATOR_CHAT, Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|| panic!("no welcome:\n{}", daemon.log()));
+    assert!(welcome.text.contains("Laura"), "{}", welcome.text);
+
+    let date = (Utc::now() + chrono::Duration::days(10))
+        .date_naive()
+        .format("%d/%m/%Y")
+        .to_string();
+    api.push_text(
+        OPERATOR_CHAT,
+        &format!("Serve una mediatrice di lingua araba per un colloquio il {date} alle 10.30, un'ora, in presenza a Dalmine"),
+    );
+    let summary = api
+        .wait_for(OPERATOR_CHAT, Duration::from_secs(10), |m| {
+            m.button("Conferma").is_some()
+        })
+        .await
+        .unwrap_or_else(|| panic!("no summary:\n{}", daemon.log()));
+    api.press(&summary, "Conferma");
+    let queued = api
+        .wait_for(OPERATOR_CHAT, Duration::from_secs(10), |m| {
+            m.text.contains("MED-")
+        })
+        .await
+        .unwrap_or_else(|| panic!("no request code:\n{}", daemon.log()));
+    let request_code = connecting::domain::RequestCode::find_in(&queued.text).unwrap();
+
+    let offer = api
+        .wait_for(MEDIATOR_CHAT, Duration::from_secs(15), |m| {
+            m.button("Accetto").is_some()
+        })
+        .await
+        .unwrap_or_else(|| panic!("no offer:\n{}", daemon.log()));
+    assert!(!offer.text.contains("Laura"), "{}", offer.text);
+    api.press(&offer, "Accetto");
+    let confirmation = api
+        .wait_for(OPERATOR_CHAT, Duration::from_secs(15), |m| {
+            m.text.contains("Amina")
+        })
+        .await
+        .unwrap_or_else(|| panic!("the operator was not told who is coming:\n{}", daemon.log()));
+    assert!(
+        confirmation.text.contains(&request_code.to_string()),
+        "{}",
+        confirmation.text
+    );
+    let r = db.store.request(request_code).await.unwrap();
+    assert!(
+        matches!(r.status, RequestStatus::Assigned | RequestStatus::Confirmed),
+        "{:?}",
+        r.status
+    );
+    let log = daemon.log();
+    assert!(daemon.stop().success());
+    for personal in ["Laura", "Rossi", "Amina", "araba", "+39 333"] {
+        assert!(!log.contains(personal), "log carries {personal:?}:\n{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_whole_journey_by_telegram_on_postgresql() {
+    journey_by_telegram(common::TestDb::postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_whole_journey_by_telegram_on_sqlite() {
+    journey_by_telegram(common::TestDb::sqlite().await).await;
+}
