@@ -7,10 +7,8 @@
 //! default a fresh SQLite file).
 
 #[path = "../tests/support/botapi.rs"]
-#[allow(dead_code)]
 mod botapi;
 #[path = "../tests/support/mail.rs"]
-#[allow(dead_code)]
 mod mail;
 
 use chrono::Utc;
