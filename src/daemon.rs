@@ -167,6 +167,63 @@ async fn retention_loop(store: Store, cfg: crate::config::RetentionConfig, mut s
     }
 }
 
+/// Alerts the coordinators once per episode when a channel has not fetched for longer than its
+/// threshold (the same rule that turns `/healthz` to 503).
+async fn stale_watch(
+    state: crate::http::HttpState,
+    lang: crate::config::Lang,
+    msgid_domain: String,
+    mut shutdown: Shutdown,
+) {
+    let mut alerted: std::collections::HashMap<String, i64> = Default::default();
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => return,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        let now = crate::store::ts(chrono::Utc::now());
+        for s in crate::http::statuses(&state, now) {
+            if s.state != "stale" {
+                alerted.remove(&s.name);
+                continue;
+            }
+            let since = s.last_fetch_at.unwrap_or(state.started_at);
+            if alerted.get(&s.name) == Some(&since) {
+                continue;
+            }
+            let minutes = ((now - since) / 60).to_string();
+            let text = crate::prompts::t(
+                lang,
+                "daemon.alert_channel_stale",
+                &[("channel", &s.name), ("minutes", &minutes)],
+            );
+            let subject = crate::prompts::t(lang, "daemon.alert_subject", &[]);
+            let key = format!("stale:{}:{since}", s.name);
+            let sent = async {
+                let mut tx = state.store.begin().await?;
+                crate::alerts::to_coordinators(
+                    &mut tx,
+                    &key,
+                    None,
+                    &subject,
+                    &text,
+                    &msgid_domain,
+                    chrono::Utc::now(),
+                )
+                .await?;
+                tx.commit().await
+            };
+            match sent.await {
+                Ok(()) => {
+                    tracing::warn!(channel = %s.name, "channel not fetching: coordinators alerted");
+                    alerted.insert(s.name.clone(), since);
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot alert the coordinators"),
+            }
+        }
+    }
+}
+
 /// Runs a part only while this instance is the leader; stops it when leadership is lost.
 async fn while_leader<F, Fut>(
     name: &'static str,
@@ -418,11 +475,18 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
     ));
 
     // HTTP: health, metrics, and the webhook in webhook mode.
-    let mut app = crate::http::router(HttpState {
+    let http_state = HttpState {
         store: store.clone(),
         probes,
         started_at: crate::store::ts(chrono::Utc::now()),
-    });
+    };
+    tasks.spawn(stale_watch(
+        http_state.clone(),
+        cfg.intake.language,
+        message_id_domain(cfg),
+        shutdown.clone(),
+    ));
+    let mut app = crate::http::router(http_state);
     if let Some(r) = webhook_router {
         app = app.merge(r);
     }

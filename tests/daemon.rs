@@ -192,6 +192,17 @@ async fn a_second_instance_on_one_sqlite_file_refuses_to_start() {
 async fn healthz_goes_503_when_dovecot_stops_and_back_to_200() {
     let db = common::TestDb::sqlite().await;
     let mut mail = mail::MailServers::start(&["info"]);
+    db.store
+        .add_coordinator(
+            &connecting::store::NewCoordinator {
+                name: "Giulia".into(),
+                telegram_id: Some(4242),
+                email: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let http = mail::free_port();
     let cfg = format!(
@@ -218,6 +229,30 @@ async fn healthz_goes_503_when_dovecot_stops_and_back_to_200() {
     };
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["status"], "unhealthy");
+    // The coordinator is alerted once, on their phone.
+    let t2 = Instant::now();
+    let alert = loop {
+        let rows = db.store.outbox_all().await.unwrap();
+        if let Some(r) = rows
+            .into_iter()
+            .find(|r| r.idempotency_key.starts_with("stale:imap:"))
+        {
+            break r;
+        }
+        assert!(
+            t2.elapsed() < Duration::from_secs(30),
+            "no alert:\n{}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    match alert.payload {
+        connecting::outbox::Payload::Telegram(p) => {
+            assert_eq!(p.chat_id, 4242);
+            assert!(p.text.contains("imap"), "{}", p.text);
+        }
+        other => panic!("{other:?}"),
+    }
     assert!(
         v["channels"]
             .as_array()

@@ -491,11 +491,7 @@ impl Dispatcher {
     }
 
     fn message_id(&self, key: &str) -> String {
-        let local: String = key
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '.' })
-            .collect();
-        format!("<{local}@{}>", self.settings.message_id_domain)
+        crate::alerts::message_id(key, &self.settings.message_id_domain)
     }
 
     /// A message to a mediator on their channel (Telegram if linked, else email).
@@ -570,29 +566,16 @@ impl Dispatcher {
         text: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        for c in tx.all_coordinators().await? {
-            let k = format!("{key}:coord:{}", c.id);
-            let payload = if let Some(chat) = c.telegram_id {
-                Payload::Telegram(TelegramPayload {
-                    chat_id: chat,
-                    text: html_escape(text),
-                    buttons: vec![],
-                    edit_message_id: None,
-                })
-            } else if let Some(to) = &c.email {
-                Payload::Email(EmailPayload {
-                    to: to.clone(),
-                    subject: subject.to_string(),
-                    body: text.to_string(),
-                    message_id: self.message_id(&k),
-                    in_reply_to: None,
-                    references: vec![],
-                })
-            } else {
-                continue;
-            };
-            tx.enqueue(&k, request_id, &payload, now).await?;
-        }
+        crate::alerts::to_coordinators(
+            tx,
+            key,
+            request_id,
+            subject,
+            text,
+            &self.settings.message_id_domain,
+            now,
+        )
+        .await?;
         Ok(())
     }
 

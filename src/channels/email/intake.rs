@@ -319,6 +319,23 @@ impl Intake {
             let detail = format!("inbound {id}");
             tx.audit(now, "process:email", None, action, Some(&detail))
                 .await?;
+            let id_text = id.to_string();
+            let text = replies::text(
+                &self.cfg.lang,
+                &format!("alert_{action}"),
+                &[("id", &id_text)],
+            );
+            let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
+            crate::alerts::to_coordinators(
+                &mut tx,
+                &format!("{action}:{id}"),
+                None,
+                &subject,
+                &text,
+                &self.cfg.message_id_domain,
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(outcome)
@@ -501,6 +518,20 @@ impl Intake {
                         status: request.status,
                     }
                 } else {
+                    let code = request.code.to_string();
+                    let text =
+                        replies::text(&self.cfg.lang, "alert_held_email", &[("code", &code)]);
+                    let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
+                    crate::alerts::to_coordinators(
+                        &mut tx,
+                        &format!("held:{}", request.id),
+                        Some(request.id),
+                        &subject,
+                        &text,
+                        &self.cfg.message_id_domain,
+                        now,
+                    )
+                    .await?;
                     Outcome::Held {
                         request_id: Some(request.id),
                     }
