@@ -287,6 +287,16 @@ both_backends!(
             "{shown}"
         );
 
+        // Looking is recorded too: the audit trail says who saw the request.
+        assert!(
+            db.store
+                .audit_trail(a.id)
+                .await
+                .unwrap()
+                .iter()
+                .any(|e| e.actor == "cli" && e.action == "viewed"),
+            "view not audited"
+        );
         cli.ok(&["request", "assign", &a.code.to_string(), "--mediator", "1"]);
         let after = db.store.request(a.code).await.unwrap();
         assert_eq!(after.status, RequestStatus::Assigned);

@@ -116,6 +116,9 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
             let code = RequestCode::parse(&code)?;
             let store = ctx.store().await?;
             let r = store.request(code).await?;
+            store
+                .audit_view(r.id, "cli", "request show", chrono::Utc::now())
+                .await?;
             let trail = store.audit_trail(r.id).await?;
             if ctx.json {
                 println!(

@@ -534,6 +534,21 @@ impl Store {
         Ok(r)
     }
 
+    /// Records that `actor` looked at a request's details (the audit trail covers who saw a
+    /// request, not only who changed it).
+    pub async fn audit_view(
+        &self,
+        request_id: i64,
+        actor: &str,
+        what: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.audit(now, actor, Some(request_id), "viewed", Some(what))
+            .await?;
+        tx.commit().await
+    }
+
     /// The audit trail of one request, oldest first.
     pub async fn audit_trail(&self, request_id: i64) -> Result<Vec<AuditEntry>> {
         type Row = (i64, String, Option<i64>, String, Option<String>);
