@@ -5,7 +5,7 @@ mod common;
 
 use chrono::Utc;
 use connecting::domain::{Channel, InterventionType, LanguageCode, Modality, RequestStatus};
-use connecting::store::NewRequest;
+use connecting::store::{NewRequest, RequestFilter};
 use std::process::{Command, Output};
 
 struct Cli {
@@ -318,5 +318,67 @@ both_backends!(
                 .len(),
             1
         );
+    }
+);
+
+both_backends!(
+    held_email_is_accepted_or_rejected_by_a_coordinator,
+    |db| async move {
+        let cli = Cli::new(&db.url);
+        let mail = |id: &str| {
+            format!(
+                "From: Segreteria <segreteria@ambito-nuovo.example>\r\nTo: info@coop.example\r\nSubject: Richiesta mediatore\r\n\
+             Message-ID: <{id}@ambito-nuovo.example>\r\nDate: Mon, 1 Mar 2027 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             Serve un mediatore di lingua wolof per un colloquio il 12/03/2031 alle 10 a Treviglio.\r\n"
+            )
+        };
+        let dir = cli.dir.path();
+        std::fs::write(dir.join("a.eml"), mail("held-a")).unwrap();
+        std::fs::write(dir.join("b.eml"), mail("held-b")).unwrap();
+        cli.ok(&[
+            "ingest",
+            dir.join("a.eml").to_str().unwrap(),
+            dir.join("b.eml").to_str().unwrap(),
+        ]);
+        let held = db
+            .store
+            .requests(&RequestFilter {
+                status: Some(RequestStatus::NeedsReview),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 2);
+        // Unknown senders got nothing.
+        let emails_out = |rows: Vec<connecting::store::OutboxRow>| {
+            rows.into_iter()
+                .filter(|r| matches!(r.payload, connecting::outbox::Payload::Email(_)))
+                .count()
+        };
+        assert_eq!(emails_out(db.store.outbox_all().await.unwrap()), 0);
+        let (a, b) = (&held[1], &held[0]);
+        let out = cli.json(&["request", "review", &a.code.to_string(), "--accept"]);
+        assert_eq!(out["status"], "queued");
+        let acks = db.store.outbox_for_request(a.id).await.unwrap();
+        assert_eq!(emails_out(acks.clone()), 1);
+        match &acks[0].payload {
+            connecting::outbox::Payload::Email(e) => {
+                assert_eq!(e.to, "segreteria@ambito-nuovo.example");
+                assert_eq!(
+                    e.in_reply_to.as_deref(),
+                    Some("held-a@ambito-nuovo.example")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let out = cli.json(&["request", "review", &b.code.to_string(), "--reject"]);
+        assert_eq!(out["status"], "cancelled");
+        assert_eq!(
+            emails_out(db.store.outbox_for_request(b.id).await.unwrap()),
+            0
+        );
+        // Only held requests can be reviewed.
+        let (_, err) = cli.fails(&["request", "review", &a.code.to_string(), "--reject"]);
+        assert!(err.contains("not waiting for review"), "{err}");
     }
 );

@@ -30,6 +30,16 @@ pub enum RequestCmd {
     Show { code: String },
     /// Cancel a request (the assigned mediator and open offers are told).
     Cancel { code: String },
+    /// Accept or reject a request held from an unknown sender (status needs_review).
+    Review {
+        code: String,
+        /// Accept it: it goes on and the sender gets the acknowledgement.
+        #[arg(long, conflicts_with = "reject", required_unless_present = "reject")]
+        accept: bool,
+        /// Reject it: cancelled, nobody is written to.
+        #[arg(long)]
+        reject: bool,
+    },
     /// Assign a request to a mediator by hand.
     Assign {
         code: String,
@@ -188,6 +198,34 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                 println!(
                     "{}",
                     serde_json::json!({ "code": code.to_string(), "status": r.status, "late": late })
+                );
+            } else {
+                print!("{}", render(&HEADER, &[row(&r, tz)], ""));
+            }
+            Ok(())
+        }
+        RequestCmd::Review {
+            code,
+            accept,
+            reject,
+        } => {
+            let code = RequestCode::parse(&code)?;
+            let store = ctx.store().await?;
+            let r = store.request(code).await?;
+            let intake = crate::channels::email::Intake::new(
+                store.clone(),
+                crate::daemon::email_intake_config(&ctx.config),
+                Arc::new(SystemClock),
+            );
+            intake
+                .review_held(r.id, accept && !reject, "cli")
+                .await
+                .with_context(|| format!("cannot review {code}"))?;
+            let r = store.request(code).await?;
+            if ctx.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "code": code.to_string(), "status": r.status })
                 );
             } else {
                 print!("{}", render(&HEADER, &[row(&r, tz)], ""));

@@ -114,6 +114,8 @@ pub enum IntakeError {
     Store(#[from] StoreError),
     #[error("inbound message {0} not found or not quarantined")]
     NotQuarantined(i64),
+    #[error("request {0} is not waiting for review")]
+    NotHeld(RequestCode),
     #[error("raw bytes of inbound message {0} were purged")]
     Purged(i64),
 }
@@ -695,6 +697,67 @@ impl Intake {
     }
 
     /// Re-processes a quarantined message (after a fix, or with other limits).
+    /// A coordinator's decision on a request held from an unknown sender: accepted, it goes on
+    /// (queued, or waiting for the missing fields) and the sender gets the acknowledgement on
+    /// their thread; rejected, it is cancelled without any reply (no backscatter).
+    pub async fn review_held(
+        &self,
+        request_id: i64,
+        accept: bool,
+        actor: &str,
+    ) -> Result<Outcome, IntakeError> {
+        let now = self.clock.now();
+        let request = self.store.request_by_id(request_id).await?;
+        if request.status != RequestStatus::NeedsReview {
+            return Err(IntakeError::NotHeld(request.code));
+        }
+        let source = self
+            .store
+            .inbound(CHANNEL, None)
+            .await?
+            .into_iter()
+            .find(|m| m.request_id == Some(request_id));
+        let email = match &source {
+            Some(m) => self
+                .store
+                .inbound_raw(m.id)
+                .await?
+                .and_then(|raw| parse_email(&raw, &self.cfg.limits).ok()),
+            None => None,
+        };
+        let mut tx = self.store.begin().await?;
+        if !accept {
+            tx.transition(request_id, RequestStatus::Cancelled, actor, now)
+                .await?;
+            tx.audit(now, actor, Some(request_id), "review_rejected", None)
+                .await?;
+            tx.commit().await?;
+            return Ok(Outcome::Cancelled {
+                request_id,
+                code: request.code,
+            });
+        }
+        let to = if request.missing.is_empty() {
+            RequestStatus::Queued
+        } else {
+            RequestStatus::NeedsInfo
+        };
+        let updated = tx.transition(request_id, to, actor, now).await?;
+        tx.audit(now, actor, Some(request_id), "review_accepted", None)
+            .await?;
+        if let (Some(m), Some(email)) = (&source, &email) {
+            let body = replies::ack_body(&self.cfg.lang, &updated, false, &[]);
+            self.enqueue_reply(&mut tx, email, &updated, "ack", m.id, body, now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Outcome::Created {
+            request_id,
+            code: updated.code,
+            status: updated.status,
+        })
+    }
+
     pub async fn retry_quarantined(&self, id: i64) -> Result<Outcome, IntakeError> {
         let row = self
             .store
