@@ -990,3 +990,91 @@ async fn an_edited_answer_is_taken_into_account() {
     assert_eq!(r.labels(), vec!["Conferma", "Modifica", "Annulla"]);
     w.stop().await;
 }
+
+both_backends!(
+    a_coordinator_reviews_held_email_from_the_phone,
+    |db| async move {
+        use connecting::store::NewCoordinator;
+        let mut w = World::new(db).await;
+        w.store()
+            .add_coordinator(
+                &NewCoordinator {
+                    name: "Carla".into(),
+                    telegram_id: Some(3100),
+                    email: None,
+                },
+                w.clock.now(),
+            )
+            .await
+            .unwrap();
+        let held = |n: u32| NewRequest {
+            status: Some(RequestStatus::NeedsReview),
+            channel: Some(connecting::domain::Channel::Email),
+            requester_email: Some(format!("segreteria{n}@ambito.example")),
+            missing: vec!["language".into(), "date".into()],
+            ..Default::default()
+        };
+        let a = w
+            .store()
+            .create_request(&held(1), w.clock.now())
+            .await
+            .unwrap();
+        let b = w
+            .store()
+            .create_request(&held(2), w.clock.now())
+            .await
+            .unwrap();
+        let list = w.say(3100, "/revisione").await;
+        assert!(
+            list.text.contains(&a.code.to_string()) && list.text.contains(&b.code.to_string()),
+            "{}",
+            list.text
+        );
+        // An operator cannot press the coordinator's buttons.
+        w.operator("Giulia Rossi", Some(3101)).await;
+        let accept_a = list.button(&format!("Accetta {}", a.code)).unwrap();
+        let forged = w.fake.push_callback(3101, 3101, list.message_id, &accept_a);
+        assert_eq!(w.answer(&forged).await.as_deref(), Some("Non autorizzato."));
+        assert_eq!(
+            w.store().request(a.code).await.unwrap().status,
+            RequestStatus::NeedsReview
+        );
+
+        let pressed = w.fake.press(&list, &format!("Accetta {}", a.code)).unwrap();
+        assert!(
+            w.answer(&pressed)
+                .await
+                .unwrap_or_default()
+                .contains("accettata")
+        );
+        // Nothing known yet: it waits for the missing fields.
+        assert_eq!(
+            w.store().request(a.code).await.unwrap().status,
+            RequestStatus::NeedsInfo
+        );
+        let pressed = w.fake.press(&list, &format!("Rifiuta {}", b.code)).unwrap();
+        assert!(
+            w.answer(&pressed)
+                .await
+                .unwrap_or_default()
+                .contains("rifiutata")
+        );
+        assert_eq!(
+            w.store().request(b.code).await.unwrap().status,
+            RequestStatus::Cancelled
+        );
+        // A replayed press changes nothing.
+        let again = w.fake.press(&list, &format!("Rifiuta {}", a.code)).unwrap();
+        assert!(
+            w.answer(&again)
+                .await
+                .unwrap_or_default()
+                .contains("non è più valido")
+        );
+        assert_eq!(
+            w.store().request(a.code).await.unwrap().status,
+            RequestStatus::NeedsInfo
+        );
+        w.stop().await;
+    }
+);

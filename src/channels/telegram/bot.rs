@@ -468,12 +468,15 @@ impl TelegramBot {
                 )))
             }
             (Some(Person::Coordinator(co)), Incoming::Callback { data, .. }) => {
-                let Ok(Callback::Assign {
-                    request_id,
-                    mediator_id,
-                }) = Callback::parse(data)
-                else {
-                    return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
+                let (request_id, mediator_id) = match Callback::parse(data) {
+                    Ok(Callback::Assign {
+                        request_id,
+                        mediator_id,
+                    }) => (request_id, mediator_id),
+                    Ok(Callback::Review { request_id, accept }) => {
+                        return self.review(co.id, request_id, accept).await.map(Some);
+                    }
+                    _ => return Ok(Some(Pre::Answer(self.t("not_authorized"), None))),
                 };
                 let req = match self.store.request_by_id(request_id).await {
                     Ok(r) => r,
@@ -512,6 +515,48 @@ impl TelegramBot {
             }
             _ => Ok(None),
         }
+    }
+
+    /// A coordinator accepts or rejects a request held from an unknown email sender.
+    async fn review(
+        &self,
+        coordinator_id: i64,
+        request_id: i64,
+        accept: bool,
+    ) -> Result<Pre, SinkError> {
+        let mut cfg = crate::channels::email::IntakeConfig::new(
+            "",
+            &self.dispatcher.settings().message_id_domain,
+        );
+        cfg.lang = self.cfg.lang.clone();
+        let intake =
+            crate::channels::email::Intake::new(self.store.clone(), cfg, self.clock.clone());
+        let actor = format!("coordinator:{coordinator_id}");
+        let text = match intake.review_held(request_id, accept, &actor).await {
+            Ok(_) => {
+                self.wake.notify_one();
+                let code = self
+                    .store
+                    .request_by_id(request_id)
+                    .await
+                    .map(|r| r.code.to_string())
+                    .unwrap_or_default();
+                self.tr(
+                    if accept {
+                        "review_accepted"
+                    } else {
+                        "review_rejected"
+                    },
+                    &[("code", &code)],
+                )
+            }
+            Err(crate::channels::email::IntakeError::NotHeld(_))
+            | Err(crate::channels::email::IntakeError::Store(StoreError::NotFound(_))) => {
+                self.t("expired_button")
+            }
+            Err(e) => return Err(store_err(StoreError::Conflict(e.to_string()))),
+        };
+        Ok(Pre::Answer(text, Some(request_id)))
     }
 
     async fn handle(
@@ -1228,13 +1273,51 @@ impl TelegramBot {
                     Ok(())
                 }
                 "revisione" => {
-                    let held = self.store.inbound("email", Some("held")).await?.len();
-                    let text = if held == 0 {
-                        self.t("review_empty")
-                    } else {
-                        self.tr("review_count", &[("count", &held.to_string())])
-                    };
-                    self.say(out, chat, None, text, vec![]);
+                    let held = self
+                        .store
+                        .requests(&crate::store::RequestFilter {
+                            status: Some(RequestStatus::NeedsReview),
+                            limit: Some(10),
+                            ..Default::default()
+                        })
+                        .await?;
+                    if held.is_empty() {
+                        self.say(out, chat, None, self.t("review_empty"), vec![]);
+                        return Ok(());
+                    }
+                    let mut lines =
+                        vec![self.tr("review_count", &[("count", &held.len().to_string())])];
+                    let mut rows = Vec::new();
+                    for r in &held {
+                        let c = r.code.to_string();
+                        lines.push(self.tr(
+                            "review_line",
+                            &[
+                                ("code", &c),
+                                (
+                                    "sender",
+                                    &super::html::escape(
+                                        r.requester_email.as_deref().unwrap_or("-"),
+                                    ),
+                                ),
+                            ],
+                        ));
+                        let row: Vec<Button> =
+                            [(true, "btn_review_accept"), (false, "btn_review_reject")]
+                                .into_iter()
+                                .filter_map(|(accept, key)| {
+                                    self.button_text(
+                                        format!("{} {c}", self.t(key)),
+                                        Callback::Review {
+                                            request_id: r.id,
+                                            accept,
+                                        },
+                                    )
+                                })
+                                .collect();
+                        rows.push(row);
+                    }
+                    self.say(out, chat, None, lines.join("\n"), rows);
                     Ok(())
                 }
                 _ => {

@@ -27,7 +27,7 @@ pub enum Callback {
     /// A coordinator assigns a request to a mediator.
     Assign { request_id: i64, mediator_id: i64 },
     /// A coordinator accepts or rejects a held email.
-    Review { inbound_id: i64, accept: bool },
+    Review { request_id: i64, accept: bool },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +121,7 @@ impl Callback {
                     return Err(CallbackError::Unrecognised);
                 }
                 Callback::Review {
-                    inbound_id: id,
+                    request_id: id,
                     accept: yes,
                 }
             }
@@ -173,8 +173,8 @@ impl fmt::Display for Callback {
                 "{}:{assignment_id}",
                 if *done { "done" } else { "notdone" }
             ),
-            Callback::Review { inbound_id, accept } => {
-                write!(f, "r:{}:{inbound_id}", yn(*accept))
+            Callback::Review { request_id, accept } => {
+                write!(f, "r:{}:{request_id}", yn(*accept))
             }
             Callback::Assign {
                 request_id,
@@ -213,7 +213,7 @@ mod tests {
                 done: false,
             },
             Callback::Review {
-                inbound_id: 3,
+                request_id: 3,
                 accept: false,
             },
             Callback::Assign {
