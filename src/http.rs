@@ -178,7 +178,7 @@ pub async fn render_metrics(state: &HttpState) -> Result<String, crate::store::S
         let _ = writeln!(out, "connecting_offers{{state=\"{st}\"}} {n}");
     }
     let outbox: Vec<(String, String, i64, i64)> = with_pool!(store, p => {
-        sqlx::query_as("SELECT channel, status, COUNT(*), COALESCE(SUM(attempts), 0) FROM outbox GROUP BY channel, status ORDER BY channel, status")
+        sqlx::query_as("SELECT channel, status, COUNT(*), CAST(COALESCE(SUM(attempts), 0) AS BIGINT) FROM outbox GROUP BY channel, status ORDER BY channel, status")
             .fetch_all(p).await?
     });
     let _ = writeln!(

@@ -80,13 +80,41 @@ pub fn fields_from_draft(d: &RequestDraft, tz: Tz) -> NewRequest {
         case_ref: d.case_ref.clone(),
         notes: (!notes.is_empty()).then(|| notes.join("; ")),
         missing: d.missing.clone(),
-        draft: serde_json::to_value(extract::to_parse_json(d)).ok(),
+        draft: serde_json::to_value(d).ok(),
         ..NewRequest::default()
     }
 }
 
-/// A stored request as a draft, so a follow-up can be merged with [`extract::merge`].
+/// A stored request as a draft, so a follow-up can be merged with [`extract::merge`]: the draft
+/// stored with the request (warning notes, office, approximate time included), with the row's
+/// fields on top, since the row is what coordinators and follow-ups have changed since.
 pub fn draft_from_request(r: &Request) -> RequestDraft {
+    let rebuilt = draft_from_columns(r);
+    match r
+        .draft
+        .as_ref()
+        .and_then(|d| serde_json::from_value::<RequestDraft>(d.clone()).ok())
+    {
+        Some(stored) => RequestDraft {
+            nationality: stored.nationality,
+            time_approximate: stored.time_approximate && rebuilt.start == stored.start,
+            office: stored.office,
+            continuity: stored.continuity,
+            notes: stored.notes,
+            warnings: stored.warnings,
+            languages: if stored.languages.is_empty() {
+                rebuilt.languages.clone()
+            } else {
+                stored.languages
+            },
+            end: rebuilt.end.or(stored.end),
+            ..rebuilt
+        },
+        None => rebuilt,
+    }
+}
+
+fn draft_from_columns(r: &Request) -> RequestDraft {
     let language = r.language.as_ref().map(|code| LanguageRef {
         name: extract::languages::by_code(code.as_str())
             .map(|l| l.name.clone())

@@ -183,6 +183,9 @@ pub struct OutboxWorker {
     transports: Transports,
     policy: RetryPolicy,
     texts: crate::dispatch::texts::Texts,
+    /// Rung right after a commit that queued messages (the bot's), so replies leave at once
+    /// instead of at the next idle tick.
+    wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 enum Outcome {
@@ -204,7 +207,14 @@ impl OutboxWorker {
             transports,
             policy,
             texts: Default::default(),
+            wake: None,
         }
+    }
+
+    /// Wakes the worker whenever `wake` is notified.
+    pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.wake = Some(wake);
+        self
     }
 
     /// Claims due rows and delivers them; returns what happened. An empty round means nothing
@@ -389,8 +399,15 @@ impl OutboxWorker {
                 }
             };
             if !busy {
+                let woken = async {
+                    match &self.wake {
+                        Some(n) => n.notified().await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     _ = tokio::time::sleep(idle) => {}
+                    _ = woken => {}
                     _ = shutdown.changed() => {}
                 }
             }

@@ -98,7 +98,7 @@ both_backends!(request_ack_reply_merge_with_real_servers, |db| async move {
         "info@coop.example",
         "Richiesta mediatrice araba",
         "orig-e2e@comune.example.it",
-        "Buongiorno,\r\nserve una mediatrice di lingua araba per un colloquio il 12/03/2027.\r\n\r\nAnna Rossi\r\nServizio Tutela Minori",
+        "Buongiorno,\r\nserve una mediatrice di lingua araba per un colloquio il 12/03/2027 presso la sede del Servizio Tutela Minori di Dalmine.\r\n\r\nAnna Rossi\r\nServizio Tutela Minori",
     );
     servers.append("info", "INBOX", &request).await;
     let ok = wait_until(Duration::from_secs(15), || async {

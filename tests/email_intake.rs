@@ -56,7 +56,7 @@ both_backends!(request_question_reply_merge_and_cancel, |db| async move {
         "Richiesta mediatrice",
         "orig-1@comune.example.it",
         "",
-        "Buongiorno, serve una mediatrice di lingua araba per un colloquio il 12/03/2027.\r\nGrazie",
+        "Buongiorno, serve una mediatrice di lingua araba per un colloquio il 12/03/2027 presso la sede del Servizio Tutela Minori di Dalmine.\r\nGrazie",
     );
     let (request_id, code) = match intake.process(&raw).await.unwrap() {
         Outcome::Created {
@@ -79,7 +79,18 @@ both_backends!(request_question_reply_merge_and_cancel, |db| async move {
     assert_eq!(ack.subject, format!("Re: [{code}] Richiesta mediatrice"));
     assert_eq!(ack.in_reply_to.as_deref(), Some("orig-1@comune.example.it"));
     assert!(ack.body.contains(&code.to_string()));
-    assert!(ack.body.contains("Lingua: ar"), "{}", ack.body);
+    assert!(ack.body.contains("- Lingua: arabo"), "{}", ack.body);
+    assert!(ack.body.contains("- Comune: Dalmine"), "{}", ack.body);
+    assert!(
+        ack.body.contains("- Tipo di intervento: colloquio"),
+        "{}",
+        ack.body
+    );
+    assert!(
+        !ack.body.contains("in_person") && !ack.body.contains("in person"),
+        "{}",
+        ack.body
+    );
     assert!(
         ack.body.contains("- Ora di inizio"),
         "the question names the missing field"
@@ -401,5 +412,33 @@ both_backends!(
         }
         let out = emails(&store).await;
         assert_eq!(out[0].to, "tutela@pec.comune.example.it");
+    }
+);
+
+both_backends!(
+    winmail_dat_and_attachments_reach_the_audit_trail,
+    |db| async move {
+        let store = db.store.clone();
+        let path = corpus_dir().join("tnef/mimekit_tnef_ukr_winmail_koi8r.eml");
+        let raw = std::fs::read(path).unwrap();
+        let mut c = cfg();
+        c.allowed_sender_domains.push("xink.io".into());
+        let id = match intake(&store, c).process(&raw).await.unwrap() {
+            Outcome::Created { request_id, .. } | Outcome::Updated { request_id, .. } => request_id,
+            other => panic!("{other:?}"),
+        };
+        let trail = store.audit_trail(id).await.unwrap();
+        let attachments = trail
+            .iter()
+            .find(|e| e.action == "attachments")
+            .expect("attachments recorded");
+        assert!(
+            attachments
+                .detail
+                .as_deref()
+                .unwrap_or("")
+                .contains("winmail.dat")
+        );
+        assert!(trail.iter().any(|e| e.action == "winmail_dat"));
     }
 );

@@ -136,3 +136,43 @@ async fn smtp_auth_is_used_and_a_wrong_password_is_permanent() {
         .unwrap_err();
     assert!(matches!(err, DeliveryError::Permanent(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn starttls_with_a_private_ca() {
+    let servers = mail::MailServers::start_tls(&["info", "anna"]);
+    let mut cfg = SmtpConfig::new(
+        "localhost",
+        servers.smtp_port,
+        TlsMode::Starttls,
+        "info@coop.example",
+    );
+    cfg.ca_file = servers.ca_file.clone();
+    cfg.timeout = Duration::from_secs(10);
+    let smtp = SmtpTransport::new(&cfg).unwrap();
+    smtp.deliver(&payload(
+        "anna@comune.example.it",
+        "tls-1@connecting.coop.example",
+    ))
+    .await
+    .expect("delivered over STARTTLS");
+    assert_eq!(
+        servers
+            .wait_for("anna", "INBOX", 1, Duration::from_secs(10))
+            .await
+            .len(),
+        1
+    );
+    // Without the CA the server is not trusted and nothing is sent.
+    cfg.ca_file = None;
+    let untrusting = SmtpTransport::new(&cfg).unwrap();
+    let err = untrusting
+        .deliver(&payload(
+            "anna@comune.example.it",
+            "tls-2@connecting.coop.example",
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeliveryError::Retry { .. }), "{err:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(servers.messages("anna", "INBOX").await.len(), 1);
+}

@@ -488,3 +488,9 @@ both_backends!(
         );
     }
 );
+
+both_backends!(a_live_database_answers_ping, |db| async move {
+    assert!(db.store.ping().await);
+    db.store.close().await;
+    assert!(!db.store.ping().await);
+});

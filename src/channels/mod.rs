@@ -1,2 +1,3 @@
 //! Channels: the ways bytes reach connecting and leave it (email, Telegram).
 pub mod email;
+pub mod telegram;

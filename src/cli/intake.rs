@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::Ctx;
 use super::table::{opt, render};
-use crate::channels::email::{self, IngestReport, IntakeConfig};
+use crate::channels::email::{self, IngestReport};
 use crate::config::Config;
 use crate::dispatch::WaveOutcome;
 use crate::domain::{Channel, RequestStatus};
@@ -41,30 +41,7 @@ pub struct DemoArgs {
     pub db: PathBuf,
 }
 
-/// The email pipeline's settings from the configuration.
-pub fn intake_config(cfg: &Config) -> IntakeConfig {
-    let from = cfg
-        .smtp
-        .as_ref()
-        .map(|s| s.from.clone())
-        .unwrap_or_else(|| "info@connecting.invalid".into());
-    let address = from
-        .rsplit_once('<')
-        .map(|(_, a)| a.trim_end_matches('>').trim().to_string())
-        .unwrap_or_else(|| from.trim().to_string());
-    let domain = address
-        .rsplit_once('@')
-        .map(|(_, d)| d.to_string())
-        .unwrap_or_else(|| "connecting.invalid".into());
-    let mut ic = IntakeConfig::new(&address, &domain);
-    ic.allowed_sender_domains = cfg.intake.allowed_sender_domains.clone();
-    ic.allowed_senders = cfg.intake.allowed_senders.clone();
-    ic.lang = cfg.intake.language.as_str().to_string();
-    if let Some(i) = &cfg.imap {
-        ic.limits.max_size = usize::try_from(i.max_message_bytes).unwrap_or(usize::MAX);
-    }
-    ic
-}
+pub use crate::daemon::email_intake_config as intake_config;
 
 /// A chat-style text file becomes a request the way a Telegram message would.
 async fn ingest_text(store: &Store, cfg: &Config, path: &Path) -> anyhow::Result<Request> {

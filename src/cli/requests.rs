@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::Ctx;
 use super::table::{opt, render};
 use crate::clock::SystemClock;
-use crate::dispatch::{Canceller, DispatchSettings, Dispatcher};
+use crate::dispatch::{Canceller, Dispatcher};
 use crate::domain::{RequestCode, RequestStatus};
 use crate::prompts::t;
 use crate::store::{Request, RequestFilter, Store};
@@ -40,16 +40,11 @@ pub enum RequestCmd {
 
 /// The dispatcher as the CLI uses it: the configured settings, the wall clock.
 pub fn dispatcher(ctx: &Ctx, store: Store) -> Dispatcher {
-    let d = &ctx.config.dispatch;
-    let settings = DispatchSettings {
-        wave_size: d.wave_size as usize,
-        offer_timeout_minutes: i64::from(d.offer_timeout_minutes),
-        urgent_offer_timeout_minutes: i64::from(d.urgent_offer_timeout_minutes),
-        travel_buffer_minutes: d.travel_buffer_minutes,
-        tz: ctx.config.intake.timezone,
-        ..DispatchSettings::default()
-    };
-    Dispatcher::new(store, Arc::new(SystemClock), settings)
+    Dispatcher::new(
+        store,
+        Arc::new(SystemClock),
+        crate::daemon::dispatch_settings(&ctx.config),
+    )
 }
 
 fn when(r: &Request, tz: Tz) -> String {

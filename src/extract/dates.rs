@@ -3,7 +3,7 @@
 //! each hit with its byte span so later passes skip what an earlier one consumed.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
-use regex::{Captures, Regex};
+use regex::{Captures, Regex, RegexSet, SetMatches};
 use std::sync::LazyLock;
 
 use super::Note;
@@ -46,18 +46,19 @@ fn re(p: &str) -> Regex {
     Regex::new(p).unwrap_or_else(|e| panic!("bad regex {p}: {e}"))
 }
 
-static D_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
-        r"\b(?:{WD}\s*,?\s+)?(\d{{1,2}})\s*(?:°|º|o\b)?\s*{MONTH}\b\.?(?:\s*(\d{{4}})\b)?"
-    ))
+static P_D_TEXT: LazyLock<String> = LazyLock::new(|| {
+    format!(r"\b(?:{WD}\s*,?\s+)?(\d{{1,2}})\s*(?:°|º|o\b)?\s*{MONTH}\b\.?(?:\s*(\d{{4}})\b)?")
 });
-static D_NUM: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
+static D_TEXT: LazyLock<Regex> = LazyLock::new(|| re(&P_D_TEXT));
+static P_D_NUM: LazyLock<String> = LazyLock::new(|| {
+    format!(
         r"\b(?:{WD}\s*,?\s+)?(\d{{1,2}})\s?([/.\-])\s?(\d{{1,2}})(?:\s?[/.\-]\s?(\d{{4}}|\d{{2}}))?\b"
-    ))
+    )
 });
-static D_WD_DAY: LazyLock<Regex> =
-    LazyLock::new(|| re(&format!(r"\b{WD}\s*,?\s+(?:il\s+)?(\d{{1,2}})\b")));
+static D_NUM: LazyLock<Regex> = LazyLock::new(|| re(&P_D_NUM));
+static P_D_WD_DAY: LazyLock<String> =
+    LazyLock::new(|| format!(r"\b{WD}\s*,?\s+(?:il\s+)?(\d{{1,2}})\b"));
+static D_WD_DAY: LazyLock<Regex> = LazyLock::new(|| re(&P_D_WD_DAY));
 static D_REL: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"\b(oggi|domani|dopodomani|dopo\s+domani|domattina|doma(?:ni)?\s+mattina|stamattina|stamani|stamane|stasera)\b(?:\s+(mattina|pomeriggio))?",
@@ -89,11 +90,12 @@ static D_WEEK: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static D_WD: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"\b{WD_FULL}")));
-static D_DAY: LazyLock<Regex> = LazyLock::new(|| {
-    re(
+static P_D_DAY: LazyLock<String> = LazyLock::new(|| {
+    String::from(
         r"\b(?:il\s+giorno|giorno|il|per\s+il|entro\s+il|data\s*:)\s+(\d{1,2})\b(\s*(?:p\.?\s?v\.?|c\.?\s?m\.?|del\s+mese|alle|ore|dalle|h\b|,|\.|\n|$|per|a\b|in\b|presso))",
     )
 });
+static D_DAY: LazyLock<Regex> = LazyLock::new(|| re(&P_D_DAY));
 
 static DEADLINE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -105,6 +107,28 @@ static EXCLUDE_CUE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?:\bnat[oaie]\s+(?:a\s+\w+\s+)?(?:il\s+)?|\bnascita\s*:?\s*(?:il\s+)?|\bclasse\s+|(?:decreto|provvedimento|sentenza|ordinanza|relazione|nota|mail|e-?mail|lettera|\bprot\.?|protocollo|comunicazione|segnalazione|verbale)\s+(?:\S+\s+){0,4}?(?:del|in\s+data|datat[oa])\s+|\bricevut[oa]\s+(?:il\s+)?|\binviat[oa]\s+(?:il\s+)?|\bscritto\s+(?:il\s+)?)$",
     )
 });
+/// One pass over the text tells which numeric date patterns can match at all.
+static DATE_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([&*P_D_TEXT, &*P_D_NUM, &*P_D_WD_DAY, &*P_D_DAY])
+        .unwrap_or_else(|e| panic!("date set: {e}"))
+});
+static TIME_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        &*P_T_RANGE_DALLE,
+        &*P_T_RANGE_TRA,
+        &*P_T_RANGE_DASH,
+        &*P_T_UNTIL,
+        &*P_T_SINGLE,
+        &*P_T_COLON,
+        &*P_T_DOT,
+    ])
+    .unwrap_or_else(|e| panic!("time set: {e}"))
+});
+
+fn set_has(set: &Option<SetMatches>, i: usize) -> bool {
+    set.as_ref().is_some_and(|m| m.matched(i))
+}
+
 /// "il 12 gennaio scorso", "del 25 febbraio u.s.": a past reference, not the appointment.
 static PAST_MARK: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\s*,?\s*(?:scors[oa]|u\.\s?s\.|passat[oa]|ultimo\s+scorso)(?:\W|$)"));
@@ -315,6 +339,8 @@ pub(crate) fn scan_dates(
     today: NaiveDate,
     taken: &mut Vec<(usize, usize)>,
 ) -> Vec<DateHit> {
+    let g = Gates::of(text);
+    let dset = g.digits.then(|| DATE_SET.matches(text));
     let mut spans = Spans::new(std::mem::take(taken));
     let mut hits: Vec<DateHit> = Vec::new();
     let push = |spans: &mut Spans,
@@ -338,7 +364,7 @@ pub(crate) fn scan_dates(
     };
 
     // 1. "martedì 12 marzo 2027", "12 mar", "1° aprile"
-    for c in D_TEXT.captures_iter(text) {
+    for c in gated(&D_TEXT, text, set_has(&dset, 0)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -373,7 +399,7 @@ pub(crate) fn scan_dates(
     }
 
     // 2. "12/03/2027", "12.03.27", "12-03", "mar 12/03"
-    for c in D_NUM.captures_iter(text) {
+    for c in gated(&D_NUM, text, set_has(&dset, 1)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -423,7 +449,7 @@ pub(crate) fn scan_dates(
     }
 
     // 3. "giovedì 12", "mar 12" (martedì; or marzo when only that fits)
-    for c in D_WD_DAY.captures_iter(text) {
+    for c in gated(&D_WD_DAY, text, set_has(&dset, 2)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -465,7 +491,11 @@ pub(crate) fn scan_dates(
     }
 
     // 4. oggi, domani, dopodomani, domattina
-    for c in D_REL.captures_iter(text) {
+    for c in gated(
+        &D_REL,
+        text,
+        any(text, &["oggi", "doman", "domatt", "dopo", "stama", "stase"]),
+    ) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -500,7 +530,7 @@ pub(crate) fn scan_dates(
     }
 
     // 5. "tra 3 giorni", "fra due settimane"
-    for c in D_IN.captures_iter(text) {
+    for c in gated(&D_IN, text, any(text, &["tra ", "fra "])) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -523,7 +553,11 @@ pub(crate) fn scan_dates(
     }
 
     // 6. "lunedì della settimana prossima" (unambiguous), "lunedì prossimo" (ambiguous), "questo giovedì"
-    for c in D_NEXT_WEEK_WD.captures_iter(text) {
+    for c in gated(
+        &D_NEXT_WEEK_WD,
+        text,
+        g.weekday && any(text, &["prossim", "entrante"]),
+    ) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -533,7 +567,7 @@ pub(crate) fn scan_dates(
             push(&mut spans, &mut hits, m.0, m.1, Some(d), Vec::new(), None);
         }
     }
-    for c in D_PROSSIMO.captures_iter(text) {
+    for c in gated(&D_PROSSIMO, text, g.weekday && text.contains("prossim")) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -553,7 +587,7 @@ pub(crate) fn scan_dates(
         );
         push(&mut spans, &mut hits, m.0, m.1, Some(d), vec![note], None);
     }
-    for c in D_QUESTO.captures_iter(text) {
+    for c in gated(&D_QUESTO, text, g.weekday && text.contains("quest")) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -565,7 +599,11 @@ pub(crate) fn scan_dates(
     }
 
     // 7. "la settimana prossima": no day
-    for m in D_WEEK.find_iter(text) {
+    for m in D_WEEK.find_iter(text).take(if text.contains("settimana") {
+        usize::MAX
+    } else {
+        0
+    }) {
         if !spans.free(m.start(), m.end()) {
             continue;
         }
@@ -582,7 +620,7 @@ pub(crate) fn scan_dates(
     }
 
     // 8. a bare weekday: the next one
-    for c in D_WD.captures_iter(text) {
+    for c in gated(&D_WD, text, g.weekday) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -598,7 +636,7 @@ pub(crate) fn scan_dates(
     }
 
     // 9. "il 12", "giorno 12 p.v."
-    for c in D_DAY.captures_iter(text) {
+    for c in gated(&D_DAY, text, set_has(&dset, 3)) {
         let Some(g) = c.get(1) else { continue };
         if !spans.free(g.start(), g.end()) {
             continue;
@@ -644,41 +682,82 @@ fn after_time(text: &str, at: usize) -> bool {
     TIME_CTX.is_match(before)
 }
 
+/// Cheap substring checks that skip regexes which cannot match (most texts hold few forms).
+struct Gates {
+    digits: bool,
+    weekday: bool,
+}
+
+impl Gates {
+    fn of(text: &str) -> Self {
+        Gates {
+            digits: text.bytes().any(|b| b.is_ascii_digit()),
+            weekday: any(
+                text,
+                &[
+                    "lunedi",
+                    "martedi",
+                    "mercoledi",
+                    "giovedi",
+                    "venerdi",
+                    "sabato",
+                    "domenica",
+                ],
+            ),
+        }
+    }
+}
+
+pub(crate) fn any(hay: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| hay.contains(n))
+}
+
+/// `rx.captures_iter(text)` when `on`, else nothing (the search never runs).
+fn gated<'r, 't>(
+    rx: &'r Regex,
+    text: &'t str,
+    on: bool,
+) -> impl Iterator<Item = Captures<'t>> + use<'r, 't> {
+    rx.captures_iter(text).take(if on { usize::MAX } else { 0 })
+}
+
 fn whole(c: &Captures) -> (usize, usize) {
     c.get(0).map(|m| (m.start(), m.end())).unwrap_or((0, 0))
 }
 
 const HM: &str = r"(\d{1,2})(?:(?:\s?[:.]\s?|,)(\d{2}))?";
 
-static T_RANGE_DALLE: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
-        r"\b(?:dalle|dall')\s*(?:ore\s*)?{HM}\s*(?:alle|a|fino\s+alle|-|/)\s*(?:ore\s*)?{HM}\b"
-    ))
+static P_T_RANGE_DALLE: LazyLock<String> = LazyLock::new(|| {
+    format!(r"\b(?:dalle|dall')\s*(?:ore\s*)?{HM}\s*(?:alle|a|fino\s+alle|-|/)\s*(?:ore\s*)?{HM}\b")
 });
-static T_RANGE_TRA: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
-        r"\b(?:tra|fra)\s+le\s+(?:ore\s*)?{HM}\s+e\s+le\s+(?:ore\s*)?{HM}\b"
-    ))
+static T_RANGE_DALLE: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_DALLE));
+static P_T_RANGE_TRA: LazyLock<String> =
+    LazyLock::new(|| format!(r"\b(?:tra|fra)\s+le\s+(?:ore\s*)?{HM}\s+e\s+le\s+(?:ore\s*)?{HM}\b"));
+static T_RANGE_TRA: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_TRA));
+static P_T_RANGE_DASH: LazyLock<String> = LazyLock::new(|| {
+    format!(r"(?:\b(ore|h|orario|ora|orari|alle)\s*[:.]?\s*)?\b{HM}\s*(?:-|/)\s*(?:ore\s*)?{HM}\b")
 });
-static T_RANGE_DASH: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
-        r"(?:\b(ore|h|orario|ora|orari|alle)\s*[:.]?\s*)?\b{HM}\s*(?:-|/)\s*(?:ore\s*)?{HM}\b"
-    ))
-});
-static T_SINGLE: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
+static T_RANGE_DASH: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_DASH));
+static P_T_SINGLE: LazyLock<String> = LazyLock::new(|| {
+    format!(
         r"\b(?:alle|ore|h|verso\s+le|intorno\s+alle|per\s+le|a\s+partire\s+dalle|dalle|orario|ora|inizio|alle\s+ore)\s*\.?\s*:?\s*(?:ore\s*)?{HM}\b(?:\s+e\s+(mezza|mezzo|un\s+quarto|tre\s+quarti|\d{{2}}\b))?(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
-    ))
+    )
 });
-static T_UNTIL: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
+static T_SINGLE: LazyLock<Regex> = LazyLock::new(|| re(&P_T_SINGLE));
+static P_T_UNTIL: LazyLock<String> = LazyLock::new(|| {
+    format!(
         r"\b(?:fino\s+alle|sino\s+alle|fino\s+alle\s+ore|termine\s+(?:previsto\s+)?(?:alle|ore)|a\s+finire\s+alle|conclusione\s+(?:prevista\s+)?(?:alle|ore))\s*(?:ore\s*)?{HM}\b"
-    ))
+    )
 });
-static T_COLON: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(\d{1,2}):(\d{2})\b(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino))?")
+static T_UNTIL: LazyLock<Regex> = LazyLock::new(|| re(&P_T_UNTIL));
+static P_T_COLON: LazyLock<String> = LazyLock::new(|| {
+    String::from(
+        r"\b(\d{1,2}):(\d{2})\b(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino))?",
+    )
 });
-static T_DOT: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d{1,2})\.(\d{2})\b"));
+static T_COLON: LazyLock<Regex> = LazyLock::new(|| re(&P_T_COLON));
+static P_T_DOT: LazyLock<String> = LazyLock::new(|| String::from(r"\b(\d{1,2})\.(\d{2})\b"));
+static T_DOT: LazyLock<Regex> = LazyLock::new(|| re(&P_T_DOT));
 static T_NOON: LazyLock<Regex> = LazyLock::new(|| re(r"\bmezzogiorno\b"));
 static T_PART: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -717,6 +796,7 @@ pub fn part_range(part: &str) -> (NaiveTime, NaiveTime) {
 
 /// Finds times and time ranges in folded `text`, skipping `taken` spans (dates already found).
 pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<TimeHit> {
+    let digits = text.bytes().any(|b| b.is_ascii_digit());
     let mut spans = Spans::new(std::mem::take(taken));
     let mut hits = Vec::new();
 
@@ -736,8 +816,9 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
         }
     };
 
-    for rx in [&*T_RANGE_DALLE, &*T_RANGE_TRA] {
-        for c in rx.captures_iter(text) {
+    let tset = digits.then(|| TIME_SET.matches(text));
+    for (k, rx) in [&*T_RANGE_DALLE, &*T_RANGE_TRA].into_iter().enumerate() {
+        for c in gated(rx, text, set_has(&tset, k)) {
             let m = whole(&c);
             if !spans.free(m.0, m.1) {
                 continue;
@@ -768,7 +849,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             }
         }
     }
-    for c in T_RANGE_DASH.captures_iter(text) {
+    for c in gated(&T_RANGE_DASH, text, set_has(&tset, 2)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -799,7 +880,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for c in T_UNTIL.captures_iter(text) {
+    for c in gated(&T_UNTIL, text, set_has(&tset, 3)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -818,7 +899,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for c in T_SINGLE.captures_iter(text) {
+    for c in gated(&T_SINGLE, text, set_has(&tset, 4)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -855,7 +936,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for c in T_COLON.captures_iter(text) {
+    for c in gated(&T_COLON, text, set_has(&tset, 5)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) {
             continue;
@@ -879,7 +960,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             }
         }
     }
-    for c in T_DOT.captures_iter(text) {
+    for c in gated(&T_DOT, text, set_has(&tset, 6)) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) || text[m.1..].starts_with('.') {
             continue;
@@ -900,7 +981,14 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for m in T_NOON.find_iter(text) {
+    for m in T_NOON
+        .find_iter(text)
+        .take(if text.contains("mezzogiorno") {
+            usize::MAX
+        } else {
+            0
+        })
+    {
         if spans.free(m.start(), m.end())
             && let Some(t) = time(12, 0)
         {
@@ -915,7 +1003,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             });
         }
     }
-    for c in T_PART.captures_iter(text) {
+    for c in gated(&T_PART, text, any(text, &["mattin", "pomerigg"])) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) || GREETING.is_match(window(text, m.0, 8)) {
             continue;
@@ -955,6 +1043,8 @@ static DUR_HOURS: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static DUR_ORA_E_MEZZA: LazyLock<Regex> = LazyLock::new(|| re(r"\bora\s+e\s+mezz[ao]\b"));
+static DUR_QUARTI: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\b(tre\s+quarti|un\s+quarto)\s+d'\s?ora\b"));
 static DUR_HM: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d)\s?h\s?(\d{2})\b"));
 static DUR_MIN: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d{2,3})\s*(?:minuti|min\b|')"));
 static DUR_DAY: LazyLock<Regex> = LazyLock::new(|| {
@@ -970,9 +1060,10 @@ static DUR_BAD_CUE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Finds a duration in minutes ("2 ore", "un'ora e mezza", "90 minuti", "mezza giornata").
 pub(crate) fn scan_duration(text: &str, taken: &[(usize, usize)]) -> Option<u32> {
+    let digits = text.bytes().any(|b| b.is_ascii_digit());
     let spans = Spans::new(taken.to_vec());
     let mut found: Vec<(usize, u32)> = Vec::new();
-    for c in DUR_HOURS.captures_iter(text) {
+    for c in gated(&DUR_HOURS, text, any(text, &["ora", "ore", "h"])) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) || DUR_BAD_CUE.is_match(window(text, m.0, 30)) {
             continue;
@@ -1001,7 +1092,10 @@ pub(crate) fn scan_duration(text: &str, taken: &[(usize, usize)]) -> Option<u32>
             found.push((m.0, minutes));
         }
     }
-    for m in DUR_ORA_E_MEZZA.find_iter(text) {
+    for m in DUR_ORA_E_MEZZA
+        .find_iter(text)
+        .take(if text.contains("mezz") { usize::MAX } else { 0 })
+    {
         if spans.free(m.start(), m.end())
             && !found
                 .iter()
@@ -1010,7 +1104,14 @@ pub(crate) fn scan_duration(text: &str, taken: &[(usize, usize)]) -> Option<u32>
             found.push((m.start(), 90));
         }
     }
-    for c in DUR_HM.captures_iter(text) {
+    for c in gated(&DUR_QUARTI, text, text.contains("quart")) {
+        let m = whole(&c);
+        if spans.free(m.0, m.1) {
+            let v = if c[1].starts_with("tre") { 45 } else { 15 };
+            found.push((m.0, v));
+        }
+    }
+    for c in gated(&DUR_HM, text, digits) {
         let m = whole(&c);
         if spans.free(m.0, m.1)
             && let (Some(h), Some(mi)) = (
@@ -1022,7 +1123,7 @@ pub(crate) fn scan_duration(text: &str, taken: &[(usize, usize)]) -> Option<u32>
             found.push((m.0, h * 60 + mi));
         }
     }
-    for c in DUR_MIN.captures_iter(text) {
+    for c in gated(&DUR_MIN, text, digits) {
         let m = whole(&c);
         if !spans.free(m.0, m.1) || DUR_BAD_CUE.is_match(window(text, m.0, 30)) {
             continue;
@@ -1034,7 +1135,7 @@ pub(crate) fn scan_duration(text: &str, taken: &[(usize, usize)]) -> Option<u32>
             found.push((m.0, v));
         }
     }
-    for c in DUR_DAY.captures_iter(text) {
+    for c in gated(&DUR_DAY, text, any(text, &["giorn", "mattin"])) {
         let m = whole(&c);
         let w = c.get(1).map(|x| x.as_str()).unwrap_or("");
         let v = if w.starts_with("mezza giornata") {
@@ -1281,6 +1382,7 @@ mod tests {
         assert_eq!(dur("mezza giornata"), Some(240));
         assert_eq!(dur("1,5 ore"), Some(90));
         assert_eq!(dur("mezz'ora"), Some(30));
+        assert_eq!(dur("circa tre quarti d'ora"), Some(45));
         assert_eq!(dur("con 48 ore di preavviso"), None);
         assert_eq!(dur("alle ore 14"), None);
     }

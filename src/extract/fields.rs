@@ -119,6 +119,7 @@ static M_PRESENCE: LazyLock<Regex> =
 
 /// The modality when the text states it.
 pub(crate) fn modality(text: &str) -> Option<Modality> {
+    use super::dates::any;
     if let Some(v) = label_value(
         text,
         &["modalita", "modalita di intervento", "modalita intervento"],
@@ -133,11 +134,17 @@ pub(crate) fn modality(text: &str) -> Option<Modality> {
             return Some(Modality::InPerson);
         }
     }
-    if M_PRESENCE.is_match(text) {
+    if any(text, &["presenza", "persona", "in sede"]) && M_PRESENCE.is_match(text) {
         return Some(Modality::InPerson);
     }
-    if M_VIDEO.is_match(text) {
+    let video_words = [
+        "video", "teams", "meet", "zoom", "skype", "remot", "line", "distanza",
+    ];
+    if any(text, &video_words) && M_VIDEO.is_match(text) {
         return Some(Modality::Video);
+    }
+    if !any(text, &["telefon", "vivavoce", "chiamata"]) {
+        return None;
     }
     for m in M_PHONE.find_iter(text) {
         let before = &text[floor(text, m.start().saturating_sub(40))..m.start()];
@@ -150,7 +157,7 @@ pub(crate) fn modality(text: &str) -> Option<Modality> {
 
 static URGENT: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:urgent[ei]|urgentissim[oa]|urgenza|con\s+urgenza|prima\s+possibile|al\s+piu\s+presto|quanto\s+prima|asap|entro\s+(?:oggi|domani|stasera)|al\s+piu\s+presto\s+possibile|indifferibile|tempestivamente)\b",
+        r"\b(?:urgent[ei]|urgentemente|urgentissim[oa]|urgenza|con\s+urgenza|prima\s+possibile|al\s+piu\s+presto|quanto\s+prima|asap|entro\s+(?:oggi|domani|stasera)|al\s+piu\s+presto\s+possibile|indifferibile|tempestivamente)\b",
     )
 });
 static NOT_URGENT: LazyLock<Regex> = LazyLock::new(|| {
@@ -160,6 +167,19 @@ static NOT_URGENT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub(crate) fn urgent(text: &str) -> bool {
+    let cues = [
+        "urgen",
+        "possibile",
+        "presto",
+        "asap",
+        "prima",
+        "entro",
+        "indifferibil",
+        "tempestiv",
+    ];
+    if !super::dates::any(text, &cues) {
+        return false;
+    }
     if NOT_URGENT.is_match(text) {
         // "non urgente" anywhere wins unless another, positive mention exists elsewhere
         let pos = URGENT.find_iter(text).count();
@@ -186,6 +206,19 @@ static G_NEUTRAL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub(crate) fn gender(text: &str) -> Option<Gender> {
+    let cues = [
+        "mediat",
+        "donna",
+        "uomo",
+        "sesso",
+        "genere",
+        "femmin",
+        "maschil",
+        "preferenza",
+    ];
+    if !super::dates::any(text, &cues) {
+        return None;
+    }
     if let Some(v) = label_value(
         text,
         &[
@@ -266,6 +299,12 @@ const NOT_NAMES: &[&str] = &[
 ];
 
 pub(crate) fn continuity(original: &str, folded: &str) -> Option<Continuity> {
+    if !super::dates::any(
+        folded,
+        &["mediat", "dott", "sig", "stess", "medesim", "continuit"],
+    ) {
+        return None;
+    }
     for c in C_NAMED.captures_iter(original) {
         let Some(n) = c.get(1) else { continue };
         let first = n.as_str().split_whitespace().next().unwrap_or("");
@@ -294,6 +333,21 @@ static CASE_REF: LazyLock<Regex> = LazyLock::new(|| {
 /// A case reference ("rif. 123/2027", "prot. n. 4567", "fascicolo TM-88/27"), original spelling,
 /// and its span in the original.
 pub(crate) fn case_ref(original: &str) -> Option<(usize, usize, String)> {
+    let cues = [
+        "rif",
+        "prot",
+        "fascicol",
+        "pratica",
+        "cartella",
+        "r.g",
+        "rg",
+        "r. g",
+        "procediment",
+        "caso",
+    ];
+    if !super::dates::any(original, &cues) {
+        return None;
+    }
     for c in CASE_REF.captures_iter(original) {
         let Some(g) = c.get(1) else { continue };
         let v = g.as_str().trim_end_matches(['.', '-', '/']);
@@ -321,6 +375,9 @@ static PHONE_GOOD_CUE: LazyLock<Regex> = LazyLock::new(|| {
 /// Phone numbers (digits only, without +39), with their spans in the original; the ones after a
 /// "tel./cell." cue first.
 pub(crate) fn phones(original: &str) -> Vec<(usize, usize, String)> {
+    if original.bytes().filter(u8::is_ascii_digit).count() < 8 {
+        return Vec::new();
+    }
     let mut good = Vec::new();
     let mut other = Vec::new();
     for c in PHONE.captures_iter(original) {
@@ -492,23 +549,25 @@ const NAME_STOP: &[&str] = &[
 ];
 
 /// The requester's name, from a label, an introduction or the signature after the closing.
-pub(crate) fn requester_name(original: &str) -> Option<String> {
-    let folded = super::fold::fold(original);
-    if let Some(v) = label_value_original(
-        original,
-        &folded,
-        &[
-            "richiedente",
-            "referente",
-            "operatore",
-            "operatrice",
-            "assistente sociale",
-            "nominativo",
-            "nome e cognome",
-            "a cura di",
-            "nome",
-        ],
-    ) {
+pub(crate) fn requester_name(original: &str, folded: &str) -> Option<String> {
+    use super::dates::any;
+    if folded.contains(": ")
+        && let Some(v) = label_value_original(
+            original,
+            folded,
+            &[
+                "richiedente",
+                "referente",
+                "operatore",
+                "operatrice",
+                "assistente sociale",
+                "nominativo",
+                "nome e cognome",
+                "a cura di",
+                "nome",
+            ],
+        )
+    {
         let name: Vec<&str> = v
             .split([',', '-', '(', '/'])
             .next()
@@ -539,12 +598,29 @@ pub(crate) fn requester_name(original: &str) -> Option<String> {
             return Some(name.join(" "));
         }
     }
-    for rx in [
+    let gates = [
+        any(folded, &["sono", "chiamo"]),
+        any(
+            folded,
+            &[
+                "salut", "grazie", "cordial", "giornata", "lavoro", "presto", "firmato", "regards",
+            ],
+        ),
+        any(folded, &["dott", "dr", "a.s", "a. s", "assistente"]),
+        any(folded, &["tel", "cell", "recapito"]),
+    ];
+    for (rx, on) in [
         &*NAME_INTRO,
         &*NAME_AFTER_CLOSING,
         &*NAME_TITLED,
         &*NAME_BEFORE_PHONE,
-    ] {
+    ]
+    .into_iter()
+    .zip(gates)
+    {
+        if !on {
+            continue;
+        }
         let mut last = None;
         for c in rx.captures_iter(original) {
             let Some(g) = c.get(1) else { continue };
@@ -583,6 +659,9 @@ static LABEL: LazyLock<Regex> =
 
 /// The value of a labelled line ("Tipo intervento: colloquio") in folded text.
 pub(crate) fn label_value(folded: &str, labels: &[&str]) -> Option<String> {
+    if !folded.contains(": ") && !folded.contains(":\t") {
+        return None;
+    }
     for c in LABEL.captures_iter(folded) {
         let (Some(k), Some(v)) = (c.get(1), c.get(2)) else {
             continue;
@@ -682,19 +761,23 @@ mod tests {
         assert_eq!(gender(&fold("mediatore uomo")), Some(Gender::M));
     }
 
+    fn name_of(s: &str) -> Option<String> {
+        requester_name(s, &fold(s))
+    }
+
     #[test]
     fn references_and_contacts() {
         assert_eq!(
-            case_ref("rif. 123/2027").map(|c| c.2),
+            case_ref(&fold("rif. 123/2027")).map(|c| c.2),
             Some("123/2027".into())
         );
         assert_eq!(
-            case_ref("Prot. n. 4567 del 2/3").map(|c| c.2),
+            case_ref(&fold("Prot. n. 4567 del 2/3")).map(|c| c.2),
             Some("4567".into())
         );
         assert_eq!(
-            case_ref("fascicolo TM-88/27").map(|c| c.2),
-            Some("TM-88/27".into())
+            case_ref(&fold("fascicolo TM-88/27")).map(|c| c.2),
+            Some("tm-88/27".into())
         );
         assert_eq!(phones("tel. 035 123456")[0].2, "035123456");
         assert_eq!(phones("cell +39 347 123 4567")[0].2, "3471234567");
@@ -704,20 +787,23 @@ mod tests {
             "l.rossi@comune.dalmine.bg.it"
         );
         assert_eq!(
-            requester_name("Grazie,\nLaura Rossi\nServizio Tutela Minori").as_deref(),
+            name_of("Grazie,\nLaura Rossi\nServizio Tutela Minori").as_deref(),
             Some("Laura Rossi")
         );
         assert_eq!(
-            requester_name("Cordiali saluti\nL'assistente sociale Dott.ssa Maria Bianchi")
-                .as_deref(),
+            name_of("Cordiali saluti\nL'assistente sociale Dott.ssa Maria Bianchi").as_deref(),
             Some("Maria Bianchi")
         );
         assert_eq!(
-            requester_name("Richiedente: Dott.ssa Anna Verdi (Ambito di Dalmine)").as_deref(),
+            name_of("Richiedente: Dott.ssa Anna Verdi (Ambito di Dalmine)").as_deref(),
             Some("Anna Verdi")
         );
         assert_eq!(
-            continuity("con la mediatrice Fatima che conosce la famiglia", "").as_ref(),
+            continuity(
+                "con la mediatrice Fatima che conosce la famiglia",
+                "con la mediatrice fatima che conosce la famiglia"
+            )
+            .as_ref(),
             Some(&Continuity::Named("Fatima".into()))
         );
         assert_eq!(

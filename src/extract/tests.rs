@@ -212,3 +212,19 @@ fn a_draft_round_trips_through_json_and_still_merges() {
     assert_eq!(m.start, NaiveTime::from_hms_opt(10, 0, 0));
     assert!(codes(&m).contains(&"prossimo_ambiguous"));
 }
+
+#[test]
+fn instants_are_dst_safe() {
+    // Sunday 28 March 2027, clocks go forward at 02:00: 10:00 CEST is 08:00 UTC.
+    let c = ctx(2027, 3, 20, 9);
+    let d = extract("telefonata in arabo il 28/03/2027 alle 10 per 2 ore", &c);
+    let tz = chrono_tz::Europe::Rome;
+    assert_eq!(
+        d.starts_at(tz).map(|t| t.to_rfc3339()),
+        Some("2027-03-28T08:00:00+00:00".into())
+    );
+    assert_eq!(
+        d.ends_at(tz).map(|t| t.to_rfc3339()),
+        Some("2027-03-28T10:00:00+00:00".into())
+    );
+}

@@ -59,7 +59,13 @@ fn clean(body: &str, depth: u8) -> String {
     let mut i = 0;
     while i < lines.len() {
         let l = lines[i];
-        if SEPARATOR.is_match(l) {
+        // cheap gates before the regexes: most lines are plain prose
+        let maybe_separator = l.contains("--")
+            || l.contains("__")
+            || l.contains("nizio")
+            || l.contains("egin")
+            || l.contains("NIZIO");
+        if maybe_separator && SEPARATOR.is_match(l) {
             let mut j = i + 1;
             while j < lines.len() && (HEADER_ANY.is_match(lines[j]) || lines[j].trim().is_empty()) {
                 j += 1;
@@ -67,23 +73,21 @@ fn clean(body: &str, depth: u8) -> String {
             cut = Some((i, j));
             break;
         }
-        let two = if i + 1 < lines.len() {
-            format!("{l} {}", lines[i + 1])
-        } else {
-            l.to_string()
-        };
-        if WROTE.is_match(l) {
+        let wrote = |x: &str| x.contains("scritto") || x.contains("wrote");
+        if wrote(l) && WROTE.is_match(l) {
             cut = Some((i, i + 1));
             break;
         }
         if i + 1 < lines.len()
-            && WROTE.is_match(&two)
+            && wrote(lines[i + 1])
             && l.trim_start().to_lowercase().starts_with("il ")
+            && WROTE.is_match(&format!("{l} {}", lines[i + 1]))
         {
             cut = Some((i, i + 2));
             break;
         }
-        if HEADER_FROM.is_match(l)
+        if l.contains(':')
+            && HEADER_FROM.is_match(l)
             && lines[i + 1..lines.len().min(i + 6)]
                 .iter()
                 .any(|x| HEADER_SENT.is_match(x))

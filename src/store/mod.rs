@@ -17,6 +17,8 @@ pub use outbox::OutboxRow;
 pub use retention::PurgeCounts;
 mod people;
 mod requests;
+mod telegram;
+pub use telegram::{AssignmentRef, DialogueRow, OfferRef};
 
 pub use people::{
     Coordinator, InviteError, Mediator, NewCoordinator, NewMediator, NewOperator, Operator,
@@ -264,7 +266,7 @@ impl Store {
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
         let r: std::result::Result<i64, sqlx::Error> = with_pool!(self, p => {
-            sqlx::query_scalar("SELECT 1").fetch_one(p).await
+            sqlx::query_scalar("SELECT CAST(1 AS BIGINT)").fetch_one(p).await
         });
         r.is_ok()
     }

@@ -84,6 +84,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 port, lmtp_port, user, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+cert = sys.argv[5] if len(sys.argv) > 6 else None
+key = sys.argv[6] if len(sys.argv) > 6 else None
 
 class Forward:
     async def handle_DATA(self, server, session, envelope):
@@ -107,8 +109,14 @@ def auth(server, session, envelope, mechanism, data):
         return AuthResult(success=True)
     return AuthResult(success=False, handled=False)
 
+tls = {}
+if cert:
+    import ssl
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    tls = dict(tls_context=ctx, require_starttls=True)
 c = Controller(Forward(), hostname='127.0.0.1', port=port, authenticator=auth,
-               auth_require_tls=False, auth_required=(user != '-'), decode_data=False)
+               auth_require_tls=False, auth_required=(user != '-'), decode_data=False, **tls)
 c.start()
 print('READY', flush=True)
 stop = threading.Event()
@@ -143,7 +151,8 @@ impl MailServers {
     }
 
     /// Dovecot with TLS too: implicit TLS on `imaps_port`, STARTTLS on `imap_port`, with a
-    /// certificate for `localhost` signed by a fresh test CA (`ca_file`).
+    /// certificate for `localhost` signed by a fresh test CA (`ca_file`); the SMTP server then
+    /// requires STARTTLS with the same certificate.
     pub fn start_tls(users: &[&str]) -> Self {
         Self::start_full(users, None, true)
     }
@@ -378,6 +387,14 @@ impl MailServers {
             .arg(self.lmtp_port.to_string())
             .arg(u)
             .arg(p)
+            .args(if self.ca_file.is_some() {
+                vec![
+                    self.path().join("server.pem"),
+                    self.path().join("server.key"),
+                ]
+            } else {
+                Vec::new()
+            })
             .stdout(Stdio::null())
             .stderr(
                 std::fs::File::create(self.path().join("smtp.log"))

@@ -34,6 +34,15 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
 
+/// `localhost` or a loopback address.
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// How the connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,6 +119,24 @@ impl ImapConfig {
             fetch_batch: 50,
             io_timeout: Duration::from_secs(60),
         }
+    }
+
+    /// From the `[imap]` section of the configuration. `tls = "none"` is accepted for a
+    /// loopback host, elsewhere only with `allow_plaintext`.
+    pub fn from_config(c: &crate::config::ImapConfig) -> Self {
+        let tls = match c.tls {
+            crate::config::TlsMode::Tls => TlsMode::Implicit,
+            crate::config::TlsMode::Starttls => TlsMode::Starttls,
+            crate::config::TlsMode::None => TlsMode::None,
+        };
+        let mut me = Self::new(&c.host, c.port(), tls, &c.username, c.password.expose());
+        me.allow_plaintext = c.allow_plaintext || is_loopback(&c.host);
+        me.mailbox = c.mailbox.clone();
+        me.processed_mailbox = c.processed_mailbox.clone();
+        me.poll_interval = Duration::from_secs(c.poll_interval_secs.max(1));
+        me.use_idle = c.idle;
+        me.max_message_size = usize::try_from(c.max_message_bytes).unwrap_or(usize::MAX);
+        me
     }
 
     /// The key of this mailbox's cursor: `user@host:port/mailbox`.
@@ -749,6 +776,24 @@ mod tests {
     fn config_debug_hides_the_password() {
         let c = ImapConfig::new("h", 1, TlsMode::Implicit, "u", "hunter2");
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn from_the_config_file_section() {
+        let c: crate::config::ImapConfig = toml::from_str(
+            "host = \"127.0.0.1\"\ntls = \"none\"\nusername = \"info\"\npassword = \"pw\"\n",
+        )
+        .unwrap();
+        let i = ImapConfig::from_config(&c);
+        assert_eq!(i.tls, TlsMode::None);
+        assert!(i.allow_plaintext, "loopback may be plain");
+        assert_eq!(i.port, 143);
+        assert_eq!(i.password, "pw");
+        let c: crate::config::ImapConfig = toml::from_str(
+            "host = \"imap.example.org\"\ntls = \"none\"\nusername = \"info\"\npassword = \"pw\"\n",
+        )
+        .unwrap();
+        assert!(!ImapConfig::from_config(&c).allow_plaintext);
     }
 
     #[test]

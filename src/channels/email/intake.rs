@@ -22,6 +22,7 @@ use super::parse::{InboundEmail, Limits, ParseError, parse_email};
 use super::{replies, text, understand};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{Channel, RequestCode, RequestStatus};
+use crate::extract::SenderInfo;
 use crate::outbox::{EmailPayload, Payload};
 use crate::store::{Inbound, NewInbound, Operator, Request, Store, StoreError, Tx};
 
@@ -40,6 +41,10 @@ pub struct IntakeConfig {
     /// Language of the replies (`it` default, `en`).
     pub lang: String,
     pub limits: Limits,
+    /// Time zone of the requests' dates and times.
+    pub timezone: chrono_tz::Tz,
+    /// Minimum notice the extractor checks (regional rule: 48 hours).
+    pub min_notice_hours: u32,
 }
 
 impl IntakeConfig {
@@ -51,6 +56,15 @@ impl IntakeConfig {
             allowed_senders: Vec::new(),
             lang: "it".to_owned(),
             limits: Limits::default(),
+            timezone: chrono_tz::Europe::Rome,
+            min_notice_hours: 48,
+        }
+    }
+
+    fn extract_settings(&self) -> understand::Settings {
+        understand::Settings {
+            tz: self.timezone,
+            min_notice_hours: self.min_notice_hours,
         }
     }
 
@@ -433,13 +447,30 @@ impl Intake {
         };
         let outcome = match class {
             Class::NewRequest => {
-                let u = understand::understand(&reading, now);
+                let display_name = eff.reply_address().and_then(|m| m.name.clone());
+                let sender_info = SenderInfo {
+                    name: display_name
+                        .clone()
+                        .or_else(|| operator.as_ref().map(|o| o.name.clone())),
+                    ente: operator.as_ref().map(|o| o.ente.clone()),
+                    ambito: operator.as_ref().map(|o| o.ambito),
+                    email: sender.clone(),
+                    phone: operator.as_ref().and_then(|o| o.phone.clone()),
+                };
+                let u = understand::understand(
+                    &reading,
+                    now,
+                    &self.cfg.extract_settings(),
+                    sender_info,
+                );
+                let complete_status = u.status();
+                let notes = u.notes;
                 let mut fields = u.fields;
                 fields.channel = Some(Channel::Email);
                 fields.requester_email = sender.clone();
                 fields.requester_name = db_opt(
-                    eff.reply_address()
-                        .and_then(|m| m.name.clone())
+                    display_name
+                        .or(fields.requester_name.take())
                         .or_else(|| operator.as_ref().map(|o| o.name.clone())),
                 );
                 if let Some(op) = &operator {
@@ -452,17 +483,16 @@ impl Intake {
                 }
                 fields.source_message_id = db_opt(eff.message_id.clone());
                 fields.subject = db_opt(eff.subject.clone());
-                fields.status = Some(if !accepted {
-                    RequestStatus::NeedsReview
-                } else if u.missing.is_empty() {
-                    RequestStatus::Queued
+                fields.status = Some(if accepted {
+                    complete_status
                 } else {
-                    RequestStatus::NeedsInfo
+                    RequestStatus::NeedsReview
                 });
                 let request = tx.create_request(&fields, now).await?;
                 tx.link_inbound(inbound_id, request.id).await?;
+                record_attachments(&mut tx, eff, request.id, now).await?;
                 if accepted {
-                    let body = replies::ack_body(&self.cfg.lang, &request, false);
+                    let body = replies::ack_body(&self.cfg.lang, &request, false, &notes);
                     self.enqueue_reply(&mut tx, &email, &request, "ack", inbound_id, body, now)
                         .await?;
                     Outcome::Created {
@@ -497,7 +527,9 @@ impl Intake {
                     request.status,
                     RequestStatus::Received | RequestStatus::NeedsInfo
                 ) {
-                    let u = understand::merge(&request, &reading, now);
+                    // The body only: the subject of a reply repeats the request code.
+                    let u =
+                        understand::merge(&request, &prepared, now, &self.cfg.extract_settings());
                     let mut updated = tx.update_request_fields(request.id, &u.fields, now).await?;
                     if u.missing.is_empty() {
                         updated = tx
@@ -508,7 +540,7 @@ impl Intake {
                             .transition(updated.id, RequestStatus::NeedsInfo, "process:email", now)
                             .await?;
                     }
-                    let body = replies::ack_body(&self.cfg.lang, &updated, true);
+                    let body = replies::ack_body(&self.cfg.lang, &updated, true, &u.notes);
                     self.enqueue_reply(&mut tx, &email, &updated, "update", inbound_id, body, now)
                         .await?;
                     Outcome::Updated {
@@ -646,6 +678,49 @@ impl Intake {
             .ok_or(IntakeError::Purged(id))?;
         self.run(&raw, None, Target::Existing(row.id)).await
     }
+}
+
+/// Attachments (name, type, size: the bytes stay in the raw message for the retention period)
+/// and an unreadable winmail.dat go on the request's audit trail for the coordinator.
+async fn record_attachments(
+    tx: &mut Tx,
+    email: &InboundEmail,
+    request_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), IntakeError> {
+    if !email.attachments.is_empty() {
+        let list: Vec<serde_json::Value> = email
+            .attachments
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "name": a.name.as_deref().map(db_text),
+                    "type": db_text(&a.content_type),
+                    "size": a.size,
+                })
+            })
+            .collect();
+        let detail = serde_json::Value::Array(list).to_string();
+        tx.audit(
+            now,
+            "process:email",
+            Some(request_id),
+            "attachments",
+            Some(&detail),
+        )
+        .await?;
+    }
+    if email.winmail_dat {
+        tx.audit(
+            now,
+            "process:email",
+            Some(request_id),
+            "winmail_dat",
+            Some("Outlook winmail.dat (TNEF): its content cannot be read here"),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 fn outcome_name(o: &Outcome) -> &'static str {

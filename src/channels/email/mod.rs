@@ -1,8 +1,18 @@
 //! Email channel: IMAP intake (IDLE, durable cursor, lossless), MIME/PEC parsing and
 //! classification, SMTP replies threaded on the social worker's message.
 //!
-//! Layers, from pure to I/O: [`parse`] (bytes -> [`parse::InboundEmail`]), [`classify`]
-//! (what kind of mail), [`text`] (the text the extractor reads); then the network pieces.
+//! Code map, from pure to I/O:
+//! - [`parse`]: raw bytes -> [`InboundEmail`] within [`Limits`] (PEC envelopes unwrapped);
+//! - [`classify`](mod@classify): new request, follow-up, cancellation, or a machine (auto-reply, bounce, read
+//!   receipt, PEC receipt/anomaly, list, our own mail) that is recorded and never answered;
+//! - [`text`] and [`understand`]: the seams to the extractor;
+//! - [`intake`]: one transaction per message (inbound row + cursor + request + outbox replies),
+//!   sender policy, quarantine, `ingest`;
+//! - [`replies`]: the reply texts from `prompts/<lang>/email.toml`;
+//! - [`imap`]: the poller (commit first, then MOVE; IDLE; backoff; UIDVALIDITY rescans);
+//! - [`smtp`]: the outbox [`crate::outbox::Transport`] for email.
+//!
+//! Invariant: a message is moved out of the INBOX only after what it caused is committed.
 
 pub mod classify;
 pub mod imap;
@@ -19,3 +29,20 @@ pub use intake::{
     quarantine_retry,
 };
 pub use parse::{InboundEmail, Limits, Mailbox, ParseError, parse_email};
+
+use std::sync::Arc;
+
+/// Starts the IMAP intake of one mailbox on the pipeline: returns the task and its health
+/// (for the health endpoint and the coordinator alert when a fetch is overdue).
+pub fn spawn_imap_intake(
+    store: crate::store::Store,
+    intake: IntakeConfig,
+    imap: imap::ImapConfig,
+    clock: Arc<dyn crate::clock::Clock>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> (tokio::task::JoinHandle<()>, Arc<imap::Health>) {
+    let sink = Arc::new(Intake::new(store, intake, clock));
+    let poller = imap::Poller::new(imap, sink, shutdown);
+    let health = poller.health();
+    (tokio::spawn(poller.run()), health)
+}

@@ -1,34 +1,47 @@
-//! The automatic replies of the email channel, written from `prompts/<lang>/email.toml`.
-//!
-//! The shared prompt loader (`crate::prompts`, lead) is not in main yet: [`text`] is the one
-//! call site to swap for `Prompts::render(lang, "email.<key>", args)`.
+//! The automatic replies of the email channel, written from `prompts/<lang>/email.toml`
+//! through the shared catalogue ([`crate::prompts`]).
 
-use std::collections::HashMap;
-use std::sync::LazyLock;
-
+use crate::config::Lang;
+use crate::extract::Note;
+use crate::prompts::{Prompts, t};
 use crate::store::Request;
 
-static IT: LazyLock<HashMap<String, String>> =
-    LazyLock::new(|| load(include_str!("../../../prompts/it/email.toml")));
-static EN: LazyLock<HashMap<String, String>> =
-    LazyLock::new(|| load(include_str!("../../../prompts/en/email.toml")));
-
-fn load(src: &str) -> HashMap<String, String> {
-    toml::from_str(src).unwrap_or_default()
+fn lang_of(lang: &str) -> Lang {
+    if lang.eq_ignore_ascii_case("en") {
+        Lang::En
+    } else {
+        Lang::It
+    }
 }
 
-/// The sentence `key` in `lang` (Italian when the language or key is unknown), with
-/// `{placeholders}` filled.
+/// The sentence `email.<key>` in `lang` (Italian unless `en`), with `{placeholders}` filled.
+/// An unknown key (a field name the catalogue has no label for) comes back as the key itself.
 pub fn text(lang: &str, key: &str, args: &[(&str, &str)]) -> String {
-    let table = if lang == "en" { &*EN } else { &*IT };
-    let raw = table
-        .get(key)
-        .or_else(|| IT.get(key))
-        .cloned()
-        .unwrap_or_else(|| key.to_owned());
-    args.iter().fold(raw, |acc, (name, value)| {
-        acc.replace(&format!("{{{name}}}"), value)
-    })
+    let l = lang_of(lang);
+    let full = format!("email.{key}");
+    if Prompts::global().template(l, &full).is_none() {
+        return key.trim_start_matches("field_").replace('_', " ");
+    }
+    t(l, &full, args)
+}
+
+/// An extractor note (`extract.<code>`) as a sentence.
+pub fn note_text(lang: &str, note: &Note) -> String {
+    let l = lang_of(lang);
+    let key = format!("extract.{}", note.code);
+    match Prompts::global().template(l, &key) {
+        Some(_) => {
+            let args: Vec<(&str, &str)> = note
+                .args
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            Prompts::global()
+                .try_render(l, &key, &args)
+                .unwrap_or_else(|_| note.code.replace('_', " "))
+        }
+        None => note.code.replace('_', " "),
+    }
 }
 
 /// "Lingua: ar" lines for what is known about the request.
@@ -38,13 +51,19 @@ pub fn understood_lines(lang: &str, r: &Request) -> Vec<String> {
         out.push(format!("- {}: {}", text(lang, key, &[]), value));
     };
     if let Some(l) = &r.language {
-        line("field_language", l.as_str().to_owned());
+        let name = crate::extract::languages::by_code(l.as_str())
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| l.as_str().to_owned());
+        line("field_language", name);
     }
     if let Some(d) = r.date {
         line("field_date", d.format("%d/%m/%Y").to_string());
     }
     if let Some(t) = r.start_time {
-        line("field_start_time", t.format("%H:%M").to_string());
+        line("field_start", t.format("%H:%M").to_string());
+    }
+    if let Some(d) = r.deadline {
+        line("field_deadline", d.format("%d/%m/%Y").to_string());
     }
     if let Some(m) = r.duration_minutes {
         let minutes = m.to_string();
@@ -54,10 +73,16 @@ pub fn understood_lines(lang: &str, r: &Request) -> Vec<String> {
         );
     }
     if let Some(i) = r.intervention {
-        line("field_intervention", i.as_str().replace('_', " "));
+        line(
+            "field_intervention",
+            text(lang, &format!("intervention_{}", i.as_str()), &[]),
+        );
     }
     if let Some(m) = r.modality {
-        line("field_modality", m.as_str().replace('_', " "));
+        line(
+            "field_modality",
+            text(lang, &format!("modality_{}", m.as_str()), &[]),
+        );
     }
     if let Some(c) = &r.comune {
         line("field_comune", c.clone());
@@ -65,8 +90,9 @@ pub fn understood_lines(lang: &str, r: &Request) -> Vec<String> {
     out
 }
 
-/// The body of an acknowledgement (or update), with the question for missing fields.
-pub fn ack_body(lang: &str, r: &Request, update: bool) -> String {
+/// The body of an acknowledgement (or update), with the extractor's warnings and the question
+/// for missing fields.
+pub fn ack_body(lang: &str, r: &Request, update: bool, notes: &[Note]) -> String {
     let code = r.code.to_string();
     let mut parts = vec![text(lang, "greeting", &[])];
     let intro = if update { "update_intro" } else { "ack_intro" };
@@ -77,6 +103,17 @@ pub fn ack_body(lang: &str, r: &Request, update: bool) -> String {
             "{}\n{}",
             text(lang, "ack_understood", &[]),
             lines.join("\n")
+        ));
+    }
+    if !notes.is_empty() {
+        let checks: Vec<String> = notes
+            .iter()
+            .map(|n| format!("- {}", note_text(lang, n)))
+            .collect();
+        parts.push(format!(
+            "{}\n{}",
+            text(lang, "ack_check", &[]),
+            checks.join("\n")
         ));
     }
     if r.missing.is_empty() {

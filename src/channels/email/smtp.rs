@@ -60,6 +60,33 @@ impl fmt::Debug for SmtpConfig {
 }
 
 impl SmtpConfig {
+    /// From the `[smtp]` section (`from` may be `Name <address>`). `tls = "none"` is accepted
+    /// for a loopback host, elsewhere only with `allow_plaintext`.
+    pub fn from_config(c: &crate::config::SmtpConfig) -> Self {
+        let tls = match c.tls {
+            crate::config::TlsMode::Tls => TlsMode::Implicit,
+            crate::config::TlsMode::Starttls => TlsMode::Starttls,
+            crate::config::TlsMode::None => TlsMode::None,
+        };
+        let (name, address) = match c.from.rsplit_once('<') {
+            Some((n, a)) => {
+                let n = n.trim().trim_matches('"').trim();
+                (
+                    (!n.is_empty()).then(|| n.to_owned()),
+                    a.trim_end_matches('>').trim().to_owned(),
+                )
+            }
+            None => (None, c.from.trim().to_owned()),
+        };
+        let mut me = Self::new(&c.host, c.port(), tls, &address);
+        me.from_name = name;
+        me.allow_plaintext = c.allow_plaintext || super::imap::is_loopback(&c.host);
+        me.username = c.username.clone();
+        me.password = c.password.as_ref().map(|p| p.expose().to_owned());
+        me.per_recipient_cap = c.max_auto_replies_per_hour as usize;
+        me
+    }
+
     pub fn new(host: &str, port: u16, tls: TlsMode, from_address: &str) -> Self {
         Self {
             host: host.to_owned(),
@@ -384,6 +411,22 @@ mod tests {
             t.take_slot("a@b.it", now + Duration::from_secs(3600))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn from_the_config_file_section() {
+        let c: crate::config::SmtpConfig = toml::from_str(
+            "host = \"smtp.example.org\"\ntls = \"starttls\"\nusername = \"u\"\npassword = \"p\"\n\
+             from = \"Mediazione culturale <info@coop.example>\"\nmax_auto_replies_per_hour = 5\n",
+        )
+        .unwrap();
+        let s = SmtpConfig::from_config(&c);
+        assert_eq!(s.tls, TlsMode::Starttls);
+        assert_eq!(s.port, 587);
+        assert_eq!(s.from_address, "info@coop.example");
+        assert_eq!(s.from_name.as_deref(), Some("Mediazione culturale"));
+        assert_eq!(s.per_recipient_cap, 5);
+        assert!(!s.allow_plaintext);
     }
 
     #[test]

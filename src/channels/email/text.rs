@@ -1,13 +1,13 @@
-//! The one call site that turns an email's plain/HTML bodies into the text the extractor reads.
-//!
-//! The extractor's `crate::extract::text::prepare_email_text` (quotes, signatures, disclaimers)
-//! replaces the minimal stand-in below with a one-line change in [`prepare`].
+//! The one call site that turns an email's plain/HTML bodies into the text the extractor reads:
+//! the extractor's [`crate::extract::prepare_email_text`] (HTML to text, quoted replies,
+//! signatures and disclaimers removed). A minimal fallback stays for comparison tests.
 
 /// Text of the new part of a message, ready for the extractor and the cancellation check.
 pub fn prepare(plain: Option<&str>, html: Option<&str>) -> String {
-    minimal::prepare(plain, html)
+    crate::extract::prepare_email_text(plain, html)
 }
 
+#[cfg(test)]
 mod minimal {
     //! Stand-in: plain part (or HTML with tags removed), cut at the first quoted-reply marker.
 
@@ -107,8 +107,13 @@ mod tests {
             Some("Va bene il 12 marzo.\n\nIl giorno lun 1 mar, Coop ha scritto:\n> annullo"),
             None,
         );
+        assert_eq!(t.trim(), "Va bene il 12 marzo.");
+        let t = minimal::prepare(
+            Some("Va bene il 12 marzo.\n\nIl giorno lun 1 mar, Coop ha scritto:\n> annullo"),
+            None,
+        );
         assert_eq!(t, "Va bene il 12 marzo.");
-        let h = prepare(
+        let h = minimal::prepare(
             None,
             Some(
                 "<html><style>p{}</style><p>Ciao&nbsp;a tutti</p><blockquote>old</blockquote></html>",

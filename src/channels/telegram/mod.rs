@@ -1,0 +1,36 @@
+//! The Telegram bot: social workers request mediators, mediators accept offers, coordinators
+//! steer — all from their phones.
+//!
+//! Where things happen:
+//! - [`runtime`] starts it: getMe check (one clear error), setMyCommands, then long polling
+//!   ([`poller`]) or a webhook router ([`webhook`]); replies go through the shared outbox worker;
+//! - [`bot`] is the brain: one update in, one transaction out (dedupe by update_id, who is
+//!   writing, the dialogue, replies queued in the outbox). The intake confirms an update to
+//!   Telegram only after that transaction committed ([`sink::UpdateSink`]);
+//! - [`updates`] turns a teloxide `Update` into what the bot acts on; [`draft`] is the request
+//!   being written in the chat; [`callback`] the compact callback_data (64 bytes at most);
+//! - [`transport`] sends outbox rows (`Payload::Telegram`) and maps errors to retry/permanent;
+//!   [`messages`] builds the payloads other modules queue (offers, outcome question);
+//! - [`html`] escapes user text, [`texts`] renders prompts/*/telegram.toml.
+//!
+//! Invariants: nothing is confirmed to Telegram before it is committed; every button press is
+//! authorised again on arrival; offers carry only language, date, time, duration, comune, type
+//! and modality; logs carry ids and codes, never message text or names.
+
+pub mod bot;
+pub mod callback;
+pub mod draft;
+pub mod html;
+pub mod messages;
+pub mod poller;
+pub mod runtime;
+pub mod sink;
+pub mod startup;
+pub mod texts;
+pub mod transport;
+pub mod updates;
+pub mod webhook;
+
+pub use poller::PollConfig;
+pub use sink::{SinkError, UpdateSink};
+pub use transport::TelegramTransport;

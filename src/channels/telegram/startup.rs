@@ -1,0 +1,94 @@
+//! Start-up checks: getMe with a clear error instead of teloxide's dispatcher panic, the
+//! command menu (setMyCommands, Italian descriptions), and webhook registration.
+
+use super::texts::t;
+use teloxide::RequestError;
+use teloxide::prelude::*;
+use teloxide::types::{BotCommand, Me};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(
+        "Telegram refused the bot token (getMe at {api_url}): check telegram.token in the configuration"
+    )]
+    BadToken { api_url: String },
+    #[error("cannot reach the Telegram Bot API at {api_url} (getMe): {reason}")]
+    Unreachable { api_url: String, reason: String },
+    #[error("Telegram {call} failed: {reason}")]
+    Call { call: &'static str, reason: String },
+}
+
+/// Checks the token with getMe. One clear error on failure; the token is never printed.
+pub async fn check(bot: &Bot) -> Result<Me, StartupError> {
+    let api_url = bot.api_url().to_string();
+    match bot.get_me().await {
+        Ok(me) => Ok(me),
+        Err(RequestError::Api(teloxide::ApiError::InvalidToken)) => {
+            Err(StartupError::BadToken { api_url })
+        }
+        Err(RequestError::Api(teloxide::ApiError::Unknown(s))) if s.contains("Unauthorized") => {
+            Err(StartupError::BadToken { api_url })
+        }
+        Err(e) => Err(StartupError::Unreachable {
+            api_url,
+            reason: e.to_string().replace(bot.token(), "<token>"),
+        }),
+    }
+}
+
+/// The commands shown in Telegram's menu, with Italian descriptions.
+pub fn commands() -> Vec<BotCommand> {
+    [
+        "nuova",
+        "richieste",
+        "annulla",
+        "aiuto",
+        "start",
+        "disponibile",
+        "pausa",
+        "miei",
+        "coda",
+        "assegna",
+        "revisione",
+    ]
+    .iter()
+    .map(|c| BotCommand::new(*c, t(&format!("cmd_{c}"))))
+    .collect()
+}
+
+pub async fn register_commands(bot: &Bot) -> Result<(), StartupError> {
+    bot.set_my_commands(commands())
+        .await
+        .map(|_| ())
+        .map_err(|e| StartupError::Call {
+            call: "setMyCommands",
+            reason: e.to_string(),
+        })
+}
+
+/// Polling mode: make sure no webhook is set (getUpdates would be refused).
+pub async fn use_polling(bot: &Bot) -> Result<(), StartupError> {
+    bot.delete_webhook()
+        .await
+        .map(|_| ())
+        .map_err(|e| StartupError::Call {
+            call: "deleteWebhook",
+            reason: e.to_string(),
+        })
+}
+
+/// Webhook mode: register `url` with the secret Telegram will send on every request.
+pub async fn use_webhook(bot: &Bot, url: &str, secret: &str) -> Result<(), StartupError> {
+    let url = url.parse().map_err(|e| StartupError::Call {
+        call: "setWebhook",
+        reason: format!("bad webhook url: {e}"),
+    })?;
+    bot.set_webhook(url)
+        .secret_token(secret.to_string())
+        .await
+        .map(|_| ())
+        .map_err(|e| StartupError::Call {
+            call: "setWebhook",
+            reason: e.to_string(),
+        })
+}

@@ -1,0 +1,137 @@
+//! Delivery of outbox rows to Telegram: implements [`Transport`] for [`Payload::Telegram`].
+//! Sends (or edits) an HTML message with its inline keyboard and maps Telegram's errors to
+//! retry/permanent: 429 -> retry after `retry_after`; blocked, chat not found, deactivated
+//! -> permanent. The sent message_id is returned as the external id.
+
+use crate::outbox::{
+    Delivered, DeliveryError, DeliveryFuture, Payload, TelegramPayload, Transport,
+};
+use std::time::Duration;
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode};
+use teloxide::{ApiError, RequestError};
+
+/// Sends Telegram payloads with a teloxide [`Bot`].
+#[derive(Clone)]
+pub struct TelegramTransport {
+    bot: Bot,
+}
+
+impl TelegramTransport {
+    pub fn new(bot: Bot) -> Self {
+        TelegramTransport { bot }
+    }
+
+    /// Delivers any payload: Telegram ones are sent, others refused as permanent errors.
+    pub async fn deliver_payload(&self, payload: &Payload) -> Result<Delivered, DeliveryError> {
+        match payload {
+            Payload::Telegram(p) => self.send(p).await,
+            _ => Err(DeliveryError::Permanent(
+                "not a Telegram payload".to_string(),
+            )),
+        }
+    }
+
+    pub async fn send(&self, p: &TelegramPayload) -> Result<Delivered, DeliveryError> {
+        let chat = ChatId(p.chat_id);
+        let markup = keyboard(p);
+        let result = match p.edit_message_id {
+            Some(mid) => {
+                let Ok(mid) = i32::try_from(mid) else {
+                    return Err(DeliveryError::Permanent(format!("bad message id {mid}")));
+                };
+                let mut req = self
+                    .bot
+                    .edit_message_text(chat, MessageId(mid), p.text.clone())
+                    .parse_mode(ParseMode::Html);
+                if let Some(m) = markup {
+                    req = req.reply_markup(m);
+                }
+                match req.send().await {
+                    Ok(m) => Ok(m.id),
+                    // Editing to the same content is a success (a retried edit).
+                    Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(MessageId(mid)),
+                    Err(e) => Err(e),
+                }
+            }
+            None => {
+                let mut req = self
+                    .bot
+                    .send_message(chat, p.text.clone())
+                    .parse_mode(ParseMode::Html);
+                if let Some(m) = markup {
+                    req = req.reply_markup(m);
+                }
+                req.send().await.map(|m| m.id)
+            }
+        };
+        match result {
+            Ok(id) => Ok(Delivered {
+                external_id: Some(id.0.to_string()),
+            }),
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+fn keyboard(p: &TelegramPayload) -> Option<InlineKeyboardMarkup> {
+    if p.buttons.is_empty() {
+        return None;
+    }
+    Some(InlineKeyboardMarkup::new(p.buttons.iter().map(|row| {
+        row.iter()
+            .map(|b| InlineKeyboardButton::callback(b.text.clone(), b.data.clone()))
+            .collect::<Vec<_>>()
+    })))
+}
+
+/// Maps a teloxide error to the outbox's retry decision.
+pub fn classify(e: RequestError) -> DeliveryError {
+    crate::metrics::telegram_api_error();
+    match e {
+        RequestError::RetryAfter(s) => DeliveryError::Retry {
+            after: Some(s.duration()),
+            reason: "telegram 429".into(),
+        },
+        RequestError::Api(api) => match api {
+            ApiError::BotBlocked
+            | ApiError::ChatNotFound
+            | ApiError::UserDeactivated
+            | ApiError::BotKicked
+            | ApiError::BotKickedFromSupergroup
+            | ApiError::BotKickedFromChannel
+            | ApiError::CantInitiateConversation
+            | ApiError::CantTalkWithBots
+            | ApiError::MessageToEditNotFound
+            | ApiError::MessageTextIsEmpty
+            | ApiError::MessageIsTooLong
+            | ApiError::ButtonDataInvalid
+            | ApiError::CantParseEntities(_)
+            | ApiError::InvalidToken => DeliveryError::Permanent(api.to_string()),
+            ApiError::Unknown(s) if s.starts_with("Bad Request") || s.starts_with("Forbidden") => {
+                DeliveryError::Permanent(s)
+            }
+            other => DeliveryError::Retry {
+                after: None,
+                reason: other.to_string(),
+            },
+        },
+        RequestError::MigrateToChatId(c) => {
+            DeliveryError::Permanent(format!("chat migrated to {}", c.0))
+        }
+        RequestError::Network(e) => DeliveryError::Retry {
+            after: Some(Duration::from_secs(1)),
+            reason: format!("network: {e}"),
+        },
+        other => DeliveryError::Retry {
+            after: None,
+            reason: other.to_string(),
+        },
+    }
+}
+
+impl Transport for TelegramTransport {
+    fn deliver<'a>(&'a self, payload: &'a Payload) -> DeliveryFuture<'a> {
+        Box::pin(self.deliver_payload(payload))
+    }
+}

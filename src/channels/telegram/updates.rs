@@ -1,0 +1,185 @@
+//! Turns a teloxide `Update` into the few things the bot reacts to ([`Incoming`]), so the
+//! dialogue code never looks at Telegram's many update kinds. Unknown, malformed or irrelevant
+//! updates (channel posts, group chatter, member changes, reactions, `UpdateKind::Error`,
+//! `MessageKind::Empty`) become [`Incoming::Ignored`] with a reason for the log.
+
+use teloxide::types::{Message, MessageKind, Update, UpdateKind};
+
+/// What kind of non-text message arrived (the bot asks for text, kindly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    Voice,
+    Photo,
+    Sticker,
+    Document,
+    Other,
+}
+
+/// The part of an update the bot acts on. Ids are Telegram's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// Text in a private chat (or an edit of one, with `edited`).
+    Text {
+        user_id: i64,
+        chat_id: i64,
+        message_id: i64,
+        text: String,
+        edited: bool,
+    },
+    /// `/name arg` in a private chat; `name` lower-cased, without `@botname`.
+    Command {
+        user_id: i64,
+        chat_id: i64,
+        name: String,
+        arg: String,
+    },
+    /// A button press.
+    Callback {
+        user_id: i64,
+        query_id: String,
+        /// Where the pressed message lives (None if Telegram no longer tells).
+        chat_id: Option<i64>,
+        message_id: Option<i64>,
+        data: String,
+    },
+    /// A voice note, photo, sticker, document... in a private chat.
+    NonText {
+        user_id: i64,
+        chat_id: i64,
+        media: Media,
+    },
+    /// Nothing to do; `reason` goes to the log.
+    Ignored { reason: &'static str },
+}
+
+impl Incoming {
+    /// The Telegram user behind the update, if any.
+    pub fn user_id(&self) -> Option<i64> {
+        match self {
+            Incoming::Text { user_id, .. }
+            | Incoming::Command { user_id, .. }
+            | Incoming::Callback { user_id, .. }
+            | Incoming::NonText { user_id, .. } => Some(*user_id),
+            Incoming::Ignored { .. } => None,
+        }
+    }
+}
+
+/// Why bytes received as an update are not one.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseUpdateError {
+    #[error("not a Telegram update: {0}")]
+    Json(#[from] serde_json::Error),
+    /// teloxide's deserialiser panicked (teloxide-core 0.13 unwraps a missing `user`/`actor_chat`
+    /// in `message_reaction`: found by fuzzing); the panic is contained here.
+    #[error("not a Telegram update: the deserialiser failed")]
+    Panicked,
+}
+
+/// Reads an update from the bytes Telegram posted (webhook). Never panics: a panic inside
+/// teloxide's deserialiser becomes [`ParseUpdateError::Panicked`].
+pub fn parse_update(bytes: &[u8]) -> Result<Update, ParseUpdateError> {
+    match std::panic::catch_unwind(|| serde_json::from_slice::<Update>(bytes)) {
+        Ok(parsed) => Ok(parsed?),
+        Err(_) => Err(ParseUpdateError::Panicked),
+    }
+}
+
+/// Classifies one update. Never panics, whatever Telegram (or a forger) sent.
+pub fn classify(update: &Update) -> Incoming {
+    match &update.kind {
+        UpdateKind::Message(m) => from_message(m, false),
+        UpdateKind::EditedMessage(m) => from_message(m, true),
+        UpdateKind::CallbackQuery(q) => {
+            let Some(data) = q.data.clone() else {
+                return Incoming::Ignored {
+                    reason: "callback without data",
+                };
+            };
+            let (chat_id, message_id) = match &q.message {
+                Some(m) => (Some(m.chat().id.0), Some(i64::from(m.id().0))),
+                None => (None, None),
+            };
+            Incoming::Callback {
+                user_id: q.from.id.0 as i64,
+                query_id: q.id.0.clone(),
+                chat_id,
+                message_id,
+                data,
+            }
+        }
+        UpdateKind::Error(_) => Incoming::Ignored {
+            reason: "unknown update kind",
+        },
+        _ => Incoming::Ignored {
+            reason: "update kind not used by the bot",
+        },
+    }
+}
+
+fn from_message(m: &Message, edited: bool) -> Incoming {
+    if !m.chat.is_private() {
+        return Incoming::Ignored {
+            reason: "not a private chat",
+        };
+    }
+    let Some(user) = m.from.as_ref() else {
+        return Incoming::Ignored {
+            reason: "message without sender",
+        };
+    };
+    if user.is_bot {
+        return Incoming::Ignored {
+            reason: "message from a bot",
+        };
+    }
+    let user_id = user.id.0 as i64;
+    let chat_id = m.chat.id.0;
+    if let MessageKind::Empty {} = m.kind {
+        // A message teloxide could not read (a new or malformed kind) from a real person in
+        // a private chat: answered like any non-text message, never left unanswered.
+        return Incoming::NonText {
+            user_id,
+            chat_id,
+            media: Media::Other,
+        };
+    }
+    if let Some(text) = m.text() {
+        let trimmed = text.trim();
+        if !edited && let Some(cmd) = trimmed.strip_prefix('/') {
+            let (head, arg) = cmd.split_once(char::is_whitespace).unwrap_or((cmd, ""));
+            let name = head.split('@').next().unwrap_or_default().to_lowercase();
+            if !name.is_empty() {
+                return Incoming::Command {
+                    user_id,
+                    chat_id,
+                    name,
+                    arg: arg.trim().to_string(),
+                };
+            }
+        }
+        return Incoming::Text {
+            user_id,
+            chat_id,
+            message_id: i64::from(m.id.0),
+            text: text.to_string(),
+            edited,
+        };
+    }
+    let media = if m.voice().is_some() || m.audio().is_some() || m.video_note().is_some() {
+        Media::Voice
+    } else if m.photo().is_some() || m.video().is_some() {
+        Media::Photo
+    } else if m.sticker().is_some() {
+        Media::Sticker
+    } else if m.document().is_some() {
+        Media::Document
+    } else {
+        Media::Other
+    };
+    Incoming::NonText {
+        user_id,
+        chat_id,
+        media,
+    }
+}
