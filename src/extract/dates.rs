@@ -259,11 +259,55 @@ fn year_of(s: &str) -> Option<i32> {
     Some(if s.len() == 2 { 2000 + y } else { y })
 }
 
-struct Spans(Vec<(usize, usize)>);
+/// Byte spans already used. The overlap check is a binary search over the spans merged where
+/// they overlap (a linear scan made hostile text with thousands of dates quadratic: fuzzing);
+/// `all` keeps them as given, for the caller.
+struct Spans {
+    all: Vec<(usize, usize)>,
+    /// Non-empty spans, strictly overlapping ones merged: disjoint, ordered by start and end.
+    merged: Vec<(usize, usize)>,
+    /// Empty or inverted spans (not expected), checked one by one.
+    odd: Vec<(usize, usize)>,
+}
 
 impl Spans {
+    fn new(given: Vec<(usize, usize)>) -> Self {
+        let mut spans = Spans {
+            all: Vec::with_capacity(given.len()),
+            merged: Vec::new(),
+            odd: Vec::new(),
+        };
+        for span in given {
+            spans.push(span);
+        }
+        spans
+    }
+
+    fn push(&mut self, (a, b): (usize, usize)) {
+        self.all.push((a, b));
+        if a >= b {
+            self.odd.push((a, b));
+            return;
+        }
+        let i = self.merged.partition_point(|&(_, mb)| mb <= a);
+        let (mut na, mut nb, mut j) = (a, b, i);
+        while let Some(&(ma, mb)) = self.merged.get(j).filter(|m| m.0 < b) {
+            na = na.min(ma);
+            nb = nb.max(mb);
+            j += 1;
+        }
+        self.merged.splice(i..j, [(na, nb)]);
+    }
+
+    /// No span overlaps `s..e` (same test as `s < b && a < e` against every span).
     fn free(&self, s: usize, e: usize) -> bool {
-        !self.0.iter().any(|&(a, b)| s < b && a < e)
+        let i = self.merged.partition_point(|&(_, b)| b <= s);
+        let hit = self.merged.get(i).is_some_and(|&(a, _)| a < e);
+        !hit && !self.odd.iter().any(|&(a, b)| s < b && a < e)
+    }
+
+    fn into_vec(self) -> Vec<(usize, usize)> {
+        self.all
     }
 }
 
@@ -297,7 +341,7 @@ pub(crate) fn scan_dates(
 ) -> Vec<DateHit> {
     let g = Gates::of(text);
     let dset = g.digits.then(|| DATE_SET.matches(text));
-    let mut spans = Spans(std::mem::take(taken));
+    let mut spans = Spans::new(std::mem::take(taken));
     let mut hits: Vec<DateHit> = Vec::new();
     let push = |spans: &mut Spans,
                 hits: &mut Vec<DateHit>,
@@ -306,7 +350,7 @@ pub(crate) fn scan_dates(
                 date: Option<NaiveDate>,
                 notes: Vec<Note>,
                 part: Option<&'static str>| {
-        spans.0.push((s, e));
+        spans.push((s, e));
         let before = window(text, s, 40);
         hits.push(DateHit {
             start: s,
@@ -620,7 +664,7 @@ pub(crate) fn scan_dates(
     }
 
     hits.sort_by_key(|h| h.start);
-    *taken = spans.0;
+    *taken = spans.into_vec();
     hits
 }
 
@@ -753,7 +797,7 @@ pub fn part_range(part: &str) -> (NaiveTime, NaiveTime) {
 /// Finds times and time ranges in folded `text`, skipping `taken` spans (dates already found).
 pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<TimeHit> {
     let digits = text.bytes().any(|b| b.is_ascii_digit());
-    let mut spans = Spans(std::mem::take(taken));
+    let mut spans = Spans::new(std::mem::take(taken));
     let mut hits = Vec::new();
 
     let pm_shift = |h: u32, qual: Option<&str>, notes: &mut Vec<Note>, raw: &str| -> u32 {
@@ -793,7 +837,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 h2
             };
             if let (Some(a), Some(b)) = (time(h1, m1), time(h2, m2)) {
-                spans.0.push(m);
+                spans.push(m);
                 hits.push(TimeHit {
                     start: m.0,
                     from: a,
@@ -825,7 +869,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             continue;
         }
         if let (Some(a), Some(b)) = (time(h1, m1), time(h2, m2)) {
-            spans.0.push(m);
+            spans.push(m);
             hits.push(TimeHit {
                 start: m.0,
                 from: a,
@@ -844,7 +888,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
         if let Some((h, mi)) = hm(c.get(1).map(|x| x.as_str()), c.get(2).map(|x| x.as_str()))
             && let Some(t) = time(if (1..=6).contains(&h) { h + 12 } else { h }, mi)
         {
-            spans.0.push(m);
+            spans.push(m);
             hits.push(TimeHit {
                 start: m.0,
                 from: t,
@@ -881,7 +925,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
         let mut notes = Vec::new();
         let h = pm_shift(h, c.get(4).map(|x| x.as_str()), &mut notes, &c[0]);
         if let Some(t) = time(h, mi) {
-            spans.0.push(m);
+            spans.push(m);
             hits.push(TimeHit {
                 start: m.0,
                 from: t,
@@ -904,7 +948,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 None => h,
             };
             if let Some(t) = time(h, mi) {
-                spans.0.push(m);
+                spans.push(m);
                 hits.push(TimeHit {
                     start: m.0,
                     from: t,
@@ -926,7 +970,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             && mi % 5 == 0
             && let Some(t) = time(h, mi)
         {
-            spans.0.push(m);
+            spans.push(m);
             hits.push(TimeHit {
                 start: m.0,
                 from: t,
@@ -948,7 +992,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
         if spans.free(m.start(), m.end())
             && let Some(t) = time(12, 0)
         {
-            spans.0.push((m.start(), m.end()));
+            spans.push((m.start(), m.end()));
             hits.push(TimeHit {
                 start: m.start(),
                 from: t,
@@ -978,7 +1022,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             _ => "mattina",
         };
         let (a, b) = part_range(part);
-        spans.0.push(m);
+        spans.push(m);
         hits.push(TimeHit {
             start: m.0,
             from: a,
@@ -989,7 +1033,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
         });
     }
     hits.sort_by_key(|h| h.start);
-    *taken = spans.0;
+    *taken = spans.into_vec();
     hits
 }
 
@@ -1017,7 +1061,7 @@ static DUR_BAD_CUE: LazyLock<Regex> = LazyLock::new(|| {
 /// Finds a duration in minutes ("2 ore", "un'ora e mezza", "90 minuti", "mezza giornata").
 pub(crate) fn scan_duration(text: &str, taken: &[(usize, usize)]) -> Option<u32> {
     let digits = text.bytes().any(|b| b.is_ascii_digit());
-    let spans = Spans(taken.to_vec());
+    let spans = Spans::new(taken.to_vec());
     let mut found: Vec<(usize, u32)> = Vec::new();
     for c in gated(&DUR_HOURS, text, any(text, &["ora", "ore", "h"])) {
         let m = whole(&c);
@@ -1161,6 +1205,37 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn spans_free_agrees_with_the_linear_overlap_test() {
+        // A small LCG: spans of every shape (overlapping, touching, nested, empty, inverted).
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |m: u64| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            ((x >> 33) % m) as usize
+        };
+        for _ in 0..200 {
+            let mut spans = Spans::new(Vec::new());
+            let mut naive: Vec<(usize, usize)> = Vec::new();
+            for _ in 0..30 {
+                let a = next(100);
+                let span = match next(10) {
+                    0 => (a, a),
+                    1 => (a, a.saturating_sub(1 + next(3))),
+                    _ => (a, a + 1 + next(12)),
+                };
+                spans.push(span);
+                naive.push(span);
+                for _ in 0..20 {
+                    let s = next(110);
+                    let e = s + next(15);
+                    let expected = !naive.iter().any(|&(a, b)| s < b && a < e);
+                    assert_eq!(spans.free(s, e), expected, "{naive:?} {s}..{e}");
+                }
+            }
+            assert_eq!(spans.into_vec(), naive);
+        }
     }
 
     fn dates(text: &str, today: NaiveDate) -> Vec<Option<NaiveDate>> {

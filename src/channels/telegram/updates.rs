@@ -65,6 +65,26 @@ impl Incoming {
     }
 }
 
+/// Why bytes received as an update are not one.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseUpdateError {
+    #[error("not a Telegram update: {0}")]
+    Json(#[from] serde_json::Error),
+    /// teloxide's deserialiser panicked (teloxide-core 0.13 unwraps a missing `user`/`actor_chat`
+    /// in `message_reaction`: found by fuzzing); the panic is contained here.
+    #[error("not a Telegram update: the deserialiser failed")]
+    Panicked,
+}
+
+/// Reads an update from the bytes Telegram posted (webhook). Never panics: a panic inside
+/// teloxide's deserialiser becomes [`ParseUpdateError::Panicked`].
+pub fn parse_update(bytes: &[u8]) -> Result<Update, ParseUpdateError> {
+    match std::panic::catch_unwind(|| serde_json::from_slice::<Update>(bytes)) {
+        Ok(parsed) => Ok(parsed?),
+        Err(_) => Err(ParseUpdateError::Panicked),
+    }
+}
+
 /// Classifies one update. Never panics, whatever Telegram (or a forger) sent.
 pub fn classify(update: &Update) -> Incoming {
     match &update.kind {

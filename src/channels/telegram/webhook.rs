@@ -43,7 +43,7 @@ async fn receive(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes)
         tracing::warn!("telegram webhook: wrong or missing secret token");
         return StatusCode::UNAUTHORIZED;
     }
-    let update: Update = match serde_json::from_slice(&body) {
+    let update: Update = match super::updates::parse_update(&body) {
         Ok(u) => u,
         Err(e) => {
             // Retrying cannot fix it: acknowledge and log (no body in the log).
