@@ -50,7 +50,10 @@ pub async fn run(
         if *shutdown.borrow() {
             break;
         }
-        let mut req = bot.get_updates().timeout(cfg.timeout_secs);
+        let mut req = bot
+            .get_updates()
+            .timeout(cfg.timeout_secs)
+            .allowed_updates(super::startup::ALLOWED_UPDATES);
         if let Some(o) = offset {
             req = req.offset(o);
         }

@@ -77,6 +77,15 @@ pub async fn use_polling(bot: &Bot) -> Result<(), StartupError> {
         })
 }
 
+/// The only updates the bot asks Telegram for. Anything else (reactions, channel posts, chat
+/// members...) is never sent, which also keeps teloxide's decoder away from kinds it can panic
+/// on (a `message_reaction` without an actor; see tests/fuzz_regressions.rs).
+pub const ALLOWED_UPDATES: [teloxide::types::AllowedUpdate; 3] = [
+    teloxide::types::AllowedUpdate::Message,
+    teloxide::types::AllowedUpdate::EditedMessage,
+    teloxide::types::AllowedUpdate::CallbackQuery,
+];
+
 /// Webhook mode: register `url` with the secret Telegram will send on every request.
 pub async fn use_webhook(bot: &Bot, url: &str, secret: &str) -> Result<(), StartupError> {
     let url = url.parse().map_err(|e| StartupError::Call {
@@ -85,6 +94,7 @@ pub async fn use_webhook(bot: &Bot, url: &str, secret: &str) -> Result<(), Start
     })?;
     bot.set_webhook(url)
         .secret_token(secret.to_string())
+        .allowed_updates(ALLOWED_UPDATES)
         .await
         .map(|_| ())
         .map_err(|e| StartupError::Call {
