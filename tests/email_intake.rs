@@ -442,3 +442,73 @@ both_backends!(
         assert!(trail.iter().any(|e| e.action == "winmail_dat"));
     }
 );
+
+both_backends!(
+    a_reply_with_a_score_is_the_requesters_evaluation,
+    |db| async move {
+        let store = &db.store;
+        let i = intake(store, cfg());
+        let out = i
+        .process(&mail(
+            "Anna Verdi <anna@comune.example.it>",
+            "Richiesta mediatrice",
+            "eval-1@comune.example.it",
+            "",
+            "Serve una mediatrice di lingua araba per un colloquio il 12/03/2027 alle 10 a Dalmine.",
+        ))
+        .await
+        .unwrap();
+        let Outcome::Created {
+            request_id, code, ..
+        } = out
+        else {
+            panic!("{out:?}")
+        };
+        // The appointment took place (dispatch's part), then the requester answers the question.
+        for to in [
+            RequestStatus::Offered,
+            RequestStatus::Assigned,
+            RequestStatus::Done,
+        ] {
+            store
+                .transition(request_id, to, "test", Utc::now())
+                .await
+                .unwrap();
+        }
+        let reply = mail(
+            "Anna Verdi <anna@comune.example.it>",
+            &format!("Re: [{code}] Com'è andata?"),
+            "eval-2@comune.example.it",
+            "",
+            "Voto: 4\r\nMediatrice puntuale e chiara.\r\n\r\nIl giorno lun 15 mar 2027 Cooperativa ha scritto:\r\n> Da 1 a 5?",
+        );
+        let out = i.process(&reply).await.unwrap();
+        assert_eq!(
+            out,
+            Outcome::Recorded {
+                kind: "evaluation".into()
+            }
+        );
+        let (score, comment) = store.evaluation(request_id).await.unwrap().unwrap();
+        assert_eq!(score, 4);
+        assert_eq!(comment.as_deref(), Some("Mediatrice puntuale e chiara."));
+        // A chatty reply without a score stays a note for the coordinator.
+        let chat = mail(
+            "Anna Verdi <anna@comune.example.it>",
+            &format!("Re: [{code}] grazie"),
+            "eval-3@comune.example.it",
+            "",
+            "3 persone erano presenti, grazie ancora.",
+        );
+        assert_eq!(
+            i.process(&chat).await.unwrap(),
+            Outcome::Recorded {
+                kind: "follow_up".into()
+            }
+        );
+        assert_eq!(
+            store.evaluation(request_id).await.unwrap().map(|e| e.0),
+            Some(4)
+        );
+    }
+);

@@ -1078,3 +1078,49 @@ both_backends!(
         w.stop().await;
     }
 );
+
+both_backends!(
+    the_requester_rates_the_intervention_from_the_phone,
+    |db| async move {
+        let mut w = World::new(db).await;
+        let op = w.operator("Giulia Rossi", Some(3300)).await;
+        w.operator("Marco Bianchi", Some(3301)).await;
+        let r = w
+            .store()
+            .create_request(
+                &NewRequest {
+                    status: Some(RequestStatus::Queued),
+                    channel: Some(connecting::domain::Channel::Telegram),
+                    operator_id: Some(op),
+                    requester_chat_id: Some(3300),
+                    ..Default::default()
+                },
+                w.clock.now(),
+            )
+            .await
+            .unwrap();
+        // Another operator's press is refused and stores nothing.
+        let forged = w
+            .fake
+            .push_callback(3301, 3301, 1, &format!("ev:{}:1", r.id));
+        assert_eq!(w.answer(&forged).await.as_deref(), Some("Non autorizzato."));
+        assert_eq!(w.store().evaluation(r.id).await.unwrap(), None);
+        let pressed = w
+            .fake
+            .push_callback(3300, 3300, 1, &format!("ev:{}:4", r.id));
+        assert!(
+            w.answer(&pressed)
+                .await
+                .unwrap_or_default()
+                .contains("Grazie")
+        );
+        assert_eq!(w.store().evaluation(r.id).await.unwrap(), Some((4, None)));
+        // A score out of range changes nothing.
+        let bad = w
+            .fake
+            .push_callback(3300, 3300, 1, &format!("ev:{}:9", r.id));
+        assert_eq!(w.answer(&bad).await.as_deref(), Some("Non autorizzato."));
+        assert_eq!(w.store().evaluation(r.id).await.unwrap(), Some((4, None)));
+        w.stop().await;
+    }
+);

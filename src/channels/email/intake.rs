@@ -581,6 +581,25 @@ impl Intake {
                         code: updated.code,
                         status: updated.status,
                     }
+                } else if matches!(
+                    request.status,
+                    RequestStatus::Assigned | RequestStatus::Confirmed | RequestStatus::Done
+                ) && let Some((score, comment)) = evaluation_of(&prepared)
+                {
+                    // The answer to "how did it go? (1-5)": stored as the requester's evaluation.
+                    tx.upsert_evaluation(request.id, score, comment.as_deref(), now)
+                        .await?;
+                    tx.audit(
+                        now,
+                        "requester",
+                        Some(request.id),
+                        "evaluation",
+                        Some(&score.to_string()),
+                    )
+                    .await?;
+                    Outcome::Recorded {
+                        kind: "evaluation".into(),
+                    }
                 } else {
                     // Past intake: the coordinator reads it; fields are not changed silently.
                     tx.audit(
@@ -772,6 +791,24 @@ impl Intake {
             .ok_or(IntakeError::Purged(id))?;
         self.run(&raw, None, Target::Existing(row.id)).await
     }
+}
+
+/// A reply to the evaluation question: its first line is only a score from 1 to 5 ("4",
+/// "Voto: 5", "valutazione 3/5"); the lines after it are the comment. "3 persone presenti" is not
+/// a score.
+pub fn evaluation_of(text: &str) -> Option<(i64, Option<String>)> {
+    static SCORE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^(?:valutazione|voto|punteggio|rating|score)?\s*[:=]?\s*([1-5])\s*(?:/\s*5)?\s*[.!]?$",
+        )
+        .expect("constant regex")
+    });
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next()?;
+    let caps = SCORE.captures(first)?;
+    let score = caps.get(1)?.as_str().parse().ok()?;
+    let comment = lines.collect::<Vec<_>>().join("\n");
+    Some((score, (!comment.is_empty()).then(|| db_text(&comment))))
 }
 
 /// Attachments (name, type, size: the bytes stay in the raw message for the retention period)
@@ -996,4 +1033,23 @@ pub async fn quarantine_retry(
     Intake::new(store.clone(), cfg.clone(), Arc::new(SystemClock))
         .retry_quarantined(id)
         .await
+}
+
+#[cfg(test)]
+mod evaluation_tests {
+    use super::evaluation_of;
+
+    #[test]
+    fn a_reply_with_a_score_is_an_evaluation() {
+        assert_eq!(evaluation_of("4"), Some((4, None)));
+        assert_eq!(
+            evaluation_of("Voto: 5\nMediatrice puntuale e chiara."),
+            Some((5, Some("Mediatrice puntuale e chiara.".into())))
+        );
+        assert_eq!(evaluation_of("\n  valutazione 3/5 \n"), Some((3, None)));
+        assert_eq!(evaluation_of("3 persone erano presenti"), None);
+        assert_eq!(evaluation_of("7"), None);
+        assert_eq!(evaluation_of("Grazie, a presto"), None);
+        assert_eq!(evaluation_of(""), None);
+    }
 }

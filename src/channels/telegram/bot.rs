@@ -297,6 +297,42 @@ impl TelegramBot {
                 };
                 Ok(Some(Pre::Registration(r)))
             }
+            (Some(Person::Operator(op)), Incoming::Callback { data, chat_id, .. })
+                if data.starts_with("ev:") =>
+            {
+                // The requester's evaluation (1-5) of an intervention, from dispatch's buttons.
+                let parsed = data
+                    .strip_prefix("ev:")
+                    .and_then(|rest| rest.split_once(':'))
+                    .and_then(|(id, score)| {
+                        Some((id.parse::<i64>().ok()?, score.parse::<i64>().ok()?))
+                    });
+                let Some((request_id, score)) = parsed else {
+                    return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
+                };
+                let req = match self.store.request_by_id(request_id).await {
+                    Ok(r) => r,
+                    Err(StoreError::NotFound(_)) => {
+                        return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
+                    }
+                    Err(e) => return Err(store_err(e)),
+                };
+                let theirs = req.operator_id == Some(op.id)
+                    || (chat_id.is_some() && req.requester_chat_id == *chat_id);
+                if !theirs {
+                    return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
+                }
+                let text = match self
+                    .dispatcher
+                    .record_evaluation(req.code, score, None)
+                    .await
+                {
+                    Ok(()) => self.tr("evaluation_thanks", &[("code", &req.code.to_string())]),
+                    Err(DispatchError::BadScore(_)) => self.t("not_authorized"),
+                    Err(e) => return Err(dispatch_err(e)),
+                };
+                Ok(Some(Pre::Answer(text, Some(req.id))))
+            }
             (Some(Person::Mediator(m)), Incoming::Callback { data, .. }) => {
                 match Callback::parse(data) {
                     Ok(Callback::Offer { offer_id, accept }) => {
