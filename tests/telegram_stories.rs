@@ -742,6 +742,23 @@ both_backends!(
             w.store().request_by_id(req.id).await.unwrap().status,
             RequestStatus::Done
         );
+        // Then the hours actually worked, with buttons; only hers, only once done.
+        let ask = w
+            .fake
+            .wait_for(1600, WAIT, |m| m.button("2 h").is_some())
+            .await
+            .expect("hours question");
+        let forged = w
+            .fake
+            .push_callback(1601, 1601, ask.message_id, &ask.button("2 h").unwrap());
+        assert_eq!(w.answer(&forged).await.as_deref(), Some("Non autorizzato."));
+        let pressed = w.fake.press(&ask, "1,5 h").unwrap();
+        assert_eq!(
+            w.answer(&pressed).await.as_deref(),
+            Some("Grazie! Segnate 1,5 ore.")
+        );
+        let a = w.store().assignments_for_request(req.id).await.unwrap();
+        assert_eq!(a[0].worked_minutes, Some(90));
         w.stop().await;
     }
 );

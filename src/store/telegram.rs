@@ -126,6 +126,28 @@ impl Tx {
 }
 
 impl Store {
+    /// The hours a mediator actually worked on their own completed assignment; `false` when
+    /// the assignment is not theirs or not marked done.
+    pub async fn set_worked_minutes(
+        &self,
+        assignment_id: i64,
+        mediator_id: i64,
+        minutes: i64,
+    ) -> Result<bool> {
+        let n = with_pool!(self, p => {
+            sqlx::query("UPDATE assignments SET worked_minutes = $1 WHERE id = $2 AND mediator_id = $3 AND status = 'done'")
+                .bind(minutes)
+                .bind(assignment_id)
+                .bind(mediator_id)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
+    }
+}
+
+impl Store {
     /// Failed invite attempts of a Telegram account since `since`.
     pub async fn telegram_invite_attempts(
         &self,

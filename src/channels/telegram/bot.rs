@@ -110,7 +110,12 @@ enum Pre {
     Answer(String, Option<i64>),
     /// Reply message (e.g. to /annulla), with the request it concerns and buttons.
     Reply(String, Option<i64>, Vec<Vec<Button>>),
+    /// Answer to a button press, then a question with its own buttons.
+    AnswerAndAsk(String, String, Vec<Vec<Button>>),
 }
+
+/// The choices offered for the hours actually worked, in minutes.
+const WORKED_CHOICES: [i64; 6] = [60, 90, 120, 180, 240, 360];
 
 type HResult<T = ()> = Result<T, StoreError>;
 
@@ -333,6 +338,30 @@ impl TelegramBot {
                 };
                 Ok(Some(Pre::Answer(text, Some(req.id))))
             }
+            (Some(Person::Mediator(m)), Incoming::Callback { data, .. })
+                if data.starts_with("hrs:") =>
+            {
+                // The hours actually worked, after [Svolto].
+                let parsed = data
+                    .strip_prefix("hrs:")
+                    .and_then(|rest| rest.split_once(':'))
+                    .and_then(|(a, min)| Some((a.parse::<i64>().ok()?, min.parse::<i64>().ok()?)))
+                    .filter(|(_, min)| WORKED_CHOICES.contains(min));
+                let Some((assignment_id, minutes)) = parsed else {
+                    return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
+                };
+                let saved = self
+                    .store
+                    .set_worked_minutes(assignment_id, m.id, minutes)
+                    .await
+                    .map_err(store_err)?;
+                let text = if saved {
+                    self.tr("hours_saved", &[("hours", &format_hours(minutes))])
+                } else {
+                    self.t("not_authorized")
+                };
+                Ok(Some(Pre::Answer(text, None)))
+            }
             (Some(Person::Mediator(m)), Incoming::Callback { data, .. }) => {
                 match Callback::parse(data) {
                     Ok(Callback::Offer { offer_id, accept }) => {
@@ -382,6 +411,25 @@ impl TelegramBot {
                             .record_outcome(assignment_id, m.id, done, None)
                             .await
                             .map_err(dispatch_err)?;
+                        if ok && done {
+                            // Then: how many hours, with buttons (the report bills them).
+                            let buttons = vec![
+                                WORKED_CHOICES
+                                    .iter()
+                                    .map(|min| Button {
+                                        text: self
+                                            .tr("hours_button", &[("hours", &format_hours(*min))]),
+                                        data: format!("hrs:{assignment_id}:{min}"),
+                                    })
+                                    .collect(),
+                            ];
+                            self.wake.notify_one();
+                            return Ok(Some(Pre::AnswerAndAsk(
+                                self.t("outcome_done"),
+                                self.t("hours_question"),
+                                buttons,
+                            )));
+                        }
                         let text = match (ok, done) {
                             (true, true) => self.t("outcome_done"),
                             (true, false) => self.t("outcome_not_done"),
@@ -630,6 +678,13 @@ impl TelegramBot {
             Some(Pre::Reply(text, request_id, buttons)) => {
                 out.request_id = request_id;
                 self.say(out, chat, request_id, text, buttons);
+                return Ok(());
+            }
+            Some(Pre::AnswerAndAsk(answer, question, buttons)) => {
+                if let Incoming::Callback { query_id, .. } = incoming {
+                    out.answer = Some((query_id.clone(), Some(answer)));
+                }
+                self.say(out, chat, None, question, buttons);
                 return Ok(());
             }
             _ => {}
@@ -1371,6 +1426,15 @@ impl TelegramBot {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// Minutes as hours for people: 90 -> "1,5".
+fn format_hours(minutes: i64) -> String {
+    if minutes % 60 == 0 {
+        (minutes / 60).to_string()
+    } else {
+        format!("{},{}", minutes / 60, (minutes % 60) * 10 / 60)
     }
 }
 
