@@ -1141,3 +1141,38 @@ both_backends!(
         w.stop().await;
     }
 );
+
+both_backends!(a_mediator_declines_with_a_reason, |db| async move {
+    let mut w = World::new(db).await;
+    w.operator("Giulia Rossi", Some(3400)).await;
+    w.mediator("Samira Haddad", 3410).await;
+    let r = w
+        .say(
+            3400,
+            "Buongiorno, serve una mediatrice di lingua araba per un colloquio il 12/03 alle 14.30, durata 2 ore, in presenza a Dalmine",
+        )
+        .await;
+    w.press(&r, "Conferma").await;
+    let offer = w.reply(3410).await;
+    assert_eq!(offer.labels(), vec!["Accetto", "Non posso"]);
+    let pressed = w.fake.press(&offer, "Non posso").unwrap();
+    assert!(w.answer(&pressed).await.is_some());
+    let ask = w
+        .fake
+        .wait_for(3410, WAIT, |m| m.button("Troppo lontano").is_some())
+        .await
+        .expect("reason question");
+    // Another account cannot answer for her.
+    let forged = w
+        .fake
+        .push_callback(3400, 3400, ask.message_id, &ask.button("Altro").unwrap());
+    assert_eq!(w.answer(&forged).await.as_deref(), Some("Non autorizzato."));
+    let why = w.fake.press(&ask, "Troppo lontano").unwrap();
+    assert_eq!(w.answer(&why).await.as_deref(), Some("Grazie, annotato."));
+    let reason: Option<String> = connecting::with_pool!(w.store(), p => {
+        sqlx::query_scalar("SELECT decline_reason FROM offers WHERE state = 'declined'")
+            .fetch_one(p).await.unwrap()
+    });
+    assert_eq!(reason.as_deref(), Some("far"));
+    w.stop().await;
+});

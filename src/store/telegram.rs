@@ -126,6 +126,26 @@ impl Tx {
 }
 
 impl Store {
+    /// Why a mediator declined their own offer; `false` when the offer is not theirs or was not
+    /// declined.
+    pub async fn set_decline_reason(
+        &self,
+        offer_id: i64,
+        mediator_id: i64,
+        reason: &str,
+    ) -> Result<bool> {
+        let n = with_pool!(self, p => {
+            sqlx::query("UPDATE offers SET decline_reason = $1 WHERE id = $2 AND mediator_id = $3 AND state = 'declined'")
+                .bind(reason)
+                .bind(offer_id)
+                .bind(mediator_id)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
     /// The hours a mediator actually worked on their own completed assignment; `false` when
     /// the assignment is not theirs or not marked done.
     pub async fn set_worked_minutes(

@@ -114,6 +114,9 @@ enum Pre {
     AnswerAndAsk(String, String, Vec<Vec<Button>>),
 }
 
+/// The reasons a mediator can give, with one tap, for declining an offer.
+const DECLINE_REASONS: [&str; 4] = ["busy", "far", "language", "other"];
+
 /// The choices offered for the hours actually worked, in minutes.
 const WORKED_CHOICES: [i64; 6] = [60, 90, 120, 180, 240, 360];
 
@@ -339,6 +342,30 @@ impl TelegramBot {
                 Ok(Some(Pre::Answer(text, Some(req.id))))
             }
             (Some(Person::Mediator(m)), Incoming::Callback { data, .. })
+                if data.starts_with("dr:") =>
+            {
+                // Why an offer was declined (it helps the coordinator plan).
+                let parsed = data
+                    .strip_prefix("dr:")
+                    .and_then(|rest| rest.split_once(':'))
+                    .and_then(|(o, r)| Some((o.parse::<i64>().ok()?, r)))
+                    .filter(|(_, r)| DECLINE_REASONS.contains(r));
+                let Some((offer_id, reason)) = parsed else {
+                    return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
+                };
+                let saved = self
+                    .store
+                    .set_decline_reason(offer_id, m.id, reason)
+                    .await
+                    .map_err(store_err)?;
+                let text = if saved {
+                    self.t("decline_reason_saved")
+                } else {
+                    self.t("not_authorized")
+                };
+                Ok(Some(Pre::Answer(text, None)))
+            }
+            (Some(Person::Mediator(m)), Incoming::Callback { data, .. })
                 if data.starts_with("hrs:") =>
             {
                 // The hours actually worked, after [Svolto].
@@ -395,7 +422,22 @@ impl TelegramBot {
                             .await
                             .map_err(dispatch_err)?
                         {
-                            self.t("offer_declined")
+                            // A reason may follow, with one tap.
+                            let buttons = vec![
+                                DECLINE_REASONS
+                                    .iter()
+                                    .map(|r| Button {
+                                        text: self.t(&format!("decline_reason_{r}")),
+                                        data: format!("dr:{}:{r}", o.id),
+                                    })
+                                    .collect(),
+                            ];
+                            self.wake.notify_one();
+                            return Ok(Some(Pre::AnswerAndAsk(
+                                self.t("offer_declined"),
+                                self.t("decline_reason_question"),
+                                buttons,
+                            )));
                         } else {
                             self.t("offer_taken_short")
                         };
