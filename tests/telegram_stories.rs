@@ -1176,3 +1176,44 @@ both_backends!(a_mediator_declines_with_a_reason, |db| async move {
     assert_eq!(reason.as_deref(), Some("far"));
     w.stop().await;
 });
+
+both_backends!(
+    an_operator_attaches_a_document_to_the_request,
+    |db| async move {
+        let mut w = World::new(db).await;
+        let op = w.operator("Giulia Rossi", Some(3500)).await;
+        let doc = serde_json::json!({"document": {
+            "file_id": "BQACAgQAAxkBAAIBZ2", "file_unique_id": "AgADZ2", "file_name": "decreto.pdf",
+            "mime_type": "application/pdf", "file_size": 48213
+        }});
+        // Before any request: told how to do it.
+        w.fake.push_message_with(3500, doc.clone());
+        let r = w.reply(3500).await;
+        assert!(r.text.contains("Prima scrivi la richiesta"), "{}", r.text);
+        let r = w
+        .say(
+            3500,
+            "Serve una mediatrice di lingua araba per un colloquio il 12/03 alle 14.30, durata 2 ore, in presenza a Dalmine",
+        )
+        .await;
+        let r = w.press(&r, "Conferma").await;
+        let code = RequestCode::find_in(&r.text).unwrap();
+        w.fake.push_message_with(3500, doc);
+        let r = w.reply(3500).await;
+        assert!(r.text.contains(&code.to_string()), "{}", r.text);
+        let req = w.requests_of(op).await.remove(0);
+        let trail = w.store().audit_trail(req.id).await.unwrap();
+        let attached = trail
+            .iter()
+            .find(|a| a.action == "document_attached")
+            .expect("attached");
+        assert!(
+            attached
+                .detail
+                .as_deref()
+                .unwrap_or_default()
+                .contains("decreto.pdf")
+        );
+        w.stop().await;
+    }
+);

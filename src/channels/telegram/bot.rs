@@ -797,8 +797,54 @@ impl TelegramBot {
                 self.say(out, chat, None, self.t(key), vec![]);
                 Ok(())
             }
-            Incoming::NonText { media, .. } => {
-                let _ = matches!(media, Media::Document);
+            Incoming::NonText {
+                media:
+                    Media::Document {
+                        file_id,
+                        name,
+                        size,
+                    },
+                ..
+            } if matches!(person, Person::Operator(_)) => {
+                // A document goes with the operator's latest open request (Telegram keeps it;
+                // the request's history records its id, name and size).
+                let Person::Operator(op) = &person else {
+                    return Ok(());
+                };
+                let latest = self
+                    .store
+                    .requests(&crate::store::RequestFilter {
+                        operator_id: Some(op.id),
+                        open_only: true,
+                        limit: Some(1),
+                        ..Default::default()
+                    })
+                    .await?;
+                match latest.first() {
+                    Some(r) => {
+                        let detail = serde_json::json!({"telegram_file_id": file_id, "name": name, "size": size}).to_string();
+                        tx.audit(
+                            now,
+                            &format!("operator:{}", op.id),
+                            Some(r.id),
+                            "document_attached",
+                            Some(&detail),
+                        )
+                        .await?;
+                        let code = r.code.to_string();
+                        self.say(
+                            out,
+                            chat,
+                            Some(r.id),
+                            self.tr("document_attached", &[("code", &code)]),
+                            vec![],
+                        );
+                    }
+                    None => self.say(out, chat, None, self.t("document_without_request"), vec![]),
+                }
+                Ok(())
+            }
+            Incoming::NonText { .. } => {
                 self.say(out, chat, None, self.t("ask_text"), vec![]);
                 Ok(())
             }

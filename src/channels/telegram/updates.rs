@@ -5,13 +5,19 @@
 
 use teloxide::types::{Message, MessageKind, Update, UpdateKind};
 
-/// What kind of non-text message arrived (the bot asks for text, kindly).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What kind of non-text message arrived (the bot asks for text, kindly; a document is
+/// attached to the operator's latest open request).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Media {
     Voice,
     Photo,
     Sticker,
-    Document,
+    /// Telegram keeps the file; its id lets a coordinator fetch it.
+    Document {
+        file_id: String,
+        name: Option<String>,
+        size: u32,
+    },
     Other,
 }
 
@@ -172,8 +178,12 @@ fn from_message(m: &Message, edited: bool) -> Incoming {
         Media::Photo
     } else if m.sticker().is_some() {
         Media::Sticker
-    } else if m.document().is_some() {
-        Media::Document
+    } else if let Some(d) = m.document() {
+        Media::Document {
+            file_id: d.file.id.0.clone(),
+            name: d.file_name.clone(),
+            size: d.file.size,
+        }
     } else {
         Media::Other
     };
