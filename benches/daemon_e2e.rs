@@ -8,12 +8,13 @@
 
 #[path = "../tests/support/botapi.rs"]
 mod botapi;
+#[path = "../tests/support/daemon.rs"]
+mod daemon;
 #[path = "../tests/support/mail.rs"]
 mod mail;
 
 use chrono::Utc;
-use connecting::domain::{Ambito, LanguageCode};
-use connecting::store::{NewMediator, NewOperator, Store};
+use connecting::store::Store;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -40,37 +41,7 @@ async fn main() {
     let db_url = std::env::var("E2E_DB")
         .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let store = Store::open(&db_url).await.unwrap();
-    store
-        .add_operator(
-            &NewOperator {
-                name: "Laura Rossi".into(),
-                email: Some("laura@comune-dalmine.example".into()),
-                phone: None,
-                ente: "Comune di Dalmine".into(),
-                ambito: Ambito::parse("Dalmine").unwrap(),
-                telegram_id: None,
-            },
-            Utc::now(),
-        )
-        .await
-        .unwrap();
-    store
-        .add_mediator(
-            &NewMediator {
-                name: "Amina Benali".into(),
-                phone: None,
-                email: None,
-                telegram_id: Some(1001),
-                gender: Some("f".parse().unwrap()),
-                languages: vec![LanguageCode::parse("ar").unwrap()],
-                ambiti: vec![Ambito::parse("Dalmine").unwrap()],
-                availability: None,
-                share_phone: false,
-            },
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+    daemon::register_people(&store).await;
     let mail = mail::MailServers::start(&["info", "laura"]);
     let api = botapi::FakeBotApi::start().await;
     let http = mail::free_port();
