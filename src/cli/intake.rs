@@ -285,14 +285,7 @@ pub async fn demo(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
                 r.status.to_string(),
                 opt(&r.language),
                 opt(&r.intervention),
-                match (r.date, r.start_time, r.deadline) {
-                    (Some(d), Some(s), _) => {
-                        format!("{} {}", d.format("%d/%m/%Y"), s.format("%H:%M"))
-                    }
-                    (Some(d), None, _) => d.format("%d/%m/%Y").to_string(),
-                    (None, _, Some(dl)) => format!("entro {}", dl.format("%d/%m/%Y")),
-                    _ => "-".into(),
-                },
+                super::requests::when(r),
                 opt(&r.comune),
                 if r.missing.is_empty() {
                     "-".into()

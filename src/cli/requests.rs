@@ -2,7 +2,6 @@
 //! terminal. Cancelling and assigning go through the dispatcher, so people are told.
 
 use anyhow::Context as _;
-use chrono_tz::Tz;
 use clap::Subcommand;
 use std::sync::Arc;
 
@@ -57,26 +56,24 @@ pub fn dispatcher(ctx: &Ctx, store: Store) -> Dispatcher {
     )
 }
 
-fn when(r: &Request, tz: Tz) -> String {
+/// When the appointment is (local date and time), or the deadline of a written translation.
+pub(super) fn when(r: &Request) -> String {
     match (r.date, r.start_time, r.deadline) {
         (Some(d), Some(s), _) => format!("{} {}", d.format("%d/%m/%Y"), s.format("%H:%M")),
         (Some(d), None, _) => d.format("%d/%m/%Y").to_string(),
         (None, _, Some(dl)) => format!("entro {}", dl.format("%d/%m/%Y")),
-        _ => {
-            let _ = tz;
-            "-".into()
-        }
+        _ => "-".into(),
     }
 }
 
-fn row(r: &Request, tz: Tz) -> Vec<String> {
+fn row(r: &Request) -> Vec<String> {
     vec![
         r.code.to_string(),
         r.status.to_string(),
         r.channel.to_string(),
         opt(&r.language),
         opt(&r.intervention),
-        when(r, tz),
+        when(r),
         opt(&r.comune),
         if r.missing.is_empty() {
             "-".into()
@@ -117,7 +114,7 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
             if ctx.json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                let rows: Vec<_> = list.iter().map(|r| row(r, tz)).collect();
+                let rows: Vec<_> = list.iter().map(row).collect();
                 print!("{}", render(&HEADER, &rows, &t(lang, "cli.empty", &[])));
             }
             Ok(())
@@ -146,7 +143,7 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                 vec!["lingua".into(), opt(&r.language)],
                 vec!["intervento".into(), opt(&r.intervention)],
                 vec!["modalità".into(), opt(&r.modality)],
-                vec!["quando".into(), when(&r, tz)],
+                vec!["quando".into(), when(&r)],
                 vec!["durata (min)".into(), opt(&r.duration_minutes)],
                 vec!["comune".into(), opt(&r.comune)],
                 vec!["indirizzo".into(), opt(&r.address)],
@@ -200,7 +197,7 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                     serde_json::json!({ "code": code.to_string(), "status": r.status, "late": late })
                 );
             } else {
-                print!("{}", render(&HEADER, &[row(&r, tz)], ""));
+                print!("{}", render(&HEADER, &[row(&r)], ""));
             }
             Ok(())
         }
@@ -228,7 +225,7 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                     serde_json::json!({ "code": code.to_string(), "status": r.status })
                 );
             } else {
-                print!("{}", render(&HEADER, &[row(&r, tz)], ""));
+                print!("{}", render(&HEADER, &[row(&r)], ""));
             }
             Ok(())
         }
@@ -243,7 +240,7 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
             if ctx.json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                print!("{}", render(&HEADER, &[row(&r, tz)], ""));
+                print!("{}", render(&HEADER, &[row(&r)], ""));
             }
             Ok(())
         }

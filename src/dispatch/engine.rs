@@ -145,11 +145,7 @@ pub struct Dispatcher {
 }
 
 /// Escapes text for Telegram's HTML parse mode.
-pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+pub use crate::channels::telegram::html::escape as html_escape;
 
 /// The matching job of a stored request.
 pub fn job_of(r: &Request) -> Option<JobSpec> {
@@ -1016,21 +1012,7 @@ impl Dispatcher {
         let now = self.now();
         let req = self.store.request(code).await?;
         let mut tx = self.store.begin().await?;
-        tx.upsert_evaluation(
-            req.id,
-            score,
-            comment.map(str::trim).filter(|c| !c.is_empty()),
-            now,
-        )
-        .await?;
-        tx.audit(
-            now,
-            "requester",
-            Some(req.id),
-            "evaluation",
-            Some(&score.to_string()),
-        )
-        .await?;
+        tx.record_evaluation(req.id, score, comment, now).await?;
         tx.commit().await?;
         Ok(())
     }

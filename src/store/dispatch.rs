@@ -679,6 +679,27 @@ impl Tx {
         Ok(n == 1)
     }
 
+    /// The requester's evaluation, stored and audited (whatever channel it came from).
+    pub async fn record_evaluation(
+        &mut self,
+        request_id: i64,
+        score: i64,
+        comment: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        self.upsert_evaluation(request_id, score, comment, now)
+            .await?;
+        self.audit(
+            now,
+            "requester",
+            Some(request_id),
+            "evaluation",
+            Some(&score.to_string()),
+        )
+        .await
+    }
+
     /// Stores the requester's evaluation (one per request; a second one replaces the first).
     pub async fn upsert_evaluation(
         &mut self,

@@ -34,15 +34,6 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
 
-/// `localhost` or a loopback address.
-pub fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_matches(|c| c == '[' || c == ']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// How the connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -130,7 +121,7 @@ impl ImapConfig {
             crate::config::TlsMode::None => TlsMode::None,
         };
         let mut me = Self::new(&c.host, c.port(), tls, &c.username, c.password.expose());
-        me.allow_plaintext = c.allow_plaintext || is_loopback(&c.host);
+        me.allow_plaintext = c.allow_plaintext || crate::config::is_loopback(&c.host);
         me.mailbox = c.mailbox.clone();
         me.processed_mailbox = c.processed_mailbox.clone();
         me.poll_interval = Duration::from_secs(c.poll_interval_secs.max(1));

@@ -587,16 +587,8 @@ impl Intake {
                 ) && let Some((score, comment)) = evaluation_of(&prepared)
                 {
                     // The answer to "how did it go? (1-5)": stored as the requester's evaluation.
-                    tx.upsert_evaluation(request.id, score, comment.as_deref(), now)
+                    tx.record_evaluation(request.id, score, comment.as_deref(), now)
                         .await?;
-                    tx.audit(
-                        now,
-                        "requester",
-                        Some(request.id),
-                        "evaluation",
-                        Some(&score.to_string()),
-                    )
-                    .await?;
                     Outcome::Recorded {
                         kind: "evaluation".into(),
                     }

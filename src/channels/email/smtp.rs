@@ -80,7 +80,7 @@ impl SmtpConfig {
         };
         let mut me = Self::new(&c.host, c.port(), tls, &address);
         me.from_name = name;
-        me.allow_plaintext = c.allow_plaintext || super::imap::is_loopback(&c.host);
+        me.allow_plaintext = c.allow_plaintext || crate::config::is_loopback(&c.host);
         me.username = c.username.clone();
         me.password = c.password.as_ref().map(|p| p.expose().to_owned());
         me.per_recipient_cap = c.max_auto_replies_per_hour as usize;
