@@ -514,7 +514,12 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
     tokio::select! {
         _ = drain => {}
         _ = tokio::time::sleep(Duration::from_secs(20)) => tracing::warn!("parts did not stop within 20 s"),
-        _ = signal() => tracing::warn!("second signal: exiting now"),
+        _ = signal() => {
+            // Nothing is acknowledged before it is committed, so stopping here loses nothing:
+            // what was in flight is taken up again on the next start.
+            tracing::warn!("second signal: exiting now");
+            std::process::exit(130);
+        }
     }
     store.close().await;
     tracing::info!("stopped");
