@@ -323,6 +323,27 @@ impl Default for RetentionConfig {
     }
 }
 
+/// How the outbox retries a message a channel did not take.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Attempts in all, the first included; then the message is a dead letter.
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubles each time (with jitter), up to `retry_cap_secs`.
+    pub retry_base_secs: u64,
+    pub retry_cap_secs: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            retry_base_secs: 10,
+            retry_cap_secs: 3600,
+        }
+    }
+}
+
 /// The whole configuration. Channel sections are optional: a part without its section is off.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -343,9 +364,11 @@ pub struct Config {
     pub http: HttpConfig,
     #[serde(default)]
     pub retention: RetentionConfig,
+    #[serde(default)]
+    pub outbox: OutboxConfig,
 }
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "database",
     "telegram",
     "imap",
@@ -354,6 +377,7 @@ const SECTIONS: [&str; 8] = [
     "dispatch",
     "http",
     "retention",
+    "outbox",
 ];
 const SECRET_KEYS: [(&str, &str); 4] = [
     ("telegram", "token"),
@@ -363,7 +387,7 @@ const SECRET_KEYS: [(&str, &str); 4] = [
 ];
 /// Keys whose environment values are numbers or booleans (everything else stays text, so an
 /// all-digit password is still a password).
-const TYPED_KEYS: [&str; 15] = [
+const TYPED_KEYS: [&str; 18] = [
     "port",
     "poll_interval_secs",
     "idle",
@@ -379,6 +403,9 @@ const TYPED_KEYS: [&str; 15] = [
     "raw_days",
     "closed_days",
     "invite_ttl_days",
+    "max_attempts",
+    "retry_base_secs",
+    "retry_cap_secs",
 ];
 const LIST_KEYS: [(&str, &str); 2] = [
     ("intake", "allowed_sender_domains"),
@@ -532,6 +559,27 @@ impl Config {
                     expected: "a whole number of at least 1".into(),
                 });
             }
+        }
+        let o = &self.outbox;
+        for (key, v) in [
+            ("outbox.max_attempts", u64::from(o.max_attempts)),
+            ("outbox.retry_base_secs", o.retry_base_secs),
+            ("outbox.retry_cap_secs", o.retry_cap_secs),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    value: "0".into(),
+                    expected: "a whole number of at least 1".into(),
+                });
+            }
+        }
+        if o.retry_cap_secs < o.retry_base_secs {
+            return Err(ConfigError::Invalid {
+                key: "outbox.retry_cap_secs".into(),
+                value: o.retry_cap_secs.to_string(),
+                expected: format!("at least outbox.retry_base_secs ({})", o.retry_base_secs),
+            });
         }
         for dom in &self.intake.allowed_sender_domains {
             if dom.contains('@') || !dom.contains('.') {
@@ -740,6 +788,34 @@ mod tests {
         );
         assert_eq!(c.http.listen, "127.0.0.1:8080");
         assert_eq!((c.retention.raw_days, c.retention.closed_days), (90, 730));
+    }
+
+    #[test]
+    fn outbox_retries_are_configurable_and_checked() {
+        let c = load(
+            "[outbox]\nretry_base_secs = 2\n",
+            &[("CONNECTING_OUTBOX_MAX_ATTEMPTS", "3")],
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.outbox.max_attempts,
+                c.outbox.retry_base_secs,
+                c.outbox.retry_cap_secs
+            ),
+            (3, 2, 3600)
+        );
+        let e = load("[outbox]\nretry_base_secs = 0\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("outbox.retry_base_secs"), "{e}");
+        let e = load("[outbox]\nretry_base_secs = 60\nretry_cap_secs = 30\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("outbox.retry_cap_secs") && e.contains("60"),
+            "{e}"
+        );
     }
 
     #[test]

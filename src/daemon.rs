@@ -111,6 +111,17 @@ pub fn dispatch_settings(cfg: &Config) -> crate::dispatch::DispatchSettings {
     }
 }
 
+/// The outbox's retry policy from `[outbox]`.
+pub fn retry_policy(cfg: &Config) -> crate::outbox::RetryPolicy {
+    let o = &cfg.outbox;
+    crate::outbox::RetryPolicy {
+        max_attempts: i64::from(o.max_attempts),
+        base: Duration::from_secs(o.retry_base_secs),
+        cap: Duration::from_secs(o.retry_cap_secs),
+        ..crate::outbox::RetryPolicy::default()
+    }
+}
+
 /// Our sending address: `smtp.from` without its display name.
 pub fn own_address(cfg: &Config) -> String {
     let from = cfg
@@ -388,7 +399,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
         store.clone(),
         clock.clone(),
         transports,
-        crate::outbox::RetryPolicy::default(),
+        retry_policy(cfg),
     );
     if let Some(w) = wake {
         worker = worker.with_wake(w);

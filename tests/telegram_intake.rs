@@ -103,7 +103,7 @@ async fn an_update_is_confirmed_only_after_commit() {
     let second = fake.push_text(10, "due");
     // The poller has the updates but cannot commit: nothing may be confirmed.
     until("a getUpdates call", Duration::from_secs(5), || {
-        fake.calls("GetUpdates") + fake.calls("getUpdates") >= 1
+        fake.calls("getUpdates") >= 1
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -1,7 +1,8 @@
-//! `connecting report` (the monthly figures per Ambito) and `connecting purge` (retention).
+//! `connecting report` (the monthly figures per Ambito), `connecting purge` (retention) and
+//! `connecting outbox` (dead letters: list them, send them again).
 
 use chrono::{Duration, Utc};
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use super::Ctx;
 use super::table::render;
@@ -26,6 +27,88 @@ pub struct PurgeArgs {
     /// Show what would be purged, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCmd {
+    /// Messages given up on (a permanent refusal, or every attempt failed), with the reason.
+    Dead,
+    /// Send dead letters again, with a fresh set of attempts.
+    Retry {
+        /// Outbox ids (from `connecting outbox dead`).
+        ids: Vec<i64>,
+        /// Every dead letter.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+}
+
+pub async fn outbox(ctx: &Ctx, cmd: OutboxCmd) -> anyhow::Result<()> {
+    use crate::outbox::Payload;
+    let store = ctx.store().await?;
+    match cmd {
+        OutboxCmd::Dead => {
+            let dead = store.outbox_dead().await?;
+            // The recipient is shown as a coordinator needs it to act; no message text.
+            let to = |p: &Payload| match p {
+                Payload::Email(e) => e.to.clone(),
+                Payload::Telegram(t) => format!("telegram:{}", t.chat_id),
+            };
+            if ctx.json {
+                let v: Vec<_> = dead
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({"id": r.id, "channel": r.channel, "to": to(&r.payload),
+                            "request_id": r.request_id, "attempts": r.attempts, "error": r.last_error})
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let rows: Vec<Vec<String>> = dead
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id.to_string(),
+                            r.channel.clone(),
+                            to(&r.payload),
+                            r.attempts.to_string(),
+                            super::table::opt(&r.last_error),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    render(
+                        &["ID", "CHANNEL", "TO", "ATTEMPTS", "ERROR"],
+                        &rows,
+                        "No dead letters."
+                    )
+                );
+            }
+            Ok(())
+        }
+        OutboxCmd::Retry { ids, all } => {
+            let ids: Vec<i64> = if all {
+                store.outbox_dead().await?.iter().map(|r| r.id).collect()
+            } else if ids.is_empty() {
+                anyhow::bail!("give the outbox ids to send again, or --all");
+            } else {
+                ids
+            };
+            let mut missing = Vec::new();
+            for id in &ids {
+                if store.requeue_dead(*id, Utc::now()).await? {
+                    println!("{id}: queued again");
+                } else {
+                    missing.push(id.to_string());
+                }
+            }
+            if !missing.is_empty() {
+                anyhow::bail!("not dead letters: {}", missing.join(", "));
+            }
+            Ok(())
+        }
+    }
 }
 
 pub async fn report(ctx: &Ctx, a: ReportArgs) -> anyhow::Result<()> {

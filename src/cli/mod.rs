@@ -70,6 +70,9 @@ pub enum Command {
     Quarantine(intake::QuarantineCmd),
     /// The monthly figures per Ambito (what the cooperative reports for billing).
     Report(admin::ReportArgs),
+    /// Messages that could not be delivered (dead letters), and sending them again.
+    #[command(subcommand)]
+    Outbox(admin::OutboxCmd),
     /// Remove raw messages and anonymise closed requests past their retention.
     Purge(admin::PurgeArgs),
     /// Try connecting on the bundled examples: a fresh SQLite queue, no server or account needed.
@@ -210,5 +213,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => intake::demo(&ctx, a).await,
         Command::Report(a) => admin::report(&ctx, a).await,
         Command::Purge(a) => admin::purge(&ctx, a).await,
+        Command::Outbox(c) => admin::outbox(&ctx, c).await,
     }
 }

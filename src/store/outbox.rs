@@ -76,6 +76,30 @@ impl Store {
         self.outbox_where("$1 IS NULL OR id = $1", None).await
     }
 
+    /// Dead letters (messages given up on), oldest first: what a coordinator looks at.
+    pub async fn outbox_dead(&self) -> Result<Vec<OutboxRow>> {
+        self.outbox_where("status = 'dead' AND ($1 IS NULL OR id = $1)", None)
+            .await
+    }
+
+    /// Puts a dead letter back in the queue with a fresh set of attempts (after the cause was
+    /// fixed: a full mailbox emptied, a blocked bot unblocked). `false` when `id` is not a dead
+    /// letter.
+    pub async fn requeue_dead(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let n = with_pool!(self, p => {
+            sqlx::query(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2
+                 WHERE id = $1 AND status = 'dead'",
+            )
+            .bind(id)
+            .bind(ts(now))
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
     async fn outbox_where(&self, cond: &str, arg: Option<i64>) -> Result<Vec<OutboxRow>> {
         type Row = (
             i64,

@@ -455,8 +455,15 @@ impl FakeBotApi {
         self.shared.lock().pending.len()
     }
 
+    /// Calls of `method` so far (any case: teloxide writes `SendMessage`).
     pub fn calls(&self, method: &str) -> u64 {
-        self.shared.lock().calls.get(method).copied().unwrap_or(0)
+        self.shared
+            .lock()
+            .calls
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(method))
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// The next call of `method` fails with `code`/`description` (and `retry_after`).

@@ -79,7 +79,7 @@ fn whoami() -> String {
 }
 
 const SMTP_PY: &str = r#"
-import asyncio, smtplib, sys, signal, threading
+import asyncio, os, smtplib, sys, signal, threading
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -87,8 +87,28 @@ port, lmtp_port, user, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3
 cert = sys.argv[5] if len(sys.argv) > 6 else None
 key = sys.argv[6] if len(sys.argv) > 6 else None
 
+FAULTS = os.environ.get('SMTP_FAULTS')
+
+def next_fault():
+    # Scripted answers, one line per DATA, consumed in order (see MailServers::smtp_faults).
+    if not FAULTS or not os.path.exists(FAULTS):
+        return None
+    with open(FAULTS) as f:
+        lines = [l.rstrip('\n') for l in f if l.strip()]
+    if not lines:
+        return None
+    with open(FAULTS + '.tmp', 'w') as f:
+        f.write(''.join(l + '\n' for l in lines[1:]))
+    os.replace(FAULTS + '.tmp', FAULTS)
+    with open(FAULTS + '.served', 'a') as f:
+        f.write(lines[0] + '\n')
+    return lines[0]
+
 class Forward:
     async def handle_DATA(self, server, session, envelope):
+        fault = next_fault()
+        if fault:
+            return fault
         try:
             with smtplib.LMTP('127.0.0.1', lmtp_port, timeout=10) as lmtp:
                 refused = lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, envelope.original_content)
@@ -382,6 +402,7 @@ impl MailServers {
             .clone()
             .unwrap_or_else(|| ("-".into(), "-".into()));
         let child = Command::new(&self.python)
+            .env("SMTP_FAULTS", self.path().join("smtp-faults"))
             .arg(&script)
             .arg(self.smtp_port.to_string())
             .arg(self.lmtp_port.to_string())
@@ -408,6 +429,26 @@ impl MailServers {
         wait_port(self.smtp_port, "aiosmtpd", || {
             std::fs::read_to_string(&log).unwrap_or_default()
         });
+    }
+
+    /// Makes the SMTP server answer the next DATA commands with these replies, in order
+    /// (`"451 4.3.0 try again later"`, `"550 5.1.1 no such user"`), then deliver normally.
+    pub fn smtp_faults(&self, replies: &[&str]) {
+        let mut text = String::new();
+        for r in replies {
+            text.push_str(r);
+            text.push('\n');
+        }
+        std::fs::write(self.path().join("smtp-faults"), text).expect("write smtp-faults");
+    }
+
+    /// The scripted fault replies the SMTP server has given so far.
+    pub fn smtp_faults_served(&self) -> Vec<String> {
+        std::fs::read_to_string(self.path().join("smtp-faults.served"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     pub fn log(&self) -> String {
