@@ -16,9 +16,9 @@ mod daemon;
 mod mail;
 
 use chrono::Utc;
-use connecting::domain::{Ambito, LanguageCode, RequestStatus};
-use connecting::store::{NewMediator, NewOperator, RequestFilter};
-use daemon::{Daemon, register_people};
+use connecting::domain::RequestStatus;
+use connecting::store::RequestFilter;
+use daemon::{Daemon, MEDIATORS, full_config, register_team};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,57 +27,6 @@ use std::time::{Duration, Instant};
 const EMAILS: usize = 100;
 const CHATS: usize = 100;
 const OPERATOR_CHAT0: i64 = 3000;
-/// The mediators: Amina (registered by `register_people`, chat 1001) and four more.
-const MEDIATORS: [(&str, i64); 5] = [
-    ("Amina Benali", 1001),
-    ("Karim Haddad", 1002),
-    ("Fatima Zahra", 1003),
-    ("Youssef Amrani", 1004),
-    ("Nadia Salem", 1005),
-];
-
-fn config(db_url: &str, mail: &mail::MailServers, api: &botapi::FakeBotApi, http: u16) -> String {
-    format!(
-        r#"[database]
-url = "{db_url}"
-
-[telegram]
-token = "{token}"
-api_url = "{api_url}"
-bot_username = "{bot}"
-
-[imap]
-host = "127.0.0.1"
-port = {imap}
-tls = "none"
-username = "info"
-password = "{password}"
-processed_mailbox = "Elaborati"
-poll_interval_secs = 1
-idle = true
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-tls = "none"
-from = "Cooperativa Mediazione <info@coop.example>"
-max_auto_replies_per_hour = 1000
-
-[dispatch]
-wave_size = 2
-
-[http]
-listen = "127.0.0.1:{http}"
-"#,
-        token = api.token,
-        api_url = api.url,
-        bot = botapi::BOT_USERNAME,
-        imap = mail.imap_port,
-        smtp = mail.smtp_port,
-        password = mail::PASSWORD,
-    )
-}
-
 /// Request `k` (0..200) gets its own slot: four a day, two and a half hours apart.
 fn slot(k: usize) -> (String, String) {
     let day = (Utc::now() + chrono::Duration::days(10 + (k / 4) as i64))
@@ -97,44 +46,6 @@ fn header(raw: &str, name: &str) -> Option<String> {
                 && l.as_bytes()[name.len()] == b':'
         })
         .map(|l| l[name.len() + 1..].trim().to_string())
-}
-
-async fn register_more(store: &connecting::store::Store) {
-    for (name, chat) in &MEDIATORS[1..] {
-        store
-            .add_mediator(
-                &NewMediator {
-                    name: (*name).into(),
-                    phone: None,
-                    email: None,
-                    telegram_id: Some(*chat),
-                    gender: Some("f".parse().unwrap()),
-                    languages: vec![LanguageCode::parse("ar").unwrap()],
-                    ambiti: vec![Ambito::parse("Dalmine").unwrap()],
-                    availability: None,
-                    share_phone: false,
-                },
-                Utc::now(),
-            )
-            .await
-            .unwrap();
-    }
-    for i in 0..CHATS {
-        store
-            .add_operator(
-                &NewOperator {
-                    name: format!("Operatrice {i}"),
-                    email: None,
-                    phone: None,
-                    ente: "Comune di Dalmine".into(),
-                    ambito: Ambito::parse("Dalmine").unwrap(),
-                    telegram_id: Some(OPERATOR_CHAT0 + i as i64),
-                },
-                Utc::now(),
-            )
-            .await
-            .unwrap();
-    }
 }
 
 /// Presses, once each, every [Accetto] a mediator still sees and every [Conferma] an operator
@@ -172,11 +83,17 @@ fn spawn_tappers(
 async fn crash_and_restart(db: common::TestDb) {
     let mail = mail::MailServers::start(&["info", "laura"]);
     let api = Arc::new(botapi::FakeBotApi::start().await);
-    register_people(&db.store).await;
-    register_more(&db.store).await;
+    register_team(&db.store, OPERATOR_CHAT0, CHATS).await;
     let dir = tempfile::tempdir().unwrap();
     let http = mail::free_port();
-    let cfg = config(&db.url, &mail, &api, http);
+    let cfg = full_config(
+        &db.url,
+        mail.imap_port,
+        mail.smtp_port,
+        &api.token,
+        &api.url,
+        http,
+    );
     let mut first = Daemon::start(dir.path(), &cfg);
     first.wait_healthy().await;
 

@@ -1,6 +1,7 @@
 //! Running the real `connecting run` binary in tests: start it with a config, wait for
 //! `/healthz`, read its log, stop it with SIGTERM; a tiny HTTP GET; the people every daemon
-//! test registers (an operator in Dalmine and an Arabic-speaking mediator on Telegram 1001).
+//! test registers (an operator in Dalmine and an Arabic-speaking mediator on Telegram 1001),
+//! and for the burst tests four more mediators and operators who write on Telegram.
 //! Included with `#[path = "support/daemon.rs"] mod daemon;`.
 #![allow(dead_code)]
 
@@ -147,4 +148,122 @@ pub async fn register_people(store: &Store) {
         )
         .await
         .unwrap();
+}
+
+/// The mediators of the burst tests: Amina (registered by [`register_people`]) and four more,
+/// all Arabic-speaking in Dalmine.
+pub const MEDIATORS: [(&str, i64); 5] = [
+    ("Amina Benali", MEDIATOR_CHAT),
+    ("Karim Haddad", 1002),
+    ("Fatima Zahra", 1003),
+    ("Youssef Amrani", 1004),
+    ("Nadia Salem", 1005),
+];
+
+/// [`register_people`], the other [`MEDIATORS`], and `operators` social workers of Dalmine
+/// who write on Telegram from chats `first_chat`, `first_chat + 1`, ...
+pub async fn register_team(store: &Store, first_chat: i64, operators: usize) {
+    register_people(store).await;
+    for (name, chat) in &MEDIATORS[1..] {
+        store
+            .add_mediator(
+                &NewMediator {
+                    name: (*name).into(),
+                    phone: None,
+                    email: None,
+                    telegram_id: Some(*chat),
+                    gender: Some("f".parse().unwrap()),
+                    languages: vec![LanguageCode::parse("ar").unwrap()],
+                    ambiti: vec![Ambito::parse("Dalmine").unwrap()],
+                    availability: None,
+                    share_phone: false,
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+    }
+    for i in 0..operators {
+        store
+            .add_operator(
+                &NewOperator {
+                    name: format!("Operatrice {i}"),
+                    email: None,
+                    phone: None,
+                    ente: "Comune di Dalmine".into(),
+                    ambito: Ambito::parse("Dalmine").unwrap(),
+                    telegram_id: Some(first_chat + i as i64),
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// The full daemon configuration of the burst tests: Telegram, IMAP (IDLE, processed mail
+/// moved to `Elaborati`), SMTP without the per-recipient cap getting in the way, HTTP.
+pub fn full_config(
+    db_url: &str,
+    imap_port: u16,
+    smtp_port: u16,
+    api_token: &str,
+    api_url: &str,
+    http: u16,
+) -> String {
+    format!(
+        r#"[database]
+url = "{db_url}"
+
+[telegram]
+token = "{api_token}"
+api_url = "{api_url}"
+
+[imap]
+host = "127.0.0.1"
+port = {imap_port}
+tls = "none"
+username = "info"
+password = "secret"
+processed_mailbox = "Elaborati"
+poll_interval_secs = 1
+idle = true
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+from = "Cooperativa Mediazione <info@coop.example>"
+max_auto_replies_per_hour = 5000
+
+[dispatch]
+wave_size = 2
+
+[http]
+listen = "127.0.0.1:{http}"
+"#
+    )
+}
+
+/// The daemon's resident memory now and at its peak (KiB), from /proc.
+pub fn memory_kib(pid: u32) -> (u64, u64) {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Request `k`'s own slot: ten a day, an hour apart from 8:00, from ten days on (too close for
+/// one mediator to take two in a row).
+pub fn dense_slot(k: usize) -> (String, String) {
+    let day = (Utc::now() + chrono::Duration::days(10 + (k / 10) as i64))
+        .date_naive()
+        .format("%d/%m/%Y")
+        .to_string();
+    (day, format!("{:02}.00", 8 + k % 10))
 }
