@@ -494,3 +494,45 @@ both_backends!(a_live_database_answers_ping, |db| async move {
     db.store.close().await;
     assert!(!db.store.ping().await);
 });
+
+both_backends!(
+    interactive_messages_go_out_before_bulk_work,
+    |db| async move {
+        use connecting::store::Priority;
+        let msg = |t: &str| {
+            Payload::Telegram(TelegramPayload {
+                chat_id: 7,
+                text: t.into(),
+                buttons: vec![],
+                edit_message_id: None,
+            })
+        };
+        let t0 = now();
+        let mut tx = db.store.begin().await.unwrap();
+        for i in 0..5 {
+            tx.enqueue(&format!("bulk-{i}"), None, &msg("bulk"), t0)
+                .await
+                .unwrap();
+        }
+        tx.enqueue_with(
+            "answer",
+            None,
+            &msg("answer"),
+            t0 + chrono::Duration::seconds(1),
+            Priority::Interactive,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let later = t0 + chrono::Duration::seconds(2);
+        let claimed = db
+            .store
+            .claim_outbox(later, later + chrono::Duration::seconds(60), 2)
+            .await
+            .unwrap();
+        let mut keys: Vec<_> = claimed.iter().map(|m| m.idempotency_key.clone()).collect();
+        keys.sort();
+        // The answer, though written last, and the oldest bulk row.
+        assert_eq!(keys, ["answer", "bulk-0"]);
+    }
+);

@@ -56,6 +56,7 @@ impl World {
             timeout_secs: 1,
             max_attempts: 3,
             backoff: Duration::from_millis(50),
+            ..PollConfig::default()
         };
         s.delivery_tick = Duration::from_millis(100);
         s

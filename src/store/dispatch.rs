@@ -875,7 +875,8 @@ impl Store {
         let sql = format!(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2
              WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'sending')
-                          AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3{lock})
+                          AND next_attempt_at <= $1 ORDER BY priority DESC, next_attempt_at, id
+                          LIMIT $3{lock})
              RETURNING id, idempotency_key, request_id, payload, attempts"
         );
         let rows: Vec<(i64, String, Option<i64>, String, i64)> = with_tx!(tx, c => {

@@ -13,7 +13,7 @@ mod inbound;
 mod outbox;
 mod retention;
 pub use inbound::{Inbound, NewInbound};
-pub use outbox::OutboxRow;
+pub use outbox::{OutboxRow, Priority};
 pub use retention::PurgeCounts;
 mod people;
 mod requests;

@@ -22,6 +22,15 @@ pub struct OutboxRow {
     pub external_id: Option<String>,
 }
 
+/// Which due rows go out first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Bulk work: offers, acknowledgements, reminders, alerts.
+    Normal = 0,
+    /// The answer to someone using the bot right now: it must not wait behind a burst.
+    Interactive = 1,
+}
+
 impl Tx {
     /// Queues a message. The idempotency key makes a repeated enqueue of the same message (a
     /// retried transaction, a re-processed email) a no-op: the existing row's id is returned.
@@ -32,6 +41,19 @@ impl Tx {
         payload: &Payload,
         now: DateTime<Utc>,
     ) -> Result<i64> {
+        self.enqueue_with(idempotency_key, request_id, payload, now, Priority::Normal)
+            .await
+    }
+
+    /// [`Tx::enqueue`] with a priority: due rows go out interactive first.
+    pub async fn enqueue_with(
+        &mut self,
+        idempotency_key: &str,
+        request_id: Option<i64>,
+        payload: &Payload,
+        now: DateTime<Utc>,
+        priority: Priority,
+    ) -> Result<i64> {
         let channel = match payload {
             Payload::Telegram(_) => "telegram",
             Payload::Email(_) => "email",
@@ -41,8 +63,8 @@ impl Tx {
         let inserted: Option<i64> = with_tx!(self, c => {
             sqlx::query_scalar(
                 "INSERT INTO outbox (channel, idempotency_key, request_id, payload, status, attempts,
-                                     next_attempt_at, created_at)
-                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)
+                                     next_attempt_at, created_at, priority)
+                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $6)
                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
             )
             .bind(channel)
@@ -50,6 +72,7 @@ impl Tx {
             .bind(request_id)
             .bind(json)
             .bind(ts(now))
+            .bind(priority as i64)
             .fetch_optional(&mut *c)
             .await?
         });

@@ -233,9 +233,16 @@ impl TelegramBot {
             .map_err(store_err)?;
         let mut queued = false;
         for (i, (request_id, payload)) in out.messages.iter().enumerate() {
-            tx.enqueue(&format!("tg:{update_id}:{i}"), *request_id, payload, now)
-                .await
-                .map_err(store_err)?;
+            // The answer to someone using the bot now goes out before bulk work.
+            tx.enqueue_with(
+                &format!("tg:{update_id}:{i}"),
+                *request_id,
+                payload,
+                now,
+                crate::store::Priority::Interactive,
+            )
+            .await
+            .map_err(store_err)?;
             queued = true;
         }
         if let Some(rid) = out.request_id {

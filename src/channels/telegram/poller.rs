@@ -6,12 +6,18 @@
 //! [`PollConfig::max_attempts`] failures on the same update it is handed to
 //! [`UpdateSink::quarantine`] so one bad update cannot stall the bot. Telegram's 429
 //! `retry_after` is honoured; network errors back off up to 30 seconds.
+//!
+//! A batch is committed person by person in order, different people at once
+//! ([`PollConfig::concurrency`]): during a burst the bot keeps answering everyone. The offset
+//! moves past a batch only when all of it is committed; after a failure it stops at the failed
+//! update, and what was committed after it is recognised on redelivery by its update_id.
 
-use super::sink::UpdateSink;
+use super::sink::{SinkError, UpdateSink};
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide::RequestError;
 use teloxide::prelude::*;
+use teloxide::types::Update;
 use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
@@ -22,6 +28,8 @@ pub struct PollConfig {
     pub max_attempts: u32,
     /// First pause after an error; doubles up to 30 seconds.
     pub backoff: Duration,
+    /// Updates of different people committed at once (one person's always in order).
+    pub concurrency: usize,
 }
 
 impl Default for PollConfig {
@@ -30,6 +38,7 @@ impl Default for PollConfig {
             timeout_secs: 10,
             max_attempts: 5,
             backoff: Duration::from_millis(500),
+            concurrency: 8,
         }
     }
 }
@@ -84,41 +93,44 @@ pub async fn run(
                 continue;
             }
         };
-        for update in updates {
-            let id = update.id.0 as i32;
-            if offset.is_some_and(|o| id < o) {
-                continue;
+        let updates: Vec<Update> = updates
+            .into_iter()
+            .filter(|u| offset.is_none_or(|o| (u.id.0 as i32) >= o))
+            .collect();
+        let Some(last) = updates.last().map(|u| u.id.0 as i32) else {
+            continue;
+        };
+        match commit_batch(&sink, &updates, cfg.concurrency).await {
+            None => {
+                failing = None;
+                offset = Some(last.saturating_add(1));
             }
-            match sink.commit(&update).await {
-                Ok(()) => {
-                    failing = None;
-                    offset = Some(id.saturating_add(1));
-                }
-                Err(e) => {
-                    let attempts = match failing {
-                        Some((fid, n)) if fid == id => n + 1,
-                        _ => 1,
-                    };
-                    failing = Some((id, attempts));
-                    tracing::warn!(update_id = id, attempts, error = %e, "telegram update not committed");
-                    if attempts >= cfg.max_attempts {
-                        match sink.quarantine(&update, &e.0).await {
-                            Ok(()) => {
-                                tracing::error!(update_id = id, "telegram update quarantined");
-                                failing = None;
-                                offset = Some(id.saturating_add(1));
-                                continue;
-                            }
-                            Err(q) => {
-                                tracing::error!(update_id = id, error = %q, "telegram update could not be quarantined");
-                            }
+            Some((update, e)) => {
+                let id = update.id.0 as i32;
+                let attempts = match failing {
+                    Some((fid, n)) if fid == id => n + 1,
+                    _ => 1,
+                };
+                failing = Some((id, attempts));
+                tracing::warn!(update_id = id, attempts, error = %e, "telegram update not committed");
+                // Everything before it is committed; it and what follows come again (what
+                // was committed after it is recognised by its update_id and not redone).
+                offset = Some(id);
+                if attempts >= cfg.max_attempts {
+                    match sink.quarantine(&update, &e.0).await {
+                        Ok(()) => {
+                            tracing::error!(update_id = id, "telegram update quarantined");
+                            failing = None;
+                            offset = Some(id.saturating_add(1));
+                            continue;
+                        }
+                        Err(q) => {
+                            tracing::error!(update_id = id, error = %q, "telegram update could not be quarantined");
                         }
                     }
-                    pause(backoff, &mut shutdown).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    // Re-fetch from the failed update: it was not confirmed.
-                    break;
                 }
+                pause(backoff, &mut shutdown).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
@@ -127,6 +139,64 @@ pub async fn run(
         let _ = bot.get_updates().offset(o).timeout(0).limit(1).send().await;
     }
     offset
+}
+
+/// Commits one batch of updates: each person's updates in order, different people at once
+/// (up to `concurrency`), so a busy moment for some does not keep the others waiting. Returns
+/// the first update (lowest id) that failed, with its error; a person's updates after their
+/// failed one are not tried.
+async fn commit_batch(
+    sink: &Arc<dyn UpdateSink>,
+    updates: &[Update],
+    concurrency: usize,
+) -> Option<(Update, SinkError)> {
+    let mut by_person: Vec<(Option<u64>, Vec<Update>)> = Vec::new();
+    for u in updates {
+        let who = u.from().map(|f| f.id.0);
+        match by_person
+            .iter_mut()
+            .find(|(k, _)| who.is_some() && *k == who)
+        {
+            Some((_, list)) => list.push(u.clone()),
+            None => by_person.push((who, vec![u.clone()])),
+        }
+    }
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut first_of = std::collections::HashMap::new();
+    for (_, list) in by_person {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let first = list[0].clone();
+        let sink = sink.clone();
+        let handle = tasks.spawn(async move {
+            let _permit = permit;
+            for u in list {
+                if let Err(e) = sink.commit(&u).await {
+                    return Some((u, e));
+                }
+            }
+            None
+        });
+        first_of.insert(handle.id(), first);
+    }
+    let mut failed: Option<(Update, SinkError)> = None;
+    while let Some(joined) = tasks.join_next_with_id().await {
+        let failure = match joined {
+            Ok((_, f)) => f,
+            // A panic while committing: that person's first update counts as failed.
+            Err(e) => first_of
+                .remove(&e.id())
+                .map(|u| (u, SinkError("the update handler panicked".into()))),
+        };
+        if let Some((u, e)) = failure
+            && failed.as_ref().is_none_or(|(f, _)| u.id.0 < f.id.0)
+        {
+            failed = Some((u, e));
+        }
+    }
+    failed
 }
 
 async fn pause(d: Duration, shutdown: &mut watch::Receiver<bool>) {
