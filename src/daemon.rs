@@ -401,9 +401,11 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
         transports,
         retry_policy(cfg),
     );
-    if let Some(w) = wake {
-        worker = worker.with_wake(w);
-    }
+    // The outbox wakes when the bot or the dispatcher has written messages; the dispatcher
+    // wakes when the email intake has committed a message.
+    let outbox_wake = wake.unwrap_or_else(|| Arc::new(tokio::sync::Notify::new()));
+    worker = worker.with_wake(outbox_wake.clone());
+    let dispatch_wake = Arc::new(tokio::sync::Notify::new());
     {
         let rx = shutdown.0.clone();
         tasks.spawn(async move { worker.run(Duration::from_millis(250), rx).await });
@@ -411,7 +413,8 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
 
     // Dispatch and timers, on every instance.
     let dispatcher =
-        crate::dispatch::Dispatcher::new(store.clone(), clock.clone(), dispatch_settings(cfg));
+        crate::dispatch::Dispatcher::new(store.clone(), clock.clone(), dispatch_settings(cfg))
+            .with_wake(dispatch_wake.clone(), Some(outbox_wake.clone()));
     {
         let rx = shutdown.0.clone();
         tasks.spawn(async move { dispatcher.run(Duration::from_millis(500), rx).await });
@@ -421,11 +424,14 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
     match &cfg.imap {
         Some(i) => {
             let icfg = crate::channels::email::imap::ImapConfig::from_config(i);
-            let intake = Arc::new(crate::channels::email::Intake::new(
-                store.clone(),
-                email_intake_config(cfg),
-                clock.clone(),
-            ));
+            let intake = Arc::new(
+                crate::channels::email::Intake::new(
+                    store.clone(),
+                    email_intake_config(cfg),
+                    clock.clone(),
+                )
+                .with_wake(dispatch_wake.clone()),
+            );
             let health: Arc<std::sync::Mutex<Option<Arc<crate::channels::email::imap::Health>>>> =
                 Default::default();
             let stale_after = i64::try_from(i.stale_after_minutes * 60).unwrap_or(i64::MAX);

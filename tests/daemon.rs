@@ -196,7 +196,7 @@ async fn two_daemons_on_postgresql_the_survivor_takes_over_imap() {
         http_get(h2, "/healthz").await.unwrap().1,
     );
     let a_leads = ha.contains("\"state\":\"ok\"") && hb.contains("standby");
-    let (mut leader, survivor) = if a_leads { (a, b) } else { (b, a) };
+    let (mut leader, mut survivor) = if a_leads { (a, b) } else { (b, a) };
     let _ = leader.child.kill();
     let _ = leader.child.wait();
     for n in 5..10 {

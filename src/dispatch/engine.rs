@@ -142,6 +142,10 @@ pub struct Dispatcher {
     clock: Arc<dyn Clock>,
     settings: Arc<DispatchSettings>,
     texts: Texts,
+    /// Rings when a request may be waiting (an intake committed one): dispatch at once.
+    wake: Option<Arc<tokio::sync::Notify>>,
+    /// Rung after a round that wrote messages, so the outbox sends them at once.
+    outbox_wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// Escapes text for Telegram's HTML parse mode.
@@ -173,7 +177,21 @@ impl Dispatcher {
             clock,
             settings: Arc::new(settings),
             texts: Texts,
+            wake: None,
+            outbox_wake: None,
         }
+    }
+
+    /// Runs a round as soon as `wake` is notified, and notifies `outbox` after a round that
+    /// did something (the daemon wires both).
+    pub fn with_wake(
+        mut self,
+        wake: Arc<tokio::sync::Notify>,
+        outbox: Option<Arc<tokio::sync::Notify>>,
+    ) -> Self {
+        self.wake = Some(wake);
+        self.outbox_wake = outbox;
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -1052,14 +1070,29 @@ impl Dispatcher {
             if *shutdown.borrow() {
                 return;
             }
-            if let Err(e) = self.dispatch_queued().await {
-                tracing::error!(error = %e, "dispatching queued requests failed");
+            let mut did = 0;
+            match self.dispatch_queued().await {
+                Ok(n) => did += n,
+                Err(e) => tracing::error!(error = %e, "dispatching queued requests failed"),
             }
-            if let Err(e) = self.run_due_timers().await {
-                tracing::error!(error = %e, "timer round failed");
+            match self.run_due_timers().await {
+                Ok(n) => did += n,
+                Err(e) => tracing::error!(error = %e, "timer round failed"),
             }
+            if did > 0
+                && let Some(n) = &self.outbox_wake
+            {
+                n.notify_one();
+            }
+            let woken = async {
+                match &self.wake {
+                    Some(n) => n.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
+                _ = woken => {}
                 _ = shutdown.changed() => {}
             }
         }

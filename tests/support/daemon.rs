@@ -72,7 +72,7 @@ impl Daemon {
         }
     }
 
-    pub fn stop(mut self) -> std::process::ExitStatus {
+    pub fn stop(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -89,6 +89,16 @@ impl Daemon {
                 );
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A test that fails before `stop` must not leave the daemon running.
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }

@@ -125,6 +125,8 @@ pub struct Intake {
     store: Store,
     cfg: IntakeConfig,
     clock: Arc<dyn Clock>,
+    /// Notified after each message is committed (the daemon's dispatcher waits on it).
+    committed: Option<Arc<tokio::sync::Notify>>,
 }
 
 enum Target {
@@ -147,7 +149,19 @@ fn content_id(raw: &[u8]) -> String {
 
 impl Intake {
     pub fn new(store: Store, cfg: IntakeConfig, clock: Arc<dyn Clock>) -> Self {
-        Self { store, cfg, clock }
+        Self {
+            store,
+            cfg,
+            clock,
+            committed: None,
+        }
+    }
+
+    /// Notifies `n` after each message is committed, so the dispatcher need not wait for its
+    /// next round.
+    pub fn with_wake(mut self, n: Arc<tokio::sync::Notify>) -> Self {
+        self.committed = Some(n);
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -160,6 +174,21 @@ impl Intake {
     }
 
     async fn run(
+        &self,
+        raw: &[u8],
+        oversized_size: Option<usize>,
+        target: Target,
+    ) -> Result<Outcome, IntakeError> {
+        let outcome = self.run_inner(raw, oversized_size, target).await;
+        if outcome.is_ok()
+            && let Some(n) = &self.committed
+        {
+            n.notify_one();
+        }
+        outcome
+    }
+
+    async fn run_inner(
         &self,
         raw: &[u8],
         oversized_size: Option<usize>,
