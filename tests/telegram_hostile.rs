@@ -268,3 +268,75 @@ both_backends!(
         w.stop().await;
     }
 );
+
+/// SQL metacharacters and Unicode edge cases (the Telegram side of `hostile_text.rs`).
+const UNICODE_AND_SQL: [&str; 8] = [
+    "'; DROP TABLE requests; --",
+    r"100% _x_ \ \\ \%",
+    "\u{200F}مرحبا\u{200F}",
+    "\u{202E}amoR\u{202C}",
+    "Da\u{200B}lmine\u{FEFF}",
+    "👩‍👩‍👧‍👦 🏳️‍🌈 👍🏽",
+    "Nguye\u{0302}\u{0303}n e\u{301}",
+    "{code} {name} %s $1",
+];
+
+both_backends!(
+    sql_and_unicode_edge_cases_by_telegram_round_trip,
+    |db| async move {
+        let mut w = World::new(db).await;
+        let name = UNICODE_AND_SQL.join(" ");
+        let op = w.operator(&name, Some(5400)).await;
+        w.mediator(UNICODE_AND_SQL[5], 5410).await;
+        let extra = UNICODE_AND_SQL.join("\n");
+        // NUL too: PostgreSQL cannot store it, so it is stripped (on both backends alike).
+        let r = w
+            .say(
+                5400,
+                &format!("Serve una mediatrice araba per un colloquio il 12/03 alle 10, 2 ore, in presenza a Dalmine.\n{extra}\nfine\u{0}riga"),
+            )
+            .await;
+        let r = w.press(&r, "Conferma").await;
+        let code = RequestCode::find_in(&r.text).expect("code");
+        let q = w.store().request(code).await.unwrap();
+        assert_eq!(q.operator_id, Some(op));
+        assert_eq!(q.requester_name.as_deref(), Some(name.as_str()));
+        let notes = q.notes.clone().unwrap_or_default();
+        for s in UNICODE_AND_SQL {
+            assert!(notes.contains(s), "{s:?} not in {notes:?}");
+        }
+        assert!(
+            notes.contains("fineriga") && !notes.contains('\0'),
+            "{notes:?}"
+        );
+        // Shown back as written (and escaped) to the requester and to the mediator.
+        let r = w.say(5400, &format!("/dettagli {code}")).await;
+        for s in UNICODE_AND_SQL {
+            assert!(shown_as_text(&r.text, s), "{s:?} in {}", r.text);
+        }
+        assert!(
+            r.text.contains(&code.to_string()),
+            "placeholders in text not re-filled"
+        );
+        let offer = w.reply(5410).await;
+        w.fake.press(&offer, "Accetto").unwrap();
+        let details = w.reply(5410).await;
+        for s in UNICODE_AND_SQL {
+            assert!(shown_as_text(&details.text, s), "{s:?} in {}", details.text);
+        }
+        let confirmation = w
+            .fake
+            .wait_for(5400, WAIT, |m| m.text.contains(UNICODE_AND_SQL[5]))
+            .await
+            .expect("confirmation with the mediator's name");
+        assert!(confirmation.text.contains(&code.to_string()));
+        // The requests table is still there, with this one request in it.
+        let all = w
+            .store()
+            .requests(&connecting::store::RequestFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 1);
+        w.stop().await;
+    }
+);
