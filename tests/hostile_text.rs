@@ -255,6 +255,30 @@ both_backends!(
         let list: serde_json::Value =
             serde_json::from_str(&cli(&["request", "list", "--json"])).unwrap();
         assert_eq!(list.as_array().map(Vec::len), Some(SAMPLES.len()));
+        let table = cli(&["request", "list"]);
+        assert_eq!(table.lines().count(), SAMPLES.len() + 1, "{table}");
+        // Terminal escape sequences in a name or note: kept as written (JSON), but shown as
+        // visible escapes in the table, never sent raw to the coordinator's terminal.
+        let esc = "\u{1b}[2J\u{1b}[31mrosso\u{1b}[0m";
+        let r = store
+            .create_request(
+                &NewRequest {
+                    requester_name: Some(esc.into()),
+                    notes: Some(format!("riga 1\nriga 2 {esc}")),
+                    ..Default::default()
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        let shown: serde_json::Value =
+            serde_json::from_str(&cli(&["request", "show", &r.code.to_string(), "--json"]))
+                .unwrap();
+        assert_eq!(shown["request"]["requester_name"], esc);
+        let table = cli(&["request", "show", &r.code.to_string()]);
+        assert!(!table.contains('\u{1b}'), "{table:?}");
+        assert!(table.contains("\\u{1b}[31mrosso"), "{table}");
+        assert!(table.contains("riga 1 riga 2"), "{table}");
         // People added from the command line, listed back.
         for (what, s) in SAMPLES {
             cli(&[

@@ -167,6 +167,8 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                 vec!["email".into(), opt(&r.requester_email)],
                 vec!["ente".into(), opt(&r.ente)],
                 vec!["mediatore".into(), opt(&r.assigned_mediator_id)],
+                vec!["oggetto".into(), opt(&r.subject)],
+                vec!["note".into(), opt(&r.notes)],
                 vec![
                     "mancano".into(),
                     if r.missing.is_empty() {
