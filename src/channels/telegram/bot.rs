@@ -596,15 +596,27 @@ impl TelegramBot {
                     Err(e) => Err(dispatch_err(e)),
                 }
             }
-            (Some(Person::Coordinator(_)), Incoming::Command { name, arg, .. })
-                if name == "assegna" =>
-            {
+            (
+                Some(p @ Person::Coordinator(_)),
+                Incoming::Command {
+                    name, arg, user_id, ..
+                },
+            ) if name == "assegna" => {
                 let Some(code) = RequestCode::find_in(arg) else {
                     return Ok(Some(Pre::Reply(self.t("assign_usage"), None, vec![])));
                 };
                 let c = code.to_string();
                 let req = match self.store.request(code).await {
-                    Ok(r) => r,
+                    Ok(r)
+                        if self
+                            .check(actor_of(p, *user_id), Action::Manage, &RequestFacts::of(&r))
+                            .is_ok() =>
+                    {
+                        r
+                    }
+                    Ok(_) => {
+                        return Ok(Some(Pre::Reply(self.t("not_authorized"), None, vec![])));
+                    }
                     Err(StoreError::NotFound(_)) => {
                         return Ok(Some(Pre::Reply(
                             self.tr("cancel_not_found", &[("code", &c)]),
@@ -646,6 +658,14 @@ impl TelegramBot {
                 )))
             }
             (Some(Person::Coordinator(co)), Incoming::Callback { data, .. }) => {
+                // Assigning and reviewing are the coordinator's (the table's `Manage`).
+                if let Err(d) = self.check(
+                    Actor::Coordinator { id: co.id },
+                    Action::Manage,
+                    &RequestFacts::default(),
+                ) {
+                    return Ok(Some(Pre::Answer(self.denied_text(d), None)));
+                }
                 let (request_id, mediator_id) = match Callback::parse(data) {
                     Ok(Callback::Assign {
                         request_id,
@@ -931,7 +951,11 @@ impl TelegramBot {
                         ..Default::default()
                     })
                     .await?;
-                match latest.first() {
+                let me = actor_of(&person, chat);
+                let own = latest
+                    .first()
+                    .filter(|r| authorize(&me, Action::AddInfo, &RequestFacts::of(r)).is_ok());
+                match own {
                     Some(r) => {
                         let detail = serde_json::json!({"telegram_file_id": file_id, "name": name, "size": size}).to_string();
                         tx.audit(
