@@ -8,7 +8,7 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use connecting::channels::email::{Intake, IntakeConfig, Outcome};
-use connecting::clock::ManualClock;
+use connecting::clock::{Clock, ManualClock};
 use connecting::domain::{Ambito, Channel, LanguageCode, RequestStatus};
 use connecting::store::{NewCoordinator, NewMediator, NewOperator, NewRequest, RequestFilter};
 use std::process::Command;
@@ -300,5 +300,85 @@ both_backends!(
                 "{what}: {listed}"
             );
         }
+    }
+);
+
+both_backends!(
+    markup_characters_reach_an_email_only_mediator_as_written,
+    |db| async move {
+        use connecting::dispatch::engine::{DispatchSettings, Dispatcher};
+        use connecting::domain::{InterventionType, Modality};
+        let store = db.store.clone();
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap());
+        let d = Dispatcher::new(
+            store.clone(),
+            Arc::new(clock.clone()),
+            DispatchSettings::default(),
+        );
+        let m = store
+            .add_mediator(
+                &NewMediator {
+                    name: "Samira".into(),
+                    phone: None,
+                    email: Some("samira@mediatori.example".into()),
+                    telegram_id: None,
+                    gender: None,
+                    languages: vec![LanguageCode::parse("ar").unwrap()],
+                    ambiti: vec![Ambito::parse("Dalmine").unwrap()],
+                    availability: None,
+                    share_phone: false,
+                },
+                clock.now(),
+            )
+            .await
+            .unwrap();
+        let place = "Via Roma & <Corte> \"A\"";
+        let date = chrono::NaiveDate::from_ymd_opt(2027, 3, 12).unwrap();
+        let start = chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap();
+        let appt = connecting::domain::Appointment::new(date, start, 60).unwrap();
+        let tz = chrono_tz::Europe::Rome;
+        let r = store
+            .create_request(
+                &NewRequest {
+                    status: Some(RequestStatus::Queued),
+                    language: Some(LanguageCode::parse("ar").unwrap()),
+                    intervention: Some(InterventionType::Colloquio),
+                    modality: Some(Modality::InPerson),
+                    date: Some(date),
+                    start_time: Some(start),
+                    duration_minutes: Some(60),
+                    starts_at: Some(appt.starts_at(tz)),
+                    ends_at: Some(appt.ends_at(tz)),
+                    comune: Some("Dalmine".into()),
+                    address: Some(place.into()),
+                    notes: Some("a < b & c".into()),
+                    ..Default::default()
+                },
+                clock.now(),
+            )
+            .await
+            .unwrap();
+        d.assign(r.code, m.id, "cli").await.unwrap();
+        // Past the day-before reminder.
+        clock.set(Utc.with_ymd_and_hms(2027, 3, 11, 10, 0, 0).unwrap());
+        d.run_due_timers().await.unwrap();
+        let bodies: Vec<String> = store
+            .outbox_all()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|o| match o.payload {
+                connecting::outbox::Payload::Email(e) if e.to == "samira@mediatori.example" => {
+                    Some(e.body)
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(bodies.len() >= 2, "details and reminder: {bodies:?}");
+        for b in &bodies {
+            assert!(b.contains(place), "{b}");
+            assert!(!b.contains("&amp;") && !b.contains("&lt;"), "{b}");
+        }
+        assert!(bodies.iter().any(|b| b.contains("a < b & c")), "{bodies:?}");
     }
 );

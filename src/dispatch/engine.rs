@@ -1176,10 +1176,17 @@ impl Dispatcher {
                     return Ok(());
                 };
                 let (date, time, _) = self.fmt_when(&req);
+                // Escaped for Telegram's HTML only: an email reminder shows the place as written.
                 let place = [req.address.clone(), req.comune.clone()]
                     .into_iter()
                     .flatten()
-                    .map(|s| html_escape(&s))
+                    .map(|s| {
+                        if m.telegram_id.is_some() {
+                            html_escape(&s)
+                        } else {
+                            s
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(", ");
                 let code = req.code.to_string();
