@@ -279,6 +279,31 @@ both_backends!(
         assert!(!table.contains('\u{1b}'), "{table:?}");
         assert!(table.contains("\\u{1b}[31mrosso"), "{table}");
         assert!(table.contains("riga 1 riga 2"), "{table}");
+        // People imported from a CSV file (quotes doubled as CSV wants; a NUL stripped).
+        let csv = dir.path().join("mediatori.csv");
+        let mut text =
+            String::from("name,languages,ambiti,phone,telegram_id,gender,availability,email\n");
+        for (i, (_, s)) in SAMPLES.iter().enumerate() {
+            text.push_str(&format!(
+                "\"{}\",ar,Dalmine,,,,,csv{i}@mediatori.example\n",
+                s.replace('"', "\"\"")
+            ));
+        }
+        text.push_str(&format!(
+            "\"{WITH_NUL}\",ar,Dalmine,,,,,nul@mediatori.example\n"
+        ));
+        std::fs::write(&csv, text).unwrap();
+        cli(&["mediator", "import", csv.to_str().unwrap()]);
+        let listed: serde_json::Value =
+            serde_json::from_str(&cli(&["mediator", "list", "--json"])).unwrap();
+        let names: Vec<&str> = listed
+            .as_array()
+            .map(|a| a.iter().filter_map(|m| m["name"].as_str()).collect())
+            .unwrap_or_default();
+        for (what, s) in SAMPLES {
+            assert!(names.contains(&s), "{what}: {names:?}");
+        }
+        assert!(names.contains(&NUL_STRIPPED), "{names:?}");
         // People added from the command line, listed back.
         for (what, s) in SAMPLES {
             cli(&[
