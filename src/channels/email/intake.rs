@@ -25,7 +25,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::domain::{Channel, RequestCode, RequestStatus};
 use crate::extract::SenderInfo;
 use crate::outbox::{EmailPayload, Payload};
-use crate::store::{Inbound, NewInbound, Operator, Request, Store, StoreError, Tx};
+use crate::store::{Inbound, NewInbound, Operator, Request, Store, StoreError, Tx, db_text};
 
 pub const CHANNEL: &str = "email";
 
@@ -138,11 +138,8 @@ enum Target {
     Existing(i64),
 }
 
-/// Text fit for any database column: PostgreSQL refuses NUL in TEXT.
-fn db_text(s: &str) -> String {
-    s.replace('\0', "")
-}
-
+/// [`db_text`] on an owned optional value (the store strips NUL too; here it is stripped
+/// before the values are compared and extracted).
 fn db_opt(s: Option<String>) -> Option<String> {
     s.map(|s| db_text(&s))
 }
