@@ -549,12 +549,12 @@ impl TelegramBot {
                     return Ok(Some(Pre::Reply(self.t("cancel_usage"), None, vec![])));
                 };
                 let c = code.to_string();
-                let (by, user) = match p {
-                    Person::Operator(_) => (Canceller::Requester, incoming.user_id()),
-                    Person::Coordinator(co) => (Canceller::Coordinator(co.id), None),
+                let by = match p {
+                    Person::Operator(_) => Canceller::Requester,
+                    Person::Coordinator(co) => Canceller::Coordinator(co.id),
                     Person::Mediator(_) => return Ok(None),
                 };
-                let user = user.unwrap_or_default();
+                let user = incoming.user_id().unwrap_or_default();
                 let req = match self.store.request(code).await {
                     Ok(r)
                         if self
