@@ -125,6 +125,13 @@ pub struct TelegramConfig {
     pub bot_username: Option<String>,
     #[serde(default = "default_invite_ttl_days")]
     pub invite_ttl_days: u32,
+    /// Failed invite codes a Telegram account may try per hour; then even a good code waits.
+    #[serde(default = "default_invite_attempts_per_hour")]
+    pub invite_attempts_per_hour: u32,
+    /// After this many failed invite codes from one account within the hour, the coordinators
+    /// are alerted (once per account per hour).
+    #[serde(default = "default_invite_alert_after")]
+    pub invite_alert_after: u32,
 }
 
 fn default_api_url() -> String {
@@ -135,6 +142,12 @@ fn default_mode() -> TelegramMode {
 }
 fn default_invite_ttl_days() -> u32 {
     7
+}
+fn default_invite_attempts_per_hour() -> u32 {
+    5
+}
+fn default_invite_alert_after() -> u32 {
+    5
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -387,7 +400,7 @@ const SECRET_KEYS: [(&str, &str); 4] = [
 ];
 /// Keys whose environment values are numbers or booleans (everything else stays text, so an
 /// all-digit password is still a password).
-const TYPED_KEYS: [&str; 18] = [
+const TYPED_KEYS: [&str; 20] = [
     "port",
     "poll_interval_secs",
     "idle",
@@ -406,6 +419,8 @@ const TYPED_KEYS: [&str; 18] = [
     "max_attempts",
     "retry_base_secs",
     "retry_cap_secs",
+    "invite_attempts_per_hour",
+    "invite_alert_after",
 ];
 const LIST_KEYS: [(&str, &str); 2] = [
     ("intake", "allowed_sender_domains"),

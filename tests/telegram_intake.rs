@@ -447,7 +447,7 @@ async fn startup_turns_a_bad_token_or_url_into_one_clear_error() {
         cmds.iter()
             .any(|(c, d)| c == "nuova" && d.contains("richiesta"))
     );
-    assert_eq!(cmds.len(), 11);
+    assert_eq!(cmds.len(), 12);
     startup::use_webhook(&fake.bot(), "https://bot.example.org/telegram/hook", "abc")
         .await
         .unwrap();

@@ -5,179 +5,23 @@
 #[path = "support/botapi.rs"]
 mod botapi;
 mod common;
+#[path = "support/world.rs"]
+mod world;
 
-use botapi::{BotMessage, FakeBotApi};
-use chrono::{DateTime, TimeZone, Utc};
+use botapi::FakeBotApi;
+use chrono::{TimeZone, Utc};
 use common::TestDb;
 use connecting::channels::telegram::UpdateSink;
-use connecting::channels::telegram::poller::PollConfig;
-use connecting::channels::telegram::runtime::{Running, TelegramSettings, start_polling};
+use connecting::channels::telegram::runtime::TelegramSettings;
 use connecting::clock::{Clock, ManualClock};
 use connecting::domain::{
     Ambito, Gender, InterventionType, LanguageCode, Modality, PersonKind, RequestCode,
     RequestStatus,
 };
-use connecting::store::{NewMediator, NewOperator, NewRequest, Store};
+use connecting::store::{NewMediator, NewRequest};
 use std::sync::Arc;
 use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-fn start_time() -> DateTime<Utc> {
-    // Monday 1 March 2027, 09:00 in Bergamo.
-    Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap()
-}
-
-struct World {
-    fake: FakeBotApi,
-    db: TestDb,
-    clock: ManualClock,
-    running: Option<Running>,
-}
-
-impl World {
-    async fn new(db: TestDb) -> World {
-        let fake = FakeBotApi::start().await;
-        let clock = ManualClock::new(start_time());
-        let mut w = World {
-            fake,
-            db,
-            clock,
-            running: None,
-        };
-        w.start().await;
-        w
-    }
-
-    fn settings(&self) -> TelegramSettings {
-        let mut s = TelegramSettings::new(self.fake.token.clone());
-        s.api_url = Some(self.fake.url.clone());
-        s.poll = PollConfig {
-            timeout_secs: 1,
-            max_attempts: 3,
-            backoff: Duration::from_millis(50),
-            ..PollConfig::default()
-        };
-        s.delivery_tick = Duration::from_millis(100);
-        s
-    }
-
-    async fn start(&mut self) {
-        let clock: Arc<dyn Clock> = Arc::new(self.clock.clone());
-        let r = start_polling(&self.settings(), self.db.store.clone(), clock)
-            .await
-            .expect("bot starts");
-        self.running = Some(r);
-    }
-
-    async fn stop(&mut self) {
-        if let Some(r) = self.running.take() {
-            r.stop().await;
-        }
-    }
-
-    fn store(&self) -> &Store {
-        &self.db.store
-    }
-
-    async fn operator(&self, name: &str, telegram_id: Option<i64>) -> i64 {
-        self.store()
-            .add_operator(
-                &NewOperator {
-                    name: name.into(),
-                    email: Some(format!(
-                        "{}@comune.example.it",
-                        name.to_lowercase().replace(' ', ".")
-                    )),
-                    phone: Some("035 000000".into()),
-                    ente: "Comune di Dalmine".into(),
-                    ambito: Ambito::parse("Dalmine").expect("ambito"),
-                    telegram_id,
-                },
-                self.clock.now(),
-            )
-            .await
-            .expect("operator")
-            .id
-    }
-
-    async fn mediator(&self, name: &str, telegram_id: i64) -> i64 {
-        self.store()
-            .add_mediator(
-                &NewMediator {
-                    name: name.into(),
-                    phone: None,
-                    email: None,
-                    telegram_id: Some(telegram_id),
-                    gender: Some(Gender::F),
-                    languages: vec![LanguageCode::parse("ar").unwrap()],
-                    ambiti: vec![Ambito::parse("Dalmine").unwrap()],
-                    availability: None,
-                    share_phone: false,
-                },
-                self.clock.now(),
-            )
-            .await
-            .expect("mediator")
-            .id
-    }
-
-    /// Sends text as `user` and waits for the bot's next message to them.
-    async fn say(&self, user: i64, text: &str) -> BotMessage {
-        self.fake.push_text(user, text);
-        self.reply(user).await
-    }
-
-    async fn reply(&self, user: i64) -> BotMessage {
-        self.fake
-            .wait_for(user, WAIT, |m| m.kind == botapi::ActionKind::Sent)
-            .await
-            .unwrap_or_else(|| panic!("no reply to {user}: {:?}", self.fake.sent_to(user)))
-    }
-
-    async fn press(&self, m: &BotMessage, label: &str) -> BotMessage {
-        self.fake
-            .press(m, label)
-            .unwrap_or_else(|| panic!("no button {label:?} in {:?}", m.labels()));
-        self.reply(m.chat_id).await
-    }
-
-    async fn requests_of(&self, operator_id: i64) -> Vec<connecting::store::Request> {
-        self.store()
-            .requests(&connecting::store::RequestFilter {
-                operator_id: Some(operator_id),
-                ..Default::default()
-            })
-            .await
-            .expect("requests")
-    }
-
-    /// Waits for the bot's answer to a button press (its text, or "" without text).
-    async fn answer(&self, id: &str) -> Option<String> {
-        let t = std::time::Instant::now();
-        while t.elapsed() < WAIT {
-            if let Some((_, text)) = self
-                .fake
-                .callback_answers()
-                .into_iter()
-                .find(|(i, _)| i == id)
-            {
-                return Some(text.unwrap_or_default());
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        None
-    }
-
-    /// Waits until every pushed update is confirmed (so counts in the store are final).
-    async fn settle(&self) {
-        let t = std::time::Instant::now();
-        while self.fake.pending_count() > 0 {
-            assert!(t.elapsed() < WAIT, "updates not confirmed");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
+use world::{WAIT, World, start_time};
 
 both_backends!(registration_by_invite_code, |db| async move {
     let mut w = World::new(db).await;

@@ -118,7 +118,7 @@ pub async fn ingest(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<()> {
             "{}",
             serde_json::json!({
                 "emails": r.files, "texts": texts, "created": r.created + texts, "updated": r.updated,
-                "cancelled": r.cancelled, "held": r.held, "recorded": r.recorded, "duplicates": r.duplicates,
+                "cancelled": r.cancelled, "held": r.held, "refused": r.refused, "recorded": r.recorded, "duplicates": r.duplicates,
                 "quarantined": r.quarantined, "oversized": r.oversized, "unreadable": unreadable,
             })
         );
@@ -132,6 +132,10 @@ pub async fn ingest(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<()> {
             vec![
                 "in revisione (mittente sconosciuto)".into(),
                 r.held.to_string(),
+            ],
+            vec![
+                "rifiutate (richiesta di un altro mittente)".into(),
+                r.refused.to_string(),
             ],
             vec![
                 "registrate senza risposta (automatiche, ricevute)".into(),

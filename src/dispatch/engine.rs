@@ -426,6 +426,57 @@ impl Dispatcher {
         })
     }
 
+    /// A request's full details (when, where, requester, notes) in the sentence `key`
+    /// (`accepted_details`, `request_details`); values HTML-escaped when `html` (Telegram).
+    /// Only for whom [`crate::authz`] allows `SeeDetails`.
+    pub fn details_text(&self, req: &Request, key: &str, html: bool) -> String {
+        let (date, time, duration) = self.fmt_when(req);
+        let place = [req.address.clone(), req.comune.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let requester = [
+            req.requester_name.clone(),
+            req.requester_phone.clone(),
+            req.ente.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
+        let details_args = [
+            ("code", req.code.to_string()),
+            ("date", date),
+            ("time", time),
+            ("duration", duration),
+            ("place", place),
+            (
+                "kind",
+                req.intervention
+                    .map(|i| i.as_str().to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "modality",
+                req.modality
+                    .map(|i| i.as_str().to_string())
+                    .unwrap_or_default(),
+            ),
+            ("requester", requester),
+            ("notes", req.notes.clone().unwrap_or_default()),
+        ];
+        if html {
+            let escaped: Vec<(&str, String)> = details_args
+                .iter()
+                .map(|(k, v)| (*k, html_escape(v)))
+                .collect();
+            self.t(key, &escaped)
+        } else {
+            self.t(key, &details_args)
+        }
+    }
+
     fn fmt_when(&self, req: &Request) -> (String, String, String) {
         let date = req
             .date
@@ -685,7 +736,7 @@ impl Dispatcher {
             .await?;
         }
         tx.cancel_timers(req.id, &[timer_kind::OFFER_WAVE]).await?;
-        let (date, time, duration) = self.fmt_when(req);
+        let (date, time, _) = self.fmt_when(req);
         let place = [req.address.clone(), req.comune.clone()]
             .into_iter()
             .flatten()
@@ -725,46 +776,9 @@ impl Dispatcher {
             tx.enqueue(&key, Some(req.id), &p, now).await?;
         }
         // The winner: full details.
-        let requester = [
-            req.requester_name.clone(),
-            req.requester_phone.clone(),
-            req.ente.clone(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(", ");
-        let details_args = [
-            ("code", code.clone()),
-            ("date", date),
-            ("time", time),
-            ("duration", duration),
-            ("place", place),
-            (
-                "kind",
-                req.intervention
-                    .map(|i| i.as_str().to_string())
-                    .unwrap_or_default(),
-            ),
-            (
-                "modality",
-                req.modality
-                    .map(|i| i.as_str().to_string())
-                    .unwrap_or_default(),
-            ),
-            ("requester", requester),
-            ("notes", req.notes.clone().unwrap_or_default()),
-        ];
+        let text = self.details_text(req, "accepted_details", m.telegram_id.is_some());
+        let code = req.code.to_string();
         let key = format!("details:{assignment_id}");
-        let escaped: Vec<(&str, String)> = details_args
-            .iter()
-            .map(|(k, v)| (*k, html_escape(v)))
-            .collect();
-        let text = if m.telegram_id.is_some() {
-            self.t("accepted_details", &escaped)
-        } else {
-            self.t("accepted_details", &details_args)
-        };
         if let Some(p) = self.to_mediator(
             m,
             &key,
@@ -975,19 +989,41 @@ impl Dispatcher {
         done: bool,
         worked_minutes: Option<i64>,
     ) -> Result<bool> {
+        let actor = format!("mediator:{mediator_id}");
+        self.record_outcome_as(
+            assignment_id,
+            Some(mediator_id),
+            done,
+            worked_minutes,
+            &actor,
+        )
+        .await
+    }
+
+    /// The outcome recorded by `actor`: for the assignment's own mediator when `mediator_id` is
+    /// given (checked), else on the mediator's behalf (a coordinator; authorised by the caller).
+    /// False when the assignment is not active (already answered) or not that mediator's.
+    pub async fn record_outcome_as(
+        &self,
+        assignment_id: i64,
+        mediator_id: Option<i64>,
+        done: bool,
+        worked_minutes: Option<i64>,
+        actor: &str,
+    ) -> Result<bool> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let request_id = tx
             .assignment(assignment_id)
             .await?
-            .filter(|a| a.mediator_id == mediator_id && a.status == "active")
+            .filter(|a| mediator_id.is_none_or(|m| a.mediator_id == m) && a.status == "active")
             .map(|a| a.request_id);
         let Some(request_id) = request_id else {
             tx.rollback().await?;
             return Ok(false);
         };
         let status = if done { "done" } else { "not_done" };
-        let actor = format!("mediator:{mediator_id}");
+        let actor = actor.to_string();
         if !tx
             .close_assignment(
                 assignment_id,
@@ -1173,10 +1209,17 @@ impl Dispatcher {
                     return Ok(());
                 };
                 let (date, time, _) = self.fmt_when(&req);
+                // Escaped for Telegram's HTML only: an email reminder shows the place as written.
                 let place = [req.address.clone(), req.comune.clone()]
                     .into_iter()
                     .flatten()
-                    .map(|s| html_escape(&s))
+                    .map(|s| {
+                        if m.telegram_id.is_some() {
+                            html_escape(&s)
+                        } else {
+                            s
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(", ");
                 let code = req.code.to_string();

@@ -45,6 +45,13 @@ impl Tx {
         m: &NewInbound,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>> {
+        let m = &NewInbound {
+            sender: super::db_opt(&m.sender),
+            subject: super::db_opt(&m.subject),
+            body: super::db_opt(&m.body),
+            error: super::db_opt(&m.error),
+            ..m.clone()
+        };
         let id: Option<i64> = with_tx!(self, c => {
             sqlx::query_scalar(
                 "INSERT INTO inbound_messages (channel, external_id, kind, status, sender, subject,

@@ -294,6 +294,18 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Unix seconds of an instant.
+/// Text as every backend can store it: PostgreSQL refuses NUL in TEXT, so NUL is stripped
+/// here, on both backends alike (documented in SECURITY.md). Everything else is kept as
+/// written: values are always bound as parameters, never spliced into SQL.
+pub fn db_text(s: &str) -> String {
+    s.replace('\0', "")
+}
+
+/// [`db_text`] on an optional value.
+pub fn db_opt(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(db_text)
+}
+
 pub fn ts(t: chrono::DateTime<chrono::Utc>) -> i64 {
     t.timestamp()
 }

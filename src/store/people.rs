@@ -186,6 +186,13 @@ pub(super) const MEDIATOR_COLS: &str = "id, name, phone, email, telegram_id, gen
 
 impl Store {
     pub async fn add_operator(&self, op: &NewOperator, now: DateTime<Utc>) -> Result<Operator> {
+        let op = &NewOperator {
+            name: super::db_text(&op.name),
+            email: super::db_opt(&op.email),
+            phone: super::db_opt(&op.phone),
+            ente: super::db_text(&op.ente),
+            ..op.clone()
+        };
         let email = op.email.as_deref().map(|e| e.trim().to_lowercase());
         let id: i64 = with_pool!(self, p => {
             sqlx::query_scalar(
@@ -247,6 +254,13 @@ impl Store {
     }
 
     pub async fn add_mediator(&self, m: &NewMediator, now: DateTime<Utc>) -> Result<Mediator> {
+        let m = &NewMediator {
+            name: super::db_text(&m.name),
+            phone: super::db_opt(&m.phone),
+            email: super::db_opt(&m.email),
+            availability: super::db_opt(&m.availability),
+            ..m.clone()
+        };
         let languages = m
             .languages
             .iter()
@@ -339,6 +353,11 @@ impl Store {
         c: &NewCoordinator,
         now: DateTime<Utc>,
     ) -> Result<Coordinator> {
+        let c = &NewCoordinator {
+            name: super::db_text(&c.name),
+            email: super::db_opt(&c.email),
+            ..c.clone()
+        };
         let id: i64 = with_pool!(self, p => {
             sqlx::query_scalar(
                 "INSERT INTO coordinators (name, telegram_id, email, created_at)

@@ -243,9 +243,33 @@ fn stamp_column(to: RequestStatus) -> Option<&'static str> {
     }
 }
 
+impl NewRequest {
+    /// The same fields with every text made storable ([`super::db_text`]: NUL stripped).
+    fn storable(&self) -> NewRequest {
+        let mut r = self.clone();
+        for f in [
+            &mut r.requester_name,
+            &mut r.requester_email,
+            &mut r.requester_phone,
+            &mut r.ente,
+            &mut r.comune,
+            &mut r.comune_istat,
+            &mut r.address,
+            &mut r.case_ref,
+            &mut r.notes,
+            &mut r.source_message_id,
+            &mut r.subject,
+        ] {
+            *f = super::db_opt(f);
+        }
+        r
+    }
+}
+
 impl Tx {
     /// Creates a request with the next code of `now`'s year. Status defaults to `received`.
     pub async fn create_request(&mut self, r: &NewRequest, now: DateTime<Utc>) -> Result<Request> {
+        let r = &r.storable();
         let year = now.year();
         let seq: i64 = with_tx!(self, c => {
             sqlx::query_scalar(
@@ -326,6 +350,7 @@ impl Tx {
         r: &NewRequest,
         now: DateTime<Utc>,
     ) -> Result<Request> {
+        let r = &r.storable();
         let n = with_tx!(self, c => {
             sqlx::query(
                 "UPDATE requests SET requester_name = $1, requester_email = $2, requester_phone = $3,

@@ -20,11 +20,12 @@ use super::classify::{Class, Context, classify};
 use super::imap::{Cursor, FetchedMessage, MessageSink, SinkError, SinkFuture};
 use super::parse::{InboundEmail, Limits, ParseError, parse_email};
 use super::{replies, text, understand};
+use crate::authz::{Action, Actor, RequestFacts, authorize};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{Channel, RequestCode, RequestStatus};
 use crate::extract::SenderInfo;
 use crate::outbox::{EmailPayload, Payload};
-use crate::store::{Inbound, NewInbound, Operator, Request, Store, StoreError, Tx};
+use crate::store::{Inbound, NewInbound, Operator, Request, Store, StoreError, Tx, db_text};
 
 pub const CHANNEL: &str = "email";
 
@@ -93,6 +94,11 @@ pub enum Outcome {
         request_id: i64,
         code: RequestCode,
     },
+    /// A follow-up or cancellation from a known sender on a request that is not theirs
+    /// ([`crate::authz`]): nothing changed, the sender is told so.
+    Refused {
+        request_id: i64,
+    },
     /// From an unknown sender: kept for a coordinator, not answered.
     Held {
         request_id: Option<i64>,
@@ -134,11 +140,8 @@ enum Target {
     Existing(i64),
 }
 
-/// Text fit for any database column: PostgreSQL refuses NUL in TEXT.
-fn db_text(s: &str) -> String {
-    s.replace('\0', "")
-}
-
+/// [`db_text`] on an owned optional value (the store strips NUL too; here it is stripped
+/// before the values are compared and extracted).
 fn db_opt(s: Option<String>) -> Option<String> {
     s.map(|s| db_text(&s))
 }
@@ -449,16 +452,35 @@ impl Intake {
             (Class::FollowUp(_) | Class::Cancellation(_), None) => Class::NewRequest,
             _ => class,
         };
-        // On an existing request, the requester themselves may act even if not on the lists.
-        let accepted = accepted
-            || match (&target_request, &sender) {
-                (Some(r), Some(s)) => r.requester_email.as_deref() == Some(s.as_str()),
-                _ => false,
-            };
+        // On an existing request the one authorisation table decides ([`crate::authz`]): its
+        // requester (by operator id or address) or a coordinator may act, even if not on the
+        // lists; anyone else known is refused with a reply, an unknown sender is held.
+        let verdict = match (&class, &target_request) {
+            (Class::FollowUp(_) | Class::Cancellation(_), Some(r)) => {
+                let actor = email_actor(&mut tx, sender.as_deref(), operator.as_ref()).await?;
+                let action = match class {
+                    Class::Cancellation(_) => Action::Cancel,
+                    _ => Action::AddInfo,
+                };
+                let v = authorize(&actor, action, &RequestFacts::of(r));
+                if let Err(d) = v {
+                    tracing::warn!(request = %r.code, actor = %actor.audit_name(), ?action, denied = %d, "email: refused");
+                }
+                Some(v)
+            }
+            _ => None,
+        };
+        let refused = accepted && matches!(verdict, Some(Err(_)));
+        let accepted = match verdict {
+            Some(v) => v.is_ok(),
+            None => accepted,
+        };
         let status = if !class.acts_on_request() {
             "ignored"
         } else if accepted {
             "processed"
+        } else if refused {
+            "refused"
         } else {
             "held"
         };
@@ -573,7 +595,17 @@ impl Intake {
                     .ok_or_else(|| StoreError::Corrupt("follow-up without its request".into()))?;
                 tx.link_inbound(inbound_id, request.id).await?;
                 let detail = format!("inbound {inbound_id}");
-                if !accepted {
+                if refused {
+                    self.refuse(
+                        &mut tx,
+                        &email,
+                        &request,
+                        "follow_up_refused",
+                        inbound_id,
+                        now,
+                    )
+                    .await?
+                } else if !accepted {
                     tx.audit(
                         now,
                         "process:email",
@@ -641,7 +673,17 @@ impl Intake {
                     StoreError::Corrupt("cancellation without its request".into())
                 })?;
                 tx.link_inbound(inbound_id, request.id).await?;
-                if !accepted {
+                if refused {
+                    self.refuse(
+                        &mut tx,
+                        &email,
+                        &request,
+                        "cancellation_refused",
+                        inbound_id,
+                        now,
+                    )
+                    .await?
+                } else if !accepted {
                     let detail = format!("inbound {inbound_id}");
                     tx.audit(
                         now,
@@ -685,6 +727,34 @@ impl Intake {
             other => tracing::info!(inbound_id, outcome = ?outcome_name(other), "email intake"),
         }
         Ok(outcome)
+    }
+
+    /// A known sender acted on a request that is not theirs: audited, answered that nothing
+    /// changed (the reply names only the code they wrote), the request untouched.
+    async fn refuse(
+        &self,
+        tx: &mut Tx,
+        email: &InboundEmail,
+        request: &Request,
+        action: &str,
+        inbound_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, IntakeError> {
+        let detail = format!("inbound {inbound_id}");
+        tx.audit(
+            now,
+            "process:email",
+            Some(request.id),
+            action,
+            Some(&detail),
+        )
+        .await?;
+        let body = replies::refused_body(&self.cfg.lang, request);
+        self.enqueue_reply(tx, email, request, "refused", inbound_id, body, now)
+            .await?;
+        Ok(Outcome::Refused {
+            request_id: request.id,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -875,6 +945,30 @@ async fn record_attachments(
     Ok(())
 }
 
+/// Who an email acting on an existing request comes from, for [`crate::authz`]: a
+/// coordinator (by address), else a requester known by operator record and/or address.
+async fn email_actor(
+    tx: &mut Tx,
+    sender: Option<&str>,
+    operator: Option<&Operator>,
+) -> Result<Actor, StoreError> {
+    if let Some(s) = sender
+        && let Some(c) = tx.all_coordinators().await?.into_iter().find(|c| {
+            c.email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(s))
+        })
+    {
+        return Ok(Actor::Coordinator { id: c.id });
+    }
+    Ok(Actor::Operator {
+        id: operator.map(|o| o.id),
+        email: sender.map(str::to_owned),
+        chat_id: None,
+        active: true,
+    })
+}
+
 fn outcome_name(o: &Outcome) -> &'static str {
     match o {
         Outcome::Duplicate => "duplicate",
@@ -882,6 +976,7 @@ fn outcome_name(o: &Outcome) -> &'static str {
         Outcome::Updated { .. } => "updated",
         Outcome::Cancelled { .. } => "cancelled",
         Outcome::Held { .. } => "held",
+        Outcome::Refused { .. } => "refused",
         Outcome::Recorded { .. } => "recorded",
         Outcome::Quarantined { .. } => "quarantined",
         Outcome::Oversized => "oversized",
@@ -941,6 +1036,8 @@ pub struct IngestReport {
     pub updated: usize,
     pub cancelled: usize,
     pub held: usize,
+    /// Follow-ups and cancellations refused: the request is someone else's.
+    pub refused: usize,
     pub recorded: usize,
     pub duplicates: usize,
     pub quarantined: usize,
@@ -982,6 +1079,7 @@ pub async fn ingest_with(intake: &Intake, paths: &[PathBuf]) -> Result<IngestRep
             Outcome::Updated { .. } => report.updated += 1,
             Outcome::Cancelled { .. } => report.cancelled += 1,
             Outcome::Held { .. } => report.held += 1,
+            Outcome::Refused { .. } => report.refused += 1,
             Outcome::Recorded { .. } => report.recorded += 1,
             Outcome::Quarantined { .. } => report.quarantined += 1,
             Outcome::Oversized => report.oversized += 1,

@@ -146,6 +146,18 @@ pub fn cancel_body(lang: &str, r: &Request) -> String {
     .join("\n\n")
 }
 
+/// The answer to a follow-up or cancellation from a known sender who is not the request's
+/// requester (refused by [`crate::authz`]): nothing was changed.
+pub fn refused_body(lang: &str, r: &Request) -> String {
+    let code = r.code.to_string();
+    [
+        text(lang, "greeting", &[]),
+        text(lang, "refused_not_yours", &[("code", &code)]),
+        text(lang, "signature", &[("code", &code)]),
+    ]
+    .join("\n\n")
+}
+
 /// `Re: [CODE] subject`, without piling up Re:/R:/I:/Fwd: prefixes or an old code.
 pub fn reply_subject(lang: &str, code: &str, original: Option<&str>) -> String {
     let mut s = original.unwrap_or("").trim().to_owned();

@@ -11,6 +11,7 @@ use super::html::escape;
 use super::sink::{SinkError, SinkFuture, UpdateSink};
 use super::texts::render;
 use super::updates::{Incoming, Media, classify};
+use crate::authz::{Action, Actor, Denied, RequestFacts, authorize};
 use crate::clock::Clock;
 use crate::dispatch::engine::{
     AcceptOutcome, Canceller, DispatchError, DispatchSettings, Dispatcher,
@@ -40,6 +41,8 @@ pub struct BotConfig {
     pub tz: Tz,
     /// Failed invite codes allowed per Telegram account per hour.
     pub invite_attempts_per_hour: i64,
+    /// Failed invite codes from one account within the hour that alert the coordinators.
+    pub invite_alert_after: i64,
 }
 
 impl Default for BotConfig {
@@ -48,6 +51,7 @@ impl Default for BotConfig {
             lang: "it".into(),
             tz: chrono_tz::Europe::Rome,
             invite_attempts_per_hour: 5,
+            invite_alert_after: 5,
         }
     }
 }
@@ -155,6 +159,21 @@ impl TelegramBot {
 
     fn tr(&self, key: &str, args: &[(&str, &str)]) -> String {
         render(&self.cfg.lang, key, args)
+    }
+
+    /// Asks the one authorisation table ([`crate::authz`]); a refusal is logged (ids only).
+    fn check(&self, actor: Actor, action: Action, facts: &RequestFacts) -> Result<(), Denied> {
+        authorize(&actor, action, facts).inspect_err(|d| {
+            tracing::warn!(actor = %actor.audit_name(), ?action, denied = %d, "telegram: refused");
+        })
+    }
+
+    /// The sentence a refused button press is answered with.
+    fn denied_text(&self, d: Denied) -> String {
+        match d {
+            Denied::NotAccepted => self.t("details_after_acceptance"),
+            _ => self.t("not_authorized"),
+        }
     }
 
     /// Who this Telegram account belongs to.
@@ -312,7 +331,7 @@ impl TelegramBot {
                 };
                 Ok(Some(Pre::Registration(r)))
             }
-            (Some(Person::Operator(op)), Incoming::Callback { data, chat_id, .. })
+            (Some(p @ Person::Operator(_)), Incoming::Callback { data, user_id, .. })
                 if data.starts_with("ev:") =>
             {
                 // The requester's evaluation (1-5) of an intervention, from dispatch's buttons.
@@ -332,10 +351,12 @@ impl TelegramBot {
                     }
                     Err(e) => return Err(store_err(e)),
                 };
-                let theirs = req.operator_id == Some(op.id)
-                    || (chat_id.is_some() && req.requester_chat_id == *chat_id);
-                if !theirs {
-                    return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
+                if let Err(d) = self.check(
+                    actor_of(p, *user_id),
+                    Action::Evaluate,
+                    &RequestFacts::of(&req),
+                ) {
+                    return Ok(Some(Pre::Answer(self.denied_text(d), None)));
                 }
                 let text = match self
                     .dispatcher
@@ -360,6 +381,13 @@ impl TelegramBot {
                 let Some((offer_id, reason)) = parsed else {
                     return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
                 };
+                let offer = self.store.offer_ref(offer_id).await.map_err(store_err)?;
+                let facts = offer
+                    .map(|o| RequestFacts::default().offered_to(o.mediator_id))
+                    .unwrap_or_default();
+                if let Err(d) = self.check(mediator_actor(m), Action::AnswerOffer, &facts) {
+                    return Ok(Some(Pre::Answer(self.denied_text(d), None)));
+                }
                 let saved = self
                     .store
                     .set_decline_reason(offer_id, m.id, reason)
@@ -384,6 +412,17 @@ impl TelegramBot {
                 let Some((assignment_id, minutes)) = parsed else {
                     return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
                 };
+                let a = self
+                    .store
+                    .assignment_ref(assignment_id)
+                    .await
+                    .map_err(store_err)?;
+                let facts = a
+                    .map(|a| RequestFacts::default().assigned_to(a.mediator_id))
+                    .unwrap_or_default();
+                if let Err(d) = self.check(mediator_actor(m), Action::RecordOutcome, &facts) {
+                    return Ok(Some(Pre::Answer(self.denied_text(d), None)));
+                }
                 let saved = self
                     .store
                     .set_worked_minutes(assignment_id, m.id, minutes)
@@ -401,8 +440,14 @@ impl TelegramBot {
                     Ok(Callback::Offer { offer_id, accept }) => {
                         // Authorised again on arrival: the offer must be this mediator's.
                         let offer = self.store.offer_ref(offer_id).await.map_err(store_err)?;
-                        let Some(o) = offer.filter(|o| o.mediator_id == m.id) else {
-                            tracing::warn!(offer_id, mediator = m.id, "offer press not authorised");
+                        let facts = offer
+                            .as_ref()
+                            .map(|o| RequestFacts::default().offered_to(o.mediator_id))
+                            .unwrap_or_default();
+                        let (Some(o), Ok(())) = (
+                            offer,
+                            self.check(mediator_actor(m), Action::AnswerOffer, &facts),
+                        ) else {
                             return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
                         };
                         let text = if accept {
@@ -455,6 +500,18 @@ impl TelegramBot {
                         assignment_id,
                         done,
                     }) => {
+                        let a = self
+                            .store
+                            .assignment_ref(assignment_id)
+                            .await
+                            .map_err(store_err)?;
+                        let facts = a
+                            .map(|a| RequestFacts::default().assigned_to(a.mediator_id))
+                            .unwrap_or_default();
+                        if let Err(d) = self.check(mediator_actor(m), Action::RecordOutcome, &facts)
+                        {
+                            return Ok(Some(Pre::Answer(self.denied_text(d), None)));
+                        }
                         let ok = self
                             .dispatcher
                             .record_outcome(assignment_id, m.id, done, None)
@@ -482,20 +539,8 @@ impl TelegramBot {
                         let text = match (ok, done) {
                             (true, true) => self.t("outcome_done"),
                             (true, false) => self.t("outcome_not_done"),
-                            (false, _) => {
-                                // Someone else's assignment, or already answered.
-                                let mine = self
-                                    .store
-                                    .assignment_ref(assignment_id)
-                                    .await
-                                    .map_err(store_err)?
-                                    .is_some_and(|a| a.mediator_id == m.id);
-                                if mine {
-                                    self.t("expired_button")
-                                } else {
-                                    self.t("not_authorized")
-                                }
-                            }
+                            // Theirs (checked above), but already answered.
+                            (false, _) => self.t("expired_button"),
                         };
                         self.wake.notify_one();
                         Ok(Some(Pre::Answer(text, None)))
@@ -511,13 +556,20 @@ impl TelegramBot {
                     return Ok(Some(Pre::Reply(self.t("cancel_usage"), None, vec![])));
                 };
                 let c = code.to_string();
-                let (owner, by) = match p {
-                    Person::Operator(op) => (Some(op.id), Canceller::Requester),
-                    Person::Coordinator(co) => (None, Canceller::Coordinator(co.id)),
+                let by = match p {
+                    Person::Operator(_) => Canceller::Requester,
+                    Person::Coordinator(co) => Canceller::Coordinator(co.id),
                     Person::Mediator(_) => return Ok(None),
                 };
+                let user = incoming.user_id().unwrap_or_default();
                 let req = match self.store.request(code).await {
-                    Ok(r) if owner.is_none() || r.operator_id == owner => r,
+                    Ok(r)
+                        if self
+                            .check(actor_of(p, user), Action::Cancel, &RequestFacts::of(&r))
+                            .is_ok() =>
+                    {
+                        r
+                    }
                     Ok(_) | Err(StoreError::NotFound(_)) => {
                         return Ok(Some(Pre::Reply(
                             self.tr("cancel_not_found", &[("code", &c)]),
@@ -551,15 +603,27 @@ impl TelegramBot {
                     Err(e) => Err(dispatch_err(e)),
                 }
             }
-            (Some(Person::Coordinator(_)), Incoming::Command { name, arg, .. })
-                if name == "assegna" =>
-            {
+            (
+                Some(p @ Person::Coordinator(_)),
+                Incoming::Command {
+                    name, arg, user_id, ..
+                },
+            ) if name == "assegna" => {
                 let Some(code) = RequestCode::find_in(arg) else {
                     return Ok(Some(Pre::Reply(self.t("assign_usage"), None, vec![])));
                 };
                 let c = code.to_string();
                 let req = match self.store.request(code).await {
-                    Ok(r) => r,
+                    Ok(r)
+                        if self
+                            .check(actor_of(p, *user_id), Action::Manage, &RequestFacts::of(&r))
+                            .is_ok() =>
+                    {
+                        r
+                    }
+                    Ok(_) => {
+                        return Ok(Some(Pre::Reply(self.t("not_authorized"), None, vec![])));
+                    }
                     Err(StoreError::NotFound(_)) => {
                         return Ok(Some(Pre::Reply(
                             self.tr("cancel_not_found", &[("code", &c)]),
@@ -601,6 +665,14 @@ impl TelegramBot {
                 )))
             }
             (Some(Person::Coordinator(co)), Incoming::Callback { data, .. }) => {
+                // Assigning and reviewing are the coordinator's (the table's `Manage`).
+                if let Err(d) = self.check(
+                    Actor::Coordinator { id: co.id },
+                    Action::Manage,
+                    &RequestFacts::default(),
+                ) {
+                    return Ok(Some(Pre::Answer(self.denied_text(d), None)));
+                }
                 let (request_id, mediator_id) = match Callback::parse(data) {
                     Ok(Callback::Assign {
                         request_id,
@@ -608,6 +680,29 @@ impl TelegramBot {
                     }) => (request_id, mediator_id),
                     Ok(Callback::Review { request_id, accept }) => {
                         return self.review(co.id, request_id, accept).await.map(Some);
+                    }
+                    Ok(Callback::Outcome {
+                        assignment_id,
+                        done,
+                    }) => {
+                        // A coordinator may report an outcome on the mediator's behalf.
+                        let actor = Actor::Coordinator { id: co.id };
+                        let facts = RequestFacts::default();
+                        if let Err(d) = self.check(actor.clone(), Action::RecordOutcome, &facts) {
+                            return Ok(Some(Pre::Answer(self.denied_text(d), None)));
+                        }
+                        let ok = self
+                            .dispatcher
+                            .record_outcome_as(assignment_id, None, done, None, &actor.audit_name())
+                            .await
+                            .map_err(dispatch_err)?;
+                        let text = match (ok, done) {
+                            (true, true) => self.t("outcome_done"),
+                            (true, false) => self.t("outcome_not_done"),
+                            (false, _) => self.t("expired_button"),
+                        };
+                        self.wake.notify_one();
+                        return Ok(Some(Pre::Answer(text, None)));
                     }
                     _ => return Ok(Some(Pre::Answer(self.t("not_authorized"), None))),
                 };
@@ -754,7 +849,37 @@ impl TelegramBot {
                     if key != "invite_slow_down"
                         && let Some(u) = incoming.user_id()
                     {
-                        tx.invite_attempt(u, now, now - Duration::hours(1)).await?;
+                        let failures = tx.invite_attempt(u, now, now - Duration::hours(1)).await?;
+                        tracing::warn!(telegram_id = u, failures, "invite code refused");
+                        let alert_at = self
+                            .cfg
+                            .invite_alert_after
+                            .min(self.cfg.invite_attempts_per_hour);
+                        if failures == alert_at {
+                            // Someone may be guessing codes: the coordinators hear of it once
+                            // per account and hour (the outbox key dedupes within the hour).
+                            let hour = now.timestamp() / 3600;
+                            let text = crate::prompts::t(
+                                lang_of(&self.cfg.lang),
+                                "telegram.alert_invite_guessing",
+                                &[("id", &u.to_string()), ("count", &failures.to_string())],
+                            );
+                            let subject = crate::prompts::t(
+                                lang_of(&self.cfg.lang),
+                                "telegram.alert_invite_subject",
+                                &[],
+                            );
+                            crate::alerts::to_coordinators(
+                                tx,
+                                &format!("invite-guess:{u}:{hour}"),
+                                None,
+                                &subject,
+                                &text,
+                                &self.dispatcher.settings().message_id_domain,
+                                now,
+                            )
+                            .await?;
+                        }
                     }
                     self.say(out, chat, None, self.t(key), vec![]);
                 }
@@ -804,6 +929,12 @@ impl TelegramBot {
                 self.say(out, chat, None, self.t(key), vec![]);
                 Ok(())
             }
+            Incoming::Command {
+                name, arg, user_id, ..
+            } if name == "dettagli" => {
+                self.details(tx, now, &person, *user_id, arg, chat, out)
+                    .await
+            }
             Incoming::NonText {
                 media:
                     Media::Document {
@@ -827,7 +958,11 @@ impl TelegramBot {
                         ..Default::default()
                     })
                     .await?;
-                match latest.first() {
+                let me = actor_of(&person, chat);
+                let own = latest
+                    .first()
+                    .filter(|r| authorize(&me, Action::AddInfo, &RequestFacts::of(r)).is_ok());
+                match own {
                     Some(r) => {
                         let detail = serde_json::json!({"telegram_file_id": file_id, "name": name, "size": size}).to_string();
                         tx.audit(
@@ -880,6 +1015,76 @@ impl TelegramBot {
                 edit_message_id: None,
             }),
         ));
+    }
+
+    /// `/dettagli CODE`: a request's full details, for whom the authorisation table allows
+    /// it (the requester, the assigned mediator, a coordinator); every view is audited.
+    #[allow(clippy::too_many_arguments)]
+    async fn details(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        person: &Person,
+        user_id: i64,
+        arg: &str,
+        chat: i64,
+        out: &mut Out,
+    ) -> HResult {
+        let Some(code) = RequestCode::find_in(arg) else {
+            self.say(out, chat, None, self.t("details_usage"), vec![]);
+            return Ok(());
+        };
+        let req = match self.store.request(code).await {
+            Ok(r) => Some(r),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let actor = actor_of(person, user_id);
+        let decision = match &req {
+            None => Err(Denied::NotYours),
+            Some(r) => {
+                let mut facts = RequestFacts::of(r);
+                if let Person::Mediator(m) = person
+                    && self
+                        .store
+                        .offers_for_request(r.id)
+                        .await?
+                        .iter()
+                        .any(|o| o.mediator_id == m.id)
+                {
+                    facts = facts.offered_to(m.id);
+                }
+                self.check(actor.clone(), Action::SeeDetails, &facts)
+            }
+        };
+        match (req, decision) {
+            (Some(r), Ok(())) => {
+                tx.audit(
+                    now,
+                    &actor.audit_name(),
+                    Some(r.id),
+                    "viewed",
+                    Some("telegram /dettagli"),
+                )
+                .await?;
+                let text = self.dispatcher.details_text(&r, "request_details", true);
+                self.say(out, chat, Some(r.id), text, vec![]);
+            }
+            (_, Err(Denied::NotAccepted)) => {
+                self.say(out, chat, None, self.t("details_after_acceptance"), vec![])
+            }
+            _ => {
+                let c = code.to_string();
+                self.say(
+                    out,
+                    chat,
+                    None,
+                    self.tr("cancel_not_found", &[("code", &c)]),
+                    vec![],
+                );
+            }
+        }
+        Ok(())
     }
 
     // ----- operators -----
@@ -1297,6 +1502,11 @@ impl TelegramBot {
                 ..Default::default()
             })
             .await?;
+        let me = actor_of(&Person::Operator(op.clone()), chat);
+        let list: Vec<_> = list
+            .into_iter()
+            .filter(|r| authorize(&me, Action::See, &RequestFacts::of(r)).is_ok())
+            .collect();
         if list.is_empty() {
             self.say(out, chat, None, self.t("no_open_requests"), vec![]);
             return Ok(());
@@ -1369,7 +1579,10 @@ impl TelegramBot {
                         })
                         .await?
                         .into_iter()
-                        .filter(|r| r.assigned_mediator_id == Some(m.id))
+                        .filter(|r| {
+                            authorize(&mediator_actor(m), Action::SeeDetails, &RequestFacts::of(r))
+                                .is_ok()
+                        })
                         .collect();
                     if jobs.is_empty() {
                         self.say(out, chat, None, self.t("no_jobs"), vec![]);
@@ -1524,6 +1737,14 @@ impl TelegramBot {
     }
 }
 
+fn lang_of(lang: &str) -> crate::config::Lang {
+    if lang.starts_with("en") {
+        crate::config::Lang::En
+    } else {
+        crate::config::Lang::It
+    }
+}
+
 /// Minutes as hours for people: 90 -> "1,5".
 fn format_hours(minutes: i64) -> String {
     if minutes % 60 == 0 {
@@ -1546,6 +1767,28 @@ const ALL_TYPES: [InterventionType; 8] = [
     InterventionType::Telefonata,
     InterventionType::Altro,
 ];
+
+/// The authorisation actor of a person writing from Telegram account `user_id` (a private
+/// chat's id is the user's id).
+fn actor_of(p: &Person, user_id: i64) -> Actor {
+    match p {
+        Person::Operator(o) => Actor::Operator {
+            id: Some(o.id),
+            email: o.email.clone(),
+            chat_id: Some(user_id),
+            active: o.active,
+        },
+        Person::Mediator(m) => mediator_actor(m),
+        Person::Coordinator(c) => Actor::Coordinator { id: c.id },
+    }
+}
+
+fn mediator_actor(m: &Mediator) -> Actor {
+    Actor::Mediator {
+        id: m.id,
+        active: m.active,
+    }
+}
 
 fn person_name(p: &Person) -> &str {
     match p {

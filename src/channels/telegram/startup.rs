@@ -42,6 +42,7 @@ pub fn commands() -> Vec<BotCommand> {
         "nuova",
         "richieste",
         "annulla",
+        "dettagli",
         "aiuto",
         "start",
         "disponibile",

@@ -35,6 +35,8 @@ impl TelegramTransport {
     pub async fn send(&self, p: &TelegramPayload) -> Result<Delivered, DeliveryError> {
         let chat = ChatId(p.chat_id);
         let markup = keyboard(p);
+        // Never more than Telegram takes: a longer text would be refused for ever.
+        let text = super::html::fit(&p.text, super::html::MAX_MESSAGE_CHARS);
         let result = match p.edit_message_id {
             Some(mid) => {
                 let Ok(mid) = i32::try_from(mid) else {
@@ -42,7 +44,7 @@ impl TelegramTransport {
                 };
                 let mut req = self
                     .bot
-                    .edit_message_text(chat, MessageId(mid), p.text.clone())
+                    .edit_message_text(chat, MessageId(mid), text.clone())
                     .parse_mode(ParseMode::Html);
                 if let Some(m) = markup {
                     req = req.reply_markup(m);
@@ -57,7 +59,7 @@ impl TelegramTransport {
             None => {
                 let mut req = self
                     .bot
-                    .send_message(chat, p.text.clone())
+                    .send_message(chat, text)
                     .parse_mode(ParseMode::Html);
                 if let Some(m) = markup {
                     req = req.reply_markup(m);
