@@ -37,17 +37,6 @@ fn slot(k: usize) -> (String, String) {
     (day, time)
 }
 
-fn header(raw: &str, name: &str) -> Option<String> {
-    raw.lines()
-        .take_while(|l| !l.is_empty())
-        .find(|l| {
-            l.len() > name.len()
-                && l[..name.len()].eq_ignore_ascii_case(name)
-                && l.as_bytes()[name.len()] == b':'
-        })
-        .map(|l| l[name.len() + 1..].trim().to_string())
-}
-
 /// Presses, once each, every [Accetto] a mediator still sees and every [Conferma] an operator
 /// still sees: the people on the other side of the bot, as fast as they can tap.
 fn spawn_tappers(
@@ -195,7 +184,7 @@ async fn crash_and_restart(db: common::TestDb) {
             .collect();
         let email_codes: HashSet<String> = email
             .iter()
-            .filter_map(|m| header(m, "Subject"))
+            .filter_map(|m| mail::header(m, "Subject"))
             .filter_map(|s| connecting::domain::RequestCode::find_in(&s).map(|c| c.to_string()))
             .collect();
         if email_codes.len() >= EMAILS && tg.values().all(|n| *n >= 1) {
@@ -237,13 +226,13 @@ async fn crash_and_restart(db: common::TestDb) {
     // same one); by Telegram at most one repeat per chat, and few in all.
     let mut ids_by_code: HashMap<String, HashSet<String>> = HashMap::new();
     for m in &email_confirmations {
-        let code = header(m, "Subject")
+        let code = mail::header(m, "Subject")
             .and_then(|s| connecting::domain::RequestCode::find_in(&s).map(|c| c.to_string()))
             .unwrap();
         ids_by_code
             .entry(code)
             .or_default()
-            .insert(header(m, "Message-ID").unwrap_or_default());
+            .insert(mail::header(m, "Message-ID").unwrap_or_default());
     }
     assert_eq!(ids_by_code.len(), EMAILS);
     for (code, ids) in &ids_by_code {

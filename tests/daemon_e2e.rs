@@ -60,17 +60,6 @@ listen = "127.0.0.1:{http}"
     )
 }
 
-fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
-    raw.lines()
-        .take_while(|l| !l.is_empty())
-        .find(|l| {
-            l.len() > name.len()
-                && l[..name.len()].eq_ignore_ascii_case(name)
-                && l.as_bytes()[name.len()] == b':'
-        })
-        .map(|l| l[name.len() + 1..].trim())
-}
-
 async fn journey_by_email(db: common::TestDb) {
     let mail = mail::MailServers::start(&["info", "laura"]);
     let api = botapi::FakeBotApi::start().await;
@@ -162,20 +151,20 @@ async fn journey_by_email(db: common::TestDb) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let subject = header(&confirmation, "Subject").unwrap_or_default();
+    let subject = mail::header(&confirmation, "Subject").unwrap_or_default();
     assert!(subject.contains("[MED-"), "{subject}");
     assert!(
-        header(&confirmation, "In-Reply-To")
+        mail::header(&confirmation, "In-Reply-To")
             .is_some_and(|v| v.contains("req-1@comune-dalmine.example")),
         "{confirmation}"
     );
     assert!(
-        header(&confirmation, "References")
+        mail::header(&confirmation, "References")
             .is_some_and(|v| v.contains("req-1@comune-dalmine.example"))
     );
     assert_eq!(
-        header(&confirmation, "Auto-Submitted"),
-        Some("auto-replied")
+        mail::header(&confirmation, "Auto-Submitted"),
+        Some("auto-replied".to_string())
     );
 
     let reqs = db.store.requests(&RequestFilter::default()).await.unwrap();

@@ -71,15 +71,6 @@ where
     f().await
 }
 
-fn header(raw: &[u8], name: &str) -> Option<String> {
-    let text = String::from_utf8_lossy(raw);
-    let prefix = format!("{}:", name.to_ascii_lowercase());
-    text.lines()
-        .take_while(|l| !l.is_empty())
-        .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
-        .map(|l| l[prefix.len()..].trim().to_owned())
-}
-
 both_backends!(request_ack_reply_merge_with_real_servers, |db| async move {
     let store = db.store.clone();
     let servers = mail::MailServers::start(&["info", "anna"]);
@@ -129,22 +120,22 @@ both_backends!(request_ack_reply_merge_with_real_servers, |db| async move {
     let ack = &anna[0];
     let code = r.code.to_string();
     assert_eq!(
-        header(ack, "In-Reply-To").as_deref(),
+        mail::header(&String::from_utf8_lossy(ack), "In-Reply-To").as_deref(),
         Some("<orig-e2e@comune.example.it>")
     );
     assert_eq!(
-        header(ack, "References").as_deref(),
+        mail::header(&String::from_utf8_lossy(ack), "References").as_deref(),
         Some("<orig-e2e@comune.example.it>")
     );
     assert_eq!(
-        header(ack, "Auto-Submitted").as_deref(),
+        mail::header(&String::from_utf8_lossy(ack), "Auto-Submitted").as_deref(),
         Some("auto-replied")
     );
     assert_eq!(
-        header(ack, "Subject").as_deref(),
+        mail::header(&String::from_utf8_lossy(ack), "Subject").as_deref(),
         Some(format!("Re: [{code}] Richiesta mediatrice araba").as_str())
     );
-    let ack_id = header(ack, "Message-ID").expect("our Message-ID");
+    let ack_id = mail::header(&String::from_utf8_lossy(ack), "Message-ID").expect("our Message-ID");
     let ack_text = String::from_utf8_lossy(ack);
     assert!(
         ack_text.contains("Ora di inizio"),
@@ -189,7 +180,7 @@ both_backends!(request_ack_reply_merge_with_real_servers, |db| async move {
         .await;
     assert_eq!(anna.len(), 2);
     assert_eq!(
-        header(&anna[1], "In-Reply-To").as_deref(),
+        mail::header(&String::from_utf8_lossy(&anna[1]), "In-Reply-To").as_deref(),
         Some("<reply-e2e@comune.example.it>")
     );
 

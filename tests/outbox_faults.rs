@@ -76,17 +76,6 @@ fn request_email(n: usize) -> Vec<u8> {
     )
 }
 
-fn header(raw: &str, name: &str) -> Option<String> {
-    raw.lines()
-        .take_while(|l| !l.is_empty())
-        .find(|l| {
-            l.len() > name.len()
-                && l[..name.len()].eq_ignore_ascii_case(name)
-                && l.as_bytes()[name.len()] == b':'
-        })
-        .map(|l| l[name.len() + 1..].trim().to_string())
-}
-
 /// laura's mailbox, waiting until `pred` holds for it.
 async fn laura_until(
     mail: &mail::MailServers,
@@ -190,7 +179,7 @@ async fn refusals_then_delivery(db: common::TestDb) {
     );
     let ids: std::collections::HashSet<_> = msgs
         .iter()
-        .filter_map(|m| header(m, "Message-ID"))
+        .filter_map(|m| mail::header(m, "Message-ID"))
         .collect();
     assert_eq!(ids.len(), 2);
     assert_eq!(

@@ -616,3 +616,16 @@ impl Drop for FaultProxy {
         self.task.abort();
     }
 }
+
+/// The first header `name` of a raw message (case-insensitive), unfolded lines only.
+pub fn header(raw: &str, name: &str) -> Option<String> {
+    raw.lines()
+        .take_while(|l| !l.is_empty())
+        .find(|l| {
+            l.len() > name.len()
+                && l.is_char_boundary(name.len())
+                && l[..name.len()].eq_ignore_ascii_case(name)
+                && l.as_bytes()[name.len()] == b':'
+        })
+        .map(|l| l[name.len() + 1..].trim().to_string())
+}
