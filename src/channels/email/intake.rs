@@ -38,6 +38,9 @@ pub struct IntakeConfig {
     /// Senders from these domains are accepted (besides registered operators).
     pub allowed_sender_domains: Vec<String>,
     pub allowed_senders: Vec<String>,
+    /// PEC providers whose transport envelopes (`X-Trasporto: posta-certificata`) are unwrapped;
+    /// from any other sender the header is ignored ([`InboundEmail::distrust_forged_pec`]).
+    pub pec_provider_domains: Vec<String>,
     /// Language of the replies (`it` default, `en`).
     pub lang: String,
     pub limits: Limits,
@@ -54,6 +57,10 @@ impl IntakeConfig {
             message_id_domain: message_id_domain.to_lowercase(),
             allowed_sender_domains: Vec::new(),
             allowed_senders: Vec::new(),
+            pec_provider_domains: super::parse::DEFAULT_PEC_PROVIDER_DOMAINS
+                .iter()
+                .map(|d| (*d).to_owned())
+                .collect(),
             lang: "it".to_owned(),
             limits: Limits::default(),
             timezone: chrono_tz::Europe::Rome,
@@ -402,10 +409,15 @@ impl Intake {
     async fn accept(
         &self,
         raw: &[u8],
-        email: InboundEmail,
+        mut email: InboundEmail,
         target: Target,
         now: DateTime<Utc>,
     ) -> Result<Outcome, IntakeError> {
+        if email.distrust_forged_pec(&self.cfg.pec_provider_domains) {
+            tracing::warn!(
+                "email intake: X-Trasporto from a sender that is not a PEC provider ignored"
+            );
+        }
         let class = {
             let is_ours = |id: &str| self.cfg.is_ours(id);
             let ctx = Context {
@@ -415,7 +427,10 @@ impl Intake {
             classify(&email, &ctx)
         };
         let eff = email.effective();
-        let sender = db_opt(eff.reply_address().map(|m| m.address.clone()));
+        // Who wrote it is the From address (the one a receiving MX can check with SPF/DKIM/DMARC),
+        // never a display name and never Reply-To: a `Reply-To: <operator>` on a stranger's mail
+        // must not make it the operator's. Replies still go where Reply-To asks.
+        let sender = db_opt(eff.from.as_ref().map(|m| m.address.clone()));
         let prepared = db_text(&text::prepare(
             eff.text_plain.as_deref(),
             eff.text_html.as_deref(),
@@ -495,7 +510,7 @@ impl Intake {
         };
         let outcome = match class {
             Class::NewRequest => {
-                let display_name = eff.reply_address().and_then(|m| m.name.clone());
+                let display_name = eff.from.as_ref().and_then(|m| m.name.clone());
                 let sender_info = SenderInfo {
                     name: display_name
                         .clone()
@@ -762,7 +777,11 @@ impl Intake {
                 .store
                 .inbound_raw(m.id)
                 .await?
-                .and_then(|raw| parse_email(&raw, &self.cfg.limits).ok()),
+                .and_then(|raw| parse_email(&raw, &self.cfg.limits).ok())
+                .map(|mut e| {
+                    e.distrust_forged_pec(&self.cfg.pec_provider_domains);
+                    e
+                }),
             None => None,
         };
         let mut tx = self.store.begin().await?;
