@@ -4,7 +4,7 @@
 //!
 //! spoofed display names and Reply-To, a forged PEC envelope, CRLF / encoded-word header
 //! injection into our reply, 8-bit garbage, 100,000 recipients, a 20 MB line through Dovecot,
-//! 1,000 nested message/rfc822 and 10,000 parts, an autoresponder loop against the outbox cap,
+//! 1,000 nested message/rfc822 and 10,000 parts, an autoresponder loop against the reply caps,
 //! and every parsing limit listed in SECURITY.md and enforced.
 //!
 //! Already covered elsewhere (not repeated here): oversized mail fetched header-only by the
@@ -908,26 +908,26 @@ both_backends!(
 // 8. A reply loop against the cap on automatic mails, counted at the real mailbox.
 
 both_backends!(
-    an_autoresponder_answering_every_reply_gets_no_more_than_the_cap,
+    an_autoresponder_answering_every_reply_is_held_by_both_caps,
     |db| async move {
         let _serial = SERIAL.lock().await;
         let store = db.store.clone();
-        let servers = mail::MailServers::start(&["anna", "info"]);
+        add_coordinator(&store).await;
+        let servers = mail::MailServers::start(&["anna", "info", "coordinatrice"]);
         let clock = clock();
         let i = Intake::new(store.clone(), cfg(), Arc::new(clock.clone()));
-        let transport = smtp(&servers);
-        let cap = 10;
+        let smtp_cap = 10;
         let worker = OutboxWorker::new(
             store.clone(),
             Arc::new(clock.clone()),
             Transports {
                 telegram: None,
-                email: Some(Arc::new(transport)),
+                email: Some(Arc::new(smtp(&servers))),
             },
             RetryPolicy::default(),
         );
-        // The first message asks for a mediator but leaves the time out: every reply is
-        // answered with a question, the loop a careless autoresponder would keep going.
+        // The first message leaves the time out: every answer on it is met with the question
+        // again, the loop a careless autoresponder keeps going.
         let first = mail(
             "anna@comune.example.it",
             "Richiesta mediatrice",
@@ -935,61 +935,85 @@ both_backends!(
             "",
             "Serve una mediatrice di lingua araba il 12/03/2027 a Dalmine per un colloquio.",
         );
-        assert!(matches!(
-            i.process(&first).await.unwrap(),
-            Outcome::Created { .. }
-        ));
+        let Outcome::Created {
+            request_id: first_id,
+            ..
+        } = i.process(&first).await.unwrap()
+        else {
+            panic!("the first request")
+        };
+        let first_ack = emails(&store).await.remove(0);
         let rounds = 30;
-        let mut last: Option<EmailPayload> = None;
         for n in 1..=rounds {
             worker.run_once().await.unwrap();
-            if let Some(p) = emails(&store).await.pop() {
-                last = Some(p);
-            }
-            let ours = last.clone().expect("something to answer");
-            // Auto-Submitted missing, subject varying: every other one drops our code.
-            let subject = if n % 2 == 0 {
-                format!("Re: {} (risposta {n})", ours.subject)
+            // Auto-Submitted missing, the subject varying: every other one answers our first
+            // reply on its thread, the others start afresh without our code.
+            let (subject, thread) = if n % 2 == 0 {
+                (
+                    format!("Re: {} (risposta {n})", first_ack.subject),
+                    format!(
+                        "In-Reply-To: <{}>\r\n",
+                        first_ack.message_id.trim_matches(['<', '>'])
+                    ),
+                )
             } else {
-                format!("Messaggio ricevuto n. {n}")
+                (format!("Messaggio ricevuto n. {n}"), String::new())
             };
             let reply = mail(
                 "anna@comune.example.it",
                 &subject,
                 &format!("loop-{n}@comune.example.it"),
-                &format!(
-                    "In-Reply-To: <{}>\r\n",
-                    ours.message_id.trim_matches(['<', '>'])
-                ),
+                &thread,
                 "Grazie per il messaggio, le risponderemo al piu' presto.",
             );
             i.process(&reply).await.unwrap();
         }
         worker.run_once().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let delivered = servers.messages("anna", "INBOX").await;
-        let rows: Vec<_> = store
-            .outbox_all()
-            .await
-            .unwrap()
-            .into_iter()
+        let delivered = servers
+            .wait_for("anna", "INBOX", smtp_cap, Duration::from_secs(10))
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let delivered = delivered
+            .len()
+            .max(servers.messages("anna", "INBOX").await.len());
+        let all = store.outbox_all().await.unwrap();
+        let to_anna: Vec<_> = all
+            .iter()
             .filter(|r| matches!(&r.payload, Payload::Email(e) if e.to == "anna@comune.example.it"))
             .collect();
-        let sent = rows.iter().filter(|r| r.status == "sent").count();
-        let waiting = rows.iter().filter(|r| r.status == "pending").count();
+        let on_first = to_anna
+            .iter()
+            .filter(|r| r.request_id == Some(first_id))
+            .count();
+        let sent = to_anna.iter().filter(|r| r.status == "sent").count();
+        let waiting = to_anna.iter().filter(|r| r.status == "pending").count();
         println!(
-            "reply loop: {rounds} autoresponder mails, {} replies queued, {} delivered, {waiting} deferred",
-            rows.len(),
-            delivered.len()
+            "reply loop: {rounds} autoresponder mails, {} replies queued ({on_first} on the looping request), {delivered} delivered, {waiting} deferred",
+            to_anna.len()
         );
-        assert!(
-            rows.len() > cap,
-            "the loop did produce replies: {}",
-            rows.len()
+        // Per request: the loop on one thread ends at the cap, and the coordinators hear of it.
+        assert_eq!(
+            on_first as i64,
+            connecting::channels::email::intake::MAX_AUTO_REPLIES_PER_REQUEST
         );
-        assert_eq!(delivered.len(), cap, "the cap holds at the mailbox");
-        assert_eq!(sent, cap);
-        assert_eq!(waiting, rows.len() - cap, "deferred, not dropped or dead");
+        let trail = store.audit_trail(first_id).await.unwrap();
+        assert!(trail.iter().any(|e| e.action == "reply_capped"));
+        assert_eq!(
+            all.iter()
+                .filter(|r| r.idempotency_key.starts_with("reply_cap:"))
+                .count(),
+            1,
+            "one alert, not one per looping mail"
+        );
+        // Per recipient: whatever is queued, the mailbox gets the hourly cap, the rest waits.
+        assert!(to_anna.len() > smtp_cap, "{}", to_anna.len());
+        assert_eq!(delivered, smtp_cap, "the cap holds at the mailbox");
+        assert_eq!(sent, smtp_cap);
+        assert_eq!(
+            waiting,
+            to_anna.len() - smtp_cap,
+            "deferred, not dropped or dead"
+        );
     }
 );
 
@@ -1023,6 +1047,10 @@ fn every_parsing_limit_is_in_security_md_with_its_value() {
         ("Limits::max_attachments", d.max_attachments),
         ("Limits::max_attachment_bytes", d.max_attachment_bytes),
         ("extract::MAX_TEXT", connecting::extract::MAX_TEXT),
+        (
+            "intake::MAX_AUTO_REPLIES_PER_REQUEST",
+            connecting::channels::email::intake::MAX_AUTO_REPLIES_PER_REQUEST as usize,
+        ),
         (
             "text::MAX_BODY_TEXT",
             connecting::channels::email::text::MAX_BODY_TEXT,

@@ -28,6 +28,11 @@ use crate::store::{Inbound, NewInbound, Operator, Request, Store, StoreError, Tx
 
 pub const CHANNEL: &str = "email";
 
+/// Most automatic replies (acknowledgement, questions, confirmations) the email intake sends
+/// about one request; past it, mail on the request is recorded without a reply and the
+/// coordinators are alerted (a reply loop).
+pub const MAX_AUTO_REPLIES_PER_REQUEST: i64 = 8;
+
 /// What intake needs to know (the `[intake]` and `[smtp]` parts of the config that matter here).
 #[derive(Debug, Clone)]
 pub struct IntakeConfig {
@@ -718,6 +723,40 @@ impl Intake {
             return Ok(());
         };
         let code = request.code.to_string();
+        // A reply loop (an autoresponder answering every answer, with or without our code) ends
+        // here: past the cap the mail is recorded, not answered, and the coordinators are told
+        // once. The SMTP transport's per-recipient cap bounds the rate before that.
+        let queued = tx.email_replies_for_request(request.id).await?;
+        if queued >= MAX_AUTO_REPLIES_PER_REQUEST {
+            let detail = format!("inbound {inbound_id}");
+            tx.audit(
+                now,
+                "process:email",
+                Some(request.id),
+                "reply_capped",
+                Some(&detail),
+            )
+            .await?;
+            let max = MAX_AUTO_REPLIES_PER_REQUEST.to_string();
+            let text = replies::text(
+                &self.cfg.lang,
+                "alert_reply_loop",
+                &[("code", &code), ("max", &max)],
+            );
+            let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
+            crate::alerts::to_coordinators(
+                tx,
+                &format!("reply_cap:{}", request.id),
+                Some(request.id),
+                &subject,
+                &text,
+                &self.cfg.message_id_domain,
+                now,
+            )
+            .await?;
+            tracing::warn!(request_id = request.id, "email intake: reply cap reached");
+            return Ok(());
+        }
         let message_id = format!(
             "{}.{kind}.{inbound_id}@{}",
             code.to_lowercase(),
