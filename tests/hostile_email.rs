@@ -257,7 +257,7 @@ both_backends!(
             assert_eq!(r.operator_id, None, "{from}: taken for the operator");
         }
         let inbound = store.inbound("email", None).await.unwrap();
-        assert_eq!(inbound.len(), spoofs.len());
+        assert_eq!(inbound.len(), spoofs.len(), "{inbound:?}");
         for row in &inbound {
             assert_eq!(row.kind, "new_request", "not our own mail");
             assert_eq!(row.status, "held");
@@ -275,14 +275,27 @@ both_backends!(
             matches!(i.process(&raw).await.unwrap(), Outcome::Held { .. }),
             "Reply-To must not pass the sender policy"
         );
+        // Nor does the operator's From with a stranger's Reply-To send our replies there.
+        let raw = mail(
+            &format!("Anna Rossi <{OPERATOR}>"),
+            "Richiesta mediatrice",
+            "spoof-rt2@x.example",
+            "Reply-To: evil@x.example\r\n",
+            REQUEST,
+        );
+        assert!(
+            matches!(i.process(&raw).await.unwrap(), Outcome::Held { .. }),
+            "a Reply-To that would not pass the policy is held"
+        );
         assert!(emails(&store).await.is_empty(), "no reply to any spoof");
 
-        // The operator herself is accepted (the same text, her real address).
+        // The operator herself is accepted (the same text, her real address; a Reply-To to her
+        // office's shared mailbox, an accepted domain, is fine).
         let raw = mail(
             &format!("Anna Rossi <{OPERATOR}>"),
             "Richiesta mediatrice",
             "real-1@comune.altro.it",
-            "",
+            "Reply-To: Ufficio <ufficio@comune.example.it>\r\n",
             REQUEST,
         );
         let Outcome::Created { request_id, .. } = i.process(&raw).await.unwrap() else {
@@ -292,7 +305,7 @@ both_backends!(
         assert_eq!(r.operator_id, Some(operator_id));
         let out = emails(&store).await;
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].to, OPERATOR);
+        assert_eq!(out[0].to, "ufficio@comune.example.it");
     }
 );
 

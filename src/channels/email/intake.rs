@@ -434,7 +434,7 @@ impl Intake {
         let eff = email.effective();
         // Who wrote it is the From address (the one a receiving MX can check with SPF/DKIM/DMARC),
         // never a display name and never Reply-To: a `Reply-To: <operator>` on a stranger's mail
-        // must not make it the operator's. Replies still go where Reply-To asks.
+        // must not make it the operator's.
         let sender = db_opt(eff.from.as_ref().map(|m| m.address.clone()));
         let prepared = db_text(&text::prepare(
             eff.text_plain.as_deref(),
@@ -445,6 +445,15 @@ impl Intake {
             self.sender_policy(sender.as_deref()).await?
         } else {
             (false, None)
+        };
+        // Our replies go to Reply-To: only to an address that would pass the policy itself (or
+        // the sender's own), so a stranger's address cannot collect what we send.
+        let reply_to = db_opt(eff.reply_to.as_ref().map(|m| m.address.clone()));
+        let reply_to_ok = match &reply_to {
+            Some(r) if Some(r) != sender.as_ref() && class.acts_on_request() => {
+                self.sender_policy(Some(r)).await?.0
+            }
+            _ => true,
         };
 
         let mut tx = self.begin(&target, now).await?;
@@ -470,11 +479,12 @@ impl Intake {
             _ => class,
         };
         // On an existing request, the requester themselves may act even if not on the lists.
-        let accepted = accepted
-            || match (&target_request, &sender) {
-                (Some(r), Some(s)) => r.requester_email.as_deref() == Some(s.as_str()),
-                _ => false,
-            };
+        let accepted = reply_to_ok
+            && (accepted
+                || match (&target_request, &sender) {
+                    (Some(r), Some(s)) => r.requester_email.as_deref() == Some(s.as_str()),
+                    _ => false,
+                });
         let status = if !class.acts_on_request() {
             "ignored"
         } else if accepted {
