@@ -803,19 +803,29 @@ both_backends!(
 // 7. Deep nesting and many parts.
 
 fn nested_rfc822(levels: usize) -> Vec<u8> {
-    let mut m = String::from(
+    let mut m = format!(
+        "From: anna@comune.example.it\r\nTo: info@coop.example\r\nSubject: Richiesta\r\n\
+         Message-ID: <nest-{levels}@comune.example.it>\r\nContent-Type: message/rfc822\r\n\r\n"
+    );
+    for k in (0..levels).rev() {
+        m.push_str(&format!(
+            "From: a@comune.example.it\r\nSubject: livello {k}\r\nContent-Type: message/rfc822\r\n\r\n"
+        ));
+    }
+    m.push_str(
         "From: a@comune.example.it\r\nSubject: fondo\r\nContent-Type: text/plain\r\n\r\nciao\r\n",
     );
-    for k in 0..levels {
-        m = format!(
-            "From: a@comune.example.it\r\nSubject: livello {k}\r\nContent-Type: message/rfc822\r\n\r\n{m}"
-        );
-    }
-    format!(
-        "From: anna@comune.example.it\r\nTo: info@coop.example\r\nSubject: Richiesta\r\n\
-         Message-ID: <nest-{levels}@comune.example.it>\r\nContent-Type: message/rfc822\r\n\r\n{m}"
-    )
-    .into_bytes()
+    m.into_bytes()
+}
+
+/// The same message with every `Content-Type: message/rfc822` folded and in other letter case.
+fn folded(raw: Vec<u8>) -> Vec<u8> {
+    String::from_utf8_lossy(&raw)
+        .replace(
+            "Content-Type: message/rfc822",
+            "content-TYPE:\r\n\tMessage/RFC822",
+        )
+        .into_bytes()
 }
 
 fn nested_multipart(levels: usize) -> Vec<u8> {
@@ -861,7 +871,24 @@ both_backends!(
         let _serial = SERIAL.lock().await;
         let store = db.store.clone();
         let i = intake(&store, cfg());
-        let cases: [(&str, Vec<u8>, &str); 4] = [
+        let cases: [(&str, Vec<u8>, &str); 7] = [
+            // The most containers the pre-count lets through: parsed and dropped safely.
+            (
+                "1,999 nested message/rfc822",
+                nested_rfc822(1998),
+                "MIME depth",
+            ),
+            // Parsed, these trees overflowed the stack when dropped: refused before parsing.
+            (
+                "100,000 nested message/rfc822",
+                nested_rfc822(100_000),
+                "MIME parts",
+            ),
+            (
+                "20,000 nested message/rfc822, folded Content-Type",
+                folded(nested_rfc822(20_000)),
+                "MIME parts",
+            ),
             (
                 "1,000 nested message/rfc822",
                 nested_rfc822(1000),

@@ -204,6 +204,17 @@ pub fn parse_email(raw: &[u8], limits: &Limits) -> Result<InboundEmail, ParseErr
             max: limits.max_header_bytes,
         });
     }
+    // Containers (multipart/*, message/*) are counted in the raw bytes before the parser builds
+    // its tree: 20,000 nested message/rfc822 (1.6 MB) parse, but dropping the parsed tree
+    // recurses once per level and overflows the stack.
+    let containers = container_count(bytes);
+    if containers > limits.max_parts {
+        return Err(ParseError::TooComplex {
+            what: "MIME parts",
+            found: containers,
+            max: limits.max_parts,
+        });
+    }
     let message = parser.parse(bytes).ok_or(ParseError::NoHeaders)?;
     let headers = message.root_part().headers();
     let header_count = headers.len();
@@ -298,6 +309,40 @@ fn header_block_len(raw: &[u8]) -> usize {
         i += 1;
     }
     raw.len()
+}
+
+/// How many `Content-Type` fields anywhere in `raw` name a container (`multipart/...` or
+/// `message/...`): an upper bound on the nesting the parser can build from these bytes.
+fn container_count(raw: &[u8]) -> usize {
+    const FIELD: &[u8] = b"content-type";
+    let mut count = 0;
+    let mut i = 0;
+    while i + FIELD.len() < raw.len() {
+        if !raw[i].eq_ignore_ascii_case(&b'c')
+            || !raw[i..i + FIELD.len()].eq_ignore_ascii_case(FIELD)
+        {
+            i += 1;
+            continue;
+        }
+        let mut j = i + FIELD.len();
+        while j < raw.len() && matches!(raw[j], b' ' | b'\t') {
+            j += 1;
+        }
+        if raw.get(j) == Some(&b':') {
+            j += 1;
+            while j < raw.len() && matches!(raw[j], b' ' | b'\t' | b'\r' | b'\n') {
+                j += 1;
+            }
+            let rest = &raw[j..raw.len().min(j + 10)];
+            let starts =
+                |p: &[u8]| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p);
+            if starts(b"multipart/") || starts(b"message/") {
+                count += 1;
+            }
+        }
+        i = j.max(i + 1);
+    }
+    count
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
