@@ -1141,3 +1141,21 @@ fn attachment_count_size_and_header_bytes_are_enforced() {
         })
     ));
 }
+
+#[test]
+fn a_subject_of_sixty_thousand_re_prefixes_is_answered_in_linear_time() {
+    use connecting::channels::email::replies::reply_subject;
+    // Within the header limit (240 KB); the prefix loop was quadratic (0.85 s in a debug build).
+    let chain = format!("{}Richiesta", "Re: R: Fwd: ".repeat(20_000));
+    let t = Instant::now();
+    let subject = reply_subject("it", "MED-2027-0001", Some(&chain));
+    let took = t.elapsed();
+    println!("reply subject after 60,000 prefixes: {took:?}");
+    assert_eq!(subject, "Re: [MED-2027-0001] Richiesta");
+    assert!(took < Duration::from_millis(200), "{took:?}");
+    // Case and spacing as before.
+    assert_eq!(
+        reply_subject("it", "MED-2027-0001", Some("RE:  fw: R:Richiesta")),
+        "Re: [MED-2027-0001] Richiesta"
+    );
+}
