@@ -5,7 +5,8 @@
 //! [`ParseError::Oversized`]); one with more MIME parts, nesting or header fields than allowed is a
 //! [`ParseError`] (the caller keeps the raw bytes in quarantine). A PEC transport envelope
 //! (`X-Trasporto: posta-certificata`) carries the real message as `postacert.eml`: it is parsed
-//! into [`InboundEmail::pec_inner`] and [`InboundEmail::effective`] returns it.
+//! into [`InboundEmail::pec_inner`] and [`InboundEmail::effective`] returns it; intake trusts it
+//! only from a PEC provider's domain ([`InboundEmail::distrust_forged_pec`]).
 
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 
