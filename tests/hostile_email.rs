@@ -398,6 +398,18 @@ both_backends!(
             Some("f-1@evil.example"),
             "the envelope itself is the message"
         );
+        // The coordinator reviewing it sees why (and could trust a real provider's domain).
+        let trail = store.audit_trail(id).await.unwrap();
+        let note = trail
+            .iter()
+            .find(|e| e.action == "pec_untrusted")
+            .expect("noted on the request");
+        assert!(
+            note.detail
+                .as_deref()
+                .unwrap_or("")
+                .contains("evil.example")
+        );
         assert!(emails(&store).await.is_empty(), "no reply");
 
         // The same envelope from a PEC provider is opened: the operator's request.

@@ -418,7 +418,19 @@ impl Intake {
         target: Target,
         now: DateTime<Utc>,
     ) -> Result<Outcome, IntakeError> {
-        if email.distrust_forged_pec(&self.cfg.pec_provider_domains) {
+        // The envelope's domain, when its PEC header was not trusted: noted on the request, so a
+        // coordinator can add a real provider to `intake.pec_provider_domains`.
+        let untrusted_pec = email
+            .distrust_forged_pec(&self.cfg.pec_provider_domains)
+            .then(|| {
+                email
+                    .from
+                    .as_ref()
+                    .and_then(|m| m.domain())
+                    .map(db_text)
+                    .unwrap_or_default()
+            });
+        if untrusted_pec.is_some() {
             tracing::warn!(
                 "email intake: X-Trasporto from a sender that is not a PEC provider ignored"
             );
@@ -569,6 +581,19 @@ impl Intake {
                 let request = tx.create_request(&fields, now).await?;
                 tx.link_inbound(inbound_id, request.id).await?;
                 record_attachments(&mut tx, eff, request.id, now).await?;
+                if let Some(domain) = &untrusted_pec {
+                    let detail = format!(
+                        "PEC envelope from {domain} not opened: not in intake.pec_provider_domains"
+                    );
+                    tx.audit(
+                        now,
+                        "process:email",
+                        Some(request.id),
+                        "pec_untrusted",
+                        Some(&detail),
+                    )
+                    .await?;
+                }
                 if accepted {
                     let body = replies::ack_body(&self.cfg.lang, &request, false, &notes);
                     self.enqueue_reply(&mut tx, &email, &request, "ack", inbound_id, body, now)
