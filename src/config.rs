@@ -251,6 +251,9 @@ pub struct IntakeConfig {
     pub min_notice_hours: u32,
     pub allowed_sender_domains: Vec<String>,
     pub allowed_senders: Vec<String>,
+    /// PEC providers whose transport envelopes are trusted (default:
+    /// `channels::email::parse::DEFAULT_PEC_PROVIDER_DOMAINS`).
+    pub pec_provider_domains: Vec<String>,
     pub language: Lang,
 }
 
@@ -261,6 +264,10 @@ impl Default for IntakeConfig {
             min_notice_hours: 48,
             allowed_sender_domains: vec![],
             allowed_senders: vec![],
+            pec_provider_domains: crate::channels::email::parse::DEFAULT_PEC_PROVIDER_DOMAINS
+                .iter()
+                .map(|d| (*d).to_string())
+                .collect(),
             language: Lang::It,
         }
     }
@@ -422,9 +429,10 @@ const TYPED_KEYS: [&str; 20] = [
     "invite_attempts_per_hour",
     "invite_alert_after",
 ];
-const LIST_KEYS: [(&str, &str); 2] = [
+const LIST_KEYS: [(&str, &str); 3] = [
     ("intake", "allowed_sender_domains"),
     ("intake", "allowed_senders"),
+    ("intake", "pec_provider_domains"),
 ];
 
 impl Config {
@@ -596,13 +604,24 @@ impl Config {
                 expected: format!("at least outbox.retry_base_secs ({})", o.retry_base_secs),
             });
         }
-        for dom in &self.intake.allowed_sender_domains {
-            if dom.contains('@') || !dom.contains('.') {
-                return Err(ConfigError::Invalid {
-                    key: "intake.allowed_sender_domains".into(),
-                    value: dom.clone(),
-                    expected: "domain names like \"comune.bergamo.it\"".into(),
-                });
+        for (key, list) in [
+            (
+                "intake.allowed_sender_domains",
+                &self.intake.allowed_sender_domains,
+            ),
+            (
+                "intake.pec_provider_domains",
+                &self.intake.pec_provider_domains,
+            ),
+        ] {
+            for dom in list {
+                if dom.contains('@') || !dom.contains('.') {
+                    return Err(ConfigError::Invalid {
+                        key: key.into(),
+                        value: dom.clone(),
+                        expected: "domain names like \"comune.bergamo.it\"".into(),
+                    });
+                }
             }
         }
         for a in &self.intake.allowed_senders {

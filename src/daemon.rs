@@ -148,6 +148,7 @@ pub fn email_intake_config(cfg: &Config) -> crate::channels::email::IntakeConfig
         crate::channels::email::IntakeConfig::new(&own_address(cfg), &message_id_domain(cfg));
     ic.allowed_sender_domains = cfg.intake.allowed_sender_domains.clone();
     ic.allowed_senders = cfg.intake.allowed_senders.clone();
+    ic.pec_provider_domains = cfg.intake.pec_provider_domains.clone();
     ic.lang = cfg.intake.language.as_str().to_string();
     ic.timezone = cfg.intake.timezone;
     ic.min_notice_hours = cfg.intake.min_notice_hours;

@@ -88,6 +88,21 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// How many automatic replies the email intake has queued for a request (idempotency keys
+    /// `email:<kind>:<inbound id>`), whatever became of them.
+    pub async fn email_replies_for_request(&mut self, request_id: i64) -> Result<i64> {
+        with_tx!(self, c => {
+            Ok(sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outbox WHERE request_id = $1 AND idempotency_key LIKE 'email:%'",
+            )
+            .bind(request_id)
+            .fetch_one(&mut *c)
+            .await?)
+        })
+    }
+}
+
 impl Store {
     /// Rows of the outbox for one request, oldest first (tests, the coordinator's view).
     pub async fn outbox_for_request(&self, request_id: i64) -> Result<Vec<OutboxRow>> {

@@ -134,7 +134,8 @@ const BOUNCE_SUBJECTS: &[&str] = &[
 ];
 
 /// Classifies `email` (for a PEC envelope, the inner message decides once the envelope is known
-/// to be a transport and not a receipt).
+/// to be a transport and not a receipt). The header alone decides here: intake first disarms an
+/// envelope that does not come from a PEC provider ([`InboundEmail::distrust_forged_pec`]).
 pub fn classify(email: &InboundEmail, ctx: &Context<'_>) -> Class {
     let s = &email.signals;
     // 1. PEC machinery, by its headers first.

@@ -29,6 +29,11 @@ use crate::store::{Inbound, NewInbound, Operator, Request, Store, StoreError, Tx
 
 pub const CHANNEL: &str = "email";
 
+/// Most automatic replies (acknowledgement, questions, confirmations) the email intake sends
+/// about one request; past it, mail on the request is recorded without a reply and the
+/// coordinators are alerted (a reply loop).
+pub const MAX_AUTO_REPLIES_PER_REQUEST: i64 = 8;
+
 /// What intake needs to know (the `[intake]` and `[smtp]` parts of the config that matter here).
 #[derive(Debug, Clone)]
 pub struct IntakeConfig {
@@ -39,6 +44,9 @@ pub struct IntakeConfig {
     /// Senders from these domains are accepted (besides registered operators).
     pub allowed_sender_domains: Vec<String>,
     pub allowed_senders: Vec<String>,
+    /// PEC providers whose transport envelopes (`X-Trasporto: posta-certificata`) are unwrapped;
+    /// from any other sender the header is ignored ([`InboundEmail::distrust_forged_pec`]).
+    pub pec_provider_domains: Vec<String>,
     /// Language of the replies (`it` default, `en`).
     pub lang: String,
     pub limits: Limits,
@@ -55,6 +63,10 @@ impl IntakeConfig {
             message_id_domain: message_id_domain.to_lowercase(),
             allowed_sender_domains: Vec::new(),
             allowed_senders: Vec::new(),
+            pec_provider_domains: super::parse::DEFAULT_PEC_PROVIDER_DOMAINS
+                .iter()
+                .map(|d| (*d).to_owned())
+                .collect(),
             lang: "it".to_owned(),
             limits: Limits::default(),
             timezone: chrono_tz::Europe::Rome,
@@ -405,10 +417,27 @@ impl Intake {
     async fn accept(
         &self,
         raw: &[u8],
-        email: InboundEmail,
+        mut email: InboundEmail,
         target: Target,
         now: DateTime<Utc>,
     ) -> Result<Outcome, IntakeError> {
+        // The envelope's domain, when its PEC header was not trusted: noted on the request, so a
+        // coordinator can add a real provider to `intake.pec_provider_domains`.
+        let untrusted_pec = email
+            .distrust_forged_pec(&self.cfg.pec_provider_domains)
+            .then(|| {
+                email
+                    .from
+                    .as_ref()
+                    .and_then(|m| m.domain())
+                    .map(db_text)
+                    .unwrap_or_default()
+            });
+        if untrusted_pec.is_some() {
+            tracing::warn!(
+                "email intake: X-Trasporto from a sender that is not a PEC provider ignored"
+            );
+        }
         let class = {
             let is_ours = |id: &str| self.cfg.is_ours(id);
             let ctx = Context {
@@ -418,7 +447,10 @@ impl Intake {
             classify(&email, &ctx)
         };
         let eff = email.effective();
-        let sender = db_opt(eff.reply_address().map(|m| m.address.clone()));
+        // Who wrote it is the From address (the one a receiving MX can check with SPF/DKIM/DMARC),
+        // never a display name and never Reply-To: a `Reply-To: <operator>` on a stranger's mail
+        // must not make it the operator's.
+        let sender = db_opt(eff.from.as_ref().map(|m| m.address.clone()));
         let prepared = db_text(&text::prepare(
             eff.text_plain.as_deref(),
             eff.text_html.as_deref(),
@@ -428,6 +460,15 @@ impl Intake {
             self.sender_policy(sender.as_deref()).await?
         } else {
             (false, None)
+        };
+        // Our replies go to Reply-To: only to an address that would pass the policy itself (or
+        // the sender's own), so a stranger's address cannot collect what we send.
+        let reply_to = db_opt(eff.reply_to.as_ref().map(|m| m.address.clone()));
+        let reply_to_ok = match &reply_to {
+            Some(r) if Some(r) != sender.as_ref() && class.acts_on_request() => {
+                self.sender_policy(Some(r)).await?.0
+            }
+            _ => true,
         };
 
         let mut tx = self.begin(&target, now).await?;
@@ -470,11 +511,14 @@ impl Intake {
             }
             _ => None,
         };
-        let refused = accepted && matches!(verdict, Some(Err(_)));
-        let accepted = match verdict {
-            Some(v) => v.is_ok(),
-            None => accepted,
-        };
+        let refused = reply_to_ok && accepted && matches!(verdict, Some(Err(_)));
+        // A Reply-To that would not pass the sender policy holds the mail whoever sent it:
+        // our replies never go to a stranger's address.
+        let accepted = reply_to_ok
+            && match verdict {
+                Some(v) => v.is_ok(),
+                None => accepted,
+            };
         let status = if !class.acts_on_request() {
             "ignored"
         } else if accepted {
@@ -517,7 +561,7 @@ impl Intake {
         };
         let outcome = match class {
             Class::NewRequest => {
-                let display_name = eff.reply_address().and_then(|m| m.name.clone());
+                let display_name = eff.from.as_ref().and_then(|m| m.name.clone());
                 let sender_info = SenderInfo {
                     name: display_name
                         .clone()
@@ -561,6 +605,19 @@ impl Intake {
                 let request = tx.create_request(&fields, now).await?;
                 tx.link_inbound(inbound_id, request.id).await?;
                 record_attachments(&mut tx, eff, request.id, now).await?;
+                if let Some(domain) = &untrusted_pec {
+                    let detail = format!(
+                        "PEC envelope from {domain} not opened: not in intake.pec_provider_domains"
+                    );
+                    tx.audit(
+                        now,
+                        "process:email",
+                        Some(request.id),
+                        "pec_untrusted",
+                        Some(&detail),
+                    )
+                    .await?;
+                }
                 if accepted {
                     let body = replies::ack_body(&self.cfg.lang, &request, false, &notes);
                     self.enqueue_reply(&mut tx, &email, &request, "ack", inbound_id, body, now)
@@ -773,6 +830,40 @@ impl Intake {
             return Ok(());
         };
         let code = request.code.to_string();
+        // A reply loop (an autoresponder answering every answer, with or without our code) ends
+        // here: past the cap the mail is recorded, not answered, and the coordinators are told
+        // once. The SMTP transport's per-recipient cap bounds the rate before that.
+        let queued = tx.email_replies_for_request(request.id).await?;
+        if queued >= MAX_AUTO_REPLIES_PER_REQUEST {
+            let detail = format!("inbound {inbound_id}");
+            tx.audit(
+                now,
+                "process:email",
+                Some(request.id),
+                "reply_capped",
+                Some(&detail),
+            )
+            .await?;
+            let max = MAX_AUTO_REPLIES_PER_REQUEST.to_string();
+            let text = replies::text(
+                &self.cfg.lang,
+                "alert_reply_loop",
+                &[("code", &code), ("max", &max)],
+            );
+            let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
+            crate::alerts::to_coordinators(
+                tx,
+                &format!("reply_cap:{}", request.id),
+                Some(request.id),
+                &subject,
+                &text,
+                &self.cfg.message_id_domain,
+                now,
+            )
+            .await?;
+            tracing::warn!(request_id = request.id, "email intake: reply cap reached");
+            return Ok(());
+        }
         let message_id = format!(
             "{}.{kind}.{inbound_id}@{}",
             code.to_lowercase(),
@@ -832,7 +923,11 @@ impl Intake {
                 .store
                 .inbound_raw(m.id)
                 .await?
-                .and_then(|raw| parse_email(&raw, &self.cfg.limits).ok()),
+                .and_then(|raw| parse_email(&raw, &self.cfg.limits).ok())
+                .map(|mut e| {
+                    e.distrust_forged_pec(&self.cfg.pec_provider_domains);
+                    e
+                }),
             None => None,
         };
         let mut tx = self.store.begin().await?;

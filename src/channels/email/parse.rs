@@ -5,7 +5,8 @@
 //! [`ParseError::Oversized`]); one with more MIME parts, nesting or header fields than allowed is a
 //! [`ParseError`] (the caller keeps the raw bytes in quarantine). A PEC transport envelope
 //! (`X-Trasporto: posta-certificata`) carries the real message as `postacert.eml`: it is parsed
-//! into [`InboundEmail::pec_inner`] and [`InboundEmail::effective`] returns it.
+//! into [`InboundEmail::pec_inner`] and [`InboundEmail::effective`] returns it; intake trusts it
+//! only from a PEC provider's domain ([`InboundEmail::distrust_forged_pec`]).
 
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 
@@ -20,6 +21,13 @@ pub struct Limits {
     pub max_parts: usize,
     /// Most header fields in the top-level header block. Default 1000.
     pub max_headers: usize,
+    /// Longest top-level header block in bytes (all fields with their folded lines; 100,000
+    /// addresses in To are about 2 MB). Default 256 KiB.
+    pub max_header_bytes: usize,
+    /// Most attachments in one message, nested messages included. Default 200.
+    pub max_attachments: usize,
+    /// Largest total size of the attachments (decoded). Default 25 MiB.
+    pub max_attachment_bytes: usize,
 }
 
 impl Default for Limits {
@@ -29,6 +37,9 @@ impl Default for Limits {
             max_depth: 32,
             max_parts: 2000,
             max_headers: 1000,
+            max_header_bytes: 256 * 1024,
+            max_attachments: 200,
+            max_attachment_bytes: 25 * 1024 * 1024,
         }
     }
 }
@@ -184,6 +195,27 @@ pub fn parse_email(raw: &[u8], limits: &Limits) -> Result<InboundEmail, ParseErr
             headers: Box::new(headers),
         });
     }
+    // The header block is measured before the parser reads it: a huge one (100,000
+    // recipients) is refused without building its address list.
+    let header_bytes = header_block_len(bytes);
+    if header_bytes > limits.max_header_bytes {
+        return Err(ParseError::TooComplex {
+            what: "header bytes",
+            found: header_bytes,
+            max: limits.max_header_bytes,
+        });
+    }
+    // Containers (multipart/*, message/*) are counted in the raw bytes before the parser builds
+    // its tree: 20,000 nested message/rfc822 (1.6 MB) parse, but dropping the parsed tree
+    // recurses once per level and overflows the stack.
+    let containers = container_count(bytes);
+    if containers > limits.max_parts {
+        return Err(ParseError::TooComplex {
+            what: "MIME parts",
+            found: containers,
+            max: limits.max_parts,
+        });
+    }
     let message = parser.parse(bytes).ok_or(ParseError::NoHeaders)?;
     let headers = message.root_part().headers();
     let header_count = headers.len();
@@ -204,6 +236,8 @@ pub fn parse_email(raw: &[u8], limits: &Limits) -> Result<InboundEmail, ParseErr
     }
     let mut budget = Budget {
         parts: 0,
+        attachments: 0,
+        attachment_bytes: 0,
         limits: limits.clone(),
     };
     from_message(&message, size, 0, &mut budget)
@@ -211,6 +245,8 @@ pub fn parse_email(raw: &[u8], limits: &Limits) -> Result<InboundEmail, ParseErr
 
 struct Budget {
     parts: usize,
+    attachments: usize,
+    attachment_bytes: usize,
     limits: Limits,
 }
 
@@ -257,6 +293,57 @@ pub(crate) fn header_block(raw: &[u8]) -> &[u8] {
         .or_else(|| find(window, b"\n\n").map(|p| p + 2))
         .unwrap_or(cap);
     &raw[..end]
+}
+
+/// Length of the header block (up to and including the first empty line; the whole input when
+/// there is none), found in one pass.
+fn header_block_len(raw: &[u8]) -> usize {
+    let mut at_line_start = true;
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'\n' if at_line_start => return i + 1,
+            b'\r' if at_line_start && raw.get(i + 1) == Some(&b'\n') => return i + 2,
+            b'\n' => at_line_start = true,
+            _ => at_line_start = false,
+        }
+        i += 1;
+    }
+    raw.len()
+}
+
+/// How many `Content-Type` fields anywhere in `raw` name a container (`multipart/...` or
+/// `message/...`): an upper bound on the nesting the parser can build from these bytes.
+fn container_count(raw: &[u8]) -> usize {
+    const FIELD: &[u8] = b"content-type";
+    let mut count = 0;
+    let mut i = 0;
+    while i + FIELD.len() < raw.len() {
+        if !raw[i].eq_ignore_ascii_case(&b'c')
+            || !raw[i..i + FIELD.len()].eq_ignore_ascii_case(FIELD)
+        {
+            i += 1;
+            continue;
+        }
+        let mut j = i + FIELD.len();
+        while j < raw.len() && matches!(raw[j], b' ' | b'\t') {
+            j += 1;
+        }
+        if raw.get(j) == Some(&b':') {
+            j += 1;
+            while j < raw.len() && matches!(raw[j], b' ' | b'\t' | b'\r' | b'\n') {
+                j += 1;
+            }
+            let rest = &raw[j..raw.len().min(j + 10)];
+            let starts =
+                |p: &[u8]| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p);
+            if starts(b"multipart/") || starts(b"message/") {
+                count += 1;
+            }
+        }
+        i = j.max(i + 1);
+    }
+    count
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -328,6 +415,22 @@ fn from_message(
         {
             inner_pec = Some(inner);
         }
+        budget.attachments += 1;
+        budget.attachment_bytes = budget.attachment_bytes.saturating_add(part.len());
+        if budget.attachments > budget.limits.max_attachments {
+            return Err(ParseError::TooComplex {
+                what: "attachments",
+                found: budget.attachments,
+                max: budget.limits.max_attachments,
+            });
+        }
+        if budget.attachment_bytes > budget.limits.max_attachment_bytes {
+            return Err(ParseError::TooComplex {
+                what: "attachment bytes",
+                found: budget.attachment_bytes,
+                max: budget.limits.max_attachment_bytes,
+            });
+        }
         email.attachments.push(AttachmentInfo {
             name,
             content_type,
@@ -359,6 +462,50 @@ fn part_depth(message: &Message<'_>, part_id: usize, level: usize) -> usize {
             .unwrap_or(level + 1),
         Some(PartType::Message(inner)) => level + 1 + part_depth(inner, 0, 0),
         _ => level,
+    }
+}
+
+/// PEC providers whose transport envelopes are trusted by default (the envelope's From is
+/// `posta-certificata@<provider domain>`); a subdomain of one counts too. The config key
+/// `intake.pec_provider_domains` replaces the list.
+pub const DEFAULT_PEC_PROVIDER_DOMAINS: &[&str] = &[
+    "pec.aruba.it",
+    "arubapec.it",
+    "legalmail.it",
+    "postecert.it",
+    "pec.it",
+    "actaliscertymail.it",
+    "pec.register.it",
+    "sicurezzapostale.it",
+    "cert.telecompost.it",
+    "pec.libero.it",
+];
+
+impl InboundEmail {
+    /// A PEC transport envelope is only trusted from a PEC provider (`providers`: domains, a
+    /// subdomain of one counts). From anyone else `X-Trasporto: posta-certificata` is a forgery:
+    /// the header is dropped and the attached `postacert.eml` stays an ordinary attachment, so
+    /// the message is read, and the sender policy applied, as the outer sender's own mail.
+    /// Returns true when a forged envelope was disarmed.
+    pub fn distrust_forged_pec(&mut self, providers: &[String]) -> bool {
+        if !is_pec_transport(&self.signals) {
+            return false;
+        }
+        let domain = self.from.as_ref().and_then(Mailbox::domain).unwrap_or("");
+        let trusted = !domain.is_empty()
+            && providers.iter().any(|p| {
+                let p = p.trim().trim_start_matches('.');
+                domain.eq_ignore_ascii_case(p)
+                    || domain
+                        .to_ascii_lowercase()
+                        .ends_with(&format!(".{}", p.to_ascii_lowercase()))
+            });
+        if trusted {
+            return false;
+        }
+        self.signals.x_trasporto = None;
+        self.pec_inner = None;
+        true
     }
 }
 
@@ -451,10 +598,7 @@ fn join_bodies<'a>(
 fn first_mailbox(address: Option<&Address<'_>>) -> Option<Mailbox> {
     let address = address?;
     address.iter().find_map(|a| {
-        let addr = a.address()?.trim();
-        if addr.is_empty() {
-            return None;
-        }
+        let addr = plain_address(a.address()?)?;
         Some(Mailbox {
             name: a
                 .name()
@@ -463,6 +607,32 @@ fn first_mailbox(address: Option<&Address<'_>>) -> Option<Mailbox> {
             address: addr.to_lowercase(),
         })
     })
+}
+
+/// The `local@domain` in what the parser gave as an address, or None. With 8-bit garbage in a
+/// display name the parser may hand back `garbage <local@domain` as the "address": the part in
+/// angle brackets is taken, and anything that is still not one plain `local@domain` (spaces,
+/// controls, brackets, quotes, several `@`) is no address at all, so it can never pass the
+/// sender policy by its domain or be written into a reply's header.
+fn plain_address(raw: &str) -> Option<&str> {
+    let mut a = raw.trim();
+    if let Some(i) = a.rfind('<') {
+        a = &a[i + 1..];
+    }
+    let a = a.trim().trim_end_matches('>').trim();
+    let (local, domain) = a.split_once('@')?;
+    let plain = !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && a.chars().all(|c| {
+            !c.is_whitespace()
+                && !c.is_control()
+                && !matches!(
+                    c,
+                    '<' | '>' | ',' | ';' | ':' | '"' | '\\' | '(' | ')' | '[' | ']'
+                )
+        });
+    plain.then_some(a)
 }
 
 fn id_list(value: &HeaderValue<'_>) -> Vec<String> {

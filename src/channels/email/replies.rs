@@ -160,18 +160,20 @@ pub fn refused_body(lang: &str, r: &Request) -> String {
 
 /// `Re: [CODE] subject`, without piling up Re:/R:/I:/Fwd: prefixes or an old code.
 pub fn reply_subject(lang: &str, code: &str, original: Option<&str>) -> String {
-    let mut s = original.unwrap_or("").trim().to_owned();
-    loop {
-        let lower = s.to_lowercase();
-        let cut = ["re:", "r:", "i:", "fw:", "fwd:", "rif:", "aw:", "sv:"]
-            .iter()
-            .find(|p| lower.starts_with(*p))
-            .map(|p| p.len());
-        match cut {
-            Some(n) => s = s[n..].trim_start().to_owned(),
-            None => break,
-        }
+    // One pass over a borrowed slice: a subject of 60,000 "Re: " took a second when each
+    // prefix was cut from a fresh lower-cased copy.
+    let mut rest = original.unwrap_or("").trim();
+    while let Some(n) = ["re:", "r:", "i:", "fw:", "fwd:", "rif:", "aw:", "sv:"]
+        .iter()
+        .find(|p| {
+            rest.get(..p.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(p))
+        })
+        .map(|p| p.len())
+    {
+        rest = rest[n..].trim_start();
     }
+    let mut s = rest.to_owned();
     if let Some(found) = crate::domain::RequestCode::find_in(&s) {
         let tag = format!("[{found}]");
         s = s.replace(&tag, "").trim().to_owned();

@@ -2,9 +2,26 @@
 //! the extractor's [`crate::extract::prepare_email_text`] (HTML to text, quoted replies,
 //! signatures and disclaimers removed). A minimal fallback stays for comparison tests.
 
+/// How much of a message's plain and of its HTML body is read (1 MiB each; the rest is
+/// ignored). The extractor then reads at most [`crate::extract::MAX_TEXT`] of the result; this
+/// bound keeps a 20 MB body from being copied through every cleaning step and stored whole.
+pub const MAX_BODY_TEXT: usize = 1024 * 1024;
+
 /// Text of the new part of a message, ready for the extractor and the cancellation check.
 pub fn prepare(plain: Option<&str>, html: Option<&str>) -> String {
-    crate::extract::prepare_email_text(plain, html)
+    crate::extract::prepare_email_text(plain.map(head), html.map(head))
+}
+
+/// The first [`MAX_BODY_TEXT`] bytes of `s`, cut at a character boundary.
+fn head(s: &str) -> &str {
+    if s.len() <= MAX_BODY_TEXT {
+        return s;
+    }
+    let mut end = MAX_BODY_TEXT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 #[cfg(test)]
@@ -100,6 +117,18 @@ mod minimal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_head_of_a_huge_body_is_read() {
+        let big = format!("{}è{}", "a".repeat(MAX_BODY_TEXT - 1), "b".repeat(100));
+        assert_eq!(
+            head(&big).len(),
+            MAX_BODY_TEXT - 1,
+            "cut before the 2-byte char"
+        );
+        let t = prepare(Some(&big), None);
+        assert!(t.len() < MAX_BODY_TEXT && !t.contains('b'));
+    }
 
     #[test]
     fn cuts_quoted_reply_and_reads_html() {
