@@ -406,6 +406,9 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
     // wakes when the email intake has committed a message.
     let outbox_wake = wake.unwrap_or_else(|| Arc::new(tokio::sync::Notify::new()));
     worker = worker.with_wake(outbox_wake.clone());
+    if let Some(s) = &cfg.smtp {
+        worker = worker.with_email_cap(s.max_auto_replies_per_hour, Duration::from_secs(3600));
+    }
     let dispatch_wake = Arc::new(tokio::sync::Notify::new());
     {
         let rx = shutdown.0.clone();

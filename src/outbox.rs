@@ -43,6 +43,13 @@ pub struct EmailPayload {
     pub references: Vec<String>,
 }
 
+impl EmailPayload {
+    /// The recipient as the per-recipient cap counts it: the address, trimmed, lower case.
+    pub fn recipient_key(&self) -> String {
+        self.to.trim().to_ascii_lowercase()
+    }
+}
+
 /// One row's payload, tagged by channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "channel", rename_all = "snake_case")]
@@ -186,6 +193,9 @@ pub struct OutboxWorker {
     /// Rung right after a commit that queued messages (the bot's), so replies leave at once
     /// instead of at the next idle tick.
     wake: Option<Arc<tokio::sync::Notify>>,
+    /// At most this many automatic emails to one recipient within the window (loop
+    /// protection), counted in the store: shared by every instance, kept across restarts.
+    email_cap: Option<(i64, Duration)>,
 }
 
 enum Outcome {
@@ -208,7 +218,16 @@ impl OutboxWorker {
             policy,
             texts: Default::default(),
             wake: None,
+            email_cap: None,
         }
+    }
+
+    /// At most `max` emails to one recipient within `window`; the rest wait for the window
+    /// to free a slot (each wait counts as an attempt, so a real loop ends as a dead letter
+    /// the coordinators hear of).
+    pub fn with_email_cap(mut self, max: u32, window: Duration) -> Self {
+        self.email_cap = Some((i64::from(max), window));
+        self
     }
 
     /// Wakes the worker whenever `wake` is notified.
@@ -228,7 +247,8 @@ impl OutboxWorker {
             .store
             .claim_outbox(now, now + lease, self.policy.batch)
             .await?;
-        let results: Vec<(ClaimedMessage, Outcome)> = futures::stream::iter(claimed)
+        let (claimed, mut capped) = self.apply_email_cap(claimed, now).await?;
+        let mut results: Vec<(ClaimedMessage, Outcome)> = futures::stream::iter(claimed)
             .map(|m| async move {
                 let outcome = self.deliver(&m).await;
                 (m, outcome)
@@ -236,6 +256,7 @@ impl OutboxWorker {
             .buffer_unordered(self.policy.concurrency.max(1))
             .collect()
             .await;
+        results.append(&mut capped);
         // All marks of a round (and any dead-letter alerts) in one transaction: one commit
         // instead of one per row.
         let mut stats = RoundStats::default();
@@ -303,6 +324,58 @@ impl OutboxWorker {
         }
         tx.commit().await?;
         Ok(stats)
+    }
+
+    /// Splits claimed rows into those to deliver and emails held back by the per-recipient
+    /// cap (with the outcome to record for them).
+    async fn apply_email_cap(
+        &self,
+        claimed: Vec<ClaimedMessage>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(Vec<ClaimedMessage>, Vec<(ClaimedMessage, Outcome)>), StoreError> {
+        let Some((max, window)) = self.email_cap else {
+            return Ok((claimed, Vec::new()));
+        };
+        let window_c = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::hours(1));
+        // Per recipient: slots left in the window, and when the oldest mail in it went.
+        let mut budget: std::collections::HashMap<String, (i64, Option<i64>)> =
+            std::collections::HashMap::new();
+        let (mut send, mut held) = (Vec::new(), Vec::new());
+        for m in claimed {
+            let Payload::Email(e) = &m.payload else {
+                send.push(m);
+                continue;
+            };
+            let key = e.recipient_key();
+            if !budget.contains_key(&key) {
+                let (n, first) = self.store.emails_sent_to(&key, now - window_c).await?;
+                budget.insert(key.clone(), (max - n, first));
+            }
+            match budget.get_mut(&key) {
+                Some((left, _)) if *left > 0 => {
+                    *left -= 1;
+                    send.push(m);
+                }
+                Some((_, first)) => {
+                    let frees_at =
+                        first.map_or(now + window_c, |f| crate::store::from_ts(f) + window_c);
+                    let wait = (frees_at - now)
+                        .to_std()
+                        .unwrap_or_default()
+                        .max(Duration::from_secs(60));
+                    let reason = "per-recipient cap of automatic mails reached".to_owned();
+                    tracing::warn!(outbox_id = m.id, "email held by the per-recipient cap");
+                    let outcome = if m.attempt >= self.policy.max_attempts {
+                        Outcome::Dead(reason)
+                    } else {
+                        Outcome::Retry(wait, reason)
+                    };
+                    held.push((m, outcome));
+                }
+                None => send.push(m),
+            }
+        }
+        Ok((send, held))
     }
 
     async fn deliver(&self, m: &ClaimedMessage) -> Outcome {

@@ -391,3 +391,108 @@ both_backends!(
         );
     }
 );
+
+/// Records the recipients of emails.
+#[derive(Default)]
+struct MailRecorder {
+    to: Mutex<Vec<String>>,
+}
+
+impl Transport for MailRecorder {
+    fn deliver<'a>(&'a self, payload: &'a Payload) -> DeliveryFuture<'a> {
+        Box::pin(async move {
+            let Payload::Email(e) = payload else {
+                return Err(DeliveryError::Permanent("telegram not expected".into()));
+            };
+            self.to.lock().unwrap().push(e.to.clone());
+            Ok(Delivered {
+                external_id: Some(e.message_id.clone()),
+            })
+        })
+    }
+}
+
+both_backends!(
+    the_cap_per_recipient_is_counted_in_the_store_across_restarts,
+    |db| async move {
+        use connecting::outbox::EmailPayload;
+        let clock = ManualClock::new(start());
+        let rec = Arc::new(MailRecorder::default());
+        let mail_worker = || {
+            OutboxWorker::new(
+                db.store.clone(),
+                Arc::new(clock.clone()),
+                Transports {
+                    telegram: None,
+                    email: Some(rec.clone()),
+                },
+                RetryPolicy::default(),
+            )
+            .with_email_cap(3, StdDuration::from_secs(3600))
+        };
+        let enqueue_mail = |key: String, to: &'static str| {
+            let store = db.store.clone();
+            let now = clock.now();
+            async move {
+                let mut tx = store.begin().await.unwrap();
+                tx.enqueue(
+                    &key,
+                    None,
+                    &Payload::Email(EmailPayload {
+                        to: to.into(),
+                        subject: "s".into(),
+                        body: "b".into(),
+                        message_id: format!("<{key}@coop.example>"),
+                        in_reply_to: None,
+                        references: vec![],
+                    }),
+                    now,
+                )
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+            }
+        };
+        for i in 0..5 {
+            // The same mailbox, however it is written.
+            let to = if i % 2 == 0 {
+                "Anna@Comune.it"
+            } else {
+                " anna@comune.it"
+            };
+            enqueue_mail(format!("m{i}"), to).await;
+        }
+        enqueue_mail("other".into(), "paolo@comune.it").await;
+        let count = |who: &str| {
+            rec.to
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|t| t.trim().eq_ignore_ascii_case(who))
+                .count()
+        };
+        mail_worker().run_once().await.unwrap();
+        assert_eq!(count("anna@comune.it"), 3, "the cap holds");
+        assert_eq!(count("paolo@comune.it"), 1, "others are not held");
+
+        // A restart (a new worker, as on another instance) still counts what went out.
+        enqueue_mail("m5".into(), "anna@comune.it").await;
+        clock.advance(Duration::minutes(10));
+        mail_worker().run_once().await.unwrap();
+        assert_eq!(count("anna@comune.it"), 3, "the cap survives a restart");
+        let rows = db.store.outbox_all().await.unwrap();
+        let held: Vec<_> = rows.iter().filter(|r| r.status == "pending").collect();
+        assert_eq!(held.len(), 3, "held back, not dropped");
+        assert!(
+            held.iter()
+                .all(|r| r.next_attempt_at >= connecting::store::ts(start()) + 3600),
+            "they wait for the window to free a slot"
+        );
+
+        // When the hour has passed, the next three go.
+        clock.advance(Duration::minutes(55));
+        mail_worker().run_once().await.unwrap();
+        assert_eq!(count("anna@comune.it"), 6);
+        assert!(db.store.outbox_dead().await.unwrap().is_empty());
+    }
+);

@@ -977,7 +977,8 @@ both_backends!(
                 email: Some(Arc::new(smtp(&servers))),
             },
             RetryPolicy::default(),
-        );
+        )
+        .with_email_cap(smtp_cap as u32, Duration::from_secs(3600));
         // The first message leaves the time out: every answer on it is met with the question
         // again, the loop a careless autoresponder keeps going.
         let first = mail(

@@ -54,17 +54,17 @@ impl Tx {
         now: DateTime<Utc>,
         priority: Priority,
     ) -> Result<i64> {
-        let channel = match payload {
-            Payload::Telegram(_) => "telegram",
-            Payload::Email(_) => "email",
+        let (channel, recipient) = match payload {
+            Payload::Telegram(_) => ("telegram", None),
+            Payload::Email(e) => ("email", Some(e.recipient_key())),
         };
         let json =
             serde_json::to_string(payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let inserted: Option<i64> = with_tx!(self, c => {
             sqlx::query_scalar(
                 "INSERT INTO outbox (channel, idempotency_key, request_id, payload, status, attempts,
-                                     next_attempt_at, created_at, priority)
-                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $6)
+                                     next_attempt_at, created_at, priority, recipient)
+                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $6, $7)
                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
             )
             .bind(channel)
@@ -73,6 +73,7 @@ impl Tx {
             .bind(json)
             .bind(ts(now))
             .bind(priority as i64)
+            .bind(recipient)
             .fetch_optional(&mut *c)
             .await?
         });
@@ -175,6 +176,25 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Emails delivered to `recipient` (see [`crate::outbox::EmailPayload::recipient_key`])
+    /// since `since`: how many, and when the first of them went (Unix seconds).
+    pub async fn emails_sent_to(
+        &self,
+        recipient: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, Option<i64>)> {
+        Ok(with_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT COUNT(*), MIN(sent_at) FROM outbox
+                 WHERE recipient = $1 AND status = 'sent' AND sent_at >= $2",
+            )
+            .bind(recipient)
+            .bind(ts(since))
+            .fetch_one(p)
+            .await?
+        }))
     }
 
     /// Pending rows and the age in seconds of the oldest one (health, metrics).

@@ -5,9 +5,9 @@
 //! on the social worker's message (`In-Reply-To`, `References`) and carries our own Message-ID
 //! (chosen when the outbox row was written) and the `X-Connecting-Origin` marker, so that our own
 //! mail coming back is recognised. Header injection is impossible: subjects and names lose CR/LF,
-//! Message-IDs must be plain `local@domain` tokens, addresses must parse. A per-recipient cap
-//! (default 10 an hour) holds back a runaway loop: over the cap a delivery is deferred (Retry
-//! with the time the next slot frees), never dropped.
+//! Message-IDs must be plain `local@domain` tokens, addresses must parse. The per-recipient cap
+//! on automatic mails (`smtp.max_auto_replies_per_hour`) is applied by the outbox worker,
+//! counted in the store (see [`crate::outbox::OutboxWorker::with_email_cap`]).
 //!
 //! Errors: SMTP 4xx, timeouts and connection failures are [`DeliveryError::Retry`]; 5xx and
 //! unusable payloads are [`DeliveryError::Permanent`].
@@ -18,11 +18,9 @@ use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use super::imap::TlsMode;
 
@@ -41,9 +39,6 @@ pub struct SmtpConfig {
     pub from_address: String,
     /// Display name, e.g. `Mediazione culturale`.
     pub from_name: Option<String>,
-    /// Automatic mails to one recipient within `cap_window`.
-    pub per_recipient_cap: usize,
-    pub cap_window: Duration,
     pub timeout: Duration,
 }
 
@@ -83,7 +78,6 @@ impl SmtpConfig {
         me.allow_plaintext = c.allow_plaintext || crate::config::is_loopback(&c.host);
         me.username = c.username.clone();
         me.password = c.password.as_ref().map(|p| p.expose().to_owned());
-        me.per_recipient_cap = c.max_auto_replies_per_hour as usize;
         me
     }
 
@@ -98,8 +92,6 @@ impl SmtpConfig {
             password: None,
             from_address: from_address.to_owned(),
             from_name: None,
-            per_recipient_cap: 10,
-            cap_window: Duration::from_secs(3600),
             timeout: Duration::from_secs(30),
         }
     }
@@ -170,9 +162,6 @@ impl Header for Origin {
 pub struct SmtpTransport {
     mailer: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
-    cap: usize,
-    window: Duration,
-    sent: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
 impl SmtpTransport {
@@ -215,53 +204,16 @@ impl SmtpTransport {
         Ok(Self {
             mailer: builder.build(),
             from,
-            cap: cfg.per_recipient_cap,
-            window: cfg.cap_window,
-            sent: Mutex::new(HashMap::new()),
         })
-    }
-
-    /// Takes a slot for `to`, or says how long until one frees.
-    fn take_slot(&self, to: &str, now: Instant) -> Result<(), Duration> {
-        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
-        let q = sent.entry(to.to_owned()).or_default();
-        while q
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            q.pop_front();
-        }
-        if q.len() >= self.cap {
-            let oldest = q.front().copied().unwrap_or(now);
-            return Err(self.window.saturating_sub(now.duration_since(oldest)));
-        }
-        q.push_back(now);
-        Ok(())
-    }
-
-    fn give_back_slot(&self, to: &str) {
-        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(q) = sent.get_mut(to) {
-            q.pop_back();
-        }
     }
 
     async fn send(&self, p: &EmailPayload) -> Result<Delivered, DeliveryError> {
         let message = build_message(&self.from, p)?;
-        let to = p.to.trim().to_ascii_lowercase();
-        if let Err(wait) = self.take_slot(&to, Instant::now()) {
-            tracing::warn!(message_id = %p.message_id, "smtp: per-recipient cap reached, deferring");
-            return Err(DeliveryError::Retry {
-                after: Some(wait),
-                reason: "per-recipient cap of automatic mails reached".to_owned(),
-            });
-        }
         match self.mailer.send(message).await {
             Ok(_) => Ok(Delivered {
                 external_id: Some(clean_id(&p.message_id).to_owned()),
             }),
             Err(e) => {
-                self.give_back_slot(&to);
                 let code = e.status().map(|c| c.to_string());
                 if e.is_permanent() {
                     Err(DeliveryError::Permanent(format!(
@@ -395,24 +347,6 @@ mod tests {
         ));
     }
 
-    #[tokio::test]
-    async fn the_cap_defers_the_eleventh_mail_within_the_hour() {
-        let mut cfg = SmtpConfig::new("127.0.0.1", 25, TlsMode::None, "info@coop.example");
-        cfg.allow_plaintext = true;
-        let t = SmtpTransport::new(&cfg).unwrap();
-        let now = Instant::now();
-        for _ in 0..10 {
-            assert!(t.take_slot("a@b.it", now).is_ok());
-        }
-        let wait = t.take_slot("a@b.it", now).unwrap_err();
-        assert_eq!(wait, Duration::from_secs(3600));
-        assert!(t.take_slot("other@b.it", now).is_ok());
-        assert!(
-            t.take_slot("a@b.it", now + Duration::from_secs(3600))
-                .is_ok()
-        );
-    }
-
     #[test]
     fn from_the_config_file_section() {
         let c: crate::config::SmtpConfig = toml::from_str(
@@ -425,7 +359,6 @@ mod tests {
         assert_eq!(s.port, 587);
         assert_eq!(s.from_address, "info@coop.example");
         assert_eq!(s.from_name.as_deref(), Some("Mediazione culturale"));
-        assert_eq!(s.per_recipient_cap, 5);
         assert!(!s.allow_plaintext);
     }
 
