@@ -49,7 +49,7 @@ async fn main() {
     std::fs::write(
         &cfg,
         format!(
-            "[database]\nurl = \"{db_url}\"\n[telegram]\ntoken = \"{}\"\napi_url = \"{}\"\n[imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nusername = \"info\"\npassword = \"{}\"\npoll_interval_secs = 30\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"Coop <info@coop.example>\"\nmax_auto_replies_per_hour = 100000\n[dispatch]\nwave_size = 1\n[http]\nlisten = \"127.0.0.1:{http}\"\n",
+            "[database]\nurl = \"{db_url}\"\n[telegram]\ntoken = \"{}\"\napi_url = \"{}\"\n[imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nusername = \"info\"\npassword = \"{}\"\npoll_interval_secs = 30\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"Coop <info@coop.example>\"\nmax_auto_replies_per_hour = 100000\n[intake]\nmax_new_requests_per_sender_per_hour = 0\n[dispatch]\nwave_size = 1\n[http]\nlisten = \"127.0.0.1:{http}\"\n",
             api.token, api.url, mail.imap_port, mail::PASSWORD, mail.smtp_port
         ),
     )

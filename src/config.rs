@@ -251,6 +251,8 @@ pub struct IntakeConfig {
     pub min_notice_hours: u32,
     pub allowed_sender_domains: Vec<String>,
     pub allowed_senders: Vec<String>,
+    /// New requests one sender may open by email in an hour; more are held for review.
+    pub max_new_requests_per_sender_per_hour: u32,
     /// PEC providers whose transport envelopes are trusted (default:
     /// `channels::email::parse::DEFAULT_PEC_PROVIDER_DOMAINS`).
     pub pec_provider_domains: Vec<String>,
@@ -264,6 +266,7 @@ impl Default for IntakeConfig {
             min_notice_hours: 48,
             allowed_sender_domains: vec![],
             allowed_senders: vec![],
+            max_new_requests_per_sender_per_hour: 20,
             pec_provider_domains: crate::channels::email::parse::DEFAULT_PEC_PROVIDER_DOMAINS
                 .iter()
                 .map(|d| (*d).to_string())
@@ -407,7 +410,7 @@ const SECRET_KEYS: [(&str, &str); 4] = [
 ];
 /// Keys whose environment values are numbers or booleans (everything else stays text, so an
 /// all-digit password is still a password).
-const TYPED_KEYS: [&str; 20] = [
+const TYPED_KEYS: [&str; 21] = [
     "port",
     "poll_interval_secs",
     "idle",
@@ -428,6 +431,7 @@ const TYPED_KEYS: [&str; 20] = [
     "retry_cap_secs",
     "invite_attempts_per_hour",
     "invite_alert_after",
+    "max_new_requests_per_sender_per_hour",
 ];
 const LIST_KEYS: [(&str, &str); 3] = [
     ("intake", "allowed_sender_domains"),

@@ -152,6 +152,7 @@ pub fn email_intake_config(cfg: &Config) -> crate::channels::email::IntakeConfig
     ic.lang = cfg.intake.language.as_str().to_string();
     ic.timezone = cfg.intake.timezone;
     ic.min_notice_hours = cfg.intake.min_notice_hours;
+    ic.max_new_requests_per_sender_per_hour = cfg.intake.max_new_requests_per_sender_per_hour;
     if let Some(i) = &cfg.imap {
         ic.limits.max_size = usize::try_from(i.max_message_bytes).unwrap_or(usize::MAX);
     }

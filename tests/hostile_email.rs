@@ -1070,6 +1070,79 @@ both_backends!(
     }
 );
 
+both_backends!(
+    an_autoresponder_opening_a_fresh_thread_each_time_is_held_after_the_hourly_cap,
+    |db| async move {
+        let store = db.store.clone();
+        add_coordinator(&store).await;
+        let clock = clock();
+        let mut c = cfg();
+        c.max_new_requests_per_sender_per_hour = 3;
+        let i = Intake::new(store.clone(), c, Arc::new(clock.clone()));
+        let fresh = |from: &str, n: usize| {
+            mail(
+                from,
+                &format!("Messaggio ricevuto n. {n}"),
+                &format!("fresh-{from}-{n}"),
+                "",
+                REQUEST,
+            )
+        };
+        let mut outcomes = Vec::new();
+        for n in 0..5 {
+            outcomes.push(
+                i.process(&fresh("anna@comune.example.it", n))
+                    .await
+                    .unwrap(),
+            );
+        }
+        let created = outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Created { .. }))
+            .count();
+        assert_eq!(created, 3, "{outcomes:?}");
+        for o in &outcomes[3..] {
+            let Outcome::Held {
+                request_id: Some(id),
+            } = o
+            else {
+                panic!("{o:?}")
+            };
+            let r = store.request_by_id(*id).await.unwrap();
+            assert_eq!(r.status, RequestStatus::NeedsReview, "held, not dropped");
+        }
+        // Acknowledgements only for the first three; one alert for the flood, not one per mail.
+        let to_anna = emails(&store)
+            .await
+            .iter()
+            .filter(|e| e.to == "anna@comune.example.it")
+            .count();
+        assert_eq!(to_anna, 3);
+        let flood_alerts = store
+            .outbox_all()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.idempotency_key.starts_with("flood:"))
+            .count();
+        assert_eq!(flood_alerts, 1);
+        // Someone else is not held; and an hour later anna may write again.
+        assert!(matches!(
+            i.process(&fresh("paolo@comune.example.it", 0))
+                .await
+                .unwrap(),
+            Outcome::Created { .. }
+        ));
+        clock.advance(chrono::Duration::minutes(61));
+        assert!(matches!(
+            i.process(&fresh("anna@comune.example.it", 9))
+                .await
+                .unwrap(),
+            Outcome::Created { .. }
+        ));
+    }
+);
+
 // ---------------------------------------------------------------------------------------------
 // The limits: documented in SECURITY.md with their values, and enforced.
 

@@ -267,6 +267,24 @@ impl NewRequest {
 }
 
 impl Tx {
+    /// Requests created from emails of `address` (case-insensitive) since `since`.
+    pub async fn email_requests_from_since(
+        &mut self,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64> {
+        Ok(with_tx!(self, c => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM requests
+                 WHERE channel = 'email' AND LOWER(requester_email) = LOWER($1) AND created_at >= $2",
+            )
+            .bind(address)
+            .bind(ts(since))
+            .fetch_one(&mut *c)
+            .await?
+        }))
+    }
+
     /// Creates a request with the next code of `now`'s year. Status defaults to `received`.
     pub async fn create_request(&mut self, r: &NewRequest, now: DateTime<Utc>) -> Result<Request> {
         let r = &r.storable();

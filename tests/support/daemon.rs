@@ -246,6 +246,9 @@ tls = "none"
 from = "Cooperativa Mediazione <info@coop.example>"
 max_auto_replies_per_hour = 5000
 
+[intake]
+max_new_requests_per_sender_per_hour = 0
+
 [dispatch]
 wave_size = 2
 

@@ -54,6 +54,10 @@ pub struct IntakeConfig {
     pub timezone: chrono_tz::Tz,
     /// Minimum notice the extractor checks (regional rule: 48 hours).
     pub min_notice_hours: u32,
+    /// New requests one sender may open by email in an hour before the next ones are held for
+    /// a coordinator (an auto-responder starting a fresh thread each time would otherwise
+    /// flood the mediators with offers). 0: no limit.
+    pub max_new_requests_per_sender_per_hour: u32,
 }
 
 impl IntakeConfig {
@@ -71,6 +75,7 @@ impl IntakeConfig {
             limits: Limits::default(),
             timezone: chrono_tz::Europe::Rome,
             min_notice_hours: 48,
+            max_new_requests_per_sender_per_hour: 0,
         }
     }
 
@@ -597,6 +602,18 @@ impl Intake {
                 }
                 fields.source_message_id = db_opt(eff.message_id.clone());
                 fields.subject = db_opt(eff.subject.clone());
+                // One sender opening request after request within the hour: hold the rest.
+                let cap = i64::from(self.cfg.max_new_requests_per_sender_per_hour);
+                let flood = match (&sender, accepted && cap > 0) {
+                    (Some(s), true) => {
+                        let n = tx
+                            .email_requests_from_since(s, now - chrono::Duration::hours(1))
+                            .await?;
+                        (n >= cap).then_some(s.clone())
+                    }
+                    _ => None,
+                };
+                let accepted = accepted && flood.is_none();
                 fields.status = Some(if accepted {
                     complete_status
                 } else {
@@ -626,6 +643,34 @@ impl Intake {
                         request_id: request.id,
                         code: request.code,
                         status: request.status,
+                    }
+                } else if let Some(from) = flood {
+                    // One alert per sender and hour, not one per held request.
+                    tracing::warn!(request = %request.code, "email intake: sender over the hourly cap of new requests; held");
+                    tx.audit(now, "process:email", Some(request.id), "flood_held", None)
+                        .await?;
+                    let code = request.code.to_string();
+                    let max = cap.to_string();
+                    let text = replies::text(
+                        &self.cfg.lang,
+                        "alert_sender_flood",
+                        &[("code", &code), ("max", &max)],
+                    );
+                    let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
+                    let hour = now.timestamp() / 3600;
+                    let who = content_id(from.to_ascii_lowercase().as_bytes());
+                    crate::alerts::to_coordinators(
+                        &mut tx,
+                        &format!("flood:{who}:{hour}"),
+                        Some(request.id),
+                        &subject,
+                        &text,
+                        &self.cfg.message_id_domain,
+                        now,
+                    )
+                    .await?;
+                    Outcome::Held {
+                        request_id: Some(request.id),
                     }
                 } else {
                     let code = request.code.to_string();
