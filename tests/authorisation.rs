@@ -290,7 +290,7 @@ both_backends!(
         let r = w.say(4110, &format!("/dettagli {}", req.code)).await;
         assert_eq!(
             r.text,
-            "I dettagli (nomi, indirizzo, note) arrivano solo dopo che hai accettato l'incarico."
+            "I dettagli (nomi, indirizzo, note) sono solo per chi ha l'incarico: arrivano dopo che hai accettato e l'incarico è tuo."
         );
         // Not even offered to her.
         let r = w.say(4111, &format!("/dettagli {}", req.code)).await;
