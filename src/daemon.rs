@@ -406,7 +406,9 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
     // The outbox wakes when the bot or the dispatcher has written messages; the dispatcher
     // wakes when the email intake has committed a message.
     let outbox_wake = wake.unwrap_or_else(|| Arc::new(tokio::sync::Notify::new()));
-    worker = worker.with_wake(outbox_wake.clone());
+    worker = worker
+        .with_wake(outbox_wake.clone())
+        .with_language(cfg.intake.language);
     if let Some(s) = &cfg.smtp {
         worker = worker.with_email_cap(s.max_auto_replies_per_hour, Duration::from_secs(3600));
     }

@@ -196,6 +196,8 @@ pub struct OutboxWorker {
     /// At most this many automatic emails to one recipient within the window (loop
     /// protection), counted in the store: shared by every instance, kept across restarts.
     email_cap: Option<(i64, Duration)>,
+    /// Language of the dead-letter alerts to coordinators.
+    lang: &'static str,
 }
 
 enum Outcome {
@@ -219,7 +221,14 @@ impl OutboxWorker {
             texts: Default::default(),
             wake: None,
             email_cap: None,
+            lang: "it",
         }
+    }
+
+    /// The language of the alerts this worker writes (`it` default, `en`).
+    pub fn with_language(mut self, lang: crate::config::Lang) -> Self {
+        self.lang = lang.as_str();
+        self
     }
 
     /// At most `max` emails to one recipient within `window`; the rest wait for the window
@@ -421,7 +430,7 @@ impl OutboxWorker {
             Payload::Email(_) => "email",
         };
         let text = self.texts.render(
-            "it",
+            self.lang,
             "dead_letter",
             &[
                 ("attempts", m.attempt.to_string()),
@@ -430,7 +439,7 @@ impl OutboxWorker {
                 ("error", error.chars().take(200).collect()),
             ],
         );
-        let subject = self.texts.render("it", "dead_letter_subject", &[]);
+        let subject = self.texts.render(self.lang, "dead_letter_subject", &[]);
         for c in tx.all_coordinators().await? {
             let key = format!("dead:{}:coord:{}", m.id, c.id);
             let payload = if let Some(chat) = c.telegram_id {

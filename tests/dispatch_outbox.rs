@@ -496,3 +496,37 @@ both_backends!(
         assert!(db.store.outbox_dead().await.unwrap().is_empty());
     }
 );
+
+both_backends!(
+    dead_letter_alerts_speak_the_configured_language,
+    |db| async move {
+        let clock = ManualClock::new(start());
+        db.store
+            .add_coordinator(
+                &NewCoordinator {
+                    name: "C".into(),
+                    telegram_id: Some(900),
+                    email: None,
+                },
+                clock.now(),
+            )
+            .await
+            .unwrap();
+        let rec = Arc::new(Recorder::default());
+        rec.script.lock().unwrap().insert(
+            "blocked".into(),
+            vec![Err(DeliveryError::Permanent("bot was blocked".into()))],
+        );
+        let w = worker(&db.store, &clock, &rec, RetryPolicy::default())
+            .with_language(connecting::config::Lang::En);
+        enqueue(&db.store, &["blocked".into()], clock.now()).await;
+        assert_eq!(w.run_once().await.unwrap().dead, 1);
+        assert_eq!(w.run_once().await.unwrap().sent, 1);
+        let sent = rec.sent.lock().unwrap().clone();
+        assert!(
+            sent.iter()
+                .any(|t| t.contains("was not delivered") && t.contains("outbox retry")),
+            "{sent:?}"
+        );
+    }
+);
