@@ -371,19 +371,12 @@ impl Intake {
             tx.audit(now, "process:email", None, action, Some(&detail))
                 .await?;
             let id_text = id.to_string();
-            let text = replies::text(
-                &self.cfg.lang,
-                &format!("alert_{action}"),
-                &[("id", &id_text)],
-            );
-            let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
-            crate::alerts::to_coordinators(
+            self.alert(
                 &mut tx,
                 &format!("{action}:{id}"),
                 None,
-                &subject,
-                &text,
-                &self.cfg.message_id_domain,
+                &format!("alert_{action}"),
+                &[("id", &id_text)],
                 now,
             )
             .await?;
@@ -649,23 +642,15 @@ impl Intake {
                     tracing::warn!(request = %request.code, "email intake: sender over the hourly cap of new requests; held");
                     tx.audit(now, "process:email", Some(request.id), "flood_held", None)
                         .await?;
-                    let code = request.code.to_string();
-                    let max = cap.to_string();
-                    let text = replies::text(
-                        &self.cfg.lang,
-                        "alert_sender_flood",
-                        &[("code", &code), ("max", &max)],
-                    );
-                    let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
+                    let (code, max) = (request.code.to_string(), cap.to_string());
                     let hour = now.timestamp() / 3600;
                     let who = content_id(from.to_ascii_lowercase().as_bytes());
-                    crate::alerts::to_coordinators(
+                    self.alert(
                         &mut tx,
                         &format!("flood:{who}:{hour}"),
                         Some(request.id),
-                        &subject,
-                        &text,
-                        &self.cfg.message_id_domain,
+                        "alert_sender_flood",
+                        &[("code", &code), ("max", &max)],
                         now,
                     )
                     .await?;
@@ -674,16 +659,12 @@ impl Intake {
                     }
                 } else {
                     let code = request.code.to_string();
-                    let text =
-                        replies::text(&self.cfg.lang, "alert_held_email", &[("code", &code)]);
-                    let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
-                    crate::alerts::to_coordinators(
+                    self.alert(
                         &mut tx,
                         &format!("held:{}", request.id),
                         Some(request.id),
-                        &subject,
-                        &text,
-                        &self.cfg.message_id_domain,
+                        "alert_held_email",
+                        &[("code", &code)],
                         now,
                     )
                     .await?;
@@ -859,6 +840,32 @@ impl Intake {
         })
     }
 
+    /// Alerts every coordinator (once per `key`) with the prompt `text_key` in the intake's
+    /// language.
+    async fn alert(
+        &self,
+        tx: &mut Tx,
+        key: &str,
+        request_id: Option<i64>,
+        text_key: &str,
+        args: &[(&str, &str)],
+        now: DateTime<Utc>,
+    ) -> Result<(), IntakeError> {
+        let text = replies::text(&self.cfg.lang, text_key, args);
+        let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
+        crate::alerts::to_coordinators(
+            tx,
+            key,
+            request_id,
+            &subject,
+            &text,
+            &self.cfg.message_id_domain,
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn enqueue_reply(
         &self,
@@ -877,7 +884,7 @@ impl Intake {
         let code = request.code.to_string();
         // A reply loop (an autoresponder answering every answer, with or without our code) ends
         // here: past the cap the mail is recorded, not answered, and the coordinators are told
-        // once. The SMTP transport's per-recipient cap bounds the rate before that.
+        // once. The outbox's per-recipient cap bounds the rate before that.
         let queued = tx.email_replies_for_request(request.id).await?;
         if queued >= MAX_AUTO_REPLIES_PER_REQUEST {
             let detail = format!("inbound {inbound_id}");
@@ -890,19 +897,12 @@ impl Intake {
             )
             .await?;
             let max = MAX_AUTO_REPLIES_PER_REQUEST.to_string();
-            let text = replies::text(
-                &self.cfg.lang,
-                "alert_reply_loop",
-                &[("code", &code), ("max", &max)],
-            );
-            let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
-            crate::alerts::to_coordinators(
+            self.alert(
                 tx,
                 &format!("reply_cap:{}", request.id),
                 Some(request.id),
-                &subject,
-                &text,
-                &self.cfg.message_id_domain,
+                "alert_reply_loop",
+                &[("code", &code), ("max", &max)],
                 now,
             )
             .await?;
