@@ -113,6 +113,33 @@ fn thousands_of_dates_are_read_in_one_pass() {
     assert_eq!(draft.language.as_ref().map(|l| l.code.as_str()), Some("ar"));
 }
 
+/// email_pipeline crash (fuzz/artifacts/email_pipeline/crash-a26fa050..., second session): a
+/// mutated delivery report reaches mail-parser 0.11.9's `debug_assert!(false, "Invalid part ID,
+/// could not find multipart.")`. `parse_email` contains the parser's panics: the message is a
+/// parse error (kept in quarantine by the intake), never a dead poller.
+#[test]
+fn a_panic_inside_the_mime_parser_is_a_parse_error() {
+    let raw = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/fuzz/email/mail_parser_invalid_part_id.eml"),
+    )
+    .expect("fixture readable");
+    let parsed = parse_email(&raw, &Limits::default());
+    if cfg!(debug_assertions) {
+        // This build has the parser's debug assertions on: it panicked inside, and we got an
+        // error instead.
+        assert!(
+            matches!(
+                parsed,
+                Err(connecting::channels::email::ParseError::ParserFailed)
+            ),
+            "{parsed:?}"
+        );
+    }
+    // Whatever the build, the whole pipeline answers without panicking.
+    let _ = email_pipeline(&raw);
+}
+
 /// telegram_update crash (fuzz/artifacts/telegram_update/crash-3d65a1fc...): teloxide-core 0.13
 /// panics (`Option::unwrap` on `None`) deserialising a `message_reaction` with neither `user` nor
 /// `actor_chat`. The webhook reads updates through `updates::parse_update`, which contains it.

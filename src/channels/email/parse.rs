@@ -56,6 +56,8 @@ pub enum ParseError {
     },
     #[error("no header fields found")]
     NoHeaders,
+    #[error("the MIME parser failed on this message")]
+    ParserFailed,
     #[error("{what}: {found} exceeds the limit of {max}")]
     TooComplex {
         what: &'static str,
@@ -175,6 +177,16 @@ impl InboundEmail {
 
 /// Parses raw bytes into an [`InboundEmail`] within `limits`.
 pub fn parse_email(raw: &[u8], limits: &Limits) -> Result<InboundEmail, ParseError> {
+    // The MIME parser is a dependency fed with bytes from anyone: a panic inside it (mail-parser
+    // 0.11.9 has a `debug_assert!` a fuzzed report reaches) must not take the poller down, so
+    // it becomes a message kept in quarantine.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        parse_email_inner(raw, limits)
+    }))
+    .unwrap_or(Err(ParseError::ParserFailed))
+}
+
+fn parse_email_inner(raw: &[u8], limits: &Limits) -> Result<InboundEmail, ParseError> {
     let size = raw.len();
     let fixed = normalize(raw);
     let bytes: &[u8] = fixed.as_deref().unwrap_or(raw);
