@@ -82,6 +82,21 @@ fn worker(
     )
 }
 
+/// The coordinator every dead letter is reported to (Telegram chat 900).
+async fn add_coordinator(store: &Store, now: chrono::DateTime<Utc>) {
+    store
+        .add_coordinator(
+            &NewCoordinator {
+                name: "C".into(),
+                telegram_id: Some(900),
+                email: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+}
+
 fn start() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap()
 }
@@ -138,17 +153,7 @@ both_backends!(retry_after_then_backoff_then_sent, |db| async move {
 
 both_backends!(dead_letters_alert_the_coordinator_once, |db| async move {
     let clock = ManualClock::new(start());
-    db.store
-        .add_coordinator(
-            &NewCoordinator {
-                name: "C".into(),
-                telegram_id: Some(900),
-                email: None,
-            },
-            clock.now(),
-        )
-        .await
-        .unwrap();
+    add_coordinator(&db.store, clock.now()).await;
     let rec = Arc::new(Recorder::default());
     rec.script.lock().unwrap().insert(
         "blocked".into(),
@@ -501,17 +506,7 @@ both_backends!(
     dead_letter_alerts_speak_the_configured_language,
     |db| async move {
         let clock = ManualClock::new(start());
-        db.store
-            .add_coordinator(
-                &NewCoordinator {
-                    name: "C".into(),
-                    telegram_id: Some(900),
-                    email: None,
-                },
-                clock.now(),
-            )
-            .await
-            .unwrap();
+        add_coordinator(&db.store, clock.now()).await;
         let rec = Arc::new(Recorder::default());
         rec.script.lock().unwrap().insert(
             "blocked".into(),

@@ -18,45 +18,16 @@ use std::time::{Duration, Instant};
 
 const COORDINATOR_CHAT: i64 = 4242;
 
+/// The burst tests' daemon configuration, with quick retries.
 fn config(db_url: &str, mail: &mail::MailServers, api: &botapi::FakeBotApi, http: u16) -> String {
-    format!(
-        r#"[database]
-url = "{db_url}"
-
-[telegram]
-token = "{token}"
-api_url = "{api_url}"
-
-[imap]
-host = "127.0.0.1"
-port = {imap}
-tls = "none"
-username = "info"
-password = "{password}"
-poll_interval_secs = 1
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-tls = "none"
-from = "Cooperativa Mediazione <info@coop.example>"
-
-[dispatch]
-wave_size = 1
-
-[outbox]
-retry_base_secs = 1
-retry_cap_secs = 3
-
-[http]
-listen = "127.0.0.1:{http}"
-"#,
-        token = api.token,
-        api_url = api.url,
-        imap = mail.imap_port,
-        smtp = mail.smtp_port,
-        password = mail::PASSWORD,
-    )
+    daemon::full_config(
+        db_url,
+        mail.imap_port,
+        mail.smtp_port,
+        &api.token,
+        &api.url,
+        http,
+    ) + "\n[outbox]\nretry_base_secs = 1\nretry_cap_secs = 3\n"
 }
 
 fn request_email(n: usize) -> Vec<u8> {
