@@ -347,44 +347,49 @@ impl OutboxWorker {
         };
         let window_c = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::hours(1));
         // Per recipient: slots left in the window, and when the oldest mail in it went.
-        let mut budget: std::collections::HashMap<String, (i64, Option<i64>)> =
-            std::collections::HashMap::new();
+        use std::collections::hash_map::{Entry, HashMap};
+        let mut budget: HashMap<String, (i64, Option<i64>)> = HashMap::new();
         let (mut send, mut held) = (Vec::new(), Vec::new());
         for m in claimed {
             let Payload::Email(e) = &m.payload else {
                 send.push(m);
                 continue;
             };
-            let key = e.recipient_key();
-            if !budget.contains_key(&key) {
-                let (n, first) = self.store.emails_sent_to(&key, now - window_c).await?;
-                budget.insert(key.clone(), (max - n, first));
-            }
-            match budget.get_mut(&key) {
-                Some((left, _)) if *left > 0 => {
-                    *left -= 1;
-                    send.push(m);
+            let (left, first) = match budget.entry(e.recipient_key()) {
+                Entry::Occupied(slot) => slot.into_mut(),
+                Entry::Vacant(slot) => {
+                    let (n, first) = self
+                        .store
+                        .emails_sent_to(slot.key(), now - window_c)
+                        .await?;
+                    slot.insert((max - n, first))
                 }
-                Some((_, first)) => {
-                    let frees_at =
-                        first.map_or(now + window_c, |f| crate::store::from_ts(f) + window_c);
-                    let wait = (frees_at - now)
-                        .to_std()
-                        .unwrap_or_default()
-                        .max(Duration::from_secs(60));
-                    let reason = "per-recipient cap of automatic mails reached".to_owned();
-                    tracing::warn!(outbox_id = m.id, "email held by the per-recipient cap");
-                    let outcome = if m.attempt >= self.policy.max_attempts {
-                        Outcome::Dead(reason)
-                    } else {
-                        Outcome::Retry(wait, reason)
-                    };
-                    held.push((m, outcome));
-                }
-                None => send.push(m),
+            };
+            if *left > 0 {
+                *left -= 1;
+                send.push(m);
+                continue;
             }
+            let frees_at = first.map_or(now + window_c, |f| crate::store::from_ts(f) + window_c);
+            let wait = (frees_at - now)
+                .to_std()
+                .unwrap_or_default()
+                .max(Duration::from_secs(60));
+            let reason = "per-recipient cap of automatic mails reached".to_owned();
+            tracing::warn!(outbox_id = m.id, "email held by the per-recipient cap");
+            let outcome = self.retry_unless_last(m.attempt, wait, reason);
+            held.push((m, outcome));
         }
         Ok((send, held))
+    }
+
+    /// Another attempt after `wait`, or a dead letter when `attempt` was the last one.
+    fn retry_unless_last(&self, attempt: i64, wait: Duration, reason: String) -> Outcome {
+        if attempt >= self.policy.max_attempts {
+            Outcome::Dead(reason)
+        } else {
+            Outcome::Retry(wait, reason)
+        }
     }
 
     async fn deliver(&self, m: &ClaimedMessage) -> Outcome {
@@ -403,12 +408,8 @@ impl OutboxWorker {
             Ok(d) => Outcome::Sent(d.external_id),
             Err(DeliveryError::Permanent(reason)) => Outcome::Dead(reason),
             Err(DeliveryError::Retry { after, reason }) => {
-                if m.attempt >= self.policy.max_attempts {
-                    Outcome::Dead(reason)
-                } else {
-                    let jitter = rand::random::<f64>();
-                    Outcome::Retry(self.policy.delay(m.attempt, after, jitter), reason)
-                }
+                let wait = self.policy.delay(m.attempt, after, rand::random::<f64>());
+                self.retry_unless_last(m.attempt, wait, reason)
             }
         }
     }

@@ -37,38 +37,6 @@ fn slot(k: usize) -> (String, String) {
     (day, time)
 }
 
-/// Presses, once each, every [Accetto] a mediator still sees and every [Conferma] an operator
-/// still sees: the people on the other side of the bot, as fast as they can tap.
-fn spawn_tappers(
-    api: Arc<botapi::FakeBotApi>,
-    stop: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut pressed: HashSet<(i64, i64)> = HashSet::new();
-        let chats: Vec<(i64, &str)> = MEDIATORS
-            .iter()
-            .map(|(_, c)| (*c, "Accetto"))
-            .chain((0..CHATS).map(|i| (OPERATOR_CHAT0 + i as i64, "Conferma")))
-            .collect();
-        while !stop.load(Ordering::Relaxed) {
-            for (chat, label) in &chats {
-                for m in api.sent_to(*chat) {
-                    if pressed.contains(&(*chat, m.message_id)) {
-                        continue;
-                    }
-                    if let Some(current) = api.message(*chat, m.message_id)
-                        && current.button(label).is_some()
-                    {
-                        api.press(&current, label);
-                        pressed.insert((*chat, m.message_id));
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-}
-
 async fn crash_and_restart(db: common::TestDb) {
     let mail = mail::MailServers::start(&["info", "laura"]);
     let api = Arc::new(botapi::FakeBotApi::start().await);
@@ -87,7 +55,13 @@ async fn crash_and_restart(db: common::TestDb) {
     first.wait_healthy().await;
 
     let stop_tapping = Arc::new(AtomicBool::new(false));
-    let tappers = spawn_tappers(api.clone(), stop_tapping.clone());
+    // Mediators accept and operators confirm, as fast as they can tap.
+    let targets = MEDIATORS
+        .iter()
+        .map(|(_, c)| (*c, "Accetto"))
+        .chain((0..CHATS).map(|i| (OPERATOR_CHAT0 + i as i64, "Conferma")))
+        .collect();
+    let tappers = botapi::spawn_tapper(api.clone(), targets, stop_tapping.clone());
 
     // The burst: emails into info@ and texts to the bot, interleaved.
     let feeder = {

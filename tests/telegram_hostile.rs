@@ -25,7 +25,6 @@ use botapi::strip_html;
 use connecting::clock::Clock;
 use connecting::domain::{PersonKind, RequestCode, RequestStatus};
 use connecting::outbox::Payload;
-use connecting::store::NewCoordinator;
 use world::{WAIT, World};
 
 const LIMIT: usize = 4096;
@@ -172,17 +171,7 @@ both_backends!(
     invite_code_guessing_alerts_the_coordinators_once,
     |db| async move {
         let mut w = World::new(db).await;
-        w.store()
-            .add_coordinator(
-                &NewCoordinator {
-                    name: "Carla".into(),
-                    telegram_id: Some(5200),
-                    email: None,
-                },
-                w.clock.now(),
-            )
-            .await
-            .unwrap();
+        w.coordinator(5200).await;
         // Four wrong codes: refused, no alert yet.
         for i in 0..4 {
             let r = w.say(5201, &format!("/start WRONG{i}")).await;

@@ -743,19 +743,8 @@ both_backends!(twenty_mediators_tap_accept_at_once, |db| async move {
 both_backends!(
     a_coordinator_assigns_and_cancels_from_the_phone,
     |db| async move {
-        use connecting::store::NewCoordinator;
         let mut w = World::new(db).await;
-        w.store()
-            .add_coordinator(
-                &NewCoordinator {
-                    name: "Carla".into(),
-                    telegram_id: Some(3000),
-                    email: None,
-                },
-                w.clock.now(),
-            )
-            .await
-            .unwrap();
+        w.coordinator(3000).await;
         let op = w.operator("Giulia Rossi", Some(3001)).await;
         // Nobody speaks Tigrinya yet: the request is escalated to the coordinator.
         let r = w
@@ -856,19 +845,8 @@ async fn an_edited_answer_is_taken_into_account() {
 both_backends!(
     a_coordinator_reviews_held_email_from_the_phone,
     |db| async move {
-        use connecting::store::NewCoordinator;
         let mut w = World::new(db).await;
-        w.store()
-            .add_coordinator(
-                &NewCoordinator {
-                    name: "Carla".into(),
-                    telegram_id: Some(3100),
-                    email: None,
-                },
-                w.clock.now(),
-            )
-            .await
-            .unwrap();
+        w.coordinator(3100).await;
         let held = |n: u32| NewRequest {
             status: Some(RequestStatus::NeedsReview),
             channel: Some(connecting::domain::Channel::Email),

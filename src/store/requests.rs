@@ -93,6 +93,8 @@ pub struct NewRequest {
 pub struct RequestFilter {
     pub status: Option<RequestStatus>,
     pub operator_id: Option<i64>,
+    /// Only requests assigned to this mediator.
+    pub mediator_id: Option<i64>,
     pub open_only: bool,
     pub limit: Option<i64>,
 }
@@ -522,7 +524,8 @@ impl Store {
             .map(|s| s.as_str())
             .collect();
         let mut sql = format!(
-            "SELECT {REQUEST_COLS} FROM requests WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR operator_id = $2)"
+            "SELECT {REQUEST_COLS} FROM requests WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR operator_id = $2)
+               AND ($4 IS NULL OR assigned_mediator_id = $4)"
         );
         if f.open_only {
             sql.push_str(&format!(
@@ -541,6 +544,7 @@ impl Store {
                 .bind(status)
                 .bind(f.operator_id)
                 .bind(f.limit.unwrap_or(i64::MAX))
+                .bind(f.mediator_id)
                 .fetch_all(p)
                 .await?
         });

@@ -491,6 +491,34 @@ impl FakeBotApi {
     }
 }
 
+/// People tapping as fast as they can: until `stop`, presses once every button labelled
+/// `label` that chat `chat` still sees, for each `(chat, label)` of `targets`.
+pub fn spawn_tapper(
+    api: Arc<FakeBotApi>,
+    targets: Vec<(i64, &'static str)>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut pressed = std::collections::HashSet::new();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            for (chat, label) in &targets {
+                for m in api.sent_to(*chat) {
+                    if pressed.contains(&(*chat, m.message_id)) {
+                        continue;
+                    }
+                    if let Some(current) = api.message(*chat, m.message_id)
+                        && current.button(label).is_some()
+                    {
+                        api.press(&current, label);
+                        pressed.insert((*chat, m.message_id));
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+}
+
 /// Parses the request parameters: JSON body, multipart form (teloxide uses it for
 /// setWebhook and uploads), or a urlencoded body / query string.
 fn params(content_type: &str, body: &Bytes, query: Option<String>) -> Value {

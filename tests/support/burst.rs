@@ -12,7 +12,7 @@ use crate::daemon::{Daemon, dense_slot, full_config, memory_kib, register_team};
 use crate::mail::{self, MailServers};
 use chrono::Utc;
 use connecting::store::{NewOperator, RequestFilter, Store};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -46,30 +46,6 @@ impl BurstReport {
         let i = ((self.probe_ms.len() as f64 - 1.0) * p).round() as usize;
         self.probe_ms[i.min(self.probe_ms.len() - 1)]
     }
-}
-
-/// Presses [Conferma] once on every summary an operator still sees.
-fn spawn_confirmer(api: Arc<FakeBotApi>, chats: usize, stop: Arc<AtomicBool>) {
-    tokio::spawn(async move {
-        let mut pressed: HashSet<(i64, i64)> = HashSet::new();
-        while !stop.load(Ordering::Relaxed) {
-            for i in 0..chats {
-                let chat = FIRST_CHAT + i as i64;
-                for m in api.sent_to(chat) {
-                    if pressed.contains(&(chat, m.message_id)) {
-                        continue;
-                    }
-                    if let Some(cur) = api.message(chat, m.message_id)
-                        && cur.button("Conferma").is_some()
-                    {
-                        api.press(&cur, "Conferma");
-                        pressed.insert((chat, m.message_id));
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
 }
 
 pub async fn run(db_url: &str, store: &Store, emails: usize, chats: usize) -> BurstReport {
@@ -106,7 +82,10 @@ pub async fn run(db_url: &str, store: &Store, emails: usize, chats: usize) -> Bu
     let (rss_idle_kib, _) = memory_kib(daemon.child.id());
 
     let stop = Arc::new(AtomicBool::new(false));
-    spawn_confirmer(api.clone(), chats, stop.clone());
+    let operators = (0..chats)
+        .map(|i| (FIRST_CHAT + i as i64, "Conferma"))
+        .collect();
+    crate::botapi::spawn_tapper(api.clone(), operators, stop.clone());
 
     // The probe: /aiuto, wait for the answer, again, until the burst is over.
     let probe = {

@@ -118,6 +118,22 @@ impl World {
             .id
     }
 
+    /// A coordinator named Carla on Telegram `telegram_id`.
+    pub async fn coordinator(&self, telegram_id: i64) -> i64 {
+        self.store()
+            .add_coordinator(
+                &connecting::store::NewCoordinator {
+                    name: "Carla".into(),
+                    telegram_id: Some(telegram_id),
+                    email: None,
+                },
+                self.clock.now(),
+            )
+            .await
+            .expect("coordinator")
+            .id
+    }
+
     /// Sends text as `user` and waits for the bot's next message to them.
     pub async fn say(&self, user: i64, text: &str) -> BotMessage {
         self.fake.push_text(user, text);

@@ -161,6 +161,36 @@ impl TelegramBot {
         render(&self.cfg.lang, key, args)
     }
 
+    /// One line of a list of requests (`request_line`, `job_line`): code, day, time and
+    /// language, plus the list's own `extra` placeholder.
+    fn list_line(&self, key: &str, r: &crate::store::Request, extra: (&str, &str)) -> String {
+        let code = r.code.to_string();
+        let date = r
+            .date
+            .map(|d| d.format("%d/%m").to_string())
+            .unwrap_or_default();
+        let time = r
+            .start_time
+            .map(|t| t.format("%H:%M").to_string())
+            .unwrap_or_default();
+        let language = escape(
+            &r.language
+                .as_ref()
+                .map(draft::language_name)
+                .unwrap_or_default(),
+        );
+        self.tr(
+            key,
+            &[
+                ("code", &code),
+                ("date", &date),
+                ("time", &time),
+                ("language", &language),
+                extra,
+            ],
+        )
+    }
+
     /// Asks the one authorisation table ([`crate::authz`]); a refusal is logged (ids only).
     fn check(&self, actor: Actor, action: Action, facts: &RequestFacts) -> Result<(), Denied> {
         authorize(&actor, action, facts).inspect_err(|d| {
@@ -1513,36 +1543,8 @@ impl TelegramBot {
         }
         let mut lines = vec![self.t("open_requests_head")];
         for r in list {
-            lines.push(
-                self.tr(
-                    "request_line",
-                    &[
-                        ("code", &r.code.to_string()),
-                        (
-                            "date",
-                            &r.date
-                                .map(|d| d.format("%d/%m").to_string())
-                                .unwrap_or_default(),
-                        ),
-                        (
-                            "time",
-                            &r.start_time
-                                .map(|t| t.format("%H:%M").to_string())
-                                .unwrap_or_default(),
-                        ),
-                        (
-                            "language",
-                            &escape(
-                                &r.language
-                                    .as_ref()
-                                    .map(draft::language_name)
-                                    .unwrap_or_default(),
-                            ),
-                        ),
-                        ("status", &self.t(&format!("status_{}", r.status.as_str()))),
-                    ],
-                ),
-            );
+            let status = self.t(&format!("status_{}", r.status.as_str()));
+            lines.push(self.list_line("request_line", &r, ("status", &status)));
         }
         self.say(out, chat, None, lines.join("\n"), vec![]);
         Ok(())
@@ -1574,6 +1576,7 @@ impl TelegramBot {
                     let jobs: Vec<_> = self
                         .store
                         .requests(&RequestFilter {
+                            mediator_id: Some(m.id),
                             open_only: true,
                             ..Default::default()
                         })
@@ -1590,36 +1593,8 @@ impl TelegramBot {
                     }
                     let mut lines = vec![self.t("jobs_head")];
                     for r in jobs {
-                        lines.push(
-                            self.tr(
-                                "job_line",
-                                &[
-                                    ("code", &r.code.to_string()),
-                                    (
-                                        "date",
-                                        &r.date
-                                            .map(|d| d.format("%d/%m").to_string())
-                                            .unwrap_or_default(),
-                                    ),
-                                    (
-                                        "time",
-                                        &r.start_time
-                                            .map(|t| t.format("%H:%M").to_string())
-                                            .unwrap_or_default(),
-                                    ),
-                                    (
-                                        "language",
-                                        &escape(
-                                            &r.language
-                                                .as_ref()
-                                                .map(draft::language_name)
-                                                .unwrap_or_default(),
-                                        ),
-                                    ),
-                                    ("comune", &escape(r.comune.as_deref().unwrap_or_default())),
-                                ],
-                            ),
-                        );
+                        let comune = escape(r.comune.as_deref().unwrap_or_default());
+                        lines.push(self.list_line("job_line", &r, ("comune", &comune)));
                     }
                     self.say(out, chat, None, lines.join("\n"), vec![]);
                     Ok(())
