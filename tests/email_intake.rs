@@ -11,7 +11,6 @@ use connecting::channels::email::{
 };
 use connecting::clock::ManualClock;
 use connecting::domain::RequestStatus;
-use connecting::outbox::Payload;
 use connecting::store::{RequestFilter, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,18 +34,7 @@ fn mail(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8>
     .into_bytes()
 }
 
-async fn emails(store: &Store) -> Vec<connecting::outbox::EmailPayload> {
-    store
-        .outbox_all()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|r| match r.payload {
-            Payload::Email(e) => Some(e),
-            _ => None,
-        })
-        .collect()
-}
+use common::outbox_emails as emails;
 
 both_backends!(request_question_reply_merge_and_cancel, |db| async move {
     let store = db.store.clone();

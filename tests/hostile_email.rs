@@ -28,7 +28,7 @@ use connecting::channels::email::{
 };
 use connecting::clock::ManualClock;
 use connecting::domain::{Ambito, RequestStatus};
-use connecting::outbox::{EmailPayload, OutboxWorker, Payload, RetryPolicy, Transport, Transports};
+use connecting::outbox::{OutboxWorker, Payload, RetryPolicy, Transport, Transports};
 use connecting::store::{NewCoordinator, NewOperator, Store};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
@@ -122,18 +122,7 @@ fn mail(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8>
 const REQUEST: &str = "Serve una mediatrice di lingua araba per un colloquio il 12/03/2027 alle 10 \
      presso la sede del Servizio Tutela Minori di Dalmine, durata 2 ore.";
 
-async fn emails(store: &Store) -> Vec<EmailPayload> {
-    store
-        .outbox_all()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|r| match r.payload {
-            Payload::Email(e) => Some(e),
-            _ => None,
-        })
-        .collect()
-}
+use common::outbox_emails as emails;
 
 async fn add_operator(store: &Store) -> i64 {
     store

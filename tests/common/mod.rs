@@ -132,3 +132,17 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// Every email the outbox holds, oldest first.
+pub async fn outbox_emails(store: &Store) -> Vec<connecting::outbox::EmailPayload> {
+    store
+        .outbox_all()
+        .await
+        .expect("outbox rows")
+        .into_iter()
+        .filter_map(|r| match r.payload {
+            connecting::outbox::Payload::Email(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}

@@ -199,6 +199,23 @@ impl TelegramBot {
     }
 
     /// The sentence a refused button press is answered with.
+    /// Whether mediator `m` may report the outcome (done, hours) of assignment `assignment_id`.
+    async fn may_record_outcome(
+        &self,
+        m: &Mediator,
+        assignment_id: i64,
+    ) -> Result<Result<(), Denied>, SinkError> {
+        let a = self
+            .store
+            .assignment_ref(assignment_id)
+            .await
+            .map_err(store_err)?;
+        let facts = a
+            .map(|a| RequestFacts::default().assigned_to(a.mediator_id))
+            .unwrap_or_default();
+        Ok(self.check(mediator_actor(m), Action::RecordOutcome, &facts))
+    }
+
     fn denied_text(&self, d: Denied) -> String {
         match d {
             Denied::NotAccepted => self.t("details_after_acceptance"),
@@ -442,15 +459,7 @@ impl TelegramBot {
                 let Some((assignment_id, minutes)) = parsed else {
                     return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
                 };
-                let a = self
-                    .store
-                    .assignment_ref(assignment_id)
-                    .await
-                    .map_err(store_err)?;
-                let facts = a
-                    .map(|a| RequestFacts::default().assigned_to(a.mediator_id))
-                    .unwrap_or_default();
-                if let Err(d) = self.check(mediator_actor(m), Action::RecordOutcome, &facts) {
+                if let Err(d) = self.may_record_outcome(m, assignment_id).await? {
                     return Ok(Some(Pre::Answer(self.denied_text(d), None)));
                 }
                 let saved = self
@@ -530,16 +539,7 @@ impl TelegramBot {
                         assignment_id,
                         done,
                     }) => {
-                        let a = self
-                            .store
-                            .assignment_ref(assignment_id)
-                            .await
-                            .map_err(store_err)?;
-                        let facts = a
-                            .map(|a| RequestFacts::default().assigned_to(a.mediator_id))
-                            .unwrap_or_default();
-                        if let Err(d) = self.check(mediator_actor(m), Action::RecordOutcome, &facts)
-                        {
+                        if let Err(d) = self.may_record_outcome(m, assignment_id).await? {
                             return Ok(Some(Pre::Answer(self.denied_text(d), None)));
                         }
                         let ok = self
