@@ -16,6 +16,7 @@ pub mod http;
 pub mod intake;
 pub mod leader;
 pub mod metrics;
+pub mod oauth2;
 pub mod outbox;
 pub mod prompts;
 pub mod store;

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::auth_results::dmarc_verdict;
 use super::classify::{Class, Context, classify};
 use super::imap::{Cursor, FetchedMessage, MessageSink, SinkError, SinkFuture};
 use super::parse::{InboundEmail, Limits, ParseError, parse_email};
@@ -58,6 +59,11 @@ pub struct IntakeConfig {
     /// a coordinator (an auto-responder starting a fresh thread each time would otherwise
     /// flood the mediators with offers). 0: no limit.
     pub max_new_requests_per_sender_per_hour: u32,
+    /// The receiving server whose `Authentication-Results` are believed
+    /// (`intake.trusted_authserv_id`; see [`super::auth_results`]).
+    pub trusted_authserv_id: Option<String>,
+    /// Hold mail from an allowed sender whose DMARC did not pass (`intake.require_dmarc_pass`).
+    pub require_dmarc_pass: bool,
 }
 
 impl IntakeConfig {
@@ -76,6 +82,8 @@ impl IntakeConfig {
             timezone: chrono_tz::Europe::Rome,
             min_notice_hours: 48,
             max_new_requests_per_sender_per_hour: 0,
+            trusted_authserv_id: None,
+            require_dmarc_pass: false,
         }
     }
 
@@ -444,6 +452,13 @@ impl Intake {
             };
             classify(&email, &ctx)
         };
+        // Does the trusted receiving server vouch for the From address (DMARC)?
+        let dmarc = dmarc_verdict(
+            raw,
+            email.from.as_ref().and_then(|m| m.domain()),
+            self.cfg.trusted_authserv_id.as_deref(),
+        );
+        email.dmarc_vouched = dmarc.passed();
         let eff = email.effective();
         // Who wrote it is the From address (the one a receiving MX can check with SPF/DKIM/DMARC),
         // never a display name and never Reply-To: a `Reply-To: <operator>` on a stranger's mail
@@ -458,6 +473,21 @@ impl Intake {
             self.sender_policy(sender.as_deref()).await?
         } else {
             (false, None)
+        };
+        // `intake.require_dmarc_pass`: an allowed sender the server did not vouch for is held,
+        // with the reason for the coordinator.
+        let dmarc_hold = (accepted && self.cfg.require_dmarc_pass && !dmarc.passed())
+            .then(|| dmarc.reason(&self.cfg.lang, self.cfg.trusted_authserv_id.as_deref()));
+        if dmarc_hold.is_some() {
+            tracing::warn!(
+                dmarc = dmarc.code(),
+                "email intake: allowed sender without a DMARC pass; held"
+            );
+        }
+        let accepted = accepted && dmarc_hold.is_none();
+        let held_detail = |d: String| match &dmarc_hold {
+            Some(r) => format!("{d}; {r}"),
+            None => d,
         };
         // Our replies go to Reply-To: only to an address that would pass the policy itself (or
         // the sender's own), so a stranger's address cannot collect what we send.
@@ -496,7 +526,13 @@ impl Intake {
         // lists; anyone else known is refused with a reply, an unknown sender is held.
         let verdict = match (&class, &target_request) {
             (Class::FollowUp(_) | Class::Cancellation(_), Some(r)) => {
-                let actor = email_actor(&mut tx, sender.as_deref(), operator.as_ref()).await?;
+                let actor = email_actor(
+                    &mut tx,
+                    sender.as_deref(),
+                    operator.as_ref(),
+                    email.dmarc_vouched,
+                )
+                .await?;
                 let action = match class {
                     Class::Cancellation(_) => Action::Cancel,
                     _ => Action::AddInfo,
@@ -657,6 +693,28 @@ impl Intake {
                     Outcome::Held {
                         request_id: Some(request.id),
                     }
+                } else if let Some(reason) = &dmarc_hold {
+                    tx.audit(
+                        now,
+                        "process:email",
+                        Some(request.id),
+                        "dmarc_held",
+                        Some(reason),
+                    )
+                    .await?;
+                    let code = request.code.to_string();
+                    self.alert(
+                        &mut tx,
+                        &format!("held:{}", request.id),
+                        Some(request.id),
+                        "alert_held_dmarc",
+                        &[("code", &code), ("reason", reason)],
+                        now,
+                    )
+                    .await?;
+                    Outcome::Held {
+                        request_id: Some(request.id),
+                    }
                 } else {
                     let code = request.code.to_string();
                     self.alert(
@@ -677,7 +735,7 @@ impl Intake {
                 let request = target_request
                     .ok_or_else(|| StoreError::Corrupt("follow-up without its request".into()))?;
                 tx.link_inbound(inbound_id, request.id).await?;
-                let detail = format!("inbound {inbound_id}");
+                let detail = held_detail(format!("inbound {inbound_id}"));
                 if refused {
                     self.refuse(
                         &mut tx,
@@ -767,7 +825,7 @@ impl Intake {
                     )
                     .await?
                 } else if !accepted {
-                    let detail = format!("inbound {inbound_id}");
+                    let detail = held_detail(format!("inbound {inbound_id}"));
                     tx.audit(
                         now,
                         "process:email",
@@ -1087,12 +1145,16 @@ async fn record_attachments(
 
 /// Who an email acting on an existing request comes from, for [`crate::authz`]: a
 /// coordinator (by address), else a requester known by operator record and/or address.
+/// Who acts by this email. A coordinator's powers need the trusted server's DMARC pass
+/// (`dmarc_vouched`): without it, a coordinator's address acts as a requester's.
 async fn email_actor(
     tx: &mut Tx,
     sender: Option<&str>,
     operator: Option<&Operator>,
+    dmarc_vouched: bool,
 ) -> Result<Actor, StoreError> {
-    if let Some(s) = sender
+    if dmarc_vouched
+        && let Some(s) = sender
         && let Some(c) = tx.all_coordinators().await?.into_iter().find(|c| {
             c.email
                 .as_deref()
