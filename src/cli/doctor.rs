@@ -500,7 +500,13 @@ async fn smtp_checks(
             r.fail("smtp", "login", addr, fix);
         }
         Err(e) => {
-            if e.is_tls() {
+            // lettre reports a failed handshake as a connection error: read its words too.
+            let text = e.to_string().to_ascii_lowercase();
+            if e.is_tls()
+                || text.contains("certificate")
+                || text.contains("handshake")
+                || text.contains("tls")
+            {
                 let fix = tls_fix(r, "smtp");
                 r.fail("smtp", "tls", format!("{addr}: {e}"), fix);
             } else if smtp::is_auth_refusal(&e) {
