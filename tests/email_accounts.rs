@@ -573,6 +573,30 @@ async fn ca_file_is_honoured_for_imap_and_smtp_and_a_wrong_ca_is_named() {
     assert!(line.contains("imap.ca_file"), "{line}");
     let line = failing_line(&out, "ERRORE smtp TLS");
     assert!(line.contains("smtp.ca_file"), "{line}");
+    // The operating system's trust store (here pointed at the test CA with SSL_CERT_FILE, as
+    // OpenSSL-style stores are), without ca_file: green; the bundled roots alone: not.
+    let system = config(&ca).replace(
+        &format!("ca_file = \"{}\"\n", ca.display()),
+        "trust_store = \"system\"\n",
+    );
+    let path = dir.path().join("system.toml");
+    std::fs::write(&path, &system).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_connecting"))
+        .args(["doctor", "--config", path.to_str().unwrap()])
+        .env("SSL_CERT_FILE", &ca)
+        .env_remove("SSL_CERT_DIR")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("ok    imap TLS") && text.contains("ok    smtp TLS"),
+        "{text}"
+    );
     // Without ca_file the bundled roots do not know the test CA either.
     let (ok, out) = doctor(
         dir.path(),
