@@ -20,3 +20,4 @@ pub mod oauth2;
 pub mod outbox;
 pub mod prompts;
 pub mod store;
+pub mod vocab;
