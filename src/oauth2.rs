@@ -183,8 +183,6 @@ pub struct TokenSource {
     state: tokio::sync::Mutex<State>,
     hook: std::sync::Mutex<Option<RefusalHook>>,
     refreshes: AtomicU64,
-    /// Shortest poll interval of the device-code flow (tests shorten it).
-    min_poll: Duration,
 }
 
 impl std::fmt::Debug for TokenSource {
@@ -265,14 +263,7 @@ impl TokenSource {
             state: tokio::sync::Mutex::new(State::default()),
             hook: std::sync::Mutex::new(None),
             refreshes: AtomicU64::new(0),
-            min_poll: Duration::from_secs(1),
         })
-    }
-
-    /// The device-code flow polls at least this often (tests use a few milliseconds).
-    pub fn with_min_poll(mut self, d: Duration) -> Self {
-        self.min_poll = d;
-        self
     }
 
     pub fn endpoints(&self) -> &Endpoints {
@@ -648,10 +639,8 @@ impl TokenSource {
     /// access token. Returns the fingerprint of the stored refresh token.
     pub async fn finish_login(&self, login: &DeviceLogin) -> Result<String, OAuth2Error> {
         let deadline = Instant::now() + login.expires_in;
-        let mut interval = login.interval.max(self.min_poll);
-        if self.min_poll < Duration::from_secs(1) {
-            interval = self.min_poll;
-        }
+        // RFC 8628: the provider's interval (5 s if it gives none), at least a second.
+        let mut interval = login.interval.max(Duration::from_secs(1));
         let mut form: Vec<(&str, &str)> = vec![
             ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
             ("device_code", login.device_code.expose()),
@@ -684,7 +673,7 @@ impl TokenSource {
             match body.error.as_deref() {
                 Some("authorization_pending") => continue,
                 Some("slow_down") => {
-                    interval += Duration::from_secs(5).min(interval.max(self.min_poll));
+                    interval += Duration::from_secs(5);
                     continue;
                 }
                 Some(other) => {
@@ -780,6 +769,15 @@ mod tests {
         assert_eq!(f.len(), 16);
         assert!(!f.contains("ya29"));
         assert_eq!(f, fingerprint("ya29.tok"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn provider_text_is_one_short_line(s in "\\PC*") {
+            let t = short(&s);
+            proptest::prop_assert!(t.chars().count() <= 200);
+            proptest::prop_assert!(!t.contains('\n') && !t.contains('\r'));
+        }
     }
 
     #[test]

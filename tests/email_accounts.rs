@@ -523,6 +523,22 @@ async fn doctor_is_green_with_the_right_settings_and_names_the_part_and_the_fix_
     assert!(!out.contains("not-a-token"), "the token printed:\n{out}");
     std::fs::write(&file, &refresh).unwrap();
     assert!(!out.contains(&refresh));
+
+    // Telegram unreachable: named, and the bot token (which is in the URL) never printed.
+    let closed = mail::free_port();
+    let (ok, out) = doctor(
+        dir.path(),
+        &format!(
+            "{base}[telegram]\ntoken = \"123456:SEGRETISSIMO\"\napi_url = \"http://127.0.0.1:{closed}\"\n"
+        ),
+    );
+    assert!(!ok);
+    let line = failing_line(&out, "ERRORE telegram");
+    assert!(line.contains("telegram.api_url"), "{line}");
+    assert!(
+        !out.contains("SEGRETISSIMO"),
+        "the bot token printed:\n{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -469,6 +469,20 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_header_text_parses_without_panicking(s in "\\PC*", raw in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let _ = parse(&s);
+            let mut m = b"Authentication-Results: mx.coop.example; ".to_vec();
+            m.extend_from_slice(s.as_bytes());
+            m.extend_from_slice(b"\r\n\r\n");
+            let _ = dmarc_verdict(&m, Some("x.example"), TRUSTED);
+            let v = dmarc_verdict(&raw, Some("x.example"), TRUSTED);
+            // Random bytes never make a pass.
+            proptest::prop_assert!(!v.passed() || raw.windows(10).any(|w| w == b"dmarc=pass"));
+        }
+    }
+
     #[test]
     fn reasons_are_sentences_in_both_languages() {
         for lang in ["it", "en"] {
