@@ -675,7 +675,38 @@ both_backends!(
             ))
             .await
             .unwrap();
-        assert!(matches!(out, Outcome::Created { .. }), "{out:?}");
+        let Outcome::Created {
+            request_id, code, ..
+        } = out
+        else {
+            panic!("{out:?}")
+        };
+        // A follow-up on it without the trusted server's pass: held too, not merged, not answered.
+        let before = store.outbox_all().await.unwrap().len();
+        let out = intake
+            .process(&incoming(
+                "anna@comune.example.it",
+                &format!("Re: [{code}] Richiesta"),
+                "g-2@comune.example.it",
+                &["relay.evil.example; dmarc=pass header.from=comune.example.it"],
+                "Aggiungo: la famiglia parla anche francese.",
+            ))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Held { .. }), "{out:?}");
+        assert_eq!(store.outbox_all().await.unwrap().len(), before, "no reply");
+        assert!(
+            store
+                .audit_trail(request_id)
+                .await
+                .unwrap()
+                .iter()
+                .any(|e| e.action == "follow_up_held"
+                    && e.detail
+                        .as_deref()
+                        .is_some_and(|d| d.contains("mx.coop.example"))),
+            "reason kept for the coordinator"
+        );
         // Forged: the sender wrote our server's pass below its real fail.
         let forged = incoming(
             "anna@comune.example.it",

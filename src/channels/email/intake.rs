@@ -474,21 +474,6 @@ impl Intake {
         } else {
             (false, None)
         };
-        // `intake.require_dmarc_pass`: an allowed sender the server did not vouch for is held,
-        // with the reason for the coordinator.
-        let dmarc_hold = (accepted && self.cfg.require_dmarc_pass && !dmarc.passed())
-            .then(|| dmarc.reason(&self.cfg.lang, self.cfg.trusted_authserv_id.as_deref()));
-        if dmarc_hold.is_some() {
-            tracing::warn!(
-                dmarc = dmarc.code(),
-                "email intake: allowed sender without a DMARC pass; held"
-            );
-        }
-        let accepted = accepted && dmarc_hold.is_none();
-        let held_detail = |d: String| match &dmarc_hold {
-            Some(r) => format!("{d}; {r}"),
-            None => d,
-        };
         // Our replies go to Reply-To: only to an address that would pass the policy itself (or
         // the sender's own), so a stranger's address cannot collect what we send.
         let reply_to = db_opt(eff.reply_to.as_ref().map(|m| m.address.clone()));
@@ -553,6 +538,22 @@ impl Intake {
                 Some(v) => v.is_ok(),
                 None => accepted,
             };
+        // `intake.require_dmarc_pass`: mail that would be acted on or answered, from a sender
+        // the trusted server did not vouch for, is held (no reply), with the reason.
+        let dmarc_hold = ((accepted || refused) && self.cfg.require_dmarc_pass && !dmarc.passed())
+            .then(|| dmarc.reason(&self.cfg.lang, self.cfg.trusted_authserv_id.as_deref()));
+        if dmarc_hold.is_some() {
+            tracing::warn!(
+                dmarc = dmarc.code(),
+                "email intake: allowed sender without a DMARC pass; held"
+            );
+        }
+        let accepted = accepted && dmarc_hold.is_none();
+        let refused = refused && dmarc_hold.is_none();
+        let held_detail = |d: String| match &dmarc_hold {
+            Some(r) => format!("{d}; {r}"),
+            None => d,
+        };
         let status = if !class.acts_on_request() {
             "ignored"
         } else if accepted {
