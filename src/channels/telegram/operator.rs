@@ -15,23 +15,106 @@ use crate::store::{DialogueRow, NewRequest, Operator, RequestFilter, StoreError,
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// An operator's dialogue, saved as JSON in `dialogues.state`.
+/// Where an operator's dialogue stands: the state machine of writing a request. A text is
+/// read by the handler of the state it arrives in ([`TelegramBot::on_text`]); a button moves
+/// the dialogue by the table in [`TelegramBot::on_button`]. No row in `dialogues` is the same
+/// as [`State::Writing`] with an empty draft.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum State {
+    /// A draft is open and no question is pending (after /nuova, or before the first
+    /// message): the next text is read whole.
+    #[default]
+    Writing,
+    /// The bot asked for a field: the next text is read as its answer first; a button picks
+    /// one of the values shown.
+    Asking(Field),
+    /// Every field is known and the summary shown: [Conferma] queues the request; a text
+    /// adds to the draft (a correction written instead of pressing [Modifica]).
+    Confirming,
+    /// The operator pressed [Modifica]: the next text is read whole and corrects the draft.
+    Modifying,
+}
+
+/// An operator's dialogue, saved as JSON in `dialogues.state` (so it survives restarts and
+/// works with several instances).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OperatorState {
+#[serde(from = "Saved", into = "Saved")]
+pub struct Dialogue {
     /// Grows with every question; buttons carry it, so a stale press is recognised.
     pub step: i64,
     pub draft: Draft,
-    pub asking: Option<Field>,
-    pub phase: Phase,
+    pub state: State,
+    /// Telegram ids of the operator's messages read into this draft. An edit of one of them
+    /// updates the draft; an edit of any other message (one already turned into a request)
+    /// changes nothing.
+    pub messages: Vec<i64>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The stored shape of a [`Dialogue`] (the one dialogues saved before the state machine
+/// have, so a dialogue open across an upgrade goes on).
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    step: i64,
+    draft: Draft,
+    asking: Option<Field>,
+    phase: Phase,
+    #[serde(default)]
+    messages: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Phase {
-    #[default]
+enum Phase {
     Collecting,
     Confirming,
     Modifying,
+}
+
+impl From<Saved> for Dialogue {
+    fn from(s: Saved) -> Self {
+        let state = match (s.phase, s.asking) {
+            (Phase::Collecting, Some(field)) => State::Asking(field),
+            (Phase::Collecting, None) => State::Writing,
+            (Phase::Confirming, _) => State::Confirming,
+            (Phase::Modifying, _) => State::Modifying,
+        };
+        Dialogue {
+            step: s.step,
+            draft: s.draft,
+            state,
+            messages: s.messages,
+        }
+    }
+}
+
+impl From<Dialogue> for Saved {
+    fn from(d: Dialogue) -> Self {
+        let (phase, asking) = match d.state {
+            State::Writing => (Phase::Collecting, None),
+            State::Asking(field) => (Phase::Collecting, Some(field)),
+            State::Confirming => (Phase::Confirming, None),
+            State::Modifying => (Phase::Modifying, None),
+        };
+        Saved {
+            step: d.step,
+            draft: d.draft,
+            asking,
+            phase,
+            messages: d.messages,
+        }
+    }
+}
+
+/// The operator's messages remembered per draft (an edit of an older one changes nothing).
+const MESSAGES_KEPT: usize = 50;
+
+/// One update of the operator's dialogue: where it is handled and where its answers go.
+struct Turn<'a> {
+    tx: &'a mut Tx,
+    now: DateTime<Utc>,
+    op: &'a Operator,
+    chat: i64,
+    out: &'a mut Out,
 }
 
 impl TelegramBot {
@@ -132,6 +215,8 @@ impl TelegramBot {
         Ok(())
     }
 
+    /// An operator's command, text or button press (the commands all roles share were
+    /// handled before).
     pub(super) async fn operator(
         &self,
         tx: &mut Tx,
@@ -141,53 +226,32 @@ impl TelegramBot {
         chat: i64,
         out: &mut Out,
     ) -> HResult {
-        let today = now.with_timezone(&self.cfg.tz).date_naive();
+        let mut turn = Turn {
+            tx,
+            now,
+            op,
+            chat,
+            out,
+        };
         match incoming {
             Incoming::Command { name, .. } => match name.as_str() {
                 "nuova" => {
-                    let st = OperatorState::default();
-                    self.save_op(tx, chat, op.id, &st, now).await?;
-                    self.say(out, chat, None, self.t("new_request"), vec![]);
+                    self.save_op(&mut turn, &Dialogue::default()).await?;
+                    self.say(turn.out, chat, None, self.t("new_request"), vec![]);
                     Ok(())
                 }
-                "richieste" => self.my_requests(op, chat, out).await,
+                "richieste" => self.my_requests(op, chat, turn.out).await,
                 _ => {
-                    self.say(out, chat, None, self.t("unknown_command"), vec![]);
+                    self.say(turn.out, chat, None, self.t("unknown_command"), vec![]);
                     Ok(())
                 }
             },
-            Incoming::Text { text, .. } => {
-                let mut st = self.load_op(tx, chat).await?.unwrap_or_default();
-                match (st.phase, st.asking) {
-                    (Phase::Collecting, Some(field)) => {
-                        let found = draft::read_answer(field, text, now, self.cfg.tz);
-                        let answered = draft::field_known(&found, field);
-                        st.draft.merge(found);
-                        if !answered {
-                            st.draft.notes.push(text.clone());
-                            let q = self.question_text(field);
-                            self.say(
-                                out,
-                                chat,
-                                None,
-                                self.tr("not_understood", &[("question", &q)]),
-                                self.field_buttons(chat, st.step, field, today),
-                            );
-                            return self.save_op(tx, chat, op.id, &st, now).await;
-                        }
-                    }
-                    _ => {
-                        let mut found = draft::read_text(text, now, self.cfg.tz);
-                        found.notes.push(text.clone());
-                        st.draft.merge(found);
-                    }
-                }
-                if st.draft.is_empty() {
-                    self.say(out, chat, None, self.t("new_request"), vec![]);
-                    return self.save_op(tx, chat, op.id, &st, now).await;
-                }
-                self.advance(tx, now, op, chat, st, true, out).await
-            }
+            Incoming::Text {
+                text,
+                message_id,
+                edited,
+                ..
+            } => self.on_message(&mut turn, text, *message_id, *edited).await,
             Incoming::Callback {
                 query_id,
                 data,
@@ -201,61 +265,159 @@ impl TelegramBot {
                     action,
                 }) = Callback::parse(data)
                 else {
-                    out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
+                    turn.out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
                     return Ok(());
                 };
                 // Only the chat's own operator, on the dialogue's current step.
                 if dialogue_id != *user_id || chat_id.is_some_and(|c| c != *user_id) {
-                    out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
+                    turn.out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
                     return Ok(());
                 }
-                let Some(mut st) = self.load_op(tx, chat).await? else {
-                    out.answer = Some((query_id.clone(), Some(self.t("expired_button"))));
+                let Some(d) = self.load_op(turn.tx, chat).await? else {
+                    turn.out.answer = Some((query_id.clone(), Some(self.t("expired_button"))));
                     return Ok(());
                 };
-                if st.step != step {
-                    out.answer = Some((query_id.clone(), Some(self.t("expired_button"))));
+                if d.step != step {
+                    turn.out.answer = Some((query_id.clone(), Some(self.t("expired_button"))));
                     return Ok(());
                 }
-                out.answer = Some((query_id.clone(), None));
-                match action {
-                    DraftAction::Pick(v) => {
-                        let Some(field) = st.asking else {
-                            out.answer = Some((query_id.clone(), Some(self.t("expired_button"))));
-                            return Ok(());
-                        };
-                        if !draft::apply_pick(&mut st.draft, field, &v) {
-                            out.answer = Some((query_id.clone(), Some(self.t("not_authorized"))));
-                            return Ok(());
-                        }
-                        self.advance(tx, now, op, chat, st, false, out).await
-                    }
-                    DraftAction::Cancel => {
-                        tx.delete_dialogue(chat).await?;
-                        self.say(out, chat, None, self.t("draft_cancelled"), vec![]);
-                        Ok(())
-                    }
-                    DraftAction::Modify => {
-                        st.phase = Phase::Modifying;
-                        st.asking = None;
-                        st.step += 1;
-                        self.say(out, chat, None, self.t("modify_which"), vec![]);
-                        self.save_op(tx, chat, op.id, &st, now).await
-                    }
-                    DraftAction::Confirm => {
-                        if st.phase != Phase::Confirming || !st.draft.missing().is_empty() {
-                            out.answer = Some((query_id.clone(), Some(self.t("expired_button"))));
-                            return Ok(());
-                        }
-                        self.queue_request(tx, now, op, chat, &st.draft, out).await
-                    }
+                turn.out.answer = Some((query_id.clone(), None));
+                let refused = self.on_button(&mut turn, d, action).await?;
+                if let Some(key) = refused {
+                    turn.out.answer = Some((query_id.clone(), Some(self.t(key))));
                 }
+                Ok(())
             }
             _ => Ok(()),
         }
     }
 
-    async fn load_op(&self, tx: &mut Tx, chat: i64) -> HResult<Option<OperatorState>> {
+    /// A text message, new or edited. An edit counts only for a message read into the open
+    /// draft: an edit of a message that already became a request (or was never part of this
+    /// draft) changes nothing, and the operator is told so.
+    async fn on_message(
+        &self,
+        turn: &mut Turn<'_>,
+        text: &str,
+        message_id: i64,
+        edited: bool,
+    ) -> HResult {
+        let open = self.load_op(turn.tx, turn.chat).await?;
+        let known = open
+            .as_ref()
+            .is_some_and(|d| d.messages.contains(&message_id));
+        if edited && !known {
+            tracing::info!(
+                chat = turn.chat,
+                message_id,
+                "telegram: edit of a message outside the open draft, nothing changed"
+            );
+            self.say(
+                turn.out,
+                turn.chat,
+                None,
+                self.t("edit_not_applied"),
+                vec![],
+            );
+            return Ok(());
+        }
+        let mut d = open.unwrap_or_default();
+        if !known {
+            d.messages.push(message_id);
+            if d.messages.len() > MESSAGES_KEPT {
+                d.messages.remove(0);
+            }
+        }
+        self.on_text(turn, d, text).await
+    }
+
+    /// The next text, read by the handler of the dialogue's state.
+    async fn on_text(&self, turn: &mut Turn<'_>, d: Dialogue, text: &str) -> HResult {
+        match d.state {
+            State::Asking(field) => self.answer_question(turn, d, field, text).await,
+            State::Writing | State::Confirming | State::Modifying => {
+                self.read_whole(turn, d, text).await
+            }
+        }
+    }
+
+    /// [`State::Asking`]: the text answers the question; if it does not, the question is
+    /// asked again (the text is kept in the notes).
+    async fn answer_question(
+        &self,
+        turn: &mut Turn<'_>,
+        mut d: Dialogue,
+        field: Field,
+        text: &str,
+    ) -> HResult {
+        let found = draft::read_answer(field, text, turn.now, self.cfg.tz);
+        let answered = draft::field_known(&found, field);
+        d.draft.merge(found);
+        if answered {
+            return self.advance(turn, d, true).await;
+        }
+        d.draft.notes.push(text.to_string());
+        let today = turn.now.with_timezone(&self.cfg.tz).date_naive();
+        let q = self.question_text(field);
+        self.say(
+            turn.out,
+            turn.chat,
+            None,
+            self.tr("not_understood", &[("question", &q)]),
+            self.field_buttons(turn.chat, d.step, field, today),
+        );
+        self.save_op(turn, &d).await
+    }
+
+    /// [`State::Writing`], [`State::Modifying`], [`State::Confirming`]: the text is read whole
+    /// and merged into the draft.
+    async fn read_whole(&self, turn: &mut Turn<'_>, mut d: Dialogue, text: &str) -> HResult {
+        let mut found = draft::read_text(text, turn.now, self.cfg.tz);
+        found.notes.push(text.to_string());
+        d.draft.merge(found);
+        if d.draft.is_empty() {
+            self.say(turn.out, turn.chat, None, self.t("new_request"), vec![]);
+            return self.save_op(turn, &d).await;
+        }
+        self.advance(turn, d, true).await
+    }
+
+    /// A draft button on the dialogue's current step: the transition table. Returns the key
+    /// of the answer when the press does not fit the state.
+    async fn on_button(
+        &self,
+        turn: &mut Turn<'_>,
+        mut d: Dialogue,
+        action: DraftAction,
+    ) -> HResult<Option<&'static str>> {
+        match (d.state, action) {
+            (State::Asking(field), DraftAction::Pick(v)) => {
+                if !draft::apply_pick(&mut d.draft, field, &v) {
+                    return Ok(Some("not_authorized"));
+                }
+                self.advance(turn, d, false).await?;
+            }
+            (_, DraftAction::Pick(_)) => return Ok(Some("expired_button")),
+            (_, DraftAction::Cancel) => {
+                turn.tx.delete_dialogue(turn.chat).await?;
+                self.say(turn.out, turn.chat, None, self.t("draft_cancelled"), vec![]);
+            }
+            (_, DraftAction::Modify) => {
+                d.state = State::Modifying;
+                d.step += 1;
+                self.say(turn.out, turn.chat, None, self.t("modify_which"), vec![]);
+                self.save_op(turn, &d).await?;
+            }
+            (State::Confirming, DraftAction::Confirm) if d.draft.missing().is_empty() => {
+                self.queue_request(turn.tx, turn.now, turn.op, turn.chat, &d.draft, turn.out)
+                    .await?;
+            }
+            (_, DraftAction::Confirm) => return Ok(Some("expired_button")),
+        }
+        Ok(None)
+    }
+
+    async fn load_op(&self, tx: &mut Tx, chat: i64) -> HResult<Option<Dialogue>> {
         Ok(tx
             .dialogue(chat)
             .await?
@@ -263,66 +425,50 @@ impl TelegramBot {
             .and_then(|d| serde_json::from_str(&d.state).ok()))
     }
 
-    async fn save_op(
-        &self,
-        tx: &mut Tx,
-        chat: i64,
-        operator_id: i64,
-        st: &OperatorState,
-        now: DateTime<Utc>,
-    ) -> HResult {
-        let state = serde_json::to_string(st).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        tx.save_dialogue(
-            &DialogueRow {
-                chat_id: chat,
-                person_kind: "operator".into(),
-                person_id: operator_id,
-                state,
-            },
-            now,
-        )
-        .await
+    async fn save_op(&self, turn: &mut Turn<'_>, d: &Dialogue) -> HResult {
+        let state = serde_json::to_string(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        turn.tx
+            .save_dialogue(
+                &DialogueRow {
+                    chat_id: turn.chat,
+                    person_kind: "operator".into(),
+                    person_id: turn.op.id,
+                    state,
+                },
+                turn.now,
+            )
+            .await
     }
 
-    /// After new information: ask the next missing field, or show the summary to confirm.
-    #[allow(clippy::too_many_arguments)]
-    async fn advance(
-        &self,
-        tx: &mut Tx,
-        now: DateTime<Utc>,
-        op: &Operator,
-        chat: i64,
-        mut st: OperatorState,
-        with_summary: bool,
-        out: &mut Out,
-    ) -> HResult {
-        let today = now.with_timezone(&self.cfg.tz).date_naive();
-        st.step += 1;
-        let missing = st.draft.missing();
+    /// After new information: ask the next missing field ([`State::Asking`]), or show the
+    /// summary to confirm ([`State::Confirming`]).
+    async fn advance(&self, turn: &mut Turn<'_>, mut d: Dialogue, with_summary: bool) -> HResult {
+        let chat = turn.chat;
+        let today = turn.now.with_timezone(&self.cfg.tz).date_naive();
+        d.step += 1;
+        let missing = d.draft.missing();
         match missing.first() {
             Some(&field) => {
-                st.phase = Phase::Collecting;
-                st.asking = Some(field);
+                d.state = State::Asking(field);
                 let mut text = String::new();
                 if with_summary {
-                    text.push_str(&self.summary(&st.draft));
+                    text.push_str(&self.summary(&d.draft));
                     text.push_str("\n\n");
                 }
                 text.push_str(&self.question_text(field));
                 self.say(
-                    out,
+                    turn.out,
                     chat,
                     None,
                     text,
-                    self.field_buttons(chat, st.step, field, today),
+                    self.field_buttons(chat, d.step, field, today),
                 );
             }
             None => {
-                st.phase = Phase::Confirming;
-                st.asking = None;
+                d.state = State::Confirming;
                 let text = format!(
                     "{}\n\n{}",
-                    self.summary(&st.draft),
+                    self.summary(&d.draft),
                     self.t("confirm_question")
                 );
                 let b = |label: &str, action: DraftAction| {
@@ -330,7 +476,7 @@ impl TelegramBot {
                         label,
                         Callback::Draft {
                             dialogue_id: chat,
-                            step: st.step,
+                            step: d.step,
                             action,
                         },
                     )
@@ -345,10 +491,10 @@ impl TelegramBot {
                     .flatten()
                     .collect(),
                 ];
-                self.say(out, chat, None, text, buttons);
+                self.say(turn.out, chat, None, text, buttons);
             }
         }
-        self.save_op(tx, chat, op.id, &st, now).await
+        self.save_op(turn, &d).await
     }
 
     async fn queue_request(
