@@ -198,6 +198,8 @@ pub struct OutboxWorker {
     email_cap: Option<(i64, Duration)>,
     /// Language of the dead-letter alerts to coordinators.
     lang: &'static str,
+    /// Right-hand side of the Message-IDs of the alerts it writes.
+    message_id_domain: String,
 }
 
 enum Outcome {
@@ -222,12 +224,19 @@ impl OutboxWorker {
             wake: None,
             email_cap: None,
             lang: "it",
+            message_id_domain: "connecting.local".into(),
         }
     }
 
     /// The language of the alerts this worker writes (`it` default, `en`).
     pub fn with_language(mut self, lang: crate::config::Lang) -> Self {
         self.lang = lang.as_str();
+        self
+    }
+
+    /// The domain of the Message-IDs of the alerts this worker writes.
+    pub fn with_message_id_domain(mut self, domain: &str) -> Self {
+        self.message_id_domain = domain.to_string();
         self
     }
 
@@ -282,20 +291,14 @@ impl OutboxWorker {
                         .await?;
                     if ok {
                         stats.sent += 1;
-                        // The requester has been told who the mediator is: the request is
-                        // confirmed (a no-op if it moved on meanwhile).
-                        if let (true, Some(rid)) =
-                            (m.idempotency_key.starts_with("confirm:"), m.request_id)
-                        {
-                            tx.set_status_if(
-                                rid,
-                                &[crate::domain::RequestStatus::Assigned],
-                                crate::domain::RequestStatus::Confirmed,
-                                "",
-                                now,
-                            )
-                            .await?;
-                        }
+                        // What a delivery changes is the core's business, not the outbox's.
+                        crate::app::delivery::delivered(
+                            &mut tx,
+                            &m.idempotency_key,
+                            m.request_id,
+                            now,
+                        )
+                        .await?;
                     }
                     ok
                 }
@@ -441,29 +444,16 @@ impl OutboxWorker {
             ],
         );
         let subject = self.texts.render(self.lang, "dead_letter_subject", &[]);
-        for c in tx.all_coordinators().await? {
-            let key = format!("dead:{}:coord:{}", m.id, c.id);
-            let payload = if let Some(chat) = c.telegram_id {
-                Payload::Telegram(TelegramPayload {
-                    chat_id: chat,
-                    text: crate::dispatch::engine::html_escape(&text),
-                    buttons: vec![],
-                    edit_message_id: None,
-                })
-            } else if let Some(to) = &c.email {
-                Payload::Email(EmailPayload {
-                    to: to.clone(),
-                    subject: subject.clone(),
-                    body: text.clone(),
-                    message_id: format!("<dead.{}.{}@connecting.local>", m.id, c.id),
-                    in_reply_to: None,
-                    references: vec![],
-                })
-            } else {
-                continue;
-            };
-            tx.enqueue(&key, m.request_id, &payload, now).await?;
-        }
+        crate::alerts::to_coordinators(
+            tx,
+            &format!("dead:{}", m.id),
+            m.request_id,
+            &subject,
+            &text,
+            &self.message_id_domain,
+            now,
+        )
+        .await?;
         Ok(())
     }
 

@@ -136,8 +136,10 @@ impl TelegramBot {
         clock: Arc<dyn Clock>,
         bot: Bot,
         cfg: BotConfig,
-        dispatch: DispatchSettings,
+        mut dispatch: DispatchSettings,
     ) -> Self {
+        // The core writes in the bot's language.
+        dispatch.lang = lang_of(&cfg.lang);
         TelegramBot {
             dispatcher: Dispatcher::new(store.clone(), clock.clone(), dispatch),
             store,
@@ -412,6 +414,14 @@ impl TelegramBot {
                 {
                     Ok(()) => self.tr("evaluation_thanks", &[("code", &req.code.to_string())]),
                     Err(DispatchError::BadScore(_)) => self.t("not_authorized"),
+                    // Before the appointment has happened (or on a closed request): refused.
+                    Err(DispatchError::TooEarly(_) | DispatchError::WrongState { .. }) => {
+                        crate::app::sentence::dispatch_text(
+                            lang_of(&self.cfg.lang),
+                            "evaluation_too_early",
+                            &[("code", req.code.to_string())],
+                        )
+                    }
                     Err(e) => return Err(dispatch_err(e)),
                 };
                 Ok(Some(Pre::Answer(text, Some(req.id))))
