@@ -20,3 +20,4 @@ pub mod metrics;
 pub mod outbox;
 pub mod prompts;
 pub mod store;
+pub mod vocab;

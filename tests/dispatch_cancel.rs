@@ -196,12 +196,10 @@ both_backends!(
             DispatchSettings::default(),
         )
         .await;
-        let raw = format!(
-            "From: Ignoto <ignoto@altrove.example>\r\nTo: info@coop.example\r\nSubject: Richiesta\r\n\
+        let raw: &str = "From: Ignoto <ignoto@altrove.example>\r\nTo: info@coop.example\r\nSubject: Richiesta\r\n\
          Message-ID: <held-1@altrove.example>\r\nDate: Mon, 1 Mar 2027 10:00:00 +0100\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\r\n\
-         Serve un mediatore di lingua araba il 12/03/2027 alle 10 a Dalmine, colloquio.\r\n"
-        );
+         Serve un mediatore di lingua araba il 12/03/2027 alle 10 a Dalmine, colloquio.\r\n";
         let intake = intake(&w);
         let Outcome::Held {
             request_id: Some(id),

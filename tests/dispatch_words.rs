@@ -305,6 +305,7 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         "confirmed" => w.confirmed(Some(Gender::F)),
         "mediator_word" => w.mediator(Some(Gender::F)),
         "day" => "11".into(),
+        "year" => "2027".into(),
         "month" => "marzo".into(),
         "weekday" => "giovedì".into(),
         "duration" => w.duration(120),

@@ -1,15 +1,14 @@
-//! Values as a person reads them, in the recipient's language: language names ("arabo",
-//! "Arabic"), intervention types ("visita domiciliare"), modality ("in presenza"), dates
-//! ("giovedì 11 marzo, 14:30"), durations ("2 ore") and words that follow the known gender
-//! ("confermata"). Every renderer (Telegram, email, CLI) takes its values from here, so no
-//! message shows an internal code. The words live in `prompts/<lang>/words.toml` and
-//! `prompts/<lang>/languages.toml`.
+//! Values as a person reads them, in the recipient's language, for the core's sentences: a
+//! thin handle over [`crate::vocab`] (language names, intervention types, modality, long dates,
+//! gendered words) plus durations ("2 ore") and "da definire" for what is not known yet. Every
+//! renderer of a notice takes its values from here, so no message shows an internal code.
 
-use chrono::{Datelike, NaiveDate, NaiveTime};
+use chrono::{NaiveDate, NaiveTime};
 
 use crate::config::Lang;
 use crate::domain::{Gender, InterventionType, LanguageCode, Modality};
 use crate::prompts::Prompts;
+use crate::vocab;
 
 /// The words of one language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,16 +25,9 @@ impl Words {
         Prompts::global().render(self.lang, &format!("words.{key}"), args)
     }
 
-    /// "arabo" / "Arabic". A code outside the catalogue (it cannot come from the extractor)
-    /// shows the Italian catalogue's name if any, else "to be defined" rather than a code.
+    /// "arabo" / "Arabic".
     pub fn language(&self, code: &LanguageCode) -> String {
-        let key = format!("languages.{}", code.as_str());
-        match Prompts::global().template(self.lang, &key) {
-            Some(name) => name.to_string(),
-            None => crate::extract::languages::by_code(code.as_str())
-                .map(|l| l.name.clone())
-                .unwrap_or_else(|| self.unknown()),
-        }
+        vocab::language(self.lang, code.as_str())
     }
 
     /// A language, or "da definire" when not known yet.
@@ -44,7 +36,7 @@ impl Words {
     }
 
     pub fn intervention(&self, t: InterventionType) -> String {
-        self.w(&format!("type_{}", t.as_str()), &[])
+        vocab::intervention(self.lang, t)
     }
 
     pub fn intervention_opt(&self, t: Option<InterventionType>) -> String {
@@ -52,7 +44,7 @@ impl Words {
     }
 
     pub fn modality(&self, m: Modality) -> String {
-        self.w(&format!("modality_{}", m.as_str()), &[])
+        vocab::modality(self.lang, m)
     }
 
     /// A missing modality is in person (the matching default).
@@ -62,19 +54,7 @@ impl Words {
 
     /// "giovedì 11 marzo" / "Thursday 11 March".
     pub fn date(&self, d: NaiveDate) -> String {
-        let weekday = self.w(
-            &format!("weekday_{}", d.weekday().number_from_monday()),
-            &[],
-        );
-        let month = self.w(&format!("month_{}", d.month()), &[]);
-        self.w(
-            "date",
-            &[
-                ("weekday", &weekday),
-                ("day", &d.day().to_string()),
-                ("month", &month),
-            ],
-        )
+        vocab::date_long(self.lang, d, false)
     }
 
     /// "14:30".
@@ -84,13 +64,9 @@ impl Words {
 
     /// "giovedì 11 marzo, 14:30"; the date alone without a time; "da definire" without either.
     pub fn when(&self, d: Option<NaiveDate>, t: Option<NaiveTime>) -> String {
-        match (d, t) {
-            (Some(d), Some(t)) => self.w(
-                "date_time",
-                &[("date", &self.date(d)), ("time", &self.time(t))],
-            ),
-            (Some(d), None) => self.date(d),
-            (None, _) => self.unknown(),
+        match d {
+            Some(d) => vocab::date_time(self.lang, d, t),
+            None => self.unknown(),
         }
     }
 
@@ -125,25 +101,17 @@ impl Words {
 
     /// "la mediatrice" / "il mediatore", from the known gender.
     pub fn mediator(&self, g: Option<Gender>) -> String {
-        self.w(&format!("mediator_{}", gender_suffix(g)), &[])
+        vocab::mediator(self.lang, g)
     }
 
     /// "confermata" / "confermato", from the known gender.
     pub fn confirmed(&self, g: Option<Gender>) -> String {
-        self.w(&format!("confirmed_{}", gender_suffix(g)), &[])
+        vocab::confirmed(self.lang, g)
     }
 
     /// "da definire" / "to be defined".
     pub fn unknown(&self) -> String {
         self.w("unknown", &[])
-    }
-}
-
-fn gender_suffix(g: Option<Gender>) -> &'static str {
-    match g {
-        Some(Gender::F) => "f",
-        Some(Gender::M) => "m",
-        None => "x",
     }
 }
 
@@ -175,21 +143,5 @@ mod tests {
         assert_eq!(it.confirmed(Some(Gender::F)), "confermata");
         assert_eq!(it.confirmed(Some(Gender::M)), "confermato");
         assert_eq!(it.mediator(Some(Gender::F)), "la mediatrice");
-    }
-
-    #[test]
-    fn every_catalogue_language_has_its_name_in_both_languages_and_the_italian_one_agrees() {
-        for l in crate::extract::languages::all() {
-            let key = format!("languages.{}", l.code);
-            assert_eq!(
-                Prompts::global().template(Lang::It, &key),
-                Some(l.name.as_str()),
-                "{key}: prompts/it/languages.toml and data/languages.toml disagree"
-            );
-            assert!(
-                Prompts::global().template(Lang::En, &key).is_some(),
-                "{key} has no English name"
-            );
-        }
     }
 }
