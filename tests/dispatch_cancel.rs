@@ -252,8 +252,46 @@ both_backends!(
         let id = w.store.request(code).await.unwrap().id;
         assert_eq!(w.store.evaluation(id).await.unwrap(), None);
         // After the end (08:00 + 90 min) it is the requester's to give.
-        w.clock.advance(Duration::hours(24));
+        w.clock.advance(Duration::hours(25));
         w.dispatcher.record_evaluation(code, 5, None).await.unwrap();
         assert_eq!(w.store.evaluation(id).await.unwrap(), Some((5, None)));
+    }
+);
+
+both_backends!(
+    an_email_evaluation_before_the_appointment_is_kept_not_stored,
+    |db| async move {
+        let w = World::new(
+            db.store.clone(),
+            at_rome(2027, 3, 1, 9, 0),
+            DispatchSettings::default(),
+        )
+        .await;
+        let (code, id) = accepted(&w).await;
+        let reply = format!(
+            "From: Laura Rossi <{REQUESTER}>\r\nTo: info@coop.example\r\nSubject: Re: [{code}] Richiesta mediatrice\r\n\
+             Message-ID: <eval-early@comune.dalmine.bg.it>\r\nIn-Reply-To: <req-1@comune.dalmine.bg.it>\r\n\
+             Date: Mon, 1 Mar 2027 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n5\r\n"
+        );
+        let out = intake(&w).process(reply.as_bytes()).await.unwrap();
+        assert_eq!(
+            out,
+            Outcome::Recorded {
+                kind: "follow_up".into()
+            }
+        );
+        assert_eq!(w.store.evaluation(id).await.unwrap(), None);
+        let trail: Vec<String> = w
+            .store
+            .audit_trail(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.action)
+            .collect();
+        assert!(
+            trail.contains(&"evaluation_refused".to_string()),
+            "{trail:?}"
+        );
     }
 );
