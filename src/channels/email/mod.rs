@@ -20,6 +20,7 @@ pub mod auth_results;
 pub mod classify;
 pub mod imap;
 pub mod intake;
+pub mod notices;
 pub mod parse;
 pub mod replies;
 pub mod smtp;
