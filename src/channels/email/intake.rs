@@ -816,7 +816,13 @@ impl Intake {
                 {
                     // The answer to "how did it go? (1-5)": the core's evaluation, refused
                     // before the appointment has happened (then kept as a follow-up).
-                    let actor = email_actor(&mut tx, sender.as_deref(), operator.as_ref()).await?;
+                    let actor = email_actor(
+                        &mut tx,
+                        sender.as_deref(),
+                        operator.as_ref(),
+                        email.dmarc_vouched,
+                    )
+                    .await?;
                     match crate::app::evaluation::evaluate(
                         &self.core(),
                         &mut tx,
@@ -892,7 +898,13 @@ impl Intake {
                 } else if request.status.can_become(RequestStatus::Cancelled) {
                     // The one cancellation of the core: mediator told, offers withdrawn,
                     // reminders dropped, late flag — in this transaction.
-                    let actor = email_actor(&mut tx, sender.as_deref(), operator.as_ref()).await?;
+                    let actor = email_actor(
+                        &mut tx,
+                        sender.as_deref(),
+                        operator.as_ref(),
+                        email.dmarc_vouched,
+                    )
+                    .await?;
                     let cancelled =
                         crate::app::cancel::cancel(&self.core(), &mut tx, &actor, request.id, now)
                             .await?
