@@ -80,16 +80,16 @@ fn crate_paths(code: &str) -> BTreeSet<String> {
             if first.is_empty() {
                 return;
             }
-            if first == "channels" {
-                if let Some(second) = segs.next() {
-                    let second: String = second
-                        .chars()
-                        .take_while(|c| c.is_alphanumeric() || *c == '_')
-                        .collect();
-                    if !second.is_empty() {
-                        out.insert(format!("channels/{second}"));
-                        return;
-                    }
+            if first == "channels"
+                && let Some(second) = segs.next()
+            {
+                let second: String = second
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !second.is_empty() {
+                    out.insert(format!("channels/{second}"));
+                    return;
                 }
             }
             out.insert(first);
