@@ -275,11 +275,35 @@ impl FakeBotApi {
     /// A private text message from user `user_id`. Commands get a bot_command entity as
     /// Telegram adds one.
     pub fn push_text(&self, user_id: i64, text: &str) -> i64 {
+        self.push_text_in(user_id, private_chat_json(user_id), text)
+            .0
+    }
+
+    /// Like [`Self::push_text`], returning the message's own id (to edit it later).
+    pub fn push_text_message(&self, user_id: i64, text: &str) -> i64 {
+        self.push_text_in(user_id, private_chat_json(user_id), text)
+            .1
+    }
+
+    /// User `user_id` writes in group `group_id` (a negative id, as Telegram's groups have).
+    pub fn push_group_text(&self, user_id: i64, group_id: i64, text: &str) -> i64 {
+        let chat = json!({"id": group_id, "type": "group", "title": "Servizi sociali"});
+        self.push_text_in(user_id, chat, text).0
+    }
+
+    /// A forged update: user `user_id` appears to write in the private chat of `chat_id`.
+    pub fn push_text_as_in(&self, user_id: i64, chat_id: i64, text: &str) -> i64 {
+        self.push_text_in(user_id, private_chat_json(chat_id), text)
+            .0
+    }
+
+    /// A text message from `user_id` in `chat`: (update_id, message_id).
+    fn push_text_in(&self, user_id: i64, chat: Value, text: &str) -> (i64, i64) {
         let mid = self.next_user_message_id();
         let mut msg = json!({
             "message_id": mid,
             "from": user_json(user_id),
-            "chat": private_chat_json(user_id),
+            "chat": chat,
             "date": now_secs(),
             "text": text,
         });
@@ -291,7 +315,7 @@ impl FakeBotApi {
                 .unwrap_or(1);
             msg["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
         }
-        self.push_raw(json!({"message": msg}))
+        (self.push_raw(json!({"message": msg})), mid)
     }
 
     /// The user edits an earlier message of theirs.
