@@ -60,7 +60,11 @@ impl Story<'_> {
     fn slot(hours: i64) -> (String, String) {
         let at = (Utc::now() + ChronoDuration::hours(hours)).with_timezone(&Rome);
         let date = at.format("%d/%m/%Y").to_string();
-        let minute = if chrono::Timelike::minute(&at) < 30 { "00" } else { "30" };
+        let minute = if chrono::Timelike::minute(&at) < 30 {
+            "00"
+        } else {
+            "30"
+        };
         let time = format!("{}.{minute}", at.format("%H"));
         (date, time)
     }
@@ -148,7 +152,14 @@ impl Story<'_> {
             text.contains("arabo") && text.contains("colloquio") && text.contains("in presenza"),
             "the offer is not in words: {text}"
         );
-        for leak in ["Laura", "Rossi", "via Roma", "in_person", " ar\n", "Lingua: ar"] {
+        for leak in [
+            "Laura",
+            "Rossi",
+            "via Roma",
+            "in_person",
+            " ar\n",
+            "Lingua: ar",
+        ] {
             assert!(!text.contains(leak), "offer shows {leak:?}: {text}");
         }
         self.api.press(&offer, "Accetto");
@@ -192,7 +203,10 @@ impl Story<'_> {
                     })
                     .await
                     .unwrap_or_else(|| {
-                        panic!("no confirmation on Telegram for {c}:\n{}", self.daemon.log())
+                        panic!(
+                            "no confirmation on Telegram for {c}:\n{}",
+                            self.daemon.log()
+                        )
                     });
             }
         }

@@ -143,11 +143,7 @@ fn graph() -> BTreeMap<String, BTreeMap<String, String>> {
             continue;
         }
         let text = std::fs::read_to_string(&f).unwrap_or_default();
-        let rel = f
-            .strip_prefix(&src)
-            .unwrap_or(&f)
-            .display()
-            .to_string();
+        let rel = f.strip_prefix(&src).unwrap_or(&f).display().to_string();
         let entry = g.entry(from.clone()).or_default();
         for to in crate_paths(production_code(&text)) {
             if to != from && to != "channels" {
@@ -173,7 +169,11 @@ fn the_pure_floors_do_no_io() {
             }
         }
     }
-    assert!(wrong.is_empty(), "pure code reaches I/O:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "pure code reaches I/O:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -189,7 +189,11 @@ fn the_store_knows_no_channel_dispatch_or_outbox() {
         .filter(|(to, _)| forbidden.contains(&top(to)))
         .map(|(to, file)| format!("src/{file}: store imports {to}"))
         .collect();
-    assert!(wrong.is_empty(), "the store reaches up:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "the store reaches up:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -206,7 +210,11 @@ fn channels_never_import_each_other() {
             }
         }
     }
-    assert!(wrong.is_empty(), "a channel calls another:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "a channel calls another:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ mod world;
 use botapi::strip_html;
 use connecting::channels::telegram::runtime::TelegramSettings;
 use connecting::clock::Clock;
-use connecting::domain::{Channel, LanguageCode, RequestCode, RequestStatus};
+use connecting::domain::{Channel, LanguageCode, PersonKind, RequestCode, RequestStatus};
 use connecting::store::NewRequest;
 use std::sync::Arc;
 use std::time::Duration;
@@ -252,3 +252,71 @@ both_backends!(the_bot_speaks_the_configured_language, |db| async move {
     );
     w.stop().await;
 });
+
+both_backends!(
+    each_person_s_menu_shows_their_role_s_commands,
+    |db| async move {
+        let mut w = World::new(db).await;
+        let now = w.clock.now();
+        let op = w.operator("Giulia Rossi", None).await;
+        let med = w
+            .store()
+            .add_mediator(
+                &connecting::store::NewMediator {
+                    name: "Samira Haddad".into(),
+                    phone: None,
+                    email: None,
+                    telegram_id: None,
+                    gender: None,
+                    languages: vec![LanguageCode::parse("ar").unwrap()],
+                    ambiti: vec![connecting::domain::Ambito::parse("Dalmine").unwrap()],
+                    availability: None,
+                    share_phone: false,
+                },
+                now,
+            )
+            .await
+            .expect("mediator")
+            .id;
+        let invite = |kind, id| {
+            let store = w.store().clone();
+            async move {
+                store
+                    .create_invite(kind, id, now, chrono::Duration::days(7))
+                    .await
+                    .expect("invite")
+            }
+        };
+        let code = invite(PersonKind::Operator, op).await;
+        let r = w.say(740, &format!("/start {code}")).await;
+        assert!(r.text.contains("Giulia Rossi"), "{}", r.text);
+        let code = invite(PersonKind::Mediator, med).await;
+        let r = w.say(741, &format!("/start {code}")).await;
+        assert!(r.text.contains("Samira Haddad"), "{}", r.text);
+        let menu = |chat: i64| {
+            let fake = w.fake.clone();
+            async move {
+                let t = std::time::Instant::now();
+                loop {
+                    if let Some(m) = fake.chat_commands(chat) {
+                        return m.into_iter().map(|(c, _)| c).collect::<Vec<_>>();
+                    }
+                    assert!(t.elapsed() < world::WAIT, "no menu for {chat}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+        let ops = menu(740).await;
+        assert!(ops.contains(&"nuova".to_string()) && !ops.contains(&"coda".to_string()));
+        let meds = menu(741).await;
+        assert!(meds.contains(&"miei".to_string()) && !meds.contains(&"nuova".to_string()));
+        // Private chats of everyone else keep the whole menu, in Italian.
+        assert!(
+            w.fake
+                .commands()
+                .iter()
+                .any(|(c, d)| c == "nuova" && d.contains("richiesta"))
+        );
+        w.stop().await;
+    }
+);

@@ -94,6 +94,8 @@ struct Inner {
     cursors: HashMap<i64, usize>,
     callback_answers: Vec<(String, Option<String>)>,
     commands: Vec<(String, String)>,
+    /// Menus set for one chat (`BotCommandScopeChat`), by chat id.
+    chat_commands: HashMap<i64, Vec<(String, String)>>,
     webhook: Option<(String, Option<String>)>,
     inject: HashMap<String, VecDeque<Injected>>,
     confirmed_offset: i64,
@@ -465,6 +467,11 @@ impl FakeBotApi {
         self.shared.lock().commands.clone()
     }
 
+    /// The menu set for one chat, if any (`scope: {type: chat}`).
+    pub fn chat_commands(&self, chat_id: i64) -> Option<Vec<(String, String)>> {
+        self.shared.lock().chat_commands.get(&chat_id).cloned()
+    }
+
     pub fn webhook(&self) -> Option<(String, Option<String>)> {
         self.shared.lock().webhook.clone()
     }
@@ -689,7 +696,14 @@ async fn handle(
                         .collect()
                 })
                 .unwrap_or_default();
-            shared.lock().commands = cmds;
+            let scope = &p["scope"];
+            let mut g = shared.lock();
+            match (scope["type"].as_str(), scope["chat_id"].as_i64()) {
+                (Some("chat"), Some(chat)) => {
+                    g.chat_commands.insert(chat, cmds);
+                }
+                _ => g.commands = cmds,
+            }
             ok(json!(true))
         }
         "getmycommands" => {

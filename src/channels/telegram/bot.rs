@@ -162,6 +162,13 @@ impl TelegramBot {
             who = self.person(u).await.map_err(store_err)?;
         }
 
+        // A person just registered: their chat's menu shows their role's commands (after
+        // the commit, best effort like the spinner).
+        let registered = match (&pre, incoming.user_id()) {
+            (Some(Pre::Registration(Ok(kind))), Some(u)) => Some((*kind, u)),
+            _ => None,
+        };
+
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let record = NewInbound {
             channel: "telegram".into(),
@@ -221,6 +228,12 @@ impl TelegramBot {
                 Ok(_) => self.wake.notify_one(),
                 Err(e) => tracing::warn!(request = %code, error = %e, "first dispatch failed"),
             }
+        }
+        if let Some((kind, chat)) = registered
+            && let Err(e) =
+                super::startup::register_role_commands(&self.bot, self.cfg.lang, kind, chat).await
+        {
+            tracing::warn!(update_id, error = %e, "role menu not set");
         }
         if let Some((qid, text)) = out.answer {
             // The spinner on the button: best effort, it expires on Telegram's side anyway.
