@@ -116,8 +116,10 @@ impl TelegramBot {
         clock: Arc<dyn Clock>,
         bot: Bot,
         cfg: BotConfig,
-        dispatch: DispatchSettings,
+        mut dispatch: DispatchSettings,
     ) -> Self {
+        // The core writes in the bot's language.
+        dispatch.lang = cfg.lang;
         TelegramBot {
             dispatcher: Dispatcher::new(store.clone(), clock.clone(), dispatch),
             store,

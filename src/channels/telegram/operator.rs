@@ -153,6 +153,14 @@ impl TelegramBot {
         {
             Ok(()) => self.tr("evaluation_thanks", &[("code", &req.code.to_string())]),
             Err(DispatchError::BadScore(_)) => self.t("not_authorized"),
+            // Before the appointment has happened (or on a closed request): refused.
+            Err(DispatchError::TooEarly(_) | DispatchError::WrongState { .. }) => {
+                crate::app::sentence::dispatch_text(
+                    self.cfg.lang,
+                    "evaluation_too_early",
+                    &[("code", req.code.to_string())],
+                )
+            }
             Err(e) => return Err(dispatch_err(e)),
         };
         Ok(Some(Pre::Answer(text, Some(req.id))))
