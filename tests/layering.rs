@@ -47,12 +47,20 @@ fn module_of(src: &Path, file: &Path) -> String {
     }
 }
 
-/// The code of a file without its tests.
-fn production_code(text: &str) -> &str {
-    match text.find("#[cfg(test)]") {
+/// The code of a file without its tests and without comments (a doc comment may name any
+/// module).
+fn production_code(text: &str) -> String {
+    let code = match text.find("#[cfg(test)]") {
         Some(i) => &text[..i],
         None => text,
-    }
+    };
+    code.lines()
+        .map(|l| match l.find("//") {
+            Some(i) if !l[..i].contains('"') => &l[..i],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Every `crate::a::b` path a file names, including inside `use crate::{a::x, b}` groups,
@@ -145,7 +153,7 @@ fn graph() -> BTreeMap<String, BTreeMap<String, String>> {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
         let rel = f.strip_prefix(&src).unwrap_or(&f).display().to_string();
         let entry = g.entry(from.clone()).or_default();
-        for to in crate_paths(production_code(&text)) {
+        for to in crate_paths(&production_code(&text)) {
             if to != from && to != "channels" {
                 entry.entry(to).or_insert_with(|| rel.clone());
             }
