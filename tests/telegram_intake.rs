@@ -441,7 +441,9 @@ async fn startup_turns_a_bad_token_or_url_into_one_clear_error() {
     );
     assert!(!e.to_string().contains("999:secret"));
 
-    startup::register_commands(&fake.bot()).await.unwrap();
+    startup::register_commands(&fake.bot(), connecting::config::Lang::It)
+        .await
+        .unwrap();
     let cmds = fake.commands();
     assert!(
         cmds.iter()

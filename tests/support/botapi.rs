@@ -94,6 +94,8 @@ struct Inner {
     cursors: HashMap<i64, usize>,
     callback_answers: Vec<(String, Option<String>)>,
     commands: Vec<(String, String)>,
+    /// Menus set for one chat (`BotCommandScopeChat`), by chat id.
+    chat_commands: HashMap<i64, Vec<(String, String)>>,
     webhook: Option<(String, Option<String>)>,
     inject: HashMap<String, VecDeque<Injected>>,
     confirmed_offset: i64,
@@ -275,11 +277,35 @@ impl FakeBotApi {
     /// A private text message from user `user_id`. Commands get a bot_command entity as
     /// Telegram adds one.
     pub fn push_text(&self, user_id: i64, text: &str) -> i64 {
+        self.push_text_in(user_id, private_chat_json(user_id), text)
+            .0
+    }
+
+    /// Like [`Self::push_text`], returning the message's own id (to edit it later).
+    pub fn push_text_message(&self, user_id: i64, text: &str) -> i64 {
+        self.push_text_in(user_id, private_chat_json(user_id), text)
+            .1
+    }
+
+    /// User `user_id` writes in group `group_id` (a negative id, as Telegram's groups have).
+    pub fn push_group_text(&self, user_id: i64, group_id: i64, text: &str) -> i64 {
+        let chat = json!({"id": group_id, "type": "group", "title": "Servizi sociali"});
+        self.push_text_in(user_id, chat, text).0
+    }
+
+    /// A forged update: user `user_id` appears to write in the private chat of `chat_id`.
+    pub fn push_text_as_in(&self, user_id: i64, chat_id: i64, text: &str) -> i64 {
+        self.push_text_in(user_id, private_chat_json(chat_id), text)
+            .0
+    }
+
+    /// A text message from `user_id` in `chat`: (update_id, message_id).
+    fn push_text_in(&self, user_id: i64, chat: Value, text: &str) -> (i64, i64) {
         let mid = self.next_user_message_id();
         let mut msg = json!({
             "message_id": mid,
             "from": user_json(user_id),
-            "chat": private_chat_json(user_id),
+            "chat": chat,
             "date": now_secs(),
             "text": text,
         });
@@ -291,7 +317,7 @@ impl FakeBotApi {
                 .unwrap_or(1);
             msg["entities"] = json!([{"type": "bot_command", "offset": 0, "length": len}]);
         }
-        self.push_raw(json!({"message": msg}))
+        (self.push_raw(json!({"message": msg})), mid)
     }
 
     /// The user edits an earlier message of theirs.
@@ -439,6 +465,11 @@ impl FakeBotApi {
 
     pub fn commands(&self) -> Vec<(String, String)> {
         self.shared.lock().commands.clone()
+    }
+
+    /// The menu set for one chat, if any (`scope: {type: chat}`).
+    pub fn chat_commands(&self, chat_id: i64) -> Option<Vec<(String, String)>> {
+        self.shared.lock().chat_commands.get(&chat_id).cloned()
     }
 
     pub fn webhook(&self) -> Option<(String, Option<String>)> {
@@ -665,7 +696,14 @@ async fn handle(
                         .collect()
                 })
                 .unwrap_or_default();
-            shared.lock().commands = cmds;
+            let scope = &p["scope"];
+            let mut g = shared.lock();
+            match (scope["type"].as_str(), scope["chat_id"].as_i64()) {
+                (Some("chat"), Some(chat)) => {
+                    g.chat_commands.insert(chat, cmds);
+                }
+                _ => g.commands = cmds,
+            }
             ok(json!(true))
         }
         "getmycommands" => {

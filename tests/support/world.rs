@@ -24,15 +24,25 @@ pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap()
 }
 
+/// Changes the bot's settings before it starts (and again at each restart).
+pub type Configure = Arc<dyn Fn(&FakeBotApi, &mut TelegramSettings) + Send + Sync>;
+
 pub struct World {
     pub fake: FakeBotApi,
     pub db: TestDb,
     pub clock: ManualClock,
     pub running: Option<Running>,
+    configure: Option<Configure>,
 }
 
 impl World {
     pub async fn new(db: TestDb) -> World {
+        World::configured(db, None).await
+    }
+
+    /// A world whose bot settings are changed by `configure` (for example the `bot` part of
+    /// `TelegramSettings::from_config`, as the daemon builds it).
+    pub async fn configured(db: TestDb, configure: Option<Configure>) -> World {
         let fake = FakeBotApi::start().await;
         let clock = ManualClock::new(start_time());
         let mut w = World {
@@ -40,6 +50,7 @@ impl World {
             db,
             clock,
             running: None,
+            configure,
         };
         w.start().await;
         w
@@ -55,6 +66,9 @@ impl World {
             ..PollConfig::default()
         };
         s.delivery_tick = Duration::from_millis(100);
+        if let Some(c) = &self.configure {
+            c(&self.fake, &mut s);
+        }
         s
     }
 

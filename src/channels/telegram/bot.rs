@@ -11,7 +11,7 @@
 //! [`super::mediator`], [`super::coordinator`] and [`super::common`]; who is writing in
 //! [`super::session`]; how words and buttons are made in [`super::render`].
 
-use super::session::kind_name;
+use super::session::{inbound_sender, kind_name};
 use super::sink::{SinkError, SinkFuture, UpdateSink};
 use super::updates::{Incoming, Media, classify};
 use crate::clock::Clock;
@@ -164,17 +164,24 @@ impl TelegramBot {
             who = self.person(u).await.map_err(store_err)?;
         }
 
+        // A person just registered: their chat's menu shows their role's commands (after
+        // the commit, best effort like the spinner).
+        let registered = match (&pre, incoming.user_id()) {
+            (Some(Pre::Registration(Ok(kind))), Some(u)) => Some((*kind, u)),
+            _ => None,
+        };
+
         let mut tx = self.store.begin().await.map_err(store_err)?;
         let record = NewInbound {
             channel: "telegram".into(),
             external_id: update_id.to_string(),
             kind: kind_name(&incoming).into(),
-            status: if matches!(incoming, Incoming::Ignored { .. }) {
-                "ignored".into()
-            } else {
-                "processed".into()
+            status: match incoming {
+                Incoming::Ignored { .. } | Incoming::Group { .. } => "ignored".into(),
+                Incoming::Foreign { .. } => "refused".into(),
+                _ => "processed".into(),
             },
-            sender: incoming.user_id().map(|u| u.to_string()),
+            sender: inbound_sender(&incoming),
             body: match &incoming {
                 Incoming::Text { text, .. } => Some(text.clone()),
                 _ => None,
@@ -223,6 +230,12 @@ impl TelegramBot {
                 Ok(_) => self.wake.notify_one(),
                 Err(e) => tracing::warn!(request = %code, error = %e, "first dispatch failed"),
             }
+        }
+        if let Some((kind, chat)) = registered
+            && let Err(e) =
+                super::startup::register_role_commands(&self.bot, self.cfg.lang, kind, chat).await
+        {
+            tracing::warn!(update_id, error = %e, "role menu not set");
         }
         if let Some((qid, text)) = out.answer {
             // The spinner on the button: best effort, it expires on Telegram's side anyway.
@@ -296,16 +309,24 @@ impl TelegramBot {
         pre: Option<Pre>,
         out: &mut Out,
     ) -> HResult {
-        if let Incoming::Ignored { reason } = incoming {
-            tracing::debug!(reason, "telegram update ignored");
-            return Ok(());
+        match incoming {
+            Incoming::Ignored { reason } => {
+                tracing::debug!(reason, "telegram update ignored");
+                return Ok(());
+            }
+            Incoming::Group { chat_id } => return self.group(tx, now, *chat_id, out).await,
+            Incoming::Foreign { query_id } => {
+                self.foreign(query_id.as_deref(), out);
+                return Ok(());
+            }
+            _ => {}
         }
         let chat_of = |i: &Incoming| match i {
             Incoming::Text { chat_id, .. }
             | Incoming::Command { chat_id, .. }
             | Incoming::NonText { chat_id, .. } => Some(*chat_id),
             Incoming::Callback { user_id, .. } => Some(*user_id),
-            Incoming::Ignored { .. } => None,
+            Incoming::Group { .. } | Incoming::Foreign { .. } | Incoming::Ignored { .. } => None,
         };
         let Some(chat) = chat_of(incoming) else {
             return Ok(());
@@ -372,6 +393,9 @@ impl TelegramBot {
                 self.say(out, chat, None, self.t("ask_text"), vec![]);
                 Ok(())
             }
+            // Mediators and coordinators write no drafts: an edited message changes nothing
+            // (the operator's dialogue decides for its own messages).
+            Incoming::Text { edited: true, .. } if !matches!(person, Person::Operator(_)) => Ok(()),
             _ => match person {
                 Person::Operator(op) => self.operator(tx, now, incoming, &op, chat, out).await,
                 Person::Mediator(m) => self.mediator(tx, incoming, &m, chat, out).await,

@@ -301,8 +301,8 @@ impl TelegramBot {
     }
 
     /// A text message, new or edited. An edit counts only for a message read into the open
-    /// draft: an edit of a message that already became a request (or was never part of this
-    /// draft) changes nothing, and the operator is told so.
+    /// draft, and is read whole as a correction; an edit of a message that already became a
+    /// request (or was never part of this draft) changes nothing, and the operator is told so.
     async fn on_message(
         &self,
         turn: &mut Turn<'_>,
@@ -335,6 +335,10 @@ impl TelegramBot {
             if d.messages.len() > MESSAGES_KEPT {
                 d.messages.remove(0);
             }
+        }
+        if edited {
+            // A correction of an earlier message, not the answer to the question now asked.
+            return self.read_whole(turn, d, text).await;
         }
         self.on_text(turn, d, text).await
     }
@@ -590,5 +594,35 @@ impl TelegramBot {
         }
         self.say(out, chat, None, lines.join("\n"), vec![]);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dialogue_saved_before_the_state_machine_goes_on() {
+        let old = r#"{"step":3,"draft":{},"asking":"time","phase":"collecting"}"#;
+        let d: Dialogue = serde_json::from_str(old).expect("old shape");
+        assert_eq!(d.state, State::Asking(Field::Time));
+        assert_eq!(d.step, 3);
+        assert!(d.messages.is_empty());
+        for state in [
+            State::Writing,
+            State::Asking(Field::Date),
+            State::Confirming,
+            State::Modifying,
+        ] {
+            let d = Dialogue {
+                step: 7,
+                state,
+                messages: vec![11, 12],
+                ..Default::default()
+            };
+            let back: Dialogue =
+                serde_json::from_str(&serde_json::to_string(&d).expect("json")).expect("back");
+            assert_eq!(back, d);
+        }
     }
 }

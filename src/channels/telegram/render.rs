@@ -5,7 +5,7 @@
 
 use super::bot::{Out, TelegramBot};
 use super::callback::{Callback, DraftAction};
-use super::draft::{self, Draft, Field, LANGUAGES};
+use super::draft::{Draft, Field};
 use super::html::escape;
 use super::texts::render;
 use crate::authz::Denied;
@@ -42,7 +42,7 @@ impl TelegramBot {
         let language = escape(
             &r.language
                 .as_ref()
-                .map(draft::language_name)
+                .map(|l| crate::vocab::language(self.cfg.lang, l.as_str()))
                 .unwrap_or_default(),
         );
         self.tr(
@@ -120,11 +120,11 @@ impl TelegramBot {
             )
         };
         let rows: Vec<Vec<Option<Button>>> = match field {
-            Field::Language => LANGUAGES[..8]
+            Field::Language => LANGUAGE_BUTTONS
                 .chunks(4)
                 .map(|c| {
                     c.iter()
-                        .map(|(n, code)| pick(n.to_string(), code))
+                        .map(|code| pick(crate::vocab::language(self.cfg.lang, code), code))
                         .collect()
                 })
                 .collect(),
@@ -179,7 +179,10 @@ impl TelegramBot {
             ));
         };
         if let Some(l) = &d.language {
-            line("language", escape(&draft::language_name(l)));
+            line(
+                "language",
+                escape(&crate::vocab::language(self.cfg.lang, l.as_str())),
+            );
         }
         if let Some(t) = d.intervention {
             line("type", self.t(&format!("type_{}", t.as_str())));
@@ -218,6 +221,10 @@ pub(super) fn format_hours(minutes: i64) -> String {
         format!("{},{}", minutes / 60, (minutes % 60) * 10 / 60)
     }
 }
+
+/// The languages offered as quick-choice buttons (the ones most asked for in Bergamo), named
+/// in the bot's language.
+const LANGUAGE_BUTTONS: [&str; 8] = ["ar", "en", "fr", "ur", "bn", "sq", "ro", "zh"];
 
 /// Every intervention type, in the order the buttons show them.
 pub(super) const ALL_TYPES: [InterventionType; 8] = [

@@ -102,7 +102,7 @@ pub async fn connect(
     let client = settings.client()?;
     let me = startup::check(&client).await?;
     tracing::info!(bot_id = me.user.id.0, "telegram bot token accepted");
-    startup::register_commands(&client).await?;
+    startup::register_commands(&client, settings.bot.lang).await?;
     let bot = TelegramBot::new(
         store,
         clock,

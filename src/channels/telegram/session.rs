@@ -132,6 +132,36 @@ impl TelegramBot {
         Ok(())
     }
 
+    /// Someone writing in a group: the bot works only in private chats, and says so there at
+    /// most once an hour per group (the update itself is already recorded, so it counts).
+    /// Nothing else happens: no person is looked up, nothing is read or changed.
+    pub(super) async fn group(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        chat: i64,
+        out: &mut Out,
+    ) -> HResult {
+        let sender = format!("group:{chat}");
+        let recent = tx
+            .inbound_from_since("telegram", &sender, now - Duration::hours(1))
+            .await?;
+        tracing::info!(chat, recent, "telegram: message in a group, not acted on");
+        if recent <= GROUP_REPLIES_PER_HOUR {
+            self.say(out, chat, None, self.t("only_private_chat"), vec![]);
+        }
+        Ok(())
+    }
+
+    /// An update from one person in another's chat: nothing changes and nobody's details go
+    /// anywhere; a press is answered "not authorised" (only the presser sees it).
+    pub(super) fn foreign(&self, query_id: Option<&str>, out: &mut Out) {
+        tracing::warn!("telegram: update from outside its own private chat refused");
+        if let Some(q) = query_id {
+            out.answer = Some((q.to_string(), Some(self.t("not_authorized"))));
+        }
+    }
+
     /// A stranger: how to get access, and nothing else.
     pub(super) async fn stranger(
         &self,
@@ -160,6 +190,9 @@ impl TelegramBot {
         Ok(())
     }
 }
+
+/// Automatic "only in a private chat" answers to one group per hour.
+pub(super) const GROUP_REPLIES_PER_HOUR: i64 = 1;
 
 /// Automatic "how to get access" replies to one unknown account per hour.
 pub(super) const STRANGER_REPLIES_PER_HOUR: i64 = 3;
@@ -194,6 +227,15 @@ pub(super) fn person_name(p: &Person) -> &str {
     }
 }
 
+/// Who an update is recorded as coming from: the person's Telegram id; for a group, the group
+/// (so its answers can be counted); nobody for a foreign or ignored update.
+pub(super) fn inbound_sender(i: &Incoming) -> Option<String> {
+    match i {
+        Incoming::Group { chat_id } => Some(format!("group:{chat_id}")),
+        other => other.user_id().map(|u| u.to_string()),
+    }
+}
+
 pub(super) fn kind_name(i: &Incoming) -> &'static str {
     match i {
         Incoming::Text { edited: false, .. } => "text",
@@ -201,6 +243,8 @@ pub(super) fn kind_name(i: &Incoming) -> &'static str {
         Incoming::Command { .. } => "command",
         Incoming::Callback { .. } => "callback",
         Incoming::NonText { .. } => "media",
+        Incoming::Group { .. } => "group",
+        Incoming::Foreign { .. } => "foreign",
         Incoming::Ignored { .. } => "ignored",
     }
 }

@@ -1,10 +1,15 @@
 //! Start-up checks: getMe with a clear error instead of teloxide's dispatcher panic, the
-//! command menu (setMyCommands, Italian descriptions), and webhook registration.
+//! command menus (setMyCommands, described in the configured language: every command for
+//! private chats, and each registered person's own role's commands in their chat), and
+//! webhook registration.
 
-use super::texts::t;
+use super::texts::render;
+use crate::config::Lang;
+use crate::domain::PersonKind;
 use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, Me};
+use teloxide::types::{BotCommandScope, ChatId, Recipient};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -36,29 +41,74 @@ pub async fn check(bot: &Bot) -> Result<Me, StartupError> {
     }
 }
 
-/// The commands shown in Telegram's menu, with Italian descriptions.
-pub fn commands() -> Vec<BotCommand> {
-    [
-        "nuova",
-        "richieste",
-        "annulla",
-        "dettagli",
-        "aiuto",
-        "start",
-        "disponibile",
-        "pausa",
-        "miei",
-        "coda",
-        "assegna",
-        "revisione",
-    ]
-    .iter()
-    .map(|c| BotCommand::new(*c, t(&format!("cmd_{c}"))))
-    .collect()
+/// Every command, in the order Telegram's menu shows them.
+const ALL_COMMANDS: [&str; 12] = [
+    "nuova",
+    "richieste",
+    "annulla",
+    "dettagli",
+    "aiuto",
+    "start",
+    "disponibile",
+    "pausa",
+    "miei",
+    "coda",
+    "assegna",
+    "revisione",
+];
+
+/// The commands of one role (the ones the bot answers for it).
+fn role_commands(kind: PersonKind) -> &'static [&'static str] {
+    match kind {
+        PersonKind::Operator => &["nuova", "richieste", "annulla", "dettagli", "aiuto"],
+        PersonKind::Mediator => &["miei", "disponibile", "pausa", "dettagli", "aiuto"],
+        PersonKind::Coordinator => &[
+            "coda",
+            "revisione",
+            "assegna",
+            "annulla",
+            "dettagli",
+            "aiuto",
+        ],
+    }
 }
 
-pub async fn register_commands(bot: &Bot) -> Result<(), StartupError> {
-    bot.set_my_commands(commands())
+fn described(lang: Lang, names: &[&str]) -> Vec<BotCommand> {
+    names
+        .iter()
+        .map(|c| BotCommand::new(*c, render(lang.as_str(), &format!("cmd_{c}"), &[])))
+        .collect()
+}
+
+/// The commands shown in Telegram's menu of private chats, described in `lang`.
+pub fn commands(lang: Lang) -> Vec<BotCommand> {
+    described(lang, &ALL_COMMANDS)
+}
+
+/// The menu of every private chat (a person's own chat gets their role's menu on
+/// registration, [`register_role_commands`]).
+pub async fn register_commands(bot: &Bot, lang: Lang) -> Result<(), StartupError> {
+    bot.set_my_commands(commands(lang))
+        .scope(BotCommandScope::AllPrivateChats)
+        .await
+        .map(|_| ())
+        .map_err(|e| StartupError::Call {
+            call: "setMyCommands",
+            reason: e.to_string(),
+        })
+}
+
+/// The menu of one person's chat: their role's commands only.
+pub async fn register_role_commands(
+    bot: &Bot,
+    lang: Lang,
+    kind: PersonKind,
+    chat_id: i64,
+) -> Result<(), StartupError> {
+    bot.set_my_commands(described(lang, role_commands(kind)))
+        .scope(BotCommandScope::Chat {
+            chat_id: Recipient::Id(ChatId(chat_id)),
+        })
         .await
         .map(|_| ())
         .map_err(|e| StartupError::Call {

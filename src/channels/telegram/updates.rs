@@ -1,7 +1,14 @@
 //! Turns a teloxide `Update` into the few things the bot reacts to ([`Incoming`]), so the
 //! dialogue code never looks at Telegram's many update kinds. Unknown, malformed or irrelevant
-//! updates (channel posts, group chatter, member changes, reactions, `UpdateKind::Error`,
-//! `MessageKind::Empty`) become [`Incoming::Ignored`] with a reason for the log.
+//! updates (channel posts, member changes, reactions, `UpdateKind::Error`, `MessageKind::Empty`)
+//! become [`Incoming::Ignored`] with a reason for the log.
+//!
+//! A private conversation is one where the sender and the chat are the same person
+//! (`from.id == chat.id`): only then does an update carry a person the bot acts for. A message
+//! in a group becomes [`Incoming::Group`] (the bot says it works only in private chats); an
+//! update from one person in another's chat (forged, or a button pressed on a message of
+//! another chat) becomes [`Incoming::Foreign`], which changes nothing and is answered with
+//! nobody's details.
 
 use teloxide::types::{Message, MessageKind, Update, UpdateKind};
 
@@ -54,6 +61,16 @@ pub enum Incoming {
         chat_id: i64,
         media: Media,
     },
+    /// Text or a command written by a person in a group or supergroup: the bot answers there
+    /// only that it works in private chats.
+    Group { chat_id: i64 },
+    /// An update whose sender is not its private chat's own person: a message from one
+    /// account in another's private chat, or a press on a button of a message in another
+    /// chat. Nothing changes; a press is answered "not authorised", a message not at all.
+    Foreign {
+        /// The press to answer (so the presser's spinner stops), if it was a press.
+        query_id: Option<String>,
+    },
     /// Nothing to do; `reason` goes to the log.
     Ignored { reason: &'static str },
 }
@@ -66,7 +83,7 @@ impl Incoming {
             | Incoming::Command { user_id, .. }
             | Incoming::Callback { user_id, .. }
             | Incoming::NonText { user_id, .. } => Some(*user_id),
-            Incoming::Ignored { .. } => None,
+            Incoming::Group { .. } | Incoming::Foreign { .. } | Incoming::Ignored { .. } => None,
         }
     }
 }
@@ -106,8 +123,14 @@ pub fn classify(update: &Update) -> Incoming {
                 Some(m) => (Some(m.chat().id.0), Some(i64::from(m.id().0))),
                 None => (None, None),
             };
+            let user_id = q.from.id.0 as i64;
+            if chat_id.is_some_and(|c| c != user_id) {
+                return Incoming::Foreign {
+                    query_id: Some(q.id.0.clone()),
+                };
+            }
             Incoming::Callback {
-                user_id: q.from.id.0 as i64,
+                user_id,
                 query_id: q.id.0.clone(),
                 chat_id,
                 message_id,
@@ -124,11 +147,6 @@ pub fn classify(update: &Update) -> Incoming {
 }
 
 fn from_message(m: &Message, edited: bool) -> Incoming {
-    if !m.chat.is_private() {
-        return Incoming::Ignored {
-            reason: "not a private chat",
-        };
-    }
     let Some(user) = m.from.as_ref() else {
         return Incoming::Ignored {
             reason: "message without sender",
@@ -141,6 +159,20 @@ fn from_message(m: &Message, edited: bool) -> Incoming {
     }
     let user_id = user.id.0 as i64;
     let chat_id = m.chat.id.0;
+    if !m.chat.is_private() {
+        // A person writing in a group: told, once in a while, to write privately. Channel
+        // posts, service messages and edits are not answered.
+        return if (m.chat.is_group() || m.chat.is_supergroup()) && !edited && m.text().is_some() {
+            Incoming::Group { chat_id }
+        } else {
+            Incoming::Ignored {
+                reason: "not a private chat",
+            }
+        };
+    }
+    if chat_id != user_id {
+        return Incoming::Foreign { query_id: None };
+    }
     if let MessageKind::Empty {} = m.kind {
         // A message teloxide could not read (a new or malformed kind) from a real person in
         // a private chat: answered like any non-text message, never left unanswered.
@@ -191,5 +223,72 @@ fn from_message(m: &Message, edited: bool) -> Incoming {
         user_id,
         chat_id,
         media,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(v: serde_json::Value) -> Update {
+        serde_json::from_str(&v.to_string()).expect("a valid update")
+    }
+
+    fn message(from: i64, chat: serde_json::Value, text: &str) -> Update {
+        update(
+            serde_json::json!({"update_id": 1, "message": {"message_id": 5, "date": 1700000000,
+            "chat": chat, "from": {"id": from, "is_bot": false, "first_name": "A"}, "text": text}}),
+        )
+    }
+
+    #[test]
+    fn a_private_conversation_is_one_person_in_their_own_chat() {
+        let own = message(
+            9,
+            serde_json::json!({"id": 9, "type": "private", "first_name": "A"}),
+            "ciao",
+        );
+        let got = classify(&own);
+        assert!(
+            matches!(
+                got,
+                Incoming::Text {
+                    user_id: 9,
+                    chat_id: 9,
+                    ..
+                }
+            ),
+            "{got:?}"
+        );
+        let forged = message(
+            9,
+            serde_json::json!({"id": 10, "type": "private", "first_name": "A"}),
+            "/richieste",
+        );
+        assert_eq!(classify(&forged), Incoming::Foreign { query_id: None });
+        let group = message(
+            9,
+            serde_json::json!({"id": -100, "type": "supergroup", "title": "G"}),
+            "/nuova",
+        );
+        assert_eq!(classify(&group), Incoming::Group { chat_id: -100 });
+        let press = |chat: i64| {
+            update(
+                serde_json::json!({"update_id": 2, "callback_query": {"id": "q1",
+                "from": {"id": 9, "is_bot": false, "first_name": "A"}, "chat_instance": "c",
+                "data": "acc:1", "message": {"message_id": 3, "date": 1700000000,
+                "chat": {"id": chat, "type": "private", "first_name": "A"}, "text": "offerta"}}}),
+            )
+        };
+        assert!(matches!(
+            classify(&press(9)),
+            Incoming::Callback { user_id: 9, .. }
+        ));
+        assert_eq!(
+            classify(&press(10)),
+            Incoming::Foreign {
+                query_id: Some("q1".into())
+            }
+        );
     }
 }
