@@ -41,6 +41,8 @@ pub struct DispatchSettings {
     pub reminder_hours_before: i64,
     /// Domain part of the Message-IDs we make for emails.
     pub message_id_domain: String,
+    /// The cooperative's signature under the confirmation letter (`[smtp] signature`).
+    pub email_signature: Option<String>,
 }
 
 impl Default for DispatchSettings {
@@ -54,6 +56,7 @@ impl Default for DispatchSettings {
             late_cancellation_hours: 24,
             reminder_hours_before: 2,
             message_id_domain: "connecting.local".into(),
+            email_signature: None,
         }
     }
 }
@@ -770,10 +773,25 @@ impl Dispatcher {
             email_text,
             vec![],
         ) {
-            if let Payload::Telegram(t) = &mut p {
-                t.text = telegram_text;
+            match &mut p {
+                Payload::Telegram(t) => t.text = telegram_text,
+                // By email, the letter in the requester's thread (channels/email/letters.rs).
+                Payload::Email(e) => {
+                    let letter = crate::channels::email::letters::Confirmation {
+                        lang: "it",
+                        request: req,
+                        mediator: m,
+                        signature: self.settings.email_signature.as_deref(),
+                    };
+                    e.subject = letter.subject();
+                    e.body = letter.body();
+                }
             }
-            tx.enqueue(&key, Some(req.id), &p, now).await?;
+            let id = tx.enqueue(&key, Some(req.id), &p, now).await?;
+            // The answer a registered operator waits for: never held by the per-recipient cap.
+            if req.operator_id.is_some() && matches!(p, Payload::Email(_)) {
+                tx.exempt_from_email_cap(id).await?;
+            }
         }
         // The winner: full details.
         let text = self.details_text(req, "accepted_details", m.telegram_id.is_some());

@@ -14,9 +14,11 @@
 //!
 //! Invariant: a message is moved out of the INBOX only after what it caused is committed.
 
+pub mod address;
 pub mod classify;
 pub mod imap;
 pub mod intake;
+pub mod letters;
 pub mod parse;
 pub mod replies;
 pub mod smtp;

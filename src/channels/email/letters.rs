@@ -1,0 +1,188 @@
+//! The letters the email channel writes beyond the intake's short replies: the confirmation of
+//! the assigned mediator, the message the whole product exists for. A real letter, in the
+//! requester's thread: `Re: <original subject> [MED-..]` (Outlook groups conversations by
+//! subject), a greeting, the appointment in words ("giovedì 11 marzo, 14:30", "arabo",
+//! "colloquio"), the mediator's name with the words of the known gender, the phone when the
+//! mediator shares it, how to change or cancel and the 24-hour rule, the cooperative's
+//! signature (`[smtp] signature`).
+//!
+//! Pure: typed values in, text out, from `prompts/<lang>/email.toml`. The dispatcher puts the
+//! result in the outbox payload it threads on the request's first message.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::replies::text;
+use crate::domain::Gender;
+use crate::store::{Mediator, Request};
+
+/// Everything the confirmation letter says.
+pub struct Confirmation<'a> {
+    /// `it` or `en`.
+    pub lang: &'a str,
+    pub request: &'a Request,
+    pub mediator: &'a Mediator,
+    /// The cooperative's signature (`[smtp] signature`); a default line when not configured.
+    pub signature: Option<&'a str>,
+}
+
+impl Confirmation<'_> {
+    /// `Re: <original subject> [MED-..]`: the thread's own subject, with the code after it.
+    pub fn subject(&self) -> String {
+        let code = self.request.code.to_string();
+        let mut rest = self.request.subject.as_deref().unwrap_or("").trim();
+        while let Some(n) = ["re:", "r:", "i:", "fw:", "fwd:", "rif:", "aw:", "sv:"]
+            .iter()
+            .find(|p| {
+                rest.get(..p.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(p))
+            })
+            .map(|p| p.len())
+        {
+            rest = rest[n..].trim_start();
+        }
+        let mut original = rest.replace(&format!("[{code}]"), "").trim().to_owned();
+        if original.is_empty() {
+            original = text(self.lang, "subject_default", &[]);
+        }
+        super::smtp::one_line(&format!("Re: {original} [{code}]"))
+    }
+
+    /// The letter.
+    pub fn body(&self) -> String {
+        let (lang, r, m) = (self.lang, self.request, self.mediator);
+        let code = r.code.to_string();
+        let greeting = match r.requester_name.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => text(lang, "letter_greeting_name", &[("name", name)]),
+            _ => text(lang, "greeting", &[]),
+        };
+        let gender = match m.gender {
+            Some(Gender::F) => "f",
+            Some(Gender::M) => "m",
+            None => "x",
+        };
+        let confirmed = text(
+            lang,
+            &format!("letter_confirmed_{gender}"),
+            &[("mediator", &m.name), ("code", &code)],
+        );
+        let mut lines = Vec::new();
+        if let Some(when) = when_in_words(lang, r) {
+            lines.push(format!("- {}: {when}", text(lang, "letter_when", &[])));
+        }
+        if let Some(l) = &r.language {
+            let name = crate::extract::languages::by_code(l.as_str())
+                .map(|x| x.name.clone())
+                .unwrap_or_else(|| text(lang, "letter_language_other", &[]));
+            lines.push(format!("- {}: {name}", text(lang, "field_language", &[])));
+        }
+        let mut what = Vec::new();
+        if let Some(i) = r.intervention {
+            what.push(text(lang, &format!("intervention_{}", i.as_str()), &[]));
+        }
+        if let Some(md) = r.modality {
+            what.push(text(lang, &format!("modality_{}", md.as_str()), &[]));
+        }
+        if !what.is_empty() {
+            lines.push(format!(
+                "- {}: {}",
+                text(lang, "field_intervention", &[]),
+                what.join(", ")
+            ));
+        }
+        let place: Vec<&str> = [r.address.as_deref(), r.comune.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        if !place.is_empty() {
+            lines.push(format!(
+                "- {}: {}",
+                text(lang, "letter_place", &[]),
+                place.join(", ")
+            ));
+        }
+        let mut parts = vec![greeting, format!("{confirmed}\n\n{}", lines.join("\n"))];
+        if m.share_phone
+            && let Some(phone) = m.phone.as_deref().map(str::trim).filter(|p| !p.is_empty())
+        {
+            parts.push(text(
+                lang,
+                &format!("letter_phone_{gender}"),
+                &[("mediator", &m.name), ("phone", phone)],
+            ));
+        }
+        parts.push(text(lang, "letter_change", &[("code", &code)]));
+        parts.push(text(lang, "letter_24h", &[]));
+        let signature = match self.signature.map(str::trim) {
+            Some(s) if !s.is_empty() => s.to_owned(),
+            _ => text(lang, "letter_signature_default", &[]),
+        };
+        parts.push(signature);
+        parts.join("\n\n")
+    }
+}
+
+/// "giovedì 11 marzo, 14:30" (with the duration when known), or "entro lunedì 15 marzo" for a
+/// written translation.
+pub fn when_in_words(lang: &str, r: &Request) -> Option<String> {
+    if let Some(date) = r.date {
+        let day = date_in_words(lang, date);
+        let mut s = match r.start_time {
+            Some(t) => text(
+                lang,
+                "letter_date_time",
+                &[("date", &day), ("time", &t.format("%H:%M").to_string())],
+            ),
+            None => day,
+        };
+        if let Some(minutes) = r.duration_minutes.filter(|m| *m > 0) {
+            s.push_str(&format!(" ({})", duration_in_words(lang, minutes)));
+        }
+        return Some(s);
+    }
+    r.deadline.map(|d| {
+        text(
+            lang,
+            "letter_deadline",
+            &[("date", &date_in_words(lang, d))],
+        )
+    })
+}
+
+/// "giovedì 11 marzo".
+pub fn date_in_words(lang: &str, d: NaiveDate) -> String {
+    let weekday = text(
+        lang,
+        &format!("weekday_{}", d.weekday().number_from_monday()),
+        &[],
+    );
+    let month = text(lang, &format!("month_{}", d.month()), &[]);
+    text(
+        lang,
+        "letter_date",
+        &[
+            ("weekday", &weekday),
+            ("day", &d.day().to_string()),
+            ("month", &month),
+        ],
+    )
+}
+
+/// "durata prevista 2 ore", "durata prevista 1 ora e 30 minuti", "durata prevista 45 minuti".
+fn duration_in_words(lang: &str, minutes: i64) -> String {
+    let (h, m) = (minutes / 60, minutes % 60);
+    let hours = match h {
+        0 => None,
+        1 => Some(text(lang, "letter_one_hour", &[])),
+        n => Some(text(lang, "letter_hours", &[("n", &n.to_string())])),
+    };
+    let mins = (m > 0).then(|| text(lang, "duration_minutes", &[("minutes", &m.to_string())]));
+    let span = match (hours, mins) {
+        (Some(h), Some(m)) => text(lang, "letter_and", &[("a", &h), ("b", &m)]),
+        (Some(h), None) => h,
+        (None, Some(m)) => m,
+        (None, None) => String::new(),
+    };
+    text(lang, "letter_duration", &[("span", &span)])
+}
