@@ -476,16 +476,34 @@ both_backends!(
         );
         let inbound = w.store().inbound("email", None).await.unwrap();
         assert!(inbound.iter().all(|i| i.status == "refused"), "{inbound:?}");
-        // The coordinator by email may; so may Anna herself (tested with the coordinator).
-        let out = intake
-            .process(&mail(
-                "Carla <carla@coop.example>",
-                &subject,
-                "coord-cancel@coop.example",
-                "Annullo la richiesta.",
-            ))
-            .await
-            .unwrap();
+        // The coordinator's address alone proves nothing: by email she acts as a requester,
+        // and this request is not hers.
+        let carla = mail(
+            "Carla <carla@coop.example>",
+            &subject,
+            "coord-cancel@coop.example",
+            "Annullo la richiesta.",
+        );
+        let out = intake.process(&carla).await.unwrap();
+        assert_eq!(out, Outcome::Refused { request_id: req.id });
+        assert_eq!(
+            w.store().request(req.code).await.unwrap().status,
+            RequestStatus::NeedsInfo
+        );
+        // Once the DMARC check vouches for her domain, she has her coordinator's powers.
+        let carla = mail(
+            "Carla <carla@coop.example>",
+            &subject,
+            "coord-cancel-vouched@coop.example",
+            "Annullo la richiesta.",
+        );
+        let mut vouched = connecting::channels::email::parse_email(
+            &carla,
+            &connecting::channels::email::Limits::default(),
+        )
+        .unwrap();
+        vouched.dmarc_vouched = true;
+        let out = intake.process_email(&carla, vouched).await.unwrap();
         assert!(matches!(out, Outcome::Cancelled { .. }), "{out:?}");
         assert_eq!(
             w.store().request(req.code).await.unwrap().status,

@@ -186,3 +186,126 @@ fn duration_in_words(lang: &str, minutes: i64) -> String {
     };
     text(lang, "letter_duration", &[("span", &span)])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Ambito, Channel, InterventionType, LanguageCode, Modality, RequestCode};
+    use chrono::{NaiveTime, TimeZone, Utc};
+
+    fn request() -> Request {
+        let now = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap();
+        Request {
+            id: 1,
+            code: RequestCode::parse("MED-2027-0042").unwrap(),
+            status: crate::domain::RequestStatus::Assigned,
+            channel: Channel::Email,
+            operator_id: Some(1),
+            requester_name: Some("Laura Bianchi".into()),
+            requester_email: Some("laura@comune.example.it".into()),
+            requester_phone: None,
+            requester_chat_id: None,
+            ente: None,
+            ambito: Ambito::parse("Dalmine").ok(),
+            language: LanguageCode::parse("ar").ok(),
+            intervention: Some(InterventionType::Colloquio),
+            modality: Some(Modality::InPerson),
+            date: NaiveDate::from_ymd_opt(2027, 3, 11),
+            start_time: NaiveTime::from_hms_opt(14, 30, 0),
+            duration_minutes: Some(90),
+            starts_at: None,
+            ends_at: None,
+            deadline: None,
+            comune: Some("Dalmine".into()),
+            comune_istat: None,
+            address: Some("Via Roma 1".into()),
+            urgent: false,
+            mediator_gender: None,
+            case_ref: None,
+            notes: None,
+            missing: vec![],
+            draft: None,
+            assigned_mediator_id: Some(7),
+            late_cancellation: false,
+            source_message_id: Some("orig@comune.example.it".into()),
+            subject: Some("R: Richiesta mediatrice araba".into()),
+            created_at: now,
+            updated_at: now,
+            queued_at: None,
+            assigned_at: None,
+            confirmed_at: None,
+            closed_at: None,
+        }
+    }
+
+    fn mediator(gender: Option<Gender>, share_phone: bool) -> Mediator {
+        Mediator {
+            id: 7,
+            name: "Fatima Zahra".into(),
+            phone: Some("+39 333 1234567".into()),
+            email: None,
+            telegram_id: None,
+            gender,
+            languages: vec![],
+            ambiti: vec![],
+            availability: None,
+            share_phone,
+            active: true,
+            paused: false,
+        }
+    }
+
+    #[test]
+    fn the_letter_says_it_in_words_with_the_known_gender() {
+        let r = request();
+        let f = mediator(Some(Gender::F), true);
+        let letter = Confirmation {
+            lang: "it",
+            request: &r,
+            mediator: &f,
+            signature: Some("Cooperativa Esempio\ntel. 035 000000"),
+        };
+        assert_eq!(
+            letter.subject(),
+            "Re: Richiesta mediatrice araba [MED-2027-0042]"
+        );
+        let body = letter.body();
+        for words in [
+            "Buongiorno Laura Bianchi,",
+            "la mediatrice Fatima Zahra è confermata",
+            "giovedì 11 marzo, 14:30 (durata prevista 1 ora e 30 minuti)",
+            "Lingua: arabo",
+            "colloquio, in presenza",
+            "Via Roma 1, Dalmine",
+            "Può contattare la mediatrice Fatima Zahra al numero +39 333 1234567.",
+            "24 ore",
+            "annullo",
+            "Cooperativa Esempio\ntel. 035 000000",
+        ] {
+            assert!(body.contains(words), "{words:?} not in:\n{body}");
+        }
+        let m = mediator(Some(Gender::M), false);
+        let body = Confirmation {
+            lang: "it",
+            request: &r,
+            mediator: &m,
+            signature: None,
+        }
+        .body();
+        assert!(
+            body.contains("il mediatore Fatima Zahra è confermato"),
+            "{body}"
+        );
+        assert!(!body.contains("+39"), "no phone unless shared: {body}");
+        assert!(body.contains("Servizio di mediazione culturale"));
+        let en = Confirmation {
+            lang: "en",
+            request: &r,
+            mediator: &f,
+            signature: None,
+        }
+        .body();
+        assert!(en.contains("Thursday 11 March, 14:30"), "{en}");
+        assert!(!en.contains("confermat"), "{en}");
+    }
+}
