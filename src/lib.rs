@@ -19,3 +19,4 @@ pub mod metrics;
 pub mod outbox;
 pub mod prompts;
 pub mod store;
+pub mod vocab;
