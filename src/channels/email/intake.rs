@@ -8,8 +8,14 @@
 //! - a message that cannot be parsed is recorded as `quarantined` (raw kept) and the rest of the
 //!   mailbox goes on; `quarantine_retry` re-processes it later; an oversized one is recorded
 //!   (`oversized`: headers, size) and an audit event tells the coordinator;
-//! - machines (bounces, auto-replies, receipts, lists, our own mail) are recorded and never
-//!   answered; unknown senders are held (`needs_review`) and never answered (no backscatter).
+//! - machines (bounces, auto-replies, receipts, lists, our own mail: by our keyed mark only,
+//!   [`crate::store::mark`]) are recorded and never answered; unknown senders are held
+//!   (`needs_review`) and never answered (no backscatter); every message that creates no request
+//!   carries its [`Reason`] (`connecting inbound list`);
+//! - the sender policy is decided once for every path (`Intake::accept`: read -> standing ->
+//!   find_request -> decide -> record -> new_request | follow_up | cancellation): a From that is
+//!   not exactly one mailbox is nobody; on an existing request [`crate::authz`] decides, with a
+//!   coordinator's address acting as a requester unless [`InboundEmail::dmarc_vouched`].
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -38,9 +44,11 @@ pub const MAX_AUTO_REPLIES_PER_REQUEST: i64 = 8;
 /// What intake needs to know (the `[intake]` and `[smtp]` parts of the config that matter here).
 #[derive(Debug, Clone)]
 pub struct IntakeConfig {
-    /// Addresses we send from (lower case); mail from them is our own.
+    /// Addresses we send from (lower case). Mail from them is NOT taken as ours: only our mark
+    /// says that ([`crate::store::mark`]).
     pub own_addresses: Vec<String>,
-    /// Right-hand side of our Message-IDs, e.g. `connecting.coop.example`.
+    /// Right-hand side of our Message-IDs, e.g. `connecting.coop.example` (they also carry our
+    /// mark; the domain alone proves nothing).
     pub message_id_domain: String,
     /// Senders from these domains are accepted (besides registered operators).
     pub allowed_sender_domains: Vec<String>,

@@ -9,11 +9,11 @@
 //! Pure: typed values in, text out, from `prompts/<lang>/email.toml`. The dispatcher puts the
 //! result in the outbox payload it threads on the request's first message.
 
-use chrono::{Datelike, NaiveDate};
-
 use super::replies::text;
+use crate::config::Lang;
 use crate::domain::Gender;
 use crate::store::{Mediator, Request};
+use crate::vocab;
 
 /// Everything the confirmation letter says.
 pub struct Confirmation<'a> {
@@ -69,18 +69,17 @@ impl Confirmation<'_> {
         if let Some(when) = when_in_words(lang, r) {
             lines.push(format!("- {}: {when}", text(lang, "letter_when", &[])));
         }
+        let words = lang_of(lang);
         if let Some(l) = &r.language {
-            let name = crate::extract::languages::by_code(l.as_str())
-                .map(|x| x.name.clone())
-                .unwrap_or_else(|| text(lang, "letter_language_other", &[]));
+            let name = vocab::language(words, l.as_str());
             lines.push(format!("- {}: {name}", text(lang, "field_language", &[])));
         }
         let mut what = Vec::new();
         if let Some(i) = r.intervention {
-            what.push(text(lang, &format!("intervention_{}", i.as_str()), &[]));
+            what.push(vocab::intervention(words, i));
         }
         if let Some(md) = r.modality {
-            what.push(text(lang, &format!("modality_{}", md.as_str()), &[]));
+            what.push(vocab::modality(words, md));
         }
         if !what.is_empty() {
             lines.push(format!(
@@ -123,19 +122,20 @@ impl Confirmation<'_> {
     }
 }
 
+fn lang_of(lang: &str) -> Lang {
+    if lang.eq_ignore_ascii_case("en") {
+        Lang::En
+    } else {
+        Lang::It
+    }
+}
+
 /// "giovedì 11 marzo, 14:30" (with the duration when known), or "entro lunedì 15 marzo" for a
 /// written translation.
 pub fn when_in_words(lang: &str, r: &Request) -> Option<String> {
+    let words = lang_of(lang);
     if let Some(date) = r.date {
-        let day = date_in_words(lang, date);
-        let mut s = match r.start_time {
-            Some(t) => text(
-                lang,
-                "letter_date_time",
-                &[("date", &day), ("time", &t.format("%H:%M").to_string())],
-            ),
-            None => day,
-        };
+        let mut s = vocab::date_time(words, date, r.start_time);
         if let Some(minutes) = r.duration_minutes.filter(|m| *m > 0) {
             s.push_str(&format!(" ({})", duration_in_words(lang, minutes)));
         }
@@ -145,28 +145,9 @@ pub fn when_in_words(lang: &str, r: &Request) -> Option<String> {
         text(
             lang,
             "letter_deadline",
-            &[("date", &date_in_words(lang, d))],
+            &[("date", &vocab::date_long(words, d, false))],
         )
     })
-}
-
-/// "giovedì 11 marzo".
-pub fn date_in_words(lang: &str, d: NaiveDate) -> String {
-    let weekday = text(
-        lang,
-        &format!("weekday_{}", d.weekday().number_from_monday()),
-        &[],
-    );
-    let month = text(lang, &format!("month_{}", d.month()), &[]);
-    text(
-        lang,
-        "letter_date",
-        &[
-            ("weekday", &weekday),
-            ("day", &d.day().to_string()),
-            ("month", &month),
-        ],
-    )
 }
 
 /// "durata prevista 2 ore", "durata prevista 1 ora e 30 minuti", "durata prevista 45 minuti".
@@ -191,7 +172,7 @@ fn duration_in_words(lang: &str, minutes: i64) -> String {
 mod tests {
     use super::*;
     use crate::domain::{Ambito, Channel, InterventionType, LanguageCode, Modality, RequestCode};
-    use chrono::{NaiveTime, TimeZone, Utc};
+    use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 
     fn request() -> Request {
         let now = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap();
