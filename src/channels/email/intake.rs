@@ -457,8 +457,14 @@ impl Intake {
             Err(ParseError::Oversized { size, headers, .. }) => {
                 let rec = NewInbound {
                     channel: CHANNEL.into(),
-                    external_id: db_opt(headers.message_id.clone())
-                        .unwrap_or_else(|| content_id(raw)),
+                    // The body was not fetched: the header block stands for the content.
+                    external_id: match db_opt(headers.message_id.clone()) {
+                        Some(id) => format!(
+                            "{id} #{}",
+                            &hex::encode(Sha256::digest(super::parse::header_block(raw)))[..16]
+                        ),
+                        None => content_id(raw),
+                    },
                     kind: "oversized".into(),
                     status: "oversized".into(),
                     sender: headers.from.as_ref().map(|m| db_text(m.address.as_str())),
@@ -844,7 +850,57 @@ impl Intake {
     /// known or over the hourly cap), acknowledged only to a known sender.
     async fn new_request(&self, tx: &mut Tx, s: &Step<'_>) -> Result<Outcome, IntakeError> {
         let (r, now) = (s.r, s.now);
-        let operator = s.standing.operator();
+        let mut u = self.understand(r, s.standing.operator(), now);
+        let complete_status = u.status();
+        let flood = match (&r.sender, s.verdict) {
+            (Some(from), Verdict::Act) => self.over_hourly_cap(tx, from.as_str(), now).await?,
+            _ => false,
+        };
+        let accepted = matches!(s.verdict, Verdict::Act) && !flood;
+        u.fields.status = Some(if accepted {
+            complete_status
+        } else {
+            RequestStatus::NeedsReview
+        });
+        let request = tx.create_request(&u.fields, now).await?;
+        tx.link_inbound(s.inbound_id, request.id).await?;
+        record_attachments(tx, r.email.effective(), request.id, now).await?;
+        if let Some(domain) = &r.untrusted_pec {
+            let detail = format!(
+                "PEC envelope from {domain} not opened: not in intake.pec_provider_domains"
+            );
+            tx.audit(
+                now,
+                "process:email",
+                Some(request.id),
+                "pec_untrusted",
+                Some(&detail),
+            )
+            .await?;
+        }
+        if accepted {
+            let body = replies::ack_body(&self.cfg.lang, &request, false, &u.notes);
+            self.enqueue_reply(tx, s, &request, "ack", body).await?;
+            return Ok(Outcome::Created {
+                request_id: request.id,
+                code: request.code,
+                status: request.status,
+            });
+        }
+        self.hold_for_review(tx, s, &request, flood).await?;
+        Ok(Outcome::Held {
+            request_id: Some(request.id),
+        })
+    }
+
+    /// What the extractor reads in the subject and new text, with what the operator record
+    /// says about the sender.
+    fn understand(
+        &self,
+        r: &Reading,
+        operator: Option<&Operator>,
+        now: DateTime<Utc>,
+    ) -> understand::Understood {
         let sender = r.sender.as_ref().map(|a| a.as_str().to_owned());
         let reading = match &r.subject {
             Some(subj) => format!("{subj}\n{}", r.prepared),
@@ -860,12 +916,11 @@ impl Intake {
             email: sender.clone(),
             phone: operator.and_then(|o| o.phone.clone()),
         };
-        let u = understand::understand(&reading, now, &self.cfg.extract_settings(), sender_info);
-        let complete_status = u.status();
-        let notes = u.notes;
-        let mut fields = u.fields;
+        let mut u =
+            understand::understand(&reading, now, &self.cfg.extract_settings(), sender_info);
+        let fields = &mut u.fields;
         fields.channel = Some(Channel::Email);
-        fields.requester_email = sender.clone();
+        fields.requester_email = sender;
         fields.requester_name = db_opt(
             r.display_name
                 .clone()
@@ -882,74 +937,49 @@ impl Intake {
         }
         fields.source_message_id = r.source_message_id.clone();
         fields.subject = r.subject.clone();
-        let flood = match (&sender, s.verdict) {
-            (Some(from), Verdict::Act) => self.over_hourly_cap(tx, from, now).await?,
-            _ => false,
-        };
-        let accepted = matches!(s.verdict, Verdict::Act) && !flood;
-        fields.status = Some(if accepted {
-            complete_status
-        } else {
-            RequestStatus::NeedsReview
-        });
-        let request = tx.create_request(&fields, now).await?;
-        tx.link_inbound(s.inbound_id, request.id).await?;
-        record_attachments(tx, r.email.effective(), request.id, now).await?;
-        if let Some(domain) = &r.untrusted_pec {
-            let detail = format!(
-                "PEC envelope from {domain} not opened: not in intake.pec_provider_domains"
-            );
-            tx.audit(
-                now,
-                "process:email",
-                Some(request.id),
-                "pec_untrusted",
-                Some(&detail),
-            )
-            .await?;
+        u
+    }
+
+    /// A new request kept for a coordinator: they are alerted (once per sender and hour when
+    /// it is held by the hourly cap), the sender is not answered.
+    async fn hold_for_review(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: &Request,
+        flood: bool,
+    ) -> Result<(), IntakeError> {
+        let (code, request_id, now) = (request.code.to_string(), Some(request.id), s.now);
+        if !flood {
+            return self
+                .alert(
+                    tx,
+                    &format!("held:{}", request.id),
+                    request_id,
+                    "alert_held_email",
+                    &[("code", &code)],
+                    now,
+                )
+                .await;
         }
-        let (code, request_id) = (request.code.to_string(), Some(request.id));
-        if accepted {
-            let body = replies::ack_body(&self.cfg.lang, &request, false, &notes);
-            self.enqueue_reply(tx, s, &request, "ack", body).await?;
-            return Ok(Outcome::Created {
-                request_id: request.id,
-                code: request.code,
-                status: request.status,
-            });
-        }
-        if flood {
-            // One alert per sender and hour, not one per held request.
-            tx.set_inbound_reason(s.inbound_id, Some(Reason::Flood.code()))
-                .await?;
-            tracing::warn!(request = %request.code, "email intake: sender over the hourly cap of new requests; held");
-            tx.audit(now, "process:email", request_id, "flood_held", None)
-                .await?;
-            let max = self.cfg.max_new_requests_per_sender_per_hour.to_string();
-            let hour = now.timestamp() / 3600;
-            let from = sender.unwrap_or_default();
-            let who = content_id(from.to_ascii_lowercase().as_bytes());
-            self.alert(
-                tx,
-                &format!("flood:{who}:{hour}"),
-                request_id,
-                "alert_sender_flood",
-                &[("code", &code), ("max", &max)],
-                now,
-            )
+        tx.set_inbound_reason(s.inbound_id, Some(Reason::Flood.code()))
             .await?;
-        } else {
-            self.alert(
-                tx,
-                &format!("held:{}", request.id),
-                request_id,
-                "alert_held_email",
-                &[("code", &code)],
-                now,
-            )
+        tracing::warn!(request = %request.code, "email intake: sender over the hourly cap of new requests; held");
+        tx.audit(now, "process:email", request_id, "flood_held", None)
             .await?;
-        }
-        Ok(Outcome::Held { request_id })
+        let max = self.cfg.max_new_requests_per_sender_per_hour.to_string();
+        let hour = now.timestamp() / 3600;
+        let from = s.r.sender.as_ref().map(|a| a.as_str()).unwrap_or_default();
+        let who = content_id(from.as_bytes());
+        self.alert(
+            tx,
+            &format!("flood:{who}:{hour}"),
+            request_id,
+            "alert_sender_flood",
+            &[("code", &code), ("max", &max)],
+            now,
+        )
+        .await
     }
 
     /// One sender opening request after request within the hour: the rest are held.

@@ -734,6 +734,26 @@ mod tests {
     }
 
     #[test]
+    fn a_from_of_several_mailboxes_is_nobody() {
+        for from in [
+            "\"x\" <evil@evil.test;>, laura@example.org",
+            "laura@example.org, evil@evil.test",
+            "Laura <laura@example.org>, <evil@evil.test>",
+        ] {
+            let raw = format!("From: {from}\r\nSubject: x\r\n\r\nbody\r\n");
+            let e = parse_email(raw.as_bytes(), &Limits::default()).unwrap();
+            assert_eq!(e.from, None, "{from}");
+            assert!(e.from_invalid, "{from}");
+        }
+        let two_fields =
+            "From: laura@example.org\r\nFrom: evil@evil.test\r\nSubject: x\r\n\r\nb\r\n";
+        let e = parse_email(two_fields.as_bytes(), &Limits::default()).unwrap();
+        assert!(e.from.is_none() && e.from_invalid);
+        let e = parse_email(SIMPLE.as_bytes(), &Limits::default()).unwrap();
+        assert!(!e.from_invalid && !e.reply_to_invalid && !e.dmarc_vouched);
+    }
+
+    #[test]
     fn oversized_keeps_the_headers() {
         let limits = Limits {
             max_size: 100,
