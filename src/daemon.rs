@@ -108,6 +108,7 @@ pub fn dispatch_settings(cfg: &Config) -> crate::dispatch::DispatchSettings {
         tz: cfg.intake.timezone,
         message_id_domain: message_id_domain(cfg),
         email_signature: cfg.smtp.as_ref().and_then(|s| s.signature.clone()),
+        lang: cfg.intake.language,
         ..crate::dispatch::DispatchSettings::default()
     }
 }
@@ -409,7 +410,8 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
     let outbox_wake = wake.unwrap_or_else(|| Arc::new(tokio::sync::Notify::new()));
     worker = worker
         .with_wake(outbox_wake.clone())
-        .with_language(cfg.intake.language);
+        .with_language(cfg.intake.language)
+        .with_message_id_domain(&message_id_domain(cfg));
     if let Some(s) = &cfg.smtp {
         worker = worker.with_email_cap(s.max_auto_replies_per_hour, Duration::from_secs(3600));
     }

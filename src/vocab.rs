@@ -97,6 +97,20 @@ pub fn escalation(lang: Lang, reason: &str) -> String {
     }
 }
 
+/// An entry of a request's history ("created" -> "creata"); an action without words is shown
+/// with spaces for underscores.
+pub fn audit_action(lang: Lang, action: &str) -> String {
+    let key = format!("words.audit_{action}");
+    if crate::prompts::Prompts::global()
+        .template(lang, &key)
+        .is_some()
+    {
+        t(lang, &key, &[])
+    } else {
+        action.replace('_', " ")
+    }
+}
+
 /// "sì" / "no".
 pub fn yes_no(lang: Lang, b: bool) -> String {
     t(lang, if b { "words.yes" } else { "words.no" }, &[])

@@ -145,6 +145,17 @@ pub enum IntakeError {
     NotHeld(RequestCode),
     #[error("raw bytes of inbound message {0} were purged")]
     Purged(i64),
+    #[error(transparent)]
+    Core(crate::app::AppError),
+}
+
+impl From<crate::app::AppError> for IntakeError {
+    fn from(e: crate::app::AppError) -> Self {
+        match e {
+            crate::app::AppError::Store(e) => IntakeError::Store(e),
+            other => IntakeError::Core(other),
+        }
+    }
 }
 
 /// The pipeline, shared by the IMAP poller (as its [`MessageSink`]) and `ingest`.
@@ -334,6 +345,20 @@ impl Intake {
 
     /// Notifies `n` after each message is committed, so the dispatcher need not wait for its
     /// next round.
+    /// The application core, with this intake's zone, language and Message-ID domain.
+    fn core(&self) -> crate::app::Core {
+        crate::app::Core::new(crate::dispatch::DispatchSettings {
+            tz: self.cfg.timezone,
+            message_id_domain: self.cfg.message_id_domain.clone(),
+            lang: if self.cfg.lang.starts_with("en") {
+                crate::config::Lang::En
+            } else {
+                crate::config::Lang::It
+            },
+            ..Default::default()
+        })
+    }
+
     pub fn with_wake(mut self, n: Arc<tokio::sync::Notify>) -> Self {
         self.committed = Some(n);
         self
@@ -1059,12 +1084,41 @@ impl Intake {
             RequestStatus::Assigned | RequestStatus::Confirmed | RequestStatus::Done
         ) && let Some((score, comment)) = evaluation_of(&s.r.prepared)
         {
-            // The answer to "how did it go? (1-5)": stored as the requester's evaluation.
-            tx.record_evaluation(request.id, score, comment.as_deref(), now)
-                .await?;
-            return Ok(Outcome::Recorded {
-                kind: "evaluation".into(),
-            });
+            // The answer to "how did it go? (1-5)": the core's evaluation, refused before the
+            // appointment has happened (then kept as a follow-up).
+            let actor = self.actor(tx, s).await?;
+            let core = self.core();
+            let evaluated = crate::app::evaluation::evaluate(
+                &core,
+                tx,
+                &actor,
+                request.id,
+                score,
+                comment.as_deref(),
+                now,
+            )
+            .await;
+            match evaluated {
+                Ok(()) => {
+                    return Ok(Outcome::Recorded {
+                        kind: "evaluation".into(),
+                    });
+                }
+                Err(crate::app::AppError::Store(e)) => return Err(e.into()),
+                Err(_) => {
+                    tx.audit(
+                        now,
+                        "process:email",
+                        Some(request.id),
+                        "evaluation_refused",
+                        Some(&detail),
+                    )
+                    .await?;
+                    return Ok(Outcome::Recorded {
+                        kind: "follow_up".into(),
+                    });
+                }
+            }
         }
         // Past intake: the coordinator reads it; fields are not changed silently.
         tx.audit(
@@ -1114,7 +1168,7 @@ impl Intake {
                 kind: "cancellation".into(),
             });
         }
-        let cancelled = self.cancel_request(tx, &request, now).await?;
+        let cancelled = self.cancel_request(tx, s, &request).await?;
         let body = replies::cancel_body(&self.cfg.lang, &cancelled);
         self.enqueue_reply(tx, s, &cancelled, "cancel", body)
             .await?;
@@ -1124,16 +1178,28 @@ impl Intake {
         })
     }
 
-    /// The one call that cancels a request (the core's cancel use case takes its place).
+    /// Who this step's sender is for the core's use cases ([`email_actor`]).
+    async fn actor(&self, tx: &mut Tx, s: &Step<'_>) -> Result<Actor, IntakeError> {
+        let Some(sender) = &s.r.sender else {
+            return Err(StoreError::Corrupt("acting mail without a sender".into()).into());
+        };
+        Ok(email_actor(tx, sender, s.standing.operator(), s.r.dmarc_vouched).await?)
+    }
+
+    /// The one cancellation of the core: mediator told, offers withdrawn, reminders dropped,
+    /// late flag, all in this transaction.
     async fn cancel_request(
         &self,
         tx: &mut Tx,
+        s: &Step<'_>,
         request: &Request,
-        now: DateTime<Utc>,
     ) -> Result<Request, IntakeError> {
-        Ok(tx
-            .transition(request.id, RequestStatus::Cancelled, "process:email", now)
-            .await?)
+        let actor = self.actor(tx, s).await?;
+        Ok(
+            crate::app::cancel::cancel(&self.core(), tx, &actor, request.id, s.now)
+                .await?
+                .request,
+        )
     }
 
     /// A known sender acted on a request that is not theirs: audited, answered that nothing
@@ -1322,8 +1388,8 @@ impl Intake {
         };
         let mut tx = self.store.begin().await?;
         if !accept {
-            tx.transition(request_id, RequestStatus::Cancelled, actor, now)
-                .await?;
+            let who = crate::app::managing_actor(actor).unwrap_or(crate::authz::Actor::Cli);
+            crate::app::cancel::cancel(&self.core(), &mut tx, &who, request_id, now).await?;
             tx.audit(now, actor, Some(request_id), "review_rejected", None)
                 .await?;
             tx.commit().await?;

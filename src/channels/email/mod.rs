@@ -21,6 +21,7 @@ pub mod classify;
 pub mod imap;
 pub mod intake;
 pub mod letters;
+pub mod notices;
 pub mod parse;
 pub mod replies;
 pub mod smtp;

@@ -1,0 +1,50 @@
+//! The email renderer of the core's notices (`crate::app::notice`): plain text in the
+//! recipient's language, a subject with the request code, our own Message-ID (from the
+//! notice's idempotency key, so a repeated delivery keeps it), and threading on the
+//! requester's message when the notice answers one. Answers offered as buttons on Telegram are
+//! not part of an email: the requester answers by replying.
+
+use crate::app::notice::Notice;
+use crate::app::sentence;
+use crate::config::Lang;
+use crate::outbox::EmailPayload;
+
+/// The email of a notice to `to`, in `lang`. `in_reply_to`: the requester's message it
+/// answers; `key`: the notice's idempotency key; `domain`: right-hand side of our Message-IDs;
+/// `signature`: the cooperative's (`[smtp] signature`). The confirmation is a letter in the
+/// requester's thread ([`super::letters`]).
+pub fn notice(
+    lang: Lang,
+    to: &str,
+    in_reply_to: Option<String>,
+    key: &str,
+    domain: &str,
+    signature: Option<&str>,
+    n: &Notice,
+) -> EmailPayload {
+    let (subject, body) = match n {
+        Notice::Confirmation {
+            request, mediator, ..
+        } => {
+            let letter = super::letters::Confirmation {
+                lang: lang.as_str(),
+                request,
+                mediator,
+                signature,
+            };
+            (letter.subject(), letter.body())
+        }
+        _ => {
+            let s = sentence::sentence(lang, n);
+            (s.subject(), s.text_with(str::to_string))
+        }
+    };
+    EmailPayload {
+        to: to.to_string(),
+        subject,
+        body,
+        message_id: crate::alerts::message_id(key, domain),
+        references: in_reply_to.iter().cloned().collect(),
+        in_reply_to,
+    }
+}
