@@ -274,6 +274,9 @@ pub struct SmtpConfig {
     /// Cap on automatic mails to one recipient per hour (loop protection).
     #[serde(default = "default_reply_cap")]
     pub max_auto_replies_per_hour: u32,
+    /// The cooperative's signature under the confirmation letter (several lines allowed).
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 impl SmtpConfig {

@@ -107,6 +107,7 @@ pub fn dispatch_settings(cfg: &Config) -> crate::dispatch::DispatchSettings {
         travel_buffer_minutes: d.travel_buffer_minutes,
         tz: cfg.intake.timezone,
         message_id_domain: message_id_domain(cfg),
+        email_signature: cfg.smtp.as_ref().and_then(|s| s.signature.clone()),
         lang: cfg.intake.language,
         ..crate::dispatch::DispatchSettings::default()
     }

@@ -305,11 +305,22 @@ impl OutboxWorker {
         use std::collections::hash_map::{Entry, HashMap};
         let mut budget: HashMap<String, (i64, Option<i64>)> = HashMap::new();
         let (mut send, mut held) = (Vec::new(), Vec::new());
+        // Answers to a registered operator's own mail are not loops: never held by the cap.
+        let emails: Vec<i64> = claimed
+            .iter()
+            .filter(|m| matches!(m.payload, Payload::Email(_)))
+            .map(|m| m.id)
+            .collect();
+        let exempt = self.store.cap_exempt_among(&emails).await?;
         for m in claimed {
             let Payload::Email(e) = &m.payload else {
                 send.push(m);
                 continue;
             };
+            if exempt.contains(&m.id) {
+                send.push(m);
+                continue;
+            }
             let (left, first) = match budget.entry(e.recipient_key()) {
                 Entry::Occupied(slot) => slot.into_mut(),
                 Entry::Vacant(slot) => {

@@ -478,15 +478,29 @@ both_backends!(
         );
         let inbound = w.store().inbound("email", None).await.unwrap();
         assert!(inbound.iter().all(|i| i.status == "refused"), "{inbound:?}");
-        // The coordinator by email may, when our server vouches for her address (DMARC); so
-        // may Anna herself (tested with the coordinator).
+        // The coordinator's address alone proves nothing: by email she acts as a requester,
+        // and this request is not hers.
+        let carla = mail(
+            "Carla <carla@coop.example>",
+            &subject,
+            "coord-cancel@coop.example",
+            "Annullo la richiesta.",
+        );
+        let out = intake.process(&carla).await.unwrap();
+        assert_eq!(out, Outcome::Refused { request_id: req.id });
+        assert_eq!(
+            w.store().request(req.code).await.unwrap().status,
+            RequestStatus::NeedsInfo
+        );
+        // Once our receiving server vouches for her domain (DMARC), she has her coordinator's
+        // powers.
         let mut vouched =
             b"Authentication-Results: mx.coop.example; dmarc=pass header.from=coop.example\r\n"
                 .to_vec();
         vouched.extend(mail(
             "Carla <carla@coop.example>",
             &subject,
-            "coord-cancel@coop.example",
+            "coord-cancel-vouched@coop.example",
             "Annullo la richiesta.",
         ));
         let out = intake.process(&vouched).await.unwrap();

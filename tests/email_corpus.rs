@@ -40,12 +40,8 @@ fn run(
 ) {
     let raw = std::fs::read(path).unwrap();
     let parsed = parse_email(&raw, &Limits::default());
-    let own = vec!["info@coop.example".to_owned()];
     let ours = |id: &str| id.ends_with("@connecting.coop.example");
-    let ctx = Context {
-        is_ours: &ours,
-        own_addresses: &own,
-    };
+    let ctx = Context { is_ours: &ours };
     let class = parsed.as_ref().ok().map(|e| classify(e, &ctx));
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     (name, parsed, class)
@@ -143,23 +139,15 @@ fn pec_envelope_yields_the_inner_request_and_sender() {
         eff.reply_address().map(|m| m.address.as_str()),
         Some("tutela.minori@pec.comune.example.it")
     );
-    let own = Vec::new();
     let ours = |_: &str| false;
-    let ctx = Context {
-        is_ours: &ours,
-        own_addresses: &own,
-    };
+    let ctx = Context { is_ours: &ours };
     assert_eq!(classify(&email, &ctx), Class::NewRequest);
 }
 
 #[test]
 fn pec_receipts_carry_their_kind() {
-    let own = Vec::new();
     let ours = |_: &str| false;
-    let ctx = Context {
-        is_ours: &ours,
-        own_addresses: &own,
-    };
+    let ctx = Context { is_ours: &ours };
     for (file, kind) in [
         ("pec/javapec_ricevuta_accettazione.eml", "accettazione"),
         (

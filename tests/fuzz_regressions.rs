@@ -23,11 +23,7 @@ fn now() -> DateTime<Utc> {
 fn email_pipeline(raw: &[u8]) -> Option<(Class, RequestDraft)> {
     let email = parse_email(raw, &Limits::default()).ok()?;
     let is_ours = |id: &str| id.ends_with("@connecting.test");
-    let own = vec!["info@coop.example".to_owned()];
-    let ctx = ClassifyContext {
-        is_ours: &is_ours,
-        own_addresses: &own,
-    };
+    let ctx = ClassifyContext { is_ours: &is_ours };
     let class = classify(&email, &ctx);
     let eff = email.effective();
     let text = extract::prepare_email_text(eff.text_plain.as_deref(), eff.text_html.as_deref());

@@ -14,10 +14,8 @@ fuzz_target!(|raw: &[u8]| {
         return;
     };
     let is_ours = |id: &str| id.ends_with("@connecting.test");
-    let own = vec!["info@coop.example".to_owned()];
     let ctx = ClassifyContext {
         is_ours: &is_ours,
-        own_addresses: &own,
     };
     let class = classify(&email, &ctx);
     let _ = class.as_str();

@@ -239,6 +239,7 @@ pub fn render(core: &Core, notice: &Notice) -> Option<Payload> {
                 in_reply_to,
                 &key,
                 &core.settings.message_id_domain,
+                core.settings.email_signature.as_deref(),
                 notice,
             )))
         }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod doctor;
+mod inbound;
 mod intake;
 mod oauth2;
 mod parse;
@@ -70,6 +71,9 @@ pub enum Command {
     /// Email that could not be read, kept aside.
     #[command(subcommand)]
     Quarantine(intake::QuarantineCmd),
+    /// Email that created no request (held, refused, automatic, our own...), and why.
+    #[command(subcommand)]
+    Inbound(inbound::InboundCmd),
     /// The monthly figures per Ambito (what the cooperative reports for billing).
     Report(admin::ReportArgs),
     /// Messages that could not be delivered (dead letters), and sending them again.
@@ -217,6 +221,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Parse(a) => parse::parse(&ctx, a).await,
         Command::Ingest(a) => intake::ingest(&ctx, a).await,
         Command::Quarantine(c) => intake::quarantine(&ctx, c).await,
+        Command::Inbound(c) => inbound::inbound(&ctx, c).await,
         Command::Demo(a) => intake::demo(&ctx, a).await,
         Command::Report(a) => admin::report(&ctx, a).await,
         Command::Purge(a) => admin::purge(&ctx, a).await,

@@ -47,7 +47,7 @@ pub async fn parse(ctx: &Ctx, a: ParseArgs) -> anyhow::Result<()> {
             };
             let sender = SenderInfo {
                 name: m.reply_address().and_then(|a| a.name.clone()),
-                email: m.reply_address().map(|a| a.address.clone()),
+                email: m.reply_address().map(|a| a.address.to_string()),
                 ..Default::default()
             };
             (text, Channel::Email, sender)

@@ -44,6 +44,8 @@ pub struct DispatchSettings {
     pub reminder_hours_before: i64,
     /// Domain part of the Message-IDs we make for emails.
     pub message_id_domain: String,
+    /// The cooperative's signature under the confirmation letter (`[smtp] signature`).
+    pub email_signature: Option<String>,
     /// The language of what the core writes (`[intake] language`).
     pub lang: Lang,
 }
@@ -59,6 +61,7 @@ impl Default for DispatchSettings {
             late_cancellation_hours: 24,
             reminder_hours_before: 2,
             message_id_domain: "connecting.local".into(),
+            email_signature: None,
             lang: Lang::It,
         }
     }

@@ -76,6 +76,23 @@ impl Tx {
         Ok(id)
     }
 
+    /// Why an inbound message created no request or changed nothing (a code, see
+    /// `channels::email::intake::Reason`); `None` clears it.
+    pub async fn set_inbound_reason(
+        &mut self,
+        inbound_id: i64,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        with_tx!(self, c => {
+            sqlx::query("UPDATE inbound_messages SET reason = $1 WHERE id = $2")
+                .bind(reason)
+                .bind(inbound_id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Links an inbound message to the request it created or changed.
     pub async fn link_inbound(&mut self, inbound_id: i64, request_id: i64) -> Result<()> {
         with_tx!(self, c => {
@@ -89,7 +106,41 @@ impl Tx {
     }
 }
 
+/// An inbound message that created no request, or changed nothing (`connecting inbound list`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SetAside {
+    pub id: i64,
+    pub channel: String,
+    pub kind: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub request_id: Option<i64>,
+    pub sender: Option<String>,
+    pub subject: Option<String>,
+    pub error: Option<String>,
+    pub received_at: i64,
+}
+
 impl Store {
+    /// Inbound messages of `channel` that created no request or were not processed (held,
+    /// refused, ignored, quarantined, oversized), oldest first; only those of `kind` if given.
+    pub async fn set_aside(&self, channel: &str, kind: Option<&str>) -> Result<Vec<SetAside>> {
+        let rows: Vec<SetAside> = with_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT id, channel, kind, status, reason, request_id, sender, subject, error, received_at
+                 FROM inbound_messages
+                 WHERE channel = $1 AND ($2 IS NULL OR kind = $2)
+                   AND (status <> 'processed' OR request_id IS NULL)
+                 ORDER BY id",
+            )
+            .bind(channel)
+            .bind(kind)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+
     /// Records a message in its own transaction (see [`Tx::record_inbound`]).
     pub async fn record_inbound(&self, m: &NewInbound, now: DateTime<Utc>) -> Result<Option<i64>> {
         let mut tx = self.begin().await?;

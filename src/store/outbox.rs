@@ -54,6 +54,19 @@ impl Tx {
         now: DateTime<Utc>,
         priority: Priority,
     ) -> Result<i64> {
+        // Every email we send carries our mark in its Message-ID ([`super::mark`]): marked
+        // here, where every writer passes, so none can forget it.
+        let marked;
+        let payload = match payload {
+            Payload::Email(e) => {
+                let key = self.mark_key().await?;
+                let mut e = e.clone();
+                e.message_id = key.mark(&e.message_id);
+                marked = Payload::Email(e);
+                &marked
+            }
+            other => other,
+        };
         let (channel, recipient) = match payload {
             Payload::Telegram(_) => ("telegram", None),
             Payload::Email(e) => ("email", Some(e.recipient_key())),
@@ -104,7 +117,41 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// Marks an email row as the answer to a registered operator's own (human-written) mail:
+    /// the per-recipient cap of automatic mails, which is there to stop loops, never holds it
+    /// back and does not count it.
+    pub async fn exempt_from_email_cap(&mut self, outbox_id: i64) -> Result<()> {
+        with_tx!(self, c => {
+            sqlx::query("UPDATE outbox SET cap_exempt = 1 WHERE id = $1")
+                .bind(outbox_id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
 impl Store {
+    /// Which of these outbox rows are exempt from the per-recipient cap
+    /// ([`Tx::exempt_from_email_cap`]).
+    pub async fn cap_exempt_among(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in ids.chunks(200) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let sql = format!("SELECT id FROM outbox WHERE cap_exempt = 1 AND id IN ({list})");
+            let rows: Vec<i64> = with_pool!(self, p => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(p).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// Rows of the outbox for one request, oldest first (tests, the coordinator's view).
     pub async fn outbox_for_request(&self, request_id: i64) -> Result<Vec<OutboxRow>> {
         self.outbox_where("request_id = $1", Some(request_id)).await
@@ -188,7 +235,7 @@ impl Store {
         Ok(with_pool!(self, p => {
             sqlx::query_as(
                 "SELECT COUNT(*), MIN(sent_at) FROM outbox
-                 WHERE recipient = $1 AND status = 'sent' AND sent_at >= $2",
+                 WHERE recipient = $1 AND status = 'sent' AND sent_at >= $2 AND cap_exempt = 0",
             )
             .bind(recipient)
             .bind(ts(since))

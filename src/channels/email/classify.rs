@@ -1,6 +1,8 @@
 //! What kind of email is this? Decided from headers first, then subject, then the new text.
 //!
-//! Pure: the caller says which Message-IDs are ours and which addresses we send from. Only
+//! Pure: the caller says which Message-IDs carry our mark ([`crate::store::mark`]); a message
+//! is our own only by that mark (in its Message-ID or our `X-Connecting-Mark` header), never by
+//! its domain or its From: a colleague writing from the cooperative's own domain is a person. Only
 //! [`Class::NewRequest`], [`Class::FollowUp`] and [`Class::Cancellation`] create or change
 //! requests; every other class is recorded and never answered.
 
@@ -72,10 +74,8 @@ impl Class {
 
 /// What the classifier needs to know about us.
 pub struct Context<'a> {
-    /// Is this Message-ID (without brackets) one we sent?
+    /// Does this Message-ID (brackets optional) carry our mark?
     pub is_ours: &'a dyn Fn(&str) -> bool,
-    /// Addresses we send from (lower case), e.g. `info@coop.example`.
-    pub own_addresses: &'a [String],
 }
 
 /// Words that, in the new text or subject of a reply on an existing request, mean "cancel it".
@@ -159,16 +159,13 @@ pub fn classify(email: &InboundEmail, ctx: &Context<'_>) -> Class {
 fn classify_plain(email: &InboundEmail, ctx: &Context<'_>) -> Class {
     let s = &email.signals;
     let subject = email.subject.as_deref().unwrap_or("").to_lowercase();
-    // 2. Our own messages (looped back, or copies).
-    if s.ours_marker
+    // 2. Our own messages (looped back, or copies): by our mark only. A claim without a
+    // valid mark (our header name, our domain, our From) is read as anyone's mail.
+    if s.mark_header.as_deref().is_some_and(|m| (ctx.is_ours)(m))
         || email
             .message_id
             .as_deref()
             .is_some_and(|id| (ctx.is_ours)(id))
-        || email
-            .from
-            .as_ref()
-            .is_some_and(|f| ctx.own_addresses.iter().any(|o| o == &f.address))
     {
         return Class::OwnMessage;
     }
@@ -261,18 +258,15 @@ mod tests {
     use super::*;
     use crate::channels::email::parse::{Limits, parse_email};
 
-    fn ctx_with<'a>(ours: &'a dyn Fn(&str) -> bool, own: &'a [String]) -> Context<'a> {
-        Context {
-            is_ours: ours,
-            own_addresses: own,
-        }
+    fn key() -> crate::store::mark::MarkKey {
+        crate::store::mark::MarkKey::new(b"test key")
     }
 
     fn class_of(raw: &str) -> Class {
-        let own = vec!["info@coop.example".to_owned()];
-        let ours = |id: &str| id.ends_with("@connecting.coop.example");
+        let k = key();
+        let ours = |id: &str| k.verifies(id);
         let e = parse_email(raw.as_bytes(), &Limits::default()).unwrap();
-        classify(&e, &ctx_with(&ours, &own))
+        classify(&e, &Context { is_ours: &ours })
     }
 
     #[test]
@@ -285,17 +279,19 @@ mod tests {
 
     #[test]
     fn reply_to_our_message_is_follow_up_and_annullo_cancels() {
-        let reply = "From: a@comune.it\r\nSubject: Re: richiesta\r\n\
-            In-Reply-To: <ack-1@connecting.coop.example>\r\n\r\nL'orario e' alle 10.\r\n";
-        match class_of(reply) {
-            Class::FollowUp(t) => {
-                assert_eq!(
-                    t.our_message_id.as_deref(),
-                    Some("ack-1@connecting.coop.example")
-                )
-            }
+        let ours = key().mark("ack-1@connecting.coop.example");
+        let reply = format!(
+            "From: a@comune.it\r\nSubject: Re: richiesta\r\n\
+            In-Reply-To: <{ours}>\r\n\r\nL'orario e' alle 10.\r\n"
+        );
+        match class_of(&reply) {
+            Class::FollowUp(t) => assert_eq!(t.our_message_id.as_deref(), Some(ours.as_str())),
             other => panic!("{other:?}"),
         }
+        // The same reference without our mark points at nothing of ours: a new request.
+        let forged = "From: a@comune.it\r\nSubject: Re: richiesta\r\n\
+            In-Reply-To: <ack-1@connecting.coop.example>\r\n\r\nL'orario e' alle 10.\r\n";
+        assert_eq!(class_of(forged), Class::NewRequest);
         let cancel = "From: a@comune.it\r\nSubject: Re: [MED-2027-0042] richiesta\r\n\r\n\
             Buongiorno, annullo la richiesta: non serve più.\r\n";
         match class_of(cancel) {
@@ -324,7 +320,6 @@ mod tests {
             "From: MAILER-DAEMON@mx.it\r\nSubject: Undelivered Mail\r\n\r\nfailed\r\n",
             "From: a@comune.it\r\nReturn-Path: <>\r\nSubject: Mail delivery failed\r\n\r\nx\r\n",
             "From: a@list.it\r\nList-Id: <l.list.it>\r\nSubject: News\r\n\r\nx\r\n",
-            "From: info@coop.example\r\nSubject: [MED-2027-0001]\r\n\r\nx\r\n",
             "From: posta-certificata@pec.it\r\nX-Ricevuta: accettazione\r\nSubject: ACCETTAZIONE: x\r\n\r\nx\r\n",
             "From: posta-certificata@pec.it\r\nX-Trasporto: errore\r\nSubject: ANOMALIA MESSAGGIO: x\r\n\r\nx\r\n",
         ];
@@ -332,5 +327,24 @@ mod tests {
             let c = class_of(raw);
             assert!(!c.acts_on_request(), "{raw:?} -> {c:?}");
         }
+    }
+
+    #[test]
+    fn ours_only_by_the_mark() {
+        let marked = key().mark("med-2027-0001.ack.1@coop.example");
+        let copy = format!(
+            "From: info@coop.example\r\nMessage-ID: <{marked}>\r\nSubject: [MED-2027-0001]\r\n\r\nx\r\n"
+        );
+        assert_eq!(class_of(&copy), Class::OwnMessage);
+        let relayed = format!(
+            "From: info@coop.example\r\nMessage-ID: <rewritten@relay.example>\r\n\
+             X-Connecting-Mark: <{marked}>\r\nSubject: x\r\n\r\nx\r\n"
+        );
+        assert_eq!(class_of(&relayed), Class::OwnMessage);
+        // Our domain, our From, our header name: without a valid mark, anyone's mail.
+        let colleague = "From: e.beschi@coop.example\r\nMessage-ID: <abc@coop.example>\r\n\
+            X-Connecting-Origin: outbox\r\nX-Connecting-Mark: <abc.m0123456789abcdef@coop.example>\r\n\
+            Subject: I: richiesta\r\n\r\nServe un mediatore arabo\r\n";
+        assert_eq!(class_of(colleague), Class::NewRequest);
     }
 }

@@ -8,24 +8,31 @@
 //! - a message that cannot be parsed is recorded as `quarantined` (raw kept) and the rest of the
 //!   mailbox goes on; `quarantine_retry` re-processes it later; an oversized one is recorded
 //!   (`oversized`: headers, size) and an audit event tells the coordinator;
-//! - machines (bounces, auto-replies, receipts, lists, our own mail) are recorded and never
-//!   answered; unknown senders are held (`needs_review`) and never answered (no backscatter).
+//! - machines (bounces, auto-replies, receipts, lists, our own mail: by our keyed mark only,
+//!   [`crate::store::mark`]) are recorded and never answered; unknown senders are held
+//!   (`needs_review`) and never answered (no backscatter); every message that creates no request
+//!   carries its [`Reason`] (`connecting inbound list`);
+//! - the sender policy is decided once for every path (`Intake::accept`: read -> standing ->
+//!   find_request -> decide -> record -> new_request | follow_up | cancellation): a From that is
+//!   not exactly one mailbox is nobody; on an existing request [`crate::authz`] decides, with a
+//!   coordinator's address acting as a requester unless [`InboundEmail::dmarc_vouched`].
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::auth_results::dmarc_verdict;
+use super::auth_results::{Dmarc, dmarc_verdict};
 use super::classify::{Class, Context, classify};
 use super::imap::{Cursor, FetchedMessage, MessageSink, SinkError, SinkFuture};
-use super::parse::{InboundEmail, Limits, ParseError, parse_email};
+use super::parse::{EmailAddress, InboundEmail, Limits, ParseError, parse_email};
 use super::{replies, text, understand};
 use crate::authz::{Action, Actor, RequestFacts, authorize};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{Channel, RequestCode, RequestStatus};
 use crate::extract::SenderInfo;
 use crate::outbox::{EmailPayload, Payload};
+use crate::store::mark::MarkKey;
 use crate::store::{Inbound, NewInbound, Operator, Request, Store, StoreError, Tx, db_text};
 
 pub const CHANNEL: &str = "email";
@@ -38,9 +45,11 @@ pub const MAX_AUTO_REPLIES_PER_REQUEST: i64 = 8;
 /// What intake needs to know (the `[intake]` and `[smtp]` parts of the config that matter here).
 #[derive(Debug, Clone)]
 pub struct IntakeConfig {
-    /// Addresses we send from (lower case); mail from them is our own.
+    /// Addresses we send from (lower case). Mail from them is NOT taken as ours: only our mark
+    /// says that ([`crate::store::mark`]).
     pub own_addresses: Vec<String>,
-    /// Right-hand side of our Message-IDs, e.g. `connecting.coop.example`.
+    /// Right-hand side of our Message-IDs, e.g. `connecting.coop.example` (they also carry our
+    /// mark; the domain alone proves nothing).
     pub message_id_domain: String,
     /// Senders from these domains are accepted (besides registered operators).
     pub allowed_sender_domains: Vec<String>,
@@ -92,11 +101,6 @@ impl IntakeConfig {
             tz: self.timezone,
             min_notice_hours: self.min_notice_hours,
         }
-    }
-
-    fn is_ours(&self, id: &str) -> bool {
-        id.to_lowercase()
-            .ends_with(&format!("@{}", self.message_id_domain))
     }
 }
 
@@ -169,11 +173,166 @@ pub struct Intake {
     clock: Arc<dyn Clock>,
     /// Notified after each message is committed (the daemon's dispatcher waits on it).
     committed: Option<Arc<tokio::sync::Notify>>,
+    /// The key of our mark, read once.
+    mark: std::sync::OnceLock<MarkKey>,
 }
 
 enum Target {
     Fresh { cursor: Option<(String, u32, u32)> },
     Existing(i64),
+}
+
+/// What intake read off one message ([`Intake::read`]).
+struct Reading {
+    email: InboundEmail,
+    class: Class,
+    /// The From mailbox, when it is exactly one valid mailbox.
+    sender: Option<EmailAddress>,
+    from_invalid: bool,
+    reply_to: Option<EmailAddress>,
+    reply_to_invalid: bool,
+    display_name: Option<String>,
+    subject: Option<String>,
+    source_message_id: Option<String>,
+    /// The new text (quotes and signatures cut), NUL-free.
+    prepared: String,
+    /// Message-ID and content: two different messages sharing a Message-ID are two messages.
+    external_id: String,
+    dmarc_vouched: bool,
+    /// The trusted receiving server's DMARC verdict on the From domain.
+    dmarc: Dmarc,
+    /// The envelope's domain of a PEC header that was not trusted.
+    untrusted_pec: Option<String>,
+}
+
+/// The sender as the sender policy sees it.
+enum Standing {
+    /// Passes the policy: a registered active operator (`operator`), a registered
+    /// coordinator, an allowed sender or an address of an allowed domain.
+    Known { operator: Option<Operator> },
+    /// One valid mailbox on no list: its new requests are held for review; on an existing
+    /// request it acts only as that request's requester.
+    Unknown,
+    /// Identifies nobody (no From, a From that is not exactly one valid mailbox, a Reply-To
+    /// the policy would not pass): held, never answered, changes nothing.
+    Nobody(Reason),
+}
+
+impl Standing {
+    fn operator(&self) -> Option<&Operator> {
+        match self {
+            Standing::Known { operator } => operator.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// What is done with a message ([`Intake::decide`]).
+enum Verdict {
+    /// Create, merge or cancel, and answer.
+    Act,
+    /// A new request kept for a coordinator's review, not answered.
+    Hold(Reason),
+    /// A known sender on a request not theirs: nothing changes, they are told.
+    Refuse,
+    /// Recorded and set aside: nothing changes, nobody is answered.
+    SetAside(Reason),
+}
+
+impl Verdict {
+    fn status(&self) -> &'static str {
+        match self {
+            Verdict::Act => "processed",
+            Verdict::Refuse => "refused",
+            Verdict::SetAside(Reason::Machine(_)) => "ignored",
+            Verdict::Hold(_) | Verdict::SetAside(_) => "held",
+        }
+    }
+
+    fn reason(&self) -> Option<Reason> {
+        match self {
+            Verdict::Act => None,
+            Verdict::Refuse => Some(Reason::NotYours),
+            Verdict::Hold(r) | Verdict::SetAside(r) => Some(*r),
+        }
+    }
+}
+
+/// Why a message created no request or changed nothing: a stable code in the store
+/// (`inbound_messages.reason`), words in `connecting inbound list` (`email.reason_<code>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// A machine's mail: the classification's code (`auto_reply`, `own_message`, ...).
+    Machine(&'static str),
+    NoSender,
+    FromInvalid,
+    ReplyToNotAllowed,
+    UnknownSender,
+    /// An unknown sender on a request that is not theirs.
+    NotRequester,
+    /// A known sender on a request that is not theirs (answered that nothing changed).
+    NotYours,
+    /// Over `intake.max_new_requests_per_sender_per_hour`.
+    Flood,
+    /// `intake.require_dmarc_pass` and the trusted server did not vouch for the From address.
+    DmarcNotPassed,
+}
+
+impl Reason {
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::Machine(kind) => kind,
+            Reason::NoSender => "no_sender",
+            Reason::FromInvalid => "from_invalid",
+            Reason::ReplyToNotAllowed => "reply_to_not_allowed",
+            Reason::UnknownSender => "unknown_sender",
+            Reason::NotRequester => "not_requester",
+            Reason::NotYours => "not_yours",
+            Reason::Flood => "flood",
+            Reason::DmarcNotPassed => "dmarc_not_passed",
+        }
+    }
+}
+
+/// One message on its way through the steps of [`Intake::accept`].
+struct Step<'a> {
+    r: &'a Reading,
+    standing: &'a Standing,
+    verdict: &'a Verdict,
+    inbound_id: i64,
+    now: DateTime<Utc>,
+}
+
+/// The message a reply answers.
+struct ReplyTo<'a> {
+    email: &'a InboundEmail,
+    inbound_id: i64,
+    /// Its sender is a registered operator (the reply is exempt from the per-recipient cap).
+    to_operator: bool,
+}
+
+/// The dedupe key of a message: its Message-ID with a hash of its content (From, Subject,
+/// Date and the body bytes), so the same message fetched twice is one, and two different
+/// messages that share a Message-ID (copiers, some mailers) are two. Without a Message-ID,
+/// the hash of the raw bytes.
+fn dedupe_key(raw: &[u8], email: &InboundEmail) -> String {
+    let Some(id) = db_opt(email.message_id.clone()) else {
+        return content_id(raw);
+    };
+    let mut h = Sha256::new();
+    let from = email
+        .from
+        .as_ref()
+        .map(|m| m.address.as_str())
+        .unwrap_or("");
+    h.update(from.as_bytes());
+    h.update([0]);
+    h.update(email.subject.as_deref().unwrap_or("").as_bytes());
+    h.update([0]);
+    h.update(email.date.unwrap_or(0).to_le_bytes());
+    h.update([0]);
+    h.update(&raw[super::parse::header_block(raw).len()..]);
+    format!("{id} #{}", &hex::encode(h.finalize())[..16])
 }
 
 /// [`db_text`] on an owned optional value (the store strips NUL too; here it is stripped
@@ -193,6 +352,7 @@ impl Intake {
             cfg,
             clock,
             committed: None,
+            mark: std::sync::OnceLock::new(),
         }
     }
 
@@ -224,6 +384,25 @@ impl Intake {
     /// Takes in one message (from a file, or not through IMAP).
     pub async fn process(&self, raw: &[u8]) -> Result<Outcome, IntakeError> {
         self.run(raw, None, Target::Fresh { cursor: None }).await
+    }
+
+    /// Takes in one message already parsed from `raw` by the caller, who may have learnt
+    /// more about it than its bytes say (the DMARC check sets [`InboundEmail::dmarc_vouched`]).
+    pub async fn process_email(
+        &self,
+        raw: &[u8],
+        email: InboundEmail,
+    ) -> Result<Outcome, IntakeError> {
+        let now = self.clock.now();
+        let outcome = self
+            .accept(raw, email, Target::Fresh { cursor: None }, now)
+            .await;
+        if outcome.is_ok()
+            && let Some(n) = &self.committed
+        {
+            n.notify_one();
+        }
+        outcome
     }
 
     async fn run(
@@ -316,11 +495,17 @@ impl Intake {
             Err(ParseError::Oversized { size, headers, .. }) => {
                 let rec = NewInbound {
                     channel: CHANNEL.into(),
-                    external_id: db_opt(headers.message_id.clone())
-                        .unwrap_or_else(|| content_id(raw)),
+                    // The body was not fetched: the header block stands for the content.
+                    external_id: match db_opt(headers.message_id.clone()) {
+                        Some(id) => format!(
+                            "{id} #{}",
+                            &hex::encode(Sha256::digest(super::parse::header_block(raw)))[..16]
+                        ),
+                        None => content_id(raw),
+                    },
                     kind: "oversized".into(),
                     status: "oversized".into(),
-                    sender: db_opt(headers.from.as_ref().map(|m| m.address.clone())),
+                    sender: headers.from.as_ref().map(|m| db_text(m.address.as_str())),
                     subject: db_opt(headers.subject.clone()),
                     size_bytes: size as i64,
                     // The header block only: the body is left on the server.
@@ -418,40 +603,63 @@ impl Intake {
         Ok(outcome)
     }
 
-    async fn sender_policy(
-        &self,
-        address: Option<&str>,
-    ) -> Result<(bool, Option<Operator>), IntakeError> {
-        let Some(address) = address else {
-            return Ok((false, None));
+    /// Who the sender is for the sender policy. Decided once, for every class of mail.
+    async fn standing(&self, r: &Reading) -> Result<Standing, IntakeError> {
+        let Some(sender) = &r.sender else {
+            return Ok(Standing::Nobody(if r.from_invalid {
+                Reason::FromInvalid
+            } else {
+                Reason::NoSender
+            }));
         };
+        let (passes, operator) = self.passes_policy(sender).await?;
+        // Our replies go to Reply-To only if that address would pass the policy itself (or is
+        // the sender's own): a stranger's address never collects what we send.
+        let reply_to_ok = match &r.reply_to {
+            _ if r.reply_to_invalid => false,
+            Some(to) if to != sender => self.passes_policy(to).await?.0,
+            _ => true,
+        };
+        Ok(if !reply_to_ok {
+            Standing::Nobody(Reason::ReplyToNotAllowed)
+        } else if passes {
+            Standing::Known { operator }
+        } else {
+            Standing::Unknown
+        })
+    }
+
+    /// Does this address pass the sender policy: a registered active operator, a registered
+    /// coordinator, an allowed sender or an address of an allowed domain?
+    async fn passes_policy(
+        &self,
+        address: &EmailAddress,
+    ) -> Result<(bool, Option<Operator>), IntakeError> {
         let operator = self
             .store
-            .operator_by_email(address)
+            .operator_by_email(address.as_str())
             .await?
             .filter(|o| o.active);
-        let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-        let allowed = operator.is_some()
-            || self
-                .cfg
-                .allowed_senders
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(address))
+        let listed = self.cfg.allowed_senders.iter().any(|a| address.is(a))
             || self
                 .cfg
                 .allowed_sender_domains
                 .iter()
-                .any(|d| d.eq_ignore_ascii_case(domain));
-        Ok((allowed, operator))
+                .any(|d| d.trim().eq_ignore_ascii_case(address.domain()));
+        let coordinator = !listed
+            && operator.is_none()
+            && self
+                .store
+                .coordinators()
+                .await?
+                .iter()
+                .any(|c| c.email.as_deref().is_some_and(|e| address.is(e)));
+        Ok((operator.is_some() || listed || coordinator, operator))
     }
 
-    async fn accept(
-        &self,
-        raw: &[u8],
-        mut email: InboundEmail,
-        target: Target,
-        now: DateTime<Utc>,
-    ) -> Result<Outcome, IntakeError> {
+    /// What intake reads off a message before deciding anything: its class (our own mail only
+    /// by our mark), its sender, its new text and its dedupe key.
+    fn read(&self, raw: &[u8], mut email: InboundEmail, key: &MarkKey) -> Reading {
         // The envelope's domain, when its PEC header was not trusted: noted on the request, so a
         // coordinator can add a real provider to `intake.pec_provider_domains`.
         let untrusted_pec = email
@@ -470,12 +678,8 @@ impl Intake {
             );
         }
         let class = {
-            let is_ours = |id: &str| self.cfg.is_ours(id);
-            let ctx = Context {
-                is_ours: &is_ours,
-                own_addresses: &self.cfg.own_addresses,
-            };
-            classify(&email, &ctx)
+            let is_ours = |id: &str| key.verifies(id);
+            classify(&email, &Context { is_ours: &is_ours })
         };
         // Does the trusted receiving server vouch for the From address (DMARC)?
         let dmarc = dmarc_verdict(
@@ -483,448 +687,215 @@ impl Intake {
             email.from.as_ref().and_then(|m| m.domain()),
             self.cfg.trusted_authserv_id.as_deref(),
         );
-        email.dmarc_vouched = dmarc.passed();
+        email.dmarc_vouched = email.dmarc_vouched || dmarc.passed();
         let eff = email.effective();
         // Who wrote it is the From address (the one a receiving MX can check with SPF/DKIM/DMARC),
         // never a display name and never Reply-To: a `Reply-To: <operator>` on a stranger's mail
-        // must not make it the operator's.
-        let sender = db_opt(eff.from.as_ref().map(|m| m.address.clone()));
+        // must not make it the operator's. A From that is not exactly one mailbox is nobody.
+        let sender = eff.from.as_ref().map(|m| m.address.clone());
         let prepared = db_text(&text::prepare(
             eff.text_plain.as_deref(),
             eff.text_html.as_deref(),
         ));
-        let external_id = db_opt(email.message_id.clone()).unwrap_or_else(|| content_id(raw));
-        let (accepted, operator) = if class.acts_on_request() {
-            self.sender_policy(sender.as_deref()).await?
-        } else {
-            (false, None)
-        };
-        // Our replies go to Reply-To: only to an address that would pass the policy itself (or
-        // the sender's own), so a stranger's address cannot collect what we send.
-        let reply_to = db_opt(eff.reply_to.as_ref().map(|m| m.address.clone()));
-        let reply_to_ok = match &reply_to {
-            Some(r) if Some(r) != sender.as_ref() && class.acts_on_request() => {
-                self.sender_policy(Some(r)).await?.0
-            }
-            _ => true,
-        };
-
-        let mut tx = self.begin(&target, now).await?;
-        // Which request does a follow-up or cancellation point at?
-        let thread = match &class {
-            Class::FollowUp(t) | Class::Cancellation(t) => Some(t.clone()),
-            _ => None,
-        };
-        let mut target_request: Option<Request> = None;
-        if let Some(t) = &thread {
-            let code = t
-                .code
-                .or_else(|| t.our_message_id.as_deref().and_then(RequestCode::find_in));
-            if let Some(code) = code
-                && let Some(id) = tx.request_id_by_code(code).await?
-            {
-                target_request = Some(tx.request_by_id(id).await?);
-            }
+        Reading {
+            external_id: dedupe_key(raw, &email),
+            sender,
+            from_invalid: eff.from_invalid,
+            reply_to: eff.reply_to.as_ref().map(|m| m.address.clone()),
+            reply_to_invalid: eff.reply_to_invalid,
+            display_name: eff.from.as_ref().and_then(|m| m.name.clone()),
+            subject: db_opt(eff.subject.clone()),
+            source_message_id: db_opt(eff.message_id.clone()),
+            dmarc_vouched: email.dmarc_vouched,
+            dmarc,
+            untrusted_pec,
+            prepared,
+            class,
+            email,
         }
-        // A reference to nothing we know is a new request.
-        let class = match (&class, &target_request) {
-            (Class::FollowUp(_) | Class::Cancellation(_), None) => Class::NewRequest,
-            _ => class,
+    }
+
+    /// Which request a follow-up or cancellation points at (by the code in its subject, else
+    /// by our marked Message-ID it answers). A reference to nothing we know is a new request.
+    async fn find_request(
+        &self,
+        tx: &mut Tx,
+        class: Class,
+    ) -> Result<(Class, Option<Request>), IntakeError> {
+        let thread = match &class {
+            Class::FollowUp(t) | Class::Cancellation(t) => t,
+            _ => return Ok((class, None)),
         };
-        // On an existing request the one authorisation table decides ([`crate::authz`]): its
-        // requester (by operator id or address) or a coordinator may act, even if not on the
-        // lists; anyone else known is refused with a reply, an unknown sender is held.
-        let verdict = match (&class, &target_request) {
-            (Class::FollowUp(_) | Class::Cancellation(_), Some(r)) => {
-                let actor = email_actor(
-                    &mut tx,
-                    sender.as_deref(),
-                    operator.as_ref(),
-                    email.dmarc_vouched,
-                )
-                .await?;
-                let action = match class {
-                    Class::Cancellation(_) => Action::Cancel,
-                    _ => Action::AddInfo,
-                };
-                let v = authorize(&actor, action, &RequestFacts::of(r));
-                if let Err(d) = v {
-                    tracing::warn!(request = %r.code, actor = %actor.audit_name(), ?action, denied = %d, "email: refused");
-                }
-                Some(v)
-            }
-            _ => None,
+        let code = thread.code.or_else(|| {
+            thread
+                .our_message_id
+                .as_deref()
+                .and_then(RequestCode::find_in)
+        });
+        let id = match code {
+            Some(code) => tx.request_id_by_code(code).await?,
+            None => None,
         };
-        let refused = reply_to_ok && accepted && matches!(verdict, Some(Err(_)));
-        // A Reply-To that would not pass the sender policy holds the mail whoever sent it:
-        // our replies never go to a stranger's address.
-        let accepted = reply_to_ok
-            && match verdict {
-                Some(v) => v.is_ok(),
-                None => accepted,
-            };
+        match id {
+            Some(id) => Ok((class, Some(tx.request_by_id(id).await?))),
+            None => Ok((Class::NewRequest, None)),
+        }
+    }
+
+    /// The decision, once for every path: the sender policy, then on an existing request the
+    /// one authorisation table ([`crate::authz`]).
+    async fn decide(
+        &self,
+        tx: &mut Tx,
+        r: &Reading,
+        standing: &Standing,
+        class: &Class,
+        request: Option<&Request>,
+    ) -> Result<Verdict, IntakeError> {
+        let verdict = self.authorise(tx, r, standing, class, request).await?;
         // `intake.require_dmarc_pass`: mail that would be acted on or answered, from a sender
         // the trusted server did not vouch for, is held (no reply), with the reason.
-        let dmarc_hold = ((accepted || refused) && self.cfg.require_dmarc_pass && !dmarc.passed())
-            .then(|| dmarc.reason(&self.cfg.lang, self.cfg.trusted_authserv_id.as_deref()));
-        if dmarc_hold.is_some() {
-            tracing::warn!(
-                dmarc = dmarc.code(),
-                "email intake: allowed sender without a DMARC pass; held"
-            );
+        Ok(match verdict {
+            Verdict::Act | Verdict::Refuse if self.cfg.require_dmarc_pass && !r.dmarc.passed() => {
+                tracing::warn!(
+                    dmarc = r.dmarc.code(),
+                    "email intake: allowed sender without a DMARC pass; held"
+                );
+                Verdict::Hold(Reason::DmarcNotPassed)
+            }
+            v => v,
+        })
+    }
+
+    /// The sender policy, then on an existing request the one authorisation table.
+    async fn authorise(
+        &self,
+        tx: &mut Tx,
+        r: &Reading,
+        standing: &Standing,
+        class: &Class,
+        request: Option<&Request>,
+    ) -> Result<Verdict, IntakeError> {
+        if !class.acts_on_request() {
+            return Ok(Verdict::SetAside(Reason::Machine(class.as_str())));
         }
-        let accepted = accepted && dmarc_hold.is_none();
-        let refused = refused && dmarc_hold.is_none();
-        let held_detail = |d: String| match &dmarc_hold {
-            Some(r) => format!("{d}; {r}"),
-            None => d,
+        let Some(request) = request else {
+            // A new request.
+            return Ok(match standing {
+                Standing::Known { .. } => Verdict::Act,
+                Standing::Unknown => Verdict::Hold(Reason::UnknownSender),
+                Standing::Nobody(reason) => Verdict::Hold(*reason),
+            });
         };
-        let status = if !class.acts_on_request() {
-            "ignored"
-        } else if accepted {
-            "processed"
-        } else if refused {
-            "refused"
-        } else {
-            "held"
+        let Some(sender) = &r.sender else {
+            return Ok(Verdict::SetAside(Reason::FromInvalid));
         };
+        match standing {
+            Standing::Nobody(reason) => return Ok(Verdict::SetAside(*reason)),
+            // A sender the policy refuses never changes anything and is never answered,
+            // whatever code it names (its own held request included: a coordinator decides).
+            Standing::Unknown => return Ok(Verdict::SetAside(Reason::UnknownSender)),
+            Standing::Known { .. } => {}
+        }
+        let operator = match standing {
+            Standing::Known { operator } => operator.as_ref(),
+            _ => None,
+        };
+        let actor = email_actor(tx, sender, operator, r.dmarc_vouched).await?;
+        let action = match class {
+            Class::Cancellation(_) => Action::Cancel,
+            _ => Action::AddInfo,
+        };
+        Ok(
+            match authorize(&actor, action, &RequestFacts::of(request)) {
+                Ok(()) => Verdict::Act,
+                Err(d) => {
+                    tracing::warn!(request = %request.code, actor = %actor.audit_name(), ?action, denied = %d, "email: refused");
+                    match standing {
+                        // A known sender is told that nothing changed.
+                        Standing::Known { .. } => Verdict::Refuse,
+                        // Anyone else is never answered, whatever code they name.
+                        _ => Verdict::SetAside(Reason::NotRequester),
+                    }
+                }
+            },
+        )
+    }
+
+    /// Records the message (once: `Ok(None)` for a duplicate) with its outcome and reason.
+    async fn record(
+        &self,
+        tx: &mut Tx,
+        raw: &[u8],
+        r: &Reading,
+        (class, verdict): (&Class, &Verdict),
+        target: &Target,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, IntakeError> {
         let rec = NewInbound {
             channel: CHANNEL.into(),
-            external_id,
+            external_id: r.external_id.clone(),
             kind: class.as_str().into(),
-            status: status.into(),
-            sender: sender.clone(),
-            subject: db_opt(eff.subject.clone()),
-            size_bytes: email.size as i64,
+            status: verdict.status().into(),
+            sender: r.sender.as_ref().map(|s| db_text(s.as_str())),
+            subject: r.subject.clone(),
+            size_bytes: r.email.size as i64,
             raw: Some(raw.to_vec()),
-            body: Some(prepared.clone()),
+            body: Some(r.prepared.clone()),
             error: None,
         };
-        let inbound_id = match target {
+        let id = match target {
             Target::Existing(id) => {
-                tx.set_inbound_outcome(id, &rec.kind, &rec.status, None, Some(&prepared))
+                tx.set_inbound_outcome(*id, &rec.kind, &rec.status, None, Some(&r.prepared))
                     .await?;
-                id
+                *id
             }
             Target::Fresh { .. } => match tx.record_inbound(&rec, now).await? {
                 Some(id) => id,
-                None => {
-                    tx.commit().await?;
-                    return Ok(Outcome::Duplicate);
-                }
+                None => return Ok(None),
             },
         };
+        tx.set_inbound_reason(id, verdict.reason().map(Reason::code))
+            .await?;
+        Ok(Some(id))
+    }
 
-        let reading = match eff.subject.as_deref() {
-            Some(s) => format!("{s}\n{prepared}"),
-            None => prepared.clone(),
+    async fn accept(
+        &self,
+        raw: &[u8],
+        email: InboundEmail,
+        target: Target,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, IntakeError> {
+        let key = self.mark_key().await?;
+        let reading = self.read(raw, email, &key);
+        let standing = self.standing(&reading).await?;
+        let mut tx = self.begin(&target, now).await?;
+        let (class, request) = self.find_request(&mut tx, reading.class.clone()).await?;
+        let verdict = self
+            .decide(&mut tx, &reading, &standing, &class, request.as_ref())
+            .await?;
+        let Some(inbound_id) = self
+            .record(&mut tx, raw, &reading, (&class, &verdict), &target, now)
+            .await?
+        else {
+            tx.commit().await?;
+            return Ok(Outcome::Duplicate);
         };
-        let outcome = match class {
-            Class::NewRequest => {
-                let display_name = eff.from.as_ref().and_then(|m| m.name.clone());
-                let sender_info = SenderInfo {
-                    name: display_name
-                        .clone()
-                        .or_else(|| operator.as_ref().map(|o| o.name.clone())),
-                    ente: operator.as_ref().map(|o| o.ente.clone()),
-                    ambito: operator.as_ref().map(|o| o.ambito),
-                    email: sender.clone(),
-                    phone: operator.as_ref().and_then(|o| o.phone.clone()),
-                };
-                let u = understand::understand(
-                    &reading,
-                    now,
-                    &self.cfg.extract_settings(),
-                    sender_info,
-                );
-                let complete_status = u.status();
-                let notes = u.notes;
-                let mut fields = u.fields;
-                fields.channel = Some(Channel::Email);
-                fields.requester_email = sender.clone();
-                fields.requester_name = db_opt(
-                    display_name
-                        .or(fields.requester_name.take())
-                        .or_else(|| operator.as_ref().map(|o| o.name.clone())),
-                );
-                if let Some(op) = &operator {
-                    fields.operator_id = Some(op.id);
-                    fields.ente = Some(op.ente.clone());
-                    fields.ambito = Some(op.ambito);
-                    if fields.requester_phone.is_none() {
-                        fields.requester_phone = op.phone.clone();
-                    }
-                }
-                fields.source_message_id = db_opt(eff.message_id.clone());
-                fields.subject = db_opt(eff.subject.clone());
-                // One sender opening request after request within the hour: hold the rest.
-                let cap = i64::from(self.cfg.max_new_requests_per_sender_per_hour);
-                let flood = match (&sender, accepted && cap > 0) {
-                    (Some(s), true) => {
-                        let n = tx
-                            .email_requests_from_since(s, now - chrono::Duration::hours(1))
-                            .await?;
-                        (n >= cap).then_some(s.clone())
-                    }
-                    _ => None,
-                };
-                let accepted = accepted && flood.is_none();
-                fields.status = Some(if accepted {
-                    complete_status
-                } else {
-                    RequestStatus::NeedsReview
-                });
-                let request = tx.create_request(&fields, now).await?;
-                tx.link_inbound(inbound_id, request.id).await?;
-                record_attachments(&mut tx, eff, request.id, now).await?;
-                if let Some(domain) = &untrusted_pec {
-                    let detail = format!(
-                        "PEC envelope from {domain} not opened: not in intake.pec_provider_domains"
-                    );
-                    tx.audit(
-                        now,
-                        "process:email",
-                        Some(request.id),
-                        "pec_untrusted",
-                        Some(&detail),
-                    )
-                    .await?;
-                }
-                if accepted {
-                    let body = replies::ack_body(&self.cfg.lang, &request, false, &notes);
-                    self.enqueue_reply(&mut tx, &email, &request, "ack", inbound_id, body, now)
-                        .await?;
-                    Outcome::Created {
-                        request_id: request.id,
-                        code: request.code,
-                        status: request.status,
-                    }
-                } else if let Some(from) = flood {
-                    // One alert per sender and hour, not one per held request.
-                    tracing::warn!(request = %request.code, "email intake: sender over the hourly cap of new requests; held");
-                    tx.audit(now, "process:email", Some(request.id), "flood_held", None)
-                        .await?;
-                    let (code, max) = (request.code.to_string(), cap.to_string());
-                    let hour = now.timestamp() / 3600;
-                    let who = content_id(from.to_ascii_lowercase().as_bytes());
-                    self.alert(
-                        &mut tx,
-                        &format!("flood:{who}:{hour}"),
-                        Some(request.id),
-                        "alert_sender_flood",
-                        &[("code", &code), ("max", &max)],
-                        now,
-                    )
-                    .await?;
-                    Outcome::Held {
-                        request_id: Some(request.id),
-                    }
-                } else if let Some(reason) = &dmarc_hold {
-                    tx.audit(
-                        now,
-                        "process:email",
-                        Some(request.id),
-                        "dmarc_held",
-                        Some(reason),
-                    )
-                    .await?;
-                    let code = request.code.to_string();
-                    self.alert(
-                        &mut tx,
-                        &format!("held:{}", request.id),
-                        Some(request.id),
-                        "alert_held_dmarc",
-                        &[("code", &code), ("reason", reason)],
-                        now,
-                    )
-                    .await?;
-                    Outcome::Held {
-                        request_id: Some(request.id),
-                    }
-                } else {
-                    let code = request.code.to_string();
-                    self.alert(
-                        &mut tx,
-                        &format!("held:{}", request.id),
-                        Some(request.id),
-                        "alert_held_email",
-                        &[("code", &code)],
-                        now,
-                    )
-                    .await?;
-                    Outcome::Held {
-                        request_id: Some(request.id),
-                    }
-                }
+        let step = Step {
+            r: &reading,
+            standing: &standing,
+            verdict: &verdict,
+            inbound_id,
+            now,
+        };
+        let outcome = match (&class, request) {
+            (Class::NewRequest, _) => self.new_request(&mut tx, &step).await?,
+            (Class::FollowUp(_), Some(request)) => self.follow_up(&mut tx, &step, request).await?,
+            (Class::Cancellation(_), Some(request)) => {
+                self.cancellation(&mut tx, &step, request).await?
             }
-            Class::FollowUp(_) => {
-                let request = target_request
-                    .ok_or_else(|| StoreError::Corrupt("follow-up without its request".into()))?;
-                tx.link_inbound(inbound_id, request.id).await?;
-                let detail = held_detail(format!("inbound {inbound_id}"));
-                if refused {
-                    self.refuse(
-                        &mut tx,
-                        &email,
-                        &request,
-                        "follow_up_refused",
-                        inbound_id,
-                        now,
-                    )
-                    .await?
-                } else if !accepted {
-                    tx.audit(
-                        now,
-                        "process:email",
-                        Some(request.id),
-                        "follow_up_held",
-                        Some(&detail),
-                    )
-                    .await?;
-                    Outcome::Held {
-                        request_id: Some(request.id),
-                    }
-                } else if matches!(
-                    request.status,
-                    RequestStatus::Received | RequestStatus::NeedsInfo
-                ) {
-                    // The body only: the subject of a reply repeats the request code.
-                    let u =
-                        understand::merge(&request, &prepared, now, &self.cfg.extract_settings());
-                    let mut updated = tx.update_request_fields(request.id, &u.fields, now).await?;
-                    if u.missing.is_empty() {
-                        updated = tx
-                            .transition(updated.id, RequestStatus::Queued, "process:email", now)
-                            .await?;
-                    } else if updated.status == RequestStatus::Received {
-                        updated = tx
-                            .transition(updated.id, RequestStatus::NeedsInfo, "process:email", now)
-                            .await?;
-                    }
-                    let body = replies::ack_body(&self.cfg.lang, &updated, true, &u.notes);
-                    self.enqueue_reply(&mut tx, &email, &updated, "update", inbound_id, body, now)
-                        .await?;
-                    Outcome::Updated {
-                        request_id: updated.id,
-                        code: updated.code,
-                        status: updated.status,
-                    }
-                } else if matches!(
-                    request.status,
-                    RequestStatus::Assigned | RequestStatus::Confirmed | RequestStatus::Done
-                ) && let Some((score, comment)) = evaluation_of(&prepared)
-                {
-                    // The answer to "how did it go? (1-5)": the core's evaluation, refused
-                    // before the appointment has happened (then kept as a follow-up).
-                    let actor = email_actor(
-                        &mut tx,
-                        sender.as_deref(),
-                        operator.as_ref(),
-                        email.dmarc_vouched,
-                    )
-                    .await?;
-                    match crate::app::evaluation::evaluate(
-                        &self.core(),
-                        &mut tx,
-                        &actor,
-                        request.id,
-                        score,
-                        comment.as_deref(),
-                        now,
-                    )
-                    .await
-                    {
-                        Ok(()) => Outcome::Recorded {
-                            kind: "evaluation".into(),
-                        },
-                        Err(crate::app::AppError::Store(e)) => return Err(e.into()),
-                        Err(_) => {
-                            tx.audit(
-                                now,
-                                "process:email",
-                                Some(request.id),
-                                "evaluation_refused",
-                                Some(&detail),
-                            )
-                            .await?;
-                            Outcome::Recorded {
-                                kind: "follow_up".into(),
-                            }
-                        }
-                    }
-                } else {
-                    // Past intake: the coordinator reads it; fields are not changed silently.
-                    tx.audit(
-                        now,
-                        "process:email",
-                        Some(request.id),
-                        "follow_up_received",
-                        Some(&detail),
-                    )
-                    .await?;
-                    Outcome::Recorded {
-                        kind: "follow_up".into(),
-                    }
-                }
-            }
-            Class::Cancellation(_) => {
-                let request = target_request.ok_or_else(|| {
-                    StoreError::Corrupt("cancellation without its request".into())
-                })?;
-                tx.link_inbound(inbound_id, request.id).await?;
-                if refused {
-                    self.refuse(
-                        &mut tx,
-                        &email,
-                        &request,
-                        "cancellation_refused",
-                        inbound_id,
-                        now,
-                    )
-                    .await?
-                } else if !accepted {
-                    let detail = held_detail(format!("inbound {inbound_id}"));
-                    tx.audit(
-                        now,
-                        "process:email",
-                        Some(request.id),
-                        "cancellation_held",
-                        Some(&detail),
-                    )
-                    .await?;
-                    Outcome::Held {
-                        request_id: Some(request.id),
-                    }
-                } else if request.status.can_become(RequestStatus::Cancelled) {
-                    // The one cancellation of the core: mediator told, offers withdrawn,
-                    // reminders dropped, late flag — in this transaction.
-                    let actor = email_actor(
-                        &mut tx,
-                        sender.as_deref(),
-                        operator.as_ref(),
-                        email.dmarc_vouched,
-                    )
-                    .await?;
-                    let cancelled =
-                        crate::app::cancel::cancel(&self.core(), &mut tx, &actor, request.id, now)
-                            .await?
-                            .request;
-                    let body = replies::cancel_body(&self.cfg.lang, &cancelled);
-                    self.enqueue_reply(
-                        &mut tx, &email, &cancelled, "cancel", inbound_id, body, now,
-                    )
-                    .await?;
-                    Outcome::Cancelled {
-                        request_id: cancelled.id,
-                        code: cancelled.code,
-                    }
-                } else {
-                    Outcome::Recorded {
-                        kind: "cancellation".into(),
-                    }
-                }
-            }
-            other => Outcome::Recorded {
+            (other, _) => Outcome::Recorded {
                 kind: other.as_str().into(),
             },
         };
@@ -933,9 +904,387 @@ impl Intake {
             Outcome::Created { code, status, .. } | Outcome::Updated { code, status, .. } => {
                 tracing::info!(inbound_id, code = %code, status = %status.as_str(), "email intake: request");
             }
-            other => tracing::info!(inbound_id, outcome = ?outcome_name(other), "email intake"),
+            other => {
+                tracing::info!(inbound_id, outcome = ?outcome_name(other), reason = ?verdict.reason().map(Reason::code), "email intake")
+            }
         }
         Ok(outcome)
+    }
+
+    /// Why the trusted server's verdict held this mail, for the coordinator.
+    fn dmarc_reason(&self, r: &Reading) -> String {
+        r.dmarc
+            .reason(&self.cfg.lang, self.cfg.trusted_authserv_id.as_deref())
+    }
+
+    /// The audit detail of a held follow-up or cancellation, with the DMARC reason if that held it.
+    fn held_detail(&self, s: &Step<'_>, detail: String) -> String {
+        if matches!(s.verdict, Verdict::Hold(Reason::DmarcNotPassed)) {
+            format!("{detail}; {}", self.dmarc_reason(s.r))
+        } else {
+            detail
+        }
+    }
+
+    /// The key of our mark, read once from the store.
+    async fn mark_key(&self) -> Result<MarkKey, IntakeError> {
+        if let Some(k) = self.mark.get() {
+            return Ok(k.clone());
+        }
+        let k = self.store.mark_key().await?;
+        Ok(self.mark.get_or_init(|| k).clone())
+    }
+
+    /// A new request: read by the extractor, created (held for review when the sender is not
+    /// known or over the hourly cap), acknowledged only to a known sender.
+    async fn new_request(&self, tx: &mut Tx, s: &Step<'_>) -> Result<Outcome, IntakeError> {
+        let (r, now) = (s.r, s.now);
+        let mut u = self.understand(r, s.standing.operator(), now);
+        let complete_status = u.status();
+        let flood = match (&r.sender, s.verdict) {
+            (Some(from), Verdict::Act) => self.over_hourly_cap(tx, from.as_str(), now).await?,
+            _ => false,
+        };
+        let accepted = matches!(s.verdict, Verdict::Act) && !flood;
+        u.fields.status = Some(if accepted {
+            complete_status
+        } else {
+            RequestStatus::NeedsReview
+        });
+        let request = tx.create_request(&u.fields, now).await?;
+        tx.link_inbound(s.inbound_id, request.id).await?;
+        record_attachments(tx, r.email.effective(), request.id, now).await?;
+        if let Some(domain) = &r.untrusted_pec {
+            let detail = format!(
+                "PEC envelope from {domain} not opened: not in intake.pec_provider_domains"
+            );
+            tx.audit(
+                now,
+                "process:email",
+                Some(request.id),
+                "pec_untrusted",
+                Some(&detail),
+            )
+            .await?;
+        }
+        if accepted {
+            let body = replies::ack_body(&self.cfg.lang, &request, false, &u.notes);
+            self.enqueue_reply(tx, s, &request, "ack", body).await?;
+            return Ok(Outcome::Created {
+                request_id: request.id,
+                code: request.code,
+                status: request.status,
+            });
+        }
+        self.hold_for_review(tx, s, &request, flood).await?;
+        Ok(Outcome::Held {
+            request_id: Some(request.id),
+        })
+    }
+
+    /// What the extractor reads in the subject and new text, with what the operator record
+    /// says about the sender.
+    fn understand(
+        &self,
+        r: &Reading,
+        operator: Option<&Operator>,
+        now: DateTime<Utc>,
+    ) -> understand::Understood {
+        let sender = r.sender.as_ref().map(|a| a.as_str().to_owned());
+        let reading = match &r.subject {
+            Some(subj) => format!("{subj}\n{}", r.prepared),
+            None => r.prepared.clone(),
+        };
+        let sender_info = SenderInfo {
+            name: r
+                .display_name
+                .clone()
+                .or_else(|| operator.map(|o| o.name.clone())),
+            ente: operator.map(|o| o.ente.clone()),
+            ambito: operator.map(|o| o.ambito),
+            email: sender.clone(),
+            phone: operator.and_then(|o| o.phone.clone()),
+        };
+        let mut u =
+            understand::understand(&reading, now, &self.cfg.extract_settings(), sender_info);
+        let fields = &mut u.fields;
+        fields.channel = Some(Channel::Email);
+        fields.requester_email = sender;
+        fields.requester_name = db_opt(
+            r.display_name
+                .clone()
+                .or(fields.requester_name.take())
+                .or_else(|| operator.map(|o| o.name.clone())),
+        );
+        if let Some(op) = operator {
+            fields.operator_id = Some(op.id);
+            fields.ente = Some(op.ente.clone());
+            fields.ambito = Some(op.ambito);
+            if fields.requester_phone.is_none() {
+                fields.requester_phone = op.phone.clone();
+            }
+        }
+        fields.source_message_id = r.source_message_id.clone();
+        fields.subject = r.subject.clone();
+        u
+    }
+
+    /// A new request kept for a coordinator: they are alerted (once per sender and hour when
+    /// it is held by the hourly cap), the sender is not answered.
+    async fn hold_for_review(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: &Request,
+        flood: bool,
+    ) -> Result<(), IntakeError> {
+        let (code, request_id, now) = (request.code.to_string(), Some(request.id), s.now);
+        if matches!(s.verdict, Verdict::Hold(Reason::DmarcNotPassed)) {
+            let reason = self.dmarc_reason(s.r);
+            tx.audit(
+                now,
+                "process:email",
+                request_id,
+                "dmarc_held",
+                Some(&reason),
+            )
+            .await?;
+            return self
+                .alert(
+                    tx,
+                    &format!("held:{}", request.id),
+                    request_id,
+                    "alert_held_dmarc",
+                    &[("code", &code), ("reason", &reason)],
+                    now,
+                )
+                .await;
+        }
+        if !flood {
+            return self
+                .alert(
+                    tx,
+                    &format!("held:{}", request.id),
+                    request_id,
+                    "alert_held_email",
+                    &[("code", &code)],
+                    now,
+                )
+                .await;
+        }
+        tx.set_inbound_reason(s.inbound_id, Some(Reason::Flood.code()))
+            .await?;
+        tracing::warn!(request = %request.code, "email intake: sender over the hourly cap of new requests; held");
+        tx.audit(now, "process:email", request_id, "flood_held", None)
+            .await?;
+        let max = self.cfg.max_new_requests_per_sender_per_hour.to_string();
+        let hour = now.timestamp() / 3600;
+        let from = s.r.sender.as_ref().map(|a| a.as_str()).unwrap_or_default();
+        let who = content_id(from.as_bytes());
+        self.alert(
+            tx,
+            &format!("flood:{who}:{hour}"),
+            request_id,
+            "alert_sender_flood",
+            &[("code", &code), ("max", &max)],
+            now,
+        )
+        .await
+    }
+
+    /// One sender opening request after request within the hour: the rest are held.
+    async fn over_hourly_cap(
+        &self,
+        tx: &mut Tx,
+        sender: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, IntakeError> {
+        let cap = i64::from(self.cfg.max_new_requests_per_sender_per_hour);
+        if cap == 0 {
+            return Ok(false);
+        }
+        let n = tx
+            .email_requests_from_since(sender, now - chrono::Duration::hours(1))
+            .await?;
+        Ok(n >= cap)
+    }
+
+    /// Mail on an existing request that is not a cancellation: merged while the request is
+    /// still being completed, an evaluation after the appointment, else recorded for the
+    /// coordinator.
+    async fn follow_up(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: Request,
+    ) -> Result<Outcome, IntakeError> {
+        let now = s.now;
+        tx.link_inbound(s.inbound_id, request.id).await?;
+        let detail = format!("inbound {}", s.inbound_id);
+        match s.verdict {
+            Verdict::Refuse => {
+                return self.refuse(tx, s, &request, "follow_up_refused").await;
+            }
+            Verdict::Hold(_) | Verdict::SetAside(_) => {
+                tx.audit(
+                    now,
+                    "process:email",
+                    Some(request.id),
+                    "follow_up_held",
+                    Some(&self.held_detail(s, detail)),
+                )
+                .await?;
+                return Ok(Outcome::Held {
+                    request_id: Some(request.id),
+                });
+            }
+            Verdict::Act => {}
+        }
+        if matches!(
+            request.status,
+            RequestStatus::Received | RequestStatus::NeedsInfo
+        ) {
+            // The body only: the subject of a reply repeats the request code.
+            let u = understand::merge(&request, &s.r.prepared, now, &self.cfg.extract_settings());
+            let mut updated = tx.update_request_fields(request.id, &u.fields, now).await?;
+            if u.missing.is_empty() {
+                updated = tx
+                    .transition(updated.id, RequestStatus::Queued, "process:email", now)
+                    .await?;
+            } else if updated.status == RequestStatus::Received {
+                updated = tx
+                    .transition(updated.id, RequestStatus::NeedsInfo, "process:email", now)
+                    .await?;
+            }
+            let body = replies::ack_body(&self.cfg.lang, &updated, true, &u.notes);
+            self.enqueue_reply(tx, s, &updated, "update", body).await?;
+            return Ok(Outcome::Updated {
+                request_id: updated.id,
+                code: updated.code,
+                status: updated.status,
+            });
+        }
+        if matches!(
+            request.status,
+            RequestStatus::Assigned | RequestStatus::Confirmed | RequestStatus::Done
+        ) && let Some((score, comment)) = evaluation_of(&s.r.prepared)
+        {
+            // The answer to "how did it go? (1-5)": the core's evaluation, refused before the
+            // appointment has happened (then kept as a follow-up).
+            let actor = self.actor(tx, s).await?;
+            let core = self.core();
+            let evaluated = crate::app::evaluation::evaluate(
+                &core,
+                tx,
+                &actor,
+                request.id,
+                score,
+                comment.as_deref(),
+                now,
+            )
+            .await;
+            match evaluated {
+                Ok(()) => {
+                    return Ok(Outcome::Recorded {
+                        kind: "evaluation".into(),
+                    });
+                }
+                Err(crate::app::AppError::Store(e)) => return Err(e.into()),
+                Err(_) => {
+                    tx.audit(
+                        now,
+                        "process:email",
+                        Some(request.id),
+                        "evaluation_refused",
+                        Some(&detail),
+                    )
+                    .await?;
+                    return Ok(Outcome::Recorded {
+                        kind: "follow_up".into(),
+                    });
+                }
+            }
+        }
+        // Past intake: the coordinator reads it; fields are not changed silently.
+        tx.audit(
+            now,
+            "process:email",
+            Some(request.id),
+            "follow_up_received",
+            Some(&detail),
+        )
+        .await?;
+        Ok(Outcome::Recorded {
+            kind: "follow_up".into(),
+        })
+    }
+
+    /// "Annullo": the request is cancelled for whoever may cancel it, and they are told.
+    async fn cancellation(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: Request,
+    ) -> Result<Outcome, IntakeError> {
+        let now = s.now;
+        tx.link_inbound(s.inbound_id, request.id).await?;
+        match s.verdict {
+            Verdict::Refuse => {
+                return self.refuse(tx, s, &request, "cancellation_refused").await;
+            }
+            Verdict::Hold(_) | Verdict::SetAside(_) => {
+                let detail = self.held_detail(s, format!("inbound {}", s.inbound_id));
+                tx.audit(
+                    now,
+                    "process:email",
+                    Some(request.id),
+                    "cancellation_held",
+                    Some(&detail),
+                )
+                .await?;
+                return Ok(Outcome::Held {
+                    request_id: Some(request.id),
+                });
+            }
+            Verdict::Act => {}
+        }
+        if !request.status.can_become(RequestStatus::Cancelled) {
+            return Ok(Outcome::Recorded {
+                kind: "cancellation".into(),
+            });
+        }
+        let cancelled = self.cancel_request(tx, s, &request).await?;
+        let body = replies::cancel_body(&self.cfg.lang, &cancelled);
+        self.enqueue_reply(tx, s, &cancelled, "cancel", body)
+            .await?;
+        Ok(Outcome::Cancelled {
+            request_id: cancelled.id,
+            code: cancelled.code,
+        })
+    }
+
+    /// Who this step's sender is for the core's use cases ([`email_actor`]).
+    async fn actor(&self, tx: &mut Tx, s: &Step<'_>) -> Result<Actor, IntakeError> {
+        let Some(sender) = &s.r.sender else {
+            return Err(StoreError::Corrupt("acting mail without a sender".into()).into());
+        };
+        Ok(email_actor(tx, sender, s.standing.operator(), s.r.dmarc_vouched).await?)
+    }
+
+    /// The one cancellation of the core: mediator told, offers withdrawn, reminders dropped,
+    /// late flag, all in this transaction.
+    async fn cancel_request(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: &Request,
+    ) -> Result<Request, IntakeError> {
+        let actor = self.actor(tx, s).await?;
+        Ok(
+            crate::app::cancel::cancel(&self.core(), tx, &actor, request.id, s.now)
+                .await?
+                .request,
+        )
     }
 
     /// A known sender acted on a request that is not theirs: audited, answered that nothing
@@ -943,15 +1292,13 @@ impl Intake {
     async fn refuse(
         &self,
         tx: &mut Tx,
-        email: &InboundEmail,
+        s: &Step<'_>,
         request: &Request,
         action: &str,
-        inbound_id: i64,
-        now: DateTime<Utc>,
     ) -> Result<Outcome, IntakeError> {
-        let detail = format!("inbound {inbound_id}");
+        let detail = format!("inbound {}", s.inbound_id);
         tx.audit(
-            now,
+            s.now,
             "process:email",
             Some(request.id),
             action,
@@ -959,11 +1306,28 @@ impl Intake {
         )
         .await?;
         let body = replies::refused_body(&self.cfg.lang, request);
-        self.enqueue_reply(tx, email, request, "refused", inbound_id, body, now)
-            .await?;
+        self.enqueue_reply(tx, s, request, "refused", body).await?;
         Ok(Outcome::Refused {
             request_id: request.id,
         })
+    }
+
+    /// The reply to the message of this step.
+    async fn enqueue_reply(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: &Request,
+        kind: &str,
+        body: String,
+    ) -> Result<(), IntakeError> {
+        let reply = ReplyTo {
+            email: &s.r.email,
+            inbound_id: s.inbound_id,
+            to_operator: s.standing.operator().is_some(),
+        };
+        self.queue_reply(tx, &reply, request, kind, body, s.now)
+            .await
     }
 
     /// Alerts every coordinator (once per `key`) with the prompt `text_key` in the intake's
@@ -992,19 +1356,19 @@ impl Intake {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn enqueue_reply(
+    /// Queues a reply threaded on `reply.email`, unless the request's reply cap is reached.
+    async fn queue_reply(
         &self,
         tx: &mut Tx,
-        email: &InboundEmail,
+        reply: &ReplyTo<'_>,
         request: &Request,
         kind: &str,
-        inbound_id: i64,
         body: String,
         now: DateTime<Utc>,
     ) -> Result<(), IntakeError> {
+        let (email, inbound_id) = (reply.email, reply.inbound_id);
         let eff = email.effective();
-        let Some(to) = eff.reply_address().map(|m| m.address.clone()) else {
+        let Some(to) = eff.reply_address().map(|m| m.address.to_string()) else {
             return Ok(());
         };
         let code = request.code.to_string();
@@ -1058,13 +1422,19 @@ impl Intake {
             in_reply_to: answered,
             references,
         });
-        tx.enqueue(
-            &format!("email:{kind}:{inbound_id}"),
-            Some(request.id),
-            &payload,
-            now,
-        )
-        .await?;
+        let id = tx
+            .enqueue(
+                &format!("email:{kind}:{inbound_id}"),
+                Some(request.id),
+                &payload,
+                now,
+            )
+            .await?;
+        // The answer to a registered operator's own mail is not a loop: the per-recipient cap
+        // of automatic mails never holds it (the per-request cap above still ends loops).
+        if reply.to_operator {
+            tx.exempt_from_email_cap(id).await?;
+        }
         Ok(())
     }
 
@@ -1123,7 +1493,12 @@ impl Intake {
             .await?;
         if let (Some(m), Some(email)) = (&source, &email) {
             let body = replies::ack_body(&self.cfg.lang, &updated, false, &[]);
-            self.enqueue_reply(&mut tx, email, &updated, "ack", m.id, body, now)
+            let reply = ReplyTo {
+                email,
+                inbound_id: m.id,
+                to_operator: updated.operator_id.is_some(),
+            };
+            self.queue_reply(&mut tx, &reply, &updated, "ack", body, now)
                 .await?;
         }
         tx.commit().await?;
@@ -1211,29 +1586,27 @@ async fn record_attachments(
     Ok(())
 }
 
-/// Who an email acting on an existing request comes from, for [`crate::authz`]: a
-/// coordinator (by address), else a requester known by operator record and/or address.
-/// Who acts by this email. A coordinator's powers need the trusted server's DMARC pass
-/// (`dmarc_vouched`): without it, a coordinator's address acts as a requester's.
+/// Who an email acting on an existing request comes from, for [`crate::authz`]. By email a
+/// coordinator acts only as a requester (the address alone proves nothing), unless the
+/// domain's DMARC check vouched for the sender ([`InboundEmail::dmarc_vouched`]).
 async fn email_actor(
     tx: &mut Tx,
-    sender: Option<&str>,
+    sender: &EmailAddress,
     operator: Option<&Operator>,
     dmarc_vouched: bool,
 ) -> Result<Actor, StoreError> {
     if dmarc_vouched
-        && let Some(s) = sender
-        && let Some(c) = tx.all_coordinators().await?.into_iter().find(|c| {
-            c.email
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(s))
-        })
+        && let Some(c) = tx
+            .all_coordinators()
+            .await?
+            .into_iter()
+            .find(|c| c.email.as_deref().is_some_and(|e| sender.is(e)))
     {
         return Ok(Actor::Coordinator { id: c.id });
     }
     Ok(Actor::Operator {
         id: operator.map(|o| o.id),
-        email: sender.map(str::to_owned),
+        email: Some(sender.as_str().to_owned()),
         chat_id: None,
         active: true,
     })

@@ -3,12 +3,14 @@
 //!
 //! Code map, from pure to I/O:
 //! - [`parse`]: raw bytes -> [`InboundEmail`] within [`Limits`] (PEC envelopes unwrapped);
+//! - [`address`]: [`EmailAddress`](address::EmailAddress), exactly one valid mailbox;
 //! - [`classify`](mod@classify): new request, follow-up, cancellation, or a machine (auto-reply, bounce, read
-//!   receipt, PEC receipt/anomaly, list, our own mail) that is recorded and never answered;
+//!   receipt, PEC receipt/anomaly, list, our own mail by our keyed mark) that is recorded and never answered;
 //! - [`text`] and [`understand`]: the seams to the extractor;
 //! - [`intake`]: one transaction per message (inbound row + cursor + request + outbox replies),
 //!   sender policy, quarantine, `ingest`;
 //! - [`replies`]: the reply texts from `prompts/<lang>/email.toml`;
+//! - [`letters`]: the confirmation letter (typed values in, text out);
 //! - [`imap`]: the poller (commit first, then MOVE; IDLE; backoff; UIDVALIDITY rescans);
 //! - [`smtp`]: the outbox [`crate::outbox::Transport`] for email (password or XOAUTH2);
 //! - [`auth_results`]: `Authentication-Results` of the trusted receiving server -> DMARC verdict
@@ -16,10 +18,12 @@
 //!
 //! Invariant: a message is moved out of the INBOX only after what it caused is committed.
 
+pub mod address;
 pub mod auth_results;
 pub mod classify;
 pub mod imap;
 pub mod intake;
+pub mod letters;
 pub mod notices;
 pub mod parse;
 pub mod replies;

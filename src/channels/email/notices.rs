@@ -10,20 +10,39 @@ use crate::config::Lang;
 use crate::outbox::EmailPayload;
 
 /// The email of a notice to `to`, in `lang`. `in_reply_to`: the requester's message it
-/// answers; `key`: the notice's idempotency key; `domain`: right-hand side of our Message-IDs.
+/// answers; `key`: the notice's idempotency key; `domain`: right-hand side of our Message-IDs;
+/// `signature`: the cooperative's (`[smtp] signature`). The confirmation is a letter in the
+/// requester's thread ([`super::letters`]).
 pub fn notice(
     lang: Lang,
     to: &str,
     in_reply_to: Option<String>,
     key: &str,
     domain: &str,
+    signature: Option<&str>,
     n: &Notice,
 ) -> EmailPayload {
-    let s = sentence::sentence(lang, n);
+    let (subject, body) = match n {
+        Notice::Confirmation {
+            request, mediator, ..
+        } => {
+            let letter = super::letters::Confirmation {
+                lang: lang.as_str(),
+                request,
+                mediator,
+                signature,
+            };
+            (letter.subject(), letter.body())
+        }
+        _ => {
+            let s = sentence::sentence(lang, n);
+            (s.subject(), s.text_with(str::to_string))
+        }
+    };
     EmailPayload {
         to: to.to_string(),
-        subject: s.subject(),
-        body: s.text_with(str::to_string),
+        subject,
+        body,
         message_id: crate::alerts::message_id(key, domain),
         references: in_reply_to.iter().cloned().collect(),
         in_reply_to,

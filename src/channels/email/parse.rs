@@ -8,7 +8,11 @@
 //! into [`InboundEmail::pec_inner`] and [`InboundEmail::effective`] returns it; intake trusts it
 //! only from a PEC provider's domain ([`InboundEmail::distrust_forged_pec`]).
 
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{
+    Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
+};
+
+pub use super::address::EmailAddress;
 
 /// Bounds on the work spent on one message. The defaults fit real municipal mail with margin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,18 +84,15 @@ pub struct HeaderSummary {
 pub struct Mailbox {
     pub name: Option<String>,
     /// Lower-cased address, `local@domain`.
-    pub address: String,
+    pub address: EmailAddress,
 }
 
 impl Mailbox {
     pub fn domain(&self) -> Option<&str> {
-        self.address.rsplit_once('@').map(|(_, d)| d)
+        Some(self.address.domain())
     }
     pub fn local_part(&self) -> &str {
-        self.address
-            .rsplit_once('@')
-            .map(|(l, _)| l)
-            .unwrap_or(&self.address)
+        self.address.local_part()
     }
 }
 
@@ -123,8 +124,9 @@ pub struct Signals {
     pub report: Option<String>,
     /// A `message/delivery-status` or `message/disposition-notification` part anywhere.
     pub has_status_part: bool,
-    /// Our own marker header (`X-Connecting-Origin`), set on everything we send.
-    pub ours_marker: bool,
+    /// Our mark header (`X-Connecting-Mark`: the marked Message-ID we sent it with), as
+    /// written: it counts only if the mark verifies ([`crate::store::mark`]).
+    pub mark_header: Option<String>,
 }
 
 /// One received email, reduced to what intake, classification and extraction need.
@@ -134,8 +136,15 @@ pub struct InboundEmail {
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
+    /// The sender, when `From` is exactly one valid mailbox; `None` otherwise.
     pub from: Option<Mailbox>,
+    /// A `From` is there but is not exactly one valid mailbox (several addresses, several
+    /// From fields, garbage): the message identifies nobody.
+    pub from_invalid: bool,
+    /// Where replies go, when `Reply-To` is exactly one valid mailbox.
     pub reply_to: Option<Mailbox>,
+    /// A `Reply-To` is there but is not exactly one valid mailbox.
+    pub reply_to_invalid: bool,
     pub subject: Option<String>,
     /// Unix seconds (UTC) from the Date header, when it is a valid date.
     pub date: Option<i64>,
@@ -199,7 +208,7 @@ fn parse_email_inner(raw: &[u8], limits: &Limits) -> Result<InboundEmail, ParseE
             .parse_headers(header_block(bytes))
             .map(|m| HeaderSummary {
                 message_id: m.message_id().map(clean_id),
-                from: first_mailbox(m.from()),
+                from: sole_mailbox(&m, HeaderName::From).ok().flatten(),
                 subject: m.subject().map(str::to_owned),
                 date: m.date().and_then(valid_date),
             })
@@ -399,8 +408,10 @@ fn from_message(
         message_id: message.message_id().map(clean_id),
         in_reply_to: id_list(message.in_reply_to()),
         references: id_list(message.references()),
-        from: first_mailbox(message.from()),
-        reply_to: first_mailbox(message.reply_to()),
+        from: sole_mailbox(message, HeaderName::From).ok().flatten(),
+        from_invalid: sole_mailbox(message, HeaderName::From).is_err(),
+        reply_to: sole_mailbox(message, HeaderName::ReplyTo).ok().flatten(),
+        reply_to_invalid: sole_mailbox(message, HeaderName::ReplyTo).is_err(),
         subject: message.subject().map(|s| s.trim().to_owned()),
         date: message.date().and_then(valid_date),
         size,
@@ -583,7 +594,9 @@ fn signals(message: &Message<'_>) -> Signals {
         empty_return_path,
         report,
         has_status_part,
-        ours_marker: message.header_raw("X-Connecting-Origin").is_some(),
+        mark_header: message
+            .header_raw("X-Connecting-Mark")
+            .map(|v| v.trim().to_owned()),
     }
 }
 
@@ -610,18 +623,31 @@ fn join_bodies<'a>(
     }
 }
 
-fn first_mailbox(address: Option<&Address<'_>>) -> Option<Mailbox> {
-    let address = address?;
-    address.iter().find_map(|a| {
-        let addr = plain_address(a.address()?)?;
-        Some(Mailbox {
-            name: a
-                .name()
-                .map(|n| n.trim().to_owned())
-                .filter(|n| !n.is_empty()),
-            address: addr.to_lowercase(),
-        })
-    })
+/// The one mailbox of an address field: `Ok(None)` when the field is absent, `Err(())` when
+/// it is there but is not exactly one valid mailbox (several fields, several addresses, a
+/// group, an address that does not parse). `"x" <evil@evil.test;>, laura@example.org` is
+/// two entries, so it identifies nobody, not Laura.
+fn sole_mailbox(message: &Message<'_>, field: HeaderName<'_>) -> Result<Option<Mailbox>, ()> {
+    let mut values = message.header_values(field);
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(());
+    }
+    let address: &Address<'_> = value.as_address().ok_or(())?;
+    let mut entries = address.iter();
+    let (Some(a), None) = (entries.next(), entries.next()) else {
+        return Err(());
+    };
+    let addr = plain_address(a.address().ok_or(())?).ok_or(())?;
+    Ok(Some(Mailbox {
+        name: a
+            .name()
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty()),
+        address: EmailAddress::parse(addr).ok_or(())?,
+    }))
 }
 
 /// The `local@domain` in what the parser gave as an address, or None. With 8-bit garbage in a
@@ -699,11 +725,31 @@ mod tests {
         assert_eq!(e.in_reply_to, vec!["x1@coop"]);
         assert_eq!(e.references, vec!["x0@coop", "x1@coop"]);
         let from = e.from.unwrap();
-        assert_eq!(from.address, "anna.rossi@comune.bergamo.it");
+        assert_eq!(from.address.as_str(), "anna.rossi@comune.bergamo.it");
         assert_eq!(from.domain(), Some("comune.bergamo.it"));
         assert_eq!(e.date, Some(1_803_891_600));
         assert!(e.text_plain.unwrap().contains("lingua araba"));
         assert_eq!(e.size, SIMPLE.len());
+    }
+
+    #[test]
+    fn a_from_of_several_mailboxes_is_nobody() {
+        for from in [
+            "\"x\" <evil@evil.test;>, laura@example.org",
+            "laura@example.org, evil@evil.test",
+            "Laura <laura@example.org>, <evil@evil.test>",
+        ] {
+            let raw = format!("From: {from}\r\nSubject: x\r\n\r\nbody\r\n");
+            let e = parse_email(raw.as_bytes(), &Limits::default()).unwrap();
+            assert_eq!(e.from, None, "{from}");
+            assert!(e.from_invalid, "{from}");
+        }
+        let two_fields =
+            "From: laura@example.org\r\nFrom: evil@evil.test\r\nSubject: x\r\n\r\nb\r\n";
+        let e = parse_email(two_fields.as_bytes(), &Limits::default()).unwrap();
+        assert!(e.from.is_none() && e.from_invalid);
+        let e = parse_email(SIMPLE.as_bytes(), &Limits::default()).unwrap();
+        assert!(!e.from_invalid && !e.reply_to_invalid && !e.dmarc_vouched);
     }
 
     #[test]

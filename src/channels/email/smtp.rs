@@ -7,8 +7,9 @@
 //! at once; an authentication failure is never the message's fault, so it is retried later, not
 //! dead-lettered). Every message is an automatic one and says so (`Auto-Submitted: auto-replied`), threads
 //! on the social worker's message (`In-Reply-To`, `References`) and carries our own Message-ID
-//! (chosen when the outbox row was written) and the `X-Connecting-Origin` marker, so that our own
-//! mail coming back is recognised. Header injection is impossible: subjects and names lose CR/LF,
+//! (chosen and marked when the outbox row was written, [`crate::store::mark`]) and the same
+//! marked id in `X-Connecting-Mark`, so that our own mail coming back is recognised by a mark
+//! only we can make (`X-Connecting-Origin: outbox` is informative only). Header injection is impossible: subjects and names lose CR/LF,
 //! Message-IDs must be plain `local@domain` tokens, addresses must parse. The per-recipient cap
 //! on automatic mails (`smtp.max_auto_replies_per_hour`) is applied by the outbox worker,
 //! counted in the store (see [`crate::outbox::OutboxWorker::with_email_cap`]).
@@ -177,6 +178,23 @@ impl Header for Origin {
     }
     fn display(&self) -> HeaderValue {
         HeaderValue::new(Self::name(), "outbox".to_owned())
+    }
+}
+
+/// `X-Connecting-Mark: <marked Message-ID>`: our mark ([`crate::store::mark`]) again, for a
+/// relay that rewrites the Message-ID. It counts only where the mark verifies.
+#[derive(Debug, Clone)]
+struct Mark(String);
+
+impl Header for Mark {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-Connecting-Mark")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
     }
 }
 
@@ -442,10 +460,11 @@ pub fn build_message(from: &Mailbox, p: &EmailPayload) -> Result<Message, Delive
         .from(from.clone())
         .to(to)
         .subject(one_line(&p.subject))
-        .message_id(Some(message_id))
+        .message_id(Some(message_id.clone()))
         .header(AutoSubmitted)
         .header(SuppressAutoResponse)
         .header(Origin)
+        .header(Mark(message_id))
         .header(ContentType::TEXT_PLAIN);
     if let Some(irt) = p.in_reply_to.as_deref().and_then(safe_message_id) {
         b = b.in_reply_to(irt);
