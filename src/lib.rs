@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod authz;
+pub mod backup;
 pub mod channels;
 pub mod cli;
 pub mod clock;

@@ -221,6 +221,7 @@ pub async fn demo(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
     let sub = Ctx {
         config: cfg.clone(),
         json: true,
+        config_file: ctx.config_file.clone(),
     };
     for (what, file) in [
         ("mediators", "mediators.csv"),

@@ -2,6 +2,9 @@
 //! Output is a readable table by default and JSON with `--json`.
 
 mod admin;
+mod backup;
+pub mod database;
+mod docs;
 mod intake;
 mod parse;
 mod people;
@@ -22,8 +25,8 @@ use crate::store::Store;
     about = "Turns requests for cultural mediators into assigned, confirmed appointments"
 )]
 pub struct Cli {
-    /// Configuration file (default: connecting.toml if present).
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present).
+    #[arg(long, global = true, value_name = "FILE", env = "CONNECTING_CONFIG")]
     pub config: Option<PathBuf>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
@@ -77,6 +80,14 @@ pub enum Command {
     Purge(admin::PurgeArgs),
     /// Try connecting on the bundled examples: a fresh SQLite queue, no server or account needed.
     Demo(intake::DemoArgs),
+    /// Write a consistent snapshot of the database, encrypted with age for backup.recipient.
+    Backup(backup::BackupArgs),
+    /// Load a backup made by `connecting backup` into a new, empty database.
+    Restore(backup::RestoreArgs),
+    /// Print shell completions for bash, zsh or fish.
+    Completions(docs::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 /// Arguments shared by commands that only need the database.
@@ -168,19 +179,29 @@ fn init_logging(format: LogFormat, daemon: bool) {
 pub struct Ctx {
     pub config: Config,
     pub json: bool,
+    /// The configuration file read, if any (for messages).
+    pub config_file: Option<PathBuf>,
 }
 
 impl Ctx {
+    /// The database, which must exist: only `migrate`, `run` and `restore` create one.
     pub async fn store(&self) -> anyhow::Result<Store> {
-        Ok(Store::open(&self.config.database.url).await?)
+        Ok(database::open_existing(&self.config.database.url, self.config_file.as_deref()).await?)
     }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // These need no configuration.
+    match &cli.command {
+        Command::Completions(a) => return docs::completions(a.shell),
+        Command::Man => return docs::man(),
+        _ => {}
+    }
     let config = Config::load(cli.config.as_deref())?;
     let ctx = Ctx {
         config,
         json: cli.json,
+        config_file: Config::locate(cli.config.as_deref()),
     };
     match cli.command {
         Command::Run => crate::daemon::run(&ctx.config).await,
@@ -214,5 +235,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(a) => admin::report(&ctx, a).await,
         Command::Purge(a) => admin::purge(&ctx, a).await,
         Command::Outbox(c) => admin::outbox(&ctx, c).await,
+        Command::Backup(a) => backup::backup(&ctx, a).await,
+        Command::Restore(a) => backup::restore(&ctx, a).await,
+        Command::Completions(_) | Command::Man => Ok(()),
     }
 }
