@@ -278,10 +278,15 @@ async fn while_leader<F, Fut>(
     }
 }
 
-/// Tells systemd (`Type=notify`) where the process is; a no-op outside systemd.
-fn notify(state: &[sd_notify::NotifyState]) {
-    if let Err(e) = sd_notify::notify(state) {
-        tracing::warn!(error = %e, "cannot notify systemd");
+/// Tells systemd (`Type=notify`) where the process is; a no-op outside systemd. The send is a
+/// blocking datagram write (it waits while the receiver's queue is full), so it runs on the
+/// blocking pool and is given up after a second: the event loop never waits for systemd.
+async fn notify(state: &'static [sd_notify::NotifyState<'static>]) {
+    let send = tokio::task::spawn_blocking(move || sd_notify::notify(state));
+    match tokio::time::timeout(Duration::from_secs(1), send).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "cannot notify systemd"),
+        Ok(Err(_)) | Err(_) => tracing::warn!("systemd did not take the notification in time"),
     }
 }
 
@@ -289,7 +294,7 @@ fn notify(state: &[sd_notify::NotifyState]) {
 /// process whose event loop is stuck stops pinging and is restarted by systemd.
 async fn watchdog(interval: Duration, mut shutdown: Shutdown) {
     loop {
-        notify(&[sd_notify::NotifyState::Watchdog]);
+        notify(&[sd_notify::NotifyState::Watchdog]).await;
         tokio::select! {
             _ = shutdown.wait() => return,
             _ = tokio::time::sleep(interval) => {}
@@ -538,11 +543,12 @@ impl Parts {
     }
 
     /// Tells systemd the daemon is ready and starts the watchdog pings when `WatchdogSec` is set.
-    fn announce_ready(&mut self) {
+    async fn announce_ready(&mut self) {
         notify(&[
             sd_notify::NotifyState::Ready,
             sd_notify::NotifyState::Status("running"),
-        ]);
+        ])
+        .await;
         if let Some(every) = sd_notify::watchdog_enabled() {
             self.tasks.spawn(watchdog(every / 2, self.shutdown.clone()));
         }
@@ -555,7 +561,8 @@ impl Parts {
         notify(&[
             sd_notify::NotifyState::Stopping,
             sd_notify::NotifyState::Status("stopping: finishing work in flight"),
-        ]);
+        ])
+        .await;
         tracing::info!("stopping: finishing work in flight");
         let _ = self.stop.send(true);
         let drain = async { while self.tasks.join_next().await.is_some() {} };
@@ -661,7 +668,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
     };
     parts.start_housekeeping(cfg, &http_state);
     parts.start_http(listener, http_state, telegram.webhook);
-    parts.announce_ready();
+    parts.announce_ready().await;
     tracing::info!(
         backend = ?store.backend(),
         http = %addr,

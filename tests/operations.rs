@@ -202,18 +202,48 @@ fn series_ids(f: &Family) -> BTreeSet<String> {
         .collect()
 }
 
-/// Reads datagrams from the notify socket until `want` arrives.
-fn wait_notify(sock: &UnixDatagram, want: &str, seen: &mut Vec<String>, log: &dyn Fn() -> String) {
-    let t0 = Instant::now();
-    let mut buf = [0u8; 4096];
-    while !seen.iter().any(|m| m.lines().any(|l| l == want)) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "no {want} from the daemon (got {seen:?}):\n{}",
-            log()
-        );
-        if let Ok(n) = sock.recv(&mut buf) {
-            seen.push(String::from_utf8_lossy(&buf[..n]).to_string());
+/// What the daemon said on its notify socket, read all along by a thread of its own (systemd
+/// reads promptly too; an unread socket would fill up after ten datagrams).
+#[derive(Clone)]
+struct Notifications(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Notifications {
+    fn listen(sock: UnixDatagram) -> Notifications {
+        let seen = Notifications(Default::default());
+        let store = seen.clone();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            // Ends when the test process does.
+            loop {
+                if let Ok(n) = sock.recv(&mut buf) {
+                    let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+                    store.0.lock().unwrap().push(msg);
+                }
+            }
+        });
+        seen
+    }
+
+    fn count(&self, want: &str) -> usize {
+        let seen = self.0.lock().unwrap();
+        seen.iter()
+            .flat_map(|m| m.lines())
+            .filter(|l| *l == want)
+            .count()
+    }
+
+    async fn wait_for(&self, want: &str, n: usize, log: &dyn Fn() -> String) {
+        let t0 = Instant::now();
+        while self.count(want) < n {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "no {want} from the daemon (got {:?}):\n{}",
+                self.0.lock().unwrap(),
+                log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
@@ -255,12 +285,12 @@ async fn the_daemon_speaks_prometheus_and_systemd_and_tells_liveness_from_readin
             ("WATCHDOG_USEC", "400000"),
         ],
     );
-    let mut seen = Vec::new();
-    wait_notify(&sock, "READY=1", &mut seen, &|| daemon.log());
+    notes.wait_for("READY=1", 1, &|| daemon.log()).await;
     // HTTP listens before READY is sent.
     let (code, _) = http_get(http, "/livez").await.unwrap();
     assert_eq!(code, 200);
-    wait_notify(&sock, "WATCHDOG=1", &mut seen, &|| daemon.log());
+    // The watchdog (WATCHDOG_USEC 400 ms) is pinged every 200 ms.
+    notes.wait_for("WATCHDOG=1", 3, &|| daemon.log()).await;
 
     // IMAP is down: not ready (and /healthz says the same), yet alive.
     let t0 = Instant::now();
@@ -375,7 +405,7 @@ async fn the_daemon_speaks_prometheus_and_systemd_and_tells_liveness_from_readin
     // SIGTERM: STOPPING, then a clean exit.
     let status = daemon.stop();
     assert!(status.success(), "{}", daemon.log());
-    wait_notify(&sock, "STOPPING=1", &mut seen, &|| daemon.log());
+    notes.wait_for("STOPPING=1", 1, &|| daemon.log()).await;
 }
 
 #[test]
