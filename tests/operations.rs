@@ -133,8 +133,9 @@ fn check_conventions(families: &BTreeMap<String, Family>) {
             }
             other => panic!("{name}: unexpected type {other}"),
         }
-        let timey = ["lag", "latency", "duration", "time", "age", "_to_"];
-        if timey.iter().any(|w| name.contains(w)) {
+        let words: Vec<&str> = name.split('_').collect();
+        let timey = ["lag", "latency", "duration", "time", "age"];
+        if timey.iter().any(|w| words.contains(w)) || name.contains("_to_") {
             assert!(
                 name.ends_with("_seconds") || name.ends_with("_seconds_total"),
                 "{name}: a time without its unit"
@@ -267,9 +268,7 @@ async fn the_daemon_speaks_prometheus_and_systemd_and_tells_liveness_from_readin
     );
 
     let sock_path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
+    let notes = Notifications::listen(UnixDatagram::bind(&sock_path).unwrap());
     let http = free_port();
     // IMAP points at a port nobody listens on: the channel is down from the start.
     let cfg = format!(
