@@ -34,12 +34,12 @@ async fn seed(store: &Store, n: i64) {
     for s in statements {
         let sql = s.replace("NUMBERS", &numbers);
         connecting::with_pool!(store, p => {
-            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(p).await.expect("seed")
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(p).await.expect("seed");
         });
     }
     if store.backend() == Backend::Postgres {
         connecting::with_pool!(store, p => {
-            sqlx::query("ANALYZE").execute(p).await.expect("analyze")
+            sqlx::query("ANALYZE").execute(p).await.expect("analyze");
         });
     }
 }
