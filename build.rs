@@ -6,8 +6,8 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=prompts");
-    // Read at run time, not baked in with env!: a build directory copied from another checkout
-    // must read this checkout's prompts.
+    // Read at run time of the build script, not baked in when it was compiled: a build
+    // directory shared by several checkouts must embed the prompts of the one being built.
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
     let root = Path::new(&manifest).join("prompts");
     let mut entries = Vec::new();

@@ -109,6 +109,7 @@ pub fn dispatch_settings(cfg: &Config) -> crate::dispatch::DispatchSettings {
         travel_buffer_minutes: d.travel_buffer_minutes,
         tz: cfg.intake.timezone,
         message_id_domain: message_id_domain(cfg),
+        lang: cfg.intake.language,
         ..crate::dispatch::DispatchSettings::default()
     }
 }
@@ -438,7 +439,8 @@ impl Parts {
             retry_policy(cfg),
         )
         .with_wake(wake.clone())
-        .with_language(cfg.intake.language);
+        .with_language(cfg.intake.language)
+        .with_message_id_domain(&message_id_domain(cfg));
         if let Some(s) = &cfg.smtp {
             worker = worker.with_email_cap(s.max_auto_replies_per_hour, Duration::from_secs(3600));
         }

@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the bird's-eye view and the code map.
 
 pub mod alerts;
+pub mod app;
 pub mod authz;
 pub mod backup;
 pub mod channels;
@@ -20,3 +21,4 @@ pub mod metrics;
 pub mod outbox;
 pub mod prompts;
 pub mod store;
+pub mod vocab;

@@ -139,13 +139,7 @@ impl ImapConfig {
     }
 }
 
-/// Where the poller stands in one mailbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    pub uid_validity: u32,
-    /// Highest UID committed to the store.
-    pub last_uid: u32,
-}
+pub use crate::domain::mailbox::Cursor;
 
 /// One message as fetched, handed to the sink.
 #[derive(Debug, Clone)]

@@ -141,6 +141,17 @@ pub enum IntakeError {
     NotHeld(RequestCode),
     #[error("raw bytes of inbound message {0} were purged")]
     Purged(i64),
+    #[error(transparent)]
+    Core(crate::app::AppError),
+}
+
+impl From<crate::app::AppError> for IntakeError {
+    fn from(e: crate::app::AppError) -> Self {
+        match e {
+            crate::app::AppError::Store(e) => IntakeError::Store(e),
+            other => IntakeError::Core(other),
+        }
+    }
 }
 
 /// The pipeline, shared by the IMAP poller (as its [`MessageSink`]) and `ingest`.
@@ -179,6 +190,20 @@ impl Intake {
 
     /// Notifies `n` after each message is committed, so the dispatcher need not wait for its
     /// next round.
+    /// The application core, with this intake's zone, language and Message-ID domain.
+    fn core(&self) -> crate::app::Core {
+        crate::app::Core::new(crate::dispatch::DispatchSettings {
+            tz: self.cfg.timezone,
+            message_id_domain: self.cfg.message_id_domain.clone(),
+            lang: if self.cfg.lang.starts_with("en") {
+                crate::config::Lang::En
+            } else {
+                crate::config::Lang::It
+            },
+            ..Default::default()
+        })
+    }
+
     pub fn with_wake(mut self, n: Arc<tokio::sync::Notify>) -> Self {
         self.committed = Some(n);
         self
@@ -730,11 +755,37 @@ impl Intake {
                     RequestStatus::Assigned | RequestStatus::Confirmed | RequestStatus::Done
                 ) && let Some((score, comment)) = evaluation_of(&prepared)
                 {
-                    // The answer to "how did it go? (1-5)": stored as the requester's evaluation.
-                    tx.record_evaluation(request.id, score, comment.as_deref(), now)
-                        .await?;
-                    Outcome::Recorded {
-                        kind: "evaluation".into(),
+                    // The answer to "how did it go? (1-5)": the core's evaluation, refused
+                    // before the appointment has happened (then kept as a follow-up).
+                    let actor = email_actor(&mut tx, sender.as_deref(), operator.as_ref()).await?;
+                    match crate::app::evaluation::evaluate(
+                        &self.core(),
+                        &mut tx,
+                        &actor,
+                        request.id,
+                        score,
+                        comment.as_deref(),
+                        now,
+                    )
+                    .await
+                    {
+                        Ok(()) => Outcome::Recorded {
+                            kind: "evaluation".into(),
+                        },
+                        Err(crate::app::AppError::Store(e)) => return Err(e.into()),
+                        Err(_) => {
+                            tx.audit(
+                                now,
+                                "process:email",
+                                Some(request.id),
+                                "evaluation_refused",
+                                Some(&detail),
+                            )
+                            .await?;
+                            Outcome::Recorded {
+                                kind: "follow_up".into(),
+                            }
+                        }
                     }
                 } else {
                     // Past intake: the coordinator reads it; fields are not changed silently.
@@ -780,9 +831,13 @@ impl Intake {
                         request_id: Some(request.id),
                     }
                 } else if request.status.can_become(RequestStatus::Cancelled) {
-                    let cancelled = tx
-                        .transition(request.id, RequestStatus::Cancelled, "process:email", now)
-                        .await?;
+                    // The one cancellation of the core: mediator told, offers withdrawn,
+                    // reminders dropped, late flag — in this transaction.
+                    let actor = email_actor(&mut tx, sender.as_deref(), operator.as_ref()).await?;
+                    let cancelled =
+                        crate::app::cancel::cancel(&self.core(), &mut tx, &actor, request.id, now)
+                            .await?
+                            .request;
                     let body = replies::cancel_body(&self.cfg.lang, &cancelled);
                     self.enqueue_reply(
                         &mut tx, &email, &cancelled, "cancel", inbound_id, body, now,
@@ -977,8 +1032,8 @@ impl Intake {
         };
         let mut tx = self.store.begin().await?;
         if !accept {
-            tx.transition(request_id, RequestStatus::Cancelled, actor, now)
-                .await?;
+            let who = crate::app::managing_actor(actor).unwrap_or(crate::authz::Actor::Cli);
+            crate::app::cancel::cancel(&self.core(), &mut tx, &who, request_id, now).await?;
             tx.audit(now, actor, Some(request_id), "review_rejected", None)
                 .await?;
             tx.commit().await?;

@@ -17,6 +17,7 @@
 pub mod classify;
 pub mod imap;
 pub mod intake;
+pub mod notices;
 pub mod parse;
 pub mod replies;
 pub mod smtp;
