@@ -1,5 +1,5 @@
-//! Typed configuration: a TOML file (`--config FILE`, default `connecting.toml` if present)
-//! overridden by environment variables `CONNECTING_<SECTION>_<KEY>`; secrets may also come from
+//! Typed configuration: a TOML file (`--config FILE` or `CONNECTING_CONFIG`, else
+//! `./connecting.toml`, else `/etc/connecting/connecting.toml`, if present) overridden by environment variables `CONNECTING_<SECTION>_<KEY>`; secrets may also come from
 //! `<key>_file`. A bad value is reported with its key, the value and what was expected. Secrets
 //! never print.
 
@@ -474,9 +474,21 @@ pub struct Config {
     pub retention: RetentionConfig,
     #[serde(default)]
     pub outbox: OutboxConfig,
+    #[serde(default)]
+    pub backup: BackupConfig,
 }
 
-const SECTIONS: [&str; 10] = [
+/// `[backup]`: `connecting backup` encrypts to `recipient` (an age public key, `age1...`);
+/// `connecting restore` decrypts with the identity in `identity_file` (or `--identity`), which
+/// belongs on the machine that restores, not beside the daemon.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    pub recipient: Option<String>,
+    pub identity_file: Option<PathBuf>,
+}
+
+const SECTIONS: [&str; 11] = [
     "database",
     "telegram",
     "imap",
@@ -487,6 +499,7 @@ const SECTIONS: [&str; 10] = [
     "http",
     "retention",
     "outbox",
+    "backup",
 ];
 const SECRET_KEYS: [(&str, &str); 5] = [
     ("telegram", "token"),
@@ -527,25 +540,35 @@ const LIST_KEYS: [(&str, &str); 3] = [
     ("intake", "pec_provider_domains"),
 ];
 
+/// Where the configuration is looked for when neither `--config` nor `CONNECTING_CONFIG` names
+/// a file: the current directory, then the system-wide file the Debian package installs.
+pub const DISCOVERED: [&str; 2] = ["connecting.toml", "/etc/connecting/connecting.toml"];
+
 impl Config {
-    /// Loads `path` if given (it must exist), else `connecting.toml` if present, else defaults;
-    /// then applies the process environment.
+    /// Loads `path` if given (`--config` or `CONNECTING_CONFIG`; it must exist), else the first
+    /// of [`DISCOVERED`] that exists, else defaults; then applies the process environment.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let env: Vec<(String, String)> = std::env::vars().collect();
-        let (text, shown) = match path {
+        let (text, shown) = match Config::locate(path) {
             Some(p) => (
-                Some(std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
-                    path: p.to_path_buf(),
+                Some(std::fs::read_to_string(&p).map_err(|e| ConfigError::Read {
+                    path: p.clone(),
                     reason: e.to_string(),
                 })?),
-                p.to_path_buf(),
+                p,
             ),
-            None => {
-                let p = PathBuf::from("connecting.toml");
-                (std::fs::read_to_string(&p).ok(), p)
-            }
+            None => (None, PathBuf::from(DISCOVERED[0])),
         };
         Config::from_parts(text.as_deref(), &shown, &env)
+    }
+
+    /// The file [`Config::load`] reads: `path` if given, else the first of [`DISCOVERED`] that
+    /// exists; `None` means defaults and environment only.
+    pub fn locate(path: Option<&Path>) -> Option<PathBuf> {
+        match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => DISCOVERED.iter().map(PathBuf::from).find(|p| p.is_file()),
+        }
     }
 
     /// Builds a config from TOML text and environment pairs (testable without touching the process).
@@ -581,6 +604,15 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(r) = &self.backup.recipient
+            && r.trim().parse::<age::x25519::Recipient>().is_err()
+        {
+            return Err(ConfigError::Invalid {
+                key: "backup.recipient".into(),
+                value: r.clone(),
+                expected: "an age public key (age1..., as printed by age-keygen)".into(),
+            });
+        }
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres:")

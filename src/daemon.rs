@@ -1,7 +1,9 @@
 //! `connecting run`: one process that starts what the configuration enables and stops cleanly.
 //!
 //! Parts without configuration are skipped with one log line. SIGINT/SIGTERM stop taking new
-//! work and give running work a bounded time to finish; a second signal exits at once.
+//! work and give running work a bounded time to finish; a second signal exits at once. Under
+//! systemd (`Type=notify`) the daemon reports READY once every part is started and HTTP
+//! listens, pings the watchdog while its runtime schedules work, and reports STOPPING.
 
 use anyhow::{Context as _, bail};
 use std::time::Duration;
@@ -334,260 +336,271 @@ async fn while_leader<F, Fut>(
     }
 }
 
-/// Runs until a signal arrives.
-pub async fn run(cfg: &Config) -> anyhow::Result<()> {
-    use crate::clock::{Clock, SystemClock};
-    use crate::http::{ChannelStatus, HttpState, StatusProbe};
-    use std::sync::Arc;
+/// Tells systemd (`Type=notify`) where the process is; a no-op outside systemd. The send is a
+/// blocking datagram write (it waits while the receiver's queue is full), so it runs on the
+/// blocking pool and is given up after a second: the event loop never waits for systemd.
+async fn notify(state: &'static [sd_notify::NotifyState<'static>]) {
+    let send = tokio::task::spawn_blocking(move || sd_notify::notify(state));
+    match tokio::time::timeout(Duration::from_secs(1), send).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "cannot notify systemd"),
+        Ok(Err(_)) | Err(_) => tracing::warn!("systemd did not take the notification in time"),
+    }
+}
 
-    let started = std::time::Instant::now();
-    let store = Store::open(&cfg.database.url).await?;
-    let _lock = instance_lock(cfg, &store)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (stop, shutdown) = Shutdown::new();
-    let mut tasks: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
-    let mut probes: Vec<StatusProbe> = Vec::new();
-    let addr = cfg.http.addr()?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on http.listen = {addr}"))?;
-
-    // Leadership (PostgreSQL: one poller at a time; SQLite: always this instance).
-    let (leader_tx, leader_rx) = watch::channel(false);
-    tasks.spawn(crate::leader::elect(
-        store.clone(),
-        leader_tx,
-        shutdown.clone(),
-        Duration::from_secs(2),
-    ));
-
-    // OAuth2 tokens for the mailbox, shared by IMAP and SMTP.
-    let tokens = oauth2_tokens(cfg, &store)?;
-    let tokens_for = |auth: crate::config::AuthMethod| match auth {
-        crate::config::AuthMethod::Xoauth2 => tokens.clone(),
-        crate::config::AuthMethod::Password => None,
-    };
-
-    // Outbox: one shared worker over every configured transport.
-    let mut transports = crate::outbox::Transports::default();
-    match &cfg.smtp {
-        Some(s) => {
-            let mut scfg = crate::channels::email::smtp::SmtpConfig::from_config(s);
-            if let Some(t) = tokens_for(s.auth) {
-                scfg = scfg.with_oauth2(t);
-            }
-            let t = crate::channels::email::smtp::SmtpTransport::new(&scfg)
-                .map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
-            transports.email = Some(Arc::new(t));
+/// Pings systemd's watchdog at half its `WatchdogSec` while the runtime schedules work: a
+/// process whose event loop is stuck stops pinging and is restarted by systemd.
+async fn watchdog(interval: Duration, mut shutdown: Shutdown) {
+    loop {
+        notify(&[sd_notify::NotifyState::Watchdog]).await;
+        tokio::select! {
+            _ = shutdown.wait() => return,
+            _ = tokio::time::sleep(interval) => {}
         }
-        None => tracing::info!(
-            part = "smtp",
-            "not configured, skipped (email replies wait in the outbox)"
-        ),
+    }
+}
+
+/// What the Telegram part hands to the others.
+#[derive(Default)]
+struct TelegramParts {
+    /// Woken when the bot has written to the outbox.
+    wake: Option<std::sync::Arc<tokio::sync::Notify>>,
+    /// The webhook route, in webhook mode.
+    webhook: Option<axum::Router>,
+}
+
+/// The running parts of one daemon: the tasks, the health probes, and the shared handles they
+/// are started with. Each `start_*` step starts one part.
+struct Parts {
+    store: Store,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+    stop: watch::Sender<bool>,
+    shutdown: Shutdown,
+    tasks: tokio::task::JoinSet<()>,
+    probes: Vec<crate::http::StatusProbe>,
+    leader: watch::Receiver<bool>,
+}
+
+impl Parts {
+    /// Starts leadership (PostgreSQL: one poller at a time; SQLite: always this instance).
+    fn new(store: Store) -> Parts {
+        let (stop, shutdown) = Shutdown::new();
+        let (leader_tx, leader) = watch::channel(false);
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(crate::leader::elect(
+            store.clone(),
+            leader_tx,
+            shutdown.clone(),
+            Duration::from_secs(2),
+        ));
+        Parts {
+            store,
+            clock: std::sync::Arc::new(crate::clock::SystemClock),
+            stop,
+            shutdown,
+            tasks,
+            probes: Vec::new(),
+            leader,
+        }
     }
 
-    // Telegram: the bot's client is also the outbox transport for Telegram payloads; polling
-    // runs on the leader, a webhook on every instance.
-    let mut webhook_router: Option<axum::Router> = None;
-    let mut wake: Option<Arc<tokio::sync::Notify>> = None;
-    match crate::channels::telegram::runtime::TelegramSettings::from_config(cfg) {
-        Some(settings) => {
-            use crate::channels::telegram::{UpdateSink, runtime, startup};
-            let (client, bot) = runtime::connect(&settings, store.clone(), clock.clone())
+    /// Telegram: the bot's client is also the outbox transport for Telegram payloads; polling
+    /// runs on the leader, a webhook on every instance.
+    async fn start_telegram(
+        &mut self,
+        cfg: &Config,
+        transports: &mut crate::outbox::Transports,
+    ) -> anyhow::Result<TelegramParts> {
+        use crate::channels::telegram::{UpdateSink, runtime, startup};
+        use std::sync::Arc;
+        let Some(settings) = runtime::TelegramSettings::from_config(cfg) else {
+            tracing::info!(part = "telegram", "not configured, skipped");
+            return Ok(TelegramParts::default());
+        };
+        let (client, bot) = runtime::connect(&settings, self.store.clone(), self.clock.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("telegram: {e}"))?;
+        transports.telegram = Some(Arc::new(crate::channels::telegram::TelegramTransport::new(
+            client.clone(),
+        )));
+        let mut parts = TelegramParts {
+            wake: Some(bot.wake()),
+            webhook: None,
+        };
+        let sink: Arc<dyn UpdateSink> = Arc::new(bot);
+        let webhook = cfg
+            .telegram
+            .as_ref()
+            .filter(|t| t.mode == crate::config::TelegramMode::Webhook)
+            .and_then(|t| Some((t.webhook_url.clone()?, t.webhook_secret.clone()?)));
+        if let Some((url, secret)) = webhook {
+            startup::use_webhook(&client, &url, secret.expose())
                 .await
                 .map_err(|e| anyhow::anyhow!("telegram: {e}"))?;
-            transports.telegram = Some(Arc::new(
-                crate::channels::telegram::TelegramTransport::new(client.clone()),
+            parts.webhook = Some(crate::channels::telegram::webhook::router(
+                sink,
+                &webhook_path(&url),
+                secret.expose().to_string(),
             ));
-            wake = Some(bot.wake());
-            let sink: Arc<dyn UpdateSink> = Arc::new(bot);
-            let tcfg = cfg
-                .telegram
-                .as_ref()
-                .map(|t| (t.mode, t.webhook_url.clone(), t.webhook_secret.clone()));
-            match tcfg {
-                Some((crate::config::TelegramMode::Webhook, Some(url), Some(secret))) => {
-                    startup::use_webhook(&client, &url, secret.expose())
-                        .await
-                        .map_err(|e| anyhow::anyhow!("telegram: {e}"))?;
-                    let path = url
-                        .split_once("://")
-                        .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
-                        .filter(|p| p.len() > 1)
-                        .unwrap_or_else(|| "/telegram/webhook".into());
-                    webhook_router = Some(crate::channels::telegram::webhook::router(
-                        sink,
-                        &path,
-                        secret.expose().to_string(),
-                    ));
-                    probes.push(Arc::new(|| ChannelStatus {
-                        name: "telegram".into(),
-                        state: "ok".into(),
-                        last_fetch_at: None,
-                        stale_after_secs: i64::MAX,
-                    }));
-                    tracing::info!(part = "telegram", mode = "webhook", "started");
-                }
-                _ => {
-                    startup::use_polling(&client)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("telegram: {e}"))?;
-                    let poll_cfg = settings.poll.clone();
-                    let stale = i64::from(poll_cfg.timeout_secs) + 120;
-                    let leader_probe = leader_rx.clone();
-                    probes.push(Arc::new(move || {
-                        let leading = *leader_probe.borrow();
-                        ChannelStatus {
-                            name: "telegram".into(),
-                            state: if leading { "connecting" } else { "standby" }.into(),
-                            last_fetch_at: crate::metrics::telegram_last_poll(),
-                            stale_after_secs: stale,
-                        }
-                    }));
-                    tasks.spawn(while_leader(
-                        "telegram polling",
-                        leader_rx.clone(),
-                        shutdown.clone(),
-                        move |stop| {
-                            let (client, sink, poll_cfg) =
-                                (client.clone(), sink.clone(), poll_cfg.clone());
-                            async move {
-                                crate::channels::telegram::poller::run(
-                                    client, sink, poll_cfg, stop,
-                                )
-                                .await;
-                            }
-                        },
-                    ));
-                }
-            }
+            self.probes.push(Arc::new(|| crate::http::ChannelStatus {
+                name: "telegram".into(),
+                state: "ok".into(),
+                last_fetch_at: None,
+                stale_after_secs: i64::MAX,
+            }));
+            tracing::info!(part = "telegram", mode = "webhook", "started");
+            return Ok(parts);
         }
-        None => tracing::info!(part = "telegram", "not configured, skipped"),
+        startup::use_polling(&client)
+            .await
+            .map_err(|e| anyhow::anyhow!("telegram: {e}"))?;
+        let poll_cfg = settings.poll.clone();
+        let stale = i64::from(poll_cfg.timeout_secs) + 120;
+        let leader_probe = self.leader.clone();
+        self.probes.push(Arc::new(move || {
+            let leading = *leader_probe.borrow();
+            crate::http::ChannelStatus {
+                name: "telegram".into(),
+                state: if leading { "connecting" } else { "standby" }.into(),
+                last_fetch_at: crate::metrics::telegram_last_poll(),
+                stale_after_secs: stale,
+            }
+        }));
+        self.tasks.spawn(while_leader(
+            "telegram polling",
+            self.leader.clone(),
+            self.shutdown.clone(),
+            move |stop| {
+                let (client, sink, poll_cfg) = (client.clone(), sink.clone(), poll_cfg.clone());
+                async move {
+                    crate::channels::telegram::poller::run(client, sink, poll_cfg, stop).await;
+                }
+            },
+        ));
+        Ok(parts)
     }
-    let mut worker = crate::outbox::OutboxWorker::new(
-        store.clone(),
-        clock.clone(),
-        transports,
-        retry_policy(cfg),
-    );
-    // The outbox wakes when the bot or the dispatcher has written messages; the dispatcher
-    // wakes when the email intake has committed a message.
-    let outbox_wake = wake.unwrap_or_else(|| Arc::new(tokio::sync::Notify::new()));
-    worker = worker
-        .with_wake(outbox_wake.clone())
+
+    /// The outbox: one shared worker over every configured transport, woken when the bot or
+    /// the dispatcher has written messages. Returns its wake handle.
+    fn start_outbox(
+        &mut self,
+        cfg: &Config,
+        transports: crate::outbox::Transports,
+        wake: Option<std::sync::Arc<tokio::sync::Notify>>,
+    ) -> std::sync::Arc<tokio::sync::Notify> {
+        let wake = wake.unwrap_or_default();
+        let mut worker = crate::outbox::OutboxWorker::new(
+            self.store.clone(),
+            self.clock.clone(),
+            transports,
+            retry_policy(cfg),
+        )
+        .with_wake(wake.clone())
         .with_language(cfg.intake.language)
         .with_message_id_domain(&message_id_domain(cfg));
-    if let Some(s) = &cfg.smtp {
-        worker = worker.with_email_cap(s.max_auto_replies_per_hour, Duration::from_secs(3600));
-    }
-    let dispatch_wake = Arc::new(tokio::sync::Notify::new());
-    {
-        let rx = shutdown.0.clone();
-        tasks.spawn(async move { worker.run(Duration::from_millis(250), rx).await });
-    }
-
-    // Dispatch and timers, on every instance.
-    let dispatcher =
-        crate::dispatch::Dispatcher::new(store.clone(), clock.clone(), dispatch_settings(cfg))
-            .with_wake(dispatch_wake.clone(), Some(outbox_wake.clone()));
-    {
-        let rx = shutdown.0.clone();
-        tasks.spawn(async move { dispatcher.run(Duration::from_millis(500), rx).await });
-    }
-
-    // IMAP intake, on the leader.
-    match &cfg.imap {
-        Some(i) => {
-            let mut icfg = crate::channels::email::imap::ImapConfig::from_config(i);
-            if let Some(t) = tokens_for(i.auth) {
-                icfg = icfg.with_oauth2(t);
-            }
-            let intake = Arc::new(
-                crate::channels::email::Intake::new(
-                    store.clone(),
-                    email_intake_config(cfg),
-                    clock.clone(),
-                )
-                .with_wake(dispatch_wake.clone()),
-            );
-            let health: Arc<std::sync::Mutex<Option<Arc<crate::channels::email::imap::Health>>>> =
-                Default::default();
-            let stale_after = i64::try_from(i.stale_after_minutes * 60).unwrap_or(i64::MAX);
-            let renew = i64::try_from(icfg.idle_renew.as_secs()).unwrap_or(i64::MAX);
-            let leader_probe = leader_rx.clone();
-            let h = health.clone();
-            probes.push(Arc::new(move || {
-                let now = crate::store::ts(chrono::Utc::now());
-                if !*leader_probe.borrow() {
-                    return ChannelStatus {
-                        name: "imap".into(),
-                        state: "standby".into(),
-                        last_fetch_at: None,
-                        stale_after_secs: stale_after,
-                    };
-                }
-                let guard = h.lock().unwrap_or_else(|e| e.into_inner());
-                let (connected, last) = guard
-                    .as_ref()
-                    .map(|h| (h.connected(), h.last_sync_at()))
-                    .unwrap_or((false, None));
-                // While IDLE waits, no fetch completes: a live IDLE connection is fresh until its
-                // renewal is overdue.
-                let state = if connected && last.is_some_and(|l| now - l <= renew + stale_after) {
-                    "ok"
-                } else {
-                    "connecting"
-                };
-                ChannelStatus {
-                    name: "imap".into(),
-                    state: state.into(),
-                    last_fetch_at: last,
-                    stale_after_secs: stale_after,
-                }
-            }));
-            tasks.spawn(while_leader(
-                "imap",
-                leader_rx.clone(),
-                shutdown.clone(),
-                move |stop| {
-                    let poller = crate::channels::email::imap::Poller::new(
-                        icfg.clone(),
-                        intake.clone(),
-                        stop,
-                    );
-                    *health.lock().unwrap_or_else(|e| e.into_inner()) = Some(poller.health());
-                    async move { poller.run().await }
-                },
-            ));
+        if let Some(s) = &cfg.smtp {
+            worker = worker.with_email_cap(s.max_auto_replies_per_hour, Duration::from_secs(3600));
         }
-        None => tracing::info!(part = "imap", "not configured, skipped"),
+        let rx = self.shutdown.0.clone();
+        self.tasks
+            .spawn(async move { worker.run(Duration::from_millis(250), rx).await });
+        wake
     }
 
-    tasks.spawn(retention_loop(
-        store.clone(),
-        cfg.retention.clone(),
-        shutdown.clone(),
-    ));
-
-    // HTTP: health, metrics, and the webhook in webhook mode.
-    let http_state = HttpState {
-        store: store.clone(),
-        probes,
-        started_at: crate::store::ts(chrono::Utc::now()),
-    };
-    tasks.spawn(stale_watch(
-        http_state.clone(),
-        cfg.intake.language,
-        message_id_domain(cfg),
-        shutdown.clone(),
-    ));
-    let mut app = crate::http::router(http_state);
-    if let Some(r) = webhook_router {
-        app = app.merge(r);
+    /// Dispatch and timers, on every instance; woken when the email intake has committed a
+    /// message. Returns its wake handle.
+    fn start_dispatcher(
+        &mut self,
+        cfg: &Config,
+        outbox_wake: std::sync::Arc<tokio::sync::Notify>,
+    ) -> std::sync::Arc<tokio::sync::Notify> {
+        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+        let dispatcher = crate::dispatch::Dispatcher::new(
+            self.store.clone(),
+            self.clock.clone(),
+            dispatch_settings(cfg),
+        )
+        .with_wake(wake.clone(), Some(outbox_wake));
+        let rx = self.shutdown.0.clone();
+        self.tasks
+            .spawn(async move { dispatcher.run(Duration::from_millis(500), rx).await });
+        wake
     }
-    {
-        let mut sd = shutdown.clone();
-        tasks.spawn(async move {
+
+    /// IMAP intake, on the leader.
+    fn start_imap(
+        &mut self,
+        cfg: &Config,
+        dispatch_wake: std::sync::Arc<tokio::sync::Notify>,
+        tokens: &Option<std::sync::Arc<crate::oauth2::TokenSource>>,
+    ) {
+        use crate::channels::email::imap::{Health, ImapConfig, Poller};
+        use std::sync::{Arc, Mutex};
+        let Some(i) = &cfg.imap else {
+            tracing::info!(part = "imap", "not configured, skipped");
+            return;
+        };
+        let mut icfg = ImapConfig::from_config(i);
+        if let Some(t) = tokens_for(tokens, i.auth) {
+            icfg = icfg.with_oauth2(t);
+        }
+        let intake = Arc::new(
+            crate::channels::email::Intake::new(
+                self.store.clone(),
+                email_intake_config(cfg),
+                self.clock.clone(),
+            )
+            .with_wake(dispatch_wake),
+        );
+        let health: Arc<Mutex<Option<Arc<Health>>>> = Default::default();
+        let stale_after = i64::try_from(i.stale_after_minutes * 60).unwrap_or(i64::MAX);
+        let renew = i64::try_from(icfg.idle_renew.as_secs()).unwrap_or(i64::MAX);
+        self.probes.push(imap_probe(
+            self.leader.clone(),
+            health.clone(),
+            stale_after,
+            renew,
+        ));
+        self.tasks.spawn(while_leader(
+            "imap",
+            self.leader.clone(),
+            self.shutdown.clone(),
+            move |stop| {
+                let poller = Poller::new(icfg.clone(), intake.clone(), stop);
+                *health.lock().unwrap_or_else(|e| e.into_inner()) = Some(poller.health());
+                async move { poller.run().await }
+            },
+        ));
+    }
+
+    /// Retention once a day, and the coordinators' alert when a channel goes stale.
+    fn start_housekeeping(&mut self, cfg: &Config, http: &crate::http::HttpState) {
+        self.tasks.spawn(retention_loop(
+            self.store.clone(),
+            cfg.retention.clone(),
+            self.shutdown.clone(),
+        ));
+        self.tasks.spawn(stale_watch(
+            http.clone(),
+            cfg.intake.language,
+            message_id_domain(cfg),
+            self.shutdown.clone(),
+        ));
+    }
+
+    /// HTTP: health, metrics, and the webhook in webhook mode.
+    fn start_http(
+        &mut self,
+        listener: tokio::net::TcpListener,
+        state: crate::http::HttpState,
+        webhook: Option<axum::Router>,
+    ) {
+        let mut app = crate::http::router(state);
+        if let Some(r) = webhook {
+            app = app.merge(r);
+        }
+        let mut sd = self.shutdown.clone();
+        self.tasks.spawn(async move {
             let serve =
                 axum::serve(listener, app).with_graceful_shutdown(async move { sd.wait().await });
             if let Err(e) = serve.await {
@@ -595,27 +608,161 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
             }
         });
     }
+
+    /// Tells systemd the daemon is ready and starts the watchdog pings when `WatchdogSec` is set.
+    async fn announce_ready(&mut self) {
+        notify(&[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status("running"),
+        ])
+        .await;
+        if let Some(every) = sd_notify::watchdog_enabled() {
+            self.tasks.spawn(watchdog(every / 2, self.shutdown.clone()));
+        }
+    }
+
+    /// Waits for SIGINT/SIGTERM, then gives the parts a bounded time to finish; a second signal
+    /// exits at once.
+    async fn run_until_signal(mut self) {
+        signal().await;
+        notify(&[
+            sd_notify::NotifyState::Stopping,
+            sd_notify::NotifyState::Status("stopping: finishing work in flight"),
+        ])
+        .await;
+        tracing::info!("stopping: finishing work in flight");
+        let _ = self.stop.send(true);
+        let drain = async { while self.tasks.join_next().await.is_some() {} };
+        tokio::select! {
+            _ = drain => {}
+            _ = tokio::time::sleep(Duration::from_secs(20)) => tracing::warn!("parts did not stop within 20 s"),
+            _ = signal() => {
+                // Nothing is acknowledged before it is committed, so stopping here loses nothing:
+                // what was in flight is taken up again on the next start.
+                tracing::warn!("second signal: exiting now");
+                std::process::exit(130);
+            }
+        }
+    }
+}
+
+/// The URL path of the webhook (`/telegram/webhook` when the URL has none).
+fn webhook_path(url: &str) -> String {
+    url.split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
+        .filter(|p| p.len() > 1)
+        .unwrap_or_else(|| "/telegram/webhook".into())
+}
+
+/// The IMAP channel's status: standby off the leader; while IDLE waits no fetch completes, so a
+/// live IDLE connection is fresh until its renewal is overdue.
+fn imap_probe(
+    leader: watch::Receiver<bool>,
+    health: std::sync::Arc<
+        std::sync::Mutex<Option<std::sync::Arc<crate::channels::email::imap::Health>>>,
+    >,
+    stale_after: i64,
+    renew: i64,
+) -> crate::http::StatusProbe {
+    use crate::http::ChannelStatus;
+    std::sync::Arc::new(move || {
+        let now = crate::store::ts(chrono::Utc::now());
+        if !*leader.borrow() {
+            return ChannelStatus {
+                name: "imap".into(),
+                state: "standby".into(),
+                last_fetch_at: None,
+                stale_after_secs: stale_after,
+            };
+        }
+        let guard = health.lock().unwrap_or_else(|e| e.into_inner());
+        let (connected, last) = guard
+            .as_ref()
+            .map(|h| (h.connected(), h.last_sync_at()))
+            .unwrap_or((false, None));
+        let state = if connected && last.is_some_and(|l| now - l <= renew + stale_after) {
+            "ok"
+        } else {
+            "connecting"
+        };
+        ChannelStatus {
+            name: "imap".into(),
+            state: state.into(),
+            last_fetch_at: last,
+            stale_after_secs: stale_after,
+        }
+    })
+}
+
+/// The mailbox's OAuth2 tokens for one protocol, when it logs in with XOAUTH2.
+fn tokens_for(
+    tokens: &Option<std::sync::Arc<crate::oauth2::TokenSource>>,
+    auth: crate::config::AuthMethod,
+) -> Option<std::sync::Arc<crate::oauth2::TokenSource>> {
+    match auth {
+        crate::config::AuthMethod::Xoauth2 => tokens.clone(),
+        crate::config::AuthMethod::Password => None,
+    }
+}
+
+/// The SMTP transport, when `[smtp]` is configured.
+fn email_transport(
+    cfg: &Config,
+    tokens: &Option<std::sync::Arc<crate::oauth2::TokenSource>>,
+    transports: &mut crate::outbox::Transports,
+) -> anyhow::Result<()> {
+    use crate::channels::email::smtp::{SmtpConfig, SmtpTransport};
+    match &cfg.smtp {
+        Some(s) => {
+            let mut scfg = SmtpConfig::from_config(s);
+            if let Some(t) = tokens_for(tokens, s.auth) {
+                scfg = scfg.with_oauth2(t);
+            }
+            let t = SmtpTransport::new(&scfg).map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
+            transports.email = Some(std::sync::Arc::new(t));
+        }
+        None => tracing::info!(
+            part = "smtp",
+            "not configured, skipped (email replies wait in the outbox)"
+        ),
+    }
+    Ok(())
+}
+
+/// Runs until a signal arrives.
+pub async fn run(cfg: &Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    crate::metrics::mark_start();
+    let store = Store::open(&cfg.database.url).await?;
+    let _lock = instance_lock(cfg, &store)?;
+    let addr = cfg.http.addr()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on http.listen = {addr}"))?;
+    let mut parts = Parts::new(store.clone());
+    // OAuth2 tokens for the mailbox, shared by IMAP and SMTP.
+    let tokens = oauth2_tokens(cfg, &store)?;
+    let mut transports = crate::outbox::Transports::default();
+    email_transport(cfg, &tokens, &mut transports)?;
+    let telegram = parts.start_telegram(cfg, &mut transports).await?;
+    let outbox_wake = parts.start_outbox(cfg, transports, telegram.wake);
+    let dispatch_wake = parts.start_dispatcher(cfg, outbox_wake);
+    parts.start_imap(cfg, dispatch_wake, &tokens);
+    let http_state = crate::http::HttpState {
+        store: store.clone(),
+        probes: std::mem::take(&mut parts.probes),
+        started_at: crate::store::ts(chrono::Utc::now()),
+    };
+    parts.start_housekeeping(cfg, &http_state);
+    parts.start_http(listener, http_state, telegram.webhook);
+    parts.announce_ready().await;
     tracing::info!(
         backend = ?store.backend(),
         http = %addr,
         startup_ms = started.elapsed().as_millis() as u64,
         "connecting is running"
     );
-
-    signal().await;
-    tracing::info!("stopping: finishing work in flight");
-    let _ = stop.send(true);
-    let drain = async { while tasks.join_next().await.is_some() {} };
-    tokio::select! {
-        _ = drain => {}
-        _ = tokio::time::sleep(Duration::from_secs(20)) => tracing::warn!("parts did not stop within 20 s"),
-        _ = signal() => {
-            // Nothing is acknowledged before it is committed, so stopping here loses nothing:
-            // what was in flight is taken up again on the next start.
-            tracing::warn!("second signal: exiting now");
-            std::process::exit(130);
-        }
-    }
+    parts.run_until_signal().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod app;
 pub mod authz;
+pub mod backup;
 pub mod channels;
 pub mod cli;
 pub mod clock;

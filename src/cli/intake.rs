@@ -232,6 +232,7 @@ pub async fn demo(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
     let sub = Ctx {
         config: cfg.clone(),
         json: true,
+        config_file: ctx.config_file.clone(),
     };
     let lang = cfg.intake.language;
     for (what, file) in [

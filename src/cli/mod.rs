@@ -2,6 +2,9 @@
 //! Output is a readable table by default and JSON with `--json`.
 
 mod admin;
+mod backup;
+pub mod database;
+mod docs;
 mod doctor;
 mod inbound;
 mod intake;
@@ -25,8 +28,8 @@ use crate::store::Store;
     about = "Turns requests for cultural mediators into assigned, confirmed appointments"
 )]
 pub struct Cli {
-    /// Configuration file (default: connecting.toml if present).
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present).
+    #[arg(long, global = true, value_name = "FILE", env = "CONNECTING_CONFIG")]
     pub config: Option<PathBuf>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
@@ -88,6 +91,14 @@ pub enum Command {
     /// OAuth2 mailboxes: `login` runs the device-code flow and stores the refresh token.
     #[command(subcommand)]
     Oauth2(oauth2::OAuth2Cmd),
+    /// Write a consistent snapshot of the database, encrypted with age for backup.recipient.
+    Backup(backup::BackupArgs),
+    /// Load a backup made by `connecting backup` into a new, empty database.
+    Restore(backup::RestoreArgs),
+    /// Print shell completions for bash, zsh or fish.
+    Completions(docs::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 /// Arguments shared by commands that only need the database.
@@ -179,19 +190,29 @@ fn init_logging(format: LogFormat, daemon: bool) {
 pub struct Ctx {
     pub config: Config,
     pub json: bool,
+    /// The configuration file read, if any (for messages).
+    pub config_file: Option<PathBuf>,
 }
 
 impl Ctx {
+    /// The database, which must exist: only `migrate`, `run` and `restore` create one.
     pub async fn store(&self) -> anyhow::Result<Store> {
-        Ok(Store::open(&self.config.database.url).await?)
+        Ok(database::open_existing(&self.config.database.url, self.config_file.as_deref()).await?)
     }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // These need no configuration.
+    match &cli.command {
+        Command::Completions(a) => return docs::completions(a.shell),
+        Command::Man => return docs::man(),
+        _ => {}
+    }
     let config = Config::load(cli.config.as_deref())?;
     let ctx = Ctx {
         config,
         json: cli.json,
+        config_file: Config::locate(cli.config.as_deref()),
     };
     match cli.command {
         Command::Run => crate::daemon::run(&ctx.config).await,
@@ -228,5 +249,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Outbox(c) => admin::outbox(&ctx, c).await,
         Command::Doctor => doctor::doctor(&ctx).await,
         Command::Oauth2(c) => oauth2::oauth2(&ctx, c).await,
+        Command::Backup(a) => backup::backup(&ctx, a).await,
+        Command::Restore(a) => backup::restore(&ctx, a).await,
+        Command::Completions(_) | Command::Man => Ok(()),
     }
 }

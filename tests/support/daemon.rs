@@ -22,6 +22,11 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(dir: &std::path::Path, config: &str) -> Daemon {
+        Daemon::start_with_env(dir, config, &[])
+    }
+
+    /// As [`Daemon::start`], with extra environment variables (`NOTIFY_SOCKET`, say).
+    pub fn start_with_env(dir: &std::path::Path, config: &str, env: &[(&str, &str)]) -> Daemon {
         let cfg = dir.join("connecting.toml");
         std::fs::write(&cfg, config).unwrap();
         let log = dir.join("daemon.log");
@@ -36,6 +41,7 @@ impl Daemon {
                 "CONNECTING_LOG",
                 "debug,sqlx=warn,hyper=warn,reqwest=warn,h2=warn,rustls=warn",
             )
+            .envs(env.iter().copied())
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
