@@ -333,26 +333,76 @@ fn wd_note(date: NaiveDate, wd: Option<Weekday>) -> Option<Note> {
 }
 
 /// Finds date expressions in folded `text`. `taken` are spans already used (phones, e-mails,
-/// references); the spans of the dates found are added to it.
+/// references); the spans of the dates found are added to it. Each form is one step, most
+/// specific first: a later step skips what an earlier one took.
 pub(crate) fn scan_dates(
     text: &str,
     today: NaiveDate,
     taken: &mut Vec<(usize, usize)>,
 ) -> Vec<DateHit> {
-    let g = Gates::of(text);
-    let dset = g.digits.then(|| DATE_SET.matches(text));
-    let mut spans = Spans::new(std::mem::take(taken));
-    let mut hits: Vec<DateHit> = Vec::new();
-    let push = |spans: &mut Spans,
-                hits: &mut Vec<DateHit>,
-                s: usize,
-                e: usize,
-                date: Option<NaiveDate>,
-                notes: Vec<Note>,
-                part: Option<&'static str>| {
-        spans.push((s, e));
+    let mut scan = DateScan::new(text, today, std::mem::take(taken));
+    scan.day_and_month_name();
+    scan.numeric_date();
+    scan.weekday_and_day();
+    scan.today_tomorrow();
+    scan.in_n_days();
+    scan.weekday_next_week();
+    scan.weekday_prossimo();
+    scan.this_weekday();
+    scan.next_week_without_day();
+    scan.bare_weekday();
+    scan.bare_day_of_month();
+    let (hits, spans) = scan.finish();
+    *taken = spans;
+    hits
+}
+
+/// The state of one date scan: the text, the spans used so far and the hits found.
+struct DateScan<'t> {
+    text: &'t str,
+    today: NaiveDate,
+    gates: Gates,
+    dset: Option<SetMatches>,
+    spans: Spans,
+    hits: Vec<DateHit>,
+}
+
+impl<'t> DateScan<'t> {
+    fn new(text: &'t str, today: NaiveDate, taken: Vec<(usize, usize)>) -> Self {
+        let gates = Gates::of(text);
+        let dset = gates.digits.then(|| DATE_SET.matches(text));
+        DateScan {
+            text,
+            today,
+            gates,
+            dset,
+            spans: Spans::new(taken),
+            hits: Vec::new(),
+        }
+    }
+
+    fn finish(mut self) -> (Vec<DateHit>, Vec<(usize, usize)>) {
+        self.hits.sort_by_key(|h| h.start);
+        (self.hits, self.spans.into_vec())
+    }
+
+    fn free(&self, (s, e): (usize, usize)) -> bool {
+        self.spans.free(s, e)
+    }
+
+    /// Records a hit: whether it is a deadline or excluded (a decree's date, "scorso") is read
+    /// from the words around it.
+    fn push(
+        &mut self,
+        (s, e): (usize, usize),
+        date: Option<NaiveDate>,
+        notes: Vec<Note>,
+        part: Option<&'static str>,
+    ) {
+        let text = self.text;
+        self.spans.push((s, e));
         let before = window(text, s, 40);
-        hits.push(DateHit {
+        self.hits.push(DateHit {
             start: s,
             end: e,
             date,
@@ -361,311 +411,301 @@ pub(crate) fn scan_dates(
             part,
             notes,
         });
-    };
-
-    // 1. "martedì 12 marzo 2027", "12 mar", "1° aprile"
-    for c in gated(&D_TEXT, text, set_has(&dset, 0)) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        let wd = c.get(1).and_then(|w| weekday_of(w.as_str()));
-        let day_at = c.get(2).map(|g| g.start()).unwrap_or(m.0);
-        if wd.is_none() && after_time(text, day_at) {
-            continue;
-        }
-        let (Some(day), Some(month)) = (
-            c.get(2).and_then(|d| d.as_str().parse::<u32>().ok()),
-            c.get(3).and_then(|mo| month_of(mo.as_str())),
-        ) else {
-            continue;
-        };
-        if !(1..=31).contains(&day) {
-            continue;
-        }
-        let date = match c.get(4).and_then(|y| year_of(y.as_str())) {
-            Some(y) => NaiveDate::from_ymd_opt(y, month, day),
-            None => next_day_month(today, day, month),
-        };
-        let mut notes = Vec::new();
-        match date {
-            Some(d) => notes.extend(wd_note(d, wd)),
-            None => notes.push(Note::new(
-                "invalid_date",
-                vec![("text", c[0].trim().to_string())],
-            )),
-        }
-        push(&mut spans, &mut hits, m.0, m.1, date, notes, None);
     }
 
-    // 2. "12/03/2027", "12.03.27", "12-03", "mar 12/03"
-    for c in gated(&D_NUM, text, set_has(&dset, 1)) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
+    /// A date with its notes: a weekday that does not match, or a date that does not exist.
+    fn dated(date: Option<NaiveDate>, wd: Option<Weekday>, written: &str) -> Vec<Note> {
+        match date {
+            Some(d) => wd_note(d, wd).into_iter().collect(),
+            None => vec![Note::new(
+                "invalid_date",
+                vec![("text", written.trim().to_string())],
+            )],
         }
-        let wd = c.get(1).and_then(|w| weekday_of(w.as_str()));
-        let (Some(a), Some(sep), Some(b)) = (
-            c.get(2).and_then(|d| d.as_str().parse::<u32>().ok()),
-            c.get(3).map(|s| s.as_str()),
-            c.get(4).and_then(|d| d.as_str().parse::<u32>().ok()),
-        ) else {
-            continue;
-        };
-        let year = c.get(5).and_then(|y| year_of(y.as_str()));
-        if !(1..=31).contains(&a) || !(1..=12).contains(&b) {
-            continue;
-        }
-        let num_start = c.get(2).map(|g| g.start()).unwrap_or(m.0);
-        if wd.is_none() && after_time(text, num_start) {
-            continue;
-        }
-        let before = window(text, if wd.is_some() { m.0 } else { num_start }, 24);
-        if year.is_none() && wd.is_none() {
-            if TIME_CTX.is_match(before) {
+    }
+
+    /// "martedì 12 marzo 2027", "12 mar", "1° aprile"
+    fn day_and_month_name(&mut self) {
+        let text = self.text;
+        for c in gated(&D_TEXT, text, set_has(&self.dset, 0)) {
+            let m = whole(&c);
+            if !self.free(m) {
                 continue;
             }
-            let date_ctx = DATE_CTX.is_match(before);
-            match sep {
-                "." if !date_ctx => continue,
-                "-" if !date_ctx && (7..=20).contains(&a) && b > a => continue,
-                _ => {}
+            let wd = c.get(1).and_then(|w| weekday_of(w.as_str()));
+            let day_at = c.get(2).map(|g| g.start()).unwrap_or(m.0);
+            if wd.is_none() && after_time(text, day_at) {
+                continue;
             }
+            let (Some(day), Some(month)) = (
+                c.get(2).and_then(|d| d.as_str().parse::<u32>().ok()),
+                c.get(3).and_then(|mo| month_of(mo.as_str())),
+            ) else {
+                continue;
+            };
+            if !(1..=31).contains(&day) {
+                continue;
+            }
+            let date = match c.get(4).and_then(|y| year_of(y.as_str())) {
+                Some(y) => NaiveDate::from_ymd_opt(y, month, day),
+                None => next_day_month(self.today, day, month),
+            };
+            let notes = Self::dated(date, wd, &c[0]);
+            self.push(m, date, notes, None);
         }
-        // A time right after ("12.30" read as a date would be wrong): "12.03" followed by "-" time.
-        let date = match year {
-            Some(y) => NaiveDate::from_ymd_opt(y, b, a),
-            None => next_day_month(today, a, b),
-        };
-        let mut notes = Vec::new();
-        match date {
-            Some(d) => notes.extend(wd_note(d, wd)),
-            None => notes.push(Note::new(
-                "invalid_date",
-                vec![("text", c[0].trim().to_string())],
-            )),
-        }
-        push(&mut spans, &mut hits, m.0, m.1, date, notes, None);
     }
 
-    // 3. "giovedì 12", "mar 12" (martedì; or marzo when only that fits)
-    for c in gated(&D_WD_DAY, text, set_has(&dset, 2)) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
+    /// "12/03/2027", "12.03.27", "12-03", "mar 12/03"
+    fn numeric_date(&mut self) {
+        let text = self.text;
+        for c in gated(&D_NUM, text, set_has(&self.dset, 1)) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
+            }
+            let wd = c.get(1).and_then(|w| weekday_of(w.as_str()));
+            let (Some(a), Some(sep), Some(b)) = (
+                c.get(2).and_then(|d| d.as_str().parse::<u32>().ok()),
+                c.get(3).map(|s| s.as_str()),
+                c.get(4).and_then(|d| d.as_str().parse::<u32>().ok()),
+            ) else {
+                continue;
+            };
+            let year = c.get(5).and_then(|y| year_of(y.as_str()));
+            if !(1..=31).contains(&a) || !(1..=12).contains(&b) {
+                continue;
+            }
+            let num_start = c.get(2).map(|g| g.start()).unwrap_or(m.0);
+            if wd.is_none() && after_time(text, num_start) {
+                continue;
+            }
+            if year.is_none() && wd.is_none() && !numeric_reads_as_date(text, num_start, sep, a, b)
+            {
+                continue;
+            }
+            let date = match year {
+                Some(y) => NaiveDate::from_ymd_opt(y, b, a),
+                None => next_day_month(self.today, a, b),
+            };
+            let notes = Self::dated(date, wd, &c[0]);
+            self.push(m, date, notes, None);
         }
-        let after = &text[m.1..];
-        let mut ac = after.chars();
-        if let (Some(x), Some(y)) = (ac.next(), ac.next())
-            && (x == ':' || x == '.' || x == '/' || x == '-')
-            && y.is_ascii_digit()
-        {
-            continue;
-        }
-        let word = c.get(1).map(|w| w.as_str()).unwrap_or("");
-        let wd = weekday_of(word);
-        let Some(day) = c.get(2).and_then(|d| d.as_str().parse::<u32>().ok()) else {
-            continue;
-        };
-        if !(1..=31).contains(&day) {
-            continue;
-        }
-        let mut notes = Vec::new();
-        let date = match next_day_of_month(today, day, wd) {
-            Some((d, true)) => Some(d),
-            Some((d, false)) => {
-                if word.starts_with("mar") && word.len() <= 4 {
-                    if let Some(md) = next_day_month(today, day, 3) {
-                        Some(md)
-                    } else {
-                        Some(d)
-                    }
-                } else {
+    }
+
+    /// "giovedì 12", "mar 12" (martedì; or marzo when only that fits)
+    fn weekday_and_day(&mut self) {
+        let text = self.text;
+        for c in gated(&D_WD_DAY, text, set_has(&self.dset, 2)) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
+            }
+            let mut ac = text[m.1..].chars();
+            if let (Some(x), Some(y)) = (ac.next(), ac.next())
+                && (x == ':' || x == '.' || x == '/' || x == '-')
+                && y.is_ascii_digit()
+            {
+                continue;
+            }
+            let word = c.get(1).map(|w| w.as_str()).unwrap_or("");
+            let wd = weekday_of(word);
+            let Some(day) = c
+                .get(2)
+                .and_then(|d| d.as_str().parse::<u32>().ok())
+                .filter(|d| (1..=31).contains(d))
+            else {
+                continue;
+            };
+            let mut notes = Vec::new();
+            let date = match next_day_of_month(self.today, day, wd) {
+                Some((d, true)) => Some(d),
+                Some((d, false)) if word.starts_with("mar") && word.len() <= 4 => {
+                    next_day_month(self.today, day, 3).or(Some(d))
+                }
+                Some((d, false)) => {
                     notes.extend(wd_note(d, wd));
                     Some(d)
                 }
+                None => None,
+            };
+            self.push(m, date, notes, None);
+        }
+    }
+
+    /// oggi, domani, dopodomani, domattina
+    fn today_tomorrow(&mut self) {
+        let text = self.text;
+        let on = any(text, &["oggi", "doman", "domatt", "dopo", "stama", "stase"]);
+        for c in gated(&D_REL, text, on) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
             }
-            None => None,
-        };
-        push(&mut spans, &mut hits, m.0, m.1, date, notes, None);
-    }
-
-    // 4. oggi, domani, dopodomani, domattina
-    for c in gated(
-        &D_REL,
-        text,
-        any(text, &["oggi", "doman", "domatt", "dopo", "stama", "stase"]),
-    ) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        let w = c.get(1).map(|w| w.as_str()).unwrap_or("");
-        let (days, mut part) = match w {
-            "oggi" => (0, None),
-            "domani" => (1, None),
-            "dopodomani" => (2, None),
-            "stamattina" | "stamani" | "stamane" => (0, Some("mattina")),
-            "stasera" => (0, None),
-            w if w.starts_with("dopo") => (2, None),
-            _ => (1, Some("mattina")), // domattina, domani mattina
-        };
-        if let Some(p) = c.get(2) {
-            part = Some(if p.as_str() == "mattina" {
-                "mattina"
-            } else {
-                "pomeriggio"
-            });
-        }
-        let date = today + Duration::days(days);
-        push(
-            &mut spans,
-            &mut hits,
-            m.0,
-            m.1,
-            Some(date),
-            Vec::new(),
-            part,
-        );
-    }
-
-    // 5. "tra 3 giorni", "fra due settimane"
-    for c in gated(&D_IN, text, any(text, &["tra ", "fra "])) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        let Some(n) = c.get(1).and_then(|n| number_word(n.as_str())) else {
-            continue;
-        };
-        let unit = c.get(2).map(|u| u.as_str()).unwrap_or("");
-        let days = if unit.starts_with("sett") { 7 * n } else { n };
-        let date = today + Duration::days(i64::from(days));
-        push(
-            &mut spans,
-            &mut hits,
-            m.0,
-            m.1,
-            Some(date),
-            Vec::new(),
-            None,
-        );
-    }
-
-    // 6. "lunedì della settimana prossima" (unambiguous), "lunedì prossimo" (ambiguous), "questo giovedì"
-    for c in gated(
-        &D_NEXT_WEEK_WD,
-        text,
-        g.weekday && any(text, &["prossim", "entrante"]),
-    ) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        if let Some(wd) = c.get(1).and_then(|w| weekday_of(w.as_str())) {
-            let d = weekday_next_week(today, wd);
-            push(&mut spans, &mut hits, m.0, m.1, Some(d), Vec::new(), None);
-        }
-    }
-    for c in gated(&D_PROSSIMO, text, g.weekday && text.contains("prossim")) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        let Some(wd) = c.get(1).or(c.get(2)).and_then(|w| weekday_of(w.as_str())) else {
-            continue;
-        };
-        let d = next_weekday(today, wd);
-        let alt = d + Duration::days(7);
-        let note = Note::new(
-            "prossimo_ambiguous",
-            vec![
-                ("weekday", weekday_name(wd).into()),
-                ("date", fmt_date(d)),
-                ("alt", fmt_date(alt)),
-            ],
-        );
-        push(&mut spans, &mut hits, m.0, m.1, Some(d), vec![note], None);
-    }
-    for c in gated(&D_QUESTO, text, g.weekday && text.contains("quest")) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        if let Some(wd) = c.get(1).or(c.get(2)).and_then(|w| weekday_of(w.as_str())) {
-            let d = next_weekday(today, wd);
-            push(&mut spans, &mut hits, m.0, m.1, Some(d), Vec::new(), None);
+            let w = c.get(1).map(|w| w.as_str()).unwrap_or("");
+            let (days, mut part) = match w {
+                "oggi" => (0, None),
+                "domani" => (1, None),
+                "dopodomani" => (2, None),
+                "stamattina" | "stamani" | "stamane" => (0, Some("mattina")),
+                "stasera" => (0, None),
+                w if w.starts_with("dopo") => (2, None),
+                _ => (1, Some("mattina")), // domattina, domani mattina
+            };
+            if let Some(p) = c.get(2) {
+                part = Some(if p.as_str() == "mattina" {
+                    "mattina"
+                } else {
+                    "pomeriggio"
+                });
+            }
+            let date = self.today + Duration::days(days);
+            self.push(m, Some(date), Vec::new(), part);
         }
     }
 
-    // 7. "la settimana prossima": no day
-    for m in D_WEEK.find_iter(text).take(if text.contains("settimana") {
-        usize::MAX
-    } else {
-        0
-    }) {
-        if !spans.free(m.start(), m.end()) {
-            continue;
-        }
-        let note = Note::new("vague_date", vec![("text", m.as_str().trim().to_string())]);
-        push(
-            &mut spans,
-            &mut hits,
-            m.start(),
-            m.end(),
-            None,
-            vec![note],
-            None,
-        );
-    }
-
-    // 8. a bare weekday: the next one
-    for c in gated(&D_WD, text, g.weekday) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        // "il sabato", "ogni lunedì": a habit, not a date
-        if HABIT.is_match(window(text, m.0, 16)) {
-            continue;
-        }
-        if let Some(wd) = c.get(1).and_then(|w| weekday_of(w.as_str())) {
-            let d = next_weekday(today, wd);
-            push(&mut spans, &mut hits, m.0, m.1, Some(d), Vec::new(), None);
+    /// "tra 3 giorni", "fra due settimane"
+    fn in_n_days(&mut self) {
+        let text = self.text;
+        for c in gated(&D_IN, text, any(text, &["tra ", "fra "])) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
+            }
+            let Some(n) = c.get(1).and_then(|n| number_word(n.as_str())) else {
+                continue;
+            };
+            let unit = c.get(2).map(|u| u.as_str()).unwrap_or("");
+            let days = if unit.starts_with("sett") { 7 * n } else { n };
+            let date = self.today + Duration::days(i64::from(days));
+            self.push(m, Some(date), Vec::new(), None);
         }
     }
 
-    // 9. "il 12", "giorno 12 p.v."
-    for c in gated(&D_DAY, text, set_has(&dset, 3)) {
-        let Some(g) = c.get(1) else { continue };
-        if !spans.free(g.start(), g.end()) {
-            continue;
+    /// "lunedì della settimana prossima": unambiguous
+    fn weekday_next_week(&mut self) {
+        let text = self.text;
+        let on = self.gates.weekday && any(text, &["prossim", "entrante"]);
+        for c in gated(&D_NEXT_WEEK_WD, text, on) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
+            }
+            if let Some(wd) = c.get(1).and_then(|w| weekday_of(w.as_str())) {
+                let d = weekday_next_week(self.today, wd);
+                self.push(m, Some(d), Vec::new(), None);
+            }
         }
-        let Some(day) = g
-            .as_str()
-            .parse::<u32>()
-            .ok()
-            .filter(|d| (1..=31).contains(d))
-        else {
-            continue;
-        };
-        let m0 = c.get(0).map(|m| m.start()).unwrap_or(g.start());
-        if let Some((d, _)) = next_day_of_month(today, day, None) {
-            push(
-                &mut spans,
-                &mut hits,
-                m0,
-                g.end(),
-                Some(d),
-                Vec::new(),
-                None,
+    }
+
+    /// "lunedì prossimo": the coming one, flagged as ambiguous
+    fn weekday_prossimo(&mut self) {
+        let text = self.text;
+        let on = self.gates.weekday && text.contains("prossim");
+        for c in gated(&D_PROSSIMO, text, on) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
+            }
+            let Some(wd) = c.get(1).or(c.get(2)).and_then(|w| weekday_of(w.as_str())) else {
+                continue;
+            };
+            let d = next_weekday(self.today, wd);
+            let alt = d + Duration::days(7);
+            let note = Note::new(
+                "prossimo_ambiguous",
+                vec![
+                    ("weekday", weekday_name(wd).into()),
+                    ("date", fmt_date(d)),
+                    ("alt", fmt_date(alt)),
+                ],
             );
+            self.push(m, Some(d), vec![note], None);
         }
     }
 
-    hits.sort_by_key(|h| h.start);
-    *taken = spans.into_vec();
-    hits
+    /// "questo giovedì"
+    fn this_weekday(&mut self) {
+        let text = self.text;
+        let on = self.gates.weekday && text.contains("quest");
+        for c in gated(&D_QUESTO, text, on) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
+            }
+            if let Some(wd) = c.get(1).or(c.get(2)).and_then(|w| weekday_of(w.as_str())) {
+                let d = next_weekday(self.today, wd);
+                self.push(m, Some(d), Vec::new(), None);
+            }
+        }
+    }
+
+    /// "la settimana prossima": no day
+    fn next_week_without_day(&mut self) {
+        let text = self.text;
+        if !text.contains("settimana") {
+            return;
+        }
+        for m in D_WEEK.find_iter(text) {
+            if !self.free((m.start(), m.end())) {
+                continue;
+            }
+            let note = Note::new("vague_date", vec![("text", m.as_str().trim().to_string())]);
+            self.push((m.start(), m.end()), None, vec![note], None);
+        }
+    }
+
+    /// A bare weekday: the next one ("il sabato", "ogni lunedì" are habits, not dates)
+    fn bare_weekday(&mut self) {
+        let text = self.text;
+        for c in gated(&D_WD, text, self.gates.weekday) {
+            let m = whole(&c);
+            if !self.free(m) || HABIT.is_match(window(text, m.0, 16)) {
+                continue;
+            }
+            if let Some(wd) = c.get(1).and_then(|w| weekday_of(w.as_str())) {
+                let d = next_weekday(self.today, wd);
+                self.push(m, Some(d), Vec::new(), None);
+            }
+        }
+    }
+
+    /// "il 12", "giorno 12 p.v."
+    fn bare_day_of_month(&mut self) {
+        let text = self.text;
+        for c in gated(&D_DAY, text, set_has(&self.dset, 3)) {
+            let Some(g) = c.get(1) else { continue };
+            if !self.free((g.start(), g.end())) {
+                continue;
+            }
+            let Some(day) = g
+                .as_str()
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=31).contains(d))
+            else {
+                continue;
+            };
+            let m0 = c.get(0).map(|m| m.start()).unwrap_or(g.start());
+            if let Some((d, _)) = next_day_of_month(self.today, day, None) {
+                self.push((m0, g.end()), Some(d), Vec::new(), None);
+            }
+        }
+    }
+}
+
+/// A numeric day-month without a year or weekday is a date only where the words before allow
+/// it: not after "ore"/"alle"; "12.03" only after "il"/"del"...; "9-11" is an hour range.
+fn numeric_reads_as_date(text: &str, num_start: usize, sep: &str, a: u32, b: u32) -> bool {
+    let before = window(text, num_start, 24);
+    if TIME_CTX.is_match(before) {
+        return false;
+    }
+    let date_ctx = DATE_CTX.is_match(before);
+    match sep {
+        "." => date_ctx,
+        "-" => date_ctx || !((7..=20).contains(&a) && b > a),
+        _ => true,
+    }
 }
 
 /// The number at `at` continues a time ("16.15 mar", "ore 16-17 mar", "alle 17 mar").

@@ -3,7 +3,9 @@
 //! preferences, requester — with `missing` fields and `warnings`. Pure code, no I/O; every regex
 //! and data file is compiled or parsed once.
 
+pub mod corrections;
 pub mod dates;
+pub mod eval;
 mod fields;
 pub mod fold;
 pub mod languages;
