@@ -66,11 +66,11 @@ pub async fn parse(ctx: &Ctx, a: ParseArgs) -> anyhow::Result<()> {
             let mail = parse_email(&raw, &Limits::default())
                 .with_context(|| format!("{} is not a readable email", path.display()))?;
             let m = mail.effective();
-            let body = extract::prepare_email_text(m.text_plain.as_deref(), m.text_html.as_deref());
-            let text = match &m.subject {
-                Some(s) => format!("{s}\n\n{body}"),
-                None => body,
-            };
+            let text = extract::read_email(
+                m.subject.as_deref(),
+                m.text_plain.as_deref(),
+                m.text_html.as_deref(),
+            );
             let sender = SenderInfo {
                 name: m.reply_address().and_then(|a| a.name.clone()),
                 email: m.reply_address().map(|a| a.address.clone()),
@@ -165,7 +165,10 @@ fn print_report(ctx: &Ctx, cases: &[Case]) -> anyhow::Result<()> {
     } else {
         print!("{}", r.table());
         for m in &r.misses {
-            println!("  miss {} {}: expected {} got {}", m.id, m.field, m.expected, m.got);
+            println!(
+                "  miss {} {}: expected {} got {}",
+                m.id, m.field, m.expected, m.got
+            );
         }
     }
     Ok(())

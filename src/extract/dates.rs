@@ -132,6 +132,12 @@ fn set_has(set: &Option<SetMatches>, i: usize) -> bool {
 /// "il 12 gennaio scorso", "del 25 febbraio u.s.": a past reference, not the appointment.
 static PAST_MARK: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\s*,?\s*(?:scors[oa]|u\.\s?s\.|passat[oa]|ultimo\s+scorso)(?:\W|$)"));
+/// Words before a date that name it as an event ("del", "tenuta il").
+static PAST_EVENT_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\bdel|\bdal|\b(?:tenut|svolt|avvenut|stat|fatt|effettuat)[oaie]\s+(?:il|in\s+data)|\bscors[oa])\s*$",
+    )
+});
 static HABIT: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?:\bil|\bogni|\btutti\s+i|\btutte\s+le|\bnei|\bdei)\s+$"));
 static TIME_CTX: LazyLock<Regex> =
@@ -413,6 +419,23 @@ impl<'t> DateScan<'t> {
         });
     }
 
+    /// A day and month without a year that has passed, named as an event ("dopo il colloquio
+    /// del 22 febbraio", "l'udienza che si è tenuta il 18 febbraio", on 1 March), is a past
+    /// event, not next year's appointment.
+    fn past_unless_year(&mut self, has_year: bool) {
+        let (today, text) = (self.today, self.text);
+        if has_year {
+            return;
+        }
+        if let Some(h) = self.hits.last_mut()
+            && let Some(d) = h.date
+            && (d - today).num_days() > 120
+            && PAST_EVENT_CUE.is_match(window(text, h.start, 30))
+        {
+            h.excluded = true;
+        }
+    }
+
     /// A date with its notes: a weekday that does not match, or a date that does not exist.
     fn dated(date: Option<NaiveDate>, wd: Option<Weekday>, written: &str) -> Vec<Note> {
         match date {
@@ -446,12 +469,14 @@ impl<'t> DateScan<'t> {
             if !(1..=31).contains(&day) {
                 continue;
             }
-            let date = match c.get(4).and_then(|y| year_of(y.as_str())) {
+            let year = c.get(4).and_then(|y| year_of(y.as_str()));
+            let date = match year {
                 Some(y) => NaiveDate::from_ymd_opt(y, month, day),
                 None => next_day_month(self.today, day, month),
             };
             let notes = Self::dated(date, wd, &c[0]);
             self.push(m, date, notes, None);
+            self.past_unless_year(year.is_some());
         }
     }
 
@@ -489,6 +514,7 @@ impl<'t> DateScan<'t> {
             };
             let notes = Self::dated(date, wd, &c[0]);
             self.push(m, date, notes, None);
+            self.past_unless_year(year.is_some());
         }
     }
 

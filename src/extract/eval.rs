@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{Context, SenderInfo, extract, prepare_email_text, to_parse_json};
+use super::{Context, SenderInfo, extract, read_email, to_parse_json};
 use crate::domain::Channel;
 
 /// The fields compared, in the order they are printed.
@@ -110,7 +110,7 @@ impl Case {
         ctx.channel = self.channel;
         ctx.sender = self.sender.clone();
         let text = if self.channel == Channel::Email && !self.prepared {
-            prepare_email_text(Some(&self.text), None)
+            read_email(None, Some(&self.text), None)
         } else {
             self.text.clone()
         };
@@ -136,7 +136,8 @@ pub enum FixtureError {
 }
 
 /// The cases of a fixture directory: each `NAME.json` (metadata) with `NAME.txt` (the text; an
-/// e-mail body for channel "email") or `NAME.html` (an HTML e-mail body), sorted by name.
+/// e-mail body for channel "email", read with [`read_email`]) or `NAME.html` (an HTML e-mail
+/// body), sorted by name.
 pub fn read_fixture_dir(dir: &std::path::Path) -> Result<Vec<Case>, FixtureError> {
     let io = |p: &std::path::Path| {
         let path = p.display().to_string();
@@ -158,7 +159,7 @@ pub fn read_fixture_dir(dir: &std::path::Path) -> Result<Vec<Case>, FixtureError
         let html = j.with_extension("html");
         let (text, prepared) = if html.exists() {
             let h = std::fs::read_to_string(&html).map_err(io(&html))?;
-            (prepare_email_text(None, Some(&h)), true)
+            (read_email(None, None, Some(&h)), true)
         } else {
             let t = j.with_extension("txt");
             (std::fs::read_to_string(&t).map_err(io(&t))?, false)

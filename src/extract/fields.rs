@@ -326,7 +326,7 @@ pub(crate) fn continuity(original: &str, folded: &str) -> Option<Continuity> {
 
 static CASE_REF: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(?:rif(?:erimento)?\.?|prot(?:ocollo)?\.?(?:\s*(?:n|nr|num)\.?|\s*n°)?|fascicolo(?:\s*(?:n|nr)\.?|\s*n°)?|pratica(?:\s*(?:n|nr)\.?|\s*n°)?|cartella(?:\s*(?:n|nr)\.?|\s*n°)?|r\.\s?g\.(?:\s*(?:n|nr)\.?)?|rg(?:\s*(?:n|nr)\.?)?|procedimento(?:\s*(?:n|nr)\.?)?|codice\s+caso|caso\s+n\.?|id\s+caso)\s*[:.°]?\s*((?:[A-Z]{1,6}[-/ ])?[A-Z0-9]*\d[A-Z0-9]*(?:[/\-.][A-Z0-9]+)*)",
+        r"(?i)\b(?:rif(?:erimento)?\.?|prot(?:ocollo)?\.?(?:\s*(?:n|nr|num)\.?|\s*n°)?|fascicolo(?:\s*(?:n|nr)\.?|\s*n°)?|pratica(?:\s*(?:n|nr)\.?|\s*n°)?|cartella(?:\s*(?:n|nr)\.?|\s*n°)?|r\.\s?g\.(?:\s*(?:n|nr)\.?)?|rg(?:\s*(?:n|nr)\.?)?|procedimento(?:\s*(?:n|nr)\.?)?|codice\s+caso|caso\s+n\.?|id\s+caso)(?:\s*[:.°]\s*|\s+)((?:[A-Z]{1,6}[-/ ])?[A-Z0-9]*\d[A-Z0-9]*(?:[/\-.][A-Z0-9]+)*)",
     )
 });
 

@@ -9,6 +9,7 @@ pub mod eval;
 mod fields;
 pub mod fold;
 pub mod languages;
+pub mod mail;
 mod messages;
 pub mod places;
 pub mod text;
@@ -23,6 +24,7 @@ use crate::domain::{Ambito, Channel, Gender, InterventionType, LanguageCode, Mod
 
 pub use fields::Continuity;
 pub use languages::Language;
+pub use mail::read_email;
 pub use places::Comune;
 pub use text::prepare_email_text;
 
@@ -123,6 +125,7 @@ impl Note {
         match self.code.as_str() {
             "approximate_time" | "time_assumed_pm" => "start",
             "nationality_only" | "several_languages" => "language",
+            "ambiguous_place" => "place",
             _ => "date",
         }
     }
@@ -186,9 +189,141 @@ fn cut(text: &str) -> &str {
     &text[..end]
 }
 
-/// Reads a request. Never panics, whatever the text.
+/// Reads a request. Never panics, whatever the text. A text with structure (a mail with
+/// quoted or forwarded messages, see [`mail`]) is read part by part, and the newest part that
+/// states a field decides it.
 pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
-    let original = cut(text);
+    let text = cut(text);
+    let mut d = if mail::is_structured(text) {
+        let parts = mail::split(text);
+        let drafts: Vec<RequestDraft> = parts.iter().map(|p| read(&p.text, ctx)).collect();
+        combine(drafts)
+    } else {
+        read(text, ctx)
+    };
+    d.requester.name = d.requester.name.or_else(|| ctx.sender.name.clone());
+    d.requester.email = d.requester.email.or_else(|| ctx.sender.email.clone());
+    d.requester.phone = d.requester.phone.or_else(|| ctx.sender.phone.clone());
+    complete_times(&mut d);
+    finalize(&mut d, ctx);
+    d
+}
+
+/// How many of the core fields a part states (language, type, date, time, place).
+fn core_fields(d: &RequestDraft) -> usize {
+    [
+        d.language.is_some() || d.nationality.is_some(),
+        d.intervention.is_some(),
+        d.date.is_some() || d.deadline.is_some(),
+        d.start.is_some(),
+        d.comune.is_some() || d.address.is_some() || d.office.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count()
+}
+
+/// The drafts of a mail's parts (newest first) as one: from the oldest to the newest, each part
+/// replaces what it states — the language (with its notes), the date, the time (start and end
+/// together), the place (comune, address and office together)... A correction written above a
+/// forwarded request thus overrides what it corrects. The requester is the one of the part that
+/// holds the request (the most core fields; the oldest on a tie), else the newest that names one.
+fn combine(parts: Vec<RequestDraft>) -> RequestDraft {
+    let holder = parts
+        .iter()
+        .enumerate()
+        .fold((0usize, 0usize), |best, (i, p)| {
+            let n = core_fields(p);
+            if n >= best.1 { (i, n) } else { best }
+        })
+        .0;
+    let requester = {
+        let pick = |f: fn(&Requester) -> &Option<String>| {
+            f(&parts[holder].requester)
+                .clone()
+                .or_else(|| parts.iter().find_map(|p| f(&p.requester).clone()))
+        };
+        Requester {
+            name: pick(|r| &r.name),
+            email: pick(|r| &r.email),
+            phone: pick(|r| &r.phone),
+        }
+    };
+    let mut it = parts.into_iter().rev();
+    let Some(mut acc) = it.next() else {
+        return RequestDraft::default();
+    };
+    for newer in it {
+        let keep_notes = |acc: &mut RequestDraft, field: &str, newer: &RequestDraft| {
+            acc.notes.retain(|n| n.field() != field);
+            acc.notes
+                .extend(newer.notes.iter().filter(|n| n.field() == field).cloned());
+        };
+        if newer.language.is_some() {
+            acc.language = newer.language.clone();
+            acc.languages = newer.languages.clone();
+            acc.nationality = None;
+            keep_notes(&mut acc, "language", &newer);
+        } else if acc.language.is_none() && newer.nationality.is_some() {
+            acc.nationality = newer.nationality.clone();
+            keep_notes(&mut acc, "language", &newer);
+        }
+        if newer.date.is_some() {
+            acc.date = newer.date;
+            keep_notes(&mut acc, "date", &newer);
+        }
+        if newer.deadline.is_some() {
+            acc.deadline = newer.deadline;
+        }
+        if newer.start.is_some()
+            && !(newer.time_approximate
+                && acc.start.is_some()
+                && !acc.time_approximate
+                && newer.date.is_none())
+        {
+            acc.start = newer.start;
+            acc.end = newer.end;
+            acc.time_approximate = newer.time_approximate;
+            keep_notes(&mut acc, "start", &newer);
+        }
+        if newer.duration_minutes.is_some() {
+            acc.duration_minutes = newer.duration_minutes;
+        }
+        if newer.comune.is_some() || newer.notes.iter().any(|n| n.field() == "place") {
+            keep_notes(&mut acc, "place", &newer);
+            acc.comune = newer.comune.clone();
+            acc.address = newer.address.clone();
+            acc.office = newer.office.clone();
+        } else if newer.address.is_some() {
+            acc.address = newer.address.clone();
+            acc.office = newer.office.clone().or(acc.office.take());
+        }
+        macro_rules! newest {
+            ($($f:ident),*) => { $( if newer.$f.is_some() { acc.$f = newer.$f.clone(); } )* };
+        }
+        newest!(
+            intervention,
+            modality,
+            mediator_gender,
+            continuity,
+            case_ref
+        );
+        acc.urgent |= newer.urgent;
+        for n in &newer.notes {
+            if !matches!(n.field(), "language" | "date" | "start" | "place")
+                && !acc.notes.contains(n)
+            {
+                acc.notes.push(n.clone());
+            }
+        }
+    }
+    acc.requester = requester;
+    acc
+}
+
+/// Reads one text (one part of a mail): every field it states, the requester as written in it.
+fn read(text: &str, ctx: &Context) -> RequestDraft {
+    let original = text;
     let folded = fold::Folded::new(original);
     let f = folded.text.as_str();
     let today = ctx.now.with_timezone(&ctx.tz).date_naive();
@@ -402,21 +537,12 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     d.continuity = fields::continuity(&original[..orig_closing], body);
     d.case_ref = case.map(|c| folded.slice(original, c.0, c.1).to_string());
 
-    // Requester
+    // Requester, as written (registration fills the gaps later)
     d.requester = Requester {
-        name: fields::requester_name(original, f).or_else(|| ctx.sender.name.clone()),
-        email: emails
-            .first()
-            .map(|e| e.2.clone())
-            .or_else(|| ctx.sender.email.clone()),
-        phone: phones
-            .first()
-            .map(|p| p.2.clone())
-            .or_else(|| ctx.sender.phone.clone()),
+        name: fields::requester_name(original, f),
+        email: emails.first().map(|e| e.2.clone()),
+        phone: phones.first().map(|p| p.2.clone()),
     };
-
-    complete_times(&mut d);
-    finalize(&mut d, ctx);
     d
 }
 

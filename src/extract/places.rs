@@ -108,6 +108,7 @@ pub fn comune_by_name(name: &str) -> Option<&'static Comune> {
 pub struct FoundComune {
     pub comune: &'static Comune,
     pub start: usize,
+    pub end: usize,
     pub score: i32,
 }
 
@@ -211,6 +212,7 @@ pub(crate) fn find_comuni(
                 out.push(FoundComune {
                     comune: &c.list[*idx],
                     start: s,
+                    end,
                     score,
                 });
                 i += ctoks.len();
@@ -222,7 +224,20 @@ pub(crate) fn find_comuni(
             i += 1;
         }
     }
+    drop_choices(text, &mut out);
     out
+}
+
+/// "Bergamo o Dalmine?": a choice between places states neither.
+fn drop_choices(text: &str, found: &mut [FoundComune]) {
+    for k in 1..found.len() {
+        let (a, b) = (found[k - 1].end, found[k].start);
+        let between = text.get(a..b).unwrap_or("").trim();
+        if matches!(between, "o" | "oppure" | "/" | "o a" | "oppure a") {
+            found[k - 1].score = found[k - 1].score.min(0);
+            found[k].score = found[k].score.min(0);
+        }
+    }
 }
 
 fn floor_char(s: &str, mut i: usize) -> usize {

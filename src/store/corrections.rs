@@ -60,7 +60,17 @@ impl Correction {
     }
 }
 
-type Row = (i64, Option<i64>, String, String, i64, String, String, String, i64);
+type Row = (
+    i64,
+    Option<i64>,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+);
 
 fn from_row(r: Row) -> Result<Correction> {
     let (id, request_id, source, channel, read_at, text, expected, corrected, created_at) = r;
