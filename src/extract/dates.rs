@@ -33,6 +33,10 @@ pub struct TimeHit {
     pub approximate: Option<&'static str>,
     /// "fino alle 11": an end time, paired with a start in the same sentence.
     pub until: bool,
+    /// "non più alle 10": a time the text takes back.
+    pub negated: bool,
+    /// "ma alle 11.30", "anzi alle 11", "spostato alle 15": a time that corrects another.
+    pub corrects: bool,
     pub notes: Vec<Note>,
 }
 
@@ -794,11 +798,17 @@ fn whole(c: &Captures) -> (usize, usize) {
 const HM: &str = r"(\d{1,2})(?:(?:\s?[:.]\s?|,)(\d{2}))?";
 
 static P_T_RANGE_DALLE: LazyLock<String> = LazyLock::new(|| {
-    format!(r"\b(?:dalle|dall')\s*(?:ore\s*)?{HM}\s*(?:alle|a|fino\s+alle|-|/)\s*(?:ore\s*)?{HM}\b")
+    format!(
+        r"\b(?:dalle|dall')\s*(?:ore\s*)?{HM}\s*(?:alle|a|fino\s+alle|-|/)\s*(?:ore\s*)?{HM}\b(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
+    )
 });
 static T_RANGE_DALLE: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_DALLE));
 static P_T_RANGE_TRA: LazyLock<String> =
-    LazyLock::new(|| format!(r"\b(?:tra|fra)\s+le\s+(?:ore\s*)?{HM}\s+e\s+le\s+(?:ore\s*)?{HM}\b"));
+    LazyLock::new(|| {
+        format!(
+            r"\b(?:tra|fra)\s+le\s+(?:ore\s*)?{HM}\s+e\s+le\s+(?:ore\s*)?{HM}\b(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
+        )
+    });
 static T_RANGE_TRA: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_TRA));
 static P_T_RANGE_DASH: LazyLock<String> = LazyLock::new(|| {
     format!(r"(?:\b(ore|h|orario|ora|orari|alle)\s*[:.]?\s*)?\b{HM}\s*(?:-|/)\s*(?:ore\s*)?{HM}\b")
@@ -896,7 +906,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 continue;
             };
             let mut notes = Vec::new();
-            let h1 = pm_shift(h1, None, &mut notes, &c[0]);
+            let h1 = pm_shift(h1, c.get(5).map(|x| x.as_str()), &mut notes, &c[0]);
             let h2 = if h2 < h1 && (1..=6).contains(&h2) && h2 + 12 > h1 {
                 h2 + 12
             } else {
@@ -910,6 +920,8 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                     to: Some(b),
                     approximate: None,
                     until: false,
+                    negated: false,
+                    corrects: false,
                     notes,
                 });
             }
@@ -942,6 +954,8 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 to: Some(b),
                 approximate: None,
                 until: false,
+                negated: false,
+                corrects: false,
                 notes: Vec::new(),
             });
         }
@@ -961,6 +975,8 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 to: None,
                 approximate: None,
                 until: true,
+                negated: false,
+                corrects: false,
                 notes: Vec::new(),
             });
         }
@@ -998,6 +1014,8 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 to: None,
                 approximate: None,
                 until: false,
+                negated: false,
+                corrects: false,
                 notes,
             });
         }
@@ -1021,6 +1039,8 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                     to: None,
                     approximate: None,
                     until: false,
+                    negated: false,
+                    corrects: false,
                     notes,
                 });
             }
@@ -1043,6 +1063,8 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 to: None,
                 approximate: None,
                 until: false,
+                negated: false,
+                corrects: false,
                 notes: Vec::new(),
             });
         }
@@ -1065,6 +1087,8 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 to: None,
                 approximate: None,
                 until: false,
+                negated: false,
+                corrects: false,
                 notes: Vec::new(),
             });
         }
@@ -1095,13 +1119,33 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             to: Some(b),
             approximate: Some(part),
             until: false,
+            negated: false,
+            corrects: false,
             notes: Vec::new(),
         });
     }
     hits.sort_by_key(|h| h.start);
+    for h in &mut hits {
+        let before = window(text, h.start, 40);
+        h.negated = TIME_NEGATED.is_match(before);
+        h.corrects = CORRECTION_CUE.is_match(before);
+    }
     *taken = spans.into_vec();
     hits
 }
+
+/// "non più alle", "invece che alle", "non": the time after is taken back.
+static TIME_NEGATED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\bnon\s+(?:piu\s+|più\s+)?|\binvece\s+(?:che|delle|di)\s+|\banziche\s+|\bal\s+posto\s+delle\s+)(?:alle\s+|le\s+|ore\s+|dalle\s+)?$",
+    )
+});
+/// "ma alle", "anzi (no) alle", "spostato alle", "ora alle": the time after corrects another.
+static CORRECTION_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\bma\s+|\banzi\b[\s,.]*(?:no\b[\s,.]*)?|\bspostat[oa]\s+|\bposticipat[oa]\s+|\banticipat[oa]\s+|\bcambiat[oa]\s+|\bsolo\s+|\bpuo\s+solo\s+|\bpiuttosto\s+)(?:a\s+|alle\s+|le\s+|ore\s+|dalle\s+|per\s+le\s+)?$",
+    )
+});
 
 static DUR_HOURS: LazyLock<Regex> = LazyLock::new(|| {
     re(

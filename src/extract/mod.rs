@@ -8,6 +8,7 @@ pub mod dates;
 pub mod eval;
 mod fields;
 pub mod fold;
+mod hours;
 pub mod languages;
 pub mod mail;
 mod messages;
@@ -325,7 +326,8 @@ fn combine(parts: Vec<RequestDraft>) -> RequestDraft {
 fn read(text: &str, ctx: &Context) -> RequestDraft {
     let original = text;
     let folded = fold::Folded::new(original);
-    let f = folded.text.as_str();
+    let with_digits = hours::digits(&folded.text);
+    let f = with_digits.as_str();
     let today = ctx.now.with_timezone(&ctx.tz).date_naive();
     let mut d = RequestDraft::default();
 
@@ -451,9 +453,23 @@ fn read(text: &str, ctx: &Context) -> RequestDraft {
     }
     d.deadline = deadline_hit.and_then(|h| h.date);
 
-    let time_pick = times
+    // a precise time beats a part of the day ("in mattinata, dalle 9 alle 12"); a correction
+    // ("non alle 10 ma alle 11.30", "anzi alle 11") beats what it corrects
+    let usable_time = |t: &&dates::TimeHit| !t.until && !t.negated;
+    let time_pick = [true, false]
         .iter()
-        .find(|t| !t.until && in_body(t.start))
+        .find_map(|&body_only| {
+            let pool = || {
+                times
+                    .iter()
+                    .filter(usable_time)
+                    .filter(move |t| !body_only || in_body(t.start))
+            };
+            pool()
+                .find(|t| t.corrects)
+                .or_else(|| pool().find(|t| t.approximate.is_none()))
+                .or_else(|| pool().next())
+        })
         .or(times.iter().find(|t| !t.until));
     // "alle 9 e mezza ..., fino alle 11,30": an end in the same sentence
     let until = time_pick.filter(|t| t.to.is_none()).and_then(|t| {
