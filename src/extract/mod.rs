@@ -518,6 +518,17 @@ fn read(text: &str, ctx: &Context) -> RequestDraft {
         .filter(|c| c.score > 0)
         .max_by_key(|c| (c.score, std::cmp::Reverse(c.start)))
         .map(|c| c.comune.clone());
+    if d.comune.is_none()
+        && let Some((frazione, comuni)) = places::shared_frazione(&f[..closing])
+    {
+        d.notes.push(Note::new(
+            "ambiguous_place",
+            vec![
+                ("place", frazione.to_string()),
+                ("comuni", comuni.join(", ")),
+            ],
+        ));
+    }
     let orig_closing = folded.orig(closing);
     // an address after the closing is the office's, in the signature
     let street_words = [
@@ -606,11 +617,13 @@ fn complete_times(d: &mut RequestDraft) {
 /// Recomputes `modality` defaults, `missing` and `warnings` from the fields and the notes.
 fn finalize(d: &mut RequestDraft, ctx: &Context) {
     use InterventionType::*;
-    // a hearing is at the court: the place is known
-    let has_place = d.comune.is_some()
-        || d.address.is_some()
-        || d.office.is_some()
-        || d.intervention == Some(Udienza);
+    // a hearing is at the court: the place is known; a frazione shared by several comuni is not
+    let ambiguous = d.comune.is_none() && d.notes.iter().any(|n| n.field() == "place");
+    let has_place = !ambiguous
+        && (d.comune.is_some()
+            || d.address.is_some()
+            || d.office.is_some()
+            || d.intervention == Some(Udienza));
     if d.modality.is_none() {
         d.modality = match d.intervention {
             Some(Telefonata) => Some(Modality::Phone),
