@@ -20,6 +20,10 @@ pub struct DateHit {
     pub excluded: bool,
     /// "domattina": the date also says the part of the day.
     pub part: Option<&'static str>,
+    /// "previsto per il 5", "non mercoledì": a date the text takes back.
+    pub negated: bool,
+    /// "spostato al 9 marzo": a date that corrects another.
+    pub corrects: bool,
     pub notes: Vec<Note>,
 }
 
@@ -108,7 +112,7 @@ static DEADLINE_CUE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static EXCLUDE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\bnat[oaie]\s+(?:a\s+\w+\s+)?(?:il\s+)?|\bnascita\s*:?\s*(?:il\s+)?|\bclasse\s+|(?:decreto|provvedimento|sentenza|ordinanza|relazione|nota|mail|e-?mail|lettera|\bprot\.?|protocollo|comunicazione|segnalazione|verbale)\s+(?:\S+\s+){0,4}?(?:del|in\s+data|datat[oa])\s+|\bricevut[oa]\s+(?:il\s+)?|\binviat[oa]\s+(?:il\s+)?|\bscritto\s+(?:il\s+)?)$",
+        r"(?:\bnat[oaie]\s+(?:a\s+\w+\s+)?(?:il\s+)?|\bnascita\s*:?\s*(?:il\s+)?|\bclasse\s+|(?:decreto|provvedimento|sentenza|ordinanza|relazione|nota|mail|e-?mail|lettera|\bprot\.?|protocollo|comunicazione|segnalazione|verbale)\s+(?:\S+\s+){0,4}?(?:del|in\s+data|datat[oa])\s+|\bricevut[oa]\s+(?:il\s+)?|\binviat[oa]\s+(?:il\s+)?|\bscritto\s+(?:il\s+)?|\b(?:arrivat|pervenut|giunt|spedit|mandat|protocollat)[oaie]\s+(?:il\s+)?)$",
     )
 });
 /// One pass over the text tells which numeric date patterns can match at all.
@@ -136,6 +140,22 @@ fn set_has(set: &Option<SetMatches>, i: usize) -> bool {
 /// "il 12 gennaio scorso", "del 25 febbraio u.s.": a past reference, not the appointment.
 static PAST_MARK: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\s*,?\s*(?:scors[oa]|u\.\s?s\.|passat[oa]|ultimo\s+scorso)(?:\W|$)"));
+/// "la richiesta di", "la mail del": the weekday after is when a message was sent.
+static SENT_ON: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?:richiesta|mail|e-?mail|messaggio|lettera|telefonata|comunicazione)\s+(?:di|del)\s+$")
+});
+/// "previsto per il", "non", "invece del": the date after is taken back.
+static DATE_NEGATED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\bprevist[oa]\s+(?:per\s+)?|\bfissat[oa]\s+(?:per\s+)?|\bnon\s+(?:piu'?\s+)?(?:per\s+)?|\binvece\s+(?:del|che\s+il|di)\s+|\banziche\s+(?:il\s+)?)(?:il\s+|per\s+il\s+|di\s+|giorno\s+)?$",
+    )
+});
+/// "spostato al", "rinviato a", "anzi il": the date after corrects another.
+static DATE_CORRECTION: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\b(?:spostat|rinviat|posticipat|anticipat|cambiat|rimandat)[oa]\s+(?:a\s+|al\s+|per\s+|per\s+il\s+|il\s+|alla\s+data\s+del\s+)?|\banzi\b[\s,.]*(?:no\b[\s,.]*)?(?:il\s+|per\s+il\s+)?|\bdata\s+giusta\s+(?:e'?|è)\s+(?:il\s+)?|\bma\s+(?:il\s+|per\s+il\s+)?)$",
+    )
+});
 /// Words before a date that name it as an event ("del", "tenuta il").
 static PAST_EVENT_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -419,6 +439,8 @@ impl<'t> DateScan<'t> {
             deadline: DEADLINE_CUE.is_match(before),
             excluded: EXCLUDE_CUE.is_match(before) || PAST_MARK.is_match(&text[e..]),
             part,
+            negated: DATE_NEGATED.is_match(before),
+            corrects: DATE_CORRECTION.is_match(before),
             notes,
         });
     }
@@ -639,6 +661,16 @@ impl<'t> DateScan<'t> {
             let Some(wd) = c.get(1).or(c.get(2)).and_then(|w| weekday_of(w.as_str())) else {
                 continue;
             };
+            // "lunedì prossimo 15 marzo": the explicit date decides
+            let end = m.1;
+            if self
+                .hits
+                .iter()
+                .any(|h| h.date.is_some() && h.start >= end && h.start <= end + 3)
+            {
+                self.spans.push(m);
+                continue;
+            }
             let d = next_weekday(self.today, wd);
             let alt = d + Duration::days(7);
             let note = Note::new(
@@ -695,6 +727,12 @@ impl<'t> DateScan<'t> {
             if let Some(wd) = c.get(1).and_then(|w| weekday_of(w.as_str())) {
                 let d = next_weekday(self.today, wd);
                 self.push(m, Some(d), Vec::new(), None);
+                // "la mia richiesta di venerdì": when a message was sent
+                if SENT_ON.is_match(window(text, m.0, 30))
+                    && let Some(h) = self.hits.last_mut()
+                {
+                    h.excluded = true;
+                }
             }
         }
     }
@@ -1137,7 +1175,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
 /// "non più alle", "invece che alle", "non": the time after is taken back.
 static TIME_NEGATED: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\bnon\s+(?:piu\s+|più\s+)?|\binvece\s+(?:che|delle|di)\s+|\banziche\s+|\bal\s+posto\s+delle\s+)(?:alle\s+|le\s+|ore\s+|dalle\s+)?$",
+        r"(?:\bnon\s+(?:piu'?\s+|più\s+)?|\binvece\s+(?:che|delle|di)\s+|\banziche\s+|\bal\s+posto\s+delle\s+)(?:alle\s+|le\s+|ore\s+|dalle\s+)?$",
     )
 });
 /// "ma alle", "anzi (no) alle", "spostato alle", "ora alle": the time after corrects another.
@@ -1292,6 +1330,8 @@ pub fn holiday(d: NaiveDate) -> Option<&'static str> {
         (6, 2) => "Festa della Repubblica",
         (8, 15) => "Ferragosto",
         (11, 1) => "Ognissanti",
+        // law 151/2025: San Francesco d'Assisi, a national holiday again from 2026
+        (10, 4) if d.year() >= 2026 => "San Francesco d'Assisi",
         (12, 8) => "Immacolata Concezione",
         (12, 25) => "Natale",
         (12, 26) => "Santo Stefano",

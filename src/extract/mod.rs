@@ -417,13 +417,21 @@ fn read(text: &str, ctx: &Context) -> RequestDraft {
         }
     }
     let deadline_hit = usable.iter().find(|h| h.deadline && h.date.is_some());
-    let appts: Vec<&&dates::DateHit> = usable
+    // a date taken back ("previsto per il 5") is not a candidate when another is given; a
+    // correction ("spostato al 9 marzo") beats the others
+    let all_appts: Vec<&&dates::DateHit> = usable
         .iter()
         .filter(|h| !h.deadline && h.date.is_some())
         .collect();
+    let appts: Vec<&&dates::DateHit> = if all_appts.iter().any(|h| !h.negated) {
+        all_appts.iter().copied().filter(|h| !h.negated).collect()
+    } else {
+        all_appts
+    };
     let pick = appts
         .iter()
-        .find(|h| h.date.is_some_and(|x| x >= today))
+        .find(|h| h.corrects && h.date.is_some_and(|x| x >= today))
+        .or_else(|| appts.iter().find(|h| h.date.is_some_and(|x| x >= today)))
         .or(appts.first())
         .copied();
     let mut part_from_date = None;
@@ -432,7 +440,11 @@ fn read(text: &str, ctx: &Context) -> RequestDraft {
         part_from_date = p.part;
         d.notes
             .extend(p.notes.iter().filter(|n| n.code != "invalid_date").cloned());
-        let mut distinct: Vec<NaiveDate> = appts.iter().filter_map(|h| h.date).collect();
+        let mut distinct: Vec<NaiveDate> = if p.corrects {
+            Vec::new()
+        } else {
+            appts.iter().filter_map(|h| h.date).collect()
+        };
         distinct.sort();
         distinct.dedup();
         if distinct.len() > 1 {
