@@ -353,6 +353,28 @@ fn read(text: &str, ctx: &Context) -> RequestDraft {
     if found.iter().any(|x| x.start < closing) {
         found.retain(|x| x.start < closing);
     }
+    // a language taken back ("dari, non farsi") goes when another is named; when some are
+    // asked for ("il padre parla pashto, la madre solo dari: serve dari"), the others go
+    if found.iter().any(|x| !x.nationality && !x.negated) {
+        found.retain(|x| !x.negated);
+    }
+    if found.iter().any(|x| !x.nationality && x.requested) {
+        let asked: Vec<(String, usize)> = found
+            .iter()
+            .filter(|x| x.requested)
+            .map(|x| (x.language.code.clone(), x.start + x.text.len()))
+            .collect();
+        // a variant right after an asked language stays: "lingua araba (dialetto marocchino)"
+        found.retain(|x| {
+            x.nationality
+                || x.requested
+                || x.language.family.as_ref().is_some_and(|f| {
+                    asked
+                        .iter()
+                        .any(|(c, end)| c == f && x.start >= *end && x.start - *end <= 20)
+                })
+        });
+    }
     let mut certain: Vec<&Language> = Vec::new();
     for x in found.iter().filter(|x| !x.nationality) {
         if !certain.iter().any(|l| l.code == x.language.code) {
