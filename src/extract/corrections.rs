@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::sync::LazyLock;
 
 use super::eval::{FIELDS, field};
-use super::{Context, RequestDraft, fields, to_parse_json};
+use super::{Context, RequestDraft, fields, places, to_parse_json};
 use crate::domain::Channel;
 
 /// Fields never kept with a correction (personal data).
@@ -94,6 +94,77 @@ static TITLED: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|e| panic!("bad title regex: {e}"))
 });
 
+/// Two or three capitalised words in a row ("Laura Rossi"): a name unless a place or an office.
+static CAPITALISED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b\p{Lu}[\p{Ll}'’]+(?:[ \t]+\p{Lu}[\p{Ll}'’]+){1,2}\b")
+        .unwrap_or_else(|e| panic!("bad name regex: {e}"))
+});
+/// Capitalised words of offices, greetings and places that are not names.
+const NOT_NAMES: &[&str] = &[
+    "Servizio",
+    "Servizi",
+    "Sociali",
+    "Sociale",
+    "Tutela",
+    "Minori",
+    "Ambito",
+    "Comune",
+    "Ufficio",
+    "Piano",
+    "Tribunale",
+    "Minorenni",
+    "Spazio",
+    "Neutro",
+    "Assistente",
+    "Buongiorno",
+    "Buonasera",
+    "Gentile",
+    "Gentili",
+    "Cordiali",
+    "Saluti",
+    "Distinti",
+    "Grazie",
+    "Via",
+    "Viale",
+    "Piazza",
+    "Corso",
+    "San",
+    "Santa",
+    "Sant",
+    "Ospedale",
+    "Cooperativa",
+    "Mediazione",
+    "Oggetto",
+    "Lingua",
+    "Area",
+    "Segreteria",
+    "Coordinatrice",
+    "Coordinatore",
+    "Responsabile",
+    "Centro",
+    "Famiglia",
+    "Consultorio",
+    "Questura",
+    "Scuola",
+    "Messaggio",
+    "Posta",
+    "Certificata",
+    "Valle",
+    "Alto",
+    "Basso",
+    "Isola",
+    "Bergamasca",
+    "Regolamento",
+    "Lunedì",
+    "Martedì",
+    "Mercoledì",
+    "Giovedì",
+    "Venerdì",
+    "Sabato",
+    "Domenica",
+    "Serve",
+];
+
 /// The text without e-mail addresses, phone numbers, street addresses and the names given in
 /// `known` (each word of them) or after a title ("Dott.ssa Rossi").
 pub fn scrub(text: &str, known: &[&str]) -> String {
@@ -109,6 +180,15 @@ pub fn scrub(text: &str, known: &[&str]) -> String {
     }
     for c in TITLED.captures_iter(text) {
         if let Some(m) = c.get(1) {
+            spans.push((m.start(), m.end(), "[nome]"));
+        }
+    }
+    for m in CAPITALISED.find_iter(text) {
+        let words: Vec<&str> = m.as_str().split_whitespace().collect();
+        let place_or_word = words.iter().any(|w| NOT_NAMES.contains(w))
+            || places::comune_by_name(m.as_str()).is_some()
+            || words.iter().any(|w| places::comune_by_name(w).is_some());
+        if !place_or_word {
             spans.push((m.start(), m.end(), "[nome]"));
         }
     }

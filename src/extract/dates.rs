@@ -31,6 +31,8 @@ pub struct DateHit {
 #[derive(Debug, Clone)]
 pub struct TimeHit {
     pub start: usize,
+    /// Where the expression ends (folded text).
+    pub end: usize,
     pub from: NaiveTime,
     pub to: Option<NaiveTime>,
     /// "mattina", "pomeriggio": an approximate range.
@@ -112,7 +114,7 @@ static DEADLINE_CUE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static EXCLUDE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\bnat[oaie]\s+(?:a\s+\w+\s+)?(?:il\s+)?|\bnascita\s*:?\s*(?:il\s+)?|\bclasse\s+|(?:decreto|provvedimento|sentenza|ordinanza|relazione|nota|mail|e-?mail|lettera|\bprot\.?|protocollo|comunicazione|segnalazione|verbale)\s+(?:\S+\s+){0,4}?(?:del|in\s+data|datat[oa])\s+|\bricevut[oa]\s+(?:il\s+)?|\binviat[oa]\s+(?:il\s+)?|\bscritto\s+(?:il\s+)?|\b(?:arrivat|pervenut|giunt|spedit|mandat|protocollat)[oaie]\s+(?:il\s+)?)$",
+        r"(?:\bnat[oaie]\s+(?:a\s+\w+\s+)?(?:il\s+)?|\bnascita\s*:?\s*(?:il\s+)?|\bclasse\s+|(?:decreto|provvedimento|sentenza|ordinanza|relazione|nota|mail|e-?mail|lettera|\bprot\.?|protocollo|comunicazione|segnalazione|verbale)\s+(?:\S+\s+){0,4}?(?:del|in\s+data|datat[oa])\s+|(?:tribunale\s+per\s+i\s+minorenni|\bt\.?\s?m\.?)(?:\s+di\s+\w+)?\s+(?:del|in\s+data)\s+|\bricevut[oa]\s+(?:il\s+)?|\binviat[oa]\s+(?:il\s+)?|\bscritto\s+(?:il\s+)?|\b(?:arrivat|pervenut|giunt|spedit|mandat|protocollat)[oaie]\s+(?:il\s+)?)$",
     )
 });
 /// One pass over the text tells which numeric date patterns can match at all.
@@ -221,6 +223,35 @@ pub(crate) fn number_word(w: &str) -> Option<u32> {
         "quindici" => 15,
         _ => return None,
     })
+}
+
+/// Italian month name (1-12), for messages.
+pub fn month_name(m: u32) -> &'static str {
+    const M: [&str; 12] = [
+        "gennaio",
+        "febbraio",
+        "marzo",
+        "aprile",
+        "maggio",
+        "giugno",
+        "luglio",
+        "agosto",
+        "settembre",
+        "ottobre",
+        "novembre",
+        "dicembre",
+    ];
+    M.get(m.saturating_sub(1) as usize).copied().unwrap_or("")
+}
+
+/// "giovedì 11 marzo", for messages.
+pub fn date_words(d: NaiveDate) -> String {
+    format!(
+        "{} {} {}",
+        weekday_name(d.weekday()),
+        d.day(),
+        month_name(d.month())
+    )
 }
 
 /// Italian weekday name, for messages.
@@ -841,12 +872,11 @@ static P_T_RANGE_DALLE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 static T_RANGE_DALLE: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_DALLE));
-static P_T_RANGE_TRA: LazyLock<String> =
-    LazyLock::new(|| {
-        format!(
-            r"\b(?:tra|fra)\s+le\s+(?:ore\s*)?{HM}\s+e\s+le\s+(?:ore\s*)?{HM}\b(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
-        )
-    });
+static P_T_RANGE_TRA: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"\b(?:tra|fra)\s+le\s+(?:ore\s*)?{HM}\s+e\s+le\s+(?:ore\s*)?{HM}\b(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
+    )
+});
 static T_RANGE_TRA: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_TRA));
 static P_T_RANGE_DASH: LazyLock<String> = LazyLock::new(|| {
     format!(r"(?:\b(ore|h|orario|ora|orari|alle)\s*[:.]?\s*)?\b{HM}\s*(?:-|/)\s*(?:ore\s*)?{HM}\b")
@@ -954,6 +984,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 spans.push(m);
                 hits.push(TimeHit {
                     start: m.0,
+                    end: m.1,
                     from: a,
                     to: Some(b),
                     approximate: None,
@@ -988,6 +1019,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             spans.push(m);
             hits.push(TimeHit {
                 start: m.0,
+                end: m.1,
                 from: a,
                 to: Some(b),
                 approximate: None,
@@ -1009,6 +1041,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             spans.push(m);
             hits.push(TimeHit {
                 start: m.0,
+                end: m.1,
                 from: t,
                 to: None,
                 approximate: None,
@@ -1044,13 +1077,15 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
         }
         let mut notes = Vec::new();
         let h = pm_shift(h, c.get(4).map(|x| x.as_str()), &mut notes, &c[0]);
+        let about = c[0].starts_with("verso") || c[0].starts_with("intorno");
         if let Some(t) = time(h, mi) {
             spans.push(m);
             hits.push(TimeHit {
                 start: m.0,
+                end: m.1,
                 from: t,
                 to: None,
-                approximate: None,
+                approximate: about.then_some("verso"),
                 until: false,
                 negated: false,
                 corrects: false,
@@ -1073,6 +1108,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 spans.push(m);
                 hits.push(TimeHit {
                     start: m.0,
+                    end: m.1,
                     from: t,
                     to: None,
                     approximate: None,
@@ -1097,6 +1133,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             spans.push(m);
             hits.push(TimeHit {
                 start: m.0,
+                end: m.1,
                 from: t,
                 to: None,
                 approximate: None,
@@ -1119,11 +1156,16 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             && let Some(t) = time(12, 0)
         {
             spans.push((m.start(), m.end()));
+            let before = window(text, m.start(), 16);
+            let about = before.ends_with("verso ")
+                || before.ends_with("intorno a ")
+                || before.ends_with("circa a ");
             hits.push(TimeHit {
                 start: m.start(),
+                end: m.end(),
                 from: t,
                 to: None,
-                approximate: None,
+                approximate: about.then_some("verso mezzogiorno"),
                 until: false,
                 negated: false,
                 corrects: false,
@@ -1153,6 +1195,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
         spans.push(m);
         hits.push(TimeHit {
             start: m.0,
+            end: m.1,
             from: a,
             to: Some(b),
             approximate: Some(part),

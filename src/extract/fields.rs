@@ -461,6 +461,20 @@ static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
 /// after the first third of the text that either opens a line or is followed only by a short
 /// tail ("... Grazie, Laura Rossi 035 123456").
 pub(crate) fn closing_at(folded: &str) -> Option<usize> {
+    closing_formula(folded).or_else(|| {
+        // no formula: a line opening with a title ("Dott.ssa Roberta Gritti") after the first
+        TITLE_LINE.find(folded).map(|m| m.start())
+    })
+}
+
+/// A signature that opens with a title on its own line, after the first line.
+static TITLE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\n[ \t]*(?:dott\.?ssa|dott\.|dr\.?ssa|a\.\s?s\.|l'assistente\s+sociale|il\s+responsabile|la\s+responsabile)\s",
+    )
+});
+
+fn closing_formula(folded: &str) -> Option<usize> {
     let third = folded.len() / 3;
     CLOSING.find_iter(folded).map(|m| m.start()).find(|&s| {
         if s < third {

@@ -25,7 +25,7 @@ static SIMPLE: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"\b{PREFIX}\s*{HO
 /// What may follow an hour word for it to be a time ("alle due sorelle" is not).
 static FOLLOW: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"^\s*(?:$|[,.;:)!?\n/-]|e\s|del\b|di\b|della\b|nel\b|in\b|a\b|ad\b|al\b|alle\b|all'|presso\b|per\b|circa\b|precise\b|in\s+punto|o\b|oppure\b|fino\b|sino\b|poi\b|con\b|\d|mediat|serve|colloquio|incontro|visita)",
+        r"^\s*(?:$|[,.;:)!?\n/-]|e\s|del\b|di\b|della\b|nel\b|in\b|a\b|ad\b|al\b|alle\b|all'|presso\b|per\b|circa\b|precise\b|in\s+punto|o\b|oppure\b|fino\b|sino\b|poi\b|con\b|\d|mediat|serve|colloquio|incontro|visita|un\b|una\b|il\b|lo\b|la\b|lunedi|martedi|mercoledi|giovedi|venerdi|sabato|domenica|oggi\b|domani|dopodomani|da\b|ma\b|anzi\b|grazie|se\b|va\b)",
     )
 });
 
@@ -85,8 +85,24 @@ fn morning_follows(text: &str, end: usize) -> bool {
 /// The folded text with hours in words written as digits, same length.
 pub fn digits(text: &str) -> String {
     let words = [
-        "una", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove", "dieci",
-        "undici", "dodici", "tredici", "quattordici", "quindici", "sedici", "dicia", "venti",
+        "una",
+        "due",
+        "tre",
+        "quattro",
+        "cinque",
+        "sei",
+        "sette",
+        "otto",
+        "nove",
+        "dieci",
+        "undici",
+        "dodici",
+        "tredici",
+        "quattordici",
+        "quindici",
+        "sedici",
+        "dicia",
+        "venti",
         "mezzogiorno",
     ];
     if !words.iter().any(|w| text.contains(w)) {
@@ -168,9 +184,15 @@ mod tests {
 
     #[test]
     fn hours_in_words_become_digits() {
-        assert_eq!(t("colloquio alle dieci a dalmine"), "colloquio alle 10 a dalmine");
+        assert_eq!(
+            t("colloquio alle dieci a dalmine"),
+            "colloquio alle 10 a dalmine"
+        );
         assert_eq!(t("alle dieci e mezza"), "alle 10:30");
-        assert_eq!(t("giovedi dieci e un quarto, trescore"), "giovedi 10:15, trescore");
+        assert_eq!(
+            t("giovedi dieci e un quarto, trescore"),
+            "giovedi 10:15 , trescore"
+        );
         assert_eq!(t("dalle nove all'una"), "dalle 9 alle 13");
         assert_eq!(t("a mezzogiorno e mezza"), "a 12:30");
         assert_eq!(t("alle undici meno un quarto"), "alle 10:45");
@@ -182,7 +204,10 @@ mod tests {
     #[test]
     fn number_words_that_are_not_hours_stay() {
         assert_eq!(t("insieme alle due sorelle"), "insieme alle due sorelle");
-        assert_eq!(t("ha tre figli di dieci anni"), "ha tre figli di dieci anni");
+        assert_eq!(
+            t("ha tre figli di dieci anni"),
+            "ha tre figli di dieci anni"
+        );
         assert_eq!(t("un'ora e mezza"), "un'ora e mezza");
         assert_eq!(t("è in italia da tre anni"), "è in italia da tre anni");
     }

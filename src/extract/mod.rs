@@ -164,6 +164,26 @@ pub struct RequestDraft {
     pub warnings: Vec<Warning>,
     /// Warnings read from the text, kept so that a merge can recompute `warnings`.
     pub notes: Vec<Note>,
+    /// Fields read with doubt (an ambiguous "prossimo", two candidate dates, a frazione shared by
+    /// comuni, a nationality instead of a language): `date`, `start`, `place`, `language`.
+    pub unsure: Vec<String>,
+    /// One short question that confirms the unsure fields ("Ho capito giovedì 11 marzo alle
+    /// 10: giusto?"), in Italian; `None` when nothing is unsure.
+    pub question: Option<String>,
+    /// Where each field was read and how sure the reading is.
+    pub sources: Vec<FieldSource>,
+}
+
+/// Where a field was read: the words as written, which part of a mail (0 = the newest) and
+/// the byte span in that part's text, and a confidence in [0, 1].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldSource {
+    pub field: String,
+    pub text: String,
+    pub part: usize,
+    pub start: usize,
+    pub end: usize,
+    pub confidence: f32,
 }
 
 impl RequestDraft {
@@ -229,7 +249,12 @@ fn core_fields(d: &RequestDraft) -> usize {
 /// together), the place (comune, address and office together)... A correction written above a
 /// forwarded request thus overrides what it corrects. The requester is the one of the part that
 /// holds the request (the most core fields; the oldest on a tie), else the newest that names one.
-fn combine(parts: Vec<RequestDraft>) -> RequestDraft {
+fn combine(mut parts: Vec<RequestDraft>) -> RequestDraft {
+    for (i, p) in parts.iter_mut().enumerate() {
+        for s in &mut p.sources {
+            s.part = i;
+        }
+    }
     let holder = parts
         .iter()
         .enumerate()
@@ -259,6 +284,9 @@ fn combine(parts: Vec<RequestDraft>) -> RequestDraft {
             acc.notes.retain(|n| n.field() != field);
             acc.notes
                 .extend(newer.notes.iter().filter(|n| n.field() == field).cloned());
+            acc.sources.retain(|s| s.field != field);
+            acc.sources
+                .extend(newer.sources.iter().filter(|s| s.field == field).cloned());
         };
         if newer.language.is_some() {
             acc.language = newer.language.clone();
@@ -386,6 +414,15 @@ fn read(text: &str, ctx: &Context) -> RequestDraft {
     certain.retain(|l| !parents.contains(&l.code));
     d.languages = certain.iter().filter_map(|l| LanguageRef::of(l)).collect();
     d.language = d.languages.first().cloned();
+    if let Some(first) = d.language.as_ref()
+        && let Some(x) = found
+            .iter()
+            .find(|x| !x.nationality && x.language.code == first.code.as_str())
+    {
+        let a = folded.orig(x.start);
+        d.sources
+            .push(source("language", original, a, a + x.text.len(), 0.9));
+    }
     if d.languages.len() > 1 {
         let names: Vec<String> = d.languages.iter().map(|l| l.name.clone()).collect();
         d.notes.push(Note::new(
@@ -459,13 +496,21 @@ fn read(text: &str, ctx: &Context) -> RequestDraft {
     let mut part_from_date = None;
     if let Some(p) = pick {
         d.date = p.date;
+        let (a, b) = (folded.orig(p.start), folded.orig(p.end));
+        d.sources.push(source("date", original, a, b, 0.9));
         part_from_date = p.part;
         d.notes
             .extend(p.notes.iter().filter(|n| n.code != "invalid_date").cloned());
+        // a past date beside a coming one is a reference (a decree's date), not a candidate
+        let coming = p.date.is_some_and(|x| x >= today);
         let mut distinct: Vec<NaiveDate> = if p.corrects {
             Vec::new()
         } else {
-            appts.iter().filter_map(|h| h.date).collect()
+            appts
+                .iter()
+                .filter_map(|h| h.date)
+                .filter(|x| !coming || *x >= today)
+                .collect()
         };
         distinct.sort();
         distinct.dedup();
@@ -514,8 +559,18 @@ fn read(text: &str, ctx: &Context) -> RequestDraft {
     match time_pick {
         Some(t) => {
             d.start = Some(t.from);
+            let (a, b) = (folded.orig(t.start), folded.orig(t.end));
+            let sure = if t.approximate.is_some() { 0.6 } else { 0.9 };
+            d.sources.push(source("start", original, a, b, sure));
             d.end = t.to.or(until.map(|u| u.from));
-            d.notes.extend(t.notes.iter().cloned());
+            // "oggi pomeriggio alle 4": the date already said the afternoon
+            let said_pm = part_from_date == Some("pomeriggio");
+            d.notes.extend(
+                t.notes
+                    .iter()
+                    .filter(|n| !(said_pm && n.code == "time_assumed_pm"))
+                    .cloned(),
+            );
             if let Some(part) = t.approximate {
                 d.time_approximate = true;
                 d.notes.push(approx_note(part, t.from, t.to));
@@ -547,18 +602,23 @@ fn read(text: &str, ctx: &Context) -> RequestDraft {
 
     // Place
     let comuni = places::find_comuni(original, &folded, &masked, closing);
-    d.comune = comuni
+    let best = comuni
         .iter()
         .filter(|c| c.score > 0)
-        .max_by_key(|c| (c.score, std::cmp::Reverse(c.start)))
-        .map(|c| c.comune.clone());
+        .max_by_key(|c| (c.score, std::cmp::Reverse(c.start)));
+    d.comune = best.map(|c| c.comune.clone());
+    if let Some(c) = best {
+        let (a, b) = (folded.orig(c.start), folded.orig(c.end));
+        let sure = if c.score >= 3 { 0.9 } else { 0.7 };
+        d.sources.push(source("place", original, a, b, sure));
+    }
     if d.comune.is_none()
         && let Some((frazione, comuni)) = places::shared_frazione(&f[..closing])
     {
         d.notes.push(Note::new(
             "ambiguous_place",
             vec![
-                ("place", frazione.to_string()),
+                ("place", capitalised(frazione)),
                 ("comuni", comuni.join(", ")),
             ],
         ));
@@ -768,6 +828,88 @@ fn finalize(d: &mut RequestDraft, ctx: &Context) {
             message: messages::render("it", &n.code, &n.args),
         })
         .collect();
+    mark_unsure(d, &all);
+}
+
+/// The fields a warning puts in doubt, and the one question that settles them.
+fn mark_unsure(d: &mut RequestDraft, notes: &[Note]) {
+    let mut unsure: Vec<String> = Vec::new();
+    for n in notes {
+        let field = match n.code.as_str() {
+            "prossimo_ambiguous" | "several_dates" | "weekday_mismatch" => "date",
+            "time_assumed_pm" => "start",
+            "ambiguous_place" => "place",
+            "nationality_only" => "language",
+            _ => continue,
+        };
+        if !unsure.iter().any(|u| u == field) {
+            unsure.push(field.to_string());
+        }
+    }
+    for s in &mut d.sources {
+        if unsure.contains(&s.field) {
+            s.confidence = s.confidence.min(0.4);
+        }
+    }
+    let arg = |k: &str, v: String| (k.to_string(), v);
+    let when = || {
+        let mut w = d.date.map(dates::date_words).unwrap_or_default();
+        if let Some(t) = d.start {
+            let hm = if t.minute() == 0 {
+                t.hour().to_string()
+            } else {
+                t.format("%H:%M").to_string()
+            };
+            w = format!("{w} alle {hm}").trim().to_string();
+        }
+        w
+    };
+    d.question = if unsure.iter().any(|u| u == "date" || u == "start") && d.date.is_some() {
+        Some(messages::render(
+            "it",
+            "question_when",
+            &[arg("when", when())],
+        ))
+    } else if unsure.iter().any(|u| u == "place") {
+        notes.iter().find(|n| n.field() == "place").map(|n| {
+            let mut args = n.args.clone();
+            args.retain(|(k, _)| k == "place" || k == "comuni");
+            messages::render("it", "question_place", &args)
+        })
+    } else if unsure.iter().any(|u| u == "language") {
+        d.nationality.as_ref().map(|h| {
+            messages::render(
+                "it",
+                "question_language",
+                &[
+                    arg("nationality", h.word.clone()),
+                    arg("language", h.suggested.name.clone()),
+                ],
+            )
+        })
+    } else {
+        None
+    };
+    d.unsure = unsure;
+}
+
+fn capitalised(w: &str) -> String {
+    let mut c = w.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn source(field: &str, original: &str, a: usize, b: usize, confidence: f32) -> FieldSource {
+    let b = b.max(a);
+    FieldSource {
+        field: field.to_string(),
+        text: original.get(a..b).unwrap_or("").trim().to_string(),
+        part: 0,
+        start: a,
+        end: b,
+        confidence,
+    }
 }
 
 /// A follow-up (a reply with the missing field, an answer to the bot) fills what is missing
@@ -921,6 +1063,12 @@ pub fn to_parse_json(d: &RequestDraft) -> Value {
         "requester": {"name": d.requester.name, "email": d.requester.email, "phone": d.requester.phone},
         "missing": d.missing,
         "warnings": d.warnings.iter().map(|w| json!({"code": w.code, "message": w.message})).collect::<Vec<_>>(),
+        "unsure": d.unsure,
+        "question": d.question,
+        "sources": d.sources.iter().map(|s| json!({
+            "field": s.field, "text": s.text, "part": s.part, "start": s.start, "end": s.end,
+            "confidence": (f64::from(s.confidence) * 100.0).round() / 100.0,
+        })).collect::<Vec<_>>(),
     })
 }
 

@@ -41,7 +41,13 @@ const ALIASES: &[(&str, &str)] = &[
 /// Frazioni that belong to several comuni: naming one does not tell which comune (ask).
 const SHARED_FRAZIONI: &[(&str, &[&str])] = &[(
     "zingonia",
-    &["Boltiere", "Ciserano", "Osio Sotto", "Verdellino", "Verdello"],
+    &[
+        "Boltiere",
+        "Ciserano",
+        "Osio Sotto",
+        "Verdellino",
+        "Verdello",
+    ],
 )];
 
 /// A frazione shared by several comuni, named in the folded text: its name and the comuni.
@@ -248,8 +254,11 @@ pub(crate) fn find_comuni(
         let (s, e) = toks[i];
         let mut advanced = false;
         let word = &text[s..e];
-        let mut cands: Vec<&(Vec<String>, usize)> =
-            c.by_first.get(word).map(|v| v.iter().collect()).unwrap_or_default();
+        let mut cands: Vec<&(Vec<String>, usize)> = c
+            .by_first
+            .get(word)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
         if word == "s" {
             cands.extend(saints.iter().copied());
             cands.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
