@@ -46,7 +46,7 @@ pub struct TimeHit {
     pub notes: Vec<Note>,
 }
 
-const WD: &str = r"(lunedi|martedi|mercoledi|giovedi|venerdi|sabato|domenica|lun|mar|merc|mer|giov|gio|ven|sab|dom)'?\.?";
+const WD: &str = r"(lunedi|martedi|mercoledi|giovedi|venerdi|sabato|domenica|luned|marted|mercoled|gioved|venerd|lun|mar|merc|mer|giov|gio|ven|sab|dom)'?\.?";
 const WD_FULL: &str = r"(lunedi|martedi|mercoledi|giovedi|venerdi|sabato|domenica)'?";
 const MONTH: &str = r"(gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre|genn?|febb?|mar|apr|magg?|giu|lug|ago|sett?|ott|nov|dic)";
 const NUMW: &str =
@@ -155,7 +155,7 @@ static DATE_NEGATED: LazyLock<Regex> = LazyLock::new(|| {
 /// "spostato al", "rinviato a", "anzi il": the date after corrects another.
 static DATE_CORRECTION: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\b(?:spostat|rinviat|posticipat|anticipat|cambiat|rimandat)[oa]\s+(?:a\s+|al\s+|per\s+|per\s+il\s+|il\s+|alla\s+data\s+del\s+)?|\banzi\b[\s,.]*(?:no\b[\s,.]*)?(?:il\s+|per\s+il\s+)?|\bdata\s+giusta\s+(?:e'?|è)\s+(?:il\s+)?|\bma\s+(?:il\s+|per\s+il\s+)?)$",
+        r"(?:\b(?:spostat|rinviat|posticipat|anticipat|cambiat|rimandat)[oa]\s+(?:a\s+|al\s+|per\s+|per\s+il\s+|il\s+|alla\s+data\s+del\s+)?|\banzi\b[\s,.]*(?:no\b[\s,.]*)?(?:il\s+|per\s+il\s+)?|\bdata\s+giusta\s+(?:e'?|è)\s+(?:il\s+)?|\bma\s+(?:il\s+|per\s+il\s+)?|\bno\b[\s,.]*(?:scusate|scusa|scusi|pardon)?[\s,.:;]*)$",
     )
 });
 /// Words before a date that name it as an event ("del", "tenuta il").
@@ -884,7 +884,7 @@ static P_T_RANGE_DASH: LazyLock<String> = LazyLock::new(|| {
 static T_RANGE_DASH: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_DASH));
 static P_T_SINGLE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        r"\b(?:alle|ore|h|verso\s+le|intorno\s+alle|per\s+le|a\s+partire\s+dalle|dalle|orario|ora|inizio|alle\s+ore)\s*\.?\s*:?\s*(?:ore\s*)?{HM}\b(?:\s+e\s+(mezza|mezzo|un\s+quarto|tre\s+quarti|\d{{2}}\b))?(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
+        r"\b(?:alle|ora,?\s+le|ore|h|verso\s+le|intorno\s+alle|per\s+le|a\s+partire\s+dalle|dalle|orario|ora|inizio|alle\s+ore)\s*\.?\s*:?\s*(?:ore\s*)?{HM}\b(?:\s+e\s+(mezza|mezzo|un\s+quarto|tre\s+quarti|\d{{2}}\b))?(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
     )
 });
 static T_SINGLE: LazyLock<Regex> = LazyLock::new(|| re(&P_T_SINGLE));

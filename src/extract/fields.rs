@@ -45,7 +45,7 @@ static I_RIUNIONE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static I_COLLOQUIO: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:colloqui[oa]?|incontro\s+con\s+(?:la\s+famiglia|i\s+genitori|la\s+madre|il\s+padre|la\s+mamma|il\s+papa|il\s+minore|la\s+ragazza|il\s+ragazzo|i\s+coniugi|la\s+signora|il\s+signor)|incontro\s+conoscitivo|(?:primo|secondo|nuovo|altro|ulteriore)\s+incontro|incontro\s+presso|(?:vuole|vorrebbe|vogliono|deve|devono|dovrebbe)\s+parlare\s+con|parlare\s+con\s+(?:la|il|i|le)\s+(?:madre|padre|mamma|papa|genitori|famiglia|ragazz[oa]|minore))",
+        r"\b(?:colloqui[oa]?|colloqio|collquio|videochiamata\s+con\s+(?:la|il|i)\s+(?:madre|padre|mamma|papa|genitori|famiglia)|incontro\s+con\s+(?:la\s+famiglia|i\s+genitori|la\s+madre|il\s+padre|la\s+mamma|il\s+papa|il\s+minore|la\s+ragazza|il\s+ragazzo|i\s+coniugi|la\s+signora|il\s+signor)|incontro\s+conoscitivo|(?:primo|secondo|nuovo|altro|ulteriore)\s+incontro|incontro\s+presso|(?:vuole|vorrebbe|vogliono|deve|devono|dovrebbe)\s+parlare\s+con|parlare\s+con\s+(?:la|il|i|le)\s+(?:madre|padre|mamma|papa|genitori|famiglia|ragazz[oa]|minore))",
     )
 });
 static I_TELEFONATA: LazyLock<Regex> = LazyLock::new(|| {

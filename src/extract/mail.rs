@@ -231,18 +231,31 @@ fn is_quoted(l: &str) -> bool {
     l.trim_start().starts_with('>')
 }
 
-/// One level of `>` removed.
+/// One level of `>` removed, and the lines a mailer wrapped at about 72 columns joined again
+/// ("piazza\nAlessandro Manzoni 1" is one address).
 fn unquote(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .map(|l| {
-            let t = l.trim_start();
-            match t.strip_prefix('>') {
-                Some(r) => r.strip_prefix(' ').unwrap_or(r).to_string(),
-                None => l.clone(),
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    let mut wrapped = false;
+    for l in lines {
+        let t = l.trim_start();
+        let line = match t.strip_prefix('>') {
+            Some(r) => r.strip_prefix(' ').unwrap_or(r).to_string(),
+            None => l.clone(),
+        };
+        let starts_quote = line.trim_start().starts_with('>');
+        match out.last_mut() {
+            Some(prev) if wrapped && !line.trim().is_empty() && !starts_quote => {
+                prev.push(' ');
+                prev.push_str(line.trim());
             }
-        })
-        .collect()
+            _ => out.push(line),
+        }
+        wrapped = out.last().is_some_and(|p| {
+            let p = p.trim_end();
+            p.chars().count() >= 60 && !p.ends_with(['.', ':', ';', '!', '?'])
+        });
+    }
+    out
 }
 
 fn push(lines: &[String], kind: PartKind, out: &mut Vec<Part>) {
