@@ -25,7 +25,10 @@ fn run(dir: &str, at_least: usize) -> Report {
     let r = evaluate(&cases, &Context::new(Utc::now(), Channel::Cli));
     println!("\n{dir}\n{}", r.table());
     for m in r.misses.iter().take(60) {
-        println!("  MISS {} {}: expected {} got {}", m.id, m.field, m.expected, m.got);
+        println!(
+            "  MISS {} {}: expected {} got {}",
+            m.id, m.field, m.expected, m.got
+        );
     }
     r
 }
@@ -44,6 +47,10 @@ fn held_out_sets_every_field_right() {
     )
     .map(|c| c.iter().filter(|c| c.channel == Channel::Email).count())
     .unwrap_or(0);
-    assert!(emails * 2 >= r.cases, "at least half e-mails: {emails}/{}", r.cases);
+    assert!(
+        emails * 2 >= r.cases,
+        "at least half e-mails: {emails}/{}",
+        r.cases
+    );
     assert!(r.misses.is_empty(), "{} misses", r.misses.len());
 }

@@ -1042,6 +1042,45 @@ pub fn answer(base: &RequestDraft, field: &str, text: &str, ctx: &Context) -> Re
     merge(&b, &update, ctx)
 }
 
+/// The answer to one question of a dialogue, read like any text ("domani alle 10", "arabo",
+/// "a Seriate"), plus the short forms people type there: "15" to "a che ora?" is 15:00, "3" to
+/// "quanto dura?" is three hours, "12" to "che giorno?" is the next 12th. `field` is one of
+/// `language`, `date`, `start` (or `time`), `duration`, `place`, `intervention`, `modality`.
+pub fn short_answer(field: &str, text: &str, ctx: &Context) -> RequestDraft {
+    let mut d = extract(text, ctx);
+    let n: Option<u32> = text.trim().trim_end_matches(['.', '!']).parse().ok();
+    let today = ctx.now.with_timezone(&ctx.tz).date_naive();
+    match field {
+        "start" | "time" if d.start.is_none() || d.time_approximate => {
+            if let Some(t) = n
+                .filter(|h| *h <= 23)
+                .and_then(|h| NaiveTime::from_hms_opt(h, 0, 0))
+            {
+                d.start = Some(t);
+                d.end = None;
+                d.time_approximate = false;
+            }
+        }
+        "duration" if d.duration_minutes.is_none() => {
+            if let Some(h) = n.filter(|h| (1..=12).contains(h)) {
+                d.duration_minutes = Some(h * 60);
+            }
+        }
+        "date" if d.date.is_none() => {
+            if let Some(day) = n.filter(|x| (1..=31).contains(x)) {
+                d.date = (0..15).find_map(|k| {
+                    let m0 = today.month0() + k;
+                    NaiveDate::from_ymd_opt(today.year() + (m0 / 12) as i32, m0 % 12 + 1, day)
+                        .filter(|x| *x >= today)
+                });
+            }
+        }
+        _ => {}
+    }
+    finalize(&mut d, ctx);
+    d
+}
+
 /// The JSON object `connecting parse` prints, with exactly the documented top-level keys.
 pub fn to_parse_json(d: &RequestDraft) -> Value {
     let lang = |l: &LanguageRef| json!({"code": l.code.as_str(), "name": l.name});

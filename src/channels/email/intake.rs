@@ -553,10 +553,11 @@ impl Intake {
             },
         };
 
-        let reading = match eff.subject.as_deref() {
-            Some(s) => format!("{s}\n{prepared}"),
-            None => prepared.clone(),
-        };
+        let reading = db_text(&text::reading(
+            eff.subject.as_deref(),
+            eff.text_plain.as_deref(),
+            eff.text_html.as_deref(),
+        ));
         let outcome = match class {
             Class::NewRequest => {
                 let display_name = eff.from.as_ref().and_then(|m| m.name.clone());
