@@ -6,7 +6,10 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=prompts");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+    // Read at run time of the build script, not baked in when it was compiled: a build
+    // directory shared by several checkouts must embed the prompts of the one being built.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let root = Path::new(&manifest).join("prompts");
     let mut entries = Vec::new();
     if let Ok(langs) = std::fs::read_dir(&root) {
         for lang in langs.flatten() {

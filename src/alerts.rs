@@ -1,11 +1,12 @@
 //! Alerts to the coordinators: a Telegram message to every coordinator with a Telegram account,
 //! an email to those with only an address. Written to the outbox in the caller's transaction,
 //! with an idempotency key per coordinator, so an alert is sent once even if the cause is
-//! processed again.
+//! processed again. This is the one place alerts are written: the dispatcher's escalations,
+//! the email intake's held mail and the outbox's dead letters all come through here.
 
 use chrono::{DateTime, Utc};
 
-use crate::dispatch::engine::html_escape;
+use crate::channels::telegram::html::escape as html_escape;
 use crate::outbox::{EmailPayload, Payload, TelegramPayload};
 use crate::store::{Result, Tx};
 

@@ -69,6 +69,38 @@ pub enum TlsMode {
     None,
 }
 
+/// How connecting logs in to a mail server (`imap.auth`, `smtp.auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    /// LOGIN / AUTH PLAIN with `password`.
+    #[default]
+    Password,
+    /// SASL XOAUTH2 with an access token from the `[oauth2]` section.
+    Xoauth2,
+}
+
+/// Which root certificates a TLS connection trusts (`imap.trust_store`, `smtp.trust_store`),
+/// besides `ca_file` when set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TrustStore {
+    /// The Mozilla roots compiled into the binary.
+    #[default]
+    Bundled,
+    /// The operating system's trust store (on Debian `/etc/ssl/certs`, see `update-ca-certificates`).
+    System,
+}
+
+/// Who issues the OAuth2 tokens (`oauth2.provider`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OAuth2Provider {
+    Microsoft,
+    Google,
+    Custom,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TelegramMode {
@@ -159,7 +191,16 @@ pub struct ImapConfig {
     #[serde(default = "default_tls")]
     pub tls: TlsMode,
     pub username: String,
-    pub password: Secret,
+    /// Required with `auth = "password"`.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    #[serde(default)]
+    pub auth: AuthMethod,
+    /// An extra trusted CA certificate (PEM): the cooperative's own CA or a provider's intermediate.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub trust_store: TrustStore,
     #[serde(default = "default_mailbox")]
     pub mailbox: String,
     #[serde(default = "default_processed")]
@@ -221,6 +262,12 @@ pub struct SmtpConfig {
     pub username: Option<String>,
     #[serde(default)]
     pub password: Option<Secret>,
+    #[serde(default)]
+    pub auth: AuthMethod,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub trust_store: TrustStore,
     pub from: String,
     #[serde(default)]
     pub allow_plaintext: bool,
@@ -243,6 +290,32 @@ fn default_reply_cap() -> u32 {
     10
 }
 
+/// `[oauth2]`: the account's tokens for `auth = "xoauth2"`. `connecting oauth2 login` stores the
+/// refresh token in `refresh_token_file`; the daemon rewrites it when the provider rotates it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Config {
+    pub provider: OAuth2Provider,
+    /// Microsoft: the directory (tenant) id or domain; default `organizations`.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    pub client_id: String,
+    /// From `client_secret_file` (Google and confidential Microsoft apps; public clients have none).
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    /// Default for `microsoft` and `google`; required for `custom`.
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// Where `connecting oauth2 login` starts the device-code flow; default for `microsoft`
+    /// and `google`; required for `custom` to log in.
+    #[serde(default)]
+    pub device_code_url: Option<String>,
+    /// Default: IMAP and SMTP access with offline access (the provider's names).
+    #[serde(default)]
+    pub scope: Option<String>,
+    pub refresh_token_file: PathBuf,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IntakeConfig {
@@ -257,6 +330,11 @@ pub struct IntakeConfig {
     /// `channels::email::parse::DEFAULT_PEC_PROVIDER_DOMAINS`).
     pub pec_provider_domains: Vec<String>,
     pub language: Lang,
+    /// The authserv-id our receiving mail server writes in `Authentication-Results`
+    /// (`mx.google.com`, the MX host name); headers with any other id are ignored.
+    pub trusted_authserv_id: Option<String>,
+    /// Mail from an allowed domain whose DMARC did not pass at the trusted server is held.
+    pub require_dmarc_pass: bool,
 }
 
 impl Default for IntakeConfig {
@@ -272,6 +350,8 @@ impl Default for IntakeConfig {
                 .map(|d| (*d).to_string())
                 .collect(),
             language: Lang::It,
+            trusted_authserv_id: None,
+            require_dmarc_pass: false,
         }
     }
 }
@@ -380,6 +460,8 @@ pub struct Config {
     #[serde(default)]
     pub smtp: Option<SmtpConfig>,
     #[serde(default)]
+    pub oauth2: Option<OAuth2Config>,
+    #[serde(default)]
     pub intake: IntakeConfig,
     #[serde(default)]
     pub dispatch: DispatchConfig,
@@ -391,26 +473,29 @@ pub struct Config {
     pub outbox: OutboxConfig,
 }
 
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "database",
     "telegram",
     "imap",
     "smtp",
+    "oauth2",
     "intake",
     "dispatch",
     "http",
     "retention",
     "outbox",
 ];
-const SECRET_KEYS: [(&str, &str); 4] = [
+const SECRET_KEYS: [(&str, &str); 5] = [
     ("telegram", "token"),
     ("telegram", "webhook_secret"),
     ("imap", "password"),
     ("smtp", "password"),
+    ("oauth2", "client_secret"),
 ];
 /// Keys whose environment values are numbers or booleans (everything else stays text, so an
 /// all-digit password is still a password).
-const TYPED_KEYS: [&str; 21] = [
+const TYPED_KEYS: [&str; 22] = [
+    "require_dmarc_pass",
     "port",
     "poll_interval_secs",
     "idle",
@@ -550,6 +635,89 @@ impl Config {
                 }
             }
         }
+        for (section, auth, password) in [
+            (
+                "imap",
+                self.imap.as_ref().map(|i| i.auth),
+                self.imap.as_ref().map(|i| i.password.is_some()),
+            ),
+            (
+                "smtp",
+                self.smtp.as_ref().map(|s| s.auth),
+                // SMTP without a password is a relay that needs no login.
+                Some(true),
+            ),
+        ] {
+            match auth {
+                Some(AuthMethod::Password) if password == Some(false) => {
+                    return Err(ConfigError::Missing {
+                        key: format!("{section}.password"),
+                        why: format!(
+                            " with {section}.auth = \"password\" (or {section}.password_file; \
+                             set {section}.auth = \"xoauth2\" for an OAuth2 mailbox)"
+                        ),
+                    });
+                }
+                Some(AuthMethod::Xoauth2) if self.oauth2.is_none() => {
+                    return Err(ConfigError::Missing {
+                        key: "oauth2".into(),
+                        why: format!(" (an [oauth2] section) with {section}.auth = \"xoauth2\""),
+                    });
+                }
+                _ => {}
+            }
+        }
+        if let Some(o) = &self.oauth2 {
+            if o.client_id.trim().is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: "oauth2.client_id".into(),
+                    value: o.client_id.clone(),
+                    expected: "the application (client) id registered with the provider".into(),
+                });
+            }
+            if o.provider == OAuth2Provider::Custom && o.token_url.is_none() {
+                return Err(ConfigError::Missing {
+                    key: "oauth2.token_url".into(),
+                    why: " with oauth2.provider = \"custom\"".into(),
+                });
+            }
+            for (key, url) in [
+                ("oauth2.token_url", &o.token_url),
+                ("oauth2.device_code_url", &o.device_code_url),
+            ] {
+                if let Some(url) = url {
+                    check_token_url(key, url)?;
+                }
+            }
+        }
+        if self.intake.require_dmarc_pass
+            && self
+                .intake
+                .trusted_authserv_id
+                .as_deref()
+                .is_none_or(|s| s.trim().is_empty())
+        {
+            return Err(ConfigError::Missing {
+                key: "intake.trusted_authserv_id".into(),
+                why: " with intake.require_dmarc_pass = true (the id your receiving mail server \
+                      writes first in Authentication-Results, e.g. \"mx.google.com\")"
+                    .into(),
+            });
+        }
+        for (section, ca) in [
+            ("imap", self.imap.as_ref().and_then(|i| i.ca_file.as_ref())),
+            ("smtp", self.smtp.as_ref().and_then(|s| s.ca_file.as_ref())),
+        ] {
+            if let Some(path) = ca
+                && !path.is_file()
+            {
+                return Err(ConfigError::Invalid {
+                    key: format!("{section}.ca_file"),
+                    value: path.display().to_string(),
+                    expected: "a readable PEM file with the CA certificate".into(),
+                });
+            }
+        }
         if let Some(i) = &self.imap {
             check_plaintext("imap", &i.host, i.tls, i.allow_plaintext)?;
             if i.poll_interval_secs == 0 {
@@ -651,6 +819,26 @@ fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
             value: url.into(),
             expected: "an http:// or https:// URL".into(),
         })
+    }
+}
+
+/// A token endpoint must be HTTPS (a refresh token crosses it), except on this machine.
+fn check_token_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    let host = url
+        .strip_prefix("http://")
+        .map(|rest| rest.split(['/', '?']).next().unwrap_or(""))
+        .map(|hp| match hp.rsplit_once(':') {
+            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => hp,
+        });
+    match host {
+        None if url.starts_with("https://") => Ok(()),
+        Some(h) if is_loopback(h) => Ok(()),
+        _ => Err(ConfigError::Invalid {
+            key: key.into(),
+            value: url.into(),
+            expected: "an https:// URL (http:// only to this machine)".into(),
+        }),
     }
 }
 
@@ -894,7 +1082,7 @@ mod tests {
         );
         let c = load(&text, &[]).unwrap();
         let imap = c.imap.clone().unwrap();
-        assert_eq!(imap.password.expose(), "s3cret");
+        assert_eq!(imap.password.as_ref().map(Secret::expose), Some("s3cret"));
         assert_eq!(imap.port(), 993);
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
@@ -975,6 +1163,108 @@ mod tests {
             .is_ok()
         );
         assert!(is_loopback("::1") && is_loopback("[::1]") && !is_loopback("10.0.0.1"));
+    }
+
+    #[test]
+    fn oauth2_mailboxes_are_configured_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("client-secret");
+        std::fs::write(&secret, "sh-secret\n").unwrap();
+        let text = format!(
+            "[imap]\nhost = \"outlook.office365.com\"\nusername = \"info@coop.example\"\nauth = \"xoauth2\"\n\
+             [smtp]\nhost = \"smtp.office365.com\"\ntls = \"starttls\"\nusername = \"info@coop.example\"\nauth = \"xoauth2\"\nfrom = \"info@coop.example\"\n\
+             [oauth2]\nprovider = \"microsoft\"\ntenant = \"coop.example\"\nclient_id = \"abc\"\nclient_secret_file = \"{}\"\n\
+             refresh_token_file = \"/var/lib/connecting/refresh-token\"\n",
+            secret.display()
+        );
+        let c = load(&text, &[]).unwrap();
+        let o = c.oauth2.clone().unwrap();
+        assert_eq!(o.provider, OAuth2Provider::Microsoft);
+        assert_eq!(
+            o.client_secret.as_ref().map(Secret::expose),
+            Some("sh-secret")
+        );
+        assert_eq!(c.imap.as_ref().unwrap().auth, AuthMethod::Xoauth2);
+        assert!(!format!("{c:?}").contains("sh-secret"));
+        // xoauth2 without [oauth2]
+        let e = load(
+            "[imap]\nhost = \"h.example\"\nusername = \"u\"\nauth = \"xoauth2\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`oauth2`") && e.contains("imap.auth"), "{e}");
+        // a password login without a password
+        let e = load("[imap]\nhost = \"h.example\"\nusername = \"u\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("imap.password"), "{e}");
+        // custom needs its token URL, and a token URL must be HTTPS off this machine
+        let e = load(
+            "[oauth2]\nprovider = \"custom\"\nclient_id = \"x\"\nrefresh_token_file = \"/tmp/r\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("oauth2.token_url"), "{e}");
+        let e = load(
+            "[oauth2]\nprovider = \"custom\"\nclient_id = \"x\"\nrefresh_token_file = \"/tmp/r\"\ntoken_url = \"http://idp.example/token\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("oauth2.token_url") && e.contains("https://"),
+            "{e}"
+        );
+        assert!(
+            load(
+                "[oauth2]\nprovider = \"custom\"\nclient_id = \"x\"\nrefresh_token_file = \"/tmp/r\"\ntoken_url = \"http://127.0.0.1:9/token\"\n",
+                &[("CONNECTING_OAUTH2_CLIENT_ID", "y")],
+            )
+            .is_ok()
+        );
+        let e = load(
+            "[oauth2]\nprovider = \"yahoo\"\nclient_id = \"x\"\nrefresh_token_file = \"/tmp/r\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("oauth2.provider") && e.contains("yahoo"), "{e}");
+    }
+
+    #[test]
+    fn trust_stores_and_dmarc_keys() {
+        let e = load(
+            "[imap]\nhost = \"h.example\"\nusername = \"u\"\npassword = \"p\"\nca_file = \"/nonexistent/ca.pem\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("imap.ca_file") && e.contains("/nonexistent/ca.pem"),
+            "{e}"
+        );
+        let c = load(
+            "[smtp]\nhost = \"h.example\"\nfrom = \"a@b.it\"\ntrust_store = \"system\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.smtp.unwrap().trust_store, TrustStore::System);
+        let e = load("[intake]\nrequire_dmarc_pass = true\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("intake.trusted_authserv_id"), "{e}");
+        let c = load(
+            "[intake]\ntrusted_authserv_id = \"mx.coop.example\"\n",
+            &[("CONNECTING_INTAKE_REQUIRE_DMARC_PASS", "true")],
+        )
+        .unwrap();
+        assert!(c.intake.require_dmarc_pass);
+        assert_eq!(
+            c.intake.trusted_authserv_id.as_deref(),
+            Some("mx.coop.example")
+        );
     }
 
     #[test]

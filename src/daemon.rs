@@ -107,6 +107,7 @@ pub fn dispatch_settings(cfg: &Config) -> crate::dispatch::DispatchSettings {
         travel_buffer_minutes: d.travel_buffer_minutes,
         tz: cfg.intake.timezone,
         message_id_domain: message_id_domain(cfg),
+        lang: cfg.intake.language,
         ..crate::dispatch::DispatchSettings::default()
     }
 }
@@ -153,10 +154,66 @@ pub fn email_intake_config(cfg: &Config) -> crate::channels::email::IntakeConfig
     ic.timezone = cfg.intake.timezone;
     ic.min_notice_hours = cfg.intake.min_notice_hours;
     ic.max_new_requests_per_sender_per_hour = cfg.intake.max_new_requests_per_sender_per_hour;
+    ic.trusted_authserv_id = cfg
+        .intake
+        .trusted_authserv_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    ic.require_dmarc_pass = cfg.intake.require_dmarc_pass;
     if let Some(i) = &cfg.imap {
         ic.limits.max_size = usize::try_from(i.max_message_bytes).unwrap_or(usize::MAX);
     }
     ic
+}
+
+/// The mailbox's OAuth2 tokens (one source for IMAP and SMTP), when `[oauth2]` is configured;
+/// a refused refresh token alerts the coordinators once (per token) with what to run.
+pub fn oauth2_tokens(
+    cfg: &Config,
+    store: &Store,
+) -> anyhow::Result<Option<std::sync::Arc<crate::oauth2::TokenSource>>> {
+    let Some(o) = &cfg.oauth2 else {
+        return Ok(None);
+    };
+    let tokens = std::sync::Arc::new(
+        crate::oauth2::TokenSource::from_config(o).map_err(|e| anyhow::anyhow!("oauth2: {e}"))?,
+    );
+    let (store, lang, domain) = (store.clone(), cfg.intake.language, message_id_domain(cfg));
+    tokens.on_refused(std::sync::Arc::new(move |r: crate::oauth2::Refusal| {
+        let (store, domain) = (store.clone(), domain.clone());
+        Box::pin(async move {
+            let text = crate::prompts::t(
+                lang,
+                "daemon.alert_oauth2_refused",
+                &[("reason", &r.reason)],
+            );
+            let subject = crate::prompts::t(lang, "daemon.alert_subject", &[]);
+            let key = format!("oauth2_refused:{}", r.fingerprint);
+            let sent = async {
+                let mut tx = store.begin().await?;
+                crate::alerts::to_coordinators(
+                    &mut tx,
+                    &key,
+                    None,
+                    &subject,
+                    &text,
+                    &domain,
+                    chrono::Utc::now(),
+                )
+                .await?;
+                tx.commit().await
+            };
+            match sent.await {
+                Ok(()) => {
+                    tracing::warn!(token = %r.fingerprint, "oauth2 refused: coordinators alerted")
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot alert the coordinators"),
+            }
+        })
+    }));
+    Ok(Some(tokens))
 }
 
 /// Applies retention once a day (and at start).
@@ -303,14 +360,23 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
         Duration::from_secs(2),
     ));
 
+    // OAuth2 tokens for the mailbox, shared by IMAP and SMTP.
+    let tokens = oauth2_tokens(cfg, &store)?;
+    let tokens_for = |auth: crate::config::AuthMethod| match auth {
+        crate::config::AuthMethod::Xoauth2 => tokens.clone(),
+        crate::config::AuthMethod::Password => None,
+    };
+
     // Outbox: one shared worker over every configured transport.
     let mut transports = crate::outbox::Transports::default();
     match &cfg.smtp {
         Some(s) => {
-            let t = crate::channels::email::smtp::SmtpTransport::new(
-                &crate::channels::email::smtp::SmtpConfig::from_config(s),
-            )
-            .map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
+            let mut scfg = crate::channels::email::smtp::SmtpConfig::from_config(s);
+            if let Some(t) = tokens_for(s.auth) {
+                scfg = scfg.with_oauth2(t);
+            }
+            let t = crate::channels::email::smtp::SmtpTransport::new(&scfg)
+                .map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
             transports.email = Some(Arc::new(t));
         }
         None => tracing::info!(
@@ -408,7 +474,8 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
     let outbox_wake = wake.unwrap_or_else(|| Arc::new(tokio::sync::Notify::new()));
     worker = worker
         .with_wake(outbox_wake.clone())
-        .with_language(cfg.intake.language);
+        .with_language(cfg.intake.language)
+        .with_message_id_domain(&message_id_domain(cfg));
     if let Some(s) = &cfg.smtp {
         worker = worker.with_email_cap(s.max_auto_replies_per_hour, Duration::from_secs(3600));
     }
@@ -430,7 +497,10 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
     // IMAP intake, on the leader.
     match &cfg.imap {
         Some(i) => {
-            let icfg = crate::channels::email::imap::ImapConfig::from_config(i);
+            let mut icfg = crate::channels::email::imap::ImapConfig::from_config(i);
+            if let Some(t) = tokens_for(i.auth) {
+                icfg = icfg.with_oauth2(t);
+            }
             let intake = Arc::new(
                 crate::channels::email::Intake::new(
                     store.clone(),

@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the bird's-eye view and the code map.
 
 pub mod alerts;
+pub mod app;
 pub mod authz;
 pub mod channels;
 pub mod cli;
@@ -16,6 +17,8 @@ pub mod http;
 pub mod intake;
 pub mod leader;
 pub mod metrics;
+pub mod oauth2;
 pub mod outbox;
 pub mod prompts;
 pub mod store;
+pub mod vocab;

@@ -4,59 +4,11 @@
 //! This file fixes the contract between the outbox worker and the channels: a channel
 //! implements [`Transport`] for its payloads, the worker decides when to retry.
 
-use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-/// What a channel needs to send one Telegram message (or edit one already sent).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TelegramPayload {
-    pub chat_id: i64,
-    /// HTML parse mode; every user-provided piece already escaped.
-    pub text: String,
-    /// Inline keyboard rows; `data` is callback_data (at most 64 bytes).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub buttons: Vec<Vec<Button>>,
-    /// Set to edit an earlier message instead of sending a new one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edit_message_id: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Button {
-    pub text: String,
-    pub data: String,
-}
-
-/// What a channel needs to send one email reply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EmailPayload {
-    pub to: String,
-    pub subject: String,
-    pub body: String,
-    /// Our own Message-ID, chosen when the row is written so replies thread back to it.
-    pub message_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub in_reply_to: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub references: Vec<String>,
-}
-
-impl EmailPayload {
-    /// The recipient as the per-recipient cap counts it: the address, trimmed, lower case.
-    pub fn recipient_key(&self) -> String {
-        self.to.trim().to_ascii_lowercase()
-    }
-}
-
-/// One row's payload, tagged by channel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "channel", rename_all = "snake_case")]
-pub enum Payload {
-    Telegram(TelegramPayload),
-    Email(EmailPayload),
-}
+pub use crate::domain::payload::{Button, EmailPayload, Payload, TelegramPayload};
 
 /// A successful delivery: the channel's own id for what was sent (Telegram message_id,
 /// email Message-ID), kept so later edits and threading can refer to it.
@@ -198,6 +150,8 @@ pub struct OutboxWorker {
     email_cap: Option<(i64, Duration)>,
     /// Language of the dead-letter alerts to coordinators.
     lang: &'static str,
+    /// Right-hand side of the Message-IDs of the alerts it writes.
+    message_id_domain: String,
 }
 
 enum Outcome {
@@ -222,12 +176,19 @@ impl OutboxWorker {
             wake: None,
             email_cap: None,
             lang: "it",
+            message_id_domain: "connecting.local".into(),
         }
     }
 
     /// The language of the alerts this worker writes (`it` default, `en`).
     pub fn with_language(mut self, lang: crate::config::Lang) -> Self {
         self.lang = lang.as_str();
+        self
+    }
+
+    /// The domain of the Message-IDs of the alerts this worker writes.
+    pub fn with_message_id_domain(mut self, domain: &str) -> Self {
+        self.message_id_domain = domain.to_string();
         self
     }
 
@@ -282,20 +243,14 @@ impl OutboxWorker {
                         .await?;
                     if ok {
                         stats.sent += 1;
-                        // The requester has been told who the mediator is: the request is
-                        // confirmed (a no-op if it moved on meanwhile).
-                        if let (true, Some(rid)) =
-                            (m.idempotency_key.starts_with("confirm:"), m.request_id)
-                        {
-                            tx.set_status_if(
-                                rid,
-                                &[crate::domain::RequestStatus::Assigned],
-                                crate::domain::RequestStatus::Confirmed,
-                                "",
-                                now,
-                            )
-                            .await?;
-                        }
+                        // What a delivery changes is the core's business, not the outbox's.
+                        crate::app::delivery::delivered(
+                            &mut tx,
+                            &m.idempotency_key,
+                            m.request_id,
+                            now,
+                        )
+                        .await?;
                     }
                     ok
                 }
@@ -441,29 +396,16 @@ impl OutboxWorker {
             ],
         );
         let subject = self.texts.render(self.lang, "dead_letter_subject", &[]);
-        for c in tx.all_coordinators().await? {
-            let key = format!("dead:{}:coord:{}", m.id, c.id);
-            let payload = if let Some(chat) = c.telegram_id {
-                Payload::Telegram(TelegramPayload {
-                    chat_id: chat,
-                    text: crate::dispatch::engine::html_escape(&text),
-                    buttons: vec![],
-                    edit_message_id: None,
-                })
-            } else if let Some(to) = &c.email {
-                Payload::Email(EmailPayload {
-                    to: to.clone(),
-                    subject: subject.clone(),
-                    body: text.clone(),
-                    message_id: format!("<dead.{}.{}@connecting.local>", m.id, c.id),
-                    in_reply_to: None,
-                    references: vec![],
-                })
-            } else {
-                continue;
-            };
-            tx.enqueue(&key, m.request_id, &payload, now).await?;
-        }
+        crate::alerts::to_coordinators(
+            tx,
+            &format!("dead:{}", m.id),
+            m.request_id,
+            &subject,
+            &text,
+            &self.message_id_domain,
+            now,
+        )
+        .await?;
         Ok(())
     }
 

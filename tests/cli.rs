@@ -278,12 +278,24 @@ both_backends!(
             table.contains(&a.code.to_string()) && table.contains(&b.code.to_string()),
             "{table}"
         );
+        // The table is read by a coordinator: words, not codes.
+        assert!(
+            table.contains("in coda") && table.contains("arabo") && table.contains("colloquio"),
+            "{table}"
+        );
+        assert!(
+            !table.contains("queued") && !table.contains(" ar "),
+            "codes in the table: {table}"
+        );
         let queued = cli.json(&["request", "list", "--status", "queued"]);
         assert_eq!(queued.as_array().unwrap().len(), 2);
 
         let shown = cli.ok(&["request", "show", &a.code.to_string()]);
         assert!(
-            shown.contains("colloquio") && shown.contains("Dalmine") && shown.contains("created"),
+            shown.contains("colloquio")
+                && shown.contains("Dalmine")
+                && shown.contains("in presenza")
+                && shown.contains("creata"),
             "{shown}"
         );
 
@@ -382,3 +394,60 @@ both_backends!(
         assert!(err.contains("not waiting for review"), "{err}");
     }
 );
+
+/// The newcomer's first command shows the queue as a coordinator reads it: statuses, languages,
+/// types and reasons in words, in Italian by default and in English when configured.
+#[test]
+fn the_demo_shows_the_queue_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let run = |lang: &str| {
+        let db = dir.path().join(format!("demo-{lang}.db"));
+        let out = Command::new(env!("CARGO_BIN_EXE_connecting"))
+            .args(["demo", "--examples", examples, "--db"])
+            .arg(&db)
+            .current_dir(dir.path())
+            .env("CONNECTING_LOG", "warn")
+            .env("CONNECTING_INTAKE_LANGUAGE", lang)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (table, said) = run("it");
+    for words in [
+        "offerta ai mediatori",
+        "arabo",
+        "visita domiciliare",
+        "nessun mediatore idoneo",
+    ] {
+        assert!(table.contains(words), "{words:?} missing:\n{table}");
+    }
+    assert!(said.contains("mediatori importati"), "{said}");
+    for code in [
+        "offered",
+        "escalated",
+        "nobody_eligible",
+        "visita_domiciliare",
+        "needs_info",
+    ] {
+        assert!(!table.contains(code), "code {code:?} shown:\n{table}");
+    }
+    let (table, said) = run("en");
+    for words in [
+        "offered to mediators",
+        "Arabic",
+        "home visit",
+        "no eligible mediator",
+    ] {
+        assert!(table.contains(words), "{words:?} missing:\n{table}");
+    }
+    assert!(said.contains("mediators imported"), "{said}");
+}

@@ -246,7 +246,10 @@ both_backends!(acceptance_confirms_informs_and_withdraws, |db| async move {
             !text.contains("Via Roma") && !text.contains("Laura"),
             "{text}"
         );
-        assert!(text.contains(&code.to_string()) && text.contains("10/03/2027"));
+        assert!(
+            text.contains(&code.to_string()) && text.contains("mercoledì 10 marzo, 10:00"),
+            "{text}"
+        );
     }
     // Bushra's offer message was delivered (Telegram message 555); Chadia's not yet.
     let b_offer = offers.iter().find(|o| o.mediator_id == b.id).unwrap();
@@ -306,8 +309,7 @@ both_backends!(acceptance_confirms_informs_and_withdraws, |db| async move {
     );
     for needle in [
         "Amina Benali",
-        "10/03/2027",
-        "10:00",
+        "mercoledì 10 marzo, 10:00",
         "Via Roma 1",
         "Dalmine",
     ] {
@@ -470,7 +472,7 @@ both_backends!(reminders_follow_local_time_across_dst, |db| async move {
         .collect();
     assert_eq!(reminders.len(), 2);
     assert!(
-        reminders[0].starts_with("Promemoria: domani 28/03/2027 alle 10:00"),
+        reminders[0].starts_with("Promemoria: domani, domenica 28 marzo, 10:00"),
         "{}",
         reminders[0]
     );

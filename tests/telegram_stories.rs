@@ -925,18 +925,36 @@ both_backends!(
         let mut w = World::new(db).await;
         let op = w.operator("Giulia Rossi", Some(3300)).await;
         w.operator("Marco Bianchi", Some(3301)).await;
+        let request = |status| NewRequest {
+            status: Some(status),
+            channel: Some(connecting::domain::Channel::Telegram),
+            operator_id: Some(op),
+            requester_chat_id: Some(3300),
+            ..Default::default()
+        };
+        // Before the appointment has happened, her own press is refused in words.
+        let early = w
+            .store()
+            .create_request(&request(RequestStatus::Queued), w.clock.now())
+            .await
+            .unwrap();
+        let pressed = w
+            .fake
+            .push_callback(3300, 3300, 1, &format!("ev:{}:4", early.id));
+        assert_eq!(
+            w.answer(&pressed).await.as_deref(),
+            Some(
+                format!(
+                    "Richiesta {}: la valutazione si potrà dare dopo l'intervento.",
+                    early.code
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(w.store().evaluation(early.id).await.unwrap(), None);
         let r = w
             .store()
-            .create_request(
-                &NewRequest {
-                    status: Some(RequestStatus::Queued),
-                    channel: Some(connecting::domain::Channel::Telegram),
-                    operator_id: Some(op),
-                    requester_chat_id: Some(3300),
-                    ..Default::default()
-                },
-                w.clock.now(),
-            )
+            .create_request(&request(RequestStatus::Done), w.clock.now())
             .await
             .unwrap();
         // Another operator's press is refused and stores nothing.

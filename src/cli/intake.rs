@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
 use super::Ctx;
-use super::table::{opt, render};
+use super::table::{opt, render, render_in};
 use crate::channels::email::{self, IngestReport};
 use crate::config::Config;
 use crate::dispatch::WaveOutcome;
@@ -123,31 +123,38 @@ pub async fn ingest(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<()> {
             })
         );
     } else {
-        let rows = vec![
-            vec!["email lette".into(), r.files.to_string()],
-            vec!["testi letti".into(), texts.to_string()],
-            vec!["richieste nuove".into(), (r.created + texts).to_string()],
-            vec!["richieste aggiornate".into(), r.updated.to_string()],
-            vec!["annullamenti".into(), r.cancelled.to_string()],
-            vec![
-                "in revisione (mittente sconosciuto)".into(),
-                r.held.to_string(),
-            ],
-            vec![
-                "rifiutate (richiesta di un altro mittente)".into(),
-                r.refused.to_string(),
-            ],
-            vec![
-                "registrate senza risposta (automatiche, ricevute)".into(),
-                r.recorded.to_string(),
-            ],
-            vec!["già presenti".into(), r.duplicates.to_string()],
-            vec!["in quarantena".into(), r.quarantined.to_string()],
-            vec!["troppo grandi".into(), r.oversized.to_string()],
-        ];
-        print!("{}", render(&["", "n."], &rows, ""));
-        for u in &unreadable {
-            eprintln!("non leggibile: {u}");
+        let lang = ctx.config.intake.language;
+        let rows: Vec<Vec<String>> = [
+            ("emails", r.files),
+            ("texts", texts),
+            ("created", r.created + texts),
+            ("updated", r.updated),
+            ("cancelled", r.cancelled),
+            ("held", r.held),
+            ("refused", r.refused),
+            ("recorded", r.recorded),
+            ("duplicates", r.duplicates),
+            ("quarantined", r.quarantined),
+            ("oversized", r.oversized),
+        ]
+        .into_iter()
+        .map(|(k, n)| vec![t(lang, &format!("cli.ingest_{k}"), &[]), n.to_string()])
+        .collect();
+        print!(
+            "{}",
+            render(&["", &t(lang, "cli.col_count", &[])], &rows, "")
+        );
+        for (p, e) in &r.unreadable {
+            let file = p.display().to_string();
+            let error = e.to_string();
+            eprintln!(
+                "{}",
+                t(
+                    lang,
+                    "cli.ingest_unreadable",
+                    &[("file", &file), ("error", &error)]
+                )
+            );
         }
     }
     Ok(())
@@ -204,8 +211,12 @@ pub async fn demo(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
     let requests = a.examples.join("requests");
     if !requests.is_dir() {
         bail!(
-            "{} not found: run from the project folder or pass --examples DIR",
-            requests.display()
+            "{}",
+            t(
+                ctx.config.intake.language,
+                "cli.demo_no_examples",
+                &[("dir", &requests.display().to_string())]
+            )
         );
     }
     for suffix in ["", "-wal", "-shm"] {
@@ -222,24 +233,43 @@ pub async fn demo(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
         config: cfg.clone(),
         json: true,
     };
+    let lang = cfg.intake.language;
     for (what, file) in [
         ("mediators", "mediators.csv"),
         ("operators", "operators.csv"),
     ] {
         let path = a.examples.join(file);
         if path.exists() {
-            let n = super::people::import_file(&store, &path, cfg.intake.language, what).await?;
-            eprintln!("{n} {what} importati da {}", path.display());
+            let n = super::people::import_file(&store, &path, lang, what).await?;
+            let kind = t(lang, &format!("cli.kind_{what}"), &[]);
+            eprintln!(
+                "{}",
+                t(
+                    lang,
+                    "cli.demo_imported",
+                    &[
+                        ("count", &n.to_string()),
+                        ("kind", &kind),
+                        ("file", &path.display().to_string())
+                    ]
+                )
+            );
         }
     }
     let (report, texts) = ingest_all(&store, &cfg, &[requests]).await?;
     eprintln!(
-        "{} email e {} testi letti: {} richieste create, {} in revisione, {} registrate senza risposta",
-        report.files,
-        texts,
-        report.created + texts,
-        report.held,
-        report.recorded
+        "{}",
+        t(
+            lang,
+            "cli.demo_read",
+            &[
+                ("emails", &report.files.to_string()),
+                ("texts", &texts.to_string()),
+                ("created", &(report.created + texts).to_string()),
+                ("held", &report.held.to_string()),
+                ("recorded", &report.recorded.to_string()),
+            ]
+        )
     );
     let dispatcher = super::requests::dispatcher(&sub, store.clone());
     let queued = store
@@ -252,10 +282,15 @@ pub async fn demo(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
     for r in &queued {
         match dispatcher.dispatch(r.code).await? {
             WaveOutcome::Offered { mediators, .. } => {
-                offered.insert(r.code, format!("offerta a {}", mediators.len()));
+                let count = mediators.len().to_string();
+                offered.insert(r.code, t(lang, "cli.demo_offered", &[("count", &count)]));
             }
             WaveOutcome::Escalated(reason) => {
-                offered.insert(r.code, format!("al coordinatore: {}", reason.as_str()));
+                let reason = crate::vocab::escalation(lang, reason.as_str());
+                offered.insert(
+                    r.code,
+                    t(lang, "cli.demo_escalated", &[("reason", &reason)]),
+                );
             }
             WaveOutcome::Nothing => {}
         }
@@ -270,32 +305,17 @@ pub async fn demo(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
         .iter()
         .rev()
         .map(|r| {
-            let warnings = r
-                .draft
-                .as_ref()
-                .and_then(|d| d.get("warnings"))
-                .and_then(|w| w.as_array())
-                .map(|w| {
-                    w.iter()
-                        .filter_map(|x| x.get("code").and_then(|c| c.as_str()))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "-".into());
+            let warnings = warnings_in(r);
+            let w = super::requests::Words::of(lang, r);
             vec![
                 r.code.to_string(),
-                r.channel.to_string(),
-                r.status.to_string(),
-                opt(&r.language),
-                opt(&r.intervention),
-                super::requests::when(r),
+                w.channel,
+                w.status,
+                w.language,
+                w.intervention,
+                super::requests::when(lang, r),
                 opt(&r.comune),
-                if r.missing.is_empty() {
-                    "-".into()
-                } else {
-                    r.missing.join(",")
-                },
+                w.missing,
                 warnings,
                 offered.get(&r.code).cloned().unwrap_or_else(|| "-".into()),
             ]
@@ -303,17 +323,18 @@ pub async fn demo(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
         .collect();
     print!(
         "{}",
-        render(
+        render_in(
+            lang,
             &[
-                "codice",
-                "canale",
-                "stato",
-                "lingua",
-                "intervento",
-                "quando",
+                "code",
+                "channel",
+                "status",
+                "language",
+                "intervention",
+                "when",
                 "comune",
-                "mancano",
-                "avvisi",
+                "missing",
+                "warnings",
                 "dispatch"
             ],
             &rows,
@@ -321,12 +342,37 @@ pub async fn demo(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
         )
     );
     println!(
-        "\n{pending} messaggi in attesa nell'outbox (conferme, domande, offerte): li invia `connecting run` quando Telegram e SMTP sono configurati."
+        "\n{}",
+        t(lang, "cli.demo_outbox", &[("count", &pending.to_string())])
     );
     println!(
-        "Coda salvata in {}: CONNECTING_DATABASE_URL=sqlite://{} connecting request show CODICE",
-        a.db.display(),
-        a.db.display()
+        "{}",
+        t(
+            lang,
+            "cli.demo_saved",
+            &[("file", &a.db.display().to_string())]
+        )
     );
     Ok(())
+}
+
+/// The extractor's warnings on a request, as sentences (the extractor writes them when it reads
+/// the request).
+fn warnings_in(r: &Request) -> String {
+    let texts: Vec<&str> = r
+        .draft
+        .as_ref()
+        .and_then(|d| d.get("warnings"))
+        .and_then(|w| w.as_array())
+        .map(|w| {
+            w.iter()
+                .filter_map(|x| x.get("message").and_then(|c| c.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if texts.is_empty() {
+        "-".into()
+    } else {
+        texts.join("; ")
+    }
 }

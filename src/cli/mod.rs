@@ -2,7 +2,9 @@
 //! Output is a readable table by default and JSON with `--json`.
 
 mod admin;
+mod doctor;
 mod intake;
+mod oauth2;
 mod parse;
 mod people;
 mod requests;
@@ -77,6 +79,11 @@ pub enum Command {
     Purge(admin::PurgeArgs),
     /// Try connecting on the bundled examples: a fresh SQLite queue, no server or account needed.
     Demo(intake::DemoArgs),
+    /// Check every configured part (database, Telegram, IMAP, SMTP, OAuth2) and say what to fix.
+    Doctor,
+    /// OAuth2 mailboxes: `login` runs the device-code flow and stores the refresh token.
+    #[command(subcommand)]
+    Oauth2(oauth2::OAuth2Cmd),
 }
 
 /// Arguments shared by commands that only need the database.
@@ -214,5 +221,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(a) => admin::report(&ctx, a).await,
         Command::Purge(a) => admin::purge(&ctx, a).await,
         Command::Outbox(c) => admin::outbox(&ctx, c).await,
+        Command::Doctor => doctor::doctor(&ctx).await,
+        Command::Oauth2(c) => oauth2::oauth2(&ctx, c).await,
     }
 }

@@ -7,7 +7,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 use super::Ctx;
-use super::table::{opt, render};
+use super::table::{opt, render_in};
+use crate::config::Lang;
 use crate::domain::{Ambito, Gender, LanguageCode, PersonKind};
 use crate::prompts::t;
 use crate::store::{Mediator, NewCoordinator, NewMediator, NewOperator, Operator, Store};
@@ -178,7 +179,7 @@ fn new_operator(a: OperatorAdd) -> anyhow::Result<NewOperator> {
     })
 }
 
-fn mediator_rows(ms: &[Mediator]) -> Vec<Vec<String>> {
+fn mediator_rows(lang: Lang, ms: &[Mediator]) -> Vec<Vec<String>> {
     ms.iter()
         .map(|m| {
             vec![
@@ -186,24 +187,32 @@ fn mediator_rows(ms: &[Mediator]) -> Vec<Vec<String>> {
                 m.name.clone(),
                 m.languages
                     .iter()
-                    .map(|l| l.as_str())
+                    .map(|l| crate::vocab::language(lang, l.as_str()))
                     .collect::<Vec<_>>()
-                    .join(","),
+                    .join(", "),
                 m.ambiti
                     .iter()
                     .map(|a| a.name())
                     .collect::<Vec<_>>()
                     .join(", "),
                 opt(&m.telegram_id),
-                opt(&m.gender),
-                m.availability.clone().unwrap_or_else(|| "sempre".into()),
-                if !m.active {
-                    "inattivo".into()
-                } else if m.paused {
-                    "in pausa".into()
-                } else {
-                    "attivo".into()
-                },
+                m.gender
+                    .map(|g| crate::vocab::gender(lang, g))
+                    .unwrap_or_else(|| "-".into()),
+                m.availability
+                    .clone()
+                    .unwrap_or_else(|| t(lang, "cli.availability_always", &[])),
+                t(
+                    lang,
+                    if !m.active {
+                        "cli.mediator_inactive"
+                    } else if m.paused {
+                        "cli.mediator_paused"
+                    } else {
+                        "cli.mediator_active"
+                    },
+                    &[],
+                ),
             ]
         })
         .collect()
@@ -231,15 +240,15 @@ fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
 
 const MEDIATOR_HEADER: [&str; 8] = [
     "id",
-    "nome",
-    "lingue",
+    "name",
+    "languages",
     "ambiti",
     "telegram",
-    "genere",
-    "disponibilità",
-    "stato",
+    "gender",
+    "availability",
+    "status",
 ];
-const OPERATOR_HEADER: [&str; 6] = ["id", "nome", "email", "ente", "ambito", "telegram"];
+const OPERATOR_HEADER: [&str; 6] = ["id", "name", "email", "ente", "ambito", "telegram"];
 
 pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
     let lang = ctx.config.intake.language;
@@ -251,7 +260,10 @@ pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
             if ctx.json {
                 print_json(&saved)
             } else {
-                print!("{}", render(&MEDIATOR_HEADER, &mediator_rows(&[saved]), ""));
+                print!(
+                    "{}",
+                    render_in(lang, &MEDIATOR_HEADER, &mediator_rows(lang, &[saved]), "")
+                );
                 Ok(())
             }
         }
@@ -262,9 +274,10 @@ pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
             } else {
                 print!(
                     "{}",
-                    render(
+                    render_in(
+                        lang,
                         &MEDIATOR_HEADER,
-                        &mediator_rows(&ms),
+                        &mediator_rows(lang, &ms),
                         &t(lang, "cli.empty", &[])
                     )
                 );
@@ -288,7 +301,10 @@ pub async fn operator(ctx: &Ctx, cmd: OperatorCmd) -> anyhow::Result<()> {
             if ctx.json {
                 print_json(&saved)
             } else {
-                print!("{}", render(&OPERATOR_HEADER, &operator_rows(&[saved]), ""));
+                print!(
+                    "{}",
+                    render_in(lang, &OPERATOR_HEADER, &operator_rows(&[saved]), "")
+                );
                 Ok(())
             }
         }
@@ -299,7 +315,8 @@ pub async fn operator(ctx: &Ctx, cmd: OperatorCmd) -> anyhow::Result<()> {
             } else {
                 print!(
                     "{}",
-                    render(
+                    render_in(
+                        lang,
                         &OPERATOR_HEADER,
                         &operator_rows(&os),
                         &t(lang, "cli.empty", &[])
@@ -404,8 +421,9 @@ pub async fn coordinator(ctx: &Ctx, cmd: CoordinatorCmd) -> anyhow::Result<()> {
         .collect();
     print!(
         "{}",
-        render(
-            &["id", "nome", "telegram", "email"],
+        render_in(
+            ctx.config.intake.language,
+            &["id", "name", "telegram", "email"],
             &rows,
             &t(ctx.config.intake.language, "cli.empty", &[])
         )

@@ -6,13 +6,15 @@ use clap::Subcommand;
 use std::sync::Arc;
 
 use super::Ctx;
-use super::table::{opt, render};
+use super::table::{opt, render_in};
 use crate::authz::{Action, Actor, RequestFacts, authorize};
 use crate::clock::SystemClock;
+use crate::config::Lang;
 use crate::dispatch::{Canceller, Dispatcher};
 use crate::domain::{RequestCode, RequestStatus};
 use crate::prompts::t;
 use crate::store::{Request, RequestFilter, Store};
+use crate::vocab;
 
 #[derive(Debug, Subcommand)]
 pub enum RequestCmd {
@@ -64,42 +66,83 @@ fn allowed(action: Action, r: &Request) -> anyhow::Result<()> {
         .map_err(|d| anyhow::anyhow!("{}: not allowed ({d})", r.code))
 }
 
-/// When the appointment is (local date and time), or the deadline of a written translation.
-pub(super) fn when(r: &Request) -> String {
+/// When the appointment is, in words ("giovedì 21 gennaio 2027, 14:30"), or the deadline of a
+/// written translation.
+pub(super) fn when(lang: Lang, r: &Request) -> String {
     match (r.date, r.start_time, r.deadline) {
-        (Some(d), Some(s), _) => format!("{} {}", d.format("%d/%m/%Y"), s.format("%H:%M")),
-        (Some(d), None, _) => d.format("%d/%m/%Y").to_string(),
-        (None, _, Some(dl)) => format!("entro {}", dl.format("%d/%m/%Y")),
+        (Some(d), Some(s), _) => {
+            let date = vocab::date_long(lang, d, true);
+            t(
+                lang,
+                "words.date_time",
+                &[("date", &date), ("time", &s.format("%H:%M").to_string())],
+            )
+        }
+        (Some(d), None, _) => vocab::date_long(lang, d, true),
+        (None, _, Some(dl)) => t(
+            lang,
+            "cli.when_deadline",
+            &[("date", &vocab::date_long(lang, dl, true))],
+        ),
         _ => "-".into(),
     }
 }
 
-fn row(r: &Request) -> Vec<String> {
+/// The request's codes as a coordinator reads them.
+pub(super) struct Words {
+    pub status: String,
+    pub channel: String,
+    pub language: String,
+    pub intervention: String,
+    pub modality: String,
+    pub missing: String,
+}
+
+impl Words {
+    pub(super) fn of(lang: Lang, r: &Request) -> Words {
+        let or_dash = |s: Option<String>| s.unwrap_or_else(|| "-".into());
+        Words {
+            status: vocab::status(lang, r.status),
+            channel: vocab::channel(lang, r.channel),
+            language: or_dash(
+                r.language
+                    .as_ref()
+                    .map(|l| vocab::language(lang, l.as_str())),
+            ),
+            intervention: or_dash(r.intervention.map(|i| vocab::intervention(lang, i))),
+            modality: or_dash(r.modality.map(|m| vocab::modality(lang, m))),
+            missing: if r.missing.is_empty() {
+                "-".into()
+            } else {
+                vocab::fields(lang, &r.missing)
+            },
+        }
+    }
+}
+
+fn row(lang: Lang, r: &Request) -> Vec<String> {
+    let w = Words::of(lang, r);
     vec![
         r.code.to_string(),
-        r.status.to_string(),
-        r.channel.to_string(),
-        opt(&r.language),
-        opt(&r.intervention),
-        when(r),
+        w.status,
+        w.channel,
+        w.language,
+        w.intervention,
+        when(lang, r),
         opt(&r.comune),
-        if r.missing.is_empty() {
-            "-".into()
-        } else {
-            r.missing.join(",")
-        },
+        w.missing,
     ]
 }
 
 const HEADER: [&str; 8] = [
-    "codice",
-    "stato",
-    "canale",
-    "lingua",
-    "intervento",
-    "quando",
+    "code",
+    "status",
+    "channel",
+    "language",
+    "intervention",
+    "when",
     "comune",
-    "mancano",
+    "missing",
 ];
 
 pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
@@ -125,8 +168,11 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
             if ctx.json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                let rows: Vec<_> = list.iter().map(row).collect();
-                print!("{}", render(&HEADER, &rows, &t(lang, "cli.empty", &[])));
+                let rows: Vec<_> = list.iter().map(|r| row(lang, r)).collect();
+                print!(
+                    "{}",
+                    render_in(lang, &HEADER, &rows, &t(lang, "cli.empty", &[]))
+                );
             }
             Ok(())
         }
@@ -148,37 +194,31 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            let fields: Vec<Vec<String>> = vec![
-                vec!["codice".into(), r.code.to_string()],
-                vec!["stato".into(), r.status.to_string()],
-                vec!["canale".into(), r.channel.to_string()],
-                vec!["lingua".into(), opt(&r.language)],
-                vec!["intervento".into(), opt(&r.intervention)],
-                vec!["modalità".into(), opt(&r.modality)],
-                vec!["quando".into(), when(&r)],
-                vec!["durata (min)".into(), opt(&r.duration_minutes)],
-                vec!["comune".into(), opt(&r.comune)],
-                vec!["indirizzo".into(), opt(&r.address)],
-                vec![
-                    "urgente".into(),
-                    if r.urgent { "sì".into() } else { "no".into() },
-                ],
-                vec!["richiedente".into(), opt(&r.requester_name)],
-                vec!["email".into(), opt(&r.requester_email)],
-                vec!["ente".into(), opt(&r.ente)],
-                vec!["mediatore".into(), opt(&r.assigned_mediator_id)],
-                vec!["oggetto".into(), opt(&r.subject)],
-                vec!["note".into(), opt(&r.notes)],
-                vec![
-                    "mancano".into(),
-                    if r.missing.is_empty() {
-                        "-".into()
-                    } else {
-                        r.missing.join(", ")
-                    },
-                ],
-            ];
-            print!("{}", render(&["campo", "valore"], &fields, ""));
+            let w = Words::of(lang, &r);
+            let fields: Vec<Vec<String>> = [
+                ("code", r.code.to_string()),
+                ("status", w.status),
+                ("channel", w.channel),
+                ("language", w.language),
+                ("intervention", w.intervention),
+                ("modality", w.modality),
+                ("when", when(lang, &r)),
+                ("duration", opt(&r.duration_minutes)),
+                ("comune", opt(&r.comune)),
+                ("address", opt(&r.address)),
+                ("urgent", vocab::yes_no(lang, r.urgent)),
+                ("requester", opt(&r.requester_name)),
+                ("email", opt(&r.requester_email)),
+                ("ente", opt(&r.ente)),
+                ("mediator", opt(&r.assigned_mediator_id)),
+                ("subject", opt(&r.subject)),
+                ("notes", opt(&r.notes)),
+                ("missing", w.missing),
+            ]
+            .into_iter()
+            .map(|(k, v)| vec![t(lang, &format!("cli.col_{k}"), &[]), v])
+            .collect();
+            print!("{}", render_in(lang, &["field", "value"], &fields, ""));
             println!();
             let hist: Vec<Vec<String>> = trail
                 .iter()
@@ -186,14 +226,14 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                     vec![
                         a.at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string(),
                         a.actor.clone(),
-                        a.action.clone(),
+                        vocab::audit_action(lang, &a.action),
                         opt(&a.detail),
                     ]
                 })
                 .collect();
             print!(
                 "{}",
-                render(&["quando", "chi", "azione", "dettaglio"], &hist, "")
+                render_in(lang, &["when", "who", "action", "detail"], &hist, "")
             );
             Ok(())
         }
@@ -212,7 +252,7 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                     serde_json::json!({ "code": code.to_string(), "status": r.status, "late": late })
                 );
             } else {
-                print!("{}", render(&HEADER, &[row(&r)], ""));
+                print!("{}", render_in(lang, &HEADER, &[row(lang, &r)], ""));
             }
             Ok(())
         }
@@ -241,7 +281,7 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                     serde_json::json!({ "code": code.to_string(), "status": r.status })
                 );
             } else {
-                print!("{}", render(&HEADER, &[row(&r)], ""));
+                print!("{}", render_in(lang, &HEADER, &[row(lang, &r)], ""));
             }
             Ok(())
         }
@@ -257,7 +297,7 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
             if ctx.json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                print!("{}", render(&HEADER, &[row(&r)], ""));
+                print!("{}", render_in(lang, &HEADER, &[row(lang, &r)], ""));
             }
             Ok(())
         }

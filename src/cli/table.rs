@@ -62,6 +62,26 @@ pub fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// Column titles from `prompts/<lang>/cli.toml` (`cli.col_<name>`).
+pub fn header(lang: crate::config::Lang, names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| crate::prompts::t(lang, &format!("cli.col_{n}"), &[]))
+        .collect()
+}
+
+/// [`render`] with titles from [`header`].
+pub fn render_in(
+    lang: crate::config::Lang,
+    names: &[&str],
+    rows: &[Vec<String>],
+    empty: &str,
+) -> String {
+    let titles = header(lang, names);
+    let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
+    render(&refs, rows, empty)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -13,11 +13,14 @@ use std::sync::Arc;
 
 use super::matching::{JobSpec, MatchResult, MatchSettings, MediatorProfile, rank};
 use super::texts::Texts;
+use crate::app::notice::{self, Notice, Reminder, Withdrawn};
+use crate::app::{AppError, Core};
+use crate::authz::{Actor, Denied};
 use crate::clock::Clock;
+use crate::config::Lang;
 use crate::domain::appointment::local_to_utc;
 use crate::domain::availability::Availability;
-use crate::domain::{Appointment, Channel, Modality, RequestCode, RequestStatus};
-use crate::outbox::{Button, EmailPayload, Payload, TelegramPayload};
+use crate::domain::{Appointment, Modality, RequestCode, RequestStatus};
 use crate::store::{Mediator, Request, Store, StoreError, Tx};
 
 /// Timer kinds written by the dispatcher.
@@ -41,6 +44,8 @@ pub struct DispatchSettings {
     pub reminder_hours_before: i64,
     /// Domain part of the Message-IDs we make for emails.
     pub message_id_domain: String,
+    /// The language of what the core writes (`[intake] language`).
+    pub lang: Lang,
 }
 
 impl Default for DispatchSettings {
@@ -54,6 +59,7 @@ impl Default for DispatchSettings {
             late_cancellation_hours: 24,
             reminder_hours_before: 2,
             message_id_domain: "connecting.local".into(),
+            lang: Lang::It,
         }
     }
 }
@@ -74,6 +80,24 @@ pub enum DispatchError {
     MediatorInactive(i64),
     #[error("evaluation score {0} is not valid: expected 1 to 5")]
     BadScore(i64),
+    #[error("not allowed: {0}")]
+    Denied(Denied),
+    #[error("request {0}: its appointment has not happened yet")]
+    TooEarly(RequestCode),
+}
+
+impl From<AppError> for DispatchError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Store(e) => DispatchError::Store(e),
+            AppError::Denied(d) => DispatchError::Denied(d),
+            AppError::WrongState { code, status, what } => {
+                DispatchError::WrongState { code, status, what }
+            }
+            AppError::TooEarly(code) => DispatchError::TooEarly(code),
+            AppError::BadScore(s) => DispatchError::BadScore(s),
+        }
+    }
 }
 
 pub type Result<T, E = DispatchError> = std::result::Result<T, E>;
@@ -126,12 +150,23 @@ pub enum Canceller {
 }
 
 impl Canceller {
-    fn actor(&self) -> String {
+    /// The actor, for request `r` (the requester is the one who wrote it).
+    fn actor(&self, r: &Request) -> Actor {
         match self {
-            Canceller::Requester => "requester".into(),
-            Canceller::Coordinator(id) => format!("coordinator:{id}"),
-            Canceller::Cli => "cli".into(),
+            Canceller::Requester => requester_of(r),
+            Canceller::Coordinator(id) => Actor::Coordinator { id: *id },
+            Canceller::Cli => Actor::Cli,
         }
+    }
+}
+
+/// The requester of `r` as an actor (callers that identified them already).
+fn requester_of(r: &Request) -> Actor {
+    Actor::Operator {
+        id: r.operator_id,
+        email: r.requester_email.clone(),
+        chat_id: r.requester_chat_id,
+        active: true,
     }
 }
 
@@ -141,6 +176,7 @@ pub struct Dispatcher {
     store: Store,
     clock: Arc<dyn Clock>,
     settings: Arc<DispatchSettings>,
+    core: Core,
     texts: Texts,
     /// Rings when a request may be waiting (an intake committed one): dispatch at once.
     wake: Option<Arc<tokio::sync::Notify>>,
@@ -172,10 +208,12 @@ pub fn job_of(r: &Request) -> Option<JobSpec> {
 
 impl Dispatcher {
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: DispatchSettings) -> Self {
+        let settings = Arc::new(settings);
         Self {
             store,
             clock,
-            settings: Arc::new(settings),
+            core: Core::from_arc(settings.clone()),
+            settings,
             texts: Texts,
             wake: None,
             outbox_wake: None,
@@ -202,12 +240,17 @@ impl Dispatcher {
         &self.settings
     }
 
+    /// The application core the use cases run in.
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
 
     fn t(&self, key: &str, args: &[(&str, String)]) -> String {
-        self.texts.render("it", key, args)
+        self.texts.render(self.settings.lang.as_str(), key, args)
     }
 
     fn match_settings(&self) -> MatchSettings {
@@ -350,12 +393,15 @@ impl Dispatcher {
                 &[("code", req.code.to_string()), ("reason", reason_text)],
             );
             let subject = self.t("escalated_subject", &[("code", req.code.to_string())]);
-            self.alert_coordinators(
+            notice::emit(
+                &self.core,
                 tx,
-                &format!("esc:{}:{}", req.id, now.timestamp()),
-                Some(req.id),
-                &subject,
-                &text,
+                &Notice::Alert {
+                    key: format!("esc:{}:{}", req.id, now.timestamp()),
+                    request_id: Some(req.id),
+                    subject,
+                    text,
+                },
                 now,
             )
             .await?;
@@ -393,14 +439,15 @@ impl Dispatcher {
             .collect();
         for mid in &wave_ids {
             let offer_id = tx.insert_offer(req.id, *mid, wave, expires, now).await?;
-            if let Some(payload) = mediators
-                .get(mid)
-                .and_then(|m| self.offer_payload(req, m, offer_id))
-            {
-                let outbox_id = tx
-                    .enqueue(&format!("offer:{offer_id}"), Some(req.id), &payload, now)
-                    .await?;
-                tx.set_offer_outbox(offer_id, outbox_id).await?;
+            if let Some(m) = mediators.get(mid) {
+                let n = Notice::Offer {
+                    request: req.clone(),
+                    mediator: m.clone(),
+                    offer_id,
+                };
+                if let Some(outbox_id) = notice::emit(&self.core, tx, &n, now).await? {
+                    tx.set_offer_outbox(offer_id, outbox_id).await?;
+                }
             }
         }
         tx.schedule_timer(
@@ -427,259 +474,20 @@ impl Dispatcher {
     }
 
     /// A request's full details (when, where, requester, notes) in the sentence `key`
-    /// (`accepted_details`, `request_details`); values HTML-escaped when `html` (Telegram).
-    /// Only for whom [`crate::authz`] allows `SeeDetails`.
+    /// (`accepted_details`, `request_details`), in words; values HTML-escaped when `html`
+    /// (Telegram). Only for whom [`crate::authz`] allows `SeeDetails`.
     pub fn details_text(&self, req: &Request, key: &str, html: bool) -> String {
-        let (date, time, duration) = self.fmt_when(req);
-        let place = [req.address.clone(), req.comune.clone()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ");
-        let requester = [
-            req.requester_name.clone(),
-            req.requester_phone.clone(),
-            req.ente.clone(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(", ");
-        let details_args = [
-            ("code", req.code.to_string()),
-            ("date", date),
-            ("time", time),
-            ("duration", duration),
-            ("place", place),
-            (
-                "kind",
-                req.intervention
-                    .map(|i| i.as_str().to_string())
-                    .unwrap_or_default(),
-            ),
-            (
-                "modality",
-                req.modality
-                    .map(|i| i.as_str().to_string())
-                    .unwrap_or_default(),
-            ),
-            ("requester", requester),
-            ("notes", req.notes.clone().unwrap_or_default()),
-        ];
+        let args = crate::app::sentence::details_args(
+            &crate::app::words::Words::new(self.settings.lang),
+            req,
+        );
         if html {
-            let escaped: Vec<(&str, String)> = details_args
-                .iter()
-                .map(|(k, v)| (*k, html_escape(v)))
-                .collect();
-            self.t(key, &escaped)
-        } else {
-            self.t(key, &details_args)
-        }
-    }
-
-    fn fmt_when(&self, req: &Request) -> (String, String, String) {
-        let date = req
-            .date
-            .map(|d| d.format("%d/%m/%Y").to_string())
-            .or_else(|| req.deadline.map(|d| d.format("%d/%m/%Y").to_string()))
-            .unwrap_or_default();
-        let time = req
-            .start_time
-            .map(|t| t.format("%H:%M").to_string())
-            .unwrap_or_default();
-        let duration = req
-            .duration_minutes
-            .map(|d| d.to_string())
-            .unwrap_or_default();
-        (date, time, duration)
-    }
-
-    /// An offer carries only language, date/time, comune, type, duration and modality.
-    fn offer_payload(&self, req: &Request, m: &Mediator, offer_id: i64) -> Option<Payload> {
-        let (date, time, duration) = self.fmt_when(req);
-        let args = [
-            ("code", req.code.to_string()),
-            (
-                "language",
-                req.language
-                    .as_ref()
-                    .map(|l| l.to_string())
-                    .unwrap_or_default(),
-            ),
-            ("date", date),
-            ("time", time),
-            ("duration", duration),
-            ("comune", req.comune.clone().unwrap_or_default()),
-            (
-                "kind",
-                req.intervention
-                    .map(|i| i.as_str().to_string())
-                    .unwrap_or_default(),
-            ),
-            (
-                "modality",
-                req.modality
-                    .map(|i| i.as_str().to_string())
-                    .unwrap_or_default(),
-            ),
-        ];
-        let key = format!("offer:{offer_id}");
-        if let Some(chat) = m.telegram_id {
             let escaped: Vec<(&str, String)> =
                 args.iter().map(|(k, v)| (*k, html_escape(v))).collect();
-            return Some(Payload::Telegram(TelegramPayload {
-                chat_id: chat,
-                text: self.t("offer", &escaped),
-                buttons: vec![vec![
-                    Button {
-                        text: self.t("offer_accept", &[]),
-                        data: format!("acc:{offer_id}"),
-                    },
-                    Button {
-                        text: self.t("offer_decline", &[]),
-                        data: format!("dec:{offer_id}"),
-                    },
-                ]],
-                edit_message_id: None,
-            }));
+            self.t(key, &escaped)
+        } else {
+            self.t(key, &args)
         }
-        m.email.as_ref().map(|to| {
-            Payload::Email(EmailPayload {
-                to: to.clone(),
-                subject: self.t("offer_subject", &[("code", req.code.to_string())]),
-                body: self.t("offer", &args),
-                message_id: self.message_id(&key),
-                in_reply_to: None,
-                references: vec![],
-            })
-        })
-    }
-
-    fn message_id(&self, key: &str) -> String {
-        crate::alerts::message_id(key, &self.settings.message_id_domain)
-    }
-
-    /// A message to a mediator on their channel (Telegram if linked, else email).
-    fn to_mediator(
-        &self,
-        m: &Mediator,
-        key: &str,
-        subject: String,
-        text: String,
-        buttons: Vec<Vec<Button>>,
-    ) -> Option<Payload> {
-        if let Some(chat) = m.telegram_id {
-            return Some(Payload::Telegram(TelegramPayload {
-                chat_id: chat,
-                text,
-                buttons,
-                edit_message_id: None,
-            }));
-        }
-        m.email.as_ref().map(|to| {
-            Payload::Email(EmailPayload {
-                to: to.clone(),
-                subject,
-                body: text,
-                message_id: self.message_id(key),
-                in_reply_to: None,
-                references: vec![],
-            })
-        })
-    }
-
-    /// A message to the requester on the channel the request came from (falling back to the
-    /// other one they gave).
-    fn to_requester(
-        &self,
-        req: &Request,
-        key: &str,
-        subject: String,
-        text: String,
-        buttons: Vec<Vec<Button>>,
-    ) -> Option<Payload> {
-        let telegram = req.requester_chat_id.map(|chat| {
-            Payload::Telegram(TelegramPayload {
-                chat_id: chat,
-                text: text.clone(),
-                buttons: buttons.clone(),
-                edit_message_id: None,
-            })
-        });
-        let email = req.requester_email.as_ref().map(|to| {
-            Payload::Email(EmailPayload {
-                to: to.clone(),
-                subject: subject.clone(),
-                body: text.clone(),
-                message_id: self.message_id(key),
-                in_reply_to: req.source_message_id.clone(),
-                references: req.source_message_id.iter().cloned().collect(),
-            })
-        });
-        match req.channel {
-            Channel::Telegram => telegram.or(email),
-            Channel::Email | Channel::Cli => email.or(telegram),
-        }
-    }
-
-    async fn alert_coordinators(
-        &self,
-        tx: &mut Tx,
-        key: &str,
-        request_id: Option<i64>,
-        subject: &str,
-        text: &str,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        crate::alerts::to_coordinators(
-            tx,
-            key,
-            request_id,
-            subject,
-            text,
-            &self.settings.message_id_domain,
-            now,
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Tells the mediator of a closed offer: edits the Telegram offer message if it was
-    /// delivered, drops the offer if it has not gone out yet, else sends a new message.
-    async fn withdraw_offer_message(
-        &self,
-        tx: &mut Tx,
-        req: &Request,
-        offer: &crate::store::Offer,
-        m: Option<&Mediator>,
-        text_key: &str,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        if let Some(oid) = offer.outbox_id
-            && tx.cancel_pending_outbox(oid).await?
-        {
-            return Ok(());
-        }
-        let Some(m) = m else { return Ok(()) };
-        let text = self.t(text_key, &[("code", req.code.to_string())]);
-        let key = format!("withdraw:{}", offer.id);
-        let mut payload = self.to_mediator(
-            m,
-            &key,
-            self.t("notice_subject", &[("code", req.code.to_string())]),
-            text,
-            vec![],
-        );
-        if let (Some(Payload::Telegram(p)), Some(oid)) = (payload.as_mut(), offer.outbox_id) {
-            let (status, external) = tx.outbox_state(oid).await?;
-            if status == "sent" {
-                p.edit_message_id = external.and_then(|e| e.parse().ok());
-            }
-        }
-        if let Some(p) = payload {
-            tx.enqueue(&key, Some(req.id), &p, now).await?;
-        }
-        Ok(())
     }
 
     /// A mediator accepts an offer. Exactly one acceptance per request succeeds, whatever the
@@ -725,68 +533,35 @@ impl Dispatcher {
             .map(|m| (m.id, m))
             .collect();
         for other in others {
-            self.withdraw_offer_message(
+            crate::app::offers::withdraw(
+                &self.core,
                 tx,
                 req,
                 &other,
                 mediators.get(&other.mediator_id),
-                "offer_withdrawn",
+                Withdrawn::Taken,
                 now,
             )
             .await?;
         }
         tx.cancel_timers(req.id, &[timer_kind::OFFER_WAVE]).await?;
-        let (date, time, _) = self.fmt_when(req);
-        let place = [req.address.clone(), req.comune.clone()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ");
         let Some(m) = mediators.get(&mediator_id) else {
             return Err(StoreError::NotFound(format!("mediator {mediator_id}")).into());
         };
-        // The requester: mediator's name, date, time, place.
-        let code = req.code.to_string();
-        let confirm_args = [
-            ("code", code.clone()),
-            ("mediator", m.name.clone()),
-            ("date", date.clone()),
-            ("time", time.clone()),
-            ("place", place.clone()),
-        ];
-        let key = format!("confirm:{}:{assignment_id}", req.id);
-        let telegram_text = self.t(
-            "confirmation",
-            &confirm_args
-                .iter()
-                .map(|(k, v)| (*k, html_escape(v)))
-                .collect::<Vec<_>>(),
-        );
-        let email_text = self.t("confirmation", &confirm_args);
-        if let Some(mut p) = self.to_requester(
-            req,
-            &key,
-            self.t("confirmation_subject", &[("code", code.clone())]),
-            email_text,
-            vec![],
-        ) {
-            if let Payload::Telegram(t) = &mut p {
-                t.text = telegram_text;
-            }
-            tx.enqueue(&key, Some(req.id), &p, now).await?;
-        }
-        // The winner: full details.
-        let text = self.details_text(req, "accepted_details", m.telegram_id.is_some());
-        let code = req.code.to_string();
-        let key = format!("details:{assignment_id}");
-        if let Some(p) = self.to_mediator(
-            m,
-            &key,
-            self.t("details_subject", &[("code", code)]),
-            text,
-            vec![],
-        ) {
-            tx.enqueue(&key, Some(req.id), &p, now).await?;
+        // The requester: the mediator's name, when, where. The winner: the full details.
+        for n in [
+            Notice::Confirmation {
+                request: req.clone(),
+                mediator: m.clone(),
+                assignment_id,
+            },
+            Notice::Details {
+                request: req.clone(),
+                mediator: m.clone(),
+                assignment_id,
+            },
+        ] {
+            notice::emit(&self.core, tx, &n, now).await?;
         }
         self.schedule_followups(tx, req, assignment_id, now).await?;
         Ok(())
@@ -901,84 +676,26 @@ impl Dispatcher {
     /// `late_cancellation_hours` before the start it is marked late. Returns whether it was late.
     #[tracing::instrument(skip_all, fields(code = %code))]
     pub async fn cancel(&self, code: RequestCode, by: Canceller) -> Result<bool> {
+        let req = self.store.request(code).await?;
+        self.cancel_as(code, &by.actor(&req)).await
+    }
+
+    /// [`Dispatcher::cancel`] for an identified actor, in its own transaction (the use case is
+    /// [`crate::app::cancel::cancel`], which callers with a transaction call directly).
+    pub async fn cancel_as(&self, code: RequestCode, actor: &Actor) -> Result<bool> {
         let now = self.now();
         let id = self.store.request(code).await?.id;
         let mut tx = self.store.begin().await?;
-        let req = tx.request_by_id(id).await?;
-        let open: Vec<RequestStatus> = RequestStatus::sources_of(RequestStatus::Cancelled);
-        if !tx
-            .set_status_if(req.id, &open, RequestStatus::Cancelled, "", now)
-            .await?
-        {
-            tx.rollback().await?;
-            return Err(DispatchError::WrongState {
-                code,
-                status: req.status,
-                what: "cancellation",
-            });
-        }
-        let late = req
-            .starts_at
-            .is_some_and(|s| s - now < Duration::hours(self.settings.late_cancellation_hours));
-        let actor = by.actor();
-        tx.mark_cancelled(req.id, late, &actor).await?;
-        tx.cancel_timers(req.id, &[]).await?;
-        let mediators: HashMap<i64, Mediator> = tx
-            .all_mediators()
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect();
-        let (date, time, _) = self.fmt_when(&req);
-        if let Some(a) = tx.active_assignment(req.id).await? {
-            tx.close_assignment(a.id, "cancelled", None, &actor, now)
-                .await?;
-            if let Some(m) = mediators.get(&a.mediator_id) {
-                let key = format!("cancel:{}:{}", req.id, a.id);
-                let text = self.t(
-                    if late {
-                        "cancelled_mediator_late"
-                    } else {
-                        "cancelled_mediator"
-                    },
-                    &[
-                        ("code", req.code.to_string()),
-                        ("date", date.clone()),
-                        ("time", time.clone()),
-                    ],
-                );
-                if let Some(p) = self.to_mediator(
-                    m,
-                    &key,
-                    self.t("notice_subject", &[("code", req.code.to_string())]),
-                    text,
-                    vec![],
-                ) {
-                    tx.enqueue(&key, Some(req.id), &p, now).await?;
-                }
+        match crate::app::cancel::cancel(&self.core, &mut tx, actor, id, now).await {
+            Ok(c) => {
+                tx.commit().await?;
+                Ok(c.late)
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e.into())
             }
         }
-        for offer in tx.close_open_offers(req.id, "withdrawn", now).await? {
-            self.withdraw_offer_message(
-                &mut tx,
-                &req,
-                &offer,
-                mediators.get(&offer.mediator_id),
-                "cancelled_offer",
-                now,
-            )
-            .await?;
-        }
-        tx.audit(
-            now,
-            &actor,
-            Some(req.id),
-            "cancelled",
-            Some(if late { "late" } else { "in time" }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(late)
     }
 
     /// The mediator's answer after the end: done (with minutes worked) or not done.
@@ -1060,15 +777,24 @@ impl Dispatcher {
         score: i64,
         comment: Option<&str>,
     ) -> Result<()> {
-        if !(1..=5).contains(&score) {
-            return Err(DispatchError::BadScore(score));
-        }
         let now = self.now();
         let req = self.store.request(code).await?;
         let mut tx = self.store.begin().await?;
-        tx.record_evaluation(req.id, score, comment, now).await?;
-        tx.commit().await?;
-        Ok(())
+        let actor = requester_of(&req);
+        match crate::app::evaluation::evaluate(
+            &self.core, &mut tx, &actor, req.id, score, comment, now,
+        )
+        .await
+        {
+            Ok(()) => {
+                tx.commit().await?;
+                Ok(())
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e.into())
+            }
+        }
     }
 
     /// Starts dispatching every queued request (oldest first); returns how many were handled.
@@ -1208,74 +934,31 @@ impl Dispatcher {
                 else {
                     return Ok(());
                 };
-                let (date, time, _) = self.fmt_when(&req);
-                // Escaped for Telegram's HTML only: an email reminder shows the place as written.
-                let place = [req.address.clone(), req.comune.clone()]
-                    .into_iter()
-                    .flatten()
-                    .map(|s| {
-                        if m.telegram_id.is_some() {
-                            html_escape(&s)
-                        } else {
-                            s
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let code = req.code.to_string();
-                let subject = self.t("notice_subject", &[("code", code.clone())]);
-                let args = [
-                    ("code", code.clone()),
-                    ("date", date.clone()),
-                    ("time", time),
-                    ("place", place),
-                ];
-                let key = format!("timer:{}", timer.id);
-                if timer.kind == timer_kind::AFTER_END {
-                    let buttons = vec![vec![
-                        Button {
-                            text: self.t("ask_done_yes", &[]),
-                            data: format!("done:{}", a.id),
+                let notices = if timer.kind == timer_kind::AFTER_END {
+                    vec![
+                        Notice::OutcomeQuestion {
+                            request: req.clone(),
+                            mediator: m,
+                            timer_id: timer.id,
+                            assignment_id: a.id,
                         },
-                        Button {
-                            text: self.t("ask_done_no", &[]),
-                            data: format!("notdone:{}", a.id),
+                        Notice::EvaluationQuestion {
+                            request: req.clone(),
                         },
-                    ]];
-                    if let Some(p) =
-                        self.to_mediator(&m, &key, subject, self.t("ask_done", &args), buttons)
-                    {
-                        tx.enqueue(&key, Some(req.id), &p, now).await?;
-                    }
-                    let ekey = format!("eval:{}", req.id);
-                    let buttons = vec![
-                        (1..=5)
-                            .map(|s| Button {
-                                text: self.t("ask_evaluation_button", &[("score", s.to_string())]),
-                                data: format!("ev:{}:{s}", req.id),
-                            })
-                            .collect(),
-                    ];
-                    let text = self.t("ask_evaluation", &[("code", code.clone()), ("date", date)]);
-                    if let Some(p) = self.to_requester(
-                        &req,
-                        &ekey,
-                        self.t("ask_evaluation_subject", &[("code", code)]),
-                        text,
-                        buttons,
-                    ) {
-                        tx.enqueue(&ekey, Some(req.id), &p, now).await?;
-                    }
+                    ]
                 } else {
-                    let k = if timer.kind == timer_kind::REMINDER_DAY_BEFORE {
-                        "reminder_day_before"
-                    } else {
-                        "reminder_two_hours"
-                    };
-                    if let Some(p) = self.to_mediator(&m, &key, subject, self.t(k, &args), vec![]) {
-                        tx.enqueue(&key, Some(req.id), &p, now).await?;
-                    }
-                }
+                    vec![Notice::Reminder {
+                        request: req.clone(),
+                        mediator: m,
+                        timer_id: timer.id,
+                        which: if timer.kind == timer_kind::REMINDER_DAY_BEFORE {
+                            Reminder::DayBefore
+                        } else {
+                            Reminder::HoursBefore
+                        },
+                    }]
+                };
+                notice::emit_all(&self.core, tx, &notices, now).await?;
             }
             other => {
                 tracing::warn!(

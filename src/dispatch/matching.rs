@@ -14,14 +14,7 @@ use super::language::{LanguageFit, LanguageMatcher};
 use crate::domain::availability::Availability;
 use crate::domain::{Ambito, Appointment, Gender, LanguageCode, Modality};
 
-/// An existing commitment of a mediator (an assignment not cancelled).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BusySlot {
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    /// Phone or video: no travel before or after.
-    pub remote: bool,
-}
+pub use crate::domain::busy::BusySlot;
 
 /// What matching needs to know about one mediator.
 #[derive(Debug, Clone)]
@@ -153,10 +146,27 @@ impl Candidate {
     /// The reasons as one line for the coordinator's view, in `lang` (`it` or `en`).
     pub fn explanation(&self, lang: &str) -> String {
         let t = super::texts::Texts;
+        let l = if lang.starts_with("en") {
+            crate::config::Lang::En
+        } else {
+            crate::config::Lang::It
+        };
         self.reasons
             .iter()
             .map(|r| {
                 let (key, args) = r.prompt();
+                // Codes in words: "parla arabo", "genere richiesto: donna".
+                let args: Vec<(&str, String)> = args
+                    .into_iter()
+                    .map(|(k, v)| match k {
+                        "language" | "requested" => (k, crate::vocab::language(l, &v)),
+                        "gender" => match v.parse::<crate::domain::Gender>() {
+                            Ok(g) => (k, crate::vocab::gender(l, g)),
+                            Err(_) => (k, v),
+                        },
+                        _ => (k, v),
+                    })
+                    .collect();
                 t.render(lang, key, &args)
             })
             .collect::<Vec<_>>()

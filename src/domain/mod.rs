@@ -6,8 +6,11 @@
 pub mod ambito;
 pub mod appointment;
 pub mod availability;
+pub mod busy;
 pub mod code;
 pub mod lifecycle;
+pub mod mailbox;
+pub mod payload;
 pub mod types;
 
 pub use ambito::Ambito;

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use super::people::{MEDIATOR_COLS, MediatorRow};
 use super::{Backend, Coordinator, Mediator, Result, Store, StoreError, Tx, from_ts, ts};
-use crate::dispatch::BusySlot;
-use crate::outbox::Payload;
+use crate::domain::busy::BusySlot;
+use crate::domain::payload::Payload;
 use crate::{with_pool, with_tx};
 
 /// An offer as stored.

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{Inbound, Result, Store, Tx, ts};
-use crate::channels::email::imap::Cursor;
 use crate::domain::RequestCode;
+use crate::domain::mailbox::Cursor;
 use crate::{with_pool, with_tx};
 
 fn cursor_name(mailbox_key: &str) -> String {

@@ -234,6 +234,21 @@ impl Store {
         Ok(())
     }
 
+    /// Versions of the migrations this binary knows that are not applied yet (all of them
+    /// when the schema is missing).
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        let applied = self.applied_migrations().await.unwrap_or_default();
+        let known = match &self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        Ok(known
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect())
+    }
+
     /// Versions of the migrations applied, in order.
     pub async fn applied_migrations(&self) -> Result<Vec<i64>> {
         let rows: Vec<i64> = with_pool!(self, p => {

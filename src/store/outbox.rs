@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Result, Store, StoreError, Tx, ts};
-use crate::outbox::Payload;
+use crate::domain::payload::Payload;
 use crate::{with_pool, with_tx};
 
 /// One outbox row as stored.
@@ -178,7 +178,7 @@ impl Store {
             .collect()
     }
 
-    /// Emails delivered to `recipient` (see [`crate::outbox::EmailPayload::recipient_key`])
+    /// Emails delivered to `recipient` (see [`crate::domain::payload::EmailPayload::recipient_key`])
     /// since `since`: how many, and when the first of them went (Unix seconds).
     pub async fn emails_sent_to(
         &self,

@@ -129,6 +129,51 @@ def auth(server, session, envelope, mechanism, data):
         return AuthResult(success=True)
     return AuthResult(success=False, handled=False)
 
+# XOAUTH2 (Gmail's flavour): the bearer token is checked at the test's token-introspection
+# endpoint; a refused token gets the JSON error challenge, then 535.
+INTROSPECT = os.environ.get('SMTP_OAUTH2_INTROSPECT')
+AUTH_LOG = os.environ.get('SMTP_AUTH_LOG')
+if INTROSPECT:
+    import base64, json, urllib.parse, urllib.request
+    from aiosmtpd.smtp import MISSING
+
+    def token_user(tok):
+        data = urllib.parse.urlencode({'token': tok}).encode()
+        try:
+            with urllib.request.urlopen(urllib.request.Request(INTROSPECT, data=data), timeout=5) as r:
+                j = json.load(r)
+        except Exception:
+            return None
+        return j.get('username') if j.get('active') is True else None
+
+    def note(line):
+        if AUTH_LOG:
+            with open(AUTH_LOG, 'a') as f:
+                f.write(line + '\n')
+
+    async def auth_XOAUTH2(self, server, args):
+        if len(args) > 1:
+            try:
+                blob = base64.b64decode(args[1])
+            except Exception:
+                return AuthResult(success=False, handled=False)
+        else:
+            blob = await server.challenge_auth('')
+            if blob is MISSING:
+                return AuthResult(success=False, handled=True)
+        parts = blob.decode(errors='replace').split('\x01')
+        login = parts[0][5:] if parts[0].startswith('user=') else ''
+        bearer = next((p[12:] for p in parts if p.startswith('auth=Bearer ')), '')
+        who = await asyncio.get_event_loop().run_in_executor(None, token_user, bearer)
+        if who and who == login.split('@')[0]:
+            note('XOAUTH2 ok ' + login)
+            return AuthResult(success=True, auth_data=login)
+        note('XOAUTH2 refused ' + login)
+        await server.challenge_auth(json.dumps({'status': '401', 'schemes': 'bearer'}))
+        return AuthResult(success=False, handled=False)
+
+    Forward.auth_XOAUTH2 = auth_XOAUTH2
+
 tls = {}
 if cert:
     import ssl
@@ -159,6 +204,8 @@ pub struct MailServers {
     pub ca_file: Option<PathBuf>,
     /// SMTP AUTH credentials the server requires (`None`: no auth).
     pub smtp_auth: Option<(String, String)>,
+    /// With OAuth2: Dovecot's `oauth2` passdb and the SMTP server's XOAUTH2 check tokens here.
+    pub introspection_url: Option<String>,
     dovecot: Option<Child>,
     smtp: Option<Child>,
     python: PathBuf,
@@ -193,7 +240,29 @@ impl MailServers {
         me
     }
 
+    /// Dovecot with its `oauth2` passdb (XOAUTH2 and OAUTHBEARER, tokens validated at
+    /// `introspection_url` with RFC 7662 POSTs, the user named by the `username` attribute)
+    /// beside the password file, and an SMTP server that requires AUTH and accepts XOAUTH2
+    /// tokens checked at the same endpoint (it logs each XOAUTH2 attempt, [`Self::smtp_auth_log`]).
+    pub fn start_oauth2(users: &[&str], introspection_url: &str) -> Self {
+        Self::start_opts(
+            users,
+            Some(("info", PASSWORD)),
+            false,
+            Some(introspection_url),
+        )
+    }
+
     fn start_full(users: &[&str], smtp_auth: Option<(&str, &str)>, tls: bool) -> Self {
+        Self::start_opts(users, smtp_auth, tls, None)
+    }
+
+    fn start_opts(
+        users: &[&str],
+        smtp_auth: Option<(&str, &str)>,
+        tls: bool,
+        introspection_url: Option<&str>,
+    ) -> Self {
         let python = ensure_installed();
         let dir = tempfile::Builder::new()
             .prefix("connecting-mail-")
@@ -206,6 +275,7 @@ impl MailServers {
             imaps_port: if tls { free_port() } else { 0 },
             ca_file: None,
             smtp_auth: smtp_auth.map(|(u, p)| (u.to_owned(), p.to_owned())),
+            introspection_url: introspection_url.map(str::to_owned),
             dir,
             dovecot: None,
             smtp: None,
@@ -332,15 +402,35 @@ impl MailServers {
         } else {
             "ssl = no\n".to_owned()
         };
+        let (mechanisms, oauth2_passdb) = match &self.introspection_url {
+            Some(url) => {
+                std::fs::write(
+                    self.path().join("dovecot-oauth2.conf.ext"),
+                    format!(
+                        "introspection_mode = post\nintrospection_url = {url}\n\
+                         username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+                    ),
+                )
+                .expect("write dovecot-oauth2.conf.ext");
+                (
+                    "plain login xoauth2 oauthbearer",
+                    format!(
+                        "auth_verbose = yes\npassdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {d}/dovecot-oauth2.conf.ext\n}}\n"
+                    ),
+                )
+            }
+            None => ("plain login", String::new()),
+        };
         let conf = format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
              protocols = imap lmtp\nlisten = 127.0.0.1\n{ssl}\
-             disable_plaintext_auth = no\nauth_mechanisms = plain login\n\
+             disable_plaintext_auth = no\nauth_mechanisms = {mechanisms}\n\
              mail_location = maildir:{d}/mail/%n/Maildir\n\
              lmtp_save_to_detail_mailbox = no\n\
              {user_settings}\
              namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%n {d}/users\n}}\n\
+             {oauth2_passdb}\
              userdb {{\n  driver = static\n  args = {uid} home={d}/mail/%n\n}}\n\
              service imap-login {{\n{chroot}  inet_listener imap {{\n    address = 127.0.0.1\n    port = {imap}\n  }}\n  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps}\n  }}\n}}\n\
              service lmtp {{\n  inet_listener lmtp {{\n    address = 127.0.0.1\n    port = {lmtp}\n  }}\n}}\n",
@@ -401,7 +491,12 @@ impl MailServers {
             .smtp_auth
             .clone()
             .unwrap_or_else(|| ("-".into(), "-".into()));
-        let child = Command::new(&self.python)
+        let mut cmd = Command::new(&self.python);
+        if let Some(url) = &self.introspection_url {
+            cmd.env("SMTP_OAUTH2_INTROSPECT", url)
+                .env("SMTP_AUTH_LOG", self.path().join("smtp-auth.log"));
+        }
+        let child = cmd
             .env("SMTP_FAULTS", self.path().join("smtp-faults"))
             .arg(&script)
             .arg(self.smtp_port.to_string())
@@ -453,6 +548,15 @@ impl MailServers {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.path().join("dovecot.log")).unwrap_or_default()
+    }
+
+    /// The SMTP server's XOAUTH2 attempts, one line each (`XOAUTH2 ok info`, `XOAUTH2 refused info`).
+    pub fn smtp_auth_log(&self) -> Vec<String> {
+        std::fs::read_to_string(self.path().join("smtp-auth.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// A logged-in IMAP session for `user` (local part).

@@ -2,7 +2,10 @@
 //! committed.
 //!
 //! One loop per mailbox: connect (plain TCP only where the config allows it, implicit TLS, or
-//! STARTTLS; rustls with the webpki roots plus an optional extra CA file), LOGIN, SELECT, then
+//! STARTTLS; rustls with the bundled Mozilla roots or the operating system's trust store
+//! (`trust_store`), plus an optional extra CA file), LOGIN with the password or AUTHENTICATE
+//! XOAUTH2 with an access token from [`crate::oauth2::TokenSource`] (a refused token is
+//! refreshed and tried once more on the same connection), SELECT, then
 //! sync and wait (IDLE when advertised, re-issued before the 29-minute limit; otherwise a poll
 //! every `poll_interval_secs`). Any error drops the connection and reconnects with exponential
 //! backoff.
@@ -16,6 +19,8 @@
 //! (or content hash). A message above the size cap is fetched as its header only and handed to
 //! the sink flagged `oversized`, so it is recorded and never blocks the mailbox.
 
+use crate::config::TrustStore;
+use crate::oauth2::{OAuth2Error, TokenSource};
 use async_imap::types::UnsolicitedResponse;
 use async_imap::{Client, Session};
 use futures::StreamExt;
@@ -54,10 +59,14 @@ pub struct ImapConfig {
     pub tls: TlsMode,
     /// Must be true for `tls = none`; a safety catch against plaintext passwords in production.
     pub allow_plaintext: bool,
-    /// Extra trusted CA (PEM), beside the webpki roots: a private server's certificate.
+    /// Extra trusted CA (PEM), beside the trust store: a private server's certificate.
     pub ca_file: Option<PathBuf>,
+    /// The roots trusted besides `ca_file`.
+    pub trust_store: TrustStore,
     pub username: String,
     pub password: String,
+    /// XOAUTH2 with these tokens instead of LOGIN with `password`.
+    pub oauth2: Option<Arc<TokenSource>>,
     pub mailbox: String,
     pub processed_mailbox: String,
     /// Used when the server has no IDLE, and as the idle re-check when `use_idle` is off.
@@ -84,6 +93,7 @@ impl fmt::Debug for ImapConfig {
             .field("mailbox", &self.mailbox)
             .field("processed_mailbox", &self.processed_mailbox)
             .field("password", &"[redacted]")
+            .field("xoauth2", &self.oauth2.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -97,8 +107,10 @@ impl ImapConfig {
             tls,
             allow_plaintext: false,
             ca_file: None,
+            trust_store: TrustStore::Bundled,
             username: username.to_owned(),
             password: password.to_owned(),
+            oauth2: None,
             mailbox: "INBOX".to_owned(),
             processed_mailbox: "Processed".to_owned(),
             poll_interval: Duration::from_secs(30),
@@ -120,7 +132,10 @@ impl ImapConfig {
             crate::config::TlsMode::Starttls => TlsMode::Starttls,
             crate::config::TlsMode::None => TlsMode::None,
         };
-        let mut me = Self::new(&c.host, c.port(), tls, &c.username, c.password.expose());
+        let password = c.password.as_ref().map(|p| p.expose()).unwrap_or("");
+        let mut me = Self::new(&c.host, c.port(), tls, &c.username, password);
+        me.ca_file = c.ca_file.clone();
+        me.trust_store = c.trust_store;
         me.allow_plaintext = c.allow_plaintext || crate::config::is_loopback(&c.host);
         me.mailbox = c.mailbox.clone();
         me.processed_mailbox = c.processed_mailbox.clone();
@@ -128,6 +143,12 @@ impl ImapConfig {
         me.use_idle = c.idle;
         me.max_message_size = usize::try_from(c.max_message_bytes).unwrap_or(usize::MAX);
         me
+    }
+
+    /// Logs in with XOAUTH2 and these tokens (for `imap.auth = "xoauth2"`).
+    pub fn with_oauth2(mut self, tokens: Arc<TokenSource>) -> Self {
+        self.oauth2 = Some(tokens);
+        self
     }
 
     /// The key of this mailbox's cursor: `user@host:port/mailbox`.
@@ -139,13 +160,7 @@ impl ImapConfig {
     }
 }
 
-/// Where the poller stands in one mailbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    pub uid_validity: u32,
-    /// Highest UID committed to the store.
-    pub last_uid: u32,
-}
+pub use crate::domain::mailbox::Cursor;
 
 /// One message as fetched, handed to the sink.
 #[derive(Debug, Clone)]
@@ -225,6 +240,8 @@ pub enum ImapError {
     Tls(String),
     #[error("login refused: {0}")]
     Login(String),
+    #[error("oauth2: {0}")]
+    OAuth2(#[from] OAuth2Error),
     #[error("IMAP: {0}")]
     Protocol(#[from] async_imap::error::Error),
     #[error("IMAP server closed the connection")]
@@ -280,22 +297,75 @@ impl AsyncWrite for ImapStream {
     }
 }
 
-/// A rustls client config: webpki roots plus the optional extra CA file.
-pub fn tls_config(ca_file: Option<&PathBuf>) -> Result<Arc<rustls::ClientConfig>, String> {
+/// The certificates of the operating system's trust store (DER), or why there are none.
+pub fn system_roots() -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    let found = rustls_native_certs::load_native_certs();
+    if found.certs.is_empty() {
+        let why = found
+            .errors
+            .first()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "no certificates found".into());
+        return Err(format!(
+            "the system trust store is empty ({why}): install ca-certificates or set trust_store = \"bundled\""
+        ));
+    }
+    Ok(found.certs)
+}
+
+/// The CA certificates of a PEM file (`ca_file`).
+pub fn ca_file_certs(
+    path: &std::path::Path,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("ca_file {}: {e}", path.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "ca_file {}: no PEM certificate in it",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}
+
+/// The root certificates a connection trusts: the trust store plus `ca_file`.
+pub fn root_store(
+    trust: TrustStore,
+    ca_file: Option<&PathBuf>,
+) -> Result<rustls::RootCertStore, String> {
     let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        let certs = CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("CA file {}: {e}", path.display()))?;
-        for cert in certs {
-            let cert = cert.map_err(|e| format!("CA file {}: {e}", path.display()))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("CA file {}: {e}", path.display()))?;
+    match trust {
+        TrustStore::Bundled => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        TrustStore::System => {
+            // A few unparsable entries in a system bundle are skipped, as OpenSSL does.
+            let _ = roots.add_parsable_certificates(system_roots()?);
         }
     }
+    if let Some(path) = ca_file {
+        for cert in ca_file_certs(path)? {
+            roots
+                .add(cert)
+                .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+        }
+    }
+    Ok(roots)
+}
+
+/// A rustls client config: the bundled roots plus the optional extra CA file.
+pub fn tls_config(ca_file: Option<&PathBuf>) -> Result<Arc<rustls::ClientConfig>, String> {
+    tls_config_with(TrustStore::Bundled, ca_file)
+}
+
+/// A rustls client config over `trust` plus the optional extra CA file.
+pub fn tls_config_with(
+    trust: TrustStore,
+    ca_file: Option<&PathBuf>,
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let roots = root_store(trust, ca_file)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -316,7 +386,7 @@ async fn timed<T, E: Into<ImapError>>(
 }
 
 async fn tls_wrap(cfg: &ImapConfig, tcp: TcpStream) -> Result<ImapStream, ImapError> {
-    let config = tls_config(cfg.ca_file.as_ref()).map_err(ImapError::Tls)?;
+    let config = tls_config_with(cfg.trust_store, cfg.ca_file.as_ref()).map_err(ImapError::Tls)?;
     let name = rustls::pki_types::ServerName::try_from(cfg.host.clone())
         .map_err(|e| ImapError::Tls(format!("server name {}: {e}", cfg.host)))?;
     let tls = TlsConnector::from(config)
@@ -384,16 +454,64 @@ async fn login(
     _greeted: bool,
 ) -> Result<(Session<ImapStream>, bool, bool), ImapError> {
     let t = cfg.io_timeout;
-    let mut session =
-        match tokio::time::timeout(t, client.login(&cfg.username, &cfg.password)).await {
+    let mut session = match &cfg.oauth2 {
+        Some(tokens) => xoauth2_login(cfg, tokens, client).await?,
+        None => match tokio::time::timeout(t, client.login(&cfg.username, &cfg.password)).await {
             Ok(Ok(s)) => s,
             Ok(Err((e, _))) => return Err(ImapError::Login(e.to_string())),
             Err(_) => return Err(ImapError::Timeout(t)),
-        };
+        },
+    };
     let caps = timed(t, session.capabilities()).await?;
     let idle = caps.has_str("IDLE");
     let mv = caps.has_str("MOVE");
     Ok((session, idle, mv))
+}
+
+/// SASL XOAUTH2: the first challenge gets the token, an error challenge (the server's JSON
+/// saying why) gets the empty answer that ends the exchange with NO.
+struct XOAuth2 {
+    response: String,
+    sent: bool,
+}
+
+impl async_imap::Authenticator for XOAuth2 {
+    type Response = String;
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        if self.sent {
+            String::new()
+        } else {
+            self.sent = true;
+            std::mem::take(&mut self.response)
+        }
+    }
+}
+
+/// AUTHENTICATE XOAUTH2; a refused token is refreshed and tried once more on the same connection.
+async fn xoauth2_login(
+    cfg: &ImapConfig,
+    tokens: &TokenSource,
+    mut client: Client<ImapStream>,
+) -> Result<Session<ImapStream>, ImapError> {
+    let t = cfg.io_timeout;
+    let mut token = tokens.access_token().await?;
+    for attempt in 0..2 {
+        let auth = XOAuth2 {
+            response: crate::oauth2::xoauth2_response(&cfg.username, &token),
+            sent: false,
+        };
+        match tokio::time::timeout(t, client.authenticate("XOAUTH2", auth)).await {
+            Ok(Ok(s)) => return Ok(s),
+            Ok(Err((async_imap::error::Error::No(why), c))) if attempt == 0 => {
+                tracing::info!(reason = %why, "imap: XOAUTH2 refused; refreshing the token");
+                client = c;
+                token = tokens.refused(&token).await?;
+            }
+            Ok(Err((e, _))) => return Err(ImapError::Login(format!("XOAUTH2: {e}"))),
+            Err(_) => return Err(ImapError::Timeout(t)),
+        }
+    }
+    Err(ImapError::Login("XOAUTH2 refused twice".into()))
 }
 
 /// The intake loop for one mailbox. Returns when `shutdown` turns true.
@@ -442,11 +560,25 @@ impl<S: MessageSink + 'static> Poller<S> {
                     }
                     tracing::warn!(mailbox = %self.cfg.mailbox, error = %e, backoff_ms = backoff.as_millis() as u64, "imap intake: reconnecting");
                     let mut sd = self.shutdown.clone();
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
-                        _ = sd.changed() => {}
-                    }
-                    backoff = (backoff * 2).min(self.cfg.backoff_max);
+                    // Waiting for a new `connecting oauth2 login`: try again as soon as it is done.
+                    let login = async {
+                        match (&e, &self.cfg.oauth2) {
+                            (ImapError::OAuth2(o), Some(tokens)) if o.needs_login() => {
+                                tokens.wait_for_login().await
+                            }
+                            _ => std::future::pending::<()>().await,
+                        }
+                    };
+                    let logged_in = tokio::select! {
+                        _ = tokio::time::sleep(backoff) => false,
+                        _ = sd.changed() => false,
+                        _ = login => true,
+                    };
+                    backoff = if logged_in {
+                        self.cfg.backoff_min
+                    } else {
+                        (backoff * 2).min(self.cfg.backoff_max)
+                    };
                 }
             }
         }

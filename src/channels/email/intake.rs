@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::auth_results::dmarc_verdict;
 use super::classify::{Class, Context, classify};
 use super::imap::{Cursor, FetchedMessage, MessageSink, SinkError, SinkFuture};
 use super::parse::{InboundEmail, Limits, ParseError, parse_email};
@@ -58,6 +59,11 @@ pub struct IntakeConfig {
     /// a coordinator (an auto-responder starting a fresh thread each time would otherwise
     /// flood the mediators with offers). 0: no limit.
     pub max_new_requests_per_sender_per_hour: u32,
+    /// The receiving server whose `Authentication-Results` are believed
+    /// (`intake.trusted_authserv_id`; see [`super::auth_results`]).
+    pub trusted_authserv_id: Option<String>,
+    /// Hold mail from an allowed sender whose DMARC did not pass (`intake.require_dmarc_pass`).
+    pub require_dmarc_pass: bool,
 }
 
 impl IntakeConfig {
@@ -76,6 +82,8 @@ impl IntakeConfig {
             timezone: chrono_tz::Europe::Rome,
             min_notice_hours: 48,
             max_new_requests_per_sender_per_hour: 0,
+            trusted_authserv_id: None,
+            require_dmarc_pass: false,
         }
     }
 
@@ -141,6 +149,17 @@ pub enum IntakeError {
     NotHeld(RequestCode),
     #[error("raw bytes of inbound message {0} were purged")]
     Purged(i64),
+    #[error(transparent)]
+    Core(crate::app::AppError),
+}
+
+impl From<crate::app::AppError> for IntakeError {
+    fn from(e: crate::app::AppError) -> Self {
+        match e {
+            crate::app::AppError::Store(e) => IntakeError::Store(e),
+            other => IntakeError::Core(other),
+        }
+    }
 }
 
 /// The pipeline, shared by the IMAP poller (as its [`MessageSink`]) and `ingest`.
@@ -179,6 +198,20 @@ impl Intake {
 
     /// Notifies `n` after each message is committed, so the dispatcher need not wait for its
     /// next round.
+    /// The application core, with this intake's zone, language and Message-ID domain.
+    fn core(&self) -> crate::app::Core {
+        crate::app::Core::new(crate::dispatch::DispatchSettings {
+            tz: self.cfg.timezone,
+            message_id_domain: self.cfg.message_id_domain.clone(),
+            lang: if self.cfg.lang.starts_with("en") {
+                crate::config::Lang::En
+            } else {
+                crate::config::Lang::It
+            },
+            ..Default::default()
+        })
+    }
+
     pub fn with_wake(mut self, n: Arc<tokio::sync::Notify>) -> Self {
         self.committed = Some(n);
         self
@@ -444,6 +477,13 @@ impl Intake {
             };
             classify(&email, &ctx)
         };
+        // Does the trusted receiving server vouch for the From address (DMARC)?
+        let dmarc = dmarc_verdict(
+            raw,
+            email.from.as_ref().and_then(|m| m.domain()),
+            self.cfg.trusted_authserv_id.as_deref(),
+        );
+        email.dmarc_vouched = dmarc.passed();
         let eff = email.effective();
         // Who wrote it is the From address (the one a receiving MX can check with SPF/DKIM/DMARC),
         // never a display name and never Reply-To: a `Reply-To: <operator>` on a stranger's mail
@@ -496,7 +536,13 @@ impl Intake {
         // lists; anyone else known is refused with a reply, an unknown sender is held.
         let verdict = match (&class, &target_request) {
             (Class::FollowUp(_) | Class::Cancellation(_), Some(r)) => {
-                let actor = email_actor(&mut tx, sender.as_deref(), operator.as_ref()).await?;
+                let actor = email_actor(
+                    &mut tx,
+                    sender.as_deref(),
+                    operator.as_ref(),
+                    email.dmarc_vouched,
+                )
+                .await?;
                 let action = match class {
                     Class::Cancellation(_) => Action::Cancel,
                     _ => Action::AddInfo,
@@ -517,6 +563,22 @@ impl Intake {
                 Some(v) => v.is_ok(),
                 None => accepted,
             };
+        // `intake.require_dmarc_pass`: mail that would be acted on or answered, from a sender
+        // the trusted server did not vouch for, is held (no reply), with the reason.
+        let dmarc_hold = ((accepted || refused) && self.cfg.require_dmarc_pass && !dmarc.passed())
+            .then(|| dmarc.reason(&self.cfg.lang, self.cfg.trusted_authserv_id.as_deref()));
+        if dmarc_hold.is_some() {
+            tracing::warn!(
+                dmarc = dmarc.code(),
+                "email intake: allowed sender without a DMARC pass; held"
+            );
+        }
+        let accepted = accepted && dmarc_hold.is_none();
+        let refused = refused && dmarc_hold.is_none();
+        let held_detail = |d: String| match &dmarc_hold {
+            Some(r) => format!("{d}; {r}"),
+            None => d,
+        };
         let status = if !class.acts_on_request() {
             "ignored"
         } else if accepted {
@@ -658,6 +720,28 @@ impl Intake {
                     Outcome::Held {
                         request_id: Some(request.id),
                     }
+                } else if let Some(reason) = &dmarc_hold {
+                    tx.audit(
+                        now,
+                        "process:email",
+                        Some(request.id),
+                        "dmarc_held",
+                        Some(reason),
+                    )
+                    .await?;
+                    let code = request.code.to_string();
+                    self.alert(
+                        &mut tx,
+                        &format!("held:{}", request.id),
+                        Some(request.id),
+                        "alert_held_dmarc",
+                        &[("code", &code), ("reason", reason)],
+                        now,
+                    )
+                    .await?;
+                    Outcome::Held {
+                        request_id: Some(request.id),
+                    }
                 } else {
                     let code = request.code.to_string();
                     self.alert(
@@ -678,7 +762,7 @@ impl Intake {
                 let request = target_request
                     .ok_or_else(|| StoreError::Corrupt("follow-up without its request".into()))?;
                 tx.link_inbound(inbound_id, request.id).await?;
-                let detail = format!("inbound {inbound_id}");
+                let detail = held_detail(format!("inbound {inbound_id}"));
                 if refused {
                     self.refuse(
                         &mut tx,
@@ -731,11 +815,43 @@ impl Intake {
                     RequestStatus::Assigned | RequestStatus::Confirmed | RequestStatus::Done
                 ) && let Some((score, comment)) = evaluation_of(&prepared)
                 {
-                    // The answer to "how did it go? (1-5)": stored as the requester's evaluation.
-                    tx.record_evaluation(request.id, score, comment.as_deref(), now)
-                        .await?;
-                    Outcome::Recorded {
-                        kind: "evaluation".into(),
+                    // The answer to "how did it go? (1-5)": the core's evaluation, refused
+                    // before the appointment has happened (then kept as a follow-up).
+                    let actor = email_actor(
+                        &mut tx,
+                        sender.as_deref(),
+                        operator.as_ref(),
+                        email.dmarc_vouched,
+                    )
+                    .await?;
+                    match crate::app::evaluation::evaluate(
+                        &self.core(),
+                        &mut tx,
+                        &actor,
+                        request.id,
+                        score,
+                        comment.as_deref(),
+                        now,
+                    )
+                    .await
+                    {
+                        Ok(()) => Outcome::Recorded {
+                            kind: "evaluation".into(),
+                        },
+                        Err(crate::app::AppError::Store(e)) => return Err(e.into()),
+                        Err(_) => {
+                            tx.audit(
+                                now,
+                                "process:email",
+                                Some(request.id),
+                                "evaluation_refused",
+                                Some(&detail),
+                            )
+                            .await?;
+                            Outcome::Recorded {
+                                kind: "follow_up".into(),
+                            }
+                        }
                     }
                 } else {
                     // Past intake: the coordinator reads it; fields are not changed silently.
@@ -768,7 +884,7 @@ impl Intake {
                     )
                     .await?
                 } else if !accepted {
-                    let detail = format!("inbound {inbound_id}");
+                    let detail = held_detail(format!("inbound {inbound_id}"));
                     tx.audit(
                         now,
                         "process:email",
@@ -781,9 +897,19 @@ impl Intake {
                         request_id: Some(request.id),
                     }
                 } else if request.status.can_become(RequestStatus::Cancelled) {
-                    let cancelled = tx
-                        .transition(request.id, RequestStatus::Cancelled, "process:email", now)
-                        .await?;
+                    // The one cancellation of the core: mediator told, offers withdrawn,
+                    // reminders dropped, late flag — in this transaction.
+                    let actor = email_actor(
+                        &mut tx,
+                        sender.as_deref(),
+                        operator.as_ref(),
+                        email.dmarc_vouched,
+                    )
+                    .await?;
+                    let cancelled =
+                        crate::app::cancel::cancel(&self.core(), &mut tx, &actor, request.id, now)
+                            .await?
+                            .request;
                     let body = replies::cancel_body(&self.cfg.lang, &cancelled);
                     self.enqueue_reply(
                         &mut tx, &email, &cancelled, "cancel", inbound_id, body, now,
@@ -978,8 +1104,8 @@ impl Intake {
         };
         let mut tx = self.store.begin().await?;
         if !accept {
-            tx.transition(request_id, RequestStatus::Cancelled, actor, now)
-                .await?;
+            let who = crate::app::managing_actor(actor).unwrap_or(crate::authz::Actor::Cli);
+            crate::app::cancel::cancel(&self.core(), &mut tx, &who, request_id, now).await?;
             tx.audit(now, actor, Some(request_id), "review_rejected", None)
                 .await?;
             tx.commit().await?;
@@ -1088,12 +1214,16 @@ async fn record_attachments(
 
 /// Who an email acting on an existing request comes from, for [`crate::authz`]: a
 /// coordinator (by address), else a requester known by operator record and/or address.
+/// Who acts by this email. A coordinator's powers need the trusted server's DMARC pass
+/// (`dmarc_vouched`): without it, a coordinator's address acts as a requester's.
 async fn email_actor(
     tx: &mut Tx,
     sender: Option<&str>,
     operator: Option<&Operator>,
+    dmarc_vouched: bool,
 ) -> Result<Actor, StoreError> {
-    if let Some(s) = sender
+    if dmarc_vouched
+        && let Some(s) = sender
         && let Some(c) = tx.all_coordinators().await?.into_iter().find(|c| {
             c.email
                 .as_deref()

@@ -10,13 +10,17 @@
 //!   sender policy, quarantine, `ingest`;
 //! - [`replies`]: the reply texts from `prompts/<lang>/email.toml`;
 //! - [`imap`]: the poller (commit first, then MOVE; IDLE; backoff; UIDVALIDITY rescans);
-//! - [`smtp`]: the outbox [`crate::outbox::Transport`] for email.
+//! - [`smtp`]: the outbox [`crate::outbox::Transport`] for email (password or XOAUTH2);
+//! - [`auth_results`]: `Authentication-Results` of the trusted receiving server -> DMARC verdict
+//!   (pure).
 //!
 //! Invariant: a message is moved out of the INBOX only after what it caused is committed.
 
+pub mod auth_results;
 pub mod classify;
 pub mod imap;
 pub mod intake;
+pub mod notices;
 pub mod parse;
 pub mod replies;
 pub mod smtp;

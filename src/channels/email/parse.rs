@@ -149,6 +149,9 @@ pub struct InboundEmail {
     pub signals: Signals,
     /// The original message inside a PEC transport envelope (`postacert.eml`).
     pub pec_inner: Option<Box<InboundEmail>>,
+    /// The trusted receiving server's DMARC passed for the From domain (set by the intake from
+    /// [`super::auth_results::dmarc_verdict`]; false until then).
+    pub dmarc_vouched: bool,
 }
 
 impl InboundEmail {

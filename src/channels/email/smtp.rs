@@ -1,7 +1,11 @@
 //! SMTP replies: the email [`Transport`] the outbox worker calls for [`Payload::Email`].
 //!
-//! lettre over implicit TLS, STARTTLS or (where the config allows it) plain TCP, with optional
-//! AUTH. Every message is an automatic one and says so (`Auto-Submitted: auto-replied`), threads
+//! lettre over implicit TLS, STARTTLS or (where the config allows it) plain TCP, trusting the
+//! bundled roots or the system trust store plus `ca_file`, with optional AUTH: the password, or
+//! XOAUTH2 with an access token from [`crate::oauth2::TokenSource`] (the connection pool is
+//! rebuilt when the token changes; a refused token is refreshed and the message tried once more
+//! at once; an authentication failure is never the message's fault, so it is retried later, not
+//! dead-lettered). Every message is an automatic one and says so (`Auto-Submitted: auto-replied`), threads
 //! on the social worker's message (`In-Reply-To`, `References`) and carries our own Message-ID
 //! (chosen when the outbox row was written) and the `X-Connecting-Origin` marker, so that our own
 //! mail coming back is recognised. Header injection is impossible: subjects and names lose CR/LF,
@@ -12,14 +16,17 @@
 //! Errors: SMTP 4xx, timeouts and connection failures are [`DeliveryError::Retry`]; 5xx and
 //! unusable payloads are [`DeliveryError::Permanent`].
 
+use crate::config::{Secret, TrustStore};
+use crate::oauth2::TokenSource;
 use crate::outbox::{Delivered, DeliveryError, DeliveryFuture, EmailPayload, Payload, Transport};
 use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use super::imap::TlsMode;
@@ -33,8 +40,11 @@ pub struct SmtpConfig {
     /// Must be true for `tls = none` (a local relay or tests).
     pub allow_plaintext: bool,
     pub ca_file: Option<PathBuf>,
+    pub trust_store: TrustStore,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// XOAUTH2 with these tokens (and `username`) instead of the password.
+    pub oauth2: Option<Arc<TokenSource>>,
     /// Our address, e.g. `info@coop.example`.
     pub from_address: String,
     /// Display name, e.g. `Mediazione culturale`.
@@ -50,6 +60,7 @@ impl fmt::Debug for SmtpConfig {
             .field("tls", &self.tls)
             .field("username", &self.username.as_ref().map(|_| "[set]"))
             .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("xoauth2", &self.oauth2.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -78,7 +89,15 @@ impl SmtpConfig {
         me.allow_plaintext = c.allow_plaintext || crate::config::is_loopback(&c.host);
         me.username = c.username.clone();
         me.password = c.password.as_ref().map(|p| p.expose().to_owned());
+        me.ca_file = c.ca_file.clone();
+        me.trust_store = c.trust_store;
         me
+    }
+
+    /// Logs in with XOAUTH2 and these tokens (for `smtp.auth = "xoauth2"`).
+    pub fn with_oauth2(mut self, tokens: Arc<TokenSource>) -> Self {
+        self.oauth2 = Some(tokens);
+        self
     }
 
     pub fn new(host: &str, port: u16, tls: TlsMode, from_address: &str) -> Self {
@@ -88,8 +107,10 @@ impl SmtpConfig {
             tls,
             allow_plaintext: false,
             ca_file: None,
+            trust_store: TrustStore::Bundled,
             username: None,
             password: None,
+            oauth2: None,
             from_address: from_address.to_owned(),
             from_name: None,
             timeout: Duration::from_secs(30),
@@ -107,6 +128,8 @@ pub enum SmtpSetupError {
     From(String),
     #[error("TLS setup: {0}")]
     Tls(String),
+    #[error("smtp.auth = \"xoauth2\" needs smtp.username (the mailbox address)")]
+    NoUsername,
 }
 
 /// `Auto-Submitted: auto-replied` (RFC 3834).
@@ -160,25 +183,34 @@ impl Header for Origin {
 /// The email transport (create and drop it inside the tokio runtime: its connection pool
 /// lives there).
 pub struct SmtpTransport {
-    mailer: AsyncSmtpTransport<Tokio1Executor>,
+    login: Login,
     from: Mailbox,
 }
 
-impl SmtpTransport {
+enum Login {
+    /// No AUTH, or the password: one mailer for good.
+    Fixed(AsyncSmtpTransport<Tokio1Executor>),
+    /// XOAUTH2: the mailer of the current access token, rebuilt when the token changes.
+    OAuth2 {
+        tokens: Arc<TokenSource>,
+        username: String,
+        base: Box<MailerBase>,
+        current: tokio::sync::Mutex<Option<(Secret, AsyncSmtpTransport<Tokio1Executor>)>>,
+    },
+}
+
+/// Everything of a mailer but its credentials.
+#[derive(Clone)]
+pub struct MailerBase {
+    host: String,
+    port: u16,
+    tls: Tls,
+    timeout: Duration,
+}
+
+impl MailerBase {
     pub fn new(cfg: &SmtpConfig) -> Result<Self, SmtpSetupError> {
         let addr = format!("{}:{}", cfg.host, cfg.port);
-        let tls_params = || -> Result<TlsParameters, SmtpSetupError> {
-            let mut b = TlsParameters::builder(cfg.host.clone());
-            if let Some(path) = &cfg.ca_file {
-                let pem = std::fs::read(path)
-                    .map_err(|e| SmtpSetupError::Tls(format!("{}: {e}", path.display())))?;
-                let cert = Certificate::from_pem(&pem)
-                    .map_err(|e| SmtpSetupError::Tls(format!("{}: {e}", path.display())))?;
-                b = b.add_root_certificate(cert);
-            }
-            b.build_rustls()
-                .map_err(|e| SmtpSetupError::Tls(e.to_string()))
-        };
         let tls = match cfg.tls {
             TlsMode::None => {
                 if !cfg.allow_plaintext {
@@ -186,30 +218,159 @@ impl SmtpTransport {
                 }
                 Tls::None
             }
-            TlsMode::Implicit => Tls::Wrapper(tls_params()?),
-            TlsMode::Starttls => Tls::Required(tls_params()?),
+            TlsMode::Implicit => Tls::Wrapper(tls_parameters(cfg)?),
+            TlsMode::Starttls => Tls::Required(tls_parameters(cfg)?),
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
-            .port(cfg.port)
-            .tls(tls)
-            .timeout(Some(cfg.timeout));
-        if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
-            builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
+        Ok(Self {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            tls,
+            timeout: cfg.timeout,
+        })
+    }
+
+    /// A pooled mailer logging in with `credentials` (and only with `mechanisms`, when given).
+    pub fn build(
+        &self,
+        credentials: Option<Credentials>,
+        mechanisms: Option<Vec<Mechanism>>,
+    ) -> AsyncSmtpTransport<Tokio1Executor> {
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host)
+            .port(self.port)
+            .tls(self.tls.clone())
+            .timeout(Some(self.timeout));
+        if let Some(c) = credentials {
+            builder = builder.credentials(c);
         }
+        if let Some(m) = mechanisms {
+            builder = builder.authentication(m);
+        }
+        builder.build()
+    }
+}
+
+/// TLS parameters over the configured trust store plus `ca_file`.
+fn tls_parameters(cfg: &SmtpConfig) -> Result<TlsParameters, SmtpSetupError> {
+    let mut b = TlsParameters::builder(cfg.host.clone());
+    if cfg.trust_store == TrustStore::System {
+        b = b.certificate_store(CertificateStore::None);
+        for der in super::imap::system_roots().map_err(SmtpSetupError::Tls)? {
+            if let Ok(cert) = Certificate::from_der(der.to_vec()) {
+                b = b.add_root_certificate(cert);
+            }
+        }
+    }
+    if let Some(path) = &cfg.ca_file {
+        for der in super::imap::ca_file_certs(path).map_err(SmtpSetupError::Tls)? {
+            let cert = Certificate::from_der(der.to_vec())
+                .map_err(|e| SmtpSetupError::Tls(format!("{}: {e}", path.display())))?;
+            b = b.add_root_certificate(cert);
+        }
+    }
+    b.build_rustls()
+        .map_err(|e| SmtpSetupError::Tls(e.to_string()))
+}
+
+/// Whether lettre's error is the server refusing our login (535/534/530, or the XOAUTH2 error
+/// challenge lettre does not answer).
+pub fn is_auth_refusal(e: &lettre::transport::smtp::Error) -> bool {
+    let code = e.status().map(|c| c.to_string()).unwrap_or_default();
+    matches!(code.as_str(), "535" | "534" | "530" | "454")
+        || (e.is_client() && e.to_string().contains("challenge"))
+}
+
+impl SmtpTransport {
+    pub fn new(cfg: &SmtpConfig) -> Result<Self, SmtpSetupError> {
+        let base = MailerBase::new(cfg)?;
+        let login = match &cfg.oauth2 {
+            Some(tokens) => Login::OAuth2 {
+                tokens: tokens.clone(),
+                username: cfg.username.clone().ok_or(SmtpSetupError::NoUsername)?,
+                base: Box::new(base),
+                current: tokio::sync::Mutex::new(None),
+            },
+            None => {
+                let creds = match (&cfg.username, &cfg.password) {
+                    (Some(u), Some(p)) => Some(Credentials::new(u.clone(), p.clone())),
+                    _ => None,
+                };
+                Login::Fixed(base.build(creds, None))
+            }
+        };
         let from_address = cfg
             .from_address
             .parse()
             .map_err(|_| SmtpSetupError::From(cfg.from_address.clone()))?;
         let from = Mailbox::new(cfg.from_name.as_deref().map(one_line), from_address);
-        Ok(Self {
-            mailer: builder.build(),
-            from,
-        })
+        Ok(Self { login, from })
+    }
+
+    /// The mailer for the current access token (a new pool when the token changed).
+    async fn oauth_mailer(
+        tokens: &TokenSource,
+        username: &str,
+        base: &MailerBase,
+        current: &tokio::sync::Mutex<Option<(Secret, AsyncSmtpTransport<Tokio1Executor>)>>,
+        refused: Option<&Secret>,
+    ) -> Result<(Secret, AsyncSmtpTransport<Tokio1Executor>), DeliveryError> {
+        let token = match refused {
+            Some(t) => tokens.refused(t).await,
+            None => tokens.access_token().await,
+        }
+        .map_err(|e| DeliveryError::Retry {
+            after: Some(Duration::from_secs(60)),
+            reason: format!("SMTP XOAUTH2: {e}"),
+        })?;
+        let mut cur = current.lock().await;
+        if let Some((t, m)) = cur.as_ref()
+            && *t == token
+        {
+            return Ok((t.clone(), m.clone()));
+        }
+        let mailer = base.build(
+            Some(Credentials::new(
+                username.to_owned(),
+                token.expose().to_owned(),
+            )),
+            Some(vec![Mechanism::Xoauth2]),
+        );
+        *cur = Some((token.clone(), mailer.clone()));
+        Ok((token, mailer))
     }
 
     async fn send(&self, p: &EmailPayload) -> Result<Delivered, DeliveryError> {
         let message = build_message(&self.from, p)?;
-        match self.mailer.send(message).await {
+        let result = match &self.login {
+            Login::Fixed(mailer) => mailer.send(message).await,
+            Login::OAuth2 {
+                tokens,
+                username,
+                base,
+                current,
+            } => {
+                let (token, mailer) =
+                    Self::oauth_mailer(tokens, username, base, current, None).await?;
+                match mailer.send(message.clone()).await {
+                    Err(e) if is_auth_refusal(&e) => {
+                        tracing::info!("smtp: XOAUTH2 refused; refreshing the token");
+                        let (_, mailer) =
+                            Self::oauth_mailer(tokens, username, base, current, Some(&token))
+                                .await?;
+                        match mailer.send(message).await {
+                            Err(e) if is_auth_refusal(&e) => {
+                                return Err(DeliveryError::Retry {
+                                    after: Some(Duration::from_secs(60)),
+                                    reason: format!("SMTP XOAUTH2 refused: {e}"),
+                                });
+                            }
+                            other => other,
+                        }
+                    }
+                    other => other,
+                }
+            }
+        };
+        match result {
             Ok(_) => Ok(Delivered {
                 external_id: Some(clean_id(&p.message_id).to_owned()),
             }),

@@ -1,98 +1,96 @@
-//! Ready-made Telegram payloads that other parts of connecting queue in the outbox: the offer
-//! to mediators (only language, date, time, duration, comune, type, modality — nothing that
-//! identifies the family or the requester), the "già assegnata" edit, and the outcome question
-//! after an appointment. Dispatch calls these; the texts live in prompts/*/telegram.toml.
+//! The Telegram renderer of the core's notices (`crate::app::notice`): the sentence in the
+//! recipient's language with every value HTML-escaped, answers as inline buttons through the
+//! callback codec, edits of delivered offers. This is what production sends; tests read it.
+//!
+//! Offers broadcast to mediators show only language, date, time, duration, comune, type and
+//! modality ([`OfferView`]): nothing that identifies the family or the requester.
 
 use super::callback::Callback;
-use super::draft::language_name;
 use super::html::escape;
-use super::texts::render;
-use crate::domain::{InterventionType, LanguageCode, Modality, RequestCode};
+use crate::app::notice::Notice;
+use crate::app::sentence::{self, Answer, Sentence};
+use crate::config::Lang;
+use crate::domain::RequestCode;
 use crate::outbox::{Button, TelegramPayload};
-use chrono::{NaiveDate, NaiveTime};
 
-/// What an offer may show: the data-protection rule is in the type.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OfferView {
-    pub code: RequestCode,
-    pub language: LanguageCode,
-    pub date: NaiveDate,
-    pub time: Option<NaiveTime>,
-    pub duration_minutes: Option<i64>,
-    pub comune: Option<String>,
-    pub intervention: InterventionType,
-    pub modality: Modality,
-}
+pub use crate::app::sentence::OfferView;
 
-fn button(lang: &str, key: &str, cb: Callback) -> Option<Button> {
-    cb.encode().ok().map(|data| Button {
-        text: render(lang, key, &[]),
-        data,
-    })
-}
-
-fn duration(lang: &str, minutes: Option<i64>) -> String {
-    match minutes {
-        Some(m @ (60 | 90 | 120 | 180)) => render(lang, &format!("dur_{m}"), &[]),
-        Some(m) => render(lang, "duration_minutes", &[("minutes", &m.to_string())]),
-        None => "-".into(),
+fn lang_of(code: &str) -> Lang {
+    if code.starts_with("en") {
+        Lang::En
+    } else {
+        Lang::It
     }
+}
+
+/// The callback data of an answer (every one fits the 64-byte limit).
+fn callback_data(a: Answer) -> Option<String> {
+    let cb = match a {
+        Answer::Accept { offer_id } => Callback::Offer {
+            offer_id,
+            accept: true,
+        },
+        Answer::Decline { offer_id } => Callback::Offer {
+            offer_id,
+            accept: false,
+        },
+        Answer::Done { assignment_id } => Callback::Outcome {
+            assignment_id,
+            done: true,
+        },
+        Answer::NotDone { assignment_id } => Callback::Outcome {
+            assignment_id,
+            done: false,
+        },
+        // The bot reads `ev:<request>:<score>` (no codec variant yet).
+        Answer::Evaluate { request_id, score } => return Some(format!("ev:{request_id}:{score}")),
+    };
+    cb.encode().ok()
+}
+
+/// A sentence as a Telegram message: values escaped, answers as buttons.
+pub fn payload(chat_id: i64, s: &Sentence, edit_message_id: Option<i64>) -> TelegramPayload {
+    let buttons = s
+        .answers
+        .iter()
+        .map(|row| {
+            row.iter()
+                .filter_map(|(label, a)| {
+                    callback_data(*a).map(|data| Button {
+                        text: label.clone(),
+                        data,
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|row| !row.is_empty())
+        .collect();
+    TelegramPayload {
+        chat_id,
+        text: s.text_with(escape),
+        buttons,
+        edit_message_id,
+    }
+}
+
+/// The Telegram message of a notice, in `lang`.
+pub fn notice(lang: Lang, chat_id: i64, n: &Notice) -> TelegramPayload {
+    let edit = match n {
+        Notice::Withdrawal {
+            edit_message_id, ..
+        } => *edit_message_id,
+        _ => None,
+    };
+    payload(chat_id, &sentence::sentence(lang, n), edit)
 }
 
 /// The offer to one mediator, with [Accetto] [Non posso].
 pub fn offer(lang: &str, chat_id: i64, offer_id: i64, v: &OfferView) -> TelegramPayload {
-    let text = render(
-        lang,
-        "offer",
-        &[
-            ("code", &v.code.to_string()),
-            ("language", &escape(&language_name(&v.language))),
-            ("date", &v.date.format("%d/%m/%Y").to_string()),
-            (
-                "time",
-                &v.time
-                    .map(|t| t.format("%H:%M").to_string())
-                    .unwrap_or_else(|| "-".into()),
-            ),
-            ("duration", &duration(lang, v.duration_minutes)),
-            ("comune", &escape(v.comune.as_deref().unwrap_or("-"))),
-            (
-                "type",
-                &render(lang, &format!("type_{}", v.intervention.as_str()), &[]),
-            ),
-            (
-                "modality",
-                &render(lang, &format!("modality_{}", v.modality.as_str()), &[]),
-            ),
-        ],
-    );
-    let row: Vec<Button> = [
-        button(
-            lang,
-            "btn_accept",
-            Callback::Offer {
-                offer_id,
-                accept: true,
-            },
-        ),
-        button(
-            lang,
-            "btn_decline",
-            Callback::Offer {
-                offer_id,
-                accept: false,
-            },
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    TelegramPayload {
+    payload(
         chat_id,
-        text,
-        buttons: vec![row],
-        edit_message_id: None,
-    }
+        &sentence::offer_sentence(lang_of(lang), offer_id, v),
+        None,
+    )
 }
 
 /// Edits an offer message of someone who did not win it: "già assegnata", no buttons.
@@ -104,81 +102,89 @@ pub fn offer_taken(
 ) -> TelegramPayload {
     TelegramPayload {
         chat_id,
-        text: render(lang, "offer_taken", &[("code", &code.to_string())]),
+        text: sentence::dispatch_text(
+            lang_of(lang),
+            "offer_withdrawn",
+            &[("code", code.to_string())],
+        ),
         buttons: vec![],
         edit_message_id: Some(message_id),
     }
 }
 
-/// After the appointment: [Svolto] [Non svolto].
+/// After the appointment: [Svolto] [Non svolto] (the same buttons as the production question).
 pub fn outcome_question(
     lang: &str,
     chat_id: i64,
     assignment_id: i64,
     code: &RequestCode,
 ) -> TelegramPayload {
-    let row: Vec<Button> = [
-        button(
-            lang,
-            "btn_done",
-            Callback::Outcome {
-                assignment_id,
-                done: true,
-            },
-        ),
-        button(
-            lang,
-            "btn_not_done",
-            Callback::Outcome {
-                assignment_id,
-                done: false,
-            },
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    TelegramPayload {
-        chat_id,
-        text: render(lang, "outcome_question", &[("code", &code.to_string())]),
-        buttons: vec![row],
-        edit_message_id: None,
-    }
+    let l = lang_of(lang);
+    let s = Sentence {
+        lang: l,
+        key: "ask_done",
+        args: vec![
+            ("code", code.to_string()),
+            ("when", crate::app::words::Words::new(l).unknown()),
+        ],
+        subject_key: "notice_subject",
+        subject_args: vec![("code", code.to_string())],
+        answers: vec![vec![
+            (
+                sentence::dispatch_text(l, "ask_done_yes", &[]),
+                Answer::Done { assignment_id },
+            ),
+            (
+                sentence::dispatch_text(l, "ask_done_no", &[]),
+                Answer::NotDone { assignment_id },
+            ),
+        ]],
+    };
+    payload(chat_id, &s, None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{InterventionType, LanguageCode, Modality};
+    use chrono::{NaiveDate, NaiveTime};
 
     #[test]
-    fn an_offer_shows_only_what_may_be_broadcast() {
+    fn an_offer_shows_only_what_may_be_broadcast_in_words() {
         let v = OfferView {
             code: RequestCode::new(2027, 42),
             language: LanguageCode::parse("ar").unwrap(),
-            date: NaiveDate::from_ymd_opt(2027, 3, 12).unwrap(),
+            date: NaiveDate::from_ymd_opt(2027, 3, 11).unwrap(),
             time: NaiveTime::from_hms_opt(14, 30, 0),
             duration_minutes: Some(120),
             comune: Some("Dalmine".into()),
-            intervention: InterventionType::Colloquio,
+            intervention: InterventionType::VisitaDomiciliare,
             modality: Modality::InPerson,
         };
         let p = offer("it", 5, 77, &v);
         assert!(p.text.contains("MED-2027-0042"), "{}", p.text);
         assert!(
-            p.text.contains("arabo") && p.text.contains("12/03/2027 ore 14:30"),
+            p.text.contains("Lingua: arabo") && p.text.contains("giovedì 11 marzo, 14:30"),
             "{}",
             p.text
         );
         assert!(
-            p.text.contains("Dalmine") && p.text.contains("Colloquio, In presenza"),
+            p.text.contains("Dalmine") && p.text.contains("visita domiciliare, in presenza"),
             "{}",
             p.text
         );
+        assert!(p.text.contains("2 ore"), "{}", p.text);
         let labels: Vec<_> = p.buttons[0]
             .iter()
             .map(|b| (b.text.as_str(), b.data.as_str()))
             .collect();
         assert_eq!(labels, vec![("Accetto", "acc:77"), ("Non posso", "dec:77")]);
+        let en = offer("en", 5, 77, &v);
+        assert!(
+            en.text.contains("Arabic") && en.text.contains("home visit, in person"),
+            "{}",
+            en.text
+        );
         let q = outcome_question("it", 5, 9, &v.code);
         let labels: Vec<_> = q.buttons[0].iter().map(|b| b.text.as_str()).collect();
         assert_eq!(labels, vec!["Svolto", "Non svolto"]);

@@ -6,7 +6,10 @@
 //!   ([`poller`]) or a webhook router ([`webhook`]); replies go through the shared outbox worker;
 //! - [`bot`] is the brain: one update in, one transaction out (dedupe by update_id, who is
 //!   writing, the dialogue, replies queued in the outbox). The intake confirms an update to
-//!   Telegram only after that transaction committed ([`sink::UpdateSink`]);
+//!   Telegram only after that transaction committed ([`sink::UpdateSink`]). By role:
+//!   `session` (who is writing, registration, strangers), `operator` (the dialogue that writes
+//!   a request), `mediator` (offers, outcomes), `coordinator` (queue, review, manual
+//!   assignment), `common` (commands several roles share), `render` (words and buttons);
 //! - [`updates`] turns a teloxide `Update` into what the bot acts on; [`draft`] is the request
 //!   being written in the chat; [`callback`] the compact callback_data (64 bytes at most);
 //! - [`transport`] sends outbox rows (`Payload::Telegram`) and maps errors to retry/permanent;
@@ -19,11 +22,17 @@
 
 pub mod bot;
 pub mod callback;
+mod common;
+mod coordinator;
 pub mod draft;
 pub mod html;
+mod mediator;
 pub mod messages;
+mod operator;
 pub mod poller;
+mod render;
 pub mod runtime;
+mod session;
 pub mod sink;
 pub mod startup;
 pub mod texts;

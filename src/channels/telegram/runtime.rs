@@ -52,7 +52,7 @@ impl TelegramSettings {
         let mut s = TelegramSettings::new(t.token.expose().to_string());
         s.api_url = Some(t.api_url.clone());
         s.bot.tz = cfg.intake.timezone;
-        s.bot.lang = cfg.intake.language.as_str().into();
+        s.bot.lang = cfg.intake.language;
         s.bot.invite_attempts_per_hour = i64::from(t.invite_attempts_per_hour);
         s.bot.invite_alert_after = i64::from(t.invite_alert_after);
         s.dispatch = crate::daemon::dispatch_settings(cfg);

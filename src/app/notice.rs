@@ -1,0 +1,295 @@
+//! What to tell whom: the typed notices a use case returns (an offer, the details for the
+//! assigned mediator, the requester's confirmation, a withdrawal, a cancellation, a reminder, a
+//! question, an alert), and [`emit`], which picks the recipient's channel, has that channel
+//! render the notice in the recipient's language, and writes it to the outbox in the caller's
+//! transaction with an idempotency key.
+//!
+//! The core decides *who* hears *what*; the channels decide how it looks
+//! (`channels::telegram::messages` for Telegram, `channels::email::notices` for email).
+
+use chrono::{DateTime, Utc};
+
+use super::Core;
+use crate::config::Lang;
+use crate::domain::Channel;
+use crate::outbox::Payload;
+use crate::store::{Mediator, Request, Result, Tx};
+
+/// Why an offer is withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withdrawn {
+    /// Another mediator took it.
+    Taken,
+    /// The request was cancelled.
+    Cancelled,
+}
+
+/// Which reminder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reminder {
+    DayBefore,
+    HoursBefore,
+}
+
+/// One thing to tell one person (or every coordinator).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// An offer: only language, date/time, duration, comune, type, modality; [Accetto] [Non posso].
+    Offer {
+        request: Request,
+        mediator: Mediator,
+        offer_id: i64,
+    },
+    /// The full details, to the mediator who got the job.
+    Details {
+        request: Request,
+        mediator: Mediator,
+        assignment_id: i64,
+    },
+    /// To the requester: who the mediator is, when, where.
+    Confirmation {
+        request: Request,
+        mediator: Mediator,
+        assignment_id: i64,
+    },
+    /// An offer is no longer valid. `edit_message_id`: the delivered Telegram offer to edit.
+    Withdrawal {
+        request: Request,
+        mediator: Mediator,
+        offer_id: i64,
+        why: Withdrawn,
+        edit_message_id: Option<i64>,
+    },
+    /// To the assigned mediator: the appointment is cancelled (late: under the notice period).
+    Cancellation {
+        request: Request,
+        mediator: Mediator,
+        assignment_id: i64,
+        late: bool,
+    },
+    Reminder {
+        request: Request,
+        mediator: Mediator,
+        timer_id: i64,
+        which: Reminder,
+    },
+    /// After the end, to the mediator: "si è svolto?" [Svolto] [Non svolto].
+    OutcomeQuestion {
+        request: Request,
+        mediator: Mediator,
+        timer_id: i64,
+        assignment_id: i64,
+    },
+    /// After the end, to the requester: a mark from 1 to 5.
+    EvaluationQuestion { request: Request },
+    /// To every coordinator. `key` names the cause (sent once per coordinator).
+    Alert {
+        key: String,
+        request_id: Option<i64>,
+        subject: String,
+        text: String,
+    },
+}
+
+/// The kind of a notice, read back from an outbox row's idempotency key (the core makes the
+/// keys, so only the core reads them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    Offer,
+    Details,
+    Confirmation,
+    Withdrawal,
+    Cancellation,
+    Reminder,
+    EvaluationQuestion,
+    Alert,
+    /// A row the core did not write (replies of a channel).
+    Other,
+}
+
+impl NoticeKind {
+    /// The kind of the outbox row with idempotency key `key`.
+    pub fn of_key(key: &str) -> NoticeKind {
+        match key.split(':').next().unwrap_or_default() {
+            "offer" => NoticeKind::Offer,
+            "details" => NoticeKind::Details,
+            "confirm" => NoticeKind::Confirmation,
+            "withdraw" => NoticeKind::Withdrawal,
+            "cancel" => NoticeKind::Cancellation,
+            "timer" => NoticeKind::Reminder,
+            "eval" => NoticeKind::EvaluationQuestion,
+            "esc" | "dead" => NoticeKind::Alert,
+            _ => NoticeKind::Other,
+        }
+    }
+}
+
+impl Notice {
+    /// The request the notice is about.
+    pub fn request(&self) -> Option<&Request> {
+        match self {
+            Notice::Offer { request, .. }
+            | Notice::Details { request, .. }
+            | Notice::Confirmation { request, .. }
+            | Notice::Withdrawal { request, .. }
+            | Notice::Cancellation { request, .. }
+            | Notice::Reminder { request, .. }
+            | Notice::OutcomeQuestion { request, .. }
+            | Notice::EvaluationQuestion { request } => Some(request),
+            Notice::Alert { .. } => None,
+        }
+    }
+
+    /// The idempotency key: the same notice queued twice is one message.
+    pub fn key(&self) -> String {
+        match self {
+            Notice::Offer { offer_id, .. } => format!("offer:{offer_id}"),
+            Notice::Details { assignment_id, .. } => format!("details:{assignment_id}"),
+            Notice::Confirmation {
+                request,
+                assignment_id,
+                ..
+            } => format!("confirm:{}:{assignment_id}", request.id),
+            Notice::Withdrawal { offer_id, .. } => format!("withdraw:{offer_id}"),
+            Notice::Cancellation {
+                request,
+                assignment_id,
+                ..
+            } => format!("cancel:{}:{assignment_id}", request.id),
+            Notice::Reminder { timer_id, .. } | Notice::OutcomeQuestion { timer_id, .. } => {
+                format!("timer:{timer_id}")
+            }
+            Notice::EvaluationQuestion { request } => format!("eval:{}", request.id),
+            Notice::Alert { key, .. } => key.clone(),
+        }
+    }
+
+    /// The mediator it goes to, if it goes to one.
+    fn mediator(&self) -> Option<&Mediator> {
+        match self {
+            Notice::Offer { mediator, .. }
+            | Notice::Details { mediator, .. }
+            | Notice::Withdrawal { mediator, .. }
+            | Notice::Cancellation { mediator, .. }
+            | Notice::Reminder { mediator, .. }
+            | Notice::OutcomeQuestion { mediator, .. } => Some(mediator),
+            Notice::Confirmation { .. }
+            | Notice::EvaluationQuestion { .. }
+            | Notice::Alert { .. } => None,
+        }
+    }
+}
+
+/// Where one notice goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    Telegram(i64),
+    Email {
+        to: String,
+        /// The requester's message this answers (threading), if any.
+        in_reply_to: Option<String>,
+    },
+}
+
+/// The recipient's address: a mediator on Telegram if linked, else by email; the requester on
+/// the channel the request came from, else the other one they gave.
+pub fn address_of(notice: &Notice) -> Option<Address> {
+    if let Some(m) = notice.mediator() {
+        return mediator_address(m);
+    }
+    let request = notice.request()?;
+    let telegram = request.requester_chat_id.map(Address::Telegram);
+    let email = request.requester_email.clone().map(|to| Address::Email {
+        to,
+        in_reply_to: request.source_message_id.clone(),
+    });
+    match request.channel {
+        Channel::Telegram => telegram.or(email),
+        Channel::Email | Channel::Cli => email.or(telegram),
+    }
+}
+
+fn mediator_address(m: &Mediator) -> Option<Address> {
+    m.telegram_id.map(Address::Telegram).or_else(|| {
+        m.email.clone().map(|to| Address::Email {
+            to,
+            in_reply_to: None,
+        })
+    })
+}
+
+/// The language a notice is written in: the configured one (people have no language of their
+/// own in the store yet).
+pub fn language_for(core: &Core, _notice: &Notice) -> Lang {
+    core.settings.lang
+}
+
+/// Renders `notice` on the recipient's channel, or `None` when the recipient has no channel.
+pub fn render(core: &Core, notice: &Notice) -> Option<Payload> {
+    let lang = language_for(core, notice);
+    let key = notice.key();
+    match address_of(notice)? {
+        Address::Telegram(chat_id) => Some(Payload::Telegram(
+            crate::channels::telegram::messages::notice(lang, chat_id, notice),
+        )),
+        Address::Email { to, in_reply_to } => {
+            Some(Payload::Email(crate::channels::email::notices::notice(
+                lang,
+                &to,
+                in_reply_to,
+                &key,
+                &core.settings.message_id_domain,
+                notice,
+            )))
+        }
+    }
+}
+
+/// Writes `notice` to the outbox in `tx`; returns the row id (or `None`: nobody to send it to).
+/// Alerts go to every coordinator.
+pub async fn emit(
+    core: &Core,
+    tx: &mut Tx,
+    notice: &Notice,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    if let Notice::Alert {
+        key,
+        request_id,
+        subject,
+        text,
+    } = notice
+    {
+        crate::alerts::to_coordinators(
+            tx,
+            key,
+            *request_id,
+            subject,
+            text,
+            &core.settings.message_id_domain,
+            now,
+        )
+        .await?;
+        return Ok(None);
+    }
+    let Some(payload) = render(core, notice) else {
+        return Ok(None);
+    };
+    let request_id = notice.request().map(|r| r.id);
+    Ok(Some(
+        tx.enqueue(&notice.key(), request_id, &payload, now).await?,
+    ))
+}
+
+/// Writes every notice of a use case.
+pub async fn emit_all(
+    core: &Core,
+    tx: &mut Tx,
+    notices: &[Notice],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for n in notices {
+        emit(core, tx, n, now).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,369 @@
+//! A notice as words: which sentence of `prompts/<lang>/dispatch.toml`, its values already in
+//! words ([`super::words::Words`]), its subject line, and the answers it offers as buttons.
+//! Channels turn a [`Sentence`] into their own payload: Telegram escapes the values for HTML
+//! and encodes the buttons as callback data; email writes plain text with a subject.
+
+use super::notice::{Notice, Reminder, Withdrawn};
+use super::words::Words;
+use crate::config::Lang;
+use crate::prompts::Prompts;
+use chrono::{NaiveDate, NaiveTime};
+
+use crate::domain::{InterventionType, LanguageCode, Modality, RequestCode};
+use crate::store::{Mediator, Request};
+
+/// An answer a notice offers (a Telegram button).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Accept { offer_id: i64 },
+    Decline { offer_id: i64 },
+    Done { assignment_id: i64 },
+    NotDone { assignment_id: i64 },
+    Evaluate { request_id: i64, score: i64 },
+}
+
+/// A notice ready to be written by a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sentence {
+    pub lang: Lang,
+    /// `dispatch.<key>`.
+    pub key: &'static str,
+    /// Values in words; the channel escapes them as its format needs.
+    pub args: Vec<(&'static str, String)>,
+    pub subject_key: &'static str,
+    pub subject_args: Vec<(&'static str, String)>,
+    /// Rows of (label, answer).
+    pub answers: Vec<Vec<(String, Answer)>>,
+}
+
+impl Sentence {
+    /// The sentence with each value passed through `escape` first.
+    pub fn text_with(&self, escape: impl Fn(&str) -> String) -> String {
+        let escaped: Vec<(&str, String)> = self.args.iter().map(|(k, v)| (*k, escape(v))).collect();
+        dispatch_text(self.lang, self.key, &escaped)
+    }
+
+    /// The subject line (plain text).
+    pub fn subject(&self) -> String {
+        dispatch_text(self.lang, self.subject_key, &self.subject_args)
+    }
+}
+
+/// Renders `dispatch.<key>`.
+pub fn dispatch_text(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
+    let borrowed: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Prompts::global().render(lang, &format!("dispatch.{key}"), &borrowed)
+}
+
+fn place(w: &Words, r: &Request) -> String {
+    let parts: Vec<String> = [r.address.clone(), r.comune.clone()]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    if parts.is_empty() {
+        w.unknown()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn when(w: &Words, r: &Request) -> String {
+    match r.date {
+        Some(d) => w.when(Some(d), r.start_time),
+        None => w.date_opt(r.deadline),
+    }
+}
+
+fn date(w: &Words, r: &Request) -> String {
+    w.date_opt(r.date.or(r.deadline))
+}
+
+/// What an offer broadcast to several mediators may show: the data-protection rule is in the
+/// type (no names, addresses, phone numbers or case details).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferView {
+    pub code: RequestCode,
+    pub language: LanguageCode,
+    pub date: NaiveDate,
+    pub time: Option<NaiveTime>,
+    pub duration_minutes: Option<i64>,
+    pub comune: Option<String>,
+    pub intervention: InterventionType,
+    pub modality: Modality,
+}
+
+/// The offer's sentence values; every field of a view may be unknown on a stored request.
+#[allow(clippy::too_many_arguments)]
+fn offer_values(
+    w: &Words,
+    code: RequestCode,
+    language: Option<&LanguageCode>,
+    date: Option<NaiveDate>,
+    time: Option<NaiveTime>,
+    duration_minutes: Option<i64>,
+    comune: Option<&str>,
+    intervention: Option<InterventionType>,
+    modality: Option<Modality>,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("code", code.to_string()),
+        ("language", w.language_opt(language)),
+        (
+            "when",
+            date.map_or_else(|| w.unknown(), |d| w.when(Some(d), time)),
+        ),
+        ("duration", w.duration_opt(duration_minutes)),
+        (
+            "comune",
+            comune
+                .filter(|c| !c.trim().is_empty())
+                .map_or_else(|| w.unknown(), str::to_string),
+        ),
+        ("kind", w.intervention_opt(intervention)),
+        ("modality", w.modality_opt(modality)),
+    ]
+}
+
+fn offer_args(w: &Words, r: &Request) -> Vec<(&'static str, String)> {
+    offer_values(
+        w,
+        r.code,
+        r.language.as_ref(),
+        r.date.or(r.deadline),
+        r.start_time,
+        r.duration_minutes,
+        r.comune.as_deref(),
+        r.intervention,
+        r.modality,
+    )
+}
+
+fn offer_answers(lang: Lang, offer_id: i64) -> Vec<Vec<(String, Answer)>> {
+    vec![vec![
+        (
+            dispatch_text(lang, "offer_accept", &[]),
+            Answer::Accept { offer_id },
+        ),
+        (
+            dispatch_text(lang, "offer_decline", &[]),
+            Answer::Decline { offer_id },
+        ),
+    ]]
+}
+
+/// The offer sentence of a view (the same words as the offer of a stored request).
+pub fn offer_sentence(lang: Lang, offer_id: i64, v: &OfferView) -> Sentence {
+    let w = Words::new(lang);
+    Sentence {
+        lang,
+        key: "offer",
+        args: offer_values(
+            &w,
+            v.code,
+            Some(&v.language),
+            Some(v.date),
+            v.time,
+            v.duration_minutes,
+            v.comune.as_deref(),
+            Some(v.intervention),
+            Some(v.modality),
+        ),
+        subject_key: "offer_subject",
+        subject_args: vec![("code", v.code.to_string())],
+        answers: offer_answers(lang, offer_id),
+    }
+}
+
+/// Everything about the appointment, for whom may see the details.
+pub fn details_args(w: &Words, r: &Request) -> Vec<(&'static str, String)> {
+    let requester = [
+        r.requester_name.clone(),
+        r.requester_phone.clone(),
+        r.ente.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|s| !s.trim().is_empty())
+    .collect::<Vec<_>>()
+    .join(", ");
+    vec![
+        ("code", r.code.to_string()),
+        ("language", w.language_opt(r.language.as_ref())),
+        ("when", when(w, r)),
+        ("duration", w.duration_opt(r.duration_minutes)),
+        ("place", place(w, r)),
+        ("kind", w.intervention_opt(r.intervention)),
+        ("modality", w.modality_opt(r.modality)),
+        (
+            "requester",
+            if requester.is_empty() {
+                w.unknown()
+            } else {
+                requester
+            },
+        ),
+        (
+            "notes",
+            r.notes
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| "-".into()),
+        ),
+    ]
+}
+
+fn code_args(r: &Request) -> Vec<(&'static str, String)> {
+    vec![("code", r.code.to_string())]
+}
+
+fn confirmation_args(w: &Words, r: &Request, m: &Mediator) -> Vec<(&'static str, String)> {
+    vec![
+        ("code", r.code.to_string()),
+        ("mediator_word", w.mediator(m.gender)),
+        ("mediator", m.name.clone()),
+        ("confirmed", w.confirmed(m.gender)),
+        ("when", when(w, r)),
+        ("place", place(w, r)),
+    ]
+}
+
+/// The words of `notice` in `lang`.
+pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
+    let w = Words::new(lang);
+    let s = |key, args, subject_key, subject_args, answers| Sentence {
+        lang,
+        key,
+        args,
+        subject_key,
+        subject_args,
+        answers,
+    };
+    match notice {
+        Notice::Offer {
+            request, offer_id, ..
+        } => s(
+            "offer",
+            offer_args(&w, request),
+            "offer_subject",
+            code_args(request),
+            offer_answers(lang, *offer_id),
+        ),
+        Notice::Details { request, .. } => s(
+            "accepted_details",
+            details_args(&w, request),
+            "details_subject",
+            code_args(request),
+            vec![],
+        ),
+        Notice::Confirmation {
+            request, mediator, ..
+        } => s(
+            "confirmation",
+            confirmation_args(&w, request, mediator),
+            "confirmation_subject",
+            code_args(request),
+            vec![],
+        ),
+        Notice::Withdrawal { request, why, .. } => s(
+            match why {
+                Withdrawn::Taken => "offer_withdrawn",
+                Withdrawn::Cancelled => "cancelled_offer",
+            },
+            code_args(request),
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
+        Notice::Cancellation { request, late, .. } => s(
+            if *late {
+                "cancelled_mediator_late"
+            } else {
+                "cancelled_mediator"
+            },
+            vec![
+                ("code", request.code.to_string()),
+                ("when", when(&w, request)),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
+        Notice::Reminder { request, which, .. } => s(
+            match which {
+                Reminder::DayBefore => "reminder_day_before",
+                Reminder::HoursBefore => "reminder_two_hours",
+            },
+            vec![
+                ("code", request.code.to_string()),
+                ("when", when(&w, request)),
+                ("time", w.time_opt(request.start_time)),
+                ("place", place(&w, request)),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
+        Notice::OutcomeQuestion {
+            request,
+            assignment_id,
+            ..
+        } => s(
+            "ask_done",
+            vec![
+                ("code", request.code.to_string()),
+                ("when", when(&w, request)),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![vec![
+                (
+                    dispatch_text(lang, "ask_done_yes", &[]),
+                    Answer::Done {
+                        assignment_id: *assignment_id,
+                    },
+                ),
+                (
+                    dispatch_text(lang, "ask_done_no", &[]),
+                    Answer::NotDone {
+                        assignment_id: *assignment_id,
+                    },
+                ),
+            ]],
+        ),
+        Notice::EvaluationQuestion { request } => s(
+            "ask_evaluation",
+            vec![
+                ("code", request.code.to_string()),
+                ("date", date(&w, request)),
+            ],
+            "ask_evaluation_subject",
+            code_args(request),
+            vec![
+                (1..=5)
+                    .map(|score| {
+                        (
+                            dispatch_text(
+                                lang,
+                                "ask_evaluation_button",
+                                &[("score", score.to_string())],
+                            ),
+                            Answer::Evaluate {
+                                request_id: request.id,
+                                score,
+                            },
+                        )
+                    })
+                    .collect(),
+            ],
+        ),
+        Notice::Alert { subject, text, .. } => Sentence {
+            lang,
+            key: "alert",
+            args: vec![("text", text.clone())],
+            subject_key: "alert_subject",
+            subject_args: vec![("subject", subject.clone())],
+            answers: vec![],
+        },
+    }
+}

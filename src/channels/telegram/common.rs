@@ -1,0 +1,170 @@
+//! Commands more than one role has: `/start` when already registered, `/aiuto`, `/dettagli`
+//! (a request's details, for whom the authorisation table allows), `/annulla` (the requester
+//! or a coordinator cancels through dispatch).
+
+use super::bot::{HResult, Out, Person, Pre, TelegramBot, dispatch_err, store_err};
+use super::html::escape;
+use super::session::{actor_of, person_name};
+use super::sink::SinkError;
+use super::updates::Incoming;
+use crate::authz::{Action, Denied, RequestFacts};
+use crate::dispatch::engine::{Canceller, DispatchError};
+use crate::domain::RequestCode;
+use crate::store::{StoreError, Tx};
+use chrono::{DateTime, Utc};
+
+impl TelegramBot {
+    /// `/start` from someone already registered.
+    pub(super) fn already_registered(&self, person: &Person, chat: i64, out: &mut Out) -> HResult {
+        let n = escape(person_name(person));
+        self.say(
+            out,
+            chat,
+            None,
+            self.tr("already_registered", &[("name", &n)]),
+            vec![],
+        );
+        Ok(())
+    }
+
+    /// `/aiuto`: what this person can do.
+    pub(super) fn help(&self, person: &Person, chat: i64, out: &mut Out) -> HResult {
+        let key = match person {
+            Person::Operator(_) => "help_operator",
+            Person::Mediator(_) => "help_mediator",
+            Person::Coordinator(_) => "help_coordinator",
+        };
+        self.say(out, chat, None, self.t(key), vec![]);
+        Ok(())
+    }
+
+    /// `/dettagli CODE`: a request's full details, for whom the authorisation table allows
+    /// it (the requester, the assigned mediator, a coordinator); every view is audited.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn details(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        person: &Person,
+        user_id: i64,
+        arg: &str,
+        chat: i64,
+        out: &mut Out,
+    ) -> HResult {
+        let Some(code) = RequestCode::find_in(arg) else {
+            self.say(out, chat, None, self.t("details_usage"), vec![]);
+            return Ok(());
+        };
+        let req = match self.store.request(code).await {
+            Ok(r) => Some(r),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let actor = actor_of(person, user_id);
+        let decision = match &req {
+            None => Err(Denied::NotYours),
+            Some(r) => {
+                let mut facts = RequestFacts::of(r);
+                if let Person::Mediator(m) = person
+                    && self
+                        .store
+                        .offers_for_request(r.id)
+                        .await?
+                        .iter()
+                        .any(|o| o.mediator_id == m.id)
+                {
+                    facts = facts.offered_to(m.id);
+                }
+                self.check(actor.clone(), Action::SeeDetails, &facts)
+            }
+        };
+        match (req, decision) {
+            (Some(r), Ok(())) => {
+                tx.audit(
+                    now,
+                    &actor.audit_name(),
+                    Some(r.id),
+                    "viewed",
+                    Some("telegram /dettagli"),
+                )
+                .await?;
+                let text = self.dispatcher.details_text(&r, "request_details", true);
+                self.say(out, chat, Some(r.id), text, vec![]);
+            }
+            (_, Err(Denied::NotAccepted)) => {
+                self.say(out, chat, None, self.t("details_after_acceptance"), vec![])
+            }
+            _ => {
+                let c = code.to_string();
+                self.say(
+                    out,
+                    chat,
+                    None,
+                    self.tr("cancel_not_found", &[("code", &c)]),
+                    vec![],
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `/annulla CODE` from the requester or a coordinator: dispatch cancels (and tells the
+    /// assigned mediator); the answer says what happened.
+    pub(super) async fn cancel(
+        &self,
+        p: &Person,
+        incoming: &Incoming,
+        arg: &str,
+    ) -> Result<Option<Pre>, SinkError> {
+        let Some(code) = RequestCode::find_in(arg) else {
+            return Ok(Some(Pre::Reply(self.t("cancel_usage"), None, vec![])));
+        };
+        let c = code.to_string();
+        let by = match p {
+            Person::Operator(_) => Canceller::Requester,
+            Person::Coordinator(co) => Canceller::Coordinator(co.id),
+            Person::Mediator(_) => return Ok(None),
+        };
+        let user = incoming.user_id().unwrap_or_default();
+        let req = match self.store.request(code).await {
+            Ok(r)
+                if self
+                    .check(actor_of(p, user), Action::Cancel, &RequestFacts::of(&r))
+                    .is_ok() =>
+            {
+                r
+            }
+            Ok(_) | Err(StoreError::NotFound(_)) => {
+                return Ok(Some(Pre::Reply(
+                    self.tr("cancel_not_found", &[("code", &c)]),
+                    None,
+                    vec![],
+                )));
+            }
+            Err(e) => return Err(store_err(e)),
+        };
+        match self.dispatcher.cancel(code, by).await {
+            Ok(_) => {
+                tracing::info!(request = %c, "request cancelled from telegram");
+                self.wake.notify_one();
+                Ok(Some(Pre::Reply(
+                    self.tr("cancel_done", &[("code", &c)]),
+                    Some(req.id),
+                    vec![],
+                )))
+            }
+            Err(DispatchError::WrongState { status, .. }) => Ok(Some(Pre::Reply(
+                self.tr(
+                    "cancel_not_possible",
+                    &[
+                        ("code", &c),
+                        ("status", &self.t(&format!("status_{}", status.as_str()))),
+                    ],
+                ),
+                None,
+                vec![],
+            ))),
+            Err(e) => Err(dispatch_err(e)),
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! Every message in the recipient's language and in words (issue 12, items 3 and 4).
+//!
+//! 1. Every notice the core sends (offer, details, confirmation, withdrawal, cancellation,
+//!    reminders, questions), in Italian and English, through the production renderers
+//!    (`channels::telegram::messages::notice`, `channels::email::notices::notice`): the values
+//!    read as words ("arabo", "visita domiciliare", "in presenza", "giovedì 11 marzo, 14:30",
+//!    "confermata"), never as codes, and no `{placeholder}` is left.
+//! 2. Every prompt of the catalogue, in both languages, rendered with realistic values: no
+//!    placeholder left unfilled, no snake_case word, and every placeholder name has a realistic
+//!    value declared here (a new one fails until it is given one).
+
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use connecting::app::Core;
+use connecting::app::notice::{Notice, Reminder, Withdrawn};
+use connecting::app::words::Words;
+use connecting::config::Lang;
+use connecting::dispatch::DispatchSettings;
+use connecting::domain::{
+    Channel, Gender, InterventionType, LanguageCode, Modality, RequestCode, RequestStatus,
+};
+use connecting::outbox::Payload;
+use connecting::prompts::{Prompts, placeholders};
+use connecting::store::{Mediator, Request};
+use regex::Regex;
+
+fn request() -> Request {
+    let now = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap();
+    Request {
+        id: 42,
+        code: RequestCode::new(2027, 42),
+        status: RequestStatus::Assigned,
+        channel: Channel::Email,
+        operator_id: Some(3),
+        requester_name: Some("Laura Rossi".into()),
+        requester_email: Some("laura.rossi@comune.dalmine.bg.it".into()),
+        requester_phone: Some("035 123456".into()),
+        requester_chat_id: None,
+        ente: Some("Comune di Dalmine".into()),
+        ambito: None,
+        language: Some(LanguageCode::parse("ar").unwrap()),
+        intervention: Some(InterventionType::VisitaDomiciliare),
+        modality: Some(Modality::InPerson),
+        date: NaiveDate::from_ymd_opt(2027, 3, 11),
+        start_time: NaiveTime::from_hms_opt(14, 30, 0),
+        duration_minutes: Some(120),
+        starts_at: None,
+        ends_at: None,
+        deadline: None,
+        comune: Some("Dalmine".into()),
+        comune_istat: None,
+        address: Some("Via Roma 1".into()),
+        urgent: false,
+        mediator_gender: Some(Gender::F),
+        case_ref: None,
+        notes: Some("Portare il decreto".into()),
+        missing: vec![],
+        draft: None,
+        assigned_mediator_id: Some(7),
+        late_cancellation: false,
+        source_message_id: Some("<req-1@comune.dalmine.bg.it>".into()),
+        subject: Some("Richiesta mediatrice".into()),
+        created_at: now,
+        updated_at: now,
+        queued_at: None,
+        assigned_at: None,
+        confirmed_at: None,
+        closed_at: None,
+    }
+}
+
+fn mediator(telegram: bool) -> Mediator {
+    Mediator {
+        id: 7,
+        name: "Samira Haddad".into(),
+        phone: Some("333 1234567".into()),
+        email: Some("samira@coop.example".into()),
+        telegram_id: telegram.then_some(1600),
+        gender: Some(Gender::F),
+        languages: vec![LanguageCode::parse("ar").unwrap()],
+        ambiti: vec![],
+        availability: None,
+        share_phone: true,
+        active: true,
+        paused: false,
+    }
+}
+
+fn notices(telegram: bool) -> Vec<Notice> {
+    let (r, m) = (request(), mediator(telegram));
+    let mut tg_requester = request();
+    tg_requester.channel = Channel::Telegram;
+    tg_requester.requester_chat_id = Some(2000);
+    vec![
+        Notice::Offer {
+            request: r.clone(),
+            mediator: m.clone(),
+            offer_id: 5,
+        },
+        Notice::Details {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+        },
+        Notice::Confirmation {
+            request: if telegram {
+                tg_requester.clone()
+            } else {
+                r.clone()
+            },
+            mediator: m.clone(),
+            assignment_id: 9,
+        },
+        Notice::Withdrawal {
+            request: r.clone(),
+            mediator: m.clone(),
+            offer_id: 6,
+            why: Withdrawn::Taken,
+            edit_message_id: None,
+        },
+        Notice::Withdrawal {
+            request: r.clone(),
+            mediator: m.clone(),
+            offer_id: 6,
+            why: Withdrawn::Cancelled,
+            edit_message_id: Some(3),
+        },
+        Notice::Cancellation {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+            late: true,
+        },
+        Notice::Cancellation {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+            late: false,
+        },
+        Notice::Reminder {
+            request: r.clone(),
+            mediator: m.clone(),
+            timer_id: 1,
+            which: Reminder::DayBefore,
+        },
+        Notice::Reminder {
+            request: r.clone(),
+            mediator: m.clone(),
+            timer_id: 2,
+            which: Reminder::HoursBefore,
+        },
+        Notice::OutcomeQuestion {
+            request: r.clone(),
+            mediator: m.clone(),
+            timer_id: 3,
+            assignment_id: 9,
+        },
+        Notice::EvaluationQuestion {
+            request: if telegram { tg_requester } else { r },
+        },
+    ]
+}
+
+/// Internal codes a person must never read, and unfilled placeholders.
+fn problems(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let placeholder = Regex::new(r"\{[A-Za-z0-9_]+\}").unwrap();
+    if let Some(m) = placeholder.find(text) {
+        out.push(format!("unfilled {}", m.as_str()));
+    }
+    // snake_case words (not part of an address, a URL or a dotted config key).
+    for word in text.split(|c: char| c.is_whitespace() || ",;:()[]<>\"'".contains(c)) {
+        let w = word.trim_matches(|c: char| c == '.' || c == '!' || c == '?');
+        if w.contains('@') || w.contains('/') || w.contains('.') || w.starts_with('-') {
+            continue;
+        }
+        let snake = w.contains('_')
+            && w.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if snake {
+            out.push(format!("snake_case {w:?}"));
+        }
+    }
+    out
+}
+
+/// The codes of the values used above, which must not appear bare.
+fn bare_codes(text: &str) -> Vec<String> {
+    let codes = [
+        "ar",
+        "in_person",
+        "visita_domiciliare",
+        "InPerson",
+        "VisitaDomiciliare",
+    ];
+    text.split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|w| codes.contains(w))
+        .map(|w| format!("bare code {w:?}"))
+        .collect()
+}
+
+fn core(lang: Lang) -> Core {
+    Core::new(DispatchSettings {
+        lang,
+        message_id_domain: "connecting.coop.example".into(),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn every_notice_reads_in_words_in_both_languages_on_both_channels() {
+    for lang in [Lang::It, Lang::En] {
+        let core = core(lang);
+        let w = Words::new(lang);
+        for telegram in [true, false] {
+            for n in notices(telegram) {
+                let payload = connecting::app::notice::render(&core, &n)
+                    .unwrap_or_else(|| panic!("no recipient for {n:?}"));
+                let (text, subject, labels) = match &payload {
+                    Payload::Telegram(p) => {
+                        assert!(telegram, "{n:?} went by Telegram");
+                        let labels: Vec<String> =
+                            p.buttons.iter().flatten().map(|b| b.text.clone()).collect();
+                        (p.text.clone(), String::new(), labels)
+                    }
+                    Payload::Email(p) => {
+                        assert!(!telegram, "{n:?} went by email");
+                        (p.body.clone(), p.subject.clone(), vec![])
+                    }
+                };
+                let all = format!("{subject}\n{text}\n{}", labels.join("\n"));
+                let mut bad = problems(&all);
+                bad.extend(bare_codes(&all));
+                assert!(bad.is_empty(), "{lang:?} {n:?}:\n{all}\n{bad:?}");
+                assert!(text.contains("MED-2027-0042"), "{all}");
+                // The values that matter, as words.
+                let when = w.when(
+                    NaiveDate::from_ymd_opt(2027, 3, 11),
+                    NaiveTime::from_hms_opt(14, 30, 0),
+                );
+                match &n {
+                    Notice::Offer { .. } | Notice::Details { .. } => {
+                        for word in [
+                            w.language(&LanguageCode::parse("ar").unwrap()),
+                            w.intervention(InterventionType::VisitaDomiciliare),
+                            w.modality(Modality::InPerson),
+                            when.clone(),
+                            w.duration(120),
+                        ] {
+                            assert!(text.contains(&word), "{lang:?}: {word:?} not in\n{text}");
+                        }
+                    }
+                    Notice::Confirmation { .. } => {
+                        assert!(text.contains(&when), "{text}");
+                        assert!(text.contains("Samira Haddad"), "{text}");
+                        assert!(text.contains(&w.confirmed(Some(Gender::F))), "{text}");
+                    }
+                    Notice::Cancellation { .. } | Notice::OutcomeQuestion { .. } => {
+                        assert!(text.contains(&when), "{text}");
+                    }
+                    _ => {}
+                }
+                if let Notice::Offer { .. } = &n {
+                    // Nothing that identifies the family or the requester.
+                    for private in ["Laura", "Via Roma", "035 123456", "decreto"] {
+                        assert!(!text.contains(private), "{private:?} in an offer:\n{text}");
+                    }
+                }
+            }
+        }
+    }
+    // The Italian and English words really differ (no hard-coded language).
+    let it = connecting::app::notice::render(&core(Lang::It), &notices(true)[0]).unwrap();
+    let en = connecting::app::notice::render(&core(Lang::En), &notices(true)[0]).unwrap();
+    let (Payload::Telegram(it), Payload::Telegram(en)) = (it, en) else {
+        panic!("telegram")
+    };
+    assert!(
+        it.text.contains("arabo") && it.text.contains("giovedì 11 marzo, 14:30"),
+        "{}",
+        it.text
+    );
+    assert!(
+        en.text.contains("Arabic") && en.text.contains("Thursday 11 March, 14:30"),
+        "{}",
+        en.text
+    );
+    assert_eq!(it.buttons[0][0].text, "Accetto");
+    assert_eq!(en.buttons[0][0].text, "Accept");
+}
+
+/// A realistic value for every placeholder name used in the catalogue.
+fn value(lang: Lang, name: &str) -> Option<String> {
+    let w = Words::new(lang);
+    let d = NaiveDate::from_ymd_opt(2027, 3, 11).unwrap();
+    let t = NaiveTime::from_hms_opt(14, 30, 0).unwrap();
+    let ar = LanguageCode::parse("ar").unwrap();
+    Some(match name {
+        "accepted" | "count" | "line" | "offered" => "3".into(),
+        "alt" | "date" | "dates" | "expires" => w.date(d),
+        "when" => w.when(Some(d), Some(t)),
+        "ambito" | "comune" => "Dalmine".into(),
+        "attempts" | "max" => "8".into(),
+        "channel" | "part" => "Telegram".into(),
+        "code" => "MED-2027-0042".into(),
+        "confirmed" => w.confirmed(Some(Gender::F)),
+        "mediator_word" => w.mediator(Some(Gender::F)),
+        "day" => "11".into(),
+        "year" => "2027".into(),
+        "month" => "marzo".into(),
+        "weekday" => "giovedì".into(),
+        "duration" => w.duration(120),
+        "start" | "time" => "14:30".into(),
+        "end" => "16:30".into(),
+        "error" => "connection refused".into(),
+        "field" | "fields" => "lingua, data".into(),
+        "file" => "richieste.csv".into(),
+        "gender" => "F".into(),
+        "holiday" => "Natale".into(),
+        "hours" | "min" | "minutes" | "score" | "id" => "4".into(),
+        "kind" | "type" => w.intervention(InterventionType::VisitaDomiciliare),
+        "modality" => w.modality(Modality::InPerson),
+        "language" | "requested" | "value" => w.language(&ar),
+        "languages" => format!("{}, urdu", w.language(&ar)),
+        "link" => "https://t.me/CoopBot?start=AB12CD34".into(),
+        "mediator" => "Samira Haddad".into(),
+        "name" => "Laura Rossi".into(),
+        "nationality" => "marocchina".into(),
+        "notes" => "Portare il decreto".into(),
+        "place" => "Via Roma 1, Dalmine".into(),
+        "question" => "Quale lingua?".into(),
+        "reason" => "nessun mediatore idoneo".into(),
+        "requester" => "Laura Rossi, 035 123456".into(),
+        "sender" => "laura.rossi@comune.dalmine.bg.it".into(),
+        "status" => "in coda".into(),
+        "subject" => "Richiesta mediatrice".into(),
+        "text" => "Richiesta in attesa".into(),
+        _ => return None,
+    })
+}
+
+#[test]
+fn every_prompt_renders_in_both_languages_without_codes_or_placeholders_left() {
+    let p = Prompts::global();
+    let mut failures = Vec::new();
+    for key in p.keys() {
+        for lang in [Lang::It, Lang::En] {
+            let Some(template) = p.template(lang, key) else {
+                failures.push(format!("{key}: missing in {lang:?}"));
+                continue;
+            };
+            let mut args = Vec::new();
+            for name in placeholders(template) {
+                match value(lang, &name) {
+                    Some(v) => args.push((name, v)),
+                    None => failures.push(format!(
+                        "{key}: placeholder {{{name}}} has no realistic value in this test"
+                    )),
+                }
+            }
+            let borrowed: Vec<(&str, &str)> =
+                args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            match p.try_render(lang, key, &borrowed) {
+                Ok(text) => {
+                    for bad in problems(&text) {
+                        failures.push(format!("{key} ({lang:?}): {bad} in {text:?}"));
+                    }
+                }
+                Err(e) => failures.push(format!("{key} ({lang:?}): {e}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
