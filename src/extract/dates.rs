@@ -20,6 +20,10 @@ pub struct DateHit {
     pub excluded: bool,
     /// "domattina": the date also says the part of the day.
     pub part: Option<&'static str>,
+    /// "previsto per il 5", "non mercoledì": a date the text takes back.
+    pub negated: bool,
+    /// "spostato al 9 marzo": a date that corrects another.
+    pub corrects: bool,
     pub notes: Vec<Note>,
 }
 
@@ -27,16 +31,22 @@ pub struct DateHit {
 #[derive(Debug, Clone)]
 pub struct TimeHit {
     pub start: usize,
+    /// Where the expression ends (folded text).
+    pub end: usize,
     pub from: NaiveTime,
     pub to: Option<NaiveTime>,
     /// "mattina", "pomeriggio": an approximate range.
     pub approximate: Option<&'static str>,
     /// "fino alle 11": an end time, paired with a start in the same sentence.
     pub until: bool,
+    /// "non più alle 10": a time the text takes back.
+    pub negated: bool,
+    /// "ma alle 11.30", "anzi alle 11", "spostato alle 15": a time that corrects another.
+    pub corrects: bool,
     pub notes: Vec<Note>,
 }
 
-const WD: &str = r"(lunedi|martedi|mercoledi|giovedi|venerdi|sabato|domenica|lun|mar|merc|mer|giov|gio|ven|sab|dom)'?\.?";
+const WD: &str = r"(lunedi|martedi|mercoledi|giovedi|venerdi|sabato|domenica|luned|marted|mercoled|gioved|venerd|lun|mar|merc|mer|giov|gio|ven|sab|dom)'?\.?";
 const WD_FULL: &str = r"(lunedi|martedi|mercoledi|giovedi|venerdi|sabato|domenica)'?";
 const MONTH: &str = r"(gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre|genn?|febb?|mar|apr|magg?|giu|lug|ago|sett?|ott|nov|dic)";
 const NUMW: &str =
@@ -104,7 +114,7 @@ static DEADLINE_CUE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static EXCLUDE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\bnat[oaie]\s+(?:a\s+\w+\s+)?(?:il\s+)?|\bnascita\s*:?\s*(?:il\s+)?|\bclasse\s+|(?:decreto|provvedimento|sentenza|ordinanza|relazione|nota|mail|e-?mail|lettera|\bprot\.?|protocollo|comunicazione|segnalazione|verbale)\s+(?:\S+\s+){0,4}?(?:del|in\s+data|datat[oa])\s+|\bricevut[oa]\s+(?:il\s+)?|\binviat[oa]\s+(?:il\s+)?|\bscritto\s+(?:il\s+)?)$",
+        r"(?:\bnat[oaie]\s+(?:a\s+\w+\s+)?(?:il\s+)?|\bnascita\s*:?\s*(?:il\s+)?|\bclasse\s+|(?:decreto|provvedimento|sentenza|ordinanza|relazione|nota|mail|e-?mail|lettera|\bprot\.?|protocollo|comunicazione|segnalazione|verbale)\s+(?:\S+\s+){0,4}?(?:del|in\s+data|datat[oa])\s+|(?:tribunale\s+per\s+i\s+minorenni|\bt\.?\s?m\.?)(?:\s+di\s+\w+)?\s+(?:del|in\s+data)\s+|\bricevut[oa]\s+(?:il\s+)?|\binviat[oa]\s+(?:il\s+)?|\bscritto\s+(?:il\s+)?|\b(?:arrivat|pervenut|giunt|spedit|mandat|protocollat)[oaie]\s+(?:il\s+)?)$",
     )
 });
 /// One pass over the text tells which numeric date patterns can match at all.
@@ -132,6 +142,28 @@ fn set_has(set: &Option<SetMatches>, i: usize) -> bool {
 /// "il 12 gennaio scorso", "del 25 febbraio u.s.": a past reference, not the appointment.
 static PAST_MARK: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\s*,?\s*(?:scors[oa]|u\.\s?s\.|passat[oa]|ultimo\s+scorso)(?:\W|$)"));
+/// "la richiesta di", "la mail del": the weekday after is when a message was sent.
+static SENT_ON: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?:richiesta|mail|e-?mail|messaggio|lettera|telefonata|comunicazione)\s+(?:di|del)\s+$")
+});
+/// "previsto per il", "non", "invece del": the date after is taken back.
+static DATE_NEGATED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\bprevist[oa]\s+(?:per\s+)?|\bfissat[oa]\s+(?:per\s+)?|\bnon\s+(?:piu'?\s+)?(?:per\s+)?|\binvece\s+(?:del|che\s+il|di)\s+|\banziche\s+(?:il\s+)?)(?:il\s+|per\s+il\s+|di\s+|giorno\s+)?$",
+    )
+});
+/// "spostato al", "rinviato a", "anzi il": the date after corrects another.
+static DATE_CORRECTION: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\b(?:spostat|rinviat|posticipat|anticipat|cambiat|rimandat)[oa]\s+(?:a\s+|al\s+|per\s+|per\s+il\s+|il\s+|alla\s+data\s+del\s+)?|\banzi\b[\s,.]*(?:no\b[\s,.]*)?(?:il\s+|per\s+il\s+)?|\bdata\s+giusta\s+(?:e'?|è)\s+(?:il\s+)?|\bma\s+(?:il\s+|per\s+il\s+)?|\bno\b[\s,.]*(?:scusate|scusa|scusi|pardon)?[\s,.:;]*)$",
+    )
+});
+/// Words before a date that name it as an event ("del", "tenuta il").
+static PAST_EVENT_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\bdel|\bdal|\b(?:tenut|svolt|avvenut|stat|fatt|effettuat)[oaie]\s+(?:il|in\s+data)|\bscors[oa])\s*$",
+    )
+});
 static HABIT: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?:\bil|\bogni|\btutti\s+i|\btutte\s+le|\bnei|\bdei)\s+$"));
 static TIME_CTX: LazyLock<Regex> =
@@ -191,6 +223,35 @@ pub(crate) fn number_word(w: &str) -> Option<u32> {
         "quindici" => 15,
         _ => return None,
     })
+}
+
+/// Italian month name (1-12), for messages.
+pub fn month_name(m: u32) -> &'static str {
+    const M: [&str; 12] = [
+        "gennaio",
+        "febbraio",
+        "marzo",
+        "aprile",
+        "maggio",
+        "giugno",
+        "luglio",
+        "agosto",
+        "settembre",
+        "ottobre",
+        "novembre",
+        "dicembre",
+    ];
+    M.get(m.saturating_sub(1) as usize).copied().unwrap_or("")
+}
+
+/// "giovedì 11 marzo", for messages.
+pub fn date_words(d: NaiveDate) -> String {
+    format!(
+        "{} {} {}",
+        weekday_name(d.weekday()),
+        d.day(),
+        month_name(d.month())
+    )
 }
 
 /// Italian weekday name, for messages.
@@ -333,339 +394,417 @@ fn wd_note(date: NaiveDate, wd: Option<Weekday>) -> Option<Note> {
 }
 
 /// Finds date expressions in folded `text`. `taken` are spans already used (phones, e-mails,
-/// references); the spans of the dates found are added to it.
+/// references); the spans of the dates found are added to it. Each form is one step, most
+/// specific first: a later step skips what an earlier one took.
 pub(crate) fn scan_dates(
     text: &str,
     today: NaiveDate,
     taken: &mut Vec<(usize, usize)>,
 ) -> Vec<DateHit> {
-    let g = Gates::of(text);
-    let dset = g.digits.then(|| DATE_SET.matches(text));
-    let mut spans = Spans::new(std::mem::take(taken));
-    let mut hits: Vec<DateHit> = Vec::new();
-    let push = |spans: &mut Spans,
-                hits: &mut Vec<DateHit>,
-                s: usize,
-                e: usize,
-                date: Option<NaiveDate>,
-                notes: Vec<Note>,
-                part: Option<&'static str>| {
-        spans.push((s, e));
+    let mut scan = DateScan::new(text, today, std::mem::take(taken));
+    scan.day_and_month_name();
+    scan.numeric_date();
+    scan.weekday_and_day();
+    scan.today_tomorrow();
+    scan.in_n_days();
+    scan.weekday_next_week();
+    scan.weekday_prossimo();
+    scan.this_weekday();
+    scan.next_week_without_day();
+    scan.bare_weekday();
+    scan.bare_day_of_month();
+    let (hits, spans) = scan.finish();
+    *taken = spans;
+    hits
+}
+
+/// The state of one date scan: the text, the spans used so far and the hits found.
+struct DateScan<'t> {
+    text: &'t str,
+    today: NaiveDate,
+    gates: Gates,
+    dset: Option<SetMatches>,
+    spans: Spans,
+    hits: Vec<DateHit>,
+}
+
+impl<'t> DateScan<'t> {
+    fn new(text: &'t str, today: NaiveDate, taken: Vec<(usize, usize)>) -> Self {
+        let gates = Gates::of(text);
+        let dset = gates.digits.then(|| DATE_SET.matches(text));
+        DateScan {
+            text,
+            today,
+            gates,
+            dset,
+            spans: Spans::new(taken),
+            hits: Vec::new(),
+        }
+    }
+
+    fn finish(mut self) -> (Vec<DateHit>, Vec<(usize, usize)>) {
+        self.hits.sort_by_key(|h| h.start);
+        (self.hits, self.spans.into_vec())
+    }
+
+    fn free(&self, (s, e): (usize, usize)) -> bool {
+        self.spans.free(s, e)
+    }
+
+    /// Records a hit: whether it is a deadline or excluded (a decree's date, "scorso") is read
+    /// from the words around it.
+    fn push(
+        &mut self,
+        (s, e): (usize, usize),
+        date: Option<NaiveDate>,
+        notes: Vec<Note>,
+        part: Option<&'static str>,
+    ) {
+        let text = self.text;
+        self.spans.push((s, e));
         let before = window(text, s, 40);
-        hits.push(DateHit {
+        self.hits.push(DateHit {
             start: s,
             end: e,
             date,
             deadline: DEADLINE_CUE.is_match(before),
             excluded: EXCLUDE_CUE.is_match(before) || PAST_MARK.is_match(&text[e..]),
             part,
+            negated: DATE_NEGATED.is_match(before),
+            corrects: DATE_CORRECTION.is_match(before),
             notes,
         });
-    };
-
-    // 1. "martedì 12 marzo 2027", "12 mar", "1° aprile"
-    for c in gated(&D_TEXT, text, set_has(&dset, 0)) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        let wd = c.get(1).and_then(|w| weekday_of(w.as_str()));
-        let day_at = c.get(2).map(|g| g.start()).unwrap_or(m.0);
-        if wd.is_none() && after_time(text, day_at) {
-            continue;
-        }
-        let (Some(day), Some(month)) = (
-            c.get(2).and_then(|d| d.as_str().parse::<u32>().ok()),
-            c.get(3).and_then(|mo| month_of(mo.as_str())),
-        ) else {
-            continue;
-        };
-        if !(1..=31).contains(&day) {
-            continue;
-        }
-        let date = match c.get(4).and_then(|y| year_of(y.as_str())) {
-            Some(y) => NaiveDate::from_ymd_opt(y, month, day),
-            None => next_day_month(today, day, month),
-        };
-        let mut notes = Vec::new();
-        match date {
-            Some(d) => notes.extend(wd_note(d, wd)),
-            None => notes.push(Note::new(
-                "invalid_date",
-                vec![("text", c[0].trim().to_string())],
-            )),
-        }
-        push(&mut spans, &mut hits, m.0, m.1, date, notes, None);
     }
 
-    // 2. "12/03/2027", "12.03.27", "12-03", "mar 12/03"
-    for c in gated(&D_NUM, text, set_has(&dset, 1)) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
+    /// A day and month without a year that has passed, named as an event ("dopo il colloquio
+    /// del 22 febbraio", "l'udienza che si è tenuta il 18 febbraio", on 1 March), is a past
+    /// event, not next year's appointment.
+    fn past_unless_year(&mut self, has_year: bool) {
+        let (today, text) = (self.today, self.text);
+        if has_year {
+            return;
         }
-        let wd = c.get(1).and_then(|w| weekday_of(w.as_str()));
-        let (Some(a), Some(sep), Some(b)) = (
-            c.get(2).and_then(|d| d.as_str().parse::<u32>().ok()),
-            c.get(3).map(|s| s.as_str()),
-            c.get(4).and_then(|d| d.as_str().parse::<u32>().ok()),
-        ) else {
-            continue;
-        };
-        let year = c.get(5).and_then(|y| year_of(y.as_str()));
-        if !(1..=31).contains(&a) || !(1..=12).contains(&b) {
-            continue;
+        if let Some(h) = self.hits.last_mut()
+            && let Some(d) = h.date
+            && (d - today).num_days() > 120
+            && PAST_EVENT_CUE.is_match(window(text, h.start, 30))
+        {
+            h.excluded = true;
         }
-        let num_start = c.get(2).map(|g| g.start()).unwrap_or(m.0);
-        if wd.is_none() && after_time(text, num_start) {
-            continue;
+    }
+
+    /// A date with its notes: a weekday that does not match, or a date that does not exist.
+    fn dated(date: Option<NaiveDate>, wd: Option<Weekday>, written: &str) -> Vec<Note> {
+        match date {
+            Some(d) => wd_note(d, wd).into_iter().collect(),
+            None => vec![Note::new(
+                "invalid_date",
+                vec![("text", written.trim().to_string())],
+            )],
         }
-        let before = window(text, if wd.is_some() { m.0 } else { num_start }, 24);
-        if year.is_none() && wd.is_none() {
-            if TIME_CTX.is_match(before) {
+    }
+
+    /// "martedì 12 marzo 2027", "12 mar", "1° aprile"
+    fn day_and_month_name(&mut self) {
+        let text = self.text;
+        for c in gated(&D_TEXT, text, set_has(&self.dset, 0)) {
+            let m = whole(&c);
+            if !self.free(m) {
                 continue;
             }
-            let date_ctx = DATE_CTX.is_match(before);
-            match sep {
-                "." if !date_ctx => continue,
-                "-" if !date_ctx && (7..=20).contains(&a) && b > a => continue,
-                _ => {}
+            let wd = c.get(1).and_then(|w| weekday_of(w.as_str()));
+            let day_at = c.get(2).map(|g| g.start()).unwrap_or(m.0);
+            if wd.is_none() && after_time(text, day_at) {
+                continue;
             }
+            let (Some(day), Some(month)) = (
+                c.get(2).and_then(|d| d.as_str().parse::<u32>().ok()),
+                c.get(3).and_then(|mo| month_of(mo.as_str())),
+            ) else {
+                continue;
+            };
+            if !(1..=31).contains(&day) {
+                continue;
+            }
+            let year = c.get(4).and_then(|y| year_of(y.as_str()));
+            let date = match year {
+                Some(y) => NaiveDate::from_ymd_opt(y, month, day),
+                None => next_day_month(self.today, day, month),
+            };
+            let notes = Self::dated(date, wd, &c[0]);
+            self.push(m, date, notes, None);
+            self.past_unless_year(year.is_some());
         }
-        // A time right after ("12.30" read as a date would be wrong): "12.03" followed by "-" time.
-        let date = match year {
-            Some(y) => NaiveDate::from_ymd_opt(y, b, a),
-            None => next_day_month(today, a, b),
-        };
-        let mut notes = Vec::new();
-        match date {
-            Some(d) => notes.extend(wd_note(d, wd)),
-            None => notes.push(Note::new(
-                "invalid_date",
-                vec![("text", c[0].trim().to_string())],
-            )),
-        }
-        push(&mut spans, &mut hits, m.0, m.1, date, notes, None);
     }
 
-    // 3. "giovedì 12", "mar 12" (martedì; or marzo when only that fits)
-    for c in gated(&D_WD_DAY, text, set_has(&dset, 2)) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
+    /// "12/03/2027", "12.03.27", "12-03", "mar 12/03"
+    fn numeric_date(&mut self) {
+        let text = self.text;
+        for c in gated(&D_NUM, text, set_has(&self.dset, 1)) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
+            }
+            let wd = c.get(1).and_then(|w| weekday_of(w.as_str()));
+            let (Some(a), Some(sep), Some(b)) = (
+                c.get(2).and_then(|d| d.as_str().parse::<u32>().ok()),
+                c.get(3).map(|s| s.as_str()),
+                c.get(4).and_then(|d| d.as_str().parse::<u32>().ok()),
+            ) else {
+                continue;
+            };
+            let year = c.get(5).and_then(|y| year_of(y.as_str()));
+            if !(1..=31).contains(&a) || !(1..=12).contains(&b) {
+                continue;
+            }
+            let num_start = c.get(2).map(|g| g.start()).unwrap_or(m.0);
+            if wd.is_none() && after_time(text, num_start) {
+                continue;
+            }
+            if year.is_none() && wd.is_none() && !numeric_reads_as_date(text, num_start, sep, a, b)
+            {
+                continue;
+            }
+            let date = match year {
+                Some(y) => NaiveDate::from_ymd_opt(y, b, a),
+                None => next_day_month(self.today, a, b),
+            };
+            let notes = Self::dated(date, wd, &c[0]);
+            self.push(m, date, notes, None);
+            self.past_unless_year(year.is_some());
         }
-        let after = &text[m.1..];
-        let mut ac = after.chars();
-        if let (Some(x), Some(y)) = (ac.next(), ac.next())
-            && (x == ':' || x == '.' || x == '/' || x == '-')
-            && y.is_ascii_digit()
-        {
-            continue;
-        }
-        let word = c.get(1).map(|w| w.as_str()).unwrap_or("");
-        let wd = weekday_of(word);
-        let Some(day) = c.get(2).and_then(|d| d.as_str().parse::<u32>().ok()) else {
-            continue;
-        };
-        if !(1..=31).contains(&day) {
-            continue;
-        }
-        let mut notes = Vec::new();
-        let date = match next_day_of_month(today, day, wd) {
-            Some((d, true)) => Some(d),
-            Some((d, false)) => {
-                if word.starts_with("mar") && word.len() <= 4 {
-                    if let Some(md) = next_day_month(today, day, 3) {
-                        Some(md)
-                    } else {
-                        Some(d)
-                    }
-                } else {
+    }
+
+    /// "giovedì 12", "mar 12" (martedì; or marzo when only that fits)
+    fn weekday_and_day(&mut self) {
+        let text = self.text;
+        for c in gated(&D_WD_DAY, text, set_has(&self.dset, 2)) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
+            }
+            let mut ac = text[m.1..].chars();
+            if let (Some(x), Some(y)) = (ac.next(), ac.next())
+                && (x == ':' || x == '.' || x == '/' || x == '-')
+                && y.is_ascii_digit()
+            {
+                continue;
+            }
+            let word = c.get(1).map(|w| w.as_str()).unwrap_or("");
+            let wd = weekday_of(word);
+            let Some(day) = c
+                .get(2)
+                .and_then(|d| d.as_str().parse::<u32>().ok())
+                .filter(|d| (1..=31).contains(d))
+            else {
+                continue;
+            };
+            let mut notes = Vec::new();
+            let date = match next_day_of_month(self.today, day, wd) {
+                Some((d, true)) => Some(d),
+                Some((d, false)) if word.starts_with("mar") && word.len() <= 4 => {
+                    next_day_month(self.today, day, 3).or(Some(d))
+                }
+                Some((d, false)) => {
                     notes.extend(wd_note(d, wd));
                     Some(d)
                 }
+                None => None,
+            };
+            self.push(m, date, notes, None);
+        }
+    }
+
+    /// oggi, domani, dopodomani, domattina
+    fn today_tomorrow(&mut self) {
+        let text = self.text;
+        let on = any(text, &["oggi", "doman", "domatt", "dopo", "stama", "stase"]);
+        for c in gated(&D_REL, text, on) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
             }
-            None => None,
-        };
-        push(&mut spans, &mut hits, m.0, m.1, date, notes, None);
-    }
-
-    // 4. oggi, domani, dopodomani, domattina
-    for c in gated(
-        &D_REL,
-        text,
-        any(text, &["oggi", "doman", "domatt", "dopo", "stama", "stase"]),
-    ) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        let w = c.get(1).map(|w| w.as_str()).unwrap_or("");
-        let (days, mut part) = match w {
-            "oggi" => (0, None),
-            "domani" => (1, None),
-            "dopodomani" => (2, None),
-            "stamattina" | "stamani" | "stamane" => (0, Some("mattina")),
-            "stasera" => (0, None),
-            w if w.starts_with("dopo") => (2, None),
-            _ => (1, Some("mattina")), // domattina, domani mattina
-        };
-        if let Some(p) = c.get(2) {
-            part = Some(if p.as_str() == "mattina" {
-                "mattina"
-            } else {
-                "pomeriggio"
-            });
-        }
-        let date = today + Duration::days(days);
-        push(
-            &mut spans,
-            &mut hits,
-            m.0,
-            m.1,
-            Some(date),
-            Vec::new(),
-            part,
-        );
-    }
-
-    // 5. "tra 3 giorni", "fra due settimane"
-    for c in gated(&D_IN, text, any(text, &["tra ", "fra "])) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        let Some(n) = c.get(1).and_then(|n| number_word(n.as_str())) else {
-            continue;
-        };
-        let unit = c.get(2).map(|u| u.as_str()).unwrap_or("");
-        let days = if unit.starts_with("sett") { 7 * n } else { n };
-        let date = today + Duration::days(i64::from(days));
-        push(
-            &mut spans,
-            &mut hits,
-            m.0,
-            m.1,
-            Some(date),
-            Vec::new(),
-            None,
-        );
-    }
-
-    // 6. "lunedì della settimana prossima" (unambiguous), "lunedì prossimo" (ambiguous), "questo giovedì"
-    for c in gated(
-        &D_NEXT_WEEK_WD,
-        text,
-        g.weekday && any(text, &["prossim", "entrante"]),
-    ) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        if let Some(wd) = c.get(1).and_then(|w| weekday_of(w.as_str())) {
-            let d = weekday_next_week(today, wd);
-            push(&mut spans, &mut hits, m.0, m.1, Some(d), Vec::new(), None);
-        }
-    }
-    for c in gated(&D_PROSSIMO, text, g.weekday && text.contains("prossim")) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        let Some(wd) = c.get(1).or(c.get(2)).and_then(|w| weekday_of(w.as_str())) else {
-            continue;
-        };
-        let d = next_weekday(today, wd);
-        let alt = d + Duration::days(7);
-        let note = Note::new(
-            "prossimo_ambiguous",
-            vec![
-                ("weekday", weekday_name(wd).into()),
-                ("date", fmt_date(d)),
-                ("alt", fmt_date(alt)),
-            ],
-        );
-        push(&mut spans, &mut hits, m.0, m.1, Some(d), vec![note], None);
-    }
-    for c in gated(&D_QUESTO, text, g.weekday && text.contains("quest")) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        if let Some(wd) = c.get(1).or(c.get(2)).and_then(|w| weekday_of(w.as_str())) {
-            let d = next_weekday(today, wd);
-            push(&mut spans, &mut hits, m.0, m.1, Some(d), Vec::new(), None);
+            let w = c.get(1).map(|w| w.as_str()).unwrap_or("");
+            let (days, mut part) = match w {
+                "oggi" => (0, None),
+                "domani" => (1, None),
+                "dopodomani" => (2, None),
+                "stamattina" | "stamani" | "stamane" => (0, Some("mattina")),
+                "stasera" => (0, None),
+                w if w.starts_with("dopo") => (2, None),
+                _ => (1, Some("mattina")), // domattina, domani mattina
+            };
+            if let Some(p) = c.get(2) {
+                part = Some(if p.as_str() == "mattina" {
+                    "mattina"
+                } else {
+                    "pomeriggio"
+                });
+            }
+            let date = self.today + Duration::days(days);
+            self.push(m, Some(date), Vec::new(), part);
         }
     }
 
-    // 7. "la settimana prossima": no day
-    for m in D_WEEK.find_iter(text).take(if text.contains("settimana") {
-        usize::MAX
-    } else {
-        0
-    }) {
-        if !spans.free(m.start(), m.end()) {
-            continue;
-        }
-        let note = Note::new("vague_date", vec![("text", m.as_str().trim().to_string())]);
-        push(
-            &mut spans,
-            &mut hits,
-            m.start(),
-            m.end(),
-            None,
-            vec![note],
-            None,
-        );
-    }
-
-    // 8. a bare weekday: the next one
-    for c in gated(&D_WD, text, g.weekday) {
-        let m = whole(&c);
-        if !spans.free(m.0, m.1) {
-            continue;
-        }
-        // "il sabato", "ogni lunedì": a habit, not a date
-        if HABIT.is_match(window(text, m.0, 16)) {
-            continue;
-        }
-        if let Some(wd) = c.get(1).and_then(|w| weekday_of(w.as_str())) {
-            let d = next_weekday(today, wd);
-            push(&mut spans, &mut hits, m.0, m.1, Some(d), Vec::new(), None);
+    /// "tra 3 giorni", "fra due settimane"
+    fn in_n_days(&mut self) {
+        let text = self.text;
+        for c in gated(&D_IN, text, any(text, &["tra ", "fra "])) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
+            }
+            let Some(n) = c.get(1).and_then(|n| number_word(n.as_str())) else {
+                continue;
+            };
+            let unit = c.get(2).map(|u| u.as_str()).unwrap_or("");
+            let days = if unit.starts_with("sett") { 7 * n } else { n };
+            let date = self.today + Duration::days(i64::from(days));
+            self.push(m, Some(date), Vec::new(), None);
         }
     }
 
-    // 9. "il 12", "giorno 12 p.v."
-    for c in gated(&D_DAY, text, set_has(&dset, 3)) {
-        let Some(g) = c.get(1) else { continue };
-        if !spans.free(g.start(), g.end()) {
-            continue;
+    /// "lunedì della settimana prossima": unambiguous
+    fn weekday_next_week(&mut self) {
+        let text = self.text;
+        let on = self.gates.weekday && any(text, &["prossim", "entrante"]);
+        for c in gated(&D_NEXT_WEEK_WD, text, on) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
+            }
+            if let Some(wd) = c.get(1).and_then(|w| weekday_of(w.as_str())) {
+                let d = weekday_next_week(self.today, wd);
+                self.push(m, Some(d), Vec::new(), None);
+            }
         }
-        let Some(day) = g
-            .as_str()
-            .parse::<u32>()
-            .ok()
-            .filter(|d| (1..=31).contains(d))
-        else {
-            continue;
-        };
-        let m0 = c.get(0).map(|m| m.start()).unwrap_or(g.start());
-        if let Some((d, _)) = next_day_of_month(today, day, None) {
-            push(
-                &mut spans,
-                &mut hits,
-                m0,
-                g.end(),
-                Some(d),
-                Vec::new(),
-                None,
+    }
+
+    /// "lunedì prossimo": the coming one, flagged as ambiguous
+    fn weekday_prossimo(&mut self) {
+        let text = self.text;
+        let on = self.gates.weekday && text.contains("prossim");
+        for c in gated(&D_PROSSIMO, text, on) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
+            }
+            let Some(wd) = c.get(1).or(c.get(2)).and_then(|w| weekday_of(w.as_str())) else {
+                continue;
+            };
+            // "lunedì prossimo 15 marzo": the explicit date decides
+            let end = m.1;
+            if self
+                .hits
+                .iter()
+                .any(|h| h.date.is_some() && h.start >= end && h.start <= end + 3)
+            {
+                self.spans.push(m);
+                continue;
+            }
+            let d = next_weekday(self.today, wd);
+            let alt = d + Duration::days(7);
+            let note = Note::new(
+                "prossimo_ambiguous",
+                vec![
+                    ("weekday", weekday_name(wd).into()),
+                    ("date", fmt_date(d)),
+                    ("alt", fmt_date(alt)),
+                ],
             );
+            self.push(m, Some(d), vec![note], None);
         }
     }
 
-    hits.sort_by_key(|h| h.start);
-    *taken = spans.into_vec();
-    hits
+    /// "questo giovedì"
+    fn this_weekday(&mut self) {
+        let text = self.text;
+        let on = self.gates.weekday && text.contains("quest");
+        for c in gated(&D_QUESTO, text, on) {
+            let m = whole(&c);
+            if !self.free(m) {
+                continue;
+            }
+            if let Some(wd) = c.get(1).or(c.get(2)).and_then(|w| weekday_of(w.as_str())) {
+                let d = next_weekday(self.today, wd);
+                self.push(m, Some(d), Vec::new(), None);
+            }
+        }
+    }
+
+    /// "la settimana prossima": no day
+    fn next_week_without_day(&mut self) {
+        let text = self.text;
+        if !text.contains("settimana") {
+            return;
+        }
+        for m in D_WEEK.find_iter(text) {
+            if !self.free((m.start(), m.end())) {
+                continue;
+            }
+            let note = Note::new("vague_date", vec![("text", m.as_str().trim().to_string())]);
+            self.push((m.start(), m.end()), None, vec![note], None);
+        }
+    }
+
+    /// A bare weekday: the next one ("il sabato", "ogni lunedì" are habits, not dates)
+    fn bare_weekday(&mut self) {
+        let text = self.text;
+        for c in gated(&D_WD, text, self.gates.weekday) {
+            let m = whole(&c);
+            if !self.free(m) || HABIT.is_match(window(text, m.0, 16)) {
+                continue;
+            }
+            if let Some(wd) = c.get(1).and_then(|w| weekday_of(w.as_str())) {
+                let d = next_weekday(self.today, wd);
+                self.push(m, Some(d), Vec::new(), None);
+                // "la mia richiesta di venerdì": when a message was sent
+                if SENT_ON.is_match(window(text, m.0, 30))
+                    && let Some(h) = self.hits.last_mut()
+                {
+                    h.excluded = true;
+                }
+            }
+        }
+    }
+
+    /// "il 12", "giorno 12 p.v."
+    fn bare_day_of_month(&mut self) {
+        let text = self.text;
+        for c in gated(&D_DAY, text, set_has(&self.dset, 3)) {
+            let Some(g) = c.get(1) else { continue };
+            if !self.free((g.start(), g.end())) {
+                continue;
+            }
+            let Some(day) = g
+                .as_str()
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=31).contains(d))
+            else {
+                continue;
+            };
+            let m0 = c.get(0).map(|m| m.start()).unwrap_or(g.start());
+            if let Some((d, _)) = next_day_of_month(self.today, day, None) {
+                self.push((m0, g.end()), Some(d), Vec::new(), None);
+            }
+        }
+    }
+}
+
+/// A numeric day-month without a year or weekday is a date only where the words before allow
+/// it: not after "ore"/"alle"; "12.03" only after "il"/"del"...; "9-11" is an hour range.
+fn numeric_reads_as_date(text: &str, num_start: usize, sep: &str, a: u32, b: u32) -> bool {
+    let before = window(text, num_start, 24);
+    if TIME_CTX.is_match(before) {
+        return false;
+    }
+    let date_ctx = DATE_CTX.is_match(before);
+    match sep {
+        "." => date_ctx,
+        "-" => date_ctx || !((7..=20).contains(&a) && b > a),
+        _ => true,
+    }
 }
 
 /// The number at `at` continues a time ("16.15 mar", "ore 16-17 mar", "alle 17 mar").
@@ -728,11 +867,16 @@ fn whole(c: &Captures) -> (usize, usize) {
 const HM: &str = r"(\d{1,2})(?:(?:\s?[:.]\s?|,)(\d{2}))?";
 
 static P_T_RANGE_DALLE: LazyLock<String> = LazyLock::new(|| {
-    format!(r"\b(?:dalle|dall')\s*(?:ore\s*)?{HM}\s*(?:alle|a|fino\s+alle|-|/)\s*(?:ore\s*)?{HM}\b")
+    format!(
+        r"\b(?:dalle|dall')\s*(?:ore\s*)?{HM}\s*(?:alle|a|fino\s+alle|-|/)\s*(?:ore\s*)?{HM}\b(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
+    )
 });
 static T_RANGE_DALLE: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_DALLE));
-static P_T_RANGE_TRA: LazyLock<String> =
-    LazyLock::new(|| format!(r"\b(?:tra|fra)\s+le\s+(?:ore\s*)?{HM}\s+e\s+le\s+(?:ore\s*)?{HM}\b"));
+static P_T_RANGE_TRA: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r"\b(?:tra|fra)\s+le\s+(?:ore\s*)?{HM}\s+e\s+le\s+(?:ore\s*)?{HM}\b(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
+    )
+});
 static T_RANGE_TRA: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_TRA));
 static P_T_RANGE_DASH: LazyLock<String> = LazyLock::new(|| {
     format!(r"(?:\b(ore|h|orario|ora|orari|alle)\s*[:.]?\s*)?\b{HM}\s*(?:-|/)\s*(?:ore\s*)?{HM}\b")
@@ -740,7 +884,7 @@ static P_T_RANGE_DASH: LazyLock<String> = LazyLock::new(|| {
 static T_RANGE_DASH: LazyLock<Regex> = LazyLock::new(|| re(&P_T_RANGE_DASH));
 static P_T_SINGLE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        r"\b(?:alle|ore|h|verso\s+le|intorno\s+alle|per\s+le|a\s+partire\s+dalle|dalle|orario|ora|inizio|alle\s+ore)\s*\.?\s*:?\s*(?:ore\s*)?{HM}\b(?:\s+e\s+(mezza|mezzo|un\s+quarto|tre\s+quarti|\d{{2}}\b))?(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
+        r"\b(?:alle|ora,?\s+le|ore|h|verso\s+le|intorno\s+alle|per\s+le|a\s+partire\s+dalle|dalle|orario|ora|inizio|alle\s+ore)\s*\.?\s*:?\s*(?:ore\s*)?{HM}\b(?:\s+e\s+(mezza|mezzo|un\s+quarto|tre\s+quarti|\d{{2}}\b))?(?:\s*(?:del|di|della|nel|in)\s+(pomeriggio|sera|mattina|mattino|mattinata))?"
     )
 });
 static T_SINGLE: LazyLock<Regex> = LazyLock::new(|| re(&P_T_SINGLE));
@@ -830,7 +974,7 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 continue;
             };
             let mut notes = Vec::new();
-            let h1 = pm_shift(h1, None, &mut notes, &c[0]);
+            let h1 = pm_shift(h1, c.get(5).map(|x| x.as_str()), &mut notes, &c[0]);
             let h2 = if h2 < h1 && (1..=6).contains(&h2) && h2 + 12 > h1 {
                 h2 + 12
             } else {
@@ -840,10 +984,13 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 spans.push(m);
                 hits.push(TimeHit {
                     start: m.0,
+                    end: m.1,
                     from: a,
                     to: Some(b),
                     approximate: None,
                     until: false,
+                    negated: false,
+                    corrects: false,
                     notes,
                 });
             }
@@ -872,10 +1019,13 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             spans.push(m);
             hits.push(TimeHit {
                 start: m.0,
+                end: m.1,
                 from: a,
                 to: Some(b),
                 approximate: None,
                 until: false,
+                negated: false,
+                corrects: false,
                 notes: Vec::new(),
             });
         }
@@ -891,10 +1041,13 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             spans.push(m);
             hits.push(TimeHit {
                 start: m.0,
+                end: m.1,
                 from: t,
                 to: None,
                 approximate: None,
                 until: true,
+                negated: false,
+                corrects: false,
                 notes: Vec::new(),
             });
         }
@@ -924,14 +1077,18 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
         }
         let mut notes = Vec::new();
         let h = pm_shift(h, c.get(4).map(|x| x.as_str()), &mut notes, &c[0]);
+        let about = c[0].starts_with("verso") || c[0].starts_with("intorno");
         if let Some(t) = time(h, mi) {
             spans.push(m);
             hits.push(TimeHit {
                 start: m.0,
+                end: m.1,
                 from: t,
                 to: None,
-                approximate: None,
+                approximate: about.then_some("verso"),
                 until: false,
+                negated: false,
+                corrects: false,
                 notes,
             });
         }
@@ -951,10 +1108,13 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 spans.push(m);
                 hits.push(TimeHit {
                     start: m.0,
+                    end: m.1,
                     from: t,
                     to: None,
                     approximate: None,
                     until: false,
+                    negated: false,
+                    corrects: false,
                     notes,
                 });
             }
@@ -973,10 +1133,13 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             spans.push(m);
             hits.push(TimeHit {
                 start: m.0,
+                end: m.1,
                 from: t,
                 to: None,
                 approximate: None,
                 until: false,
+                negated: false,
+                corrects: false,
                 notes: Vec::new(),
             });
         }
@@ -993,12 +1156,19 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             && let Some(t) = time(12, 0)
         {
             spans.push((m.start(), m.end()));
+            let before = window(text, m.start(), 16);
+            let about = before.ends_with("verso ")
+                || before.ends_with("intorno a ")
+                || before.ends_with("circa a ");
             hits.push(TimeHit {
                 start: m.start(),
+                end: m.end(),
                 from: t,
                 to: None,
-                approximate: None,
+                approximate: about.then_some("verso mezzogiorno"),
                 until: false,
+                negated: false,
+                corrects: false,
                 notes: Vec::new(),
             });
         }
@@ -1025,17 +1195,38 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
         spans.push(m);
         hits.push(TimeHit {
             start: m.0,
+            end: m.1,
             from: a,
             to: Some(b),
             approximate: Some(part),
             until: false,
+            negated: false,
+            corrects: false,
             notes: Vec::new(),
         });
     }
     hits.sort_by_key(|h| h.start);
+    for h in &mut hits {
+        let before = window(text, h.start, 40);
+        h.negated = TIME_NEGATED.is_match(before);
+        h.corrects = CORRECTION_CUE.is_match(before);
+    }
     *taken = spans.into_vec();
     hits
 }
+
+/// "non più alle", "invece che alle", "non": the time after is taken back.
+static TIME_NEGATED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\bnon\s+(?:piu'?\s+|più\s+)?|\binvece\s+(?:che|delle|di)\s+|\banziche\s+|\bal\s+posto\s+delle\s+)(?:alle\s+|le\s+|ore\s+|dalle\s+)?$",
+    )
+});
+/// "ma alle", "anzi (no) alle", "spostato alle", "ora alle": the time after corrects another.
+static CORRECTION_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\bma\s+|\banzi\b[\s,.]*(?:no\b[\s,.]*)?|\bspostat[oa]\s+|\bposticipat[oa]\s+|\banticipat[oa]\s+|\bcambiat[oa]\s+|\bsolo\s+|\bpuo\s+solo\s+|\bpiuttosto\s+)(?:a\s+|alle\s+|le\s+|ore\s+|dalle\s+|per\s+le\s+)?$",
+    )
+});
 
 static DUR_HOURS: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -1182,6 +1373,8 @@ pub fn holiday(d: NaiveDate) -> Option<&'static str> {
         (6, 2) => "Festa della Repubblica",
         (8, 15) => "Ferragosto",
         (11, 1) => "Ognissanti",
+        // law 151/2025: San Francesco d'Assisi, a national holiday again from 2026
+        (10, 4) if d.year() >= 2026 => "San Francesco d'Assisi",
         (12, 8) => "Immacolata Concezione",
         (12, 25) => "Natale",
         (12, 26) => "Santo Stefano",

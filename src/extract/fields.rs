@@ -24,13 +24,13 @@ static I_PROTETTO: LazyLock<Regex> = LazyLock::new(|| {
 });
 static I_VISITA: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:visit[ae]\s+domiciliar[ei]|visita\s+a\s+domicilio|visita\s+presso\s+(?:l'abitazione|il\s+domicilio|la\s+casa)|v\.\s?d\.|vd\b|domiciliare)",
+        r"\b(?:visit[ae]\s+domiciliar[ei]|visita\s+a\s+domicilio|visit[ae]\s+a\s+casa|visita\s+presso\s+(?:l'abitazione|il\s+domicilio|la\s+casa)|v\.\s?d\.|vd\b|domiciliare)",
     )
 });
 /// Only the place says "home": a home visit unless another type is named.
 static I_VISITA_WEAK: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:presso\s+l'abitazione|presso\s+il\s+domicilio|a\s+casa\s+della\s+famiglia|a\s+domicilio|presso\s+la\s+casa)",
+        r"\b(?:presso\s+l'abitazione|presso\s+il\s+domicilio|a\s+casa\s+(?:della|del|dei|delle)\s+|a\s+domicilio|presso\s+la\s+casa)",
     )
 });
 static I_TRADUZIONE: LazyLock<Regex> = LazyLock::new(|| {
@@ -45,12 +45,12 @@ static I_RIUNIONE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static I_COLLOQUIO: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:colloqui[oa]?|incontro\s+con\s+(?:la\s+famiglia|i\s+genitori|la\s+madre|il\s+padre|la\s+mamma|il\s+papa|il\s+minore|la\s+ragazza|il\s+ragazzo|i\s+coniugi|la\s+signora|il\s+signor)|incontro\s+conoscitivo|primo\s+incontro|incontro\s+presso)",
+        r"\b(?:colloqui[oa]?|colloqio|collquio|videochiamata\s+con\s+(?:la|il|i)\s+(?:madre|padre|mamma|papa|genitori|famiglia)|incontro\s+con\s+(?:la\s+famiglia|i\s+genitori|la\s+madre|il\s+padre|la\s+mamma|il\s+papa|il\s+minore|la\s+ragazza|il\s+ragazzo|i\s+coniugi|la\s+signora|il\s+signor)|incontro\s+conoscitivo|(?:primo|secondo|nuovo|altro|ulteriore)\s+incontro|incontro\s+presso|(?:vuole|vorrebbe|vogliono|deve|devono|dovrebbe)\s+parlare\s+con|parlare\s+con\s+(?:la|il|i|le)\s+(?:madre|padre|mamma|papa|genitori|famiglia|ragazz[oa]|minore))",
     )
 });
 static I_TELEFONATA: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:telefonata|telefonate|chiamata\s+(?:telefonica|alla|al|con)|chiamare\s+(?:la|il)\s+(?:madre|padre|famiglia|mamma|papa|signora|signor)|contatto\s+telefonico\s+con)",
+        r"\b(?:telefonata|telefonate|chiamata\s+(?:telefonica|alla|al|con)|chiamare\s+(?:la|il)\s+(?:madre|padre|famiglia|mamma|papa|signora|signor)|contatto\s+telefonico\s+con|telefonare\s+(?:a|al|alla|ai|alle|agli)\b|(?:una|per\s+una|fare\s+una)\s+chiamata\b)",
     )
 });
 static I_ALTRO: LazyLock<Regex> = LazyLock::new(|| {
@@ -73,6 +73,16 @@ pub(crate) fn intervention(text: &str) -> Option<InterventionType> {
         ],
     );
     let scope = label.as_deref().unwrap_or(text);
+    // a match in a past event ("dopo la riunione di ieri") or a purpose ("per fissare il
+    // colloquio") does not name the intervention asked for
+    let stated = |rx: &Regex, t: &str| {
+        rx.find_iter(t).any(|m| {
+            let before = &t[floor(t, m.start().saturating_sub(40))..m.start()];
+            let after = &t[m.end()..t.len().min(m.end() + 40)];
+            let after = &after[..floor(after, after.len())];
+            !(I_PAST_BEFORE.is_match(before) || I_PAST_AFTER.is_match(after))
+        })
+    };
     let order: [(&Regex, InterventionType); 9] = [
         (&I_TRADUZIONE, TraduzioneScritta),
         (&I_UDIENZA, Udienza),
@@ -85,19 +95,30 @@ pub(crate) fn intervention(text: &str) -> Option<InterventionType> {
         (&I_TELEFONATA, Telefonata),
     ];
     for (rx, t) in order.iter() {
-        if rx.is_match(scope) {
+        if stated(rx, scope) {
             return Some(*t);
         }
     }
     if label.is_some() {
         for (rx, t) in order.iter() {
-            if rx.is_match(text) {
+            if stated(rx, text) {
                 return Some(*t);
             }
         }
     }
     None
 }
+
+static I_PAST_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\bdopo\s+(?:il|la|l'|lo|i|le|gli|l)\s*|\bin\s+seguito\s+(?:al|alla|all')\s*|\ba\s+seguito\s+(?:del|della|dell')\s*|\bcome\s+emerso\s+(?:nel|nella|nell')\s*|\bin\s+vista\s+(?:del|della|dell')\s*|\b(?:fissare|organizzare|programmare|concordare|preparare|stabilire)\s+(?:il|un|l'|lo|la|una|i)?\s*(?:primo\s+|prossimo\s+|successivo\s+)?)$",
+    )
+});
+static I_PAST_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^\s*(?:di\s+\w+\s+)?(?:che\s+si\s+e'?\s+(?:tenut|svolt)|tenut[oa]si|svolt[oa]si|(?:della|di)\s+(?:settimana|mese)\s+scors|scors[oa]|di\s+ieri|dell'altro\s+giorno|precedente)",
+    )
+});
 
 static M_VIDEO: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -111,7 +132,7 @@ static M_PHONE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static M_PHONE_BAD: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:contatt\w*|reperibil\w*|raggiungibil\w*|recapito|chiamarmi|sentirci|rispondo|disponibile|scrivermi|numero)\s*(?:\w+\s+){0,2}$",
+        r"(?:contatt\w*|reperibil\w*|raggiungibil\w*|recapito|chiamarmi|sentirci|rispondo|disponibile|scrivermi|numero|anticipat\w*|concordat\w*|accordat\w*|dett[oa]|sentit[oai]\w*|parlat[oa]|spiegat[oa]|comunicat[oa]|riferit[oa]|informat[oa])\s*(?:\w+\s+){0,2}$",
     )
 });
 static M_PRESENCE: LazyLock<Regex> =
@@ -191,7 +212,7 @@ pub(crate) fn urgent(text: &str) -> bool {
 
 static G_F: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:mediatrice|mediatrici|una\s+mediatrice|mediatore\s+donna|mediazione\s+femminile|di\s+sesso\s+femminile|preferibilmente\s+(?:una\s+)?donna|operatrice\s+donna|genere\s*:\s*f|sesso\s*:\s*f)",
+        r"\b(?:mediatrice|mediatrici|mediatirce|mediatrce|meditrice|una\s+mediatrice|mediatore\s+donna|mediazione\s+femminile|di\s+sesso\s+femminile|preferibilmente\s+(?:una\s+)?donna|operatrice\s+donna|genere\s*:\s*f|sesso\s*:\s*f)",
     )
 });
 static G_M: LazyLock<Regex> = LazyLock::new(|| {
@@ -326,7 +347,7 @@ pub(crate) fn continuity(original: &str, folded: &str) -> Option<Continuity> {
 
 static CASE_REF: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(?:rif(?:erimento)?\.?|prot(?:ocollo)?\.?(?:\s*(?:n|nr|num)\.?|\s*n°)?|fascicolo(?:\s*(?:n|nr)\.?|\s*n°)?|pratica(?:\s*(?:n|nr)\.?|\s*n°)?|cartella(?:\s*(?:n|nr)\.?|\s*n°)?|r\.\s?g\.(?:\s*(?:n|nr)\.?)?|rg(?:\s*(?:n|nr)\.?)?|procedimento(?:\s*(?:n|nr)\.?)?|codice\s+caso|caso\s+n\.?|id\s+caso)\s*[:.°]?\s*((?:[A-Z]{1,6}[-/ ])?[A-Z0-9]*\d[A-Z0-9]*(?:[/\-.][A-Z0-9]+)*)",
+        r"(?i)\b(?:rif(?:erimento)?\.?|prot(?:ocollo)?\.?(?:\s*(?:n|nr|num)\.?|\s*n°)?|fascicolo(?:\s*(?:n|nr)\.?|\s*n°)?|pratica(?:\s*(?:n|nr)\.?|\s*n°)?|cartella(?:\s*(?:n|nr)\.?|\s*n°)?|r\.\s?g\.(?:\s*(?:n|nr)\.?)?|rg(?:\s*(?:n|nr)\.?)?|procedimento(?:\s*(?:n|nr)\.?)?|codice\s+caso|caso\s+n\.?|id\s+caso)(?:\s*[:.°]\s*|\s+)((?:[A-Z]{1,6}[-/ ])?[A-Z0-9]*\d[A-Z0-9]*(?:[/\-.][A-Z0-9]+)*)",
     )
 });
 
@@ -432,7 +453,7 @@ pub(crate) fn urls(original: &str) -> Vec<(usize, usize)> {
 
 static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:cordiali\s+saluti|distinti\s+saluti|cordialmente|saluti|un\s+saluto|grazie(?:\s+mille)?|ringrazio|buona\s+giornata|buon\s+lavoro|in\s+attesa\s+di\s+(?:un\s+)?(?:vostro\s+)?(?:riscontro|risposta)|resto\s+in\s+attesa|a\s+presto|firmato|best\s+regards)\b",
+        r"\b(?:cordiali\s+saluti|distinti\s+saluti|cordialmente|saluti|un\s+saluto|grazie(?:\s+mille)?|ringrazio|buona\s+giornata|buon\s+lavoro|in\s+attesa\s+di\s+(?:un\s+)?(?:vostro\s+)?(?:riscontro|risposta)|resto\s+in\s+attesa|a\s+presto|firmato|best\s+regards|dott\.?ssa|dott\.|l'assistente\s+sociale|il\s+responsabile\s+del\s+servizio|la\s+responsabile\s+del\s+servizio)\b",
     )
 });
 
@@ -440,6 +461,20 @@ static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
 /// after the first third of the text that either opens a line or is followed only by a short
 /// tail ("... Grazie, Laura Rossi 035 123456").
 pub(crate) fn closing_at(folded: &str) -> Option<usize> {
+    closing_formula(folded).or_else(|| {
+        // no formula: a line opening with a title ("Dott.ssa Roberta Gritti") after the first
+        TITLE_LINE.find(folded).map(|m| m.start())
+    })
+}
+
+/// A signature that opens with a title on its own line, after the first line.
+static TITLE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\n[ \t]*(?:dott\.?ssa|dott\.|dr\.?ssa|a\.\s?s\.|l'assistente\s+sociale|il\s+responsabile|la\s+responsabile)\s",
+    )
+});
+
+fn closing_formula(folded: &str) -> Option<usize> {
     let third = folded.len() / 3;
     CLOSING.find_iter(folded).map(|m| m.start()).find(|&s| {
         if s < third {

@@ -139,7 +139,29 @@ pub struct Found {
     /// The original words.
     pub text: String,
     pub start: usize,
+    /// Asked for ("serve un mediatore dari"), not only spoken ("il padre parla pashto").
+    pub requested: bool,
+    /// Taken back ("non farsi", "invece del francese").
+    pub negated: bool,
 }
+
+/// Words right before a language that ask for it: "mediatore di lingua", "serve", "cerchiamo".
+static REQUEST_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:mediator[ei]|mediatric[ei]|mediazione|interprete|serve|servono|servirebbe|occorre|occorrono|cerco|cerchiamo|chiediamo|richiede|bisogno\s+di)(?:\s+(?:di|in|lingua|linguistic[oa]|culturale|quindi|un|una|uno|per|il|la|l'|madrelingua|anche|solo|sempre|mediatore|mediatrice|mediazione))*\s*$")
+        .unwrap_or_else(|e| panic!("{e}"))
+});
+/// Words right before a language that take it back.
+static NEGATION_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\bnon\s+(?:in\s+|il\s+|l'|di\s+|piu\s+)?|\binvece\s+(?:che|del|dell'|di)\s*|\banziche\s*)$")
+        .unwrap_or_else(|e| panic!("{e}"))
+});
+/// "arabo o francese", "arabo e francese": the second is asked for like the first.
+static JOINED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:o|oppure|e|/|,)\s*(?:in\s+)?$").unwrap_or_else(|e| panic!("{e}"))
+});
+/// Nationality words the cooperative itself uses as language names, after "mediatore":
+/// "una mediatrice ghanese" (twi), "togolese" (ewe).
+const NATIONALITY_AS_LANGUAGE: &[&str] = &["tw", "ee"];
 
 static LANGUAGE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:lingua|madrelingua|idioma|parla|parlano|dialetto|traduzione in|traduzione dall'?|in)\s*$")
@@ -172,11 +194,26 @@ pub(crate) fn find(
         }
         let before = &folded.text[from..m.start()];
         let cue = LANGUAGE_CUE.is_match(before);
+        let language = &c.languages[i];
+        let asked = REQUEST_CUE.is_match(before);
+        let joined = out.last().is_some_and(|p: &Found| {
+            p.requested
+                && folded
+                    .text
+                    .get(p.start + p.text.len().min(m.start() - p.start)..m.start())
+                    .is_some_and(|gap| {
+                        let gap = gap.trim_start_matches(|ch: char| ch.is_alphanumeric());
+                        JOINED.is_match(gap)
+                    })
+        });
+        let as_language = nat && asked && NATIONALITY_AS_LANGUAGE.contains(&language.code.as_str());
         out.push(Found {
-            language: &c.languages[i],
-            nationality: nat && !cue,
+            language,
+            nationality: nat && !cue && !as_language,
             text: orig.to_string(),
             start: m.start(),
+            requested: asked || joined,
+            negated: NEGATION_CUE.is_match(before),
         });
     }
     out

@@ -3,10 +3,14 @@
 //! preferences, requester — with `missing` fields and `warnings`. Pure code, no I/O; every regex
 //! and data file is compiled or parsed once.
 
+pub mod corrections;
 pub mod dates;
+pub mod eval;
 mod fields;
 pub mod fold;
+mod hours;
 pub mod languages;
+pub mod mail;
 mod messages;
 pub mod places;
 pub mod text;
@@ -21,6 +25,7 @@ use crate::domain::{Ambito, Channel, Gender, InterventionType, LanguageCode, Mod
 
 pub use fields::Continuity;
 pub use languages::Language;
+pub use mail::read_email;
 pub use places::Comune;
 pub use text::prepare_email_text;
 
@@ -121,6 +126,7 @@ impl Note {
         match self.code.as_str() {
             "approximate_time" | "time_assumed_pm" => "start",
             "nationality_only" | "several_languages" => "language",
+            "ambiguous_place" => "place",
             _ => "date",
         }
     }
@@ -158,6 +164,26 @@ pub struct RequestDraft {
     pub warnings: Vec<Warning>,
     /// Warnings read from the text, kept so that a merge can recompute `warnings`.
     pub notes: Vec<Note>,
+    /// Fields read with doubt (an ambiguous "prossimo", two candidate dates, a frazione shared by
+    /// comuni, a nationality instead of a language): `date`, `start`, `place`, `language`.
+    pub unsure: Vec<String>,
+    /// One short question that confirms the unsure fields ("Ho capito giovedì 11 marzo alle
+    /// 10: giusto?"), in Italian; `None` when nothing is unsure.
+    pub question: Option<String>,
+    /// Where each field was read and how sure the reading is.
+    pub sources: Vec<FieldSource>,
+}
+
+/// Where a field was read: the words as written, which part of a mail (0 = the newest) and
+/// the byte span in that part's text, and a confidence in [0, 1].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldSource {
+    pub field: String,
+    pub text: String,
+    pub part: usize,
+    pub start: usize,
+    pub end: usize,
+    pub confidence: f32,
 }
 
 impl RequestDraft {
@@ -184,11 +210,152 @@ fn cut(text: &str) -> &str {
     &text[..end]
 }
 
-/// Reads a request. Never panics, whatever the text.
+/// Reads a request. Never panics, whatever the text. A text with structure (a mail with
+/// quoted or forwarded messages, see [`mail`]) is read part by part, and the newest part that
+/// states a field decides it.
 pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
-    let original = cut(text);
+    let text = cut(text);
+    let mut d = if mail::is_structured(text) {
+        let parts = mail::split(text);
+        let drafts: Vec<RequestDraft> = parts.iter().map(|p| read(&p.text, ctx)).collect();
+        combine(drafts)
+    } else {
+        read(text, ctx)
+    };
+    d.requester.name = d.requester.name.or_else(|| ctx.sender.name.clone());
+    d.requester.email = d.requester.email.or_else(|| ctx.sender.email.clone());
+    d.requester.phone = d.requester.phone.or_else(|| ctx.sender.phone.clone());
+    complete_times(&mut d);
+    finalize(&mut d, ctx);
+    d
+}
+
+/// How many of the core fields a part states (language, type, date, time, place).
+fn core_fields(d: &RequestDraft) -> usize {
+    [
+        d.language.is_some() || d.nationality.is_some(),
+        d.intervention.is_some(),
+        d.date.is_some() || d.deadline.is_some(),
+        d.start.is_some(),
+        d.comune.is_some() || d.address.is_some() || d.office.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count()
+}
+
+/// The drafts of a mail's parts (newest first) as one: from the oldest to the newest, each part
+/// replaces what it states — the language (with its notes), the date, the time (start and end
+/// together), the place (comune, address and office together)... A correction written above a
+/// forwarded request thus overrides what it corrects. The requester is the one of the part that
+/// holds the request (the most core fields; the oldest on a tie), else the newest that names one.
+fn combine(mut parts: Vec<RequestDraft>) -> RequestDraft {
+    for (i, p) in parts.iter_mut().enumerate() {
+        for s in &mut p.sources {
+            s.part = i;
+        }
+    }
+    let holder = parts
+        .iter()
+        .enumerate()
+        .fold((0usize, 0usize), |best, (i, p)| {
+            let n = core_fields(p);
+            if n >= best.1 { (i, n) } else { best }
+        })
+        .0;
+    let requester = {
+        let pick = |f: fn(&Requester) -> &Option<String>| {
+            f(&parts[holder].requester)
+                .clone()
+                .or_else(|| parts.iter().find_map(|p| f(&p.requester).clone()))
+        };
+        Requester {
+            name: pick(|r| &r.name),
+            email: pick(|r| &r.email),
+            phone: pick(|r| &r.phone),
+        }
+    };
+    let mut it = parts.into_iter().rev();
+    let Some(mut acc) = it.next() else {
+        return RequestDraft::default();
+    };
+    for newer in it {
+        let keep_notes = |acc: &mut RequestDraft, field: &str, newer: &RequestDraft| {
+            acc.notes.retain(|n| n.field() != field);
+            acc.notes
+                .extend(newer.notes.iter().filter(|n| n.field() == field).cloned());
+            acc.sources.retain(|s| s.field != field);
+            acc.sources
+                .extend(newer.sources.iter().filter(|s| s.field == field).cloned());
+        };
+        if newer.language.is_some() {
+            acc.language = newer.language.clone();
+            acc.languages = newer.languages.clone();
+            acc.nationality = None;
+            keep_notes(&mut acc, "language", &newer);
+        } else if acc.language.is_none() && newer.nationality.is_some() {
+            acc.nationality = newer.nationality.clone();
+            keep_notes(&mut acc, "language", &newer);
+        }
+        if newer.date.is_some() {
+            acc.date = newer.date;
+            keep_notes(&mut acc, "date", &newer);
+        }
+        if newer.deadline.is_some() {
+            acc.deadline = newer.deadline;
+        }
+        if newer.start.is_some()
+            && !(newer.time_approximate
+                && acc.start.is_some()
+                && !acc.time_approximate
+                && newer.date.is_none())
+        {
+            acc.start = newer.start;
+            acc.end = newer.end;
+            acc.time_approximate = newer.time_approximate;
+            keep_notes(&mut acc, "start", &newer);
+        }
+        if newer.duration_minutes.is_some() {
+            acc.duration_minutes = newer.duration_minutes;
+        }
+        if newer.comune.is_some() || newer.notes.iter().any(|n| n.field() == "place") {
+            keep_notes(&mut acc, "place", &newer);
+            acc.comune = newer.comune.clone();
+            acc.address = newer.address.clone();
+            acc.office = newer.office.clone();
+        } else if newer.address.is_some() {
+            acc.address = newer.address.clone();
+            acc.office = newer.office.clone().or(acc.office.take());
+        }
+        macro_rules! newest {
+            ($($f:ident),*) => { $( if newer.$f.is_some() { acc.$f = newer.$f.clone(); } )* };
+        }
+        newest!(
+            intervention,
+            modality,
+            mediator_gender,
+            continuity,
+            case_ref
+        );
+        acc.urgent |= newer.urgent;
+        for n in &newer.notes {
+            if !matches!(n.field(), "language" | "date" | "start" | "place")
+                && !acc.notes.contains(n)
+            {
+                acc.notes.push(n.clone());
+            }
+        }
+    }
+    acc.requester = requester;
+    acc
+}
+
+/// Reads one text (one part of a mail): every field it states, the requester as written in it.
+fn read(text: &str, ctx: &Context) -> RequestDraft {
+    let original = text;
     let folded = fold::Folded::new(original);
-    let f = folded.text.as_str();
+    let with_digits = hours::digits(&folded.text);
+    let f = with_digits.as_str();
     let today = ctx.now.with_timezone(&ctx.tz).date_naive();
     let mut d = RequestDraft::default();
 
@@ -214,6 +381,28 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     if found.iter().any(|x| x.start < closing) {
         found.retain(|x| x.start < closing);
     }
+    // a language taken back ("dari, non farsi") goes when another is named; when some are
+    // asked for ("il padre parla pashto, la madre solo dari: serve dari"), the others go
+    if found.iter().any(|x| !x.nationality && !x.negated) {
+        found.retain(|x| !x.negated);
+    }
+    if found.iter().any(|x| !x.nationality && x.requested) {
+        let asked: Vec<(String, usize)> = found
+            .iter()
+            .filter(|x| x.requested)
+            .map(|x| (x.language.code.clone(), x.start + x.text.len()))
+            .collect();
+        // a variant right after an asked language stays: "lingua araba (dialetto marocchino)"
+        found.retain(|x| {
+            x.nationality
+                || x.requested
+                || x.language.family.as_ref().is_some_and(|f| {
+                    asked
+                        .iter()
+                        .any(|(c, end)| c == f && x.start >= *end && x.start - *end <= 20)
+                })
+        });
+    }
     let mut certain: Vec<&Language> = Vec::new();
     for x in found.iter().filter(|x| !x.nationality) {
         if !certain.iter().any(|l| l.code == x.language.code) {
@@ -225,6 +414,15 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     certain.retain(|l| !parents.contains(&l.code));
     d.languages = certain.iter().filter_map(|l| LanguageRef::of(l)).collect();
     d.language = d.languages.first().cloned();
+    if let Some(first) = d.language.as_ref()
+        && let Some(x) = found
+            .iter()
+            .find(|x| !x.nationality && x.language.code == first.code.as_str())
+    {
+        let a = folded.orig(x.start);
+        d.sources
+            .push(source("language", original, a, a + x.text.len(), 0.9));
+    }
     if d.languages.len() > 1 {
         let names: Vec<String> = d.languages.iter().map(|l| l.name.clone()).collect();
         d.notes.push(Note::new(
@@ -278,22 +476,42 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
         }
     }
     let deadline_hit = usable.iter().find(|h| h.deadline && h.date.is_some());
-    let appts: Vec<&&dates::DateHit> = usable
+    // a date taken back ("previsto per il 5") is not a candidate when another is given; a
+    // correction ("spostato al 9 marzo") beats the others
+    let all_appts: Vec<&&dates::DateHit> = usable
         .iter()
         .filter(|h| !h.deadline && h.date.is_some())
         .collect();
+    let appts: Vec<&&dates::DateHit> = if all_appts.iter().any(|h| !h.negated) {
+        all_appts.iter().copied().filter(|h| !h.negated).collect()
+    } else {
+        all_appts
+    };
     let pick = appts
         .iter()
-        .find(|h| h.date.is_some_and(|x| x >= today))
+        .find(|h| h.corrects && h.date.is_some_and(|x| x >= today))
+        .or_else(|| appts.iter().find(|h| h.date.is_some_and(|x| x >= today)))
         .or(appts.first())
         .copied();
     let mut part_from_date = None;
     if let Some(p) = pick {
         d.date = p.date;
+        let (a, b) = (folded.orig(p.start), folded.orig(p.end));
+        d.sources.push(source("date", original, a, b, 0.9));
         part_from_date = p.part;
         d.notes
             .extend(p.notes.iter().filter(|n| n.code != "invalid_date").cloned());
-        let mut distinct: Vec<NaiveDate> = appts.iter().filter_map(|h| h.date).collect();
+        // a past date beside a coming one is a reference (a decree's date), not a candidate
+        let coming = p.date.is_some_and(|x| x >= today);
+        let mut distinct: Vec<NaiveDate> = if p.corrects {
+            Vec::new()
+        } else {
+            appts
+                .iter()
+                .filter_map(|h| h.date)
+                .filter(|x| !coming || *x >= today)
+                .collect()
+        };
         distinct.sort();
         distinct.dedup();
         if distinct.len() > 1 {
@@ -314,9 +532,23 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     }
     d.deadline = deadline_hit.and_then(|h| h.date);
 
-    let time_pick = times
+    // a precise time beats a part of the day ("in mattinata, dalle 9 alle 12"); a correction
+    // ("non alle 10 ma alle 11.30", "anzi alle 11") beats what it corrects
+    let usable_time = |t: &&dates::TimeHit| !t.until && !t.negated;
+    let time_pick = [true, false]
         .iter()
-        .find(|t| !t.until && in_body(t.start))
+        .find_map(|&body_only| {
+            let pool = || {
+                times
+                    .iter()
+                    .filter(usable_time)
+                    .filter(move |t| !body_only || in_body(t.start))
+            };
+            pool()
+                .find(|t| t.corrects)
+                .or_else(|| pool().find(|t| t.approximate.is_none()))
+                .or_else(|| pool().next())
+        })
         .or(times.iter().find(|t| !t.until));
     // "alle 9 e mezza ..., fino alle 11,30": an end in the same sentence
     let until = time_pick.filter(|t| t.to.is_none()).and_then(|t| {
@@ -327,8 +559,18 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     match time_pick {
         Some(t) => {
             d.start = Some(t.from);
+            let (a, b) = (folded.orig(t.start), folded.orig(t.end));
+            let sure = if t.approximate.is_some() { 0.6 } else { 0.9 };
+            d.sources.push(source("start", original, a, b, sure));
             d.end = t.to.or(until.map(|u| u.from));
-            d.notes.extend(t.notes.iter().cloned());
+            // "oggi pomeriggio alle 4": the date already said the afternoon
+            let said_pm = part_from_date == Some("pomeriggio");
+            d.notes.extend(
+                t.notes
+                    .iter()
+                    .filter(|n| !(said_pm && n.code == "time_assumed_pm"))
+                    .cloned(),
+            );
             if let Some(part) = t.approximate {
                 d.time_approximate = true;
                 d.notes.push(approx_note(part, t.from, t.to));
@@ -360,11 +602,27 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
 
     // Place
     let comuni = places::find_comuni(original, &folded, &masked, closing);
-    d.comune = comuni
+    let best = comuni
         .iter()
         .filter(|c| c.score > 0)
-        .max_by_key(|c| (c.score, std::cmp::Reverse(c.start)))
-        .map(|c| c.comune.clone());
+        .max_by_key(|c| (c.score, std::cmp::Reverse(c.start)));
+    d.comune = best.map(|c| c.comune.clone());
+    if let Some(c) = best {
+        let (a, b) = (folded.orig(c.start), folded.orig(c.end));
+        let sure = if c.score >= 3 { 0.9 } else { 0.7 };
+        d.sources.push(source("place", original, a, b, sure));
+    }
+    if d.comune.is_none()
+        && let Some((frazione, comuni)) = places::shared_frazione(&f[..closing])
+    {
+        d.notes.push(Note::new(
+            "ambiguous_place",
+            vec![
+                ("place", capitalised(frazione)),
+                ("comuni", comuni.join(", ")),
+            ],
+        ));
+    }
     let orig_closing = folded.orig(closing);
     // an address after the closing is the office's, in the signature
     let street_words = [
@@ -400,21 +658,12 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     d.continuity = fields::continuity(&original[..orig_closing], body);
     d.case_ref = case.map(|c| folded.slice(original, c.0, c.1).to_string());
 
-    // Requester
+    // Requester, as written (registration fills the gaps later)
     d.requester = Requester {
-        name: fields::requester_name(original, f).or_else(|| ctx.sender.name.clone()),
-        email: emails
-            .first()
-            .map(|e| e.2.clone())
-            .or_else(|| ctx.sender.email.clone()),
-        phone: phones
-            .first()
-            .map(|p| p.2.clone())
-            .or_else(|| ctx.sender.phone.clone()),
+        name: fields::requester_name(original, f),
+        email: emails.first().map(|e| e.2.clone()),
+        phone: phones.first().map(|p| p.2.clone()),
     };
-
-    complete_times(&mut d);
-    finalize(&mut d, ctx);
     d
 }
 
@@ -462,11 +711,13 @@ fn complete_times(d: &mut RequestDraft) {
 /// Recomputes `modality` defaults, `missing` and `warnings` from the fields and the notes.
 fn finalize(d: &mut RequestDraft, ctx: &Context) {
     use InterventionType::*;
-    // a hearing is at the court: the place is known
-    let has_place = d.comune.is_some()
-        || d.address.is_some()
-        || d.office.is_some()
-        || d.intervention == Some(Udienza);
+    // a hearing is at the court: the place is known; a frazione shared by several comuni is not
+    let ambiguous = d.comune.is_none() && d.notes.iter().any(|n| n.field() == "place");
+    let has_place = !ambiguous
+        && (d.comune.is_some()
+            || d.address.is_some()
+            || d.office.is_some()
+            || d.intervention == Some(Udienza));
     if d.modality.is_none() {
         d.modality = match d.intervention {
             Some(Telefonata) => Some(Modality::Phone),
@@ -577,6 +828,88 @@ fn finalize(d: &mut RequestDraft, ctx: &Context) {
             message: messages::render("it", &n.code, &n.args),
         })
         .collect();
+    mark_unsure(d, &all);
+}
+
+/// The fields a warning puts in doubt, and the one question that settles them.
+fn mark_unsure(d: &mut RequestDraft, notes: &[Note]) {
+    let mut unsure: Vec<String> = Vec::new();
+    for n in notes {
+        let field = match n.code.as_str() {
+            "prossimo_ambiguous" | "several_dates" | "weekday_mismatch" => "date",
+            "time_assumed_pm" => "start",
+            "ambiguous_place" => "place",
+            "nationality_only" => "language",
+            _ => continue,
+        };
+        if !unsure.iter().any(|u| u == field) {
+            unsure.push(field.to_string());
+        }
+    }
+    for s in &mut d.sources {
+        if unsure.contains(&s.field) {
+            s.confidence = s.confidence.min(0.4);
+        }
+    }
+    let arg = |k: &str, v: String| (k.to_string(), v);
+    let when = || {
+        let mut w = d.date.map(dates::date_words).unwrap_or_default();
+        if let Some(t) = d.start {
+            let hm = if t.minute() == 0 {
+                t.hour().to_string()
+            } else {
+                t.format("%H:%M").to_string()
+            };
+            w = format!("{w} alle {hm}").trim().to_string();
+        }
+        w
+    };
+    d.question = if unsure.iter().any(|u| u == "date" || u == "start") && d.date.is_some() {
+        Some(messages::render(
+            "it",
+            "question_when",
+            &[arg("when", when())],
+        ))
+    } else if unsure.iter().any(|u| u == "place") {
+        notes.iter().find(|n| n.field() == "place").map(|n| {
+            let mut args = n.args.clone();
+            args.retain(|(k, _)| k == "place" || k == "comuni");
+            messages::render("it", "question_place", &args)
+        })
+    } else if unsure.iter().any(|u| u == "language") {
+        d.nationality.as_ref().map(|h| {
+            messages::render(
+                "it",
+                "question_language",
+                &[
+                    arg("nationality", h.word.clone()),
+                    arg("language", h.suggested.name.clone()),
+                ],
+            )
+        })
+    } else {
+        None
+    };
+    d.unsure = unsure;
+}
+
+fn capitalised(w: &str) -> String {
+    let mut c = w.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn source(field: &str, original: &str, a: usize, b: usize, confidence: f32) -> FieldSource {
+    let b = b.max(a);
+    FieldSource {
+        field: field.to_string(),
+        text: original.get(a..b).unwrap_or("").trim().to_string(),
+        part: 0,
+        start: a,
+        end: b,
+        confidence,
+    }
 }
 
 /// A follow-up (a reply with the missing field, an answer to the bot) fills what is missing
@@ -709,6 +1042,45 @@ pub fn answer(base: &RequestDraft, field: &str, text: &str, ctx: &Context) -> Re
     merge(&b, &update, ctx)
 }
 
+/// The answer to one question of a dialogue, read like any text ("domani alle 10", "arabo",
+/// "a Seriate"), plus the short forms people type there: "15" to "a che ora?" is 15:00, "3" to
+/// "quanto dura?" is three hours, "12" to "che giorno?" is the next 12th. `field` is one of
+/// `language`, `date`, `start` (or `time`), `duration`, `place`, `intervention`, `modality`.
+pub fn short_answer(field: &str, text: &str, ctx: &Context) -> RequestDraft {
+    let mut d = extract(text, ctx);
+    let n: Option<u32> = text.trim().trim_end_matches(['.', '!']).parse().ok();
+    let today = ctx.now.with_timezone(&ctx.tz).date_naive();
+    match field {
+        "start" | "time" if d.start.is_none() || d.time_approximate => {
+            if let Some(t) = n
+                .filter(|h| *h <= 23)
+                .and_then(|h| NaiveTime::from_hms_opt(h, 0, 0))
+            {
+                d.start = Some(t);
+                d.end = None;
+                d.time_approximate = false;
+            }
+        }
+        "duration" if d.duration_minutes.is_none() => {
+            if let Some(h) = n.filter(|h| (1..=12).contains(h)) {
+                d.duration_minutes = Some(h * 60);
+            }
+        }
+        "date" if d.date.is_none() => {
+            if let Some(day) = n.filter(|x| (1..=31).contains(x)) {
+                d.date = (0..15).find_map(|k| {
+                    let m0 = today.month0() + k;
+                    NaiveDate::from_ymd_opt(today.year() + (m0 / 12) as i32, m0 % 12 + 1, day)
+                        .filter(|x| *x >= today)
+                });
+            }
+        }
+        _ => {}
+    }
+    finalize(&mut d, ctx);
+    d
+}
+
 /// The JSON object `connecting parse` prints, with exactly the documented top-level keys.
 pub fn to_parse_json(d: &RequestDraft) -> Value {
     let lang = |l: &LanguageRef| json!({"code": l.code.as_str(), "name": l.name});
@@ -730,6 +1102,12 @@ pub fn to_parse_json(d: &RequestDraft) -> Value {
         "requester": {"name": d.requester.name, "email": d.requester.email, "phone": d.requester.phone},
         "missing": d.missing,
         "warnings": d.warnings.iter().map(|w| json!({"code": w.code, "message": w.message})).collect::<Vec<_>>(),
+        "unsure": d.unsure,
+        "question": d.question,
+        "sources": d.sources.iter().map(|s| json!({
+            "field": s.field, "text": s.text, "part": s.part, "start": s.start, "end": s.end,
+            "confidence": (f64::from(s.confidence) * 100.0).round() / 100.0,
+        })).collect::<Vec<_>>(),
     })
 }
 

@@ -15,6 +15,61 @@ pub struct Comune {
     pub istat: String,
 }
 
+/// Shorter names people use for a comune ("Calusco", "Sotto il Monte", "Brembate Sopra"),
+/// and the comune each one means.
+const ALIASES: &[(&str, &str)] = &[
+    ("sotto il monte", "Sotto il Monte Giovanni XXIII"),
+    ("calusco", "Calusco d'Adda"),
+    ("brembate sopra", "Brembate di Sopra"),
+    ("trescore", "Trescore Balneario"),
+    ("san pellegrino", "San Pellegrino Terme"),
+    ("alzano", "Alzano Lombardo"),
+    ("romano", "Romano di Lombardia"),
+    ("grumello", "Grumello del Monte"),
+    ("sant omobono", "Sant'Omobono Terme"),
+    ("albano", "Albano Sant'Alessandro"),
+    ("cologno", "Cologno al Serio"),
+    ("terno", "Terno d'Isola"),
+    ("capriate", "Capriate San Gervasio"),
+    ("scanzo", "Scanzorosciate"),
+    ("azzano", "Azzano San Paolo"),
+    ("caprino", "Caprino Bergamasco"),
+    ("san giovanni bianco", "San Giovanni Bianco"),
+    ("villa d alme", "Villa d'Almè"),
+];
+
+/// Frazioni that belong to several comuni: naming one does not tell which comune (ask).
+const SHARED_FRAZIONI: &[(&str, &[&str])] = &[(
+    "zingonia",
+    &[
+        "Boltiere",
+        "Ciserano",
+        "Osio Sotto",
+        "Verdellino",
+        "Verdello",
+    ],
+)];
+
+/// A frazione shared by several comuni, named in the folded text: its name and the comuni.
+pub(crate) fn shared_frazione(folded: &str) -> Option<(&'static str, &'static [&'static str])> {
+    SHARED_FRAZIONI
+        .iter()
+        .find(|(f, _)| {
+            folded.match_indices(f).any(|(i, _)| {
+                let before = folded[..i].chars().next_back();
+                let after = folded[i + f.len()..].chars().next();
+                !before.is_some_and(char::is_alphanumeric)
+                    && !after.is_some_and(char::is_alphanumeric)
+            })
+        })
+        .copied()
+}
+
+/// Comune tokens a text may abbreviate: "S. Pietro", "S Alessandro".
+fn saint(t: &str) -> bool {
+    matches!(t, "san" | "sant" | "santa" | "santo")
+}
+
 struct Comuni {
     list: Vec<Comune>,
     /// first folded token -> (all tokens, index), longest first
@@ -53,6 +108,9 @@ const COMMON_WORDS: &[&str] = &[
     "rota",
     "torre",
     "fontanella",
+    "romano",
+    "albano",
+    "terno",
 ];
 
 static COMUNI: LazyLock<Comuni> = LazyLock::new(|| {
@@ -77,6 +135,14 @@ static COMUNI: LazyLock<Comuni> = LazyLock::new(|| {
                 .entry(first.clone())
                 .or_default()
                 .push((toks.clone(), i));
+        }
+    }
+    for (alias, name) in ALIASES {
+        if let Some(i) = list.iter().position(|c| c.name == *name) {
+            let toks = tokens(alias);
+            if let Some(first) = toks.first() {
+                by_first.entry(first.clone()).or_default().push((toks, i));
+            }
         }
     }
     for v in by_first.values_mut() {
@@ -108,6 +174,7 @@ pub fn comune_by_name(name: &str) -> Option<&'static Comune> {
 pub struct FoundComune {
     pub comune: &'static Comune,
     pub start: usize,
+    pub end: usize,
     pub score: i32,
 }
 
@@ -122,6 +189,11 @@ static BAD_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?:provincia|\bats\b|\basst\b|ambito|ufficio di piano|\bnat[oaie]\b|nascita|diocesi|universita|asst\s+papa\s+giovanni)[^\n]{0,30}$",
     )
+});
+
+/// Right before a place name: "a", "ad", "presso", "comune di".
+static STRONG_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?:\ba|\bad|\bpresso|\bcomune\s+di|\bsede\s+di|\bsociali\s+di|\bneutro\s+di)\s*$")
 });
 
 /// "sono l'assistente sociale ... del Comune di X": where the writer works, not the meeting.
@@ -160,20 +232,43 @@ pub(crate) fn find_comuni(
     if let Some(s) = start {
         toks.push((s, text.len()));
     }
+    // a chat typed all in lower case names places without capitals
+    let lower_case_text = !original.chars().any(char::is_uppercase);
+    // "s." / "s" stands for san, sant, santa, santo; "l." for the word it starts (one letter
+    // and a dot, "Romano di L.")
+    let same = |k: usize, t: &str| {
+        let (a, b) = toks[k];
+        let w = &text[a..b];
+        w == t
+            || (w == "s" && saint(t))
+            || (w.len() == 1 && t.starts_with(w) && text[b..].starts_with('.'))
+    };
+    let saints: Vec<&(Vec<String>, usize)> = ["san", "sant", "santa", "santo"]
+        .iter()
+        .filter_map(|k| c.by_first.get(*k))
+        .flatten()
+        .collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i < toks.len() {
         let (s, e) = toks[i];
         let mut advanced = false;
-        if let Some(cands) = c.by_first.get(&text[s..e]) {
+        let word = &text[s..e];
+        let mut cands: Vec<&(Vec<String>, usize)> = c
+            .by_first
+            .get(word)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        if word == "s" {
+            cands.extend(saints.iter().copied());
+            cands.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
+        }
+        if !cands.is_empty() {
             for (ctoks, idx) in cands {
                 if i + ctoks.len() > toks.len() {
                     continue;
                 }
-                let ok = ctoks
-                    .iter()
-                    .enumerate()
-                    .all(|(k, t)| text[toks[i + k].0..toks[i + k].1] == **t);
+                let ok = ctoks.iter().enumerate().all(|(k, t)| same(i + k, t));
                 if !ok {
                     continue;
                 }
@@ -188,7 +283,8 @@ pub(crate) fn find_comuni(
                 let capital = orig.chars().next().is_some_and(char::is_uppercase);
                 if ctoks.len() == 1 && COMMON_WORDS.contains(&ctoks[0].as_str()) {
                     let near = NEAR_CUE.is_match(window) || PLACE_CUE.is_match(window);
-                    if !capital || !near {
+                    let lower_ok = lower_case_text && STRONG_CUE.is_match(window);
+                    if !((capital && near) || lower_ok) {
                         break;
                     }
                 }
@@ -211,6 +307,7 @@ pub(crate) fn find_comuni(
                 out.push(FoundComune {
                     comune: &c.list[*idx],
                     start: s,
+                    end,
                     score,
                 });
                 i += ctoks.len();
@@ -222,7 +319,20 @@ pub(crate) fn find_comuni(
             i += 1;
         }
     }
+    drop_choices(text, &mut out);
     out
+}
+
+/// "Bergamo o Dalmine?": a choice between places states neither.
+fn drop_choices(text: &str, found: &mut [FoundComune]) {
+    for k in 1..found.len() {
+        let (a, b) = (found[k - 1].end, found[k].start);
+        let between = text.get(a..b).unwrap_or("").trim();
+        if matches!(between, "o" | "oppure" | "/" | "o a" | "oppure a") {
+            found[k - 1].score = found[k - 1].score.min(0);
+            found[k].score = found[k].score.min(0);
+        }
+    }
 }
 
 fn floor_char(s: &str, mut i: usize) -> usize {

@@ -22,24 +22,24 @@ pub fn prepare_email_text(plain: Option<&str>, html: Option<&str>) -> String {
     clean(&body, 0)
 }
 
-static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i)^\s*(?:-{2,}\s*(?:messaggio\s+originale|original\s+message|messaggio\s+inoltrato|forwarded\s+message|mensaje\s+original)\s*-{2,}|inizio\s+messaggio\s+inoltrato\s*:?|begin\s+forwarded\s+message\s*:?|_{8,})\s*$",
     )
 });
-static WROTE: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static WROTE: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?is)^\s*(?:il\s+(?:giorno\s+)?.{0,200}?ha\s+scritto\s*:|on\s+.{0,200}?wrote\s*:|in\s+data\s+.{0,200}?ha\s+scritto\s*:)\s*$",
     )
 });
-static HEADER_FROM: LazyLock<Regex> =
+pub(crate) static HEADER_FROM: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)^\s*\*?(?:da|from|mittente)\s*:\*?\s*\S"));
-static HEADER_ANY: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static HEADER_ANY: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i)^\s*\*?(?:da|from|mittente|inviato|sent|data|date|a|to|cc|ccn|bcc|oggetto|subject|priorit[aà]|importanza|importance)\s*:\*?",
     )
 });
-static HEADER_SENT: LazyLock<Regex> =
+pub(crate) static HEADER_SENT: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)^\s*\*?(?:inviato|sent|data|date|oggetto|subject|a|to)\s*:"));
 static FORWARD_NOTE: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -122,7 +122,7 @@ fn clean(body: &str, depth: u8) -> String {
     own_text
 }
 
-fn strip_quotes_and_disclaimers(lines: &[&str]) -> String {
+pub(crate) fn strip_quotes_and_disclaimers(lines: &[&str]) -> String {
     let kept: Vec<&str> = lines
         .iter()
         .copied()

@@ -6,6 +6,8 @@
 //! seconds (UTC). Write paths that must be atomic take a [`Tx`]; on SQLite a transaction starts
 //! with `BEGIN IMMEDIATE`, so writers queue on the busy timeout instead of failing on upgrade.
 
+mod corrections;
+pub use corrections::{Correction, CorrectionSource};
 mod dispatch;
 pub use dispatch::{Assignment, ClaimedMessage, Offer, ReportRecord, Timer, WorkFacts};
 mod email;

@@ -87,6 +87,7 @@ impl Store {
                 .await?
                 .rows_affected()
         });
+        tx.purge_corrections(raw_before).await?;
         let sql = format!(
             "SELECT id FROM requests WHERE status IN {CLOSED} AND closed_at < $1 AND anonymised_at IS NULL"
         );

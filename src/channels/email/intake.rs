@@ -196,6 +196,9 @@ struct Reading {
     source_message_id: Option<String>,
     /// The new text (quotes and signatures cut), NUL-free.
     prepared: String,
+    /// The whole mail as the extractor reads it: new text, quoted and forwarded parts without
+    /// their headers, the subject ([`text::reading`]), NUL-free.
+    whole: String,
     /// Message-ID and content: two different messages sharing a Message-ID are two messages.
     external_id: String,
     dmarc_vouched: bool,
@@ -697,6 +700,11 @@ impl Intake {
             eff.text_plain.as_deref(),
             eff.text_html.as_deref(),
         ));
+        let whole = db_text(&text::reading(
+            eff.subject.as_deref(),
+            eff.text_plain.as_deref(),
+            eff.text_html.as_deref(),
+        ));
         Reading {
             external_id: dedupe_key(raw, &email),
             sender,
@@ -710,6 +718,7 @@ impl Intake {
             dmarc,
             untrusted_pec,
             prepared,
+            whole,
             class,
             email,
         }
@@ -991,10 +1000,7 @@ impl Intake {
         now: DateTime<Utc>,
     ) -> understand::Understood {
         let sender = r.sender.as_ref().map(|a| a.as_str().to_owned());
-        let reading = match &r.subject {
-            Some(subj) => format!("{subj}\n{}", r.prepared),
-            None => r.prepared.clone(),
-        };
+        let reading = &r.whole;
         let sender_info = SenderInfo {
             name: r
                 .display_name
@@ -1006,7 +1012,7 @@ impl Intake {
             phone: operator.and_then(|o| o.phone.clone()),
         };
         let mut u =
-            understand::understand(&reading, now, &self.cfg.extract_settings(), sender_info);
+            understand::understand(reading, now, &self.cfg.extract_settings(), sender_info);
         let fields = &mut u.fields;
         fields.channel = Some(Channel::Email);
         fields.requester_email = sender;

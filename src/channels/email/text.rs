@@ -12,6 +12,14 @@ pub fn prepare(plain: Option<&str>, html: Option<&str>) -> String {
     crate::extract::prepare_email_text(plain.map(head), html.map(head))
 }
 
+/// What the extractor reads of a new request: every part of the mail, newest first (quoted and
+/// forwarded messages without their headers, a PEC envelope's text dropped), the subject last
+/// ([`crate::extract::read_email`]). [`prepare`] stays the new text only (for the cancellation
+/// check and follow-ups).
+pub fn reading(subject: Option<&str>, plain: Option<&str>, html: Option<&str>) -> String {
+    crate::extract::read_email(subject, plain.map(head), html.map(head))
+}
+
 /// The first [`MAX_BODY_TEXT`] bytes of `s`, cut at a character boundary.
 fn head(s: &str) -> &str {
     if s.len() <= MAX_BODY_TEXT {
