@@ -1011,8 +1011,7 @@ impl Intake {
             email: sender.clone(),
             phone: operator.and_then(|o| o.phone.clone()),
         };
-        let mut u =
-            understand::understand(reading, now, &self.cfg.extract_settings(), sender_info);
+        let mut u = understand::understand(reading, now, &self.cfg.extract_settings(), sender_info);
         let fields = &mut u.fields;
         fields.channel = Some(Channel::Email);
         fields.requester_email = sender;
