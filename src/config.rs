@@ -330,7 +330,7 @@ pub struct IntakeConfig {
     /// New requests one sender may open by email in an hour; more are held for review.
     pub max_new_requests_per_sender_per_hour: u32,
     /// PEC providers whose transport envelopes are trusted (default:
-    /// `channels::email::parse::DEFAULT_PEC_PROVIDER_DOMAINS`).
+    /// [`DEFAULT_PEC_PROVIDER_DOMAINS`]).
     pub pec_provider_domains: Vec<String>,
     pub language: Lang,
     /// The authserv-id our receiving mail server writes in `Authentication-Results`
@@ -348,7 +348,7 @@ impl Default for IntakeConfig {
             allowed_sender_domains: vec![],
             allowed_senders: vec![],
             max_new_requests_per_sender_per_hour: 20,
-            pec_provider_domains: crate::channels::email::parse::DEFAULT_PEC_PROVIDER_DOMAINS
+            pec_provider_domains: DEFAULT_PEC_PROVIDER_DOMAINS
                 .iter()
                 .map(|d| (*d).to_string())
                 .collect(),
@@ -487,6 +487,22 @@ pub struct BackupConfig {
     pub recipient: Option<String>,
     pub identity_file: Option<PathBuf>,
 }
+
+/// PEC providers whose transport envelopes are trusted by default (the envelope's From is
+/// `posta-certificata@<provider domain>`); a subdomain of one counts too. The config key
+/// `intake.pec_provider_domains` replaces the list.
+pub const DEFAULT_PEC_PROVIDER_DOMAINS: &[&str] = &[
+    "pec.aruba.it",
+    "arubapec.it",
+    "legalmail.it",
+    "postecert.it",
+    "pec.it",
+    "actaliscertymail.it",
+    "pec.register.it",
+    "sicurezzapostale.it",
+    "cert.telecompost.it",
+    "pec.libero.it",
+];
 
 const SECTIONS: [&str; 11] = [
     "database",

@@ -12,29 +12,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::store::{Backend, Store};
 
-/// A shutdown signal handed to every part: `changed()` resolves when the process must stop.
-#[derive(Clone)]
-pub struct Shutdown(watch::Receiver<bool>);
-
-impl Shutdown {
-    pub fn new() -> (watch::Sender<bool>, Shutdown) {
-        let (tx, rx) = watch::channel(false);
-        (tx, Shutdown(rx))
-    }
-
-    pub fn is_set(&self) -> bool {
-        *self.0.borrow()
-    }
-
-    /// Resolves once shutdown has been requested.
-    pub async fn wait(&mut self) {
-        while !*self.0.borrow() {
-            if self.0.changed().await.is_err() {
-                return;
-            }
-        }
-    }
-}
+pub use crate::shutdown::Shutdown;
 
 /// Holds an exclusive lock on `<database file>.lock` for the process's lifetime, so a second
 /// instance on the same SQLite file refuses to start.
@@ -99,52 +77,7 @@ async fn signal() {
     }
 }
 
-/// The dispatcher's settings from the configuration.
-pub fn dispatch_settings(cfg: &Config) -> crate::dispatch::DispatchSettings {
-    let d = &cfg.dispatch;
-    crate::dispatch::DispatchSettings {
-        wave_size: d.wave_size as usize,
-        offer_timeout_minutes: i64::from(d.offer_timeout_minutes),
-        urgent_offer_timeout_minutes: i64::from(d.urgent_offer_timeout_minutes),
-        travel_buffer_minutes: d.travel_buffer_minutes,
-        tz: cfg.intake.timezone,
-        message_id_domain: message_id_domain(cfg),
-        email_signature: cfg.smtp.as_ref().and_then(|s| s.signature.clone()),
-        lang: cfg.intake.language,
-        ..crate::dispatch::DispatchSettings::default()
-    }
-}
-
-/// The outbox's retry policy from `[outbox]`.
-pub fn retry_policy(cfg: &Config) -> crate::outbox::RetryPolicy {
-    let o = &cfg.outbox;
-    crate::outbox::RetryPolicy {
-        max_attempts: i64::from(o.max_attempts),
-        base: Duration::from_secs(o.retry_base_secs),
-        cap: Duration::from_secs(o.retry_cap_secs),
-        ..crate::outbox::RetryPolicy::default()
-    }
-}
-
-/// Our sending address: `smtp.from` without its display name.
-pub fn own_address(cfg: &Config) -> String {
-    let from = cfg
-        .smtp
-        .as_ref()
-        .map(|s| s.from.clone())
-        .unwrap_or_else(|| "info@connecting.invalid".into());
-    from.rsplit_once('<')
-        .map(|(_, a)| a.trim_end_matches('>').trim().to_lowercase())
-        .unwrap_or_else(|| from.trim().to_lowercase())
-}
-
-/// The right-hand side of every Message-ID we make, so replies to them are recognised.
-pub fn message_id_domain(cfg: &Config) -> String {
-    own_address(cfg)
-        .rsplit_once('@')
-        .map(|(_, d)| d.to_string())
-        .unwrap_or_else(|| "connecting.invalid".into())
-}
+pub use crate::settings::{dispatch_settings, message_id_domain, own_address, retry_policy};
 
 /// The email pipeline's settings.
 pub fn email_intake_config(cfg: &Config) -> crate::channels::email::IntakeConfig {

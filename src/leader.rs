@@ -16,7 +16,7 @@ pub const LEADER_KEY: i64 = 0x636f_6e6e_6563_7431;
 pub async fn elect(
     store: Store,
     tx: watch::Sender<bool>,
-    mut shutdown: crate::daemon::Shutdown,
+    mut shutdown: crate::shutdown::Shutdown,
     every: Duration,
 ) {
     let pg = match store.pool() {

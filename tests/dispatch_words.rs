@@ -334,6 +334,25 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         "status" => "in coda".into(),
         "subject" => "Richiesta mediatrice".into(),
         "text" => "Richiesta in attesa".into(),
+        // The CLI, doctor, backup and the email letter.
+        "a" => "2 ore".into(),
+        "b" => "30 minuti".into(),
+        "n" | "rows" | "tables" | "emails" | "texts" | "created" | "held" | "recorded"
+        | "failed" | "secs" => "5".into(),
+        "backend" => "PostgreSQL".into(),
+        "check" => "login".into(),
+        "comuni" => "Ciserano, Verdellino".into(),
+        "detail" => "connessione rifiutata".into(),
+        "dir" => "examples/requests".into(),
+        "domain" | "server" => "mx.coop.example".into(),
+        "fix" => "controlla imap.password".into(),
+        "key" => "imap.processed_mailbox".into(),
+        "phone" => "+39 333 1000001".into(),
+        "recipient" => "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p".into(),
+        "result" => "fail".into(),
+        "section" => "imap".into(),
+        "span" => "2 ore".into(),
+        "url" | "want" => "https://connecting.coop.example/telegram".into(),
         _ => return None,
     })
 }

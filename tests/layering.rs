@@ -16,6 +16,61 @@ const IO_PARTS: &[&str] = &[
     "leader", "cli", "intake", "runtime", "oauth2", "backup",
 ];
 
+/// Imports that break the layering today and are being removed (issue 12): a ratchet, as in
+/// rust-analyzer's tidy tests. A new offending import fails the tests below; so does an entry
+/// here whose import is gone (strike it, the house got better). Each says what removes it.
+const DEBTS: &[(&str, &str, &str)] = &[
+    (
+        "channels/telegram",
+        "channels/email",
+        "the bot's review of held mail calls Intake::review_held: a review use case in app/",
+    ),
+    (
+        "app",
+        "channels/telegram",
+        "app::notice::render calls the Telegram renderer: channels render notices themselves",
+    ),
+    (
+        "app",
+        "channels/email",
+        "app::notice::render calls the email renderer: channels render notices themselves",
+    ),
+    (
+        "alerts",
+        "channels/telegram",
+        "alerts escape Telegram HTML: an alert notice rendered by the channels",
+    ),
+    (
+        "dispatch",
+        "channels/telegram",
+        "dispatch re-exports Telegram's HTML escape for its details text: rendered by the channel",
+    ),
+    (
+        "outbox",
+        "alerts",
+        "the worker alerts coordinators of a dead letter itself: a dead-letter event for the core",
+    ),
+    (
+        "outbox",
+        "app",
+        "the worker calls app::delivery::delivered: a delivery event the core consumes",
+    ),
+    (
+        "outbox",
+        "dispatch",
+        "the worker renders its own texts with dispatch::texts: the words come with the notice",
+    ),
+    (
+        "app",
+        "dispatch",
+        "the core still uses DispatchSettings and matching from dispatch/: they move into app/",
+    ),
+];
+
+fn is_debt(from: &str, to: &str) -> bool {
+    DEBTS.iter().any(|(f, t, _)| *f == from && *t == to)
+}
+
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -213,7 +268,7 @@ fn channels_never_import_each_other() {
             continue;
         }
         for (to, file) in tos {
-            if to.starts_with("channels/") && to != from {
+            if to.starts_with("channels/") && to != from && !is_debt(from, to) {
                 wrong.push(format!("src/{file}: {from} imports {to}"));
             }
         }
@@ -227,7 +282,14 @@ fn channels_never_import_each_other() {
 
 #[test]
 fn no_import_circles() {
-    let g = graph();
+    let mut g = graph();
+    // The known debts are set aside (and checked to still exist by `the_debts_are_real`).
+    let froms: Vec<String> = g.keys().cloned().collect();
+    for from in froms {
+        if let Some(tos) = g.get_mut(&from) {
+            tos.retain(|to, _| !is_debt(&from, to));
+        }
+    }
     // Tarjan would name every cycle; a depth-first search that reports the first back edge of
     // each component is enough to point at the line to fix.
     let mut cycles = Vec::new();
@@ -266,6 +328,21 @@ fn no_import_circles() {
         }
     }
     assert!(cycles.is_empty(), "import circles:\n{}", cycles.join("\n"));
+}
+
+#[test]
+fn the_debts_are_real() {
+    let g = graph();
+    let gone: Vec<String> = DEBTS
+        .iter()
+        .filter(|(from, to, _)| !g.get(*from).is_some_and(|tos| tos.contains_key(*to)))
+        .map(|(from, to, why)| format!("{from} -> {to} ({why})"))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "these imports are gone: strike them from DEBTS:\n{}",
+        gone.join("\n")
+    );
 }
 
 #[test]

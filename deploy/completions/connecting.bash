@@ -28,8 +28,14 @@ _connecting() {
             connecting,demo)
                 cmd="connecting__subcmd__demo"
                 ;;
+            connecting,doctor)
+                cmd="connecting__subcmd__doctor"
+                ;;
             connecting,help)
                 cmd="connecting__subcmd__help"
+                ;;
+            connecting,inbound)
+                cmd="connecting__subcmd__inbound"
                 ;;
             connecting,ingest)
                 cmd="connecting__subcmd__ingest"
@@ -45,6 +51,9 @@ _connecting() {
                 ;;
             connecting,migrate)
                 cmd="connecting__subcmd__migrate"
+                ;;
+            connecting,oauth2)
+                cmd="connecting__subcmd__oauth2"
                 ;;
             connecting,operator)
                 cmd="connecting__subcmd__operator"
@@ -103,8 +112,14 @@ _connecting() {
             connecting__subcmd__help,demo)
                 cmd="connecting__subcmd__help__subcmd__demo"
                 ;;
+            connecting__subcmd__help,doctor)
+                cmd="connecting__subcmd__help__subcmd__doctor"
+                ;;
             connecting__subcmd__help,help)
                 cmd="connecting__subcmd__help__subcmd__help"
+                ;;
+            connecting__subcmd__help,inbound)
+                cmd="connecting__subcmd__help__subcmd__inbound"
                 ;;
             connecting__subcmd__help,ingest)
                 cmd="connecting__subcmd__help__subcmd__ingest"
@@ -120,6 +135,9 @@ _connecting() {
                 ;;
             connecting__subcmd__help,migrate)
                 cmd="connecting__subcmd__help__subcmd__migrate"
+                ;;
+            connecting__subcmd__help,oauth2)
+                cmd="connecting__subcmd__help__subcmd__oauth2"
                 ;;
             connecting__subcmd__help,operator)
                 cmd="connecting__subcmd__help__subcmd__operator"
@@ -154,6 +172,9 @@ _connecting() {
             connecting__subcmd__help__subcmd__coordinator,list)
                 cmd="connecting__subcmd__help__subcmd__coordinator__subcmd__list"
                 ;;
+            connecting__subcmd__help__subcmd__inbound,list)
+                cmd="connecting__subcmd__help__subcmd__inbound__subcmd__list"
+                ;;
             connecting__subcmd__help__subcmd__mediator,add)
                 cmd="connecting__subcmd__help__subcmd__mediator__subcmd__add"
                 ;;
@@ -162,6 +183,9 @@ _connecting() {
                 ;;
             connecting__subcmd__help__subcmd__mediator,list)
                 cmd="connecting__subcmd__help__subcmd__mediator__subcmd__list"
+                ;;
+            connecting__subcmd__help__subcmd__oauth2,login)
+                cmd="connecting__subcmd__help__subcmd__oauth2__subcmd__login"
                 ;;
             connecting__subcmd__help__subcmd__operator,add)
                 cmd="connecting__subcmd__help__subcmd__operator__subcmd__add"
@@ -199,6 +223,18 @@ _connecting() {
             connecting__subcmd__help__subcmd__request,show)
                 cmd="connecting__subcmd__help__subcmd__request__subcmd__show"
                 ;;
+            connecting__subcmd__inbound,help)
+                cmd="connecting__subcmd__inbound__subcmd__help"
+                ;;
+            connecting__subcmd__inbound,list)
+                cmd="connecting__subcmd__inbound__subcmd__list"
+                ;;
+            connecting__subcmd__inbound__subcmd__help,help)
+                cmd="connecting__subcmd__inbound__subcmd__help__subcmd__help"
+                ;;
+            connecting__subcmd__inbound__subcmd__help,list)
+                cmd="connecting__subcmd__inbound__subcmd__help__subcmd__list"
+                ;;
             connecting__subcmd__mediator,add)
                 cmd="connecting__subcmd__mediator__subcmd__add"
                 ;;
@@ -222,6 +258,18 @@ _connecting() {
                 ;;
             connecting__subcmd__mediator__subcmd__help,list)
                 cmd="connecting__subcmd__mediator__subcmd__help__subcmd__list"
+                ;;
+            connecting__subcmd__oauth2,help)
+                cmd="connecting__subcmd__oauth2__subcmd__help"
+                ;;
+            connecting__subcmd__oauth2,login)
+                cmd="connecting__subcmd__oauth2__subcmd__login"
+                ;;
+            connecting__subcmd__oauth2__subcmd__help,help)
+                cmd="connecting__subcmd__oauth2__subcmd__help__subcmd__help"
+                ;;
+            connecting__subcmd__oauth2__subcmd__help,login)
+                cmd="connecting__subcmd__oauth2__subcmd__help__subcmd__login"
                 ;;
             connecting__subcmd__operator,add)
                 cmd="connecting__subcmd__operator__subcmd__add"
@@ -326,7 +374,7 @@ _connecting() {
 
     case "${cmd}" in
         connecting)
-            opts="-h -V --config --json --log-format --help --version run migrate mediator operator coordinator invite request parse ingest quarantine report outbox purge demo backup restore completions man help"
+            opts="-h -V --config --json --log-format --help --version run migrate mediator operator coordinator invite request parse ingest quarantine inbound report outbox purge demo doctor oauth2 backup restore completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -563,8 +611,30 @@ _connecting() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        connecting__subcmd__doctor)
+            opts="-h --config --json --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         connecting__subcmd__help)
-            opts="run migrate mediator operator coordinator invite request parse ingest quarantine report outbox purge demo backup restore completions man help"
+            opts="run migrate mediator operator coordinator invite request parse ingest quarantine inbound report outbox purge demo doctor oauth2 backup restore completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -661,9 +731,51 @@ _connecting() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        connecting__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         connecting__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__help__subcmd__inbound)
+            opts="list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__help__subcmd__inbound__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -776,6 +888,34 @@ _connecting() {
         connecting__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__help__subcmd__oauth2)
+            opts="login"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__help__subcmd__oauth2__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1081,6 +1221,96 @@ _connecting() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        connecting__subcmd__inbound)
+            opts="-h --config --json --log-format --help list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__inbound__subcmd__help)
+            opts="list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__inbound__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__inbound__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__inbound__subcmd__list)
+            opts="-h --kind --config --json --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         connecting__subcmd__ingest)
             opts="-h --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1352,6 +1582,92 @@ _connecting() {
         connecting__subcmd__migrate)
             opts="-h --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__oauth2)
+            opts="-h --config --json --log-format --help login help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__oauth2__subcmd__help)
+            opts="login help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__oauth2__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__oauth2__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__oauth2__subcmd__login)
+            opts="-h --config --json --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1676,7 +1992,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__parse)
-            opts="-h --now --eml --config --json --log-format --help"
+            opts="-h --now --eml --eval --eval-corrections --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1687,6 +2003,10 @@ _connecting() {
                     return 0
                     ;;
                 --eml)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --eval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

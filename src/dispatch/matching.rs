@@ -581,13 +581,13 @@ mod tests {
         let r = rank(&[m, mediator(2, &["ur"])], &j, &settings());
         assert_eq!(
             r.candidates[0].explanation("it"),
-            "ha già seguito questo caso; parla ar (stessa famiglia di ary); lavora nell'Ambito Bergamo; \
+            "ha già seguito questo caso; parla arabo (stessa famiglia di arabo marocchino); lavora nell'Ambito Bergamo; \
              1.5 ore negli ultimi 30 giorni; ha accettato 0 offerte su 0"
         );
         assert!(
             r.candidates[0]
                 .explanation("en")
-                .starts_with("already worked on this case; speaks ar")
+                .starts_with("already worked on this case; speaks Arabic")
         );
         assert_eq!(
             r.excluded[0].1.explanation("en"),

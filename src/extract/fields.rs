@@ -78,8 +78,7 @@ pub(crate) fn intervention(text: &str) -> Option<InterventionType> {
     let stated = |rx: &Regex, t: &str| {
         rx.find_iter(t).any(|m| {
             let before = &t[floor(t, m.start().saturating_sub(40))..m.start()];
-            let after = &t[m.end()..t.len().min(m.end() + 40)];
-            let after = &after[..floor(after, after.len())];
+            let after = &t[m.end()..floor(t, t.len().min(m.end() + 40))];
             !(I_PAST_BEFORE.is_match(before) || I_PAST_AFTER.is_match(after))
         })
     };

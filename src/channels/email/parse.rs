@@ -491,21 +491,9 @@ fn part_depth(message: &Message<'_>, part_id: usize, level: usize) -> usize {
     }
 }
 
-/// PEC providers whose transport envelopes are trusted by default (the envelope's From is
-/// `posta-certificata@<provider domain>`); a subdomain of one counts too. The config key
-/// `intake.pec_provider_domains` replaces the list.
-pub const DEFAULT_PEC_PROVIDER_DOMAINS: &[&str] = &[
-    "pec.aruba.it",
-    "arubapec.it",
-    "legalmail.it",
-    "postecert.it",
-    "pec.it",
-    "actaliscertymail.it",
-    "pec.register.it",
-    "sicurezzapostale.it",
-    "cert.telecompost.it",
-    "pec.libero.it",
-];
+/// PEC providers whose transport envelopes are trusted by default: the configuration's list
+/// (`intake.pec_provider_domains` replaces it), kept with the other defaults in `config`.
+pub use crate::config::DEFAULT_PEC_PROVIDER_DOMAINS;
 
 impl InboundEmail {
     /// A PEC transport envelope is only trusted from a PEC provider (`providers`: domains, a

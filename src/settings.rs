@@ -1,0 +1,54 @@
+//! Settings derived from the configuration for the parts that run (the dispatcher, the outbox,
+//! Message-IDs), shared by the daemon, the channels' runtimes and the CLI so that every entry
+//! point works with the same values. Pure: configuration in, settings out.
+
+use std::time::Duration;
+
+use crate::config::Config;
+
+/// The dispatcher's settings from the configuration.
+pub fn dispatch_settings(cfg: &Config) -> crate::dispatch::DispatchSettings {
+    let d = &cfg.dispatch;
+    crate::dispatch::DispatchSettings {
+        wave_size: d.wave_size as usize,
+        offer_timeout_minutes: i64::from(d.offer_timeout_minutes),
+        urgent_offer_timeout_minutes: i64::from(d.urgent_offer_timeout_minutes),
+        travel_buffer_minutes: d.travel_buffer_minutes,
+        tz: cfg.intake.timezone,
+        message_id_domain: message_id_domain(cfg),
+        email_signature: cfg.smtp.as_ref().and_then(|s| s.signature.clone()),
+        lang: cfg.intake.language,
+        ..crate::dispatch::DispatchSettings::default()
+    }
+}
+
+/// The outbox's retry policy from `[outbox]`.
+pub fn retry_policy(cfg: &Config) -> crate::outbox::RetryPolicy {
+    let o = &cfg.outbox;
+    crate::outbox::RetryPolicy {
+        max_attempts: i64::from(o.max_attempts),
+        base: Duration::from_secs(o.retry_base_secs),
+        cap: Duration::from_secs(o.retry_cap_secs),
+        ..crate::outbox::RetryPolicy::default()
+    }
+}
+
+/// Our sending address: `smtp.from` without its display name.
+pub fn own_address(cfg: &Config) -> String {
+    let from = cfg
+        .smtp
+        .as_ref()
+        .map(|s| s.from.clone())
+        .unwrap_or_else(|| "info@connecting.invalid".into());
+    from.rsplit_once('<')
+        .map(|(_, a)| a.trim_end_matches('>').trim().to_lowercase())
+        .unwrap_or_else(|| from.trim().to_lowercase())
+}
+
+/// The right-hand side of every Message-ID we make, so replies to them are recognised.
+pub fn message_id_domain(cfg: &Config) -> String {
+    own_address(cfg)
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_else(|| "connecting.invalid".into())
+}
