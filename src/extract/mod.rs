@@ -217,8 +217,12 @@ pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     let text = cut(text);
     let mut d = if mail::is_structured(text) {
         let parts = mail::split(text);
-        let drafts: Vec<RequestDraft> = parts.iter().map(|p| read(&p.text, ctx)).collect();
-        combine(drafts)
+        if parts.is_empty() {
+            // Nothing the structure reader keeps: the text is read as it is.
+            read(text, ctx)
+        } else {
+            combine(parts.iter().map(|p| read(&p.text, ctx)).collect())
+        }
     } else {
         read(text, ctx)
     };
@@ -250,6 +254,10 @@ fn core_fields(d: &RequestDraft) -> usize {
 /// forwarded request thus overrides what it corrects. The requester is the one of the part that
 /// holds the request (the most core fields; the oldest on a tie), else the newest that names one.
 fn combine(mut parts: Vec<RequestDraft>) -> RequestDraft {
+    if parts.is_empty() {
+        // A mail with no text at all (only headers, or noise the structure reader drops).
+        return RequestDraft::default();
+    }
     for (i, p) in parts.iter_mut().enumerate() {
         for s in &mut p.sources {
             s.part = i;
