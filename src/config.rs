@@ -118,6 +118,16 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// The language of a code as the renderers receive it ("en", "en-GB", "EN"): English,
+    /// anything else Italian (the default).
+    pub fn from_code(code: &str) -> Lang {
+        if code.trim().to_ascii_lowercase().starts_with("en") {
+            Lang::En
+        } else {
+            Lang::It
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Lang::It => "it",

@@ -62,17 +62,23 @@ pub fn language(lang: Lang, code: &str) -> String {
     .unwrap_or_else(|| code.to_string())
 }
 
-/// A field a request may miss ("language", "start", "place"...), in words.
-pub fn field(lang: Lang, name: &str) -> String {
-    let key = format!("words.field_{name}");
+/// `words.<prefix>_<code>` when the catalogue has it, else the code with spaces for
+/// underscores (an open-ended code, such as a history action, never shows as `snake_case`).
+fn words_or_code(lang: Lang, prefix: &str, code: &str) -> String {
+    let key = format!("words.{prefix}_{code}");
     if crate::prompts::Prompts::global()
         .template(lang, &key)
         .is_some()
     {
         t(lang, &key, &[])
     } else {
-        name.replace('_', " ")
+        code.replace('_', " ")
     }
+}
+
+/// A field a request may miss ("language", "start", "place"...), in words.
+pub fn field(lang: Lang, name: &str) -> String {
+    words_or_code(lang, "field", name)
 }
 
 /// Several fields, joined for a table or a sentence: "lingua, data, luogo".
@@ -86,29 +92,13 @@ pub fn fields(lang: Lang, names: &[String]) -> String {
 
 /// Why a request went to the coordinator ("nobody_eligible" -> "nessun mediatore idoneo").
 pub fn escalation(lang: Lang, reason: &str) -> String {
-    let key = format!("words.escalation_{reason}");
-    if crate::prompts::Prompts::global()
-        .template(lang, &key)
-        .is_some()
-    {
-        t(lang, &key, &[])
-    } else {
-        reason.replace('_', " ")
-    }
+    words_or_code(lang, "escalation", reason)
 }
 
 /// An entry of a request's history ("created" -> "creata"); an action without words is shown
 /// with spaces for underscores.
 pub fn audit_action(lang: Lang, action: &str) -> String {
-    let key = format!("words.audit_{action}");
-    if crate::prompts::Prompts::global()
-        .template(lang, &key)
-        .is_some()
-    {
-        t(lang, &key, &[])
-    } else {
-        action.replace('_', " ")
-    }
+    words_or_code(lang, "audit", action)
 }
 
 /// "sì" / "no".
@@ -146,7 +136,15 @@ pub fn date_long(lang: Lang, d: NaiveDate, with_year: bool) -> String {
 
 /// "giovedì 11 marzo, 14:30"; the date alone when there is no time.
 pub fn date_time(lang: Lang, d: NaiveDate, time: Option<NaiveTime>) -> String {
-    let date = date_long(lang, d, false);
+    with_time(lang, date_long(lang, d, false), time)
+}
+
+/// "giovedì 21 gennaio 2027, 14:30": for lists that span years.
+pub fn date_time_year(lang: Lang, d: NaiveDate, time: Option<NaiveTime>) -> String {
+    with_time(lang, date_long(lang, d, true), time)
+}
+
+fn with_time(lang: Lang, date: String, time: Option<NaiveTime>) -> String {
     match time {
         Some(tm) => {
             let time = tm.format("%H:%M").to_string();

@@ -20,7 +20,7 @@ use chrono::{Duration as ChronoDuration, Utc};
 use chrono_tz::Europe::Rome;
 use connecting::domain::{RequestCode, RequestStatus};
 use connecting::store::{RequestFilter, Store};
-use daemon::{Daemon, MEDIATOR_CHAT, full_config, register_people};
+use daemon::{Daemon, MEDIATOR_CHAT, full_config, invite_code, register_people};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -288,23 +288,7 @@ async fn stories(db: common::TestDb) {
     let dir = tempfile::tempdir().unwrap();
 
     // Laura links her Telegram account with the one-time code a coordinator gives her.
-    let invite = Command::new(env!("CARGO_BIN_EXE_connecting"))
-        .args([
-            "invite",
-            "operator",
-            "--id",
-            "1",
-            "--bot",
-            botapi::BOT_USERNAME,
-            "--json",
-        ])
-        .env("CONNECTING_DATABASE_URL", &db.url)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(invite.status.success());
-    let invite: serde_json::Value = serde_json::from_slice(&invite.stdout).unwrap();
-    let invite_code = invite["code"].as_str().unwrap().to_string();
+    let invite_code = invite_code(&db.url, dir.path(), "operator", 1, botapi::BOT_USERNAME);
 
     let http = mail::free_port();
     let cfg = full_config(

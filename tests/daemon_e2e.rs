@@ -15,8 +15,7 @@ mod mail;
 use chrono::Utc;
 use connecting::domain::RequestStatus;
 use connecting::store::RequestFilter;
-use daemon::{Daemon, MEDIATOR_CHAT, http_get, register_people};
-use std::process::Command;
+use daemon::{Daemon, MEDIATOR_CHAT, http_get, invite_code, register_people};
 use std::time::{Duration, Instant};
 
 fn config(db_url: &str, mail: &mail::MailServers, api: &botapi::FakeBotApi, http: u16) -> String {
@@ -226,27 +225,7 @@ async fn journey_by_telegram(db: common::TestDb) {
     let api = botapi::FakeBotApi::start().await;
     register_people(&db.store).await;
     let dir = tempfile::tempdir().unwrap();
-    let invite = Command::new(env!("CARGO_BIN_EXE_connecting"))
-        .args([
-            "invite",
-            "operator",
-            "--id",
-            "1",
-            "--bot",
-            botapi::BOT_USERNAME,
-            "--json",
-        ])
-        .env("CONNECTING_DATABASE_URL", &db.url)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        invite.status.success(),
-        "{}",
-        String::from_utf8_lossy(&invite.stderr)
-    );
-    let invite: serde_json::Value = serde_json::from_slice(&invite.stdout).unwrap();
-    let code = invite["code"].as_str().unwrap().to_string();
+    let code = invite_code(&db.url, dir.path(), "operator", 1, botapi::BOT_USERNAME);
 
     let http = mail::free_port();
     let cfg = format!(

@@ -70,15 +70,7 @@ fn allowed(action: Action, r: &Request) -> anyhow::Result<()> {
 /// written translation.
 pub(super) fn when(lang: Lang, r: &Request) -> String {
     match (r.date, r.start_time, r.deadline) {
-        (Some(d), Some(s), _) => {
-            let date = vocab::date_long(lang, d, true);
-            t(
-                lang,
-                "words.date_time",
-                &[("date", &date), ("time", &s.format("%H:%M").to_string())],
-            )
-        }
-        (Some(d), None, _) => vocab::date_long(lang, d, true),
+        (Some(d), time, _) => vocab::date_time_year(lang, d, time),
         (None, _, Some(dl)) => t(
             lang,
             "cli.when_deadline",

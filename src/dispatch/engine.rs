@@ -680,14 +680,18 @@ impl Dispatcher {
     #[tracing::instrument(skip_all, fields(code = %code))]
     pub async fn cancel(&self, code: RequestCode, by: Canceller) -> Result<bool> {
         let req = self.store.request(code).await?;
-        self.cancel_as(code, &by.actor(&req)).await
+        self.cancel_id(req.id, &by.actor(&req)).await
     }
 
     /// [`Dispatcher::cancel`] for an identified actor, in its own transaction (the use case is
     /// [`crate::app::cancel::cancel`], which callers with a transaction call directly).
     pub async fn cancel_as(&self, code: RequestCode, actor: &Actor) -> Result<bool> {
-        let now = self.now();
         let id = self.store.request(code).await?.id;
+        self.cancel_id(id, actor).await
+    }
+
+    async fn cancel_id(&self, id: i64, actor: &Actor) -> Result<bool> {
+        let now = self.now();
         let mut tx = self.store.begin().await?;
         match crate::app::cancel::cancel(&self.core, &mut tx, actor, id, now).await {
             Ok(c) => {

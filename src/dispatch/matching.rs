@@ -146,11 +146,7 @@ impl Candidate {
     /// The reasons as one line for the coordinator's view, in `lang` (`it` or `en`).
     pub fn explanation(&self, lang: &str) -> String {
         let t = super::texts::Texts;
-        let l = if lang.starts_with("en") {
-            crate::config::Lang::En
-        } else {
-            crate::config::Lang::It
-        };
+        let l = crate::config::Lang::from_code(lang);
         self.reasons
             .iter()
             .map(|r| {

@@ -132,6 +132,32 @@ pub async fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     Ok((code, body))
 }
 
+/// A one-time invite code printed by `connecting invite KIND --id ID --json`, as a coordinator
+/// would give it to the person.
+pub fn invite_code(db_url: &str, dir: &std::path::Path, kind: &str, id: i64, bot: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_connecting"))
+        .args([
+            "invite",
+            kind,
+            "--id",
+            &id.to_string(),
+            "--bot",
+            bot,
+            "--json",
+        ])
+        .env("CONNECTING_DATABASE_URL", db_url)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let invite: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    invite["code"].as_str().unwrap().to_string()
+}
+
 pub async fn register_people(store: &Store) {
     store
         .add_operator(

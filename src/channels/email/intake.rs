@@ -366,11 +366,7 @@ impl Intake {
         crate::app::Core::new(crate::dispatch::DispatchSettings {
             tz: self.cfg.timezone,
             message_id_domain: self.cfg.message_id_domain.clone(),
-            lang: if self.cfg.lang.starts_with("en") {
-                crate::config::Lang::En
-            } else {
-                crate::config::Lang::It
-            },
+            lang: crate::config::Lang::from_code(&self.cfg.lang),
             ..Default::default()
         })
     }
@@ -926,13 +922,30 @@ impl Intake {
             .reason(&self.cfg.lang, self.cfg.trusted_authserv_id.as_deref())
     }
 
-    /// The audit detail of a held follow-up or cancellation, with the DMARC reason if that held it.
-    fn held_detail(&self, s: &Step<'_>, detail: String) -> String {
+    /// A follow-up or cancellation that changes nothing: audited on its request (with the
+    /// DMARC reason when that held it), nobody answered.
+    async fn held_on(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: &Request,
+        action: &str,
+    ) -> Result<Outcome, IntakeError> {
+        let mut detail = format!("inbound {}", s.inbound_id);
         if matches!(s.verdict, Verdict::Hold(Reason::DmarcNotPassed)) {
-            format!("{detail}; {}", self.dmarc_reason(s.r))
-        } else {
-            detail
+            detail = format!("{detail}; {}", self.dmarc_reason(s.r));
         }
+        tx.audit(
+            s.now,
+            "process:email",
+            Some(request.id),
+            action,
+            Some(&detail),
+        )
+        .await?;
+        Ok(Outcome::Held {
+            request_id: Some(request.id),
+        })
     }
 
     /// The key of our mark, read once from the store.
@@ -1131,17 +1144,7 @@ impl Intake {
                 return self.refuse(tx, s, &request, "follow_up_refused").await;
             }
             Verdict::Hold(_) | Verdict::SetAside(_) => {
-                tx.audit(
-                    now,
-                    "process:email",
-                    Some(request.id),
-                    "follow_up_held",
-                    Some(&self.held_detail(s, detail)),
-                )
-                .await?;
-                return Ok(Outcome::Held {
-                    request_id: Some(request.id),
-                });
+                return self.held_on(tx, s, &request, "follow_up_held").await;
             }
             Verdict::Act => {}
         }
@@ -1231,25 +1234,13 @@ impl Intake {
         s: &Step<'_>,
         request: Request,
     ) -> Result<Outcome, IntakeError> {
-        let now = s.now;
         tx.link_inbound(s.inbound_id, request.id).await?;
         match s.verdict {
             Verdict::Refuse => {
                 return self.refuse(tx, s, &request, "cancellation_refused").await;
             }
             Verdict::Hold(_) | Verdict::SetAside(_) => {
-                let detail = self.held_detail(s, format!("inbound {}", s.inbound_id));
-                tx.audit(
-                    now,
-                    "process:email",
-                    Some(request.id),
-                    "cancellation_held",
-                    Some(&detail),
-                )
-                .await?;
-                return Ok(Outcome::Held {
-                    request_id: Some(request.id),
-                });
+                return self.held_on(tx, s, &request, "cancellation_held").await;
             }
             Verdict::Act => {}
         }

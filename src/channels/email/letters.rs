@@ -29,17 +29,8 @@ impl Confirmation<'_> {
     /// `Re: <original subject> [MED-..]`: the thread's own subject, with the code after it.
     pub fn subject(&self) -> String {
         let code = self.request.code.to_string();
-        let mut rest = self.request.subject.as_deref().unwrap_or("").trim();
-        while let Some(n) = ["re:", "r:", "i:", "fw:", "fwd:", "rif:", "aw:", "sv:"]
-            .iter()
-            .find(|p| {
-                rest.get(..p.len())
-                    .is_some_and(|head| head.eq_ignore_ascii_case(p))
-            })
-            .map(|p| p.len())
-        {
-            rest = rest[n..].trim_start();
-        }
+        let rest =
+            super::replies::strip_reply_prefixes(self.request.subject.as_deref().unwrap_or(""));
         let mut original = rest.replace(&format!("[{code}]"), "").trim().to_owned();
         if original.is_empty() {
             original = text(self.lang, "subject_default", &[]);
@@ -123,11 +114,7 @@ impl Confirmation<'_> {
 }
 
 fn lang_of(lang: &str) -> Lang {
-    if lang.eq_ignore_ascii_case("en") {
-        Lang::En
-    } else {
-        Lang::It
-    }
+    Lang::from_code(lang)
 }
 
 /// "giovedì 11 marzo, 14:30" (with the duration when known), or "entro lunedì 15 marzo" for a

@@ -7,11 +7,7 @@ use crate::prompts::{Prompts, t};
 use crate::store::Request;
 
 fn lang_of(lang: &str) -> Lang {
-    if lang.eq_ignore_ascii_case("en") {
-        Lang::En
-    } else {
-        Lang::It
-    }
+    Lang::from_code(lang)
 }
 
 /// The sentence `email.<key>` in `lang` (Italian unless `en`), with `{placeholders}` filled.
@@ -158,11 +154,11 @@ pub fn refused_body(lang: &str, r: &Request) -> String {
     .join("\n\n")
 }
 
-/// `Re: [CODE] subject`, without piling up Re:/R:/I:/Fwd: prefixes or an old code.
-pub fn reply_subject(lang: &str, code: &str, original: Option<&str>) -> String {
-    // One pass over a borrowed slice: a subject of 60,000 "Re: " took a second when each
-    // prefix was cut from a fresh lower-cased copy.
-    let mut rest = original.unwrap_or("").trim();
+/// A subject without its Re:/R:/I:/Fwd: prefixes, however many. One pass over a borrowed
+/// slice: a subject of 60,000 "Re: " took a second when each prefix was cut from a fresh
+/// lower-cased copy.
+pub fn strip_reply_prefixes(subject: &str) -> &str {
+    let mut rest = subject.trim();
     while let Some(n) = ["re:", "r:", "i:", "fw:", "fwd:", "rif:", "aw:", "sv:"]
         .iter()
         .find(|p| {
@@ -173,7 +169,12 @@ pub fn reply_subject(lang: &str, code: &str, original: Option<&str>) -> String {
     {
         rest = rest[n..].trim_start();
     }
-    let mut s = rest.to_owned();
+    rest
+}
+
+/// `Re: [CODE] subject`, without piling up Re:/R:/I:/Fwd: prefixes or an old code.
+pub fn reply_subject(lang: &str, code: &str, original: Option<&str>) -> String {
+    let mut s = strip_reply_prefixes(original.unwrap_or("")).to_owned();
     if let Some(found) = crate::domain::RequestCode::find_in(&s) {
         let tag = format!("[{found}]");
         s = s.replace(&tag, "").trim().to_owned();

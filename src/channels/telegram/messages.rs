@@ -16,11 +16,7 @@ use crate::outbox::{Button, TelegramPayload};
 pub use crate::app::sentence::OfferView;
 
 fn lang_of(code: &str) -> Lang {
-    if code.starts_with("en") {
-        Lang::En
-    } else {
-        Lang::It
-    }
+    Lang::from_code(code)
 }
 
 /// The callback data of an answer (every one fits the 64-byte limit).

@@ -8,12 +8,7 @@ use crate::prompts::Prompts;
 
 /// Renders `telegram.<key>` in `lang` ("it" default, "en").
 pub fn render(lang: &str, key: &str, args: &[(&str, &str)]) -> String {
-    let l = if lang.starts_with("en") {
-        Lang::En
-    } else {
-        Lang::It
-    };
-    Prompts::global().render(l, &format!("telegram.{key}"), args)
+    Prompts::global().render(Lang::from_code(lang), &format!("telegram.{key}"), args)
 }
 
 /// Italian text without placeholders.
