@@ -1,11 +1,14 @@
 //! Embeds every prompt file (`prompts/<lang>/<area>.toml`) into the binary, so the service needs
-//! no files beside it at run time. `src/prompts.rs` loads and checks them.
+//! no files beside it at run time. `src/prompts.rs` loads and checks them. Also tells cargo to
+//! rebuild when a migration is added (`sqlx::migrate!` embeds them).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=prompts");
+    // `sqlx::migrate!` embeds the migrations; a new file must rebuild the crate.
+    println!("cargo:rerun-if-changed=migrations");
     // Read at run time of the build script, not baked in when it was compiled: a build
     // directory shared by several checkouts must embed the prompts of the one being built.
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
