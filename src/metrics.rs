@@ -159,60 +159,53 @@ pub struct StoreFigures {
     pub outbox: Vec<(String, String, i64, i64)>,
 }
 
-/// `SUM(CASE ...)` columns for a cumulative histogram of `expr`, portable to both backends.
-fn bucket_columns(expr: &str) -> String {
-    let mut cols = vec![
-        format!("COALESCE(SUM(CASE WHEN {expr} > 0 THEN {expr} ELSE 0 END), 0)"),
-        "COUNT(*)".to_string(),
-    ];
-    for b in BUCKETS {
-        cols.push(format!(
-            "COALESCE(SUM(CASE WHEN {expr} <= {b} THEN 1 ELSE 0 END), 0)"
-        ));
+/// A histogram from the non-cumulative rows of `latency_observations`: `(bucket, n, seconds)`,
+/// bucket `i` counting latencies up to `BUCKETS[i]`, bucket `BUCKETS.len()` the rest.
+fn histo_from(rows: &[(i64, i64, i64)]) -> Histo {
+    let mut counts = vec![0u64; BUCKETS.len() + 1];
+    let mut sum = 0i64;
+    for (bucket, n, seconds) in rows {
+        let i = usize::try_from(*bucket).unwrap_or(0).min(BUCKETS.len());
+        counts[i] += u64::try_from(*n).unwrap_or(0);
+        sum += seconds;
     }
-    cols.join(", ")
-}
-
-fn histo_from(row: &[i64]) -> Histo {
-    // row: sum, count, cumulative counts per bound.
-    let mut buckets = Vec::with_capacity(BUCKETS.len());
-    let mut prev = 0;
-    for (i, b) in BUCKETS.iter().enumerate() {
-        let cum = row.get(i + 2).copied().unwrap_or(0).max(prev);
-        buckets.push((*b as f64, u64::try_from(cum - prev).unwrap_or(0)));
-        prev = cum;
-    }
-    let count = row.get(1).copied().unwrap_or(0);
-    buckets.push((f64::INFINITY, u64::try_from(count - prev).unwrap_or(0)));
+    let bounds = BUCKETS
+        .iter()
+        .map(|b| *b as f64)
+        .chain(std::iter::once(f64::INFINITY));
     Histo {
-        sum: row.first().copied().unwrap_or(0) as f64,
-        count: u64::try_from(count).unwrap_or(0),
-        buckets,
+        sum: sum as f64,
+        count: counts.iter().sum(),
+        buckets: bounds.zip(counts).collect(),
     }
 }
 
-async fn latency_histograms(
-    store: &Store,
-    column: &str,
-) -> Result<Vec<(String, Histo)>, StoreError> {
-    use sqlx::Row as _;
-    let expr = format!("({column} - created_at)");
-    let sql = format!(
-        "SELECT channel, {} FROM requests WHERE {column} IS NOT NULL GROUP BY channel ORDER BY channel",
-        bucket_columns(&expr)
-    );
-    let n = BUCKETS.len() + 2;
-    let rows: Vec<(String, Vec<i64>)> = with_pool!(store, p => {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(p).await?.into_iter().map(|r| {
-            let ch: String = r.try_get(0).unwrap_or_default();
-            let vals = (1..=n).map(|i| r.try_get::<i64, _>(i).unwrap_or(0)).collect();
-            (ch, vals)
-        }).collect()
+/// The latencies of `kind` (`assignment`, `confirmation`) per channel, as observed by the
+/// store's triggers when they happened (migration 0110): a few rows, whatever the number of
+/// requests stored.
+async fn latency_histograms(store: &Store, kind: &str) -> Result<Vec<(String, Histo)>, StoreError> {
+    let rows: Vec<(String, i64, i64, i64)> = with_pool!(store, p => {
+        sqlx::query_as(
+            "SELECT channel, CAST(bucket AS BIGINT), n, total_seconds FROM latency_observations \
+             WHERE kind = $1 ORDER BY channel, bucket",
+        )
+        .bind(kind)
+        .fetch_all(p)
+        .await?
     });
-    Ok(rows
-        .into_iter()
-        .map(|(ch, v)| (ch, histo_from(&v)))
-        .collect())
+    let mut out: Vec<(String, Histo)> = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let channel = rows[i].0.clone();
+        let group: Vec<(i64, i64, i64)> = rows[i..]
+            .iter()
+            .take_while(|r| r.0 == channel)
+            .map(|r| (r.1, r.2, r.3))
+            .collect();
+        i += group.len();
+        out.push((channel, histo_from(&group)));
+    }
+    Ok(out)
 }
 
 impl StoreFigures {
@@ -223,8 +216,8 @@ impl StoreFigures {
             sqlx::query_as("SELECT channel, status, COUNT(*) FROM requests GROUP BY channel, status ORDER BY channel, status")
                 .fetch_all(p).await?
         });
-        let assign = latency_histograms(store, "assigned_at").await?;
-        let confirm = latency_histograms(store, "confirmed_at").await?;
+        let assign = latency_histograms(store, "assignment").await?;
+        let confirm = latency_histograms(store, "confirmation").await?;
         let mut channels: Vec<String> = requests.iter().map(|r| r.0.clone()).collect();
         channels.dedup();
         let latencies = channels
@@ -537,16 +530,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn histograms_from_cumulative_sql_rows_are_per_bucket() {
-        // sum 1000, 4 samples: 2 under a minute, 1 under 5 min, 1 over 3 days.
-        let mut row = vec![1000, 4, 2, 3];
-        row.extend([3; 8]);
-        let h = histo_from(&row);
-        assert_eq!(h.count, 4);
+    fn histograms_from_observation_rows_are_per_bucket() {
+        // 4 samples: 2 under a minute (40 s in all), 1 under 5 min, 1 over 3 days; an
+        // out-of-range bucket counts as +Inf.
+        let h = histo_from(&[(0, 2, 40), (1, 1, 200), (10, 1, 400_000), (99, 1, 500_000)]);
+        assert_eq!(h.count, 5);
+        assert_eq!(h.sum, 900_240.0);
         assert_eq!(h.buckets[0], (60.0, 2));
         assert_eq!(h.buckets[1], (300.0, 1));
-        assert_eq!(h.buckets.last(), Some(&(f64::INFINITY, 1)));
-        assert_eq!(h.buckets.iter().map(|b| b.1).sum::<u64>(), 4);
+        assert_eq!(h.buckets.last(), Some(&(f64::INFINITY, 2)));
+        assert_eq!(h.buckets.len(), BUCKETS.len() + 1);
     }
 
     #[test]

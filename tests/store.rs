@@ -536,3 +536,62 @@ both_backends!(
         assert_eq!(keys, ["answer", "bulk-0"]);
     }
 );
+
+both_backends!(
+    latencies_are_observed_when_they_happen_and_counted_once,
+    |db| async move {
+        use connecting::metrics::StoreFigures;
+        let s = &db.store;
+        let at = |secs: i64| now() + Duration::seconds(secs);
+        let mut telegram = complete_request(None);
+        telegram.channel = Some(Channel::Telegram);
+        let a = s
+            .create_request(&complete_request(None), now())
+            .await
+            .unwrap();
+        let b = s
+            .create_request(&complete_request(None), now())
+            .await
+            .unwrap();
+        let c = s.create_request(&telegram, now()).await.unwrap();
+        for (r, assigned) in [(&a, 100), (&b, 5000), (&c, 30)] {
+            s.transition(r.id, RequestStatus::Offered, "process:dispatch", now())
+                .await
+                .unwrap();
+            s.transition(
+                r.id,
+                RequestStatus::Assigned,
+                "process:dispatch",
+                at(assigned),
+            )
+            .await
+            .unwrap();
+        }
+        s.transition(a.id, RequestStatus::Confirmed, "process:outbox", at(200))
+            .await
+            .unwrap();
+        // A change that leaves the stamps as they were observes nothing again.
+        s.transition(a.id, RequestStatus::Done, "cli", at(9000))
+            .await
+            .unwrap();
+
+        let f = StoreFigures::read(s).await.unwrap();
+        let find = |ch: &str| {
+            f.latencies
+                .iter()
+                .find(|l| l.0 == ch)
+                .unwrap_or_else(|| panic!("no latencies for {ch}: {:?}", f.latencies))
+        };
+        let (_, assign, confirm) = find("email");
+        assert_eq!(assign.count, 2, "{assign:?}");
+        assert_eq!(assign.sum, 5100.0);
+        // 100 s falls under the 300 s bound, 5000 s under 7200 s.
+        assert_eq!(assign.buckets[1], (300.0, 1), "{assign:?}");
+        assert_eq!(assign.buckets[5], (7200.0, 1), "{assign:?}");
+        assert_eq!((confirm.count, confirm.sum), (1, 200.0));
+        let (_, assign, confirm) = find("telegram");
+        assert_eq!((assign.count, assign.sum), (1, 30.0));
+        assert_eq!(assign.buckets[0], (60.0, 1));
+        assert_eq!(confirm.count, 0);
+    }
+);
