@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod domain;
 pub mod extract;
 pub mod http;
+pub mod ics;
 pub mod intake;
 pub mod leader;
 pub mod metrics;

@@ -1,0 +1,307 @@
+//! Calendar invitations (iCalendar, RFC 5545, with the iTIP methods of RFC 5546) for an
+//! appointment: what lands in the requester's Outlook, Gmail or Thunderbird calendar and in the
+//! mediator's phone.
+//!
+//! Pure: typed values in, text out. One event per request, with a stable `UID`
+//! (`<request code>@<our mail domain>`), `DTSTART`/`DTEND` as local times in `Europe/Rome` with
+//! its `VTIMEZONE` (the end computed through UTC, so an appointment across the night of a
+//! daylight-saving change lasts what it should), a `SEQUENCE` that grows with every change, and
+//! `METHOD:CANCEL` for the same `UID` when the appointment is cancelled.
+//!
+//! What the clients need, and what we chose (ARCHITECTURE.md, "Calendar invitations"):
+//! - Outlook and Gmail show an invitation only with `METHOD` both in the calendar and in the
+//!   MIME type's `method` parameter, an `ORGANIZER`, and the reader as an `ATTENDEE`; Gmail
+//!   also wants `DTSTAMP` and a `UID` it can match later updates against.
+//! - The organizer is the cooperative's mailbox; the requester and the mediator are attendees
+//!   with `PARTSTAT=ACCEPTED` (the requester asked for the appointment, the mediator accepted it)
+//!   and `RSVP=FALSE`: we want no iTIP replies in the cooperative's inbox, since changes go
+//!   through the request's thread.
+//! - Lines are folded at 75 octets on UTF-8 character boundaries, text values escaped, CRLF
+//!   line ends.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+
+/// The time zone every appointment is in.
+pub const TZID: &str = "Europe/Rome";
+
+/// What the message asks of the calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// A new appointment, or an update of one (a higher `SEQUENCE`).
+    Request,
+    /// The appointment is cancelled.
+    Cancel,
+}
+
+impl Method {
+    /// The iTIP method name, as in `METHOD:` and the MIME type's `method=` parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Request => "REQUEST",
+            Method::Cancel => "CANCEL",
+        }
+    }
+}
+
+/// A person on the invitation: a display name and, when known, an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// One appointment as a calendar event.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Stable for the life of the request: [`uid`].
+    pub uid: String,
+    /// Grows with every change sent: [`sequence`].
+    pub sequence: u32,
+    pub method: Method,
+    /// The local start, in [`TZID`].
+    pub start: NaiveDateTime,
+    pub minutes: u32,
+    pub summary: String,
+    pub location: Option<String>,
+    pub description: String,
+    pub organizer: Party,
+    pub attendees: Vec<Party>,
+    /// When this version of the event was written.
+    pub stamp: DateTime<Utc>,
+}
+
+/// The event's `UID`: the request's code at our own mail domain, the same for every update.
+pub fn uid(code: &str, domain: &str) -> String {
+    format!(
+        "{}@{}",
+        code.to_ascii_lowercase(),
+        domain.trim().to_ascii_lowercase()
+    )
+}
+
+/// A `SEQUENCE` that grows with every change without a counter to keep: the minutes from the
+/// request's creation to the change being sent. Two changes in the same minute share it, which
+/// clients accept (the later `DTSTAMP` wins).
+pub fn sequence(created: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
+    u32::try_from((now - created).num_minutes().max(0)).unwrap_or(u32::MAX)
+}
+
+/// The calendar object (`VCALENDAR` with the time zone and one `VEVENT`), CRLF-terminated.
+pub fn calendar(e: &Event) -> String {
+    let tz: Tz = chrono_tz::Europe::Rome;
+    let start_utc = crate::domain::appointment::local_to_utc(e.start, tz);
+    let end_local = (start_utc + Duration::minutes(i64::from(e.minutes)))
+        .with_timezone(&tz)
+        .naive_local();
+    let mut lines: Vec<String> = vec![
+        "BEGIN:VCALENDAR".into(),
+        "VERSION:2.0".into(),
+        "PRODID:-//connecting//mediazione//IT".into(),
+        "CALSCALE:GREGORIAN".into(),
+        format!("METHOD:{}", e.method.as_str()),
+    ];
+    lines.extend(VTIMEZONE.iter().map(|l| l.to_string()));
+    lines.push("BEGIN:VEVENT".into());
+    lines.push(format!("UID:{}", text(&e.uid)));
+    lines.push(format!("SEQUENCE:{}", e.sequence));
+    lines.push(format!("DTSTAMP:{}", e.stamp.format("%Y%m%dT%H%M%SZ")));
+    lines.push(format!("DTSTART;TZID={TZID}:{}", local(e.start)));
+    lines.push(format!("DTEND;TZID={TZID}:{}", local(end_local)));
+    lines.push(format!("SUMMARY:{}", text(&e.summary)));
+    if let Some(place) = e.location.as_deref().filter(|p| !p.trim().is_empty()) {
+        lines.push(format!("LOCATION:{}", text(place)));
+    }
+    if !e.description.trim().is_empty() {
+        lines.push(format!("DESCRIPTION:{}", text(&e.description)));
+    }
+    lines.push(party("ORGANIZER", &e.organizer, None));
+    for a in &e.attendees {
+        if a.email.is_some() {
+            lines.push(party(
+                "ATTENDEE",
+                a,
+                Some(";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE"),
+            ));
+        }
+    }
+    match e.method {
+        Method::Request => {
+            lines.push("STATUS:CONFIRMED".into());
+            lines.push("TRANSP:OPAQUE".into());
+        }
+        Method::Cancel => lines.push("STATUS:CANCELLED".into()),
+    }
+    lines.push("END:VEVENT".into());
+    lines.push("END:VCALENDAR".into());
+    let mut out = String::new();
+    for l in lines {
+        fold(&l, &mut out);
+    }
+    out
+}
+
+/// Europe/Rome as every client reads it: CET, and CEST from the last Sunday of March at 02:00 to
+/// the last Sunday of October at 03:00 (the European Union's rule since 1996).
+const VTIMEZONE: [&str; 16] = [
+    "BEGIN:VTIMEZONE",
+    "TZID:Europe/Rome",
+    "BEGIN:DAYLIGHT",
+    "TZOFFSETFROM:+0100",
+    "TZOFFSETTO:+0200",
+    "TZNAME:CEST",
+    "DTSTART:19700329T020000",
+    "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+    "END:DAYLIGHT",
+    "BEGIN:STANDARD",
+    "TZOFFSETFROM:+0200",
+    "TZOFFSETTO:+0100",
+    "TZNAME:CET",
+    "DTSTART:19701025T030000",
+    "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
+    "END:STANDARD",
+];
+
+fn local(t: NaiveDateTime) -> String {
+    t.format("%Y%m%dT%H%M%S").to_string()
+}
+
+/// `ORGANIZER;CN="Name":mailto:addr` (the name quoted, without the characters a parameter
+/// value cannot hold).
+fn party(prop: &str, p: &Party, params: Option<&str>) -> String {
+    let name: String = p
+        .name
+        .chars()
+        .filter(|c| !matches!(c, '"' | '\r' | '\n') && !c.is_control())
+        .collect();
+    let addr = p
+        .email
+        .as_deref()
+        .map(|a| a.trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{prop};CN=\"{name}\"{}:mailto:{addr}",
+        params.unwrap_or_default()
+    )
+}
+
+/// A TEXT value escaped (RFC 5545 3.3.11): backslash, semicolon, comma and new lines.
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Appends `line` folded at 75 octets (continuations start with a space), never inside a UTF-8
+/// character, ending in CRLF.
+fn fold(line: &str, out: &mut String) {
+    let mut width = 0;
+    for c in line.chars() {
+        let n = c.len_utf8();
+        if width + n > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += n;
+    }
+    out.push_str("\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone};
+
+    fn event(start: NaiveDateTime, minutes: u32) -> Event {
+        Event {
+            uid: uid("MED-2027-0042", "coop.example"),
+            sequence: 0,
+            method: Method::Request,
+            start,
+            minutes,
+            summary: "Mediazione arabo, colloquio".into(),
+            location: Some("Via Roma 1, Dalmine".into()),
+            description: "Mediatrice: Amina; codice MED-2027-0042".into(),
+            organizer: Party {
+                name: "Cooperativa".into(),
+                email: Some("info@coop.example".into()),
+            },
+            attendees: vec![Party {
+                name: "Laura \"Rossi\"".into(),
+                email: Some("laura@comune.example".into()),
+            }],
+            stamp: Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap(),
+        }
+    }
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .and_then(|d| d.and_hms_opt(h, min, 0))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_end_is_computed_through_utc_across_a_daylight_saving_change() {
+        // 28 March 2027: clocks go from 02:00 to 03:00. Two hours from 01:00 end at 04:00.
+        let ics = calendar(&event(at(2027, 3, 28, 1, 0), 120));
+        assert!(
+            ics.contains("DTSTART;TZID=Europe/Rome:20270328T010000\r\n"),
+            "{ics}"
+        );
+        assert!(
+            ics.contains("DTEND;TZID=Europe/Rome:20270328T040000\r\n"),
+            "{ics}"
+        );
+        // An ordinary afternoon.
+        let ics = calendar(&event(at(2027, 3, 12, 14, 30), 90));
+        assert!(
+            ics.contains("DTEND;TZID=Europe/Rome:20270312T160000\r\n"),
+            "{ics}"
+        );
+    }
+
+    #[test]
+    fn text_is_escaped_and_lines_are_folded_on_character_boundaries() {
+        let mut e = event(at(2027, 3, 12, 14, 30), 60);
+        e.description = "Via Sant'Antonio, 3; scala B\nportineria — è così ".repeat(4);
+        let ics = calendar(&e);
+        for line in ics.split("\r\n") {
+            assert!(line.len() <= 75, "line over 75 octets: {line:?}");
+        }
+        let unfolded = ics.replace("\r\n ", "");
+        assert!(unfolded.contains("Sant'Antonio\\, 3\\; scala B\\nportineria — è così"));
+        assert!(unfolded.contains("ATTENDEE;CN=\"Laura Rossi\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:laura@comune.example"));
+        assert!(ics.ends_with("END:VCALENDAR\r\n"));
+        assert!(
+            !ics.replace("\r\n", "").contains('\n'),
+            "bare LF in {ics:?}"
+        );
+    }
+
+    #[test]
+    fn a_cancellation_names_the_same_event_with_a_higher_sequence() {
+        let created = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap();
+        let first = sequence(created, created + Duration::minutes(30));
+        let later = sequence(created, created + Duration::days(2));
+        assert!(later > first);
+        let mut e = event(at(2027, 3, 12, 14, 30), 60);
+        e.method = Method::Cancel;
+        e.sequence = later;
+        let ics = calendar(&e);
+        assert!(ics.contains("METHOD:CANCEL\r\n"));
+        assert!(ics.contains("STATUS:CANCELLED\r\n"));
+        assert!(ics.contains("UID:med-2027-0042@coop.example\r\n"));
+        assert!(ics.contains(&format!("SEQUENCE:{later}\r\n")));
+    }
+}
