@@ -16,6 +16,7 @@
 //! | answer an offer (accept, decline, reason) | no | offers addressed to them, while active | no (coordinators assign instead) |
 //! | report an outcome (done, not done, hours) | no | their own assignment | all (on the mediator's behalf) |
 //! | assign by hand, review held mail | no | no | all |
+//! | dispatch: send an offer wave, fire a timer, alert coordinators | no | no | all, and the service itself ([`Actor::System`]) |
 //!
 //! A request is an operator's own when its `operator_id` is theirs, or when it was written from
 //! their email address or their Telegram chat. A deactivated mediator or operator may do
@@ -41,6 +42,9 @@ pub enum Actor {
     Coordinator { id: i64 },
     /// The command line on the server: whoever runs it has the database, so coordinator rights.
     Cli,
+    /// The service itself (the dispatcher's rounds, timers, the outbox worker): it may only do
+    /// its own work ([`Action::Dispatch`]). `process` names it in the audit (`process:timers`).
+    System { process: &'static str },
 }
 
 impl Actor {
@@ -52,6 +56,7 @@ impl Actor {
             Actor::Mediator { id, .. } => format!("mediator:{id}"),
             Actor::Coordinator { id } => format!("coordinator:{id}"),
             Actor::Cli => "cli".into(),
+            Actor::System { process } => format!("process:{process}"),
         }
     }
 }
@@ -73,10 +78,12 @@ pub enum Action {
     RecordOutcome,
     /// Assign by hand, accept or reject held mail.
     Manage,
+    /// The service's own work: send an offer wave, fire a timer, alert the coordinators.
+    Dispatch,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::See,
         Action::SeeDetails,
         Action::Cancel,
@@ -85,6 +92,7 @@ impl Action {
         Action::AnswerOffer,
         Action::RecordOutcome,
         Action::Manage,
+        Action::Dispatch,
     ];
 }
 
@@ -151,6 +159,10 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
             Action::AnswerOffer => Err(Denied::NotForRole),
             _ => Ok(()),
         },
+        Actor::System { .. } => match action {
+            Action::Dispatch => Ok(()),
+            _ => Err(Denied::NotForRole),
+        },
         Actor::Operator {
             id,
             email,
@@ -178,7 +190,7 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                         Err(Denied::NotYours)
                     }
                 }
-                Action::AnswerOffer | Action::RecordOutcome | Action::Manage => {
+                Action::AnswerOffer | Action::RecordOutcome | Action::Manage | Action::Dispatch => {
                     Err(Denied::NotForRole)
                 }
             }
@@ -199,9 +211,11 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                 Action::AnswerOffer => Err(Denied::NotYours),
                 Action::RecordOutcome if assigned => Ok(()),
                 Action::RecordOutcome => Err(Denied::NotYours),
-                Action::Cancel | Action::AddInfo | Action::Evaluate | Action::Manage => {
-                    Err(Denied::NotForRole)
-                }
+                Action::Cancel
+                | Action::AddInfo
+                | Action::Evaluate
+                | Action::Manage
+                | Action::Dispatch => Err(Denied::NotForRole),
             }
         }
     }

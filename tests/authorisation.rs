@@ -77,6 +77,7 @@ fn the_table() {
                 Evaluate,
                 RecordOutcome,
                 Manage,
+                Dispatch,
             ],
         ),
         (
@@ -90,7 +91,13 @@ fn the_table() {
                 Evaluate,
                 RecordOutcome,
                 Manage,
+                Dispatch,
             ],
+        ),
+        (
+            "the service itself",
+            Actor::System { process: "timers" },
+            vec![Dispatch],
         ),
     ];
     for (who, actor, allowed) in &rows {

@@ -91,7 +91,10 @@ both_backends!(
                 email: Some(Arc::new(smtp)),
             },
             RetryPolicy::default(),
-        );
+        )
+        .with_events(connecting::app::delivery::events(
+            connecting::app::Core::new(Default::default()),
+        ));
         let s = worker.run_once().await.unwrap();
         assert_eq!(
             (s.sent, s.retried, s.dead),

@@ -514,7 +514,10 @@ both_backends!(
                 email: Some(std::sync::Arc::new(Accepting)),
             },
             Default::default(),
-        );
+        )
+        .with_events(connecting::app::delivery::events(
+            connecting::app::Core::new(Default::default()),
+        ));
         assert_eq!(w.status(code).await, RequestStatus::Assigned);
         assert!(outbox.run_once().await.unwrap().sent >= 2);
         assert_eq!(w.status(code).await, RequestStatus::Confirmed);

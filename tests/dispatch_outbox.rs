@@ -80,6 +80,9 @@ fn worker(
         },
         policy,
     )
+    .with_events(connecting::app::delivery::events(
+        connecting::app::Core::new(Default::default()),
+    ))
 }
 
 /// The coordinator every dead letter is reported to (Telegram chat 900).
@@ -333,7 +336,10 @@ async fn crash_child_process() {
             concurrency: 1,
             ..Default::default()
         },
-    );
+    )
+    .with_events(connecting::app::delivery::events(
+        connecting::app::Core::new(Default::default()),
+    ));
     w.run_once().await.unwrap();
 }
 
@@ -433,6 +439,9 @@ both_backends!(
                 },
                 RetryPolicy::default(),
             )
+            .with_events(connecting::app::delivery::events(
+                connecting::app::Core::new(Default::default()),
+            ))
             .with_email_cap(3, StdDuration::from_secs(3600))
         };
         let enqueue_mail = |key: String, to: &'static str| {
@@ -512,8 +521,12 @@ both_backends!(
             "blocked".into(),
             vec![Err(DeliveryError::Permanent("bot was blocked".into()))],
         );
+        let english = connecting::app::Core::new(connecting::dispatch::DispatchSettings {
+            lang: connecting::config::Lang::En,
+            ..Default::default()
+        });
         let w = worker(&db.store, &clock, &rec, RetryPolicy::default())
-            .with_language(connecting::config::Lang::En);
+            .with_events(connecting::app::delivery::events(english));
         enqueue(&db.store, &["blocked".into()], clock.now()).await;
         assert_eq!(w.run_once().await.unwrap().dead, 1);
         assert_eq!(w.run_once().await.unwrap().sent, 1);

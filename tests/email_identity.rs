@@ -75,6 +75,9 @@ impl Rig {
             },
             RetryPolicy::default(),
         )
+        .with_events(connecting::app::delivery::events(
+            connecting::app::Core::new(Default::default()),
+        ))
         .with_email_cap(10, Duration::from_secs(3600));
         Rig {
             store: store.clone(),

@@ -71,6 +71,9 @@ fn worker(store: &Store, servers: &mail::MailServers, clock: &ManualClock) -> Ou
         },
         RetryPolicy::default(),
     )
+    .with_events(connecting::app::delivery::events(
+        connecting::app::Core::new(Default::default()),
+    ))
     .with_email_cap(10, Duration::from_secs(3600))
 }
 

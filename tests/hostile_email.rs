@@ -967,6 +967,9 @@ both_backends!(
             },
             RetryPolicy::default(),
         )
+        .with_events(connecting::app::delivery::events(
+            connecting::app::Core::new(Default::default()),
+        ))
         .with_email_cap(smtp_cap as u32, Duration::from_secs(3600));
         // The first message leaves the time out: every answer on it is met with the question
         // again, the loop a careless autoresponder keeps going.

@@ -35,6 +35,29 @@ pub async fn cancel(
 ) -> Result<Cancelled> {
     let req = tx.request_by_id(request_id).await?;
     authorise(actor, Action::Cancel, &RequestFacts::of(&req))?;
+    apply(core, tx, actor, req, now).await
+}
+
+/// A held request rejected by a coordinator's review ([`super::review::reject`], which asked
+/// the table already): cancelled as any other.
+pub(crate) async fn cancelled_by_review(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    req: Request,
+    now: DateTime<Utc>,
+) -> Result<Cancelled> {
+    apply(core, tx, actor, req, now).await
+}
+
+/// The cancellation itself, once the actor is authorised.
+async fn apply(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    req: Request,
+    now: DateTime<Utc>,
+) -> Result<Cancelled> {
     let open = RequestStatus::sources_of(RequestStatus::Cancelled);
     if !tx
         .set_status_if(req.id, &open, RequestStatus::Cancelled, "", now)

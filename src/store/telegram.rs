@@ -125,21 +125,21 @@ impl Tx {
     }
 }
 
-impl Store {
+impl Tx {
     /// Why a mediator declined their own offer; `false` when the offer is not theirs or was not
     /// declined.
     pub async fn set_decline_reason(
-        &self,
+        &mut self,
         offer_id: i64,
         mediator_id: i64,
         reason: &str,
     ) -> Result<bool> {
-        let n = with_pool!(self, p => {
+        let n = with_tx!(self, c => {
             sqlx::query("UPDATE offers SET decline_reason = $1 WHERE id = $2 AND mediator_id = $3 AND state = 'declined'")
                 .bind(reason)
                 .bind(offer_id)
                 .bind(mediator_id)
-                .execute(p)
+                .execute(&mut *c)
                 .await?
                 .rows_affected()
         });
@@ -149,17 +149,17 @@ impl Store {
     /// The hours a mediator actually worked on their own completed assignment; `false` when
     /// the assignment is not theirs or not marked done.
     pub async fn set_worked_minutes(
-        &self,
+        &mut self,
         assignment_id: i64,
         mediator_id: i64,
         minutes: i64,
     ) -> Result<bool> {
-        let n = with_pool!(self, p => {
+        let n = with_tx!(self, c => {
             sqlx::query("UPDATE assignments SET worked_minutes = $1 WHERE id = $2 AND mediator_id = $3 AND status = 'done'")
                 .bind(minutes)
                 .bind(assignment_id)
                 .bind(mediator_id)
-                .execute(p)
+                .execute(&mut *c)
                 .await?
                 .rows_affected()
         });

@@ -161,6 +161,11 @@ impl From<crate::app::AppError> for IntakeError {
     fn from(e: crate::app::AppError) -> Self {
         match e {
             crate::app::AppError::Store(e) => IntakeError::Store(e),
+            crate::app::AppError::WrongState {
+                code,
+                what: "review",
+                ..
+            } => IntakeError::NotHeld(code),
             other => IntakeError::Core(other),
         }
     }
@@ -1339,16 +1344,7 @@ impl Intake {
     ) -> Result<(), IntakeError> {
         let text = replies::text(&self.cfg.lang, text_key, args);
         let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
-        crate::alerts::to_coordinators(
-            tx,
-            key,
-            request_id,
-            &subject,
-            &text,
-            &self.cfg.message_id_domain,
-            now,
-        )
-        .await?;
+        crate::app::alert::text(&self.core(), tx, key, request_id, &subject, &text, now).await?;
         Ok(())
     }
 
@@ -1434,10 +1430,9 @@ impl Intake {
         Ok(())
     }
 
-    /// Re-processes a quarantined message (after a fix, or with other limits).
-    /// A coordinator's decision on a request held from an unknown sender: accepted, it goes on
-    /// (queued, or waiting for the missing fields) and the sender gets the acknowledgement on
-    /// their thread; rejected, it is cancelled without any reply (no backscatter).
+    /// A coordinator's decision on a request held from an unknown sender (the core's review:
+    /// accepted, it goes on and the sender gets the acknowledgement on their thread; rejected,
+    /// it is cancelled without any reply). `actor`: `cli` or `coordinator:<id>`.
     pub async fn review_held(
         &self,
         request_id: i64,
@@ -1445,66 +1440,38 @@ impl Intake {
         actor: &str,
     ) -> Result<Outcome, IntakeError> {
         let now = self.clock.now();
-        let request = self.store.request_by_id(request_id).await?;
-        if request.status != RequestStatus::NeedsReview {
-            return Err(IntakeError::NotHeld(request.code));
-        }
-        let source = self
-            .store
-            .inbound(CHANNEL, None)
-            .await?
-            .into_iter()
-            .find(|m| m.request_id == Some(request_id));
-        let email = match &source {
-            Some(m) => self
-                .store
-                .inbound_raw(m.id)
-                .await?
-                .and_then(|raw| parse_email(&raw, &self.cfg.limits).ok())
-                .map(|mut e| {
-                    e.distrust_forged_pec(&self.cfg.pec_provider_domains);
-                    e
-                }),
-            None => None,
-        };
+        let who = crate::app::managing_actor(actor).unwrap_or(crate::authz::Actor::Cli);
+        let core = self.core();
         let mut tx = self.store.begin().await?;
-        if !accept {
-            let who = crate::app::managing_actor(actor).unwrap_or(crate::authz::Actor::Cli);
-            crate::app::cancel::cancel(&self.core(), &mut tx, &who, request_id, now).await?;
-            tx.audit(now, actor, Some(request_id), "review_rejected", None)
-                .await?;
-            tx.commit().await?;
-            return Ok(Outcome::Cancelled {
-                request_id,
-                code: request.code,
-            });
-        }
-        let to = if request.missing.is_empty() {
-            RequestStatus::Queued
+        let r = if accept {
+            crate::app::review::accept(&core, &mut tx, &who, request_id, now)
+                .await
+                .map(|(r, _)| Outcome::Created {
+                    request_id,
+                    code: r.code,
+                    status: r.status,
+                })
         } else {
-            RequestStatus::NeedsInfo
+            crate::app::review::reject(&core, &mut tx, &who, request_id, now)
+                .await
+                .map(|r| Outcome::Cancelled {
+                    request_id,
+                    code: r.code,
+                })
         };
-        let updated = tx.transition(request_id, to, actor, now).await?;
-        tx.audit(now, actor, Some(request_id), "review_accepted", None)
-            .await?;
-        if let (Some(m), Some(email)) = (&source, &email) {
-            let body = replies::ack_body(&self.cfg.lang, &updated, false, &[]);
-            let reply = ReplyTo {
-                email,
-                inbound_id: m.id,
-                to_operator: updated.operator_id.is_some(),
-            };
-            self.queue_reply(&mut tx, &reply, &updated, "ack", body, now)
-                .await?;
+        match r {
+            Ok(o) => {
+                tx.commit().await?;
+                Ok(o)
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e.into())
+            }
         }
-        tx.commit().await?;
-        Ok(Outcome::Created {
-            request_id,
-            code: updated.code,
-            status: updated.status,
-        })
     }
 
+    /// Re-processes a quarantined message (after a fix, or with other limits).
     pub async fn retry_quarantined(&self, id: i64) -> Result<Outcome, IntakeError> {
         let row = self
             .store

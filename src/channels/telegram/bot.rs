@@ -110,6 +110,13 @@ pub(super) fn dispatch_err(e: DispatchError) -> SinkError {
     }
 }
 
+pub(super) fn app_err(e: crate::app::AppError) -> SinkError {
+    match e {
+        crate::app::AppError::Store(e) => store_err(e),
+        other => SinkError(other.to_string()),
+    }
+}
+
 impl TelegramBot {
     pub fn new(
         store: Store,
