@@ -8,6 +8,7 @@
 //!
 //! | action | operator (requester) | mediator | coordinator, CLI |
 //! |---|---|---|---|
+//! | open a request (from a draft) | yes (their own) | no | all |
 //! | see a request (code, status, when, where in general) | own requests | offered to them or assigned to them | all |
 //! | see full details (names, phone, address, notes) | own requests | only once assigned to them (after acceptance) | all |
 //! | cancel | own requests | no | all |
@@ -80,10 +81,12 @@ pub enum Action {
     Manage,
     /// The service's own work: send an offer wave, fire a timer, alert the coordinators.
     Dispatch,
+    /// Open a new request (from a draft the channel read).
+    Create,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::See,
         Action::SeeDetails,
         Action::Cancel,
@@ -93,6 +96,7 @@ impl Action {
         Action::RecordOutcome,
         Action::Manage,
         Action::Dispatch,
+        Action::Create,
     ];
 }
 
@@ -173,6 +177,9 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                 return Err(Denied::Inactive);
             }
             match action {
+                // Anyone may ask for a mediator (held for review when the channel does not
+                // know them); the request is theirs.
+                Action::Create => Ok(()),
                 Action::See
                 | Action::SeeDetails
                 | Action::Cancel
@@ -215,7 +222,8 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                 | Action::AddInfo
                 | Action::Evaluate
                 | Action::Manage
-                | Action::Dispatch => Err(Denied::NotForRole),
+                | Action::Dispatch
+                | Action::Create => Err(Denied::NotForRole),
             }
         }
     }

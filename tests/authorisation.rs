@@ -55,10 +55,10 @@ fn the_table() {
         assigned_to: Some(8),
     };
     let y = Ok(());
-    let mine = [See, SeeDetails, Cancel, AddInfo, Evaluate];
+    let mine = [See, SeeDetails, Cancel, AddInfo, Evaluate, Create];
     let rows: Vec<(&str, Actor, Vec<Action>)> = vec![
         ("the requester", op(1), mine.to_vec()),
-        ("another operator", op(2), vec![]),
+        ("another operator", op(2), vec![Create]),
         ("the offered mediator", med(7), vec![See, AnswerOffer]),
         (
             "the assigned mediator",
@@ -78,6 +78,7 @@ fn the_table() {
                 RecordOutcome,
                 Manage,
                 Dispatch,
+                Create,
             ],
         ),
         (
@@ -92,6 +93,7 @@ fn the_table() {
                 RecordOutcome,
                 Manage,
                 Dispatch,
+                Create,
             ],
         ),
         (

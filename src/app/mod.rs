@@ -7,6 +7,8 @@
 //! transaction. Channels translate their input into a use-case call and render notices
 //! ([`sentence`] gives the words, `channels::*` the format); no channel changes a status itself.
 //!
+//! - [`create`]: `from_draft` (the bot's [Conferma], a new email, `connecting ingest`);
+//! - [`follow_up`]: `add_info` (merged while the request is being completed, else recorded);
 //! - [`wave`]: `dispatch` (first wave of offers, or escalation), the ranking (`candidates`);
 //! - [`answer`]: a mediator's `accept`, `decline` and `decline_reason`;
 //! - [`assign`]: `by_hand` (coordinator, CLI, web), and what every assignment does;
@@ -29,8 +31,10 @@ pub mod alert;
 pub mod answer;
 pub mod assign;
 pub mod cancel;
+pub mod create;
 pub mod delivery;
 pub mod evaluation;
+pub mod follow_up;
 pub mod language;
 pub mod matching;
 pub mod notice;
@@ -91,6 +95,10 @@ pub enum AppError {
     NoLanguage(RequestCode),
     #[error("mediator {0} is not active")]
     MediatorInactive(i64),
+    #[error("a request cannot be opened as {0}")]
+    NotAnEntryState(RequestStatus),
+    #[error("request {0} is not waiting for review")]
+    NotHeld(RequestCode),
 }
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;

@@ -13,15 +13,11 @@ use crate::domain::RequestStatus;
 use crate::store::{Request, Tx};
 
 /// The request's held state, authorised for `actor` (`Manage`).
-async fn held(tx: &mut Tx, actor: &Actor, request_id: i64, what: &'static str) -> Result<Request> {
+async fn held(tx: &mut Tx, actor: &Actor, request_id: i64) -> Result<Request> {
     let request = tx.request_by_id(request_id).await?;
     authorise(actor, Action::Manage, &RequestFacts::of(&request))?;
     if request.status != RequestStatus::NeedsReview {
-        return Err(AppError::WrongState {
-            code: request.code,
-            status: request.status,
-            what,
-        });
+        return Err(AppError::NotHeld(request.code));
     }
     Ok(request)
 }
@@ -34,7 +30,7 @@ pub async fn accept(
     request_id: i64,
     now: DateTime<Utc>,
 ) -> Result<(Request, Vec<Notice>)> {
-    let request = held(tx, actor, request_id, "review").await?;
+    let request = held(tx, actor, request_id).await?;
     let to = if request.missing.is_empty() {
         RequestStatus::Queued
     } else {
@@ -69,7 +65,7 @@ pub async fn reject(
     request_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Request> {
-    let request = held(tx, actor, request_id, "review").await?;
+    let request = held(tx, actor, request_id).await?;
     let done = cancel::cancelled_by_review(core, tx, actor, request, now).await?;
     tx.audit(
         now,

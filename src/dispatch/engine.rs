@@ -51,6 +51,9 @@ impl From<AppError> for DispatchError {
             AppError::BadScore(s) => DispatchError::BadScore(s),
             AppError::NoLanguage(code) => DispatchError::NoLanguage(code),
             AppError::MediatorInactive(id) => DispatchError::MediatorInactive(id),
+            e @ (AppError::NotAnEntryState(_) | AppError::NotHeld(_)) => {
+                DispatchError::Store(StoreError::Conflict(e.to_string()))
+            }
         }
     }
 }

@@ -105,6 +105,18 @@ impl Tx {
         Ok(())
     }
 
+    /// A message the core refused to act on (its sender may not change that request).
+    pub async fn set_inbound_refused(&mut self, inbound_id: i64, reason: &str) -> Result<()> {
+        with_tx!(self, c => {
+            sqlx::query("UPDATE inbound_messages SET status = 'refused', reason = $1 WHERE id = $2")
+                .bind(reason)
+                .bind(inbound_id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// The first message of `channel` linked to request `request_id` (the one that opened it).
     pub async fn first_inbound_of(
         &mut self,

@@ -110,6 +110,14 @@ pub(super) fn dispatch_err(e: DispatchError) -> SinkError {
     }
 }
 
+/// A refusal of the core inside the update's own transaction (which only store errors end).
+pub(super) fn core_store(e: crate::app::AppError) -> StoreError {
+    match e {
+        crate::app::AppError::Store(e) => e,
+        other => StoreError::Conflict(other.to_string()),
+    }
+}
+
 pub(super) fn app_err(e: crate::app::AppError) -> SinkError {
     match e {
         crate::app::AppError::Store(e) => store_err(e),

@@ -184,7 +184,8 @@ impl TelegramBot {
                     &[("code", &req.code.to_string())],
                 )
             }
-            Err(AppError::WrongState { .. }) => self.t("expired_button"),
+            Err(AppError::NotHeld(_) | AppError::WrongState { .. }) => self.t("expired_button"),
+            Err(AppError::Store(StoreError::NotFound(_))) => self.t("expired_button"),
             Err(AppError::Denied(d)) => self.denied_text(d),
             Err(e) => return Err(app_err(e)),
         };

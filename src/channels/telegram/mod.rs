@@ -22,7 +22,8 @@
 
 /// Runs a use case of the core in its own transaction for one press or command: `$body`
 /// (using `$tx: &mut Tx`) gives `Result<T, AppError>`; committed when it succeeds, rolled back
-/// when it refuses; a store error returns from the caller as a `SinkError`.
+/// when it refuses; a store error (other than something not found) returns from the caller as a
+/// `SinkError`.
 macro_rules! core_tx {
     ($bot:expr, |$tx:ident| $body:expr) => {{
         let mut tx = $bot
@@ -45,7 +46,9 @@ macro_rules! core_tx {
                 .map_err(crate::channels::telegram::bot::store_err)?,
         }
         match r {
-            Err(crate::app::AppError::Store(e)) => {
+            Err(crate::app::AppError::Store(e))
+                if !matches!(e, crate::store::StoreError::NotFound(_)) =>
+            {
                 return Err(crate::channels::telegram::bot::store_err(e));
             }
             r => r,
