@@ -358,7 +358,7 @@ both_backends!(
         let forged = w.fake.push_callback(4200, 4200, 1, &done);
         assert_eq!(w.answer(&forged).await.as_deref(), Some("Non autorizzato."));
         let a0 = &w.store().assignments_for_request(req.id).await.unwrap()[0];
-        assert_eq!(a0.status, "active");
+        assert_eq!(a0.status, connecting::domain::AssignmentStatus::Active);
         assert!(
             !actions(w.store(), req.id)
                 .await
@@ -371,7 +371,7 @@ both_backends!(
             Some("Grazie! Segnato come svolto.")
         );
         let a0 = &w.store().assignments_for_request(req.id).await.unwrap()[0];
-        assert_eq!(a0.status, "done");
+        assert_eq!(a0.status, connecting::domain::AssignmentStatus::Done);
         assert_eq!(
             w.store().request_by_id(req.id).await.unwrap().status,
             RequestStatus::Done

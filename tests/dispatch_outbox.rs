@@ -190,7 +190,12 @@ both_backends!(dead_letters_alert_the_coordinator_once, |db| async move {
     let rows = db.store.outbox_all().await.unwrap();
     let status: HashMap<String, (String, i64)> = rows
         .iter()
-        .map(|r| (r.idempotency_key.clone(), (r.status.clone(), r.attempts)))
+        .map(|r| {
+            (
+                r.idempotency_key.clone(),
+                (r.status.to_string(), r.attempts),
+            )
+        })
         .collect();
     assert_eq!(status["k:blocked"], ("dead".to_string(), 1));
     assert_eq!(status["k:flaky"], ("dead".to_string(), 3));
@@ -373,7 +378,8 @@ both_backends!(
         assert_eq!(before.len(), 5, "five messages went out before the kill");
         let rows = db.store.outbox_all().await.unwrap();
         assert!(
-            rows.iter().all(|r| r.status == "sending"),
+            rows.iter()
+                .all(|r| r.status == connecting::domain::OutboxStatus::Sending),
             "nothing was marked"
         );
 
@@ -398,7 +404,7 @@ both_backends!(
                 .await
                 .unwrap()
                 .iter()
-                .all(|r| r.status == "sent")
+                .all(|r| r.status == connecting::domain::OutboxStatus::Sent)
         );
     }
 );
@@ -495,7 +501,10 @@ both_backends!(
         mail_worker().run_once().await.unwrap();
         assert_eq!(count("anna@comune.it"), 3, "the cap survives a restart");
         let rows = db.store.outbox_all().await.unwrap();
-        let held: Vec<_> = rows.iter().filter(|r| r.status == "pending").collect();
+        let held: Vec<_> = rows
+            .iter()
+            .filter(|r| r.status == connecting::domain::OutboxStatus::Pending)
+            .collect();
         assert_eq!(held.len(), 3, "held back, not dropped");
         assert!(
             held.iter()

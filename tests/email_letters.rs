@@ -284,7 +284,7 @@ both_backends!(
             .await
             .unwrap()
             .into_iter()
-            .filter(|r| r.status == "pending")
+            .filter(|r| r.status == connecting::domain::OutboxStatus::Pending)
             .count();
         assert_eq!(waiting, 10, "deferred, not dropped");
     }

@@ -1030,8 +1030,14 @@ both_backends!(
             .iter()
             .filter(|r| r.request_id == Some(first_id))
             .count();
-        let sent = to_anna.iter().filter(|r| r.status == "sent").count();
-        let waiting = to_anna.iter().filter(|r| r.status == "pending").count();
+        let sent = to_anna
+            .iter()
+            .filter(|r| r.status == connecting::domain::OutboxStatus::Sent)
+            .count();
+        let waiting = to_anna
+            .iter()
+            .filter(|r| r.status == connecting::domain::OutboxStatus::Pending)
+            .count();
         println!(
             "reply loop: {rounds} autoresponder mails, {} replies queued ({on_first} on the looping request), {delivered} delivered, {waiting} deferred",
             to_anna.len()

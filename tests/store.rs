@@ -382,7 +382,7 @@ both_backends!(
         let rows = s.outbox_for_request(r.id).await.unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].payload, payload);
-        assert_eq!(rows[0].status, "pending");
+        assert_eq!(rows[0].status, connecting::domain::OutboxStatus::Pending);
         assert_eq!(
             s.outbox_depth(now() + Duration::seconds(30)).await.unwrap(),
             (1, Some(30))

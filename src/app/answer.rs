@@ -77,8 +77,7 @@ pub async fn decline(
     }
     let req = tx.request_by_id(offer.request_id).await?;
     if req.status == RequestStatus::Offered && tx.open_offers(req.id).await?.is_empty() {
-        tx.cancel_timers(req.id, &[TimerKind::OfferWave.as_str()])
-            .await?;
+        tx.cancel_timers(req.id, &[TimerKind::OfferWave]).await?;
         wave::next(core, tx, &req, now).await?;
     }
     Ok(true)

@@ -4,6 +4,7 @@
 //! confirmation and the mediator's full details queued, reminders and the after-the-end
 //! questions scheduled.
 
+use crate::domain::OfferState;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
@@ -90,7 +91,9 @@ pub(crate) async fn assigned(
     assignment_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Assigned> {
-    let others = tx.close_open_offers(req.id, "withdrawn", now).await?;
+    let others = tx
+        .close_open_offers(req.id, OfferState::Withdrawn, now)
+        .await?;
     let mut ids: Vec<i64> = others.iter().map(|o| o.mediator_id).collect();
     ids.push(mediator_id);
     let mediators: HashMap<i64, Mediator> = tx
@@ -115,8 +118,7 @@ pub(crate) async fn assigned(
             notices.push(n);
         }
     }
-    tx.cancel_timers(req.id, &[TimerKind::OfferWave.as_str()])
-        .await?;
+    tx.cancel_timers(req.id, &[TimerKind::OfferWave]).await?;
     let Some(m) = mediators.get(&mediator_id) else {
         return Err(StoreError::NotFound(format!("mediator {mediator_id}")).into());
     };
@@ -167,12 +169,12 @@ async fn schedule_followups(
         (TimerKind::ReminderHoursBefore, hours_before),
     ] {
         if due > now {
-            tx.schedule_timer(kind.as_str(), Some(req.id), Some(assignment_id), due, now)
+            tx.schedule_timer(kind, Some(req.id), Some(assignment_id), due, now)
                 .await?;
         }
     }
     tx.schedule_timer(
-        TimerKind::AfterEnd.as_str(),
+        TimerKind::AfterEnd,
         Some(req.id),
         Some(assignment_id),
         appt.ends_at(tz),

@@ -5,6 +5,7 @@
 //! "si è svolto?" question, the evaluation) is dropped, and less than
 //! `late_cancellation_hours` before the start the cancellation is marked late.
 
+use crate::domain::{AssignmentStatus, OfferState};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
@@ -83,7 +84,7 @@ async fn apply(
         .collect();
     let mut notices = Vec::new();
     if let Some(a) = tx.active_assignment(req.id).await? {
-        tx.close_assignment(a.id, "cancelled", None, &who, now)
+        tx.close_assignment(a.id, AssignmentStatus::Cancelled, None, &who, now)
             .await?;
         if let Some(m) = mediators.get(&a.mediator_id) {
             let n = Notice::Cancellation {
@@ -96,7 +97,10 @@ async fn apply(
             notices.push(n);
         }
     }
-    for offer in tx.close_open_offers(req.id, "withdrawn", now).await? {
+    for offer in tx
+        .close_open_offers(req.id, OfferState::Withdrawn, now)
+        .await?
+    {
         if let Some(n) = offers::withdraw(
             core,
             tx,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Core, Result, authorise};
 use crate::authz::{Action, Actor, RequestFacts};
-use crate::domain::RequestStatus;
+use crate::domain::{AssignmentStatus, RequestStatus};
 use crate::store::{AssignmentRef, Tx};
 
 /// The choices offered for the hours actually worked, in minutes.
@@ -40,10 +40,14 @@ pub async fn record(
     let Some(a) = assignment_for(tx, actor, assignment_id).await? else {
         return Ok(false);
     };
-    if a.status != "active" {
+    if a.status != AssignmentStatus::Active {
         return Ok(false);
     }
-    let status = if done { "done" } else { "not_done" };
+    let status = if done {
+        AssignmentStatus::Done
+    } else {
+        AssignmentStatus::NotDone
+    };
     let who = actor.audit_name();
     if !tx
         .close_assignment(
@@ -67,8 +71,14 @@ pub async fn record(
         )
         .await?;
     }
-    tx.audit(now, &who, Some(a.request_id), "outcome", Some(status))
-        .await?;
+    tx.audit(
+        now,
+        &who,
+        Some(a.request_id),
+        "outcome",
+        Some(status.as_str()),
+    )
+    .await?;
     Ok(true)
 }
 

@@ -3,6 +3,7 @@
 //! mediator; after the end, the mediator is asked whether it took place and the requester for
 //! a mark. A timer whose request moved on (cancelled, reassigned, a newer wave) does nothing.
 
+use crate::domain::OfferState;
 use chrono::{DateTime, Utc};
 
 use super::notice::{self, Notice, Reminder};
@@ -11,48 +12,7 @@ use crate::authz::{Action, Actor, RequestFacts};
 use crate::domain::RequestStatus;
 use crate::store::{Timer, Tx};
 
-/// What a timer is for (stored as its `kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TimerKind {
-    /// An offer wave expires (`ref_id`: the wave number).
-    OfferWave,
-    /// The day before the appointment, at the same local time (`ref_id`: the assignment).
-    ReminderDayBefore,
-    /// `reminder_hours_before` the start (`ref_id`: the assignment).
-    ReminderHoursBefore,
-    /// The appointment's end: "si è svolto?" and the evaluation (`ref_id`: the assignment).
-    AfterEnd,
-}
-
-impl TimerKind {
-    pub const ALL: [TimerKind; 4] = [
-        TimerKind::OfferWave,
-        TimerKind::ReminderDayBefore,
-        TimerKind::ReminderHoursBefore,
-        TimerKind::AfterEnd,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TimerKind::OfferWave => "offer_wave",
-            TimerKind::ReminderDayBefore => "reminder_day_before",
-            TimerKind::ReminderHoursBefore => "reminder_two_hours",
-            TimerKind::AfterEnd => "after_end",
-        }
-    }
-
-    /// The kind of a stored name; `None` for a name this version does not know.
-    pub fn parse(s: &str) -> Option<TimerKind> {
-        TimerKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for TimerKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::domain::TimerKind;
 
 /// Fires `timer` inside `tx` for the service; returns the notices written.
 pub async fn fire(
@@ -68,20 +28,19 @@ pub async fn fire(
     };
     let req = tx.request_by_id(request_id).await?;
     authorise(&actor, Action::Dispatch, &RequestFacts::of(&req))?;
-    let Some(kind) = TimerKind::parse(&timer.kind) else {
-        tracing::warn!(
-            timer_id = timer.id,
-            kind = %timer.kind,
-            "unknown timer kind; marked done"
-        );
-        return Ok(vec![]);
-    };
+    // A kind this version does not know is an error: the timer is put back and given up
+    // after a few attempts (`Dispatcher::run_due_timers`), never a panic.
+    let kind = timer
+        .kind
+        .clone()
+        .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
     if kind == TimerKind::OfferWave {
         if req.status != RequestStatus::Offered || timer.ref_id != Some(tx.last_wave(req.id).await?)
         {
             return Ok(vec![]);
         }
-        tx.close_open_offers(req.id, "expired", now).await?;
+        tx.close_open_offers(req.id, OfferState::Expired, now)
+            .await?;
         wave::next(core, tx, &req, now).await?;
         return Ok(vec![]);
     }
@@ -119,17 +78,4 @@ pub async fn fire(
     };
     notice::emit_all(core, tx, &notices, now).await?;
     Ok(notices)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_kind_reads_back_and_an_unknown_one_is_none() {
-        for k in TimerKind::ALL {
-            assert_eq!(TimerKind::parse(k.as_str()), Some(k));
-        }
-        assert_eq!(TimerKind::parse("reminder_next_week"), None);
-    }
 }

@@ -221,14 +221,8 @@ pub(crate) async fn next(
             }
         }
     }
-    tx.schedule_timer(
-        TimerKind::OfferWave.as_str(),
-        Some(req.id),
-        Some(wave),
-        expires,
-        now,
-    )
-    .await?;
+    tx.schedule_timer(TimerKind::OfferWave, Some(req.id), Some(wave), expires, now)
+        .await?;
     tx.audit(
         now,
         "process:dispatch",

@@ -419,7 +419,7 @@ impl Dispatcher {
                 // One bad timer must not block the others (they are claimed earliest first):
                 // put it back later, and give it up after a few attempts.
                 tx.rollback().await?;
-                tracing::error!(timer_id = t.id, kind = %t.kind, error = %e, "timer failed");
+                tracing::error!(timer_id = t.id, kind = ?t.kind, error = %e, "timer failed");
                 let mut tx = self.store.begin().await?;
                 tx.defer_failed_timer(t.id, now + Duration::minutes(5), 5)
                     .await?;
@@ -440,7 +440,10 @@ async fn finish(tx: &mut Tx, t: &crate::store::Timer, now: DateTime<Utc>) -> Res
         "process:timers",
         t.request_id,
         "timer_fired",
-        Some(&format!("{} {}", t.id, t.kind)),
+        Some(&match &t.kind {
+            Ok(k) => format!("{} {k}", t.id),
+            Err(_) => format!("{} (unknown kind)", t.id),
+        }),
     )
     .await?;
     Ok(())

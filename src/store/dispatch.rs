@@ -13,6 +13,7 @@ use super::people::{MEDIATOR_COLS, MediatorRow};
 use super::{Backend, Coordinator, Mediator, Result, Store, StoreError, Tx, from_ts, ts};
 use crate::domain::busy::BusySlot;
 use crate::domain::payload::Payload;
+use crate::domain::{AssignmentStatus, OfferState, OutboxStatus, ParseError, TimerKind};
 use crate::{with_pool, with_tx};
 
 /// An offer as stored.
@@ -22,7 +23,7 @@ pub struct Offer {
     pub request_id: i64,
     pub mediator_id: i64,
     pub wave: i64,
-    pub state: String,
+    pub state: OfferState,
     pub outbox_id: Option<i64>,
     pub expires_at: DateTime<Utc>,
 }
@@ -31,7 +32,9 @@ pub struct Offer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timer {
     pub id: i64,
-    pub kind: String,
+    /// What it is for; a kind this version does not know is kept as the error, so the timer
+    /// that carries it fails (and is given up) without stopping the others.
+    pub kind: std::result::Result<TimerKind, ParseError>,
     pub request_id: Option<i64>,
     pub ref_id: Option<i64>,
     pub due_at: DateTime<Utc>,
@@ -56,7 +59,7 @@ pub struct Assignment {
     pub mediator_id: i64,
     pub offer_id: Option<i64>,
     pub assigned_by: String,
-    pub status: String,
+    pub status: AssignmentStatus,
     pub worked_minutes: Option<i64>,
 }
 
@@ -90,16 +93,34 @@ type OfferRow = (i64, i64, i64, i64, String, Option<i64>, i64);
 type AssignmentRow = (i64, i64, i64, Option<i64>, String, String, Option<i64>);
 type TimerRow = (i64, String, Option<i64>, Option<i64>, i64);
 
-fn offer_from(r: OfferRow) -> Offer {
-    Offer {
+/// A stored text as its type; unknown text is a [`StoreError::Corrupt`].
+pub(super) fn parsed<T: std::str::FromStr<Err = ParseError>>(s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|e: ParseError| StoreError::Corrupt(e.to_string()))
+}
+
+fn offer_from(r: OfferRow) -> Result<Offer> {
+    Ok(Offer {
         id: r.0,
         request_id: r.1,
         mediator_id: r.2,
         wave: r.3,
-        state: r.4,
+        state: parsed(&r.4)?,
         outbox_id: r.5,
         expires_at: from_ts(r.6),
-    }
+    })
+}
+
+fn assignment_from(r: AssignmentRow) -> Result<Assignment> {
+    Ok(Assignment {
+        id: r.0,
+        request_id: r.1,
+        mediator_id: r.2,
+        offer_id: r.3,
+        assigned_by: r.4,
+        status: parsed(&r.5)?,
+        worked_minutes: r.6,
+    })
 }
 
 const OFFER_COLS: &str = "id, request_id, mediator_id, wave, state, outbox_id, expires_at";
@@ -290,7 +311,7 @@ impl Tx {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(offer_id).fetch_optional(&mut *c).await?
         });
         row.map(offer_from)
-            .ok_or_else(|| StoreError::NotFound(format!("offer {offer_id}")))
+            .ok_or_else(|| StoreError::NotFound(format!("offer {offer_id}")))?
     }
 
     pub async fn open_offers(&mut self, request_id: i64) -> Result<Vec<Offer>> {
@@ -300,14 +321,14 @@ impl Tx {
         let rows: Vec<OfferRow> = with_tx!(self, c => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(request_id).fetch_all(&mut *c).await?
         });
-        Ok(rows.into_iter().map(offer_from).collect())
+        rows.into_iter().map(offer_from).collect()
     }
 
     /// Closes every open offer of a request with `state` (expired, withdrawn); returns them.
     pub async fn close_open_offers(
         &mut self,
         request_id: i64,
-        state: &str,
+        state: OfferState,
         now: DateTime<Utc>,
     ) -> Result<Vec<Offer>> {
         let open = self.open_offers(request_id).await?;
@@ -315,7 +336,7 @@ impl Tx {
             sqlx::query(
                 "UPDATE offers SET state = $1, responded_at = $2 WHERE request_id = $3 AND state = 'open'",
             )
-            .bind(state)
+            .bind(state.as_str())
             .bind(ts(now))
             .bind(request_id)
             .execute(&mut *c)
@@ -510,22 +531,14 @@ impl Tx {
             .fetch_optional(&mut *c)
             .await?
         });
-        Ok(row.map(|r| Assignment {
-            id: r.0,
-            request_id: r.1,
-            mediator_id: r.2,
-            offer_id: r.3,
-            assigned_by: r.4,
-            status: r.5,
-            worked_minutes: r.6,
-        }))
+        row.map(assignment_from).transpose()
     }
 
     /// Closes the active assignment with `status` (cancelled, done, not_done).
     pub async fn close_assignment(
         &mut self,
         assignment_id: i64,
-        status: &str,
+        status: AssignmentStatus,
         worked_minutes: Option<i64>,
         by: &str,
         now: DateTime<Utc>,
@@ -535,7 +548,7 @@ impl Tx {
                 "UPDATE assignments SET status = $1, worked_minutes = $2, outcome_at = $3, outcome_by = $4
                  WHERE id = $5 AND status = 'active'",
             )
-            .bind(status)
+            .bind(status.as_str())
             .bind(worked_minutes)
             .bind(ts(now))
             .bind(by)
@@ -549,7 +562,7 @@ impl Tx {
 
     pub async fn schedule_timer(
         &mut self,
-        kind: &str,
+        kind: TimerKind,
         request_id: Option<i64>,
         ref_id: Option<i64>,
         due_at: DateTime<Utc>,
@@ -560,7 +573,7 @@ impl Tx {
                 "INSERT INTO timers (kind, request_id, ref_id, due_at, status, attempts, created_at)
                  VALUES ($1, $2, $3, $4, 'pending', 0, $5) RETURNING id",
             )
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(request_id)
             .bind(ref_id)
             .bind(ts(due_at))
@@ -571,7 +584,7 @@ impl Tx {
     }
 
     /// Cancels a request's pending timers of the given kinds (all kinds if empty).
-    pub async fn cancel_timers(&mut self, request_id: i64, kinds: &[&str]) -> Result<u64> {
+    pub async fn cancel_timers(&mut self, request_id: i64, kinds: &[TimerKind]) -> Result<u64> {
         let cond = if kinds.is_empty() {
             String::new()
         } else {
@@ -579,7 +592,7 @@ impl Tx {
                 " AND kind IN ({})",
                 kinds
                     .iter()
-                    .map(|k| format!("'{}'", k.replace('\'', "")))
+                    .map(|k| format!("'{}'", k.as_str()))
                     .collect::<Vec<_>>()
                     .join(", ")
             )
@@ -613,7 +626,7 @@ impl Tx {
         });
         Ok(row.map(|r| Timer {
             id: r.0,
-            kind: r.1,
+            kind: r.1.parse(),
             request_id: r.2,
             ref_id: r.3,
             due_at: from_ts(r.4),
@@ -657,14 +670,16 @@ impl Tx {
     }
 
     /// An outbox row's status and the channel's id for what it delivered.
-    pub async fn outbox_state(&mut self, outbox_id: i64) -> Result<(String, Option<String>)> {
+    pub async fn outbox_state(&mut self, outbox_id: i64) -> Result<(OutboxStatus, Option<String>)> {
         let row: Option<(String, Option<String>)> = with_tx!(self, c => {
             sqlx::query_as("SELECT status, external_id FROM outbox WHERE id = $1")
                 .bind(outbox_id)
                 .fetch_optional(&mut *c)
                 .await?
         });
-        row.ok_or_else(|| StoreError::NotFound(format!("outbox {outbox_id}")))
+        let (status, external) =
+            row.ok_or_else(|| StoreError::NotFound(format!("outbox {outbox_id}")))?;
+        Ok((parsed(&status)?, external))
     }
 
     /// Drops a message that has not started sending (an offer withdrawn before it went out).
@@ -805,7 +820,7 @@ impl Store {
         let rows: Vec<OfferRow> = with_pool!(self, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(request_id).fetch_all(p).await?
         });
-        Ok(rows.into_iter().map(offer_from).collect())
+        rows.into_iter().map(offer_from).collect()
     }
 
     /// Every assignment of a request, oldest first.
@@ -819,18 +834,7 @@ impl Store {
             .fetch_all(p)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|r| Assignment {
-                id: r.0,
-                request_id: r.1,
-                mediator_id: r.2,
-                offer_id: r.3,
-                assigned_by: r.4,
-                status: r.5,
-                worked_minutes: r.6,
-            })
-            .collect())
+        rows.into_iter().map(assignment_from).collect()
     }
 
     /// Pending timers of a request: (kind, due_at), earliest first.

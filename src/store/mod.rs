@@ -20,6 +20,7 @@ pub use outbox::{OutboxRow, Priority};
 pub use retention::PurgeCounts;
 mod people;
 mod requests;
+mod states;
 mod telegram;
 pub use telegram::{AssignmentRef, DialogueRow, OfferRef};
 

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Result, Store, Tx, ts};
+use crate::domain::{AssignmentStatus, OfferState};
 use crate::{with_pool, with_tx};
 
 /// A chat's saved dialogue.
@@ -22,7 +23,7 @@ pub struct OfferRef {
     pub id: i64,
     pub request_id: i64,
     pub mediator_id: i64,
-    pub state: String,
+    pub state: OfferState,
     pub telegram_message_id: Option<i64>,
 }
 
@@ -192,7 +193,7 @@ pub struct AssignmentRef {
     pub id: i64,
     pub request_id: i64,
     pub mediator_id: i64,
-    pub status: String,
+    pub status: AssignmentStatus,
 }
 
 impl Tx {
@@ -215,7 +216,11 @@ impl Tx {
         let n = with_tx!(self, c => {
             sqlx::query("UPDATE assignments SET status = $2, outcome_at = $3 WHERE id = $1 AND status = 'active'")
                 .bind(id)
-                .bind(if done { "done" } else { "not_done" })
+                .bind(if done {
+                    AssignmentStatus::Done.as_str()
+                } else {
+                    AssignmentStatus::NotDone.as_str()
+                })
                 .bind(ts(now))
                 .execute(&mut *c)
                 .await?
