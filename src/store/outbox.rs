@@ -215,7 +215,7 @@ impl Store {
                     channel: r.1,
                     idempotency_key: r.2,
                     request_id: r.3,
-                    status: super::dispatch::parsed(&r.5)?,
+                    status: super::states::parsed(&r.5)?,
                     attempts: r.6,
                     next_attempt_at: r.7,
                     last_error: r.8,

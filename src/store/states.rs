@@ -5,7 +5,16 @@
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Type};
 
-use crate::domain::{AssignmentStatus, OfferState, OutboxStatus, TimerKind, TimerStatus};
+use super::{Result, StoreError};
+use crate::domain::{
+    AssignmentStatus, OfferState, OutboxStatus, ParseError, TimerKind, TimerStatus,
+};
+
+/// A stored text as its type; unknown text is a [`StoreError::Corrupt`].
+pub(super) fn parsed<T: std::str::FromStr<Err = ParseError>>(s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|e: ParseError| StoreError::Corrupt(e.to_string()))
+}
 
 macro_rules! text_column {
     ($($t:ty),+) => {$(
