@@ -14,6 +14,9 @@
 
 #[path = "support/botapi.rs"]
 mod botapi;
+#[path = "support/builders.rs"]
+mod builders;
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/world.rs"]
 mod world;
@@ -226,14 +229,10 @@ async fn request_of(w: &World, operator: i64, status: RequestStatus) -> Request 
 }
 
 async fn insert_offer(store: &Store, request_id: i64, mediator: i64, now: i64) -> i64 {
-    connecting::with_pool!(store, p => {
-        sqlx::query_scalar(
-            "INSERT INTO offers (request_id, mediator_id, wave, state, sent_at, expires_at)
-             VALUES ($1, $2, 1, 'open', $3, $4) RETURNING id",
-        )
-        .bind(request_id).bind(mediator).bind(now).bind(now + 3600)
-        .fetch_one(p).await.unwrap()
-    })
+    let now = chrono::DateTime::from_timestamp(now, 0).unwrap();
+    builders::offer(request_id, mediator)
+        .insert(store, now)
+        .await
 }
 
 async fn actions(store: &Store, request_id: i64) -> Vec<String> {

@@ -5,7 +5,9 @@
 //! and no "si è svolto?" question fires afterwards, and under 24 hours the cancellation is late.
 //! Also: an evaluation before the appointment has happened is refused.
 
+#[path = "support/common.rs"]
 mod common;
+#[path = "support/dispatch.rs"]
 mod dispatch_support;
 
 use chrono::Duration;

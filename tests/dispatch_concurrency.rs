@@ -2,7 +2,9 @@
 //! rounds): exactly one assignment each time; two dispatcher instances on one database fire
 //! every timer exactly once.
 
+#[path = "support/common.rs"]
 mod common;
+#[path = "support/dispatch.rs"]
 mod dispatch_support;
 
 use chrono::Duration;

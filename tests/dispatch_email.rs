@@ -2,7 +2,9 @@
 //! outbox, the outbox worker delivers it through the SMTP transport (aiosmtpd -> LMTP ->
 //! Dovecot), it arrives threaded under the original request, and the request becomes confirmed.
 
+#[path = "support/common.rs"]
 mod common;
+#[path = "support/dispatch.rs"]
 mod dispatch_support;
 #[path = "support/mail.rs"]
 mod mail;

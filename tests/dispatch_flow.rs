@@ -2,7 +2,9 @@
 //! continuity and fairness, overlapping jobs, acceptance messages, cancellation notices,
 //! reminders across a daylight-saving change, outcome and evaluation.
 
+#[path = "support/common.rs"]
 mod common;
+#[path = "support/dispatch.rs"]
 mod dispatch_support;
 
 use chrono::Duration;

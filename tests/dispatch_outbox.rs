@@ -2,6 +2,7 @@
 //! `retry_after` and backoff, dead letters that alert the coordinator, recovery after a worker
 //! died between claiming and marking, and two workers never delivering the same row twice.
 
+#[path = "support/common.rs"]
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};

@@ -11,6 +11,7 @@
 //!   and it changes nothing whatever code it names; an unknown sender may cancel their own
 //!   held request (it leaves the review queue) and is told.
 
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/mail.rs"]
 mod mail;

@@ -9,6 +9,7 @@
 //!   morning get their twenty acknowledgements at once, while the same twenty from an address
 //!   that is only on an allowed domain (an auto-responder's pattern) stop at the hourly cap.
 
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/mail.rs"]
 mod mail;

@@ -16,6 +16,7 @@
 //! memory is the peak of live heap bytes above the start of the case, counted by this test
 //! binary's allocator. The cases run one at a time (a lock) so the figures are their own.
 
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/mail.rs"]
 mod mail;

@@ -1,6 +1,7 @@
 //! The store's behaviour, identical on SQLite and PostgreSQL: people, invites, requests and their
 //! life cycle, inbound dedupe, the outbox's idempotency, and migrations that can run twice.
 
+#[path = "support/common.rs"]
 mod common;
 
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};

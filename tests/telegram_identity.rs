@@ -7,6 +7,7 @@
 
 #[path = "support/botapi.rs"]
 mod botapi;
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/world.rs"]
 mod world;

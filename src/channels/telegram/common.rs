@@ -1,6 +1,6 @@
 //! Commands more than one role has: `/start` when already registered, `/aiuto`, `/dettagli`
 //! (a request's details, for whom the authorisation table allows), `/annulla` (the requester
-//! or a coordinator cancels through dispatch).
+//! or a coordinator cancels through the core, `app::cancel`).
 
 use super::bot::{HResult, Out, Person, Pre, TelegramBot, app_err, store_err};
 use super::html::escape;
