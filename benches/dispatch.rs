@@ -274,7 +274,10 @@ async fn bench_outbox(store: Store, label: &str) {
             batch: 64,
             ..Default::default()
         },
-    );
+    )
+    .with_events(connecting::app::delivery::events(
+        connecting::app::Core::new(Default::default()),
+    ));
     let t = Instant::now();
     let mut sent = 0;
     loop {

@@ -8,6 +8,7 @@
 //!
 //! | action | operator (requester) | mediator | coordinator, CLI |
 //! |---|---|---|---|
+//! | open a request (from a draft) | yes (their own) | no | all |
 //! | see a request (code, status, when, where in general) | own requests | offered to them or assigned to them | all |
 //! | see full details (names, phone, address, notes) | own requests | only once assigned to them (after acceptance) | all |
 //! | cancel | own requests | no | all |
@@ -16,6 +17,7 @@
 //! | answer an offer (accept, decline, reason) | no | offers addressed to them, while active | no (coordinators assign instead) |
 //! | report an outcome (done, not done, hours) | no | their own assignment | all (on the mediator's behalf) |
 //! | assign by hand, review held mail | no | no | all |
+//! | dispatch: send an offer wave, fire a timer, alert coordinators | no | no | all, and the service itself ([`Actor::System`]) |
 //!
 //! A request is an operator's own when its `operator_id` is theirs, or when it was written from
 //! their email address or their Telegram chat. A deactivated mediator or operator may do
@@ -41,6 +43,9 @@ pub enum Actor {
     Coordinator { id: i64 },
     /// The command line on the server: whoever runs it has the database, so coordinator rights.
     Cli,
+    /// The service itself (the dispatcher's rounds, timers, the outbox worker): it may only do
+    /// its own work ([`Action::Dispatch`]). `process` names it in the audit (`process:timers`).
+    System { process: &'static str },
 }
 
 impl Actor {
@@ -52,6 +57,7 @@ impl Actor {
             Actor::Mediator { id, .. } => format!("mediator:{id}"),
             Actor::Coordinator { id } => format!("coordinator:{id}"),
             Actor::Cli => "cli".into(),
+            Actor::System { process } => format!("process:{process}"),
         }
     }
 }
@@ -73,10 +79,14 @@ pub enum Action {
     RecordOutcome,
     /// Assign by hand, accept or reject held mail.
     Manage,
+    /// The service's own work: send an offer wave, fire a timer, alert the coordinators.
+    Dispatch,
+    /// Open a new request (from a draft the channel read).
+    Create,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 10] = [
         Action::See,
         Action::SeeDetails,
         Action::Cancel,
@@ -85,6 +95,8 @@ impl Action {
         Action::AnswerOffer,
         Action::RecordOutcome,
         Action::Manage,
+        Action::Dispatch,
+        Action::Create,
     ];
 }
 
@@ -151,6 +163,10 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
             Action::AnswerOffer => Err(Denied::NotForRole),
             _ => Ok(()),
         },
+        Actor::System { .. } => match action {
+            Action::Dispatch => Ok(()),
+            _ => Err(Denied::NotForRole),
+        },
         Actor::Operator {
             id,
             email,
@@ -161,6 +177,9 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                 return Err(Denied::Inactive);
             }
             match action {
+                // Anyone may ask for a mediator (held for review when the channel does not
+                // know them); the request is theirs.
+                Action::Create => Ok(()),
                 Action::See
                 | Action::SeeDetails
                 | Action::Cancel
@@ -178,7 +197,7 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                         Err(Denied::NotYours)
                     }
                 }
-                Action::AnswerOffer | Action::RecordOutcome | Action::Manage => {
+                Action::AnswerOffer | Action::RecordOutcome | Action::Manage | Action::Dispatch => {
                     Err(Denied::NotForRole)
                 }
             }
@@ -199,9 +218,12 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                 Action::AnswerOffer => Err(Denied::NotYours),
                 Action::RecordOutcome if assigned => Ok(()),
                 Action::RecordOutcome => Err(Denied::NotYours),
-                Action::Cancel | Action::AddInfo | Action::Evaluate | Action::Manage => {
-                    Err(Denied::NotForRole)
-                }
+                Action::Cancel
+                | Action::AddInfo
+                | Action::Evaluate
+                | Action::Manage
+                | Action::Dispatch
+                | Action::Create => Err(Denied::NotForRole),
             }
         }
     }

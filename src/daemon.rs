@@ -116,9 +116,10 @@ pub fn oauth2_tokens(
     let tokens = std::sync::Arc::new(
         crate::oauth2::TokenSource::from_config(o).map_err(|e| anyhow::anyhow!("oauth2: {e}"))?,
     );
-    let (store, lang, domain) = (store.clone(), cfg.intake.language, message_id_domain(cfg));
+    let (store, lang) = (store.clone(), cfg.intake.language);
+    let core = crate::app::Core::new(dispatch_settings(cfg));
     tokens.on_refused(std::sync::Arc::new(move |r: crate::oauth2::Refusal| {
-        let (store, domain) = (store.clone(), domain.clone());
+        let (store, core) = (store.clone(), core.clone());
         Box::pin(async move {
             let text = crate::prompts::t(
                 lang,
@@ -129,13 +130,13 @@ pub fn oauth2_tokens(
             let key = format!("oauth2_refused:{}", r.fingerprint);
             let sent = async {
                 let mut tx = store.begin().await?;
-                crate::alerts::to_coordinators(
+                crate::app::alert::text(
+                    &core,
                     &mut tx,
                     &key,
                     None,
                     &subject,
                     &text,
-                    &domain,
                     chrono::Utc::now(),
                 )
                 .await?;
@@ -178,7 +179,7 @@ async fn retention_loop(store: Store, cfg: crate::config::RetentionConfig, mut s
 async fn stale_watch(
     state: crate::http::HttpState,
     lang: crate::config::Lang,
-    msgid_domain: String,
+    core: crate::app::Core,
     mut shutdown: Shutdown,
 ) {
     let mut alerted: std::collections::HashMap<String, i64> = Default::default();
@@ -207,13 +208,13 @@ async fn stale_watch(
             let key = format!("stale:{}:{since}", s.name);
             let sent = async {
                 let mut tx = state.store.begin().await?;
-                crate::alerts::to_coordinators(
+                crate::app::alert::text(
+                    &core,
                     &mut tx,
                     &key,
                     None,
                     &subject,
                     &text,
-                    &msgid_domain,
                     chrono::Utc::now(),
                 )
                 .await?;
@@ -429,8 +430,9 @@ impl Parts {
             retry_policy(cfg),
         )
         .with_wake(wake.clone())
-        .with_language(cfg.intake.language)
-        .with_message_id_domain(&message_id_domain(cfg));
+        .with_events(crate::app::delivery::events(crate::app::Core::new(
+            dispatch_settings(cfg),
+        )));
         if let Some(s) = &cfg.smtp {
             worker = worker.with_email_cap(s.max_auto_replies_per_hour, Duration::from_secs(3600));
         }
@@ -516,7 +518,7 @@ impl Parts {
         self.tasks.spawn(stale_watch(
             http.clone(),
             cfg.intake.language,
-            message_id_domain(cfg),
+            crate::app::Core::new(dispatch_settings(cfg)),
             self.shutdown.clone(),
         ));
     }

@@ -2,7 +2,6 @@
 //!
 //! See ARCHITECTURE.md for the bird's-eye view and the code map.
 
-pub mod alerts;
 pub mod app;
 pub mod authz;
 pub mod backup;

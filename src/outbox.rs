@@ -39,6 +39,29 @@ pub trait Transport: Send + Sync {
     fn deliver<'a>(&'a self, payload: &'a Payload) -> DeliveryFuture<'a>;
 }
 
+pub type EventFuture<'a> = Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'a>>;
+
+/// What a delivery or a dead letter means is not the outbox's business: the worker reports
+/// each one, inside the transaction that marks the row, to the core (`app::delivery::Events`:
+/// a delivered confirmation confirms the request; a dead letter alerts the coordinators).
+pub trait DeliveryEvents: Send + Sync {
+    /// Row `m` was delivered.
+    fn delivered<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        m: &'a ClaimedMessage,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> EventFuture<'a>;
+    /// Row `m` was given up (`error`: the last reason).
+    fn dead<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        m: &'a ClaimedMessage,
+        error: &'a str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> EventFuture<'a>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The worker.
 //
@@ -61,7 +84,7 @@ pub trait Transport: Send + Sync {
 // ---------------------------------------------------------------------------------------------
 
 use crate::clock::Clock;
-use crate::store::{ClaimedMessage, Store, StoreError};
+use crate::store::{ClaimedMessage, Store, StoreError, Tx};
 use std::sync::Arc;
 
 /// When to try again and when to give up.
@@ -141,17 +164,14 @@ pub struct OutboxWorker {
     clock: Arc<dyn Clock>,
     transports: Transports,
     policy: RetryPolicy,
-    texts: crate::dispatch::texts::Texts,
+    /// Told of every delivery and dead letter (the daemon wires the core's).
+    events: Option<Arc<dyn DeliveryEvents>>,
     /// Rung right after a commit that queued messages (the bot's), so replies leave at once
     /// instead of at the next idle tick.
     wake: Option<Arc<tokio::sync::Notify>>,
     /// At most this many automatic emails to one recipient within the window (loop
     /// protection), counted in the store: shared by every instance, kept across restarts.
     email_cap: Option<(i64, Duration)>,
-    /// Language of the dead-letter alerts to coordinators.
-    lang: &'static str,
-    /// Right-hand side of the Message-IDs of the alerts it writes.
-    message_id_domain: String,
 }
 
 enum Outcome {
@@ -172,23 +192,15 @@ impl OutboxWorker {
             clock,
             transports,
             policy,
-            texts: Default::default(),
+            events: None,
             wake: None,
             email_cap: None,
-            lang: "it",
-            message_id_domain: "connecting.local".into(),
         }
     }
 
-    /// The language of the alerts this worker writes (`it` default, `en`).
-    pub fn with_language(mut self, lang: crate::config::Lang) -> Self {
-        self.lang = lang.as_str();
-        self
-    }
-
-    /// The domain of the Message-IDs of the alerts this worker writes.
-    pub fn with_message_id_domain(mut self, domain: &str) -> Self {
-        self.message_id_domain = domain.to_string();
+    /// Tells `events` of every delivery and dead letter, in the transaction that marks it.
+    pub fn with_events(mut self, events: Arc<dyn DeliveryEvents>) -> Self {
+        self.events = Some(events);
         self
     }
 
@@ -244,13 +256,9 @@ impl OutboxWorker {
                     if ok {
                         stats.sent += 1;
                         // What a delivery changes is the core's business, not the outbox's.
-                        crate::app::delivery::delivered(
-                            &mut tx,
-                            &m.idempotency_key,
-                            m.request_id,
-                            now,
-                        )
-                        .await?;
+                        if let Some(e) = &self.events {
+                            e.delivered(&mut tx, &m, now).await?;
+                        }
                     }
                     ok
                 }
@@ -277,7 +285,9 @@ impl OutboxWorker {
                             attempt = m.attempt,
                             "delivery given up: dead letter"
                         );
-                        self.alert_dead(&mut tx, &m, reason).await?;
+                        if let Some(e) = &self.events {
+                            e.dead(&mut tx, &m, reason, now).await?;
+                        }
                     }
                     ok
                 }
@@ -378,46 +388,6 @@ impl OutboxWorker {
                 self.retry_unless_last(m.attempt, wait, reason)
             }
         }
-    }
-
-    /// A dead letter alerts every coordinator (except when the dead row was itself such an
-    /// alert: no loops).
-    async fn alert_dead(
-        &self,
-        tx: &mut crate::store::Tx,
-        m: &ClaimedMessage,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        if m.idempotency_key.starts_with("dead:") {
-            return Ok(());
-        }
-        let now = self.clock.now();
-        let channel = match m.payload {
-            Payload::Telegram(_) => "telegram",
-            Payload::Email(_) => "email",
-        };
-        let text = self.texts.render(
-            self.lang,
-            "dead_letter",
-            &[
-                ("attempts", m.attempt.to_string()),
-                ("id", m.id.to_string()),
-                ("channel", channel.to_string()),
-                ("error", error.chars().take(200).collect()),
-            ],
-        );
-        let subject = self.texts.render(self.lang, "dead_letter_subject", &[]);
-        crate::alerts::to_coordinators(
-            tx,
-            &format!("dead:{}", m.id),
-            m.request_id,
-            &subject,
-            &text,
-            &self.message_id_domain,
-            now,
-        )
-        .await?;
-        Ok(())
     }
 
     /// Runs rounds until `shutdown` turns true: straight on while rows are due, else every

@@ -7,9 +7,9 @@ use std::time::Duration;
 use crate::config::Config;
 
 /// The dispatcher's settings from the configuration.
-pub fn dispatch_settings(cfg: &Config) -> crate::dispatch::DispatchSettings {
+pub fn dispatch_settings(cfg: &Config) -> crate::app::DispatchSettings {
     let d = &cfg.dispatch;
-    crate::dispatch::DispatchSettings {
+    crate::app::DispatchSettings {
         wave_size: d.wave_size as usize,
         offer_timeout_minutes: i64::from(d.offer_timeout_minutes),
         urgent_offer_timeout_minutes: i64::from(d.urgent_offer_timeout_minutes),
@@ -18,7 +18,7 @@ pub fn dispatch_settings(cfg: &Config) -> crate::dispatch::DispatchSettings {
         message_id_domain: message_id_domain(cfg),
         email_signature: cfg.smtp.as_ref().and_then(|s| s.signature.clone()),
         lang: cfg.intake.language,
-        ..crate::dispatch::DispatchSettings::default()
+        ..crate::app::DispatchSettings::default()
     }
 }
 

@@ -14,6 +14,9 @@
 
 #[path = "support/botapi.rs"]
 mod botapi;
+#[path = "support/builders.rs"]
+mod builders;
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/world.rs"]
 mod world;
@@ -55,10 +58,10 @@ fn the_table() {
         assigned_to: Some(8),
     };
     let y = Ok(());
-    let mine = [See, SeeDetails, Cancel, AddInfo, Evaluate];
+    let mine = [See, SeeDetails, Cancel, AddInfo, Evaluate, Create];
     let rows: Vec<(&str, Actor, Vec<Action>)> = vec![
         ("the requester", op(1), mine.to_vec()),
-        ("another operator", op(2), vec![]),
+        ("another operator", op(2), vec![Create]),
         ("the offered mediator", med(7), vec![See, AnswerOffer]),
         (
             "the assigned mediator",
@@ -77,6 +80,8 @@ fn the_table() {
                 Evaluate,
                 RecordOutcome,
                 Manage,
+                Dispatch,
+                Create,
             ],
         ),
         (
@@ -90,7 +95,14 @@ fn the_table() {
                 Evaluate,
                 RecordOutcome,
                 Manage,
+                Dispatch,
+                Create,
             ],
+        ),
+        (
+            "the service itself",
+            Actor::System { process: "timers" },
+            vec![Dispatch],
         ),
     ];
     for (who, actor, allowed) in &rows {
@@ -217,14 +229,10 @@ async fn request_of(w: &World, operator: i64, status: RequestStatus) -> Request 
 }
 
 async fn insert_offer(store: &Store, request_id: i64, mediator: i64, now: i64) -> i64 {
-    connecting::with_pool!(store, p => {
-        sqlx::query_scalar(
-            "INSERT INTO offers (request_id, mediator_id, wave, state, sent_at, expires_at)
-             VALUES ($1, $2, 1, 'open', $3, $4) RETURNING id",
-        )
-        .bind(request_id).bind(mediator).bind(now).bind(now + 3600)
-        .fetch_one(p).await.unwrap()
-    })
+    let now = chrono::DateTime::from_timestamp(now, 0).unwrap();
+    builders::offer(request_id, mediator)
+        .insert(store, now)
+        .await
 }
 
 async fn actions(store: &Store, request_id: i64) -> Vec<String> {
@@ -349,7 +357,7 @@ both_backends!(
         let forged = w.fake.push_callback(4200, 4200, 1, &done);
         assert_eq!(w.answer(&forged).await.as_deref(), Some("Non autorizzato."));
         let a0 = &w.store().assignments_for_request(req.id).await.unwrap()[0];
-        assert_eq!(a0.status, "active");
+        assert_eq!(a0.status, connecting::domain::AssignmentStatus::Active);
         assert!(
             !actions(w.store(), req.id)
                 .await
@@ -362,7 +370,7 @@ both_backends!(
             Some("Grazie! Segnato come svolto.")
         );
         let a0 = &w.store().assignments_for_request(req.id).await.unwrap()[0];
-        assert_eq!(a0.status, "done");
+        assert_eq!(a0.status, connecting::domain::AssignmentStatus::Done);
         assert_eq!(
             w.store().request_by_id(req.id).await.unwrap().status,
             RequestStatus::Done
@@ -599,5 +607,280 @@ both_backends!(
             RequestStatus::Cancelled
         );
         w.stop().await;
+    }
+);
+
+// ----- the core's use cases, as the web console will call them -----
+
+/// Runs one use case in its own transaction (committed when it succeeds, rolled back when it
+/// refuses) and gives its result.
+macro_rules! core {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let mut tx = $store.begin().await.unwrap();
+        let r = {
+            let $tx = &mut tx;
+            $body.await
+        };
+        if r.is_ok() {
+            tx.commit().await.unwrap();
+        } else {
+            tx.rollback().await.unwrap();
+        }
+        r
+    }};
+}
+
+fn denied<T: std::fmt::Debug>(r: Result<T, connecting::app::AppError>, who: &str) {
+    assert!(
+        matches!(r, Err(connecting::app::AppError::Denied(_))),
+        "{who}: {r:?}"
+    );
+}
+
+both_backends!(
+    every_use_case_asks_the_table_once_and_a_refusal_changes_nothing,
+    |db| async move {
+        use connecting::app::{
+            Core, alert, answer, assign, cancel, create, evaluation, follow_up, outcome, review,
+            wave,
+        };
+        let w = World::new(db).await;
+        let s = w.store().clone();
+        let now = w.clock.now();
+        let core = Core::new(Default::default());
+        let a = w.operator("Anna Verdi", Some(4300)).await;
+        let b = w.operator("Bruno Neri", Some(4301)).await;
+        let m = w.mediator("Samira", 4310).await;
+        let n = w.mediator("Fatima", 4311).await;
+        let c = coordinator(&s, Some(4320), None).await;
+        let op = |id: i64, chat: i64| Actor::Operator {
+            id: Some(id),
+            email: None,
+            chat_id: Some(chat),
+            active: true,
+        };
+        let (anna, bruno) = (op(a, 4300), op(b, 4301));
+        let (samira, fatima) = (
+            Actor::Mediator {
+                id: m,
+                active: true,
+            },
+            Actor::Mediator {
+                id: n,
+                active: true,
+            },
+        );
+        let coord = Actor::Coordinator { id: c };
+        let system = Actor::System {
+            process: "dispatch",
+        };
+        let status = |id: i64| {
+            let s = s.clone();
+            async move { s.request_by_id(id).await.unwrap().status }
+        };
+
+        // Open a request: not a mediator; the requester may.
+        let fields = NewRequest {
+            status: Some(RequestStatus::Queued),
+            channel: Some(Channel::Telegram),
+            operator_id: Some(a),
+            requester_chat_id: Some(4300),
+            language: Some(LanguageCode::parse("ar").unwrap()),
+            ..Default::default()
+        };
+        denied(
+            core!(s, |tx| create::from_draft(&core, tx, &samira, &fields, now)),
+            "a mediator opens a request",
+        );
+        assert!(
+            s.requests(&Default::default()).await.unwrap().is_empty(),
+            "nothing was opened"
+        );
+        let r = core!(s, |tx| create::from_draft(&core, tx, &anna, &fields, now)).unwrap();
+
+        // Send a wave: the service (or a coordinator), not a person of another role.
+        for (who, actor) in [("the requester", &anna), ("a mediator", &samira)] {
+            denied(
+                core!(s, |tx| wave::dispatch(&core, tx, actor, r.id, now)),
+                who,
+            );
+        }
+        assert_eq!(status(r.id).await, RequestStatus::Queued);
+        let sent = core!(s, |tx| wave::dispatch(&core, tx, &system, r.id, now)).unwrap();
+        assert!(
+            matches!(sent, wave::WaveOutcome::Offered { .. }),
+            "{sent:?}"
+        );
+        let offers = s.offers_for_request(r.id).await.unwrap();
+        let to_samira = offers.iter().find(|o| o.mediator_id == m).unwrap().id;
+        let to_fatima = offers.iter().find(|o| o.mediator_id == n).unwrap().id;
+
+        // Answer an offer: only the mediator it is addressed to.
+        for (who, actor) in [
+            ("another mediator", &fatima),
+            ("a coordinator", &coord),
+            ("the requester", &anna),
+        ] {
+            denied(
+                core!(s, |tx| answer::accept(&core, tx, actor, to_samira, now)),
+                who,
+            );
+            denied(
+                core!(s, |tx| answer::decline(&core, tx, actor, to_samira, now)),
+                who,
+            );
+        }
+        assert_eq!(status(r.id).await, RequestStatus::Offered);
+        // Fatima declines her own; the reason is hers to give, not Samira's.
+        assert!(core!(s, |tx| answer::decline(&core, tx, &fatima, to_fatima, now)).unwrap());
+        denied(
+            core!(s, |tx| answer::decline_reason(
+                tx, &samira, to_fatima, "far"
+            )),
+            "another mediator gives the reason",
+        );
+        assert!(
+            core!(s, |tx| answer::decline_reason(
+                tx, &fatima, to_fatima, "far"
+            ))
+            .unwrap()
+        );
+        let won = core!(s, |tx| answer::accept(&core, tx, &samira, to_samira, now)).unwrap();
+        let answer::Accepted::Won(won) = won else {
+            panic!("{won:?}")
+        };
+        assert_eq!(status(r.id).await, RequestStatus::Assigned);
+
+        // The outcome and the hours: the assigned mediator or a coordinator.
+        let job = won.assignment_id;
+        for (who, actor) in [("another mediator", &fatima), ("the requester", &anna)] {
+            denied(
+                core!(s, |tx| outcome::record(
+                    &core, tx, actor, job, true, None, now
+                )),
+                who,
+            );
+            denied(core!(s, |tx| outcome::hours(tx, actor, job, 120)), who);
+        }
+        assert_eq!(status(r.id).await, RequestStatus::Assigned);
+        assert!(
+            core!(s, |tx| outcome::record(
+                &core, tx, &coord, job, true, None, now
+            ))
+            .unwrap()
+        );
+        assert!(core!(s, |tx| outcome::hours(tx, &samira, job, 120)).unwrap());
+        assert_eq!(status(r.id).await, RequestStatus::Done);
+
+        // The evaluation: the requester (or a coordinator), not another operator.
+        denied(
+            core!(s, |tx| evaluation::evaluate(
+                &core, tx, &bruno, r.id, 5, None, now
+            )),
+            "another operator evaluates",
+        );
+        assert_eq!(s.evaluation(r.id).await.unwrap(), None);
+        core!(s, |tx| evaluation::evaluate(
+            &core, tx, &anna, r.id, 4, None, now
+        ))
+        .unwrap();
+        assert_eq!(s.evaluation(r.id).await.unwrap().map(|e| e.0), Some(4));
+
+        // More information: the requester's own request only.
+        let draft = request_of(&w, a, RequestStatus::NeedsInfo).await;
+        let update = NewRequest {
+            comune: Some("Seriate".into()),
+            ..Default::default()
+        };
+        let more = || follow_up::Update {
+            fields: &update,
+            complete: false,
+        };
+        denied(
+            core!(s, |tx| follow_up::add_info(
+                &core,
+                tx,
+                &bruno,
+                &draft,
+                Some(more()),
+                "test",
+                now
+            )),
+            "another operator adds information",
+        );
+        assert_eq!(s.request_by_id(draft.id).await.unwrap().comune, None);
+        core!(s, |tx| follow_up::add_info(
+            &core,
+            tx,
+            &anna,
+            &draft,
+            Some(more()),
+            "test",
+            now
+        ))
+        .unwrap();
+        assert_eq!(
+            s.request_by_id(draft.id).await.unwrap().comune.as_deref(),
+            Some("Seriate")
+        );
+
+        // Cancel: the requester or a coordinator; not another operator, not a mediator.
+        let open = request_of(&w, a, RequestStatus::Queued).await;
+        for (who, actor) in [("another operator", &bruno), ("a mediator", &samira)] {
+            denied(
+                core!(s, |tx| cancel::cancel(&core, tx, actor, open.id, now)),
+                who,
+            );
+        }
+        assert_eq!(status(open.id).await, RequestStatus::Queued);
+
+        // Assign by hand: coordinators and the CLI only.
+        for (who, actor) in [("the requester", &anna), ("a mediator", &samira)] {
+            denied(
+                core!(s, |tx| assign::by_hand(&core, tx, actor, open.code, m, now)),
+                who,
+            );
+        }
+        assert_eq!(status(open.id).await, RequestStatus::Queued);
+        core!(s, |tx| assign::by_hand(
+            &core, tx, &coord, open.code, m, now
+        ))
+        .unwrap();
+        assert_eq!(status(open.id).await, RequestStatus::Assigned);
+        core!(s, |tx| cancel::cancel(&core, tx, &anna, open.id, now)).unwrap();
+        assert_eq!(status(open.id).await, RequestStatus::Cancelled);
+
+        // Review held mail: coordinators and the CLI only.
+        let held = request_of(&w, a, RequestStatus::NeedsReview).await;
+        let other = request_of(&w, a, RequestStatus::NeedsReview).await;
+        for (who, actor) in [("the requester", &anna), ("a mediator", &samira)] {
+            denied(
+                core!(s, |tx| review::accept(&core, tx, actor, held.id, now)),
+                who,
+            );
+            denied(
+                core!(s, |tx| review::reject(&core, tx, actor, held.id, now)),
+                who,
+            );
+        }
+        assert_eq!(status(held.id).await, RequestStatus::NeedsReview);
+        core!(s, |tx| review::accept(&core, tx, &Actor::Cli, held.id, now)).unwrap();
+        assert_eq!(status(held.id).await, RequestStatus::Queued);
+        core!(s, |tx| review::reject(&core, tx, &coord, other.id, now)).unwrap();
+        assert_eq!(status(other.id).await, RequestStatus::Cancelled);
+
+        // Alert the coordinators: the service's own work, not a person's.
+        let alarm = alert::Alert::Text {
+            key: "test".into(),
+            request_id: None,
+            subject: "Prova".into(),
+            text: "Prova".into(),
+        };
+        denied(
+            core!(s, |tx| alert::raise_as(&core, tx, &anna, &alarm, now)),
+            "an operator alerts the coordinators",
+        );
+        let told = core!(s, |tx| alert::raise_as(&core, tx, &system, &alarm, now)).unwrap();
+        assert_eq!(told.len(), 1, "one coordinator, one alert");
     }
 );

@@ -3,6 +3,7 @@
 //! refused), and restoring it into a new database gives back every row of every table — the
 //! raw emails' bytes included — in a database that keeps working (new rows get new ids).
 
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/daemon.rs"]
 mod daemon;

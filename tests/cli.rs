@@ -1,6 +1,7 @@
 //! The `connecting` command as a coordinator uses it, on SQLite and on PostgreSQL: people,
 //! imports, invites, the request queue; bad input gets one clear line and a non-zero exit.
 
+#[path = "support/common.rs"]
 mod common;
 
 use chrono::Utc;

@@ -10,6 +10,7 @@
 
 #[path = "support/botapi.rs"]
 mod botapi;
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/daemon.rs"]
 mod daemon;

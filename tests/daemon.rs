@@ -2,6 +2,7 @@
 //! and back after; two daemons on one PostgreSQL database hand the mailbox over when the leader
 //! is killed, with nothing lost or doubled; a second instance on one SQLite file refuses to start.
 
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/daemon.rs"]
 mod daemon;

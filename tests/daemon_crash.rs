@@ -9,6 +9,7 @@
 
 #[path = "support/botapi.rs"]
 mod botapi;
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/daemon.rs"]
 mod daemon;
@@ -296,7 +297,7 @@ async fn a_second_signal_exits_at_once() {
         let mut tx = db.store.begin().await.unwrap();
         let (status, _) = tx.outbox_state(outbox_id).await.unwrap();
         tx.commit().await.unwrap();
-        if status != "pending" {
+        if status != connecting::domain::OutboxStatus::Pending {
             break;
         }
         assert!(
@@ -338,6 +339,6 @@ async fn a_second_signal_exits_at_once() {
     let mut tx = db.store.begin().await.unwrap();
     let (status, external) = tx.outbox_state(outbox_id).await.unwrap();
     tx.commit().await.unwrap();
-    assert_ne!(status, "sent");
+    assert_ne!(status, connecting::domain::OutboxStatus::Sent);
     assert!(external.is_none());
 }

@@ -5,7 +5,9 @@
 //! and no "si è svolto?" question fires afterwards, and under 24 hours the cancellation is late.
 //! Also: an evaluation before the appointment has happened is refused.
 
+#[path = "support/common.rs"]
 mod common;
+#[path = "support/dispatch.rs"]
 mod dispatch_support;
 
 use chrono::Duration;
@@ -59,7 +61,11 @@ async fn assert_cancelled_story(w: &World, code: RequestCode, id: i64) {
     assert_eq!(req.status, RequestStatus::Cancelled);
     assert!(req.late_cancellation, "23 hours ahead is late");
     let a = &w.store.assignments_for_request(id).await.unwrap()[0];
-    assert_eq!(a.status, "cancelled", "the assignment is closed");
+    assert_eq!(
+        a.status,
+        connecting::domain::AssignmentStatus::Cancelled,
+        "the assignment is closed"
+    );
     let told = w
         .outbox(code)
         .await

@@ -2,7 +2,9 @@
 //! rounds): exactly one assignment each time; two dispatcher instances on one database fire
 //! every timer exactly once.
 
+#[path = "support/common.rs"]
 mod common;
+#[path = "support/dispatch.rs"]
 mod dispatch_support;
 
 use chrono::Duration;
@@ -68,10 +70,19 @@ both_backends!(
             assert_eq!(req.status, RequestStatus::Assigned);
             assert_eq!(req.assigned_mediator_id, Some(assignments[0].mediator_id));
             let offers = w.store.offers_for_request(req_id).await.unwrap();
-            let accepted: Vec<_> = offers.iter().filter(|o| o.state == "accepted").collect();
+            let accepted: Vec<_> = offers
+                .iter()
+                .filter(|o| o.state == connecting::domain::OfferState::Accepted)
+                .collect();
             assert_eq!(accepted.len(), 1, "round {round}");
             assert_eq!(accepted[0].mediator_id, assignments[0].mediator_id);
-            assert_eq!(offers.iter().filter(|o| o.state == "withdrawn").count(), 49);
+            assert_eq!(
+                offers
+                    .iter()
+                    .filter(|o| o.state == connecting::domain::OfferState::Withdrawn)
+                    .count(),
+                49
+            );
             let confirmations = w
                 .outbox(code)
                 .await
@@ -94,7 +105,7 @@ both_backends!(
         let mut tx = w.store.begin().await.unwrap();
         for i in 0..n {
             tx.schedule_timer(
-                "test_probe",
+                connecting::domain::TimerKind::ReminderDayBefore,
                 Some(req_id),
                 Some(i),
                 now - Duration::seconds(i % 7),

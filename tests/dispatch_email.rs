@@ -2,7 +2,9 @@
 //! outbox, the outbox worker delivers it through the SMTP transport (aiosmtpd -> LMTP ->
 //! Dovecot), it arrives threaded under the original request, and the request becomes confirmed.
 
+#[path = "support/common.rs"]
 mod common;
+#[path = "support/dispatch.rs"]
 mod dispatch_support;
 #[path = "support/mail.rs"]
 mod mail;
@@ -91,7 +93,10 @@ both_backends!(
                 email: Some(Arc::new(smtp)),
             },
             RetryPolicy::default(),
-        );
+        )
+        .with_events(connecting::app::delivery::events(
+            connecting::app::Core::new(Default::default()),
+        ));
         let s = worker.run_once().await.unwrap();
         assert_eq!(
             (s.sent, s.retried, s.dead),

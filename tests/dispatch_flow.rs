@@ -2,7 +2,9 @@
 //! continuity and fairness, overlapping jobs, acceptance messages, cancellation notices,
 //! reminders across a daylight-saving change, outcome and evaluation.
 
+#[path = "support/common.rs"]
 mod common;
+#[path = "support/dispatch.rs"]
 mod dispatch_support;
 
 use chrono::Duration;
@@ -54,9 +56,13 @@ both_backends!(
         assert!(
             offers[..2]
                 .iter()
-                .all(|o| o.state == "expired" && o.wave == 1)
+                .all(|o| o.state == connecting::domain::OfferState::Expired && o.wave == 1)
         );
-        assert!(offers[2..].iter().all(|o| o.state == "open" && o.wave == 2));
+        assert!(
+            offers[2..]
+                .iter()
+                .all(|o| o.state == connecting::domain::OfferState::Open && o.wave == 2)
+        );
         // A decline of the whole third wave moves on at once, without waiting.
         w.clock.advance(Duration::minutes(60));
         w.dispatcher.run_due_timers().await.unwrap();
@@ -335,14 +341,14 @@ both_backends!(acceptance_confirms_informs_and_withdraws, |db| async move {
         .iter()
         .find(|r| Some(r.id) == c_offer.outbox_id)
         .unwrap();
-    assert_eq!(c_row.status, "cancelled");
-    let states: Vec<String> = w
+    assert_eq!(c_row.status, connecting::domain::OutboxStatus::Cancelled);
+    let states: Vec<&str> = w
         .store
         .offers_for_request(req.id)
         .await
         .unwrap()
         .into_iter()
-        .map(|o| o.state)
+        .map(|o| o.state.as_str())
         .collect();
     assert_eq!(states, vec!["accepted", "withdrawn", "withdrawn"]);
 });
@@ -514,7 +520,10 @@ both_backends!(
                 email: Some(std::sync::Arc::new(Accepting)),
             },
             Default::default(),
-        );
+        )
+        .with_events(connecting::app::delivery::events(
+            connecting::app::Core::new(Default::default()),
+        ));
         assert_eq!(w.status(code).await, RequestStatus::Assigned);
         assert!(outbox.run_once().await.unwrap().sent >= 2);
         assert_eq!(w.status(code).await, RequestStatus::Confirmed);

@@ -2,6 +2,7 @@
 //! `retry_after` and backoff, dead letters that alert the coordinator, recovery after a worker
 //! died between claiming and marking, and two workers never delivering the same row twice.
 
+#[path = "support/common.rs"]
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
@@ -80,6 +81,9 @@ fn worker(
         },
         policy,
     )
+    .with_events(connecting::app::delivery::events(
+        connecting::app::Core::new(Default::default()),
+    ))
 }
 
 /// The coordinator every dead letter is reported to (Telegram chat 900).
@@ -187,7 +191,12 @@ both_backends!(dead_letters_alert_the_coordinator_once, |db| async move {
     let rows = db.store.outbox_all().await.unwrap();
     let status: HashMap<String, (String, i64)> = rows
         .iter()
-        .map(|r| (r.idempotency_key.clone(), (r.status.clone(), r.attempts)))
+        .map(|r| {
+            (
+                r.idempotency_key.clone(),
+                (r.status.to_string(), r.attempts),
+            )
+        })
         .collect();
     assert_eq!(status["k:blocked"], ("dead".to_string(), 1));
     assert_eq!(status["k:flaky"], ("dead".to_string(), 3));
@@ -333,7 +342,10 @@ async fn crash_child_process() {
             concurrency: 1,
             ..Default::default()
         },
-    );
+    )
+    .with_events(connecting::app::delivery::events(
+        connecting::app::Core::new(Default::default()),
+    ));
     w.run_once().await.unwrap();
 }
 
@@ -367,7 +379,8 @@ both_backends!(
         assert_eq!(before.len(), 5, "five messages went out before the kill");
         let rows = db.store.outbox_all().await.unwrap();
         assert!(
-            rows.iter().all(|r| r.status == "sending"),
+            rows.iter()
+                .all(|r| r.status == connecting::domain::OutboxStatus::Sending),
             "nothing was marked"
         );
 
@@ -392,7 +405,7 @@ both_backends!(
                 .await
                 .unwrap()
                 .iter()
-                .all(|r| r.status == "sent")
+                .all(|r| r.status == connecting::domain::OutboxStatus::Sent)
         );
     }
 );
@@ -433,6 +446,9 @@ both_backends!(
                 },
                 RetryPolicy::default(),
             )
+            .with_events(connecting::app::delivery::events(
+                connecting::app::Core::new(Default::default()),
+            ))
             .with_email_cap(3, StdDuration::from_secs(3600))
         };
         let enqueue_mail = |key: String, to: &'static str| {
@@ -486,7 +502,10 @@ both_backends!(
         mail_worker().run_once().await.unwrap();
         assert_eq!(count("anna@comune.it"), 3, "the cap survives a restart");
         let rows = db.store.outbox_all().await.unwrap();
-        let held: Vec<_> = rows.iter().filter(|r| r.status == "pending").collect();
+        let held: Vec<_> = rows
+            .iter()
+            .filter(|r| r.status == connecting::domain::OutboxStatus::Pending)
+            .collect();
         assert_eq!(held.len(), 3, "held back, not dropped");
         assert!(
             held.iter()
@@ -512,8 +531,12 @@ both_backends!(
             "blocked".into(),
             vec![Err(DeliveryError::Permanent("bot was blocked".into()))],
         );
+        let english = connecting::app::Core::new(connecting::dispatch::DispatchSettings {
+            lang: connecting::config::Lang::En,
+            ..Default::default()
+        });
         let w = worker(&db.store, &clock, &rec, RetryPolicy::default())
-            .with_language(connecting::config::Lang::En);
+            .with_events(connecting::app::delivery::events(english));
         enqueue(&db.store, &["blocked".into()], clock.now()).await;
         assert_eq!(w.run_once().await.unwrap().dead, 1);
         assert_eq!(w.run_once().await.unwrap().sent, 1);

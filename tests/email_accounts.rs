@@ -6,6 +6,7 @@
 //! green with the right settings and naming the part and the fix for each wrong one; the DMARC
 //! verdict of the trusted receiving server at intake.
 
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/daemon.rs"]
 mod daemon;

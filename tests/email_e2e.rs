@@ -8,6 +8,7 @@
 //! - The IMAP connection is cut again and again and the poller restarted while 100 messages
 //!   arrive: exactly 100 requests, none twice.
 
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/mail.rs"]
 mod mail;

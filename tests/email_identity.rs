@@ -11,6 +11,7 @@
 //!   and it changes nothing whatever code it names; an unknown sender may cancel their own
 //!   held request (it leaves the review queue) and is told.
 
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/mail.rs"]
 mod mail;
@@ -75,6 +76,9 @@ impl Rig {
             },
             RetryPolicy::default(),
         )
+        .with_events(connecting::app::delivery::events(
+            connecting::app::Core::new(Default::default()),
+        ))
         .with_email_cap(10, Duration::from_secs(3600));
         Rig {
             store: store.clone(),

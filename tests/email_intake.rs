@@ -2,6 +2,7 @@
 //! completed by a reply, cancelled; machines and unknown senders never answered; duplicates,
 //! quarantine and oversized mail; the whole corpus through `ingest`.
 
+#[path = "support/common.rs"]
 mod common;
 
 use chrono::{TimeZone, Utc};

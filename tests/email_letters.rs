@@ -9,6 +9,7 @@
 //!   morning get their twenty acknowledgements at once, while the same twenty from an address
 //!   that is only on an allowed domain (an auto-responder's pattern) stop at the hourly cap.
 
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/mail.rs"]
 mod mail;
@@ -71,6 +72,9 @@ fn worker(store: &Store, servers: &mail::MailServers, clock: &ManualClock) -> Ou
         },
         RetryPolicy::default(),
     )
+    .with_events(connecting::app::delivery::events(
+        connecting::app::Core::new(Default::default()),
+    ))
     .with_email_cap(10, Duration::from_secs(3600))
 }
 
@@ -281,7 +285,7 @@ both_backends!(
             .await
             .unwrap()
             .into_iter()
-            .filter(|r| r.status == "pending")
+            .filter(|r| r.status == connecting::domain::OutboxStatus::Pending)
             .count();
         assert_eq!(waiting, 10, "deferred, not dropped");
     }

@@ -3,6 +3,7 @@
 //! prints per-field accuracy on the kept pairs, `connecting parse --eval FILE.jsonl` on a file,
 //! and retention removes old pairs.
 
+#[path = "support/common.rs"]
 mod common;
 
 use std::process::Command;

@@ -16,6 +16,7 @@
 //! memory is the peak of live heap bytes above the start of the case, counted by this test
 //! binary's allocator. The cases run one at a time (a lock) so the figures are their own.
 
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/mail.rs"]
 mod mail;
@@ -967,6 +968,9 @@ both_backends!(
             },
             RetryPolicy::default(),
         )
+        .with_events(connecting::app::delivery::events(
+            connecting::app::Core::new(Default::default()),
+        ))
         .with_email_cap(smtp_cap as u32, Duration::from_secs(3600));
         // The first message leaves the time out: every answer on it is met with the question
         // again, the loop a careless autoresponder keeps going.
@@ -1027,8 +1031,14 @@ both_backends!(
             .iter()
             .filter(|r| r.request_id == Some(first_id))
             .count();
-        let sent = to_anna.iter().filter(|r| r.status == "sent").count();
-        let waiting = to_anna.iter().filter(|r| r.status == "pending").count();
+        let sent = to_anna
+            .iter()
+            .filter(|r| r.status == connecting::domain::OutboxStatus::Sent)
+            .count();
+        let waiting = to_anna
+            .iter()
+            .filter(|r| r.status == connecting::domain::OutboxStatus::Pending)
+            .count();
         println!(
             "reply loop: {rounds} autoresponder mails, {} replies queued ({on_first} on the looping request), {delivered} delivered, {waiting} deferred",
             to_anna.len()

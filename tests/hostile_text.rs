@@ -4,6 +4,7 @@
 //! cannot store it in TEXT, so it is stripped (on both backends alike) — documented in
 //! SECURITY.md. The Telegram side is in `telegram_hostile.rs`.
 
+#[path = "support/common.rs"]
 mod common;
 
 use chrono::{TimeZone, Utc};

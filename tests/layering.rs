@@ -21,11 +21,6 @@ const IO_PARTS: &[&str] = &[
 /// here whose import is gone (strike it, the house got better). Each says what removes it.
 const DEBTS: &[(&str, &str, &str)] = &[
     (
-        "channels/telegram",
-        "channels/email",
-        "the bot's review of held mail calls Intake::review_held: a review use case in app/",
-    ),
-    (
         "app",
         "channels/telegram",
         "app::notice::render calls the Telegram renderer: channels render notices themselves",
@@ -34,36 +29,6 @@ const DEBTS: &[(&str, &str, &str)] = &[
         "app",
         "channels/email",
         "app::notice::render calls the email renderer: channels render notices themselves",
-    ),
-    (
-        "alerts",
-        "channels/telegram",
-        "alerts escape Telegram HTML: an alert notice rendered by the channels",
-    ),
-    (
-        "dispatch",
-        "channels/telegram",
-        "dispatch re-exports Telegram's HTML escape for its details text: rendered by the channel",
-    ),
-    (
-        "outbox",
-        "alerts",
-        "the worker alerts coordinators of a dead letter itself: a dead-letter event for the core",
-    ),
-    (
-        "outbox",
-        "app",
-        "the worker calls app::delivery::delivered: a delivery event the core consumes",
-    ),
-    (
-        "outbox",
-        "dispatch",
-        "the worker renders its own texts with dispatch::texts: the words come with the notice",
-    ),
-    (
-        "app",
-        "dispatch",
-        "the core still uses DispatchSettings and matching from dispatch/: they move into app/",
     ),
 ];
 

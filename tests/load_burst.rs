@@ -8,6 +8,7 @@
 mod botapi;
 #[path = "support/burst.rs"]
 mod burst;
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/daemon.rs"]
 mod daemon;

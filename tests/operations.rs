@@ -4,6 +4,7 @@
 //! admin command run in the wrong place, config discovery, and the shipped man page and
 //! completions matching the binary.
 
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/daemon.rs"]
 mod daemon;

@@ -1,6 +1,7 @@
 //! The store's behaviour, identical on SQLite and PostgreSQL: people, invites, requests and their
 //! life cycle, inbound dedupe, the outbox's idempotency, and migrations that can run twice.
 
+#[path = "support/common.rs"]
 mod common;
 
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
@@ -382,7 +383,7 @@ both_backends!(
         let rows = s.outbox_for_request(r.id).await.unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].payload, payload);
-        assert_eq!(rows[0].status, "pending");
+        assert_eq!(rows[0].status, connecting::domain::OutboxStatus::Pending);
         assert_eq!(
             s.outbox_depth(now() + Duration::seconds(30)).await.unwrap(),
             (1, Some(30))

@@ -17,6 +17,7 @@
 
 #[path = "support/botapi.rs"]
 mod botapi;
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/world.rs"]
 mod world;
@@ -75,7 +76,11 @@ both_backends!(
         let r = w.say(5000, &format!("/dettagli {code}")).await;
         assert!(r.text.chars().count() <= LIMIT);
         let rows = w.store().outbox_all().await.unwrap();
-        assert!(rows.iter().all(|r| r.status != "dead"), "{rows:?}");
+        assert!(
+            rows.iter()
+                .all(|r| r.status != connecting::domain::OutboxStatus::Dead),
+            "{rows:?}"
+        );
         w.stop().await;
     }
 );
@@ -162,7 +167,11 @@ both_backends!(
         assert_eq!(q.requester_name.as_deref(), Some(HOSTILE_NAME));
         // Every message we sent was accepted by the server's HTML check (none died).
         let rows = w.store().outbox_all().await.unwrap();
-        assert!(rows.iter().all(|r| r.status != "dead"), "{rows:?}");
+        assert!(
+            rows.iter()
+                .all(|r| r.status != connecting::domain::OutboxStatus::Dead),
+            "{rows:?}"
+        );
         w.stop().await;
     }
 );

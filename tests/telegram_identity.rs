@@ -7,6 +7,7 @@
 
 #[path = "support/botapi.rs"]
 mod botapi;
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/world.rs"]
 mod world;
@@ -62,7 +63,7 @@ async fn quiet(w: &World) {
         .await
         .expect("outbox")
         .iter()
-        .any(|r| r.status == "pending")
+        .any(|r| r.status == connecting::domain::OutboxStatus::Pending)
     {
         assert!(t.elapsed() < world::WAIT, "outbox not delivered");
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -4,6 +4,9 @@
 
 #[path = "support/botapi.rs"]
 mod botapi;
+#[path = "support/builders.rs"]
+mod builders;
+#[path = "support/common.rs"]
 mod common;
 #[path = "support/world.rs"]
 mod world;
@@ -332,19 +335,7 @@ both_backends!(forged_and_replayed_callbacks_do_nothing, |db| async move {
         )
         .await
         .unwrap();
-    let offer_id: i64 = connecting::with_pool!(w.store(), p => {
-        sqlx::query_scalar(
-            "INSERT INTO offers (request_id, mediator_id, wave, state, sent_at, expires_at)
-             VALUES ($1, $2, 1, 'open', $3, $4) RETURNING id",
-        )
-        .bind(req.id)
-        .bind(m1)
-        .bind(now.timestamp())
-        .bind(now.timestamp() + 3600)
-        .fetch_one(p)
-        .await
-        .unwrap()
-    });
+    let offer_id: i64 = builders::offer(req.id, m1).insert(w.store(), now).await;
     let forged = w
         .fake
         .push_callback(1101, 1101, 1, &format!("acc:{offer_id}"));
@@ -493,14 +484,7 @@ both_backends!(
             )
             .await
             .unwrap();
-        let offer_id: i64 = connecting::with_pool!(w.store(), p => {
-            sqlx::query_scalar(
-                "INSERT INTO offers (request_id, mediator_id, wave, state, sent_at, expires_at)
-                 VALUES ($1, $2, 1, 'open', $3, $4) RETURNING id",
-            )
-            .bind(req.id).bind(samira).bind(now.timestamp()).bind(now.timestamp() + 3600)
-            .fetch_one(p).await.unwrap()
-        });
+        let offer_id: i64 = builders::offer(req.id, samira).insert(w.store(), now).await;
         // Dispatch queues the offer through the outbox; the bot's delivery sends it.
         let view = OfferView {
             code: req.code,
@@ -682,14 +666,7 @@ both_backends!(twenty_mediators_tap_accept_at_once, |db| async move {
     for i in 0..20 {
         let tg = 2000 + i;
         let m = w.mediator(&format!("Mediatrice {i}"), tg).await;
-        let offer_id: i64 = connecting::with_pool!(w.store(), p => {
-            sqlx::query_scalar(
-                "INSERT INTO offers (request_id, mediator_id, wave, state, sent_at, expires_at)
-                 VALUES ($1, $2, 1, 'open', $3, $4) RETURNING id",
-            )
-            .bind(req.id).bind(m).bind(now.timestamp()).bind(now.timestamp() + 3600)
-            .fetch_one(p).await.unwrap()
-        });
+        let offer_id: i64 = builders::offer(req.id, m).insert(w.store(), now).await;
         offers.push((tg, offer_id));
     }
     // Two bot instances (as behind a webhook with two replicas) take the 20 presses at once.

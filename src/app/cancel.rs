@@ -5,6 +5,7 @@
 //! "si è svolto?" question, the evaluation) is dropped, and less than
 //! `late_cancellation_hours` before the start the cancellation is marked late.
 
+use crate::domain::{AssignmentStatus, OfferState};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
@@ -35,6 +36,29 @@ pub async fn cancel(
 ) -> Result<Cancelled> {
     let req = tx.request_by_id(request_id).await?;
     authorise(actor, Action::Cancel, &RequestFacts::of(&req))?;
+    apply(core, tx, actor, req, now).await
+}
+
+/// A held request rejected by a coordinator's review ([`super::review::reject`], which asked
+/// the table already): cancelled as any other.
+pub(crate) async fn cancelled_by_review(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    req: Request,
+    now: DateTime<Utc>,
+) -> Result<Cancelled> {
+    apply(core, tx, actor, req, now).await
+}
+
+/// The cancellation itself, once the actor is authorised.
+async fn apply(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    req: Request,
+    now: DateTime<Utc>,
+) -> Result<Cancelled> {
     let open = RequestStatus::sources_of(RequestStatus::Cancelled);
     if !tx
         .set_status_if(req.id, &open, RequestStatus::Cancelled, "", now)
@@ -60,7 +84,7 @@ pub async fn cancel(
         .collect();
     let mut notices = Vec::new();
     if let Some(a) = tx.active_assignment(req.id).await? {
-        tx.close_assignment(a.id, "cancelled", None, &who, now)
+        tx.close_assignment(a.id, AssignmentStatus::Cancelled, None, &who, now)
             .await?;
         if let Some(m) = mediators.get(&a.mediator_id) {
             let n = Notice::Cancellation {
@@ -73,7 +97,10 @@ pub async fn cancel(
             notices.push(n);
         }
     }
-    for offer in tx.close_open_offers(req.id, "withdrawn", now).await? {
+    for offer in tx
+        .close_open_offers(req.id, OfferState::Withdrawn, now)
+        .await?
+    {
         if let Some(n) = offers::withdraw(
             core,
             tx,

@@ -7,29 +7,52 @@
 //! transaction. Channels translate their input into a use-case call and render notices
 //! ([`sentence`] gives the words, `channels::*` the format); no channel changes a status itself.
 //!
+//! - [`create`]: `from_draft` (the bot's [Conferma], a new email, `connecting ingest`);
+//! - [`follow_up`]: `add_info` (merged while the request is being completed, else recorded);
+//! - [`wave`]: `dispatch` (first wave of offers, or escalation), the ranking (`candidates`);
+//! - [`answer`]: a mediator's `accept`, `decline` and `decline_reason`;
+//! - [`assign`]: `by_hand` (coordinator, CLI, web), and what every assignment does;
+//! - [`outcome`]: `record` (took place or not) and `hours`;
 //! - [`cancel`]: cancellation from every entry point (assignment closed, mediator told, offers
 //!   withdrawn, timers dropped, late flag under the notice period);
+//! - [`review`]: `accept` / `reject` a held email request;
 //! - [`evaluation`]: the requester's mark, only once the appointment has happened;
-//! - [`delivery`]: what a delivered notice changes (the requester's confirmation makes the
-//!   request confirmed) — the outbox only reports deliveries;
+//! - [`timer`]: `fire` a due timer (wave expiry, reminders, after-the-end questions);
+//! - [`alert`]: `raise` an alert to every coordinator;
+//! - [`delivery`]: what a delivered (or dead) message changes — the outbox only reports;
 //! - [`offers`]: withdrawing offers (shared by acceptance and cancellation);
-//! - [`notice`], [`sentence`], [`words`]: what to tell whom, and in which words.
+//! - [`matching`], [`language`]: who can go and in which order (pure);
+//! - [`notice`], [`sentence`], [`words`], [`texts`]: what to tell whom, and in which words.
 //!
-//! Waves, acceptance, manual assignment, outcomes and timers still live in
-//! `dispatch::engine::Dispatcher`, which writes its messages through [`notice`] too.
+//! `dispatch::Dispatcher` is a thin facade that runs these in their own transaction for the
+//! daemon's loop and the tests.
 
+pub mod alert;
+pub mod answer;
+pub mod assign;
 pub mod cancel;
+pub mod create;
 pub mod delivery;
 pub mod evaluation;
+pub mod follow_up;
+pub mod language;
+pub mod matching;
 pub mod notice;
 pub mod offers;
+pub mod outcome;
+pub mod review;
 pub mod sentence;
+pub mod settings;
+pub mod texts;
+pub mod timer;
+pub mod wave;
 pub mod words;
+
+pub use settings::DispatchSettings;
 
 use std::sync::Arc;
 
 use crate::authz::{Actor, Denied};
-use crate::dispatch::DispatchSettings;
 use crate::domain::{RequestCode, RequestStatus};
 use crate::store::StoreError;
 
@@ -68,6 +91,14 @@ pub enum AppError {
     TooEarly(RequestCode),
     #[error("evaluation score {0} is not valid: expected 1 to 5")]
     BadScore(i64),
+    #[error("request {0} has no language: it cannot be matched")]
+    NoLanguage(RequestCode),
+    #[error("mediator {0} is not active")]
+    MediatorInactive(i64),
+    #[error("a request cannot be opened as {0}")]
+    NotAnEntryState(RequestStatus),
+    #[error("request {0} is not waiting for review")]
+    NotHeld(RequestCode),
 }
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;

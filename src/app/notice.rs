@@ -13,7 +13,7 @@ use super::Core;
 use crate::config::Lang;
 use crate::domain::Channel;
 use crate::outbox::Payload;
-use crate::store::{Mediator, Request, Result, Tx};
+use crate::store::{Coordinator, Mediator, Request, Result, Tx};
 
 /// Why an offer is withdrawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,12 +82,17 @@ pub enum Notice {
     },
     /// After the end, to the requester: a mark from 1 to 5.
     EvaluationQuestion { request: Request },
-    /// To every coordinator. `key` names the cause (sent once per coordinator).
+    /// To the requester of a held email request a coordinator accepted: what was understood,
+    /// on their thread (`inbound_id`: their message).
+    Acknowledgement { request: Request, inbound_id: i64 },
+    /// To one coordinator ([`super::alert::raise`] writes one per coordinator). `key` names
+    /// the cause and the coordinator (sent once each).
     Alert {
         key: String,
         request_id: Option<i64>,
         subject: String,
         text: String,
+        coordinator: Coordinator,
     },
 }
 
@@ -135,7 +140,8 @@ impl Notice {
             | Notice::Cancellation { request, .. }
             | Notice::Reminder { request, .. }
             | Notice::OutcomeQuestion { request, .. }
-            | Notice::EvaluationQuestion { request } => Some(request),
+            | Notice::EvaluationQuestion { request }
+            | Notice::Acknowledgement { request, .. } => Some(request),
             Notice::Alert { .. } => None,
         }
     }
@@ -160,6 +166,7 @@ impl Notice {
                 format!("timer:{timer_id}")
             }
             Notice::EvaluationQuestion { request } => format!("eval:{}", request.id),
+            Notice::Acknowledgement { inbound_id, .. } => format!("email:ack:{inbound_id}"),
             Notice::Alert { key, .. } => key.clone(),
         }
     }
@@ -175,6 +182,7 @@ impl Notice {
             | Notice::OutcomeQuestion { mediator, .. } => Some(mediator),
             Notice::Confirmation { .. }
             | Notice::EvaluationQuestion { .. }
+            | Notice::Acknowledgement { .. }
             | Notice::Alert { .. } => None,
         }
     }
@@ -196,6 +204,14 @@ pub enum Address {
 pub fn address_of(notice: &Notice) -> Option<Address> {
     if let Some(m) = notice.mediator() {
         return mediator_address(m);
+    }
+    if let Notice::Alert { coordinator: c, .. } = notice {
+        return c.telegram_id.map(Address::Telegram).or_else(|| {
+            c.email.clone().map(|to| Address::Email {
+                to,
+                in_reply_to: None,
+            })
+        });
     }
     let request = notice.request()?;
     let telegram = request.requester_chat_id.map(Address::Telegram);
@@ -247,36 +263,19 @@ pub fn render(core: &Core, notice: &Notice) -> Option<Payload> {
 }
 
 /// Writes `notice` to the outbox in `tx`; returns the row id (or `None`: nobody to send it to).
-/// Alerts go to every coordinator.
 pub async fn emit(
     core: &Core,
     tx: &mut Tx,
     notice: &Notice,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    if let Notice::Alert {
-        key,
-        request_id,
-        subject,
-        text,
-    } = notice
-    {
-        crate::alerts::to_coordinators(
-            tx,
-            key,
-            *request_id,
-            subject,
-            text,
-            &core.settings.message_id_domain,
-            now,
-        )
-        .await?;
-        return Ok(None);
-    }
     let Some(payload) = render(core, notice) else {
         return Ok(None);
     };
-    let request_id = notice.request().map(|r| r.id);
+    let request_id = match notice {
+        Notice::Alert { request_id, .. } => *request_id,
+        n => n.request().map(|r| r.id),
+    };
     Ok(Some(
         tx.enqueue(&notice.key(), request_id, &payload, now).await?,
     ))

@@ -1,6 +1,7 @@
 //! Withdrawing open offers: an offer not delivered yet is simply dropped from the outbox; a
 //! delivered Telegram offer is edited in place; otherwise the mediator gets a short message.
 
+use crate::domain::OutboxStatus;
 use chrono::{DateTime, Utc};
 
 use super::Core;
@@ -26,7 +27,7 @@ pub async fn withdraw(
     let mut edit_message_id = None;
     if let (Some(_), Some(oid)) = (m.telegram_id, offer.outbox_id) {
         let (status, external) = tx.outbox_state(oid).await?;
-        if status == "sent" {
+        if status == OutboxStatus::Sent {
             edit_message_id = external.and_then(|e| e.parse().ok());
         }
     }

@@ -357,6 +357,13 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
                     .collect(),
             ],
         ),
+        Notice::Acknowledgement { request, .. } => s(
+            "acknowledged",
+            code_args(request),
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
         Notice::Alert { subject, text, .. } => Sentence {
             lang,
             key: "alert",

@@ -55,7 +55,12 @@ async fn ingest_text(store: &Store, cfg: &Config, path: &Path) -> anyhow::Result
     let mut fields = crate::intake::fields_from_draft(&draft, ctx.tz);
     fields.channel = Some(Channel::Cli);
     fields.subject = path.file_name().map(|n| n.to_string_lossy().to_string());
-    Ok(store.create_request(&fields, now).await?)
+    let core = crate::app::Core::new(crate::daemon::dispatch_settings(cfg));
+    let mut tx = store.begin().await?;
+    let r = crate::app::create::from_draft(&core, &mut tx, &crate::authz::Actor::Cli, &fields, now)
+        .await?;
+    tx.commit().await?;
+    Ok(r)
 }
 
 fn split_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {

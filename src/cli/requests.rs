@@ -10,7 +10,7 @@ use super::table::{opt, render_in};
 use crate::authz::{Action, Actor, RequestFacts, authorize};
 use crate::clock::SystemClock;
 use crate::config::Lang;
-use crate::dispatch::{Canceller, Dispatcher};
+use crate::dispatch::Dispatcher;
 use crate::domain::{RequestCode, RequestStatus};
 use crate::prompts::t;
 use crate::store::{Request, RequestFilter, Store};
@@ -232,9 +232,9 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
         RequestCmd::Cancel { code } => {
             let code = RequestCode::parse(&code)?;
             let store = ctx.store().await?;
-            allowed(Action::Cancel, &store.request(code).await?)?;
+            // The core asks the table (once) whether the CLI may.
             let late = dispatcher(ctx, store.clone())
-                .cancel(code, Canceller::Cli)
+                .cancel_as(code, &Actor::Cli)
                 .await
                 .with_context(|| format!("cannot cancel {code}"))?;
             let r = store.request(code).await?;
@@ -256,16 +256,26 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
             let code = RequestCode::parse(&code)?;
             let store = ctx.store().await?;
             let r = store.request(code).await?;
-            allowed(Action::Manage, &r)?;
-            let intake = crate::channels::email::Intake::new(
-                store.clone(),
-                crate::daemon::email_intake_config(&ctx.config),
-                Arc::new(SystemClock),
-            );
-            intake
-                .review_held(r.id, accept && !reject, "cli")
-                .await
-                .with_context(|| format!("cannot review {code}"))?;
+            // The core's review (it asks the table whether the CLI may).
+            let core = crate::app::Core::new(crate::daemon::dispatch_settings(&ctx.config));
+            let now = chrono::Utc::now();
+            let mut tx = store.begin().await?;
+            let reviewed = if accept && !reject {
+                crate::app::review::accept(&core, &mut tx, &Actor::Cli, r.id, now)
+                    .await
+                    .map(|_| ())
+            } else {
+                crate::app::review::reject(&core, &mut tx, &Actor::Cli, r.id, now)
+                    .await
+                    .map(|_| ())
+            };
+            match reviewed {
+                Ok(()) => tx.commit().await?,
+                Err(e) => {
+                    tx.rollback().await?;
+                    return Err(anyhow::Error::new(e).context(format!("cannot review {code}")));
+                }
+            }
             let r = store.request(code).await?;
             if ctx.json {
                 println!(
@@ -280,7 +290,7 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
         RequestCmd::Assign { code, mediator } => {
             let code = RequestCode::parse(&code)?;
             let store = ctx.store().await?;
-            allowed(Action::Manage, &store.request(code).await?)?;
+            // The core asks the table (once) whether the CLI may.
             dispatcher(ctx, store.clone())
                 .assign(code, mediator, "cli")
                 .await

@@ -1,15 +1,12 @@
-//! Dispatch: from a queued request to a confirmed mediator, and the monthly report.
+//! Dispatch: the daemon's loop over the core's use cases, and the monthly report.
 //!
-//! - `matching` decides who can go and in which order (pure, explained); `language` knows
-//!   language families; `report` aggregates a month per Ambito.
-//! - `engine::Dispatcher` drives a request through the store: `dispatch` (first wave, or
-//!   escalation), `accept` / `decline` (Telegram buttons `acc:<offer>` / `dec:<offer>`),
-//!   `assign` (coordinator, CLI), `cancel`, `record_outcome` (`done:<assignment>` /
-//!   `notdone:<assignment>` plus minutes), `record_evaluation` (`ev:<request>:<score>`, or an
-//!   email reply). `run` is the daemon loop: `dispatch_queued` + `run_due_timers`.
-//! - Where a request waits: in `offers` (open until `expires_at`) and in `timers` (wave expiry,
-//!   reminders, after-the-end questions). Every message is an outbox row written in the same
-//!   transaction as the change that caused it; `crate::outbox::OutboxWorker` delivers.
+//! - `engine::Dispatcher` is a thin facade: each method runs one use case of `crate::app` in
+//!   its own transaction — `dispatch` (first wave, or escalation), `accept` / `decline`,
+//!   `assign` (coordinator, CLI), `cancel`, `record_outcome`, `record_evaluation`. `run` is
+//!   the daemon loop: `dispatch_queued` + `run_due_timers`.
+//! - `report` aggregates a month per Ambito.
+//! - Matching (`crate::app::matching`, `crate::app::language`) is re-exported here for the
+//!   benches and the CLI's explanations.
 //!
 //! Invariants: exactly one acceptance per request wins (one conditional `UPDATE requests ...
 //! WHERE status = 'offered'`); a timer fires once across instances (claimed in the transaction
@@ -17,17 +14,16 @@
 //! it go through the `Tx`); offers to several mediators carry no names, addresses or case
 //! details.
 
-pub mod language;
-pub mod matching;
 pub mod report;
 
+pub use crate::app::{language, matching};
 pub use language::{LanguageFit, family};
 pub use matching::{
     BusySlot, Candidate, Exclusion, JobSpec, MatchResult, MatchSettings, MediatorProfile, Reason,
     rank,
 };
 pub mod engine;
-pub mod texts;
+pub use crate::app::texts;
 
 pub use engine::{
     AcceptOutcome, Canceller, DispatchError, DispatchSettings, Dispatcher, EscalationReason,

@@ -11,12 +11,14 @@ pub mod code;
 pub mod lifecycle;
 pub mod mailbox;
 pub mod payload;
+pub mod states;
 pub mod types;
 
 pub use ambito::Ambito;
 pub use appointment::Appointment;
 pub use code::RequestCode;
 pub use lifecycle::{RequestStatus, TransitionError};
+pub use states::{AssignmentStatus, OfferState, OutboxStatus, TimerKind, TimerStatus};
 pub use types::{Channel, Gender, InterventionType, LanguageCode, Modality, PersonKind};
 
 /// A value from outside could not become a domain type.

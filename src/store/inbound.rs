@@ -104,6 +104,35 @@ impl Tx {
         });
         Ok(())
     }
+
+    /// A message the core refused to act on (its sender may not change that request).
+    pub async fn set_inbound_refused(&mut self, inbound_id: i64, reason: &str) -> Result<()> {
+        with_tx!(self, c => {
+            sqlx::query("UPDATE inbound_messages SET status = 'refused', reason = $1 WHERE id = $2")
+                .bind(reason)
+                .bind(inbound_id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The first message of `channel` linked to request `request_id` (the one that opened it).
+    pub async fn first_inbound_of(
+        &mut self,
+        channel: &str,
+        request_id: i64,
+    ) -> Result<Option<i64>> {
+        Ok(with_tx!(self, c => {
+            sqlx::query_scalar(
+                "SELECT id FROM inbound_messages WHERE channel = $1 AND request_id = $2 ORDER BY id LIMIT 1",
+            )
+            .bind(channel)
+            .bind(request_id)
+            .fetch_optional(&mut *c)
+            .await?
+        }))
+    }
 }
 
 /// An inbound message that created no request, or changed nothing (`connecting inbound list`).

@@ -8,8 +8,20 @@
 
 mod corrections;
 pub use corrections::{Correction, CorrectionSource};
-mod dispatch;
-pub use dispatch::{Assignment, ClaimedMessage, Offer, ReportRecord, Timer, WorkFacts};
+mod assignments;
+mod delivery;
+mod evaluations;
+mod offers;
+mod report;
+mod roster;
+mod status;
+mod timers;
+pub use assignments::Assignment;
+pub use delivery::ClaimedMessage;
+pub use offers::Offer;
+pub use report::ReportRecord;
+pub use roster::WorkFacts;
+pub use timers::Timer;
 mod email;
 mod inbound;
 pub mod mark;
@@ -20,6 +32,7 @@ pub use outbox::{OutboxRow, Priority};
 pub use retention::PurgeCounts;
 mod people;
 mod requests;
+mod states;
 mod telegram;
 pub use telegram::{AssignmentRef, DialogueRow, OfferRef};
 

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Result, Store, Tx, ts};
+use crate::domain::{AssignmentStatus, OfferState};
 use crate::{with_pool, with_tx};
 
 /// A chat's saved dialogue.
@@ -22,7 +23,7 @@ pub struct OfferRef {
     pub id: i64,
     pub request_id: i64,
     pub mediator_id: i64,
-    pub state: String,
+    pub state: OfferState,
     pub telegram_message_id: Option<i64>,
 }
 
@@ -125,21 +126,21 @@ impl Tx {
     }
 }
 
-impl Store {
+impl Tx {
     /// Why a mediator declined their own offer; `false` when the offer is not theirs or was not
     /// declined.
     pub async fn set_decline_reason(
-        &self,
+        &mut self,
         offer_id: i64,
         mediator_id: i64,
         reason: &str,
     ) -> Result<bool> {
-        let n = with_pool!(self, p => {
+        let n = with_tx!(self, c => {
             sqlx::query("UPDATE offers SET decline_reason = $1 WHERE id = $2 AND mediator_id = $3 AND state = 'declined'")
                 .bind(reason)
                 .bind(offer_id)
                 .bind(mediator_id)
-                .execute(p)
+                .execute(&mut *c)
                 .await?
                 .rows_affected()
         });
@@ -149,17 +150,17 @@ impl Store {
     /// The hours a mediator actually worked on their own completed assignment; `false` when
     /// the assignment is not theirs or not marked done.
     pub async fn set_worked_minutes(
-        &self,
+        &mut self,
         assignment_id: i64,
         mediator_id: i64,
         minutes: i64,
     ) -> Result<bool> {
-        let n = with_pool!(self, p => {
+        let n = with_tx!(self, c => {
             sqlx::query("UPDATE assignments SET worked_minutes = $1 WHERE id = $2 AND mediator_id = $3 AND status = 'done'")
                 .bind(minutes)
                 .bind(assignment_id)
                 .bind(mediator_id)
-                .execute(p)
+                .execute(&mut *c)
                 .await?
                 .rows_affected()
         });
@@ -192,7 +193,7 @@ pub struct AssignmentRef {
     pub id: i64,
     pub request_id: i64,
     pub mediator_id: i64,
-    pub status: String,
+    pub status: AssignmentStatus,
 }
 
 impl Tx {
@@ -215,7 +216,11 @@ impl Tx {
         let n = with_tx!(self, c => {
             sqlx::query("UPDATE assignments SET status = $2, outcome_at = $3 WHERE id = $1 AND status = 'active'")
                 .bind(id)
-                .bind(if done { "done" } else { "not_done" })
+                .bind(if done {
+                    AssignmentStatus::Done.as_str()
+                } else {
+                    AssignmentStatus::NotDone.as_str()
+                })
                 .bind(ts(now))
                 .execute(&mut *c)
                 .await?

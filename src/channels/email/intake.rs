@@ -27,7 +27,7 @@ use super::classify::{Class, Context, classify};
 use super::imap::{Cursor, FetchedMessage, MessageSink, SinkError, SinkFuture};
 use super::parse::{EmailAddress, InboundEmail, Limits, ParseError, parse_email};
 use super::{replies, text, understand};
-use crate::authz::{Action, Actor, RequestFacts, authorize};
+use crate::authz::Actor;
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{Channel, RequestCode, RequestStatus};
 use crate::extract::SenderInfo;
@@ -161,6 +161,7 @@ impl From<crate::app::AppError> for IntakeError {
     fn from(e: crate::app::AppError) -> Self {
         match e {
             crate::app::AppError::Store(e) => IntakeError::Store(e),
+            crate::app::AppError::NotHeld(code) => IntakeError::NotHeld(code),
             other => IntakeError::Core(other),
         }
     }
@@ -236,8 +237,6 @@ enum Verdict {
     Act,
     /// A new request kept for a coordinator's review, not answered.
     Hold(Reason),
-    /// A known sender on a request not theirs: nothing changes, they are told.
-    Refuse,
     /// Recorded and set aside: nothing changes, nobody is answered.
     SetAside(Reason),
 }
@@ -246,7 +245,6 @@ impl Verdict {
     fn status(&self) -> &'static str {
         match self {
             Verdict::Act => "processed",
-            Verdict::Refuse => "refused",
             Verdict::SetAside(Reason::Machine(_)) => "ignored",
             Verdict::Hold(_) | Verdict::SetAside(_) => "held",
         }
@@ -255,7 +253,6 @@ impl Verdict {
     fn reason(&self) -> Option<Reason> {
         match self {
             Verdict::Act => None,
-            Verdict::Refuse => Some(Reason::NotYours),
             Verdict::Hold(r) | Verdict::SetAside(r) => Some(*r),
         }
     }
@@ -747,21 +744,20 @@ impl Intake {
         }
     }
 
-    /// The decision, once for every path: the sender policy, then on an existing request the
-    /// one authorisation table ([`crate::authz`]).
-    async fn decide(
+    /// The decision, once for every path: the sender policy (the core's use cases ask the
+    /// authorisation table, [`crate::authz`], once each).
+    fn decide(
         &self,
-        tx: &mut Tx,
         r: &Reading,
         standing: &Standing,
         class: &Class,
         request: Option<&Request>,
-    ) -> Result<Verdict, IntakeError> {
-        let verdict = self.authorise(tx, r, standing, class, request).await?;
+    ) -> Verdict {
+        let verdict = self.policy(r, standing, class, request);
         // `intake.require_dmarc_pass`: mail that would be acted on or answered, from a sender
         // the trusted server did not vouch for, is held (no reply), with the reason.
-        Ok(match verdict {
-            Verdict::Act | Verdict::Refuse if self.cfg.require_dmarc_pass && !r.dmarc.passed() => {
+        match verdict {
+            Verdict::Act if self.cfg.require_dmarc_pass && !r.dmarc.passed() => {
                 tracing::warn!(
                     dmarc = r.dmarc.code(),
                     "email intake: allowed sender without a DMARC pass; held"
@@ -769,62 +765,40 @@ impl Intake {
                 Verdict::Hold(Reason::DmarcNotPassed)
             }
             v => v,
-        })
+        }
     }
 
-    /// The sender policy, then on an existing request the one authorisation table.
-    async fn authorise(
+    /// The sender policy. On an existing request, whether this sender may change it is the
+    /// core's decision, asked once by the use case ([`Intake::follow_up`],
+    /// [`Intake::cancellation`]); a refusal there is answered by [`Intake::refuse`].
+    fn policy(
         &self,
-        tx: &mut Tx,
         r: &Reading,
         standing: &Standing,
         class: &Class,
         request: Option<&Request>,
-    ) -> Result<Verdict, IntakeError> {
+    ) -> Verdict {
         if !class.acts_on_request() {
-            return Ok(Verdict::SetAside(Reason::Machine(class.as_str())));
+            return Verdict::SetAside(Reason::Machine(class.as_str()));
         }
-        let Some(request) = request else {
+        if request.is_none() {
             // A new request.
-            return Ok(match standing {
+            return match standing {
                 Standing::Known { .. } => Verdict::Act,
                 Standing::Unknown => Verdict::Hold(Reason::UnknownSender),
                 Standing::Nobody(reason) => Verdict::Hold(*reason),
-            });
-        };
-        let Some(sender) = &r.sender else {
-            return Ok(Verdict::SetAside(Reason::FromInvalid));
-        };
+            };
+        }
+        if r.sender.is_none() {
+            return Verdict::SetAside(Reason::FromInvalid);
+        }
         match standing {
-            Standing::Nobody(reason) => return Ok(Verdict::SetAside(*reason)),
+            Standing::Nobody(reason) => Verdict::SetAside(*reason),
             // A sender the policy refuses never changes anything and is never answered,
             // whatever code it names (its own held request included: a coordinator decides).
-            Standing::Unknown => return Ok(Verdict::SetAside(Reason::UnknownSender)),
-            Standing::Known { .. } => {}
+            Standing::Unknown => Verdict::SetAside(Reason::UnknownSender),
+            Standing::Known { .. } => Verdict::Act,
         }
-        let operator = match standing {
-            Standing::Known { operator } => operator.as_ref(),
-            _ => None,
-        };
-        let actor = email_actor(tx, sender, operator, r.dmarc_vouched).await?;
-        let action = match class {
-            Class::Cancellation(_) => Action::Cancel,
-            _ => Action::AddInfo,
-        };
-        Ok(
-            match authorize(&actor, action, &RequestFacts::of(request)) {
-                Ok(()) => Verdict::Act,
-                Err(d) => {
-                    tracing::warn!(request = %request.code, actor = %actor.audit_name(), ?action, denied = %d, "email: refused");
-                    match standing {
-                        // A known sender is told that nothing changed.
-                        Standing::Known { .. } => Verdict::Refuse,
-                        // Anyone else is never answered, whatever code they name.
-                        _ => Verdict::SetAside(Reason::NotRequester),
-                    }
-                }
-            },
-        )
     }
 
     /// Records the message (once: `Ok(None)` for a duplicate) with its outcome and reason.
@@ -877,9 +851,7 @@ impl Intake {
         let standing = self.standing(&reading).await?;
         let mut tx = self.begin(&target, now).await?;
         let (class, request) = self.find_request(&mut tx, reading.class.clone()).await?;
-        let verdict = self
-            .decide(&mut tx, &reading, &standing, &class, request.as_ref())
-            .await?;
+        let verdict = self.decide(&reading, &standing, &class, request.as_ref());
         let Some(inbound_id) = self
             .record(&mut tx, raw, &reading, (&class, &verdict), &target, now)
             .await?
@@ -973,7 +945,14 @@ impl Intake {
         } else {
             RequestStatus::NeedsReview
         });
-        let request = tx.create_request(&u.fields, now).await?;
+        let actor = Actor::Operator {
+            id: s.standing.operator().map(|o| o.id),
+            email: r.sender.as_ref().map(|a| a.as_str().to_owned()),
+            chat_id: None,
+            active: true,
+        };
+        let request =
+            crate::app::create::from_draft(&self.core(), tx, &actor, &u.fields, now).await?;
         tx.link_inbound(s.inbound_id, request.id).await?;
         record_attachments(tx, r.email.effective(), request.id, now).await?;
         if let Some(domain) = &r.untrusted_pec {
@@ -1140,38 +1119,13 @@ impl Intake {
         tx.link_inbound(s.inbound_id, request.id).await?;
         let detail = format!("inbound {}", s.inbound_id);
         match s.verdict {
-            Verdict::Refuse => {
-                return self.refuse(tx, s, &request, "follow_up_refused").await;
-            }
             Verdict::Hold(_) | Verdict::SetAside(_) => {
                 return self.held_on(tx, s, &request, "follow_up_held").await;
             }
             Verdict::Act => {}
         }
-        if matches!(
-            request.status,
-            RequestStatus::Received | RequestStatus::NeedsInfo
-        ) {
-            // The body only: the subject of a reply repeats the request code.
-            let u = understand::merge(&request, &s.r.prepared, now, &self.cfg.extract_settings());
-            let mut updated = tx.update_request_fields(request.id, &u.fields, now).await?;
-            if u.missing.is_empty() {
-                updated = tx
-                    .transition(updated.id, RequestStatus::Queued, "process:email", now)
-                    .await?;
-            } else if updated.status == RequestStatus::Received {
-                updated = tx
-                    .transition(updated.id, RequestStatus::NeedsInfo, "process:email", now)
-                    .await?;
-            }
-            let body = replies::ack_body(&self.cfg.lang, &updated, true, &u.notes);
-            self.enqueue_reply(tx, s, &updated, "update", body).await?;
-            return Ok(Outcome::Updated {
-                request_id: updated.id,
-                code: updated.code,
-                status: updated.status,
-            });
-        }
+        let actor = self.actor(tx, s).await?;
+        let core = self.core();
         if matches!(
             request.status,
             RequestStatus::Assigned | RequestStatus::Confirmed | RequestStatus::Done
@@ -1179,8 +1133,6 @@ impl Intake {
         {
             // The answer to "how did it go? (1-5)": the core's evaluation, refused before the
             // appointment has happened (then kept as a follow-up).
-            let actor = self.actor(tx, s).await?;
-            let core = self.core();
             let evaluated = crate::app::evaluation::evaluate(
                 &core,
                 tx,
@@ -1191,13 +1143,14 @@ impl Intake {
                 now,
             )
             .await;
-            match evaluated {
-                Ok(()) => {
-                    return Ok(Outcome::Recorded {
-                        kind: "evaluation".into(),
-                    });
+            return match evaluated {
+                Ok(()) => Ok(Outcome::Recorded {
+                    kind: "evaluation".into(),
+                }),
+                Err(crate::app::AppError::Store(e)) => Err(e.into()),
+                Err(crate::app::AppError::Denied(_)) => {
+                    self.refuse(tx, s, &request, "follow_up_refused").await
                 }
-                Err(crate::app::AppError::Store(e)) => return Err(e.into()),
                 Err(_) => {
                     tx.audit(
                         now,
@@ -1207,24 +1160,42 @@ impl Intake {
                         Some(&detail),
                     )
                     .await?;
-                    return Ok(Outcome::Recorded {
+                    Ok(Outcome::Recorded {
                         kind: "follow_up".into(),
-                    });
+                    })
                 }
-            }
+            };
         }
-        // Past intake: the coordinator reads it; fields are not changed silently.
-        tx.audit(
-            now,
-            "process:email",
-            Some(request.id),
-            "follow_up_received",
-            Some(&detail),
-        )
-        .await?;
-        Ok(Outcome::Recorded {
-            kind: "follow_up".into(),
-        })
+        // The body only: the subject of a reply repeats the request code.
+        let u = crate::app::follow_up::merges(&request)
+            .then(|| understand::merge(&request, &s.r.prepared, now, &self.cfg.extract_settings()));
+        let update = u.as_ref().map(|u| crate::app::follow_up::Update {
+            fields: &u.fields,
+            complete: u.missing.is_empty(),
+        });
+        let added =
+            crate::app::follow_up::add_info(&core, tx, &actor, &request, update, &detail, now)
+                .await;
+        match added {
+            Ok(crate::app::follow_up::FollowUp::Merged(updated)) => {
+                let notes = u.map(|u| u.notes).unwrap_or_default();
+                let body = replies::ack_body(&self.cfg.lang, &updated, true, &notes);
+                self.enqueue_reply(tx, s, &updated, "update", body).await?;
+                Ok(Outcome::Updated {
+                    request_id: updated.id,
+                    code: updated.code,
+                    status: updated.status,
+                })
+            }
+            // Past intake: the coordinator reads it; fields are not changed silently.
+            Ok(crate::app::follow_up::FollowUp::Recorded) => Ok(Outcome::Recorded {
+                kind: "follow_up".into(),
+            }),
+            Err(crate::app::AppError::Denied(_)) => {
+                self.refuse(tx, s, &request, "follow_up_refused").await
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// "Annullo": the request is cancelled for whoever may cancel it, and they are told.
@@ -1236,20 +1207,23 @@ impl Intake {
     ) -> Result<Outcome, IntakeError> {
         tx.link_inbound(s.inbound_id, request.id).await?;
         match s.verdict {
-            Verdict::Refuse => {
-                return self.refuse(tx, s, &request, "cancellation_refused").await;
-            }
             Verdict::Hold(_) | Verdict::SetAside(_) => {
                 return self.held_on(tx, s, &request, "cancellation_held").await;
             }
             Verdict::Act => {}
         }
-        if !request.status.can_become(RequestStatus::Cancelled) {
-            return Ok(Outcome::Recorded {
-                kind: "cancellation".into(),
-            });
-        }
-        let cancelled = self.cancel_request(tx, s, &request).await?;
+        let cancelled = match self.cancel_request(tx, s, &request).await {
+            Ok(c) => c,
+            Err(crate::app::AppError::Denied(_)) => {
+                return self.refuse(tx, s, &request, "cancellation_refused").await;
+            }
+            Err(crate::app::AppError::WrongState { .. }) => {
+                return Ok(Outcome::Recorded {
+                    kind: "cancellation".into(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         let body = replies::cancel_body(&self.cfg.lang, &cancelled);
         self.enqueue_reply(tx, s, &cancelled, "cancel", body)
             .await?;
@@ -1274,8 +1248,11 @@ impl Intake {
         tx: &mut Tx,
         s: &Step<'_>,
         request: &Request,
-    ) -> Result<Request, IntakeError> {
-        let actor = self.actor(tx, s).await?;
+    ) -> Result<Request, crate::app::AppError> {
+        let actor = self.actor(tx, s).await.map_err(|e| match e {
+            IntakeError::Store(e) => crate::app::AppError::Store(e),
+            e => crate::app::AppError::Store(StoreError::Conflict(e.to_string())),
+        })?;
         Ok(
             crate::app::cancel::cancel(&self.core(), tx, &actor, request.id, s.now)
                 .await?
@@ -1293,6 +1270,9 @@ impl Intake {
         action: &str,
     ) -> Result<Outcome, IntakeError> {
         let detail = format!("inbound {}", s.inbound_id);
+        tracing::warn!(request = %request.code, action, "email: refused by the core");
+        tx.set_inbound_refused(s.inbound_id, Reason::NotYours.code())
+            .await?;
         tx.audit(
             s.now,
             "process:email",
@@ -1339,16 +1319,7 @@ impl Intake {
     ) -> Result<(), IntakeError> {
         let text = replies::text(&self.cfg.lang, text_key, args);
         let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
-        crate::alerts::to_coordinators(
-            tx,
-            key,
-            request_id,
-            &subject,
-            &text,
-            &self.cfg.message_id_domain,
-            now,
-        )
-        .await?;
+        crate::app::alert::text(&self.core(), tx, key, request_id, &subject, &text, now).await?;
         Ok(())
     }
 
@@ -1434,10 +1405,9 @@ impl Intake {
         Ok(())
     }
 
-    /// Re-processes a quarantined message (after a fix, or with other limits).
-    /// A coordinator's decision on a request held from an unknown sender: accepted, it goes on
-    /// (queued, or waiting for the missing fields) and the sender gets the acknowledgement on
-    /// their thread; rejected, it is cancelled without any reply (no backscatter).
+    /// A coordinator's decision on a request held from an unknown sender (the core's review:
+    /// accepted, it goes on and the sender gets the acknowledgement on their thread; rejected,
+    /// it is cancelled without any reply). `actor`: `cli` or `coordinator:<id>`.
     pub async fn review_held(
         &self,
         request_id: i64,
@@ -1445,66 +1415,38 @@ impl Intake {
         actor: &str,
     ) -> Result<Outcome, IntakeError> {
         let now = self.clock.now();
-        let request = self.store.request_by_id(request_id).await?;
-        if request.status != RequestStatus::NeedsReview {
-            return Err(IntakeError::NotHeld(request.code));
-        }
-        let source = self
-            .store
-            .inbound(CHANNEL, None)
-            .await?
-            .into_iter()
-            .find(|m| m.request_id == Some(request_id));
-        let email = match &source {
-            Some(m) => self
-                .store
-                .inbound_raw(m.id)
-                .await?
-                .and_then(|raw| parse_email(&raw, &self.cfg.limits).ok())
-                .map(|mut e| {
-                    e.distrust_forged_pec(&self.cfg.pec_provider_domains);
-                    e
-                }),
-            None => None,
-        };
+        let who = crate::app::managing_actor(actor).unwrap_or(crate::authz::Actor::Cli);
+        let core = self.core();
         let mut tx = self.store.begin().await?;
-        if !accept {
-            let who = crate::app::managing_actor(actor).unwrap_or(crate::authz::Actor::Cli);
-            crate::app::cancel::cancel(&self.core(), &mut tx, &who, request_id, now).await?;
-            tx.audit(now, actor, Some(request_id), "review_rejected", None)
-                .await?;
-            tx.commit().await?;
-            return Ok(Outcome::Cancelled {
-                request_id,
-                code: request.code,
-            });
-        }
-        let to = if request.missing.is_empty() {
-            RequestStatus::Queued
+        let r = if accept {
+            crate::app::review::accept(&core, &mut tx, &who, request_id, now)
+                .await
+                .map(|(r, _)| Outcome::Created {
+                    request_id,
+                    code: r.code,
+                    status: r.status,
+                })
         } else {
-            RequestStatus::NeedsInfo
+            crate::app::review::reject(&core, &mut tx, &who, request_id, now)
+                .await
+                .map(|r| Outcome::Cancelled {
+                    request_id,
+                    code: r.code,
+                })
         };
-        let updated = tx.transition(request_id, to, actor, now).await?;
-        tx.audit(now, actor, Some(request_id), "review_accepted", None)
-            .await?;
-        if let (Some(m), Some(email)) = (&source, &email) {
-            let body = replies::ack_body(&self.cfg.lang, &updated, false, &[]);
-            let reply = ReplyTo {
-                email,
-                inbound_id: m.id,
-                to_operator: updated.operator_id.is_some(),
-            };
-            self.queue_reply(&mut tx, &reply, &updated, "ack", body, now)
-                .await?;
+        match r {
+            Ok(o) => {
+                tx.commit().await?;
+                Ok(o)
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e.into())
+            }
         }
-        tx.commit().await?;
-        Ok(Outcome::Created {
-            request_id,
-            code: updated.code,
-            status: updated.status,
-        })
     }
 
+    /// Re-processes a quarantined message (after a fix, or with other limits).
     pub async fn retry_quarantined(&self, id: i64) -> Result<Outcome, IntakeError> {
         let row = self
             .store

@@ -34,6 +34,15 @@ pub fn notice(
             };
             (letter.subject(), letter.body())
         }
+        // What was understood, on the requester's thread, as the intake's acknowledgement.
+        Notice::Acknowledgement { request, .. } => (
+            super::replies::reply_subject(
+                lang.as_str(),
+                &request.code.to_string(),
+                request.subject.as_deref(),
+            ),
+            super::replies::ack_body(lang.as_str(), request, false, &[]),
+        ),
         _ => {
             let s = sentence::sentence(lang, n);
             (s.subject(), s.text_with(str::to_string))
@@ -43,8 +52,17 @@ pub fn notice(
         to: to.to_string(),
         subject,
         body,
-        message_id: crate::alerts::message_id(key, domain),
+        message_id: message_id(key, domain),
         references: in_reply_to.iter().cloned().collect(),
         in_reply_to,
     }
+}
+
+/// One of our Message-IDs for an idempotency key: `<key.with.dots@domain>`.
+pub fn message_id(key: &str, domain: &str) -> String {
+    let local: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '.' })
+        .collect();
+    format!("<{local}@{domain}>")
 }

@@ -71,7 +71,8 @@ pub struct TelegramBot {
     pub(super) cfg: BotConfig,
     /// Woken after each commit that queued messages (the delivery loop waits on it).
     pub(super) wake: Arc<Notify>,
-    /// Acceptance, decline, outcome, cancellation and first waves belong to dispatch.
+    /// The core (`dispatcher.core()`) the use cases run in; its facade dispatches a request just
+    /// confirmed.
     pub(super) dispatcher: Dispatcher,
 }
 
@@ -86,7 +87,7 @@ pub(super) struct Out {
 }
 
 /// What was done before the update's own transaction, by code that runs its own (invite
-/// redemption, dispatch's acceptance, decline, outcome, cancellation): the reply to give.
+/// redemption, the core's acceptance, decline, outcome, cancellation): the reply to give.
 pub(super) enum Pre {
     Registration(Result<PersonKind, &'static str>),
     /// Answer to a button press.
@@ -106,6 +107,21 @@ pub(super) fn store_err(e: StoreError) -> SinkError {
 pub(super) fn dispatch_err(e: DispatchError) -> SinkError {
     match e {
         DispatchError::Store(e) => store_err(e),
+        other => SinkError(other.to_string()),
+    }
+}
+
+/// A refusal of the core inside the update's own transaction (which only store errors end).
+pub(super) fn core_store(e: crate::app::AppError) -> StoreError {
+    match e {
+        crate::app::AppError::Store(e) => e,
+        other => StoreError::Conflict(other.to_string()),
+    }
+}
+
+pub(super) fn app_err(e: crate::app::AppError) -> SinkError {
+    match e {
+        crate::app::AppError::Store(e) => store_err(e),
         other => SinkError(other.to_string()),
     }
 }

@@ -1,14 +1,14 @@
 //! Commands more than one role has: `/start` when already registered, `/aiuto`, `/dettagli`
 //! (a request's details, for whom the authorisation table allows), `/annulla` (the requester
-//! or a coordinator cancels through dispatch).
+//! or a coordinator cancels through the core, `app::cancel`).
 
-use super::bot::{HResult, Out, Person, Pre, TelegramBot, dispatch_err, store_err};
+use super::bot::{HResult, Out, Person, Pre, TelegramBot, app_err, store_err};
 use super::html::escape;
 use super::session::{actor_of, person_name};
 use super::sink::SinkError;
 use super::updates::Incoming;
+use crate::app::AppError;
 use crate::authz::{Action, Denied, RequestFacts};
-use crate::dispatch::engine::{Canceller, DispatchError};
 use crate::domain::RequestCode;
 use crate::store::{StoreError, Tx};
 use chrono::{DateTime, Utc};
@@ -88,7 +88,14 @@ impl TelegramBot {
                     Some("telegram /dettagli"),
                 )
                 .await?;
-                let text = self.dispatcher.details_text(&r, "request_details", true);
+                let args = crate::app::sentence::details_args(
+                    &crate::app::words::Words::new(self.cfg.lang),
+                    &r,
+                );
+                let escaped: Vec<(&str, String)> =
+                    args.iter().map(|(k, v)| (*k, escape(v))).collect();
+                let text =
+                    crate::app::sentence::dispatch_text(self.cfg.lang, "request_details", &escaped);
                 self.say(out, chat, Some(r.id), text, vec![]);
             }
             (_, Err(Denied::NotAccepted)) => {
@@ -108,7 +115,7 @@ impl TelegramBot {
         Ok(())
     }
 
-    /// `/annulla CODE` from the requester or a coordinator: dispatch cancels (and tells the
+    /// `/annulla CODE` from the requester or a coordinator: the core cancels (and tells the
     /// assigned mediator); the answer says what happened.
     pub(super) async fn cancel(
         &self,
@@ -120,51 +127,54 @@ impl TelegramBot {
             return Ok(Some(Pre::Reply(self.t("cancel_usage"), None, vec![])));
         };
         let c = code.to_string();
-        let by = match p {
-            Person::Operator(_) => Canceller::Requester,
-            Person::Coordinator(co) => Canceller::Coordinator(co.id),
-            Person::Mediator(_) => return Ok(None),
-        };
-        let user = incoming.user_id().unwrap_or_default();
-        let req = match self.store.request(code).await {
-            Ok(r)
-                if self
-                    .check(actor_of(p, user), Action::Cancel, &RequestFacts::of(&r))
-                    .is_ok() =>
-            {
-                r
-            }
-            Ok(_) | Err(StoreError::NotFound(_)) => {
-                return Ok(Some(Pre::Reply(
-                    self.tr("cancel_not_found", &[("code", &c)]),
-                    None,
-                    vec![],
-                )));
-            }
-            Err(e) => return Err(store_err(e)),
-        };
-        match self.dispatcher.cancel(code, by).await {
-            Ok(_) => {
-                tracing::info!(request = %c, "request cancelled from telegram");
-                self.wake.notify_one();
-                Ok(Some(Pre::Reply(
-                    self.tr("cancel_done", &[("code", &c)]),
-                    Some(req.id),
-                    vec![],
-                )))
-            }
-            Err(DispatchError::WrongState { status, .. }) => Ok(Some(Pre::Reply(
-                self.tr(
-                    "cancel_not_possible",
-                    &[
-                        ("code", &c),
-                        ("status", &self.t(&format!("status_{}", status.as_str()))),
-                    ],
-                ),
+        if let Person::Mediator(_) = p {
+            return Ok(None);
+        }
+        let actor = actor_of(p, incoming.user_id().unwrap_or_default());
+        let not_found = || {
+            Ok(Some(Pre::Reply(
+                self.tr("cancel_not_found", &[("code", &c)]),
                 None,
                 vec![],
-            ))),
-            Err(e) => Err(dispatch_err(e)),
-        }
+            )))
+        };
+        let mut tx = self.store.begin().await.map_err(store_err)?;
+        let Some(id) = tx.request_id_by_code(code).await.map_err(store_err)? else {
+            tx.rollback().await.map_err(store_err)?;
+            return not_found();
+        };
+        let now = self.clock.now();
+        let done =
+            crate::app::cancel::cancel(self.dispatcher.core(), &mut tx, &actor, id, now).await;
+        let Ok(done) = done else {
+            tx.rollback().await.map_err(store_err)?;
+            return match done {
+                Err(AppError::Denied(d)) => {
+                    tracing::warn!(actor = %actor.audit_name(), denied = %d, "telegram: cancellation refused");
+                    not_found()
+                }
+                Err(AppError::WrongState { status, .. }) => Ok(Some(Pre::Reply(
+                    self.tr(
+                        "cancel_not_possible",
+                        &[
+                            ("code", &c),
+                            ("status", &self.t(&format!("status_{}", status.as_str()))),
+                        ],
+                    ),
+                    None,
+                    vec![],
+                ))),
+                Err(e) => Err(app_err(e)),
+                Ok(_) => Ok(None),
+            };
+        };
+        tx.commit().await.map_err(store_err)?;
+        tracing::info!(request = %c, "request cancelled from telegram");
+        self.wake.notify_one();
+        Ok(Some(Pre::Reply(
+            self.tr("cancel_done", &[("code", &c)]),
+            Some(done.request.id),
+            vec![],
+        )))
     }
 }

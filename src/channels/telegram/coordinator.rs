@@ -2,11 +2,12 @@
 //! `/assegna CODE` (pick a mediator from the ranked candidates), and an outcome reported on
 //! a mediator's behalf.
 
-use super::bot::{HResult, Out, Person, Pre, TelegramBot, dispatch_err, store_err};
+use super::bot::{HResult, Out, Person, Pre, TelegramBot, app_err, dispatch_err, store_err};
 use super::callback::Callback;
 use super::session::actor_of;
 use super::sink::SinkError;
 use super::updates::Incoming;
+use crate::app::{AppError, assign, outcome, review};
 use crate::authz::{Action, Actor, RequestFacts};
 use crate::dispatch::engine::DispatchError;
 use crate::domain::{RequestCode, RequestStatus};
@@ -77,125 +78,116 @@ impl TelegramBot {
         )))
     }
 
-    /// A coordinator's button press: assign, review, or an outcome for the mediator.
+    /// A coordinator's button press: assign, review, or an outcome for the mediator (each use
+    /// case of the core asks the table whether a coordinator may).
     pub(super) async fn coordinator_press(
         &self,
         co: &Coordinator,
         data: &str,
     ) -> Result<Option<Pre>, SinkError> {
-        // Assigning and reviewing are the coordinator's (the table's `Manage`).
-        if let Err(d) = self.check(
-            Actor::Coordinator { id: co.id },
-            Action::Manage,
-            &RequestFacts::default(),
-        ) {
-            return Ok(Some(Pre::Answer(self.denied_text(d), None)));
-        }
+        let actor = Actor::Coordinator { id: co.id };
+        let core = self.dispatcher.core().clone();
+        let now = self.clock.now();
         let (request_id, mediator_id) = match Callback::parse(data) {
             Ok(Callback::Assign {
                 request_id,
                 mediator_id,
             }) => (request_id, mediator_id),
             Ok(Callback::Review { request_id, accept }) => {
-                return self.review(co.id, request_id, accept).await.map(Some);
+                return self.review(&actor, request_id, accept).await.map(Some);
             }
             Ok(Callback::Outcome {
                 assignment_id,
                 done,
             }) => {
                 // A coordinator may report an outcome on the mediator's behalf.
-                let actor = Actor::Coordinator { id: co.id };
-                let facts = RequestFacts::default();
-                if let Err(d) = self.check(actor.clone(), Action::RecordOutcome, &facts) {
-                    return Ok(Some(Pre::Answer(self.denied_text(d), None)));
-                }
-                let ok = self
-                    .dispatcher
-                    .record_outcome_as(assignment_id, None, done, None, &actor.audit_name())
-                    .await
-                    .map_err(dispatch_err)?;
-                let text = match (ok, done) {
-                    (true, true) => self.t("outcome_done"),
-                    (true, false) => self.t("outcome_not_done"),
-                    (false, _) => self.t("expired_button"),
+                let r = core_tx!(self, |tx| outcome::record(
+                    &core,
+                    tx,
+                    &actor,
+                    assignment_id,
+                    done,
+                    None,
+                    now
+                )
+                .await);
+                let text = match (r, done) {
+                    (Ok(true), true) => self.t("outcome_done"),
+                    (Ok(true), false) => self.t("outcome_not_done"),
+                    (Ok(false), _) => self.t("expired_button"),
+                    (Err(AppError::Denied(d)), _) => self.denied_text(d),
+                    (Err(e), _) => return Err(app_err(e)),
                 };
                 self.wake.notify_one();
                 return Ok(Some(Pre::Answer(text, None)));
             }
             _ => return Ok(Some(Pre::Answer(self.t("not_authorized"), None))),
         };
-        let req = match self.store.request_by_id(request_id).await {
-            Ok(r) => r,
+        let code = match self.store.request_by_id(request_id).await {
+            Ok(r) => r.code,
             Err(StoreError::NotFound(_)) => {
                 return Ok(Some(Pre::Answer(self.t("expired_button"), None)));
             }
             Err(e) => return Err(store_err(e)),
         };
-        let c = req.code.to_string();
-        let actor = format!("coordinator:{}", co.id);
-        let text = match self.dispatcher.assign(req.code, mediator_id, &actor).await {
-            Ok(_) => {
-                let name = self
-                    .store
-                    .mediator(mediator_id)
-                    .await
-                    .map(|m| m.name)
-                    .unwrap_or_default();
+        let c = code.to_string();
+        let r = core_tx!(self, |tx| assign::by_hand(
+            &core,
+            tx,
+            &actor,
+            code,
+            mediator_id,
+            now
+        )
+        .await);
+        let text = match r {
+            Ok(a) => {
                 self.wake.notify_one();
-                self.tr("assign_done", &[("code", &c), ("name", &name)])
+                self.tr("assign_done", &[("code", &c), ("name", &a.mediator.name)])
             }
-            Err(DispatchError::WrongState { status, .. }) => self.tr(
+            Err(AppError::WrongState { status, .. }) => self.tr(
                 "assign_not_possible",
                 &[
                     ("code", &c),
                     ("status", &self.t(&format!("status_{}", status.as_str()))),
                 ],
             ),
-            Err(DispatchError::MediatorInactive(_))
-            | Err(DispatchError::Store(StoreError::NotFound(_))) => self.t("expired_button"),
-            Err(e) => return Err(dispatch_err(e)),
+            Err(AppError::Denied(d)) => self.denied_text(d),
+            Err(AppError::MediatorInactive(_)) => self.t("expired_button"),
+            Err(e) => return Err(app_err(e)),
         };
-        Ok(Some(Pre::Answer(text, Some(req.id))))
+        Ok(Some(Pre::Answer(text, Some(request_id))))
     }
 
-    /// A coordinator accepts or rejects a request held from an unknown email sender.
-    async fn review(
-        &self,
-        coordinator_id: i64,
-        request_id: i64,
-        accept: bool,
-    ) -> Result<Pre, SinkError> {
-        let mut cfg = crate::channels::email::IntakeConfig::new(
-            "",
-            &self.dispatcher.settings().message_id_domain,
-        );
-        cfg.lang = self.cfg.lang.as_str().to_owned();
-        let intake =
-            crate::channels::email::Intake::new(self.store.clone(), cfg, self.clock.clone());
-        let actor = format!("coordinator:{coordinator_id}");
-        let text = match intake.review_held(request_id, accept, &actor).await {
-            Ok(_) => {
+    /// A coordinator accepts or rejects a request held from an unknown email sender: the
+    /// core's review (the sender's acknowledgement is its notice, rendered by email).
+    async fn review(&self, actor: &Actor, request_id: i64, accept: bool) -> Result<Pre, SinkError> {
+        let core = self.dispatcher.core().clone();
+        let now = self.clock.now();
+        let r = if accept {
+            core_tx!(self, |tx| review::accept(&core, tx, actor, request_id, now)
+                .await
+                .map(|(r, _)| r))
+        } else {
+            core_tx!(self, |tx| review::reject(&core, tx, actor, request_id, now)
+                .await)
+        };
+        let text = match r {
+            Ok(req) => {
                 self.wake.notify_one();
-                let code = self
-                    .store
-                    .request_by_id(request_id)
-                    .await
-                    .map(|r| r.code.to_string())
-                    .unwrap_or_default();
                 self.tr(
                     if accept {
                         "review_accepted"
                     } else {
                         "review_rejected"
                     },
-                    &[("code", &code)],
+                    &[("code", &req.code.to_string())],
                 )
             }
-            Err(crate::channels::email::IntakeError::NotHeld(_))
-            | Err(crate::channels::email::IntakeError::Store(StoreError::NotFound(_))) => {
-                self.t("expired_button")
-            }
-            Err(e) => return Err(store_err(StoreError::Conflict(e.to_string()))),
+            Err(AppError::NotHeld(_) | AppError::WrongState { .. }) => self.t("expired_button"),
+            Err(AppError::Store(StoreError::NotFound(_))) => self.t("expired_button"),
+            Err(AppError::Denied(d)) => self.denied_text(d),
+            Err(e) => return Err(app_err(e)),
         };
         Ok(Pre::Answer(text, Some(request_id)))
     }

@@ -2,40 +2,30 @@
 //! of an appointment and the hours worked, `/pausa`, `/disponibile`, `/miei`. Every press is
 //! authorised again on arrival: the offer or the assignment must be this mediator's.
 
-use super::bot::{HResult, Out, Pre, TelegramBot, dispatch_err, store_err};
+use super::bot::{HResult, Out, Pre, TelegramBot, app_err};
 use super::callback::Callback;
 use super::html::escape;
 use super::render::format_hours;
 use super::session::mediator_actor;
 use super::sink::SinkError;
 use super::updates::Incoming;
-use crate::authz::{Action, Denied, RequestFacts, authorize};
-use crate::dispatch::engine::AcceptOutcome;
+use crate::app::AppError;
+use crate::app::answer::{self, DECLINE_REASONS};
+use crate::app::outcome::{self, WORKED_CHOICES};
+use crate::authz::{Action, RequestFacts, authorize};
 use crate::outbox::Button;
 use crate::store::{Mediator, RequestFilter, Tx};
 
-/// The reasons a mediator can give, with one tap, for declining an offer.
-const DECLINE_REASONS: [&str; 4] = ["busy", "far", "language", "other"];
-
-/// The choices offered for the hours actually worked, in minutes.
-const WORKED_CHOICES: [i64; 6] = [60, 90, 120, 180, 240, 360];
-
 impl TelegramBot {
-    /// Whether mediator `m` may report the outcome (done, hours) of assignment `assignment_id`.
-    async fn may_record_outcome(
-        &self,
-        m: &Mediator,
-        assignment_id: i64,
-    ) -> Result<Result<(), Denied>, SinkError> {
-        let a = self
-            .store
-            .assignment_ref(assignment_id)
-            .await
-            .map_err(store_err)?;
-        let facts = a
-            .map(|a| RequestFacts::default().assigned_to(a.mediator_id))
-            .unwrap_or_default();
-        Ok(self.check(mediator_actor(m), Action::RecordOutcome, &facts))
+    /// A refusal of the table, in words; anything else is an error.
+    fn refused(&self, e: AppError) -> Result<Option<Pre>, SinkError> {
+        match e {
+            AppError::Denied(d) => {
+                tracing::warn!(denied = %d, "telegram: press refused");
+                Ok(Some(Pre::Answer(self.denied_text(d), None)))
+            }
+            e => Err(app_err(e)),
+        }
     }
 
     /// Why an offer was declined (it helps the coordinator plan).
@@ -47,27 +37,20 @@ impl TelegramBot {
         let parsed = data
             .strip_prefix("dr:")
             .and_then(|rest| rest.split_once(':'))
-            .and_then(|(o, r)| Some((o.parse::<i64>().ok()?, r)))
-            .filter(|(_, r)| DECLINE_REASONS.contains(r));
+            .and_then(|(o, r)| Some((o.parse::<i64>().ok()?, r.to_string())))
+            .filter(|(_, r)| DECLINE_REASONS.contains(&r.as_str()));
         let Some((offer_id, reason)) = parsed else {
             return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
         };
-        let offer = self.store.offer_ref(offer_id).await.map_err(store_err)?;
-        let facts = offer
-            .map(|o| RequestFacts::default().offered_to(o.mediator_id))
-            .unwrap_or_default();
-        if let Err(d) = self.check(mediator_actor(m), Action::AnswerOffer, &facts) {
-            return Ok(Some(Pre::Answer(self.denied_text(d), None)));
-        }
-        let saved = self
-            .store
-            .set_decline_reason(offer_id, m.id, reason)
-            .await
-            .map_err(store_err)?;
-        let text = if saved {
-            self.t("decline_reason_saved")
-        } else {
-            self.t("not_authorized")
+        let actor = mediator_actor(m);
+        let saved = core_tx!(self, |tx| answer::decline_reason(
+            tx, &actor, offer_id, &reason
+        )
+        .await);
+        let text = match saved {
+            Ok(true) => self.t("decline_reason_saved"),
+            Ok(false) => self.t("not_authorized"),
+            Err(e) => return self.refused(e),
         };
         Ok(Some(Pre::Answer(text, None)))
     }
@@ -86,18 +69,18 @@ impl TelegramBot {
         let Some((assignment_id, minutes)) = parsed else {
             return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
         };
-        if let Err(d) = self.may_record_outcome(m, assignment_id).await? {
-            return Ok(Some(Pre::Answer(self.denied_text(d), None)));
-        }
-        let saved = self
-            .store
-            .set_worked_minutes(assignment_id, m.id, minutes)
-            .await
-            .map_err(store_err)?;
-        let text = if saved {
-            self.tr("hours_saved", &[("hours", &format_hours(minutes))])
-        } else {
-            self.t("not_authorized")
+        let actor = mediator_actor(m);
+        let saved = core_tx!(self, |tx| outcome::hours(
+            tx,
+            &actor,
+            assignment_id,
+            minutes
+        )
+        .await);
+        let text = match saved {
+            Ok(true) => self.tr("hours_saved", &[("hours", &format_hours(minutes))]),
+            Ok(false) => self.t("not_authorized"),
+            Err(e) => return self.refused(e),
         };
         Ok(Some(Pre::Answer(text, None)))
     }
@@ -120,70 +103,63 @@ impl TelegramBot {
         }
     }
 
-    /// [Accetto] or [Non posso] on an offer.
+    /// [Accetto] or [Non posso] on an offer (the core asks whether it is this mediator's).
     async fn answer_offer(
         &self,
         m: &Mediator,
         offer_id: i64,
         accept: bool,
     ) -> Result<Option<Pre>, SinkError> {
-        // Authorised again on arrival: the offer must be this mediator's.
-        let offer = self.store.offer_ref(offer_id).await.map_err(store_err)?;
-        let facts = offer
-            .as_ref()
-            .map(|o| RequestFacts::default().offered_to(o.mediator_id))
-            .unwrap_or_default();
-        let (Some(o), Ok(())) = (
-            offer,
-            self.check(mediator_actor(m), Action::AnswerOffer, &facts),
-        ) else {
-            return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
-        };
-        let text = if accept {
-            match self
-                .dispatcher
-                .accept(o.id, m.id)
-                .await
-                .map_err(dispatch_err)?
-            {
-                AcceptOutcome::Assigned { .. } => {
-                    let code = self
-                        .store
-                        .request_by_id(o.request_id)
-                        .await
-                        .map(|r| r.code.to_string())
-                        .unwrap_or_default();
-                    self.tr("offer_won", &[("code", &code)])
+        let actor = mediator_actor(m);
+        let core = self.dispatcher.core().clone();
+        let now = self.clock.now();
+        if accept {
+            let r = core_tx!(self, |tx| answer::accept(&core, tx, &actor, offer_id, now)
+                .await);
+            let (text, request_id) = match r {
+                Ok(answer::Accepted::Won(a)) => (
+                    self.tr("offer_won", &[("code", &a.request.code.to_string())]),
+                    a.request.id,
+                ),
+                Ok(answer::Accepted::Taken { request_id }) => {
+                    (self.t("offer_taken_short"), request_id)
                 }
-                AcceptOutcome::NotAvailable => self.t("offer_taken_short"),
-            }
-        } else if self
-            .dispatcher
-            .decline(o.id, m.id)
-            .await
-            .map_err(dispatch_err)?
-        {
-            // A reason may follow, with one tap.
-            let buttons = vec![
-                DECLINE_REASONS
-                    .iter()
-                    .map(|r| Button {
-                        text: self.t(&format!("decline_reason_{r}")),
-                        data: format!("dr:{}:{r}", o.id),
-                    })
-                    .collect(),
-            ];
+                Err(AppError::Denied(_)) => {
+                    return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
+                }
+                Err(e) => return Err(app_err(e)),
+            };
             self.wake.notify_one();
-            return Ok(Some(Pre::AnswerAndAsk(
-                self.t("offer_declined"),
-                self.t("decline_reason_question"),
-                buttons,
-            )));
-        } else {
-            self.t("offer_taken_short")
-        };
-        self.wake.notify_one();
-        Ok(Some(Pre::Answer(text, Some(o.request_id))))
+            return Ok(Some(Pre::Answer(text, Some(request_id))));
+        }
+        let r = core_tx!(self, |tx| answer::decline(&core, tx, &actor, offer_id, now)
+            .await);
+        match r {
+            Ok(true) => {
+                // A reason may follow, with one tap.
+                let buttons = vec![
+                    DECLINE_REASONS
+                        .iter()
+                        .map(|r| Button {
+                            text: self.t(&format!("decline_reason_{r}")),
+                            data: format!("dr:{offer_id}:{r}"),
+                        })
+                        .collect(),
+                ];
+                self.wake.notify_one();
+                Ok(Some(Pre::AnswerAndAsk(
+                    self.t("offer_declined"),
+                    self.t("decline_reason_question"),
+                    buttons,
+                )))
+            }
+            Ok(false) => {
+                self.wake.notify_one();
+                Ok(Some(Pre::Answer(self.t("offer_taken_short"), None)))
+            }
+            Err(AppError::Denied(_)) => Ok(Some(Pre::Answer(self.t("not_authorized"), None))),
+            Err(e) => Err(app_err(e)),
+        }
     }
 
     /// [Svolto] or [Non svolto] on an assignment.
@@ -193,14 +169,23 @@ impl TelegramBot {
         assignment_id: i64,
         done: bool,
     ) -> Result<Option<Pre>, SinkError> {
-        if let Err(d) = self.may_record_outcome(m, assignment_id).await? {
-            return Ok(Some(Pre::Answer(self.denied_text(d), None)));
-        }
-        let ok = self
-            .dispatcher
-            .record_outcome(assignment_id, m.id, done, None)
-            .await
-            .map_err(dispatch_err)?;
+        let actor = mediator_actor(m);
+        let core = self.dispatcher.core().clone();
+        let now = self.clock.now();
+        let r = core_tx!(self, |tx| outcome::record(
+            &core,
+            tx,
+            &actor,
+            assignment_id,
+            done,
+            None,
+            now
+        )
+        .await);
+        let ok = match r {
+            Ok(ok) => ok,
+            Err(e) => return self.refused(e),
+        };
         if ok && done {
             // Then: how many hours, with buttons (the report bills them).
             let buttons = vec![
@@ -222,7 +207,7 @@ impl TelegramBot {
         let text = match (ok, done) {
             (true, true) => self.t("outcome_done"),
             (true, false) => self.t("outcome_not_done"),
-            // Theirs (checked above), but already answered.
+            // Theirs (checked by the core), but already answered.
             (false, _) => self.t("expired_button"),
         };
         self.wake.notify_one();

@@ -20,6 +20,42 @@
 //! authorised again on arrival; offers carry only language, date, time, duration, comune, type
 //! and modality; logs carry ids and codes, never message text or names.
 
+/// Runs a use case of the core in its own transaction for one press or command: `$body`
+/// (using `$tx: &mut Tx`) gives `Result<T, AppError>`; committed when it succeeds, rolled back
+/// when it refuses; a store error (other than something not found) returns from the caller as a
+/// `SinkError`.
+macro_rules! core_tx {
+    ($bot:expr, |$tx:ident| $body:expr) => {{
+        let mut tx = $bot
+            .store
+            .begin()
+            .await
+            .map_err(crate::channels::telegram::bot::store_err)?;
+        let r = {
+            let $tx = &mut tx;
+            $body
+        };
+        match &r {
+            Ok(_) => tx
+                .commit()
+                .await
+                .map_err(crate::channels::telegram::bot::store_err)?,
+            Err(_) => tx
+                .rollback()
+                .await
+                .map_err(crate::channels::telegram::bot::store_err)?,
+        }
+        match r {
+            Err(crate::app::AppError::Store(e))
+                if !matches!(e, crate::store::StoreError::NotFound(_)) =>
+            {
+                return Err(crate::channels::telegram::bot::store_err(e));
+            }
+            r => r,
+        }
+    }};
+}
+
 pub mod bot;
 pub mod callback;
 mod common;

@@ -552,7 +552,15 @@ impl TelegramBot {
             draft: serde_json::to_value(d).ok(),
             ..Default::default()
         };
-        let req = tx.create_request(&new, now).await?;
+        let actor = crate::authz::Actor::Operator {
+            id: Some(op.id),
+            email: op.email.clone(),
+            chat_id: Some(chat),
+            active: op.active,
+        };
+        let req = crate::app::create::from_draft(self.dispatcher.core(), tx, &actor, &new, now)
+            .await
+            .map_err(super::bot::core_store)?;
         tx.delete_dialogue(chat).await?;
         out.request_id = Some(req.id);
         out.dispatch_now = Some(req.code);

@@ -131,7 +131,8 @@ fn spawn_delivery(
         transports,
         crate::outbox::RetryPolicy::default(),
     )
-    .with_wake(bot.wake());
+    .with_wake(bot.wake())
+    .with_events(crate::app::delivery::events(bot.dispatcher.core().clone()));
     let tick = settings.delivery_tick;
     tokio::spawn(async move { worker.run(tick, rx).await })
 }

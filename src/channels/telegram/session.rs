@@ -114,13 +114,13 @@ impl TelegramBot {
                         );
                         let subject =
                             crate::prompts::t(self.cfg.lang, "telegram.alert_invite_subject", &[]);
-                        crate::alerts::to_coordinators(
+                        crate::app::alert::text(
+                            self.dispatcher.core(),
                             tx,
                             &format!("invite-guess:{u}:{hour}"),
                             None,
                             &subject,
                             &text,
-                            &self.dispatcher.settings().message_id_domain,
                             now,
                         )
                         .await?;

@@ -1,5 +1,5 @@
 //! Shared set-up for the dispatch tests: a world with a manual clock, mediators, a coordinator
-//! and requests, on a real database (SQLite file or PostgreSQL) from `tests/common`.
+//! and requests, on a real database (SQLite file or PostgreSQL) from `tests/support/common.rs`.
 
 #![allow(dead_code)]
 

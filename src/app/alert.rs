@@ -1,0 +1,155 @@
+//! Alerting the coordinators: one [`Notice::Alert`] per coordinator (on Telegram when they
+//! have it, else by email), written to the outbox in the caller's transaction, each with an
+//! idempotency key of the cause and the coordinator, so an alert is sent once even if its
+//! cause is processed again. The one place alerts are written: escalations, held, quarantined
+//! or oversized mail, dead letters, a stale channel, refused mailbox tokens, invite guessing.
+//! Channels render the alert like any notice (HTML escaping only on Telegram).
+
+use chrono::{DateTime, Utc};
+
+use super::notice::{self, Notice};
+use super::sentence::dispatch_text;
+use super::wave::EscalationReason;
+use super::{Core, Result, authorise};
+use crate::authz::{Action, Actor, RequestFacts};
+use crate::store::{Request, Tx};
+
+/// What the coordinators are told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Alert {
+    /// Nobody (left) to offer the request to: assign it by hand.
+    Escalated {
+        request: Box<Request>,
+        reason: EscalationReason,
+    },
+    /// A message could not be delivered after every attempt (`channel`: "telegram", "email").
+    DeadLetter {
+        outbox_id: i64,
+        request_id: Option<i64>,
+        attempts: i64,
+        channel: &'static str,
+        error: String,
+    },
+    /// An alert a channel or the daemon words itself (in the configured language): `key`
+    /// names the cause.
+    Text {
+        key: String,
+        request_id: Option<i64>,
+        subject: String,
+        text: String,
+    },
+}
+
+impl Alert {
+    /// The cause's key, the subject and the text, in the core's language.
+    fn words(&self, core: &Core, now: DateTime<Utc>) -> (String, Option<i64>, String, String) {
+        let lang = core.settings.lang;
+        match self {
+            Alert::Escalated { request, reason } => {
+                let code = request.code.to_string();
+                let reason_text =
+                    dispatch_text(lang, &format!("escalated_reason_{}", reason.as_str()), &[]);
+                (
+                    format!("esc:{}:{}", request.id, now.timestamp()),
+                    Some(request.id),
+                    dispatch_text(lang, "escalated_subject", &[("code", code.clone())]),
+                    dispatch_text(
+                        lang,
+                        "escalated",
+                        &[("code", code), ("reason", reason_text)],
+                    ),
+                )
+            }
+            Alert::DeadLetter {
+                outbox_id,
+                request_id,
+                attempts,
+                channel,
+                error,
+            } => (
+                format!("dead:{outbox_id}"),
+                *request_id,
+                dispatch_text(lang, "dead_letter_subject", &[]),
+                dispatch_text(
+                    lang,
+                    "dead_letter",
+                    &[
+                        ("attempts", attempts.to_string()),
+                        ("id", outbox_id.to_string()),
+                        ("channel", channel.to_string()),
+                        ("error", error.chars().take(200).collect()),
+                    ],
+                ),
+            ),
+            Alert::Text {
+                key,
+                request_id,
+                subject,
+                text,
+            } => (key.clone(), *request_id, subject.clone(), text.clone()),
+        }
+    }
+}
+
+/// Alerts every coordinator of `alert` inside `tx`, as the service; returns the notices
+/// written (one per coordinator who can be reached).
+pub async fn raise(
+    core: &Core,
+    tx: &mut Tx,
+    alert: &Alert,
+    now: DateTime<Utc>,
+) -> crate::store::Result<Vec<Notice>> {
+    let system = Actor::System { process: "alerts" };
+    match raise_as(core, tx, &system, alert, now).await {
+        Ok(n) => Ok(n),
+        Err(super::AppError::Store(e)) => Err(e),
+        // The table lets the service alert; anything else is a bug worth an error, not a panic.
+        Err(e) => Err(crate::store::StoreError::Conflict(e.to_string())),
+    }
+}
+
+/// An alert worded by its caller, as the service: the daemon, the channels and the outbox
+/// worker use it (`key` names the cause).
+pub async fn text(
+    core: &Core,
+    tx: &mut Tx,
+    key: &str,
+    request_id: Option<i64>,
+    subject: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> crate::store::Result<Vec<Notice>> {
+    let alert = Alert::Text {
+        key: key.to_string(),
+        request_id,
+        subject: subject.to_string(),
+        text: text.to_string(),
+    };
+    raise(core, tx, &alert, now).await
+}
+
+/// [`raise`] for an identified actor (the service, a coordinator, the CLI).
+pub async fn raise_as(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    alert: &Alert,
+    now: DateTime<Utc>,
+) -> Result<Vec<Notice>> {
+    authorise(actor, Action::Dispatch, &RequestFacts::default())?;
+    let (key, request_id, subject, text) = alert.words(core, now);
+    let mut out = Vec::new();
+    for c in tx.all_coordinators().await? {
+        let n = Notice::Alert {
+            key: format!("{key}:coord:{}", c.id),
+            request_id,
+            subject: subject.clone(),
+            text: text.clone(),
+            coordinator: c,
+        };
+        if notice::emit(core, tx, &n, now).await?.is_some() {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}

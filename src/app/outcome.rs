@@ -1,0 +1,98 @@
+//! After the appointment: whether it took place ([Svolto] / [Non svolto], from the assigned
+//! mediator or a coordinator on their behalf) and the hours worked (which the monthly report
+//! bills). Each asks [`crate::authz`] whether the assignment is the actor's.
+
+use chrono::{DateTime, Utc};
+
+use super::{Core, Result, authorise};
+use crate::authz::{Action, Actor, RequestFacts};
+use crate::domain::{AssignmentStatus, RequestStatus};
+use crate::store::{AssignmentRef, Tx};
+
+/// The choices offered for the hours actually worked, in minutes.
+pub const WORKED_CHOICES: [i64; 6] = [60, 90, 120, 180, 240, 360];
+
+async fn assignment_for(
+    tx: &mut Tx,
+    actor: &Actor,
+    assignment_id: i64,
+) -> Result<Option<AssignmentRef>> {
+    let a = tx.assignment_ref(assignment_id).await?;
+    let facts = a
+        .as_ref()
+        .map(|a| RequestFacts::default().assigned_to(a.mediator_id))
+        .unwrap_or_default();
+    authorise(actor, Action::RecordOutcome, &facts)?;
+    Ok(a)
+}
+
+/// `actor` records whether assignment `assignment_id` took place (and, optionally, the
+/// minutes worked); `false` when it is no longer active (already answered, cancelled).
+pub async fn record(
+    _core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    assignment_id: i64,
+    done: bool,
+    worked_minutes: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let Some(a) = assignment_for(tx, actor, assignment_id).await? else {
+        return Ok(false);
+    };
+    if a.status != AssignmentStatus::Active {
+        return Ok(false);
+    }
+    let status = if done {
+        AssignmentStatus::Done
+    } else {
+        AssignmentStatus::NotDone
+    };
+    let who = actor.audit_name();
+    if !tx
+        .close_assignment(
+            assignment_id,
+            status,
+            worked_minutes.filter(|m| *m > 0),
+            &who,
+            now,
+        )
+        .await?
+    {
+        return Ok(false);
+    }
+    if done {
+        tx.set_status_if(
+            a.request_id,
+            &[RequestStatus::Assigned, RequestStatus::Confirmed],
+            RequestStatus::Done,
+            "",
+            now,
+        )
+        .await?;
+    }
+    tx.audit(
+        now,
+        &who,
+        Some(a.request_id),
+        "outcome",
+        Some(status.as_str()),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// `actor` records the minutes worked on assignment `assignment_id` (one of
+/// [`WORKED_CHOICES`] from the bot; any positive figure from the CLI or the web); `false`
+/// when the assignment is not marked done.
+pub async fn hours(tx: &mut Tx, actor: &Actor, assignment_id: i64, minutes: i64) -> Result<bool> {
+    let Some(a) = assignment_for(tx, actor, assignment_id).await? else {
+        return Ok(false);
+    };
+    if minutes <= 0 {
+        return Ok(false);
+    }
+    Ok(tx
+        .set_worked_minutes(assignment_id, a.mediator_id, minutes)
+        .await?)
+}

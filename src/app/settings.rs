@@ -1,0 +1,43 @@
+//! The core's tunables (the `[dispatch]` config section, with the language of what the core
+//! writes and the email details its notices need), shared by every use case through
+//! [`super::Core`].
+
+use chrono_tz::Tz;
+
+use crate::config::Lang;
+
+/// Tunables (the `dispatch` config section).
+#[derive(Debug, Clone)]
+pub struct DispatchSettings {
+    pub wave_size: usize,
+    pub offer_timeout_minutes: i64,
+    pub urgent_offer_timeout_minutes: i64,
+    pub travel_buffer_minutes: u32,
+    pub tz: Tz,
+    /// Less than this many hours before the start, a cancellation is late.
+    pub late_cancellation_hours: i64,
+    pub reminder_hours_before: i64,
+    /// Domain part of the Message-IDs we make for emails.
+    pub message_id_domain: String,
+    /// The cooperative's signature under the confirmation letter (`[smtp] signature`).
+    pub email_signature: Option<String>,
+    /// The language of what the core writes (`[intake] language`).
+    pub lang: Lang,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        Self {
+            wave_size: 3,
+            offer_timeout_minutes: 60,
+            urgent_offer_timeout_minutes: 15,
+            travel_buffer_minutes: 30,
+            tz: chrono_tz::Europe::Rome,
+            late_cancellation_hours: 24,
+            reminder_hours_before: 2,
+            message_id_domain: "connecting.local".into(),
+            email_signature: None,
+            lang: Lang::It,
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The rows behind the monthly report.
+
+use chrono::{DateTime, Utc};
+
+use super::{Result, Store, ts};
+use crate::with_pool;
+
+/// One request's facts for the monthly report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRecord {
+    pub ambito: Option<String>,
+    pub status: String,
+    pub language: Option<String>,
+    pub created_at: i64,
+    pub assigned_at: Option<i64>,
+    pub escalated_at: Option<i64>,
+    pub late_cancellation: bool,
+    /// Minutes of the assignment marked done (worked minutes, else the booked duration).
+    pub done_minutes: Option<i64>,
+    pub evaluation: Option<i64>,
+}
+
+impl Store {
+    /// One record per request whose appointment (else, arrival) falls in `[from, to)`, for the
+    /// monthly report.
+    pub async fn report_records(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ReportRecord>> {
+        type Row = (
+            Option<String>,
+            String,
+            Option<String>,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            bool,
+            Option<i64>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = with_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT r.ambito, r.status, r.language, r.created_at, r.assigned_at, r.escalated_at,
+                        r.late_cancellation,
+                        (SELECT CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT)
+                           FROM assignments a WHERE a.request_id = r.id AND a.status = 'done'),
+                        (SELECT e.score FROM evaluations e WHERE e.request_id = r.id)
+                 FROM requests r WHERE COALESCE(r.starts_at, r.created_at) >= $1
+                   AND COALESCE(r.starts_at, r.created_at) < $2 ORDER BY r.id",
+            )
+            .bind(ts(from))
+            .bind(ts(to))
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| ReportRecord {
+                ambito: r.0,
+                status: r.1,
+                language: r.2,
+                created_at: r.3,
+                assigned_at: r.4,
+                escalated_at: r.5,
+                late_cancellation: r.6,
+                done_minutes: r.7,
+                evaluation: r.8,
+            })
+            .collect())
+    }
+}
