@@ -1,0 +1,22 @@
+// connecting console: the live queue. Every 1.5 s the rows of the queue are fetched again
+// (same filters) and replaced when they changed; nothing else runs in the page.
+(function () {
+  "use strict";
+  var body = document.getElementById("queue-rows");
+  if (!body) return;
+  var src = body.getAttribute("data-src");
+  var last = body.innerHTML;
+  function tick() {
+    fetch(src, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html !== null && html !== last) {
+          body.innerHTML = html;
+          last = html;
+        }
+      })
+      .catch(function () {})
+      .then(function () { setTimeout(tick, 1500); });
+  }
+  setTimeout(tick, 1500);
+})();
