@@ -194,7 +194,39 @@ pub(super) async fn correct(
     let mut ctx = Context::new(now, channel);
     ctx.tz = st.tz;
     let base = crate::intake::draft_from_request(&r);
-    let merged = crate::extract::merge(&base, &update, &ctx);
+    // The merge fills what is unknown: the corrected fields are made unknown first, so the
+    // coordinator's values take their place and the rest (missing fields, notes) follows.
+    let mut cleared = base.clone();
+    if update.language.is_some() {
+        cleared.language = None;
+        cleared.languages.clear();
+        cleared.nationality = None;
+    }
+    if update.date.is_some() {
+        cleared.date = None;
+    }
+    if update.start.is_some() {
+        cleared.start = None;
+        cleared.end = None;
+        cleared.time_approximate = false;
+    }
+    if update.duration_minutes.is_some() {
+        cleared.duration_minutes = None;
+        cleared.end = None;
+    }
+    if update.comune.is_some() {
+        cleared.comune = None;
+    }
+    if update.address.is_some() {
+        cleared.address = None;
+    }
+    if update.intervention.is_some() {
+        cleared.intervention = None;
+    }
+    if update.modality.is_some() {
+        cleared.modality = None;
+    }
+    let merged = crate::extract::merge(&cleared, &update, &ctx);
     let mut fields = crate::intake::fields_from_draft(&merged, st.tz);
     fields.requester_name = r.requester_name.clone().or(fields.requester_name);
     fields.requester_email = r.requester_email.clone().or(fields.requester_email);
