@@ -555,7 +555,7 @@ both_backends!(
         );
         let (status, xlsx) = c.get_bytes("/reports/2027-03.xlsx", Some(&s)).await;
         assert_eq!(status, 200);
-        let (headers, row) = xlsx_cells(&xlsx);
+        let (headers, row) = web::xlsx_cells(&xlsx);
         assert_eq!(headers[1], "Richieste");
         assert_eq!(row[0], "Dalmine");
         assert_eq!(row[1], "1", "the month's one request in Dalmine");
@@ -564,50 +564,6 @@ both_backends!(
         assert!(page.body.contains("Ore per Ambito"));
     }
 );
-
-/// The first sheet's first two rows as text (shared strings resolved), read from the zip.
-pub fn xlsx_cells(bytes: &[u8]) -> (Vec<String>, Vec<String>) {
-    use std::io::Read;
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("an xlsx is a zip");
-    let mut read = |name: &str| {
-        let mut s = String::new();
-        if let Ok(mut f) = zip.by_name(name) {
-            f.read_to_string(&mut s).unwrap();
-        }
-        s
-    };
-    let shared = read("xl/sharedStrings.xml");
-    let sheet = read("xl/worksheets/sheet1.xml");
-    let strings: Vec<String> = shared
-        .split("<si>")
-        .skip(1)
-        .map(|si| {
-            let t = &si[si.find("<t").unwrap()..];
-            let t = &t[t.find('>').unwrap() + 1..];
-            t[..t.find("</t>").unwrap()].to_string()
-        })
-        .collect();
-    let mut rows = Vec::new();
-    for row in sheet.split("<row ").skip(1).take(2) {
-        let mut cells = Vec::new();
-        for cell in row.split("<c ").skip(1) {
-            let is_string = cell.contains("t=\"s\"");
-            let v = cell
-                .split_once("<v>")
-                .map(|(_, v)| v[..v.find("</v>").unwrap()].to_string())
-                .unwrap_or_default();
-            cells.push(if is_string {
-                strings[v.parse::<usize>().unwrap()].clone()
-            } else {
-                v
-            });
-        }
-        rows.push(cells);
-    }
-    let second = rows.pop().unwrap_or_default();
-    let first = rows.pop().unwrap_or_default();
-    (first, second)
-}
 
 both_backends!(
     the_cli_prints_a_link_that_opens_the_console,

@@ -2,7 +2,9 @@
 //! and its CSRF token, asks [`crate::authz::authorize`], and calls the core's entry point
 //! (manual assignment: `Dispatcher::assign`; cancellation: `Dispatcher::cancel_as`, over
 //! `app::cancel`; a correction: the intake's merge, `extract::merge` + `intake::fields_from_draft`,
-//! kept in the corrections table). The console never sets a status itself. When the core's use
+//! kept in the corrections table; an operator's new request: `extract::extract` read back as a
+//! summary to confirm, then `intake::fields_from_draft` and `intake::initial_status`, as the
+//! bot's [Conferma] does). The console never sets a status itself. When the core's use
 //! cases move (issue 12), only this file changes.
 
 use std::collections::HashMap;
@@ -18,7 +20,7 @@ use crate::authz::{Action, RequestFacts, authorize};
 use crate::dispatch::engine::DispatchError;
 use crate::domain::{InterventionType, LanguageCode, Modality, RequestCode};
 use crate::extract::{Context, LanguageRef, RequestDraft};
-use crate::store::{CorrectionSource, Request, StoreError};
+use crate::store::{CorrectionSource, NewRequest, Request, StoreError};
 
 /// The request of `code` when the session may do `action` on it; [`Refused::NotFound`]
 /// otherwise (another operator's request looks like one that does not exist).
@@ -250,4 +252,60 @@ pub(super) async fn correct(
     tx.commit().await?;
     tracing::info!(request = %r.code, "console: fields corrected");
     Ok(back(r.code, "corrected"))
+}
+
+/// `POST /new` (`csrf`, `text`, `step`): an operator's request in words. `step=read` shows what
+/// was understood; `step=confirm` (offered only when nothing required is missing) stores it,
+/// queued for the dispatcher, with the operator as its requester.
+pub(super) async fn new_request(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let s = posted(&st, &headers, &form).await?;
+    let super::Viewer::Operator(op) = &s.viewer else {
+        return Err(Refused::NotFound(s.lang));
+    };
+    let text: String = form
+        .get("text")
+        .map(|t| t.trim())
+        .unwrap_or("")
+        .chars()
+        .take(crate::extract::MAX_TEXT)
+        .collect();
+    let now = st.clock.now();
+    let mut ctx = Context::new(now, crate::domain::Channel::Web);
+    ctx.tz = st.tz;
+    let draft = crate::extract::extract(&text, &ctx);
+    let confirm = form.get("step").map(String::as_str) == Some("confirm");
+    if text.is_empty() || !confirm || !draft.missing.is_empty() {
+        let read = (!text.is_empty()).then_some(&draft);
+        return Ok(super::pages::new_request_page(&s, &text, read).into_response());
+    }
+    let fields = crate::intake::fields_from_draft(&draft, st.tz);
+    let new = NewRequest {
+        status: Some(crate::intake::initial_status(&draft)),
+        channel: Some(crate::domain::Channel::Web),
+        operator_id: Some(op.id),
+        requester_name: Some(op.name.clone()),
+        requester_email: op.email.clone(),
+        requester_phone: op.phone.clone(),
+        requester_chat_id: op.telegram_id,
+        ente: Some(op.ente.clone()),
+        ambito: Some(op.ambito),
+        ..fields
+    };
+    let mut tx = st.store.begin().await?;
+    let req = tx.create_request(&new, now).await?;
+    tx.audit(
+        now,
+        &s.viewer.actor().audit_name(),
+        Some(req.id),
+        "created",
+        Some("console"),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(request = %req.code, operator = op.id, "console: request created");
+    Ok(back(req.code, "created"))
 }

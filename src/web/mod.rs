@@ -121,6 +121,10 @@ pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/", get(pages::queue))
         .route("/queue/rows", get(pages::queue_rows))
+        .route(
+            "/new",
+            get(pages::new_request_form).post(actions::new_request),
+        )
         .route("/requests/{code}", get(pages::request))
         .route("/requests/{code}/assign", post(actions::assign))
         .route("/requests/{code}/cancel", post(actions::cancel))

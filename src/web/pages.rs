@@ -38,7 +38,7 @@ pub(super) fn layout(s: &Session, title: &str, here: &str, body: Markup) -> Html
             ("/", tr(lang, "nav_queue")),
             ("/reports", tr(lang, "nav_reports")),
         ],
-        Viewer::Operator(_) => vec![("/", tr(lang, "nav_mine"))],
+        Viewer::Operator(_) => vec![("/", tr(lang, "nav_mine")), ("/new", tr(lang, "nav_new"))],
     };
     let other = if lang == Lang::It {
         ("en", "English")
@@ -184,14 +184,14 @@ fn rows(st: &WebState, s: &Session, list: &[Request], names: &HashMap<i64, Strin
         @for r in list {
             @let att = attention(r, now);
             tr class=[att.map(|_| "attention")] {
-                td { a href={ "/requests/" (r.code) } { (r.code) } }
-                td { (vocab::status(lang, r.status)) }
-                td { @if let Some(a) = att { strong.flag { (tr(lang, a)) } } }
-                td { (language_words(lang, r)) }
-                td { (when(lang, r)) }
-                td { (r.comune.as_deref().unwrap_or("—")) }
-                td { (r.ambito.map(|a| a.name()).unwrap_or("—")) }
-                td {
+                td data-label=(tr(lang, "col_code")) { a href={ "/requests/" (r.code) } { (r.code) } }
+                td data-label=(tr(lang, "col_status")) { (vocab::status(lang, r.status)) }
+                td.att data-label=(tr(lang, "col_attention")) { @if let Some(a) = att { strong.flag { (tr(lang, a)) } } }
+                td data-label=(tr(lang, "col_language")) { (language_words(lang, r)) }
+                td data-label=(tr(lang, "col_when")) { (when(lang, r)) }
+                td data-label=(tr(lang, "col_comune")) { (r.comune.as_deref().unwrap_or("—")) }
+                td data-label=(tr(lang, "col_ambito")) { (r.ambito.map(|a| a.name()).unwrap_or("—")) }
+                td data-label=(tr(lang, "col_who")) {
                     @match r.assigned_mediator_id.and_then(|m| names.get(&m)) {
                         Some(n) => (n),
                         None => (vocab::channel(lang, r.channel)),
@@ -273,7 +273,7 @@ pub(super) async fn queue(
         }
         p.hint { (tr(lang, "queue_live")) }
         div.table {
-            table {
+            table.queue {
                 caption.sr { (title) }
                 thead { tr {
                     th scope="col" { (tr(lang, "col_code")) }
@@ -313,7 +313,7 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-/// `GET /queue/rows`: the queue's rows alone (the page fetches them every second and a half).
+/// `GET /queue/rows`: the queue's rows alone (the page fetches them every second).
 pub(super) async fn queue_rows(
     State(st): State<Arc<WebState>>,
     headers: HeaderMap,
@@ -506,6 +506,7 @@ pub(super) async fn request(
 
 /// The outcomes a request page may announce (`?outcome=`); anything else is ignored.
 const OUTCOMES: &[&str] = &[
+    "created",
     "assigned",
     "cancelled",
     "corrected",
@@ -523,3 +524,63 @@ const OUTCOMES: &[&str] = &[
     "bad_intervention",
     "bad_modality",
 ];
+
+/// `GET /new`: an operator writes a request in words, as to the bot.
+pub(super) async fn new_request_form(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+) -> Result<Response, Refused> {
+    let s = session(&st, &headers).await?;
+    if s.viewer.is_coordinator() {
+        return Err(Refused::NotFound(s.lang));
+    }
+    Ok(new_request_page(&s, "", None).into_response())
+}
+
+/// The form, and when the text was read, its summary to confirm (the bot's
+/// summary-and-confirm step): the fields in words, what is missing, the extractor's question.
+pub(super) fn new_request_page(
+    s: &Session,
+    text: &str,
+    read: Option<&crate::extract::RequestDraft>,
+) -> Html<String> {
+    let lang = s.lang;
+    let none = || "—".to_string();
+    let body = html! {
+        @if let Some(d) = read {
+            section aria-labelledby="h-summary" {
+                h2 #h-summary { (tr(lang, "summary")) }
+                dl {
+                    (field_row(tr(lang, "col_language"), d.language.as_ref().map(|l| vocab::language(lang, l.code.as_str())).unwrap_or_else(none)))
+                    (field_row(tr(lang, "col_when"), d.date.or(d.deadline).map(|x| vocab::date_time_year(lang, x, d.start)).unwrap_or_else(none)))
+                    (field_row(tr(lang, "duration"), d.duration_minutes.map(|m| tr_args(lang, "minutes", &[("n", &m.to_string())])).unwrap_or_else(none)))
+                    (field_row(tr(lang, "intervention"), d.intervention.map(|i| vocab::intervention(lang, i)).unwrap_or_else(none)))
+                    (field_row(tr(lang, "modality"), d.modality.map(|m| vocab::modality(lang, m)).unwrap_or_else(none)))
+                    (field_row(tr(lang, "col_comune"), d.comune.as_ref().map(|c| c.name.clone()).unwrap_or_else(none)))
+                    (field_row(tr(lang, "address"), d.address.clone().unwrap_or_else(none)))
+                    @if !d.missing.is_empty() {
+                        (field_row(tr(lang, "missing"), vocab::fields(lang, &d.missing)))
+                    }
+                }
+                @if !d.missing.is_empty() {
+                    p.flag role="status" { (tr(lang, "summary_missing")) }
+                } @else {
+                    p role="status" { (tr(lang, "summary_confirm")) }
+                }
+            }
+        }
+        form.stack method="post" action="/new" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            label for="n-text" { (tr(lang, "new_text")) }
+            textarea #n-text name="text" rows="8" required aria-describedby="n-hint" { (text) }
+            small #n-hint { (tr(lang, "new_hint")) }
+            div.buttons {
+                button type="submit" name="step" value="read" { (tr(lang, "new_read")) }
+                @if read.is_some_and(|d| d.missing.is_empty()) {
+                    button type="submit" name="step" value="confirm" { (tr(lang, "new_confirm")) }
+                }
+            }
+        }
+    };
+    layout(s, &tr(lang, "new_title"), "/new", body)
+}

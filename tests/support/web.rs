@@ -59,6 +59,17 @@ pub struct Login {
 impl Console {
     /// Serves the console; `secure` as for an https public URL.
     pub async fn start(store: Store, clock: ManualClock, secure: bool) -> Console {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Console::serve(listener, store, clock, secure).await
+    }
+
+    /// As [`Console::start`], on a listener bound already (its URL was needed before).
+    pub async fn serve(
+        listener: tokio::net::TcpListener,
+        store: Store,
+        clock: ManualClock,
+        secure: bool,
+    ) -> Console {
         let dyn_clock: Arc<dyn Clock> = Arc::new(clock.clone());
         let dispatcher = Dispatcher::new(
             store.clone(),
@@ -75,7 +86,6 @@ impl Console {
             idle_secs: 30 * 60,
             absolute_secs: 12 * 3600,
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let app = router(state);
         let task = tokio::spawn(async move {
@@ -171,4 +181,48 @@ impl Console {
         let link = self.link(role, id).await;
         self.open(&link).await
     }
+}
+
+/// The first sheet's first two rows as text (shared strings resolved), read from the zip.
+pub fn xlsx_cells(bytes: &[u8]) -> (Vec<String>, Vec<String>) {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("an xlsx is a zip");
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        if let Ok(mut f) = zip.by_name(name) {
+            f.read_to_string(&mut s).unwrap();
+        }
+        s
+    };
+    let shared = read("xl/sharedStrings.xml");
+    let sheet = read("xl/worksheets/sheet1.xml");
+    let strings: Vec<String> = shared
+        .split("<si>")
+        .skip(1)
+        .map(|si| {
+            let t = &si[si.find("<t").unwrap()..];
+            let t = &t[t.find('>').unwrap() + 1..];
+            t[..t.find("</t>").unwrap()].to_string()
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for row in sheet.split("<row ").skip(1).take(2) {
+        let mut cells = Vec::new();
+        for cell in row.split("<c ").skip(1) {
+            let is_string = cell.contains("t=\"s\"");
+            let v = cell
+                .split_once("<v>")
+                .map(|(_, v)| v[..v.find("</v>").unwrap()].to_string())
+                .unwrap_or_default();
+            cells.push(if is_string {
+                strings[v.parse::<usize>().unwrap()].clone()
+            } else {
+                v
+            });
+        }
+        rows.push(cells);
+    }
+    let second = rows.pop().unwrap_or_default();
+    let first = rows.pop().unwrap_or_default();
+    (first, second)
 }

@@ -1,4 +1,4 @@
-// connecting console: the live queue. Every 1.5 s the rows of the queue are fetched again
+// connecting console: the live queue. Every second the rows of the queue are fetched again
 // (same filters) and replaced when they changed; nothing else runs in the page.
 (function () {
   "use strict";
@@ -16,7 +16,7 @@
         }
       })
       .catch(function () {})
-      .then(function () { setTimeout(tick, 1500); });
+      .then(function () { setTimeout(tick, 1000); });
   }
-  setTimeout(tick, 1500);
+  setTimeout(tick, 1000);
 })();
