@@ -27,6 +27,11 @@ const DEBTS: &[(&str, &str, &str)] = &[
         "the bot's review of held mail calls Intake::review_held: a review use case in app/",
     ),
     (
+        "web",
+        "channels/email",
+        "the console's review of held mail calls Intake::review_held: a review use case in app/",
+    ),
+    (
         "app",
         "channels/telegram",
         "app::notice::render calls the Telegram renderer: channels render notices themselves",

@@ -2,7 +2,7 @@
 //! and its CSRF token, asks [`crate::authz::authorize`], and calls the core's entry point
 //! (manual assignment: `Dispatcher::assign`; cancellation: `Dispatcher::cancel_as`, over
 //! `app::cancel`; a correction: the intake's merge, `extract::merge` + `intake::fields_from_draft`,
-//! kept in the corrections table; an operator's new request: `extract::extract` read back as a
+//! kept in the corrections table; held mail: `Intake::review_held`, as the bot and the CLI; an operator's new request: `extract::extract` read back as a
 //! summary to confirm, then `intake::fields_from_draft` and `intake::initial_status`, as the
 //! bot's [Conferma] does). The console never sets a status itself. When the core's use
 //! cases move (issue 12), only this file changes.
@@ -308,4 +308,38 @@ pub(super) async fn new_request(
     tx.commit().await?;
     tracing::info!(request = %req.code, operator = op.id, "console: request created");
     Ok(back(req.code, "created"))
+}
+
+/// `POST /requests/CODE/review` (`decision` = `accept` | `reject`, `csrf`): a coordinator
+/// accepts a request held from an unknown email sender (the sender gets the acknowledgement)
+/// or rejects it (nobody is written to), through the email intake's review, as the bot does.
+pub(super) async fn review(
+    State(st): State<Arc<WebState>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let s = posted(&st, &headers, &form).await?;
+    let r = request_for(&st, &s, &code, Action::Manage).await?;
+    let accept = match form.get("decision").map(String::as_str) {
+        Some("accept") => true,
+        Some("reject") => false,
+        _ => return Ok(back(r.code, "failed")),
+    };
+    let mut cfg =
+        crate::channels::email::IntakeConfig::new("", &st.dispatcher.settings().message_id_domain);
+    cfg.lang = st.lang.as_str().to_owned();
+    let intake = crate::channels::email::Intake::new(st.store.clone(), cfg, st.clock.clone());
+    let actor = s.viewer.actor().audit_name();
+    match intake.review_held(r.id, accept, &actor).await {
+        Ok(_) => {
+            tracing::info!(request = %r.code, accept, "console: held mail reviewed");
+            Ok(back(r.code, if accept { "accepted" } else { "rejected" }))
+        }
+        Err(crate::channels::email::IntakeError::NotHeld(_)) => Ok(back(r.code, "wrong_state")),
+        Err(e) => {
+            tracing::warn!(request = %r.code, error = %e, "console: review failed");
+            Ok(back(r.code, "failed"))
+        }
+    }
 }

@@ -129,6 +129,7 @@ pub fn router(state: WebState) -> Router {
         .route("/requests/{code}/assign", post(actions::assign))
         .route("/requests/{code}/cancel", post(actions::cancel))
         .route("/requests/{code}/fields", post(actions::correct))
+        .route("/requests/{code}/review", post(actions::review))
         .route("/reports", get(reports::this_month))
         .route("/reports/{file}", get(reports::report))
         .route("/login/{token}", get(login))

@@ -395,6 +395,17 @@ pub(super) async fn request(
                 @for (_, t) in &texts { pre.original { (t) } }
             }
         }
+        @if coordinator && r.status == RequestStatus::NeedsReview {
+            section aria-labelledby="h-review" {
+                h2 #h-review { (tr(lang, "review")) }
+                p { (tr(lang, "review_text")) }
+                form.buttons method="post" action={ "/requests/" (r.code) "/review" } {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    button type="submit" name="decision" value="accept" { (tr(lang, "review_accept")) }
+                    button.secondary type="submit" name="decision" value="reject" { (tr(lang, "review_reject")) }
+                }
+            }
+        }
         @if coordinator && !r.status.is_terminal() {
             section aria-labelledby="h-correct" {
                 h2 #h-correct { (tr(lang, "correct")) }
@@ -507,6 +518,8 @@ pub(super) async fn request(
 /// The outcomes a request page may announce (`?outcome=`); anything else is ignored.
 const OUTCOMES: &[&str] = &[
     "created",
+    "accepted",
+    "rejected",
     "assigned",
     "cancelled",
     "corrected",
