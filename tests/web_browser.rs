@@ -172,6 +172,43 @@ both_backends!(
         assert_eq!(row[0], "Dalmine");
         assert_eq!(row[1], "1");
 
+        // People and operations.
+        b.goto(&format!("{base}/people")).await;
+        assert!(b.text().await.contains("Amina Benali"));
+        b.screenshot(&shot("people")).await;
+        b.goto(&format!("{base}/operations")).await;
+        assert!(b.text().await.contains("Messaggi in uscita"));
+        b.screenshot(&shot("operations")).await;
+
+        // Hostile names and texts are shown as text: no script runs (an alert would stop the driver).
+        let hostile = store
+            .create_request(
+                &NewRequest {
+                    status: Some(RequestStatus::NeedsReview),
+                    channel: Some(Channel::Email),
+                    requester_name: Some("<script>alert(1)</script>".into()),
+                    notes: Some("<img src=x onerror=alert(2)> \u{202E}amoR".into()),
+                    ..Default::default()
+                },
+                w.clock.now(),
+            )
+            .await
+            .unwrap();
+        b.goto(&format!("{base}/")).await;
+        assert!(
+            b.text().await.contains("da verificare"),
+            "held mail stands out"
+        );
+        b.goto(&format!("{base}/requests/{}", hostile.code)).await;
+        let text = b.text().await;
+        assert!(text.contains("<script>alert(1)</script>"), "{text}");
+        assert!(text.contains("<img src=x onerror=alert(2)>"), "{text}");
+        assert!(
+            text.contains("Accetta la richiesta"),
+            "held mail can be reviewed"
+        );
+        b.screenshot(&shot("request-held")).await;
+
         // On a phone.
         b.resize(390, 844).await;
         b.goto(&format!("{base}/")).await;

@@ -697,7 +697,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__demo)
-            opts="-h --examples --db --config --json --log-format --help"
+            opts="-h --examples --db --serve --port --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -708,6 +708,10 @@ _connecting() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -302,9 +302,11 @@ complete -c connecting -n "__fish_connecting_using_subcommand purge" -l json -d 
 complete -c connecting -n "__fish_connecting_using_subcommand purge" -s h -l help -d 'Print help'
 complete -c connecting -n "__fish_connecting_using_subcommand demo" -l examples -d 'Folder with mediators.csv, operators.csv and requests/' -r -F
 complete -c connecting -n "__fish_connecting_using_subcommand demo" -l db -d 'SQLite file for the demo queue (recreated on each run)' -r -F
+complete -c connecting -n "__fish_connecting_using_subcommand demo" -l port -d 'The console\'s port with --serve' -r
 complete -c connecting -n "__fish_connecting_using_subcommand demo" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
 complete -c connecting -n "__fish_connecting_using_subcommand demo" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
 json\t''"
+complete -c connecting -n "__fish_connecting_using_subcommand demo" -l serve -d 'Then serve the web console on this machine (127.0.0.1) and print a login link'
 complete -c connecting -n "__fish_connecting_using_subcommand demo" -l json -d 'Print JSON instead of tables'
 complete -c connecting -n "__fish_connecting_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c connecting -n "__fish_connecting_using_subcommand doctor" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F

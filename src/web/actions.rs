@@ -343,3 +343,24 @@ pub(super) async fn review(
         }
     }
 }
+
+/// `POST /operations/outbox/ID/retry` (`csrf`): a coordinator sends a dead letter again (after
+/// the cause was fixed), as `connecting outbox retry` does.
+pub(super) async fn retry_dead(
+    State(st): State<Arc<WebState>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let s = posted(&st, &headers, &form).await?;
+    if !s.viewer.is_coordinator() {
+        return Err(Refused::NotFound(s.lang));
+    }
+    let outcome = if st.store.requeue_dead(id, st.clock.now()).await? {
+        tracing::info!(outbox = id, "console: dead letter queued again");
+        "retried"
+    } else {
+        "not_dead"
+    };
+    Ok(Redirect::to(&format!("/operations?outcome={outcome}")).into_response())
+}

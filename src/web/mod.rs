@@ -12,6 +12,7 @@
 //! Every change of a request goes through [`actions`], the one file that calls the core.
 
 pub mod actions;
+mod admin;
 mod pages;
 mod reports;
 
@@ -130,6 +131,9 @@ pub fn router(state: WebState) -> Router {
         .route("/requests/{code}/cancel", post(actions::cancel))
         .route("/requests/{code}/fields", post(actions::correct))
         .route("/requests/{code}/review", post(actions::review))
+        .route("/people", get(admin::people))
+        .route("/operations", get(admin::operations))
+        .route("/operations/outbox/{id}/retry", post(actions::retry_dead))
         .route("/reports", get(reports::this_month))
         .route("/reports/{file}", get(reports::report))
         .route("/login/{token}", get(login))

@@ -36,7 +36,9 @@ pub(super) fn layout(s: &Session, title: &str, here: &str, body: Markup) -> Html
     let nav: Vec<(&str, String)> = match s.viewer {
         Viewer::Coordinator(_) => vec![
             ("/", tr(lang, "nav_queue")),
+            ("/people", tr(lang, "nav_people")),
             ("/reports", tr(lang, "nav_reports")),
+            ("/operations", tr(lang, "nav_operations")),
         ],
         Viewer::Operator(_) => vec![("/", tr(lang, "nav_mine")), ("/new", tr(lang, "nav_new"))],
     };
