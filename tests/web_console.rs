@@ -258,7 +258,13 @@ both_backends!(sessions_end_when_idle_and_at_log_out, |db| async move {
         200,
         "used within the idle time"
     );
-    c.clock.advance(Duration::minutes(31));
+    // The open page's live refresh does not keep it alive.
+    for _ in 0..3 {
+        c.clock.advance(Duration::minutes(8));
+        assert_eq!(c.get("/queue/rows", Some(&s)).await.status, 200);
+    }
+    c.clock.advance(Duration::minutes(7));
+    assert_eq!(c.get("/queue/rows", Some(&s)).await.status, 401, "idle too long");
     assert_eq!(c.get("/", Some(&s)).await.status, 401, "idle too long");
     // Absolute expiry: active all along, still over after twelve hours.
     let s = c.login(ConsoleRole::Coordinator, p.coordinator).await;
@@ -618,3 +624,58 @@ both_backends!(
         assert!(String::from_utf8_lossy(&out.stderr).contains("[web]"));
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_serves_the_console_with_a_login_link() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_connecting"))
+        .args(["demo", "--serve", "--port", &port.to_string(), "--examples"])
+        .arg(&examples)
+        .arg("--db")
+        .arg(dir.path().join("demo.db"))
+        .current_dir(dir.path())
+        .env("CONNECTING_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let link = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with(&format!("{base}/login/")))
+                .map(str::to_string)
+        });
+    let link = link.expect("the demo prints a login link");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http.get(&link).send().await.unwrap();
+    assert_eq!(login.status().as_u16(), 303);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let page = http
+        .get(format!("{base}/"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(page.contains("Coda delle richieste"), "{page}");
+    assert!(page.contains("MED-"), "the demo queue is in it");
+}

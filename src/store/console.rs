@@ -238,6 +238,30 @@ impl Store {
         }))
     }
 
+    /// [`Store::touch_console_session`] without moving its last use: the queue's live refresh
+    /// keeps no session alive by itself.
+    pub async fn peek_console_session(
+        &self,
+        session_hash: &str,
+        now: DateTime<Utc>,
+        idle_secs: i64,
+    ) -> Result<Option<ConsoleSession>> {
+        let row: Option<(String, i64)> = with_pool!(self, p => {
+            sqlx::query_as("SELECT person_kind, person_id FROM console_sessions WHERE token_hash = $1 AND ended_at IS NULL AND expires_at > $2 AND last_seen_at >= $3")
+                .bind(session_hash)
+                .bind(ts(now))
+                .bind(ts(now) - idle_secs)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(row.and_then(|(k, id)| {
+            ConsoleRole::parse(&k).map(|role| ConsoleSession {
+                role,
+                person_id: id,
+            })
+        }))
+    }
+
     /// Log-out: the session opens nothing any more.
     pub async fn end_console_session(&self, session_hash: &str, now: DateTime<Utc>) -> Result<()> {
         with_pool!(self, p => {

@@ -241,17 +241,33 @@ impl From<StoreError> for Refused {
     }
 }
 
-/// The session of this request, or [`Refused::NoSession`].
+/// The session of this request, or [`Refused::NoSession`]; its idle time starts again.
 pub async fn session(st: &WebState, headers: &HeaderMap) -> Result<Session, Refused> {
+    session_of(st, headers, true).await
+}
+
+/// The session for the queue's live refresh: checked, not kept alive (a tab left open does
+/// not defeat the idle expiry).
+pub async fn session_quiet(st: &WebState, headers: &HeaderMap) -> Result<Session, Refused> {
+    session_of(st, headers, false).await
+}
+
+async fn session_of(st: &WebState, headers: &HeaderMap, touch: bool) -> Result<Session, Refused> {
     let lang = lang_of(st, headers);
     let Some(token) = cookie(headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
         return Err(Refused::NoSession(lang));
     };
-    let Some(s) = st
-        .store
-        .touch_console_session(&hash_token(token), st.now(), st.idle_secs)
-        .await?
-    else {
+    let hash = hash_token(token);
+    let found = if touch {
+        st.store
+            .touch_console_session(&hash, st.now(), st.idle_secs)
+            .await?
+    } else {
+        st.store
+            .peek_console_session(&hash, st.now(), st.idle_secs)
+            .await?
+    };
+    let Some(s) = found else {
         return Err(Refused::NoSession(lang));
     };
     let viewer = match s.role {

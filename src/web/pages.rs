@@ -321,7 +321,7 @@ pub(super) async fn queue_rows(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Refused> {
-    let s = session(&st, &headers).await?;
+    let s = super::session_quiet(&st, &headers).await?;
     let list = queue_list(&st, &s, &q).await?;
     let names = mediator_names(&st).await?;
     Ok(Html(rows(&st, &s, &list, &names).into_string()).into_response())

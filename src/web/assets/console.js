@@ -8,7 +8,11 @@
   var last = body.innerHTML;
   function tick() {
     fetch(src, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (r) {
+        // The session ended: the page says how to log in again.
+        if (r.status === 401) { window.location.reload(); return null; }
+        return r.ok ? r.text() : null;
+      })
       .then(function (html) {
         if (html !== null && html !== last) {
           body.innerHTML = html;
