@@ -542,6 +542,10 @@ both_backends!(
             page.body.contains("in uscita") || page.body.contains("consegnato"),
             "delivery state in words"
         );
+        // The calendar's week of the corrected date shows it in Amina's row.
+        let cal = c.get("/calendar?week=2027-03-15", Some(&s)).await;
+        assert_eq!(cal.status, 200);
+        assert!(cal.body.contains("Amina Benali") && cal.body.contains(&r.code.to_string()));
         // The month's CSV for Italian spreadsheets, and the XLSX.
         let (status, csv) = c.get_bytes("/reports/2027-03.csv", Some(&s)).await;
         assert_eq!(status, 200);

@@ -318,6 +318,27 @@ impl Store {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    /// The requests whose appointment starts in `[from, to)`, not cancelled or expired, by start
+    /// (the console's calendar).
+    pub async fn requests_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Request>> {
+        let sql = format!(
+            "SELECT {REQUEST_COLS} FROM requests WHERE starts_at >= $1 AND starts_at < $2
+               AND status NOT IN ('cancelled', 'expired') ORDER BY starts_at, id"
+        );
+        let rows: Vec<RequestRow> = with_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(ts(from))
+                .bind(ts(to))
+                .fetch_all(p)
+                .await?
+        });
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     /// The language codes of the stored requests (the queue's language filter).
     pub async fn request_languages(&self) -> Result<Vec<String>> {
         let rows: Vec<String> = with_pool!(self, p => {

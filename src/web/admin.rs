@@ -1,6 +1,8 @@
 //! The coordinators' other pages: `/people` (mediators with their languages, Ambiti,
 //! availability, pause, gender, phone sharing; operators; coordinators) and `/operations`
-//! (the outbox backlog, dead letters with retry, email kept in quarantine). Coordinators only.
+//! (the outbox backlog, dead letters with retry, email kept in quarantine), `/calendar` (a week
+//! or a day, one row per mediator, the requests still without one, overlapping jobs of one
+//! mediator marked, travel buffer included). Coordinators only.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -170,4 +172,109 @@ pub(super) async fn operations(
         }
     };
     Ok(layout(&s, &tr(lang, "operations_title"), "/operations", body).into_response())
+}
+
+/// `GET /calendar?week=YYYY-MM-DD` (the week of that day) or `?day=YYYY-MM-DD`.
+pub(super) async fn calendar(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    use chrono::{Datelike, Duration, NaiveDate};
+    let s = coordinator(&st, &headers).await?;
+    let lang = s.lang;
+    let today = st.clock.now().with_timezone(&st.tz).date_naive();
+    let parse = |k: &str| {
+        q.get(k)
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    };
+    let (first, days) = match (parse("day"), parse("week")) {
+        (Some(d), _) => (d, 1),
+        (None, w) => {
+            let d = w.unwrap_or(today);
+            (d - Duration::days(i64::from(d.weekday().num_days_from_monday())), 7)
+        }
+    };
+    let dates: Vec<NaiveDate> = (0..days).map(|i| first + Duration::days(i)).collect();
+    let local_midnight = |d: NaiveDate| {
+        crate::domain::appointment::local_to_utc(d.and_time(chrono::NaiveTime::MIN), st.tz)
+    };
+    let from = local_midnight(first);
+    let to = local_midnight(first + Duration::days(days));
+    let list = st.store.requests_between(from, to).await?;
+    let mediators = st.store.mediators().await?;
+    let buffer = Duration::minutes(i64::from(st.dispatcher.settings().travel_buffer_minutes));
+    // A job overlaps when another of the same mediator starts before it ends (buffer included).
+    let mut overlapping = std::collections::HashSet::new();
+    for a in &list {
+        for b in &list {
+            if a.id < b.id
+                && a.assigned_mediator_id.is_some()
+                && a.assigned_mediator_id == b.assigned_mediator_id
+                && let (Some(sa), Some(ea), Some(sb), Some(eb)) =
+                    (a.starts_at, a.ends_at, b.starts_at, b.ends_at)
+                && sa < eb + buffer
+                && sb < ea + buffer
+            {
+                overlapping.insert(a.id);
+                overlapping.insert(b.id);
+            }
+        }
+    }
+    let on = |mediator: Option<i64>, d: NaiveDate| -> Vec<&crate::store::Request> {
+        list.iter()
+            .filter(|r| r.assigned_mediator_id == mediator && r.date == Some(d))
+            .collect()
+    };
+    let cell = |rs: Vec<&crate::store::Request>| {
+        html! {
+            @for r in rs {
+                div class=(if overlapping.contains(&r.id) { "job overlap" } else { "job" }) {
+                    a href={ "/requests/" (r.code) } { (r.start_time.map(|t| t.format("%H:%M").to_string()).unwrap_or_default()) " " (r.code) }
+                    " " (r.comune.as_deref().unwrap_or(""))
+                    @if overlapping.contains(&r.id) { " " strong.flag { (tr(lang, "overlap")) } }
+                }
+            }
+        }
+    };
+    let prev = first - Duration::days(days);
+    let next = first + Duration::days(days);
+    let key = if days == 1 { "day" } else { "week" };
+    let title = if days == 1 {
+        crate::prompts::t(lang, "web.calendar_day", &[("date", &vocab::date_long(lang, first, true))])
+    } else {
+        crate::prompts::t(lang, "web.calendar_week", &[("date", &vocab::date_long(lang, first, true))])
+    };
+    let body = html! {
+        p.downloads {
+            a href={ "/calendar?" (key) "=" (prev) } { (tr(lang, "calendar_prev")) }
+            " · "
+            @if days == 1 {
+                a href={ "/calendar?week=" (first) } { (tr(lang, "calendar_show_week")) }
+            } @else {
+                a href={ "/calendar?day=" (today) } { (tr(lang, "calendar_show_today")) }
+            }
+            " · "
+            a href={ "/calendar?" (key) "=" (next) } { (tr(lang, "calendar_next")) }
+        }
+        div.table { table.calendar {
+            thead { tr {
+                th scope="col" { (tr(lang, "mediator")) }
+                @for d in &dates { th scope="col" { a href={ "/calendar?day=" (d) } { (vocab::date_long(lang, *d, false)) } } }
+            } }
+            tbody {
+                tr.unfilled {
+                    th scope="row" { (tr(lang, "calendar_unfilled")) }
+                    @for d in &dates { td { (cell(on(None, *d))) } }
+                }
+                @for m in mediators.iter().filter(|m| m.active) {
+                    tr {
+                        th scope="row" { (m.name) @if m.paused { " (" (tr(lang, "paused")) ")" } }
+                        @for d in &dates { td { (cell(on(Some(m.id), *d))) } }
+                    }
+                }
+            }
+        } }
+    };
+    Ok(layout(&s, &title, "/calendar", body).into_response())
 }

@@ -132,6 +132,7 @@ pub fn router(state: WebState) -> Router {
         .route("/requests/{code}/fields", post(actions::correct))
         .route("/requests/{code}/review", post(actions::review))
         .route("/people", get(admin::people))
+        .route("/calendar", get(admin::calendar))
         .route("/operations", get(admin::operations))
         .route("/operations/outbox/{id}/retry", post(actions::retry_dead))
         .route("/reports", get(reports::this_month))

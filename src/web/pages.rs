@@ -36,6 +36,7 @@ pub(super) fn layout(s: &Session, title: &str, here: &str, body: Markup) -> Html
     let nav: Vec<(&str, String)> = match s.viewer {
         Viewer::Coordinator(_) => vec![
             ("/", tr(lang, "nav_queue")),
+            ("/calendar", tr(lang, "nav_calendar")),
             ("/people", tr(lang, "nav_people")),
             ("/reports", tr(lang, "nav_reports")),
             ("/operations", tr(lang, "nav_operations")),
