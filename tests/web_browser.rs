@@ -173,12 +173,12 @@ both_backends!(
         assert_eq!(row[1], "1");
 
         // The calendar: the week of the appointment, Amina's row holds it.
-    b.goto(&format!("{base}/calendar?week=2027-03-12")).await;
-    let text = b.text().await;
-    assert!(text.contains("Amina Benali") && text.contains(&c), "{text}");
-    b.screenshot(&shot("calendar")).await;
+        b.goto(&format!("{base}/calendar?week=2027-03-12")).await;
+        let text = b.text().await;
+        assert!(text.contains("Amina Benali") && text.contains(&c), "{text}");
+        b.screenshot(&shot("calendar")).await;
 
-    // People and operations.
+        // People and operations.
         b.goto(&format!("{base}/people")).await;
         assert!(b.text().await.contains("Amina Benali"));
         b.screenshot(&shot("people")).await;

@@ -264,7 +264,11 @@ both_backends!(sessions_end_when_idle_and_at_log_out, |db| async move {
         assert_eq!(c.get("/queue/rows", Some(&s)).await.status, 200);
     }
     c.clock.advance(Duration::minutes(7));
-    assert_eq!(c.get("/queue/rows", Some(&s)).await.status, 401, "idle too long");
+    assert_eq!(
+        c.get("/queue/rows", Some(&s)).await.status,
+        401,
+        "idle too long"
+    );
     assert_eq!(c.get("/", Some(&s)).await.status, 401, "idle too long");
     // Absolute expiry: active all along, still over after twelve hours.
     let s = c.login(ConsoleRole::Coordinator, p.coordinator).await;

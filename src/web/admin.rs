@@ -192,7 +192,10 @@ pub(super) async fn calendar(
         (Some(d), _) => (d, 1),
         (None, w) => {
             let d = w.unwrap_or(today);
-            (d - Duration::days(i64::from(d.weekday().num_days_from_monday())), 7)
+            (
+                d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
+                7,
+            )
         }
     };
     let dates: Vec<NaiveDate> = (0..days).map(|i| first + Duration::days(i)).collect();
@@ -241,9 +244,17 @@ pub(super) async fn calendar(
     let next = first + Duration::days(days);
     let key = if days == 1 { "day" } else { "week" };
     let title = if days == 1 {
-        crate::prompts::t(lang, "web.calendar_day", &[("date", &vocab::date_long(lang, first, true))])
+        crate::prompts::t(
+            lang,
+            "web.calendar_day",
+            &[("date", &vocab::date_long(lang, first, true))],
+        )
     } else {
-        crate::prompts::t(lang, "web.calendar_week", &[("date", &vocab::date_long(lang, first, true))])
+        crate::prompts::t(
+            lang,
+            "web.calendar_week",
+            &[("date", &vocab::date_long(lang, first, true))],
+        )
     };
     let body = html! {
         p.downloads {
