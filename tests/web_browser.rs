@@ -70,8 +70,19 @@ both_backends!(
         let m = w.say(COORDINATOR_CHAT, "/console").await;
         assert!(m.text.contains("10 minuti"), "{}", m.text);
         let link = link_in(&m.text, &base);
+        // A link preview (Telegram fetches the URLs a bot sends) spends nothing.
+        let preview = reqwest::get(&link).await.unwrap();
+        assert_eq!(preview.status().as_u16(), 200);
         let b = Browser::start(1280, 900).await;
         b.goto(&link).await;
+        assert!(b.text().await.contains("Entra nella console"));
+        b.screenshot(&shot("login")).await;
+        b.click("#enter").await;
+        b.wait_until(Duration::from_secs(5), |s| {
+            s.contains("Coda delle richieste")
+        })
+        .await
+        .expect("the press opens the queue");
         assert_eq!(b.url().await, format!("{base}/"));
         assert!(b.text().await.contains("Coda delle richieste"));
         let cookies = b.cookies().await;
@@ -241,6 +252,10 @@ both_backends!(
         b.delete_cookies().await;
         let m = w.say(LAURA_CHAT, "/console").await;
         b.goto(&link_in(&m.text, &base)).await;
+        b.click("#enter").await;
+        b.wait_until(Duration::from_secs(5), |s| s.contains("Le mie richieste"))
+            .await
+            .expect("the press opens her requests");
         let text = b.text().await;
         assert!(text.contains("Le mie richieste"), "{text}");
         assert!(text.contains(&c), "her own request");

@@ -179,7 +179,25 @@ both_backends!(
         let p = people(&db.store).await;
         let c = console(&db).await;
         let link = c.link(ConsoleRole::Coordinator, p.coordinator).await;
-        let first = c.get(&link, None).await;
+        // Opening the link (a person, a link preview, a mail scanner) spends nothing: it shows
+        // one button, and only its press opens a session.
+        for _ in 0..2 {
+            let page = c.get(&link, None).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            assert!(page.set_cookie().is_none());
+            assert!(page.body.contains("Entra nella console"), "{}", page.body);
+        }
+        // A press from another site's page is refused and spends nothing.
+        let forged = c
+            .http
+            .post(c.url(&link))
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status().as_u16(), 403);
+        assert!(forged.headers().get("set-cookie").is_none());
+        let first = c.post(&link, None, &[]).await;
         assert_eq!(first.status, 303);
         let cookie = first.set_cookie().unwrap();
         assert!(
@@ -198,11 +216,17 @@ both_backends!(
         assert_eq!(again.status, 403);
         assert!(again.set_cookie().is_none());
         assert!(again.body.contains("già stato usato"), "{}", again.body);
+        let again = c.post(&link, None, &[]).await;
+        assert_eq!(again.status, 403);
+        assert!(again.set_cookie().is_none());
         // Expired: ten minutes and one second later.
         let late = c.link(ConsoleRole::Coordinator, p.coordinator).await;
         c.clock
             .advance(Duration::minutes(10) + Duration::seconds(1));
         let page = c.get(&late, None).await;
+        assert_eq!(page.status, 403);
+        assert!(page.set_cookie().is_none());
+        let page = c.post(&late, None, &[]).await;
         assert_eq!(page.status, 403);
         assert!(page.set_cookie().is_none());
         // A link that was never made.
@@ -243,7 +267,7 @@ both_backends!(secure_cookies_for_an_https_console, |db| async move {
     let p = people(&db.store).await;
     let c = Console::start(db.store.clone(), ManualClock::new(start()), true).await;
     let link = c.link(ConsoleRole::Coordinator, p.coordinator).await;
-    let cookie = c.get(&link, None).await.set_cookie().unwrap();
+    let cookie = c.post(&link, None, &[]).await.set_cookie().unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
 });
@@ -669,7 +693,9 @@ async fn the_demo_serves_the_console_with_a_login_link() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let login = http.get(&link).send().await.unwrap();
+    let page = http.get(&link).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let login = http.post(&link).send().await.unwrap();
     assert_eq!(login.status().as_u16(), 303);
     let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
     let cookie = cookie.split(';').next().unwrap().to_string();

@@ -166,6 +166,20 @@ impl Store {
         Ok(token)
     }
 
+    /// Whether `link_hash` names a link that is unused and unexpired, without using it: the
+    /// page a link opens asks for one press before the link is spent, so that a link preview
+    /// or a mail scanner fetching the URL spends nothing.
+    pub async fn console_link_usable(&self, link_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+        let n: i64 = with_pool!(self, p => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM console_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
+                .bind(link_hash)
+                .bind(ts(now))
+                .fetch_one(p)
+                .await?
+        });
+        Ok(n > 0)
+    }
+
     /// Uses a link once and opens a session for its person, in one transaction: `None` when
     /// the link is unknown, used or expired (nothing changes then).
     pub async fn redeem_console_link(

@@ -137,7 +137,7 @@ pub fn router(state: WebState) -> Router {
         .route("/operations/outbox/{id}/retry", post(actions::retry_dead))
         .route("/reports", get(reports::this_month))
         .route("/reports/{file}", get(reports::report))
-        .route("/login/{token}", get(login))
+        .route("/login/{token}", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/lang/{code}", get(choose_lang))
         .route("/assets/console.css", get(css))
@@ -319,15 +319,57 @@ fn session_cookie(st: &WebState, value: &str, max_age: i64) -> String {
     )
 }
 
-/// `GET /login/<token>`: a valid, unused link opens a session and goes to the queue; anything
-/// else opens nothing.
+/// Whether a POST comes from one of our own pages: `Sec-Fetch-Site: same-origin` when the
+/// browser sends it, else an `Origin` whose host is the request's `Host`; a client that sends
+/// neither (not a browser) is not a cross-site page.
+fn same_origin(_st: &WebState, headers: &HeaderMap) -> bool {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = get("sec-fetch-site") {
+        return site.eq_ignore_ascii_case("same-origin");
+    }
+    match (get("origin"), get("host")) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
+/// Whether `token` has the shape of a link token (64 hex digits).
+fn token_shape(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `GET /login/<token>`: a usable link shows the one button that spends it
+/// ([`pages::login_confirm`]); anything else opens nothing. Spends nothing.
+async fn login_page(
+    State(st): State<Arc<WebState>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refused> {
+    let lang = lang_of(&st, &headers);
+    if !token_shape(&token)
+        || !st
+            .store
+            .console_link_usable(&hash_token(&token), st.now())
+            .await?
+    {
+        return Ok(link_refused(lang));
+    }
+    Ok(pages::login_confirm(lang, &token).into_response())
+}
+
+/// `POST /login/<token>` (the button of [`login_page`]): a valid, unused link opens a session
+/// and goes to the queue; anything else opens nothing. A press from another site's page (its
+/// `Origin` is not ours) is refused, so nobody can log a browser into their own session.
 async fn login(
     State(st): State<Arc<WebState>>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Refused> {
     let lang = lang_of(&st, &headers);
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !token_shape(&token) || !same_origin(&st, &headers) {
         return Ok(link_refused(lang));
     }
     let (raw, hash) = crate::store::console::new_token();

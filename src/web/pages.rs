@@ -107,6 +107,39 @@ pub(super) fn message(lang: Lang, title_key: &str, text_key: &str) -> Html<Strin
     )
 }
 
+/// What a log-in link opens: one button that spends the link (`POST /login/<token>`). A GET
+/// never spends it, so a link preview (Telegram fetches the URLs a bot sends) or a mail
+/// scanner leaves it usable; and the session cookie, `SameSite=Strict`, is set by an answer to
+/// our own page, so the browser sends it on the next page even when the link was opened from
+/// another site (Telegram Web).
+pub(super) fn login_confirm(lang: Lang, token: &str) -> Html<String> {
+    let title = crate::prompts::t(lang, "web.login_enter_title", &[]);
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang=(lang.as_str()) {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    meta name="robots" content="noindex";
+                    title { (title) " · connecting" }
+                    link rel="stylesheet" href="/assets/console.css";
+                }
+                body {
+                    main #main.narrow {
+                        h1 { (title) }
+                        p { (crate::prompts::t(lang, "web.login_enter_text", &[])) }
+                        form method="post" action=(format!("/login/{token}")) {
+                            button #enter type="submit" { (crate::prompts::t(lang, "web.login_enter_button", &[])) }
+                        }
+                    }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
 pub(super) fn login_needed(lang: Lang) -> Html<String> {
     message(lang, "web.login_needed_title", "web.login_needed_text")
 }

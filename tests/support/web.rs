@@ -161,7 +161,15 @@ impl Console {
 
     /// Opens `link` and keeps the session cookie; the CSRF token from the first page.
     pub async fn open(&self, link: &str) -> Login {
-        let p = self.get(link, None).await;
+        // The link shows a page with one button; only the press spends it.
+        let page = self.get(link, None).await;
+        assert_eq!(page.status, 200, "login page: {}", page.body);
+        assert!(
+            page.body.contains(&format!("action=\"{link}\"")),
+            "{}",
+            page.body
+        );
+        let p = self.post(link, None, &[]).await;
         assert_eq!(p.status, 303, "login: {}", p.body);
         let set = p.set_cookie().expect("a session cookie");
         let cookie = set.split(';').next().unwrap().to_string();
