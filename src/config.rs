@@ -486,6 +486,95 @@ pub struct Config {
     pub outbox: OutboxConfig,
     #[serde(default)]
     pub backup: BackupConfig,
+    /// `[web]`: the console; off when absent.
+    #[serde(default)]
+    pub web: Option<WebConfig>,
+}
+
+/// `[web]`: the web console (off unless this section is present). `public_url` is the address
+/// people open (the bot's login links start with it); `listen` is where the daemon serves it,
+/// by default the `[http] listen` server; `session_minutes` is the idle expiry of a session
+/// (the absolute expiry is [`WebConfig::ABSOLUTE_HOURS`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    pub public_url: String,
+    #[serde(default)]
+    pub listen: Option<String>,
+    #[serde(default = "default_session_minutes")]
+    pub session_minutes: u32,
+}
+
+fn default_session_minutes() -> u32 {
+    60
+}
+
+impl WebConfig {
+    /// A session ends this long after its log-in, however active.
+    pub const ABSOLUTE_HOURS: i64 = 12;
+
+    /// The console's own address, when it does not share `[http] listen`.
+    pub fn own_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        match &self.listen {
+            None => Ok(None),
+            Some(l) => l.parse().map(Some).map_err(|_| ConfigError::Invalid {
+                key: "web.listen".into(),
+                value: l.clone(),
+                expected: "an address and port such as 127.0.0.1:8090".into(),
+            }),
+        }
+    }
+
+    /// `public_url` without its trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
+
+    /// Whether cookies may go without `Secure`: only for plain http to this machine.
+    pub fn is_loopback_http(&self) -> bool {
+        url_host(&self.public_url, "http://").is_some_and(is_loopback)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.own_addr()?;
+        let https = url_host(&self.public_url, "https://").is_some_and(|h| !h.is_empty());
+        if !(https || self.is_loopback_http()) {
+            return Err(ConfigError::Invalid {
+                key: "web.public_url".into(),
+                value: self.public_url.clone(),
+                expected: "an https:// URL such as https://console.example.org (http:// only to this machine, like http://127.0.0.1:8080)".into(),
+            });
+        }
+        if self.session_minutes == 0 || i64::from(self.session_minutes) > Self::ABSOLUTE_HOURS * 60
+        {
+            return Err(ConfigError::Invalid {
+                key: "web.session_minutes".into(),
+                value: self.session_minutes.to_string(),
+                expected: format!("minutes between 1 and {}", Self::ABSOLUTE_HOURS * 60),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The host of `url` when it starts with `scheme` (no port, no path); `None` otherwise or
+/// when the URL carries a user part or an unusable host.
+pub fn url_host<'a>(url: &'a str, scheme: &str) -> Option<&'a str> {
+    let rest = url.strip_prefix(scheme)?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') || authority.chars().any(char::is_whitespace) {
+        return None;
+    }
+    let host = if authority.starts_with('[') {
+        authority.split_once(']').map(|(h, _)| &h[1..])?
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => h,
+            Some(_) => return None,
+            None => authority,
+        }
+    };
+    (!host.is_empty()).then_some(host)
 }
 
 /// `[backup]`: `connecting backup` encrypts to `recipient` (an age public key, `age1...`);
@@ -867,6 +956,9 @@ impl Config {
             }
         }
         self.http.addr()?;
+        if let Some(w) = &self.web {
+            w.validate()?;
+        }
         Ok(())
     }
 }
@@ -1333,5 +1425,51 @@ mod tests {
         let text = include_str!("../connecting.example.toml");
         let c = load(text, &[]).unwrap();
         assert!(c.imap.is_some() && c.smtp.is_some() && c.telegram.is_some());
+        assert!(c.web.is_some());
+    }
+
+    #[test]
+    fn the_console_is_off_unless_configured_and_its_url_is_checked() {
+        assert!(load("", &[]).unwrap().web.is_none());
+        let w = load(
+            "[web]\npublic_url = \"https://console.coop.example/\"\n",
+            &[],
+        )
+        .unwrap()
+        .web
+        .unwrap();
+        assert_eq!(w.base_url(), "https://console.coop.example");
+        assert_eq!(w.session_minutes, 60);
+        assert!(!w.is_loopback_http());
+        let local = load(
+            "[web]\npublic_url = \"http://127.0.0.1:8080\"\nlisten = \"127.0.0.1:8090\"\n",
+            &[],
+        )
+        .unwrap()
+        .web
+        .unwrap();
+        assert!(local.is_loopback_http());
+        assert_eq!(local.own_addr().unwrap().map(|a| a.port()), Some(8090));
+        for (text, key) in [
+            (
+                "public_url = \"http://console.coop.example\"",
+                "web.public_url",
+            ),
+            ("public_url = \"console.coop.example\"", "web.public_url"),
+            ("public_url = \"https://\"", "web.public_url"),
+            (
+                "public_url = \"https://127.0.0.1:8080\"\nlisten = \"nowhere\"",
+                "web.listen",
+            ),
+            (
+                "public_url = \"https://a.example\"\nsession_minutes = 0",
+                "web.session_minutes",
+            ),
+        ] {
+            let e = load(&format!("[web]\n{text}\n"), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 }

@@ -544,6 +544,51 @@ impl Parts {
         });
     }
 
+    /// The web console (`[web]`): on its own listener when `web.listen` is set (with the health
+    /// routes, for the reverse proxy and `connecting doctor`), else returned to be merged into
+    /// the `[http] listen` server.
+    async fn start_web(
+        &mut self,
+        cfg: &Config,
+        dispatch_wake: std::sync::Arc<tokio::sync::Notify>,
+        outbox_wake: std::sync::Arc<tokio::sync::Notify>,
+        http_state: &crate::http::HttpState,
+    ) -> anyhow::Result<Option<axum::Router>> {
+        let Some(web) = &cfg.web else {
+            return Ok(None);
+        };
+        let dispatcher = crate::dispatch::Dispatcher::new(
+            self.store.clone(),
+            self.clock.clone(),
+            dispatch_settings(cfg),
+        )
+        .with_wake(dispatch_wake, Some(outbox_wake));
+        let Some(state) =
+            crate::web::WebState::new(self.store.clone(), dispatcher, self.clock.clone(), cfg)
+        else {
+            return Ok(None);
+        };
+        let app = crate::web::router(state);
+        let Some(addr) = web.own_addr()? else {
+            tracing::info!(part = "web", "console served on http.listen");
+            return Ok(Some(app));
+        };
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on web.listen = {addr}"))?;
+        let app = app.merge(crate::http::health_router(http_state.clone()));
+        let mut sd = self.shutdown.clone();
+        tracing::info!(part = "web", listen = %addr, "console served");
+        self.tasks.spawn(async move {
+            let serve =
+                axum::serve(listener, app).with_graceful_shutdown(async move { sd.wait().await });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "console server failed");
+            }
+        });
+        Ok(None)
+    }
+
     /// Tells systemd the daemon is ready and starts the watchdog pings when `WatchdogSec` is set.
     async fn announce_ready(&mut self) {
         notify(&[
@@ -681,15 +726,22 @@ pub async fn run(cfg: &Config) -> anyhow::Result<()> {
     email_transport(cfg, &tokens, &mut transports)?;
     let telegram = parts.start_telegram(cfg, &mut transports).await?;
     let outbox_wake = parts.start_outbox(cfg, transports, telegram.wake);
-    let dispatch_wake = parts.start_dispatcher(cfg, outbox_wake);
-    parts.start_imap(cfg, dispatch_wake, &tokens);
+    let dispatch_wake = parts.start_dispatcher(cfg, outbox_wake.clone());
+    parts.start_imap(cfg, dispatch_wake.clone(), &tokens);
     let http_state = crate::http::HttpState {
         store: store.clone(),
         probes: std::mem::take(&mut parts.probes),
         started_at: crate::store::ts(chrono::Utc::now()),
     };
     parts.start_housekeeping(cfg, &http_state);
-    parts.start_http(listener, http_state, telegram.webhook);
+    let console = parts
+        .start_web(cfg, dispatch_wake, outbox_wake, &http_state)
+        .await?;
+    let extra = match (telegram.webhook, console) {
+        (Some(w), Some(c)) => Some(w.merge(c)),
+        (w, c) => w.or(c),
+    };
+    parts.start_http(listener, http_state, extra);
     parts.announce_ready().await;
     tracing::info!(
         backend = ?store.backend(),

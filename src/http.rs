@@ -47,6 +47,16 @@ pub fn router(state: HttpState) -> Router {
         .with_state(Arc::new(state))
 }
 
+/// The health routes alone (`/livez`, `/readyz`, `/healthz`), for the console's own listener:
+/// what a reverse proxy and `connecting doctor` probe there. `/metrics` stays on `http.listen`.
+pub fn health_router(state: HttpState) -> Router {
+    Router::new()
+        .route("/healthz", get(readyz))
+        .route("/readyz", get(readyz))
+        .route("/livez", get(livez))
+        .with_state(Arc::new(state))
+}
+
 /// Current statuses with staleness applied.
 pub fn statuses(state: &HttpState, now: i64) -> Vec<ChannelStatus> {
     state

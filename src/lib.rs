@@ -25,3 +25,4 @@ pub mod settings;
 pub mod shutdown;
 pub mod store;
 pub mod vocab;
+pub mod web;

@@ -345,6 +345,7 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         "detail" => "connessione rifiutata".into(),
         "dir" => "examples/requests".into(),
         "domain" | "server" => "mx.coop.example".into(),
+        "addr" => "http://127.0.0.1:8090".into(),
         "fix" => "controlla imap.password".into(),
         "key" => "imap.processed_mailbox".into(),
         "phone" => "+39 333 1000001".into(),

@@ -22,6 +22,9 @@ _connecting() {
             connecting,completions)
                 cmd="connecting__subcmd__completions"
                 ;;
+            connecting,console)
+                cmd="connecting__subcmd__console"
+                ;;
             connecting,coordinator)
                 cmd="connecting__subcmd__coordinator"
                 ;;
@@ -82,6 +85,18 @@ _connecting() {
             connecting,run)
                 cmd="connecting__subcmd__run"
                 ;;
+            connecting__subcmd__console,help)
+                cmd="connecting__subcmd__console__subcmd__help"
+                ;;
+            connecting__subcmd__console,link)
+                cmd="connecting__subcmd__console__subcmd__link"
+                ;;
+            connecting__subcmd__console__subcmd__help,help)
+                cmd="connecting__subcmd__console__subcmd__help__subcmd__help"
+                ;;
+            connecting__subcmd__console__subcmd__help,link)
+                cmd="connecting__subcmd__console__subcmd__help__subcmd__link"
+                ;;
             connecting__subcmd__coordinator,add)
                 cmd="connecting__subcmd__coordinator__subcmd__add"
                 ;;
@@ -105,6 +120,9 @@ _connecting() {
                 ;;
             connecting__subcmd__help,completions)
                 cmd="connecting__subcmd__help__subcmd__completions"
+                ;;
+            connecting__subcmd__help,console)
+                cmd="connecting__subcmd__help__subcmd__console"
                 ;;
             connecting__subcmd__help,coordinator)
                 cmd="connecting__subcmd__help__subcmd__coordinator"
@@ -165,6 +183,9 @@ _connecting() {
                 ;;
             connecting__subcmd__help,run)
                 cmd="connecting__subcmd__help__subcmd__run"
+                ;;
+            connecting__subcmd__help__subcmd__console,link)
+                cmd="connecting__subcmd__help__subcmd__console__subcmd__link"
                 ;;
             connecting__subcmd__help__subcmd__coordinator,add)
                 cmd="connecting__subcmd__help__subcmd__coordinator__subcmd__add"
@@ -374,7 +395,7 @@ _connecting() {
 
     case "${cmd}" in
         connecting)
-            opts="-h -V --config --json --log-format --help --version run migrate mediator operator coordinator invite request parse ingest quarantine inbound report outbox purge demo doctor oauth2 backup restore completions man help"
+            opts="-h -V --config --json --log-format --help --version run migrate mediator operator coordinator invite request parse ingest quarantine inbound report outbox purge demo doctor oauth2 backup restore console completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -432,6 +453,100 @@ _connecting() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__console)
+            opts="-h --config --json --log-format --help link help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__console__subcmd__help)
+            opts="link help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__console__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__console__subcmd__help__subcmd__link)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__console__subcmd__link)
+            opts="-h --coordinator --operator --config --json --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --coordinator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -582,7 +697,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__demo)
-            opts="-h --examples --db --config --json --log-format --help"
+            opts="-h --examples --db --serve --port --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -593,6 +708,10 @@ _connecting() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -634,7 +753,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__help)
-            opts="run migrate mediator operator coordinator invite request parse ingest quarantine inbound report outbox purge demo doctor oauth2 backup restore completions man help"
+            opts="run migrate mediator operator coordinator invite request parse ingest quarantine inbound report outbox purge demo doctor oauth2 backup restore console completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -664,6 +783,34 @@ _connecting() {
         connecting__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__help__subcmd__console)
+            opts="link"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__help__subcmd__console__subcmd__link)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -221,7 +221,7 @@ pub fn address_of(notice: &Notice) -> Option<Address> {
     });
     match request.channel {
         Channel::Telegram => telegram.or(email),
-        Channel::Email | Channel::Cli => email.or(telegram),
+        Channel::Email | Channel::Cli | Channel::Web => email.or(telegram),
     }
 }
 

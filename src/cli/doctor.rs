@@ -4,7 +4,9 @@
 //!
 //! Parts: the database (reachable, migrated), Telegram (getMe; the webhook's state in webhook
 //! mode), IMAP (connect, TLS, login, the mailbox and the processed mailbox, IDLE and MOVE),
-//! SMTP (connect, TLS, login), OAuth2 (an access token can be had). A part whose section is
+//! SMTP (connect, TLS, login), OAuth2 (an access token can be had), the web console (its public
+//! URL well-formed, https unless it is this machine, and its `/healthz` reachable through that
+//! URL when the daemon answers on its own address). A part whose section is
 //! absent is not checked. Secrets never print: errors that could carry a URL with the bot
 //! token are stripped of it, tokens are never shown.
 
@@ -98,6 +100,9 @@ pub async fn checks(cfg: &Config) -> Vec<Check> {
     }
     if let Some(s) = &cfg.smtp {
         smtp_checks(s, tokens, &mut r).await;
+    }
+    if let Some(w) = &cfg.web {
+        web_checks(cfg, w, &mut r).await;
     }
     r.checks
 }
@@ -521,4 +526,74 @@ async fn smtp_checks(
             }
         }
     }
+}
+
+/// Whether a `/healthz` answer is ours (the JSON of [`crate::http`]).
+async fn healthz(http: &reqwest::Client, base: &str) -> Result<(u16, bool), reqwest::Error> {
+    let resp = http.get(format!("{base}/healthz")).send().await?;
+    let status = resp.status().as_u16();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    Ok((
+        status,
+        body.get("database").is_some() && body.get("status").is_some(),
+    ))
+}
+
+/// `[web]`: the public URL is well-formed and https (http only to this machine), and, when the
+/// daemon answers on its own address, its `/healthz` answers through the public URL too.
+async fn web_checks(cfg: &Config, w: &crate::config::WebConfig, r: &mut Report) {
+    let url = w.public_url.clone();
+    let https = crate::config::url_host(&url, "https://").is_some();
+    if !(https || w.is_loopback_http()) {
+        let fix = r.text("fix_web_url", &[]);
+        r.fail("web", "public_url", url, fix);
+        return;
+    }
+    r.ok("web", "public_url", url.clone());
+    let http = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(h) => h,
+        Err(e) => {
+            r.fail("web", "healthz", e.to_string(), String::new());
+            return;
+        }
+    };
+    let local = match w.own_addr() {
+        Ok(Some(a)) => a.to_string(),
+        _ => cfg.http.listen.clone(),
+    };
+    let local = format!("http://{local}");
+    if healthz(&http, &local).await.is_err() {
+        let d = r.text("web_not_running", &[("addr", &local)]);
+        let fix = r.text("fix_web_run", &[]);
+        r.warn("web", "healthz", d, fix);
+        return;
+    }
+    match healthz(&http, w.base_url()).await {
+        Ok((_, true)) => r.ok("web", "healthz", format!("{}/healthz", w.base_url())),
+        Ok((status, false)) => {
+            let d = r.text("web_other", &[("status", &status.to_string())]);
+            let fix = r.text("fix_web_proxy", &[("addr", &local)]);
+            r.fail("web", "healthz", d, fix);
+        }
+        Err(e) => {
+            let fix = r.text("fix_web_proxy", &[("addr", &local)]);
+            r.fail("web", "healthz", one_line(&scrub_url(&e)), fix);
+        }
+    }
+}
+
+/// A reqwest error with its causes (the console's URL carries no secret).
+fn scrub_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
 }

@@ -39,6 +39,12 @@ pub struct DemoArgs {
     /// SQLite file for the demo queue (recreated on each run).
     #[arg(long, default_value = "connecting-demo.db")]
     pub db: PathBuf,
+    /// Then serve the web console on this machine (127.0.0.1) and print a login link.
+    #[arg(long)]
+    pub serve: bool,
+    /// The console's port with --serve.
+    #[arg(long, default_value_t = 8090)]
+    pub port: u16,
 }
 
 pub use crate::daemon::email_intake_config as intake_config;
@@ -359,6 +365,67 @@ pub async fn demo(ctx: &Ctx, a: DemoArgs) -> anyhow::Result<()> {
             &[("file", &a.db.display().to_string())]
         )
     );
+    if a.serve {
+        serve_demo(&store, &cfg, dispatcher, a.port).await?;
+    }
+    Ok(())
+}
+
+/// `demo --serve`: the console on loopback over the demo queue, with a demo coordinator and a
+/// printed login link; until Ctrl-C.
+async fn serve_demo(
+    store: &Store,
+    cfg: &Config,
+    dispatcher: crate::dispatch::Dispatcher,
+    port: u16,
+) -> anyhow::Result<()> {
+    let lang = cfg.intake.language;
+    let base = format!("http://127.0.0.1:{port}");
+    let mut cfg = cfg.clone();
+    cfg.web = Some(crate::config::WebConfig {
+        public_url: base.clone(),
+        listen: None,
+        session_minutes: 60,
+    });
+    let coordinator = store
+        .add_coordinator(
+            &crate::store::NewCoordinator {
+                name: t(lang, "cli.demo_coordinator", &[]),
+                telegram_id: None,
+                email: None,
+            },
+            Utc::now(),
+        )
+        .await?;
+    let clock: std::sync::Arc<dyn crate::clock::Clock> =
+        std::sync::Arc::new(crate::clock::SystemClock);
+    let Some(state) = crate::web::WebState::new(store.clone(), dispatcher, clock, &cfg) else {
+        return Ok(());
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port} (pass --port)"))?;
+    let token = store
+        .issue_console_link(
+            crate::store::ConsoleRole::Coordinator,
+            coordinator.id,
+            Utc::now(),
+        )
+        .await?
+        .context("no link")?;
+    println!(
+        "\n{}",
+        t(
+            lang,
+            "cli.demo_serving",
+            &[("link", &format!("{base}/login/{token}"))]
+        )
+    );
+    axum::serve(listener, crate::web::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
 }
 

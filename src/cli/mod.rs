@@ -3,6 +3,7 @@
 
 mod admin;
 mod backup;
+mod console;
 pub mod database;
 mod docs;
 mod doctor;
@@ -95,6 +96,9 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Load a backup made by `connecting backup` into a new, empty database.
     Restore(backup::RestoreArgs),
+    /// The web console: `link` prints a one-time login link for a coordinator or an operator.
+    #[command(subcommand)]
+    Console(console::ConsoleCmd),
     /// Print shell completions for bash, zsh or fish.
     Completions(docs::CompletionsArgs),
     /// Print the man page (roff).
@@ -249,6 +253,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Outbox(c) => admin::outbox(&ctx, c).await,
         Command::Doctor => doctor::doctor(&ctx).await,
         Command::Oauth2(c) => oauth2::oauth2(&ctx, c).await,
+        Command::Console(c) => console::console(&ctx, c).await,
         Command::Backup(a) => backup::backup(&ctx, a).await,
         Command::Restore(a) => backup::restore(&ctx, a).await,
         Command::Completions(_) | Command::Man => Ok(()),

@@ -48,6 +48,7 @@ vocabulary!(
         Email => "email",
         Telegram => "telegram",
         Cli => "cli",
+        Web => "web",
     }
 );
 

@@ -6,6 +6,8 @@
 //! seconds (UTC). Write paths that must be atomic take a [`Tx`]; on SQLite a transaction starts
 //! with `BEGIN IMMEDIATE`, so writers queue on the busy timeout instead of failing on upgrade.
 
+pub mod console;
+pub use console::{ConsoleRole, ConsoleSession, QueueFilter, RequesterScope};
 mod corrections;
 pub use corrections::{Correction, CorrectionSource};
 mod assignments;

@@ -110,7 +110,7 @@ pub struct AuditEntry {
 }
 
 #[derive(sqlx::FromRow)]
-struct RequestRow {
+pub(super) struct RequestRow {
     id: i64,
     code: String,
     status: String,

@@ -37,6 +37,9 @@ pub struct BotMessage {
     pub message_id: i64,
     pub text: String,
     pub parse_mode: Option<String>,
+    /// `link_preview_options.is_disabled` as sent (Telegram's servers fetch the URLs of a
+    /// message unless it is set).
+    pub preview_disabled: bool,
     /// Inline keyboard: rows of (text, callback_data).
     pub buttons: Vec<Vec<(String, String)>>,
     /// Sent, Edited (text), or MarkupEdited.
@@ -825,6 +828,7 @@ fn send_message(shared: &Shared, p: &Value) -> Response {
             message_id,
             text,
             parse_mode,
+            preview_disabled: p["link_preview_options"]["is_disabled"].as_bool() == Some(true),
             buttons: keyboard_from(markup),
             kind: ActionKind::Sent,
             at: Instant::now(),

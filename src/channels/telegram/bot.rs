@@ -39,6 +39,9 @@ pub struct BotConfig {
     pub invite_attempts_per_hour: i64,
     /// Failed invite codes from one account within the hour that alert the coordinators.
     pub invite_alert_after: i64,
+    /// The console's public URL (`[web] public_url`, no trailing slash): `/console` sends a
+    /// login link under it; `None` when the console is off.
+    pub console_url: Option<String>,
 }
 
 impl Default for BotConfig {
@@ -50,6 +53,7 @@ impl Default for BotConfig {
             tz: chrono_tz::Europe::Rome,
             invite_attempts_per_hour: 5,
             invite_alert_after: 5,
+            console_url: None,
         }
     }
 }
@@ -386,6 +390,9 @@ impl TelegramBot {
             }
             Incoming::Command { name, .. } if name == "aiuto" || name == "help" => {
                 self.help(&person, chat, out)
+            }
+            Incoming::Command { name, .. } if name == "console" => {
+                self.console_link(tx, now, &person, chat, out).await
             }
             Incoming::Command {
                 name, arg, user_id, ..

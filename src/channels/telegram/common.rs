@@ -1,6 +1,7 @@
 //! Commands more than one role has: `/start` when already registered, `/aiuto`, `/dettagli`
 //! (a request's details, for whom the authorisation table allows), `/annulla` (the requester
-//! or a coordinator cancels through the core, `app::cancel`).
+//! or a coordinator cancels through the core, `app::cancel`), `/console` (a one-time link to the
+//! web console).
 
 use super::bot::{HResult, Out, Person, Pre, TelegramBot, app_err, store_err};
 use super::html::escape;
@@ -10,7 +11,7 @@ use super::updates::Incoming;
 use crate::app::AppError;
 use crate::authz::{Action, Denied, RequestFacts};
 use crate::domain::RequestCode;
-use crate::store::{StoreError, Tx};
+use crate::store::{ConsoleRole, StoreError, Tx};
 use chrono::{DateTime, Utc};
 
 impl TelegramBot {
@@ -35,6 +36,42 @@ impl TelegramBot {
             Person::Coordinator(_) => "help_coordinator",
         };
         self.say(out, chat, None, self.t(key), vec![]);
+        Ok(())
+    }
+
+    /// `/console`: a one-time link to the web console for a coordinator or an operator
+    /// (mediators get none), stored hashed in the update's transaction; at most
+    /// [`crate::store::console::LINKS_PER_HOUR`] links an hour.
+    pub(super) async fn console_link(
+        &self,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        person: &Person,
+        chat: i64,
+        out: &mut Out,
+    ) -> HResult {
+        let (role, id) = match person {
+            Person::Coordinator(c) => (ConsoleRole::Coordinator, c.id),
+            Person::Operator(o) => (ConsoleRole::Operator, o.id),
+            Person::Mediator(_) => {
+                self.say(out, chat, None, self.t("console_not_for_mediators"), vec![]);
+                return Ok(());
+            }
+        };
+        let Some(base) = self.cfg.console_url.clone() else {
+            self.say(out, chat, None, self.t("console_off"), vec![]);
+            return Ok(());
+        };
+        match tx.issue_console_link(role, id, now).await? {
+            Some(token) => {
+                tracing::info!(role = role.as_str(), person = id, "console link sent");
+                let link = escape(&format!("{base}/login/{token}"));
+                let minutes = crate::store::console::LINK_MINUTES.to_string();
+                let text = self.tr("console_link", &[("link", &link), ("minutes", &minutes)]);
+                self.say(out, chat, None, text, vec![]);
+            }
+            None => self.say(out, chat, None, self.t("console_rate_limited"), vec![]),
+        }
         Ok(())
     }
 

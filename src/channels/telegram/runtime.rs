@@ -55,6 +55,7 @@ impl TelegramSettings {
         s.bot.lang = cfg.intake.language;
         s.bot.invite_attempts_per_hour = i64::from(t.invite_attempts_per_hour);
         s.bot.invite_alert_after = i64::from(t.invite_alert_after);
+        s.bot.console_url = cfg.web.as_ref().map(|w| w.base_url().to_string());
         s.dispatch = crate::settings::dispatch_settings(cfg);
         Some(s)
     }

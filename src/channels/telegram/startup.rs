@@ -42,7 +42,7 @@ pub async fn check(bot: &Bot) -> Result<Me, StartupError> {
 }
 
 /// Every command, in the order Telegram's menu shows them.
-const ALL_COMMANDS: [&str; 12] = [
+const ALL_COMMANDS: [&str; 13] = [
     "nuova",
     "richieste",
     "annulla",
@@ -55,12 +55,20 @@ const ALL_COMMANDS: [&str; 12] = [
     "coda",
     "assegna",
     "revisione",
+    "console",
 ];
 
 /// The commands of one role (the ones the bot answers for it).
 fn role_commands(kind: PersonKind) -> &'static [&'static str] {
     match kind {
-        PersonKind::Operator => &["nuova", "richieste", "annulla", "dettagli", "aiuto"],
+        PersonKind::Operator => &[
+            "nuova",
+            "richieste",
+            "annulla",
+            "dettagli",
+            "console",
+            "aiuto",
+        ],
         PersonKind::Mediator => &["miei", "disponibile", "pausa", "dettagli", "aiuto"],
         PersonKind::Coordinator => &[
             "coda",
@@ -68,6 +76,7 @@ fn role_commands(kind: PersonKind) -> &'static [&'static str] {
             "assegna",
             "annulla",
             "dettagli",
+            "console",
             "aiuto",
         ],
     }

@@ -1,14 +1,17 @@
 //! Delivery of outbox rows to Telegram: implements [`Transport`] for [`Payload::Telegram`].
 //! Sends (or edits) an HTML message with its inline keyboard and maps Telegram's errors to
 //! retry/permanent: 429 -> retry after `retry_after`; blocked, chat not found, deactivated
-//! -> permanent. The sent message_id is returned as the external id.
+//! -> permanent. The sent message_id is returned as the external id. Link previews are off
+//! (Telegram's servers would fetch a one-time console link).
 
 use crate::outbox::{
     Delivered, DeliveryError, DeliveryFuture, Payload, TelegramPayload, Transport,
 };
 use std::time::Duration;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode};
+use teloxide::types::{
+    InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageId, ParseMode,
+};
 use teloxide::{ApiError, RequestError};
 
 /// Sends Telegram payloads with a teloxide [`Bot`].
@@ -45,7 +48,8 @@ impl TelegramTransport {
                 let mut req = self
                     .bot
                     .edit_message_text(chat, MessageId(mid), text.clone())
-                    .parse_mode(ParseMode::Html);
+                    .parse_mode(ParseMode::Html)
+                    .link_preview_options(no_preview());
                 if let Some(m) = markup {
                     req = req.reply_markup(m);
                 }
@@ -60,7 +64,8 @@ impl TelegramTransport {
                 let mut req = self
                     .bot
                     .send_message(chat, text)
-                    .parse_mode(ParseMode::Html);
+                    .parse_mode(ParseMode::Html)
+                    .link_preview_options(no_preview());
                 if let Some(m) = markup {
                     req = req.reply_markup(m);
                 }
@@ -73,6 +78,18 @@ impl TelegramTransport {
             }),
             Err(e) => Err(classify(e)),
         }
+    }
+}
+
+/// No link previews: Telegram's servers would fetch the URLs we send (a one-time console
+/// link among them), and a mediator's screen has no room for them.
+fn no_preview() -> LinkPreviewOptions {
+    LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
     }
 }
 

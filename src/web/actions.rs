@@ -1,0 +1,379 @@
+//! Every change the console makes to a request, in one file: each handler checks the session
+//! and its CSRF token, asks [`crate::authz::authorize`], and calls the core's entry point
+//! (manual assignment: `Dispatcher::assign`; cancellation: `Dispatcher::cancel_as`, over
+//! `app::cancel`; a correction: the intake's merge, `extract::merge` + `intake::fields_from_draft`,
+//! kept in the corrections table; held mail: `app::review`, as the bot and the CLI; an operator's new request: `extract::extract` read back as a
+//! summary to confirm, then `intake::fields_from_draft` and `intake::initial_status`, as the
+//! bot's [Conferma] does). The console never sets a status itself. When the core's use
+//! cases move (issue 12), only this file changes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{NaiveDate, NaiveTime};
+
+use super::{Refused, Session, WebState, posted};
+use crate::authz::{Action, RequestFacts, authorize};
+use crate::dispatch::engine::DispatchError;
+use crate::domain::{InterventionType, LanguageCode, Modality, RequestCode};
+use crate::extract::{Context, LanguageRef, RequestDraft};
+use crate::store::{CorrectionSource, NewRequest, Request, StoreError};
+
+/// The request of `code` when the session may do `action` on it; [`Refused::NotFound`]
+/// otherwise (another operator's request looks like one that does not exist).
+pub(super) async fn request_for(
+    st: &WebState,
+    s: &Session,
+    code: &str,
+    action: Action,
+) -> Result<Request, Refused> {
+    let Some(code) = RequestCode::find_in(code) else {
+        return Err(Refused::NotFound(s.lang));
+    };
+    let r = match st.store.request(code).await {
+        Ok(r) => r,
+        Err(StoreError::NotFound(_)) => return Err(Refused::NotFound(s.lang)),
+        Err(e) => return Err(e.into()),
+    };
+    if authorize(&s.viewer.actor(), action, &RequestFacts::of(&r)).is_err() {
+        return Err(Refused::NotFound(s.lang));
+    }
+    Ok(r)
+}
+
+/// Back to the request page, with the outcome to show (a key of `prompts/*/web.toml`).
+fn back(code: RequestCode, outcome: &str) -> Response {
+    Redirect::to(&format!("/requests/{code}?outcome={outcome}")).into_response()
+}
+
+fn outcome_of(e: &DispatchError) -> &'static str {
+    match e {
+        DispatchError::WrongState { .. } => "wrong_state",
+        DispatchError::MediatorInactive(_) => "mediator_inactive",
+        DispatchError::Denied(_) => "denied",
+        DispatchError::Store(StoreError::NotFound(_)) => "not_found",
+        _ => "failed",
+    }
+}
+
+/// `POST /requests/CODE/assign` (`mediator_id`, `csrf`): manual assignment by a coordinator;
+/// the mediator gets the details on Telegram, the requester the confirmation.
+pub(super) async fn assign(
+    State(st): State<Arc<WebState>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let s = posted(&st, &headers, &form).await?;
+    let r = request_for(&st, &s, &code, Action::Manage).await?;
+    let Some(mediator_id) = form
+        .get("mediator_id")
+        .and_then(|m| m.trim().parse::<i64>().ok())
+    else {
+        return Ok(back(r.code, "choose_mediator"));
+    };
+    let actor = s.viewer.actor().audit_name();
+    match st.dispatcher.assign(r.code, mediator_id, &actor).await {
+        Ok(_) => {
+            tracing::info!(request = %r.code, mediator = mediator_id, "console: assigned by hand");
+            Ok(back(r.code, "assigned"))
+        }
+        Err(e) => {
+            tracing::info!(request = %r.code, error = %e, "console: assignment refused");
+            Ok(back(r.code, outcome_of(&e)))
+        }
+    }
+}
+
+/// `POST /requests/CODE/cancel` (`csrf`): the requester or a coordinator cancels.
+pub(super) async fn cancel(
+    State(st): State<Arc<WebState>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let s = posted(&st, &headers, &form).await?;
+    let r = request_for(&st, &s, &code, Action::Cancel).await?;
+    match st.dispatcher.cancel_as(r.code, &s.viewer.actor()).await {
+        Ok(_) => {
+            tracing::info!(request = %r.code, "console: cancelled");
+            Ok(back(r.code, "cancelled"))
+        }
+        Err(e) => Ok(back(r.code, outcome_of(&e))),
+    }
+}
+
+/// The fields of the correction form, read: `None` for a field left as it was, an error key
+/// for a value that cannot be read.
+fn corrected(form: &HashMap<String, String>, r: &Request) -> Result<RequestDraft, &'static str> {
+    let given = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let mut d = RequestDraft::default();
+    if let Some(l) = given("language") {
+        let code = LanguageCode::parse(l).map_err(|_| "bad_language")?;
+        if r.language.as_ref() != Some(&code) {
+            let name = crate::extract::languages::by_code(code.as_str())
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| code.to_string());
+            d.language = Some(LanguageRef {
+                code: code.clone(),
+                name: name.clone(),
+            });
+            d.languages = vec![LanguageRef { code, name }];
+        }
+    }
+    if let Some(v) = given("date") {
+        let date = NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| "bad_date")?;
+        if r.date != Some(date) {
+            d.date = Some(date);
+        }
+    }
+    if let Some(v) = given("start_time") {
+        let t = NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| "bad_time")?;
+        if r.start_time != Some(t) {
+            d.start = Some(t);
+        }
+    }
+    if let Some(v) = given("duration_minutes") {
+        let m: u32 = v
+            .parse()
+            .ok()
+            .filter(|m| (1..=24 * 60).contains(m))
+            .ok_or("bad_duration")?;
+        if r.duration_minutes != Some(i64::from(m)) {
+            d.duration_minutes = Some(m);
+        }
+    }
+    if let Some(v) = given("comune") {
+        let c = crate::extract::places::comune_by_name(v).ok_or("bad_comune")?;
+        if r.comune.as_deref() != Some(c.name.as_str()) {
+            d.comune = Some(c.clone());
+        }
+    }
+    if let Some(v) = given("address")
+        && r.address.as_deref() != Some(v)
+    {
+        d.address = Some(v.chars().take(300).collect());
+    }
+    if let Some(v) = given("intervention") {
+        let i: InterventionType = v.parse().map_err(|_| "bad_intervention")?;
+        if r.intervention != Some(i) {
+            d.intervention = Some(i);
+        }
+    }
+    if let Some(v) = given("modality") {
+        let m: Modality = v.parse().map_err(|_| "bad_modality")?;
+        if r.modality != Some(m) {
+            d.modality = Some(m);
+        }
+    }
+    Ok(d)
+}
+
+/// `POST /requests/CODE/fields` (`csrf` and the fields): a coordinator corrects what was
+/// misread. The correction is merged into the request as a follow-up is, in one transaction
+/// with its audit line and the kept correction (text without personal data, for the
+/// extractor's evaluation).
+pub(super) async fn correct(
+    State(st): State<Arc<WebState>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let s = posted(&st, &headers, &form).await?;
+    let r = request_for(&st, &s, &code, Action::Manage).await?;
+    if r.status.is_terminal() {
+        return Ok(back(r.code, "wrong_state"));
+    }
+    let update = match corrected(&form, &r) {
+        Ok(u) => u,
+        Err(key) => return Ok(back(r.code, key)),
+    };
+    let now = st.clock.now();
+    let channel = r.channel;
+    let mut ctx = Context::new(now, channel);
+    ctx.tz = st.tz;
+    let base = crate::intake::draft_from_request(&r);
+    // The merge fills what is unknown: the corrected fields are made unknown first, so the
+    // coordinator's values take their place and the rest (missing fields, notes) follows.
+    let mut cleared = base.clone();
+    if update.language.is_some() {
+        cleared.language = None;
+        cleared.languages.clear();
+        cleared.nationality = None;
+    }
+    if update.date.is_some() {
+        cleared.date = None;
+    }
+    if update.start.is_some() {
+        cleared.start = None;
+        cleared.end = None;
+        cleared.time_approximate = false;
+    }
+    if update.duration_minutes.is_some() {
+        cleared.duration_minutes = None;
+        cleared.end = None;
+    }
+    if update.comune.is_some() {
+        cleared.comune = None;
+    }
+    if update.address.is_some() {
+        cleared.address = None;
+    }
+    if update.intervention.is_some() {
+        cleared.intervention = None;
+    }
+    if update.modality.is_some() {
+        cleared.modality = None;
+    }
+    let merged = crate::extract::merge(&cleared, &update, &ctx);
+    let mut fields = crate::intake::fields_from_draft(&merged, st.tz);
+    fields.requester_name = r.requester_name.clone().or(fields.requester_name);
+    fields.requester_email = r.requester_email.clone().or(fields.requester_email);
+    fields.requester_phone = r.requester_phone.clone().or(fields.requester_phone);
+    fields.ente = r.ente.clone();
+    fields.ambito = r.ambito;
+    fields.source_message_id = r.source_message_id.clone();
+    fields.subject = r.subject.clone();
+    let texts = st.store.request_texts(r.id).await?;
+    let mut tx = st.store.begin().await?;
+    tx.update_request_fields(r.id, &fields, now).await?;
+    let actor = s.viewer.actor().audit_name();
+    tx.audit(now, &actor, Some(r.id), "corrected", Some("console"))
+        .await?;
+    if let Some((_, text)) = texts.first()
+        && let Some(p) = crate::extract::corrections::pair(text, &ctx, &base, &merged)
+    {
+        tx.record_correction(Some(r.id), CorrectionSource::Coordinator, &p, now)
+            .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(request = %r.code, "console: fields corrected");
+    Ok(back(r.code, "corrected"))
+}
+
+/// `POST /new` (`csrf`, `text`, `step`): an operator's request in words. `step=read` shows what
+/// was understood; `step=confirm` (offered only when nothing required is missing) stores it,
+/// queued for the dispatcher, with the operator as its requester.
+pub(super) async fn new_request(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let s = posted(&st, &headers, &form).await?;
+    let super::Viewer::Operator(op) = &s.viewer else {
+        return Err(Refused::NotFound(s.lang));
+    };
+    let text: String = form
+        .get("text")
+        .map(|t| t.trim())
+        .unwrap_or("")
+        .chars()
+        .take(crate::extract::MAX_TEXT)
+        .collect();
+    let now = st.clock.now();
+    let mut ctx = Context::new(now, crate::domain::Channel::Web);
+    ctx.tz = st.tz;
+    let draft = crate::extract::extract(&text, &ctx);
+    let confirm = form.get("step").map(String::as_str) == Some("confirm");
+    if text.is_empty() || !confirm || !draft.missing.is_empty() {
+        let read = (!text.is_empty()).then_some(&draft);
+        return Ok(super::pages::new_request_page(&s, &text, read).into_response());
+    }
+    let fields = crate::intake::fields_from_draft(&draft, st.tz);
+    let new = NewRequest {
+        status: Some(crate::intake::initial_status(&draft)),
+        channel: Some(crate::domain::Channel::Web),
+        operator_id: Some(op.id),
+        requester_name: Some(op.name.clone()),
+        requester_email: op.email.clone(),
+        requester_phone: op.phone.clone(),
+        requester_chat_id: op.telegram_id,
+        ente: Some(op.ente.clone()),
+        ambito: Some(op.ambito),
+        ..fields
+    };
+    let mut tx = st.store.begin().await?;
+    let req = tx.create_request(&new, now).await?;
+    tx.audit(
+        now,
+        &s.viewer.actor().audit_name(),
+        Some(req.id),
+        "created",
+        Some("console"),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(request = %req.code, operator = op.id, "console: request created");
+    Ok(back(req.code, "created"))
+}
+
+/// `POST /requests/CODE/review` (`decision` = `accept` | `reject`, `csrf`): a coordinator
+/// accepts a request held from an unknown email sender (the sender gets the acknowledgement)
+/// or rejects it (nobody is written to), through the email intake's review, as the bot does.
+pub(super) async fn review(
+    State(st): State<Arc<WebState>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let s = posted(&st, &headers, &form).await?;
+    let r = request_for(&st, &s, &code, Action::Manage).await?;
+    let accept = match form.get("decision").map(String::as_str) {
+        Some("accept") => true,
+        Some("reject") => false,
+        _ => return Ok(back(r.code, "failed")),
+    };
+    // The core's review, as the bot and the CLI (it asks the table whether this viewer may).
+    let core = st.dispatcher.core().clone();
+    let actor = s.viewer.actor();
+    let now = st.now();
+    let mut tx = st.store.begin().await?;
+    let reviewed = if accept {
+        crate::app::review::accept(&core, &mut tx, &actor, r.id, now)
+            .await
+            .map(|_| ())
+    } else {
+        crate::app::review::reject(&core, &mut tx, &actor, r.id, now)
+            .await
+            .map(|_| ())
+    };
+    match reviewed {
+        Ok(()) => {
+            tx.commit().await?;
+            tracing::info!(request = %r.code, accept, "console: held mail reviewed");
+            Ok(back(r.code, if accept { "accepted" } else { "rejected" }))
+        }
+        Err(crate::app::AppError::NotHeld(_)) => {
+            tx.rollback().await?;
+            Ok(back(r.code, "wrong_state"))
+        }
+        Err(e) => {
+            tracing::warn!(request = %r.code, error = %e, "console: review failed");
+            Ok(back(r.code, "failed"))
+        }
+    }
+}
+
+/// `POST /operations/outbox/ID/retry` (`csrf`): a coordinator sends a dead letter again (after
+/// the cause was fixed), as `connecting outbox retry` does.
+pub(super) async fn retry_dead(
+    State(st): State<Arc<WebState>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let s = posted(&st, &headers, &form).await?;
+    if !s.viewer.is_coordinator() {
+        return Err(Refused::NotFound(s.lang));
+    }
+    let outcome = if st.store.requeue_dead(id, st.clock.now()).await? {
+        tracing::info!(outbox = id, "console: dead letter queued again");
+        "retried"
+    } else {
+        "not_dead"
+    };
+    Ok(Redirect::to(&format!("/operations?outcome={outcome}")).into_response())
+}
