@@ -45,6 +45,9 @@ pub struct Context {
     /// Minimum notice for a request (regional rule: 48 hours).
     pub min_notice_hours: u32,
     pub sender: SenderInfo,
+    /// When the text was written (an email's `Date`), if earlier than `now`: its "domani" and
+    /// "lunedì" count from then (a mail written on Friday evening and read on Monday).
+    pub sent: Option<DateTime<Utc>>,
 }
 
 impl Context {
@@ -55,6 +58,7 @@ impl Context {
             channel,
             min_notice_hours: 48,
             sender: SenderInfo::default(),
+            sent: None,
         }
     }
 }
@@ -67,6 +71,9 @@ pub struct SenderInfo {
     pub ambito: Option<Ambito>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// The sender is the cooperative itself (a colleague on its own mail domain): what it
+    /// forwards was asked by the forwarded message's sender, who is the requester.
+    pub cooperative: bool,
 }
 
 /// A language as found: code and Italian name.
@@ -215,23 +222,86 @@ fn cut(text: &str) -> &str {
 /// states a field decides it.
 pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     let text = cut(text);
+    let own = written_at(ctx, ctx.sent);
     let mut d = if mail::is_structured(text) {
         let parts = mail::split(text);
         if parts.is_empty() {
             // Nothing the structure reader keeps: the text is read as it is.
-            read(text, ctx)
+            read(text, &own)
         } else {
-            combine(parts.iter().map(|p| read(&p.text, ctx)).collect())
+            // Each message's relative dates count from the day it was sent: the top one's from
+            // the mail's Date, a quoted one's from its own header (else from the newer one's).
+            let mut anchor = own.now;
+            let drafts = parts
+                .iter()
+                .map(|p| {
+                    // (a header more than ten days old is a message kept for reference)
+                    if let Some(at) = p.sent.and_then(|day| noon(day, ctx))
+                        && p.kind != mail::PartKind::New
+                        && at < anchor
+                        && ctx.now - at <= chrono::Duration::days(10)
+                    {
+                        anchor = at;
+                    }
+                    let mut at = own.clone();
+                    at.now = anchor;
+                    let mut r = read(&p.text, &at);
+                    from_header(&mut r, p, ctx);
+                    r
+                })
+                .collect();
+            combine(drafts)
         }
     } else {
-        read(text, ctx)
+        read(text, &own)
     };
-    d.requester.name = d.requester.name.or_else(|| ctx.sender.name.clone());
-    d.requester.email = d.requester.email.or_else(|| ctx.sender.email.clone());
-    d.requester.phone = d.requester.phone.or_else(|| ctx.sender.phone.clone());
+    if !ctx.sender.cooperative {
+        d.requester.name = d.requester.name.or_else(|| ctx.sender.name.clone());
+        d.requester.email = d.requester.email.or_else(|| ctx.sender.email.clone());
+        d.requester.phone = d.requester.phone.or_else(|| ctx.sender.phone.clone());
+    }
     complete_times(&mut d);
     finalize(&mut d, ctx);
     d
+}
+
+/// The context with `now` moved back to when the text was written, if that is earlier.
+fn written_at(ctx: &Context, sent: Option<DateTime<Utc>>) -> Context {
+    let mut c = ctx.clone();
+    if let Some(s) = sent
+        && s < ctx.now
+    {
+        c.now = s;
+    }
+    c
+}
+
+/// Midday of a day in the context's time zone (a quoted header gives the day; the hour in it is
+/// when a message was sent, never an appointment).
+fn noon(day: NaiveDate, ctx: &Context) -> Option<DateTime<Utc>> {
+    Some(local_to_utc(
+        day.and_time(NaiveTime::from_hms_opt(12, 0, 0)?),
+        ctx.tz,
+    ))
+}
+
+/// When the cooperative forwarded a message, its writer (from its header) is the requester:
+/// their address and name when the message's text gives none. Otherwise the forwarder is the
+/// requester (the intake takes the From address), and a quoted header is never read.
+fn from_header(d: &mut RequestDraft, p: &mail::Part, ctx: &Context) {
+    let Some(from) = p.from.as_deref().filter(|_| ctx.sender.cooperative) else {
+        return;
+    };
+    let (name, address) = match from.rsplit_once(" <") {
+        Some((n, a)) => (Some(n.trim()), a.trim_end_matches('>').trim()),
+        None => (None, from.trim()),
+    };
+    if address.contains('@') && d.requester.email.is_none() {
+        d.requester.email = Some(address.to_string());
+    }
+    if d.requester.name.is_none() {
+        d.requester.name = name.filter(|n| !n.is_empty()).map(String::from);
+    }
 }
 
 /// How many of the core fields a part states (language, type, date, time, place).

@@ -1023,17 +1023,45 @@ impl Intake {
             ambito: operator.map(|o| o.ambito),
             email: sender.clone(),
             phone: operator.and_then(|o| o.phone.clone()),
+            cooperative: r.sender.as_ref().is_some_and(|a| {
+                self.cfg.own_addresses.iter().any(|o| {
+                    o.rsplit_once('@')
+                        .is_some_and(|(_, d)| d.eq_ignore_ascii_case(a.domain()))
+                })
+            }),
         };
-        let mut u = understand::understand(reading, now, &self.cfg.extract_settings(), sender_info);
+        let cooperative = sender_info.cooperative;
+        let sent = r
+            .email
+            .effective()
+            .date
+            .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0));
+        let mut u = understand::understand(
+            reading,
+            now,
+            sent,
+            &self.cfg.extract_settings(),
+            sender_info,
+        );
         let fields = &mut u.fields;
         fields.channel = Some(Channel::Email);
-        fields.requester_email = sender;
-        fields.requester_name = db_opt(
-            r.display_name
-                .clone()
-                .or(fields.requester_name.take())
-                .or_else(|| operator.map(|o| o.name.clone())),
-        );
+        // Forwarded by the cooperative: the forwarded message's writer is the requester.
+        let forwarded_for = if cooperative {
+            fields.requester_email.take()
+        } else {
+            None
+        };
+        if forwarded_for.is_some() {
+            fields.requester_email = forwarded_for;
+        } else {
+            fields.requester_email = sender;
+            fields.requester_name = db_opt(
+                r.display_name
+                    .clone()
+                    .or(fields.requester_name.take())
+                    .or_else(|| operator.map(|o| o.name.clone())),
+            );
+        }
         if let Some(op) = operator {
             fields.operator_id = Some(op.id);
             fields.ente = Some(op.ente.clone());
