@@ -1045,9 +1045,12 @@ impl Intake {
         );
         let fields = &mut u.fields;
         fields.channel = Some(Channel::Email);
-        // Forwarded by the cooperative: the forwarded message's writer is the requester.
-        let forwarded_for = if cooperative {
-            fields.requester_email.take()
+        // Forwarded by the cooperative: the forwarded message's writer is the requester. By PEC
+        // the From is an office's protocol mailbox: the address the writer signs with is theirs.
+        let from_text = fields.requester_email.take();
+        let pec_signed = r.email.pec_inner.is_some() && from_text != sender;
+        let forwarded_for = if cooperative || pec_signed {
+            from_text
         } else {
             None
         };
