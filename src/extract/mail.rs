@@ -271,7 +271,7 @@ fn sender_of(s: &str) -> Option<String> {
     // "On Fri, Feb 26, 2027 at 4:55 PM Sara Facchinetti <sara@...> wrote:": the name is what
     // follows the time, else what precedes the address.
     let name = before
-        .rsplit_once(|c: char| c == ':' || c == '"')
+        .rsplit_once([':', '"'])
         .map(|(_, n)| n)
         .unwrap_or(before);
     let name = name.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ' || c == ',');
