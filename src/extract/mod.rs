@@ -177,6 +177,11 @@ pub struct RequestDraft {
     /// One short question that confirms the unsure fields ("Ho capito giovedì 11 marzo alle
     /// 10: giusto?"), in Italian; `None` when nothing is unsure.
     pub question: Option<String>,
+    /// The same question as a prompt key (`question_when`, `question_place`,
+    /// `question_language` in `prompts/<lang>/extract.toml`) with its values as data (`date`
+    /// ISO, `time` HH:MM, `place`, `comuni`, `nationality`, `language` code), for a channel to
+    /// ask in its reader's language.
+    pub ask: Option<Note>,
     /// Where each field was read and how sure the reading is.
     pub sources: Vec<FieldSource>,
 }
@@ -942,6 +947,41 @@ fn mark_unsure(d: &mut RequestDraft, notes: &[Note]) {
         }
         w
     };
+    d.ask = if unsure.iter().any(|u| u == "date" || u == "start") && d.date.is_some() {
+        Some(Note::new(
+            "question_when",
+            vec![
+                ("date", d.date.map(|x| x.to_string()).unwrap_or_default()),
+                (
+                    "time",
+                    d.start
+                        .map(|t| t.format("%H:%M").to_string())
+                        .unwrap_or_default(),
+                ),
+            ],
+        ))
+    } else if unsure.iter().any(|u| u == "place") {
+        notes.iter().find(|n| n.field() == "place").map(|n| {
+            let mut args = n.args.clone();
+            args.retain(|(k, _)| k == "place" || k == "comuni");
+            Note {
+                code: "question_place".into(),
+                args,
+            }
+        })
+    } else if unsure.iter().any(|u| u == "language") {
+        d.nationality.as_ref().map(|h| {
+            Note::new(
+                "question_language",
+                vec![
+                    ("nationality", h.word.clone()),
+                    ("language", h.suggested.code.as_str().to_string()),
+                ],
+            )
+        })
+    } else {
+        None
+    };
     d.question = if unsure.iter().any(|u| u == "date" || u == "start") && d.date.is_some() {
         Some(messages::render(
             "it",
@@ -1090,6 +1130,34 @@ pub fn merge(base: &RequestDraft, update: &RequestDraft, ctx: &Context) -> Reque
     complete_times(&mut m);
     finalize(&mut m, ctx);
     m
+}
+
+/// Whether a short answer confirms what was asked ("sì", "giusto", "esatto", "ok", "yes").
+pub fn is_yes(text: &str) -> bool {
+    let f = fold::Folded::new(text.trim());
+    let t = f
+        .text
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_string();
+    const YES: &[&str] = &[
+        "si",
+        "sì",
+        "giusto",
+        "esatto",
+        "ok",
+        "okay",
+        "va bene",
+        "corretto",
+        "confermo",
+        "certo",
+        "si giusto",
+        "si grazie",
+        "si esatto",
+        "yes",
+        "right",
+        "correct",
+    ];
+    YES.iter().any(|y| t == *y)
 }
 
 /// The answer to one question of a dialogue ("giovedì alle 10" after "Per quando?"): the asked

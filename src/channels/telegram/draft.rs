@@ -57,6 +57,10 @@ pub struct Draft {
     pub urgent: bool,
     #[serde(default)]
     pub mediator_gender: Option<Gender>,
+    /// The extractor's question about a field it read with doubt ("Ho capito giovedì 11 marzo
+    /// alle 10: giusto?"), asked once every field is known; gone when answered.
+    #[serde(default)]
+    pub ask: Option<crate::extract::Note>,
     /// The operator's own words, kept for the coordinator (never sent in offers).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -96,6 +100,17 @@ impl Draft {
 
     /// Copies every field `other` knows over this draft (a later message corrects an earlier).
     pub fn merge(&mut self, other: Draft) {
+        let other_fields = [
+            other.date.is_some() || other.time.is_some(),
+            other.comune.is_some(),
+            other.language.is_some(),
+        ];
+        let other_sets = |set: &[bool; 3], f: Field| match f {
+            Field::Date => set[0],
+            Field::Comune => set[1],
+            Field::Language => set[2],
+            _ => false,
+        };
         macro_rules! take {
             ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
         }
@@ -112,6 +127,53 @@ impl Draft {
         );
         self.urgent |= other.urgent;
         self.notes.extend(other.notes);
+        // A new doubt replaces the old one; a value given again for the doubted field settles it.
+        match (other.ask, self.unsure_field()) {
+            (Some(ask), _) => self.ask = Some(ask),
+            (None, Some(field)) if other_sets(&other_fields, field) => self.ask = None,
+            _ => {}
+        }
+    }
+
+    /// The field the pending question is about.
+    pub fn unsure_field(&self) -> Option<Field> {
+        match self.ask.as_ref()?.code.as_str() {
+            "question_when" => Some(Field::Date),
+            "question_place" => Some(Field::Comune),
+            "question_language" => Some(Field::Language),
+            _ => None,
+        }
+    }
+
+    /// The pending question in `lang`, its values in words ("giovedì 11 marzo, 10:00").
+    pub fn question(&self, lang: crate::config::Lang) -> Option<String> {
+        let ask = self.ask.as_ref()?;
+        let value = |k: &str| {
+            ask.args
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("")
+        };
+        let args: Vec<(String, String)> = match ask.code.as_str() {
+            "question_when" => {
+                let date = NaiveDate::parse_from_str(value("date"), "%Y-%m-%d").ok()?;
+                let time = NaiveTime::parse_from_str(value("time"), "%H:%M").ok();
+                vec![("when".into(), crate::vocab::date_time(lang, date, time))]
+            }
+            "question_language" => vec![
+                ("nationality".into(), value("nationality").to_string()),
+                (
+                    "language".into(),
+                    crate::vocab::language(lang, value("language")),
+                ),
+            ],
+            _ => ask.args.clone(),
+        };
+        let refs: Vec<(&str, &str)> = args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        crate::prompts::Prompts::global()
+            .try_render(lang, &format!("extract.{}", ask.code), &refs)
+            .ok()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -194,6 +256,7 @@ fn from_extracted(d: crate::extract::RequestDraft) -> Draft {
         address: d.address.or(d.office),
         urgent: d.urgent,
         mediator_gender: d.mediator_gender,
+        ask: d.ask,
         notes: Vec::new(),
     }
 }

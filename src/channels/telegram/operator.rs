@@ -362,6 +362,11 @@ impl TelegramBot {
         field: Field,
         text: &str,
     ) -> HResult {
+        if d.draft.unsure_field() == Some(field) && crate::extract::is_yes(text) {
+            // The extractor's doubt confirmed ("sì"): the value stands.
+            d.draft.ask = None;
+            return self.advance(turn, d, false).await;
+        }
         let found = draft::read_answer(field, text, turn.now, self.cfg.tz);
         let answered = draft::field_known(&found, field);
         d.draft.merge(found);
@@ -459,6 +464,23 @@ impl TelegramBot {
         let today = turn.now.with_timezone(&self.cfg.tz).date_naive();
         d.step += 1;
         let missing = d.draft.missing();
+        // Every field known but one read with doubt: the extractor's question first.
+        let doubt = d
+            .draft
+            .unsure_field()
+            .zip(d.draft.question(self.cfg.lang))
+            .filter(|_| missing.is_empty());
+        if let Some((field, question)) = doubt {
+            d.state = State::Asking(field);
+            let mut text = String::new();
+            if with_summary {
+                text.push_str(&self.summary(&d.draft));
+                text.push_str("\n\n");
+            }
+            text.push_str(&question);
+            self.say(turn.out, chat, None, text, vec![]);
+            return self.save_op(turn, &d).await;
+        }
         match missing.first() {
             Some(&field) => {
                 d.state = State::Asking(field);
