@@ -2,6 +2,8 @@
 //! PostgreSQL): hours in words and an abbreviated comune are understood, and a field read with
 //! doubt ("giovedì prossimo": this week's or next week's?) is asked about once, in words, before
 //! the summary is offered for confirmation. "sì" keeps the reading; another date replaces it.
+//! What the operator corrects (another value for a doubted field, a Modifica) is kept as a
+//! correction without personal data, for `connecting parse --eval-corrections`.
 
 #[path = "support/botapi.rs"]
 mod botapi;
@@ -59,5 +61,56 @@ both_backends!(an_unsure_date_is_asked_before_confirming, |db| async move {
         dates.contains(&chrono::NaiveDate::from_ymd_opt(2027, 3, 4)),
         "{dates:?}"
     );
+
+    // Only the first request corrected what the extractor read (the date): one correction,
+    // kept with the text the extractor read and the date the operator gave.
+    let kept = w.store().corrections().await.expect("corrections");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].source, "bot_edit");
+    assert_eq!(kept[0].corrected, vec!["date".to_string()]);
+    assert_eq!(kept[0].expected["date"], "2027-03-11");
+    assert!(
+        kept[0].text.contains("giovedì prossimo"),
+        "{}",
+        kept[0].text
+    );
     w.stop().await;
 });
+
+both_backends!(
+    a_modifica_is_kept_as_a_correction_without_personal_data,
+    |db| async move {
+        let mut w = World::new(db).await;
+        w.operator("Giulia Rossi", Some(600)).await;
+        let r = w
+        .say(
+            600,
+            "Sono Giulia Rossi, cell 347 1234567: serve una mediatrice urdu per una visita domiciliare martedì 9 marzo alle tre del pomeriggio in via Roma 12 a ponte s. pietro, un'ora",
+        )
+        .await;
+        assert!(r.text.contains("Ora: 15:00"), "{}", r.text);
+        assert!(r.text.contains("Comune: Ponte San Pietro"), "{}", r.text);
+        let r = w.press(&r, "Modifica").await;
+        assert!(r.labels().is_empty(), "{:?}", r.labels());
+        let r = w.say(600, "alle 16.30").await;
+        assert!(r.text.contains("Ora: 16:30"), "{}", r.text);
+        let r = w.press(&r, "Conferma").await;
+        assert!(RequestCode::find_in(&r.text).is_some(), "{}", r.text);
+        let kept = w.store().corrections().await.expect("corrections");
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(kept[0].source, "bot_edit");
+        assert_eq!(kept[0].expected["start"], "16:30");
+        assert!(
+            kept[0].corrected.contains(&"start".to_string()),
+            "{:?}",
+            kept[0].corrected
+        );
+        // Names, phones and street addresses never reach the corrections.
+        let t = &kept[0].text;
+        assert!(
+            !t.contains("Rossi") && !t.contains("1234567") && !t.contains("Roma 12"),
+            "{t}"
+        );
+        w.stop().await;
+    }
+);

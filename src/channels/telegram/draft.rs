@@ -61,6 +61,13 @@ pub struct Draft {
     /// alle 10: giusto?"), asked once every field is known; gone when answered.
     #[serde(default)]
     pub ask: Option<crate::extract::Note>,
+    /// When the first message was read (its "domani" counted from then), for a correction.
+    #[serde(default)]
+    pub read_at: Option<DateTime<Utc>>,
+    /// The operator changed a field the extractor had read (Modifica, or another value for a
+    /// doubted one): the pair is kept as a correction when the request is confirmed.
+    #[serde(default)]
+    pub corrected: bool,
     /// The operator's own words, kept for the coordinator (never sent in offers).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -126,6 +133,8 @@ impl Draft {
             mediator_gender
         );
         self.urgent |= other.urgent;
+        self.corrected |= other.corrected;
+        self.read_at = self.read_at.or(other.read_at);
         self.notes.extend(other.notes);
         // A new doubt replaces the old one; a value given again for the doubted field settles it.
         match (other.ask, self.unsure_field()) {
@@ -257,8 +266,51 @@ fn from_extracted(d: crate::extract::RequestDraft) -> Draft {
         urgent: d.urgent,
         mediator_gender: d.mediator_gender,
         ask: d.ask,
+        read_at: None,
+        corrected: false,
         notes: Vec::new(),
     }
+}
+
+/// The correction to keep when the operator changed what the extractor read from their first
+/// message: that text with the fields as confirmed (personal data removed by
+/// [`crate::extract::corrections::pair`]); `None` when nothing read was changed.
+pub fn correction(d: &Draft, tz: Tz) -> Option<crate::extract::corrections::CorrectionPair> {
+    use crate::extract::{LanguageRef, corrections, languages, places};
+    if !d.corrected {
+        return None;
+    }
+    let text = d.notes.first()?;
+    let ctx = context(d.read_at?, tz);
+    let before = crate::extract::extract(text, &ctx);
+    let mut after = before.clone();
+    after.language = d.language.clone().map(|code| LanguageRef {
+        name: languages::by_code(code.as_str())
+            .map(|l| l.name.clone())
+            .unwrap_or_default(),
+        code,
+    });
+    after.intervention = d.intervention;
+    if d.intervention == Some(InterventionType::TraduzioneScritta) {
+        after.deadline = d.date;
+        after.date = None;
+    } else {
+        after.date = d.date;
+        after.start = d.time;
+        after.end = match (d.time, d.duration_minutes) {
+            (Some(t), Some(m)) => Some(t + chrono::Duration::minutes(m)),
+            _ => before.end,
+        };
+        after.duration_minutes = d.duration_minutes.and_then(|m| u32::try_from(m).ok());
+    }
+    after.modality = d.modality;
+    after.comune = d
+        .comune
+        .as_deref()
+        .and_then(places::comune_by_name)
+        .cloned();
+    after.mediator_gender = d.mediator_gender;
+    corrections::pair(text, &ctx, &before, &after)
 }
 
 /// Reads whatever fields a free-text message contains, with the shared extractor.

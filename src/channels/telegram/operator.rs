@@ -11,7 +11,9 @@ use super::updates::Incoming;
 use crate::authz::{Action, RequestFacts, authorize};
 use crate::dispatch::engine::DispatchError;
 use crate::domain::{Appointment, Channel, InterventionType, RequestStatus};
-use crate::store::{DialogueRow, NewRequest, Operator, RequestFilter, StoreError, Tx};
+use crate::store::{
+    CorrectionSource, DialogueRow, NewRequest, Operator, RequestFilter, StoreError, Tx,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -369,6 +371,8 @@ impl TelegramBot {
         }
         let found = draft::read_answer(field, text, turn.now, self.cfg.tz);
         let answered = draft::field_known(&found, field);
+        // Another value for a field the extractor had read with doubt: it read it wrong.
+        d.draft.corrected |= answered && d.draft.unsure_field() == Some(field);
         d.draft.merge(found);
         if answered {
             return self.advance(turn, d, true).await;
@@ -391,6 +395,9 @@ impl TelegramBot {
     async fn read_whole(&self, turn: &mut Turn<'_>, mut d: Dialogue, text: &str) -> HResult {
         let mut found = draft::read_text(text, turn.now, self.cfg.tz);
         found.notes.push(text.to_string());
+        // After [Modifica] the text corrects what was read before.
+        d.draft.corrected |= d.state == State::Modifying && !found.is_empty();
+        d.draft.read_at = d.draft.read_at.or(Some(turn.now));
         d.draft.merge(found);
         if d.draft.is_empty() {
             self.say(turn.out, turn.chat, None, self.t("new_request"), vec![]);
@@ -575,6 +582,10 @@ impl TelegramBot {
             ..Default::default()
         };
         let req = tx.create_request(&new, now).await?;
+        if let Some(pair) = draft::correction(d, self.cfg.tz) {
+            tx.record_correction(Some(req.id), CorrectionSource::BotEdit, &pair, now)
+                .await?;
+        }
         tx.delete_dialogue(chat).await?;
         out.request_id = Some(req.id);
         out.dispatch_now = Some(req.code);
