@@ -17,8 +17,10 @@ pub mod text;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::sync::LazyLock;
 
 use crate::domain::appointment::local_to_utc;
 use crate::domain::{Ambito, Channel, Gender, InterventionType, LanguageCode, Modality};
@@ -1032,6 +1034,43 @@ fn source(field: &str, original: &str, a: usize, b: usize, confidence: f32) -> F
 
 /// A follow-up (a reply with the missing field, an answer to the bot) fills what is missing
 /// without erasing what was known. An approximate time ("mattina") gives way to a precise one.
+/// Whether a follow-up says it corrects what was written before ("correggo", "scusate,
+/// l'orario è cambiato", "spostato al", "non più ... ma", "anzi", "invece").
+pub fn says_correction(text: &str) -> bool {
+    static CUE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(?:correggo|correzione|rettific|spostat[oa]|rinviat[oa]|anticipat[oa]|posticipat[oa]|cambiat[oa]|cambia\b|invece|non\s+pi[uù]|anzi\b|errore|sbagliat)",
+        )
+        .unwrap_or_else(|e| panic!("bad regex: {e}"))
+    });
+    CUE.is_match(text)
+}
+
+/// A follow-up that corrects ([`says_correction`]): what it states replaces what the request
+/// had (the language, the type, the date, the time, the place...), the rest is merged as usual.
+pub fn correct(base: &RequestDraft, update: &RequestDraft, ctx: &Context) -> RequestDraft {
+    let mut b = base.clone();
+    if update.language.is_some() {
+        b.language = None;
+        b.nationality = None;
+    }
+    macro_rules! clear {
+        ($($f:ident),*) => { $( if update.$f.is_some() { b.$f = None; } )* };
+    }
+    clear!(intervention, date, deadline, modality, mediator_gender);
+    if update.start.is_some() {
+        b.start = None;
+        b.end = None;
+        b.time_approximate = false;
+    }
+    if update.comune.is_some() || update.address.is_some() || update.office.is_some() {
+        b.comune = None;
+        b.address = None;
+        b.office = None;
+    }
+    merge(&b, update, ctx)
+}
+
 pub fn merge(base: &RequestDraft, update: &RequestDraft, ctx: &Context) -> RequestDraft {
     let mut m = base.clone();
     let mut from_update: Vec<&'static str> = Vec::new();

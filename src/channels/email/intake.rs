@@ -1004,6 +1004,47 @@ impl Intake {
         })
     }
 
+    /// A follow-up that changed a field the first mail had stated: the first mail's text (as
+    /// the extractor read it) and the fields as they are now are kept as a correction, without
+    /// personal data ([`crate::extract::corrections::pair`]).
+    async fn keep_correction(
+        &self,
+        tx: &mut Tx,
+        before: &crate::store::Request,
+        after: &crate::store::Request,
+        now: DateTime<Utc>,
+    ) -> Result<(), IntakeError> {
+        use crate::extract::corrections;
+        let Some(raw) = tx.first_inbound_raw(before.id).await? else {
+            return Ok(());
+        };
+        let Ok(mail) = parse_email(&raw, &self.cfg.limits) else {
+            return Ok(());
+        };
+        let m = mail.effective();
+        let text = text::reading(
+            m.subject.as_deref(),
+            m.text_plain.as_deref(),
+            m.text_html.as_deref(),
+        );
+        let mut ctx = crate::extract::Context::new(before.created_at, Channel::Email);
+        ctx.tz = self.cfg.timezone;
+        ctx.min_notice_hours = self.cfg.min_notice_hours;
+        let read = crate::extract::extract(&text, &ctx);
+        let now_fields =
+            corrections::changed_only(&read, &crate::intake::draft_from_request(after));
+        if let Some(pair) = corrections::pair(&text, &ctx, &read, &now_fields) {
+            tx.record_correction(
+                Some(before.id),
+                crate::store::CorrectionSource::FollowUp,
+                &pair,
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// What the extractor reads in the subject and new text, with what the operator record
     /// says about the sender.
     fn understand(
@@ -1186,6 +1227,7 @@ impl Intake {
             // The body only: the subject of a reply repeats the request code.
             let u = understand::merge(&request, &s.r.prepared, now, &self.cfg.extract_settings());
             let mut updated = tx.update_request_fields(request.id, &u.fields, now).await?;
+            self.keep_correction(tx, &request, &updated, now).await?;
             if u.missing.is_empty() {
                 updated = tx
                     .transition(updated.id, RequestStatus::Queued, "process:email", now)
