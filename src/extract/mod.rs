@@ -11,7 +11,7 @@ pub mod fold;
 mod hours;
 pub mod languages;
 pub mod mail;
-mod messages;
+pub mod messages;
 pub mod places;
 pub mod text;
 
@@ -171,6 +171,9 @@ pub struct RequestDraft {
     /// written translation).
     pub missing: Vec<String>,
     pub warnings: Vec<Warning>,
+    /// Every warning as a code with its values ([`render_warnings`] writes them in a reader's
+    /// language; `warnings` holds them in Italian).
+    pub warning_notes: Vec<Note>,
     /// Warnings read from the text, kept so that a merge can recompute `warnings`.
     pub notes: Vec<Note>,
     /// Fields read with doubt (an ambiguous "prossimo", two candidate dates, a frazione shared by
@@ -906,11 +909,12 @@ fn finalize(d: &mut RequestDraft, ctx: &Context) {
             all.push(n);
         }
     }
+    d.warning_notes = all.clone();
     d.warnings = all
         .iter()
         .map(|n| Warning {
             code: n.code.clone(),
-            message: messages::render("it", &n.code, &n.args),
+            message: messages::note_text("it", n),
         })
         .collect();
     mark_unsure(d, &all);
@@ -945,7 +949,9 @@ fn mark_unsure(d: &mut RequestDraft, notes: &[Note]) {
             } else {
                 t.format("%H:%M").to_string()
             };
-            w = format!("{w} alle {hm}").trim().to_string();
+            w = messages::render("it", "when_at", &[("date".into(), w), ("time".into(), hm)])
+                .trim()
+                .to_string();
         }
         w
     };
@@ -1169,6 +1175,17 @@ pub fn merge(base: &RequestDraft, update: &RequestDraft, ctx: &Context) -> Reque
     complete_times(&mut m);
     finalize(&mut m, ctx);
     m
+}
+
+/// The warnings of a draft in `lang` ("it", "en"), their values in that language too.
+pub fn render_warnings(lang: &str, d: &RequestDraft) -> Vec<Warning> {
+    d.warning_notes
+        .iter()
+        .map(|n| Warning {
+            code: n.code.clone(),
+            message: messages::note_text(lang, n),
+        })
+        .collect()
 }
 
 /// Whether a short answer confirms what was asked ("sì", "giusto", "esatto", "ok", "yes").
