@@ -36,19 +36,26 @@ const ALIASES: &[(&str, &str)] = &[
     ("caprino", "Caprino Bergamasco"),
     ("san giovanni bianco", "San Giovanni Bianco"),
     ("villa d alme", "Villa d'Almè"),
+    // places everyone in the province knows by their name alone
+    ("ospedale papa giovanni", "Bergamo"),
+    ("cps di borgo palazzo", "Bergamo"),
 ];
 
 /// Frazioni that belong to several comuni: naming one does not tell which comune (ask).
-const SHARED_FRAZIONI: &[(&str, &[&str])] = &[(
-    "zingonia",
-    &[
-        "Boltiere",
-        "Ciserano",
-        "Osio Sotto",
-        "Verdellino",
-        "Verdello",
-    ],
-)];
+const SHARED_FRAZIONI: &[(&str, &[&str])] = &[
+    (
+        "zingonia",
+        &[
+            "Boltiere",
+            "Ciserano",
+            "Osio Sotto",
+            "Verdellino",
+            "Verdello",
+        ],
+    ),
+    // "a Osio": Osio Sopra or Osio Sotto
+    ("osio", &["Osio Sopra", "Osio Sotto"]),
+];
 
 /// A frazione shared by several comuni, named in the folded text: its name and the comuni.
 pub(crate) fn shared_frazione(folded: &str) -> Option<(&'static str, &'static [&'static str])> {
