@@ -400,7 +400,15 @@ pub(crate) fn find_address(original: &str) -> Option<(usize, String)> {
             .unwrap_or("")
             .trim_matches('.')
             .to_lowercase();
-        !NOT_STREETS.contains(&first.as_str()) && !first.chars().all(|c| c.is_ascii_digit())
+        // "via del Partigiano" is a street, "per via del fatto" is not: a capital after "del"
+        let named = matches!(first.as_str(), "di" | "del" | "dei" | "della" | "delle")
+            && name
+                .split_whitespace()
+                .nth(1)
+                .and_then(|w| w.chars().next())
+                .is_some_and(char::is_uppercase);
+        (named || !NOT_STREETS.contains(&first.as_str()))
+            && !first.chars().all(|c| c.is_ascii_digit())
     };
     for c in ADDRESS.captures_iter(original) {
         let (Some(all), Some(name)) = (c.get(0), c.get(1)) else {
