@@ -812,7 +812,8 @@ fn finalize(d: &mut RequestDraft, ctx: &Context) {
             Some(VisitaDomiciliare) | Some(IncontroProtetto) | Some(Udienza) => {
                 Some(Modality::InPerson)
             }
-            _ if has_place => Some(Modality::InPerson),
+            // a place named, even one to ask about, is a meeting in person
+            _ if has_place || ambiguous => Some(Modality::InPerson),
             _ => None,
         };
     }
