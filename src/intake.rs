@@ -159,7 +159,11 @@ fn draft_from_columns(r: &Request) -> RequestDraft {
 pub fn merge_follow_up(r: &Request, text: &str, ctx: &Context) -> (RequestDraft, NewRequest) {
     let base = draft_from_request(r);
     let update = extract::extract(text, ctx);
-    let merged = extract::merge(&base, &update, ctx);
+    let merged = if extract::says_correction(text) {
+        extract::correct(&base, &update, ctx)
+    } else {
+        extract::merge(&base, &update, ctx)
+    };
     let mut fields = fields_from_draft(&merged, ctx.tz);
     // Who the requester is was settled when the request was made.
     fields.requester_name = r.requester_name.clone().or(fields.requester_name);

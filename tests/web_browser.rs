@@ -136,7 +136,7 @@ both_backends!(
 
         // The request: fields beside the original text; the comune was misread.
         b.click(&format!("a[href='/requests/{c}']")).await;
-        let text = b.text().await;
+        let text = b.text_with("Testo originale").await;
         assert!(
             text.contains("Testo originale") && text.contains("Via Roma 1"),
             "{text}"
@@ -145,7 +145,7 @@ both_backends!(
         b.screenshot(&shot("request")).await;
         b.type_into("#c-comune", "Osio Sotto").await;
         b.click("form[action$='/fields'] button[type=submit]").await;
-        assert!(b.text().await.contains("Correzione salvata."));
+        b.text_with("Correzione salvata.").await;
         let r = store.request(code).await.unwrap();
         assert_eq!(r.comune.as_deref(), Some("Osio Sotto"));
         assert_eq!(r.status, RequestStatus::Queued);
@@ -158,11 +158,8 @@ both_backends!(
 
         // Assignment by hand: the mediator gets the details on Telegram.
         b.click("form[action$='/assign'] button[type=submit]").await;
-        assert!(
-            b.text()
-                .await
-                .contains("Assegnata: il mediatore riceve i dettagli su Telegram.")
-        );
+        b.text_with("Assegnata: il mediatore riceve i dettagli su Telegram.")
+            .await;
         let details = w
             .fake
             .wait_for(MEDIATOR_CHAT, world::WAIT, |m| {
@@ -280,14 +277,14 @@ both_backends!(
     )
     .await;
         b.click("button[value=read]").await;
-        let text = b.text().await;
+        let text = b.text_with("Ho capito così").await;
         assert!(
             text.contains("Ho capito così") && text.contains("urdu"),
             "{text}"
         );
         b.screenshot(&shot("operator-summary")).await;
         b.click("button[value=confirm]").await;
-        assert!(b.text().await.contains("Richiesta inviata"));
+        b.text_with("Richiesta inviata").await;
         b.screenshot(&shot("operator-request")).await;
         let mine = w.requests_of(laura).await;
         let new = mine

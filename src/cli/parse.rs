@@ -94,7 +94,9 @@ pub async fn parse(ctx: &Ctx, a: ParseArgs) -> anyhow::Result<()> {
     ectx.tz = ctx.config.intake.timezone;
     ectx.min_notice_hours = ctx.config.intake.min_notice_hours;
     ectx.sender = sender;
-    let draft = extract::extract(&text, &ectx);
+    let mut draft = extract::extract(&text, &ectx);
+    // Warnings in the configured language ([intake] language).
+    draft.warnings = extract::render_warnings(ctx.config.intake.language.as_str(), &draft);
     println!(
         "{}",
         serde_json::to_string_pretty(&extract::to_parse_json(&draft))?

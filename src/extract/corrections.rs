@@ -36,6 +36,29 @@ pub struct CorrectionPair {
     pub corrected: Vec<String>,
 }
 
+/// What a later message changed of what was read: `before` with the values of `after` only
+/// for the fields `before` had read (a field the first text did not state and a follow-up
+/// added is a completion, not a correction).
+pub fn changed_only(before: &RequestDraft, after: &RequestDraft) -> RequestDraft {
+    let mut out = before.clone();
+    macro_rules! fix {
+        ($($f:ident),*) => { $( if before.$f.is_some() { out.$f = after.$f.clone(); } )* };
+    }
+    fix!(
+        language,
+        intervention,
+        date,
+        start,
+        end,
+        duration_minutes,
+        deadline,
+        modality,
+        comune,
+        mediator_gender
+    );
+    out
+}
+
 /// The pair to keep when `after` differs from `before` on a field that is not personal data;
 /// `None` when nothing but personal data changed.
 pub fn pair(

@@ -938,6 +938,24 @@ pub fn part_range(part: &str) -> (NaiveTime, NaiveTime) {
     )
 }
 
+/// "pomeriggio alle 3 e mezza", "stasera alle 8": the part of the day written just before a
+/// time says it is in the afternoon or evening.
+fn part_before(text: &str, at: usize) -> Option<&'static str> {
+    let mut from = at.saturating_sub(24);
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let before = text.get(from..at)?;
+    let mut words = before.split(|c: char| !c.is_alphanumeric());
+    if words.clone().any(|w| w == "pomeriggio") {
+        Some("pomeriggio")
+    } else if words.any(|w| w == "sera" || w == "stasera") {
+        Some("sera")
+    } else {
+        None
+    }
+}
+
 /// Finds times and time ranges in folded `text`, skipping `taken` spans (dates already found).
 pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<TimeHit> {
     let digits = text.bytes().any(|b| b.is_ascii_digit());
@@ -974,7 +992,11 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
                 continue;
             };
             let mut notes = Vec::new();
-            let h1 = pm_shift(h1, c.get(5).map(|x| x.as_str()), &mut notes, &c[0]);
+            let q1 = c
+                .get(5)
+                .map(|x| x.as_str())
+                .or_else(|| part_before(text, c.get(0).map_or(0, |x| x.start())));
+            let h1 = pm_shift(h1, q1, &mut notes, &c[0]);
             let h2 = if h2 < h1 && (1..=6).contains(&h2) && h2 + 12 > h1 {
                 h2 + 12
             } else {
@@ -1076,7 +1098,11 @@ pub(crate) fn scan_times(text: &str, taken: &mut Vec<(usize, usize)>) -> Vec<Tim
             continue;
         }
         let mut notes = Vec::new();
-        let h = pm_shift(h, c.get(4).map(|x| x.as_str()), &mut notes, &c[0]);
+        let qual = c
+            .get(4)
+            .map(|x| x.as_str())
+            .or_else(|| part_before(text, c.get(0).map_or(0, |x| x.start())));
+        let h = pm_shift(h, qual, &mut notes, &c[0]);
         let about = c[0].starts_with("verso") || c[0].starts_with("intorno");
         if let Some(t) = time(h, mi) {
             spans.push(m);
@@ -1224,7 +1250,7 @@ static TIME_NEGATED: LazyLock<Regex> = LazyLock::new(|| {
 /// "ma alle", "anzi (no) alle", "spostato alle", "ora alle": the time after corrects another.
 static CORRECTION_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\bma\s+|\banzi\b[\s,.]*(?:no\b[\s,.]*)?|\bspostat[oa]\s+|\bposticipat[oa]\s+|\banticipat[oa]\s+|\bcambiat[oa]\s+|\bsolo\s+|\bpuo\s+solo\s+|\bpiuttosto\s+)(?:a\s+|alle\s+|le\s+|ore\s+|dalle\s+|per\s+le\s+)?$",
+        r"(?:\bma\s+|\banzi\b[\s,.]*(?:no\b[\s,.]*)?|\bspostat[oa]\s+|\bposticipat[oa]\s+|\banticipat[oa]\s+|\bcambiat[oa]\s+|\bsolo\s+|\bpuo\s+solo\s+|\bpiuttosto\s+|\bcorreggo\s*[:,]?\s*|\bcorrezione\s*[:,]?\s*)(?:a\s+|alle\s+|le\s+|ore\s+|dalle\s+|per\s+le\s+)?$",
     )
 });
 

@@ -52,6 +52,8 @@ pub struct Case {
     pub now: DateTime<Utc>,
     pub channel: Channel,
     pub sender: SenderInfo,
+    /// When the mail was written (its Date header), when it was read later (`sent`).
+    pub sent: Option<DateTime<Utc>>,
     /// The text is already what the extractor reads (an email body already prepared).
     pub prepared: bool,
     /// Expected fields, in the `connecting parse` shape; a field absent here is not compared.
@@ -59,8 +61,8 @@ pub struct Case {
 }
 
 impl Case {
-    /// A case from its metadata (`now`, `channel`, `sender`, `expected`, optional `prepared`)
-    /// and its text.
+    /// A case from its metadata (`now`, `channel`, `sender` with an optional `cooperative`,
+    /// optional `sent` and `prepared`, `expected`) and its text.
     pub fn from_meta(id: &str, meta: &Value, text: String) -> Result<Case, CaseError> {
         let now = meta["now"]
             .as_str()
@@ -77,8 +79,13 @@ impl Case {
             name: s["name"].as_str().map(String::from),
             email: s["email"].as_str().map(String::from),
             phone: s["phone"].as_str().map(String::from),
+            cooperative: s["cooperative"].as_bool().unwrap_or(false),
             ..SenderInfo::default()
         };
+        let sent = meta["sent"]
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.with_timezone(&Utc));
         if !meta["expected"].is_object() {
             return Err(CaseError::Expected);
         }
@@ -88,6 +95,7 @@ impl Case {
             now,
             channel,
             sender,
+            sent,
             prepared: meta["prepared"].as_bool().unwrap_or(false),
             expected: meta["expected"].clone(),
         })
@@ -109,6 +117,7 @@ impl Case {
         ctx.now = self.now;
         ctx.channel = self.channel;
         ctx.sender = self.sender.clone();
+        ctx.sent = self.sent;
         let text = if self.channel == Channel::Email && !self.prepared {
             read_email(None, Some(&self.text), None)
         } else {

@@ -598,6 +598,9 @@ pub(crate) fn requester_name(original: &str, folded: &str) -> Option<String> {
                 "nominativo",
                 "nome e cognome",
                 "a cura di",
+                "per informazioni",
+                "per info",
+                "contatto",
                 "nome",
             ],
         )

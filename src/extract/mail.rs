@@ -9,6 +9,7 @@
 //! [`read_email`] writes the parts as one text, separated by [`PART_BREAK`] lines, so the text
 //! a channel stores and the extractor reads are the same string.
 
+use chrono::NaiveDate;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -24,9 +25,10 @@ pub const PART_BREAK: &str = "-----Messaggio originale-----";
 const MAX_DEPTH: u8 = 8;
 
 /// What a part of a mail is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PartKind {
     /// What the sender wrote now.
+    #[default]
     New,
     /// A message quoted below a reply.
     Quoted,
@@ -37,10 +39,16 @@ pub enum PartKind {
 }
 
 /// One part of a mail.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Part {
     pub kind: PartKind,
     pub text: String,
+    /// The sender of a quoted or forwarded message, as its header block names them
+    /// (`Name <address>`); the header block itself is never read as the request.
+    pub from: Option<String>,
+    /// The day a quoted or forwarded message was sent (its `Inviato:`/`Sent:`/`Date:` line, or
+    /// the "Il giorno ... ha scritto:" line): its "domani" and "giovedì" count from there.
+    pub sent: Option<NaiveDate>,
 }
 
 fn re(p: &str) -> Regex {
@@ -83,20 +91,32 @@ pub fn read_email(subject: Option<&str>, plain: Option<&str>, html: Option<&str>
             parts.push(Part {
                 kind: PartKind::Subject,
                 text: s,
+                ..Part::default()
             });
         }
     }
     join(&parts)
 }
 
-/// The parts as one text, separated by [`PART_BREAK`] lines.
+/// The parts as one text, separated by [`PART_BREAK`] lines; an older part keeps its sender
+/// and its day (`Da:` and `Inviato: YYYY-MM-DD` lines, which [`split`] reads back and never
+/// as the request).
 pub fn join(parts: &[Part]) -> String {
     let mut out = String::new();
     for p in parts.iter().filter(|p| !p.text.trim().is_empty()) {
         if !out.is_empty() {
             out.push_str("\n\n");
             out.push_str(PART_BREAK);
-            out.push_str("\n\n");
+            out.push('\n');
+            if let Some(f) = &p.from {
+                out.push_str("Da: ");
+                out.push_str(f);
+                out.push('\n');
+            }
+            if let Some(d) = p.sent {
+                out.push_str(&format!("Inviato: {}\n", d.format("%Y-%m-%d")));
+            }
+            out.push('\n');
         }
         out.push_str(p.text.trim());
     }
@@ -123,7 +143,7 @@ pub fn is_structured(text: &str) -> bool {
 pub fn split(body: &str) -> Vec<Part> {
     let lines = drop_pec_envelope(body);
     let mut out = Vec::new();
-    split_lines(&lines, PartKind::New, 0, &mut out);
+    split_lines(&lines, PartKind::New, Meta::default(), 0, &mut out);
     out
 }
 
@@ -169,18 +189,137 @@ enum Boundary {
     Headers {
         content_from: usize,
         forwarded: bool,
+        meta: Meta,
     },
     /// "Il giorno ... ha scritto:": the quoted message follows.
-    Wrote { content_from: usize },
+    Wrote { content_from: usize, meta: Meta },
 }
 
-fn skip_headers(lines: &[String], mut j: usize) -> (usize, bool) {
+/// What an older message's header block (or "ha scritto" line) says about it.
+#[derive(Default)]
+struct Meta {
+    from: Option<String>,
+    sent: Option<NaiveDate>,
+}
+
+static HEADER_FROM_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)^\s*\*?(?:da|from|mittente)\s*:\*?\s*(.+?)\s*$"));
+static HEADER_SENT_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)^\s*\*?(?:inviato|sent|data|date)\s*:\*?\s*(.+?)\s*$"));
+static ADDRESS: LazyLock<Regex> =
+    LazyLock::new(|| re(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"));
+static ISO_DAY: LazyLock<Regex> = LazyLock::new(|| re(r"\b(20\d\d)-(\d\d)-(\d\d)\b"));
+static NUMERIC_DAY: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\b(\d{1,2})/(\d{1,2})/(20\d\d|\d\d)\b"));
+static WORD_DAY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:(\d{1,2})\s+([a-z]{3,9})\.?,?\s+(20\d\d)|([a-z]{3,9})\.?\s+(\d{1,2}),?\s+(20\d\d))\b",
+    )
+});
+
+fn month(word: &str) -> Option<u32> {
+    const MONTHS: [(&str, &str); 12] = [
+        ("gen", "jan"),
+        ("feb", "feb"),
+        ("mar", "mar"),
+        ("apr", "apr"),
+        ("mag", "may"),
+        ("giu", "jun"),
+        ("lug", "jul"),
+        ("ago", "aug"),
+        ("set", "sep"),
+        ("ott", "oct"),
+        ("nov", "nov"),
+        ("dic", "dec"),
+    ];
+    let w = word.to_lowercase();
+    let head: String = w.chars().take(3).collect();
+    MONTHS
+        .iter()
+        .position(|(it, en)| head == *it || head == *en)
+        .map(|i| i as u32 + 1)
+}
+
+/// The day in a header's date ("venerdì 26 febbraio 2027 15:40", "Friday, February 26, 2027
+/// 3:12 PM", "lun 1 mar 2027 alle ore 08:05", "26/02/2027", "2027-02-26").
+pub(crate) fn header_day(s: &str) -> Option<NaiveDate> {
+    if let Some(c) = ISO_DAY.captures(s) {
+        return NaiveDate::from_ymd_opt(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
+    }
+    for c in WORD_DAY.captures_iter(s) {
+        let (d, m, y) = match (c.get(1), c.get(4)) {
+            (Some(d), _) => (d.as_str(), &c[2], &c[3]),
+            (None, Some(m)) => (&c[5], m.as_str(), &c[6]),
+            _ => continue,
+        };
+        if let (Some(m), Ok(d), Ok(y)) = (month(m), d.parse(), y.parse()) {
+            return NaiveDate::from_ymd_opt(y, m, d);
+        }
+    }
+    let c = NUMERIC_DAY.captures(s)?;
+    let y: i32 = c[3].parse().ok()?;
+    let y = if y < 100 { 2000 + y } else { y };
+    NaiveDate::from_ymd_opt(y, c[2].parse().ok()?, c[1].parse().ok()?)
+}
+
+/// `Name <address>` (or the address alone) from a header value or a "ha scritto" line; `None`
+/// when it names no address.
+fn sender_of(s: &str) -> Option<String> {
+    let m = ADDRESS.find(s)?;
+    let address = m.as_str().to_lowercase();
+    let before = s[..m.start()].trim_end_matches(['<', ' ', '"', '[', '(']);
+    // "On Fri, Feb 26, 2027 at 4:55 PM Sara Facchinetti <sara@...> wrote:": the name is what
+    // follows the time, else what precedes the address.
+    let name = before
+        .rsplit_once([':', '"'])
+        .map(|(_, n)| n)
+        .unwrap_or(before);
+    let name = name.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ' || c == ',');
+    let name = ["AM ", "PM ", "am ", "pm "]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+        .trim()
+        .trim_matches('"')
+        .trim();
+    let plain_name = !name.is_empty()
+        && name.len() <= 60
+        && !name.contains('@')
+        && name
+            .chars()
+            .all(|c| c.is_alphabetic() || " .'-".contains(c));
+    Some(if plain_name {
+        format!("{name} <{address}>")
+    } else {
+        address
+    })
+}
+
+fn skip_headers(lines: &[String], mut j: usize) -> (usize, bool, Meta) {
     let mut forwarded = false;
+    let mut meta = Meta::default();
     while j < lines.len() && (HEADER_ANY.is_match(&lines[j]) || lines[j].trim().is_empty()) {
         forwarded |= FORWARD_WORD.is_match(&lines[j]);
+        if meta.from.is_none()
+            && let Some(c) = HEADER_FROM_VALUE.captures(&lines[j])
+        {
+            meta.from = sender_of(&c[1]);
+        }
+        if meta.sent.is_none()
+            && let Some(c) = HEADER_SENT_VALUE.captures(&lines[j])
+        {
+            meta.sent = header_day(&c[1]);
+        }
         j += 1;
     }
-    (j, forwarded)
+    (j, forwarded, meta)
+}
+
+fn wrote_meta(line: &str) -> Meta {
+    Meta {
+        from: sender_of(line),
+        sent: header_day(line),
+    }
 }
 
 fn boundary_at(lines: &[String], i: usize) -> Option<Boundary> {
@@ -191,16 +330,18 @@ fn boundary_at(lines: &[String], i: usize) -> Option<Boundary> {
         || l.contains("egin")
         || l.contains("NIZIO");
     if maybe_separator && SEPARATOR.is_match(l) {
-        let (j, fw) = skip_headers(lines, i + 1);
+        let (j, fw, meta) = skip_headers(lines, i + 1);
         return Some(Boundary::Headers {
             content_from: j,
             forwarded: fw || FORWARD_WORD.is_match(l),
+            meta,
         });
     }
     let wrote = |x: &str| x.contains("scritto") || x.contains("wrote");
     if wrote(l) && WROTE.is_match(l) {
         return Some(Boundary::Wrote {
             content_from: i + 1,
+            meta: wrote_meta(l),
         });
     }
     if i + 1 < lines.len()
@@ -210,6 +351,7 @@ fn boundary_at(lines: &[String], i: usize) -> Option<Boundary> {
     {
         return Some(Boundary::Wrote {
             content_from: i + 2,
+            meta: wrote_meta(&format!("{l} {}", lines[i + 1])),
         });
     }
     if l.contains(':')
@@ -218,10 +360,12 @@ fn boundary_at(lines: &[String], i: usize) -> Option<Boundary> {
             .iter()
             .any(|x| HEADER_SENT.is_match(x))
     {
-        let (j, fw) = skip_headers(lines, i + 1);
+        // the From line is the block's first: read it with the rest
+        let (j, fw, meta) = skip_headers(lines, i);
         return Some(Boundary::Headers {
             content_from: j,
             forwarded: fw,
+            meta,
         });
     }
     None
@@ -258,17 +402,22 @@ fn unquote(lines: &[String]) -> Vec<String> {
     out
 }
 
-fn push(lines: &[String], kind: PartKind, out: &mut Vec<Part>) {
+fn push(lines: &[String], kind: PartKind, meta: &Meta, out: &mut Vec<Part>) {
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let text = strip_quotes_and_disclaimers(&refs);
     if !text.trim().is_empty() {
-        out.push(Part { kind, text });
+        out.push(Part {
+            kind,
+            text,
+            from: meta.from.clone(),
+            sent: meta.sent,
+        });
     }
 }
 
-fn split_lines(lines: &[String], kind: PartKind, depth: u8, out: &mut Vec<Part>) {
+fn split_lines(lines: &[String], kind: PartKind, meta: Meta, depth: u8, out: &mut Vec<Part>) {
     if depth >= MAX_DEPTH {
-        push(lines, kind, out);
+        push(lines, kind, &meta, out);
         return;
     }
     for i in 0..lines.len() {
@@ -279,17 +428,21 @@ fn split_lines(lines: &[String], kind: PartKind, depth: u8, out: &mut Vec<Part>)
             Boundary::Headers {
                 content_from,
                 forwarded,
+                meta: older_meta,
             } => {
-                push(&lines[..i], kind, out);
+                push(&lines[..i], kind, &meta, out);
                 let older = if forwarded {
                     PartKind::Forwarded
                 } else {
                     PartKind::Quoted
                 };
                 let rest = &lines[content_from.min(lines.len())..];
-                split_lines(rest, older, depth + 1, out);
+                split_lines(rest, older, older_meta, depth + 1, out);
             }
-            Boundary::Wrote { content_from } => {
+            Boundary::Wrote {
+                content_from,
+                meta: older_meta,
+            } => {
                 let rest = &lines[content_from.min(lines.len())..];
                 let block = rest
                     .iter()
@@ -299,11 +452,17 @@ fn split_lines(lines: &[String], kind: PartKind, depth: u8, out: &mut Vec<Part>)
                     // a bottom-posted reply: the text after the quote is new too
                     let mut own: Vec<String> = lines[..i].to_vec();
                     own.extend(rest[block..].iter().cloned());
-                    push(&own, kind, out);
-                    split_lines(&unquote(&rest[..block]), PartKind::Quoted, depth + 1, out);
+                    push(&own, kind, &meta, out);
+                    split_lines(
+                        &unquote(&rest[..block]),
+                        PartKind::Quoted,
+                        older_meta,
+                        depth + 1,
+                        out,
+                    );
                 } else {
-                    push(&lines[..i], kind, out);
-                    split_lines(rest, PartKind::Quoted, depth + 1, out);
+                    push(&lines[..i], kind, &meta, out);
+                    split_lines(rest, PartKind::Quoted, older_meta, depth + 1, out);
                 }
             }
         }
@@ -312,10 +471,16 @@ fn split_lines(lines: &[String], kind: PartKind, depth: u8, out: &mut Vec<Part>)
     if lines.iter().any(|l| is_quoted(l)) {
         let own: Vec<String> = lines.iter().filter(|l| !is_quoted(l)).cloned().collect();
         let quoted: Vec<String> = lines.iter().filter(|l| is_quoted(l)).cloned().collect();
-        push(&own, kind, out);
-        split_lines(&unquote(&quoted), PartKind::Quoted, depth + 1, out);
+        push(&own, kind, &meta, out);
+        split_lines(
+            &unquote(&quoted),
+            PartKind::Quoted,
+            Meta::default(),
+            depth + 1,
+            out,
+        );
     } else {
-        push(lines, kind, out);
+        push(lines, kind, &meta, out);
     }
 }
 
@@ -349,6 +514,34 @@ mod tests {
         let p = split(b);
         assert_eq!(p[0].text, "Giovedì 4 marzo alle 15.\nAnna");
         assert_eq!(p[1].text, "Ci serve la data.");
+    }
+
+    #[test]
+    fn an_older_message_keeps_its_sender_and_day_through_the_stored_text() {
+        let t = "Vi giro la richiesta.\n\n________________________________\nFrom: Elena Rota <E.Rota@comune.curno.bg.it>\nSent: Friday, February 26, 2027 3:12 PM\nTo: info@coop.it\nSubject: richiesta\n\nServe un mediatore arabo giovedì.";
+        let p = split(t);
+        assert_eq!(
+            p[1].from.as_deref(),
+            Some("Elena Rota <e.rota@comune.curno.bg.it>")
+        );
+        assert_eq!(p[1].sent, NaiveDate::from_ymd_opt(2027, 2, 26));
+        let stored = read_email(None, Some(t), None);
+        assert!(!stored.contains("3:12"), "{stored}");
+        let again = split(&stored);
+        assert_eq!(again[1].from, p[1].from);
+        assert_eq!(again[1].sent, p[1].sent);
+        assert_eq!(again[1].text, "Serve un mediatore arabo giovedì.");
+        let g = "Ok\n\nOn Fri, Feb 26, 2027 at 4:55 PM Sara Facchinetti <sara@gmail.com> wrote:\n> Serve un mediatore.";
+        let p = split(g);
+        assert_eq!(
+            p[1].from.as_deref(),
+            Some("Sara Facchinetti <sara@gmail.com>")
+        );
+        assert_eq!(p[1].sent, NaiveDate::from_ymd_opt(2027, 2, 26));
+        assert_eq!(
+            header_day("lun 1 mar 2027 alle ore 08:05"),
+            NaiveDate::from_ymd_opt(2027, 3, 1)
+        );
     }
 
     #[test]

@@ -11,14 +11,16 @@ pub mod fold;
 mod hours;
 pub mod languages;
 pub mod mail;
-mod messages;
+pub mod messages;
 pub mod places;
 pub mod text;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::sync::LazyLock;
 
 use crate::domain::appointment::local_to_utc;
 use crate::domain::{Ambito, Channel, Gender, InterventionType, LanguageCode, Modality};
@@ -45,6 +47,9 @@ pub struct Context {
     /// Minimum notice for a request (regional rule: 48 hours).
     pub min_notice_hours: u32,
     pub sender: SenderInfo,
+    /// When the text was written (an email's `Date`), if earlier than `now`: its "domani" and
+    /// "lunedì" count from then (a mail written on Friday evening and read on Monday).
+    pub sent: Option<DateTime<Utc>>,
 }
 
 impl Context {
@@ -55,6 +60,7 @@ impl Context {
             channel,
             min_notice_hours: 48,
             sender: SenderInfo::default(),
+            sent: None,
         }
     }
 }
@@ -67,6 +73,9 @@ pub struct SenderInfo {
     pub ambito: Option<Ambito>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// The sender is the cooperative itself (a colleague on its own mail domain): what it
+    /// forwards was asked by the forwarded message's sender, who is the requester.
+    pub cooperative: bool,
 }
 
 /// A language as found: code and Italian name.
@@ -162,6 +171,9 @@ pub struct RequestDraft {
     /// written translation).
     pub missing: Vec<String>,
     pub warnings: Vec<Warning>,
+    /// Every warning as a code with its values ([`render_warnings`] writes them in a reader's
+    /// language; `warnings` holds them in Italian).
+    pub warning_notes: Vec<Note>,
     /// Warnings read from the text, kept so that a merge can recompute `warnings`.
     pub notes: Vec<Note>,
     /// Fields read with doubt (an ambiguous "prossimo", two candidate dates, a frazione shared by
@@ -170,6 +182,11 @@ pub struct RequestDraft {
     /// One short question that confirms the unsure fields ("Ho capito giovedì 11 marzo alle
     /// 10: giusto?"), in Italian; `None` when nothing is unsure.
     pub question: Option<String>,
+    /// The same question as a prompt key (`question_when`, `question_place`,
+    /// `question_language` in `prompts/<lang>/extract.toml`) with its values as data (`date`
+    /// ISO, `time` HH:MM, `place`, `comuni`, `nationality`, `language` code), for a channel to
+    /// ask in its reader's language.
+    pub ask: Option<Note>,
     /// Where each field was read and how sure the reading is.
     pub sources: Vec<FieldSource>,
 }
@@ -215,23 +232,86 @@ fn cut(text: &str) -> &str {
 /// states a field decides it.
 pub fn extract(text: &str, ctx: &Context) -> RequestDraft {
     let text = cut(text);
+    let own = written_at(ctx, ctx.sent);
     let mut d = if mail::is_structured(text) {
         let parts = mail::split(text);
         if parts.is_empty() {
             // Nothing the structure reader keeps: the text is read as it is.
-            read(text, ctx)
+            read(text, &own)
         } else {
-            combine(parts.iter().map(|p| read(&p.text, ctx)).collect())
+            // Each message's relative dates count from the day it was sent: the top one's from
+            // the mail's Date, a quoted one's from its own header (else from the newer one's).
+            let mut anchor = own.now;
+            let drafts = parts
+                .iter()
+                .map(|p| {
+                    // (a header more than ten days old is a message kept for reference)
+                    if let Some(at) = p.sent.and_then(|day| noon(day, ctx))
+                        && p.kind != mail::PartKind::New
+                        && at < anchor
+                        && ctx.now - at <= chrono::Duration::days(10)
+                    {
+                        anchor = at;
+                    }
+                    let mut at = own.clone();
+                    at.now = anchor;
+                    let mut r = read(&p.text, &at);
+                    from_header(&mut r, p, ctx);
+                    r
+                })
+                .collect();
+            combine(drafts)
         }
     } else {
-        read(text, ctx)
+        read(text, &own)
     };
-    d.requester.name = d.requester.name.or_else(|| ctx.sender.name.clone());
-    d.requester.email = d.requester.email.or_else(|| ctx.sender.email.clone());
-    d.requester.phone = d.requester.phone.or_else(|| ctx.sender.phone.clone());
+    if !ctx.sender.cooperative {
+        d.requester.name = d.requester.name.or_else(|| ctx.sender.name.clone());
+        d.requester.email = d.requester.email.or_else(|| ctx.sender.email.clone());
+        d.requester.phone = d.requester.phone.or_else(|| ctx.sender.phone.clone());
+    }
     complete_times(&mut d);
     finalize(&mut d, ctx);
     d
+}
+
+/// The context with `now` moved back to when the text was written, if that is earlier.
+fn written_at(ctx: &Context, sent: Option<DateTime<Utc>>) -> Context {
+    let mut c = ctx.clone();
+    if let Some(s) = sent
+        && s < ctx.now
+    {
+        c.now = s;
+    }
+    c
+}
+
+/// Midday of a day in the context's time zone (a quoted header gives the day; the hour in it is
+/// when a message was sent, never an appointment).
+fn noon(day: NaiveDate, ctx: &Context) -> Option<DateTime<Utc>> {
+    Some(local_to_utc(
+        day.and_time(NaiveTime::from_hms_opt(12, 0, 0)?),
+        ctx.tz,
+    ))
+}
+
+/// When the cooperative forwarded a message, its writer (from its header) is the requester:
+/// their address and name when the message's text gives none. Otherwise the forwarder is the
+/// requester (the intake takes the From address), and a quoted header is never read.
+fn from_header(d: &mut RequestDraft, p: &mail::Part, ctx: &Context) {
+    let Some(from) = p.from.as_deref().filter(|_| ctx.sender.cooperative) else {
+        return;
+    };
+    let (name, address) = match from.rsplit_once(" <") {
+        Some((n, a)) => (Some(n.trim()), a.trim_end_matches('>').trim()),
+        None => (None, from.trim()),
+    };
+    if address.contains('@') && d.requester.email.is_none() {
+        d.requester.email = Some(address.to_string());
+    }
+    if d.requester.name.is_none() {
+        d.requester.name = name.filter(|n| !n.is_empty()).map(String::from);
+    }
 }
 
 /// How many of the core fields a part states (language, type, date, time, place).
@@ -732,7 +812,8 @@ fn finalize(d: &mut RequestDraft, ctx: &Context) {
             Some(VisitaDomiciliare) | Some(IncontroProtetto) | Some(Udienza) => {
                 Some(Modality::InPerson)
             }
-            _ if has_place => Some(Modality::InPerson),
+            // a place named, even one to ask about, is a meeting in person
+            _ if has_place || ambiguous => Some(Modality::InPerson),
             _ => None,
         };
     }
@@ -829,11 +910,12 @@ fn finalize(d: &mut RequestDraft, ctx: &Context) {
             all.push(n);
         }
     }
+    d.warning_notes = all.clone();
     d.warnings = all
         .iter()
         .map(|n| Warning {
             code: n.code.clone(),
-            message: messages::render("it", &n.code, &n.args),
+            message: messages::note_text("it", n),
         })
         .collect();
     mark_unsure(d, &all);
@@ -868,9 +950,46 @@ fn mark_unsure(d: &mut RequestDraft, notes: &[Note]) {
             } else {
                 t.format("%H:%M").to_string()
             };
-            w = format!("{w} alle {hm}").trim().to_string();
+            w = messages::render("it", "when_at", &[("date".into(), w), ("time".into(), hm)])
+                .trim()
+                .to_string();
         }
         w
+    };
+    d.ask = if unsure.iter().any(|u| u == "date" || u == "start") && d.date.is_some() {
+        Some(Note::new(
+            "question_when",
+            vec![
+                ("date", d.date.map(|x| x.to_string()).unwrap_or_default()),
+                (
+                    "time",
+                    d.start
+                        .map(|t| t.format("%H:%M").to_string())
+                        .unwrap_or_default(),
+                ),
+            ],
+        ))
+    } else if unsure.iter().any(|u| u == "place") {
+        notes.iter().find(|n| n.field() == "place").map(|n| {
+            let mut args = n.args.clone();
+            args.retain(|(k, _)| k == "place" || k == "comuni");
+            Note {
+                code: "question_place".into(),
+                args,
+            }
+        })
+    } else if unsure.iter().any(|u| u == "language") {
+        d.nationality.as_ref().map(|h| {
+            Note::new(
+                "question_language",
+                vec![
+                    ("nationality", h.word.clone()),
+                    ("language", h.suggested.code.as_str().to_string()),
+                ],
+            )
+        })
+    } else {
+        None
     };
     d.question = if unsure.iter().any(|u| u == "date" || u == "start") && d.date.is_some() {
         Some(messages::render(
@@ -922,6 +1041,43 @@ fn source(field: &str, original: &str, a: usize, b: usize, confidence: f32) -> F
 
 /// A follow-up (a reply with the missing field, an answer to the bot) fills what is missing
 /// without erasing what was known. An approximate time ("mattina") gives way to a precise one.
+/// Whether a follow-up says it corrects what was written before ("correggo", "scusate,
+/// l'orario è cambiato", "spostato al", "non più ... ma", "anzi", "invece").
+pub fn says_correction(text: &str) -> bool {
+    static CUE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(?:correggo|correzione|rettific|spostat[oa]|rinviat[oa]|anticipat[oa]|posticipat[oa]|cambiat[oa]|cambia\b|invece|non\s+pi[uù]|anzi\b|errore|sbagliat)",
+        )
+        .unwrap_or_else(|e| panic!("bad regex: {e}"))
+    });
+    CUE.is_match(text)
+}
+
+/// A follow-up that corrects ([`says_correction`]): what it states replaces what the request
+/// had (the language, the type, the date, the time, the place...), the rest is merged as usual.
+pub fn correct(base: &RequestDraft, update: &RequestDraft, ctx: &Context) -> RequestDraft {
+    let mut b = base.clone();
+    if update.language.is_some() {
+        b.language = None;
+        b.nationality = None;
+    }
+    macro_rules! clear {
+        ($($f:ident),*) => { $( if update.$f.is_some() { b.$f = None; } )* };
+    }
+    clear!(intervention, date, deadline, modality, mediator_gender);
+    if update.start.is_some() {
+        b.start = None;
+        b.end = None;
+        b.time_approximate = false;
+    }
+    if update.comune.is_some() || update.address.is_some() || update.office.is_some() {
+        b.comune = None;
+        b.address = None;
+        b.office = None;
+    }
+    merge(&b, update, ctx)
+}
+
 pub fn merge(base: &RequestDraft, update: &RequestDraft, ctx: &Context) -> RequestDraft {
     let mut m = base.clone();
     let mut from_update: Vec<&'static str> = Vec::new();
@@ -1020,6 +1176,45 @@ pub fn merge(base: &RequestDraft, update: &RequestDraft, ctx: &Context) -> Reque
     complete_times(&mut m);
     finalize(&mut m, ctx);
     m
+}
+
+/// The warnings of a draft in `lang` ("it", "en"), their values in that language too.
+pub fn render_warnings(lang: &str, d: &RequestDraft) -> Vec<Warning> {
+    d.warning_notes
+        .iter()
+        .map(|n| Warning {
+            code: n.code.clone(),
+            message: messages::note_text(lang, n),
+        })
+        .collect()
+}
+
+/// Whether a short answer confirms what was asked ("sì", "giusto", "esatto", "ok", "yes").
+pub fn is_yes(text: &str) -> bool {
+    let f = fold::Folded::new(text.trim());
+    let t = f
+        .text
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_string();
+    const YES: &[&str] = &[
+        "si",
+        "sì",
+        "giusto",
+        "esatto",
+        "ok",
+        "okay",
+        "va bene",
+        "corretto",
+        "confermo",
+        "certo",
+        "si giusto",
+        "si grazie",
+        "si esatto",
+        "yes",
+        "right",
+        "correct",
+    ];
+    YES.iter().any(|y| t == *y)
 }
 
 /// The answer to one question of a dialogue ("giovedì alle 10" after "Per quando?"): the asked

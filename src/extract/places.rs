@@ -36,19 +36,26 @@ const ALIASES: &[(&str, &str)] = &[
     ("caprino", "Caprino Bergamasco"),
     ("san giovanni bianco", "San Giovanni Bianco"),
     ("villa d alme", "Villa d'Almè"),
+    // places everyone in the province knows by their name alone
+    ("ospedale papa giovanni", "Bergamo"),
+    ("cps di borgo palazzo", "Bergamo"),
 ];
 
 /// Frazioni that belong to several comuni: naming one does not tell which comune (ask).
-const SHARED_FRAZIONI: &[(&str, &[&str])] = &[(
-    "zingonia",
-    &[
-        "Boltiere",
-        "Ciserano",
-        "Osio Sotto",
-        "Verdellino",
-        "Verdello",
-    ],
-)];
+const SHARED_FRAZIONI: &[(&str, &[&str])] = &[
+    (
+        "zingonia",
+        &[
+            "Boltiere",
+            "Ciserano",
+            "Osio Sotto",
+            "Verdellino",
+            "Verdello",
+        ],
+    ),
+    // "a Osio": Osio Sopra or Osio Sotto
+    ("osio", &["Osio Sopra", "Osio Sotto"]),
+];
 
 /// A frazione shared by several comuni, named in the folded text: its name and the comuni.
 pub(crate) fn shared_frazione(folded: &str) -> Option<(&'static str, &'static [&'static str])> {
@@ -393,7 +400,15 @@ pub(crate) fn find_address(original: &str) -> Option<(usize, String)> {
             .unwrap_or("")
             .trim_matches('.')
             .to_lowercase();
-        !NOT_STREETS.contains(&first.as_str()) && !first.chars().all(|c| c.is_ascii_digit())
+        // "via del Partigiano" is a street, "per via del fatto" is not: a capital after "del"
+        let named = matches!(first.as_str(), "di" | "del" | "dei" | "della" | "delle")
+            && name
+                .split_whitespace()
+                .nth(1)
+                .and_then(|w| w.chars().next())
+                .is_some_and(char::is_uppercase);
+        (named || !NOT_STREETS.contains(&first.as_str()))
+            && !first.chars().all(|c| c.is_ascii_digit())
     };
     for c in ADDRESS.captures_iter(original) {
         let (Some(all), Some(name)) = (c.get(0), c.get(1)) else {

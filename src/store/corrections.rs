@@ -100,6 +100,20 @@ fn channel_name(c: Channel) -> &'static str {
 }
 
 impl Tx {
+    /// The raw bytes of the first message that made a request (the text a correction of it is
+    /// about), if not yet purged.
+    pub async fn first_inbound_raw(&mut self, request_id: i64) -> Result<Option<Vec<u8>>> {
+        let raw: Option<Option<Vec<u8>>> = with_tx!(self, c => {
+            sqlx::query_scalar(
+                "SELECT raw FROM inbound_messages WHERE request_id = $1 ORDER BY id LIMIT 1",
+            )
+            .bind(request_id)
+            .fetch_optional(&mut *c)
+            .await?
+        });
+        Ok(raw.flatten())
+    }
+
     /// Keeps a correction, in the transaction that applies it.
     pub async fn record_correction(
         &mut self,

@@ -120,6 +120,18 @@ impl Browser {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("webdriver {path}: {e}"))
+    }
+
+    /// One WebDriver command; its error object when the driver refuses it.
+    async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Value> {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut rq = self.http.request(method, url);
         if let Some(b) = body {
@@ -127,9 +139,39 @@ impl Browser {
         }
         let v: Value = rq.send().await.unwrap().json().await.unwrap();
         if v["value"].get("error").is_some() {
-            panic!("webdriver {path}: {}", v["value"]);
+            return Err(v["value"].clone());
         }
-        v["value"].clone()
+        Ok(v["value"].clone())
+    }
+
+    /// The visible text once it contains `needle` (a click that submits a form navigates while
+    /// the old page may still be read, or vanish under the reader); panics after 10 s.
+    pub async fn text_with(&self, needle: &str) -> String {
+        let t0 = Instant::now();
+        let mut last = String::new();
+        while t0.elapsed() < Duration::from_secs(10) {
+            let body = self
+                .try_call(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": "body"})),
+                )
+                .await;
+            if let Ok(b) = body {
+                let id = b[ELEMENT].as_str().unwrap_or_default().to_string();
+                if let Ok(t) = self
+                    .try_call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+                    .await
+                {
+                    last = t.as_str().unwrap_or_default().to_string();
+                    if last.contains(needle) {
+                        return last;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no {needle:?} on the page: {last}");
     }
 
     pub async fn goto(&self, url: &str) {

@@ -983,6 +983,47 @@ impl Intake {
         })
     }
 
+    /// A follow-up that changed a field the first mail had stated: the first mail's text (as
+    /// the extractor read it) and the fields as they are now are kept as a correction, without
+    /// personal data ([`crate::extract::corrections::pair`]).
+    async fn keep_correction(
+        &self,
+        tx: &mut Tx,
+        before: &crate::store::Request,
+        after: &crate::store::Request,
+        now: DateTime<Utc>,
+    ) -> Result<(), IntakeError> {
+        use crate::extract::corrections;
+        let Some(raw) = tx.first_inbound_raw(before.id).await? else {
+            return Ok(());
+        };
+        let Ok(mail) = parse_email(&raw, &self.cfg.limits) else {
+            return Ok(());
+        };
+        let m = mail.effective();
+        let text = text::reading(
+            m.subject.as_deref(),
+            m.text_plain.as_deref(),
+            m.text_html.as_deref(),
+        );
+        let mut ctx = crate::extract::Context::new(before.created_at, Channel::Email);
+        ctx.tz = self.cfg.timezone;
+        ctx.min_notice_hours = self.cfg.min_notice_hours;
+        let read = crate::extract::extract(&text, &ctx);
+        let now_fields =
+            corrections::changed_only(&read, &crate::intake::draft_from_request(after));
+        if let Some(pair) = corrections::pair(&text, &ctx, &read, &now_fields) {
+            tx.record_correction(
+                Some(before.id),
+                crate::store::CorrectionSource::FollowUp,
+                &pair,
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// What the extractor reads in the subject and new text, with what the operator record
     /// says about the sender.
     fn understand(
@@ -1002,17 +1043,48 @@ impl Intake {
             ambito: operator.map(|o| o.ambito),
             email: sender.clone(),
             phone: operator.and_then(|o| o.phone.clone()),
+            cooperative: r.sender.as_ref().is_some_and(|a| {
+                self.cfg.own_addresses.iter().any(|o| {
+                    o.rsplit_once('@')
+                        .is_some_and(|(_, d)| d.eq_ignore_ascii_case(a.domain()))
+                })
+            }),
         };
-        let mut u = understand::understand(reading, now, &self.cfg.extract_settings(), sender_info);
+        let cooperative = sender_info.cooperative;
+        let sent = r
+            .email
+            .effective()
+            .date
+            .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0));
+        let mut u = understand::understand(
+            reading,
+            now,
+            sent,
+            &self.cfg.extract_settings(),
+            sender_info,
+        );
         let fields = &mut u.fields;
         fields.channel = Some(Channel::Email);
-        fields.requester_email = sender;
-        fields.requester_name = db_opt(
-            r.display_name
-                .clone()
-                .or(fields.requester_name.take())
-                .or_else(|| operator.map(|o| o.name.clone())),
-        );
+        // Forwarded by the cooperative: the forwarded message's writer is the requester. By PEC
+        // the From is an office's protocol mailbox: the address the writer signs with is theirs.
+        let from_text = fields.requester_email.take();
+        let pec_signed = r.email.pec_inner.is_some() && from_text != sender;
+        let forwarded_for = if cooperative || pec_signed {
+            from_text
+        } else {
+            None
+        };
+        if forwarded_for.is_some() {
+            fields.requester_email = forwarded_for;
+        } else {
+            fields.requester_email = sender;
+            fields.requester_name = db_opt(
+                r.display_name
+                    .clone()
+                    .or(fields.requester_name.take())
+                    .or_else(|| operator.map(|o| o.name.clone())),
+            );
+        }
         if let Some(op) = operator {
             fields.operator_id = Some(op.id);
             fields.ente = Some(op.ente.clone());
@@ -1178,6 +1250,9 @@ impl Intake {
                 .await;
         match added {
             Ok(crate::app::follow_up::FollowUp::Merged(updated)) => {
+                // A follow-up that corrected stated fields is kept for the extractor's
+                // evaluation (without personal data).
+                self.keep_correction(tx, &request, &updated, now).await?;
                 let notes = u.map(|u| u.notes).unwrap_or_default();
                 let body = replies::ack_body(&self.cfg.lang, &updated, true, &notes);
                 self.enqueue_reply(tx, s, &updated, "update", body).await?;

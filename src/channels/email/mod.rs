@@ -3,6 +3,8 @@
 //!
 //! Code map, from pure to I/O:
 //! - [`parse`]: raw bytes -> [`InboundEmail`] within [`Limits`] (PEC envelopes unwrapped);
+//! - `charset`: raw 8-bit headers and bodies without a charset (declared charset, else
+//!   windows-1252);
 //! - [`address`]: [`EmailAddress`](address::EmailAddress), exactly one valid mailbox;
 //! - [`classify`](mod@classify): new request, follow-up, cancellation, or a machine (auto-reply, bounce, read
 //!   receipt, PEC receipt/anomaly, list, our own mail by our keyed mark) that is recorded and never answered;
@@ -20,6 +22,7 @@
 
 pub mod address;
 pub mod auth_results;
+mod charset;
 pub mod classify;
 pub mod imap;
 pub mod intake;

@@ -209,7 +209,7 @@ fn parse_email_inner(raw: &[u8], limits: &Limits) -> Result<InboundEmail, ParseE
             .map(|m| HeaderSummary {
                 message_id: m.message_id().map(clean_id),
                 from: sole_mailbox(&m, HeaderName::From).ok().flatten(),
-                subject: m.subject().map(str::to_owned),
+                subject: super::charset::subject(&m),
                 date: m.date().and_then(valid_date),
             })
             .unwrap_or_default();
@@ -412,14 +412,14 @@ fn from_message(
         from_invalid: sole_mailbox(message, HeaderName::From).is_err(),
         reply_to: sole_mailbox(message, HeaderName::ReplyTo).ok().flatten(),
         reply_to_invalid: sole_mailbox(message, HeaderName::ReplyTo).is_err(),
-        subject: message.subject().map(|s| s.trim().to_owned()),
+        subject: super::charset::subject(message),
         date: message.date().and_then(valid_date),
         size,
         ..Default::default()
     };
     email.signals = signals(message);
-    email.text_plain = join_bodies(message.text_bodies(), false);
-    email.text_html = join_bodies(message.html_bodies(), true);
+    email.text_plain = join_bodies(message, message.text_bodies(), false);
+    email.text_html = join_bodies(message, message.html_bodies(), true);
 
     let mut inner_pec = None;
     for part in message.attachments() {
@@ -589,6 +589,7 @@ fn signals(message: &Message<'_>) -> Signals {
 }
 
 fn join_bodies<'a>(
+    message: &Message<'_>,
     parts: impl Iterator<Item = &'a mail_parser::MessagePart<'a>>,
     html: bool,
 ) -> Option<String> {
@@ -602,7 +603,7 @@ fn join_bodies<'a>(
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(text);
+        out.push_str(&super::charset::part_text(message, part, text));
     }
     if out.trim().is_empty() {
         None
@@ -616,7 +617,7 @@ fn join_bodies<'a>(
 /// group, an address that does not parse). `"x" <evil@evil.test;>, laura@example.org` is
 /// two entries, so it identifies nobody, not Laura.
 fn sole_mailbox(message: &Message<'_>, field: HeaderName<'_>) -> Result<Option<Mailbox>, ()> {
-    let mut values = message.header_values(field);
+    let mut values = message.header_values(field.clone());
     let Some(value) = values.next() else {
         return Ok(None);
     };
@@ -630,10 +631,11 @@ fn sole_mailbox(message: &Message<'_>, field: HeaderName<'_>) -> Result<Option<M
     };
     let addr = plain_address(a.address().ok_or(())?).ok_or(())?;
     Ok(Some(Mailbox {
-        name: a
-            .name()
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty()),
+        name: super::charset::display_name(message, field).or_else(|| {
+            a.name()
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty())
+        }),
         address: EmailAddress::parse(addr).ok_or(())?,
     }))
 }

@@ -26,16 +26,8 @@ pub fn note_text(lang: &str, note: &Note) -> String {
     let l = lang_of(lang);
     let key = format!("extract.{}", note.code);
     match Prompts::global().template(l, &key) {
-        Some(_) => {
-            let args: Vec<(&str, &str)> = note
-                .args
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            Prompts::global()
-                .try_render(l, &key, &args)
-                .unwrap_or_else(|_| note.code.replace('_', " "))
-        }
+        // Its values (weekdays, holidays, language names) in the reader's language too.
+        Some(_) => crate::extract::messages::note_text(l.as_str(), note),
         None => note.code.replace('_', " "),
     }
 }

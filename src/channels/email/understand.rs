@@ -52,9 +52,17 @@ fn context(now: DateTime<Utc>, s: &Settings, sender: SenderInfo) -> Context {
     ctx
 }
 
-/// Reads a new request.
-pub fn understand(text: &str, now: DateTime<Utc>, s: &Settings, sender: SenderInfo) -> Understood {
-    let draft = extract::extract(text, &context(now, s, sender));
+/// Reads a new request; `sent` is the mail's Date (its relative dates count from then).
+pub fn understand(
+    text: &str,
+    now: DateTime<Utc>,
+    sent: Option<DateTime<Utc>>,
+    s: &Settings,
+    sender: SenderInfo,
+) -> Understood {
+    let mut ctx = context(now, s, sender);
+    ctx.sent = sent;
+    let draft = extract::extract(text, &ctx);
     let fields = crate::intake::fields_from_draft(&draft, s.tz);
     Understood {
         fields,
@@ -89,6 +97,7 @@ mod tests {
         let u = understand(
             "Serve una mediatrice di lingua araba per un colloquio il 12/03 alle 14.30 presso la sede di Dalmine, durata 2 ore.",
             now(),
+            None,
             &Settings::default(),
             SenderInfo::default(),
         );
@@ -99,6 +108,7 @@ mod tests {
         let u = understand(
             "Serve un mediatore urdu il 5 aprile per un colloquio a Bergamo",
             now(),
+            None,
             &Settings::default(),
             SenderInfo::default(),
         );

@@ -57,6 +57,17 @@ pub struct Draft {
     pub urgent: bool,
     #[serde(default)]
     pub mediator_gender: Option<Gender>,
+    /// The extractor's question about a field it read with doubt ("Ho capito giovedì 11 marzo
+    /// alle 10: giusto?"), asked once every field is known; gone when answered.
+    #[serde(default)]
+    pub ask: Option<crate::extract::Note>,
+    /// When the first message was read (its "domani" counted from then), for a correction.
+    #[serde(default)]
+    pub read_at: Option<DateTime<Utc>>,
+    /// The operator changed a field the extractor had read (Modifica, or another value for a
+    /// doubted one): the pair is kept as a correction when the request is confirmed.
+    #[serde(default)]
+    pub corrected: bool,
     /// The operator's own words, kept for the coordinator (never sent in offers).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -96,6 +107,17 @@ impl Draft {
 
     /// Copies every field `other` knows over this draft (a later message corrects an earlier).
     pub fn merge(&mut self, other: Draft) {
+        let other_fields = [
+            other.date.is_some() || other.time.is_some(),
+            other.comune.is_some(),
+            other.language.is_some(),
+        ];
+        let other_sets = |set: &[bool; 3], f: Field| match f {
+            Field::Date => set[0],
+            Field::Comune => set[1],
+            Field::Language => set[2],
+            _ => false,
+        };
         macro_rules! take {
             ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
         }
@@ -111,7 +133,56 @@ impl Draft {
             mediator_gender
         );
         self.urgent |= other.urgent;
+        self.corrected |= other.corrected;
+        self.read_at = self.read_at.or(other.read_at);
         self.notes.extend(other.notes);
+        // A new doubt replaces the old one; a value given again for the doubted field settles it.
+        match (other.ask, self.unsure_field()) {
+            (Some(ask), _) => self.ask = Some(ask),
+            (None, Some(field)) if other_sets(&other_fields, field) => self.ask = None,
+            _ => {}
+        }
+    }
+
+    /// The field the pending question is about.
+    pub fn unsure_field(&self) -> Option<Field> {
+        match self.ask.as_ref()?.code.as_str() {
+            "question_when" => Some(Field::Date),
+            "question_place" => Some(Field::Comune),
+            "question_language" => Some(Field::Language),
+            _ => None,
+        }
+    }
+
+    /// The pending question in `lang`, its values in words ("giovedì 11 marzo, 10:00").
+    pub fn question(&self, lang: crate::config::Lang) -> Option<String> {
+        let ask = self.ask.as_ref()?;
+        let value = |k: &str| {
+            ask.args
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("")
+        };
+        let args: Vec<(String, String)> = match ask.code.as_str() {
+            "question_when" => {
+                let date = NaiveDate::parse_from_str(value("date"), "%Y-%m-%d").ok()?;
+                let time = NaiveTime::parse_from_str(value("time"), "%H:%M").ok();
+                vec![("when".into(), crate::vocab::date_time(lang, date, time))]
+            }
+            "question_language" => vec![
+                ("nationality".into(), value("nationality").to_string()),
+                (
+                    "language".into(),
+                    crate::vocab::language(lang, value("language")),
+                ),
+            ],
+            _ => ask.args.clone(),
+        };
+        let refs: Vec<(&str, &str)> = args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        crate::prompts::Prompts::global()
+            .try_render(lang, &format!("extract.{}", ask.code), &refs)
+            .ok()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -194,8 +265,52 @@ fn from_extracted(d: crate::extract::RequestDraft) -> Draft {
         address: d.address.or(d.office),
         urgent: d.urgent,
         mediator_gender: d.mediator_gender,
+        ask: d.ask,
+        read_at: None,
+        corrected: false,
         notes: Vec::new(),
     }
+}
+
+/// The correction to keep when the operator changed what the extractor read from their first
+/// message: that text with the fields as confirmed (personal data removed by
+/// [`crate::extract::corrections::pair`]); `None` when nothing read was changed.
+pub fn correction(d: &Draft, tz: Tz) -> Option<crate::extract::corrections::CorrectionPair> {
+    use crate::extract::{LanguageRef, corrections, languages, places};
+    if !d.corrected {
+        return None;
+    }
+    let text = d.notes.first()?;
+    let ctx = context(d.read_at?, tz);
+    let before = crate::extract::extract(text, &ctx);
+    let mut after = before.clone();
+    after.language = d.language.clone().map(|code| LanguageRef {
+        name: languages::by_code(code.as_str())
+            .map(|l| l.name.clone())
+            .unwrap_or_default(),
+        code,
+    });
+    after.intervention = d.intervention;
+    if d.intervention == Some(InterventionType::TraduzioneScritta) {
+        after.deadline = d.date;
+        after.date = None;
+    } else {
+        after.date = d.date;
+        after.start = d.time;
+        after.end = match (d.time, d.duration_minutes) {
+            (Some(t), Some(m)) => Some(t + chrono::Duration::minutes(m)),
+            _ => before.end,
+        };
+        after.duration_minutes = d.duration_minutes.and_then(|m| u32::try_from(m).ok());
+    }
+    after.modality = d.modality;
+    after.comune = d
+        .comune
+        .as_deref()
+        .and_then(places::comune_by_name)
+        .cloned();
+    after.mediator_gender = d.mediator_gender;
+    corrections::pair(text, &ctx, &before, &after)
 }
 
 /// Reads whatever fields a free-text message contains, with the shared extractor.

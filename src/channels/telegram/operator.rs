@@ -11,7 +11,9 @@ use super::updates::Incoming;
 use crate::authz::{Action, RequestFacts, authorize};
 use crate::dispatch::engine::DispatchError;
 use crate::domain::{Appointment, Channel, InterventionType, RequestStatus};
-use crate::store::{DialogueRow, NewRequest, Operator, RequestFilter, StoreError, Tx};
+use crate::store::{
+    CorrectionSource, DialogueRow, NewRequest, Operator, RequestFilter, StoreError, Tx,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -362,8 +364,15 @@ impl TelegramBot {
         field: Field,
         text: &str,
     ) -> HResult {
+        if d.draft.unsure_field() == Some(field) && crate::extract::is_yes(text) {
+            // The extractor's doubt confirmed ("sì"): the value stands.
+            d.draft.ask = None;
+            return self.advance(turn, d, false).await;
+        }
         let found = draft::read_answer(field, text, turn.now, self.cfg.tz);
         let answered = draft::field_known(&found, field);
+        // Another value for a field the extractor had read with doubt: it read it wrong.
+        d.draft.corrected |= answered && d.draft.unsure_field() == Some(field);
         d.draft.merge(found);
         if answered {
             return self.advance(turn, d, true).await;
@@ -386,6 +395,9 @@ impl TelegramBot {
     async fn read_whole(&self, turn: &mut Turn<'_>, mut d: Dialogue, text: &str) -> HResult {
         let mut found = draft::read_text(text, turn.now, self.cfg.tz);
         found.notes.push(text.to_string());
+        // After [Modifica] the text corrects what was read before.
+        d.draft.corrected |= d.state == State::Modifying && !found.is_empty();
+        d.draft.read_at = d.draft.read_at.or(Some(turn.now));
         d.draft.merge(found);
         if d.draft.is_empty() {
             self.say(turn.out, turn.chat, None, self.t("new_request"), vec![]);
@@ -459,6 +471,23 @@ impl TelegramBot {
         let today = turn.now.with_timezone(&self.cfg.tz).date_naive();
         d.step += 1;
         let missing = d.draft.missing();
+        // Every field known but one read with doubt: the extractor's question first.
+        let doubt = d
+            .draft
+            .unsure_field()
+            .zip(d.draft.question(self.cfg.lang))
+            .filter(|_| missing.is_empty());
+        if let Some((field, question)) = doubt {
+            d.state = State::Asking(field);
+            let mut text = String::new();
+            if with_summary {
+                text.push_str(&self.summary(&d.draft));
+                text.push_str("\n\n");
+            }
+            text.push_str(&question);
+            self.say(turn.out, chat, None, text, vec![]);
+            return self.save_op(turn, &d).await;
+        }
         match missing.first() {
             Some(&field) => {
                 d.state = State::Asking(field);
@@ -561,6 +590,10 @@ impl TelegramBot {
         let req = crate::app::create::from_draft(self.dispatcher.core(), tx, &actor, &new, now)
             .await
             .map_err(super::bot::core_store)?;
+        if let Some(pair) = draft::correction(d, self.cfg.tz) {
+            tx.record_correction(Some(req.id), CorrectionSource::BotEdit, &pair, now)
+                .await?;
+        }
         tx.delete_dialogue(chat).await?;
         out.request_id = Some(req.id);
         out.dispatch_now = Some(req.code);
