@@ -312,7 +312,8 @@ pub(super) async fn new_request(
 
 /// `POST /requests/CODE/review` (`decision` = `accept` | `reject`, `csrf`): a coordinator
 /// accepts a request held from an unknown email sender (the sender gets the acknowledgement)
-/// or rejects it (nobody is written to), through the email intake's review, as the bot does.
+/// or rejects it (nobody is written to), through the core's review (`app::review`), as the bot
+/// and the CLI do.
 pub(super) async fn review(
     State(st): State<Arc<WebState>>,
     Path(code): Path<String>,
