@@ -84,6 +84,11 @@ pub fn hash_token(raw: &str) -> String {
     hex::encode(sha2::Sha256::digest(raw.as_bytes()))
 }
 
+/// A session row's `(person_kind, person_id)`; none for a kind this version does not know.
+fn session_of((kind, person_id): (String, i64)) -> Option<ConsoleSession> {
+    ConsoleRole::parse(&kind).map(|role| ConsoleSession { role, person_id })
+}
+
 impl Tx {
     /// A new one-time login link's token for this person, valid [`LINK_MINUTES`]; `None` when
     /// they already had [`LINKS_PER_HOUR`] links within the hour (nothing is stored then).
@@ -197,12 +202,7 @@ impl Store {
                 .fetch_optional(&mut *c)
                 .await?
         });
-        let Some(session) = row.and_then(|(k, id)| {
-            ConsoleRole::parse(&k).map(|role| ConsoleSession {
-                role,
-                person_id: id,
-            })
-        }) else {
+        let Some(session) = row.and_then(session_of) else {
             tx.rollback().await?;
             return Ok(None);
         };
@@ -244,12 +244,7 @@ impl Store {
                 .fetch_optional(p)
                 .await?
         });
-        Ok(row.and_then(|(k, id)| {
-            ConsoleRole::parse(&k).map(|role| ConsoleSession {
-                role,
-                person_id: id,
-            })
-        }))
+        Ok(row.and_then(session_of))
     }
 
     /// [`Store::touch_console_session`] without moving its last use: the queue's live refresh
@@ -268,12 +263,7 @@ impl Store {
                 .fetch_optional(p)
                 .await?
         });
-        Ok(row.and_then(|(k, id)| {
-            ConsoleRole::parse(&k).map(|role| ConsoleSession {
-                role,
-                person_id: id,
-            })
-        }))
+        Ok(row.and_then(session_of))
     }
 
     /// Log-out: the session opens nothing any more.
