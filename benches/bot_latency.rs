@@ -32,7 +32,7 @@ async fn child(api_url: String, token: String, db_url: String) {
     let mut settings = TelegramSettings::new(token);
     settings.api_url = Some(api_url);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let running = start_polling(&settings, store, clock)
+    let running = start_polling(&settings, store, clock, connecting::renderers::channels())
         .await
         .expect("bot starts");
     println!("ready");

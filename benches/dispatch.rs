@@ -152,7 +152,12 @@ async fn bench_accept(store: Store, label: &str) {
         wave_size: 3,
         ..Default::default()
     };
-    let d = Dispatcher::new(store.clone(), Arc::new(clock.clone()), settings);
+    let d = Dispatcher::new(
+        store.clone(),
+        Arc::new(clock.clone()),
+        settings,
+        connecting::renderers::channels(),
+    );
     store
         .add_coordinator(
             &NewCoordinator {
@@ -276,7 +281,7 @@ async fn bench_outbox(store: Store, label: &str) {
         },
     )
     .with_events(connecting::app::delivery::events(
-        connecting::app::Core::new(Default::default()),
+        connecting::renderers::core(Default::default()),
     ));
     let t = Instant::now();
     let mut sent = 0;

@@ -73,7 +73,12 @@ async fn latency(n: usize, gap: Duration) {
     let store = open_store(dir.path(), "latency.db").await;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let sink = Arc::new(Timed {
-        inner: Intake::new(store.clone(), cfg(), Arc::new(SystemClock)),
+        inner: Intake::new(
+            store.clone(),
+            cfg(),
+            Arc::new(SystemClock),
+            connecting::renderers::channels(),
+        ),
         done: tx,
     });
     let mut icfg = ImapConfig::new(
@@ -162,7 +167,12 @@ async fn throughput(rounds: usize) {
     for round in 0..rounds {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = open_store(dir.path(), &format!("ingest-{round}.db")).await;
-        let intake = Intake::new(store, c.clone(), Arc::new(SystemClock));
+        let intake = Intake::new(
+            store,
+            c.clone(),
+            Arc::new(SystemClock),
+            connecting::renderers::channels(),
+        );
         let t0 = Instant::now();
         let report = ingest_with(&intake, std::slice::from_ref(&corpus))
             .await

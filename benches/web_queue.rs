@@ -87,13 +87,19 @@ async fn main() {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let state = WebState {
         store: store.clone(),
-        dispatcher: Dispatcher::new(store.clone(), clock.clone(), DispatchSettings::default()),
+        dispatcher: Dispatcher::new(
+            store.clone(),
+            clock.clone(),
+            DispatchSettings::default(),
+            connecting::renderers::channels(),
+        ),
         clock,
         lang: connecting::config::Lang::It,
         tz: chrono_tz::Europe::Rome,
         secure_cookies: false,
         idle_secs: 3600,
         absolute_secs: 12 * 3600,
+        quarantine_retry: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

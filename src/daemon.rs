@@ -80,6 +80,34 @@ async fn signal() {
 pub use crate::settings::{dispatch_settings, message_id_domain, own_address, retry_policy};
 
 /// The email pipeline's settings.
+/// The console's "read this quarantined email again", over the email intake (the console
+/// never calls the email channel itself).
+pub fn quarantine_retry(
+    intake: std::sync::Arc<crate::channels::email::Intake>,
+) -> crate::web::QuarantineRetry {
+    use crate::channels::email::{IntakeError, Outcome};
+    use crate::web::Retried;
+    std::sync::Arc::new(move |id| {
+        let intake = intake.clone();
+        Box::pin(async move {
+            match intake.retry_quarantined(id).await {
+                Ok(
+                    Outcome::Created { code, .. }
+                    | Outcome::Updated { code, .. }
+                    | Outcome::Cancelled { code, .. },
+                ) => Retried::Request(code),
+                Ok(Outcome::Quarantined { error }) => Retried::Quarantined(error),
+                Ok(_) => Retried::Handled,
+                Err(IntakeError::NotQuarantined(_) | IntakeError::Purged(_)) => Retried::Gone,
+                Err(e) => {
+                    tracing::warn!(inbound = id, error = %e, "quarantine retry failed");
+                    Retried::Quarantined(e.to_string())
+                }
+            }
+        })
+    })
+}
+
 pub fn email_intake_config(cfg: &Config) -> crate::channels::email::IntakeConfig {
     let mut ic =
         crate::channels::email::IntakeConfig::new(&own_address(cfg), &message_id_domain(cfg));
@@ -117,7 +145,7 @@ pub fn oauth2_tokens(
         crate::oauth2::TokenSource::from_config(o).map_err(|e| anyhow::anyhow!("oauth2: {e}"))?,
     );
     let (store, lang) = (store.clone(), cfg.intake.language);
-    let core = crate::app::Core::new(dispatch_settings(cfg));
+    let core = crate::renderers::core(dispatch_settings(cfg));
     tokens.on_refused(std::sync::Arc::new(move |r: crate::oauth2::Refusal| {
         let (store, core) = (store.clone(), core.clone());
         Box::pin(async move {
@@ -351,9 +379,14 @@ impl Parts {
             tracing::info!(part = "telegram", "not configured, skipped");
             return Ok(TelegramParts::default());
         };
-        let (client, bot) = runtime::connect(&settings, self.store.clone(), self.clock.clone())
-            .await
-            .map_err(|e| anyhow::anyhow!("telegram: {e}"))?;
+        let (client, bot) = runtime::connect(
+            &settings,
+            self.store.clone(),
+            self.clock.clone(),
+            crate::renderers::channels(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("telegram: {e}"))?;
         transports.telegram = Some(Arc::new(crate::channels::telegram::TelegramTransport::new(
             client.clone(),
         )));
@@ -430,7 +463,7 @@ impl Parts {
             retry_policy(cfg),
         )
         .with_wake(wake.clone())
-        .with_events(crate::app::delivery::events(crate::app::Core::new(
+        .with_events(crate::app::delivery::events(crate::renderers::core(
             dispatch_settings(cfg),
         )));
         if let Some(s) = &cfg.smtp {
@@ -454,6 +487,7 @@ impl Parts {
             self.store.clone(),
             self.clock.clone(),
             dispatch_settings(cfg),
+            crate::renderers::channels(),
         )
         .with_wake(wake.clone(), Some(outbox_wake));
         let rx = self.shutdown.0.clone();
@@ -484,6 +518,7 @@ impl Parts {
                 self.store.clone(),
                 email_intake_config(cfg),
                 self.clock.clone(),
+                crate::renderers::channels(),
             )
             .with_wake(dispatch_wake),
         );
@@ -518,7 +553,7 @@ impl Parts {
         self.tasks.spawn(stale_watch(
             http.clone(),
             cfg.intake.language,
-            crate::app::Core::new(dispatch_settings(cfg)),
+            crate::renderers::core(dispatch_settings(cfg)),
             self.shutdown.clone(),
         ));
     }
@@ -561,13 +596,23 @@ impl Parts {
             self.store.clone(),
             self.clock.clone(),
             dispatch_settings(cfg),
+            crate::renderers::channels(),
         )
-        .with_wake(dispatch_wake, Some(outbox_wake));
+        .with_wake(dispatch_wake.clone(), Some(outbox_wake));
+        let dispatch_wake_for_retry = dispatch_wake;
         let Some(state) =
             crate::web::WebState::new(self.store.clone(), dispatcher, self.clock.clone(), cfg)
         else {
             return Ok(None);
         };
+        let intake = crate::channels::email::Intake::new(
+            self.store.clone(),
+            email_intake_config(cfg),
+            self.clock.clone(),
+            crate::renderers::channels(),
+        )
+        .with_wake(dispatch_wake_for_retry);
+        let state = state.with_quarantine_retry(quarantine_retry(std::sync::Arc::new(intake)));
         let app = crate::web::router(state);
         let Some(addr) = web.own_addr()? else {
             tracing::info!(part = "web", "console served on http.listen");

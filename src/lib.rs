@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod oauth2;
 pub mod outbox;
 pub mod prompts;
+pub mod renderers;
 pub mod settings;
 pub mod shutdown;
 pub mod store;

@@ -62,6 +62,40 @@ pub fn language(lang: Lang, code: &str) -> String {
     .unwrap_or_else(|| code.to_string())
 }
 
+/// The language a person names in a form: its name in `lang` ("arabo", "Arabic"), any Italian
+/// name or variant the extractor knows ("araba", "bangla"), or its code ("ar"). `None` when it
+/// names none.
+pub fn language_from_words(lang: Lang, text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let english = || {
+        ENGLISH_NAMES
+            .iter()
+            .find(|(_, name)| name.eq_ignore_ascii_case(text))
+            .map(|(code, _)| (*code).to_string())
+    };
+    let italian = || crate::extract::languages::by_name(text).map(|l| l.code.clone());
+    let code = || crate::extract::languages::by_code(text).map(|l| l.code.clone());
+    match lang {
+        Lang::En => english().or_else(italian),
+        Lang::It => italian().or_else(english),
+    }
+    .or_else(code)
+}
+
+/// Every language the catalogue knows, named in `lang`, sorted by name: the form's choices.
+pub fn language_names(lang: Lang) -> Vec<String> {
+    let mut names: Vec<String> = crate::extract::languages::all()
+        .iter()
+        .map(|l| language(lang, &l.code))
+        .collect();
+    names.sort_by_key(|n| n.to_lowercase());
+    names.dedup();
+    names
+}
+
 /// `words.<prefix>_<code>` when the catalogue has it, else the code with spaces for
 /// underscores (an open-ended code, such as a history action, never shows as `snake_case`).
 fn words_or_code(lang: Lang, prefix: &str, code: &str) -> String {

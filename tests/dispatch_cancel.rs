@@ -24,7 +24,12 @@ const REQUESTER: &str = "laura.rossi@comune.dalmine.bg.it";
 fn intake(w: &World) -> Intake {
     let mut c = IntakeConfig::new("info@coop.example", "connecting.coop.example");
     c.allowed_sender_domains = vec!["comune.dalmine.bg.it".into()];
-    Intake::new(w.store.clone(), c, Arc::new(w.clock.clone()))
+    Intake::new(
+        w.store.clone(),
+        c,
+        Arc::new(w.clock.clone()),
+        connecting::renderers::channels(),
+    )
 }
 
 fn cancellation_mail(from: &str, code: RequestCode, id: &str) -> Vec<u8> {

@@ -121,11 +121,13 @@ both_backends!(
             db.another_instance().await,
             clock.clone(),
             DispatchSettings::default(),
+            connecting::renderers::channels(),
         );
         let b = Dispatcher::new(
             db.another_instance().await,
             clock.clone(),
             DispatchSettings::default(),
+            connecting::renderers::channels(),
         );
         let run = |d: Dispatcher| async move {
             let mut fired = 0;

@@ -47,28 +47,13 @@ both_backends!(
             )
             .await
             .unwrap();
-        let code = w.request("ar", d(2027, 3, 10), t(10, 0), 90, None).await;
         // The requester wrote from laura@... (the World's default is a municipal address).
+        let code = w
+            .request_with("ar", d(2027, 3, 10), t(10, 0), 90, |r| {
+                r.requester_email = Some("laura@comune.example.it".into())
+            })
+            .await;
         let id = w.store.request(code).await.unwrap().id;
-        let sql = "UPDATE requests SET requester_email = $1 WHERE id = $2";
-        match db.store.pool() {
-            connecting::store::Pool::Sqlite(p) => {
-                sqlx::query(sql)
-                    .bind("laura@comune.example.it")
-                    .bind(id)
-                    .execute(p)
-                    .await
-                    .unwrap();
-            }
-            connecting::store::Pool::Postgres(p) => {
-                sqlx::query(sql)
-                    .bind("laura@comune.example.it")
-                    .bind(id)
-                    .execute(p)
-                    .await
-                    .unwrap();
-            }
-        }
         w.dispatcher.dispatch(code).await.unwrap();
         let offer = w.store.offers_for_request(id).await.unwrap().remove(0);
         assert!(matches!(
@@ -95,7 +80,7 @@ both_backends!(
             RetryPolicy::default(),
         )
         .with_events(connecting::app::delivery::events(
-            connecting::app::Core::new(Default::default()),
+            connecting::renderers::core(Default::default()),
         ));
         let s = worker.run_once().await.unwrap();
         assert_eq!(

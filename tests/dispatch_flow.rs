@@ -123,9 +123,10 @@ both_backends!(
         assert_eq!(w.status(code).await, RequestStatus::Assigned);
 
         // An urgent request's wave expires after urgent_offer_timeout_minutes.
-        let code = w.request("ur", d(2027, 3, 2), t(10, 0), 60, None).await;
+        let code = w
+            .request_with("ur", d(2027, 3, 2), t(10, 0), 60, |r| r.urgent = true)
+            .await;
         let id = w.store.request(code).await.unwrap().id;
-        connecting_set_urgent(&db, id).await;
         w.dispatcher.dispatch(code).await.unwrap();
         let timers = w.store.pending_timers(id).await.unwrap();
         assert_eq!(
@@ -137,27 +138,6 @@ both_backends!(
         );
     }
 );
-
-async fn connecting_set_urgent(db: &common::TestDb, id: i64) {
-    match db.store.pool() {
-        connecting::store::Pool::Sqlite(p) => {
-            sqlx::query("UPDATE requests SET urgent = $1 WHERE id = $2")
-                .bind(true)
-                .bind(id)
-                .execute(p)
-                .await
-                .unwrap();
-        }
-        connecting::store::Pool::Postgres(p) => {
-            sqlx::query("UPDATE requests SET urgent = $1 WHERE id = $2")
-                .bind(true)
-                .bind(id)
-                .execute(p)
-                .await
-                .unwrap();
-        }
-    }
-}
 
 both_backends!(continuity_then_fairness_order_the_offers, |db| async move {
     let w = World::new(db.store.clone(), at_rome(2027, 3, 1, 9, 0), settings(3)).await;
@@ -522,7 +502,7 @@ both_backends!(
             Default::default(),
         )
         .with_events(connecting::app::delivery::events(
-            connecting::app::Core::new(Default::default()),
+            connecting::renderers::core(Default::default()),
         ));
         assert_eq!(w.status(code).await, RequestStatus::Assigned);
         assert!(outbox.run_once().await.unwrap().sent >= 2);
@@ -681,25 +661,7 @@ both_backends!(a_failing_timer_does_not_block_the_others, |db| async move {
     w.dispatcher.assign(fine, a.id, "cli").await.unwrap();
     // The broken request's stored language becomes unreadable: its wave timer will fail.
     let broken_id = w.store.request(broken).await.unwrap().id;
-    let sql = "UPDATE requests SET language = $1 WHERE id = $2";
-    match db.store.pool() {
-        connecting::store::Pool::Sqlite(p) => {
-            sqlx::query(sql)
-                .bind("###")
-                .bind(broken_id)
-                .execute(p)
-                .await
-                .unwrap();
-        }
-        connecting::store::Pool::Postgres(p) => {
-            sqlx::query(sql)
-                .bind("###")
-                .bind(broken_id)
-                .execute(p)
-                .await
-                .unwrap();
-        }
-    }
+    common::corrupt(&db.store, "requests", "language", "###", broken_id).await;
     // The wave timer is due first (1 h), the day-before reminder of the fine one later.
     w.clock.set(at_rome(2027, 3, 10, 10, 0));
     assert_eq!(

@@ -82,7 +82,7 @@ fn worker(
         policy,
     )
     .with_events(connecting::app::delivery::events(
-        connecting::app::Core::new(Default::default()),
+        connecting::renderers::core(Default::default()),
     ))
 }
 
@@ -344,7 +344,7 @@ async fn crash_child_process() {
         },
     )
     .with_events(connecting::app::delivery::events(
-        connecting::app::Core::new(Default::default()),
+        connecting::renderers::core(Default::default()),
     ));
     w.run_once().await.unwrap();
 }
@@ -447,7 +447,7 @@ both_backends!(
                 RetryPolicy::default(),
             )
             .with_events(connecting::app::delivery::events(
-                connecting::app::Core::new(Default::default()),
+                connecting::renderers::core(Default::default()),
             ))
             .with_email_cap(3, StdDuration::from_secs(3600))
         };
@@ -531,7 +531,7 @@ both_backends!(
             "blocked".into(),
             vec![Err(DeliveryError::Permanent("bot was blocked".into()))],
         );
-        let english = connecting::app::Core::new(connecting::dispatch::DispatchSettings {
+        let english = connecting::renderers::core(connecting::dispatch::DispatchSettings {
             lang: connecting::config::Lang::En,
             ..Default::default()
         });

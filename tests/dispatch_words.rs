@@ -199,7 +199,7 @@ fn bare_codes(text: &str) -> Vec<String> {
 }
 
 fn core(lang: Lang) -> Core {
-    Core::new(DispatchSettings {
+    connecting::renderers::core(DispatchSettings {
         lang,
         message_id_domain: "connecting.coop.example".into(),
         ..Default::default()

@@ -663,7 +663,12 @@ both_backends!(
             .await
             .unwrap();
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap());
-        let intake = Intake::new(store.clone(), intake_cfg(true), Arc::new(clock));
+        let intake = Intake::new(
+            store.clone(),
+            intake_cfg(true),
+            Arc::new(clock),
+            connecting::renderers::channels(),
+        );
         let genuine = "mx.coop.example; spf=pass smtp.mailfrom=comune.example.it; dmarc=pass (p=REJECT) header.from=comune.example.it";
         // Genuine: the trusted server's pass.
         let out = intake
@@ -788,6 +793,7 @@ both_backends!(
             Arc::new(ManualClock::new(
                 Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap(),
             )),
+            connecting::renderers::channels(),
         );
         let forged2 = String::from_utf8(forged)
             .unwrap()
@@ -815,7 +821,12 @@ both_backends!(
             .await
             .unwrap();
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap());
-        let intake = Intake::new(store.clone(), intake_cfg(false), Arc::new(clock));
+        let intake = Intake::new(
+            store.clone(),
+            intake_cfg(false),
+            Arc::new(clock),
+            connecting::renderers::channels(),
+        );
         let Outcome::Created {
             request_id, code, ..
         } = intake

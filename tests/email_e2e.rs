@@ -28,7 +28,12 @@ use tokio::sync::watch;
 fn intake(store: &Store) -> Arc<Intake> {
     let mut cfg = IntakeConfig::new("info@coop.example", "connecting.coop.example");
     cfg.allowed_sender_domains = vec!["comune.example.it".into()];
-    Arc::new(Intake::new(store.clone(), cfg, Arc::new(SystemClock)))
+    Arc::new(Intake::new(
+        store.clone(),
+        cfg,
+        Arc::new(SystemClock),
+        connecting::renderers::channels(),
+    ))
 }
 
 fn imap_config(port: u16) -> ImapConfig {

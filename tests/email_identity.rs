@@ -47,7 +47,12 @@ impl Rig {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap());
         let mut cfg = IntakeConfig::new("info@coop.example", "coop.example");
         cfg.allowed_sender_domains = vec!["comune.example.it".into()];
-        let intake = Arc::new(Intake::new(store.clone(), cfg, Arc::new(clock.clone())));
+        let intake = Arc::new(Intake::new(
+            store.clone(),
+            cfg,
+            Arc::new(clock.clone()),
+            connecting::renderers::channels(),
+        ));
         let mut imap = ImapConfig::new(
             "127.0.0.1",
             servers.imap_port,
@@ -77,7 +82,7 @@ impl Rig {
             RetryPolicy::default(),
         )
         .with_events(connecting::app::delivery::events(
-            connecting::app::Core::new(Default::default()),
+            connecting::renderers::core(Default::default()),
         ))
         .with_email_cap(10, Duration::from_secs(3600));
         Rig {

@@ -24,7 +24,12 @@ fn cfg() -> IntakeConfig {
 
 fn intake(store: &Store, cfg: IntakeConfig) -> Intake {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap());
-    Intake::new(store.clone(), cfg, Arc::new(clock))
+    Intake::new(
+        store.clone(),
+        cfg,
+        Arc::new(clock),
+        connecting::renderers::channels(),
+    )
 }
 
 fn mail(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8> {
@@ -219,7 +224,10 @@ both_backends!(
             Some(raw.as_slice())
         );
         // Retried with sane limits it becomes a request, on the same inbound row.
-        match quarantine_retry(&store, &cfg(), q[0].id).await.unwrap() {
+        match quarantine_retry(&store, &cfg(), q[0].id, connecting::renderers::channels())
+            .await
+            .unwrap()
+        {
             Outcome::Created { .. } => {}
             other => panic!("{other:?}"),
         }
@@ -252,7 +260,9 @@ both_backends!(
         assert!(matches!(g, Outcome::Quarantined { .. }), "{g:?}");
         let q = quarantine_list(&store).await.unwrap();
         assert!(matches!(
-            quarantine_retry(&store, &cfg(), q[0].id).await.unwrap(),
+            quarantine_retry(&store, &cfg(), q[0].id, connecting::renderers::channels())
+                .await
+                .unwrap(),
             Outcome::Quarantined { .. }
         ));
     }
@@ -290,9 +300,14 @@ both_backends!(
                 }
             }
         }
-        let report = ingest_paths(&store, &c, std::slice::from_ref(&dir))
-            .await
-            .unwrap();
+        let report = ingest_paths(
+            &store,
+            &c,
+            std::slice::from_ref(&dir),
+            connecting::renderers::channels(),
+        )
+        .await
+        .unwrap();
         assert_eq!(report.files, walk(&dir).len());
         assert!(report.unreadable.is_empty());
         let inbound = store.inbound("email", None).await.unwrap();
@@ -347,7 +362,9 @@ both_backends!(
         );
         assert!(report.created >= 20, "{report:?}");
         // Ingesting again: all duplicates.
-        let again = ingest_paths(&store, &c, &[dir]).await.unwrap();
+        let again = ingest_paths(&store, &c, &[dir], connecting::renderers::channels())
+            .await
+            .unwrap();
         assert_eq!(
             again.duplicates + again.quarantined,
             again.files,

@@ -38,7 +38,12 @@ fn poll_info(
 ) -> watch::Sender<bool> {
     let mut cfg = IntakeConfig::new("info@coop.example", "coop.example");
     cfg.allowed_sender_domains = vec!["comune.example.it".into()];
-    let intake = Arc::new(Intake::new(store.clone(), cfg, Arc::new(clock.clone())));
+    let intake = Arc::new(Intake::new(
+        store.clone(),
+        cfg,
+        Arc::new(clock.clone()),
+        connecting::renderers::channels(),
+    ));
     let mut imap = ImapConfig::new(
         "127.0.0.1",
         servers.imap_port,
@@ -73,7 +78,7 @@ fn worker(store: &Store, servers: &mail::MailServers, clock: &ManualClock) -> Ou
         RetryPolicy::default(),
     )
     .with_events(connecting::app::delivery::events(
-        connecting::app::Core::new(Default::default()),
+        connecting::renderers::core(Default::default()),
     ))
     .with_email_cap(10, Duration::from_secs(3600))
 }
@@ -172,6 +177,7 @@ both_backends!(
                 ),
                 ..Default::default()
             },
+            connecting::renderers::channels(),
         );
         dispatcher.dispatch(r.code).await.unwrap();
         let offer = store.offers_for_request(r.id).await.unwrap().remove(0);

@@ -29,7 +29,12 @@ fn intake(store: &Store) -> Arc<Intake> {
         "pec.comune.zogno.bg.it".into(),
     ];
     cfg.min_notice_hours = 0;
-    Arc::new(Intake::new(store.clone(), cfg, Arc::new(SystemClock)))
+    Arc::new(Intake::new(
+        store.clone(),
+        cfg,
+        Arc::new(SystemClock),
+        connecting::renderers::channels(),
+    ))
 }
 
 fn imap_config(port: u16) -> ImapConfig {

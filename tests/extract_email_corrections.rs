@@ -16,7 +16,12 @@ fn intake(store: &connecting::store::Store) -> Intake {
     let mut c = IntakeConfig::new("info@coop.example", "connecting.coop.example");
     c.allowed_sender_domains = vec!["comune.example.it".into()];
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap());
-    Intake::new(store.clone(), c, Arc::new(clock))
+    Intake::new(
+        store.clone(),
+        c,
+        Arc::new(clock),
+        connecting::renderers::channels(),
+    )
 }
 
 fn mail(id: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {

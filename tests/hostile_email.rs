@@ -109,7 +109,12 @@ fn clock() -> ManualClock {
 }
 
 fn intake(store: &Store, cfg: IntakeConfig) -> Intake {
-    Intake::new(store.clone(), cfg, Arc::new(clock()))
+    Intake::new(
+        store.clone(),
+        cfg,
+        Arc::new(clock()),
+        connecting::renderers::channels(),
+    )
 }
 
 fn mail(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> Vec<u8> {
@@ -714,7 +719,12 @@ both_backends!(
             Limits::default().max_size,
             "the same cap"
         );
-        let sink = Arc::new(Intake::new(store.clone(), cfg(), Arc::new(clock())));
+        let sink = Arc::new(Intake::new(
+            store.clone(),
+            cfg(),
+            Arc::new(clock()),
+            connecting::renderers::channels(),
+        ));
         let (stop, rx) = tokio::sync::watch::channel(false);
         let base = measure_start();
         let t = Instant::now();
@@ -957,7 +967,12 @@ both_backends!(
         add_coordinator(&store).await;
         let servers = mail::MailServers::start(&["anna", "info", "coordinatrice"]);
         let clock = clock();
-        let i = Intake::new(store.clone(), cfg(), Arc::new(clock.clone()));
+        let i = Intake::new(
+            store.clone(),
+            cfg(),
+            Arc::new(clock.clone()),
+            connecting::renderers::channels(),
+        );
         let smtp_cap = 10;
         let worker = OutboxWorker::new(
             store.clone(),
@@ -969,7 +984,7 @@ both_backends!(
             RetryPolicy::default(),
         )
         .with_events(connecting::app::delivery::events(
-            connecting::app::Core::new(Default::default()),
+            connecting::renderers::core(Default::default()),
         ))
         .with_email_cap(smtp_cap as u32, Duration::from_secs(3600));
         // The first message leaves the time out: every answer on it is met with the question
@@ -1077,7 +1092,12 @@ both_backends!(
         let clock = clock();
         let mut c = cfg();
         c.max_new_requests_per_sender_per_hour = 3;
-        let i = Intake::new(store.clone(), c, Arc::new(clock.clone()));
+        let i = Intake::new(
+            store.clone(),
+            c,
+            Arc::new(clock.clone()),
+            connecting::renderers::channels(),
+        );
         let fresh = |from: &str, n: usize| {
             mail(
                 from,

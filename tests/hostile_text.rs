@@ -190,7 +190,12 @@ both_backends!(
         let mut cfg = IntakeConfig::new("info@coop.example", "connecting.coop.example");
         cfg.allowed_sender_domains = vec!["comune.example.it".into()];
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap());
-        let intake = Intake::new(store.clone(), cfg, Arc::new(clock));
+        let intake = Intake::new(
+            store.clone(),
+            cfg,
+            Arc::new(clock),
+            connecting::renderers::channels(),
+        );
         let dir = tempfile::tempdir().unwrap();
         let cli = |args: &[&str]| {
             let o = Command::new(env!("CARGO_BIN_EXE_connecting"))
@@ -340,6 +345,7 @@ both_backends!(
             store.clone(),
             Arc::new(clock.clone()),
             DispatchSettings::default(),
+            connecting::renderers::channels(),
         );
         let m = store
             .add_mediator(

@@ -596,3 +596,67 @@ both_backends!(
         assert_eq!(confirm.count, 0);
     }
 );
+
+both_backends!(
+    a_credential_is_forgotten_once_sent_and_purged_rows_leave_the_listings,
+    |db| async move {
+        let s = &db.store;
+        let r = s
+            .create_request(&complete_request(None), now())
+            .await
+            .unwrap();
+        let message = |text: &str| {
+            Payload::Telegram(TelegramPayload {
+                chat_id: 7,
+                text: text.into(),
+                buttons: vec![],
+                edit_message_id: None,
+            })
+        };
+        let mut tx = s.begin().await.unwrap();
+        let link = format!("{}tg:1:0", connecting::store::FORGOTTEN_WHEN_SENT);
+        tx.enqueue(
+            &link,
+            None,
+            &message("https://c.example/login/secret-token"),
+            now(),
+        )
+        .await
+        .unwrap();
+        tx.enqueue("tg:1:1", Some(r.id), &message("Richiesta ricevuta"), now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let claimed = s
+            .claim_outbox(now(), now() + Duration::minutes(1), 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 2);
+        let mut tx = s.begin().await.unwrap();
+        for m in &claimed {
+            assert!(
+                tx.mark_outbox_sent(m.id, m.attempt, None, now())
+                    .await
+                    .unwrap()
+            );
+        }
+        tx.commit().await.unwrap();
+        // The link is gone from the database; the ordinary message is kept as it was.
+        let rows = s.outbox_all().await.unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert!(format!("{:?}", rows[0].payload).contains("Richiesta ricevuta"));
+        let dump = format!("{:?}", s.outbox_all().await.unwrap());
+        assert!(!dump.contains("secret-token"));
+        // A row purged by retention leaves the request's listing readable.
+        let done = s
+            .purge(
+                now() + Duration::days(1),
+                now() - Duration::days(3650),
+                now(),
+            )
+            .await
+            .unwrap();
+        assert!(done.outbox_rows >= 1, "{done:?}");
+        assert!(s.outbox_for_request(r.id).await.unwrap().is_empty());
+    }
+);

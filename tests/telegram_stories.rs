@@ -352,10 +352,9 @@ both_backends!(forged_and_replayed_callbacks_do_nothing, |db| async move {
             "{answers:?}"
         );
     }
-    let state: String = connecting::with_pool!(w.store(), p => {
-        sqlx::query_scalar("SELECT state FROM offers WHERE id = $1").bind(offer_id).fetch_one(p).await.unwrap()
-    });
-    assert_eq!(state, "open");
+    let offers = w.store().offers_for_request(req.id).await.unwrap();
+    let offer = offers.iter().find(|o| o.id == offer_id).unwrap();
+    assert_eq!(offer.state, connecting::domain::OfferState::Open);
     // Anna's own press still works.
     let r = w.press(&r, "Conferma").await;
     assert!(r.text.contains("in coda"), "{}", r.text);
@@ -536,10 +535,15 @@ both_backends!(
                     && t.as_deref().is_some_and(|t| t.contains("Incarico tuo"))),
             "{answers:?}"
         );
-        let assignment: i64 = connecting::with_pool!(w.store(), p => {
-            sqlx::query_scalar("SELECT id FROM assignments WHERE request_id = $1 AND status = 'active'")
-                .bind(req.id).fetch_one(p).await.unwrap()
-        });
+        let assignment: i64 = w
+            .store()
+            .assignments_for_request(req.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.status == connecting::domain::AssignmentStatus::Active)
+            .unwrap()
+            .id;
         assert_eq!(
             w.store().request_by_id(req.id).await.unwrap().status,
             RequestStatus::Assigned
@@ -608,6 +612,7 @@ async fn webhook_mode_serves_the_same_bot() {
         "https://bot.example.org/telegram",
         "/telegram",
         "hook-secret",
+        connecting::renderers::channels(),
     )
     .await
     .unwrap();
@@ -677,6 +682,7 @@ both_backends!(twenty_mediators_tap_accept_at_once, |db| async move {
         w.fake.bot(),
         BotConfig::default(),
         DispatchSettings::default(),
+        connecting::renderers::channels(),
     );
     let mut tasks = Vec::new();
     for (i, (tg, offer_id)) in offers.iter().enumerate() {
@@ -696,9 +702,12 @@ both_backends!(twenty_mediators_tap_accept_at_once, |db| async move {
     for t in tasks {
         t.await.unwrap().expect("committed");
     }
-    let assignments: i64 = connecting::with_pool!(w.store(), p => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM assignments WHERE request_id = $1").bind(req.id).fetch_one(p).await.unwrap()
-    });
+    let assignments = w
+        .store()
+        .assignments_for_request(req.id)
+        .await
+        .unwrap()
+        .len();
     assert_eq!(assignments, 1);
     let answers = w.fake.callback_answers();
     let won = answers

@@ -71,6 +71,19 @@ both_backends!(
         let m = w.say(COORDINATOR_CHAT, "/console").await;
         assert!(m.text.contains("10 minuti"), "{}", m.text);
         let link = link_in(&m.text, &base);
+        // The link is a credential: once delivered, the database keeps no copy of it.
+        let mut kept = true;
+        for _ in 0..50 {
+            let rows = store.outbox_all().await.unwrap();
+            kept = rows
+                .iter()
+                .any(|r| format!("{:?}", r.payload).contains("/login/"));
+            if !kept {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(!kept, "the delivered link is still in the outbox");
         assert!(
             m.preview_disabled,
             "Telegram must not fetch the link for a preview"
@@ -107,7 +120,12 @@ both_backends!(
         // An email request arrives while the page is open.
         let mut cfg = IntakeConfig::new("info@coop.example", "connecting.coop.example");
         cfg.allowed_sender_domains = vec!["comune.example.it".into()];
-        let intake = Intake::new(store.clone(), cfg, Arc::new(w.clock.clone()));
+        let intake = Intake::new(
+            store.clone(),
+            cfg,
+            Arc::new(w.clock.clone()),
+            connecting::renderers::channels(),
+        );
         let raw = "From: Laura Rossi <laura.rossi@comune.example.it>\r\nTo: info@coop.example\r\n\
         Subject: Richiesta mediatore arabo\r\nMessage-ID: <story-1@comune.example.it>\r\n\
         Date: Mon, 1 Mar 2027 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\

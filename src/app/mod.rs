@@ -13,6 +13,7 @@
 //! - [`answer`]: a mediator's `accept`, `decline` and `decline_reason`;
 //! - [`assign`]: `by_hand` (coordinator, CLI, web), and what every assignment does;
 //! - [`outcome`]: `record` (took place or not) and `hours`;
+//! - [`correct`]: `fields` (a coordinator's correction; a request being completed moves on);
 //! - [`cancel`]: cancellation from every entry point (assignment closed, mediator told, offers
 //!   withdrawn, timers dropped, late flag under the notice period);
 //! - [`review`]: `accept` / `reject` a held email request;
@@ -31,6 +32,7 @@ pub mod alert;
 pub mod answer;
 pub mod assign;
 pub mod cancel;
+pub mod correct;
 pub mod create;
 pub mod delivery;
 pub mod evaluation;
@@ -60,17 +62,23 @@ use crate::store::StoreError;
 #[derive(Debug, Clone)]
 pub struct Core {
     pub settings: Arc<DispatchSettings>,
+    /// The channels' renderers, given by the composition root (`crate::renderers::channels()`).
+    pub renderers: notice::Renderers,
 }
 
 impl Core {
-    pub fn new(settings: DispatchSettings) -> Self {
+    pub fn new(settings: DispatchSettings, renderers: notice::Renderers) -> Self {
         Self {
             settings: Arc::new(settings),
+            renderers,
         }
     }
 
-    pub fn from_arc(settings: Arc<DispatchSettings>) -> Self {
-        Self { settings }
+    pub fn from_arc(settings: Arc<DispatchSettings>, renderers: notice::Renderers) -> Self {
+        Self {
+            settings,
+            renderers,
+        }
     }
 }
 

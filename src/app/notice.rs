@@ -4,15 +4,20 @@
 //! render the notice in the recipient's language, and writes it to the outbox in the caller's
 //! transaction with an idempotency key.
 //!
-//! The core decides *who* hears *what*; the channels decide how it looks
-//! (`channels::telegram::messages` for Telegram, `channels::email::notices` for email).
+//! The core decides *who* hears *what*; the channels decide how it looks. The core never names
+//! a channel: each channel implements a renderer port ([`TelegramRenderer`], [`EmailRenderer`];
+//! `channels::telegram::messages::Render`, `channels::email::notices::Render`), and the
+//! composition roots (daemon, CLI, tests) hand them to the core as [`Renderers`]
+//! (`crate::renderers::channels()`).
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use super::Core;
 use crate::config::Lang;
 use crate::domain::Channel;
-use crate::outbox::Payload;
+use crate::outbox::{EmailPayload, Payload, TelegramPayload};
 use crate::store::{Coordinator, Mediator, Request, Result, Tx};
 
 /// Why an offer is withdrawn.
@@ -240,25 +245,64 @@ pub fn language_for(core: &Core, _notice: &Notice) -> Lang {
     core.settings.lang
 }
 
+/// The Telegram channel's renderer of notices.
+pub trait TelegramRenderer: Send + Sync {
+    /// The message of `notice` to the private chat `chat_id`, in `lang`.
+    fn render(&self, lang: Lang, chat_id: i64, notice: &Notice) -> TelegramPayload;
+}
+
+/// Where an email notice goes and how it threads, as the core knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct EmailHeaders<'a> {
+    pub to: &'a str,
+    /// The requester's message it answers, if any.
+    pub in_reply_to: Option<&'a str>,
+    /// The notice's idempotency key (our Message-ID is made from it).
+    pub key: &'a str,
+    /// The right-hand side of our Message-IDs.
+    pub domain: &'a str,
+    /// The cooperative's signature (`[smtp] signature`).
+    pub signature: Option<&'a str>,
+}
+
+/// The email channel's renderer of notices.
+pub trait EmailRenderer: Send + Sync {
+    /// The email of `notice`, in `lang`.
+    fn render(&self, lang: Lang, headers: EmailHeaders<'_>, notice: &Notice) -> EmailPayload;
+}
+
+/// The channels' renderers the core writes notices with. Cheap to clone.
+#[derive(Clone)]
+pub struct Renderers {
+    pub telegram: Arc<dyn TelegramRenderer>,
+    pub email: Arc<dyn EmailRenderer>,
+}
+
+impl std::fmt::Debug for Renderers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Renderers")
+    }
+}
+
 /// Renders `notice` on the recipient's channel, or `None` when the recipient has no channel.
 pub fn render(core: &Core, notice: &Notice) -> Option<Payload> {
     let lang = language_for(core, notice);
     let key = notice.key();
     match address_of(notice)? {
         Address::Telegram(chat_id) => Some(Payload::Telegram(
-            crate::channels::telegram::messages::notice(lang, chat_id, notice),
+            core.renderers.telegram.render(lang, chat_id, notice),
         )),
-        Address::Email { to, in_reply_to } => {
-            Some(Payload::Email(crate::channels::email::notices::notice(
-                lang,
-                &to,
-                in_reply_to,
-                &key,
-                &core.settings.message_id_domain,
-                core.settings.email_signature.as_deref(),
-                notice,
-            )))
-        }
+        Address::Email { to, in_reply_to } => Some(Payload::Email(core.renderers.email.render(
+            lang,
+            EmailHeaders {
+                to: &to,
+                in_reply_to: in_reply_to.as_deref(),
+                key: &key,
+                domain: &core.settings.message_id_domain,
+                signature: core.settings.email_signature.as_deref(),
+            },
+            notice,
+        ))),
     }
 }
 

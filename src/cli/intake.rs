@@ -61,7 +61,7 @@ async fn ingest_text(store: &Store, cfg: &Config, path: &Path) -> anyhow::Result
     let mut fields = crate::intake::fields_from_draft(&draft, ctx.tz);
     fields.channel = Some(Channel::Cli);
     fields.subject = path.file_name().map(|n| n.to_string_lossy().to_string());
-    let core = crate::app::Core::new(crate::daemon::dispatch_settings(cfg));
+    let core = crate::renderers::core(crate::daemon::dispatch_settings(cfg));
     let mut tx = store.begin().await?;
     let r = crate::app::create::from_draft(&core, &mut tx, &crate::authz::Actor::Cli, &fields, now)
         .await?;
@@ -103,7 +103,13 @@ async fn ingest_all(
     let report = if mail.is_empty() {
         IngestReport::default()
     } else {
-        email::ingest_paths(store, &intake_config(cfg), &mail).await?
+        email::ingest_paths(
+            store,
+            &intake_config(cfg),
+            &mail,
+            crate::renderers::channels(),
+        )
+        .await?
     };
     for t in &texts {
         ingest_text(store, cfg, t).await?;
@@ -209,7 +215,13 @@ pub async fn quarantine(ctx: &Ctx, cmd: QuarantineCmd) -> anyhow::Result<()> {
             Ok(())
         }
         QuarantineCmd::Retry { id } => {
-            let outcome = email::quarantine_retry(&store, &intake_config(&ctx.config), id).await?;
+            let outcome = email::quarantine_retry(
+                &store,
+                &intake_config(&ctx.config),
+                id,
+                crate::renderers::channels(),
+            )
+            .await?;
             println!("{outcome:?}");
             Ok(())
         }

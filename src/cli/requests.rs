@@ -56,6 +56,7 @@ pub fn dispatcher(ctx: &Ctx, store: Store) -> Dispatcher {
         store,
         Arc::new(SystemClock),
         crate::daemon::dispatch_settings(&ctx.config),
+        crate::renderers::channels(),
     )
 }
 
@@ -257,7 +258,7 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
             let store = ctx.store().await?;
             let r = store.request(code).await?;
             // The core's review (it asks the table whether the CLI may).
-            let core = crate::app::Core::new(crate::daemon::dispatch_settings(&ctx.config));
+            let core = crate::renderers::core(crate::daemon::dispatch_settings(&ctx.config));
             let now = chrono::Utc::now();
             let mut tx = store.begin().await?;
             let reviewed = if accept && !reject {

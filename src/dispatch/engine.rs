@@ -135,13 +135,27 @@ macro_rules! in_tx {
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: DispatchSettings) -> Self {
+    /// `renderers`: the channels' (`crate::renderers::channels()` in production).
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        settings: DispatchSettings,
+        renderers: crate::app::notice::Renderers,
+    ) -> Self {
         Self {
             store,
             clock,
-            core: Core::new(settings),
+            core: Core::new(settings, renderers),
             wake: None,
             outbox_wake: None,
+        }
+    }
+
+    /// Has the dispatcher loop sharing this wake handle run a round now (a request was queued
+    /// outside it: a console correction or form). Nothing when no loop is wired.
+    pub fn wake(&self) {
+        if let Some(n) = &self.wake {
+            n.notify_one();
         }
     }
 

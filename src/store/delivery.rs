@@ -57,7 +57,9 @@ impl Tx {
     ) -> Result<bool> {
         let n = with_tx!(self, c => {
             sqlx::query(
-                "UPDATE outbox SET status = 'sent', sent_at = $1, external_id = $2, last_error = NULL
+                "UPDATE outbox SET status = 'sent', sent_at = $1, external_id = $2, last_error = NULL,
+                        payload = CASE WHEN idempotency_key LIKE 'forget:%'
+                                       THEN '{\"channel\":\"purged\"}' ELSE payload END
                  WHERE id = $3 AND status = 'sending' AND attempts = $4",
             )
             .bind(ts(now))
@@ -105,7 +107,9 @@ impl Tx {
     ) -> Result<bool> {
         let n = with_tx!(self, c => {
             sqlx::query(
-                "UPDATE outbox SET status = 'dead', next_attempt_at = $1, last_error = $2
+                "UPDATE outbox SET status = 'dead', next_attempt_at = $1, last_error = $2,
+                        payload = CASE WHEN idempotency_key LIKE 'forget:%'
+                                       THEN '{\"channel\":\"purged\"}' ELSE payload END
                  WHERE id = $3 AND status = 'sending' AND attempts = $4",
             )
             .bind(ts(now))

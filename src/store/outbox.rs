@@ -31,6 +31,15 @@ pub enum Priority {
     Interactive = 1,
 }
 
+/// Idempotency keys that start with this hold a credential (a console log-in link): the row's
+/// text is forgotten (replaced by the retention's purged marker) as soon as it is delivered or
+/// given up, so the database never keeps a usable link.
+pub const FORGOTTEN_WHEN_SENT: &str = "forget:";
+
+/// What a purged row's payload is replaced with (by retention, or at delivery for
+/// [`FORGOTTEN_WHEN_SENT`] rows); listings leave such rows out.
+pub(crate) const PURGED_PAYLOAD: &str = r#"{"channel":"purged"}"#;
+
 impl Tx {
     /// Queues a message. The idempotency key makes a repeated enqueue of the same message (a
     /// retried transaction, a re-processed email) a no-op: the existing row's id is returned.
@@ -201,7 +210,8 @@ impl Store {
         );
         let sql = format!(
             "SELECT id, channel, idempotency_key, request_id, payload, status, attempts, next_attempt_at,
-                    last_error, external_id FROM outbox WHERE {cond} ORDER BY id"
+                    last_error, external_id FROM outbox
+             WHERE ({cond}) AND payload <> '{PURGED_PAYLOAD}' ORDER BY id"
         );
         let rows: Vec<Row> = with_pool!(self, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(arg).fetch_all(p).await?

@@ -145,3 +145,71 @@ impl Tx {
         Ok(f)
     }
 }
+
+/// A mediator's month, as the console's people page shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediatorMonth {
+    /// Minutes worked on appointments done that started in the month (the hours recorded, else
+    /// the planned duration).
+    pub minutes_done: u32,
+    /// Offers sent in the month that were answered or ran out (a withdrawn offer, taken by
+    /// someone else first, is no answer).
+    pub offers_answered: u32,
+    pub offers_accepted: u32,
+}
+
+impl MediatorMonth {
+    /// Accepted out of answered, in percent; `None` without any answer.
+    pub fn acceptance_percent(&self) -> Option<u32> {
+        (self.offers_answered > 0).then(|| {
+            (f64::from(self.offers_accepted) * 100.0 / f64::from(self.offers_answered)).round()
+                as u32
+        })
+    }
+}
+
+impl super::Store {
+    /// Per mediator, the month [`from`, `to`): minutes done and offers answered and accepted.
+    pub async fn mediator_months(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<HashMap<i64, MediatorMonth>> {
+        let (lo, hi) = (ts(from), ts(to));
+        let done: Vec<(i64, i64)> = crate::with_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT a.mediator_id, CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT)
+                 FROM assignments a JOIN requests r ON r.id = a.request_id
+                 WHERE a.status = 'done' AND r.starts_at >= $1 AND r.starts_at < $2
+                 GROUP BY a.mediator_id",
+            )
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(p)
+            .await?
+        });
+        let offers: Vec<(i64, i64, i64)> = crate::with_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT mediator_id,
+                        CAST(SUM(CASE WHEN state IN ('accepted', 'declined', 'expired') THEN 1 ELSE 0 END) AS BIGINT),
+                        CAST(SUM(CASE WHEN state = 'accepted' THEN 1 ELSE 0 END) AS BIGINT)
+                 FROM offers WHERE sent_at >= $1 AND sent_at < $2
+                 GROUP BY mediator_id",
+            )
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(p)
+            .await?
+        });
+        let mut out: HashMap<i64, MediatorMonth> = HashMap::new();
+        for (m, minutes) in done {
+            out.entry(m).or_default().minutes_done = u32_of(minutes);
+        }
+        for (m, answered, accepted) in offers {
+            let e = out.entry(m).or_default();
+            e.offers_answered = u32_of(answered);
+            e.offers_accepted = u32_of(accepted);
+        }
+        Ok(out)
+    }
+}

@@ -2,10 +2,11 @@
 //! and its CSRF token, asks [`crate::authz::authorize`], and calls the core's entry point
 //! (manual assignment: `Dispatcher::assign`; cancellation: `Dispatcher::cancel_as`, over
 //! `app::cancel`; a correction: the intake's merge, `extract::merge` + `intake::fields_from_draft`,
-//! kept in the corrections table; held mail: `app::review`, as the bot and the CLI; an operator's new request: `extract::extract` read back as a
-//! summary to confirm, then `intake::fields_from_draft` and `intake::initial_status`, as the
-//! bot's [Conferma] does). The console never sets a status itself. When the core's use
-//! cases move (issue 12), only this file changes.
+//! then the core's `app::correct::fields` (a request being completed is queued once nothing is
+//! missing), kept in the corrections table; held mail: `app::review`, as the bot and the CLI;
+//! an operator's new request: `extract::extract` read back as a summary to confirm, then
+//! `intake::fields_from_draft`, `intake::initial_status` and the core's `app::create::from_draft`,
+//! as the bot's [Conferma] does). The console never sets a status itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -108,11 +109,18 @@ pub(super) async fn cancel(
 
 /// The fields of the correction form, read: `None` for a field left as it was, an error key
 /// for a value that cannot be read.
-fn corrected(form: &HashMap<String, String>, r: &Request) -> Result<RequestDraft, &'static str> {
+fn corrected(
+    form: &HashMap<String, String>,
+    r: &Request,
+    lang: crate::config::Lang,
+) -> Result<RequestDraft, &'static str> {
     let given = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let mut d = RequestDraft::default();
     if let Some(l) = given("language") {
-        let code = LanguageCode::parse(l).map_err(|_| "bad_language")?;
+        let code = crate::vocab::language_from_words(lang, l)
+            .and_then(|c| LanguageCode::parse(&c).ok())
+            .or_else(|| LanguageCode::parse(l).ok())
+            .ok_or("bad_language")?;
         if r.language.as_ref() != Some(&code) {
             let name = crate::extract::languages::by_code(code.as_str())
                 .map(|l| l.name.clone())
@@ -187,7 +195,7 @@ pub(super) async fn correct(
     if r.status.is_terminal() {
         return Ok(back(r.code, "wrong_state"));
     }
-    let update = match corrected(&form, &r) {
+    let update = match corrected(&form, &r, s.lang) {
         Ok(u) => u,
         Err(key) => return Ok(back(r.code, key)),
     };
@@ -238,11 +246,22 @@ pub(super) async fn correct(
     fields.source_message_id = r.source_message_id.clone();
     fields.subject = r.subject.clone();
     let texts = st.store.request_texts(r.id).await?;
+    let core = st.dispatcher.core().clone();
+    let actor = s.viewer.actor();
+    let complete = merged.missing.is_empty();
     let mut tx = st.store.begin().await?;
-    tx.update_request_fields(r.id, &fields, now).await?;
-    let actor = s.viewer.actor().audit_name();
-    tx.audit(now, &actor, Some(r.id), "corrected", Some("console"))
-        .await?;
+    let corrected = crate::app::correct::fields(
+        &core, &mut tx, &actor, &r, &fields, complete, "console", now,
+    )
+    .await;
+    let corrected = match corrected {
+        Ok(c) => c,
+        Err(e) => {
+            tx.rollback().await?;
+            tracing::warn!(request = %r.code, error = %e, "console: correction refused");
+            return Ok(back(r.code, outcome_of(&DispatchError::from(e))));
+        }
+    };
     if let Some((_, text)) = texts.first()
         && let Some(p) = crate::extract::corrections::pair(text, &ctx, &base, &merged)
     {
@@ -250,6 +269,9 @@ pub(super) async fn correct(
             .await?;
     }
     tx.commit().await?;
+    if corrected.status == crate::domain::RequestStatus::Queued {
+        st.dispatcher.wake();
+    }
     tracing::info!(request = %r.code, "console: fields corrected");
     Ok(back(r.code, "corrected"))
 }
@@ -295,17 +317,30 @@ pub(super) async fn new_request(
         ambito: Some(op.ambito),
         ..fields
     };
+    let core = st.dispatcher.core().clone();
+    let actor = s.viewer.actor();
     let mut tx = st.store.begin().await?;
-    let req = tx.create_request(&new, now).await?;
+    let req = match crate::app::create::from_draft(&core, &mut tx, &actor, &new, now).await {
+        Ok(r) => r,
+        Err(crate::app::AppError::Store(e)) => return Err(e.into()),
+        Err(e) => {
+            tx.rollback().await?;
+            tracing::warn!(operator = op.id, error = %e, "console: request refused");
+            return Err(Refused::NotFound(s.lang));
+        }
+    };
     tx.audit(
         now,
-        &s.viewer.actor().audit_name(),
+        &actor.audit_name(),
         Some(req.id),
         "created",
         Some("console"),
     )
     .await?;
     tx.commit().await?;
+    if req.status == crate::domain::RequestStatus::Queued {
+        st.dispatcher.wake();
+    }
     tracing::info!(request = %req.code, operator = op.id, "console: request created");
     Ok(back(req.code, "created"))
 }
@@ -377,4 +412,32 @@ pub(super) async fn retry_dead(
         "not_dead"
     };
     Ok(Redirect::to(&format!("/operations?outcome={outcome}")).into_response())
+}
+
+/// `POST /operations/quarantine/ID/retry` (`csrf`): a coordinator has a quarantined email read
+/// again (after the cause was fixed), as `connecting quarantine retry ID` does, through the
+/// email intake the daemon gave the console.
+pub(super) async fn retry_quarantined(
+    State(st): State<Arc<WebState>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let s = posted(&st, &headers, &form).await?;
+    if !s.viewer.is_coordinator() {
+        return Err(Refused::NotFound(s.lang));
+    }
+    let Some(retry) = &st.quarantine_retry else {
+        return Ok(Redirect::to("/operations?outcome=q_unavailable").into_response());
+    };
+    let to = match retry(id).await {
+        super::Retried::Request(code) => {
+            tracing::info!(inbound = id, request = %code, "console: quarantined email read again");
+            format!("/operations?outcome=q_request&code={code}")
+        }
+        super::Retried::Handled => "/operations?outcome=q_handled".to_owned(),
+        super::Retried::Quarantined(_) => "/operations?outcome=q_still".to_owned(),
+        super::Retried::Gone => "/operations?outcome=q_gone".to_owned(),
+    };
+    Ok(Redirect::to(&to).into_response())
 }

@@ -1,4 +1,5 @@
-//! The coordinators' other pages: `/people` (mediators with their languages, Ambiti,
+//! The coordinators' other pages: `/people` (mediators with their languages, Ambiti, hours
+//! this month and offers accepted,
 //! availability, pause, gender, phone sharing; operators; coordinators) and `/operations`
 //! (the outbox backlog, dead letters with retry, email kept in quarantine), `/calendar` (a week
 //! or a day, one row per mediator, the requests still without one, overlapping jobs of one
@@ -24,6 +25,26 @@ async fn coordinator(st: &WebState, headers: &HeaderMap) -> Result<Session, Refu
     Ok(s)
 }
 
+/// The calendar month of `now` in `tz`, as UTC instants [start, end).
+fn this_month(
+    now: chrono::DateTime<chrono::Utc>,
+    tz: chrono_tz::Tz,
+) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    use chrono::{Datelike, TimeZone};
+    let local = now.with_timezone(&tz).date_naive();
+    let first = local.with_day(1).unwrap_or(local);
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(first);
+    let at = |d: chrono::NaiveDate| {
+        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or(now)
+    };
+    (at(first), at(next))
+}
+
 /// `GET /people`.
 pub(super) async fn people(
     State(st): State<Arc<WebState>>,
@@ -34,6 +55,9 @@ pub(super) async fn people(
     let mediators = st.store.mediators().await?;
     let operators = st.store.operators().await?;
     let coordinators = st.store.coordinators().await?;
+    let (from, to) = this_month(st.clock.now(), st.tz);
+    let months = st.store.mediator_months(from, to).await?;
+    let month_of = |id: i64| months.get(&id).copied().unwrap_or_default();
     let yes_no = |b: bool| vocab::yes_no(lang, b);
     let body = html! {
         section aria-labelledby="h-mediators" {
@@ -48,6 +72,8 @@ pub(super) async fn people(
                     th scope="col" { (tr(lang, "gender")) }
                     th scope="col" { (tr(lang, "share_phone")) }
                     th scope="col" { (tr(lang, "on_telegram")) }
+                    th scope="col" { (tr(lang, "hours_month")) }
+                    th scope="col" { (tr(lang, "acceptance")) }
                 } }
                 tbody { @for m in &mediators { tr {
                     th scope="row" { (m.name) @if !m.active { " (" (tr(lang, "inactive")) ")" } }
@@ -58,6 +84,12 @@ pub(super) async fn people(
                     td { (m.gender.map(|g| vocab::gender(lang, g)).unwrap_or_else(|| "—".into())) }
                     td { (yes_no(m.share_phone)) }
                     td { (yes_no(m.telegram_id.is_some())) }
+                    @let month = month_of(m.id);
+                    td data-label=(tr(lang, "hours_month")) { (format!("{}:{:02}", month.minutes_done / 60, month.minutes_done % 60)) }
+                    td data-label=(tr(lang, "acceptance")) { @match month.acceptance_percent() {
+                        Some(p) => { (p) "% (" (month.offers_accepted) "/" (month.offers_answered) ")" },
+                        None => { (tr(lang, "acceptance_none")) },
+                    } }
                 } } }
             } }
         }
@@ -112,10 +144,27 @@ pub(super) async fn operations(
         }
         m
     };
+    let code = q
+        .get("code")
+        .and_then(|c| crate::domain::RequestCode::find_in(c))
+        .map(|c| c.to_string())
+        .unwrap_or_default();
     let done = q
         .get("outcome")
-        .filter(|o| ["retried", "not_dead"].contains(&o.as_str()))
-        .map(|o| tr(lang, &format!("outcome_{o}")));
+        .filter(|o| {
+            [
+                "retried",
+                "not_dead",
+                "q_request",
+                "q_handled",
+                "q_still",
+                "q_gone",
+                "q_unavailable",
+            ]
+            .contains(&o.as_str())
+        })
+        .map(|o| crate::prompts::t(lang, &format!("web.outcome_{o}"), &[("code", &code)]));
+    let can_retry = st.quarantine_retry.is_some();
     let body = html! {
         @if let Some(d) = done { p.outcome role="status" { (d) } }
         section aria-labelledby="h-outbox" {
@@ -160,14 +209,21 @@ pub(super) async fn operations(
                         th scope="col" { (tr(lang, "received")) }
                         th scope="col" { (tr(lang, "sender")) }
                         th scope="col" { (tr(lang, "last_error")) }
+                        @if can_retry { th scope="col" { span.sr { (tr(lang, "read_again")) } } }
                     } }
                     tbody { @for m in &quarantined { tr {
                         td { (crate::store::from_ts(m.received_at).with_timezone(&st.tz).format("%d/%m/%Y %H:%M")) }
                         td { (m.sender.clone().unwrap_or_else(|| "—".into())) }
                         td { (m.error.clone().unwrap_or_default()) }
+                        @if can_retry {
+                            td { form method="post" action={ "/operations/quarantine/" (m.id) "/retry" } {
+                                input type="hidden" name="csrf" value=(s.csrf);
+                                button type="submit" { (tr(lang, "read_again")) }
+                            } }
+                        }
                     } } }
                 } }
-                p.hint { (tr(lang, "quarantine_cli")) }
+                @if !can_retry { p.hint { (tr(lang, "quarantine_cli")) } }
             }
         }
     };

@@ -37,6 +37,27 @@ pub const SESSION_COOKIE: &str = "connecting_session";
 /// The language cookie's name (`it` or `en`).
 pub const LANG_COOKIE: &str = "connecting_lang";
 
+/// What reading a quarantined email again did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retried {
+    /// It made or changed this request.
+    Request(crate::domain::RequestCode),
+    /// Read, and handled without a request (a bounce, an auto-reply, a duplicate...).
+    Handled,
+    /// Still unreadable: kept in quarantine, with the reason.
+    Quarantined(String),
+    /// Not (or no longer) in quarantine, or its raw bytes were purged.
+    Gone,
+}
+
+/// The email intake's "read this quarantined message again", given to the console by the
+/// composition root (the console, a channel itself, never calls the email channel).
+pub type QuarantineRetry = Arc<
+    dyn Fn(i64) -> std::pin::Pin<Box<dyn std::future::Future<Output = Retried> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// What the console's handlers share.
 #[derive(Clone)]
 pub struct WebState {
@@ -50,6 +71,8 @@ pub struct WebState {
     pub secure_cookies: bool,
     pub idle_secs: i64,
     pub absolute_secs: i64,
+    /// Reads a quarantined email again (`None`: the operations page points to the CLI).
+    pub quarantine_retry: Option<QuarantineRetry>,
 }
 
 impl WebState {
@@ -69,7 +92,14 @@ impl WebState {
             secure_cookies: !web.is_loopback_http(),
             idle_secs: i64::from(web.session_minutes) * 60,
             absolute_secs: WebConfig::ABSOLUTE_HOURS * 3600,
+            quarantine_retry: None,
         })
+    }
+
+    /// With the email intake's retry of quarantined messages.
+    pub fn with_quarantine_retry(mut self, retry: QuarantineRetry) -> Self {
+        self.quarantine_retry = Some(retry);
+        self
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -135,6 +165,10 @@ pub fn router(state: WebState) -> Router {
         .route("/calendar", get(admin::calendar))
         .route("/operations", get(admin::operations))
         .route("/operations/outbox/{id}/retry", post(actions::retry_dead))
+        .route(
+            "/operations/quarantine/{id}/retry",
+            post(actions::retry_quarantined),
+        )
         .route("/reports", get(reports::this_month))
         .route("/reports/{file}", get(reports::report))
         .route("/login/{token}", get(login_page).post(login))

@@ -448,7 +448,10 @@ pub(super) async fn request(
                 form.grid method="post" action={ "/requests/" (r.code) "/fields" } {
                     input type="hidden" name="csrf" value=(s.csrf);
                     label for="c-language" { (tr(lang, "col_language")) }
-                    input #c-language name="language" value=[r.language.as_ref().map(|l| l.as_str())] aria-describedby="c-language-hint";
+                    input #c-language name="language" list="c-languages" autocomplete="off" value=[r.language.as_ref().map(|l| vocab::language(lang, l.as_str()))] aria-describedby="c-language-hint";
+                    datalist #c-languages {
+                        @for name in vocab::language_names(lang) { option value=(name) {} }
+                    }
                     small #c-language-hint { (tr(lang, "language_hint")) }
                     label for="c-date" { (tr(lang, "date")) }
                     input #c-date type="date" name="date" value=[r.date.map(|d| d.format("%Y-%m-%d").to_string())];

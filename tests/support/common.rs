@@ -146,3 +146,28 @@ pub async fn outbox_emails(store: &Store) -> Vec<connecting::outbox::EmailPayloa
         })
         .collect()
 }
+
+/// Writes `value` into `table.column` of row `id` behind the store's back: a damaged row the
+/// store itself would never write, to test how the code copes with it. The one place tests
+/// write SQL; everything they build goes through the store and the builders.
+pub async fn corrupt(store: &Store, table: &str, column: &str, value: &str, id: i64) {
+    let sql = format!("UPDATE {table} SET {column} = $1 WHERE id = $2");
+    match store.pool() {
+        connecting::store::Pool::Sqlite(p) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(value)
+                .bind(id)
+                .execute(p)
+                .await
+                .expect("corrupt");
+        }
+        connecting::store::Pool::Postgres(p) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(value)
+                .bind(id)
+                .execute(p)
+                .await
+                .expect("corrupt");
+        }
+    }
+}

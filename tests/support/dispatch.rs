@@ -27,7 +27,12 @@ pub fn at_rome(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 impl World {
     pub async fn new(store: Store, now: DateTime<Utc>, settings: DispatchSettings) -> World {
         let clock = ManualClock::new(now);
-        let dispatcher = Dispatcher::new(store.clone(), Arc::new(clock.clone()), settings);
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            Arc::new(clock.clone()),
+            settings,
+            connecting::renderers::channels(),
+        );
         store
             .add_coordinator(
                 &NewCoordinator {
@@ -95,6 +100,22 @@ impl World {
         minutes: u32,
         case_ref: Option<&str>,
     ) -> RequestCode {
+        self.request_with(language, date, start, minutes, |r| {
+            r.case_ref = case_ref.map(str::to_string)
+        })
+        .await
+    }
+
+    /// A queued request as [`World::request`] makes it, changed by `change` before it is stored
+    /// (another requester address, urgency, ...).
+    pub async fn request_with(
+        &self,
+        language: &str,
+        date: NaiveDate,
+        start: NaiveTime,
+        minutes: u32,
+        change: impl FnOnce(&mut NewRequest),
+    ) -> RequestCode {
         let appt = Appointment::new(date, start, minutes).unwrap();
         let r = NewRequest {
             status: Some(RequestStatus::Queued),
@@ -113,10 +134,11 @@ impl World {
             ends_at: Some(appt.ends_at(Rome)),
             comune: Some("Dalmine".into()),
             address: Some("Via Roma 1".into()),
-            case_ref: case_ref.map(str::to_string),
             source_message_id: Some("<req-1@comune.dalmine.bg.it>".into()),
             ..Default::default()
         };
+        let mut r = r;
+        change(&mut r);
         self.store
             .create_request(&r, self.clock_now())
             .await

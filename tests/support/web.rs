@@ -75,6 +75,7 @@ impl Console {
             store.clone(),
             dyn_clock.clone(),
             DispatchSettings::default(),
+            connecting::renderers::channels(),
         );
         let state = WebState {
             store: store.clone(),
@@ -85,7 +86,17 @@ impl Console {
             secure_cookies: secure,
             idle_secs: 30 * 60,
             absolute_secs: 12 * 3600,
+            quarantine_retry: None,
         };
+        // The email intake's retry, as the daemon wires it.
+        let intake = connecting::channels::email::Intake::new(
+            store.clone(),
+            connecting::channels::email::IntakeConfig::new("info@coop.example", "coop.example"),
+            Arc::new(clock.clone()),
+            connecting::renderers::channels(),
+        );
+        let state =
+            state.with_quarantine_retry(connecting::daemon::quarantine_retry(Arc::new(intake)));
         let port = listener.local_addr().unwrap().port();
         let app = router(state);
         let task = tokio::spawn(async move {

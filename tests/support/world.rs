@@ -74,9 +74,14 @@ impl World {
 
     pub async fn start(&mut self) {
         let clock: Arc<dyn Clock> = Arc::new(self.clock.clone());
-        let r = start_polling(&self.settings(), self.db.store.clone(), clock)
-            .await
-            .expect("bot starts");
+        let r = start_polling(
+            &self.settings(),
+            self.db.store.clone(),
+            clock,
+            connecting::renderers::channels(),
+        )
+        .await
+        .expect("bot starts");
         self.running = Some(r);
     }
 

@@ -176,6 +176,8 @@ pub struct Intake {
     committed: Option<Arc<tokio::sync::Notify>>,
     /// The key of our mark, read once.
     mark: std::sync::OnceLock<MarkKey>,
+    /// The channels' renderers, for the core's notices.
+    renderers: crate::app::notice::Renderers,
 }
 
 enum Target {
@@ -346,11 +348,18 @@ fn content_id(raw: &[u8]) -> String {
 }
 
 impl Intake {
-    pub fn new(store: Store, cfg: IntakeConfig, clock: Arc<dyn Clock>) -> Self {
+    /// `renderers`: the channels' (`crate::renderers::channels()` in production).
+    pub fn new(
+        store: Store,
+        cfg: IntakeConfig,
+        clock: Arc<dyn Clock>,
+        renderers: crate::app::notice::Renderers,
+    ) -> Self {
         Self {
             store,
             cfg,
             clock,
+            renderers,
             committed: None,
             mark: std::sync::OnceLock::new(),
         }
@@ -360,12 +369,15 @@ impl Intake {
     /// next round.
     /// The application core, with this intake's zone, language and Message-ID domain.
     fn core(&self) -> crate::app::Core {
-        crate::app::Core::new(crate::dispatch::DispatchSettings {
-            tz: self.cfg.timezone,
-            message_id_domain: self.cfg.message_id_domain.clone(),
-            lang: crate::config::Lang::from_code(&self.cfg.lang),
-            ..Default::default()
-        })
+        crate::app::Core::new(
+            crate::dispatch::DispatchSettings {
+                tz: self.cfg.timezone,
+                message_id_domain: self.cfg.message_id_domain.clone(),
+                lang: crate::config::Lang::from_code(&self.cfg.lang),
+                ..Default::default()
+            },
+            self.renderers.clone(),
+        )
     }
 
     pub fn with_wake(mut self, n: Arc<tokio::sync::Notify>) -> Self {
@@ -1708,8 +1720,9 @@ pub async fn ingest_paths(
     store: &Store,
     cfg: &IntakeConfig,
     paths: &[PathBuf],
+    renderers: crate::app::notice::Renderers,
 ) -> Result<IngestReport, IntakeError> {
-    let intake = Intake::new(store.clone(), cfg.clone(), Arc::new(SystemClock));
+    let intake = Intake::new(store.clone(), cfg.clone(), Arc::new(SystemClock), renderers);
     ingest_with(&intake, paths).await
 }
 
@@ -1804,8 +1817,9 @@ pub async fn quarantine_retry(
     store: &Store,
     cfg: &IntakeConfig,
     id: i64,
+    renderers: crate::app::notice::Renderers,
 ) -> Result<Outcome, IntakeError> {
-    Intake::new(store.clone(), cfg.clone(), Arc::new(SystemClock))
+    Intake::new(store.clone(), cfg.clone(), Arc::new(SystemClock), renderers)
         .retry_quarantined(id)
         .await
 }

@@ -40,20 +40,3 @@ pub use intake::{
     quarantine_retry,
 };
 pub use parse::{InboundEmail, Limits, Mailbox, ParseError, parse_email};
-
-use std::sync::Arc;
-
-/// Starts the IMAP intake of one mailbox on the pipeline: returns the task and its health
-/// (for the health endpoint and the coordinator alert when a fetch is overdue).
-pub fn spawn_imap_intake(
-    store: crate::store::Store,
-    intake: IntakeConfig,
-    imap: imap::ImapConfig,
-    clock: Arc<dyn crate::clock::Clock>,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-) -> (tokio::task::JoinHandle<()>, Arc<imap::Health>) {
-    let sink = Arc::new(Intake::new(store, intake, clock));
-    let poller = imap::Poller::new(imap, sink, shutdown);
-    let health = poller.health();
-    (tokio::spawn(poller.run()), health)
-}

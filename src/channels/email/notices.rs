@@ -4,10 +4,28 @@
 //! requester's message when the notice answers one. Answers offered as buttons on Telegram are
 //! not part of an email: the requester answers by replying.
 
-use crate::app::notice::Notice;
+use crate::app::notice::{EmailHeaders, Notice};
 use crate::app::sentence;
 use crate::config::Lang;
 use crate::outbox::EmailPayload;
+
+/// The email channel's renderer, as the core's port ([`crate::app::notice::EmailRenderer`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Render;
+
+impl crate::app::notice::EmailRenderer for Render {
+    fn render(&self, lang: Lang, h: EmailHeaders<'_>, n: &Notice) -> EmailPayload {
+        notice(
+            lang,
+            h.to,
+            h.in_reply_to.map(str::to_owned),
+            h.key,
+            h.domain,
+            h.signature,
+            n,
+        )
+    }
+}
 
 /// The email of a notice to `to`, in `lang`. `in_reply_to`: the requester's message it
 /// answers; `key`: the notice's idempotency key; `domain`: right-hand side of our Message-IDs;

@@ -88,6 +88,9 @@ pub(super) struct Out {
     pub(super) request_id: Option<i64>,
     /// A request just queued: dispatch it after the commit.
     pub(super) dispatch_now: Option<RequestCode>,
+    /// Indexes in `messages` of those holding a credential (a console link): their outbox
+    /// rows are forgotten once sent ([`crate::store::FORGOTTEN_WHEN_SENT`]).
+    pub(super) secret: Vec<usize>,
 }
 
 /// What was done before the update's own transaction, by code that runs its own (invite
@@ -137,11 +140,12 @@ impl TelegramBot {
         bot: Bot,
         cfg: BotConfig,
         mut dispatch: DispatchSettings,
+        renderers: crate::app::notice::Renderers,
     ) -> Self {
         // The core writes in the bot's language.
         dispatch.lang = cfg.lang;
         TelegramBot {
-            dispatcher: Dispatcher::new(store.clone(), clock.clone(), dispatch),
+            dispatcher: Dispatcher::new(store.clone(), clock.clone(), dispatch, renderers),
             store,
             clock,
             bot,
@@ -221,8 +225,13 @@ impl TelegramBot {
         let mut queued = false;
         for (i, (request_id, payload)) in out.messages.iter().enumerate() {
             // The answer to someone using the bot now goes out before bulk work.
+            let forget = if out.secret.contains(&i) {
+                crate::store::FORGOTTEN_WHEN_SENT
+            } else {
+                ""
+            };
             tx.enqueue_with(
-                &format!("tg:{update_id}:{i}"),
+                &format!("{forget}tg:{update_id}:{i}"),
                 *request_id,
                 payload,
                 now,

@@ -69,6 +69,8 @@ impl TelegramBot {
                 let minutes = crate::store::console::LINK_MINUTES.to_string();
                 let text = self.tr("console_link", &[("link", &link), ("minutes", &minutes)]);
                 self.say(out, chat, None, text, vec![]);
+                // The link is a credential: its outbox row is forgotten once sent.
+                out.secret.push(out.messages.len().saturating_sub(1));
             }
             None => self.say(out, chat, None, self.t("console_rate_limited"), vec![]),
         }

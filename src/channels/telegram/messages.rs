@@ -69,6 +69,16 @@ pub fn payload(chat_id: i64, s: &Sentence, edit_message_id: Option<i64>) -> Tele
     }
 }
 
+/// The Telegram channel's renderer, as the core's port ([`crate::app::notice::TelegramRenderer`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Render;
+
+impl crate::app::notice::TelegramRenderer for Render {
+    fn render(&self, lang: Lang, chat_id: i64, n: &Notice) -> TelegramPayload {
+        notice(lang, chat_id, n)
+    }
+}
+
 /// The Telegram message of a notice, in `lang`.
 pub fn notice(lang: Lang, chat_id: i64, n: &Notice) -> TelegramPayload {
     let edit = match n {

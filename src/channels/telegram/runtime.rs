@@ -99,6 +99,7 @@ pub async fn connect(
     settings: &TelegramSettings,
     store: Store,
     clock: Arc<dyn Clock>,
+    renderers: crate::app::notice::Renderers,
 ) -> Result<(Bot, TelegramBot), StartupError> {
     let client = settings.client()?;
     let me = startup::check(&client).await?;
@@ -110,6 +111,7 @@ pub async fn connect(
         client.clone(),
         settings.bot.clone(),
         settings.dispatch.clone(),
+        renderers,
     );
     Ok((client, bot))
 }
@@ -143,8 +145,9 @@ pub async fn start_polling(
     settings: &TelegramSettings,
     store: Store,
     clock: Arc<dyn Clock>,
+    renderers: crate::app::notice::Renderers,
 ) -> Result<Running, StartupError> {
-    let (client, bot) = connect(settings, store.clone(), clock.clone()).await?;
+    let (client, bot) = connect(settings, store.clone(), clock.clone(), renderers).await?;
     startup::use_polling(&client).await?;
     let (stop, rx) = watch::channel(false);
     let sink: Arc<dyn super::UpdateSink> = Arc::new(bot.clone());
@@ -171,8 +174,9 @@ pub async fn start_webhook(
     public_url: &str,
     path: &str,
     secret: &str,
+    renderers: crate::app::notice::Renderers,
 ) -> Result<(Running, axum::Router), StartupError> {
-    let (client, bot) = connect(settings, store.clone(), clock.clone()).await?;
+    let (client, bot) = connect(settings, store.clone(), clock.clone(), renderers).await?;
     startup::use_webhook(&client, public_url, secret).await?;
     let (stop, rx) = watch::channel(false);
     let router = webhook::router(Arc::new(bot.clone()), path, secret.to_string());
