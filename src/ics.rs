@@ -18,9 +18,28 @@
 //!   through the request's thread.
 //! - Lines are folded at 75 octets on UTF-8 character boundaries, text values escaped, CRLF
 //!   line ends.
+//!
+//! [`invitation`] makes the event of a request's appointment with its mediator, in the reader's
+//! language (`prompts/<lang>/calendar.toml`), as the [`Calendar`] an outbox payload carries;
+//! the channels' renderers attach it (`channels::email::notices`, `channels::telegram::messages`).
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
+
+use crate::config::Lang;
+use crate::domain::Gender;
+use crate::domain::payload::Calendar;
+use crate::prompts::t;
+use crate::store::{Mediator, Request};
+use crate::vocab;
+
+/// Who sends the invitations: the domain of the `UID`s (our Message-ID domain) and the
+/// cooperative's mailbox as `ORGANIZER` (`None`: no invitations are written).
+#[derive(Debug, Clone, Copy)]
+pub struct Host<'a> {
+    pub domain: &'a str,
+    pub organizer: Option<&'a Party>,
+}
 
 /// The time zone every appointment is in.
 pub const TZID: &str = "Europe/Rome";
@@ -44,8 +63,8 @@ impl Method {
     }
 }
 
-/// A person on the invitation: a display name and, when known, an address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A person on the invitation: a display name (may be empty) and, when known, an address.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Party {
     pub name: String,
     pub email: Option<String>,
@@ -141,6 +160,111 @@ pub fn calendar(e: &Event) -> String {
     out
 }
 
+/// The invitation of `request`'s appointment with `mediator`, in `lang`: `Method::Request` for
+/// a new or changed appointment, `Method::Cancel` when it is cancelled. The same `UID` for
+/// every version; `SEQUENCE` from the request's last change (`updated_at`), one more for a
+/// cancellation, so a `CANCEL` always outranks the last `REQUEST`. The requester and the
+/// mediator are attendees when their address is known. `None` when there is no organizer
+/// configured, or the request has no start (a written translation has only a deadline).
+/// The end: the stored end, else the duration, else one hour.
+pub fn invitation(
+    lang: Lang,
+    host: Host<'_>,
+    request: &Request,
+    mediator: &Mediator,
+    method: Method,
+) -> Option<Calendar> {
+    let organizer = host.organizer?.clone();
+    let start = request.date?.and_time(request.start_time?);
+    let minutes = match (request.starts_at, request.ends_at) {
+        (Some(s), Some(e)) if e > s => (e - s).num_minutes(),
+        _ => request.duration_minutes.filter(|m| *m > 0).unwrap_or(60),
+    };
+    let minutes = u32::try_from(minutes).unwrap_or(60);
+    let code = request.code.to_string();
+    let mut what = Vec::new();
+    let language = request
+        .language
+        .as_ref()
+        .map(|l| vocab::language(lang, l.as_str()));
+    if let Some(l) = &language {
+        what.push(l.clone());
+    }
+    if let Some(i) = request.intervention {
+        what.push(vocab::intervention(lang, i));
+    }
+    let summary = if what.is_empty() {
+        t(lang, "calendar.summary_plain", &[("code", &code)])
+    } else {
+        t(
+            lang,
+            "calendar.summary",
+            &[("code", &code), ("what", &what.join(", "))],
+        )
+    };
+    let gender = match mediator.gender {
+        Some(Gender::F) => "f",
+        Some(Gender::M) => "m",
+        None => "x",
+    };
+    let mut description = vec![t(
+        lang,
+        &format!("calendar.description_{gender}"),
+        &[("code", &code), ("mediator", &mediator.name)],
+    )];
+    if let Some(l) = &language {
+        description.push(t(lang, "calendar.language_line", &[("language", l)]));
+    }
+    let mut kind = Vec::new();
+    if let Some(i) = request.intervention {
+        kind.push(vocab::intervention(lang, i));
+    }
+    if let Some(m) = request.modality {
+        kind.push(vocab::modality(lang, m));
+    }
+    if !kind.is_empty() {
+        description.push(t(lang, "calendar.kind_line", &[("kind", &kind.join(", "))]));
+    }
+    let place: Vec<&str> = [request.address.as_deref(), request.comune.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut attendees = Vec::new();
+    if let Some(email) = request.requester_email.as_deref() {
+        attendees.push(Party {
+            name: request.requester_name.clone().unwrap_or_default(),
+            email: Some(email.to_string()),
+        });
+    }
+    if let Some(email) = mediator.email.as_deref() {
+        attendees.push(Party {
+            name: mediator.name.clone(),
+            email: Some(email.to_string()),
+        });
+    }
+    let bump = u32::from(method == Method::Cancel);
+    let event = Event {
+        uid: uid(&code, host.domain),
+        sequence: sequence(request.created_at, request.updated_at).saturating_add(bump),
+        method,
+        start,
+        minutes,
+        summary,
+        location: (!place.is_empty()).then(|| place.join(", ")),
+        description: description.join("\n"),
+        organizer,
+        attendees,
+        stamp: request.updated_at,
+    };
+    Some(Calendar {
+        method: method.as_str().to_string(),
+        ics: calendar(&event),
+        file_name: t(lang, "calendar.file_name", &[]),
+    })
+}
+
 /// Europe/Rome as every client reads it: CET, and CEST from the last Sunday of March at 02:00 to
 /// the last Sunday of October at 03:00 (the European Union's rule since 1996).
 const VTIMEZONE: [&str; 16] = [
@@ -167,7 +291,7 @@ fn local(t: NaiveDateTime) -> String {
 }
 
 /// `ORGANIZER;CN="Name":mailto:addr` (the name quoted, without the characters a parameter
-/// value cannot hold).
+/// value cannot hold; no `CN` for an empty name).
 fn party(prop: &str, p: &Party, params: Option<&str>) -> String {
     let name: String = p
         .name
@@ -179,10 +303,12 @@ fn party(prop: &str, p: &Party, params: Option<&str>) -> String {
         .as_deref()
         .map(|a| a.trim().to_string())
         .unwrap_or_default();
-    format!(
-        "{prop};CN=\"{name}\"{}:mailto:{addr}",
-        params.unwrap_or_default()
-    )
+    let cn = if name.trim().is_empty() {
+        String::new()
+    } else {
+        format!(";CN=\"{}\"", name.trim())
+    };
+    format!("{prop}{cn}{}:mailto:{addr}", params.unwrap_or_default())
 }
 
 /// A TEXT value escaped (RFC 5545 3.3.11): backslash, semicolon, comma and new lines.

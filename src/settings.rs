@@ -18,8 +18,23 @@ pub fn dispatch_settings(cfg: &Config) -> crate::app::DispatchSettings {
         message_id_domain: message_id_domain(cfg),
         email_signature: cfg.smtp.as_ref().and_then(|s| s.signature.clone()),
         lang: cfg.intake.language,
+        organizer: organizer(cfg),
         ..crate::app::DispatchSettings::default()
     }
+}
+
+/// The `ORGANIZER` of our calendar invitations: `[smtp] from` (its display name and address),
+/// or nobody when no SMTP server is configured.
+pub fn organizer(cfg: &Config) -> Option<crate::ics::Party> {
+    let from = cfg.smtp.as_ref()?.from.trim().to_string();
+    let name = from
+        .rsplit_once('<')
+        .map(|(n, _)| n.trim().trim_matches('"').trim().to_string())
+        .unwrap_or_default();
+    Some(crate::ics::Party {
+        name,
+        email: Some(own_address(cfg)),
+    })
 }
 
 /// The outbox's retry policy from `[outbox]`.

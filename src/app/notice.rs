@@ -244,9 +244,13 @@ pub fn language_for(core: &Core, _notice: &Notice) -> Lang {
 pub fn render(core: &Core, notice: &Notice) -> Option<Payload> {
     let lang = language_for(core, notice);
     let key = notice.key();
+    let host = crate::ics::Host {
+        domain: &core.settings.message_id_domain,
+        organizer: core.settings.organizer.as_ref(),
+    };
     match address_of(notice)? {
         Address::Telegram(chat_id) => Some(Payload::Telegram(
-            crate::channels::telegram::messages::notice(lang, chat_id, notice),
+            crate::channels::telegram::messages::notice(lang, chat_id, host, notice),
         )),
         Address::Email { to, in_reply_to } => {
             Some(Payload::Email(crate::channels::email::notices::notice(
@@ -254,7 +258,7 @@ pub fn render(core: &Core, notice: &Notice) -> Option<Payload> {
                 &to,
                 in_reply_to,
                 &key,
-                &core.settings.message_id_domain,
+                host,
                 core.settings.email_signature.as_deref(),
                 notice,
             )))

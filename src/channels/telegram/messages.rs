@@ -11,6 +11,7 @@ use crate::app::notice::Notice;
 use crate::app::sentence::{self, Answer, Sentence};
 use crate::config::Lang;
 use crate::domain::RequestCode;
+use crate::ics::{self, Host, Method};
 use crate::outbox::{Button, TelegramPayload};
 
 pub use crate::app::sentence::OfferView;
@@ -66,18 +67,31 @@ pub fn payload(chat_id: i64, s: &Sentence, edit_message_id: Option<i64>) -> Tele
         text: s.text_with(escape),
         buttons,
         edit_message_id,
+        calendar: None,
     }
 }
 
-/// The Telegram message of a notice, in `lang`.
-pub fn notice(lang: Lang, chat_id: i64, n: &Notice) -> TelegramPayload {
+/// The Telegram message of a notice, in `lang`. The details for the mediator who got the job
+/// carry the appointment as an `.ics` document (`host`: the invitations' organizer), and so
+/// does its cancellation (`CANCEL`); offers never do.
+pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramPayload {
     let edit = match n {
         Notice::Withdrawal {
             edit_message_id, ..
         } => *edit_message_id,
         _ => None,
     };
-    payload(chat_id, &sentence::sentence(lang, n), edit)
+    let mut p = payload(chat_id, &sentence::sentence(lang, n), edit);
+    p.calendar = match n {
+        Notice::Details {
+            request, mediator, ..
+        } => ics::invitation(lang, host, request, mediator, Method::Request),
+        Notice::Cancellation {
+            request, mediator, ..
+        } => ics::invitation(lang, host, request, mediator, Method::Cancel),
+        _ => None,
+    };
+    p
 }
 
 /// The offer to one mediator, with [Accetto] [Non posso].
@@ -105,6 +119,7 @@ pub fn offer_taken(
         ),
         buttons: vec![],
         edit_message_id: Some(message_id),
+        calendar: None,
     }
 }
 
