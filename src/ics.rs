@@ -267,7 +267,7 @@ pub fn invitation(
 
 /// Europe/Rome as every client reads it: CET, and CEST from the last Sunday of March at 02:00 to
 /// the last Sunday of October at 03:00 (the European Union's rule since 1996).
-const VTIMEZONE: [&str; 16] = [
+const VTIMEZONE: [&str; 17] = [
     "BEGIN:VTIMEZONE",
     "TZID:Europe/Rome",
     "BEGIN:DAYLIGHT",
@@ -284,6 +284,7 @@ const VTIMEZONE: [&str; 16] = [
     "DTSTART:19701025T030000",
     "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
     "END:STANDARD",
+    "END:VTIMEZONE",
 ];
 
 fn local(t: NaiveDateTime) -> String {
@@ -409,6 +410,16 @@ mod tests {
         assert!(unfolded.contains("Sant'Antonio\\, 3\\; scala B\\nportineria — è così"));
         assert!(unfolded.contains("ATTENDEE;CN=\"Laura Rossi\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:laura@comune.example"));
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
+        // Every component that begins ends, innermost first.
+        let mut open = Vec::new();
+        for line in unfolded.split("\r\n") {
+            if let Some(c) = line.strip_prefix("BEGIN:") {
+                open.push(c);
+            } else if let Some(c) = line.strip_prefix("END:") {
+                assert_eq!(open.pop(), Some(c), "END:{c} out of place in {ics}");
+            }
+        }
+        assert!(open.is_empty(), "never ended: {open:?}");
         assert!(
             !ics.replace("\r\n", "").contains('\n'),
             "bare LF in {ics:?}"

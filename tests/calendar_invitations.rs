@@ -109,6 +109,9 @@ fn email_worker(w: &World, servers: &mail::MailServers) -> OutboxWorker {
         },
         RetryPolicy::default(),
     )
+    .with_events(connecting::app::delivery::events(
+        connecting::app::Core::new(settings()),
+    ))
 }
 
 fn telegram_worker(w: &World, fake: &FakeBotApi) -> OutboxWorker {
@@ -558,7 +561,8 @@ both_backends!(
         let first = sequence(&cal);
 
         w.clock.advance(chrono::Duration::days(1));
-        assert!(w.dispatcher.cancel(code, Canceller::Cli).await.unwrap());
+        let late = w.dispatcher.cancel(code, Canceller::Cli).await.unwrap();
+        assert!(!late, "two weeks ahead");
         drain(&worker).await;
         let cancelled = fake
             .wait_for(5001, WAIT, |m| m.document.is_some())
