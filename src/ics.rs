@@ -426,6 +426,130 @@ mod tests {
         );
     }
 
+    fn request() -> Request {
+        use crate::domain::{
+            Ambito, Channel, InterventionType, LanguageCode, Modality, RequestCode,
+        };
+        let created = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap();
+        Request {
+            id: 1,
+            code: RequestCode::parse("MED-2027-0042").unwrap(),
+            status: crate::domain::RequestStatus::Assigned,
+            channel: Channel::Email,
+            operator_id: None,
+            requester_name: Some("Laura Bianchi".into()),
+            requester_email: Some("laura@comune.example.it".into()),
+            requester_phone: None,
+            requester_chat_id: None,
+            ente: None,
+            ambito: Ambito::parse("Dalmine").ok(),
+            language: LanguageCode::parse("ar").ok(),
+            intervention: Some(InterventionType::Colloquio),
+            modality: Some(Modality::InPerson),
+            date: NaiveDate::from_ymd_opt(2027, 3, 30),
+            start_time: chrono::NaiveTime::from_hms_opt(10, 0, 0),
+            duration_minutes: Some(90),
+            starts_at: None,
+            ends_at: None,
+            deadline: None,
+            comune: Some("Dalmine".into()),
+            comune_istat: None,
+            address: Some("Via Roma 1".into()),
+            urgent: false,
+            mediator_gender: None,
+            case_ref: None,
+            notes: None,
+            missing: vec![],
+            draft: None,
+            assigned_mediator_id: Some(7),
+            late_cancellation: false,
+            source_message_id: None,
+            subject: None,
+            created_at: created,
+            updated_at: created + Duration::hours(2),
+            queued_at: None,
+            assigned_at: None,
+            confirmed_at: None,
+            closed_at: None,
+        }
+    }
+
+    fn mediator(email: Option<&str>) -> Mediator {
+        Mediator {
+            id: 7,
+            name: "Fatima Zahra".into(),
+            phone: None,
+            email: email.map(str::to_string),
+            telegram_id: Some(5001),
+            gender: Some(Gender::F),
+            languages: vec![],
+            ambiti: vec![],
+            availability: None,
+            share_phone: false,
+            active: true,
+            paused: false,
+        }
+    }
+
+    #[test]
+    fn the_invitation_of_a_request_names_everyone_and_cancels_above_its_sequence() {
+        let org = Party {
+            name: "Cooperativa".into(),
+            email: Some("info@coop.example".into()),
+        };
+        let host = Host {
+            domain: "coop.example",
+            organizer: Some(&org),
+        };
+        let r = request();
+        let m = mediator(Some("fatima@coop.example"));
+        let c = invitation(Lang::It, host, &r, &m, Method::Request).unwrap();
+        assert_eq!(
+            (c.method.as_str(), c.file_name.as_str()),
+            ("REQUEST", "invito.ics")
+        );
+        let ics = c.ics.replace("\r\n ", "");
+        for line in [
+            "UID:med-2027-0042@coop.example",
+            "SEQUENCE:120",
+            "DTSTART;TZID=Europe/Rome:20270330T100000",
+            "DTEND;TZID=Europe/Rome:20270330T113000",
+            "SUMMARY:Mediazione MED-2027-0042: arabo\\, colloquio",
+            "LOCATION:Via Roma 1\\, Dalmine",
+            "ORGANIZER;CN=\"Cooperativa\":mailto:info@coop.example",
+            "ATTENDEE;CN=\"Laura Bianchi\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:laura@comune.example.it",
+            "ATTENDEE;CN=\"Fatima Zahra\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:fatima@coop.example",
+        ] {
+            assert!(
+                ics.contains(&format!("{line}\r\n")),
+                "{line:?} not in\n{ics}"
+            );
+        }
+        assert!(ics.contains("Mediatrice: Fatima Zahra"), "{ics}");
+        let cancel = invitation(Lang::It, host, &r, &m, Method::Cancel).unwrap();
+        assert!(cancel.ics.contains("METHOD:CANCEL\r\n"));
+        assert!(cancel.ics.contains("SEQUENCE:121\r\n"));
+        // In English; a mediator without an address is named, not invited.
+        let en = invitation(Lang::En, host, &r, &mediator(None), Method::Request).unwrap();
+        assert_eq!(en.file_name, "invitation.ics");
+        let text = en.ics.replace("\r\n ", "");
+        assert!(
+            text.contains("SUMMARY:Mediation MED-2027-0042: Arabic"),
+            "{text}"
+        );
+        assert!(!text.contains("mailto:fatima"), "{text}");
+        assert!(text.contains("Fatima Zahra"));
+        // Nothing without an organizer, or without a start time.
+        let nobody = Host {
+            domain: "coop.example",
+            organizer: None,
+        };
+        assert!(invitation(Lang::It, nobody, &r, &m, Method::Request).is_none());
+        let mut written = request();
+        written.start_time = None;
+        assert!(invitation(Lang::It, host, &written, &m, Method::Request).is_none());
+    }
+
     #[test]
     fn a_cancellation_names_the_same_event_with_a_higher_sequence() {
         let created = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap();

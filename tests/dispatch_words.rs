@@ -321,6 +321,12 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         "modality" => w.modality(Modality::InPerson),
         "language" | "requested" | "value" => w.language(&ar),
         "languages" => format!("{}, urdu", w.language(&ar)),
+        // The calendar invitation's title: language and type of intervention.
+        "what" => format!(
+            "{}, {}",
+            w.language(&ar),
+            w.intervention(InterventionType::Colloquio)
+        ),
         "link" => "https://t.me/CoopBot?start=AB12CD34".into(),
         "mediator" => "Samira Haddad".into(),
         "name" => "Laura Rossi".into(),
