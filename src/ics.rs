@@ -99,11 +99,12 @@ pub fn uid(code: &str, domain: &str) -> String {
     )
 }
 
-/// A `SEQUENCE` that grows with every change without a counter to keep: the minutes from the
-/// request's creation to the change being sent. Two changes in the same minute share it, which
-/// clients accept (the later `DTSTAMP` wins).
+/// A `SEQUENCE` that grows with every change without a counter to keep: the seconds from the
+/// request's creation to the change (an iCalendar INTEGER holds 68 years of them). Two changes
+/// in the same second would share it; clients then take the later `DTSTAMP`.
 pub fn sequence(created: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
-    u32::try_from((now - created).num_minutes().max(0)).unwrap_or(u32::MAX)
+    let secs = (now - created).num_seconds().clamp(0, i64::from(i32::MAX));
+    u32::try_from(secs).unwrap_or(0)
 }
 
 /// The calendar object (`VCALENDAR` with the time zone and one `VEVENT`), CRLF-terminated.
@@ -511,7 +512,7 @@ mod tests {
         let ics = c.ics.replace("\r\n ", "");
         for line in [
             "UID:med-2027-0042@coop.example",
-            "SEQUENCE:120",
+            "SEQUENCE:7200",
             "DTSTART;TZID=Europe/Rome:20270330T100000",
             "DTEND;TZID=Europe/Rome:20270330T113000",
             "SUMMARY:Mediazione MED-2027-0042: arabo\\, colloquio",
@@ -528,7 +529,7 @@ mod tests {
         assert!(ics.contains("Mediatrice: Fatima Zahra"), "{ics}");
         let cancel = invitation(Lang::It, host, &r, &m, Method::Cancel).unwrap();
         assert!(cancel.ics.contains("METHOD:CANCEL\r\n"));
-        assert!(cancel.ics.contains("SEQUENCE:121\r\n"));
+        assert!(cancel.ics.contains("SEQUENCE:7201\r\n"));
         // In English; a mediator without an address is named, not invited.
         let en = invitation(Lang::En, host, &r, &mediator(None), Method::Request).unwrap();
         assert_eq!(en.file_name, "invitation.ics");

@@ -12,7 +12,9 @@
 //! - on Telegram: the mediator who accepted gets the event as an `.ics` document (a multipart
 //!   `sendDocument` to the local Bot API, the details as its caption), the offer before it was a
 //!   plain message; an autumn appointment across the change back to CET starts at the right
-//!   instant; a cancellation sends the `CANCEL` document with the same UID and a higher SEQUENCE;
+//!   instant; a change of time (the core's `change`, as after the console's correction) sends
+//!   the update to both, same UID, higher SEQUENCE; a cancellation sends the `CANCEL` document
+//!   with the same UID and a higher SEQUENCE still;
 //! - a text too long for a caption goes as a message followed by the document.
 
 #[path = "support/botapi.rs"]
@@ -61,8 +63,17 @@ fn settings() -> DispatchSettings {
 
 /// A queued email request from Laura for Arabic, at `date` `h:min` local time.
 async fn request(w: &World, date: NaiveDate, h: u32, min: u32, minutes: u32) -> RequestCode {
+    w.store
+        .create_request(&fields(date, h, min, minutes), w.clock_now())
+        .await
+        .unwrap()
+        .code
+}
+
+/// The fields of Laura's request.
+fn fields(date: NaiveDate, h: u32, min: u32, minutes: u32) -> NewRequest {
     let appt = Appointment::new(date, t(h, min), minutes).unwrap();
-    let r = NewRequest {
+    NewRequest {
         status: Some(RequestStatus::Queued),
         channel: Some(Channel::Email),
         requester_name: Some("Laura Bianchi".into()),
@@ -82,12 +93,7 @@ async fn request(w: &World, date: NaiveDate, h: u32, min: u32, minutes: u32) -> 
         source_message_id: Some("<orig-laura@comune.example.it>".into()),
         subject: Some("Richiesta mediatrice araba".into()),
         ..Default::default()
-    };
-    w.store
-        .create_request(&r, w.clock_now())
-        .await
-        .unwrap()
-        .code
+    }
 }
 
 fn email_worker(w: &World, servers: &mail::MailServers) -> OutboxWorker {
@@ -560,6 +566,60 @@ both_backends!(
         assert_eq!(fake.calls("sendDocument"), 1);
         let first = sequence(&cal);
 
+        // The next day the appointment moves to 11:00 (as the console's correction does it:
+        // the fields changed, then the core's `change`): an update, same UID, higher SEQUENCE.
+        w.clock.advance(chrono::Duration::days(1));
+        let now = w.clock_now();
+        let before = store.request(code).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.update_request_fields(r.id, &fields(d(2027, 11, 3), 11, 0, 90), now)
+            .await
+            .unwrap();
+        let told = connecting::app::change::appointment_changed(
+            w.dispatcher.core(),
+            &mut tx,
+            &before,
+            now,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(told.len(), 2, "the requester and the mediator");
+        drain(&worker).await;
+        let moved = fake
+            .wait_for(5001, WAIT, |m| m.document.is_some())
+            .await
+            .expect("the update with its invitation");
+        assert!(moved.text.contains("11:00"), "{}", moved.text);
+        let update = parse(&moved.document.clone().unwrap().text());
+        assert_eq!(value(&update.properties, "METHOD"), "REQUEST");
+        assert_eq!(uid(&update), uid(&cal));
+        assert!(sequence(&update) > first, "a higher SEQUENCE");
+        assert_eq!(
+            start_instant(&update),
+            Utc.with_ymd_and_hms(2027, 11, 3, 10, 0, 0).unwrap()
+        );
+        let second = sequence(&update);
+        // The requester's update is queued by email, with the same event.
+        let email = common::outbox_emails(&store)
+            .await
+            .into_iter()
+            .filter_map(|e| e.calendar)
+            .next_back()
+            .expect("the requester's update");
+        let hers = parse(&email.ics);
+        assert_eq!(uid(&hers), uid(&cal));
+        assert_eq!(sequence(&hers), second);
+        // A change of nothing that matters tells nobody.
+        let same = store.request(code).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let quiet =
+            connecting::app::change::appointment_changed(w.dispatcher.core(), &mut tx, &same, now)
+                .await
+                .unwrap();
+        tx.commit().await.unwrap();
+        assert!(quiet.is_empty());
+
         w.clock.advance(chrono::Duration::days(1));
         let late = w.dispatcher.cancel(code, Canceller::Cli).await.unwrap();
         assert!(!late, "two weeks ahead");
@@ -571,7 +631,7 @@ both_backends!(
         let cancel = parse(&cancelled.document.clone().unwrap().text());
         assert_eq!(value(&cancel.properties, "METHOD"), "CANCEL");
         assert_eq!(uid(&cancel), uid(&cal));
-        assert!(sequence(&cancel) > first, "a higher SEQUENCE");
+        assert!(sequence(&cancel) > second, "a higher SEQUENCE");
         assert!(cancelled.text.contains(&c));
     }
 );

@@ -124,6 +124,22 @@ fn notices(telegram: bool) -> Vec<Notice> {
             why: Withdrawn::Cancelled,
             edit_message_id: Some(3),
         },
+        Notice::Changed {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+            to_mediator: true,
+        },
+        Notice::Changed {
+            request: if telegram {
+                tg_requester.clone()
+            } else {
+                r.clone()
+            },
+            mediator: m.clone(),
+            assignment_id: 9,
+            to_mediator: false,
+        },
         Notice::Cancellation {
             request: r.clone(),
             mediator: m.clone(),

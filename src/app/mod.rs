@@ -15,6 +15,8 @@
 //! - [`outcome`]: `record` (took place or not) and `hours`;
 //! - [`cancel`]: cancellation from every entry point (assignment closed, mediator told, offers
 //!   withdrawn, timers dropped, late flag under the notice period);
+//! - [`change`]: an appointment changed after the assignment (requester and mediator told, the
+//!   invitations updated);
 //! - [`review`]: `accept` / `reject` a held email request;
 //! - [`evaluation`]: the requester's mark, only once the appointment has happened;
 //! - [`timer`]: `fire` a due timer (wave expiry, reminders, after-the-end questions);
@@ -31,6 +33,7 @@ pub mod alert;
 pub mod answer;
 pub mod assign;
 pub mod cancel;
+pub mod change;
 pub mod create;
 pub mod delivery;
 pub mod evaluation;

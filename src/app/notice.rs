@@ -60,6 +60,14 @@ pub enum Notice {
         why: Withdrawn,
         edit_message_id: Option<i64>,
     },
+    /// The appointment changed after the assignment (date, time or place): to the requester,
+    /// or (`to_mediator`) to the assigned mediator, with the updated calendar invitation.
+    Changed {
+        request: Request,
+        mediator: Mediator,
+        assignment_id: i64,
+        to_mediator: bool,
+    },
     /// To the assigned mediator: the appointment is cancelled (late: under the notice period).
     Cancellation {
         request: Request,
@@ -136,6 +144,7 @@ impl Notice {
             Notice::Offer { request, .. }
             | Notice::Details { request, .. }
             | Notice::Confirmation { request, .. }
+            | Notice::Changed { request, .. }
             | Notice::Withdrawal { request, .. }
             | Notice::Cancellation { request, .. }
             | Notice::Reminder { request, .. }
@@ -156,6 +165,17 @@ impl Notice {
                 assignment_id,
                 ..
             } => format!("confirm:{}:{assignment_id}", request.id),
+            Notice::Changed {
+                request,
+                assignment_id,
+                to_mediator,
+                ..
+            } => format!(
+                "changed:{}:{assignment_id}:{}:{}",
+                request.id,
+                request.updated_at.timestamp(),
+                if *to_mediator { "m" } else { "r" }
+            ),
             Notice::Withdrawal { offer_id, .. } => format!("withdraw:{offer_id}"),
             Notice::Cancellation {
                 request,
@@ -180,7 +200,13 @@ impl Notice {
             | Notice::Cancellation { mediator, .. }
             | Notice::Reminder { mediator, .. }
             | Notice::OutcomeQuestion { mediator, .. } => Some(mediator),
-            Notice::Confirmation { .. }
+            Notice::Changed {
+                mediator,
+                to_mediator: true,
+                ..
+            } => Some(mediator),
+            Notice::Changed { .. }
+            | Notice::Confirmation { .. }
             | Notice::EvaluationQuestion { .. }
             | Notice::Acknowledgement { .. }
             | Notice::Alert { .. } => None,

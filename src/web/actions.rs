@@ -2,7 +2,7 @@
 //! and its CSRF token, asks [`crate::authz::authorize`], and calls the core's entry point
 //! (manual assignment: `Dispatcher::assign`; cancellation: `Dispatcher::cancel_as`, over
 //! `app::cancel`; a correction: the intake's merge, `extract::merge` + `intake::fields_from_draft`,
-//! kept in the corrections table; held mail: `app::review`, as the bot and the CLI; an operator's new request: `extract::extract` read back as a
+//! kept in the corrections table, and `app::change` when an assigned appointment moved; held mail: `app::review`, as the bot and the CLI; an operator's new request: `extract::extract` read back as a
 //! summary to confirm, then `intake::fields_from_draft` and `intake::initial_status`, as the
 //! bot's [Conferma] does). The console never sets a status itself. When the core's use
 //! cases move (issue 12), only this file changes.
@@ -240,6 +240,13 @@ pub(super) async fn correct(
     let texts = st.store.request_texts(r.id).await?;
     let mut tx = st.store.begin().await?;
     tx.update_request_fields(r.id, &fields, now).await?;
+    // A new date, time or place of an assigned appointment: requester and mediator are told,
+    // with the updated calendar invitation.
+    match crate::app::change::appointment_changed(st.dispatcher.core(), &mut tx, &r, now).await {
+        Ok(_) => {}
+        Err(crate::app::AppError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(StoreError::Conflict(e.to_string()).into()),
+    }
     let actor = s.viewer.actor().audit_name();
     tx.audit(now, &actor, Some(r.id), "corrected", Some("console"))
         .await?;

@@ -65,7 +65,8 @@ pub fn notice(
 }
 
 /// The invitation a notice carries by email: the appointment (`REQUEST`) with the requester's
-/// confirmation and the mediator's details, its cancellation (`CANCEL`) to the mediator.
+/// confirmation, the mediator's details and a change of the appointment, its cancellation
+/// (`CANCEL`) to the mediator.
 /// Offers never carry one: they go to several mediators.
 pub fn calendar(lang: Lang, host: Host<'_>, n: &Notice) -> Option<Calendar> {
     match n {
@@ -73,6 +74,9 @@ pub fn calendar(lang: Lang, host: Host<'_>, n: &Notice) -> Option<Calendar> {
             request, mediator, ..
         }
         | Notice::Details {
+            request, mediator, ..
+        }
+        | Notice::Changed {
             request, mediator, ..
         } => ics::invitation(lang, host, request, mediator, Method::Request),
         Notice::Cancellation {

@@ -73,7 +73,7 @@ pub fn payload(chat_id: i64, s: &Sentence, edit_message_id: Option<i64>) -> Tele
 
 /// The Telegram message of a notice, in `lang`. The details for the mediator who got the job
 /// carry the appointment as an `.ics` document (`host`: the invitations' organizer), and so
-/// does its cancellation (`CANCEL`); offers never do.
+/// do a change of it and its cancellation (`CANCEL`); offers never do.
 pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramPayload {
     let edit = match n {
         Notice::Withdrawal {
@@ -84,6 +84,9 @@ pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramP
     let mut p = payload(chat_id, &sentence::sentence(lang, n), edit);
     p.calendar = match n {
         Notice::Details {
+            request, mediator, ..
+        }
+        | Notice::Changed {
             request, mediator, ..
         } => ics::invitation(lang, host, request, mediator, Method::Request),
         Notice::Cancellation {
