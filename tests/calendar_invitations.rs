@@ -7,8 +7,10 @@
 //!   and the mediator as ACCEPTED attendees, the place, the code and the mediator's name, and a
 //!   local start that its own VTIMEZONE turns into the right instant although the request was
 //!   written before the spring change of clocks. The mediator reached by email gets the same
-//!   event; the offer before it carries none. The requester's "annullo" brings a `CANCEL` for
-//!   the same UID with a higher SEQUENCE, to her and to the mediator;
+//!   event; the offer before it carries none. A new time after the assignment brings both an
+//!   update (same UID, higher SEQUENCE, the new time in words and in the calendar); the
+//!   requester's "annullo" a `CANCEL` for the same UID with a higher SEQUENCE still, to her and
+//!   to the mediator;
 //! - on Telegram: the mediator who accepted gets the event as an `.ics` document (a multipart
 //!   `sendDocument` to the local Bot API, the details as its caption), the offer before it was a
 //!   plain message; an autumn appointment across the change back to CET starts at the right
@@ -206,6 +208,15 @@ fn invitation_of(raw: &[u8], method: &str) -> String {
         "the letter is still there"
     );
     ics.clone()
+}
+
+/// The text of the `text/calendar` part of a delivered message, if it has one.
+fn calendar_text(raw: &[u8]) -> Option<String> {
+    parts(raw)
+        .1
+        .into_iter()
+        .find(|(ct, name, _)| ct.starts_with("text/calendar") && name.is_none())
+        .map(|(_, _, text)| text)
 }
 
 fn has_invitation(raw: &[u8]) -> bool {
@@ -466,8 +477,48 @@ both_backends!(
             RequestStatus::Confirmed
         );
 
-        // Two days later Laura writes "annullo" on the thread.
-        w.clock.advance(chrono::Duration::days(2));
+        // The next day the appointment moves to 15:00 (the console's correction: the fields,
+        // then the core's `change`): both get the update, same UID, higher SEQUENCE.
+        w.clock.advance(chrono::Duration::days(1));
+        let now = w.clock_now();
+        let before = store.request(code).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.update_request_fields(r.id, &fields(d(2027, 3, 30), 15, 0, 120), now)
+            .await
+            .unwrap();
+        connecting::app::change::appointment_changed(w.dispatcher.core(), &mut tx, &before, now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        drain(&worker).await;
+        let moved = delivered(&servers, "laura", 2, |m| {
+            calendar_text(m.as_bytes()).is_some_and(|c| c.contains("T150000"))
+        })
+        .await;
+        let update = parse(&invitation_of(&moved, "REQUEST"));
+        assert_eq!(uid(&update), uid(&cal));
+        assert!(sequence(&update) > first, "a higher SEQUENCE");
+        assert_eq!(
+            start_instant(&update),
+            Utc.with_ymd_and_hms(2027, 3, 30, 13, 0, 0).unwrap()
+        );
+        let body = mail_parser::MessageParser::default()
+            .parse(&moved)
+            .and_then(|m| m.body_text(0).map(|t| t.to_string()))
+            .unwrap_or_default();
+        assert!(body.contains("15:00"), "the update in words: {body}");
+        let hers = delivered(&servers, "fatima", 3, |m| {
+            calendar_text(m.as_bytes()).is_some_and(|c| c.contains("T150000"))
+        })
+        .await;
+        assert_eq!(
+            sequence(&parse(&invitation_of(&hers, "REQUEST"))),
+            sequence(&update)
+        );
+        let second = sequence(&update);
+
+        // The next day Laura writes "annullo" on the thread.
+        w.clock.advance(chrono::Duration::days(1));
         let mut cfg = IntakeConfig::new("info@coop.example", "coop.example");
         cfg.allowed_sender_domains = vec!["comune.example.it".into()];
         let intake = Intake::new(store.clone(), cfg, Arc::new(w.clock.clone()));
@@ -483,16 +534,16 @@ both_backends!(
             Outcome::Cancelled { .. }
         ));
         drain(&worker).await;
-        let reply = delivered(&servers, "laura", 2, |m| m.contains("method=CANCEL")).await;
+        let reply = delivered(&servers, "laura", 3, |m| m.contains("method=CANCEL")).await;
         let cancel = parse(&invitation_of(&reply, "CANCEL"));
         assert_eq!(value(&cancel.properties, "METHOD"), "CANCEL");
         assert_eq!(uid(&cancel), uid(&cal), "the same event");
-        assert!(sequence(&cancel) > first, "a higher SEQUENCE");
+        assert!(sequence(&cancel) > second, "a higher SEQUENCE");
         assert_eq!(value(&event(&cancel).properties, "STATUS"), "CANCELLED");
-        let told = delivered(&servers, "fatima", 3, |m| m.contains("method=CANCEL")).await;
+        let told = delivered(&servers, "fatima", 4, |m| m.contains("method=CANCEL")).await;
         let hers = parse(&invitation_of(&told, "CANCEL"));
         assert_eq!(uid(&hers), uid(&cal));
-        assert!(sequence(&hers) > first);
+        assert!(sequence(&hers) > second);
     }
 );
 
