@@ -83,11 +83,16 @@ pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramP
     };
     let mut p = payload(chat_id, &sentence::sentence(lang, n), edit);
     p.calendar = match n {
+        // The mediator's copy of a change; a requester who uses the bot gets no invitations
+        // (neither with the confirmation).
         Notice::Details {
             request, mediator, ..
         }
         | Notice::Changed {
-            request, mediator, ..
+            request,
+            mediator,
+            to_mediator: true,
+            ..
         } => ics::invitation(lang, host, request, mediator, Method::Request),
         Notice::Cancellation {
             request, mediator, ..
