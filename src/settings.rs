@@ -67,3 +67,32 @@ pub fn message_id_domain(cfg: &Config) -> String {
         .map(|(_, d)| d.to_string())
         .unwrap_or_else(|| "connecting.invalid".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_organizer_is_the_smtp_sender_with_its_name() {
+        let mut cfg = Config::default();
+        assert_eq!(organizer(&cfg), None, "no SMTP, no invitations");
+        cfg.smtp = Some(
+            toml::from_str(
+                "host = \"smtp.example.org\"\nfrom = \"Mediazione culturale <Info@Coop.Example>\"\n",
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            organizer(&cfg),
+            Some(crate::ics::Party {
+                name: "Mediazione culturale".into(),
+                email: Some("info@coop.example".into()),
+            })
+        );
+        assert_eq!(dispatch_settings(&cfg).organizer, organizer(&cfg));
+        cfg.smtp = Some(
+            toml::from_str("host = \"smtp.example.org\"\nfrom = \"info@coop.example\"\n").unwrap(),
+        );
+        assert_eq!(organizer(&cfg).map(|p| p.name), Some(String::new()));
+    }
+}
