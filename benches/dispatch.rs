@@ -262,6 +262,7 @@ async fn bench_outbox(store: Store, label: &str) {
             text: format!("m{i}"),
             buttons: vec![],
             edit_message_id: None,
+            calendar: None,
         });
         tx.enqueue(&format!("bench:{label}:{i}"), None, &p, now)
             .await

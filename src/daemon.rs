@@ -126,6 +126,9 @@ pub fn email_intake_config(cfg: &Config) -> crate::channels::email::IntakeConfig
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
     ic.require_dmarc_pass = cfg.intake.require_dmarc_pass;
+    if let Some(o) = crate::settings::organizer(cfg) {
+        ic.organizer = Some(o);
+    }
     if let Some(i) = &cfg.imap {
         ic.limits.max_size = usize::try_from(i.max_message_bytes).unwrap_or(usize::MAX);
     }

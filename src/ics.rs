@@ -18,9 +18,28 @@
 //!   through the request's thread.
 //! - Lines are folded at 75 octets on UTF-8 character boundaries, text values escaped, CRLF
 //!   line ends.
+//!
+//! [`invitation`] makes the event of a request's appointment with its mediator, in the reader's
+//! language (`prompts/<lang>/calendar.toml`), as the [`Calendar`] an outbox payload carries;
+//! the channels' renderers attach it (`channels::email::notices`, `channels::telegram::messages`).
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use chrono_tz::Tz;
+
+use crate::config::Lang;
+use crate::domain::Gender;
+use crate::domain::payload::Calendar;
+use crate::prompts::t;
+use crate::store::{Mediator, Request};
+use crate::vocab;
+
+/// Who sends the invitations: the domain of the `UID`s (our Message-ID domain) and the
+/// cooperative's mailbox as `ORGANIZER` (`None`: no invitations are written).
+#[derive(Debug, Clone, Copy)]
+pub struct Host<'a> {
+    pub domain: &'a str,
+    pub organizer: Option<&'a Party>,
+}
 
 /// The time zone every appointment is in.
 pub const TZID: &str = "Europe/Rome";
@@ -44,8 +63,8 @@ impl Method {
     }
 }
 
-/// A person on the invitation: a display name and, when known, an address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A person on the invitation: a display name (may be empty) and, when known, an address.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Party {
     pub name: String,
     pub email: Option<String>,
@@ -80,11 +99,12 @@ pub fn uid(code: &str, domain: &str) -> String {
     )
 }
 
-/// A `SEQUENCE` that grows with every change without a counter to keep: the minutes from the
-/// request's creation to the change being sent. Two changes in the same minute share it, which
-/// clients accept (the later `DTSTAMP` wins).
+/// A `SEQUENCE` that grows with every change without a counter to keep: the seconds from the
+/// request's creation to the change (an iCalendar INTEGER holds 68 years of them). Two changes
+/// in the same second would share it; clients then take the later `DTSTAMP`.
 pub fn sequence(created: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
-    u32::try_from((now - created).num_minutes().max(0)).unwrap_or(u32::MAX)
+    let secs = (now - created).num_seconds().clamp(0, i64::from(i32::MAX));
+    u32::try_from(secs).unwrap_or(0)
 }
 
 /// The calendar object (`VCALENDAR` with the time zone and one `VEVENT`), CRLF-terminated.
@@ -141,9 +161,114 @@ pub fn calendar(e: &Event) -> String {
     out
 }
 
+/// The invitation of `request`'s appointment with `mediator`, in `lang`: `Method::Request` for
+/// a new or changed appointment, `Method::Cancel` when it is cancelled. The same `UID` for
+/// every version; `SEQUENCE` from the request's last change (`updated_at`), one more for a
+/// cancellation, so a `CANCEL` always outranks the last `REQUEST`. The requester and the
+/// mediator are attendees when their address is known. `None` when there is no organizer
+/// configured, or the request has no start (a written translation has only a deadline).
+/// The end: the stored end, else the duration, else one hour.
+pub fn invitation(
+    lang: Lang,
+    host: Host<'_>,
+    request: &Request,
+    mediator: &Mediator,
+    method: Method,
+) -> Option<Calendar> {
+    let organizer = host.organizer?.clone();
+    let start = request.date?.and_time(request.start_time?);
+    let minutes = match (request.starts_at, request.ends_at) {
+        (Some(s), Some(e)) if e > s => (e - s).num_minutes(),
+        _ => request.duration_minutes.filter(|m| *m > 0).unwrap_or(60),
+    };
+    let minutes = u32::try_from(minutes).unwrap_or(60);
+    let code = request.code.to_string();
+    let mut what = Vec::new();
+    let language = request
+        .language
+        .as_ref()
+        .map(|l| vocab::language(lang, l.as_str()));
+    if let Some(l) = &language {
+        what.push(l.clone());
+    }
+    if let Some(i) = request.intervention {
+        what.push(vocab::intervention(lang, i));
+    }
+    let summary = if what.is_empty() {
+        t(lang, "calendar.summary_plain", &[("code", &code)])
+    } else {
+        t(
+            lang,
+            "calendar.summary",
+            &[("code", &code), ("what", &what.join(", "))],
+        )
+    };
+    let gender = match mediator.gender {
+        Some(Gender::F) => "f",
+        Some(Gender::M) => "m",
+        None => "x",
+    };
+    let mut description = vec![t(
+        lang,
+        &format!("calendar.description_{gender}"),
+        &[("code", &code), ("mediator", &mediator.name)],
+    )];
+    if let Some(l) = &language {
+        description.push(t(lang, "calendar.language_line", &[("language", l)]));
+    }
+    let mut kind = Vec::new();
+    if let Some(i) = request.intervention {
+        kind.push(vocab::intervention(lang, i));
+    }
+    if let Some(m) = request.modality {
+        kind.push(vocab::modality(lang, m));
+    }
+    if !kind.is_empty() {
+        description.push(t(lang, "calendar.kind_line", &[("kind", &kind.join(", "))]));
+    }
+    let place: Vec<&str> = [request.address.as_deref(), request.comune.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut attendees = Vec::new();
+    if let Some(email) = request.requester_email.as_deref() {
+        attendees.push(Party {
+            name: request.requester_name.clone().unwrap_or_default(),
+            email: Some(email.to_string()),
+        });
+    }
+    if let Some(email) = mediator.email.as_deref() {
+        attendees.push(Party {
+            name: mediator.name.clone(),
+            email: Some(email.to_string()),
+        });
+    }
+    let bump = u32::from(method == Method::Cancel);
+    let event = Event {
+        uid: uid(&code, host.domain),
+        sequence: sequence(request.created_at, request.updated_at).saturating_add(bump),
+        method,
+        start,
+        minutes,
+        summary,
+        location: (!place.is_empty()).then(|| place.join(", ")),
+        description: description.join("\n"),
+        organizer,
+        attendees,
+        stamp: request.updated_at,
+    };
+    Some(Calendar {
+        method: method.as_str().to_string(),
+        ics: calendar(&event),
+        file_name: t(lang, "calendar.file_name", &[]),
+    })
+}
+
 /// Europe/Rome as every client reads it: CET, and CEST from the last Sunday of March at 02:00 to
 /// the last Sunday of October at 03:00 (the European Union's rule since 1996).
-const VTIMEZONE: [&str; 16] = [
+const VTIMEZONE: [&str; 17] = [
     "BEGIN:VTIMEZONE",
     "TZID:Europe/Rome",
     "BEGIN:DAYLIGHT",
@@ -160,6 +285,7 @@ const VTIMEZONE: [&str; 16] = [
     "DTSTART:19701025T030000",
     "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
     "END:STANDARD",
+    "END:VTIMEZONE",
 ];
 
 fn local(t: NaiveDateTime) -> String {
@@ -167,7 +293,7 @@ fn local(t: NaiveDateTime) -> String {
 }
 
 /// `ORGANIZER;CN="Name":mailto:addr` (the name quoted, without the characters a parameter
-/// value cannot hold).
+/// value cannot hold; no `CN` for an empty name).
 fn party(prop: &str, p: &Party, params: Option<&str>) -> String {
     let name: String = p
         .name
@@ -179,10 +305,12 @@ fn party(prop: &str, p: &Party, params: Option<&str>) -> String {
         .as_deref()
         .map(|a| a.trim().to_string())
         .unwrap_or_default();
-    format!(
-        "{prop};CN=\"{name}\"{}:mailto:{addr}",
-        params.unwrap_or_default()
-    )
+    let cn = if name.trim().is_empty() {
+        String::new()
+    } else {
+        format!(";CN=\"{}\"", name.trim())
+    };
+    format!("{prop}{cn}{}:mailto:{addr}", params.unwrap_or_default())
 }
 
 /// A TEXT value escaped (RFC 5545 3.3.11): backslash, semicolon, comma and new lines.
@@ -283,10 +411,144 @@ mod tests {
         assert!(unfolded.contains("Sant'Antonio\\, 3\\; scala B\\nportineria — è così"));
         assert!(unfolded.contains("ATTENDEE;CN=\"Laura Rossi\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:laura@comune.example"));
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
+        // Every component that begins ends, innermost first.
+        let mut open = Vec::new();
+        for line in unfolded.split("\r\n") {
+            if let Some(c) = line.strip_prefix("BEGIN:") {
+                open.push(c);
+            } else if let Some(c) = line.strip_prefix("END:") {
+                assert_eq!(open.pop(), Some(c), "END:{c} out of place in {ics}");
+            }
+        }
+        assert!(open.is_empty(), "never ended: {open:?}");
         assert!(
             !ics.replace("\r\n", "").contains('\n'),
             "bare LF in {ics:?}"
         );
+    }
+
+    fn request() -> Request {
+        use crate::domain::{
+            Ambito, Channel, InterventionType, LanguageCode, Modality, RequestCode,
+        };
+        let created = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap();
+        Request {
+            id: 1,
+            code: RequestCode::parse("MED-2027-0042").unwrap(),
+            status: crate::domain::RequestStatus::Assigned,
+            channel: Channel::Email,
+            operator_id: None,
+            requester_name: Some("Laura Bianchi".into()),
+            requester_email: Some("laura@comune.example.it".into()),
+            requester_phone: None,
+            requester_chat_id: None,
+            ente: None,
+            ambito: Ambito::parse("Dalmine").ok(),
+            language: LanguageCode::parse("ar").ok(),
+            intervention: Some(InterventionType::Colloquio),
+            modality: Some(Modality::InPerson),
+            date: NaiveDate::from_ymd_opt(2027, 3, 30),
+            start_time: chrono::NaiveTime::from_hms_opt(10, 0, 0),
+            duration_minutes: Some(90),
+            starts_at: None,
+            ends_at: None,
+            deadline: None,
+            comune: Some("Dalmine".into()),
+            comune_istat: None,
+            address: Some("Via Roma 1".into()),
+            urgent: false,
+            mediator_gender: None,
+            case_ref: None,
+            notes: None,
+            missing: vec![],
+            draft: None,
+            assigned_mediator_id: Some(7),
+            late_cancellation: false,
+            source_message_id: None,
+            subject: None,
+            created_at: created,
+            updated_at: created + Duration::hours(2),
+            queued_at: None,
+            assigned_at: None,
+            confirmed_at: None,
+            closed_at: None,
+        }
+    }
+
+    fn mediator(email: Option<&str>) -> Mediator {
+        Mediator {
+            id: 7,
+            name: "Fatima Zahra".into(),
+            phone: None,
+            email: email.map(str::to_string),
+            telegram_id: Some(5001),
+            gender: Some(Gender::F),
+            languages: vec![],
+            ambiti: vec![],
+            availability: None,
+            share_phone: false,
+            active: true,
+            paused: false,
+        }
+    }
+
+    #[test]
+    fn the_invitation_of_a_request_names_everyone_and_cancels_above_its_sequence() {
+        let org = Party {
+            name: "Cooperativa".into(),
+            email: Some("info@coop.example".into()),
+        };
+        let host = Host {
+            domain: "coop.example",
+            organizer: Some(&org),
+        };
+        let r = request();
+        let m = mediator(Some("fatima@coop.example"));
+        let c = invitation(Lang::It, host, &r, &m, Method::Request).unwrap();
+        assert_eq!(
+            (c.method.as_str(), c.file_name.as_str()),
+            ("REQUEST", "invito.ics")
+        );
+        let ics = c.ics.replace("\r\n ", "");
+        for line in [
+            "UID:med-2027-0042@coop.example",
+            "SEQUENCE:7200",
+            "DTSTART;TZID=Europe/Rome:20270330T100000",
+            "DTEND;TZID=Europe/Rome:20270330T113000",
+            "SUMMARY:Mediazione MED-2027-0042: arabo\\, colloquio",
+            "LOCATION:Via Roma 1\\, Dalmine",
+            "ORGANIZER;CN=\"Cooperativa\":mailto:info@coop.example",
+            "ATTENDEE;CN=\"Laura Bianchi\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:laura@comune.example.it",
+            "ATTENDEE;CN=\"Fatima Zahra\";ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:fatima@coop.example",
+        ] {
+            assert!(
+                ics.contains(&format!("{line}\r\n")),
+                "{line:?} not in\n{ics}"
+            );
+        }
+        assert!(ics.contains("Mediatrice: Fatima Zahra"), "{ics}");
+        let cancel = invitation(Lang::It, host, &r, &m, Method::Cancel).unwrap();
+        assert!(cancel.ics.contains("METHOD:CANCEL\r\n"));
+        assert!(cancel.ics.contains("SEQUENCE:7201\r\n"));
+        // In English; a mediator without an address is named, not invited.
+        let en = invitation(Lang::En, host, &r, &mediator(None), Method::Request).unwrap();
+        assert_eq!(en.file_name, "invitation.ics");
+        let text = en.ics.replace("\r\n ", "");
+        assert!(
+            text.contains("SUMMARY:Mediation MED-2027-0042: Arabic"),
+            "{text}"
+        );
+        assert!(!text.contains("mailto:fatima"), "{text}");
+        assert!(text.contains("Fatima Zahra"));
+        // Nothing without an organizer, or without a start time.
+        let nobody = Host {
+            domain: "coop.example",
+            organizer: None,
+        };
+        assert!(invitation(Lang::It, nobody, &r, &m, Method::Request).is_none());
+        let mut written = request();
+        written.start_time = None;
+        assert!(invitation(Lang::It, host, &written, &m, Method::Request).is_none());
     }
 
     #[test]

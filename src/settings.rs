@@ -18,8 +18,23 @@ pub fn dispatch_settings(cfg: &Config) -> crate::app::DispatchSettings {
         message_id_domain: message_id_domain(cfg),
         email_signature: cfg.smtp.as_ref().and_then(|s| s.signature.clone()),
         lang: cfg.intake.language,
+        organizer: organizer(cfg),
         ..crate::app::DispatchSettings::default()
     }
+}
+
+/// The `ORGANIZER` of our calendar invitations: `[smtp] from` (its display name and address),
+/// or nobody when no SMTP server is configured.
+pub fn organizer(cfg: &Config) -> Option<crate::ics::Party> {
+    let from = cfg.smtp.as_ref()?.from.trim().to_string();
+    let name = from
+        .rsplit_once('<')
+        .map(|(n, _)| n.trim().trim_matches('"').trim().to_string())
+        .unwrap_or_default();
+    Some(crate::ics::Party {
+        name,
+        email: Some(own_address(cfg)),
+    })
 }
 
 /// The outbox's retry policy from `[outbox]`.
@@ -51,4 +66,33 @@ pub fn message_id_domain(cfg: &Config) -> String {
         .rsplit_once('@')
         .map(|(_, d)| d.to_string())
         .unwrap_or_else(|| "connecting.invalid".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_organizer_is_the_smtp_sender_with_its_name() {
+        let mut cfg = Config::default();
+        assert_eq!(organizer(&cfg), None, "no SMTP, no invitations");
+        cfg.smtp = Some(
+            toml::from_str(
+                "host = \"smtp.example.org\"\nfrom = \"Mediazione culturale <Info@Coop.Example>\"\n",
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            organizer(&cfg),
+            Some(crate::ics::Party {
+                name: "Mediazione culturale".into(),
+                email: Some("info@coop.example".into()),
+            })
+        );
+        assert_eq!(dispatch_settings(&cfg).organizer, organizer(&cfg));
+        cfg.smtp = Some(
+            toml::from_str("host = \"smtp.example.org\"\nfrom = \"info@coop.example\"\n").unwrap(),
+        );
+        assert_eq!(organizer(&cfg).map(|p| p.name), Some(String::new()));
+    }
 }

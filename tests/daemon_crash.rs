@@ -273,6 +273,7 @@ async fn a_second_signal_exits_at_once() {
                     message_id: "<second-signal@coop.example>".into(),
                     in_reply_to: None,
                     references: vec![],
+                    calendar: None,
                 }),
                 Utc::now(),
             )

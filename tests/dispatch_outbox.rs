@@ -53,6 +53,7 @@ fn msg(text: &str) -> Payload {
         text: text.into(),
         buttons: vec![],
         edit_message_id: None,
+        calendar: None,
     })
 }
 
@@ -466,6 +467,7 @@ both_backends!(
                         message_id: format!("<{key}@coop.example>"),
                         in_reply_to: None,
                         references: vec![],
+                        calendar: None,
                     }),
                     now,
                 )

@@ -124,6 +124,22 @@ fn notices(telegram: bool) -> Vec<Notice> {
             why: Withdrawn::Cancelled,
             edit_message_id: Some(3),
         },
+        Notice::Changed {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+            to_mediator: true,
+        },
+        Notice::Changed {
+            request: if telegram {
+                tg_requester.clone()
+            } else {
+                r.clone()
+            },
+            mediator: m.clone(),
+            assignment_id: 9,
+            to_mediator: false,
+        },
         Notice::Cancellation {
             request: r.clone(),
             mediator: m.clone(),
@@ -321,6 +337,12 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         "modality" => w.modality(Modality::InPerson),
         "language" | "requested" | "value" => w.language(&ar),
         "languages" => format!("{}, urdu", w.language(&ar)),
+        // The calendar invitation's title: language and type of intervention.
+        "what" => format!(
+            "{}, {}",
+            w.language(&ar),
+            w.intervention(InterventionType::Colloquio)
+        ),
         "link" => "https://t.me/CoopBot?start=AB12CD34".into(),
         "mediator" => "Samira Haddad".into(),
         "name" => "Laura Rossi".into(),

@@ -117,6 +117,7 @@ fn reply(id: &str) -> Payload {
         message_id: format!("{id}@connecting.coop.example"),
         in_reply_to: None,
         references: vec![],
+        calendar: None,
     })
 }
 

@@ -19,6 +19,7 @@ fn payload(to: &str, id: &str) -> Payload {
             "orig-0@comune.example.it".to_owned(),
             "orig-1@comune.example.it".to_owned(),
         ],
+        calendar: None,
     })
 }
 

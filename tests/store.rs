@@ -346,6 +346,7 @@ both_backends!(
             text: "Ciao".into(),
             buttons: vec![],
             edit_message_id: None,
+            calendar: None,
         });
         let mut tx = s.begin().await.unwrap();
         let r = tx
@@ -506,6 +507,7 @@ both_backends!(
                 text: t.into(),
                 buttons: vec![],
                 edit_message_id: None,
+                calendar: None,
             })
         };
         let t0 = now();
@@ -611,6 +613,7 @@ both_backends!(
                 text: text.into(),
                 buttons: vec![],
                 edit_message_id: None,
+                ..Default::default()
             })
         };
         let mut tx = s.begin().await.unwrap();

@@ -349,6 +349,7 @@ fn payload(chat_id: i64, text: &str) -> Payload {
             },
         ]],
         edit_message_id: None,
+        calendar: None,
     })
 }
 
@@ -370,6 +371,7 @@ async fn transport_sends_edits_and_classifies_errors() {
         text: "Già assegnata".into(),
         buttons: vec![],
         edit_message_id: Some(mid),
+        calendar: None,
     });
     let d = tr.deliver(&edit).await.unwrap();
     assert_eq!(d.external_id, Some(mid.to_string()));
@@ -413,6 +415,7 @@ async fn transport_sends_edits_and_classifies_errors() {
         message_id: "<m@x>".into(),
         in_reply_to: None,
         references: vec![],
+        calendar: None,
     });
     assert!(matches!(
         tr.deliver(&email).await,

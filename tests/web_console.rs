@@ -950,6 +950,57 @@ both_backends!(
             to_mediator.iter().any(|t| t.contains("Via Roma 1")),
             "{to_mediator:?}"
         );
+        // A new time after the assignment: the mediator is told, with the invitation updated
+        // (the same event, a higher SEQUENCE).
+        let sequence_of = |ics: &str| -> u32 {
+            ics.lines()
+                .find_map(|l| l.trim_end().strip_prefix("SEQUENCE:"))
+                .and_then(|n| n.parse().ok())
+                .unwrap()
+        };
+        let calendars = |rows: Vec<connecting::store::OutboxRow>| -> Vec<(String, String)> {
+            rows.into_iter()
+                .filter_map(|o| match o.payload {
+                    Payload::Telegram(t) if t.chat_id == MEDIATOR_CHAT => {
+                        t.calendar.map(|c| (t.text, c.ics))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let before = calendars(db.store.outbox_for_request(r.id).await.unwrap());
+        assert_eq!(
+            before.len(),
+            1,
+            "the details carry the invitation: {before:?}"
+        );
+        c.clock.advance(chrono::Duration::minutes(5));
+        let moved = c
+            .post(
+                &format!("/requests/{}/fields", r.code),
+                Some(&s),
+                &[("csrf", &s.csrf), ("start_time", "15:00")],
+            )
+            .await;
+        assert_eq!(moved.status, 303);
+        let now = calendars(db.store.outbox_for_request(r.id).await.unwrap());
+        assert_eq!(now.len(), 2, "{now:?}");
+        let (text, ics) = &now[1];
+        assert!(
+            text.contains("è cambiata") && text.contains("15:00"),
+            "{text}"
+        );
+        assert!(
+            ics.contains("DTSTART;TZID=Europe/Rome:20270315T150000"),
+            "{ics}"
+        );
+        let uid = |ics: &str| {
+            ics.lines()
+                .find(|l| l.starts_with("UID:"))
+                .map(str::to_string)
+        };
+        assert_eq!(uid(ics), uid(&before[0].1));
+        assert!(sequence_of(ics) > sequence_of(&before[0].1));
         let page = c.get(&format!("/requests/{}", r.code), Some(&s)).await;
         assert!(
             page.body

@@ -16,6 +16,8 @@
 //! - [`correct`]: `fields` (a coordinator's correction; a request being completed moves on);
 //! - [`cancel`]: cancellation from every entry point (assignment closed, mediator told, offers
 //!   withdrawn, timers dropped, late flag under the notice period);
+//! - [`change`]: an appointment changed after the assignment (requester and mediator told, the
+//!   invitations updated);
 //! - [`review`]: `accept` / `reject` a held email request;
 //! - [`evaluation`]: the requester's mark, only once the appointment has happened;
 //! - [`timer`]: `fire` a due timer (wave expiry, reminders, after-the-end questions);
@@ -32,6 +34,7 @@ pub mod alert;
 pub mod answer;
 pub mod assign;
 pub mod cancel;
+pub mod change;
 pub mod correct;
 pub mod create;
 pub mod delivery;

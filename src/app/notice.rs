@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use super::Core;
 use crate::config::Lang;
 use crate::domain::Channel;
+use crate::ics::Host;
 use crate::outbox::{EmailPayload, Payload, TelegramPayload};
 use crate::store::{Coordinator, Mediator, Request, Result, Tx};
 
@@ -64,6 +65,14 @@ pub enum Notice {
         offer_id: i64,
         why: Withdrawn,
         edit_message_id: Option<i64>,
+    },
+    /// The appointment changed after the assignment (date, time or place): to the requester,
+    /// or (`to_mediator`) to the assigned mediator, with the updated calendar invitation.
+    Changed {
+        request: Request,
+        mediator: Mediator,
+        assignment_id: i64,
+        to_mediator: bool,
     },
     /// To the assigned mediator: the appointment is cancelled (late: under the notice period).
     Cancellation {
@@ -141,6 +150,7 @@ impl Notice {
             Notice::Offer { request, .. }
             | Notice::Details { request, .. }
             | Notice::Confirmation { request, .. }
+            | Notice::Changed { request, .. }
             | Notice::Withdrawal { request, .. }
             | Notice::Cancellation { request, .. }
             | Notice::Reminder { request, .. }
@@ -161,6 +171,17 @@ impl Notice {
                 assignment_id,
                 ..
             } => format!("confirm:{}:{assignment_id}", request.id),
+            Notice::Changed {
+                request,
+                assignment_id,
+                to_mediator,
+                ..
+            } => format!(
+                "changed:{}:{assignment_id}:{}:{}",
+                request.id,
+                request.updated_at.timestamp(),
+                if *to_mediator { "m" } else { "r" }
+            ),
             Notice::Withdrawal { offer_id, .. } => format!("withdraw:{offer_id}"),
             Notice::Cancellation {
                 request,
@@ -185,7 +206,13 @@ impl Notice {
             | Notice::Cancellation { mediator, .. }
             | Notice::Reminder { mediator, .. }
             | Notice::OutcomeQuestion { mediator, .. } => Some(mediator),
-            Notice::Confirmation { .. }
+            Notice::Changed {
+                mediator,
+                to_mediator: true,
+                ..
+            } => Some(mediator),
+            Notice::Changed { .. }
+            | Notice::Confirmation { .. }
             | Notice::EvaluationQuestion { .. }
             | Notice::Acknowledgement { .. }
             | Notice::Alert { .. } => None,
@@ -247,8 +274,9 @@ pub fn language_for(core: &Core, _notice: &Notice) -> Lang {
 
 /// The Telegram channel's renderer of notices.
 pub trait TelegramRenderer: Send + Sync {
-    /// The message of `notice` to the private chat `chat_id`, in `lang`.
-    fn render(&self, lang: Lang, chat_id: i64, notice: &Notice) -> TelegramPayload;
+    /// The message of `notice` to the private chat `chat_id`, in `lang`; `host`: our
+    /// Message-ID domain and the invitations' organizer.
+    fn render(&self, lang: Lang, chat_id: i64, host: Host<'_>, notice: &Notice) -> TelegramPayload;
 }
 
 /// Where an email notice goes and how it threads, as the core knows it.
@@ -259,8 +287,8 @@ pub struct EmailHeaders<'a> {
     pub in_reply_to: Option<&'a str>,
     /// The notice's idempotency key (our Message-ID is made from it).
     pub key: &'a str,
-    /// The right-hand side of our Message-IDs.
-    pub domain: &'a str,
+    /// The right-hand side of our Message-IDs and the invitations' organizer.
+    pub host: Host<'a>,
     /// The cooperative's signature (`[smtp] signature`).
     pub signature: Option<&'a str>,
 }
@@ -288,9 +316,13 @@ impl std::fmt::Debug for Renderers {
 pub fn render(core: &Core, notice: &Notice) -> Option<Payload> {
     let lang = language_for(core, notice);
     let key = notice.key();
+    let host = crate::ics::Host {
+        domain: &core.settings.message_id_domain,
+        organizer: core.settings.organizer.as_ref(),
+    };
     match address_of(notice)? {
         Address::Telegram(chat_id) => Some(Payload::Telegram(
-            core.renderers.telegram.render(lang, chat_id, notice),
+            core.renderers.telegram.render(lang, chat_id, host, notice),
         )),
         Address::Email { to, in_reply_to } => Some(Payload::Email(core.renderers.email.render(
             lang,
@@ -298,7 +330,7 @@ pub fn render(core: &Core, notice: &Notice) -> Option<Payload> {
                 to: &to,
                 in_reply_to: in_reply_to.as_deref(),
                 key: &key,
-                domain: &core.settings.message_id_domain,
+                host,
                 signature: core.settings.email_signature.as_deref(),
             },
             notice,

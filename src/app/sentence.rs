@@ -275,6 +275,17 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
             code_args(request),
             vec![],
         ),
+        Notice::Changed { request, .. } => s(
+            "appointment_changed",
+            vec![
+                ("code", request.code.to_string()),
+                ("when", when(&w, request)),
+                ("place", place(&w, request)),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
         Notice::Cancellation { request, late, .. } => s(
             if *late {
                 "cancelled_mediator_late"

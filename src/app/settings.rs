@@ -23,6 +23,9 @@ pub struct DispatchSettings {
     pub email_signature: Option<String>,
     /// The language of what the core writes (`[intake] language`).
     pub lang: Lang,
+    /// The cooperative's mailbox (`[smtp] from`), the `ORGANIZER` of the calendar invitations
+    /// the notices carry; `None`: no invitations.
+    pub organizer: Option<crate::ics::Party>,
 }
 
 impl Default for DispatchSettings {
@@ -38,6 +41,7 @@ impl Default for DispatchSettings {
             message_id_domain: "connecting.local".into(),
             email_signature: None,
             lang: Lang::It,
+            organizer: None,
         }
     }
 }

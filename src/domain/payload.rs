@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What a channel needs to send one Telegram message (or edit one already sent).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct TelegramPayload {
     pub chat_id: i64,
     /// HTML parse mode; every user-provided piece already escaped.
@@ -17,6 +17,10 @@ pub struct TelegramPayload {
     /// Set to edit an earlier message instead of sending a new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edit_message_id: Option<i64>,
+    /// A calendar invitation sent with the message as an `.ics` document (`sendDocument`):
+    /// only to the mediator who got the job, never with an offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<Calendar>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +30,7 @@ pub struct Button {
 }
 
 /// What a channel needs to send one email reply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct EmailPayload {
     pub to: String,
     pub subject: String,
@@ -37,6 +41,22 @@ pub struct EmailPayload {
     pub in_reply_to: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
+    /// A calendar invitation: a `text/calendar` alternative of the body and the same `.ics`
+    /// as an attachment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<Calendar>,
+}
+
+/// A calendar invitation carried by a message (`crate::ics` writes it): the iCalendar text,
+/// the iTIP method it declares and the file name it travels under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Calendar {
+    /// `REQUEST` or `CANCEL`: the calendar's `METHOD`, repeated in the MIME type's `method=`.
+    pub method: String,
+    /// The `VCALENDAR` object, CRLF line ends.
+    pub ics: String,
+    /// The attachment's name (`invito.ics`).
+    pub file_name: String,
 }
 
 impl EmailPayload {

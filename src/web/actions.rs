@@ -3,7 +3,7 @@
 //! (manual assignment: `Dispatcher::assign`; cancellation: `Dispatcher::cancel_as`, over
 //! `app::cancel`; a correction: the intake's merge, `extract::merge` + `intake::fields_from_draft`,
 //! then the core's `app::correct::fields` (a request being completed is queued once nothing is
-//! missing), kept in the corrections table; held mail: `app::review`, as the bot and the CLI;
+//! missing), kept in the corrections table, and `app::change` when an assigned appointment moved; held mail: `app::review`, as the bot and the CLI;
 //! an operator's new request: `extract::extract` read back as a summary to confirm, then
 //! `intake::fields_from_draft`, `intake::initial_status` and the core's `app::create::from_draft`,
 //! as the bot's [Conferma] does). The console never sets a status itself.
@@ -262,6 +262,13 @@ pub(super) async fn correct(
             return Ok(back(r.code, outcome_of(&DispatchError::from(e))));
         }
     };
+    // A new date, time or place of an assigned appointment: requester and mediator are told,
+    // with the updated calendar invitation.
+    match crate::app::change::appointment_changed(&core, &mut tx, &r, now).await {
+        Ok(_) => {}
+        Err(crate::app::AppError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(StoreError::Conflict(e.to_string()).into()),
+    }
     if let Some((_, text)) = texts.first()
         && let Some(p) = crate::extract::corrections::pair(text, &ctx, &base, &merged)
     {

@@ -7,7 +7,11 @@
 //! polling: the request is held until an update arrives or the timeout passes); callback
 //! queries carry `chat_instance`; `editMessageText` returns the edited Message;
 //! `answerCallbackQuery` returns `true`. Errors (429 with `retry_after`, "bot was blocked") can
-//! be injected per method.
+//! be injected per method. `sendDocument` takes a multipart upload as the real one does: the
+//! file posted under `document` itself or referenced as `document=attach://<part>` (teloxide's
+//! way), with `chat_id`, `caption` (at most 1024 characters) and `parse_mode`; the uploaded file
+//! is recorded on the message ([`BotMessage::document`]) and the reply carries `document` and
+//! `caption` instead of `text`.
 //!
 //! The test side pushes updates as a user would (text, callback press, raw JSON from the corpus)
 //! and reads what the bot sent to a chat, optionally waiting for a message matching a predicate.
@@ -44,6 +48,8 @@ pub struct BotMessage {
     pub buttons: Vec<Vec<(String, String)>>,
     /// Sent, Edited (text), or MarkupEdited.
     pub kind: ActionKind,
+    /// The file of a `sendDocument` (then `text` is its caption).
+    pub document: Option<Upload>,
     /// Instant the server answered the request.
     pub at: Instant,
 }
@@ -63,6 +69,21 @@ impl BotMessage {
             .flatten()
             .map(|(t, _)| t.clone())
             .collect()
+    }
+}
+
+/// A file the bot uploaded, as the multipart request carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+impl Upload {
+    /// The file as text (an `.ics` is UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
     }
 }
 
@@ -176,8 +197,22 @@ fn message_json(m: &BotMessage, markup: Option<&Value>) -> Value {
         "from": bot_user_json(),
         "chat": private_chat_json(m.chat_id),
         "date": now_secs(),
-        "text": strip_html(&m.text),
     });
+    match &m.document {
+        None => v["text"] = json!(strip_html(&m.text)),
+        Some(d) => {
+            v["document"] = json!({
+                "file_id": format!("doc{}-{}", m.chat_id, m.message_id),
+                "file_unique_id": format!("u{}-{}", m.chat_id, m.message_id),
+                "file_name": d.file_name,
+                "mime_type": d.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
+                "file_size": d.bytes.len(),
+            });
+            if !m.text.is_empty() {
+                v["caption"] = json!(strip_html(&m.text));
+            }
+        }
+    }
     if m.kind != ActionKind::Sent {
         v["edit_date"] = json!(now_secs());
     }
@@ -666,6 +701,7 @@ async fn handle(
         "getme" => ok(bot_user_json_full()),
         "getupdates" => get_updates(shared, p).await,
         "sendmessage" => send_message(&shared, &p),
+        "senddocument" => send_document(&shared, &p, content_type, &body),
         "editmessagetext" => edit_message(&shared, &p, true),
         "editmessagereplymarkup" => edit_message(&shared, &p, false),
         "answercallbackquery" => {
@@ -831,6 +867,130 @@ fn send_message(shared: &Shared, p: &Value) -> Response {
             preview_disabled: p["link_preview_options"]["is_disabled"].as_bool() == Some(true),
             buttons: keyboard_from(markup),
             kind: ActionKind::Sent,
+            document: None,
+            at: Instant::now(),
+        };
+        g.messages.insert((chat_id, message_id), m.clone());
+        g.log.push(m.clone());
+        m
+    };
+    shared.bot_acted.notify_waiters();
+    ok(message_json(&m, markup))
+}
+
+/// The parts of a `multipart/form-data` body, as bytes: (field name, upload).
+fn multipart_parts(boundary: &str, body: &[u8]) -> Vec<(String, Upload)> {
+    let delimiter = format!("--{boundary}").into_bytes();
+    let mut cuts = Vec::new();
+    let mut i = 0;
+    while i + delimiter.len() <= body.len() {
+        if body[i..].starts_with(&delimiter) {
+            cuts.push(i);
+            i += delimiter.len();
+        } else {
+            i += 1;
+        }
+    }
+    let mut parts = Vec::new();
+    for w in cuts.windows(2) {
+        let part = &body[w[0] + delimiter.len()..w[1]];
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+        let Some(split) = part.windows(4).position(|x| x == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&part[..split]).into_owned();
+        let content = part[split + 4..].to_vec();
+        let param = |key: &str| {
+            head.split(&format!("{key}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(str::to_string)
+        };
+        let Some(name) = param(" name").or_else(|| param(";name")) else {
+            continue;
+        };
+        let content_type = head.lines().find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.trim().to_string())
+        });
+        parts.push((
+            name,
+            Upload {
+                file_name: param("filename"),
+                content_type,
+                bytes: content,
+            },
+        ));
+    }
+    parts
+}
+
+/// `sendDocument` with an uploaded file (a file_id or URL of a file we never saw is refused
+/// as the real server refuses it).
+fn send_document(shared: &Shared, p: &Value, content_type: &str, body: &Bytes) -> Response {
+    let Some(chat_id) = chat_id_of(p) else {
+        return err(400, "Bad Request: chat_id is empty", None);
+    };
+    let Some(boundary) = content_type
+        .strip_prefix("multipart/form-data")
+        .and_then(|r| r.split("boundary=").nth(1))
+    else {
+        return err(
+            400,
+            "Bad Request: wrong file identifier/HTTP URL specified",
+            None,
+        );
+    };
+    let parts = multipart_parts(boundary.trim_matches('"'), body);
+    let field = |name: &str| {
+        parts
+            .iter()
+            .find(|(n, u)| n == name && u.file_name.is_some())
+            .map(|(_, u)| u.clone())
+    };
+    let reference = p["document"].as_str().unwrap_or_default();
+    let upload = match reference.strip_prefix("attach://") {
+        Some(part) => field(part),
+        None => field("document"),
+    };
+    let Some(upload) = upload.filter(|u| !u.bytes.is_empty()) else {
+        return err(
+            400,
+            "Bad Request: wrong file identifier/HTTP URL specified",
+            None,
+        );
+    };
+    let caption = p["caption"].as_str().unwrap_or_default().to_string();
+    if strip_html(&caption).chars().count() > 1024 {
+        return err(400, "Bad Request: message caption is too long", None);
+    }
+    let markup = p.get("reply_markup").filter(|m| !m.is_null());
+    if let Some(e) = check_markup(markup) {
+        return e;
+    }
+    let parse_mode = p["parse_mode"].as_str().map(str::to_string);
+    if parse_mode.as_deref() == Some("HTML") && !html_ok(&caption) {
+        return err(
+            400,
+            "Bad Request: can't parse entities: Unsupported start tag",
+            None,
+        );
+    }
+    let m = {
+        let mut g = shared.lock();
+        let message_id = g.next_message_id;
+        g.next_message_id += 1;
+        let m = BotMessage {
+            chat_id,
+            message_id,
+            text: caption,
+            parse_mode,
+            preview_disabled: false,
+            buttons: keyboard_from(markup),
+            kind: ActionKind::Sent,
+            document: Some(upload),
             at: Instant::now(),
         };
         g.messages.insert((chat_id, message_id), m.clone());
@@ -862,6 +1022,13 @@ fn edit_message(shared: &Shared, p: &Value, text_too: bool) -> Response {
             return err(400, "Bad Request: message to edit not found", None);
         };
         let mut m = existing.clone();
+        if text_too && existing.document.is_some() {
+            return err(
+                400,
+                "Bad Request: there is no text in the message to edit",
+                None,
+            );
+        }
         if text_too {
             let text = p["text"].as_str().unwrap_or_default().to_string();
             if text.trim().is_empty() {

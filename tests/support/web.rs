@@ -74,7 +74,13 @@ impl Console {
         let dispatcher = Dispatcher::new(
             store.clone(),
             dyn_clock.clone(),
-            DispatchSettings::default(),
+            DispatchSettings {
+                organizer: Some(connecting::ics::Party {
+                    name: "Cooperativa Esempio".into(),
+                    email: Some("info@coop.example".into()),
+                }),
+                ..DispatchSettings::default()
+            },
             connecting::renderers::channels(),
         );
         let state = WebState {

@@ -73,6 +73,9 @@ pub struct IntakeConfig {
     pub trusted_authserv_id: Option<String>,
     /// Hold mail from an allowed sender whose DMARC did not pass (`intake.require_dmarc_pass`).
     pub require_dmarc_pass: bool,
+    /// The organizer of our calendar invitations (`[smtp] from`): the cancellation of an
+    /// appointment by email carries its `CANCEL`. By default our own address, without a name.
+    pub organizer: Option<crate::ics::Party>,
 }
 
 impl IntakeConfig {
@@ -93,6 +96,10 @@ impl IntakeConfig {
             max_new_requests_per_sender_per_hour: 0,
             trusted_authserv_id: None,
             require_dmarc_pass: false,
+            organizer: Some(crate::ics::Party {
+                name: String::new(),
+                email: Some(own_address.to_lowercase()),
+            }),
         }
     }
 
@@ -311,6 +318,8 @@ struct ReplyTo<'a> {
     inbound_id: i64,
     /// Its sender is a registered operator (the reply is exempt from the per-recipient cap).
     to_operator: bool,
+    /// A calendar invitation the reply carries (the `CANCEL` of a cancelled appointment).
+    calendar: Option<crate::outbox::Calendar>,
 }
 
 /// The dedupe key of a message: its Message-ID with a hash of its content (From, Subject,
@@ -374,6 +383,7 @@ impl Intake {
                 tz: self.cfg.timezone,
                 message_id_domain: self.cfg.message_id_domain.clone(),
                 lang: crate::config::Lang::from_code(&self.cfg.lang),
+                organizer: self.cfg.organizer.clone(),
                 ..Default::default()
             },
             self.renderers.clone(),
@@ -1311,8 +1321,26 @@ impl Intake {
             }
             Err(e) => return Err(e.into()),
         };
+        // An appointment the requester had an invitation for: its CANCEL, for the same UID.
+        let calendar = cancelled.notices.iter().find_map(|n| match n {
+            crate::app::notice::Notice::Cancellation { mediator, .. } => {
+                let host = crate::ics::Host {
+                    domain: &self.cfg.message_id_domain,
+                    organizer: self.cfg.organizer.as_ref(),
+                };
+                crate::ics::invitation(
+                    crate::config::Lang::from_code(&self.cfg.lang),
+                    host,
+                    &cancelled.request,
+                    mediator,
+                    crate::ics::Method::Cancel,
+                )
+            }
+            _ => None,
+        });
+        let cancelled = cancelled.request;
         let body = replies::cancel_body(&self.cfg.lang, &cancelled);
-        self.enqueue_reply(tx, s, &cancelled, "cancel", body)
+        self.enqueue_reply_with(tx, s, &cancelled, "cancel", body, calendar)
             .await?;
         Ok(Outcome::Cancelled {
             request_id: cancelled.id,
@@ -1335,16 +1363,12 @@ impl Intake {
         tx: &mut Tx,
         s: &Step<'_>,
         request: &Request,
-    ) -> Result<Request, crate::app::AppError> {
+    ) -> Result<crate::app::cancel::Cancelled, crate::app::AppError> {
         let actor = self.actor(tx, s).await.map_err(|e| match e {
             IntakeError::Store(e) => crate::app::AppError::Store(e),
             e => crate::app::AppError::Store(StoreError::Conflict(e.to_string())),
         })?;
-        Ok(
-            crate::app::cancel::cancel(&self.core(), tx, &actor, request.id, s.now)
-                .await?
-                .request,
-        )
+        crate::app::cancel::cancel(&self.core(), tx, &actor, request.id, s.now).await
     }
 
     /// A known sender acted on a request that is not theirs: audited, answered that nothing
@@ -1384,10 +1408,25 @@ impl Intake {
         kind: &str,
         body: String,
     ) -> Result<(), IntakeError> {
+        self.enqueue_reply_with(tx, s, request, kind, body, None)
+            .await
+    }
+
+    /// The reply to the message of this step, with a calendar invitation.
+    async fn enqueue_reply_with(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: &Request,
+        kind: &str,
+        body: String,
+        calendar: Option<crate::outbox::Calendar>,
+    ) -> Result<(), IntakeError> {
         let reply = ReplyTo {
             email: &s.r.email,
             inbound_id: s.inbound_id,
             to_operator: s.standing.operator().is_some(),
+            calendar,
         };
         self.queue_reply(tx, &reply, request, kind, body, s.now)
             .await
@@ -1475,6 +1514,7 @@ impl Intake {
             message_id,
             in_reply_to: answered,
             references,
+            calendar: reply.calendar.clone(),
         });
         let id = tx
             .enqueue(

@@ -3,11 +3,16 @@
 //! notice's idempotency key, so a repeated delivery keeps it), and threading on the
 //! requester's message when the notice answers one. Answers offered as buttons on Telegram are
 //! not part of an email: the requester answers by replying.
+//!
+//! The requester's confirmation, and the details and the cancellation for a mediator reached
+//! by email, carry the appointment's calendar invitation ([`crate::ics::invitation`]): the
+//! SMTP transport makes it a `text/calendar` alternative of the text and an `.ics` attachment.
 
 use crate::app::notice::{EmailHeaders, Notice};
 use crate::app::sentence;
 use crate::config::Lang;
-use crate::outbox::EmailPayload;
+use crate::ics::{self, Host, Method};
+use crate::outbox::{Calendar, EmailPayload};
 
 /// The email channel's renderer, as the core's port ([`crate::app::notice::EmailRenderer`]).
 #[derive(Debug, Clone, Copy, Default)]
@@ -20,7 +25,7 @@ impl crate::app::notice::EmailRenderer for Render {
             h.to,
             h.in_reply_to.map(str::to_owned),
             h.key,
-            h.domain,
+            h.host,
             h.signature,
             n,
         )
@@ -28,15 +33,15 @@ impl crate::app::notice::EmailRenderer for Render {
 }
 
 /// The email of a notice to `to`, in `lang`. `in_reply_to`: the requester's message it
-/// answers; `key`: the notice's idempotency key; `domain`: right-hand side of our Message-IDs;
-/// `signature`: the cooperative's (`[smtp] signature`). The confirmation is a letter in the
-/// requester's thread ([`super::letters`]).
+/// answers; `key`: the notice's idempotency key; `host`: right-hand side of our Message-IDs
+/// and the organizer of invitations; `signature`: the cooperative's (`[smtp] signature`). The
+/// confirmation is a letter in the requester's thread ([`super::letters`]).
 pub fn notice(
     lang: Lang,
     to: &str,
     in_reply_to: Option<String>,
     key: &str,
-    domain: &str,
+    host: Host<'_>,
     signature: Option<&str>,
     n: &Notice,
 ) -> EmailPayload {
@@ -70,9 +75,32 @@ pub fn notice(
         to: to.to_string(),
         subject,
         body,
-        message_id: message_id(key, domain),
+        message_id: message_id(key, host.domain),
         references: in_reply_to.iter().cloned().collect(),
         in_reply_to,
+        calendar: calendar(lang, host, n),
+    }
+}
+
+/// The invitation a notice carries by email: the appointment (`REQUEST`) with the requester's
+/// confirmation, the mediator's details and a change of the appointment, its cancellation
+/// (`CANCEL`) to the mediator.
+/// Offers never carry one: they go to several mediators.
+pub fn calendar(lang: Lang, host: Host<'_>, n: &Notice) -> Option<Calendar> {
+    match n {
+        Notice::Confirmation {
+            request, mediator, ..
+        }
+        | Notice::Details {
+            request, mediator, ..
+        }
+        | Notice::Changed {
+            request, mediator, ..
+        } => ics::invitation(lang, host, request, mediator, Method::Request),
+        Notice::Cancellation {
+            request, mediator, ..
+        } => ics::invitation(lang, host, request, mediator, Method::Cancel),
+        _ => None,
     }
 }
 

@@ -19,9 +19,11 @@
 
 use crate::config::{Secret, TrustStore};
 use crate::oauth2::TokenSource;
-use crate::outbox::{Delivered, DeliveryError, DeliveryFuture, EmailPayload, Payload, Transport};
-use lettre::message::Mailbox;
+use crate::outbox::{
+    Calendar, Delivered, DeliveryError, DeliveryFuture, EmailPayload, Payload, Transport,
+};
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -464,8 +466,7 @@ pub fn build_message(from: &Mailbox, p: &EmailPayload) -> Result<Message, Delive
         .header(AutoSubmitted)
         .header(SuppressAutoResponse)
         .header(Origin)
-        .header(Mark(message_id))
-        .header(ContentType::TEXT_PLAIN);
+        .header(Mark(message_id));
     if let Some(irt) = p.in_reply_to.as_deref().and_then(safe_message_id) {
         b = b.in_reply_to(irt);
     }
@@ -477,8 +478,55 @@ pub fn build_message(from: &Mailbox, p: &EmailPayload) -> Result<Message, Delive
     if !refs.is_empty() {
         b = b.references(refs.join(" "));
     }
-    b.body(p.body.clone())
-        .map_err(|e| DeliveryError::Permanent(format!("message build: {e}")))
+    let built = match &p.calendar {
+        None => b.header(ContentType::TEXT_PLAIN).body(p.body.clone()),
+        Some(c) => b.multipart(with_invitation(&p.body, c)?),
+    };
+    built.map_err(|e| DeliveryError::Permanent(format!("message build: {e}")))
+}
+
+/// The text with a calendar invitation, as Outlook, Gmail and Thunderbird read one:
+/// `multipart/mixed` of a `multipart/alternative` (the text, then `text/calendar;
+/// method=...; charset=UTF-8`, which the clients turn into the invitation's buttons) and the
+/// same calendar as an `application/ics` attachment under its file name (for clients and people
+/// who want a file; a second `text/calendar` part would be shown as a second invitation).
+fn with_invitation(body: &str, c: &Calendar) -> Result<MultiPart, DeliveryError> {
+    let method = match c.method.as_str() {
+        m @ ("REQUEST" | "CANCEL") => m,
+        other => {
+            return Err(DeliveryError::Permanent(format!(
+                "calendar method {other:?} is not one we send"
+            )));
+        }
+    };
+    let file_name: String = c
+        .file_name
+        .chars()
+        .filter(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_'))
+        .collect();
+    let file_name = if file_name.is_empty() {
+        "invito.ics".to_owned()
+    } else {
+        file_name
+    };
+    let bad = |e: lettre::message::header::ContentTypeErr| {
+        DeliveryError::Permanent(format!("calendar content type: {e}"))
+    };
+    let inline = ContentType::parse(&format!("text/calendar; method={method}; charset=UTF-8"))
+        .map_err(bad)?;
+    let attached =
+        ContentType::parse(&format!("application/ics; name=\"{file_name}\"")).map_err(bad)?;
+    Ok(MultiPart::mixed()
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(body.to_owned()),
+                )
+                .singlepart(SinglePart::builder().header(inline).body(c.ics.clone())),
+        )
+        .singlepart(Attachment::new(file_name).body(c.ics.clone(), attached)))
 }
 
 #[cfg(test)]
@@ -493,6 +541,7 @@ mod tests {
             message_id: "ack-1@connecting.coop.example".into(),
             in_reply_to: Some("<orig@comune.example.it>".into()),
             references: vec!["orig@comune.example.it".into(), "bad id\r\nX: y".into()],
+            calendar: None,
         }
     }
 
@@ -508,6 +557,41 @@ mod tests {
         assert!(text.contains("X-Connecting-Origin: outbox\r\n"));
         assert!(!text.contains("\r\nBcc:"), "{text}");
         assert!(!text.contains("\r\nX: y"));
+    }
+
+    #[test]
+    fn an_invitation_is_an_alternative_of_the_text_and_an_attachment() {
+        let from: Mailbox = "info@coop.example".parse().unwrap();
+        let mut p = payload();
+        p.calendar = Some(Calendar {
+            method: "REQUEST".into(),
+            ics: "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n".into(),
+            file_name: "invito.ics".into(),
+        });
+        let text = String::from_utf8(build_message(&from, &p).unwrap().formatted()).unwrap();
+        let lower = text.to_ascii_lowercase();
+        assert!(lower.contains("content-type: multipart/mixed"), "{text}");
+        assert!(
+            lower.contains("content-type: multipart/alternative"),
+            "{text}"
+        );
+        assert!(
+            lower.contains("content-type: text/calendar; method=request; charset=utf-8"),
+            "{text}"
+        );
+        assert!(lower.contains("content-type: application/ics"), "{text}");
+        assert!(text.contains("filename=\"invito.ics\""), "{text}");
+        // The text first, the calendar after it (the alternative a client prefers is the last).
+        let (plain, cal) = (
+            lower.find("content-type: text/plain").unwrap(),
+            lower.find("content-type: text/calendar").unwrap(),
+        );
+        assert!(plain < cal);
+        p.calendar.as_mut().unwrap().method = "PUBLISH\r\nBcc: x@y".into();
+        assert!(matches!(
+            build_message(&from, &p),
+            Err(DeliveryError::Permanent(_))
+        ));
     }
 
     #[test]

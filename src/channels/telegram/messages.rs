@@ -11,6 +11,7 @@ use crate::app::notice::Notice;
 use crate::app::sentence::{self, Answer, Sentence};
 use crate::config::Lang;
 use crate::domain::RequestCode;
+use crate::ics::{self, Host, Method};
 use crate::outbox::{Button, TelegramPayload};
 
 pub use crate::app::sentence::OfferView;
@@ -66,6 +67,7 @@ pub fn payload(chat_id: i64, s: &Sentence, edit_message_id: Option<i64>) -> Tele
         text: s.text_with(escape),
         buttons,
         edit_message_id,
+        calendar: None,
     }
 }
 
@@ -74,20 +76,40 @@ pub fn payload(chat_id: i64, s: &Sentence, edit_message_id: Option<i64>) -> Tele
 pub struct Render;
 
 impl crate::app::notice::TelegramRenderer for Render {
-    fn render(&self, lang: Lang, chat_id: i64, n: &Notice) -> TelegramPayload {
-        notice(lang, chat_id, n)
+    fn render(&self, lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramPayload {
+        notice(lang, chat_id, host, n)
     }
 }
 
-/// The Telegram message of a notice, in `lang`.
-pub fn notice(lang: Lang, chat_id: i64, n: &Notice) -> TelegramPayload {
+/// The Telegram message of a notice, in `lang`. The details for the mediator who got the job
+/// carry the appointment as an `.ics` document (`host`: the invitations' organizer), and so
+/// do a change of it and its cancellation (`CANCEL`); offers never do.
+pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramPayload {
     let edit = match n {
         Notice::Withdrawal {
             edit_message_id, ..
         } => *edit_message_id,
         _ => None,
     };
-    payload(chat_id, &sentence::sentence(lang, n), edit)
+    let mut p = payload(chat_id, &sentence::sentence(lang, n), edit);
+    p.calendar = match n {
+        // The mediator's copy of a change; a requester who uses the bot gets no invitations
+        // (neither with the confirmation).
+        Notice::Details {
+            request, mediator, ..
+        }
+        | Notice::Changed {
+            request,
+            mediator,
+            to_mediator: true,
+            ..
+        } => ics::invitation(lang, host, request, mediator, Method::Request),
+        Notice::Cancellation {
+            request, mediator, ..
+        } => ics::invitation(lang, host, request, mediator, Method::Cancel),
+        _ => None,
+    };
+    p
 }
 
 /// The offer to one mediator, with [Accetto] [Non posso].
@@ -115,6 +137,7 @@ pub fn offer_taken(
         ),
         buttons: vec![],
         edit_message_id: Some(message_id),
+        calendar: None,
     }
 }
 

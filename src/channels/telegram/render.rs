@@ -80,6 +80,7 @@ impl TelegramBot {
                 text,
                 buttons,
                 edit_message_id: None,
+                calendar: None,
             }),
         ));
     }

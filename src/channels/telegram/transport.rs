@@ -2,15 +2,16 @@
 //! Sends (or edits) an HTML message with its inline keyboard and maps Telegram's errors to
 //! retry/permanent: 429 -> retry after `retry_after`; blocked, chat not found, deactivated
 //! -> permanent. The sent message_id is returned as the external id. Link previews are off
-//! (Telegram's servers would fetch a one-time console link).
+//! (Telegram's servers would fetch a one-time console link). A payload with a calendar
+//! invitation is sent as an `.ics` document (`sendDocument`) with the text as its caption.
 
 use crate::outbox::{
-    Delivered, DeliveryError, DeliveryFuture, Payload, TelegramPayload, Transport,
+    Calendar, Delivered, DeliveryError, DeliveryFuture, Payload, TelegramPayload, Transport,
 };
 use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::types::{
-    InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, MessageId, ParseMode,
+    InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions, MessageId, ParseMode,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -40,6 +41,9 @@ impl TelegramTransport {
         let markup = keyboard(p);
         // Never more than Telegram takes: a longer text would be refused for ever.
         let text = super::html::fit(&p.text, super::html::MAX_MESSAGE_CHARS);
+        if let (Some(c), None) = (&p.calendar, p.edit_message_id) {
+            return self.send_with_calendar(chat, text, markup, c).await;
+        }
         let result = match p.edit_message_id {
             Some(mid) => {
                 let Ok(mid) = i32::try_from(mid) else {
@@ -80,6 +84,55 @@ impl TelegramTransport {
         }
     }
 }
+
+impl TelegramTransport {
+    /// A message with its calendar invitation as an `.ics` document (`sendDocument`, a
+    /// multipart upload). The text is the document's caption when it fits Telegram's 1024
+    /// characters: one call, delivered or not as a whole. A longer text goes first as a message,
+    /// then the document without a caption; a failure of the second call makes the outbox send
+    /// both again (at-least-once, as everywhere).
+    async fn send_with_calendar(
+        &self,
+        chat: ChatId,
+        text: String,
+        markup: Option<InlineKeyboardMarkup>,
+        c: &Calendar,
+    ) -> Result<Delivered, DeliveryError> {
+        let file = || InputFile::memory(c.ics.clone().into_bytes()).file_name(c.file_name.clone());
+        let delivered = |id: MessageId| Delivered {
+            external_id: Some(id.0.to_string()),
+        };
+        if text.chars().count() <= MAX_CAPTION_CHARS {
+            let mut req = self
+                .bot
+                .send_document(chat, file())
+                .caption(text)
+                .parse_mode(ParseMode::Html);
+            if let Some(m) = markup {
+                req = req.reply_markup(m);
+            }
+            return req.send().await.map(|m| delivered(m.id)).map_err(classify);
+        }
+        let mut req = self
+            .bot
+            .send_message(chat, text)
+            .parse_mode(ParseMode::Html)
+            .link_preview_options(no_preview());
+        if let Some(m) = markup {
+            req = req.reply_markup(m);
+        }
+        let id = req.send().await.map_err(classify)?.id;
+        self.bot
+            .send_document(chat, file())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(delivered(id))
+    }
+}
+
+/// The longest caption Telegram takes on a document.
+const MAX_CAPTION_CHARS: usize = 1024;
 
 /// No link previews: Telegram's servers would fetch the URLs we send (a one-time console
 /// link among them), and a mediator's screen has no room for them.
