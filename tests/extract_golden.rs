@@ -1,6 +1,6 @@
 //! Golden corpus for the extractor: every request of `tests/fixtures/requests` (generated and
-//! hand-written) and of `tests/fixtures/requests-heldout` (the two hand-labelled held-out sets
-//! of issue 13), each `NAME.txt` (or `.html`) with its `NAME.json` (reference time, channel,
+//! hand-written) and of `tests/fixtures/requests-heldout` (the hand-labelled held-out sets A-D
+//! of issue 13, `cases_[a-d].py`), each `NAME.txt` (or `.html`) with its `NAME.json` (reference time, channel,
 //! optional sender, expected fields). E-mail fixtures are read as the e-mail intake reads them
 //! ([`connecting::extract::read_email`]). Prints per-field accuracy; every field must be right
 //! (`KNOWN_MISSES` is the ratchet for a miss still open: empty).
@@ -41,8 +41,8 @@ fn golden_corpus_every_field_right() {
 }
 
 /// Held-out misses still open, each with what it needs: a ratchet, as the layering test's
-/// debts. A new miss fails, and so does a listed one that is fixed. Empty: every set (A, B, C)
-/// and the golden corpus have none (session 21 of issue 13 fixed set C's seventeen).
+/// debts. A new miss fails, and so does a listed one that is fixed. Empty: every set (A-D) and
+/// the golden corpus have none (session 21 of issue 13 fixed set C's seventeen).
 const KNOWN_MISSES: &[(&str, &str, &str)] = &[];
 
 #[test]

@@ -57,6 +57,9 @@ static I_COLLOQUIO_WITH: LazyLock<Regex> = LazyLock::new(|| {
         r"\bincontro\b[^.;:!?\n]{1,80}?\bcon\s+(?:la\s+famiglia|i\s+genitori|la\s+madre|il\s+padre|la\s+mamma|il\s+papa|entrambi\s+i\s+genitori)\b",
     )
 });
+/// Accompanying someone (to a hospital, the Questura, a doctor's colloquio) is its own kind.
+static I_ACCOMPAGNA: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\baccompagn(?:are|amento|arla|arlo|arli|arle|are\s+la|are\s+il)\b"));
 static I_COLLOQUIO: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"\b(?:colloqui[oa]?|colloqio|collquio|videochiamata\s+con\s+(?:la|il|i)\s+(?:madre|padre|mamma|papa|genitori|famiglia)|incontro\s+con\s+(?:la\s+famiglia|i\s+genitori|la\s+madre|il\s+padre|la\s+mamma|il\s+papa|il\s+minore|la\s+ragazza|il\s+ragazzo|i\s+coniugi|la\s+signora|il\s+signor)|incontro\s+conoscitivo|(?:primo|secondo|nuovo|altro|ulteriore)\s+incontro|incontro\s+presso|(?:vuole|vorrebbe|vogliono|deve|devono|dovrebbe)\s+parlare\s+con|parlare\s+con\s+(?:la|il|i|le)\s+(?:madre|padre|mamma|papa|genitori|famiglia|ragazz[oa]|minore)|meeting\s+with\s+(?:the\s+|a\s+|his\s+|her\s+|their\s+)?(?:mother|father|parents?|family|mum|mom|dad|child|boy|girl|couple|woman|man|lady|minor)|interview\s+with)",
@@ -88,7 +91,8 @@ pub(crate) fn intervention(text: &str) -> Option<InterventionType> {
     );
     let scope = label.as_deref().unwrap_or(text);
     // a match in a past event ("dopo la riunione di ieri") or a purpose ("per fissare il
-    // colloquio") does not name the intervention asked for
+    // colloquio") does not name the intervention asked for; a wish does ("vorremmo fissare un
+    // colloquio")
     let stated = |rx: &Regex, t: &str| {
         rx.find_iter(t).any(|m| {
             let before = &t[floor(t, m.start().saturating_sub(40))..m.start()];
@@ -96,11 +100,12 @@ pub(crate) fn intervention(text: &str) -> Option<InterventionType> {
             !(I_PAST_BEFORE.is_match(before) || I_PAST_AFTER.is_match(after))
         })
     };
-    let order: [(&Regex, InterventionType); 11] = [
+    let order: [(&Regex, InterventionType); 12] = [
         (&I_TRADUZIONE, TraduzioneScritta),
         (&I_UDIENZA, Udienza),
         (&I_PROTETTO, IncontroProtetto),
         (&I_VISITA, VisitaDomiciliare),
+        (&I_ACCOMPAGNA, Altro),
         (&I_COLLOQUIO_NAMED, Colloquio),
         (&I_RIUNIONE, Riunione),
         (&I_COLLOQUIO_WITH, Colloquio),
@@ -126,7 +131,7 @@ pub(crate) fn intervention(text: &str) -> Option<InterventionType> {
 
 static I_PAST_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\bdopo\s+(?:il|la|l'|lo|i|le|gli|l)\s*|\bin\s+seguito\s+(?:al|alla|all')\s*|\ba\s+seguito\s+(?:del|della|dell')\s*|\bcome\s+emerso\s+(?:nel|nella|nell')\s*|\bin\s+vista\s+(?:del|della|dell')\s*|\b(?:fissare|organizzare|programmare|concordare|preparare|stabilire)\s+(?:il|un|l'|lo|la|una|i)?\s*(?:primo\s+|prossimo\s+|successivo\s+)?)$",
+        r"(?:\bdopo\s+(?:il|la|l'|lo|i|le|gli|l)\s*|\bin\s+seguito\s+(?:al|alla|all')\s*|\ba\s+seguito\s+(?:del|della|dell')\s*|\bcome\s+emerso\s+(?:nel|nella|nell')\s*|\bin\s+vista\s+(?:del|della|dell')\s*|\b(?:per|e|ed)\s+(?:fissare|organizzare|programmare|concordare|preparare|stabilire)\s+(?:il|un|l'|lo|la|una|i)?\s*(?:primo\s+|prossimo\s+|successivo\s+)?)$",
     )
 });
 static I_PAST_AFTER: LazyLock<Regex> = LazyLock::new(|| {
@@ -782,6 +787,22 @@ mod tests {
             Some(InterventionType::TraduzioneScritta)
         );
         assert_eq!(t("riunione d'équipe"), Some(InterventionType::Riunione));
+        assert_eq!(
+            t("per accompagnare la madre al colloquio con il medico"),
+            Some(InterventionType::Altro)
+        );
+        assert_eq!(
+            t("vorremmo fissare un colloquio con i genitori"),
+            Some(InterventionType::Colloquio)
+        );
+        assert_eq!(
+            t("una telefonata alla madre per fissare un colloquio"),
+            Some(InterventionType::Telefonata)
+        );
+        assert_eq!(
+            t("un colloquio di restituzione con la famiglia"),
+            Some(InterventionType::Colloquio)
+        );
         assert_eq!(
             t("una telefonata alla madre"),
             Some(InterventionType::Telefonata)
