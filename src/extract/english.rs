@@ -56,7 +56,13 @@ const ITALIAN: &[&str] = &[
 /// Whether the folded text reads as English: three of its common words, and more of them than
 /// of Italian ones (a PEC envelope is bilingual, an Italian request may quote an English line).
 pub fn looks_english(text: &str) -> bool {
-    let count = |words: &[&str]| words.iter().filter(|w| text.contains(*w)).count();
+    // the opening tells a text's language: a 10 KB mail is not scanned 34 times whole
+    let mut end = text.len().min(2048);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
+    let count = |words: &[&str]| words.iter().filter(|w| head.contains(*w)).count();
     let en = count(ENGLISH);
     en >= 3 && en > count(ITALIAN)
 }
