@@ -1,12 +1,14 @@
 //! Extraction throughput, single thread: chat-sized requests (the golden corpus's chat texts) and
-//! ~10 KB e-mails with quoted replies, signatures and legal disclaimers (prepared, then extracted).
+//! ~10 KB e-mails with quoted replies, signatures and legal disclaimers: prepared (the new text
+//! only), then extracted; read as the e-mail intake reads them (`read_email`: every part, newest
+//! first), then extracted; and extracted raw.
 //!
 //! Run: `cargo bench --bench extract` (release). Targets: >= 20,000 chat texts/s,
 //! >= 5,000 10 KB e-mails/s.
 
 use chrono::{TimeZone, Utc};
 use connecting::domain::Channel;
-use connecting::extract::{Context, extract, prepare_email_text};
+use connecting::extract::{Context, extract, prepare_email_text, read_email};
 use criterion::{Criterion, Throughput, black_box, criterion_group};
 use std::path::Path;
 
@@ -79,6 +81,15 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // what the e-mail intake does: the mail's parts, newest first, each read (read_email)
+    g.bench_function("email_10kb_read_email_and_extract", |b| {
+        b.iter(|| {
+            for t in &emails {
+                let text = read_email(Some("R: richiesta mediazione"), Some(black_box(t)), None);
+                black_box(extract(&text, &ctx));
+            }
+        })
+    });
     g.bench_function("email_10kb_extract_raw", |b| {
         b.iter(|| {
             for t in &emails {
@@ -110,15 +121,28 @@ fn cpu_time_report() {
     for t in chats.iter().chain(emails.iter()) {
         black_box(extract(&prepare_email_text(Some(t), None), &ctx));
     }
-    let run = |name: &str, texts: &[String], prepare: bool, rounds: usize| {
+    #[derive(Clone, Copy)]
+    enum Path {
+        Raw,
+        Prepare,
+        ReadEmail,
+    }
+    let run = |name: &str, texts: &[String], path: Path, rounds: usize| {
         let Some(t0) = thread_cpu_ns() else { return };
         for _ in 0..rounds {
             for t in texts {
-                if prepare {
-                    let text = prepare_email_text(Some(t), None);
-                    black_box(extract(&text, &ctx));
-                } else {
-                    black_box(extract(black_box(t), &ctx));
+                match path {
+                    Path::Prepare => {
+                        let text = prepare_email_text(Some(t), None);
+                        black_box(extract(&text, &ctx));
+                    }
+                    Path::ReadEmail => {
+                        let text = read_email(Some("R: richiesta mediazione"), Some(t), None);
+                        black_box(extract(&text, &ctx));
+                    }
+                    Path::Raw => {
+                        black_box(extract(black_box(t), &ctx));
+                    }
                 }
             }
         }
@@ -132,9 +156,15 @@ fn cpu_time_report() {
             );
         }
     };
-    run("chat", &chats, false, 60);
-    run("email_10kb_prepare_and_extract", &emails, true, 30);
-    run("email_10kb_extract_raw", &emails, false, 3);
+    run("chat", &chats, Path::Raw, 60);
+    run("email_10kb_prepare_and_extract", &emails, Path::Prepare, 30);
+    run(
+        "email_10kb_read_email_and_extract",
+        &emails,
+        Path::ReadEmail,
+        10,
+    );
+    run("email_10kb_extract_raw", &emails, Path::Raw, 3);
 }
 
 criterion_group!(benches, bench);

@@ -2,6 +2,8 @@
 //! PostgreSQL): hours in words and an abbreviated comune are understood, and a field read with
 //! doubt ("giovedì prossimo": this week's or next week's?) is asked about once, in words, before
 //! the summary is offered for confirmation. "sì" keeps the reading; another date replaces it.
+//! A nationality instead of a language is asked about in words, the language with its Italian
+//! article ("la lingua è l'arabo marocchino, giusto?"), and "sì" takes that language.
 //! What the operator corrects (another value for a doubted field, a Modifica) is kept as a
 //! correction without personal data, for `connecting parse --eval-corrections`.
 
@@ -112,6 +114,33 @@ both_backends!(
             !t.contains("Rossi") && !t.contains("1234567") && !t.contains("Roma 12"),
             "{t}"
         );
+        w.stop().await;
+    }
+);
+
+both_backends!(
+    a_nationality_is_asked_about_with_the_language_s_article,
+    |db| async move {
+        let mut w = World::new(db).await;
+        w.operator("Giulia Rossi", Some(600)).await;
+        let r = w
+            .say(
+                600,
+                "Serve un mediatore per un colloquio con una famiglia marocchina giovedì 11 marzo alle 10 a Seriate, un'ora",
+            )
+            .await;
+        // The rendered question names the language with its article, in words.
+        assert!(
+            r.text
+                .contains("«marocchina» è una nazionalità, non una lingua: la lingua è l'arabo marocchino, giusto?"),
+            "{}",
+            r.text
+        );
+        assert!(!r.text.contains("il arabo"), "{}", r.text);
+        assert!(r.labels().is_empty(), "{:?}", r.labels());
+        let r = w.say(600, "sì").await;
+        assert!(r.text.contains("Lingua: arabo marocchino"), "{}", r.text);
+        assert_eq!(r.labels(), vec!["Conferma", "Modifica", "Annulla"]);
         w.stop().await;
     }
 );

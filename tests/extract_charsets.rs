@@ -1,7 +1,8 @@
 //! Mails in the charsets people's mailers send are read as their writers wrote them: Outlook's
 //! windows-1252 quoted-printable, webmail ISO-8859-1 base64, an office copier's raw 8-bit
 //! headers with no charset at all, a raw subject in the declared ISO-8859-15, UTF-8 labelled
-//! us-ascii (fixtures in `tests/fixtures/mail-charsets`, written by its `make.py`), and the
+//! us-ascii, subjects, names and bodies in GB2312, GBK, ISO-2022-JP, Shift_JIS, Big5 and KOI8-R
+//! (fixtures in `tests/fixtures/mail-charsets`, written by its `make.py`), and the
 //! shared corpus's real ISO-8859-1 mails. Each goes through the email parser and the extractor
 //! as the intake reads it, and through `connecting parse --eml`; what is checked is what the
 //! requester and the coordinator read: the subject of our reply, the sender's name, the date in
@@ -153,6 +154,94 @@ fn utf8_labelled_us_ascii() {
     assert!(body.contains("perché"), "{body}");
     assert_eq!(when(&d), words((2027, 3, 11), (11, 0)));
     assert_eq!(comune(&d), "Ranica");
+}
+
+/// RFC 2047 subjects and display names, and bodies, in multi-byte charsets (GB2312, GBK,
+/// ISO-2022-JP, Shift_JIS, Big5: mail-parser's `full_encoding`) and in KOI8-R: read as written,
+/// no U+FFFD anywhere, and the Italian request beside them read as usual.
+#[test]
+fn multi_byte_and_cyrillic_charsets() {
+    struct Case {
+        file: &'static str,
+        subject: &'static str,
+        name: &'static str,
+        body: &'static str,
+        when: ((i32, u32, u32), (u32, u32)),
+        language: &'static str,
+        comune: &'static str,
+    }
+    let cases = [
+        Case {
+            file: "foxmail-gb2312-base64.eml",
+            subject: "翻译请求：周四家长会",
+            name: "王芳",
+            body: "家长只会说中文。",
+            when: ((2027, 3, 11), (10, 0)),
+            language: "cinese",
+            comune: "Dalmine",
+        },
+        Case {
+            file: "outlook-gbk-qp.eml",
+            subject: "口译员 - 周五",
+            name: "陈瑄",
+            body: "陈瑄",
+            when: ((2027, 3, 12), (15, 0)),
+            language: "cinese",
+            comune: "Zanica",
+        },
+        Case {
+            file: "mailer-iso-2022-jp.eml",
+            subject: "通訳のお願い（3月16日）",
+            name: "佐藤花子",
+            body: "よろしくお願いします。",
+            when: ((2027, 3, 16), (9, 0)),
+            language: "giapponese",
+            comune: "Bergamo",
+        },
+        Case {
+            file: "mailer-shift-jis.eml",
+            subject: "面談の通訳",
+            name: "山田太郎",
+            body: "山田太郎",
+            when: ((2027, 3, 10), (14, 0)),
+            language: "giapponese",
+            comune: "Seriate",
+        },
+        Case {
+            file: "mailer-big5.eml",
+            subject: "請求翻譯員",
+            name: "林美玲",
+            body: "林美玲",
+            when: ((2027, 3, 15), (11, 0)),
+            language: "cinese",
+            comune: "Treviglio",
+        },
+        Case {
+            file: "mailer-koi8-r.eml",
+            subject: "Нужен переводчик",
+            name: "Ольга Иванова",
+            body: "Спасибо, Ольга Иванова",
+            when: ((2027, 3, 11), (16, 0)),
+            language: "russo",
+            comune: "Ranica",
+        },
+    ];
+    for c in cases {
+        let (m, d) = read(&fixture(c.file));
+        assert_eq!(m.subject.as_deref(), Some(c.subject), "{}", c.file);
+        assert_eq!(
+            m.from.as_ref().and_then(|a| a.name.as_deref()),
+            Some(c.name),
+            "{}",
+            c.file
+        );
+        let body = m.text_plain.as_deref().unwrap_or_default();
+        assert!(body.contains(c.body), "{}: {body}", c.file);
+        assert!(!body.contains('\u{FFFD}'), "{}: {body}", c.file);
+        assert_eq!(when(&d), words(c.when.0, c.when.1), "{}", c.file);
+        assert_eq!(language(&d), c.language, "{}", c.file);
+        assert_eq!(comune(&d), c.comune, "{}", c.file);
+    }
 }
 
 fn corpus(rel: &str) -> Option<PathBuf> {

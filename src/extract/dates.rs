@@ -79,9 +79,10 @@ static D_IN: LazyLock<Regex> = LazyLock::new(|| {
         r"\b(?:tra|fra)\s+{NUMW}\s+(giorni|giorno|settimane|settimana)\b"
     ))
 });
+/// "mercoledì della settimana prossima", "la settimana prossima, mercoledì".
 static D_NEXT_WEEK_WD: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        r"\b{WD_FULL}\s+(?:della\s+|la\s+|nella\s+|dalla\s+)?(?:settimana\s+prossima|prossima\s+settimana)\b"
+        r"\b{WD_FULL}\s+(?:della\s+|la\s+|nella\s+|dalla\s+)?(?:settimana\s+prossima|prossima\s+settimana)\b|\b(?:la\s+|nella\s+)?(?:settimana\s+prossima|prossima\s+settimana)\s*,?\s*{WD_FULL}"
     ))
 });
 static D_PROSSIMO: LazyLock<Regex> = LazyLock::new(|| {
@@ -664,7 +665,7 @@ impl<'t> DateScan<'t> {
         }
     }
 
-    /// "lunedì della settimana prossima": unambiguous
+    /// "lunedì della settimana prossima", "la settimana prossima, lunedì": unambiguous
     fn weekday_next_week(&mut self) {
         let text = self.text;
         let on = self.gates.weekday && any(text, &["prossim", "entrante"]);
@@ -673,7 +674,7 @@ impl<'t> DateScan<'t> {
             if !self.free(m) {
                 continue;
             }
-            if let Some(wd) = c.get(1).and_then(|w| weekday_of(w.as_str())) {
+            if let Some(wd) = c.get(1).or(c.get(2)).and_then(|w| weekday_of(w.as_str())) {
                 let d = weekday_next_week(self.today, wd);
                 self.push(m, Some(d), Vec::new(), None);
             }
@@ -1519,6 +1520,10 @@ mod tests {
         let h = scan_dates(&f, t, &mut Vec::new());
         assert_eq!(h[0].date, Some(d(2027, 3, 8)));
         assert_eq!(h[0].notes[0].code, "prossimo_ambiguous");
+        assert_eq!(
+            dates("la settimana prossima mercoledì alle 11", t),
+            vec![Some(d(2027, 3, 10))]
+        );
         assert_eq!(
             dates("giovedì della settimana prossima", t),
             vec![Some(d(2027, 3, 11))]

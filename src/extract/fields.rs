@@ -43,9 +43,26 @@ static I_RIUNIONE: LazyLock<Regex> = LazyLock::new(|| {
         r"\b(?:riunione|riunioni|equipe|[eé]quipe|incontro\s+di\s+rete|uvm|u\.v\.m\.|glo\b|consiglio\s+di\s+classe|tavolo\s+(?:di\s+lavoro|tecnico)|incontro\s+con\s+(?:la\s+)?scuola|incontro\s+con\s+gli\s+insegnanti|incontro\s+di\s+verifica|restituzione)",
     )
 });
+/// "colloquio di restituzione", "colloquio di verifica": a colloquio about a topic that alone
+/// names a meeting ("restituzione", "incontro di verifica").
+static I_COLLOQUIO_NAMED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\bcolloqui[oa]?\s+(?:di|della|dell')\s*(?:restituzione|verifica|approfondimento|valutazione|monitoraggio|aggiornamento)\b",
+    )
+});
+/// "incontro a scuola (scuola media, via ...) con i genitori": a meeting with the family, in the
+/// same sentence, wherever it takes place.
+static I_COLLOQUIO_WITH: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\bincontro\b[^.;:!?\n]{1,80}?\bcon\s+(?:la\s+famiglia|i\s+genitori|la\s+madre|il\s+padre|la\s+mamma|il\s+papa|entrambi\s+i\s+genitori)\b",
+    )
+});
+/// Accompanying someone (to a hospital, the Questura, a doctor's colloquio) is its own kind.
+static I_ACCOMPAGNA: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\baccompagn(?:are|amento|arla|arlo|arli|arle|are\s+la|are\s+il)\b"));
 static I_COLLOQUIO: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:colloqui[oa]?|colloqio|collquio|videochiamata\s+con\s+(?:la|il|i)\s+(?:madre|padre|mamma|papa|genitori|famiglia)|incontro\s+con\s+(?:la\s+famiglia|i\s+genitori|la\s+madre|il\s+padre|la\s+mamma|il\s+papa|il\s+minore|la\s+ragazza|il\s+ragazzo|i\s+coniugi|la\s+signora|il\s+signor)|incontro\s+conoscitivo|(?:primo|secondo|nuovo|altro|ulteriore)\s+incontro|incontro\s+presso|(?:vuole|vorrebbe|vogliono|deve|devono|dovrebbe)\s+parlare\s+con|parlare\s+con\s+(?:la|il|i|le)\s+(?:madre|padre|mamma|papa|genitori|famiglia|ragazz[oa]|minore))",
+        r"\b(?:colloqui[oa]?|colloqio|collquio|videochiamata\s+con\s+(?:la|il|i)\s+(?:madre|padre|mamma|papa|genitori|famiglia)|incontro\s+con\s+(?:la\s+famiglia|i\s+genitori|la\s+madre|il\s+padre|la\s+mamma|il\s+papa|il\s+minore|la\s+ragazza|il\s+ragazzo|i\s+coniugi|la\s+signora|il\s+signor)|incontro\s+conoscitivo|(?:primo|secondo|nuovo|altro|ulteriore)\s+incontro|incontro\s+presso|(?:vuole|vorrebbe|vogliono|deve|devono|dovrebbe)\s+parlare\s+con|parlare\s+con\s+(?:la|il|i|le)\s+(?:madre|padre|mamma|papa|genitori|famiglia|ragazz[oa]|minore)|meeting\s+with\s+(?:the\s+|a\s+|his\s+|her\s+|their\s+)?(?:mother|father|parents?|family|mum|mom|dad|child|boy|girl|couple|woman|man|lady|minor)|interview\s+with)",
     )
 });
 static I_TELEFONATA: LazyLock<Regex> = LazyLock::new(|| {
@@ -74,7 +91,8 @@ pub(crate) fn intervention(text: &str) -> Option<InterventionType> {
     );
     let scope = label.as_deref().unwrap_or(text);
     // a match in a past event ("dopo la riunione di ieri") or a purpose ("per fissare il
-    // colloquio") does not name the intervention asked for
+    // colloquio") does not name the intervention asked for; a wish does ("vorremmo fissare un
+    // colloquio")
     let stated = |rx: &Regex, t: &str| {
         rx.find_iter(t).any(|m| {
             let before = &t[floor(t, m.start().saturating_sub(40))..m.start()];
@@ -82,12 +100,15 @@ pub(crate) fn intervention(text: &str) -> Option<InterventionType> {
             !(I_PAST_BEFORE.is_match(before) || I_PAST_AFTER.is_match(after))
         })
     };
-    let order: [(&Regex, InterventionType); 9] = [
+    let order: [(&Regex, InterventionType); 12] = [
         (&I_TRADUZIONE, TraduzioneScritta),
         (&I_UDIENZA, Udienza),
         (&I_PROTETTO, IncontroProtetto),
         (&I_VISITA, VisitaDomiciliare),
+        (&I_ACCOMPAGNA, Altro),
+        (&I_COLLOQUIO_NAMED, Colloquio),
         (&I_RIUNIONE, Riunione),
+        (&I_COLLOQUIO_WITH, Colloquio),
         (&I_COLLOQUIO, Colloquio),
         (&I_ALTRO, Altro),
         (&I_VISITA_WEAK, VisitaDomiciliare),
@@ -110,7 +131,7 @@ pub(crate) fn intervention(text: &str) -> Option<InterventionType> {
 
 static I_PAST_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\bdopo\s+(?:il|la|l'|lo|i|le|gli|l)\s*|\bin\s+seguito\s+(?:al|alla|all')\s*|\ba\s+seguito\s+(?:del|della|dell')\s*|\bcome\s+emerso\s+(?:nel|nella|nell')\s*|\bin\s+vista\s+(?:del|della|dell')\s*|\b(?:fissare|organizzare|programmare|concordare|preparare|stabilire)\s+(?:il|un|l'|lo|la|una|i)?\s*(?:primo\s+|prossimo\s+|successivo\s+)?)$",
+        r"(?:\bdopo\s+(?:il|la|l'|lo|i|le|gli|l)\s*|\bin\s+seguito\s+(?:al|alla|all')\s*|\ba\s+seguito\s+(?:del|della|dell')\s*|\bcome\s+emerso\s+(?:nel|nella|nell')\s*|\bin\s+vista\s+(?:del|della|dell')\s*|\b(?:per|e|ed)\s+(?:fissare|organizzare|programmare|concordare|preparare|stabilire)\s+(?:il|un|l'|lo|la|una|i)?\s*(?:primo\s+|prossimo\s+|successivo\s+)?)$",
     )
 });
 static I_PAST_AFTER: LazyLock<Regex> = LazyLock::new(|| {
@@ -452,7 +473,7 @@ pub(crate) fn urls(original: &str) -> Vec<(usize, usize)> {
 
 static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:cordiali\s+saluti|distinti\s+saluti|cordialmente|saluti|un\s+saluto|grazie(?:\s+mille)?|ringrazio|buona\s+giornata|buon\s+lavoro|in\s+attesa\s+di\s+(?:un\s+)?(?:vostro\s+)?(?:riscontro|risposta)|resto\s+in\s+attesa|a\s+presto|firmato|best\s+regards|dott\.?ssa|dott\.|l'assistente\s+sociale|il\s+responsabile\s+del\s+servizio|la\s+responsabile\s+del\s+servizio)\b",
+        r"\b(?:cordiali\s+saluti|distinti\s+saluti|cordialmente|saluti|un\s+saluto|grazie(?:\s+mille)?|ringrazio|buona\s+giornata|buon\s+lavoro|in\s+attesa\s+di\s+(?:un\s+)?(?:vostro\s+)?(?:riscontro|risposta)|resto\s+in\s+attesa|a\s+presto|firmato|(?:best|kind|warm)\s+regards|dott\.?ssa|dott\.|l'assistente\s+sociale|il\s+responsabile\s+del\s+servizio|la\s+responsabile\s+del\s+servizio)\b",
     )
 });
 
@@ -490,17 +511,17 @@ fn closing_formula(folded: &str) -> Option<usize> {
 
 static NAME_AFTER_CLOSING: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i:cordiali\s+saluti|distinti\s+saluti|cordialmente|saluti|un\s+saluto|grazie(?:\s+mille)?(?:\s+in\s+anticipo)?|buona\s+giornata|buon\s+lavoro|a\s+presto|firmato|best\s+regards)[\s,.!:;]*(?:\n\s*)*(?:(?i:l'assistente\s+sociale|assistente\s+sociale|educatrice|educatore|psicologa|psicologo|dott\.?ssa|dott\.?|dr\.?ssa|dr\.?|a\.\s?s\.?|as\.?|sig\.?ra|sig\.?|avv\.?|prof\.?ssa)\s+){0,2}([A-ZÀ-Ý][a-zà-ÿ']+(?:\s+[A-ZÀ-Ý][a-zà-ÿ']+){1,2}|[A-Z][A-Z']+\s+[A-Z][A-Z']+)",
+        r"(?i:cordiali\s+saluti|distinti\s+saluti|cordialmente|saluti|un\s+saluto|grazie(?:\s+mille)?(?:\s+in\s+anticipo)?|buona\s+giornata|buon\s+lavoro|a\s+presto|firmato|(?:best|kind|warm)\s+regards|regards|many\s+thanks|thank\s+you|thanks)[\s,.!:;]*(?:\n\s*)*(?:(?i:l'assistente\s+sociale|assistente\s+sociale|educatrice|educatore|psicologa|psicologo|dott\.?ssa|dott\.?|dr\.?ssa|dr\.?|a\.\s?s\.?|as\.?|sig\.?ra|sig\.?|avv\.?|prof\.?ssa)\s+){0,2}([A-ZÀ-Ý][a-zà-ÿ']+(?:[ \t\u{a0}]+[A-ZÀ-Ý][a-zà-ÿ']+){1,2}|[A-Z][A-Z']+[ \t\u{a0}]+[A-Z][A-Z']+)",
     )
 });
 static NAME_INTRO: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i:\bsono\s+(?:l'assistente\s+sociale\s+|la\s+dott\.?ssa\s+|il\s+dott\.?\s+)?|\bmi\s+chiamo\s+|\bio\s+sono\s+)([A-ZÀ-Ý][a-zà-ÿ']+(?:\s+[A-ZÀ-Ý][a-zà-ÿ']+){1,2})",
+        r"(?i:\bsono\s+(?:l'assistente\s+sociale\s+|la\s+dott\.?ssa\s+|il\s+dott\.?\s+)?|\bmi\s+chiamo\s+|\bio\s+sono\s+)([A-ZÀ-Ý][a-zà-ÿ']+(?:[ \t\u{a0}]+[A-ZÀ-Ý][a-zà-ÿ']+){1,2})",
     )
 });
 static NAME_TITLED: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\b[Dd]ott\.?ssa|\b[Dd]ott\.|\b[Dd]r\.?ssa|\bA\.\s?S\.|\b[Aa]ssistente\s+[Ss]ociale)\s+([A-ZÀ-Ý][a-zà-ÿ']+(?:\s+[A-ZÀ-Ý][a-zà-ÿ']+){1,2})",
+        r"(?:\b[Dd]ott\.?ssa|\b[Dd]ott\.|\b[Dd]r\.?ssa|\bA\.\s?S\.|\b[Aa]ssistente\s+[Ss]ociale)\s+([A-ZÀ-Ý][a-zà-ÿ']+(?:[ \t\u{a0}]+[A-ZÀ-Ý][a-zà-ÿ']+){1,2})",
     )
 });
 static NAME_BEFORE_PHONE: LazyLock<Regex> = LazyLock::new(|| {
@@ -641,6 +662,7 @@ pub(crate) fn requester_name(original: &str, folded: &str) -> Option<String> {
             folded,
             &[
                 "salut", "grazie", "cordial", "giornata", "lavoro", "presto", "firmato", "regards",
+                "thank",
             ],
         ),
         any(folded, &["dott", "dr", "a.s", "a. s", "assistente"]),
@@ -765,6 +787,22 @@ mod tests {
             Some(InterventionType::TraduzioneScritta)
         );
         assert_eq!(t("riunione d'équipe"), Some(InterventionType::Riunione));
+        assert_eq!(
+            t("per accompagnare la madre al colloquio con il medico"),
+            Some(InterventionType::Altro)
+        );
+        assert_eq!(
+            t("vorremmo fissare un colloquio con i genitori"),
+            Some(InterventionType::Colloquio)
+        );
+        assert_eq!(
+            t("una telefonata alla madre per fissare un colloquio"),
+            Some(InterventionType::Telefonata)
+        );
+        assert_eq!(
+            t("un colloquio di restituzione con la famiglia"),
+            Some(InterventionType::Colloquio)
+        );
         assert_eq!(
             t("una telefonata alla madre"),
             Some(InterventionType::Telefonata)

@@ -130,6 +130,28 @@ pub fn family(code: &str) -> Option<&'static str> {
     Some(l.family.as_deref().unwrap_or(l.code.as_str()))
 }
 
+/// An Italian language name with its definite article (names of languages are masculine):
+/// "l'arabo marocchino", "l'urdu", "lo swahili", "lo spagnolo", "il pashto".
+pub fn with_article(name: &str) -> String {
+    let name = name.trim();
+    let f = fold(name);
+    let mut c = f.chars();
+    let (first, second) = (c.next().unwrap_or(' '), c.next().unwrap_or(' '));
+    let vowel = |x: char| matches!(x, 'a' | 'e' | 'i' | 'o' | 'u');
+    let article = if vowel(first) || first == 'h' {
+        "l'"
+    } else if matches!(first, 'z' | 'x' | 'y')
+        || (first == 's' && !vowel(second) && second.is_alphabetic())
+        || (first == 'g' && second == 'n')
+        || (first == 'p' && matches!(second, 's' | 'n'))
+    {
+        "lo "
+    } else {
+        "il "
+    };
+    format!("{article}{name}")
+}
+
 /// A language or nationality word found in a text.
 #[derive(Debug, Clone)]
 pub struct Found {
@@ -159,6 +181,9 @@ static NEGATION_CUE: LazyLock<Regex> = LazyLock::new(|| {
 static JOINED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?:o|oppure|e|/|,)\s*(?:in\s+)?$").unwrap_or_else(|e| panic!("{e}"))
 });
+/// Between a language and a nationality word that qualifies it: "araba (marocchina)".
+static QUALIFIER_GAP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*[(\-/]?\s*$").unwrap_or_else(|e| panic!("{e}")));
 /// Nationality words the cooperative itself uses as language names, after "mediatore":
 /// "una mediatrice ghanese" (twi), "togolese" (ewe).
 const NATIONALITY_AS_LANGUAGE: &[&str] = &["tw", "ee"];
@@ -207,12 +232,26 @@ pub(crate) fn find(
                     })
         });
         let as_language = nat && asked && NATIONALITY_AS_LANGUAGE.contains(&language.code.as_str());
+        // "araba (marocchina)", "arabo - marocchino": a nationality word right after a language
+        // of its family, with no word between, names the variant
+        let qualified = out.last().filter(|p: &&Found| {
+            nat && !p.nationality
+                && language.family.as_deref() == Some(p.language.code.as_str())
+                && folded
+                    .text
+                    .get(p.start + p.text.len().min(m.start() - p.start)..m.start())
+                    .is_some_and(|gap| {
+                        let gap = gap.trim_start_matches(|ch: char| ch.is_alphanumeric());
+                        QUALIFIER_GAP.is_match(gap)
+                    })
+        });
+        let qualified_asked = qualified.is_some_and(|p| p.requested);
         out.push(Found {
             language,
-            nationality: nat && !cue && !as_language,
+            nationality: nat && !cue && !as_language && qualified.is_none(),
             text: orig.to_string(),
             start: m.start(),
-            requested: asked || joined,
+            requested: asked || joined || qualified_asked,
             negated: NEGATION_CUE.is_match(before),
         });
     }
@@ -310,6 +349,27 @@ mod tests {
     }
 
     #[test]
+    fn articles() {
+        let a = |n: &str| with_article(n);
+        assert_eq!(a("arabo marocchino"), "l'arabo marocchino");
+        assert_eq!(a("urdu"), "l'urdu");
+        assert_eq!(a("hindi"), "l'hindi");
+        assert_eq!(a("swahili"), "lo swahili");
+        assert_eq!(a("spagnolo"), "lo spagnolo");
+        assert_eq!(a("yoruba"), "lo yoruba");
+        assert_eq!(a("pashto"), "il pashto");
+        assert_eq!(a("dari"), "il dari");
+        assert_eq!(a("cinese"), "il cinese");
+        for l in all() {
+            let w = with_article(&l.name);
+            assert!(
+                w.starts_with("l'") || w.starts_with("lo ") || w.starts_with("il "),
+                "{w}"
+            );
+        }
+    }
+
+    #[test]
     fn finds_languages_and_nationalities() {
         let t =
             "Serve una mediatrice di lingua ARABA (famiglia marocchina), la collega Laura Russo";
@@ -323,5 +383,14 @@ mod tests {
         let t = "arabo marocchino";
         let f = Folded::new(t);
         assert_eq!(find(t, &f, &|_, _| false)[0].language.code, "ary");
+        // a nationality right after its family's language names the variant
+        let t = "mediatrice di lingua araba (marocchina)";
+        let f = Folded::new(t);
+        let found = find(t, &f, &|_, _| false);
+        let codes: Vec<_> = found
+            .iter()
+            .map(|x| (x.language.code.as_str(), x.nationality, x.requested))
+            .collect();
+        assert_eq!(codes, vec![("ar", false, true), ("ary", false, true)]);
     }
 }

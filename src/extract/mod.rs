@@ -5,6 +5,7 @@
 
 pub mod corrections;
 pub mod dates;
+mod english;
 pub mod eval;
 mod fields;
 pub mod fold;
@@ -442,7 +443,7 @@ fn combine(mut parts: Vec<RequestDraft>) -> RequestDraft {
 fn read(text: &str, ctx: &Context) -> RequestDraft {
     let original = text;
     let folded = fold::Folded::new(original);
-    let with_digits = hours::digits(&folded.text);
+    let with_digits = english::italian(hours::digits(&folded.text));
     let f = with_digits.as_str();
     let today = ctx.now.with_timezone(&ctx.tz).date_naive();
     let mut d = RequestDraft::default();
@@ -799,6 +800,11 @@ fn complete_times(d: &mut RequestDraft) {
 /// Recomputes `modality` defaults, `missing` and `warnings` from the fields and the notes.
 fn finalize(d: &mut RequestDraft, ctx: &Context) {
     use InterventionType::*;
+    // only a written translation is due by a day: an "entro lunedì" beside another type is about
+    // something else ("le confermiamo entro lunedì" in the cooperative's quoted reply)
+    if d.intervention.is_some_and(|t| t != TraduzioneScritta) {
+        d.deadline = None;
+    }
     // a hearing is at the court: the place is known; a frazione shared by several comuni is not
     let ambiguous = d.comune.is_none() && d.notes.iter().any(|n| n.field() == "place");
     let has_place = !ambiguous
@@ -1010,7 +1016,7 @@ fn mark_unsure(d: &mut RequestDraft, notes: &[Note]) {
                 "question_language",
                 &[
                     arg("nationality", h.word.clone()),
-                    arg("language", h.suggested.name.clone()),
+                    arg("language", languages::with_article(&h.suggested.name)),
                 ],
             )
         })

@@ -198,6 +198,14 @@ static BAD_CUE: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// A venue named right before a place name, without "di": "a scuola Mozzo", "al consultorio
+/// Seriate".
+static VENUE_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:\ba|\bad|\bin|\bal|\balla|\bpresso(?:\s+(?:la|il|l'))?)\s*(?:scuola|sede|comune|municipio|consultorio|ospedale|oratorio|biblioteca|asilo|nido|questura|tribunale|servizi\s+sociali)\s*$",
+    )
+});
+
 /// Right before a place name: "a", "ad", "presso", "comune di".
 static STRONG_CUE: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?:\ba|\bad|\bpresso|\bcomune\s+di|\bsede\s+di|\bsociali\s+di|\bneutro\s+di)\s*$")
@@ -288,8 +296,9 @@ pub(crate) fn find_comuni(
                 let window = &text[win_start..s];
                 let orig = folded.slice(original, s, end);
                 let capital = orig.chars().next().is_some_and(char::is_uppercase);
+                let venue = VENUE_CUE.is_match(window);
                 if ctoks.len() == 1 && COMMON_WORDS.contains(&ctoks[0].as_str()) {
-                    let near = NEAR_CUE.is_match(window) || PLACE_CUE.is_match(window);
+                    let near = NEAR_CUE.is_match(window) || PLACE_CUE.is_match(window) || venue;
                     let lower_ok = lower_case_text && STRONG_CUE.is_match(window);
                     if !((capital && near) || lower_ok) {
                         break;
@@ -299,7 +308,7 @@ pub(crate) fn find_comuni(
                 if PLACE_CUE.is_match(window) {
                     score += 3;
                 }
-                if NEAR_CUE.is_match(window) {
+                if NEAR_CUE.is_match(window) || venue {
                     score += 2;
                 }
                 if SELF_CUE.is_match(window) {
@@ -478,6 +487,12 @@ mod tests {
             Some("Cene")
         );
         assert_eq!(best("le cene di natale"), None);
+        // a venue right before the comune: "a scuola Mozzo"
+        assert_eq!(
+            best("colloquio a scuola Mozzo martedì alle 8").as_deref(),
+            Some("Mozzo")
+        );
+        assert_eq!(best("il mozzo della ruota"), None);
         assert_eq!(
             best("ASST Papa Giovanni Bergamo\ncolloquio presso la sede di Seriate").as_deref(),
             Some("Seriate")

@@ -144,6 +144,21 @@ impl Draft {
         }
     }
 
+    /// "sì" to the pending question: what was read stands, and the language a nationality
+    /// suggested ("famiglia marocchina": arabo marocchino) becomes the language.
+    pub fn confirm_doubt(&mut self) {
+        if let Some(ask) = self.ask.take()
+            && ask.code == "question_language"
+            && self.language.is_none()
+        {
+            self.language = ask
+                .args
+                .iter()
+                .find(|(k, _)| k == "language")
+                .and_then(|(_, v)| LanguageCode::parse(v).ok());
+        }
+    }
+
     /// The field the pending question is about.
     pub fn unsure_field(&self) -> Option<Field> {
         match self.ask.as_ref()?.code.as_str() {
@@ -172,10 +187,14 @@ impl Draft {
             }
             "question_language" => vec![
                 ("nationality".into(), value("nationality").to_string()),
-                (
-                    "language".into(),
-                    crate::vocab::language(lang, value("language")),
-                ),
+                ("language".into(), {
+                    let name = crate::vocab::language(lang, value("language"));
+                    // Italian names a language with its article: "l'arabo marocchino"
+                    match lang {
+                        crate::config::Lang::It => crate::extract::languages::with_article(&name),
+                        crate::config::Lang::En => name,
+                    }
+                }),
             ],
             _ => ask.args.clone(),
         };

@@ -365,8 +365,9 @@ impl TelegramBot {
         text: &str,
     ) -> HResult {
         if d.draft.unsure_field() == Some(field) && crate::extract::is_yes(text) {
-            // The extractor's doubt confirmed ("sì"): the value stands.
-            d.draft.ask = None;
+            // The extractor's doubt confirmed ("sì"): the value stands (a suggested language
+            // becomes the language).
+            d.draft.confirm_doubt();
             return self.advance(turn, d, false).await;
         }
         let found = draft::read_answer(field, text, turn.now, self.cfg.tz);
@@ -471,12 +472,14 @@ impl TelegramBot {
         let today = turn.now.with_timezone(&self.cfg.tz).date_naive();
         d.step += 1;
         let missing = d.draft.missing();
-        // Every field known but one read with doubt: the extractor's question first.
+        // Every field known but one read with doubt: the extractor's question first. A doubt
+        // about the field asked next (a nationality instead of the language) is asked in its
+        // place: the question proposes the value.
         let doubt = d
             .draft
             .unsure_field()
             .zip(d.draft.question(self.cfg.lang))
-            .filter(|_| missing.is_empty());
+            .filter(|(field, _)| missing.is_empty() || missing.first() == Some(field));
         if let Some((field, question)) = doubt {
             d.state = State::Asking(field);
             let mut text = String::new();
