@@ -100,6 +100,7 @@ async fn main() {
         idle_secs: 3600,
         absolute_secs: 12 * 3600,
         quarantine_retry: None,
+        health: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

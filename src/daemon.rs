@@ -615,7 +615,9 @@ impl Parts {
             crate::renderers::channels(),
         )
         .with_wake(dispatch_wake_for_retry);
-        let state = state.with_quarantine_retry(quarantine_retry(std::sync::Arc::new(intake)));
+        let state = state
+            .with_quarantine_retry(quarantine_retry(std::sync::Arc::new(intake)))
+            .with_health(http_state.clone());
         let app = crate::web::router(state);
         let Some(addr) = web.own_addr()? else {
             tracing::info!(part = "web", "console served on http.listen");

@@ -1,7 +1,8 @@
 //! `connecting doctor` on the web console's `[web] public_url`, against the real daemon: green
 //! when the public URL reaches the daemon's `/healthz`; a failure naming the part and the fix
 //! when another server answers there; a warning (not a failure) when the daemon is not running;
-//! a URL that is neither https nor this machine refused with its key.
+//! a URL that is neither https nor this machine refused with its key. And the console the daemon
+//! serves shows the channels' health on its operations page.
 
 #[path = "support/daemon.rs"]
 mod daemon;
@@ -68,6 +69,61 @@ async fn doctor_checks_the_console_public_url_through_to_the_daemon() {
 
     let mut d = daemon::Daemon::start(dir.path(), &config(&ours));
     d.wait_healthy().await;
+
+    // The console the daemon serves shows the channels' health on its operations page (none
+    // is configured here), which a console without the daemon cannot know.
+    let store = connecting::store::Store::connect(&db).await.unwrap();
+    let coordinator = store
+        .add_coordinator(
+            &connecting::store::NewCoordinator {
+                name: "Giulia Coordinatrice".into(),
+                telegram_id: Some(9001),
+                email: None,
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let cfg_path = dir.path().join("console.toml");
+    std::fs::write(&cfg_path, config(&ours)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_connecting"))
+        .args(["--config", cfg_path.to_str().unwrap()])
+        .args(["console", "link", "--coordinator", &coordinator.to_string()])
+        .env_remove("CONNECTING_CONFIG")
+        .env("CONNECTING_LOG", "warn")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("{ours}/login/")))
+        .unwrap_or_else(|| panic!("no link in {text}"))
+        .to_string();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let pressed = http.post(&link).send().await.unwrap();
+    assert_eq!(pressed.status().as_u16(), 303);
+    let cookie = pressed.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = http
+        .get(format!("{ours}/operations"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Canali"), "{page}");
+    assert!(page.contains("Nessun canale configurato"), "{page}");
 
     // The public URL reaches the daemon: green.
     let (ok, out) = doctor(dir.path(), &config(&ours));

@@ -685,6 +685,10 @@ Laura Rossi\r\n";
         let s = c.login(ConsoleRole::Coordinator, p.coordinator).await;
         let page = c.get("/operations", Some(&s)).await;
         assert!(page.body.contains("Rileggi"), "{}", page.body);
+        assert!(
+            page.body.contains("Lo stato dei canali si vede quando"),
+            "without the daemon the page says where the channels' state comes from"
+        );
         // Without the CSRF token nothing happens.
         let forged = c
             .post(

@@ -1,9 +1,9 @@
-//! The coordinators' other pages: `/people` (mediators with their languages, Ambiti, hours
-//! this month and offers accepted,
-//! availability, pause, gender, phone sharing; operators; coordinators) and `/operations`
-//! (the outbox backlog, dead letters with retry, email kept in quarantine), `/calendar` (a week
-//! or a day, one row per mediator, the requests still without one, overlapping jobs of one
-//! mediator marked, travel buffer included). Coordinators only.
+//! The coordinators' other pages: `/people` (mediators with their languages, Ambiti, hours this
+//! month and offers accepted, availability, pause, gender, phone sharing; operators;
+//! coordinators), `/operations` (the channels' health as `/healthz` sees it, the outbox backlog,
+//! dead letters with retry, email kept in quarantine with retry) and `/calendar` (a week or a
+//! day, one row per mediator, the requests still without one, overlapping jobs of one mediator
+//! marked, travel buffer included). Coordinators only.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -165,8 +165,48 @@ pub(super) async fn operations(
         })
         .map(|o| crate::prompts::t(lang, &format!("web.outcome_{o}"), &[("code", &code)]));
     let can_retry = st.quarantine_retry.is_some();
+    let channels = st
+        .health
+        .as_ref()
+        .map(|h| crate::http::statuses(h, crate::store::ts(now)));
+    let channel_name = |name: &str| {
+        let key = format!("web.channel_{name}");
+        crate::prompts::Prompts::global()
+            .template(lang, &key)
+            .map(|_| crate::prompts::t(lang, &key, &[]))
+            .unwrap_or_else(|| name.to_owned())
+    };
+    let channel_state = |state: &str| {
+        let key = format!("web.channel_state_{state}");
+        crate::prompts::Prompts::global()
+            .template(lang, &key)
+            .map(|_| crate::prompts::t(lang, &key, &[]))
+            .unwrap_or_else(|| state.replace('_', " "))
+    };
     let body = html! {
         @if let Some(d) = done { p.outcome role="status" { (d) } }
+        section aria-labelledby="h-channels" {
+            h2 #h-channels { (tr(lang, "channels")) }
+            @match &channels {
+                None => p { (tr(lang, "channels_unknown")) },
+                Some(list) if list.is_empty() => p { (tr(lang, "channels_none")) },
+                Some(list) => div.table { table {
+                    thead { tr {
+                        th scope="col" { (tr(lang, "channel")) }
+                        th scope="col" { (tr(lang, "channel_state")) }
+                        th scope="col" { (tr(lang, "last_fetch")) }
+                    } }
+                    tbody { @for c in list { tr.(if c.state == "stale" { "attention" } else { "" }) {
+                        th scope="row" { (channel_name(&c.name)) }
+                        td { (channel_state(&c.state)) }
+                        td { @match c.last_fetch_at {
+                            Some(t) => (crate::store::from_ts(t).with_timezone(&st.tz).format("%d/%m/%Y %H:%M:%S")),
+                            None => "—",
+                        } }
+                    } } }
+                } },
+            }
+        }
         section aria-labelledby="h-outbox" {
             h2 #h-outbox { (tr(lang, "outbox")) }
             p { (crate::prompts::t(lang, "web.outbox_backlog", &[

@@ -73,6 +73,8 @@ pub struct WebState {
     pub absolute_secs: i64,
     /// Reads a quarantined email again (`None`: the operations page points to the CLI).
     pub quarantine_retry: Option<QuarantineRetry>,
+    /// The channels' health as `/healthz` reports it (`None`: not served by the daemon).
+    pub health: Option<crate::http::HttpState>,
 }
 
 impl WebState {
@@ -93,7 +95,14 @@ impl WebState {
             idle_secs: i64::from(web.session_minutes) * 60,
             absolute_secs: WebConfig::ABSOLUTE_HOURS * 3600,
             quarantine_retry: None,
+            health: None,
         })
+    }
+
+    /// With the channels' health, shown on the operations page.
+    pub fn with_health(mut self, health: crate::http::HttpState) -> Self {
+        self.health = Some(health);
+        self
     }
 
     /// With the email intake's retry of quarantined messages.

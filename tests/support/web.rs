@@ -93,6 +93,7 @@ impl Console {
             idle_secs: 30 * 60,
             absolute_secs: 12 * 3600,
             quarantine_retry: None,
+            health: None,
         };
         // The email intake's retry, as the daemon wires it.
         let intake = connecting::channels::email::Intake::new(
