@@ -42,3 +42,37 @@ pub fn csv(rows: &[ReportRow], lang: Lang) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dispatch::report::build;
+    use crate::store::ReportRecord;
+
+    #[test]
+    fn italian_csv_even_with_english_headers() {
+        let rec = |minutes: i64, comment: &str| ReportRecord {
+            ambito: Some("Seriate".into()),
+            status: "done".into(),
+            language: Some("ar".into()),
+            created_at: 0,
+            assigned_at: Some(90),
+            escalated_at: None,
+            late_cancellation: false,
+            done_minutes: Some(minutes),
+            evaluation: Some(5),
+            evaluation_comment: Some(comment.into()),
+            no_show: false,
+        };
+        let rows = build(&[rec(50, "bene; \"molto\""), rec(25, "ok")], None);
+        let it = csv(&rows, Lang::It);
+        let mut lines = it.strip_prefix('\u{feff}').unwrap().split("\r\n");
+        assert!(lines.next().unwrap().ends_with(";Commenti"));
+        assert_eq!(
+            lines.next().unwrap(),
+            "Seriate;2;2;1,25;;;arabo 2;0;0;1,50;1,50;0;2;5,00;\"bene; \"\"molto\"\" | ok\""
+        );
+        let en = csv(&rows, Lang::En);
+        assert!(en.contains("Seriate;2;2;1,25;;;Arabic 2;"), "{en}");
+    }
+}

@@ -1,9 +1,9 @@
 //! The report as one PDF per Ambito, ready to send: the cooperative's name
 //! (`[report] cooperative_name`), the Ambito and the month, the figures one per line, the
 //! comments. Written with `pdf-writer`; the text is set in DejaVu Sans (Bitstream Vera licence,
-//! `assets/fonts/DejaVuSans-LICENSE.txt`), embedded in the binary and in each PDF as a
-//! TrueType CID font with a ToUnicode map, so accents print and the text can be searched and
-//! copied.
+//! `assets/fonts/DejaVuSans-LICENSE.txt`), embedded in the binary, and in each PDF as a
+//! TrueType CID font subset to the glyphs used (`subsetter`) with a ToUnicode map, so accents
+//! print and the text can be searched and copied.
 
 use std::collections::BTreeMap;
 
@@ -163,10 +163,15 @@ pub fn pdf(
     for c in &row.comments {
         w.paragraph(MARGIN + 12.0, 10.5, &format!("– {c}"));
     }
-    Ok(assemble(w, &title, cooperative))
+    assemble(w, &title, cooperative)
 }
 
-fn assemble(w: Writer<'_>, title: &str, author: &str) -> Vec<u8> {
+fn assemble(w: Writer<'_>, title: &str, author: &str) -> Result<Vec<u8>, ReportError> {
+    // Only the glyphs used (and .notdef) go into the PDF: ids are kept, so CID = glyph id.
+    let mut glyphs: Vec<u16> = w.used.keys().copied().collect();
+    glyphs.push(0);
+    let font = subsetter::subset(FONT, 0, subsetter::Profile::pdf(&glyphs))
+        .map_err(|e| ReportError::Pdf(format!("font subset: {e}")))?;
     let mut pdf = Pdf::new();
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
@@ -190,7 +195,8 @@ fn assemble(w: Writer<'_>, title: &str, author: &str) -> Vec<u8> {
         .author(TextStr(author))
         .producer(TextStr("connecting"));
 
-    let name = Name(b"DejaVuSans");
+    // A subset font's name carries a six-letter tag.
+    let name = Name(b"CNNCTG+DejaVuSans");
     pdf.type0_font(type0)
         .base_font(name)
         .encoding_predefined(Name(b"Identity-H"))
@@ -232,8 +238,8 @@ fn assemble(w: Writer<'_>, title: &str, author: &str) -> Vec<u8> {
         .cap_height(f32::from(w.face.capital_height().unwrap_or(w.face.ascender())) * s)
         .stem_v(80.0)
         .font_file2(file);
-    pdf.stream(file, FONT)
-        .pair(Name(b"Length1"), FONT.len() as i32);
+    pdf.stream(file, &font)
+        .pair(Name(b"Length1"), font.len() as i32);
     let mut cmap = UnicodeCmap::new(Name(b"Connecting-UTF16"), system);
     for (gid, (_, c)) in &w.used {
         cmap.pair(*gid, *c);
@@ -251,5 +257,60 @@ fn assemble(w: Writer<'_>, title: &str, author: &str) -> Vec<u8> {
         page.finish();
         pdf.stream(content_id, &content.finish());
     }
-    pdf.finish()
+    Ok(pdf.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dispatch::report::build;
+    use crate::store::ReportRecord;
+
+    #[test]
+    fn long_comments_wrap_and_flow_onto_more_pages() {
+        let records: Vec<ReportRecord> = (0..60)
+            .map(|i| ReportRecord {
+                ambito: Some("Dalmine".into()),
+                status: "done".into(),
+                language: Some("ar".into()),
+                created_at: 0,
+                assigned_at: Some(600),
+                escalated_at: None,
+                late_cancellation: false,
+                done_minutes: Some(60),
+                evaluation: Some(4),
+                evaluation_comment: Some(format!(
+                    "Commento {i}: la mediatrice è stata puntuale, chiara e attenta alla famiglia, \
+                     anche quando il colloquio è durato più del previsto per via dei documenti"
+                )),
+                no_show: false,
+            })
+            .collect();
+        let rows = build(&records, None);
+        let bytes = pdf(&rows[0], Lang::It, "2027-03", "Cooperativa Società").unwrap();
+        let raw = String::from_utf8_lossy(&bytes);
+        let pages = raw
+            .split("/Count ")
+            .nth(1)
+            .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap();
+        assert!(pages >= 3, "{pages} pages");
+        // The subset font, not the whole of DejaVu Sans.
+        assert!(raw.contains("/FontFile2") && bytes.len() < FONT.len() / 4);
+        let text = pdf_extract::extract_text_from_mem(&bytes).unwrap();
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains("Cooperativa Società"), "{flat}");
+        assert!(flat.contains("Ore non verificate: 60,00"), "{flat}");
+        // Each comment whole, across line ends, the last one included.
+        for i in [0, 59] {
+            assert!(
+                flat.contains(&format!(
+                    "Commento {i}: la mediatrice è stata puntuale, chiara e attenta alla famiglia, \
+                     anche quando il colloquio è durato più del previsto per via dei documenti"
+                )),
+                "{i}: {flat}"
+            );
+        }
+    }
 }

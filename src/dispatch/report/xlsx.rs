@@ -102,3 +102,26 @@ pub fn xlsx(rows: &[ReportRow], lang: Lang, month: &str) -> Result<Vec<u8>, Xlsx
     }
     book.save_to_buffer()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sheet_names_are_short_clean_and_unique() {
+        let mut used = vec![];
+        let long = sheet_name("Isola Bergamasca e Bassa Val San Martino", &mut used);
+        assert_eq!(long, "Isola Bergamasca e Bassa Val");
+        assert!(long.chars().count() <= 31);
+        assert_eq!(
+            sheet_name("Isola Bergamasca e Bassa Val San Martino", &mut used),
+            "Isola Bergamasca e Bassa Val 2"
+        );
+        assert_eq!(sheet_name("a/b [c]?", &mut used), "a-b -c--");
+        assert_eq!(sheet_name("'quoted'", &mut used), "quoted");
+        assert_eq!(
+            sheet_name("Valle Imagna e Villa d'Almè", &mut used),
+            "Valle Imagna e Villa d'Almè"
+        );
+    }
+}
