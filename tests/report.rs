@@ -464,7 +464,7 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     for want in [
         "Cooperativa Ruah Società Cooperativa Sociale",
-        "Rapporto mensile — Ambito Valle Imagna e Villa d'Almè — 2027-03",
+        "Rapporto mensile — Ambito Valle Imagna e Villa d'Almè — marzo 2027",
         "Ore non verificate: 2,25",
         "Mediana minuti all'assegnazione: 32,50",
         "Ore verificate: non ancora disponibile",

@@ -200,7 +200,8 @@ pub async fn report(ctx: &Ctx, a: ReportArgs) -> anyhow::Result<()> {
                 files.push((name, bytes));
             }
             if only.is_some() {
-                for (_, bytes) in &files {
+                // One Ambito: one row, one file at the path given.
+                if let Some((_, bytes)) = files.first() {
                     write(path, bytes)?;
                 }
             } else {

@@ -131,6 +131,18 @@ pub fn month_range(month: &str, tz: Tz) -> Result<(DateTime<Utc>, DateTime<Utc>)
     ))
 }
 
+/// "marzo 2027" for "2027-03" (as given, if it is not a month).
+pub fn month_words(lang: Lang, month: &str) -> String {
+    let parsed = month.trim().split_once('-').and_then(|(y, m)| {
+        let m = m.parse::<u32>().ok().filter(|m| (1..=12).contains(m))?;
+        Some((y.parse::<i32>().ok()?, m))
+    });
+    match parsed {
+        Some((y, m)) => format!("{} {y}", t(lang, &format!("words.month_{m}"), &[])),
+        None => month.to_string(),
+    }
+}
+
 fn cents(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
@@ -437,6 +449,13 @@ mod tests {
             let e = month_range(bad, Rome).unwrap_err().to_string();
             assert!(e.contains("YYYY-MM"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn months_in_words() {
+        assert_eq!(month_words(Lang::It, "2027-03"), "marzo 2027");
+        assert_eq!(month_words(Lang::En, "2027-12"), "December 2027");
+        assert_eq!(month_words(Lang::It, "2027-13"), "2027-13");
     }
 
     #[test]

@@ -136,7 +136,10 @@ pub fn pdf(
     let title = t(
         lang,
         "dispatch.report_pdf_title",
-        &[("ambito", &ambito), ("month", month)],
+        &[
+            ("ambito", &ambito),
+            ("month", &super::month_words(lang, month)),
+        ],
     );
     w.paragraph(MARGIN, 16.0, cooperative);
     w.gap(4.0);

@@ -80,7 +80,10 @@ pub fn xlsx(rows: &[ReportRow], lang: Lang, month: &str) -> Result<Vec<u8>, Xlsx
             t(
                 lang,
                 "dispatch.report_pdf_title",
-                &[("ambito", &ambito_name(lang, r)), ("month", month)],
+                &[
+                    ("ambito", &ambito_name(lang, r)),
+                    ("month", &super::month_words(lang, month)),
+                ],
             ),
             &bold,
         )?;
