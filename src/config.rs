@@ -439,6 +439,14 @@ impl Default for RetentionConfig {
     }
 }
 
+/// `[report]`: what the monthly reports carry. `cooperative_name` heads each PDF sent to an
+/// Ambito (`connecting report --format pdf`); the PDFs are refused while it is empty.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    pub cooperative_name: String,
+}
+
 /// How the outbox retries a message a channel did not take.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -482,6 +490,8 @@ pub struct Config {
     pub http: HttpConfig,
     #[serde(default)]
     pub retention: RetentionConfig,
+    #[serde(default)]
+    pub report: ReportConfig,
     #[serde(default)]
     pub outbox: OutboxConfig,
     #[serde(default)]
@@ -603,7 +613,8 @@ pub const DEFAULT_PEC_PROVIDER_DOMAINS: &[&str] = &[
     "pec.libero.it",
 ];
 
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
+    "report",
     "database",
     "telegram",
     "imap",

@@ -616,16 +616,16 @@ both_backends!(monthly_report_per_ambito_from_the_store, |db| async move {
         ),
         (4, 1, 1, 1)
     );
-    assert_eq!(r.hours, 1.67);
+    assert_eq!(r.hours_unverified, 1.67);
     assert_eq!(
         r.languages,
         vec![("ar".to_string(), 3), ("ti".to_string(), 1)]
     );
-    assert_eq!(r.median_minutes_to_assignment, Some(60));
+    assert_eq!(r.median_minutes_to_assignment, Some(60.0));
     assert_eq!(r.evaluation_average, Some(5.0));
-    let csv = render(&rows, ReportFormat::Csv, "it");
+    let csv = render(&rows, ReportFormat::Csv, connecting::config::Lang::It);
     assert!(
-        csv.contains("Dalmine,4,1,1.67,\"ar 3, ti 1\",1,60,1,1,5.00"),
+        csv.contains("Dalmine;4;1;1,67;;;arabo 3, tigrino 1;1;0;60,00;90,00;1;1;5,00;"),
         "{csv}"
     );
     let other = monthly_report(

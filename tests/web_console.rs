@@ -1026,14 +1026,14 @@ both_backends!(
         assert!(csv.starts_with('\u{feff}'), "UTF-8 BOM");
         let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
         assert!(
-            lines[0].starts_with("Ambito;Richieste;Interventi svolti;Ore;"),
+            lines[0].starts_with("Ambito;Richieste;Interventi svolti;Ore non verificate;"),
             "{}",
             lines[0]
         );
         assert!(
             lines
                 .iter()
-                .any(|l| l.starts_with("Dalmine;1;0;0,00;arabo 1;")),
+                .any(|l| l.starts_with("Dalmine;1;0;0,00;;;arabo 1;")),
             "{csv}"
         );
         let (status, xlsx) = c.get_bytes("/reports/2027-03.xlsx", Some(&s)).await;

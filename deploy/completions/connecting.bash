@@ -2317,7 +2317,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__report)
-            opts="-h --month --ambito --format --config --json --log-format --help"
+            opts="-h --month --ambito --format --output --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2332,6 +2332,10 @@ _connecting() {
                     return 0
                     ;;
                 --format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -266,7 +266,8 @@ complete -c connecting -n "__fish_connecting_using_subcommand inbound; and __fis
 complete -c connecting -n "__fish_connecting_using_subcommand inbound; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand report" -l month -d 'The month, YYYY-MM' -r
 complete -c connecting -n "__fish_connecting_using_subcommand report" -l ambito -d 'Only this Ambito' -r
-complete -c connecting -n "__fish_connecting_using_subcommand report" -l format -d 'table (default), csv or json' -r
+complete -c connecting -n "__fish_connecting_using_subcommand report" -l format -d 'table (default), csv, xlsx or pdf' -r
+complete -c connecting -n "__fish_connecting_using_subcommand report" -l output -d 'Where to write: a file (table, csv, xlsx; pdf with --ambito), a directory (pdf without --ambito: one file per Ambito). Table and csv go to standard output without it' -r -F
 complete -c connecting -n "__fish_connecting_using_subcommand report" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
 complete -c connecting -n "__fish_connecting_using_subcommand report" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
 json\t''"

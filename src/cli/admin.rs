@@ -6,7 +6,10 @@ use clap::{Args, Subcommand};
 
 use super::Ctx;
 use super::table::render;
-use crate::dispatch::report::{ReportFormat, monthly_report, render as render_report};
+use crate::dispatch::report::{
+    self as report_model, ReportFormat, ReportRow, month_range, monthly_report,
+    render as render_report,
+};
 use crate::domain::Ambito;
 
 #[derive(Debug, Args)]
@@ -17,9 +20,13 @@ pub struct ReportArgs {
     /// Only this Ambito.
     #[arg(long)]
     pub ambito: Option<String>,
-    /// table (default), csv or json.
+    /// table (default), csv, xlsx or pdf.
     #[arg(long, default_value = "table")]
     pub format: String,
+    /// Where to write: a file (table, csv, xlsx; pdf with --ambito), a directory (pdf without
+    /// --ambito: one file per Ambito). Table and csv go to standard output without it.
+    #[arg(long)]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -111,19 +118,105 @@ pub async fn outbox(ctx: &Ctx, cmd: OutboxCmd) -> anyhow::Result<()> {
     }
 }
 
+/// A file name part from an Ambito: lower case ASCII letters and digits, `-` between words.
+fn slug(name: &str) -> String {
+    let folded = crate::domain::ambito::fold(name);
+    let mut out = String::new();
+    for c in folded.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// An empty month for one Ambito (its PDF says so rather than not existing).
+fn empty_row(ambito: Ambito) -> ReportRow {
+    ReportRow {
+        ambito: Some(ambito.name().to_string()),
+        requests: 0,
+        interventions_done: 0,
+        hours_unverified: 0.0,
+        hours_verified: None,
+        hours_disputed: None,
+        languages: vec![],
+        late_cancellations: 0,
+        no_shows: 0,
+        median_minutes_to_assignment: None,
+        p90_minutes_to_assignment: None,
+        escalations: 0,
+        evaluations: 0,
+        evaluation_average: None,
+        comments: vec![],
+    }
+}
+
 pub async fn report(ctx: &Ctx, a: ReportArgs) -> anyhow::Result<()> {
+    // Every argument is checked before the store is read or anything is written.
     let format: ReportFormat = if ctx.json {
         ReportFormat::Json
     } else {
         a.format.parse()?
     };
+    let tz = ctx.config.intake.timezone;
+    month_range(&a.month, tz)?;
     let only = a.ambito.as_deref().map(Ambito::parse).transpose()?;
+    let lang = ctx.config.intake.language;
+    let cooperative = ctx.config.report.cooperative_name.trim().to_string();
+    match format {
+        ReportFormat::Xlsx | ReportFormat::Pdf if a.output.is_none() => {
+            anyhow::bail!("--format {} needs --output", a.format.trim().to_lowercase())
+        }
+        ReportFormat::Pdf if cooperative.is_empty() => {
+            anyhow::bail!(
+                "--format pdf needs the cooperative's name: set [report] cooperative_name in the configuration"
+            )
+        }
+        _ => {}
+    }
     let store = ctx.store().await?;
-    let rows = monthly_report(&store, &a.month, only, ctx.config.intake.timezone).await?;
-    print!(
-        "{}",
-        render_report(&rows, format, ctx.config.intake.language.as_str())
-    );
+    let rows = monthly_report(&store, &a.month, only, tz).await?;
+    let write = |path: &std::path::Path, bytes: &[u8]| {
+        std::fs::write(path, bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    };
+    match (format, a.output.as_deref()) {
+        (ReportFormat::Xlsx, Some(path)) => {
+            write(path, &report_model::xlsx::xlsx(&rows, lang, &a.month)?)?;
+        }
+        (ReportFormat::Pdf, Some(path)) => {
+            let rows = match (only, rows.is_empty()) {
+                (Some(amb), true) => vec![empty_row(amb)],
+                _ => rows,
+            };
+            if rows.is_empty() {
+                anyhow::bail!("no requests in {}: no PDF written", a.month);
+            }
+            let mut files = vec![];
+            for r in &rows {
+                let bytes = report_model::pdf::pdf(r, lang, &a.month, &cooperative)?;
+                let name = report_model::ambito_name(lang, r);
+                files.push((name, bytes));
+            }
+            if only.is_some() {
+                // One Ambito: one row, one file at the path given.
+                if let Some((_, bytes)) = files.first() {
+                    write(path, bytes)?;
+                }
+            } else {
+                std::fs::create_dir_all(path)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                for (name, bytes) in &files {
+                    let file = path.join(format!("connecting-{}-{}.pdf", a.month, slug(name)));
+                    write(&file, bytes)?;
+                    println!("{}", file.display());
+                }
+            }
+        }
+        (_, Some(path)) => write(path, render_report(&rows, format, lang).as_bytes())?,
+        (_, None) => print!("{}", render_report(&rows, format, lang)),
+    }
     Ok(())
 }
 

@@ -18,6 +18,10 @@ pub struct ReportRecord {
     /// Minutes of the assignment marked done (worked minutes, else the booked duration).
     pub done_minutes: Option<i64>,
     pub evaluation: Option<i64>,
+    /// The requester's comment with the evaluation, if any.
+    pub evaluation_comment: Option<String>,
+    /// An assignment of the request was recorded as not done (a no-show).
+    pub no_show: bool,
 }
 
 impl Store {
@@ -38,6 +42,8 @@ impl Store {
             bool,
             Option<i64>,
             Option<i64>,
+            Option<String>,
+            i64,
         );
         let rows: Vec<Row> = with_pool!(self, p => {
             sqlx::query_as(
@@ -45,7 +51,10 @@ impl Store {
                         r.late_cancellation,
                         (SELECT CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT)
                            FROM assignments a WHERE a.request_id = r.id AND a.status = 'done'),
-                        (SELECT e.score FROM evaluations e WHERE e.request_id = r.id)
+                        (SELECT e.score FROM evaluations e WHERE e.request_id = r.id),
+                        (SELECT e.comment FROM evaluations e WHERE e.request_id = r.id),
+                        (SELECT COUNT(*) FROM assignments a
+                           WHERE a.request_id = r.id AND a.status = 'not_done')
                  FROM requests r WHERE COALESCE(r.starts_at, r.created_at) >= $1
                    AND COALESCE(r.starts_at, r.created_at) < $2 ORDER BY r.id",
             )
@@ -66,6 +75,8 @@ impl Store {
                 late_cancellation: r.6,
                 done_minutes: r.7,
                 evaluation: r.8,
+                evaluation_comment: r.9,
+                no_show: r.10 > 0,
             })
             .collect())
     }

@@ -1,7 +1,8 @@
 //! `/reports/YYYY-MM`: the month's figures per Ambito (from [`crate::dispatch::report`]) with
 //! charts drawn on the server as SVG (hours per Ambito, requests per language, time to
 //! assignment, evaluations), and the downloads `/reports/YYYY-MM.csv` (for Italian
-//! spreadsheets: `;` separator, decimal comma, UTF-8 BOM) and `/reports/YYYY-MM.xlsx`.
+//! spreadsheets: `;` separator, decimal comma, UTF-8 BOM) and `/reports/YYYY-MM.xlsx` (a
+//! summary sheet and one per Ambito), rendered by the same model as `connecting report`.
 //! Coordinators only.
 
 use std::collections::BTreeMap;
@@ -15,7 +16,9 @@ use maud::{Markup, html};
 use super::pages::{layout, tr};
 use super::{Refused, Session, WebState, session};
 use crate::config::Lang;
-use crate::dispatch::report::{ReportError, ReportRow, monthly_report};
+use crate::dispatch::report::{
+    self, ReportError, ReportRow, ambito_name, columns, monthly_report, values,
+};
 use crate::vocab;
 
 /// `GET /reports`: this month's report.
@@ -62,11 +65,11 @@ pub(super) async fn report(
     let name = format!("connecting-{month}");
     match kind {
         "csv" => Ok(download(
-            csv(&rows, s.lang).into_bytes(),
+            report::csv::csv(&rows, s.lang).into_bytes(),
             "text/csv; charset=utf-8",
             &format!("{name}.csv"),
         )),
-        "xlsx" => match xlsx(&rows, s.lang) {
+        "xlsx" => match report::xlsx::xlsx(&rows, s.lang, month) {
             Ok(bytes) => Ok(download(
                 bytes,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -91,114 +94,8 @@ fn download(bytes: Vec<u8>, mime: &'static str, filename: &str) -> Response {
     res
 }
 
-fn headers(lang: Lang) -> Vec<String> {
-    HEADERS
-        .iter()
-        .map(|h| crate::prompts::t(lang, &format!("dispatch.report_{h}"), &[]))
-        .collect()
-}
-
-const HEADERS: [&str; 10] = [
-    "ambito",
-    "requests",
-    "interventions_done",
-    "hours",
-    "languages",
-    "late_cancellations",
-    "median_minutes_to_assignment",
-    "escalations",
-    "evaluations",
-    "evaluation_average",
-];
-
-fn ambito_name(lang: Lang, r: &ReportRow) -> String {
-    r.ambito
-        .clone()
-        .unwrap_or_else(|| crate::prompts::t(lang, "dispatch.report_unknown_ambito", &[]))
-}
-
-fn languages_words(lang: Lang, r: &ReportRow) -> String {
-    r.languages
-        .iter()
-        .map(|(code, n)| format!("{} {n}", vocab::language(lang, code)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A number with a decimal comma ("12,50").
 fn comma(v: f64) -> String {
-    format!("{v:.2}").replace('.', ",")
-}
-
-/// The CSV for Italian spreadsheets: UTF-8 BOM, `;` between fields, decimal comma.
-pub fn csv(rows: &[ReportRow], lang: Lang) -> String {
-    let field = |s: &str| {
-        if s.contains([';', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    let mut out = String::from("\u{feff}");
-    out.push_str(
-        &headers(lang)
-            .iter()
-            .map(|h| field(h))
-            .collect::<Vec<_>>()
-            .join(";"),
-    );
-    out.push_str("\r\n");
-    for r in rows {
-        let cells = [
-            ambito_name(lang, r),
-            r.requests.to_string(),
-            r.interventions_done.to_string(),
-            comma(r.hours),
-            languages_words(lang, r),
-            r.late_cancellations.to_string(),
-            r.median_minutes_to_assignment
-                .map(|m| m.to_string())
-                .unwrap_or_default(),
-            r.escalations.to_string(),
-            r.evaluations.to_string(),
-            r.evaluation_average.map(comma).unwrap_or_default(),
-        ];
-        out.push_str(&cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(";"));
-        out.push_str("\r\n");
-    }
-    out
-}
-
-/// The workbook: one sheet, headers in bold, numbers as numbers.
-pub fn xlsx(rows: &[ReportRow], lang: Lang) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let mut book = Workbook::new();
-    let sheet = book.add_worksheet();
-    let bold = Format::new().set_bold();
-    let hours = Format::new().set_num_format("0.00");
-    for (c, h) in headers(lang).iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, h, &bold)?;
-    }
-    for (i, r) in rows.iter().enumerate() {
-        let row = i as u32 + 1;
-        sheet.write_string(row, 0, ambito_name(lang, r))?;
-        sheet.write_number(row, 1, f64::from(r.requests))?;
-        sheet.write_number(row, 2, f64::from(r.interventions_done))?;
-        sheet.write_number_with_format(row, 3, r.hours, &hours)?;
-        sheet.write_string(row, 4, languages_words(lang, r))?;
-        sheet.write_number(row, 5, f64::from(r.late_cancellations))?;
-        if let Some(m) = r.median_minutes_to_assignment {
-            sheet.write_number(row, 6, m as f64)?;
-        }
-        sheet.write_number(row, 7, f64::from(r.escalations))?;
-        sheet.write_number(row, 8, f64::from(r.evaluations))?;
-        if let Some(a) = r.evaluation_average {
-            sheet.write_number_with_format(row, 9, a, &hours)?;
-        }
-    }
-    sheet.set_column_width(0, 28)?;
-    sheet.set_column_width(4, 40)?;
-    book.save_to_buffer()
+    report::decimal(v, Lang::It)
 }
 
 /// A horizontal bar chart as SVG: one bar per label, the value written beside it.
@@ -226,7 +123,7 @@ fn bars(title: &str, items: &[(String, f64, String)]) -> Markup {
 
 fn page(s: &Session, month: &str, rows: &[ReportRow]) -> axum::response::Html<String> {
     let lang = s.lang;
-    let hs = headers(lang);
+    let hs = columns(lang);
     let mut per_language: BTreeMap<String, u32> = BTreeMap::new();
     for r in rows {
         for (code, n) in &r.languages {
@@ -237,7 +134,13 @@ fn page(s: &Session, month: &str, rows: &[ReportRow]) -> axum::response::Html<St
     langs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let hours: Vec<(String, f64, String)> = rows
         .iter()
-        .map(|r| (ambito_name(lang, r), r.hours, comma(r.hours)))
+        .map(|r| {
+            (
+                ambito_name(lang, r),
+                r.hours_total(),
+                comma(r.hours_total()),
+            )
+        })
         .collect();
     let by_language: Vec<(String, f64, String)> = langs
         .iter()
@@ -247,7 +150,7 @@ fn page(s: &Session, month: &str, rows: &[ReportRow]) -> axum::response::Html<St
         .iter()
         .filter_map(|r| {
             r.median_minutes_to_assignment
-                .map(|m| (ambito_name(lang, r), m as f64, m.to_string()))
+                .map(|m| (ambito_name(lang, r), m, comma(m)))
         })
         .collect();
     let evaluations: Vec<(String, f64, String)> = rows
@@ -268,16 +171,9 @@ fn page(s: &Session, month: &str, rows: &[ReportRow]) -> axum::response::Html<St
             div.table { table {
                 thead { tr { @for h in &hs { th scope="col" { (h) } } } }
                 tbody { @for r in rows { tr {
-                    th scope="row" { (ambito_name(lang, r)) }
-                    td { (r.requests) }
-                    td { (r.interventions_done) }
-                    td { (comma(r.hours)) }
-                    td { (languages_words(lang, r)) }
-                    td { (r.late_cancellations) }
-                    td { (r.median_minutes_to_assignment.map(|m| m.to_string()).unwrap_or_default()) }
-                    td { (r.escalations) }
-                    td { (r.evaluations) }
-                    td { (r.evaluation_average.map(comma).unwrap_or_default()) }
+                    @for (i, v) in values(lang, r).iter().enumerate() {
+                        @if i == 0 { th scope="row" { (v.text(lang)) } } @else { td { (v.text(lang)) } }
+                    }
                 } } }
             } }
             div.charts {
