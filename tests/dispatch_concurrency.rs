@@ -1,6 +1,7 @@
 //! Concurrency on real databases: 50 tasks accept the same request's offers at once (100
 //! rounds): exactly one assignment each time; two dispatcher instances on one database fire
-//! every timer exactly once.
+//! every timer exactly once; two instances dispatching the same queued request send one wave
+//! (the second sees it offered), never an escalation.
 
 #[path = "support/common.rs"]
 mod common;
@@ -153,5 +154,48 @@ both_backends!(
         assert_eq!(distinct.len(), n as usize, "no timer fired twice");
         assert!(w.store.pending_timers(req_id).await.unwrap().is_empty());
         eprintln!("timers: instance a fired {fa}, instance b fired {fb}");
+    }
+);
+
+both_backends!(
+    two_instances_dispatching_one_request_send_one_wave,
+    |db| async move {
+        let now = at_rome(2027, 3, 1, 9, 0);
+        let w = World::new(db.store.clone(), now, DispatchSettings::default()).await;
+        w.mediator("Amina", 101, &["ar"]).await;
+        let clock = Arc::new(ManualClock::new(now));
+        let instance = || async {
+            Dispatcher::new(
+                db.another_instance().await,
+                clock.clone(),
+                DispatchSettings::default(),
+                connecting::renderers::channels(),
+            )
+        };
+        let (a, b) = (instance().await, instance().await);
+        for round in 0..30 {
+            let date = d(2027, 3, 10) + Duration::days(round);
+            let code = w.request("ar", date, t(10, 0), 60, None).await;
+            let barrier = Arc::new(Barrier::new(2));
+            let go = |d: Dispatcher| {
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    d.dispatch(code).await
+                })
+            };
+            let (ra, rb) = tokio::join!(go(a.clone()), go(b.clone()));
+            let offered = [ra.unwrap(), rb.unwrap()]
+                .into_iter()
+                .filter(|r| matches!(r, Ok(WaveOutcome::Offered { .. })))
+                .count();
+            assert_eq!(offered, 1, "round {round}: exactly one wave");
+            let r = w.store.request(code).await.unwrap();
+            assert_eq!(
+                r.status,
+                RequestStatus::Offered,
+                "round {round}: not escalated"
+            );
+        }
     }
 );

@@ -148,7 +148,9 @@ pub async fn dispatch(
     request_id: i64,
     now: DateTime<Utc>,
 ) -> Result<WaveOutcome> {
-    let req = tx.request_by_id(request_id).await?;
+    // Locked: the bot's immediate dispatch and the dispatcher's round (or two instances) may
+    // both pick a queued request; the second then sees it offered and does nothing.
+    let req = tx.lock_request(request_id).await?;
     authorise(actor, Action::Dispatch, &RequestFacts::of(&req))?;
     if !matches!(req.status, RequestStatus::Queued | RequestStatus::Escalated) {
         return Err(AppError::WrongState {

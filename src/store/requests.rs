@@ -427,6 +427,23 @@ impl Tx {
             .try_into()
     }
 
+    /// The request, locked for the rest of this transaction (PostgreSQL `FOR UPDATE`; on
+    /// SQLite every write transaction already holds the database): a second transaction that
+    /// wants to change it waits, then reads what the first committed. For the decisions taken on
+    /// the request's status (dispatching it), which two instances or two loops may try at once.
+    pub async fn lock_request(&mut self, id: i64) -> Result<Request> {
+        let lock = match self.backend() {
+            super::Backend::Postgres => " FOR UPDATE",
+            super::Backend::Sqlite => "",
+        };
+        let sql = format!("SELECT {REQUEST_COLS} FROM requests WHERE id = $1{lock}");
+        let row: Option<RequestRow> = with_tx!(self, c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?
+        });
+        row.ok_or_else(|| StoreError::NotFound(format!("request {id}")))?
+            .try_into()
+    }
+
     /// Moves a request to `to` if the life cycle allows it from its current state. The update is
     /// conditional on the state read, so two concurrent changes cannot both apply.
     pub async fn transition(
