@@ -311,7 +311,7 @@ fn value(lang: Lang, name: &str) -> Option<String> {
     let t = NaiveTime::from_hms_opt(14, 30, 0).unwrap();
     let ar = LanguageCode::parse("ar").unwrap();
     Some(match name {
-        "accepted" | "count" | "line" | "offered" => "3".into(),
+        "accepted" | "count" | "line" | "offered" | "jobs" => "3".into(),
         "alt" | "date" | "dates" | "expires" => w.date(d),
         "when" => w.when(Some(d), Some(t)),
         "ambito" | "comune" => "Dalmine".into(),

@@ -411,6 +411,61 @@ both_backends!(mediator_commands_and_media, |db| async move {
     assert!(!w.store().mediator(m).await.unwrap().paused);
     let r = w.say(1300, "/miei").await;
     assert!(r.text.contains("Nessun incarico"), "{}", r.text);
+    // Her hours this month: none yet, then one appointment done (90 minutes).
+    let r = w.say(1300, "/ore").await;
+    assert!(r.text.contains("0:00 ore in 0 interventi"), "{}", r.text);
+    let now = w.clock.now();
+    let req = w
+        .store()
+        .create_request(
+            &NewRequest {
+                status: Some(RequestStatus::Offered),
+                language: Some(LanguageCode::parse("ar").unwrap()),
+                starts_at: Some(now + chrono::Duration::days(3)),
+                ends_at: Some(now + chrono::Duration::days(3) + chrono::Duration::hours(2)),
+                duration_minutes: Some(120),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let offer = builders::offer(req.id, m).insert(w.store(), now).await;
+    let core = connecting::renderers::core(Default::default());
+    let samira = connecting::authz::Actor::Mediator {
+        id: m,
+        active: true,
+    };
+    let mut tx = w.store().begin().await.unwrap();
+    let won = connecting::app::answer::accept(&core, &mut tx, &samira, offer, now)
+        .await
+        .unwrap();
+    let connecting::app::answer::Accepted::Won(won) = won else {
+        panic!("{won:?}")
+    };
+    let after = now + chrono::Duration::days(3) + chrono::Duration::hours(3);
+    assert!(
+        connecting::app::outcome::record(
+            &core,
+            &mut tx,
+            &samira,
+            won.assignment_id,
+            true,
+            Some(90),
+            after
+        )
+        .await
+        .unwrap()
+    );
+    tx.commit().await.unwrap();
+    // (The details of the job she got arrive too; the answer is the one about her month.)
+    w.fake.push_text(1300, "/ore");
+    let r = w
+        .fake
+        .wait_for(1300, WAIT, |m| m.text.contains("Questo mese"))
+        .await
+        .expect("the answer to /ore");
+    assert!(r.text.contains("1:30 ore in 1 interventi"), "{}", r.text);
     w.operator("Anna", Some(1301)).await;
     w.fake.push_message_with(1301, serde_json::json!({"sticker": {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 512, "height": 512, "is_animated": false, "is_video": false}}));
     let r = w.reply(1301).await;

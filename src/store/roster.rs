@@ -152,6 +152,8 @@ pub struct MediatorMonth {
     /// Minutes worked on appointments done that started in the month (the hours recorded, else
     /// the planned duration).
     pub minutes_done: u32,
+    /// Appointments done that started in the month.
+    pub jobs_done: u32,
     /// Offers sent in the month that were answered or ran out (a withdrawn offer, taken by
     /// someone else first, is no answer).
     pub offers_answered: u32,
@@ -176,9 +178,10 @@ impl super::Store {
         to: DateTime<Utc>,
     ) -> Result<HashMap<i64, MediatorMonth>> {
         let (lo, hi) = (ts(from), ts(to));
-        let done: Vec<(i64, i64)> = crate::with_pool!(self, p => {
+        let done: Vec<(i64, i64, i64)> = crate::with_pool!(self, p => {
             sqlx::query_as(
-                "SELECT a.mediator_id, CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT)
+                "SELECT a.mediator_id, CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT),
+                        CAST(COUNT(*) AS BIGINT)
                  FROM assignments a JOIN requests r ON r.id = a.request_id
                  WHERE a.status = 'done' AND r.starts_at >= $1 AND r.starts_at < $2
                  GROUP BY a.mediator_id",
@@ -202,8 +205,10 @@ impl super::Store {
             .await?
         });
         let mut out: HashMap<i64, MediatorMonth> = HashMap::new();
-        for (m, minutes) in done {
-            out.entry(m).or_default().minutes_done = u32_of(minutes);
+        for (m, minutes, jobs) in done {
+            let e = out.entry(m).or_default();
+            e.minutes_done = u32_of(minutes);
+            e.jobs_done = u32_of(jobs);
         }
         for (m, answered, accepted) in offers {
             let e = out.entry(m).or_default();

@@ -234,6 +234,32 @@ impl TelegramBot {
                     self.say(out, chat, None, self.t("available"), vec![]);
                     Ok(())
                 }
+                "ore" => {
+                    // The mediator's own month: hours of the appointments done, as recorded.
+                    let now = self.clock.now();
+                    let tz = self.cfg.tz;
+                    let month = now.with_timezone(&tz).format("%Y-%m").to_string();
+                    let Ok((from, to)) = crate::dispatch::report::month_range(&month, tz) else {
+                        self.say(out, chat, None, self.t("unknown_command"), vec![]);
+                        return Ok(());
+                    };
+                    let mine = self
+                        .store
+                        .mediator_months(from, to)
+                        .await?
+                        .remove(&m.id)
+                        .unwrap_or_default();
+                    let hours = format!("{}:{:02}", mine.minutes_done / 60, mine.minutes_done % 60);
+                    let jobs = mine.jobs_done.to_string();
+                    self.say(
+                        out,
+                        chat,
+                        None,
+                        self.tr("hours_this_month", &[("hours", &hours), ("jobs", &jobs)]),
+                        vec![],
+                    );
+                    Ok(())
+                }
                 "miei" => {
                     let jobs: Vec<_> = self
                         .store

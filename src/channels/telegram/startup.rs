@@ -42,7 +42,7 @@ pub async fn check(bot: &Bot) -> Result<Me, StartupError> {
 }
 
 /// Every command, in the order Telegram's menu shows them.
-const ALL_COMMANDS: [&str; 13] = [
+const ALL_COMMANDS: [&str; 14] = [
     "nuova",
     "richieste",
     "annulla",
@@ -52,6 +52,7 @@ const ALL_COMMANDS: [&str; 13] = [
     "disponibile",
     "pausa",
     "miei",
+    "ore",
     "coda",
     "assegna",
     "revisione",
@@ -69,7 +70,7 @@ fn role_commands(kind: PersonKind) -> &'static [&'static str] {
             "console",
             "aiuto",
         ],
-        PersonKind::Mediator => &["miei", "disponibile", "pausa", "dettagli", "aiuto"],
+        PersonKind::Mediator => &["miei", "ore", "disponibile", "pausa", "dettagli", "aiuto"],
         PersonKind::Coordinator => &[
             "coda",
             "revisione",
