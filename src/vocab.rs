@@ -96,6 +96,16 @@ pub fn language_names(lang: Lang) -> Vec<String> {
     names
 }
 
+/// A channel of `/healthz` ("imap", "telegram") in words.
+pub fn health_channel(lang: Lang, name: &str) -> String {
+    words_or_code(lang, "health_channel", name)
+}
+
+/// A channel's health state ("ok", "stale", ...) in words.
+pub fn health_state(lang: Lang, state: &str) -> String {
+    words_or_code(lang, "health_state", state)
+}
+
 /// `words.<prefix>_<code>` when the catalogue has it, else the code with spaces for
 /// underscores (an open-ended code, such as a history action, never shows as `snake_case`).
 fn words_or_code(lang: Lang, prefix: &str, code: &str) -> String {

@@ -56,12 +56,12 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let n = with_tx!(self, c => {
-            sqlx::query(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE outbox SET status = 'sent', sent_at = $1, external_id = $2, last_error = NULL,
-                        payload = CASE WHEN idempotency_key LIKE 'forget:%'
-                                       THEN '{\"channel\":\"purged\"}' ELSE payload END
+                        payload = {}
                  WHERE id = $3 AND status = 'sending' AND attempts = $4",
-            )
+                super::outbox::kept_payload_sql()
+            )))
             .bind(ts(now))
             .bind(external_id)
             .bind(id)
@@ -106,12 +106,12 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let n = with_tx!(self, c => {
-            sqlx::query(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE outbox SET status = 'dead', next_attempt_at = $1, last_error = $2,
-                        payload = CASE WHEN idempotency_key LIKE 'forget:%'
-                                       THEN '{\"channel\":\"purged\"}' ELSE payload END
+                        payload = {}
                  WHERE id = $3 AND status = 'sending' AND attempts = $4",
-            )
+                super::outbox::kept_payload_sql()
+            )))
             .bind(ts(now))
             .bind(error)
             .bind(id)

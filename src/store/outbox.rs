@@ -40,6 +40,14 @@ pub const FORGOTTEN_WHEN_SENT: &str = "forget:";
 /// [`FORGOTTEN_WHEN_SENT`] rows); listings leave such rows out.
 pub(crate) const PURGED_PAYLOAD: &str = r#"{"channel":"purged"}"#;
 
+/// The payload a row keeps once delivered or given up: its own, or the purged marker for a
+/// [`FORGOTTEN_WHEN_SENT`] row (an SQL expression for `UPDATE outbox SET payload = ...`).
+pub(crate) fn kept_payload_sql() -> String {
+    format!(
+        "CASE WHEN idempotency_key LIKE '{FORGOTTEN_WHEN_SENT}%' THEN '{PURGED_PAYLOAD}' ELSE payload END"
+    )
+}
+
 impl Tx {
     /// Queues a message. The idempotency key makes a repeated enqueue of the same message (a
     /// retried transaction, a re-processed email) a no-op: the existing row's id is returned.

@@ -81,7 +81,10 @@ impl Store {
                 .rows_affected()
         });
         let outbox = with_tx!(tx, c => {
-            sqlx::query("UPDATE outbox SET payload = '{\"channel\":\"purged\"}' WHERE created_at < $1 AND status IN ('sent', 'dead') AND payload <> '{\"channel\":\"purged\"}'")
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE outbox SET payload = '{p}' WHERE created_at < $1 AND status IN ('sent', 'dead') AND payload <> '{p}'",
+                p = super::outbox::PURGED_PAYLOAD
+            )))
                 .bind(ts(raw_before))
                 .execute(&mut *c)
                 .await?

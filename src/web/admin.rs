@@ -25,26 +25,6 @@ async fn coordinator(st: &WebState, headers: &HeaderMap) -> Result<Session, Refu
     Ok(s)
 }
 
-/// The calendar month of `now` in `tz`, as UTC instants [start, end).
-fn this_month(
-    now: chrono::DateTime<chrono::Utc>,
-    tz: chrono_tz::Tz,
-) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
-    use chrono::{Datelike, TimeZone};
-    let local = now.with_timezone(&tz).date_naive();
-    let first = local.with_day(1).unwrap_or(local);
-    let next = first
-        .checked_add_months(chrono::Months::new(1))
-        .unwrap_or(first);
-    let at = |d: chrono::NaiveDate| {
-        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-            .earliest()
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .unwrap_or(now)
-    };
-    (at(first), at(next))
-}
-
 /// `GET /people`.
 pub(super) async fn people(
     State(st): State<Arc<WebState>>,
@@ -55,9 +35,9 @@ pub(super) async fn people(
     let mediators = st.store.mediators().await?;
     let operators = st.store.operators().await?;
     let coordinators = st.store.coordinators().await?;
-    let (from, to) = this_month(st.clock.now(), st.tz);
+    let (from, to) = crate::dispatch::report::month_of(st.clock.now(), st.tz);
     let months = st.store.mediator_months(from, to).await?;
-    let month_of = |id: i64| months.get(&id).copied().unwrap_or_default();
+    let month_for = |id: i64| months.get(&id).copied().unwrap_or_default();
     let yes_no = |b: bool| vocab::yes_no(lang, b);
     let body = html! {
         section aria-labelledby="h-mediators" {
@@ -84,7 +64,7 @@ pub(super) async fn people(
                     td { (m.gender.map(|g| vocab::gender(lang, g)).unwrap_or_else(|| "—".into())) }
                     td { (yes_no(m.share_phone)) }
                     td { (yes_no(m.telegram_id.is_some())) }
-                    @let month = month_of(m.id);
+                    @let month = month_for(m.id);
                     td data-label=(tr(lang, "hours_month")) { (format!("{}:{:02}", month.minutes_done / 60, month.minutes_done % 60)) }
                     td data-label=(tr(lang, "acceptance")) { @match month.acceptance_percent() {
                         Some(p) => { (p) "% (" (month.offers_accepted) "/" (month.offers_answered) ")" },
@@ -169,20 +149,6 @@ pub(super) async fn operations(
         .health
         .as_ref()
         .map(|h| crate::http::statuses(h, crate::store::ts(now)));
-    let channel_name = |name: &str| {
-        let key = format!("web.channel_{name}");
-        crate::prompts::Prompts::global()
-            .template(lang, &key)
-            .map(|_| crate::prompts::t(lang, &key, &[]))
-            .unwrap_or_else(|| name.to_owned())
-    };
-    let channel_state = |state: &str| {
-        let key = format!("web.channel_state_{state}");
-        crate::prompts::Prompts::global()
-            .template(lang, &key)
-            .map(|_| crate::prompts::t(lang, &key, &[]))
-            .unwrap_or_else(|| state.replace('_', " "))
-    };
     let body = html! {
         @if let Some(d) = done { p.outcome role="status" { (d) } }
         section aria-labelledby="h-channels" {
@@ -197,8 +163,8 @@ pub(super) async fn operations(
                         th scope="col" { (tr(lang, "last_fetch")) }
                     } }
                     tbody { @for c in list { tr.(if c.state == "stale" { "attention" } else { "" }) {
-                        th scope="row" { (channel_name(&c.name)) }
-                        td { (channel_state(&c.state)) }
+                        th scope="row" { (vocab::health_channel(lang, &c.name)) }
+                        td { (vocab::health_state(lang, &c.state)) }
                         td { @match c.last_fetch_at {
                             Some(t) => (crate::store::from_ts(t).with_timezone(&st.tz).format("%d/%m/%Y %H:%M:%S")),
                             None => "—",

@@ -236,13 +236,8 @@ impl TelegramBot {
                 }
                 "ore" => {
                     // The mediator's own month: hours of the appointments done, as recorded.
-                    let now = self.clock.now();
-                    let tz = self.cfg.tz;
-                    let month = now.with_timezone(&tz).format("%Y-%m").to_string();
-                    let Ok((from, to)) = crate::dispatch::report::month_range(&month, tz) else {
-                        self.say(out, chat, None, self.t("unknown_command"), vec![]);
-                        return Ok(());
-                    };
+                    let (from, to) =
+                        crate::dispatch::report::month_of(self.clock.now(), self.cfg.tz);
                     let mine = self
                         .store
                         .mediator_months(from, to)

@@ -109,6 +109,14 @@ impl FromStr for ReportFormat {
     }
 }
 
+/// The instants bounding the local month of `now` in `tz` (the people page's and `/ore`'s
+/// "this month").
+pub fn month_of(now: DateTime<Utc>, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    let month = now.with_timezone(&tz).format("%Y-%m").to_string();
+    // A month printed by chrono always reads back.
+    month_range(&month, tz).unwrap_or((now, now))
+}
+
 /// The instants bounding a local month `YYYY-MM` in `tz`: `[first day 00:00, next month 00:00)`.
 pub fn month_range(month: &str, tz: Tz) -> Result<(DateTime<Utc>, DateTime<Utc>), ReportError> {
     let bad = || ReportError::BadMonth(month.to_string());
