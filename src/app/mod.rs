@@ -45,6 +45,7 @@ pub mod matching;
 pub mod notice;
 pub mod offers;
 pub mod outcome;
+pub mod people;
 pub mod review;
 pub mod sentence;
 pub mod settings;
