@@ -109,7 +109,7 @@ pub enum TelegramMode {
 }
 
 /// Language of the messages people read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     #[default]
@@ -125,6 +125,18 @@ impl Lang {
             Lang::En
         } else {
             Lang::It
+        }
+    }
+
+    /// A language we speak, from a code such as Telegram's `language_code` ("en", "en-GB",
+    /// "it"): `None` for any other (the person then hears `[intake] language`).
+    pub fn supported(code: &str) -> Option<Lang> {
+        let c = code.trim().to_ascii_lowercase();
+        let base = c.split(['-', '_']).next().unwrap_or_default();
+        match base {
+            "it" => Some(Lang::It),
+            "en" => Some(Lang::En),
+            _ => None,
         }
     }
 

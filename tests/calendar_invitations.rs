@@ -709,6 +709,7 @@ async fn a_text_too_long_for_a_caption_goes_first_then_the_document() {
             buttons: vec![],
             edit_message_id: None,
             calendar: Some(calendar.clone()),
+            menu: None,
         }))
         .await
         .unwrap();
@@ -731,6 +732,7 @@ async fn a_text_too_long_for_a_caption_goes_first_then_the_document() {
         buttons: vec![],
         edit_message_id: None,
         calendar: Some(calendar),
+        menu: None,
     }))
     .await
     .unwrap();

@@ -350,6 +350,7 @@ fn payload(chat_id: i64, text: &str) -> Payload {
         ]],
         edit_message_id: None,
         calendar: None,
+        menu: None,
     })
 }
 
@@ -372,6 +373,7 @@ async fn transport_sends_edits_and_classifies_errors() {
         buttons: vec![],
         edit_message_id: Some(mid),
         calendar: None,
+        menu: None,
     });
     let d = tr.deliver(&edit).await.unwrap();
     assert_eq!(d.external_id, Some(mid.to_string()));

@@ -41,9 +41,12 @@ pub enum Alert {
 }
 
 impl Alert {
-    /// The cause's key, the subject and the text, in the core's language.
-    fn words(&self, core: &Core, now: DateTime<Utc>) -> (String, Option<i64>, String, String) {
-        let lang = core.settings.lang;
+    /// The cause's key, the subject and the text, in `lang` (an [`Alert::Text`] comes worded).
+    fn words(
+        &self,
+        lang: crate::config::Lang,
+        now: DateTime<Utc>,
+    ) -> (String, Option<i64>, String, String) {
         match self {
             Alert::Escalated { request, reason } => {
                 let code = request.code.to_string();
@@ -137,14 +140,16 @@ pub async fn raise_as(
     now: DateTime<Utc>,
 ) -> Result<Vec<Notice>> {
     authorise(actor, Action::Dispatch, &RequestFacts::default())?;
-    let (key, request_id, subject, text) = alert.words(core, now);
     let mut out = Vec::new();
     for c in tx.all_coordinators().await? {
+        // Each coordinator reads the alert in their own language.
+        let (key, request_id, subject, text) =
+            alert.words(c.language.unwrap_or(core.settings.lang), now);
         let n = Notice::Alert {
             key: format!("{key}:coord:{}", c.id),
             request_id,
-            subject: subject.clone(),
-            text: text.clone(),
+            subject,
+            text,
             coordinator: c,
         };
         if notice::emit(core, tx, &n, now).await?.is_some() {

@@ -19,8 +19,13 @@ pub enum MediatorCmd {
     Add(MediatorAdd),
     /// List mediators.
     List,
-    /// Import mediators from a CSV file (header: name,languages,ambiti,phone,telegram_id,gender,availability,email).
+    /// Import mediators from a CSV file (header: name,languages,ambiti,phone,telegram_id,gender,availability,email,language).
     Import { file: PathBuf },
+    /// Remove a mediator from service (their history stays; their Telegram menu goes back to /start).
+    Remove {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -47,6 +52,9 @@ pub struct MediatorAdd {
     /// The mediator agrees that requesters get their phone number.
     #[arg(long)]
     pub share_phone: bool,
+    /// The language they read (it, en); without it, `[intake] language`.
+    #[arg(long, value_parser = ["it", "en"])]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,8 +63,13 @@ pub enum OperatorCmd {
     Add(OperatorAdd),
     /// List operators.
     List,
-    /// Import operators from a CSV file (header: name,email,ente,ambito,phone,telegram_id).
+    /// Import operators from a CSV file (header: name,email,ente,ambito,phone,telegram_id,language).
     Import { file: PathBuf },
+    /// Remove an operator (their requests stay; their Telegram menu goes back to /start).
+    Remove {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -73,11 +86,15 @@ pub struct OperatorAdd {
     pub phone: Option<String>,
     #[arg(long)]
     pub telegram_id: Option<i64>,
+    /// The language they read (it, en); without it, `[intake] language`.
+    #[arg(long, value_parser = ["it", "en"])]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum CoordinatorCmd {
-    /// Add a coordinator.
+    /// Add a coordinator (a Telegram id already an operator's or a mediator's makes that
+    /// account a coordinator's: its menu follows).
     Add {
         #[arg(long)]
         name: String,
@@ -85,6 +102,9 @@ pub enum CoordinatorCmd {
         telegram_id: Option<i64>,
         #[arg(long)]
         email: Option<String>,
+        /// The language they read (it, en); without it, `[intake] language`.
+        #[arg(long, value_parser = ["it", "en"])]
+        language: Option<String>,
     },
     /// List coordinators.
     List,
@@ -154,6 +174,45 @@ fn new_mediator(a: MediatorAdd) -> anyhow::Result<NewMediator> {
         availability,
         share_phone: a.share_phone,
     })
+}
+
+/// A person's language as given (`--language`, the CSV's `language` column): `it` or `en`.
+fn language_of(s: Option<&str>, what: &str) -> anyhow::Result<Option<Lang>> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(code) => match code.to_ascii_lowercase().as_str() {
+            "it" => Ok(Some(Lang::It)),
+            "en" => Ok(Some(Lang::En)),
+            _ => bail!("{what} {code:?} is not a language we write in: it or en"),
+        },
+    }
+}
+
+/// Stores a new person's language, then queues their Telegram menu (their role's commands in
+/// their language) when they have an account linked.
+async fn settle(
+    store: &Store,
+    kind: PersonKind,
+    id: i64,
+    lang: Option<Lang>,
+    telegram_id: Option<i64>,
+    default: Lang,
+) -> anyhow::Result<()> {
+    if lang.is_some() {
+        store.set_language(kind, id, lang).await?;
+    }
+    if let Some(tg) = telegram_id {
+        refresh_menu(store, tg, default).await?;
+    }
+    Ok(())
+}
+
+/// Queues the menu of Telegram account `telegram_id` as who it is now (`app::menu`).
+async fn refresh_menu(store: &Store, telegram_id: i64, default: Lang) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    crate::app::menu::refresh(&mut tx, telegram_id, default, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 fn nonempty(s: String, what: &str) -> anyhow::Result<String> {
@@ -254,9 +313,20 @@ pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
     let lang = ctx.config.intake.language;
     match cmd {
         MediatorCmd::Add(a) => {
+            let language = language_of(a.language.as_deref(), "--language")?;
             let m = new_mediator(a)?;
             let store = ctx.store().await?;
             let saved = store.add_mediator(&m, Utc::now()).await?;
+            settle(
+                &store,
+                PersonKind::Mediator,
+                saved.id,
+                language,
+                saved.telegram_id,
+                lang,
+            )
+            .await?;
+            let saved = store.mediator(saved.id).await?;
             if ctx.json {
                 print_json(&saved)
             } else {
@@ -289,6 +359,15 @@ pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
             let n = import(&store, &file, lang, mediator_row).await?;
             report_import(ctx, &file, n)
         }
+        MediatorCmd::Remove { id } => {
+            let store = ctx.store().await?;
+            let m = store.mediator(id).await?;
+            store.set_mediator_active(id, false).await?;
+            if let Some(tg) = m.telegram_id {
+                refresh_menu(&store, tg, lang).await?;
+            }
+            removed(ctx, "mediator", id, &m.name)
+        }
     }
 }
 
@@ -296,8 +375,20 @@ pub async fn operator(ctx: &Ctx, cmd: OperatorCmd) -> anyhow::Result<()> {
     let lang = ctx.config.intake.language;
     match cmd {
         OperatorCmd::Add(a) => {
+            let language = language_of(a.language.as_deref(), "--language")?;
             let o = new_operator(a)?;
-            let saved = ctx.store().await?.add_operator(&o, Utc::now()).await?;
+            let store = ctx.store().await?;
+            let saved = store.add_operator(&o, Utc::now()).await?;
+            settle(
+                &store,
+                PersonKind::Operator,
+                saved.id,
+                language,
+                saved.telegram_id,
+                lang,
+            )
+            .await?;
+            let saved = store.operator(saved.id).await?;
             if ctx.json {
                 print_json(&saved)
             } else {
@@ -330,7 +421,32 @@ pub async fn operator(ctx: &Ctx, cmd: OperatorCmd) -> anyhow::Result<()> {
             let n = import(&store, &file, lang, operator_row).await?;
             report_import(ctx, &file, n)
         }
+        OperatorCmd::Remove { id } => {
+            let store = ctx.store().await?;
+            let o = store.operator(id).await?;
+            store.set_operator_active(id, false).await?;
+            if let Some(tg) = o.telegram_id {
+                refresh_menu(&store, tg, lang).await?;
+            }
+            removed(ctx, "operator", id, &o.name)
+        }
     }
+}
+
+/// What `remove` says: who is out of service.
+fn removed(ctx: &Ctx, kind: &str, id: i64, name: &str) -> anyhow::Result<()> {
+    if ctx.json {
+        return print_json(&serde_json::json!({ "kind": kind, "id": id, "active": false }));
+    }
+    println!(
+        "{}",
+        t(
+            ctx.config.intake.language,
+            &format!("cli.{kind}_removed"),
+            &[("id", &id.to_string()), ("name", name)]
+        )
+    );
+    Ok(())
 }
 
 type Record = std::collections::HashMap<String, String>;
@@ -343,29 +459,37 @@ fn telegram_id(rec: &Record) -> anyhow::Result<Option<i64>> {
 }
 
 fn mediator_row(rec: &Record) -> anyhow::Result<ImportRow> {
-    Ok(ImportRow::Mediator(new_mediator(MediatorAdd {
-        name: field(rec, "name")?.unwrap_or_default(),
-        languages: field(rec, "languages")?.unwrap_or_default(),
-        ambiti: field(rec, "ambiti")?.unwrap_or_default(),
-        phone: field(rec, "phone")?,
-        telegram_id: telegram_id(rec)?,
-        email: field(rec, "email")?,
-        gender: field(rec, "gender")?,
-        availability: field(rec, "availability")?,
-        share_phone: field(rec, "share_phone")?
-            .is_some_and(|s| matches!(s.as_str(), "1" | "true" | "si" | "sì" | "yes")),
-    })?))
+    Ok(ImportRow::Mediator(
+        new_mediator(MediatorAdd {
+            name: field(rec, "name")?.unwrap_or_default(),
+            languages: field(rec, "languages")?.unwrap_or_default(),
+            ambiti: field(rec, "ambiti")?.unwrap_or_default(),
+            phone: field(rec, "phone")?,
+            telegram_id: telegram_id(rec)?,
+            email: field(rec, "email")?,
+            gender: field(rec, "gender")?,
+            availability: field(rec, "availability")?,
+            share_phone: field(rec, "share_phone")?
+                .is_some_and(|s| matches!(s.as_str(), "1" | "true" | "si" | "sì" | "yes")),
+            language: None,
+        })?,
+        language_of(field(rec, "language")?.as_deref(), "language")?,
+    ))
 }
 
 fn operator_row(rec: &Record) -> anyhow::Result<ImportRow> {
-    Ok(ImportRow::Operator(new_operator(OperatorAdd {
-        name: field(rec, "name")?.unwrap_or_default(),
-        email: field(rec, "email")?.unwrap_or_default(),
-        ente: field(rec, "ente")?.unwrap_or_default(),
-        ambito: field(rec, "ambito")?.unwrap_or_default(),
-        phone: field(rec, "phone")?,
-        telegram_id: telegram_id(rec)?,
-    })?))
+    Ok(ImportRow::Operator(
+        new_operator(OperatorAdd {
+            name: field(rec, "name")?.unwrap_or_default(),
+            email: field(rec, "email")?.unwrap_or_default(),
+            ente: field(rec, "ente")?.unwrap_or_default(),
+            ambito: field(rec, "ambito")?.unwrap_or_default(),
+            phone: field(rec, "phone")?,
+            telegram_id: telegram_id(rec)?,
+            language: None,
+        })?,
+        language_of(field(rec, "language")?.as_deref(), "language")?,
+    ))
 }
 
 /// Imports a CSV of `what` ("mediators" or "operators") into `store` (used by the demo).
@@ -389,19 +513,34 @@ pub async fn coordinator(ctx: &Ctx, cmd: CoordinatorCmd) -> anyhow::Result<()> {
             name,
             telegram_id,
             email,
+            language,
         } => {
-            vec![
-                store
-                    .add_coordinator(
-                        &NewCoordinator {
-                            name: nonempty(name, "--name")?,
-                            telegram_id,
-                            email,
-                        },
-                        Utc::now(),
-                    )
-                    .await?,
-            ]
+            let language = language_of(language.as_deref(), "--language")?;
+            let c = store
+                .add_coordinator(
+                    &NewCoordinator {
+                        name: nonempty(name, "--name")?,
+                        telegram_id,
+                        email,
+                    },
+                    Utc::now(),
+                )
+                .await?;
+            settle(
+                &store,
+                PersonKind::Coordinator,
+                c.id,
+                language,
+                c.telegram_id,
+                ctx.config.intake.language,
+            )
+            .await?;
+            store
+                .coordinators()
+                .await?
+                .into_iter()
+                .filter(|x| x.id == c.id)
+                .collect()
         }
         CoordinatorCmd::List => store.coordinators().await?,
     };
@@ -500,8 +639,8 @@ pub async fn invite(ctx: &Ctx, a: InviteArgs) -> anyhow::Result<()> {
 }
 
 enum ImportRow {
-    Mediator(NewMediator),
-    Operator(NewOperator),
+    Mediator(NewMediator, Option<Lang>),
+    Operator(NewOperator, Option<Lang>),
 }
 
 fn field(
@@ -575,11 +714,29 @@ async fn import(
     let n = rows.len();
     for r in rows {
         match r {
-            ImportRow::Mediator(m) => {
-                store.add_mediator(&m, now).await?;
+            ImportRow::Mediator(m, language) => {
+                let saved = store.add_mediator(&m, now).await?;
+                settle(
+                    store,
+                    PersonKind::Mediator,
+                    saved.id,
+                    language,
+                    saved.telegram_id,
+                    lang,
+                )
+                .await?;
             }
-            ImportRow::Operator(o) => {
-                store.add_operator(&o, now).await?;
+            ImportRow::Operator(o, language) => {
+                let saved = store.add_operator(&o, now).await?;
+                settle(
+                    store,
+                    PersonKind::Operator,
+                    saved.id,
+                    language,
+                    saved.telegram_id,
+                    lang,
+                )
+                .await?;
             }
         }
     }

@@ -6,6 +6,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use super::{Result, Store, StoreError, from_ts, ts};
+use crate::config::Lang;
 use crate::domain::{Ambito, Gender, LanguageCode, PersonKind};
 use crate::{with_pool, with_tx};
 
@@ -20,6 +21,8 @@ pub struct Operator {
     pub ambito: Ambito,
     pub telegram_id: Option<i64>,
     pub active: bool,
+    /// The language they read; `None`: `[intake] language`.
+    pub language: Option<Lang>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +51,8 @@ pub struct Mediator {
     pub share_phone: bool,
     pub active: bool,
     pub paused: bool,
+    /// The language they read; `None`: `[intake] language`.
+    pub language: Option<Lang>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +75,8 @@ pub struct Coordinator {
     pub name: String,
     pub telegram_id: Option<i64>,
     pub email: Option<String>,
+    /// The language they read; `None`: `[intake] language`.
+    pub language: Option<Lang>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +118,7 @@ struct OperatorRow {
     ambito: String,
     telegram_id: Option<i64>,
     active: bool,
+    language: Option<String>,
 }
 
 impl TryFrom<OperatorRow> for Operator {
@@ -125,6 +133,7 @@ impl TryFrom<OperatorRow> for Operator {
             ente: r.ente,
             telegram_id: r.telegram_id,
             active: r.active,
+            language: lang_of(r.language.as_deref()),
         })
     }
 }
@@ -143,6 +152,7 @@ pub(super) struct MediatorRow {
     share_phone: bool,
     active: bool,
     paused: bool,
+    language: Option<String>,
 }
 
 impl TryFrom<MediatorRow> for Mediator {
@@ -173,16 +183,22 @@ impl TryFrom<MediatorRow> for Mediator {
             share_phone: r.share_phone,
             active: r.active,
             paused: r.paused,
+            language: lang_of(r.language.as_deref()),
         })
     }
+}
+
+/// A person's stored language; an unknown one is read as none (the default), never an error.
+pub(super) fn lang_of(v: Option<&str>) -> Option<Lang> {
+    v.and_then(Lang::supported)
 }
 
 fn split_list(s: &str, sep: char) -> impl Iterator<Item = &str> {
     s.split(sep).map(str::trim).filter(|x| !x.is_empty())
 }
 
-const OPERATOR_COLS: &str = "id, name, email, phone, ente, ambito, telegram_id, active";
-pub(super) const MEDIATOR_COLS: &str = "id, name, phone, email, telegram_id, gender, languages, ambiti, availability, share_phone, active, paused";
+const OPERATOR_COLS: &str = "id, name, email, phone, ente, ambito, telegram_id, active, language";
+pub(super) const MEDIATOR_COLS: &str = "id, name, phone, email, telegram_id, gender, languages, ambiti, availability, share_phone, active, paused, language";
 
 impl Store {
     pub async fn add_operator(&self, op: &NewOperator, now: DateTime<Utc>) -> Result<Operator> {
@@ -348,6 +364,18 @@ impl Store {
         Ok(())
     }
 
+    /// Activates or deactivates (removes without deleting their requests) an operator.
+    pub async fn set_operator_active(&self, id: i64, active: bool) -> Result<()> {
+        let n = with_pool!(self, p => {
+            sqlx::query("UPDATE operators SET active = $1 WHERE id = $2")
+                .bind(active).bind(id).execute(p).await?.rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("operator {id}")));
+        }
+        Ok(())
+    }
+
     pub async fn add_coordinator(
         &self,
         c: &NewCoordinator,
@@ -379,20 +407,10 @@ impl Store {
     }
 
     pub async fn coordinators(&self) -> Result<Vec<Coordinator>> {
-        let rows: Vec<(i64, String, Option<i64>, Option<String>)> = with_pool!(self, p => {
-            sqlx::query_as("SELECT id, name, telegram_id, email FROM coordinators ORDER BY id")
-                .fetch_all(p)
-                .await?
+        let rows: Vec<CoordinatorRow> = with_pool!(self, p => {
+            sqlx::query_as(COORDINATOR_SQL).fetch_all(p).await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, telegram_id, email)| Coordinator {
-                id,
-                name,
-                telegram_id,
-                email,
-            })
-            .collect())
+        Ok(rows.into_iter().map(coordinator_of).collect())
     }
 
     pub async fn coordinator_by_telegram(&self, telegram_id: i64) -> Result<Option<Coordinator>> {
@@ -508,6 +526,31 @@ impl Store {
         Ok(Redeemed { kind, person_id })
     }
 
+    /// Sets (or, with `None`, clears) the language a person reads.
+    pub async fn set_language(
+        &self,
+        kind: PersonKind,
+        person_id: i64,
+        lang: Option<Lang>,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET language = $1 WHERE id = $2",
+            person_table(kind)
+        );
+        let n = with_pool!(self, p => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(lang.map(Lang::as_str))
+                .bind(person_id)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("{kind} {person_id}")));
+        }
+        Ok(())
+    }
+
     /// Invites still valid for a person (for `invite` listings and tests).
     pub async fn invite_expiry(&self, code: &str) -> Result<Option<DateTime<Utc>>> {
         let e: Option<i64> = with_pool!(self, p => {
@@ -520,7 +563,56 @@ impl Store {
     }
 }
 
-fn person_table(kind: PersonKind) -> &'static str {
+impl super::Tx {
+    /// Who the Telegram account `telegram_id` is now, as the bot decides it (a coordinator
+    /// first, then an active mediator, then an active operator), with their language; `None`:
+    /// nobody (a stranger).
+    pub async fn role_of_telegram(
+        &mut self,
+        telegram_id: i64,
+    ) -> Result<Option<(PersonKind, Option<Lang>)>> {
+        for (kind, active_only) in [
+            (PersonKind::Coordinator, false),
+            (PersonKind::Mediator, true),
+            (PersonKind::Operator, true),
+        ] {
+            let sql = format!(
+                "SELECT language FROM {} WHERE telegram_id = $1{}",
+                person_table(kind),
+                if active_only { " AND active = $2" } else { "" }
+            );
+            let row: Option<(Option<String>,)> = with_tx!(self, c => {
+                let q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(telegram_id);
+                let q = if active_only { q.bind(true) } else { q };
+                q.fetch_optional(&mut *c).await?
+            });
+            if let Some((language,)) = row {
+                return Ok(Some((kind, lang_of(language.as_deref()))));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A coordinator's row: id, name, Telegram id, email, language.
+pub(super) type CoordinatorRow = (i64, String, Option<i64>, Option<String>, Option<String>);
+
+pub(super) const COORDINATOR_SQL: &str =
+    "SELECT id, name, telegram_id, email, language FROM coordinators ORDER BY id";
+
+pub(super) fn coordinator_of(
+    (id, name, telegram_id, email, language): CoordinatorRow,
+) -> Coordinator {
+    Coordinator {
+        id,
+        name,
+        telegram_id,
+        email,
+        language: lang_of(language.as_deref()),
+    }
+}
+
+pub(super) fn person_table(kind: PersonKind) -> &'static str {
     match kind {
         PersonKind::Operator => "operators",
         PersonKind::Mediator => "mediators",

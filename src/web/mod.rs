@@ -171,6 +171,7 @@ pub fn router(state: WebState) -> Router {
         .route("/requests/{code}/fields", post(actions::correct))
         .route("/requests/{code}/review", post(actions::review))
         .route("/people", get(admin::people))
+        .route("/people/{kind}/{id}/language", post(actions::set_language))
         .route("/calendar", get(admin::calendar))
         .route("/operations", get(admin::operations))
         .route("/operations/outbox/{id}/retry", post(actions::retry_dead))
