@@ -374,7 +374,12 @@ fn a_mediator_on_telegram_with_an_address_gets_the_invitation_by_email_too() {
     assert!(e.body.contains("MED-2027-0042"), "{}", e.body);
     let cal = e.calendar.expect("the invitation");
     assert_eq!(cal.method, "REQUEST");
-    assert!(cal.ics.contains("UID:MED-2027-0042@"), "{}", cal.ics);
+    assert!(
+        cal.ics
+            .contains("UID:med-2027-0042@connecting.coop.example"),
+        "{}",
+        cal.ics
+    );
     // Offers never carry an invitation, so they get no copy.
     let offer = Notice::Offer {
         request: request(),

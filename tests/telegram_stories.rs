@@ -1263,8 +1263,12 @@ both_backends!(
         assert!(it.is_some(), "{:?}", w.fake.sent_to(620));
 
         // /lingua: Samira switches to Italian; the bot and her menu follow.
-        let r = w.say(611, "/lingua").await;
-        assert!(r.text.contains("Which language"), "{}", r.text);
+        w.fake.push_text(611, "/lingua");
+        let r = w
+            .fake
+            .wait_for(611, WAIT, |m| m.text.contains("Which language"))
+            .await
+            .expect("the question, in English");
         assert_eq!(r.labels(), vec!["Italiano", "English"]);
         let r = w.press(&r, "Italiano").await;
         assert!(r.text.contains("ti scrivo in italiano"), "{}", r.text);
