@@ -6,7 +6,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use super::{Result, Store, StoreError, from_ts, ts};
-use crate::config::Lang;
+use crate::domain::Lang;
 use crate::domain::{Ambito, Gender, LanguageCode, PersonKind};
 use crate::{with_pool, with_tx};
 

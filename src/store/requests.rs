@@ -55,7 +55,7 @@ pub struct Request {
     /// The language of the requester when they are a registered operator with one (read
     /// from `operators`); `None`: `[intake] language`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub requester_language: Option<crate::config::Lang>,
+    pub requester_language: Option<crate::domain::Lang>,
 }
 
 /// What a channel knows when it creates a request. Absent fields stay NULL.
