@@ -29,9 +29,14 @@ async fn coordinator(st: &WebState, headers: &HeaderMap) -> Result<Session, Refu
 pub(super) async fn people(
     State(st): State<Arc<WebState>>,
     headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
 ) -> Result<Response, Refused> {
     let s = coordinator(&st, &headers).await?;
     let lang = s.lang;
+    let done = q
+        .get("outcome")
+        .filter(|o| ["language_set", "language_bad"].contains(&o.as_str()))
+        .map(|o| crate::prompts::t(lang, &format!("web.outcome_{o}"), &[]));
     let mediators = st.store.mediators().await?;
     let operators = st.store.operators().await?;
     let coordinators = st.store.coordinators().await?;
@@ -40,6 +45,7 @@ pub(super) async fn people(
     let month_for = |id: i64| months.get(&id).copied().unwrap_or_default();
     let yes_no = |b: bool| vocab::yes_no(lang, b);
     let body = html! {
+        @if let Some(d) = &done { p.outcome role="status" { (d) } }
         section aria-labelledby="h-mediators" {
             h2 #h-mediators { (tr(lang, "mediators")) " (" (mediators.len()) ")" }
             div.table { table {
