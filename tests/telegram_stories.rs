@@ -1104,8 +1104,8 @@ both_backends!(
 async fn menu_becomes(
     w: &World,
     chat: i64,
-    want: impl Fn(&Option<Vec<(String, String)>>) -> bool,
-) -> Vec<Option<Vec<(String, String)>>> {
+    want: impl Fn(&botapi::MenuCall) -> bool,
+) -> Vec<botapi::MenuCall> {
     let t = std::time::Instant::now();
     loop {
         let calls = w.fake.chat_menu_calls(chat);
@@ -1117,7 +1117,7 @@ async fn menu_becomes(
     }
 }
 
-fn has(menu: &Option<Vec<(String, String)>>, command: &str, description: &str) -> bool {
+fn has(menu: &botapi::MenuCall, command: &str, description: &str) -> bool {
     menu.as_ref()
         .is_some_and(|m| m.iter().any(|(c, d)| c == command && d == description))
 }

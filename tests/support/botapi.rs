@@ -102,6 +102,9 @@ pub struct Injected {
     pub retry_after: Option<u64>,
 }
 
+/// One call on a chat's menu: `Some(commands)` for setMyCommands, `None` for deleteMyCommands.
+pub type MenuCall = Option<Vec<(String, String)>>;
+
 #[derive(Default)]
 struct Inner {
     token: String,
@@ -122,7 +125,7 @@ struct Inner {
     chat_commands: HashMap<i64, Vec<(String, String)>>,
     /// Every call on one chat's menu, in order: `Some(commands)` for setMyCommands, `None`
     /// for deleteMyCommands.
-    chat_menu_calls: HashMap<i64, Vec<Option<Vec<(String, String)>>>>,
+    chat_menu_calls: HashMap<i64, Vec<MenuCall>>,
     webhook: Option<(String, Option<String>)>,
     inject: HashMap<String, VecDeque<Injected>>,
     confirmed_offset: i64,
@@ -528,7 +531,7 @@ impl FakeBotApi {
 
     /// Every setMyCommands (`Some`) and deleteMyCommands (`None`) the bot made for one chat,
     /// in order.
-    pub fn chat_menu_calls(&self, chat_id: i64) -> Vec<Option<Vec<(String, String)>>> {
+    pub fn chat_menu_calls(&self, chat_id: i64) -> Vec<MenuCall> {
         self.shared
             .lock()
             .chat_menu_calls
