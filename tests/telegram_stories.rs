@@ -1350,3 +1350,38 @@ both_backends!(menus_follow_a_role_change_and_a_removal, |db| async move {
     assert!(r.text.contains("codice di invito"), "{}", r.text);
     w.stop().await;
 });
+
+both_backends!(
+    an_alert_worded_by_a_channel_reaches_each_coordinator_in_their_language,
+    |db| async move {
+        let mut w = World::new(db).await;
+        w.coordinator(650).await;
+        let ruth = w.coordinator(651).await;
+        w.store()
+            .set_language(
+                PersonKind::Coordinator,
+                ruth,
+                Some(connecting::config::Lang::En),
+            )
+            .await
+            .unwrap();
+        // Someone guesses invite codes: after five wrong ones the coordinators are alerted.
+        for i in 0..5 {
+            let r = w.say(652, &format!("/start WRONGCODE{i}")).await;
+            assert!(!r.text.is_empty());
+        }
+        let en = w
+            .fake
+            .wait_for(651, WAIT, |m| {
+                m.text.contains("Possible invite-code guessing")
+            })
+            .await;
+        assert!(en.is_some(), "{:?}", w.fake.sent_to(651));
+        let it = w
+            .fake
+            .wait_for(650, WAIT, |m| m.text.contains("Possibile tentativo"))
+            .await;
+        assert!(it.is_some(), "{:?}", w.fake.sent_to(650));
+        w.stop().await;
+    }
+);

@@ -30,8 +30,17 @@ pub enum Alert {
         channel: &'static str,
         error: String,
     },
-    /// An alert a channel or the daemon words itself (in the configured language): `key`
-    /// names the cause.
+    /// An alert a channel or the daemon names by its prompts (`subject` and `text` are
+    /// prompt keys such as `daemon.alert_subject`, filled with `args`), so each coordinator
+    /// reads it in their own language: `key` names the cause.
+    Prompt {
+        key: String,
+        request_id: Option<i64>,
+        subject: String,
+        text: String,
+        args: Vec<(String, String)>,
+    },
+    /// An alert worded by its caller, as is (in the caller's language): `key` names the cause.
     Text {
         key: String,
         request_id: Option<i64>,
@@ -84,6 +93,22 @@ impl Alert {
                     ],
                 ),
             ),
+            Alert::Prompt {
+                key,
+                request_id,
+                subject,
+                text,
+                args,
+            } => {
+                let args: Vec<(&str, &str)> =
+                    args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                (
+                    key.clone(),
+                    *request_id,
+                    crate::prompts::t(lang, subject, &args),
+                    crate::prompts::t(lang, text, &args),
+                )
+            }
             Alert::Text {
                 key,
                 request_id,
@@ -127,6 +152,32 @@ pub async fn text(
         request_id,
         subject: subject.to_string(),
         text: text.to_string(),
+    };
+    raise(core, tx, &alert, now).await
+}
+
+/// An alert named by its prompts (`subject`, `text`: full prompt keys, filled with `args`), as
+/// the service: each coordinator reads it in their own language.
+#[allow(clippy::too_many_arguments)]
+pub async fn prompt(
+    core: &Core,
+    tx: &mut Tx,
+    key: &str,
+    request_id: Option<i64>,
+    subject: &str,
+    text: &str,
+    args: &[(&str, &str)],
+    now: DateTime<Utc>,
+) -> crate::store::Result<Vec<Notice>> {
+    let alert = Alert::Prompt {
+        key: key.to_string(),
+        request_id,
+        subject: subject.to_string(),
+        text: text.to_string(),
+        args: args
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     };
     raise(core, tx, &alert, now).await
 }

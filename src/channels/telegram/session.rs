@@ -139,20 +139,14 @@ impl TelegramBot {
                         // Someone may be guessing codes: the coordinators hear of it once
                         // per account and hour (the outbox key dedupes within the hour).
                         let hour = now.timestamp() / 3600;
-                        let text = crate::prompts::t(
-                            self.cfg.lang,
-                            "telegram.alert_invite_guessing",
-                            &[("id", &u.to_string()), ("count", &failures.to_string())],
-                        );
-                        let subject =
-                            crate::prompts::t(self.cfg.lang, "telegram.alert_invite_subject", &[]);
-                        crate::app::alert::text(
+                        crate::app::alert::prompt(
                             self.dispatcher.core(),
                             tx,
                             &format!("invite-guess:{u}:{hour}"),
                             None,
-                            &subject,
-                            &text,
+                            "telegram.alert_invite_subject",
+                            "telegram.alert_invite_guessing",
+                            &[("id", &u.to_string()), ("count", &failures.to_string())],
                             now,
                         )
                         .await?;
