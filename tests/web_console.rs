@@ -725,6 +725,19 @@ both_backends!(
             db.store.mediator(p.amina).await.unwrap().language,
             Some(connecting::config::Lang::En)
         );
+        // Laura chose English: the console opens in English for her (a choice made in the
+        // browser would still win).
+        let done = c
+            .post(
+                &format!("/people/operator/{}/language", p.laura),
+                Some(&s),
+                &[("csrf", &s.csrf), ("language", "en")],
+            )
+            .await;
+        assert_eq!(done.status, 303);
+        let laura = c.login(ConsoleRole::Operator, p.laura).await;
+        let page = c.get("/", Some(&laura)).await;
+        assert!(page.body.contains("Log out"), "{}", page.body);
     }
 );
 
