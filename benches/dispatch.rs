@@ -263,6 +263,7 @@ async fn bench_outbox(store: Store, label: &str) {
             buttons: vec![],
             edit_message_id: None,
             calendar: None,
+            menu: None,
         });
         tx.enqueue(&format!("bench:{label}:{i}"), None, &p, now)
             .await

@@ -108,33 +108,9 @@ pub enum TelegramMode {
     Webhook,
 }
 
-/// Language of the messages people read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    It,
-    En,
-}
-
-impl Lang {
-    /// The language of a code as the renderers receive it ("en", "en-GB", "EN"): English,
-    /// anything else Italian (the default).
-    pub fn from_code(code: &str) -> Lang {
-        if code.trim().to_ascii_lowercase().starts_with("en") {
-            Lang::En
-        } else {
-            Lang::It
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lang::It => "it",
-            Lang::En => "en",
-        }
-    }
-}
+/// Language of the messages people read (a domain type, named here as the configuration has
+/// always named it).
+pub use crate::domain::lang::Lang;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

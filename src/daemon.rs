@@ -147,27 +147,22 @@ pub fn oauth2_tokens(
     let tokens = std::sync::Arc::new(
         crate::oauth2::TokenSource::from_config(o).map_err(|e| anyhow::anyhow!("oauth2: {e}"))?,
     );
-    let (store, lang) = (store.clone(), cfg.intake.language);
+    let store = store.clone();
     let core = crate::renderers::core(dispatch_settings(cfg));
     tokens.on_refused(std::sync::Arc::new(move |r: crate::oauth2::Refusal| {
         let (store, core) = (store.clone(), core.clone());
         Box::pin(async move {
-            let text = crate::prompts::t(
-                lang,
-                "daemon.alert_oauth2_refused",
-                &[("reason", &r.reason)],
-            );
-            let subject = crate::prompts::t(lang, "daemon.alert_subject", &[]);
             let key = format!("oauth2_refused:{}", r.fingerprint);
             let sent = async {
                 let mut tx = store.begin().await?;
-                crate::app::alert::text(
+                crate::app::alert::prompt(
                     &core,
                     &mut tx,
                     &key,
                     None,
-                    &subject,
-                    &text,
+                    "daemon.alert_subject",
+                    "daemon.alert_oauth2_refused",
+                    &[("reason", &r.reason)],
                     chrono::Utc::now(),
                 )
                 .await?;
@@ -209,7 +204,6 @@ async fn retention_loop(store: Store, cfg: crate::config::RetentionConfig, mut s
 /// threshold (the same rule that turns `/healthz` to 503).
 async fn stale_watch(
     state: crate::http::HttpState,
-    lang: crate::config::Lang,
     core: crate::app::Core,
     mut shutdown: Shutdown,
 ) {
@@ -230,22 +224,17 @@ async fn stale_watch(
                 continue;
             }
             let minutes = ((now - since) / 60).to_string();
-            let text = crate::prompts::t(
-                lang,
-                "daemon.alert_channel_stale",
-                &[("channel", &s.name), ("minutes", &minutes)],
-            );
-            let subject = crate::prompts::t(lang, "daemon.alert_subject", &[]);
             let key = format!("stale:{}:{since}", s.name);
             let sent = async {
                 let mut tx = state.store.begin().await?;
-                crate::app::alert::text(
+                crate::app::alert::prompt(
                     &core,
                     &mut tx,
                     &key,
                     None,
-                    &subject,
-                    &text,
+                    "daemon.alert_subject",
+                    "daemon.alert_channel_stale",
+                    &[("channel", &s.name), ("minutes", &minutes)],
                     chrono::Utc::now(),
                 )
                 .await?;
@@ -555,7 +544,6 @@ impl Parts {
         ));
         self.tasks.spawn(stale_watch(
             http.clone(),
-            cfg.intake.language,
             crate::renderers::core(dispatch_settings(cfg)),
             self.shutdown.clone(),
         ));

@@ -472,6 +472,7 @@ mod tests {
             assigned_at: None,
             confirmed_at: None,
             closed_at: None,
+            requester_language: None,
         }
     }
 
@@ -489,6 +490,7 @@ mod tests {
             share_phone: false,
             active: true,
             paused: false,
+            language: None,
         }
     }
 

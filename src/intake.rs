@@ -261,6 +261,7 @@ mod tests {
             assigned_at: None,
             confirmed_at: None,
             closed_at: None,
+            requester_language: None,
         };
         let (merged, fields) = merge_follow_up(&stored, "Va bene lunedì 15 marzo alle 10", &ctx());
         assert!(merged.missing.is_empty(), "{:?}", merged.missing);

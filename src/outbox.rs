@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-pub use crate::domain::payload::{Button, Calendar, EmailPayload, Payload, TelegramPayload};
+pub use crate::domain::payload::{Button, Calendar, EmailPayload, Menu, Payload, TelegramPayload};
 
 /// A successful delivery: the channel's own id for what was sent (Telegram message_id,
 /// email Message-ID), kept so later edits and threading can refer to it.

@@ -692,6 +692,149 @@ both_backends!(
     }
 );
 
+fn both_worker(w: &World, fake: &FakeBotApi, servers: &mail::MailServers) -> OutboxWorker {
+    let mut smtp = SmtpConfig::new(
+        "127.0.0.1",
+        servers.smtp_port,
+        connecting::channels::email::smtp::TlsMode::None,
+        "Cooperativa Esempio <info@coop.example>",
+    );
+    smtp.from_address = "info@coop.example".into();
+    smtp.allow_plaintext = true;
+    smtp.timeout = Duration::from_secs(10);
+    OutboxWorker::new(
+        w.store.clone(),
+        Arc::new(w.clock.clone()),
+        Transports {
+            telegram: Some(Arc::new(TelegramTransport::new(fake.bot()))),
+            email: Some(Arc::new(SmtpTransport::new(&smtp).unwrap())),
+        },
+        RetryPolicy::default(),
+    )
+}
+
+both_backends!(
+    invitations_to_everyone_a_coordinator_s_cancel_the_requester_on_telegram_and_the_mediator_s_email_copy,
+    |db| async move {
+        let store: Store = db.store.clone();
+        let fake = FakeBotApi::start().await;
+        let servers = mail::MailServers::start(&["info", "laura", "fatima"]);
+        let w = World::new(store.clone(), at_rome(2027, 3, 1, 9, 0), settings()).await;
+        // Fatima reads Telegram and also has an address.
+        let fatima = store
+            .add_mediator(
+                &NewMediator {
+                    name: "Fatima Zahra".into(),
+                    phone: None,
+                    email: Some("fatima@coop.example".into()),
+                    telegram_id: Some(5101),
+                    gender: Some(Gender::F),
+                    languages: vec![LanguageCode::parse("ar").unwrap()],
+                    ambiti: vec![Ambito::parse("Dalmine").unwrap()],
+                    availability: None,
+                    share_phone: false,
+                },
+                w.clock_now(),
+            )
+            .await
+            .unwrap();
+        let worker = both_worker(&w, &fake, &servers);
+        let accept = |code: RequestCode| {
+            let (w, store) = (&w, store.clone());
+            async move {
+                w.dispatcher.dispatch(code).await.unwrap();
+                let r = store.request(code).await.unwrap();
+                let offer = store.offers_for_request(r.id).await.unwrap().remove(0);
+                assert!(matches!(
+                    w.dispatcher.accept(offer.id, fatima.id).await.unwrap(),
+                    AcceptOutcome::Assigned { .. }
+                ));
+            }
+        };
+
+        // Laura's request by email: Fatima gets the details on Telegram with the .ics, and the
+        // same event by email.
+        let code = request(&w, d(2027, 3, 30), 10, 0, 120).await;
+        accept(code).await;
+        drain(&worker).await;
+        let c = code.to_string();
+        let details = fake
+            .wait_for(5101, WAIT, |m| m.document.is_some())
+            .await
+            .expect("the details with the invitation");
+        let on_telegram = parse(&details.document.clone().unwrap().text());
+        let copy = delivered(&servers, "fatima", 1, |m| m.contains("method=REQUEST")).await;
+        let by_email = parse(&invitation_of(&copy, "REQUEST"));
+        assert_eq!(uid(&by_email), uid(&on_telegram));
+        assert_eq!(sequence(&by_email), sequence(&on_telegram));
+        assert_eq!(
+            start_instant(&by_email),
+            Utc.with_ymd_and_hms(2027, 3, 30, 8, 0, 0).unwrap()
+        );
+        let confirmation = delivered(&servers, "laura", 1, |m| m.contains("method=REQUEST")).await;
+        let first = parse(&invitation_of(&confirmation, "REQUEST"));
+        assert_eq!(uid(&first), uid(&on_telegram));
+
+        // A coordinator cancels: Laura is told, with the CANCEL of the same event.
+        w.clock.advance(chrono::Duration::days(1));
+        w.dispatcher
+            .cancel(code, Canceller::Coordinator(1))
+            .await
+            .unwrap();
+        drain(&worker).await;
+        let told = delivered(&servers, "laura", 2, |m| m.contains("method=CANCEL")).await;
+        let cancel = parse(&invitation_of(&told, "CANCEL"));
+        assert_eq!(uid(&cancel), uid(&first), "the same event");
+        assert!(sequence(&cancel) > sequence(&first), "a higher SEQUENCE");
+        assert_eq!(value(&event(&cancel).properties, "STATUS"), "CANCELLED");
+        let body = mail_parser::MessageParser::default()
+            .parse(&told)
+            .and_then(|m| m.body_text(0).map(|t| t.to_string()))
+            .unwrap_or_default();
+        assert!(
+            body.contains(&c) && body.contains("annullata dalla cooperativa"),
+            "{body}"
+        );
+        // Fatima: the CANCEL on Telegram and by email.
+        let hers = fake
+            .wait_for(5101, WAIT, |m| m.document.is_some())
+            .await
+            .expect("the cancellation on Telegram");
+        assert_eq!(
+            value(&parse(&hers.document.clone().unwrap().text()).properties, "METHOD"),
+            "CANCEL"
+        );
+        let hers = delivered(&servers, "fatima", 2, |m| m.contains("method=CANCEL")).await;
+        assert_eq!(uid(&parse(&invitation_of(&hers, "CANCEL"))), uid(&first));
+
+        // A requester who uses the bot gets the .ics with the confirmation on Telegram.
+        let mut tg = fields(d(2027, 4, 6), 9, 0, 60);
+        tg.channel = Some(Channel::Telegram);
+        tg.requester_chat_id = Some(5200);
+        tg.requester_email = None;
+        let code = store.create_request(&tg, w.clock_now()).await.unwrap().code;
+        accept(code).await;
+        drain(&worker).await;
+        let confirmation = fake
+            .wait_for(5200, WAIT, |m| m.document.is_some())
+            .await
+            .expect("the requester's confirmation with the invitation");
+        assert!(confirmation.text.contains(&code.to_string()));
+        assert!(confirmation.text.contains("Fatima Zahra"), "{}", confirmation.text);
+        let cal = parse(&confirmation.document.clone().unwrap().text());
+        assert_eq!(value(&cal.properties, "METHOD"), "REQUEST");
+        assert_eq!(
+            uid(&cal),
+            format!("{}@coop.example", code.to_string().to_ascii_lowercase())
+        );
+        assert_eq!(
+            start_instant(&cal),
+            Utc.with_ymd_and_hms(2027, 4, 6, 7, 0, 0).unwrap(),
+            "09:00 in Rome in April is 07:00 UTC"
+        );
+    }
+);
+
 #[tokio::test]
 async fn a_text_too_long_for_a_caption_goes_first_then_the_document() {
     let fake = FakeBotApi::start().await;
@@ -709,6 +852,7 @@ async fn a_text_too_long_for_a_caption_goes_first_then_the_document() {
             buttons: vec![],
             edit_message_id: None,
             calendar: Some(calendar.clone()),
+            menu: None,
         }))
         .await
         .unwrap();
@@ -731,6 +875,7 @@ async fn a_text_too_long_for_a_caption_goes_first_then_the_document() {
         buttons: vec![],
         edit_message_id: None,
         calendar: Some(calendar),
+        menu: None,
     }))
     .await
     .unwrap();

@@ -173,6 +173,129 @@ both_backends!(people_can_be_added_listed_and_imported, |db| async move {
     assert_eq!(r.person_id, 2);
 });
 
+/// The menus the outbox holds for Telegram chat `chat`, oldest first: (role, language).
+async fn menus_for(store: &connecting::store::Store, chat: i64) -> Vec<(Option<String>, String)> {
+    store
+        .outbox_all()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.payload {
+            connecting::outbox::Payload::Telegram(p) if p.chat_id == chat => p.menu,
+            _ => None,
+        })
+        .map(|m| (m.role.map(|k| k.as_str().to_string()), m.lang))
+        .collect()
+}
+
+both_backends!(
+    each_person_s_language_and_menu_from_the_cli,
+    |db| async move {
+        let cli = Cli::new(&db.url);
+        cli.ok(&["migrate"]);
+        let op = cli.json(&[
+            "operator",
+            "add",
+            "--name",
+            "Ruth Okoro",
+            "--email",
+            "r.okoro@comune.dalmine.bg.it",
+            "--ente",
+            "Comune di Dalmine",
+            "--ambito",
+            "Dalmine",
+            "--telegram-id",
+            "700",
+            "--language",
+            "en",
+        ]);
+        assert_eq!(op["language"], "en");
+        // Her chat's menu is queued: an operator's commands, in English.
+        assert_eq!(
+            menus_for(&db.store, 700).await,
+            vec![(Some("operator".to_string()), "en".to_string())]
+        );
+        // Without --language: the installation's (none of her own).
+        let m = cli.json(&[
+            "mediator",
+            "add",
+            "--name",
+            "Amina Benali",
+            "--languages",
+            "ar",
+            "--ambiti",
+            "Dalmine",
+            "--telegram-id",
+            "701",
+        ]);
+        assert_eq!(m["language"], serde_json::Value::Null);
+        assert_eq!(
+            menus_for(&db.store, 701).await,
+            vec![(Some("mediator".to_string()), "it".to_string())]
+        );
+        // The CSV's `language` column.
+        let csv = cli.dir.path().join("m.csv");
+        std::fs::write(
+            &csv,
+            "name,languages,ambiti,telegram_id,language\nGrace Mensah,tw,Bergamo,702,en\nYusuf,ur,Seriate,,\n",
+        )
+        .unwrap();
+        cli.ok(&["mediator", "import", csv.to_str().unwrap()]);
+        let list = cli.json(&["mediator", "list"]);
+        let grace = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "Grace Mensah")
+            .unwrap();
+        assert_eq!(grace["language"], "en");
+        // A language we do not write in is refused, naming it; nothing is imported.
+        std::fs::write(&csv, "name,languages,ambiti,language\nOmar,ar,Dalmine,fr\n").unwrap();
+        let (_, err) = cli.fails(&["mediator", "import", csv.to_str().unwrap()]);
+        assert!(
+            err.contains("Riga 2")
+                && err.contains("«fr»")
+                && err.contains("it (italiano) oppure en (inglese)"),
+            "{err}"
+        );
+        let (_, err) = cli.fails(&["coordinator", "add", "--name", "X", "--language", "de"]);
+        assert!(err.contains("--language"), "{err}");
+
+        // Ruth is made coordinator: her chat's menu becomes a coordinator's (in the language
+        // given now).
+        let c = cli.json(&[
+            "coordinator",
+            "add",
+            "--name",
+            "Ruth Okoro",
+            "--telegram-id",
+            "700",
+            "--language",
+            "en",
+        ]);
+        assert_eq!(c[0]["language"], "en");
+        assert_eq!(
+            menus_for(&db.store, 700).await.last().cloned(),
+            Some((Some("coordinator".to_string()), "en".to_string()))
+        );
+        // Amina removed: her chat's menu is deleted (only /start shows).
+        let id = m["id"].as_i64().unwrap().to_string();
+        let out = cli.ok(&["mediator", "remove", "--id", &id]);
+        assert!(out.contains("Amina Benali"), "{out}");
+        assert_eq!(
+            menus_for(&db.store, 701).await.last().cloned(),
+            Some((None, "it".to_string()))
+        );
+        assert!(
+            !db.store
+                .mediator(m["id"].as_i64().unwrap())
+                .await
+                .unwrap()
+                .active
+        );
+    }
+);
+
 both_backends!(bad_input_gets_one_clear_line, |db| async move {
     let cli = Cli::new(&db.url);
     let (code, err) = cli.fails(&["mediator", "add", "--nome", "X"]);

@@ -171,7 +171,15 @@ both_backends!(
             .await
             .unwrap();
         assert!(c.late);
-        assert_eq!(c.notices.len(), 1, "{:?}", c.notices);
+        // The mediator is told, and the requester too (someone else cancelled), with a CANCEL.
+        assert_eq!(c.notices.len(), 2, "{:?}", c.notices);
+        assert!(c.notices.iter().any(|n| matches!(
+            n,
+            connecting::app::notice::Notice::Cancellation {
+                to_requester: true,
+                ..
+            }
+        )));
         tx.rollback().await.unwrap();
         assert_eq!(w.status(code).await, RequestStatus::Assigned);
         assert_eq!(w.outbox(code).await.len(), before);

@@ -54,6 +54,7 @@ fn msg(text: &str) -> Payload {
         buttons: vec![],
         edit_message_id: None,
         calendar: None,
+        menu: None,
     })
 }
 

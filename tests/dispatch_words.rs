@@ -65,6 +65,7 @@ fn request() -> Request {
         assigned_at: None,
         confirmed_at: None,
         closed_at: None,
+        requester_language: None,
     }
 }
 
@@ -82,12 +83,20 @@ fn mediator(telegram: bool) -> Mediator {
         share_phone: true,
         active: true,
         paused: false,
+        language: None,
     }
 }
 
 fn notices(telegram: bool) -> Vec<Notice> {
-    let (r, m) = (request(), mediator(telegram));
-    let mut tg_requester = request();
+    notices_for(telegram, None)
+}
+
+/// Every notice, to a requester and a mediator who read `own` (`None`: the installation's).
+fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
+    let (mut r, mut m) = (request(), mediator(telegram));
+    r.requester_language = own;
+    m.language = own;
+    let mut tg_requester = r.clone();
     tg_requester.channel = Channel::Telegram;
     tg_requester.requester_chat_id = Some(2000);
     vec![
@@ -145,12 +154,26 @@ fn notices(telegram: bool) -> Vec<Notice> {
             mediator: m.clone(),
             assignment_id: 9,
             late: true,
+            to_requester: false,
         },
         Notice::Cancellation {
             request: r.clone(),
             mediator: m.clone(),
             assignment_id: 9,
             late: false,
+            to_requester: false,
+        },
+        // A coordinator cancelled: the requester is told, on their channel.
+        Notice::Cancellation {
+            request: if telegram {
+                tg_requester.clone()
+            } else {
+                r.clone()
+            },
+            mediator: m.clone(),
+            assignment_id: 9,
+            late: false,
+            to_requester: true,
         },
         Notice::Reminder {
             request: r.clone(),
@@ -302,6 +325,68 @@ fn every_notice_reads_in_words_in_both_languages_on_both_channels() {
     );
     assert_eq!(it.buttons[0][0].text, "Accetto");
     assert_eq!(en.buttons[0][0].text, "Accept");
+}
+
+#[test]
+fn each_recipient_reads_their_own_language_in_an_italian_installation() {
+    // An installation in Italian; a mediator and a requester who chose English read every
+    // notice exactly as an English installation writes it, on both channels.
+    let italian = core(Lang::It);
+    let english = core(Lang::En);
+    for telegram in [true, false] {
+        for (own, default) in notices_for(telegram, Some(Lang::En))
+            .into_iter()
+            .zip(notices_for(telegram, None))
+        {
+            let mine = connecting::app::notice::render(&italian, &own).expect("recipient");
+            let theirs = connecting::app::notice::render(&english, &default).expect("recipient");
+            assert_eq!(mine, theirs, "{own:?}");
+            let it = connecting::app::notice::render(&italian, &default).expect("recipient");
+            assert_ne!(mine, it, "the same in both languages: {own:?}");
+        }
+    }
+}
+
+#[test]
+fn a_mediator_on_telegram_with_an_address_gets_the_invitation_by_email_too() {
+    let core = connecting::renderers::core(DispatchSettings {
+        lang: Lang::It,
+        message_id_domain: "connecting.coop.example".into(),
+        organizer: Some(connecting::ics::Party {
+            name: "Cooperativa".into(),
+            email: Some("info@coop.example".into()),
+        }),
+        ..Default::default()
+    });
+    let mut m = mediator(true);
+    m.email = Some("samira@example.org".into());
+    let n = Notice::Details {
+        request: request(),
+        mediator: m.clone(),
+        assignment_id: 9,
+    };
+    let (key, copy) = connecting::app::notice::email_copy(&core, &n).expect("an email copy");
+    assert_eq!(key, "details:9:email");
+    let Payload::Email(e) = copy else {
+        panic!("email")
+    };
+    assert_eq!(e.to, "samira@example.org");
+    assert!(e.body.contains("MED-2027-0042"), "{}", e.body);
+    let cal = e.calendar.expect("the invitation");
+    assert_eq!(cal.method, "REQUEST");
+    assert!(
+        cal.ics
+            .contains("UID:med-2027-0042@connecting.coop.example"),
+        "{}",
+        cal.ics
+    );
+    // Offers never carry an invitation, so they get no copy.
+    let offer = Notice::Offer {
+        request: request(),
+        mediator: m,
+        offer_id: 5,
+    };
+    assert!(connecting::app::notice::email_copy(&core, &offer).is_none());
 }
 
 /// A realistic value for every placeholder name used in the catalogue.

@@ -522,3 +522,64 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_registered_operator_who_chose_english_is_answered_in_english,
+    |db| async move {
+        let store = db.store.clone();
+        let ruth = store
+            .add_operator(
+                &connecting::store::NewOperator {
+                    name: "Ruth Okoro".into(),
+                    email: Some("ruth@comune.example.it".into()),
+                    phone: None,
+                    ente: "Comune di Dalmine".into(),
+                    ambito: connecting::domain::Ambito::parse("Dalmine").unwrap(),
+                    telegram_id: None,
+                },
+                Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap(),
+            )
+            .await
+            .unwrap();
+        store
+            .set_language(
+                connecting::domain::PersonKind::Operator,
+                ruth.id,
+                Some(connecting::config::Lang::En),
+            )
+            .await
+            .unwrap();
+        let intake = intake(&store, cfg());
+        let body = "Buongiorno, serve una mediatrice di lingua araba per un colloquio il 12/03/2027 presso la sede del Servizio Tutela Minori di Dalmine.\r\nGrazie";
+        for (from, id) in [
+            (
+                "Ruth Okoro <ruth@comune.example.it>",
+                "ruth-1@comune.example.it",
+            ),
+            (
+                "Anna Rossi <anna@comune.example.it>",
+                "anna-1@comune.example.it",
+            ),
+        ] {
+            assert!(matches!(
+                intake
+                    .process(&mail(from, "Richiesta mediatrice", id, "", body))
+                    .await
+                    .unwrap(),
+                Outcome::Created { .. }
+            ));
+        }
+        let out = emails(&store).await;
+        let to = |who: &str| {
+            out.iter()
+                .find(|e| e.to == who)
+                .unwrap_or_else(|| panic!("nothing to {who}: {out:?}"))
+        };
+        // Ruth chose English: her acknowledgement and its question are in English.
+        let hers = to("ruth@comune.example.it");
+        assert!(hers.body.contains("- Language: Arabic"), "{}", hers.body);
+        // Anna is not a registered operator: the installation's language.
+        let annas = to("anna@comune.example.it");
+        assert!(annas.body.contains("- Lingua: arabo"), "{}", annas.body);
+    }
+);

@@ -347,6 +347,7 @@ both_backends!(
             buttons: vec![],
             edit_message_id: None,
             calendar: None,
+            menu: None,
         });
         let mut tx = s.begin().await.unwrap();
         let r = tx
@@ -508,6 +509,7 @@ both_backends!(
                 buttons: vec![],
                 edit_message_id: None,
                 calendar: None,
+                menu: None,
             })
         };
         let t0 = now();

@@ -311,12 +311,13 @@ both_backends!(
         assert!(ops.contains(&"nuova".to_string()) && !ops.contains(&"coda".to_string()));
         let meds = menu(741).await;
         assert!(meds.contains(&"miei".to_string()) && !meds.contains(&"nuova".to_string()));
-        // Private chats of everyone else keep the whole menu, in Italian.
-        assert!(
-            w.fake
-                .commands()
-                .iter()
-                .any(|(c, d)| c == "nuova" && d.contains("richiesta"))
+        // Private chats of everyone else (strangers) show only /start, in Italian.
+        assert_eq!(
+            w.fake.commands(),
+            vec![(
+                "start".to_string(),
+                "Inizia o collega il tuo account".to_string()
+            )]
         );
         w.stop().await;
     }

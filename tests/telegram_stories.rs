@@ -1099,3 +1099,289 @@ both_backends!(
         w.stop().await;
     }
 );
+
+/// Waits until the last menu call for `chat` satisfies `want` (menus go out through the outbox).
+async fn menu_becomes(
+    w: &World,
+    chat: i64,
+    want: impl Fn(&botapi::MenuCall) -> bool,
+) -> Vec<botapi::MenuCall> {
+    let t = std::time::Instant::now();
+    loop {
+        let calls = w.fake.chat_menu_calls(chat);
+        if calls.last().is_some_and(&want) {
+            return calls;
+        }
+        assert!(t.elapsed() < WAIT, "menu of {chat} never right: {calls:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn has(menu: &botapi::MenuCall, command: &str, description: &str) -> bool {
+    menu.as_ref()
+        .is_some_and(|m| m.iter().any(|(c, d)| c == command && d == description))
+}
+
+both_backends!(
+    an_english_speaker_reads_everything_in_english_beside_italian_speakers,
+    |db| async move {
+        let mut w = World::new(db).await;
+        let now = w.clock.now();
+        // An Italian installation: Giulia (operator) and Carla (coordinator) have no language
+        // of their own; Samira registers from a phone set to English; Ruth, a coordinator,
+        // chose English on the console.
+        let op = w.operator("Giulia Rossi", Some(600)).await;
+        let samira = w
+            .store()
+            .add_mediator(
+                &NewMediator {
+                    name: "Samira Haddad".into(),
+                    phone: None,
+                    email: None,
+                    telegram_id: None,
+                    gender: Some(Gender::F),
+                    languages: vec![LanguageCode::parse("ar").unwrap()],
+                    ambiti: vec![Ambito::parse("Dalmine").unwrap()],
+                    availability: None,
+                    share_phone: false,
+                },
+                now,
+            )
+            .await
+            .unwrap()
+            .id;
+        w.coordinator(620).await;
+        let ruth = w.coordinator(621).await;
+        w.store()
+            .set_language(
+                PersonKind::Coordinator,
+                ruth,
+                Some(connecting::config::Lang::En),
+            )
+            .await
+            .unwrap();
+        let code = w
+            .store()
+            .create_invite(PersonKind::Mediator, samira, now, chrono::Duration::days(7))
+            .await
+            .unwrap();
+        w.fake
+            .push_text_speaking(611, &format!("/start {code}"), "en-GB");
+        let r = w.reply(611).await;
+        assert!(r.text.contains("Welcome, Samira Haddad"), "{}", r.text);
+        assert_eq!(
+            w.store().mediator(samira).await.unwrap().language,
+            Some(connecting::config::Lang::En)
+        );
+        // Her menu: a mediator's commands, described in English.
+        let calls = menu_becomes(&w, 611, |m| has(m, "miei", "My upcoming jobs")).await;
+        let menu = calls.last().cloned().flatten().unwrap();
+        let names: Vec<&str> = menu.iter().map(|(c, _)| c.as_str()).collect();
+        assert!(
+            names.contains(&"lingua") && !names.contains(&"nuova"),
+            "{names:?}"
+        );
+        let r = w.say(611, "/aiuto").await;
+        assert!(r.text.contains("Offers arrive here"), "{}", r.text);
+        assert!(r.text.contains("/lingua"), "{}", r.text);
+
+        // Giulia writes in Italian and reads Italian.
+        let r = w
+            .say(
+                600,
+                "Serve una mediatrice di lingua araba per un colloquio il 12/03 alle 14.30, durata 2 ore, in presenza a Dalmine",
+            )
+            .await;
+        assert!(r.text.contains("Lingua: arabo"), "{}", r.text);
+        let r = w.press(&r, "Conferma").await;
+        let code = RequestCode::find_in(&r.text).unwrap();
+        // Samira's offer, in English.
+        let offer = w.reply(611).await;
+        assert!(offer.text.contains("New request"), "{}", offer.text);
+        assert!(offer.text.contains("Arabic"), "{}", offer.text);
+        assert!(
+            offer.text.contains("Friday 12 March, 14:30"),
+            "{}",
+            offer.text
+        );
+        assert_eq!(offer.labels(), vec!["Accept", "Can't"]);
+        w.fake.press(&offer, "Accept").unwrap();
+        let details = w
+            .fake
+            .wait_for(611, WAIT, |m| m.text.contains("is yours"))
+            .await
+            .expect("details");
+        assert!(details.text.contains(&code.to_string()), "{}", details.text);
+        assert!(details.text.contains("Contact:"), "{}", details.text);
+        // Giulia's confirmation, in Italian.
+        let confirmation = w.reply(600).await;
+        assert!(
+            confirmation.text.contains("Samira Haddad")
+                && confirmation.text.contains("venerdì 12 marzo"),
+            "{}",
+            confirmation.text
+        );
+
+        // Reminders come in English.
+        w.clock
+            .set(Utc.with_ymd_and_hms(2027, 3, 12, 11, 45, 0).unwrap());
+        let dispatcher = connecting::dispatch::engine::Dispatcher::new(
+            w.store().clone(),
+            Arc::new(w.clock.clone()),
+            Default::default(),
+            connecting::renderers::channels(),
+        );
+        dispatcher.run_due_timers().await.unwrap();
+        let reminder = w
+            .fake
+            .wait_for(611, WAIT, |m| m.text.contains("Reminder:"))
+            .await
+            .expect("reminder");
+        assert!(
+            reminder.text.contains(&code.to_string()),
+            "{}",
+            reminder.text
+        );
+
+        // An alert: a request nobody can take. Ruth reads it in English, Carla in Italian.
+        let r = w
+            .say(
+                600,
+                "Serve un mediatore urdu per un colloquio il 15/03 alle 10, durata 1 ora, in presenza a Dalmine",
+            )
+            .await;
+        w.press(&r, "Conferma").await;
+        let en = w
+            .fake
+            .wait_for(621, WAIT, |m| m.text.contains("no mediator available"))
+            .await;
+        assert!(en.is_some(), "{:?}", w.fake.sent_to(621));
+        let it = w
+            .fake
+            .wait_for(620, WAIT, |m| m.text.contains("nessun mediatore"))
+            .await;
+        assert!(it.is_some(), "{:?}", w.fake.sent_to(620));
+
+        // /lingua: Samira switches to Italian; the bot and her menu follow.
+        w.fake.push_text(611, "/lingua");
+        let r = w
+            .fake
+            .wait_for(611, WAIT, |m| m.text.contains("Which language"))
+            .await
+            .expect("the question, in English");
+        assert_eq!(r.labels(), vec!["Italiano", "English"]);
+        let r = w.press(&r, "Italiano").await;
+        assert!(r.text.contains("ti scrivo in italiano"), "{}", r.text);
+        menu_becomes(&w, 611, |m| has(m, "miei", "I miei prossimi incarichi")).await;
+        let r = w.say(611, "/aiuto").await;
+        assert!(r.text.contains("Qui ricevi le offerte"), "{}", r.text);
+        let _ = op;
+        w.stop().await;
+    }
+);
+
+both_backends!(menus_follow_a_role_change_and_a_removal, |db| async move {
+    let mut w = World::new(db).await;
+    let now = w.clock.now();
+    let op = w.operator("Giulia Rossi", None).await;
+    let code = w
+        .store()
+        .create_invite(PersonKind::Operator, op, now, chrono::Duration::days(7))
+        .await
+        .unwrap();
+    let r = w.say(640, &format!("/start {code}")).await;
+    assert!(r.text.contains("Giulia Rossi"), "{}", r.text);
+    // Registered: an operator's menu, in Italian (her Telegram says "it").
+    menu_becomes(&w, 640, |m| {
+        has(m, "nuova", "Nuova richiesta di mediazione")
+    })
+    .await;
+    // Strangers see /start only.
+    assert_eq!(
+        w.fake
+            .commands()
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect::<Vec<_>>(),
+        vec!["start".to_string()]
+    );
+    // Made coordinator (what `connecting coordinator add --telegram-id 640` does): the
+    // coordinator's menu, without the operator's /nuova.
+    w.store()
+        .add_coordinator(
+            &connecting::store::NewCoordinator {
+                name: "Giulia Rossi".into(),
+                telegram_id: Some(640),
+                email: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let mut tx = w.store().begin().await.unwrap();
+    connecting::app::menu::refresh(&mut tx, 640, connecting::config::Lang::It, now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let calls = menu_becomes(&w, 640, |m| has(m, "coda", "Coda delle richieste")).await;
+    let last = calls.last().cloned().flatten().unwrap();
+    assert!(!last.iter().any(|(c, _)| c == "nuova"), "{last:?}");
+    let r = w.say(640, "/aiuto").await;
+    assert!(r.text.contains("/coda"), "{}", r.text);
+
+    // A mediator removed (`connecting mediator remove`): her chat's menu is deleted, so
+    // she sees only /start, and the bot treats her as a stranger.
+    let m = w.mediator("Samira Haddad", 641).await;
+    let mut tx = w.store().begin().await.unwrap();
+    connecting::app::menu::refresh(&mut tx, 641, connecting::config::Lang::It, now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    menu_becomes(&w, 641, |m| has(m, "miei", "I miei prossimi incarichi")).await;
+    w.store().set_mediator_active(m, false).await.unwrap();
+    let mut tx = w.store().begin().await.unwrap();
+    connecting::app::menu::refresh(&mut tx, 641, connecting::config::Lang::It, now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let calls = menu_becomes(&w, 641, Option::is_none).await;
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let r = w.say(641, "/miei").await;
+    assert!(r.text.contains("codice di invito"), "{}", r.text);
+    w.stop().await;
+});
+
+both_backends!(
+    an_alert_worded_by_a_channel_reaches_each_coordinator_in_their_language,
+    |db| async move {
+        let mut w = World::new(db).await;
+        w.coordinator(650).await;
+        let ruth = w.coordinator(651).await;
+        w.store()
+            .set_language(
+                PersonKind::Coordinator,
+                ruth,
+                Some(connecting::config::Lang::En),
+            )
+            .await
+            .unwrap();
+        // Someone guesses invite codes: after five wrong ones the coordinators are alerted.
+        for i in 0..5 {
+            let r = w.say(652, &format!("/start WRONGCODE{i}")).await;
+            assert!(!r.text.is_empty());
+        }
+        let en = w
+            .fake
+            .wait_for(651, WAIT, |m| {
+                m.text.contains("Possible invite-code guessing")
+            })
+            .await;
+        assert!(en.is_some(), "{:?}", w.fake.sent_to(651));
+        let it = w
+            .fake
+            .wait_for(650, WAIT, |m| m.text.contains("Possibile tentativo"))
+            .await;
+        assert!(it.is_some(), "{:?}", w.fake.sent_to(650));
+        w.stop().await;
+    }
+);

@@ -205,6 +205,9 @@ _connecting() {
             connecting__subcmd__help__subcmd__mediator,list)
                 cmd="connecting__subcmd__help__subcmd__mediator__subcmd__list"
                 ;;
+            connecting__subcmd__help__subcmd__mediator,remove)
+                cmd="connecting__subcmd__help__subcmd__mediator__subcmd__remove"
+                ;;
             connecting__subcmd__help__subcmd__oauth2,login)
                 cmd="connecting__subcmd__help__subcmd__oauth2__subcmd__login"
                 ;;
@@ -216,6 +219,9 @@ _connecting() {
                 ;;
             connecting__subcmd__help__subcmd__operator,list)
                 cmd="connecting__subcmd__help__subcmd__operator__subcmd__list"
+                ;;
+            connecting__subcmd__help__subcmd__operator,remove)
+                cmd="connecting__subcmd__help__subcmd__operator__subcmd__remove"
                 ;;
             connecting__subcmd__help__subcmd__outbox,dead)
                 cmd="connecting__subcmd__help__subcmd__outbox__subcmd__dead"
@@ -268,6 +274,9 @@ _connecting() {
             connecting__subcmd__mediator,list)
                 cmd="connecting__subcmd__mediator__subcmd__list"
                 ;;
+            connecting__subcmd__mediator,remove)
+                cmd="connecting__subcmd__mediator__subcmd__remove"
+                ;;
             connecting__subcmd__mediator__subcmd__help,add)
                 cmd="connecting__subcmd__mediator__subcmd__help__subcmd__add"
                 ;;
@@ -279,6 +288,9 @@ _connecting() {
                 ;;
             connecting__subcmd__mediator__subcmd__help,list)
                 cmd="connecting__subcmd__mediator__subcmd__help__subcmd__list"
+                ;;
+            connecting__subcmd__mediator__subcmd__help,remove)
+                cmd="connecting__subcmd__mediator__subcmd__help__subcmd__remove"
                 ;;
             connecting__subcmd__oauth2,help)
                 cmd="connecting__subcmd__oauth2__subcmd__help"
@@ -304,6 +316,9 @@ _connecting() {
             connecting__subcmd__operator,list)
                 cmd="connecting__subcmd__operator__subcmd__list"
                 ;;
+            connecting__subcmd__operator,remove)
+                cmd="connecting__subcmd__operator__subcmd__remove"
+                ;;
             connecting__subcmd__operator__subcmd__help,add)
                 cmd="connecting__subcmd__operator__subcmd__help__subcmd__add"
                 ;;
@@ -315,6 +330,9 @@ _connecting() {
                 ;;
             connecting__subcmd__operator__subcmd__help,list)
                 cmd="connecting__subcmd__operator__subcmd__help__subcmd__list"
+                ;;
+            connecting__subcmd__operator__subcmd__help,remove)
+                cmd="connecting__subcmd__operator__subcmd__help__subcmd__remove"
                 ;;
             connecting__subcmd__outbox,dead)
                 cmd="connecting__subcmd__outbox__subcmd__dead"
@@ -585,7 +603,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__coordinator__subcmd__add)
-            opts="-h --name --telegram-id --email --config --json --log-format --help"
+            opts="-h --name --telegram-id --email --language --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -601,6 +619,10 @@ _connecting() {
                     ;;
                 --email)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --language)
+                    COMPREPLY=($(compgen -W "it en" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -977,7 +999,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__help__subcmd__mediator)
-            opts="add list import"
+            opts="add list import remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1019,6 +1041,20 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__help__subcmd__mediator__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__help__subcmd__mediator__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1075,7 +1111,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__help__subcmd__operator)
-            opts="add list import"
+            opts="add list import remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1117,6 +1153,20 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__help__subcmd__operator__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__help__subcmd__operator__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1537,7 +1587,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__mediator)
-            opts="-h --config --json --log-format --help add list import help"
+            opts="-h --config --json --log-format --help add list import remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1559,7 +1609,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__mediator__subcmd__add)
-            opts="-h --name --languages --ambiti --phone --telegram-id --email --gender --availability --share-phone --config --json --log-format --help"
+            opts="-h --name --languages --ambiti --phone --telegram-id --email --gender --availability --share-phone --language --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1597,6 +1647,10 @@ _connecting() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --language)
+                    COMPREPLY=($(compgen -W "it en" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1613,7 +1667,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__mediator__subcmd__help)
-            opts="add list import help"
+            opts="add list import remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1682,6 +1736,20 @@ _connecting() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        connecting__subcmd__mediator__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         connecting__subcmd__mediator__subcmd__import)
             opts="-h --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1711,6 +1779,32 @@ _connecting() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__mediator__subcmd__remove)
+            opts="-h --id --config --json --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1835,7 +1929,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__operator)
-            opts="-h --config --json --log-format --help add list import help"
+            opts="-h --config --json --log-format --help add list import remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1857,7 +1951,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__operator__subcmd__add)
-            opts="-h --name --email --ente --ambito --phone --telegram-id --config --json --log-format --help"
+            opts="-h --name --email --ente --ambito --phone --telegram-id --language --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1887,6 +1981,10 @@ _connecting() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --language)
+                    COMPREPLY=($(compgen -W "it en" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1903,7 +2001,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__operator__subcmd__help)
-            opts="add list import help"
+            opts="add list import remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1972,6 +2070,20 @@ _connecting() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        connecting__subcmd__operator__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         connecting__subcmd__operator__subcmd__import)
             opts="-h --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2001,6 +2113,32 @@ _connecting() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__operator__subcmd__remove)
+            opts="-h --id --config --json --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

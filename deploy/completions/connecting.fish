@@ -63,15 +63,16 @@ complete -c connecting -n "__fish_connecting_using_subcommand migrate" -l log-fo
 json\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand migrate" -l json -d 'Print JSON instead of tables'
 complete -c connecting -n "__fish_connecting_using_subcommand migrate" -s h -l help -d 'Print help'
-complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import help" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
-complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import help" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import remove help" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import remove help" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
 json\t''"
-complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import help" -l json -d 'Print JSON instead of tables'
-complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import help" -s h -l help -d 'Print help'
-complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import help" -f -a "add" -d 'Add a mediator'
-complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import help" -f -a "list" -d 'List mediators'
-complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import help" -f -a "import" -d 'Import mediators from a CSV file (header: name,languages,ambiti,phone,telegram_id,gender,availability,email)'
-complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import remove help" -l json -d 'Print JSON instead of tables'
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import remove help" -s h -l help -d 'Print help'
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import remove help" -f -a "add" -d 'Add a mediator'
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import remove help" -f -a "list" -d 'List mediators'
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import remove help" -f -a "import" -d 'Import mediators from a CSV file (header: name,languages,ambiti,phone,telegram_id,gender,availability,email,language)'
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import remove help" -f -a "remove" -d 'Remove a mediator from service (their history stays; their Telegram menu goes back to /start)'
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and not __fish_seen_subcommand_from add list import remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from add" -l name -r
 complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from add" -l languages -d 'Language codes, comma-separated (ar,fr,ary)' -r
 complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from add" -l ambiti -d 'Ambiti served, comma-separated (Dalmine,Seriate)' -r
@@ -81,6 +82,8 @@ complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fi
 complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from add" -l gender -r -f -a "f\t''
 m\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from add" -l availability -d 'Weekly availability, e.g. "lun-ven 08:00-18:00"; without it, available at any time' -r
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from add" -l language -d 'The language they read (it, en); without it, `[intake] language`' -r -f -a "it\t''
+en\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from add" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
 complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from add" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
 json\t''"
@@ -97,25 +100,35 @@ complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fi
 json\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from import" -l json -d 'Print JSON instead of tables'
 complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from remove" -l id -r
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from remove" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from remove" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
+json\t''"
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from remove" -l json -d 'Print JSON instead of tables'
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a mediator'
 complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from help" -f -a "list" -d 'List mediators'
-complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import mediators from a CSV file (header: name,languages,ambiti,phone,telegram_id,gender,availability,email)'
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import mediators from a CSV file (header: name,languages,ambiti,phone,telegram_id,gender,availability,email,language)'
+complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a mediator from service (their history stays; their Telegram menu goes back to /start)'
 complete -c connecting -n "__fish_connecting_using_subcommand mediator; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import help" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
-complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import help" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import remove help" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import remove help" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
 json\t''"
-complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import help" -l json -d 'Print JSON instead of tables'
-complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import help" -s h -l help -d 'Print help'
-complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import help" -f -a "add" -d 'Add an operator (social worker)'
-complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import help" -f -a "list" -d 'List operators'
-complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import help" -f -a "import" -d 'Import operators from a CSV file (header: name,email,ente,ambito,phone,telegram_id)'
-complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import remove help" -l json -d 'Print JSON instead of tables'
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import remove help" -s h -l help -d 'Print help'
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import remove help" -f -a "add" -d 'Add an operator (social worker)'
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import remove help" -f -a "list" -d 'List operators'
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import remove help" -f -a "import" -d 'Import operators from a CSV file (header: name,email,ente,ambito,phone,telegram_id,language)'
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import remove help" -f -a "remove" -d 'Remove an operator (their requests stay; their Telegram menu goes back to /start)'
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and not __fish_seen_subcommand_from add list import remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from add" -l name -r
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from add" -l email -r
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from add" -l ente -r
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from add" -l ambito -r
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from add" -l phone -r
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from add" -l telegram-id -r
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from add" -l language -d 'The language they read (it, en); without it, `[intake] language`' -r -f -a "it\t''
+en\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from add" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from add" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
 json\t''"
@@ -131,21 +144,30 @@ complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fi
 json\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from import" -l json -d 'Print JSON instead of tables'
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from remove" -l id -r
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from remove" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from remove" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
+json\t''"
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from remove" -l json -d 'Print JSON instead of tables'
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add an operator (social worker)'
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "list" -d 'List operators'
-complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import operators from a CSV file (header: name,email,ente,ambito,phone,telegram_id)'
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import operators from a CSV file (header: name,email,ente,ambito,phone,telegram_id,language)'
+complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove an operator (their requests stay; their Telegram menu goes back to /start)'
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
 json\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -l json -d 'Print JSON instead of tables'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -s h -l help -d 'Print help'
-complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -f -a "add" -d 'Add a coordinator'
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -f -a "add" -d 'Add a coordinator (a Telegram id already an operator\'s or a mediator\'s makes that account a coordinator\'s: its menu follows)'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -f -a "list" -d 'List coordinators'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from add" -l name -r
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from add" -l telegram-id -r
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from add" -l email -r
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from add" -l language -d 'The language they read (it, en); without it, `[intake] language`' -r -f -a "it\t''
+en\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from add" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from add" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
 json\t''"
@@ -156,7 +178,7 @@ complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and _
 json\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from list" -l json -d 'Print JSON instead of tables'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
-complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a coordinator'
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a coordinator (a Telegram id already an operator\'s or a mediator\'s makes that account a coordinator\'s: its menu follows)'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from help" -f -a "list" -d 'List coordinators'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand invite" -l id -d 'The person\'s id (see `connecting operator|mediator|coordinator list`)' -r
@@ -394,11 +416,13 @@ complete -c connecting -n "__fish_connecting_using_subcommand help; and not __fi
 complete -c connecting -n "__fish_connecting_using_subcommand help; and not __fish_seen_subcommand_from run migrate mediator operator coordinator invite request parse ingest quarantine inbound report outbox purge demo doctor oauth2 backup restore console completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from mediator" -f -a "add" -d 'Add a mediator'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from mediator" -f -a "list" -d 'List mediators'
-complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from mediator" -f -a "import" -d 'Import mediators from a CSV file (header: name,languages,ambiti,phone,telegram_id,gender,availability,email)'
+complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from mediator" -f -a "import" -d 'Import mediators from a CSV file (header: name,languages,ambiti,phone,telegram_id,gender,availability,email,language)'
+complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from mediator" -f -a "remove" -d 'Remove a mediator from service (their history stays; their Telegram menu goes back to /start)'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from operator" -f -a "add" -d 'Add an operator (social worker)'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from operator" -f -a "list" -d 'List operators'
-complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from operator" -f -a "import" -d 'Import operators from a CSV file (header: name,email,ente,ambito,phone,telegram_id)'
-complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from coordinator" -f -a "add" -d 'Add a coordinator'
+complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from operator" -f -a "import" -d 'Import operators from a CSV file (header: name,email,ente,ambito,phone,telegram_id,language)'
+complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from operator" -f -a "remove" -d 'Remove an operator (their requests stay; their Telegram menu goes back to /start)'
+complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from coordinator" -f -a "add" -d 'Add a coordinator (a Telegram id already an operator\'s or a mediator\'s makes that account a coordinator\'s: its menu follows)'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from coordinator" -f -a "list" -d 'List coordinators'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "list" -d 'List requests, newest first'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "show" -d 'Show one request with its history'

@@ -30,8 +30,17 @@ pub enum Alert {
         channel: &'static str,
         error: String,
     },
-    /// An alert a channel or the daemon words itself (in the configured language): `key`
-    /// names the cause.
+    /// An alert a channel or the daemon names by its prompts (`subject` and `text` are
+    /// prompt keys such as `daemon.alert_subject`, filled with `args`), so each coordinator
+    /// reads it in their own language: `key` names the cause.
+    Prompt {
+        key: String,
+        request_id: Option<i64>,
+        subject: String,
+        text: String,
+        args: Vec<(String, String)>,
+    },
+    /// An alert worded by its caller, as is (in the caller's language): `key` names the cause.
     Text {
         key: String,
         request_id: Option<i64>,
@@ -41,9 +50,12 @@ pub enum Alert {
 }
 
 impl Alert {
-    /// The cause's key, the subject and the text, in the core's language.
-    fn words(&self, core: &Core, now: DateTime<Utc>) -> (String, Option<i64>, String, String) {
-        let lang = core.settings.lang;
+    /// The cause's key, the subject and the text, in `lang` (an [`Alert::Text`] comes worded).
+    fn words(
+        &self,
+        lang: crate::config::Lang,
+        now: DateTime<Utc>,
+    ) -> (String, Option<i64>, String, String) {
         match self {
             Alert::Escalated { request, reason } => {
                 let code = request.code.to_string();
@@ -81,6 +93,22 @@ impl Alert {
                     ],
                 ),
             ),
+            Alert::Prompt {
+                key,
+                request_id,
+                subject,
+                text,
+                args,
+            } => {
+                let args: Vec<(&str, &str)> =
+                    args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                (
+                    key.clone(),
+                    *request_id,
+                    crate::prompts::t(lang, subject, &args),
+                    crate::prompts::t(lang, text, &args),
+                )
+            }
             Alert::Text {
                 key,
                 request_id,
@@ -128,6 +156,32 @@ pub async fn text(
     raise(core, tx, &alert, now).await
 }
 
+/// An alert named by its prompts (`subject`, `text`: full prompt keys, filled with `args`), as
+/// the service: each coordinator reads it in their own language.
+#[allow(clippy::too_many_arguments)]
+pub async fn prompt(
+    core: &Core,
+    tx: &mut Tx,
+    key: &str,
+    request_id: Option<i64>,
+    subject: &str,
+    text: &str,
+    args: &[(&str, &str)],
+    now: DateTime<Utc>,
+) -> crate::store::Result<Vec<Notice>> {
+    let alert = Alert::Prompt {
+        key: key.to_string(),
+        request_id,
+        subject: subject.to_string(),
+        text: text.to_string(),
+        args: args
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    raise(core, tx, &alert, now).await
+}
+
 /// [`raise`] for an identified actor (the service, a coordinator, the CLI).
 pub async fn raise_as(
     core: &Core,
@@ -137,14 +191,16 @@ pub async fn raise_as(
     now: DateTime<Utc>,
 ) -> Result<Vec<Notice>> {
     authorise(actor, Action::Dispatch, &RequestFacts::default())?;
-    let (key, request_id, subject, text) = alert.words(core, now);
     let mut out = Vec::new();
     for c in tx.all_coordinators().await? {
+        // Each coordinator reads the alert in their own language.
+        let (key, request_id, subject, text) =
+            alert.words(c.language.unwrap_or(core.settings.lang), now);
         let n = Notice::Alert {
             key: format!("{key}:coord:{}", c.id),
             request_id,
-            subject: subject.clone(),
-            text: text.clone(),
+            subject,
+            text,
             coordinator: c,
         };
         if notice::emit(core, tx, &n, now).await?.is_some() {

@@ -3,7 +3,9 @@
 //! caller's transaction the request becomes cancelled, the active assignment is closed and its
 //! mediator told, open offers are withdrawn, every pending timer (wave expiry, reminders, the
 //! "si è svolto?" question, the evaluation) is dropped, and less than
-//! `late_cancellation_hours` before the start the cancellation is marked late.
+//! `late_cancellation_hours` before the start the cancellation is marked late. When someone
+//! other than the requester cancels an assigned request, the requester is told too, with the
+//! invitation's `CANCEL`.
 
 use crate::domain::{AssignmentStatus, OfferState};
 use chrono::{DateTime, Duration, Utc};
@@ -92,9 +94,25 @@ async fn apply(
                 mediator: m.clone(),
                 assignment_id: a.id,
                 late,
+                to_requester: false,
             };
             notice::emit(core, tx, &n, now).await?;
             notices.push(n);
+            // Someone else cancelled it (a coordinator, the CLI, the service): the requester
+            // is told too, with the invitation's CANCEL. A requester who cancelled is answered
+            // on their own channel (the bot's reply, the email intake's, with its CANCEL).
+            if !matches!(actor, Actor::Operator { .. }) {
+                let n = Notice::Cancellation {
+                    request: req.clone(),
+                    mediator: m.clone(),
+                    assignment_id: a.id,
+                    late,
+                    to_requester: true,
+                };
+                if notice::emit(core, tx, &n, now).await?.is_some() {
+                    notices.push(n);
+                }
+            }
         }
     }
     for offer in tx

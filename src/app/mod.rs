@@ -25,6 +25,8 @@
 //! - [`delivery`]: what a delivered (or dead) message changes — the outbox only reports;
 //! - [`offers`]: withdrawing offers (shared by acceptance and cancellation);
 //! - [`matching`], [`language`]: who can go and in which order (pure);
+//! - [`menu`]: a registered person's Telegram menu, kept right after a change of role,
+//!   language or a removal (a row in the outbox);
 //! - [`notice`], [`sentence`], [`words`], [`texts`]: what to tell whom, and in which words.
 //!
 //! `dispatch::Dispatcher` is a thin facade that runs these in their own transaction for the
@@ -42,6 +44,7 @@ pub mod evaluation;
 pub mod follow_up;
 pub mod language;
 pub mod matching;
+pub mod menu;
 pub mod notice;
 pub mod offers;
 pub mod outcome;

@@ -74,12 +74,15 @@ pub enum Notice {
         assignment_id: i64,
         to_mediator: bool,
     },
-    /// To the assigned mediator: the appointment is cancelled (late: under the notice period).
+    /// To the assigned mediator: the appointment is cancelled (late: under the notice period);
+    /// or (`to_requester`) to the requester, when someone else (a coordinator, the CLI)
+    /// cancelled their assigned request. Both carry the invitation's `CANCEL`.
     Cancellation {
         request: Request,
         mediator: Mediator,
         assignment_id: i64,
         late: bool,
+        to_requester: bool,
     },
     Reminder {
         request: Request,
@@ -186,8 +189,13 @@ impl Notice {
             Notice::Cancellation {
                 request,
                 assignment_id,
+                to_requester,
                 ..
-            } => format!("cancel:{}:{assignment_id}", request.id),
+            } => format!(
+                "cancel:{}:{assignment_id}{}",
+                request.id,
+                if *to_requester { ":r" } else { "" }
+            ),
             Notice::Reminder { timer_id, .. } | Notice::OutcomeQuestion { timer_id, .. } => {
                 format!("timer:{timer_id}")
             }
@@ -203,7 +211,11 @@ impl Notice {
             Notice::Offer { mediator, .. }
             | Notice::Details { mediator, .. }
             | Notice::Withdrawal { mediator, .. }
-            | Notice::Cancellation { mediator, .. }
+            | Notice::Cancellation {
+                mediator,
+                to_requester: false,
+                ..
+            }
             | Notice::Reminder { mediator, .. }
             | Notice::OutcomeQuestion { mediator, .. } => Some(mediator),
             Notice::Changed {
@@ -212,6 +224,7 @@ impl Notice {
                 ..
             } => Some(mediator),
             Notice::Changed { .. }
+            | Notice::Cancellation { .. }
             | Notice::Confirmation { .. }
             | Notice::EvaluationQuestion { .. }
             | Notice::Acknowledgement { .. }
@@ -266,10 +279,16 @@ fn mediator_address(m: &Mediator) -> Option<Address> {
     })
 }
 
-/// The language a notice is written in: the configured one (people have no language of their
-/// own in the store yet).
-pub fn language_for(core: &Core, _notice: &Notice) -> Lang {
-    core.settings.lang
+/// The language a notice is written in: its recipient's own (a mediator's, a coordinator's,
+/// the requester's when they are a registered operator with one), else the configured one
+/// (`[intake] language`; a requester by email who is not a registered operator).
+pub fn language_for(core: &Core, notice: &Notice) -> Lang {
+    let own = match (notice.mediator(), notice) {
+        (Some(m), _) => m.language,
+        (None, Notice::Alert { coordinator, .. }) => coordinator.language,
+        (None, n) => n.request().and_then(|r| r.requester_language),
+    };
+    own.unwrap_or(core.settings.lang)
 }
 
 /// The Telegram channel's renderer of notices.
@@ -338,7 +357,40 @@ pub fn render(core: &Core, notice: &Notice) -> Option<Payload> {
     }
 }
 
-/// Writes `notice` to the outbox in `tx`; returns the row id (or `None`: nobody to send it to).
+/// The email copy of a notice carrying the assigned mediator's invitation (the details, a
+/// change, a cancellation), for a mediator who reads Telegram and also has an address: their
+/// calendar gets the event by email too. `None` for any other notice or mediator.
+pub fn email_copy(core: &Core, notice: &Notice) -> Option<(String, Payload)> {
+    let m = match notice {
+        Notice::Details { .. } | Notice::Changed { .. } | Notice::Cancellation { .. } => {
+            notice.mediator()?
+        }
+        _ => return None,
+    };
+    let to = m.email.as_deref().filter(|_| m.telegram_id.is_some())?;
+    let key = format!("{}:email", notice.key());
+    let host = crate::ics::Host {
+        domain: &core.settings.message_id_domain,
+        organizer: core.settings.organizer.as_ref(),
+    };
+    let payload = core.renderers.email.render(
+        language_for(core, notice),
+        EmailHeaders {
+            to,
+            in_reply_to: None,
+            key: &key,
+            host,
+            signature: core.settings.email_signature.as_deref(),
+        },
+        notice,
+    );
+    // Only worth a second message when it carries the invitation.
+    payload.calendar.as_ref()?;
+    Some((key, Payload::Email(payload)))
+}
+
+/// Writes `notice` to the outbox in `tx` (and its [`email_copy`], if any); returns the row id
+/// (or `None`: nobody to send it to).
 pub async fn emit(
     core: &Core,
     tx: &mut Tx,
@@ -352,9 +404,11 @@ pub async fn emit(
         Notice::Alert { request_id, .. } => *request_id,
         n => n.request().map(|r| r.id),
     };
-    Ok(Some(
-        tx.enqueue(&notice.key(), request_id, &payload, now).await?,
-    ))
+    let id = tx.enqueue(&notice.key(), request_id, &payload, now).await?;
+    if let Some((key, copy)) = email_copy(core, notice) {
+        tx.enqueue(&key, request_id, &copy, now).await?;
+    }
+    Ok(Some(id))
 }
 
 /// Writes every notice of a use case.

@@ -238,9 +238,9 @@ impl Kind {
     pub fn header(self) -> &'static str {
         match self {
             Kind::Mediators => {
-                "name,languages,ambiti,phone,telegram_id,gender,availability,email,share_phone"
+                "name,languages,ambiti,phone,telegram_id,gender,availability,email,share_phone,language"
             }
-            Kind::Operators => "name,email,ente,ambito,phone,telegram_id",
+            Kind::Operators => "name,email,ente,ambito,phone,telegram_id,language",
         }
     }
 
@@ -253,11 +253,25 @@ impl Kind {
     }
 }
 
-/// A person checked and ready to store.
+/// A person checked and ready to store, with the language they read (`None`: `[intake]
+/// language`).
 #[derive(Debug, Clone)]
 pub enum NewPerson {
-    Mediator(NewMediator),
-    Operator(NewOperator),
+    Mediator(NewMediator, Option<Lang>),
+    Operator(NewOperator, Option<Lang>),
+}
+
+/// The language a person reads, as written in a CSV cell, a form or `--language`: `it` or `en`
+/// (also `italiano`, `english`); empty: none.
+pub fn language(s: Option<&str>) -> Result<Option<Lang>, FieldError> {
+    match optional(s) {
+        None => Ok(None),
+        Some(v) => match v.to_lowercase().as_str() {
+            "it" | "italiano" | "italian" => Ok(Some(Lang::It)),
+            "en" | "english" | "inglese" => Ok(Some(Lang::En)),
+            _ => Err(invalid("language", &v, "it or en")),
+        },
+    }
 }
 
 /// Why a CSV file imports nothing.
@@ -383,7 +397,12 @@ pub fn read_csv(kind: Kind, bytes: &[u8]) -> Result<Vec<NewPerson>, CsvError> {
                 share_phone: cell("share_phone").is_some_and(|s| is_yes(&s)),
             }
             .check()
-            .map(NewPerson::Mediator),
+            .and_then(|m| {
+                Ok(NewPerson::Mediator(
+                    m,
+                    language(cell("language").as_deref())?,
+                ))
+            }),
             Kind::Operators => OperatorInput {
                 name: cell("name").unwrap_or_default(),
                 email: cell("email").unwrap_or_default(),
@@ -393,7 +412,12 @@ pub fn read_csv(kind: Kind, bytes: &[u8]) -> Result<Vec<NewPerson>, CsvError> {
                 telegram_id: cell("telegram_id"),
             }
             .check()
-            .map(NewPerson::Operator),
+            .and_then(|o| {
+                Ok(NewPerson::Operator(
+                    o,
+                    language(cell("language").as_deref())?,
+                ))
+            }),
         };
         match checked {
             Ok(p) => people.push(p),
@@ -416,18 +440,42 @@ fn may_manage(actor: &Actor) -> Result<()> {
     authorise(actor, Action::Manage, &RequestFacts::default())
 }
 
+/// Writes `person` inside `tx`, with their language, and queues their Telegram menu when an
+/// account is linked (`app::menu`); `default`: `[intake] language`.
+async fn insert(tx: &mut Tx, person: &NewPerson, default: Lang, now: DateTime<Utc>) -> Result<i64> {
+    let (kind, id, language, telegram_id) = match person {
+        NewPerson::Mediator(m, l) => (
+            PersonKind::Mediator,
+            tx.insert_mediator(m, now).await?,
+            *l,
+            m.telegram_id,
+        ),
+        NewPerson::Operator(o, l) => (
+            PersonKind::Operator,
+            tx.insert_operator(o, now).await?,
+            *l,
+            o.telegram_id,
+        ),
+    };
+    if language.is_some() {
+        tx.set_person_language(kind, id, language).await?;
+    }
+    if let Some(tg) = telegram_id {
+        super::menu::refresh(tx, tg, default, now).await?;
+    }
+    Ok(id)
+}
+
 /// `actor` adds `person` inside `tx`; returns the new id.
 pub async fn add(
     tx: &mut Tx,
     actor: &Actor,
     person: &NewPerson,
+    default: Lang,
     now: DateTime<Utc>,
 ) -> Result<i64> {
     may_manage(actor)?;
-    let id = match person {
-        NewPerson::Mediator(m) => tx.insert_mediator(m, now).await?,
-        NewPerson::Operator(o) => tx.insert_operator(o, now).await?,
-    };
+    let id = insert(tx, person, default, now).await?;
     tracing::info!(actor = %actor.audit_name(), person = id, "people: added");
     Ok(id)
 }
@@ -438,17 +486,33 @@ pub async fn import(
     tx: &mut Tx,
     actor: &Actor,
     people: &[NewPerson],
+    default: Lang,
     now: DateTime<Utc>,
 ) -> Result<usize> {
     may_manage(actor)?;
     for p in people {
-        match p {
-            NewPerson::Mediator(m) => tx.insert_mediator(m, now).await?,
-            NewPerson::Operator(o) => tx.insert_operator(o, now).await?,
-        };
+        insert(tx, p, default, now).await?;
     }
     tracing::info!(actor = %actor.audit_name(), count = people.len(), "people: imported");
     Ok(people.len())
+}
+
+/// The menus of the Telegram accounts a change touched: the one linked before (it may have
+/// lost its role) and the one linked now.
+async fn refresh_menus(
+    tx: &mut Tx,
+    before: Option<i64>,
+    after: Option<i64>,
+    default: Lang,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if let Some(old) = before.filter(|old| Some(*old) != after) {
+        super::menu::refresh(tx, old, default, now).await?;
+    }
+    if let Some(tg) = after {
+        super::menu::refresh(tx, tg, default, now).await?;
+    }
+    Ok(())
 }
 
 /// What may change of a mediator beyond their fields: a pause (no offers) and whether they
@@ -459,31 +523,39 @@ pub struct MediatorState {
     pub active: bool,
 }
 
-/// `actor` changes mediator `id` to `m` inside `tx`.
+/// `actor` changes mediator `id` to `m` inside `tx`; the menus follow (a deactivated mediator
+/// is left with `/start`).
 pub async fn update_mediator(
     tx: &mut Tx,
     actor: &Actor,
     id: i64,
     m: &NewMediator,
     state: MediatorState,
+    default: Lang,
+    now: DateTime<Utc>,
 ) -> Result<()> {
     may_manage(actor)?;
-    tx.update_mediator(id, m, state.paused, state.active)
+    let before = tx
+        .update_mediator(id, m, state.paused, state.active)
         .await?;
+    refresh_menus(tx, before, m.telegram_id, default, now).await?;
     tracing::info!(actor = %actor.audit_name(), mediator = id, "people: mediator changed");
     Ok(())
 }
 
-/// `actor` changes operator `id` to `o` inside `tx`.
+/// `actor` changes operator `id` to `o` inside `tx`; the menus follow.
 pub async fn update_operator(
     tx: &mut Tx,
     actor: &Actor,
     id: i64,
     o: &NewOperator,
     active: bool,
+    default: Lang,
+    now: DateTime<Utc>,
 ) -> Result<()> {
     may_manage(actor)?;
-    tx.update_operator(id, o, active).await?;
+    let before = tx.update_operator(id, o, active).await?;
+    refresh_menus(tx, before, o.telegram_id, default, now).await?;
     tracing::info!(actor = %actor.audit_name(), operator = id, "people: operator changed");
     Ok(())
 }

@@ -286,11 +286,16 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
             code_args(request),
             vec![],
         ),
-        Notice::Cancellation { request, late, .. } => s(
-            if *late {
-                "cancelled_mediator_late"
-            } else {
-                "cancelled_mediator"
+        Notice::Cancellation {
+            request,
+            late,
+            to_requester,
+            ..
+        } => s(
+            match (to_requester, late) {
+                (true, _) => "cancelled_requester",
+                (false, true) => "cancelled_mediator_late",
+                (false, false) => "cancelled_mediator",
             },
             vec![
                 ("code", request.code.to_string()),

@@ -21,8 +21,13 @@ pub enum MediatorCmd {
     Add(MediatorAdd),
     /// List mediators.
     List,
-    /// Import mediators from a CSV file (header: name,languages,ambiti,phone,telegram_id,gender,availability,email).
+    /// Import mediators from a CSV file (header: name,languages,ambiti,phone,telegram_id,gender,availability,email,language).
     Import { file: PathBuf },
+    /// Remove a mediator from service (their history stays; their Telegram menu goes back to /start).
+    Remove {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +54,9 @@ pub struct MediatorAdd {
     /// The mediator agrees that requesters get their phone number.
     #[arg(long)]
     pub share_phone: bool,
+    /// The language they read (it, en); without it, `[intake] language`.
+    #[arg(long, value_parser = ["it", "en"])]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,8 +65,13 @@ pub enum OperatorCmd {
     Add(OperatorAdd),
     /// List operators.
     List,
-    /// Import operators from a CSV file (header: name,email,ente,ambito,phone,telegram_id).
+    /// Import operators from a CSV file (header: name,email,ente,ambito,phone,telegram_id,language).
     Import { file: PathBuf },
+    /// Remove an operator (their requests stay; their Telegram menu goes back to /start).
+    Remove {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -75,11 +88,15 @@ pub struct OperatorAdd {
     pub phone: Option<String>,
     #[arg(long)]
     pub telegram_id: Option<i64>,
+    /// The language they read (it, en); without it, `[intake] language`.
+    #[arg(long, value_parser = ["it", "en"])]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum CoordinatorCmd {
-    /// Add a coordinator.
+    /// Add a coordinator (a Telegram id already an operator's or a mediator's makes that
+    /// account a coordinator's: its menu follows).
     Add {
         #[arg(long)]
         name: String,
@@ -87,6 +104,9 @@ pub enum CoordinatorCmd {
         telegram_id: Option<i64>,
         #[arg(long)]
         email: Option<String>,
+        /// The language they read (it, en); without it, `[intake] language`.
+        #[arg(long, value_parser = ["it", "en"])]
+        language: Option<String>,
     },
     /// List coordinators.
     List,
@@ -140,6 +160,45 @@ fn new_operator(a: OperatorAdd) -> anyhow::Result<NewOperator> {
         telegram_id: a.telegram_id.map(|i| i.to_string()),
     }
     .check()?)
+}
+
+/// A person's language as given (`--language`, the CSV's `language` column): `it` or `en`.
+fn language_of(s: Option<&str>, what: &str) -> anyhow::Result<Option<Lang>> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(code) => match code.to_ascii_lowercase().as_str() {
+            "it" => Ok(Some(Lang::It)),
+            "en" => Ok(Some(Lang::En)),
+            _ => bail!("{what} {code:?} is not a language we write in: it or en"),
+        },
+    }
+}
+
+/// Stores a new person's language, then queues their Telegram menu (their role's commands in
+/// their language) when they have an account linked.
+async fn settle(
+    store: &Store,
+    kind: PersonKind,
+    id: i64,
+    lang: Option<Lang>,
+    telegram_id: Option<i64>,
+    default: Lang,
+) -> anyhow::Result<()> {
+    if lang.is_some() {
+        store.set_language(kind, id, lang).await?;
+    }
+    if let Some(tg) = telegram_id {
+        refresh_menu(store, tg, default).await?;
+    }
+    Ok(())
+}
+
+/// Queues the menu of Telegram account `telegram_id` as who it is now (`app::menu`).
+async fn refresh_menu(store: &Store, telegram_id: i64, default: Lang) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    crate::app::menu::refresh(&mut tx, telegram_id, default, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 fn nonempty(s: String, what: &str) -> anyhow::Result<String> {
@@ -225,9 +284,20 @@ pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
     let lang = ctx.config.intake.language;
     match cmd {
         MediatorCmd::Add(a) => {
+            let language = language_of(a.language.as_deref(), "--language")?;
             let m = new_mediator(a)?;
             let store = ctx.store().await?;
             let saved = store.add_mediator(&m, Utc::now()).await?;
+            settle(
+                &store,
+                PersonKind::Mediator,
+                saved.id,
+                language,
+                saved.telegram_id,
+                lang,
+            )
+            .await?;
+            let saved = store.mediator(saved.id).await?;
             if ctx.json {
                 print_json(&saved)
             } else {
@@ -260,6 +330,15 @@ pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
             let n = import(&store, &file, lang, Kind::Mediators).await?;
             report_import(ctx, &file, n)
         }
+        MediatorCmd::Remove { id } => {
+            let store = ctx.store().await?;
+            let m = store.mediator(id).await?;
+            store.set_mediator_active(id, false).await?;
+            if let Some(tg) = m.telegram_id {
+                refresh_menu(&store, tg, lang).await?;
+            }
+            removed(ctx, "mediator", id, &m.name)
+        }
     }
 }
 
@@ -267,8 +346,20 @@ pub async fn operator(ctx: &Ctx, cmd: OperatorCmd) -> anyhow::Result<()> {
     let lang = ctx.config.intake.language;
     match cmd {
         OperatorCmd::Add(a) => {
+            let language = language_of(a.language.as_deref(), "--language")?;
             let o = new_operator(a)?;
-            let saved = ctx.store().await?.add_operator(&o, Utc::now()).await?;
+            let store = ctx.store().await?;
+            let saved = store.add_operator(&o, Utc::now()).await?;
+            settle(
+                &store,
+                PersonKind::Operator,
+                saved.id,
+                language,
+                saved.telegram_id,
+                lang,
+            )
+            .await?;
+            let saved = store.operator(saved.id).await?;
             if ctx.json {
                 print_json(&saved)
             } else {
@@ -301,7 +392,32 @@ pub async fn operator(ctx: &Ctx, cmd: OperatorCmd) -> anyhow::Result<()> {
             let n = import(&store, &file, lang, Kind::Operators).await?;
             report_import(ctx, &file, n)
         }
+        OperatorCmd::Remove { id } => {
+            let store = ctx.store().await?;
+            let o = store.operator(id).await?;
+            store.set_operator_active(id, false).await?;
+            if let Some(tg) = o.telegram_id {
+                refresh_menu(&store, tg, lang).await?;
+            }
+            removed(ctx, "operator", id, &o.name)
+        }
     }
+}
+
+/// What `remove` says: who is out of service.
+fn removed(ctx: &Ctx, kind: &str, id: i64, name: &str) -> anyhow::Result<()> {
+    if ctx.json {
+        return print_json(&serde_json::json!({ "kind": kind, "id": id, "active": false }));
+    }
+    println!(
+        "{}",
+        t(
+            ctx.config.intake.language,
+            &format!("cli.{kind}_removed"),
+            &[("id", &id.to_string()), ("name", name)]
+        )
+    );
+    Ok(())
 }
 
 /// Imports a CSV of `what` ("mediators" or "operators") into `store` (used by the demo).
@@ -326,19 +442,34 @@ pub async fn coordinator(ctx: &Ctx, cmd: CoordinatorCmd) -> anyhow::Result<()> {
             name,
             telegram_id,
             email,
+            language,
         } => {
-            vec![
-                store
-                    .add_coordinator(
-                        &NewCoordinator {
-                            name: nonempty(name, "--name")?,
-                            telegram_id,
-                            email,
-                        },
-                        Utc::now(),
-                    )
-                    .await?,
-            ]
+            let language = language_of(language.as_deref(), "--language")?;
+            let c = store
+                .add_coordinator(
+                    &NewCoordinator {
+                        name: nonempty(name, "--name")?,
+                        telegram_id,
+                        email,
+                    },
+                    Utc::now(),
+                )
+                .await?;
+            settle(
+                &store,
+                PersonKind::Coordinator,
+                c.id,
+                language,
+                c.telegram_id,
+                ctx.config.intake.language,
+            )
+            .await?;
+            store
+                .coordinators()
+                .await?
+                .into_iter()
+                .filter(|x| x.id == c.id)
+                .collect()
         }
         CoordinatorCmd::List => store.coordinators().await?,
     };
@@ -461,7 +592,7 @@ async fn import(
         anyhow!("{}", reasons.join("; "))
     })?;
     let mut tx = store.begin().await?;
-    let n = people::import(&mut tx, &Actor::Cli, &people, Utc::now()).await?;
+    let n = people::import(&mut tx, &Actor::Cli, &people, lang, Utc::now()).await?;
     tx.commit().await?;
     Ok(n)
 }

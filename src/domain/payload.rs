@@ -21,6 +21,22 @@ pub struct TelegramPayload {
     /// only to the mediator who got the job, never with an offer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calendar: Option<Calendar>,
+    /// Instead of a message: set this chat's command menu (`setMyCommands` with the chat's
+    /// scope) to a role's commands, or delete it (`deleteMyCommands`) when nobody is registered
+    /// there any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub menu: Option<Menu>,
+}
+
+/// A chat's command menu as it should be now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Menu {
+    /// The role whose commands it shows (`operator`, `mediator`, `coordinator`); `None`: the
+    /// chat's own menu is deleted and the default (only `/start`) shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<super::PersonKind>,
+    /// The language of the commands' descriptions (`it`, `en`).
+    pub lang: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

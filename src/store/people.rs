@@ -6,6 +6,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use super::{Result, Store, StoreError, from_ts, ts};
+use crate::domain::Lang;
 use crate::domain::{Ambito, Gender, LanguageCode, PersonKind};
 use crate::{with_pool, with_tx};
 
@@ -20,6 +21,8 @@ pub struct Operator {
     pub ambito: Ambito,
     pub telegram_id: Option<i64>,
     pub active: bool,
+    /// The language they read; `None`: `[intake] language`.
+    pub language: Option<Lang>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +51,8 @@ pub struct Mediator {
     pub share_phone: bool,
     pub active: bool,
     pub paused: bool,
+    /// The language they read; `None`: `[intake] language`.
+    pub language: Option<Lang>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +75,8 @@ pub struct Coordinator {
     pub name: String,
     pub telegram_id: Option<i64>,
     pub email: Option<String>,
+    /// The language they read; `None`: `[intake] language`.
+    pub language: Option<Lang>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +118,7 @@ struct OperatorRow {
     ambito: String,
     telegram_id: Option<i64>,
     active: bool,
+    language: Option<String>,
 }
 
 impl TryFrom<OperatorRow> for Operator {
@@ -125,6 +133,7 @@ impl TryFrom<OperatorRow> for Operator {
             ente: r.ente,
             telegram_id: r.telegram_id,
             active: r.active,
+            language: lang_of(r.language.as_deref()),
         })
     }
 }
@@ -143,6 +152,7 @@ pub(super) struct MediatorRow {
     share_phone: bool,
     active: bool,
     paused: bool,
+    language: Option<String>,
 }
 
 impl TryFrom<MediatorRow> for Mediator {
@@ -173,8 +183,14 @@ impl TryFrom<MediatorRow> for Mediator {
             share_phone: r.share_phone,
             active: r.active,
             paused: r.paused,
+            language: lang_of(r.language.as_deref()),
         })
     }
+}
+
+/// A person's stored language; an unknown one is read as none (the default), never an error.
+pub(super) fn lang_of(v: Option<&str>) -> Option<Lang> {
+    v.and_then(Lang::supported)
 }
 
 /// Writes of people inside the caller's transaction (`app::people`).
@@ -275,14 +291,52 @@ impl super::Tx {
         Ok(code)
     }
 
-    /// Changes mediator `id`'s fields, pause and activity.
+    /// Sets (or, with `None`, clears) the language person `person_id` reads.
+    pub async fn set_person_language(
+        &mut self,
+        kind: PersonKind,
+        person_id: i64,
+        lang: Option<Lang>,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET language = $1 WHERE id = $2",
+            person_table(kind)
+        );
+        with_tx!(self, c => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(lang.map(Lang::as_str))
+                .bind(person_id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The Telegram account linked to person `person_id` of `kind`, if any.
+    async fn telegram_of(&mut self, kind: PersonKind, person_id: i64) -> Result<Option<i64>> {
+        let sql = format!(
+            "SELECT telegram_id FROM {} WHERE id = $1",
+            person_table(kind)
+        );
+        let row: Option<(Option<i64>,)> = with_tx!(self, c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(person_id).fetch_optional(&mut *c).await?
+        });
+        match row {
+            Some((tg,)) => Ok(tg),
+            None => Err(StoreError::NotFound(format!("{kind} {person_id}"))),
+        }
+    }
+
+    /// Changes mediator `id`'s fields, pause and activity; returns the Telegram account that
+    /// was linked before.
     pub async fn update_mediator(
         &mut self,
         id: i64,
         m: &NewMediator,
         paused: bool,
         active: bool,
-    ) -> Result<()> {
+    ) -> Result<Option<i64>> {
+        let before = self.telegram_of(PersonKind::Mediator, id).await?;
         let (languages, ambiti) = mediator_lists(m);
         let n = with_tx!(self, c => {
             sqlx::query(
@@ -311,11 +365,18 @@ impl super::Tx {
         if n == 0 {
             return Err(StoreError::NotFound(format!("mediator {id}")));
         }
-        Ok(())
+        Ok(before)
     }
 
-    /// Changes operator `id`'s fields and activity.
-    pub async fn update_operator(&mut self, id: i64, o: &NewOperator, active: bool) -> Result<()> {
+    /// Changes operator `id`'s fields and activity; returns the Telegram account that was
+    /// linked before.
+    pub async fn update_operator(
+        &mut self,
+        id: i64,
+        o: &NewOperator,
+        active: bool,
+    ) -> Result<Option<i64>> {
+        let before = self.telegram_of(PersonKind::Operator, id).await?;
         let email = o
             .email
             .as_deref()
@@ -342,7 +403,7 @@ impl super::Tx {
         if n == 0 {
             return Err(StoreError::NotFound(format!("operator {id}")));
         }
-        Ok(())
+        Ok(before)
     }
 }
 
@@ -367,8 +428,8 @@ fn split_list(s: &str, sep: char) -> impl Iterator<Item = &str> {
     s.split(sep).map(str::trim).filter(|x| !x.is_empty())
 }
 
-const OPERATOR_COLS: &str = "id, name, email, phone, ente, ambito, telegram_id, active";
-pub(super) const MEDIATOR_COLS: &str = "id, name, phone, email, telegram_id, gender, languages, ambiti, availability, share_phone, active, paused";
+const OPERATOR_COLS: &str = "id, name, email, phone, ente, ambito, telegram_id, active, language";
+pub(super) const MEDIATOR_COLS: &str = "id, name, phone, email, telegram_id, gender, languages, ambiti, availability, share_phone, active, paused, language";
 
 impl Store {
     pub async fn add_operator(&self, op: &NewOperator, now: DateTime<Utc>) -> Result<Operator> {
@@ -474,6 +535,18 @@ impl Store {
         Ok(())
     }
 
+    /// Activates or deactivates (removes without deleting their requests) an operator.
+    pub async fn set_operator_active(&self, id: i64, active: bool) -> Result<()> {
+        let n = with_pool!(self, p => {
+            sqlx::query("UPDATE operators SET active = $1 WHERE id = $2")
+                .bind(active).bind(id).execute(p).await?.rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("operator {id}")));
+        }
+        Ok(())
+    }
+
     pub async fn add_coordinator(
         &self,
         c: &NewCoordinator,
@@ -505,20 +578,10 @@ impl Store {
     }
 
     pub async fn coordinators(&self) -> Result<Vec<Coordinator>> {
-        let rows: Vec<(i64, String, Option<i64>, Option<String>)> = with_pool!(self, p => {
-            sqlx::query_as("SELECT id, name, telegram_id, email FROM coordinators ORDER BY id")
-                .fetch_all(p)
-                .await?
+        let rows: Vec<CoordinatorRow> = with_pool!(self, p => {
+            sqlx::query_as(COORDINATOR_SQL).fetch_all(p).await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, telegram_id, email)| Coordinator {
-                id,
-                name,
-                telegram_id,
-                email,
-            })
-            .collect())
+        Ok(rows.into_iter().map(coordinator_of).collect())
     }
 
     pub async fn coordinator_by_telegram(&self, telegram_id: i64) -> Result<Option<Coordinator>> {
@@ -615,6 +678,31 @@ impl Store {
         Ok(Redeemed { kind, person_id })
     }
 
+    /// Sets (or, with `None`, clears) the language a person reads.
+    pub async fn set_language(
+        &self,
+        kind: PersonKind,
+        person_id: i64,
+        lang: Option<Lang>,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET language = $1 WHERE id = $2",
+            person_table(kind)
+        );
+        let n = with_pool!(self, p => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(lang.map(Lang::as_str))
+                .bind(person_id)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("{kind} {person_id}")));
+        }
+        Ok(())
+    }
+
     /// Invites still valid for a person (for `invite` listings and tests).
     pub async fn invite_expiry(&self, code: &str) -> Result<Option<DateTime<Utc>>> {
         let e: Option<i64> = with_pool!(self, p => {
@@ -627,7 +715,56 @@ impl Store {
     }
 }
 
-fn person_table(kind: PersonKind) -> &'static str {
+impl super::Tx {
+    /// Who the Telegram account `telegram_id` is now, as the bot decides it (a coordinator
+    /// first, then an active mediator, then an active operator), with their language; `None`:
+    /// nobody (a stranger).
+    pub async fn role_of_telegram(
+        &mut self,
+        telegram_id: i64,
+    ) -> Result<Option<(PersonKind, Option<Lang>)>> {
+        for (kind, active_only) in [
+            (PersonKind::Coordinator, false),
+            (PersonKind::Mediator, true),
+            (PersonKind::Operator, true),
+        ] {
+            let sql = format!(
+                "SELECT language FROM {} WHERE telegram_id = $1{}",
+                person_table(kind),
+                if active_only { " AND active = $2" } else { "" }
+            );
+            let row: Option<(Option<String>,)> = with_tx!(self, c => {
+                let q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(telegram_id);
+                let q = if active_only { q.bind(true) } else { q };
+                q.fetch_optional(&mut *c).await?
+            });
+            if let Some((language,)) = row {
+                return Ok(Some((kind, lang_of(language.as_deref()))));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A coordinator's row: id, name, Telegram id, email, language.
+pub(super) type CoordinatorRow = (i64, String, Option<i64>, Option<String>, Option<String>);
+
+pub(super) const COORDINATOR_SQL: &str =
+    "SELECT id, name, telegram_id, email, language FROM coordinators ORDER BY id";
+
+pub(super) fn coordinator_of(
+    (id, name, telegram_id, email, language): CoordinatorRow,
+) -> Coordinator {
+    Coordinator {
+        id,
+        name,
+        telegram_id,
+        email,
+        language: lang_of(language.as_deref()),
+    }
+}
+
+pub(super) fn person_table(kind: PersonKind) -> &'static str {
     match kind {
         PersonKind::Operator => "operators",
         PersonKind::Mediator => "mediators",

@@ -52,6 +52,10 @@ pub struct Request {
     pub assigned_at: Option<DateTime<Utc>>,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The language of the requester when they are a registered operator with one (read
+    /// from `operators`); `None`: `[intake] language`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester_language: Option<crate::domain::Lang>,
 }
 
 /// What a channel knows when it creates a request. Absent fields stay NULL.
@@ -150,6 +154,7 @@ pub(super) struct RequestRow {
     assigned_at: Option<i64>,
     confirmed_at: Option<i64>,
     closed_at: Option<i64>,
+    requester_language: Option<String>,
 }
 
 pub(crate) const REQUEST_COLS: &str = "id, code, status, channel, operator_id, requester_name, \
@@ -157,7 +162,8 @@ pub(crate) const REQUEST_COLS: &str = "id, code, status, channel, operator_id, r
     modality, date, start_time, duration_minutes, starts_at, ends_at, deadline, comune, \
     comune_istat, address, urgent, mediator_gender, case_ref, notes, missing, draft, \
     assigned_mediator_id, late_cancellation, source_message_id, subject, created_at, updated_at, \
-    queued_at, assigned_at, confirmed_at, closed_at";
+    queued_at, assigned_at, confirmed_at, closed_at, \
+    (SELECT o.language FROM operators o WHERE o.id = requests.operator_id) AS requester_language";
 
 fn parse_opt<T: std::str::FromStr>(v: Option<String>, what: &str) -> Result<Option<T>>
 where
@@ -225,6 +231,7 @@ impl TryFrom<RequestRow> for Request {
             assigned_at: r.assigned_at.map(from_ts),
             confirmed_at: r.confirmed_at.map(from_ts),
             closed_at: r.closed_at.map(from_ts),
+            requester_language: super::people::lang_of(r.requester_language.as_deref()),
         })
     }
 }

@@ -54,19 +54,14 @@ impl Tx {
 
     /// Every coordinator, read inside this transaction.
     pub async fn all_coordinators(&mut self) -> Result<Vec<Coordinator>> {
-        let rows: Vec<(i64, String, Option<i64>, Option<String>)> = with_tx!(self, c => {
-            sqlx::query_as("SELECT id, name, telegram_id, email FROM coordinators ORDER BY id")
+        let rows: Vec<super::people::CoordinatorRow> = with_tx!(self, c => {
+            sqlx::query_as(super::people::COORDINATOR_SQL)
                 .fetch_all(&mut *c)
                 .await?
         });
         Ok(rows
             .into_iter()
-            .map(|(id, name, telegram_id, email)| Coordinator {
-                id,
-                name,
-                telegram_id,
-                email,
-            })
+            .map(super::people::coordinator_of)
             .collect())
     }
 

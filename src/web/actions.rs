@@ -6,7 +6,8 @@
 //! missing), kept in the corrections table, and `app::change` when an assigned appointment moved; held mail: `app::review`, as the bot and the CLI;
 //! an operator's new request: `extract::extract` read back as a summary to confirm, then
 //! `intake::fields_from_draft`, `intake::initial_status` and the core's `app::create::from_draft`,
-//! as the bot's [Conferma] does). The console never sets a status itself.
+//! as the bot's [Conferma] does; a person's language, with their Telegram menu: `app::menu`).
+//! The console never sets a status itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -419,6 +420,58 @@ pub(super) async fn retry_dead(
         "not_dead"
     };
     Ok(Redirect::to(&format!("/operations?outcome={outcome}")).into_response())
+}
+
+/// `POST /people/KIND/ID/language` (`csrf`, `language`: `it`, `en`, or empty for
+/// `[intake] language`): a coordinator sets the language a person reads; their Telegram menu
+/// follows (`app::menu`).
+pub(super) async fn set_language(
+    State(st): State<Arc<WebState>>,
+    Path((kind, id)): Path<(String, i64)>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let s = posted(&st, &headers, &form).await?;
+    if !s.viewer.is_coordinator() {
+        return Err(Refused::NotFound(s.lang));
+    }
+    let Ok(kind) = kind.parse::<crate::domain::PersonKind>() else {
+        return Err(Refused::NotFound(s.lang));
+    };
+    let lang = match form.get("language").map(|l| l.trim()).unwrap_or_default() {
+        "" => None,
+        code => match crate::config::Lang::supported(code) {
+            Some(l) => Some(l),
+            None => return Ok(Redirect::to("/people?outcome=language_bad").into_response()),
+        },
+    };
+    let telegram_id = match kind {
+        crate::domain::PersonKind::Operator => {
+            st.store.operator(id).await.ok().map(|o| o.telegram_id)
+        }
+        crate::domain::PersonKind::Mediator => {
+            st.store.mediator(id).await.ok().map(|m| m.telegram_id)
+        }
+        crate::domain::PersonKind::Coordinator => st
+            .store
+            .coordinators()
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .map(|c| c.telegram_id),
+    };
+    let Some(telegram_id) = telegram_id else {
+        return Err(Refused::NotFound(s.lang));
+    };
+    st.store.set_language(kind, id, lang).await?;
+    if let Some(tg) = telegram_id {
+        let now = st.clock.now();
+        let mut tx = st.store.begin().await?;
+        crate::app::menu::refresh(&mut tx, tg, st.lang, now).await?;
+        tx.commit().await?;
+    }
+    tracing::info!(kind = kind.as_str(), id, "console: language set");
+    Ok(Redirect::to("/people?outcome=language_set").into_response())
 }
 
 /// `POST /operations/quarantine/ID/retry` (`csrf`): a coordinator has a quarantined email read

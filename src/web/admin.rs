@@ -1,6 +1,6 @@
 //! The coordinators' other pages: `/people` (mediators with their languages, Ambiti, hours this
 //! month and offers accepted, availability, pause, gender, phone sharing; operators;
-//! coordinators), `/operations` (the channels' health as `/healthz` sees it, the outbox backlog,
+//! coordinators; each person's own language with a select to change it), `/operations` (the channels' health as `/healthz` sees it, the outbox backlog,
 //! dead letters with retry, email kept in quarantine with retry) and `/calendar` (a week or a
 //! day, one row per mediator, the requests still without one, overlapping jobs of one mediator
 //! marked, travel buffer included). Coordinators only.
@@ -35,7 +35,12 @@ pub(super) async fn people(
     let lang = s.lang;
     let outcome = q
         .get("outcome")
-        .filter(|o| matches!(o.as_str(), "added" | "saved" | "imported"))
+        .filter(|o| {
+            matches!(
+                o.as_str(),
+                "added" | "saved" | "imported" | "language_set" | "language_bad"
+            )
+        })
         .map(|o| {
             let count = q
                 .get("count")
@@ -75,6 +80,7 @@ pub(super) async fn people(
                     th scope="col" { (tr(lang, "on_telegram")) }
                     th scope="col" { (tr(lang, "hours_month")) }
                     th scope="col" { (tr(lang, "acceptance")) }
+                    th scope="col" { (tr(lang, "person_language")) }
                 } }
                 tbody { @for m in &mediators { tr {
                     th scope="row" { a href={ "/people/mediators/" (m.id) } title=(tr(lang, "edit")) { (m.name) } @if !m.active { " (" (tr(lang, "inactive")) ")" } }
@@ -91,6 +97,7 @@ pub(super) async fn people(
                         Some(p) => { (p) "% (" (month.offers_accepted) "/" (month.offers_answered) ")" },
                         None => { (tr(lang, "acceptance_none")) },
                     } }
+                    td data-label=(tr(lang, "person_language")) { (language_form(&s, "mediator", m.id, m.language)) }
                 } } }
             } }
         }
@@ -103,6 +110,7 @@ pub(super) async fn people(
                     th scope="col" { (tr(lang, "col_ambito")) }
                     th scope="col" { (tr(lang, "email")) }
                     th scope="col" { (tr(lang, "on_telegram")) }
+                    th scope="col" { (tr(lang, "person_language")) }
                 } }
                 tbody { @for o in &operators { tr {
                     th scope="row" { a href={ "/people/operators/" (o.id) } title=(tr(lang, "edit")) { (o.name) } @if !o.active { " (" (tr(lang, "inactive")) ")" } }
@@ -110,19 +118,45 @@ pub(super) async fn people(
                     td { (o.ambito.name()) }
                     td { (o.email.clone().unwrap_or_else(|| "—".into())) }
                     td { (yes_no(o.telegram_id.is_some())) }
+                    td data-label=(tr(lang, "person_language")) { (language_form(&s, "operator", o.id, o.language)) }
                 } } }
             } }
         }
         section aria-labelledby="h-coordinators" {
             h2 #h-coordinators { (tr(lang, "coordinators")) }
             ul { @for c in &coordinators { li {
-                (c.name) " "
+                (c.name) " " (language_form(&s, "coordinator", c.id, c.language))
                 @if c.telegram_id.is_none() { (super::people::invite_form(&s, "coordinators", c.id)) }
             } } }
         }
         (super::people::import_form(&s))
     };
     Ok(layout(&s, &tr(lang, "people_title"), "/people", body).into_response())
+}
+
+/// The select of one person's language (`language`: `it`, `en`, or empty for the default),
+/// posted to `/people/KIND/ID/language`.
+fn language_form(
+    s: &Session,
+    kind: &str,
+    id: i64,
+    current: Option<crate::config::Lang>,
+) -> maud::Markup {
+    let lang = s.lang;
+    let chosen = current.map(|l| l.as_str()).unwrap_or_default();
+    let label = format!("{}: {}", tr(lang, "person_language"), id);
+    html! {
+        form.inline method="post" action={ "/people/" (kind) "/" (id) "/language" } {
+            input type="hidden" name="csrf" value=(s.csrf);
+            select name="language" aria-label=(label) {
+                @for (code, key) in [("", "language_default"), ("it", "language_it"), ("en", "language_en")] {
+                    option value=(code) selected[code == chosen] { (tr(lang, key)) }
+                }
+            }
+            " "
+            button.secondary type="submit" { (tr(lang, "language_save")) }
+        }
+    }
 }
 
 /// `GET /operations`.

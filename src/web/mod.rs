@@ -193,6 +193,7 @@ pub fn router(state: WebState) -> Router {
         .route("/people/import", post(people::import))
         .route("/people/template/{file}", get(people::template))
         .route("/people/{kind}/{id}/invite", post(people::invite))
+        .route("/people/{kind}/{id}/language", post(actions::set_language))
         .route("/calendar", get(admin::calendar))
         .route("/operations", get(admin::operations))
         .route("/operations/outbox/{id}/retry", post(actions::retry_dead))
@@ -254,10 +255,15 @@ fn csrf_of(session_token: &str) -> String {
 }
 
 fn lang_of(st: &WebState, headers: &HeaderMap) -> Lang {
+    chosen_lang(headers).unwrap_or(st.lang)
+}
+
+/// The language chosen in this browser (the `/lang/...` link), if any.
+fn chosen_lang(headers: &HeaderMap) -> Option<Lang> {
     match cookie(headers, LANG_COOKIE) {
-        Some("en") => Lang::En,
-        Some("it") => Lang::It,
-        _ => st.lang,
+        Some("en") => Some(Lang::En),
+        Some("it") => Some(Lang::It),
+        _ => None,
     }
 }
 
@@ -353,6 +359,12 @@ async fn session_of(st: &WebState, headers: &HeaderMap, touch: bool) -> Result<S
             Err(e) => return Err(e.into()),
         },
     };
+    // The browser's choice, else the person's own language, else the installation's.
+    let own = match &viewer {
+        Viewer::Coordinator(c) => c.language,
+        Viewer::Operator(o) => o.language,
+    };
+    let lang = chosen_lang(headers).or(own).unwrap_or(lang);
     Ok(Session {
         viewer,
         csrf: csrf_of(token),

@@ -370,7 +370,7 @@ async fn save_mediator(
     let now = st.clock.now();
     let mut tx = st.store.begin().await?;
     let done = match id {
-        None => people::add(&mut tx, &actor, &NewPerson::Mediator(m), now)
+        None => people::add(&mut tx, &actor, &NewPerson::Mediator(m, None), st.lang, now)
             .await
             .map(|_| ()),
         Some(id) => {
@@ -378,7 +378,7 @@ async fn save_mediator(
                 paused: f.paused,
                 active: f.active,
             };
-            people::update_mediator(&mut tx, &actor, id, &m, state).await
+            people::update_mediator(&mut tx, &actor, id, &m, state, st.lang, now).await
         }
     };
     match done {
@@ -462,10 +462,10 @@ async fn save_operator(
     let now = st.clock.now();
     let mut tx = st.store.begin().await?;
     let done = match id {
-        None => people::add(&mut tx, &actor, &NewPerson::Operator(o), now)
+        None => people::add(&mut tx, &actor, &NewPerson::Operator(o, None), st.lang, now)
             .await
             .map(|_| ()),
-        Some(id) => people::update_operator(&mut tx, &actor, id, &o, f.active).await,
+        Some(id) => people::update_operator(&mut tx, &actor, id, &o, f.active, st.lang, now).await,
     };
     match done {
         Ok(()) => {
@@ -600,7 +600,9 @@ pub(super) async fn import(
             Err(e) => e.words(lang),
             Ok(rows) => {
                 let mut tx = st.store.begin().await?;
-                match people::import(&mut tx, &s.viewer.actor(), &rows, st.clock.now()).await {
+                match people::import(&mut tx, &s.viewer.actor(), &rows, st.lang, st.clock.now())
+                    .await
+                {
                     Ok(n) => {
                         tx.commit().await?;
                         tracing::info!(count = n, "console: people imported");

@@ -102,6 +102,9 @@ pub struct Injected {
     pub retry_after: Option<u64>,
 }
 
+/// One call on a chat's menu: `Some(commands)` for setMyCommands, `None` for deleteMyCommands.
+pub type MenuCall = Option<Vec<(String, String)>>;
+
 #[derive(Default)]
 struct Inner {
     token: String,
@@ -120,6 +123,9 @@ struct Inner {
     commands: Vec<(String, String)>,
     /// Menus set for one chat (`BotCommandScopeChat`), by chat id.
     chat_commands: HashMap<i64, Vec<(String, String)>>,
+    /// Every call on one chat's menu, in order: `Some(commands)` for setMyCommands, `None`
+    /// for deleteMyCommands.
+    chat_menu_calls: HashMap<i64, Vec<MenuCall>>,
     webhook: Option<(String, Option<String>)>,
     inject: HashMap<String, VecDeque<Injected>>,
     confirmed_offset: i64,
@@ -337,12 +343,25 @@ impl FakeBotApi {
             .0
     }
 
+    /// A private text message from a user whose Telegram is set to `language_code` (the
+    /// others' is "it").
+    pub fn push_text_speaking(&self, user_id: i64, text: &str, language_code: &str) -> i64 {
+        let mut from = user_json(user_id);
+        from["language_code"] = json!(language_code);
+        self.push_text_from(from, private_chat_json(user_id), text)
+            .0
+    }
+
     /// A text message from `user_id` in `chat`: (update_id, message_id).
     fn push_text_in(&self, user_id: i64, chat: Value, text: &str) -> (i64, i64) {
+        self.push_text_from(user_json(user_id), chat, text)
+    }
+
+    fn push_text_from(&self, from: Value, chat: Value, text: &str) -> (i64, i64) {
         let mid = self.next_user_message_id();
         let mut msg = json!({
             "message_id": mid,
-            "from": user_json(user_id),
+            "from": from,
             "chat": chat,
             "date": now_secs(),
             "text": text,
@@ -508,6 +527,17 @@ impl FakeBotApi {
     /// The menu set for one chat, if any (`scope: {type: chat}`).
     pub fn chat_commands(&self, chat_id: i64) -> Option<Vec<(String, String)>> {
         self.shared.lock().chat_commands.get(&chat_id).cloned()
+    }
+
+    /// Every setMyCommands (`Some`) and deleteMyCommands (`None`) the bot made for one chat,
+    /// in order.
+    pub fn chat_menu_calls(&self, chat_id: i64) -> Vec<MenuCall> {
+        self.shared
+            .lock()
+            .chat_menu_calls
+            .get(&chat_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn webhook(&self) -> Option<(String, Option<String>)> {
@@ -722,7 +752,7 @@ async fn handle(
             ok(json!(true))
         }
         "setmycommands" => {
-            let cmds = p["commands"]
+            let cmds: Vec<(String, String)> = p["commands"]
                 .as_array()
                 .map(|a| {
                     a.iter()
@@ -739,9 +769,25 @@ async fn handle(
             let mut g = shared.lock();
             match (scope["type"].as_str(), scope["chat_id"].as_i64()) {
                 (Some("chat"), Some(chat)) => {
+                    g.chat_menu_calls
+                        .entry(chat)
+                        .or_default()
+                        .push(Some(cmds.clone()));
                     g.chat_commands.insert(chat, cmds);
                 }
                 _ => g.commands = cmds,
+            }
+            ok(json!(true))
+        }
+        "deletemycommands" => {
+            let scope = &p["scope"];
+            let mut g = shared.lock();
+            match (scope["type"].as_str(), scope["chat_id"].as_i64()) {
+                (Some("chat"), Some(chat)) => {
+                    g.chat_menu_calls.entry(chat).or_default().push(None);
+                    g.chat_commands.remove(&chat);
+                }
+                _ => g.commands.clear(),
             }
             ok(json!(true))
         }

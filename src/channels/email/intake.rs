@@ -175,6 +175,7 @@ impl From<crate::app::AppError> for IntakeError {
 }
 
 /// The pipeline, shared by the IMAP poller (as its [`MessageSink`]) and `ingest`.
+#[derive(Clone)]
 pub struct Intake {
     store: Store,
     cfg: IntakeConfig,
@@ -871,6 +872,29 @@ impl Intake {
         let key = self.mark_key().await?;
         let reading = self.read(raw, email, &key);
         let standing = self.standing(&reading).await?;
+        // A registered operator with a language of their own is answered in it.
+        let speaking;
+        let this = match standing.operator().and_then(|o| o.language) {
+            Some(l) if l.as_str() != self.cfg.lang => {
+                let mut other = self.clone();
+                other.cfg.lang = l.as_str().to_string();
+                speaking = other;
+                &speaking
+            }
+            _ => self,
+        };
+        this.accept_as(raw, reading, standing, target, now).await
+    }
+
+    /// [`Self::accept`] once the sender's standing (and so the language of the answers) is known.
+    async fn accept_as(
+        &self,
+        raw: &[u8],
+        reading: Reading,
+        standing: Standing,
+        target: Target,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, IntakeError> {
         let mut tx = self.begin(&target, now).await?;
         let (class, request) = self.find_request(&mut tx, reading.class.clone()).await?;
         let verdict = self.decide(&reading, &standing, &class, request.as_ref());
@@ -1432,8 +1456,8 @@ impl Intake {
             .await
     }
 
-    /// Alerts every coordinator (once per `key`) with the prompt `text_key` in the intake's
-    /// language.
+    /// Alerts every coordinator (once per `key`) with the prompt `email.<text_key>`, each in
+    /// their language.
     async fn alert(
         &self,
         tx: &mut Tx,
@@ -1443,9 +1467,18 @@ impl Intake {
         args: &[(&str, &str)],
         now: DateTime<Utc>,
     ) -> Result<(), IntakeError> {
-        let text = replies::text(&self.cfg.lang, text_key, args);
-        let subject = replies::text(&self.cfg.lang, "alert_subject", &[]);
-        crate::app::alert::text(&self.core(), tx, key, request_id, &subject, &text, now).await?;
+        // Each coordinator reads it in their own language.
+        crate::app::alert::prompt(
+            &self.core(),
+            tx,
+            key,
+            request_id,
+            "email.alert_subject",
+            &format!("email.{text_key}"),
+            args,
+            now,
+        )
+        .await?;
         Ok(())
     }
 

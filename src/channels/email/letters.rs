@@ -203,6 +203,7 @@ mod tests {
             assigned_at: None,
             confirmed_at: None,
             closed_at: None,
+            requester_language: None,
         }
     }
 
@@ -220,6 +221,7 @@ mod tests {
             share_phone,
             active: true,
             paused: false,
+            language: None,
         }
     }
 

@@ -84,7 +84,7 @@ pub fn notice(
 
 /// The invitation a notice carries by email: the appointment (`REQUEST`) with the requester's
 /// confirmation, the mediator's details and a change of the appointment, its cancellation
-/// (`CANCEL`) to the mediator.
+/// (`CANCEL`) to the mediator and, when someone else cancelled, to the requester.
 /// Offers never carry one: they go to several mediators.
 pub fn calendar(lang: Lang, host: Host<'_>, n: &Notice) -> Option<Calendar> {
     match n {

@@ -39,10 +39,11 @@ pub fn understood_lines(lang: &str, r: &Request) -> Vec<String> {
         out.push(format!("- {}: {}", text(lang, key, &[]), value));
     };
     if let Some(l) = &r.language {
-        let name = crate::extract::languages::by_code(l.as_str())
-            .map(|x| x.name.clone())
-            .unwrap_or_else(|| l.as_str().to_owned());
-        line("field_language", name);
+        // In the reader's words ("arabo", "Arabic"), as every renderer names languages.
+        line(
+            "field_language",
+            crate::vocab::language(lang_of(lang), l.as_str()),
+        );
     }
     if let Some(d) = r.date {
         line("field_date", d.format("%d/%m/%Y").to_string());

@@ -30,8 +30,10 @@ use tokio::sync::Notify;
 /// Settings of the bot's behaviour.
 #[derive(Debug, Clone)]
 pub struct BotConfig {
-    /// Language of the bot's sentences: `[intake] language` (the daemon passes it through
-    /// [`super::runtime::TelegramSettings::from_config`]).
+    /// Language of the bot's sentences for people without one of their own (strangers among
+    /// them): `[intake] language` (the daemon passes it through
+    /// [`super::runtime::TelegramSettings::from_config`]). Each update is answered in its
+    /// person's own language ([`TelegramBot::speaking`]).
     pub lang: Lang,
     /// Time zone of appointments.
     pub tz: Tz,
@@ -64,6 +66,17 @@ pub enum Person {
     Operator(Operator),
     Mediator(Mediator),
     Coordinator(Coordinator),
+}
+
+impl Person {
+    /// Their own language, if they chose one (or Telegram told it at registration).
+    pub fn language(&self) -> Option<Lang> {
+        match self {
+            Person::Operator(o) => o.language,
+            Person::Mediator(m) => m.language,
+            Person::Coordinator(c) => c.language,
+        }
+    }
 }
 
 /// The bot: cheap to clone.
@@ -103,6 +116,8 @@ pub(super) enum Pre {
     Reply(String, Option<i64>, Vec<Vec<Button>>),
     /// Answer to a button press, then a question with its own buttons.
     AnswerAndAsk(String, String, Vec<Vec<Button>>),
+    /// A person chose the language they read (`/lingua`'s buttons): already stored.
+    Language(Lang),
 }
 
 pub(super) type HResult<T = ()> = Result<T, StoreError>;
@@ -154,6 +169,15 @@ impl TelegramBot {
         }
     }
 
+    /// The bot answering in `lang` (a person's own language), or in the default.
+    pub(super) fn speaking(&self, lang: Option<Lang>) -> TelegramBot {
+        let mut me = self.clone();
+        if let Some(l) = lang {
+            me.cfg.lang = l;
+        }
+        me
+    }
+
     /// The notifier the delivery loop waits on.
     pub fn wake(&self) -> Arc<Notify> {
         self.wake.clone()
@@ -181,17 +205,30 @@ impl TelegramBot {
         // Work that runs its own transaction happens first (SQLite has a single writer, so it
         // cannot nest in ours); a crash before our commit redelivers the update, which then
         // finds the work done (account linked, offer closed) and answers accordingly.
-        let pre = self.pre_step(&incoming, &who, now).await?;
+        let telegram_lang = update
+            .from()
+            .and_then(|u| u.language_code.as_deref())
+            .and_then(Lang::supported);
+        let pre = self
+            .speaking(who.as_ref().and_then(Person::language))
+            .pre_step(&incoming, &who, telegram_lang, now)
+            .await?;
         if let Some(Pre::Registration(Ok(_))) = pre
             && let Some(u) = incoming.user_id()
         {
             who = self.person(u).await.map_err(store_err)?;
         }
+        // The update is answered in its person's language (after a registration, the one
+        // Telegram told; after /lingua, the one chosen).
+        let me = match &pre {
+            Some(Pre::Language(l)) => self.speaking(Some(*l)),
+            _ => self.speaking(who.as_ref().and_then(Person::language)),
+        };
 
-        // A person just registered: their chat's menu shows their role's commands (after
-        // the commit, best effort like the spinner).
-        let registered = match (&pre, incoming.user_id()) {
-            (Some(Pre::Registration(Ok(kind))), Some(u)) => Some((*kind, u)),
+        // A person just registered or chose a language: their chat's menu shows their role's
+        // commands in their language (an outbox row, in this update's transaction).
+        let menu_for = match (&pre, incoming.user_id()) {
+            (Some(Pre::Registration(Ok(_)) | Pre::Language(_)), Some(u)) => Some(u),
             _ => None,
         };
 
@@ -219,10 +256,16 @@ impl TelegramBot {
             return Ok(());
         };
         let mut out = Out::default();
-        self.handle(&mut tx, now, &incoming, who, pre, &mut out)
+        me.handle(&mut tx, now, &incoming, who, pre, &mut out)
             .await
             .map_err(store_err)?;
-        let mut queued = false;
+        if let Some(u) = menu_for {
+            crate::app::menu::refresh(&mut tx, u, self.cfg.lang, now)
+                .await
+                .map_err(store_err)?;
+        }
+
+        let mut queued = menu_for.is_some();
         for (i, (request_id, payload)) in out.messages.iter().enumerate() {
             // The answer to someone using the bot now goes out before bulk work.
             let forget = if out.secret.contains(&i) {
@@ -260,12 +303,6 @@ impl TelegramBot {
                 Err(e) => tracing::warn!(request = %code, error = %e, "first dispatch failed"),
             }
         }
-        if let Some((kind, chat)) = registered
-            && let Err(e) =
-                super::startup::register_role_commands(&self.bot, self.cfg.lang, kind, chat).await
-        {
-            tracing::warn!(update_id, error = %e, "role menu not set");
-        }
         if let Some((qid, text)) = out.answer {
             // The spinner on the button: best effort, it expires on Telegram's side anyway.
             let mut req = self.bot.answer_callback_query(CallbackQueryId(qid));
@@ -285,6 +322,7 @@ impl TelegramBot {
         &self,
         incoming: &Incoming,
         who: &Option<Person>,
+        telegram_lang: Option<Lang>,
         now: DateTime<Utc>,
     ) -> Result<Option<Pre>, SinkError> {
         match (who, incoming) {
@@ -293,7 +331,12 @@ impl TelegramBot {
                 Incoming::Command {
                     user_id, name, arg, ..
                 },
-            ) if name == "start" && !arg.is_empty() => self.redeem_invite(user_id, arg, now).await,
+            ) if name == "start" && !arg.is_empty() => {
+                self.redeem_invite(user_id, arg, telegram_lang, now).await
+            }
+            (Some(p), Incoming::Callback { data, .. }) if data.starts_with("lang:") => {
+                self.choose_language(p, data).await
+            }
             (Some(p @ Person::Operator(_)), Incoming::Callback { data, user_id, .. })
                 if data.starts_with("ev:") =>
             {
@@ -381,6 +424,13 @@ impl TelegramBot {
                 self.say(out, chat, None, question, buttons);
                 return Ok(());
             }
+            Some(Pre::Language(_)) => {
+                if let Incoming::Callback { query_id, .. } = incoming {
+                    out.answer = Some((query_id.clone(), None));
+                }
+                self.say(out, chat, None, self.t("lingua_set"), vec![]);
+                return Ok(());
+            }
             _ => {}
         }
         if let Some(Pre::Registration(result)) = pre {
@@ -399,6 +449,9 @@ impl TelegramBot {
             }
             Incoming::Command { name, .. } if name == "aiuto" || name == "help" => {
                 self.help(&person, chat, out)
+            }
+            Incoming::Command { name, .. } if name == "lingua" || name == "language" => {
+                self.language_question(chat, out)
             }
             Incoming::Command { name, .. } if name == "console" => {
                 self.console_link(tx, now, &person, chat, out).await

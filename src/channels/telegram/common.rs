@@ -1,7 +1,7 @@
 //! Commands more than one role has: `/start` when already registered, `/aiuto`, `/dettagli`
 //! (a request's details, for whom the authorisation table allows), `/annulla` (the requester
 //! or a coordinator cancels through the core, `app::cancel`), `/console` (a one-time link to the
-//! web console).
+//! web console), `/lingua` (the language the person reads, with its two buttons).
 
 use super::bot::{HResult, Out, Person, Pre, TelegramBot, app_err, store_err};
 use super::html::escape;
@@ -10,7 +10,7 @@ use super::sink::SinkError;
 use super::updates::Incoming;
 use crate::app::AppError;
 use crate::authz::{Action, Denied, RequestFacts};
-use crate::domain::RequestCode;
+use crate::domain::{PersonKind, RequestCode};
 use crate::store::{ConsoleRole, StoreError, Tx};
 use chrono::{DateTime, Utc};
 
@@ -37,6 +37,50 @@ impl TelegramBot {
         };
         self.say(out, chat, None, self.t(key), vec![]);
         Ok(())
+    }
+
+    /// `/lingua`: the two languages as buttons.
+    pub(super) fn language_question(&self, chat: i64, out: &mut Out) -> HResult {
+        let buttons = [("lingua_it", "lang:it"), ("lingua_en", "lang:en")]
+            .into_iter()
+            .map(|(label, data)| crate::outbox::Button {
+                text: self.t(label),
+                data: data.to_string(),
+            })
+            .collect();
+        self.say(out, chat, None, self.t("lingua_choose"), vec![buttons]);
+        Ok(())
+    }
+
+    /// A press on one of `/lingua`'s buttons: the person's language is stored (its own
+    /// transaction, before the update's), and the answer comes in it.
+    pub(super) async fn choose_language(
+        &self,
+        p: &Person,
+        data: &str,
+    ) -> Result<Option<Pre>, SinkError> {
+        let Some(lang) = data
+            .strip_prefix("lang:")
+            .and_then(crate::config::Lang::supported)
+        else {
+            return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
+        };
+        let (kind, id) = match p {
+            Person::Operator(o) => (PersonKind::Operator, o.id),
+            Person::Mediator(m) => (PersonKind::Mediator, m.id),
+            Person::Coordinator(c) => (PersonKind::Coordinator, c.id),
+        };
+        self.store
+            .set_language(kind, id, Some(lang))
+            .await
+            .map_err(store_err)?;
+        tracing::info!(
+            kind = kind.as_str(),
+            id,
+            lang = lang.as_str(),
+            "telegram: language chosen"
+        );
+        Ok(Some(Pre::Language(lang)))
     }
 
     /// `/console`: a one-time link to the web console for a coordinator or an operator

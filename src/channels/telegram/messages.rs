@@ -68,6 +68,7 @@ pub fn payload(chat_id: i64, s: &Sentence, edit_message_id: Option<i64>) -> Tele
         buttons,
         edit_message_id,
         calendar: None,
+        menu: None,
     }
 }
 
@@ -82,8 +83,9 @@ impl crate::app::notice::TelegramRenderer for Render {
 }
 
 /// The Telegram message of a notice, in `lang`. The details for the mediator who got the job
-/// carry the appointment as an `.ics` document (`host`: the invitations' organizer), and so
-/// do a change of it and its cancellation (`CANCEL`); offers never do.
+/// and the requester's confirmation carry the appointment as an `.ics` document (`host`: the
+/// invitations' organizer), and so do a change of it and its cancellation (`CANCEL`); offers
+/// never do.
 pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramPayload {
     let edit = match n {
         Notice::Withdrawal {
@@ -93,16 +95,16 @@ pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramP
     };
     let mut p = payload(chat_id, &sentence::sentence(lang, n), edit);
     p.calendar = match n {
-        // The mediator's copy of a change; a requester who uses the bot gets no invitations
-        // (neither with the confirmation).
+        // The mediator's details and the requester's confirmation (a requester who uses the
+        // bot), and either's copy of a change.
         Notice::Details {
             request, mediator, ..
         }
+        | Notice::Confirmation {
+            request, mediator, ..
+        }
         | Notice::Changed {
-            request,
-            mediator,
-            to_mediator: true,
-            ..
+            request, mediator, ..
         } => ics::invitation(lang, host, request, mediator, Method::Request),
         Notice::Cancellation {
             request, mediator, ..
@@ -138,6 +140,7 @@ pub fn offer_taken(
         buttons: vec![],
         edit_message_id: Some(message_id),
         calendar: None,
+        menu: None,
     }
 }
 

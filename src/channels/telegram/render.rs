@@ -81,6 +81,7 @@ impl TelegramBot {
                 buttons,
                 edit_message_id: None,
                 calendar: None,
+                menu: None,
             }),
         ));
     }

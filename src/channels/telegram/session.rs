@@ -43,11 +43,13 @@ impl TelegramBot {
     }
 
     /// `/start CODE` from an unknown account: redeem the invite (its own transaction), at most
-    /// a few tries an hour.
+    /// a few tries an hour. The person's language becomes the one their Telegram reports
+    /// (`language_code`), when it is one we speak and they had none.
     pub(super) async fn redeem_invite(
         &self,
         user_id: &i64,
         arg: &str,
+        telegram_lang: Option<crate::config::Lang>,
         now: DateTime<Utc>,
     ) -> Result<Option<Pre>, SinkError> {
         let since = now - Duration::hours(1);
@@ -60,13 +62,43 @@ impl TelegramBot {
             Err("invite_slow_down")
         } else {
             match self.store.redeem_invite(arg, *user_id, now).await {
-                Ok(r) => Ok(r.kind),
+                Ok(r) => {
+                    if let Some(lang) = telegram_lang
+                        && self.person_language(r.kind, r.person_id).await?.is_none()
+                    {
+                        self.store
+                            .set_language(r.kind, r.person_id, Some(lang))
+                            .await
+                            .map_err(store_err)?;
+                    }
+                    Ok(r.kind)
+                }
                 Err(InviteError::Used | InviteError::TelegramIdTaken) => Err("invite_used"),
                 Err(InviteError::Unknown | InviteError::Expired) => Err("invite_bad"),
                 Err(InviteError::Store(e)) => return Err(store_err(e)),
             }
         };
         Ok(Some(Pre::Registration(r)))
+    }
+
+    /// The language a person chose before (the CLI's `--language`, the console), if any.
+    async fn person_language(
+        &self,
+        kind: PersonKind,
+        id: i64,
+    ) -> Result<Option<crate::config::Lang>, SinkError> {
+        Ok(match kind {
+            PersonKind::Operator => self.store.operator(id).await.map_err(store_err)?.language,
+            PersonKind::Mediator => self.store.mediator(id).await.map_err(store_err)?.language,
+            PersonKind::Coordinator => self
+                .store
+                .coordinators()
+                .await
+                .map_err(store_err)?
+                .into_iter()
+                .find(|c| c.id == id)
+                .and_then(|c| c.language),
+        })
     }
 
     /// The answer to a registration attempt; a refused code counts towards the alert to the
@@ -107,20 +139,14 @@ impl TelegramBot {
                         // Someone may be guessing codes: the coordinators hear of it once
                         // per account and hour (the outbox key dedupes within the hour).
                         let hour = now.timestamp() / 3600;
-                        let text = crate::prompts::t(
-                            self.cfg.lang,
-                            "telegram.alert_invite_guessing",
-                            &[("id", &u.to_string()), ("count", &failures.to_string())],
-                        );
-                        let subject =
-                            crate::prompts::t(self.cfg.lang, "telegram.alert_invite_subject", &[]);
-                        crate::app::alert::text(
+                        crate::app::alert::prompt(
                             self.dispatcher.core(),
                             tx,
                             &format!("invite-guess:{u}:{hour}"),
                             None,
-                            &subject,
-                            &text,
+                            "telegram.alert_invite_subject",
+                            "telegram.alert_invite_guessing",
+                            &[("id", &u.to_string()), ("count", &failures.to_string())],
                             now,
                         )
                         .await?;

@@ -1,11 +1,12 @@
 //! Start-up checks: getMe with a clear error instead of teloxide's dispatcher panic, the
-//! command menus (setMyCommands, described in the configured language: every command for
-//! private chats, and each registered person's own role's commands in their chat), and
-//! webhook registration.
+//! command menus (setMyCommands: only `/start` for private chats, described in the configured
+//! language, and each registered person's own role's commands in their chat, in their
+//! language, kept right through the outbox by [`set_chat_menu`]), and webhook registration.
 
 use super::texts::render;
 use crate::config::Lang;
 use crate::domain::PersonKind;
+use crate::outbox::Menu;
 use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, Me};
@@ -41,26 +42,12 @@ pub async fn check(bot: &Bot) -> Result<Me, StartupError> {
     }
 }
 
-/// Every command, in the order Telegram's menu shows them.
-const ALL_COMMANDS: [&str; 14] = [
-    "nuova",
-    "richieste",
-    "annulla",
-    "dettagli",
-    "aiuto",
-    "start",
-    "disponibile",
-    "pausa",
-    "miei",
-    "ore",
-    "coda",
-    "assegna",
-    "revisione",
-    "console",
-];
+/// The menu of a private chat with nobody registered in it: a stranger can only start.
+const STRANGER_COMMANDS: [&str; 1] = ["start"];
 
-/// The commands of one role (the ones the bot answers for it).
-fn role_commands(kind: PersonKind) -> &'static [&'static str] {
+/// The commands of one role (the ones the bot answers for it), in the order Telegram's menu
+/// shows them.
+pub fn role_commands(kind: PersonKind) -> &'static [&'static str] {
     match kind {
         PersonKind::Operator => &[
             "nuova",
@@ -68,9 +55,18 @@ fn role_commands(kind: PersonKind) -> &'static [&'static str] {
             "annulla",
             "dettagli",
             "console",
+            "lingua",
             "aiuto",
         ],
-        PersonKind::Mediator => &["miei", "ore", "disponibile", "pausa", "dettagli", "aiuto"],
+        PersonKind::Mediator => &[
+            "miei",
+            "ore",
+            "disponibile",
+            "pausa",
+            "dettagli",
+            "lingua",
+            "aiuto",
+        ],
         PersonKind::Coordinator => &[
             "coda",
             "revisione",
@@ -78,6 +74,7 @@ fn role_commands(kind: PersonKind) -> &'static [&'static str] {
             "annulla",
             "dettagli",
             "console",
+            "lingua",
             "aiuto",
         ],
     }
@@ -90,13 +87,14 @@ fn described(lang: Lang, names: &[&str]) -> Vec<BotCommand> {
         .collect()
 }
 
-/// The commands shown in Telegram's menu of private chats, described in `lang`.
+/// The commands shown in Telegram's menu of private chats nobody is registered in, described
+/// in `lang`.
 pub fn commands(lang: Lang) -> Vec<BotCommand> {
-    described(lang, &ALL_COMMANDS)
+    described(lang, &STRANGER_COMMANDS)
 }
 
 /// The menu of every private chat (a person's own chat gets their role's menu on
-/// registration, [`register_role_commands`]).
+/// registration and whenever their role or language changes, [`set_chat_menu`]).
 pub async fn register_commands(bot: &Bot, lang: Lang) -> Result<(), StartupError> {
     bot.set_my_commands(commands(lang))
         .scope(BotCommandScope::AllPrivateChats)
@@ -108,23 +106,24 @@ pub async fn register_commands(bot: &Bot, lang: Lang) -> Result<(), StartupError
         })
 }
 
-/// The menu of one person's chat: their role's commands only.
-pub async fn register_role_commands(
-    bot: &Bot,
-    lang: Lang,
-    kind: PersonKind,
-    chat_id: i64,
-) -> Result<(), StartupError> {
-    bot.set_my_commands(described(lang, role_commands(kind)))
-        .scope(BotCommandScope::Chat {
-            chat_id: Recipient::Id(ChatId(chat_id)),
-        })
-        .await
-        .map(|_| ())
-        .map_err(|e| StartupError::Call {
-            call: "setMyCommands",
-            reason: e.to_string(),
-        })
+/// The menu of one person's chat as `menu` says: their role's commands in their language, or
+/// (no role: they were removed) the chat's own menu deleted, so the default shows.
+pub async fn set_chat_menu(bot: &Bot, chat_id: i64, menu: &Menu) -> Result<(), RequestError> {
+    let scope = BotCommandScope::Chat {
+        chat_id: Recipient::Id(ChatId(chat_id)),
+    };
+    match menu.role {
+        Some(kind) => {
+            let lang = Lang::from_code(&menu.lang);
+            bot.set_my_commands(described(lang, role_commands(kind)))
+                .scope(scope)
+                .await?;
+        }
+        None => {
+            bot.delete_my_commands().scope(scope).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Polling mode: make sure no webhook is set (getUpdates would be refused).

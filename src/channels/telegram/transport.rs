@@ -3,7 +3,8 @@
 //! retry/permanent: 429 -> retry after `retry_after`; blocked, chat not found, deactivated
 //! -> permanent. The sent message_id is returned as the external id. Link previews are off
 //! (Telegram's servers would fetch a one-time console link). A payload with a calendar
-//! invitation is sent as an `.ics` document (`sendDocument`) with the text as its caption.
+//! invitation is sent as an `.ics` document (`sendDocument`) with the text as its caption; a
+//! payload with a menu sets (or deletes) that chat's command menu instead of sending a message.
 
 use crate::outbox::{
     Calendar, Delivered, DeliveryError, DeliveryFuture, Payload, TelegramPayload, Transport,
@@ -38,6 +39,12 @@ impl TelegramTransport {
 
     pub async fn send(&self, p: &TelegramPayload) -> Result<Delivered, DeliveryError> {
         let chat = ChatId(p.chat_id);
+        if let Some(menu) = &p.menu {
+            return super::startup::set_chat_menu(&self.bot, p.chat_id, menu)
+                .await
+                .map(|()| Delivered { external_id: None })
+                .map_err(classify);
+        }
         let markup = keyboard(p);
         // Never more than Telegram takes: a longer text would be refused for ever.
         let text = super::html::fit(&p.text, super::html::MAX_MESSAGE_CHARS);
