@@ -386,6 +386,9 @@ pub struct DispatchConfig {
     pub urgent_offer_timeout_minutes: u32,
     /// Time kept free between two jobs of the same mediator.
     pub travel_buffer_minutes: u32,
+    /// This many hours before the appointment, a request with no mediator confirmed gets one
+    /// honest notice to its requester (and the coordinators an alert).
+    pub unfilled_notice_hours: u32,
 }
 
 impl Default for DispatchConfig {
@@ -395,6 +398,7 @@ impl Default for DispatchConfig {
             offer_timeout_minutes: 30,
             urgent_offer_timeout_minutes: 10,
             travel_buffer_minutes: 30,
+            unfilled_notice_hours: 24,
         }
     }
 }
@@ -636,7 +640,7 @@ const SECRET_KEYS: [(&str, &str); 5] = [
 ];
 /// Keys whose environment values are numbers or booleans (everything else stays text, so an
 /// all-digit password is still a password).
-const TYPED_KEYS: [&str; 22] = [
+const TYPED_KEYS: [&str; 23] = [
     "require_dmarc_pass",
     "port",
     "poll_interval_secs",
@@ -650,6 +654,7 @@ const TYPED_KEYS: [&str; 22] = [
     "offer_timeout_minutes",
     "urgent_offer_timeout_minutes",
     "travel_buffer_minutes",
+    "unfilled_notice_hours",
     "raw_days",
     "closed_days",
     "invite_ttl_days",

@@ -58,7 +58,7 @@ fn the_table() {
         assigned_to: Some(8),
     };
     let y = Ok(());
-    let mine = [See, SeeDetails, Cancel, AddInfo, Evaluate, Create];
+    let mine = [See, SeeDetails, Cancel, AddInfo, Reschedule, Evaluate, Create];
     let rows: Vec<(&str, Actor, Vec<Action>)> = vec![
         ("the requester", op(1), mine.to_vec()),
         ("another operator", op(2), vec![Create]),
@@ -66,7 +66,7 @@ fn the_table() {
         (
             "the assigned mediator",
             med(8),
-            vec![See, SeeDetails, RecordOutcome],
+            vec![See, SeeDetails, RecordOutcome, AnswerChange],
         ),
         ("another mediator", med(9), vec![]),
         (
@@ -77,6 +77,7 @@ fn the_table() {
                 SeeDetails,
                 Cancel,
                 AddInfo,
+                Reschedule,
                 Evaluate,
                 RecordOutcome,
                 Manage,
@@ -92,6 +93,7 @@ fn the_table() {
                 SeeDetails,
                 Cancel,
                 AddInfo,
+                Reschedule,
                 Evaluate,
                 RecordOutcome,
                 Manage,

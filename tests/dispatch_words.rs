@@ -57,6 +57,8 @@ fn request() -> Request {
         draft: None,
         assigned_mediator_id: Some(7),
         late_cancellation: false,
+        late_change: false,
+        unfilled_notice_at: None,
         source_message_id: Some("<req-1@comune.dalmine.bg.it>".into()),
         subject: Some("Richiesta mediatrice".into()),
         created_at: now,
