@@ -176,6 +176,25 @@ pub fn merge_follow_up(r: &Request, text: &str, ctx: &Context) -> (RequestDraft,
     (merged, fields)
 }
 
+/// The date, start time and duration a text states (a request to move an appointment:
+/// "spostiamo a giovedì alle 11"), read by the one extractor; each `None` when not stated.
+/// The duration comes from a stated duration, else from a stated end.
+pub fn time_in(
+    text: &str,
+    ctx: &Context,
+) -> (
+    Option<chrono::NaiveDate>,
+    Option<chrono::NaiveTime>,
+    Option<i64>,
+) {
+    let d = extract::extract(text, ctx);
+    let minutes = d.duration_minutes.map(i64::from).or_else(|| match (d.start, d.end) {
+        (Some(s), Some(e)) if e > s => Some((e - s).num_minutes()),
+        _ => None,
+    });
+    (d.date, d.start, minutes)
+}
+
 /// Whether a stored request is remote (phone/video) — offers then ignore the Ambito.
 pub fn is_remote(r: &Request) -> bool {
     r.modality.is_some_and(Modality::is_remote)

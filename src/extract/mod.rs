@@ -1059,6 +1059,20 @@ pub fn says_correction(text: &str) -> bool {
     CUE.is_match(text)
 }
 
+/// Whether a message asks to move an appointment ("spostiamo a giovedì alle 11", "possiamo
+/// anticipare alle 9?", "rinviamo al 20", "can we move it to Friday?"), or says it corrects
+/// ([`says_correction`]). A date in a reply without such a cue ("ci vediamo giovedì") moves
+/// nothing.
+pub fn says_reschedule(text: &str) -> bool {
+    static CUE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(?:spost|rinvi|rimand|anticip|postic|cambi|modific|nuov[oa]\s+(?:data|orario|ora)\b|reschedul|postpon|move\b|moved\b|moving\b|bring\s+(?:it\s+)?forward|change)",
+        )
+        .unwrap_or_else(|e| panic!("bad regex: {e}"))
+    });
+    CUE.is_match(text) || says_correction(text)
+}
+
 /// A follow-up that corrects ([`says_correction`]): what it states replaces what the request
 /// had (the language, the type, the date, the time, the place...), the rest is merged as usual.
 pub fn correct(base: &RequestDraft, update: &RequestDraft, ctx: &Context) -> RequestDraft {

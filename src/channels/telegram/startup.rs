@@ -42,10 +42,11 @@ pub async fn check(bot: &Bot) -> Result<Me, StartupError> {
 }
 
 /// Every command, in the order Telegram's menu shows them.
-const ALL_COMMANDS: [&str; 14] = [
+const ALL_COMMANDS: [&str; 15] = [
     "nuova",
     "richieste",
     "annulla",
+    "modifica",
     "dettagli",
     "aiuto",
     "start",
@@ -66,6 +67,7 @@ fn role_commands(kind: PersonKind) -> &'static [&'static str] {
             "nuova",
             "richieste",
             "annulla",
+            "modifica",
             "dettagli",
             "console",
             "aiuto",
@@ -76,6 +78,7 @@ fn role_commands(kind: PersonKind) -> &'static [&'static str] {
             "revisione",
             "assegna",
             "annulla",
+            "modifica",
             "dettagli",
             "console",
             "aiuto",
