@@ -7,3 +7,32 @@ ALTER TABLE requests ADD COLUMN late_change BOOLEAN NOT NULL DEFAULT 0;
 ALTER TABLE requests ADD COLUMN offers_from_wave BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE requests ADD COLUMN unfilled_notice_at BIGINT;
 CREATE INDEX requests_unfilled ON requests (starts_at) WHERE unfilled_notice_at IS NULL;
+
+-- A mediator asked for the old time may be offered the new one: one offer per mediator and
+-- request is now one *open* offer (the table is rebuilt without its UNIQUE; the foreign key
+-- from assignments.offer_id is checked at commit, when the new table has the same ids).
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE offers_new (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id          BIGINT NOT NULL REFERENCES requests (id),
+    mediator_id         BIGINT NOT NULL REFERENCES mediators (id),
+    wave                INTEGER NOT NULL,
+    state               TEXT   NOT NULL,    -- open | accepted | declined | expired | withdrawn
+    decline_reason      TEXT,
+    outbox_id           BIGINT,             -- the message that carried the offer
+    telegram_message_id BIGINT,
+    sent_at             BIGINT NOT NULL,
+    expires_at          BIGINT NOT NULL,
+    responded_at        BIGINT
+);
+INSERT INTO offers_new (id, request_id, mediator_id, wave, state, decline_reason, outbox_id,
+                        telegram_message_id, sent_at, expires_at, responded_at)
+    SELECT id, request_id, mediator_id, wave, state, decline_reason, outbox_id,
+           telegram_message_id, sent_at, expires_at, responded_at FROM offers;
+DROP TABLE offers;
+ALTER TABLE offers_new RENAME TO offers;
+CREATE INDEX offers_open ON offers (state, expires_at);
+CREATE INDEX offers_request ON offers (request_id, state);
+CREATE INDEX offers_state ON offers (state);
+CREATE INDEX offers_request_mediator ON offers (request_id, mediator_id);
+CREATE UNIQUE INDEX offers_one_open ON offers (request_id, mediator_id) WHERE state = 'open';

@@ -301,7 +301,6 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
             ];
             let key = match (asking, late) {
                 (Some(m), late) => {
-                    args.push(("mediator_word", w.mediator(m.gender)));
                     args.push(("mediator", m.name.clone()));
                     if *late {
                         "rescheduled_asking_late"
