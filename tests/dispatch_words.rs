@@ -172,10 +172,89 @@ fn notices(telegram: bool) -> Vec<Notice> {
             timer_id: 3,
             assignment_id: 9,
         },
+        Notice::Withdrawal {
+            request: r.clone(),
+            mediator: m.clone(),
+            offer_id: 7,
+            why: Withdrawn::Moved,
+            edit_message_id: None,
+        },
+        // Rescheduling (issue 15): the requester told, the mediator asked, kept or released.
+        Notice::Rescheduled {
+            request: requester_of(telegram),
+            asking: Some(m.clone()),
+            late: false,
+        },
+        Notice::Rescheduled {
+            request: requester_of(telegram),
+            asking: Some(m.clone()),
+            late: true,
+        },
+        Notice::Rescheduled {
+            request: requester_of(telegram),
+            asking: None,
+            late: false,
+        },
+        Notice::Rescheduled {
+            request: requester_of(telegram),
+            asking: None,
+            late: true,
+        },
+        Notice::ChangeQuestion {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+            timer_id: 4,
+            late: false,
+        },
+        Notice::ChangeQuestion {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+            timer_id: 4,
+            late: true,
+        },
+        Notice::Released {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+            timed_out: false,
+        },
+        Notice::Released {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+            timed_out: true,
+        },
+        Notice::Requeued {
+            request: requester_of(telegram),
+            mediator: m.clone(),
+            assignment_id: 9,
+            timed_out: false,
+        },
+        Notice::Requeued {
+            request: requester_of(telegram),
+            mediator: m.clone(),
+            assignment_id: 9,
+            timed_out: true,
+        },
+        Notice::Unfilled {
+            request: requester_of(telegram),
+        },
         Notice::EvaluationQuestion {
             request: if telegram { tg_requester } else { r },
         },
     ]
+}
+
+/// The request as its requester gets it: by Telegram when `telegram`, else by email.
+fn requester_of(telegram: bool) -> Request {
+    let mut r = request();
+    if telegram {
+        r.channel = Channel::Telegram;
+        r.requester_chat_id = Some(2000);
+    }
+    r
 }
 
 /// Internal codes a person must never read, and unfilled placeholders.
@@ -273,6 +352,29 @@ fn every_notice_reads_in_words_in_both_languages_on_both_channels() {
                         assert!(text.contains(&w.confirmed(Some(Gender::F))), "{text}");
                     }
                     Notice::Cancellation { .. } | Notice::OutcomeQuestion { .. } => {
+                        assert!(text.contains(&when), "{text}");
+                    }
+                    Notice::Rescheduled { asking, late, .. } => {
+                        assert!(text.contains(&when), "{text}");
+                        assert_eq!(asking.is_some(), text.contains("Samira Haddad"), "{text}");
+                        assert_eq!(*late, text.contains("24"), "{text}");
+                    }
+                    Notice::ChangeQuestion { late, .. } => {
+                        assert!(text.contains(&when), "{text}");
+                        assert_eq!(*late, text.contains("24"), "{text}");
+                        let want: Vec<String> = match lang {
+                            Lang::It => vec!["Va bene".into(), "Non posso".into()],
+                            Lang::En => vec!["Fine".into(), "Can't".into()],
+                        };
+                        if telegram {
+                            assert_eq!(labels, want, "[Va bene] [Non posso] on Telegram");
+                        }
+                    }
+                    Notice::Requeued { .. } => {
+                        assert!(text.contains(&when), "{text}");
+                        assert!(text.contains("Samira Haddad"), "{text}");
+                    }
+                    Notice::Released { .. } | Notice::Unfilled { .. } => {
                         assert!(text.contains(&when), "{text}");
                     }
                     _ => {}

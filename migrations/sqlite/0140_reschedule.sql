@@ -10,9 +10,12 @@ CREATE INDEX requests_unfilled ON requests (starts_at) WHERE unfilled_notice_at 
 
 -- A mediator asked for the old time may be offered the new one: one offer per mediator and
 -- request is now one *open* offer (the table is rebuilt without its UNIQUE; the foreign key
--- from assignments.offer_id is checked at commit, when the new table has the same ids).
+-- from assignments.offer_id is checked at commit, when the rebuilt table has the same ids).
 PRAGMA defer_foreign_keys = ON;
-CREATE TABLE offers_new (
+CREATE TEMP TABLE offers_copy AS SELECT id, request_id, mediator_id, wave, state, decline_reason,
+    outbox_id, telegram_message_id, sent_at, expires_at, responded_at FROM offers;
+DROP TABLE offers;
+CREATE TABLE offers (
     id                  INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id          BIGINT NOT NULL REFERENCES requests (id),
     mediator_id         BIGINT NOT NULL REFERENCES mediators (id),
@@ -25,12 +28,11 @@ CREATE TABLE offers_new (
     expires_at          BIGINT NOT NULL,
     responded_at        BIGINT
 );
-INSERT INTO offers_new (id, request_id, mediator_id, wave, state, decline_reason, outbox_id,
-                        telegram_message_id, sent_at, expires_at, responded_at)
+INSERT INTO offers (id, request_id, mediator_id, wave, state, decline_reason, outbox_id,
+                    telegram_message_id, sent_at, expires_at, responded_at)
     SELECT id, request_id, mediator_id, wave, state, decline_reason, outbox_id,
-           telegram_message_id, sent_at, expires_at, responded_at FROM offers;
-DROP TABLE offers;
-ALTER TABLE offers_new RENAME TO offers;
+           telegram_message_id, sent_at, expires_at, responded_at FROM offers_copy;
+DROP TABLE offers_copy;
 CREATE INDEX offers_open ON offers (state, expires_at);
 CREATE INDEX offers_request ON offers (request_id, state);
 CREATE INDEX offers_state ON offers (state);
