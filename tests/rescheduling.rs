@@ -12,13 +12,20 @@
 //!   and a new round goes out;
 //! - the requester reschedules by email ("spostiamo a venerdì alle 11", a reply on the thread
 //!   through the intake), and a reply with a date but no wish to move changes nothing;
+//! - the requester reschedules by bot (`/modifica CODICE venerdì 12 marzo alle 11`, the real
+//!   bot against the local Bot API): the mediator taps [Va bene] on her phone, both hear the
+//!   new time, and her `.ics` document is the same event moved (same UID, higher SEQUENCE);
 //! - the unfilled notice: at `unfilled_notice_hours` before the appointment, once, to the
 //!   requester in her channel (email or Telegram), and an alert to the coordinators.
 
+#[path = "support/botapi.rs"]
+mod botapi;
 #[path = "support/common.rs"]
 mod common;
 #[path = "support/dispatch.rs"]
 mod dispatch_support;
+#[path = "support/world.rs"]
+mod world;
 
 use chrono::{DateTime, Duration, Utc};
 use connecting::app::reschedule::{ChangeAnswer, When};
@@ -639,5 +646,93 @@ both_backends!(
         w.clock.advance(Duration::hours(3));
         assert_eq!(w.dispatcher.run_unfilled_notices().await.unwrap(), 0);
         assert_eq!(rows(&w, by_email, "unfilled:").await.len(), 2);
+    }
+);
+
+both_backends!(
+    the_requester_reschedules_by_bot_and_the_mediator_taps_va_bene,
+    |db| async move {
+        let configure: world::Configure = Arc::new(|_, s| {
+            s.dispatch.message_id_domain = "coop.example".into();
+            s.dispatch.organizer = Some(Party {
+                name: "Cooperativa Esempio".into(),
+                email: Some("info@coop.example".into()),
+            });
+        });
+        let mut w = world::World::configured(db, Some(configure)).await;
+        let op = w.operator("Giulia Rossi", Some(600)).await;
+        w.mediator("Samira Haddad", 610).await;
+        let r = w
+            .say(
+                600,
+                "Serve una mediatrice di lingua araba per un colloquio l'11/03 alle 10, durata 2 ore, in presenza a Dalmine",
+            )
+            .await;
+        let r = w.press(&r, "Conferma").await;
+        let code = RequestCode::find_in(&r.text).unwrap_or_else(|| panic!("no code in {}", r.text));
+        let offer = w.reply(610).await;
+        w.fake.press(&offer, "Accetto").unwrap();
+        let details = w
+            .fake
+            .wait_for(610, world::WAIT, |m| m.document.is_some())
+            .await
+            .expect("the details with the invitation");
+        let first = parse(&details.document.clone().unwrap().text());
+        let confirmation = w.reply(600).await;
+        assert!(confirmation.text.contains("Samira Haddad"), "{}", confirmation.text);
+
+        // Usage, an unreadable time, someone else's request.
+        let u = w.say(600, "/modifica").await;
+        assert!(u.text.contains("/modifica MED-2027-0042 giovedì alle 11"), "{}", u.text);
+        let u = w.say(600, &format!("/modifica {code} appena possibile")).await;
+        assert!(u.text.contains("Non ho capito la nuova data o ora"), "{}", u.text);
+        w.operator("Marco Bianchi", Some(700)).await;
+        let u = w.say(700, &format!("/modifica {code} venerdì alle 9")).await;
+        assert!(u.text.contains("Non trovo la richiesta"), "{}", u.text);
+
+        w.clock.advance(chrono::Duration::hours(1));
+        w.fake.push_text(600, &format!("/modifica {code} venerdì 12 marzo alle 11"));
+        let told = w.reply(600).await;
+        assert!(
+            told.text.contains("nuovo orario, venerdì 12 marzo, 11:00")
+                && told.text.contains("Chiediamo a Samira Haddad"),
+            "{}",
+            told.text
+        );
+        let q = w
+            .fake
+            .wait_for(610, world::WAIT, |m| !m.buttons.is_empty())
+            .await
+            .expect("the question");
+        assert!(q.text.contains("spostato a venerdì 12 marzo, 11:00"), "{}", q.text);
+        assert_eq!(q.labels(), vec!["Va bene", "Non posso"]);
+        let pressed = w.fake.press(&q, "Va bene").unwrap();
+        let answer = w.answer(&pressed).await.unwrap_or_default();
+        assert!(answer.contains("nuovo orario è confermato"), "{answer}");
+        let moved = w
+            .fake
+            .wait_for(610, world::WAIT, |m| m.document.is_some())
+            .await
+            .expect("the update with its invitation");
+        assert!(moved.text.contains("venerdì 12 marzo, 11:00"), "{}", moved.text);
+        let update = parse(&moved.document.clone().unwrap().text());
+        assert_eq!(value(&update, "METHOD"), "REQUEST");
+        assert_eq!(value(&update, "UID"), value(&first, "UID"));
+        assert!(
+            value(&update, "SEQUENCE").parse::<u32>().unwrap()
+                > value(&first, "SEQUENCE").parse::<u32>().unwrap()
+        );
+        assert_eq!(value(&update, "DTSTART"), "20270312T110000");
+        let hers = w.reply(600).await;
+        assert!(
+            hers.text.contains("è cambiata") && hers.text.contains("venerdì 12 marzo, 11:00"),
+            "{}",
+            hers.text
+        );
+        let req = w.store().request(code).await.unwrap();
+        assert_eq!(req.code, code);
+        assert_eq!(req.operator_id, Some(op));
+        assert_eq!(req.start_time, Some(t(11, 0)));
+        w.stop().await;
     }
 );
