@@ -12,6 +12,10 @@
 //!   and a new round goes out;
 //! - the requester reschedules by email ("spostiamo a venerdì alle 11", a reply on the thread
 //!   through the intake), and a reply with a date but no wish to move changes nothing;
+//! - the same by real mail: her reply reaches the cooperative's Dovecot mailbox, the IMAP poller
+//!   hands it to the intake, and what she receives through the SMTP server (the notice on her
+//!   thread, then the update with its `text/calendar` part: same UID, higher SEQUENCE, the new
+//!   start) is read back with IMAP;
 //! - the requester reschedules by bot (`/modifica CODICE venerdì 12 marzo alle 11`, the real
 //!   bot against the local Bot API): the mediator taps [Va bene] on her phone, both hear the
 //!   new time, and her `.ics` document is the same event moved (same UID, higher SEQUENCE);
@@ -24,6 +28,8 @@ mod botapi;
 mod common;
 #[path = "support/dispatch.rs"]
 mod dispatch_support;
+#[path = "support/mail.rs"]
+mod mail;
 #[path = "support/world.rs"]
 mod world;
 
@@ -734,5 +740,132 @@ both_backends!(
         assert_eq!(req.operator_id, Some(op));
         assert_eq!(req.start_time, Some(t(11, 0)));
         w.stop().await;
+    }
+);
+
+/// The `text/calendar` part of a delivered message, parsed.
+fn delivered_invitation(raw: &[u8]) -> IcalCalendar {
+    use mail_parser::MimeHeaders;
+    let m = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("a message");
+    let ics = m
+        .parts
+        .iter()
+        .find(|p| {
+            p.content_type().is_some_and(|c| {
+                c.ctype().eq_ignore_ascii_case("text")
+                    && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("calendar"))
+            }) && p.attachment_name().is_none()
+        })
+        .and_then(|p| p.text_contents())
+        .expect("a text/calendar part")
+        .to_string();
+    parse(&ics)
+}
+
+fn letter_text(raw: &[u8]) -> String {
+    connecting::channels::email::parse_email(raw, &connecting::channels::email::Limits::default())
+        .unwrap()
+        .text_plain
+        .unwrap_or_default()
+}
+
+both_backends!(
+    the_requester_reschedules_by_real_mail,
+    |db| async move {
+        use connecting::channels::email::imap::{ImapConfig, Poller, TlsMode};
+        use connecting::channels::email::smtp::{SmtpConfig, SmtpTransport};
+        use connecting::outbox::{OutboxWorker, RetryPolicy, Transports};
+        use std::time::Duration as Wait;
+        let servers = mail::MailServers::start(&["info", "laura.rossi"]);
+        let w = world(at_rome(2027, 3, 1, 9, 0), settings(), &db).await;
+        let (code, id, samira) = assigned(&w, &[("Samira", 101)]).await;
+        let mut smtp = SmtpConfig::new(
+            "127.0.0.1",
+            servers.smtp_port,
+            connecting::channels::email::smtp::TlsMode::None,
+            "Cooperativa Esempio <info@coop.example>",
+        );
+        smtp.from_address = "info@coop.example".into();
+        smtp.allow_plaintext = true;
+        smtp.timeout = Wait::from_secs(10);
+        let worker = OutboxWorker::new(
+            w.store.clone(),
+            Arc::new(w.clock.clone()),
+            Transports {
+                telegram: None,
+                email: Some(Arc::new(SmtpTransport::new(&smtp).unwrap())),
+            },
+            RetryPolicy::default(),
+        );
+        while worker.run_once().await.unwrap().sent > 0 {}
+        let got = servers.wait_for("laura.rossi", "INBOX", 1, Wait::from_secs(15)).await;
+        let first = delivered_invitation(&got[0]);
+
+        // Her reply, as her mail client sends it, lands in the cooperative's mailbox.
+        w.clock.advance(Duration::hours(1));
+        let mut imap = ImapConfig::new("127.0.0.1", servers.imap_port, TlsMode::None, "info", mail::PASSWORD);
+        imap.allow_plaintext = true;
+        imap.backoff_min = Wait::from_millis(50);
+        imap.backoff_max = Wait::from_millis(500);
+        imap.io_timeout = Wait::from_secs(10);
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(Poller::new(imap, Arc::new(intake(&w)), rx).run());
+        servers
+            .append(
+                "info",
+                "INBOX",
+                &reply(
+                    code,
+                    "move-1@comune.dalmine.bg.it",
+                    "Buongiorno, la famiglia non può giovedì: spostiamo a venerdì 12 marzo alle 11. Grazie",
+                ),
+            )
+            .await;
+        let deadline = std::time::Instant::now() + Wait::from_secs(20);
+        while w.store.request(code).await.unwrap().start_time != Some(t(11, 0)) {
+            assert!(std::time::Instant::now() < deadline, "the reply moved nothing");
+            tokio::time::sleep(Wait::from_millis(50)).await;
+        }
+        let _ = stop.send(true);
+        let _ = task.await;
+        let req = w.store.request(code).await.unwrap();
+        assert_eq!((req.code, req.date), (code, Some(d(2027, 3, 12))));
+        while worker.run_once().await.unwrap().sent > 0 {}
+        let got = servers.wait_for("laura.rossi", "INBOX", 2, Wait::from_secs(15)).await;
+        let notice = got
+            .iter()
+            .find(|m| letter_text(m).contains("nuovo orario"))
+            .expect("the notice on her thread");
+        let raw = String::from_utf8_lossy(notice);
+        assert!(raw.contains("In-Reply-To: <req-1@comune.dalmine.bg.it>"), "{raw}");
+        let text = letter_text(notice);
+        assert!(
+            text.contains("venerdì 12 marzo, 11:00") && text.contains("Chiediamo a Samira"),
+            "{text}"
+        );
+
+        // Samira agrees (on Telegram): Laura's calendar gets the same event, moved.
+        let (_, timer) = question_buttons(&one(&w, code, "changeq:").await);
+        w.dispatcher.answer_change(timer, samira, true).await.unwrap();
+        while worker.run_once().await.unwrap().sent > 0 {}
+        let got = servers.wait_for("laura.rossi", "INBOX", 3, Wait::from_secs(15)).await;
+        let update = got
+            .iter()
+            .find(|m| letter_text(m).contains("è cambiata"))
+            .expect("the update");
+        let cal = delivered_invitation(update);
+        assert_eq!(value(&cal, "METHOD"), "REQUEST");
+        assert_eq!(value(&cal, "UID"), value(&first, "UID"));
+        assert!(
+            value(&cal, "SEQUENCE").parse::<u32>().unwrap()
+                > value(&first, "SEQUENCE").parse::<u32>().unwrap()
+        );
+        assert_eq!(value(&cal, "DTSTART"), "20270312T110000");
+        assert_eq!(
+            w.store.assignments_for_request(id).await.unwrap()[0].status,
+            AssignmentStatus::Active
+        );
     }
 );

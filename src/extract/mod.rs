@@ -1064,13 +1064,20 @@ pub fn says_correction(text: &str) -> bool {
 /// ([`says_correction`]). A date in a reply without such a cue ("ci vediamo giovedì") moves
 /// nothing.
 pub fn says_reschedule(text: &str) -> bool {
+    move_cue_end(text).is_some() || says_correction(text)
+}
+
+/// Where the first wish to move an appointment ends in `text` ("spostiamo", "rinviamo",
+/// "can we move"): the new date and time are read after it first, so that the old one named
+/// before ("non può giovedì: spostiamo a venerdì") is not taken for the new.
+pub fn move_cue_end(text: &str) -> Option<usize> {
     static CUE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"(?i)\b(?:spost|rinvi|rimand|anticip|postic|cambi|modific|nuov[oa]\s+(?:data|orario|ora)\b|reschedul|postpon|move\b|moved\b|moving\b|bring\s+(?:it\s+)?forward|change)",
+            r"(?i)\b(?:spost|rinvi|rimand|anticip|postic|cambi|modific|nuov[oa]\s+(?:data|orario|ora)\b|reschedul|postpon|move\b|moved\b|moving\b|bring\s+(?:it\s+)?forward|change)\w*",
         )
         .unwrap_or_else(|e| panic!("bad regex: {e}"))
     });
-    CUE.is_match(text) || says_correction(text)
+    CUE.find(text).map(|m| m.end())
 }
 
 /// A follow-up that corrects ([`says_correction`]): what it states replaces what the request
