@@ -20,7 +20,10 @@
 //!   bot against the local Bot API): the mediator taps [Va bene] on her phone, both hear the
 //!   new time, and her `.ics` document is the same event moved (same UID, higher SEQUENCE);
 //! - the unfilled notice: at `unfilled_notice_hours` before the appointment, once, to the
-//!   requester in her channel (email or Telegram), and an alert to the coordinators.
+//!   requester in her channel (email or Telegram), and an alert to the coordinators;
+//! - the console: the queue marks a request whose requester got the unfilled notice, in words;
+//!   a coordinator's correction of the time of an assigned request is a reschedule (the
+//!   mediator is asked, the page says so).
 
 #[path = "support/botapi.rs"]
 mod botapi;
@@ -30,6 +33,8 @@ mod common;
 mod dispatch_support;
 #[path = "support/mail.rs"]
 mod mail;
+#[path = "support/web.rs"]
+mod web;
 #[path = "support/world.rs"]
 mod world;
 
@@ -867,5 +872,52 @@ both_backends!(
             w.store.assignments_for_request(id).await.unwrap()[0].status,
             AssignmentStatus::Active
         );
+    }
+);
+
+both_backends!(
+    the_console_marks_the_unfilled_and_reschedules_by_its_correction,
+    |db| async move {
+        let w = world(at_rome(2027, 3, 1, 9, 0), settings(), &db).await;
+        let lonely = w.request("ti", d(2027, 3, 3), t(10, 0), 60, None).await;
+        let (code, _id, _samira) = assigned(&w, &[("Samira", 101)]).await;
+        w.dispatcher.dispatch_queued().await.unwrap();
+        w.clock.set(at_rome(2027, 3, 2, 11, 0));
+        assert_eq!(w.dispatcher.run_unfilled_notices().await.unwrap(), 1);
+        let coordinator = w.store.coordinators().await.unwrap()[0].id;
+        let c = web::Console::start(w.store.clone(), w.clock.clone(), false).await;
+        let s = c.login(connecting::store::ConsoleRole::Coordinator, coordinator).await;
+        let home = c.get("/", Some(&s)).await;
+        assert_eq!(home.status, 200);
+        assert!(
+            home.body
+                .contains("nessun mediatore confermato: il richiedente è stato avvisato"),
+            "{}",
+            home.body
+        );
+        let page = c.get(&format!("/requests/{lonely}"), Some(&s)).await;
+        assert!(page.body.contains("il richiedente è stato avvisato"), "{}", page.body);
+
+        let out = c
+            .post(
+                &format!("/requests/{code}/fields"),
+                Some(&s),
+                &[("csrf", &s.csrf), ("start_time", "15:00")],
+            )
+            .await;
+        assert!(out.status == 303 || out.status == 200, "{}", out.status);
+        let page = c.get(&format!("/requests/{code}?outcome=rescheduled"), Some(&s)).await;
+        assert!(page.body.contains("Nuovo orario salvato"), "{}", page.body);
+        assert!(
+            page.body.contains("spostata a un nuovo orario") && !page.body.contains("rescheduled"),
+            "the history in words: {}",
+            page.body
+        );
+        let req = w.store.request(code).await.unwrap();
+        assert_eq!(req.start_time, Some(t(15, 0)));
+        assert_eq!(req.status, RequestStatus::Assigned, "until Samira answers");
+        let q = one(&w, code, "changeq:").await;
+        assert!(text_of(&q).contains("giovedì 11 marzo, 15:00"), "{}", text_of(&q));
+        assert!(rows(&w, code, "changed:").await.is_empty(), "nothing moved in calendars yet");
     }
 );

@@ -568,6 +568,7 @@ const OUTCOMES: &[&str] = &[
     "assigned",
     "cancelled",
     "corrected",
+    "rescheduled",
     "wrong_state",
     "mediator_inactive",
     "denied",
