@@ -208,9 +208,7 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                 | Action::AnswerChange
                 | Action::RecordOutcome
                 | Action::Manage
-                | Action::Dispatch => {
-                    Err(Denied::NotForRole)
-                }
+                | Action::Dispatch => Err(Denied::NotForRole),
             }
         }
         Actor::Mediator { id, active } => {

@@ -194,10 +194,13 @@ pub fn time_in(
         .map(|rest| extract::extract(rest, ctx))
         .filter(|d| d.date.is_some() || d.start.is_some());
     let d = after.unwrap_or_else(|| extract::extract(text, ctx));
-    let minutes = d.duration_minutes.map(i64::from).or_else(|| match (d.start, d.end) {
-        (Some(s), Some(e)) if e > s => Some((e - s).num_minutes()),
-        _ => None,
-    });
+    let minutes = d
+        .duration_minutes
+        .map(i64::from)
+        .or_else(|| match (d.start, d.end) {
+            (Some(s), Some(e)) if e > s => Some((e - s).num_minutes()),
+            _ => None,
+        });
     (d.date, d.start, minutes)
 }
 
@@ -314,8 +317,13 @@ mod tests {
         assert_eq!(d, chrono::NaiveDate::from_ymd_opt(2027, 3, 12));
         assert_eq!(t, chrono::NaiveTime::from_hms_opt(11, 0, 0));
         let (d, t, m) = time_in("Possiamo anticipare dalle 9 alle 10:30?", &c);
-        assert_eq!((d, t, m), (None, chrono::NaiveTime::from_hms_opt(9, 0, 0), Some(90)));
+        assert_eq!(
+            (d, t, m),
+            (None, chrono::NaiveTime::from_hms_opt(9, 0, 0), Some(90))
+        );
         assert!(extract::says_reschedule("spostiamo a giovedì alle 11"));
-        assert!(!extract::says_reschedule("Grazie, ci vediamo giovedì alle 10."));
+        assert!(!extract::says_reschedule(
+            "Grazie, ci vediamo giovedì alle 10."
+        ));
     }
 }

@@ -58,7 +58,9 @@ fn the_table() {
         assigned_to: Some(8),
     };
     let y = Ok(());
-    let mine = [See, SeeDetails, Cancel, AddInfo, Reschedule, Evaluate, Create];
+    let mine = [
+        See, SeeDetails, Cancel, AddInfo, Reschedule, Evaluate, Create,
+    ];
     let rows: Vec<(&str, Actor, Vec<Action>)> = vec![
         ("the requester", op(1), mine.to_vec()),
         ("another operator", op(2), vec![Create]),

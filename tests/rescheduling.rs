@@ -193,108 +193,122 @@ async fn world(now: DateTime<Utc>, s: DispatchSettings, db: &common::TestDb) -> 
     World::new(db.store.clone(), now, s).await
 }
 
-both_backends!(
-    the_mediator_agrees_to_the_new_time,
-    |db| async move {
-        let w = world(at_rome(2027, 3, 1, 9, 0), settings(), &db).await;
-        let (code, id, samira) = assigned(&w, &[("Samira", 101)]).await;
-        let confirmation = event(&one(&w, code, "confirm:").await);
-        w.clock.advance(Duration::hours(1));
+both_backends!(the_mediator_agrees_to_the_new_time, |db| async move {
+    let w = world(at_rome(2027, 3, 1, 9, 0), settings(), &db).await;
+    let (code, id, samira) = assigned(&w, &[("Samira", 101)]).await;
+    let confirmation = event(&one(&w, code, "confirm:").await);
+    w.clock.advance(Duration::hours(1));
 
-        let r = w.dispatcher.reschedule(code, friday_at_11()).await.unwrap();
-        assert_eq!(r.request.code, code, "the request keeps its code");
-        assert!(!r.late, "ten days ahead");
-        let req = w.store.request(code).await.unwrap();
-        assert_eq!(req.status, RequestStatus::Assigned);
-        assert_eq!(
-            (req.date, req.start_time),
-            (Some(d(2027, 3, 12)), Some(t(11, 0)))
-        );
-        assert_eq!(req.starts_at, Some(at_rome(2027, 3, 12, 11, 0)));
-        assert!(!req.late_change);
-        // The mediator is asked, in words, with two buttons.
-        let q = one(&w, code, "changeq:").await;
-        assert_eq!(chat_of(&q), Some(101));
-        let text = text_of(&q);
-        assert!(
-            text.contains(&code.to_string()) && text.contains("venerdì 12 marzo, 11:00"),
-            "{text}"
-        );
-        assert!(text.contains("Ti va ancora bene?"), "{text}");
-        let (labels, timer) = question_buttons(&q);
-        assert_eq!(labels, vec!["Va bene", "Non posso"]);
-        // The requester is told on her thread that the mediator is being asked.
-        let told = one(&w, code, "resched:").await;
-        assert_eq!(email_to(&told), REQUESTER);
-        let text = text_of(&told);
-        assert!(
-            text.contains("nuovo orario, venerdì 12 marzo, 11:00")
-                && text.contains("Chiediamo a Samira se può ancora venire"),
-            "{text}"
-        );
-        // The old reminders are gone until she answers.
-        let pending = w.store.pending_timers(id).await.unwrap();
-        assert_eq!(
-            pending.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
-            vec!["change_answer"],
-            "{pending:?}"
-        );
+    let r = w.dispatcher.reschedule(code, friday_at_11()).await.unwrap();
+    assert_eq!(r.request.code, code, "the request keeps its code");
+    assert!(!r.late, "ten days ahead");
+    let req = w.store.request(code).await.unwrap();
+    assert_eq!(req.status, RequestStatus::Assigned);
+    assert_eq!(
+        (req.date, req.start_time),
+        (Some(d(2027, 3, 12)), Some(t(11, 0)))
+    );
+    assert_eq!(req.starts_at, Some(at_rome(2027, 3, 12, 11, 0)));
+    assert!(!req.late_change);
+    // The mediator is asked, in words, with two buttons.
+    let q = one(&w, code, "changeq:").await;
+    assert_eq!(chat_of(&q), Some(101));
+    let text = text_of(&q);
+    assert!(
+        text.contains(&code.to_string()) && text.contains("venerdì 12 marzo, 11:00"),
+        "{text}"
+    );
+    assert!(text.contains("Ti va ancora bene?"), "{text}");
+    let (labels, timer) = question_buttons(&q);
+    assert_eq!(labels, vec!["Va bene", "Non posso"]);
+    // The requester is told on her thread that the mediator is being asked.
+    let told = one(&w, code, "resched:").await;
+    assert_eq!(email_to(&told), REQUESTER);
+    let text = text_of(&told);
+    assert!(
+        text.contains("nuovo orario, venerdì 12 marzo, 11:00")
+            && text.contains("Chiediamo a Samira se può ancora venire"),
+        "{text}"
+    );
+    // The old reminders are gone until she answers.
+    let pending = w.store.pending_timers(id).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        vec!["change_answer"],
+        "{pending:?}"
+    );
 
-        w.clock.advance(Duration::minutes(5));
-        let a = w.dispatcher.answer_change(timer, samira, true).await.unwrap();
-        assert!(matches!(a, ChangeAnswer::Kept(_)), "{a:?}");
-        // Both hear the new time, with the same event moved: same UID, higher SEQUENCE.
-        let changed = rows(&w, code, "changed:").await;
-        assert_eq!(changed.len(), 2, "{changed:#?}");
-        for row in &changed {
-            assert!(
-                text_of(row).contains("venerdì 12 marzo, 11:00"),
-                "{}",
-                text_of(row)
-            );
-            let (method, uid, seq, start) = event(row);
-            assert_eq!(method, "REQUEST");
-            assert_eq!(uid, confirmation.1, "one event for the whole life");
-            assert!(seq > confirmation.2, "{seq} > {}", confirmation.2);
-            assert_eq!(start, "20270312T110000");
-        }
-        assert!(changed.iter().any(|r| chat_of(r) == Some(101)));
+    w.clock.advance(Duration::minutes(5));
+    let a = w
+        .dispatcher
+        .answer_change(timer, samira, true)
+        .await
+        .unwrap();
+    assert!(matches!(a, ChangeAnswer::Kept(_)), "{a:?}");
+    // Both hear the new time, with the same event moved: same UID, higher SEQUENCE.
+    let changed = rows(&w, code, "changed:").await;
+    assert_eq!(changed.len(), 2, "{changed:#?}");
+    for row in &changed {
         assert!(
-            changed
-                .iter()
-                .any(|r| chat_of(r).is_none() && email_to(r) == REQUESTER)
+            text_of(row).contains("venerdì 12 marzo, 11:00"),
+            "{}",
+            text_of(row)
         );
-        let kinds: Vec<String> = w
-            .store
-            .pending_timers(id)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        assert!(
-            kinds.contains(&"reminder_day_before".to_string())
-                && kinds.contains(&"after_end".to_string()),
-            "reminders for the new time: {kinds:?}"
-        );
-        // A second press is no longer a question.
-        let again = w.dispatcher.answer_change(timer, samira, false).await.unwrap();
-        assert_eq!(again, ChangeAnswer::Stale);
-        assert_eq!(w.status(code).await, RequestStatus::Assigned);
-        // Nobody else may answer for her.
-        let other = w.mediator("Nadia", 102, &["ar"]).await;
-        w.dispatcher.reschedule(code, When { start: t(12, 0), ..friday_at_11() }).await.unwrap();
-        let q2 = rows(&w, code, "changeq:").await;
-        let (_, timer2) = question_buttons(q2.last().unwrap());
-        let refused = w.dispatcher.answer_change(timer2, other.id, true).await;
-        assert!(refused.is_err(), "{refused:?}");
-        assert_eq!(
-            w.store.pending_timers(id).await.unwrap()[0].0,
-            "change_answer",
-            "the question is still open"
-        );
+        let (method, uid, seq, start) = event(row);
+        assert_eq!(method, "REQUEST");
+        assert_eq!(uid, confirmation.1, "one event for the whole life");
+        assert!(seq > confirmation.2, "{seq} > {}", confirmation.2);
+        assert_eq!(start, "20270312T110000");
     }
-);
+    assert!(changed.iter().any(|r| chat_of(r) == Some(101)));
+    assert!(
+        changed
+            .iter()
+            .any(|r| chat_of(r).is_none() && email_to(r) == REQUESTER)
+    );
+    let kinds: Vec<String> = w
+        .store
+        .pending_timers(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        kinds.contains(&"reminder_day_before".to_string())
+            && kinds.contains(&"after_end".to_string()),
+        "reminders for the new time: {kinds:?}"
+    );
+    // A second press is no longer a question.
+    let again = w
+        .dispatcher
+        .answer_change(timer, samira, false)
+        .await
+        .unwrap();
+    assert_eq!(again, ChangeAnswer::Stale);
+    assert_eq!(w.status(code).await, RequestStatus::Assigned);
+    // Nobody else may answer for her.
+    let other = w.mediator("Nadia", 102, &["ar"]).await;
+    w.dispatcher
+        .reschedule(
+            code,
+            When {
+                start: t(12, 0),
+                ..friday_at_11()
+            },
+        )
+        .await
+        .unwrap();
+    let q2 = rows(&w, code, "changeq:").await;
+    let (_, timer2) = question_buttons(q2.last().unwrap());
+    let refused = w.dispatcher.answer_change(timer2, other.id, true).await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(
+        w.store.pending_timers(id).await.unwrap()[0].0,
+        "change_answer",
+        "the question is still open"
+    );
+});
 
 both_backends!(
     the_mediator_declines_and_the_request_is_offered_again,
@@ -316,7 +330,11 @@ both_backends!(
         let (_, timer) = question_buttons(&one(&w, code, "changeq:").await);
         w.clock.advance(Duration::minutes(5));
 
-        let a = w.dispatcher.answer_change(timer, samira, false).await.unwrap();
+        let a = w
+            .dispatcher
+            .answer_change(timer, samira, false)
+            .await
+            .unwrap();
         assert!(matches!(a, ChangeAnswer::Left(_)), "{a:?}");
         let assignments = w.store.assignments_for_request(id).await.unwrap();
         assert_eq!(assignments[0].status, AssignmentStatus::Released);
@@ -368,7 +386,10 @@ both_backends!(
             "{}",
             text_of(&offer_row)
         );
-        assert!(calendar_of_opt(&offer_row).is_none(), "offers carry no invitation");
+        assert!(
+            calendar_of_opt(&offer_row).is_none(),
+            "offers carry no invitation"
+        );
 
         w.clock.advance(Duration::minutes(5));
         assert!(matches!(
@@ -445,7 +466,8 @@ both_backends!(
         assert_eq!(event(&released).0, "CANCEL");
         let told = one(&w, code, "requeued:").await;
         assert!(
-            text_of(&told).contains("Samira non ha confermato il nuovo orario, giovedì 11 marzo, 15:00"),
+            text_of(&told)
+                .contains("Samira non ha confermato il nuovo orario, giovedì 11 marzo, 15:00"),
             "{}",
             text_of(&told)
         );
@@ -484,7 +506,11 @@ both_backends!(
         assert_eq!(r.asking, None);
         assert_eq!(r.request.status, RequestStatus::Queued);
         let offers = w.store.offers_for_request(id).await.unwrap();
-        assert_eq!(offers[0].state, OfferState::Withdrawn, "the old time's offer");
+        assert_eq!(
+            offers[0].state,
+            OfferState::Withdrawn,
+            "the old time's offer"
+        );
         let told = one(&w, code, "resched:").await;
         assert!(
             text_of(&told).contains("Cerchiamo un mediatore disponibile"),
@@ -494,7 +520,10 @@ both_backends!(
         // The next round asks Samira again, for the new time.
         w.dispatcher.dispatch_queued().await.unwrap();
         let offers = w.store.offers_for_request(id).await.unwrap();
-        let open: Vec<_> = offers.iter().filter(|o| o.state == OfferState::Open).collect();
+        let open: Vec<_> = offers
+            .iter()
+            .filter(|o| o.state == OfferState::Open)
+            .collect();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].mediator_id, samira.id);
         let row = w
@@ -503,7 +532,11 @@ both_backends!(
             .into_iter()
             .find(|r| r.idempotency_key == format!("offer:{}", open[0].id))
             .unwrap();
-        assert!(text_of(&row).contains("venerdì 12 marzo, 11:00"), "{}", text_of(&row));
+        assert!(
+            text_of(&row).contains("venerdì 12 marzo, 11:00"),
+            "{}",
+            text_of(&row)
+        );
         // A request that is not the requester's cannot be moved by someone else.
         let stranger = connecting::authz::Actor::Operator {
             id: None,
@@ -513,7 +546,14 @@ both_backends!(
         };
         let e = w
             .dispatcher
-            .reschedule_as(code, &stranger, When { start: t(9, 0), ..friday_at_11() })
+            .reschedule_as(
+                code,
+                &stranger,
+                When {
+                    start: t(9, 0),
+                    ..friday_at_11()
+                },
+            )
             .await;
         assert!(e.is_err(), "{e:?}");
         assert_eq!(
@@ -543,7 +583,11 @@ both_backends!(
         let intake = intake(&w);
         // A date without a wish to move it changes nothing.
         let out = intake
-            .process(&reply(code, "r1@comune.dalmine.bg.it", "Grazie, ci vediamo giovedì alle 10."))
+            .process(&reply(
+                code,
+                "r1@comune.dalmine.bg.it",
+                "Grazie, ci vediamo giovedì alle 10.",
+            ))
             .await
             .unwrap();
         assert!(matches!(out, Outcome::Recorded { .. }), "{out:?}");
@@ -576,7 +620,11 @@ both_backends!(
         );
         assert!(e.body.contains("venerdì 5 marzo, 11:00"), "{}", e.body);
         let (_, timer) = question_buttons(&one(&w, code, "changeq:").await);
-        let a = w.dispatcher.answer_change(timer, samira, true).await.unwrap();
+        let a = w
+            .dispatcher
+            .answer_change(timer, samira, true)
+            .await
+            .unwrap();
         assert!(matches!(a, ChangeAnswer::Kept(_)));
         assert_eq!(rows(&w, code, "changed:").await.len(), 2);
     }
@@ -634,7 +682,14 @@ both_backends!(
                     && text.contains("annullare"),
                 "{text}"
             );
-            assert!(w.store.request(code).await.unwrap().unfilled_notice_at.is_some());
+            assert!(
+                w.store
+                    .request(code)
+                    .await
+                    .unwrap()
+                    .unfilled_notice_at
+                    .is_some()
+            );
         }
         // In the requester's channel.
         let mail = rows(&w, by_email, "unfilled:")
@@ -646,7 +701,11 @@ both_backends!(
             panic!("by email")
         };
         assert_eq!(e.to, REQUESTER);
-        assert!(e.subject.contains("nessun mediatore confermato"), "{}", e.subject);
+        assert!(
+            e.subject.contains("nessun mediatore confermato"),
+            "{}",
+            e.subject
+        );
         let tg = rows(&w, by_bot, "unfilled:")
             .await
             .into_iter()
@@ -690,19 +749,36 @@ both_backends!(
             .expect("the details with the invitation");
         let first = parse(&details.document.clone().unwrap().text());
         let confirmation = w.reply(600).await;
-        assert!(confirmation.text.contains("Samira Haddad"), "{}", confirmation.text);
+        assert!(
+            confirmation.text.contains("Samira Haddad"),
+            "{}",
+            confirmation.text
+        );
 
         // Usage, an unreadable time, someone else's request.
         let u = w.say(600, "/modifica").await;
-        assert!(u.text.contains("/modifica MED-2027-0042 giovedì alle 11"), "{}", u.text);
-        let u = w.say(600, &format!("/modifica {code} appena possibile")).await;
-        assert!(u.text.contains("Non ho capito la nuova data o ora"), "{}", u.text);
+        assert!(
+            u.text.contains("/modifica MED-2027-0042 giovedì alle 11"),
+            "{}",
+            u.text
+        );
+        let u = w
+            .say(600, &format!("/modifica {code} appena possibile"))
+            .await;
+        assert!(
+            u.text.contains("Non ho capito la nuova data o ora"),
+            "{}",
+            u.text
+        );
         w.operator("Marco Bianchi", Some(700)).await;
-        let u = w.say(700, &format!("/modifica {code} venerdì alle 9")).await;
+        let u = w
+            .say(700, &format!("/modifica {code} venerdì alle 9"))
+            .await;
         assert!(u.text.contains("Non trovo la richiesta"), "{}", u.text);
 
         w.clock.advance(chrono::Duration::hours(1));
-        w.fake.push_text(600, &format!("/modifica {code} venerdì 12 marzo alle 11"));
+        w.fake
+            .push_text(600, &format!("/modifica {code} venerdì 12 marzo alle 11"));
         let told = w.reply(600).await;
         assert!(
             told.text.contains("nuovo orario, venerdì 12 marzo, 11:00")
@@ -715,7 +791,11 @@ both_backends!(
             .wait_for(610, world::WAIT, |m| !m.buttons.is_empty())
             .await
             .expect("the question");
-        assert!(q.text.contains("spostato a venerdì 12 marzo, 11:00"), "{}", q.text);
+        assert!(
+            q.text.contains("spostato a venerdì 12 marzo, 11:00"),
+            "{}",
+            q.text
+        );
         assert_eq!(q.labels(), vec!["Va bene", "Non posso"]);
         let pressed = w.fake.press(&q, "Va bene").unwrap();
         let answer = w.answer(&pressed).await.unwrap_or_default();
@@ -725,7 +805,11 @@ both_backends!(
             .wait_for(610, world::WAIT, |m| m.document.is_some())
             .await
             .expect("the update with its invitation");
-        assert!(moved.text.contains("venerdì 12 marzo, 11:00"), "{}", moved.text);
+        assert!(
+            moved.text.contains("venerdì 12 marzo, 11:00"),
+            "{}",
+            moved.text
+        );
         let update = parse(&moved.document.clone().unwrap().text());
         assert_eq!(value(&update, "METHOD"), "REQUEST");
         assert_eq!(value(&update, "UID"), value(&first, "UID"));
@@ -760,7 +844,8 @@ fn delivered_invitation(raw: &[u8]) -> IcalCalendar {
         .find(|p| {
             p.content_type().is_some_and(|c| {
                 c.ctype().eq_ignore_ascii_case("text")
-                    && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("calendar"))
+                    && c.subtype()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("calendar"))
             }) && p.attachment_name().is_none()
         })
         .and_then(|p| p.text_contents())
@@ -776,48 +861,54 @@ fn letter_text(raw: &[u8]) -> String {
         .unwrap_or_default()
 }
 
-both_backends!(
-    the_requester_reschedules_by_real_mail,
-    |db| async move {
-        use connecting::channels::email::imap::{ImapConfig, Poller, TlsMode};
-        use connecting::channels::email::smtp::{SmtpConfig, SmtpTransport};
-        use connecting::outbox::{OutboxWorker, RetryPolicy, Transports};
-        use std::time::Duration as Wait;
-        let servers = mail::MailServers::start(&["info", "laura.rossi"]);
-        let w = world(at_rome(2027, 3, 1, 9, 0), settings(), &db).await;
-        let (code, id, samira) = assigned(&w, &[("Samira", 101)]).await;
-        let mut smtp = SmtpConfig::new(
-            "127.0.0.1",
-            servers.smtp_port,
-            connecting::channels::email::smtp::TlsMode::None,
-            "Cooperativa Esempio <info@coop.example>",
-        );
-        smtp.from_address = "info@coop.example".into();
-        smtp.allow_plaintext = true;
-        smtp.timeout = Wait::from_secs(10);
-        let worker = OutboxWorker::new(
-            w.store.clone(),
-            Arc::new(w.clock.clone()),
-            Transports {
-                telegram: None,
-                email: Some(Arc::new(SmtpTransport::new(&smtp).unwrap())),
-            },
-            RetryPolicy::default(),
-        );
-        while worker.run_once().await.unwrap().sent > 0 {}
-        let got = servers.wait_for("laura.rossi", "INBOX", 1, Wait::from_secs(15)).await;
-        let first = delivered_invitation(&got[0]);
+both_backends!(the_requester_reschedules_by_real_mail, |db| async move {
+    use connecting::channels::email::imap::{ImapConfig, Poller, TlsMode};
+    use connecting::channels::email::smtp::{SmtpConfig, SmtpTransport};
+    use connecting::outbox::{OutboxWorker, RetryPolicy, Transports};
+    use std::time::Duration as Wait;
+    let servers = mail::MailServers::start(&["info", "laura.rossi"]);
+    let w = world(at_rome(2027, 3, 1, 9, 0), settings(), &db).await;
+    let (code, id, samira) = assigned(&w, &[("Samira", 101)]).await;
+    let mut smtp = SmtpConfig::new(
+        "127.0.0.1",
+        servers.smtp_port,
+        connecting::channels::email::smtp::TlsMode::None,
+        "Cooperativa Esempio <info@coop.example>",
+    );
+    smtp.from_address = "info@coop.example".into();
+    smtp.allow_plaintext = true;
+    smtp.timeout = Wait::from_secs(10);
+    let worker = OutboxWorker::new(
+        w.store.clone(),
+        Arc::new(w.clock.clone()),
+        Transports {
+            telegram: None,
+            email: Some(Arc::new(SmtpTransport::new(&smtp).unwrap())),
+        },
+        RetryPolicy::default(),
+    );
+    while worker.run_once().await.unwrap().sent > 0 {}
+    let got = servers
+        .wait_for("laura.rossi", "INBOX", 1, Wait::from_secs(15))
+        .await;
+    let first = delivered_invitation(&got[0]);
 
-        // Her reply, as her mail client sends it, lands in the cooperative's mailbox.
-        w.clock.advance(Duration::hours(1));
-        let mut imap = ImapConfig::new("127.0.0.1", servers.imap_port, TlsMode::None, "info", mail::PASSWORD);
-        imap.allow_plaintext = true;
-        imap.backoff_min = Wait::from_millis(50);
-        imap.backoff_max = Wait::from_millis(500);
-        imap.io_timeout = Wait::from_secs(10);
-        let (stop, rx) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(Poller::new(imap, Arc::new(intake(&w)), rx).run());
-        servers
+    // Her reply, as her mail client sends it, lands in the cooperative's mailbox.
+    w.clock.advance(Duration::hours(1));
+    let mut imap = ImapConfig::new(
+        "127.0.0.1",
+        servers.imap_port,
+        TlsMode::None,
+        "info",
+        mail::PASSWORD,
+    );
+    imap.allow_plaintext = true;
+    imap.backoff_min = Wait::from_millis(50);
+    imap.backoff_max = Wait::from_millis(500);
+    imap.io_timeout = Wait::from_secs(10);
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(Poller::new(imap, Arc::new(intake(&w)), rx).run());
+    servers
             .append(
                 "info",
                 "INBOX",
@@ -828,52 +919,64 @@ both_backends!(
                 ),
             )
             .await;
-        let deadline = std::time::Instant::now() + Wait::from_secs(20);
-        while w.store.request(code).await.unwrap().start_time != Some(t(11, 0)) {
-            assert!(std::time::Instant::now() < deadline, "the reply moved nothing");
-            tokio::time::sleep(Wait::from_millis(50)).await;
-        }
-        let _ = stop.send(true);
-        let _ = task.await;
-        let req = w.store.request(code).await.unwrap();
-        assert_eq!((req.code, req.date), (code, Some(d(2027, 3, 12))));
-        while worker.run_once().await.unwrap().sent > 0 {}
-        let got = servers.wait_for("laura.rossi", "INBOX", 2, Wait::from_secs(15)).await;
-        let notice = got
-            .iter()
-            .find(|m| letter_text(m).contains("nuovo orario"))
-            .expect("the notice on her thread");
-        let raw = String::from_utf8_lossy(notice);
-        assert!(raw.contains("In-Reply-To: <req-1@comune.dalmine.bg.it>"), "{raw}");
-        let text = letter_text(notice);
+    let deadline = std::time::Instant::now() + Wait::from_secs(20);
+    while w.store.request(code).await.unwrap().start_time != Some(t(11, 0)) {
         assert!(
-            text.contains("venerdì 12 marzo, 11:00") && text.contains("Chiediamo a Samira"),
-            "{text}"
+            std::time::Instant::now() < deadline,
+            "the reply moved nothing"
         );
-
-        // Samira agrees (on Telegram): Laura's calendar gets the same event, moved.
-        let (_, timer) = question_buttons(&one(&w, code, "changeq:").await);
-        w.dispatcher.answer_change(timer, samira, true).await.unwrap();
-        while worker.run_once().await.unwrap().sent > 0 {}
-        let got = servers.wait_for("laura.rossi", "INBOX", 3, Wait::from_secs(15)).await;
-        let update = got
-            .iter()
-            .find(|m| letter_text(m).contains("è cambiata"))
-            .expect("the update");
-        let cal = delivered_invitation(update);
-        assert_eq!(value(&cal, "METHOD"), "REQUEST");
-        assert_eq!(value(&cal, "UID"), value(&first, "UID"));
-        assert!(
-            value(&cal, "SEQUENCE").parse::<u32>().unwrap()
-                > value(&first, "SEQUENCE").parse::<u32>().unwrap()
-        );
-        assert_eq!(value(&cal, "DTSTART"), "20270312T110000");
-        assert_eq!(
-            w.store.assignments_for_request(id).await.unwrap()[0].status,
-            AssignmentStatus::Active
-        );
+        tokio::time::sleep(Wait::from_millis(50)).await;
     }
-);
+    let _ = stop.send(true);
+    let _ = task.await;
+    let req = w.store.request(code).await.unwrap();
+    assert_eq!((req.code, req.date), (code, Some(d(2027, 3, 12))));
+    while worker.run_once().await.unwrap().sent > 0 {}
+    let got = servers
+        .wait_for("laura.rossi", "INBOX", 2, Wait::from_secs(15))
+        .await;
+    let notice = got
+        .iter()
+        .find(|m| letter_text(m).contains("nuovo orario"))
+        .expect("the notice on her thread");
+    let raw = String::from_utf8_lossy(notice);
+    assert!(
+        raw.contains("In-Reply-To: <req-1@comune.dalmine.bg.it>"),
+        "{raw}"
+    );
+    let text = letter_text(notice);
+    assert!(
+        text.contains("venerdì 12 marzo, 11:00") && text.contains("Chiediamo a Samira"),
+        "{text}"
+    );
+
+    // Samira agrees (on Telegram): Laura's calendar gets the same event, moved.
+    let (_, timer) = question_buttons(&one(&w, code, "changeq:").await);
+    w.dispatcher
+        .answer_change(timer, samira, true)
+        .await
+        .unwrap();
+    while worker.run_once().await.unwrap().sent > 0 {}
+    let got = servers
+        .wait_for("laura.rossi", "INBOX", 3, Wait::from_secs(15))
+        .await;
+    let update = got
+        .iter()
+        .find(|m| letter_text(m).contains("è cambiata"))
+        .expect("the update");
+    let cal = delivered_invitation(update);
+    assert_eq!(value(&cal, "METHOD"), "REQUEST");
+    assert_eq!(value(&cal, "UID"), value(&first, "UID"));
+    assert!(
+        value(&cal, "SEQUENCE").parse::<u32>().unwrap()
+            > value(&first, "SEQUENCE").parse::<u32>().unwrap()
+    );
+    assert_eq!(value(&cal, "DTSTART"), "20270312T110000");
+    assert_eq!(
+        w.store.assignments_for_request(id).await.unwrap()[0].status,
+        AssignmentStatus::Active
+    );
+});
 
 both_backends!(
     the_console_marks_the_unfilled_and_reschedules_by_its_correction,
@@ -886,7 +989,9 @@ both_backends!(
         assert_eq!(w.dispatcher.run_unfilled_notices().await.unwrap(), 1);
         let coordinator = w.store.coordinators().await.unwrap()[0].id;
         let c = web::Console::start(w.store.clone(), w.clock.clone(), false).await;
-        let s = c.login(connecting::store::ConsoleRole::Coordinator, coordinator).await;
+        let s = c
+            .login(connecting::store::ConsoleRole::Coordinator, coordinator)
+            .await;
         let home = c.get("/", Some(&s)).await;
         assert_eq!(home.status, 200);
         assert!(
@@ -896,7 +1001,11 @@ both_backends!(
             home.body
         );
         let page = c.get(&format!("/requests/{lonely}"), Some(&s)).await;
-        assert!(page.body.contains("il richiedente è stato avvisato"), "{}", page.body);
+        assert!(
+            page.body.contains("il richiedente è stato avvisato"),
+            "{}",
+            page.body
+        );
 
         let out = c
             .post(
@@ -906,7 +1015,9 @@ both_backends!(
             )
             .await;
         assert!(out.status == 303 || out.status == 200, "{}", out.status);
-        let page = c.get(&format!("/requests/{code}?outcome=rescheduled"), Some(&s)).await;
+        let page = c
+            .get(&format!("/requests/{code}?outcome=rescheduled"), Some(&s))
+            .await;
         assert!(page.body.contains("Nuovo orario salvato"), "{}", page.body);
         assert!(
             page.body.contains("spostata a un nuovo orario") && !page.body.contains("rescheduled"),
@@ -917,7 +1028,14 @@ both_backends!(
         assert_eq!(req.start_time, Some(t(15, 0)));
         assert_eq!(req.status, RequestStatus::Assigned, "until Samira answers");
         let q = one(&w, code, "changeq:").await;
-        assert!(text_of(&q).contains("giovedì 11 marzo, 15:00"), "{}", text_of(&q));
-        assert!(rows(&w, code, "changed:").await.is_empty(), "nothing moved in calendars yet");
+        assert!(
+            text_of(&q).contains("giovedì 11 marzo, 15:00"),
+            "{}",
+            text_of(&q)
+        );
+        assert!(
+            rows(&w, code, "changed:").await.is_empty(),
+            "nothing moved in calendars yet"
+        );
     }
 );

@@ -224,11 +224,9 @@ impl Notice {
                 request.updated_at.timestamp(),
                 if *to_mediator { "m" } else { "r" }
             ),
-            Notice::Rescheduled { request, .. } => format!(
-                "resched:{}:{}",
-                request.id,
-                request.updated_at.timestamp()
-            ),
+            Notice::Rescheduled { request, .. } => {
+                format!("resched:{}:{}", request.id, request.updated_at.timestamp())
+            }
             Notice::ChangeQuestion { timer_id, .. } => format!("changeq:{timer_id}"),
             Notice::Released { assignment_id, .. } => format!("released:{assignment_id}"),
             Notice::Requeued {

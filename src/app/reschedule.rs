@@ -348,7 +348,9 @@ async fn release(
     tx.clear_assigned_mediator(req.id).await?;
     tx.cancel_timers(req.id, &[]).await?;
     tx.new_offer_round(req.id).await?;
-    let queued = tx.transition(req.id, RequestStatus::Queued, who, now).await?;
+    let queued = tx
+        .transition(req.id, RequestStatus::Queued, who, now)
+        .await?;
     tx.audit(
         now,
         who,

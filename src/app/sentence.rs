@@ -15,13 +15,27 @@ use crate::store::{Mediator, Request};
 /// An answer a notice offers (a Telegram button).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
-    Accept { offer_id: i64 },
-    Decline { offer_id: i64 },
-    Done { assignment_id: i64 },
-    NotDone { assignment_id: i64 },
-    Evaluate { request_id: i64, score: i64 },
+    Accept {
+        offer_id: i64,
+    },
+    Decline {
+        offer_id: i64,
+    },
+    Done {
+        assignment_id: i64,
+    },
+    NotDone {
+        assignment_id: i64,
+    },
+    Evaluate {
+        request_id: i64,
+        score: i64,
+    },
     /// The assigned mediator's answer to a new date or time ([Va bene] / [Non posso]).
-    Change { timer_id: i64, ok: bool },
+    Change {
+        timer_id: i64,
+        ok: bool,
+    },
 }
 
 /// A notice ready to be written by a channel.

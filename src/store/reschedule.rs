@@ -74,7 +74,11 @@ impl Tx {
     }
 
     /// The request's pending timer of `kind`, if any (the newest).
-    pub async fn pending_timer(&mut self, request_id: i64, kind: TimerKind) -> Result<Option<Timer>> {
+    pub async fn pending_timer(
+        &mut self,
+        request_id: i64,
+        kind: TimerKind,
+    ) -> Result<Option<Timer>> {
         let row: Option<TimerRow> = with_tx!(self, c => {
             sqlx::query_as(
                 "SELECT id, kind, request_id, ref_id, due_at FROM timers

@@ -253,7 +253,6 @@ pub(super) async fn correct(
     // A new date or time of a request past intake is a reschedule (`app::reschedule`: the
     // assigned mediator is asked, or offers go out again for the new time): the correction
     // keeps the old time and the reschedule moves it.
-    let mut fields = fields;
     let when = crate::app::reschedule::reschedulable(r.status)
         .then(|| {
             crate::app::reschedule::new_when(
