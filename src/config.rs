@@ -1186,6 +1186,22 @@ mod tests {
     }
 
     #[test]
+    fn the_unfilled_notice_hours_default_to_a_day_and_can_be_set() {
+        let c = Config::from_parts(None, Path::new("x"), &[]).unwrap();
+        assert_eq!(c.dispatch.unfilled_notice_hours, 24);
+        let c = load("[dispatch]\nunfilled_notice_hours = 48\n", &[]).unwrap();
+        assert_eq!(c.dispatch.unfilled_notice_hours, 48);
+        let c = load("", &[("CONNECTING_DISPATCH_UNFILLED_NOTICE_HOURS", "12")]).unwrap();
+        assert_eq!(c.dispatch.unfilled_notice_hours, 12);
+        assert_eq!(
+            crate::settings::dispatch_settings(&c).unfilled_notice_hours,
+            12
+        );
+        let e = load("[dispatch]\nunfilled_notice_hours = \"domani\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("unfilled_notice_hours"), "{e}");
+    }
+
+    #[test]
     fn outbox_retries_are_configurable_and_checked() {
         let c = load(
             "[outbox]\nretry_base_secs = 2\n",
