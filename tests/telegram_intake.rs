@@ -453,7 +453,12 @@ async fn startup_turns_a_bad_token_or_url_into_one_clear_error() {
             .any(|(c, d)| c == "nuova" && d.contains("richiesta"))
     );
     assert!(cmds.iter().any(|(c, _)| c == "console"), "{cmds:?}");
-    assert_eq!(cmds.len(), 14);
+    assert!(
+        cmds.iter()
+            .any(|(c, d)| c == "modifica" && d.contains("Sposta una richiesta")),
+        "{cmds:?}"
+    );
+    assert_eq!(cmds.len(), 15);
     startup::use_webhook(&fake.bot(), "https://bot.example.org/telegram/hook", "abc")
         .await
         .unwrap();

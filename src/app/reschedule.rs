@@ -312,7 +312,7 @@ pub async fn answer(
     }
     release(core, tx, &who, &req, &a, &m, false, now)
         .await
-        .map(|r| ChangeAnswer::Left(Box::new(r)))
+        .map(|(r, _)| ChangeAnswer::Left(Box::new(r)))
 }
 
 /// The answer's timer ran out (fired by `app::timer` for the service, which asked the table):
@@ -325,13 +325,14 @@ pub(crate) async fn expired(
     m: &Mediator,
     now: DateTime<Utc>,
 ) -> Result<Vec<Notice>> {
-    let r = release(core, tx, "process:timers", req, a, m, true, now).await?;
+    let (r, notices) = release(core, tx, "process:timers", req, a, m, true, now).await?;
     tracing::info!(code = %r.code, assignment = a.id, "no answer to the new time: released");
-    Ok(Vec::new())
+    Ok(notices)
 }
 
 /// Ends assignment `a` of `req` after a new time did not suit (or was not answered): the
 /// mediator is told (with `CANCEL`), the requester too, and the request is offered again.
+/// Returns the request as it is now and the notices written to the two of them.
 #[allow(clippy::too_many_arguments)]
 async fn release(
     core: &Core,
@@ -342,7 +343,7 @@ async fn release(
     m: &Mediator,
     timed_out: bool,
     now: DateTime<Utc>,
-) -> Result<Request> {
+) -> Result<(Request, Vec<Notice>)> {
     tx.close_assignment(a.id, AssignmentStatus::Released, None, who, now)
         .await?;
     tx.clear_assigned_mediator(req.id).await?;
@@ -359,6 +360,7 @@ async fn release(
         Some(if timed_out { "no answer" } else { "declined" }),
     )
     .await?;
+    let mut notices = Vec::new();
     for n in [
         Notice::Released {
             request: req.clone(),
@@ -374,9 +376,10 @@ async fn release(
         },
     ] {
         notice::emit(core, tx, &n, now).await?;
+        notices.push(n);
     }
     super::wave::next(core, tx, &queued, now).await?;
-    Ok(tx.request_by_id(req.id).await?)
+    Ok((tx.request_by_id(req.id).await?, notices))
 }
 
 #[cfg(test)]
