@@ -556,6 +556,18 @@ both_backends!(
             )
             .await;
         assert!(e.is_err(), "{e:?}");
+        // Nor to a time already past.
+        let past = w
+            .dispatcher
+            .reschedule(
+                code,
+                When {
+                    date: d(2027, 2, 26),
+                    ..friday_at_11()
+                },
+            )
+            .await;
+        assert!(past.is_err(), "{past:?}");
         assert_eq!(
             w.store.request(code).await.unwrap().start_time,
             Some(t(11, 0)),
@@ -770,6 +782,10 @@ both_backends!(
             "{}",
             u.text
         );
+        let u = w
+            .say(600, &format!("/modifica {code} 26/02/2027 alle 9"))
+            .await;
+        assert!(u.text.contains("già passate"), "{}", u.text);
         w.operator("Marco Bianchi", Some(700)).await;
         let u = w
             .say(700, &format!("/modifica {code} venerdì alle 9"))

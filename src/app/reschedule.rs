@@ -111,7 +111,13 @@ fn when_from(
     (!same).then_some(w)
 }
 
-/// `actor` moves request `request_id` to `when` inside `tx` (nothing is committed here).
+/// Whether `when` has already begun at `now` (in the zone `tz`): no appointment moves there.
+pub fn is_past(when: When, tz: chrono_tz::Tz, now: DateTime<Utc>) -> bool {
+    local_to_utc(when.date.and_time(when.start), tz) <= now
+}
+
+/// `actor` moves request `request_id` to `when` inside `tx` (nothing is committed here); a
+/// time already past is refused (`AppError::WrongState`).
 pub async fn reschedule(
     core: &Core,
     tx: &mut Tx,
@@ -141,6 +147,13 @@ pub async fn reschedule(
         Some(a) => (a.starts_at(tz), Some(a.ends_at(tz))),
         None => (local_to_utc(when.date.and_time(when.start), tz), None),
     };
+    if starts_at <= now {
+        return Err(AppError::WrongState {
+            code: req.code,
+            status: req.status,
+            what: "a change to a time already past",
+        });
+    }
     let new = NewTime {
         date: when.date,
         start: when.start,

@@ -1330,7 +1330,9 @@ impl Intake {
         let mut ctx = crate::extract::Context::new(now, Channel::Email);
         ctx.tz = settings.tz;
         let (date, start, minutes) = crate::intake::time_in(text, &ctx);
+        // A time already past moves nothing: the reply is kept for the coordinator.
         crate::app::reschedule::new_when(request, date, start, minutes)
+            .filter(|w| !crate::app::reschedule::is_past(*w, settings.tz, now))
     }
 
     /// "Annullo": the request is cancelled for whoever may cancel it, and they are told.

@@ -259,6 +259,10 @@ impl TelegramBot {
                 reply(self.tr("reschedule_no_time", &[("code", &c)]))
             };
         };
+        if crate::app::reschedule::is_past(when, self.cfg.tz, now) {
+            tx.rollback().await.map_err(store_err)?;
+            return reply(self.tr("reschedule_past", &[("code", &c)]));
+        }
         let done = crate::app::reschedule::reschedule(
             self.dispatcher.core(),
             &mut tx,
