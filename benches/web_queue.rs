@@ -101,6 +101,8 @@ async fn main() {
         absolute_secs: 12 * 3600,
         quarantine_retry: None,
         health: None,
+        bot_username: None,
+        invite_ttl_days: 7,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -226,7 +226,7 @@ both_backends!(bad_input_gets_one_clear_line, |db| async move {
     )
     .unwrap();
     let (_, err) = cli.fails(&["mediator", "import", bad.to_str().unwrap()]);
-    assert!(err.contains("riga 3") && err.contains("Atlantide"), "{err}");
+    assert!(err.contains("Riga 3") && err.contains("Atlantide"), "{err}");
     // Nothing from a bad file is imported.
     assert_eq!(cli.json(&["mediator", "list"]).as_array().unwrap().len(), 0);
     let o = Command::new(env!("CARGO_BIN_EXE_connecting"))

@@ -213,6 +213,31 @@ both_backends!(
         b.goto(&format!("{base}/people")).await;
         assert!(b.text().await.contains("Amina Benali"));
         b.screenshot(&shot("people")).await;
+        // A new mediator through the form (languages by name), then her Telegram invite.
+        b.click("a[href='/people/mediators/new']").await;
+        b.text_with("Nuovo mediatore").await;
+        b.type_into("#p-name", "Fatima Zahra").await;
+        b.type_into("#p-languages", "arabo, francese").await;
+        b.click("input[name=ambiti][value=Seriate]").await;
+        b.screenshot(&shot("person-form")).await;
+        b.click("form[action='/people/mediators'] button[type=submit]")
+            .await;
+        b.text_with("Persona aggiunta.").await;
+        let fatima = store
+            .mediators()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.name == "Fatima Zahra")
+            .expect("added from the form");
+        assert_eq!(fatima.ambiti[0].name(), "Seriate");
+        b.click(&format!("a[href='/people/mediators/{}']", fatima.id))
+            .await;
+        b.click("form[action$='/invite'] button[type=submit]").await;
+        let text = b.text_with("Invito per Fatima Zahra").await;
+        assert!(text.contains("https://t.me/"), "{text}");
+        b.find("figure.qr svg").await;
+        b.screenshot(&shot("person-invite")).await;
         b.goto(&format!("{base}/operations")).await;
         assert!(b.text().await.contains("Messaggi in uscita"));
         b.screenshot(&shot("operations")).await;

@@ -48,6 +48,7 @@ pub mod matching;
 pub mod notice;
 pub mod offers;
 pub mod outcome;
+pub mod people;
 pub mod reschedule;
 pub mod review;
 pub mod sentence;

@@ -8,8 +8,10 @@ use std::path::PathBuf;
 
 use super::Ctx;
 use super::table::{opt, render_in};
+use crate::app::people::{self, Kind, MediatorInput, OperatorInput};
+use crate::authz::Actor;
 use crate::config::Lang;
-use crate::domain::{Ambito, Gender, LanguageCode, PersonKind};
+use crate::domain::PersonKind;
 use crate::prompts::t;
 use crate::store::{Mediator, NewCoordinator, NewMediator, NewOperator, Operator, Store};
 
@@ -113,47 +115,31 @@ pub struct InviteArgs {
     pub bot: Option<String>,
 }
 
-fn parse_list<T>(
-    s: &str,
-    what: &str,
-    f: impl Fn(&str) -> Result<T, crate::domain::ParseError>,
-) -> anyhow::Result<Vec<T>> {
-    let items: Vec<T> = s
-        .split([',', ';', '|'])
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(&f)
-        .collect::<Result<_, _>>()?;
-    if items.is_empty() {
-        bail!("{what} is empty: give at least one");
-    }
-    Ok(items)
-}
-
 fn new_mediator(a: MediatorAdd) -> anyhow::Result<NewMediator> {
-    let languages = parse_list(&a.languages, "--languages", LanguageCode::parse)?;
-    let ambiti = parse_list(&a.ambiti, "--ambiti", Ambito::parse)?;
-    let gender = a.gender.as_deref().map(str::parse::<Gender>).transpose()?;
-    let availability = match a
-        .availability
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(s) => Some(crate::domain::availability::Availability::parse(s)?.to_string()),
-        None => None,
-    };
-    Ok(NewMediator {
-        name: nonempty(a.name, "--name")?,
+    Ok(MediatorInput {
+        name: a.name,
+        languages: a.languages,
+        ambiti: a.ambiti,
         phone: a.phone,
         email: a.email,
-        telegram_id: a.telegram_id,
-        gender,
-        languages,
-        ambiti,
-        availability,
+        telegram_id: a.telegram_id.map(|i| i.to_string()),
+        gender: a.gender,
+        availability: a.availability,
         share_phone: a.share_phone,
-    })
+    }
+    .check()?)
+}
+
+fn new_operator(a: OperatorAdd) -> anyhow::Result<NewOperator> {
+    Ok(OperatorInput {
+        name: a.name,
+        email: a.email,
+        ente: a.ente,
+        ambito: a.ambito,
+        phone: a.phone,
+        telegram_id: a.telegram_id.map(|i| i.to_string()),
+    }
+    .check()?)
 }
 
 fn nonempty(s: String, what: &str) -> anyhow::Result<String> {
@@ -162,21 +148,6 @@ fn nonempty(s: String, what: &str) -> anyhow::Result<String> {
         bail!("{what} is empty");
     }
     Ok(t.to_string())
-}
-
-fn new_operator(a: OperatorAdd) -> anyhow::Result<NewOperator> {
-    let email = a.email.trim().to_string();
-    if !email.contains('@') || email.contains(char::is_whitespace) {
-        bail!("--email {email:?} is not an email address");
-    }
-    Ok(NewOperator {
-        name: nonempty(a.name, "--name")?,
-        email: Some(email),
-        phone: a.phone,
-        ente: nonempty(a.ente, "--ente")?,
-        ambito: Ambito::parse(&a.ambito)?,
-        telegram_id: a.telegram_id,
-    })
 }
 
 fn mediator_rows(lang: Lang, ms: &[Mediator]) -> Vec<Vec<String>> {
@@ -286,7 +257,7 @@ pub async fn mediator(ctx: &Ctx, cmd: MediatorCmd) -> anyhow::Result<()> {
         }
         MediatorCmd::Import { file } => {
             let store = ctx.store().await?;
-            let n = import(&store, &file, lang, mediator_row).await?;
+            let n = import(&store, &file, lang, Kind::Mediators).await?;
             report_import(ctx, &file, n)
         }
     }
@@ -327,45 +298,10 @@ pub async fn operator(ctx: &Ctx, cmd: OperatorCmd) -> anyhow::Result<()> {
         }
         OperatorCmd::Import { file } => {
             let store = ctx.store().await?;
-            let n = import(&store, &file, lang, operator_row).await?;
+            let n = import(&store, &file, lang, Kind::Operators).await?;
             report_import(ctx, &file, n)
         }
     }
-}
-
-type Record = std::collections::HashMap<String, String>;
-
-fn telegram_id(rec: &Record) -> anyhow::Result<Option<i64>> {
-    field(rec, "telegram_id")?
-        .map(|s| s.parse())
-        .transpose()
-        .map_err(|_| anyhow!("telegram_id is not a number"))
-}
-
-fn mediator_row(rec: &Record) -> anyhow::Result<ImportRow> {
-    Ok(ImportRow::Mediator(new_mediator(MediatorAdd {
-        name: field(rec, "name")?.unwrap_or_default(),
-        languages: field(rec, "languages")?.unwrap_or_default(),
-        ambiti: field(rec, "ambiti")?.unwrap_or_default(),
-        phone: field(rec, "phone")?,
-        telegram_id: telegram_id(rec)?,
-        email: field(rec, "email")?,
-        gender: field(rec, "gender")?,
-        availability: field(rec, "availability")?,
-        share_phone: field(rec, "share_phone")?
-            .is_some_and(|s| matches!(s.as_str(), "1" | "true" | "si" | "sì" | "yes")),
-    })?))
-}
-
-fn operator_row(rec: &Record) -> anyhow::Result<ImportRow> {
-    Ok(ImportRow::Operator(new_operator(OperatorAdd {
-        name: field(rec, "name")?.unwrap_or_default(),
-        email: field(rec, "email")?.unwrap_or_default(),
-        ente: field(rec, "ente")?.unwrap_or_default(),
-        ambito: field(rec, "ambito")?.unwrap_or_default(),
-        phone: field(rec, "phone")?,
-        telegram_id: telegram_id(rec)?,
-    })?))
 }
 
 /// Imports a CSV of `what` ("mediators" or "operators") into `store` (used by the demo).
@@ -375,11 +311,12 @@ pub async fn import_file(
     lang: crate::config::Lang,
     what: &str,
 ) -> anyhow::Result<usize> {
-    let file = file.to_path_buf();
-    match what {
-        "mediators" => import(store, &file, lang, mediator_row).await,
-        _ => import(store, &file, lang, operator_row).await,
-    }
+    let kind = if what == "mediators" {
+        Kind::Mediators
+    } else {
+        Kind::Operators
+    };
+    import(store, file, lang, kind).await
 }
 
 pub async fn coordinator(ctx: &Ctx, cmd: CoordinatorCmd) -> anyhow::Result<()> {
@@ -499,90 +436,33 @@ pub async fn invite(ctx: &Ctx, a: InviteArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-enum ImportRow {
-    Mediator(NewMediator),
-    Operator(NewOperator),
-}
-
-fn field(
-    rec: &std::collections::HashMap<String, String>,
-    name: &str,
-) -> anyhow::Result<Option<String>> {
-    Ok(rec
-        .get(name)
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty()))
-}
-
-/// Reads every row first; if any row is invalid nothing is imported and each bad row is named.
+/// Reads every row first (`app::people::read_csv`); if any row is invalid nothing is imported
+/// and each bad row is named. The rows are written in one transaction.
 async fn import(
     store: &Store,
-    file: &PathBuf,
+    file: &std::path::Path,
     lang: crate::config::Lang,
-    parse: impl Fn(&Record) -> anyhow::Result<ImportRow>,
+    kind: Kind,
 ) -> anyhow::Result<usize> {
     let shown = file.display().to_string();
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(false)
-        .from_path(file)
-        .with_context(|| format!("cannot read {shown}"))?;
-    let headers: Vec<String> = reader
-        .headers()
-        .with_context(|| format!("{shown}: no header line"))?
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase())
-        .collect();
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let line = (i + 2).to_string();
-        match rec {
-            Ok(rec) => {
-                let map = headers
-                    .iter()
-                    .cloned()
-                    .zip(rec.iter().map(str::to_string))
-                    .collect();
-                match parse(&map) {
-                    Ok(r) => rows.push(r),
-                    Err(e) => errors.push(t(
-                        lang,
-                        "cli.import_row_error",
-                        &[
-                            ("file", &shown),
-                            ("line", &line),
-                            ("reason", &super::one_line(&e)),
-                        ],
-                    )),
-                }
-            }
-            Err(e) => errors.push(t(
-                lang,
-                "cli.import_row_error",
-                &[
-                    ("file", &shown),
-                    ("line", &line),
-                    ("reason", &e.to_string()),
-                ],
-            )),
-        }
-    }
-    if !errors.is_empty() {
-        bail!("{}", errors.join("; "));
-    }
-    let now = Utc::now();
-    let n = rows.len();
-    for r in rows {
-        match r {
-            ImportRow::Mediator(m) => {
-                store.add_mediator(&m, now).await?;
-            }
-            ImportRow::Operator(o) => {
-                store.add_operator(&o, now).await?;
-            }
-        }
-    }
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {shown}"))?;
+    let people = people::read_csv(kind, &bytes).map_err(|e| {
+        let reasons: Vec<String> = e
+            .words(lang)
+            .into_iter()
+            .map(|reason| {
+                t(
+                    lang,
+                    "cli.import_row_error",
+                    &[("file", &shown), ("reason", &reason)],
+                )
+            })
+            .collect();
+        anyhow!("{}", reasons.join("; "))
+    })?;
+    let mut tx = store.begin().await?;
+    let n = people::import(&mut tx, &Actor::Cli, &people, Utc::now()).await?;
+    tx.commit().await?;
     Ok(n)
 }
 

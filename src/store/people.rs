@@ -177,15 +177,9 @@ impl TryFrom<MediatorRow> for Mediator {
     }
 }
 
-fn split_list(s: &str, sep: char) -> impl Iterator<Item = &str> {
-    s.split(sep).map(str::trim).filter(|x| !x.is_empty())
-}
-
-const OPERATOR_COLS: &str = "id, name, email, phone, ente, ambito, telegram_id, active";
-pub(super) const MEDIATOR_COLS: &str = "id, name, phone, email, telegram_id, gender, languages, ambiti, availability, share_phone, active, paused";
-
-impl Store {
-    pub async fn add_operator(&self, op: &NewOperator, now: DateTime<Utc>) -> Result<Operator> {
+/// Writes of people inside the caller's transaction (`app::people`).
+impl super::Tx {
+    pub async fn insert_operator(&mut self, op: &NewOperator, now: DateTime<Utc>) -> Result<i64> {
         let op = &NewOperator {
             name: super::db_text(&op.name),
             email: super::db_opt(&op.email),
@@ -194,7 +188,7 @@ impl Store {
             ..op.clone()
         };
         let email = op.email.as_deref().map(|e| e.trim().to_lowercase());
-        let id: i64 = with_pool!(self, p => {
+        let id: i64 = with_tx!(self, c => {
             sqlx::query_scalar(
                 "INSERT INTO operators (name, email, phone, ente, ambito, telegram_id, active, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -207,10 +201,180 @@ impl Store {
             .bind(op.telegram_id)
             .bind(true)
             .bind(ts(now))
-            .fetch_one(p)
+            .fetch_one(&mut *c)
             .await
             .map_err(|e| StoreError::unique_as(e, "an operator with this email or Telegram id"))?
         });
+        Ok(id)
+    }
+
+    pub async fn insert_mediator(&mut self, m: &NewMediator, now: DateTime<Utc>) -> Result<i64> {
+        let m = &NewMediator {
+            name: super::db_text(&m.name),
+            phone: super::db_opt(&m.phone),
+            email: super::db_opt(&m.email),
+            availability: super::db_opt(&m.availability),
+            ..m.clone()
+        };
+        let (languages, ambiti) = mediator_lists(m);
+        let id: i64 = with_tx!(self, c => {
+            sqlx::query_scalar(
+                "INSERT INTO mediators (name, phone, email, telegram_id, gender, languages, ambiti,
+                                        availability, share_phone, active, paused, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            )
+            .bind(&m.name)
+            .bind(&m.phone)
+            .bind(&m.email)
+            .bind(m.telegram_id)
+            .bind(m.gender.map(|g| g.as_str()))
+            .bind(&languages)
+            .bind(&ambiti)
+            .bind(&m.availability)
+            .bind(m.share_phone)
+            .bind(true)
+            .bind(false)
+            .bind(ts(now))
+            .fetch_one(&mut *c)
+            .await
+            .map_err(|e| StoreError::unique_as(e, "a mediator with this Telegram id"))?
+        });
+        Ok(id)
+    }
+
+    /// Checks that the person exists, then stores a new one-time code for them.
+    pub async fn insert_invite(
+        &mut self,
+        kind: PersonKind,
+        person_id: i64,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> Result<String> {
+        let table = person_table(kind);
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
+        let n: i64 = with_tx!(self, c => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(person_id).fetch_one(&mut *c).await?
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("{kind} {person_id}")));
+        }
+        let code = new_invite_code();
+        with_tx!(self, c => {
+            sqlx::query(
+                "INSERT INTO invites (code, person_kind, person_id, expires_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&code)
+            .bind(kind.as_str())
+            .bind(person_id)
+            .bind(ts(now + ttl))
+            .bind(ts(now))
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(code)
+    }
+
+    /// Changes mediator `id`'s fields, pause and activity.
+    pub async fn update_mediator(
+        &mut self,
+        id: i64,
+        m: &NewMediator,
+        paused: bool,
+        active: bool,
+    ) -> Result<()> {
+        let (languages, ambiti) = mediator_lists(m);
+        let n = with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE mediators SET name = $1, phone = $2, email = $3, telegram_id = $4, gender = $5,
+                        languages = $6, ambiti = $7, availability = $8, share_phone = $9,
+                        paused = $10, active = $11
+                 WHERE id = $12",
+            )
+            .bind(super::db_text(&m.name))
+            .bind(super::db_opt(&m.phone))
+            .bind(super::db_opt(&m.email))
+            .bind(m.telegram_id)
+            .bind(m.gender.map(|g| g.as_str()))
+            .bind(&languages)
+            .bind(&ambiti)
+            .bind(super::db_opt(&m.availability))
+            .bind(m.share_phone)
+            .bind(paused)
+            .bind(active)
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map_err(|e| StoreError::unique_as(e, "a mediator with this Telegram id"))?
+            .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("mediator {id}")));
+        }
+        Ok(())
+    }
+
+    /// Changes operator `id`'s fields and activity.
+    pub async fn update_operator(&mut self, id: i64, o: &NewOperator, active: bool) -> Result<()> {
+        let email = o
+            .email
+            .as_deref()
+            .map(|e| super::db_text(e.trim()).to_lowercase());
+        let n = with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE operators SET name = $1, email = $2, phone = $3, ente = $4, ambito = $5,
+                        telegram_id = $6, active = $7
+                 WHERE id = $8",
+            )
+            .bind(super::db_text(&o.name))
+            .bind(&email)
+            .bind(super::db_opt(&o.phone))
+            .bind(super::db_text(&o.ente))
+            .bind(o.ambito.name())
+            .bind(o.telegram_id)
+            .bind(active)
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map_err(|e| StoreError::unique_as(e, "an operator with this email or Telegram id"))?
+            .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("operator {id}")));
+        }
+        Ok(())
+    }
+}
+
+/// A mediator's languages and Ambiti as their columns hold them (`ar,fr`; `Dalmine|Seriate`).
+fn mediator_lists(m: &NewMediator) -> (String, String) {
+    let languages = m
+        .languages
+        .iter()
+        .map(|l| l.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let ambiti = m
+        .ambiti
+        .iter()
+        .map(|a| a.name())
+        .collect::<Vec<_>>()
+        .join("|");
+    (languages, ambiti)
+}
+
+fn split_list(s: &str, sep: char) -> impl Iterator<Item = &str> {
+    s.split(sep).map(str::trim).filter(|x| !x.is_empty())
+}
+
+const OPERATOR_COLS: &str = "id, name, email, phone, ente, ambito, telegram_id, active";
+pub(super) const MEDIATOR_COLS: &str = "id, name, phone, email, telegram_id, gender, languages, ambiti, availability, share_phone, active, paused";
+
+impl Store {
+    pub async fn add_operator(&self, op: &NewOperator, now: DateTime<Utc>) -> Result<Operator> {
+        let mut tx = self.begin().await?;
+        let id = tx.insert_operator(op, now).await?;
+        tx.commit().await?;
         self.operator(id).await
     }
 
@@ -254,47 +418,9 @@ impl Store {
     }
 
     pub async fn add_mediator(&self, m: &NewMediator, now: DateTime<Utc>) -> Result<Mediator> {
-        let m = &NewMediator {
-            name: super::db_text(&m.name),
-            phone: super::db_opt(&m.phone),
-            email: super::db_opt(&m.email),
-            availability: super::db_opt(&m.availability),
-            ..m.clone()
-        };
-        let languages = m
-            .languages
-            .iter()
-            .map(|l| l.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
-        let ambiti = m
-            .ambiti
-            .iter()
-            .map(|a| a.name())
-            .collect::<Vec<_>>()
-            .join("|");
-        let id: i64 = with_pool!(self, p => {
-            sqlx::query_scalar(
-                "INSERT INTO mediators (name, phone, email, telegram_id, gender, languages, ambiti,
-                                        availability, share_phone, active, paused, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-            )
-            .bind(&m.name)
-            .bind(&m.phone)
-            .bind(&m.email)
-            .bind(m.telegram_id)
-            .bind(m.gender.map(|g| g.as_str()))
-            .bind(&languages)
-            .bind(&ambiti)
-            .bind(&m.availability)
-            .bind(m.share_phone)
-            .bind(true)
-            .bind(false)
-            .bind(ts(now))
-            .fetch_one(p)
-            .await
-            .map_err(|e| StoreError::unique_as(e, "a mediator with this Telegram id"))?
-        });
+        let mut tx = self.begin().await?;
+        let id = tx.insert_mediator(m, now).await?;
+        tx.commit().await?;
         self.mediator(id).await
     }
 
@@ -411,28 +537,9 @@ impl Store {
         now: DateTime<Utc>,
         ttl: chrono::Duration,
     ) -> Result<String> {
-        let table = person_table(kind);
-        let sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
-        let n: i64 = with_pool!(self, p => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(person_id).fetch_one(p).await?
-        });
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("{kind} {person_id}")));
-        }
-        let code = new_invite_code();
-        with_pool!(self, p => {
-            sqlx::query(
-                "INSERT INTO invites (code, person_kind, person_id, expires_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&code)
-            .bind(kind.as_str())
-            .bind(person_id)
-            .bind(ts(now + ttl))
-            .bind(ts(now))
-            .execute(p)
-            .await?;
-        });
+        let mut tx = self.begin().await?;
+        let code = tx.insert_invite(kind, person_id, now, ttl).await?;
+        tx.commit().await?;
         Ok(code)
     }
 

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use maud::html;
@@ -17,7 +17,7 @@ use super::pages::{layout, tr};
 use super::{Refused, Session, WebState, session};
 use crate::vocab;
 
-async fn coordinator(st: &WebState, headers: &HeaderMap) -> Result<Session, Refused> {
+pub(super) async fn coordinator(st: &WebState, headers: &HeaderMap) -> Result<Session, Refused> {
     let s = session(st, headers).await?;
     if !s.viewer.is_coordinator() {
         return Err(Refused::NotFound(s.lang));
@@ -28,10 +28,25 @@ async fn coordinator(st: &WebState, headers: &HeaderMap) -> Result<Session, Refu
 /// `GET /people`.
 pub(super) async fn people(
     State(st): State<Arc<WebState>>,
+    Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, Refused> {
     let s = coordinator(&st, &headers).await?;
     let lang = s.lang;
+    let outcome = q
+        .get("outcome")
+        .filter(|o| matches!(o.as_str(), "added" | "saved" | "imported"))
+        .map(|o| {
+            let count = q
+                .get("count")
+                .and_then(|c| c.parse::<u32>().ok())
+                .unwrap_or(0);
+            crate::prompts::t(
+                lang,
+                &format!("web.outcome_{o}"),
+                &[("count", &count.to_string())],
+            )
+        });
     let mediators = st.store.mediators().await?;
     let operators = st.store.operators().await?;
     let coordinators = st.store.coordinators().await?;
@@ -40,6 +55,12 @@ pub(super) async fn people(
     let month_for = |id: i64| months.get(&id).copied().unwrap_or_default();
     let yes_no = |b: bool| vocab::yes_no(lang, b);
     let body = html! {
+        @if let Some(o) = outcome { p.outcome role="status" { (o) } }
+        p.buttons {
+            (tr(lang, "people_actions")) " "
+            a.button href="/people/mediators/new" { (tr(lang, "mediator_new")) } " "
+            a.button href="/people/operators/new" { (tr(lang, "operator_new")) }
+        }
         section aria-labelledby="h-mediators" {
             h2 #h-mediators { (tr(lang, "mediators")) " (" (mediators.len()) ")" }
             div.table { table {
@@ -56,7 +77,7 @@ pub(super) async fn people(
                     th scope="col" { (tr(lang, "acceptance")) }
                 } }
                 tbody { @for m in &mediators { tr {
-                    th scope="row" { (m.name) @if !m.active { " (" (tr(lang, "inactive")) ")" } }
+                    th scope="row" { a href={ "/people/mediators/" (m.id) } title=(tr(lang, "edit")) { (m.name) } @if !m.active { " (" (tr(lang, "inactive")) ")" } }
                     td { (m.languages.iter().map(|l| vocab::language(lang, l.as_str())).collect::<Vec<_>>().join(", ")) }
                     td { (m.ambiti.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")) }
                     td { (m.availability.clone().unwrap_or_else(|| tr(lang, "any_time"))) }
@@ -84,7 +105,7 @@ pub(super) async fn people(
                     th scope="col" { (tr(lang, "on_telegram")) }
                 } }
                 tbody { @for o in &operators { tr {
-                    th scope="row" { (o.name) @if !o.active { " (" (tr(lang, "inactive")) ")" } }
+                    th scope="row" { a href={ "/people/operators/" (o.id) } title=(tr(lang, "edit")) { (o.name) } @if !o.active { " (" (tr(lang, "inactive")) ")" } }
                     td { (o.ente) }
                     td { (o.ambito.name()) }
                     td { (o.email.clone().unwrap_or_else(|| "—".into())) }
@@ -94,9 +115,12 @@ pub(super) async fn people(
         }
         section aria-labelledby="h-coordinators" {
             h2 #h-coordinators { (tr(lang, "coordinators")) }
-            ul { @for c in &coordinators { li { (c.name) } } }
+            ul { @for c in &coordinators { li {
+                (c.name) " "
+                @if c.telegram_id.is_none() { (super::people::invite_form(&s, "coordinators", c.id)) }
+            } } }
         }
-        p.hint { (tr(lang, "people_cli")) }
+        (super::people::import_form(&s))
     };
     Ok(layout(&s, &tr(lang, "people_title"), "/people", body).into_response())
 }

@@ -14,6 +14,7 @@
 pub mod actions;
 mod admin;
 mod pages;
+mod people;
 mod reports;
 
 use std::collections::HashMap;
@@ -75,6 +76,10 @@ pub struct WebState {
     pub quarantine_retry: Option<QuarantineRetry>,
     /// The channels' health as `/healthz` reports it (`None`: not served by the daemon).
     pub health: Option<crate::http::HttpState>,
+    /// The bot's username for invite links (`[telegram] bot_username`).
+    pub bot_username: Option<String>,
+    /// Days an invite code stays valid (`[telegram] invite_ttl_days`, default 7).
+    pub invite_ttl_days: u32,
 }
 
 impl WebState {
@@ -96,6 +101,8 @@ impl WebState {
             absolute_secs: WebConfig::ABSOLUTE_HOURS * 3600,
             quarantine_retry: None,
             health: None,
+            bot_username: cfg.telegram.as_ref().and_then(|t| t.bot_username.clone()),
+            invite_ttl_days: cfg.telegram.as_ref().map_or(7, |t| t.invite_ttl_days),
         })
     }
 
@@ -171,6 +178,21 @@ pub fn router(state: WebState) -> Router {
         .route("/requests/{code}/fields", post(actions::correct))
         .route("/requests/{code}/review", post(actions::review))
         .route("/people", get(admin::people))
+        .route("/people/mediators", post(people::add_mediator))
+        .route("/people/mediators/new", get(people::new_mediator))
+        .route(
+            "/people/mediators/{id}",
+            get(people::edit_mediator).post(people::update_mediator),
+        )
+        .route("/people/operators", post(people::add_operator))
+        .route("/people/operators/new", get(people::new_operator))
+        .route(
+            "/people/operators/{id}",
+            get(people::edit_operator).post(people::update_operator),
+        )
+        .route("/people/import", post(people::import))
+        .route("/people/template/{file}", get(people::template))
+        .route("/people/{kind}/{id}/invite", post(people::invite))
         .route("/calendar", get(admin::calendar))
         .route("/operations", get(admin::operations))
         .route("/operations/outbox/{id}/retry", post(actions::retry_dead))

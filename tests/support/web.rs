@@ -94,6 +94,8 @@ impl Console {
             absolute_secs: 12 * 3600,
             quarantine_retry: None,
             health: None,
+            bot_username: Some("coop_test_bot".into()),
+            invite_ttl_days: 7,
         };
         // The email intake's retry, as the daemon wires it.
         let intake = connecting::channels::email::Intake::new(
