@@ -468,6 +468,10 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         "backend" => "PostgreSQL".into(),
         "check" => "login".into(),
         "comuni" => "Ciserano, Verdellino".into(),
+        // The people forms and CSV imports (console, CLI).
+        "ambiti" => "Dalmine, Seriate".into(),
+        "column" => "languages".into(),
+        "why" => "manca una virgola".into(),
         "detail" => "connessione rifiutata".into(),
         "dir" => "examples/requests".into(),
         "domain" | "server" => "mx.coop.example".into(),
