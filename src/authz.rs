@@ -75,6 +75,10 @@ pub enum Action {
     Evaluate,
     /// Accept or decline an offer, give the reason of a decline.
     AnswerOffer,
+    /// Move the appointment to another date or time (`app::reschedule`).
+    Reschedule,
+    /// The assigned mediator says whether a new date or time suits them.
+    AnswerChange,
     /// Say whether the appointment took place, and the hours worked.
     RecordOutcome,
     /// Assign by hand, accept or reject held mail.
@@ -86,13 +90,15 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 12] = [
         Action::See,
         Action::SeeDetails,
         Action::Cancel,
         Action::AddInfo,
         Action::Evaluate,
         Action::AnswerOffer,
+        Action::Reschedule,
+        Action::AnswerChange,
         Action::RecordOutcome,
         Action::Manage,
         Action::Dispatch,
@@ -160,7 +166,7 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
     match actor {
         Actor::Coordinator { .. } | Actor::Cli => match action {
             // Coordinators do not answer offers for a mediator: they assign instead.
-            Action::AnswerOffer => Err(Denied::NotForRole),
+            Action::AnswerOffer | Action::AnswerChange => Err(Denied::NotForRole),
             _ => Ok(()),
         },
         Actor::System { .. } => match action {
@@ -184,6 +190,7 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                 | Action::SeeDetails
                 | Action::Cancel
                 | Action::AddInfo
+                | Action::Reschedule
                 | Action::Evaluate => {
                     let by_id = id.is_some() && facts.operator_id == *id;
                     let by_email = match (email, &facts.requester_email) {
@@ -197,9 +204,11 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                         Err(Denied::NotYours)
                     }
                 }
-                Action::AnswerOffer | Action::RecordOutcome | Action::Manage | Action::Dispatch => {
-                    Err(Denied::NotForRole)
-                }
+                Action::AnswerOffer
+                | Action::AnswerChange
+                | Action::RecordOutcome
+                | Action::Manage
+                | Action::Dispatch => Err(Denied::NotForRole),
             }
         }
         Actor::Mediator { id, active } => {
@@ -216,10 +225,11 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                 Action::SeeDetails => Err(Denied::NotYours),
                 Action::AnswerOffer if offered => Ok(()),
                 Action::AnswerOffer => Err(Denied::NotYours),
-                Action::RecordOutcome if assigned => Ok(()),
-                Action::RecordOutcome => Err(Denied::NotYours),
+                Action::RecordOutcome | Action::AnswerChange if assigned => Ok(()),
+                Action::RecordOutcome | Action::AnswerChange => Err(Denied::NotYours),
                 Action::Cancel
                 | Action::AddInfo
+                | Action::Reschedule
                 | Action::Evaluate
                 | Action::Manage
                 | Action::Dispatch

@@ -362,6 +362,9 @@ pub struct DispatchConfig {
     pub urgent_offer_timeout_minutes: u32,
     /// Time kept free between two jobs of the same mediator.
     pub travel_buffer_minutes: u32,
+    /// This many hours before the appointment, a request with no mediator confirmed gets one
+    /// honest notice to its requester (and the coordinators an alert).
+    pub unfilled_notice_hours: u32,
 }
 
 impl Default for DispatchConfig {
@@ -371,6 +374,7 @@ impl Default for DispatchConfig {
             offer_timeout_minutes: 30,
             urgent_offer_timeout_minutes: 10,
             travel_buffer_minutes: 30,
+            unfilled_notice_hours: 24,
         }
     }
 }
@@ -612,7 +616,7 @@ const SECRET_KEYS: [(&str, &str); 5] = [
 ];
 /// Keys whose environment values are numbers or booleans (everything else stays text, so an
 /// all-digit password is still a password).
-const TYPED_KEYS: [&str; 22] = [
+const TYPED_KEYS: [&str; 23] = [
     "require_dmarc_pass",
     "port",
     "poll_interval_secs",
@@ -626,6 +630,7 @@ const TYPED_KEYS: [&str; 22] = [
     "offer_timeout_minutes",
     "urgent_offer_timeout_minutes",
     "travel_buffer_minutes",
+    "unfilled_notice_hours",
     "raw_days",
     "closed_days",
     "invite_ttl_days",
@@ -1154,6 +1159,22 @@ mod tests {
         );
         assert_eq!(c.http.listen, "127.0.0.1:8080");
         assert_eq!((c.retention.raw_days, c.retention.closed_days), (90, 730));
+    }
+
+    #[test]
+    fn the_unfilled_notice_hours_default_to_a_day_and_can_be_set() {
+        let c = Config::from_parts(None, Path::new("x"), &[]).unwrap();
+        assert_eq!(c.dispatch.unfilled_notice_hours, 24);
+        let c = load("[dispatch]\nunfilled_notice_hours = 48\n", &[]).unwrap();
+        assert_eq!(c.dispatch.unfilled_notice_hours, 48);
+        let c = load("", &[("CONNECTING_DISPATCH_UNFILLED_NOTICE_HOURS", "12")]).unwrap();
+        assert_eq!(c.dispatch.unfilled_notice_hours, 12);
+        assert_eq!(
+            crate::settings::dispatch_settings(&c).unfilled_notice_hours,
+            12
+        );
+        let e = load("[dispatch]\nunfilled_notice_hours = \"domani\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("unfilled_notice_hours"), "{e}");
     }
 
     #[test]

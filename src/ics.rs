@@ -464,6 +464,8 @@ mod tests {
             draft: None,
             assigned_mediator_id: Some(7),
             late_cancellation: false,
+            late_change: false,
+            unfilled_notice_at: None,
             source_message_id: None,
             subject: None,
             created_at: created,

@@ -176,6 +176,34 @@ pub fn merge_follow_up(r: &Request, text: &str, ctx: &Context) -> (RequestDraft,
     (merged, fields)
 }
 
+/// The date, start time and duration a text states (a request to move an appointment:
+/// "spostiamo a giovedì alle 11"), read by the one extractor; each `None` when not stated.
+/// The duration comes from a stated duration, else from a stated end. What follows the wish
+/// to move is read first ("la famiglia non può giovedì: spostiamo a venerdì alle 11").
+pub fn time_in(
+    text: &str,
+    ctx: &Context,
+) -> (
+    Option<chrono::NaiveDate>,
+    Option<chrono::NaiveTime>,
+    Option<i64>,
+) {
+    // After the wish to move ("spostiamo a ..."), else the whole text.
+    let after = extract::move_cue_end(text)
+        .and_then(|i| text.get(i..))
+        .map(|rest| extract::extract(rest, ctx))
+        .filter(|d| d.date.is_some() || d.start.is_some());
+    let d = after.unwrap_or_else(|| extract::extract(text, ctx));
+    let minutes = d
+        .duration_minutes
+        .map(i64::from)
+        .or_else(|| match (d.start, d.end) {
+            (Some(s), Some(e)) if e > s => Some((e - s).num_minutes()),
+            _ => None,
+        });
+    (d.date, d.start, minutes)
+}
+
 /// Whether a stored request is remote (phone/video) — offers then ignore the Ambito.
 pub fn is_remote(r: &Request) -> bool {
     r.modality.is_some_and(Modality::is_remote)
@@ -253,6 +281,8 @@ mod tests {
             draft: None,
             assigned_mediator_id: None,
             late_cancellation: false,
+            late_change: false,
+            unfilled_notice_at: None,
             source_message_id: None,
             subject: None,
             created_at: Utc::now(),
@@ -276,5 +306,25 @@ mod tests {
             fields.date.map(|d| d.to_string()).as_deref(),
             Some("2027-03-15")
         );
+    }
+
+    #[test]
+    fn a_new_time_is_read_after_the_wish_to_move() {
+        let c = ctx();
+        let (d, t, _) = time_in(
+            "Buongiorno, la famiglia non può giovedì: spostiamo a venerdì 12 marzo alle 11. Grazie",
+            &c,
+        );
+        assert_eq!(d, chrono::NaiveDate::from_ymd_opt(2027, 3, 12));
+        assert_eq!(t, chrono::NaiveTime::from_hms_opt(11, 0, 0));
+        let (d, t, m) = time_in("Possiamo anticipare dalle 9 alle 10:30?", &c);
+        assert_eq!(
+            (d, t, m),
+            (None, chrono::NaiveTime::from_hms_opt(9, 0, 0), Some(90))
+        );
+        assert!(extract::says_reschedule("spostiamo a giovedì alle 11"));
+        assert!(!extract::says_reschedule(
+            "Grazie, ci vediamo giovedì alle 10."
+        ));
     }
 }

@@ -14,6 +14,7 @@ pub fn dispatch_settings(cfg: &Config) -> crate::app::DispatchSettings {
         offer_timeout_minutes: i64::from(d.offer_timeout_minutes),
         urgent_offer_timeout_minutes: i64::from(d.urgent_offer_timeout_minutes),
         travel_buffer_minutes: d.travel_buffer_minutes,
+        unfilled_notice_hours: i64::from(d.unfilled_notice_hours),
         tz: cfg.intake.timezone,
         message_id_domain: message_id_domain(cfg),
         email_signature: cfg.smtp.as_ref().and_then(|s| s.signature.clone()),

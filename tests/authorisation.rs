@@ -58,7 +58,9 @@ fn the_table() {
         assigned_to: Some(8),
     };
     let y = Ok(());
-    let mine = [See, SeeDetails, Cancel, AddInfo, Evaluate, Create];
+    let mine = [
+        See, SeeDetails, Cancel, AddInfo, Reschedule, Evaluate, Create,
+    ];
     let rows: Vec<(&str, Actor, Vec<Action>)> = vec![
         ("the requester", op(1), mine.to_vec()),
         ("another operator", op(2), vec![Create]),
@@ -66,7 +68,7 @@ fn the_table() {
         (
             "the assigned mediator",
             med(8),
-            vec![See, SeeDetails, RecordOutcome],
+            vec![See, SeeDetails, RecordOutcome, AnswerChange],
         ),
         ("another mediator", med(9), vec![]),
         (
@@ -77,6 +79,7 @@ fn the_table() {
                 SeeDetails,
                 Cancel,
                 AddInfo,
+                Reschedule,
                 Evaluate,
                 RecordOutcome,
                 Manage,
@@ -92,6 +95,7 @@ fn the_table() {
                 SeeDetails,
                 Cancel,
                 AddInfo,
+                Reschedule,
                 Evaluate,
                 RecordOutcome,
                 Manage,
@@ -646,7 +650,8 @@ both_backends!(
     every_use_case_asks_the_table_once_and_a_refusal_changes_nothing,
     |db| async move {
         use connecting::app::{
-            alert, answer, assign, cancel, create, evaluation, follow_up, outcome, review, wave,
+            alert, answer, assign, cancel, create, evaluation, follow_up, outcome, reschedule,
+            review, wave,
         };
         let w = World::new(db).await;
         let s = w.store().clone();
@@ -859,6 +864,33 @@ both_backends!(
         ))
         .unwrap();
         assert_eq!(status(open.id).await, RequestStatus::Assigned);
+
+        // Move it to another time: the requester or a coordinator; not another operator, not
+        // a mediator (not even the assigned one: she answers the question instead).
+        let later = reschedule::When {
+            date: chrono::NaiveDate::from_ymd_opt(2027, 3, 12).unwrap(),
+            start: chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+            duration_minutes: None,
+        };
+        for (who, actor) in [("another operator", &bruno), ("the mediator", &samira)] {
+            denied(
+                core!(s, |tx| reschedule::reschedule(
+                    &core, tx, actor, open.id, later, now
+                )),
+                who,
+            );
+        }
+        for actor in [&anna, &coord] {
+            // Allowed by the table; this request has no time to move (nothing changes).
+            let r = core!(s, |tx| reschedule::reschedule(
+                &core, tx, actor, open.id, later, now
+            ));
+            assert!(
+                matches!(r, Err(connecting::app::AppError::WrongState { .. })),
+                "{r:?}"
+            );
+        }
+        assert_eq!(s.request_by_id(open.id).await.unwrap().date, None);
         core!(s, |tx| cancel::cancel(&core, tx, &anna, open.id, now)).unwrap();
         assert_eq!(status(open.id).await, RequestStatus::Cancelled);
 

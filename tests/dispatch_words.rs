@@ -57,6 +57,8 @@ fn request() -> Request {
         draft: None,
         assigned_mediator_id: Some(7),
         late_cancellation: false,
+        late_change: false,
+        unfilled_notice_at: None,
         source_message_id: Some("<req-1@comune.dalmine.bg.it>".into()),
         subject: Some("Richiesta mediatrice".into()),
         created_at: now,
@@ -193,10 +195,89 @@ fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
             timer_id: 3,
             assignment_id: 9,
         },
+        Notice::Withdrawal {
+            request: r.clone(),
+            mediator: m.clone(),
+            offer_id: 7,
+            why: Withdrawn::Moved,
+            edit_message_id: None,
+        },
+        // Rescheduling (issue 15): the requester told, the mediator asked, kept or released.
+        Notice::Rescheduled {
+            request: requester_of(telegram),
+            asking: Some(m.clone()),
+            late: false,
+        },
+        Notice::Rescheduled {
+            request: requester_of(telegram),
+            asking: Some(m.clone()),
+            late: true,
+        },
+        Notice::Rescheduled {
+            request: requester_of(telegram),
+            asking: None,
+            late: false,
+        },
+        Notice::Rescheduled {
+            request: requester_of(telegram),
+            asking: None,
+            late: true,
+        },
+        Notice::ChangeQuestion {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+            timer_id: 4,
+            late: false,
+        },
+        Notice::ChangeQuestion {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+            timer_id: 4,
+            late: true,
+        },
+        Notice::Released {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+            timed_out: false,
+        },
+        Notice::Released {
+            request: r.clone(),
+            mediator: m.clone(),
+            assignment_id: 9,
+            timed_out: true,
+        },
+        Notice::Requeued {
+            request: requester_of(telegram),
+            mediator: m.clone(),
+            assignment_id: 9,
+            timed_out: false,
+        },
+        Notice::Requeued {
+            request: requester_of(telegram),
+            mediator: m.clone(),
+            assignment_id: 9,
+            timed_out: true,
+        },
+        Notice::Unfilled {
+            request: requester_of(telegram),
+        },
         Notice::EvaluationQuestion {
             request: if telegram { tg_requester } else { r },
         },
     ]
+}
+
+/// The request as its requester gets it: by Telegram when `telegram`, else by email.
+fn requester_of(telegram: bool) -> Request {
+    let mut r = request();
+    if telegram {
+        r.channel = Channel::Telegram;
+        r.requester_chat_id = Some(2000);
+    }
+    r
 }
 
 /// Internal codes a person must never read, and unfilled placeholders.
@@ -294,6 +375,29 @@ fn every_notice_reads_in_words_in_both_languages_on_both_channels() {
                         assert!(text.contains(&w.confirmed(Some(Gender::F))), "{text}");
                     }
                     Notice::Cancellation { .. } | Notice::OutcomeQuestion { .. } => {
+                        assert!(text.contains(&when), "{text}");
+                    }
+                    Notice::Rescheduled { asking, late, .. } => {
+                        assert!(text.contains(&when), "{text}");
+                        assert_eq!(asking.is_some(), text.contains("Samira Haddad"), "{text}");
+                        assert_eq!(*late, text.contains("24"), "{text}");
+                    }
+                    Notice::ChangeQuestion { late, .. } => {
+                        assert!(text.contains(&when), "{text}");
+                        assert_eq!(*late, text.contains("24"), "{text}");
+                        let want: Vec<String> = match lang {
+                            Lang::It => vec!["Va bene".into(), "Non posso".into()],
+                            Lang::En => vec!["Fine".into(), "Can't".into()],
+                        };
+                        if telegram {
+                            assert_eq!(labels, want, "[Va bene] [Non posso] on Telegram");
+                        }
+                    }
+                    Notice::Requeued { .. } => {
+                        assert!(text.contains(&when), "{text}");
+                        assert!(text.contains("Samira Haddad"), "{text}");
+                    }
+                    Notice::Released { .. } | Notice::Unfilled { .. } => {
                         assert!(text.contains(&when), "{text}");
                     }
                     _ => {}
@@ -449,6 +553,10 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         "backend" => "PostgreSQL".into(),
         "check" => "login".into(),
         "comuni" => "Ciserano, Verdellino".into(),
+        // The people forms and CSV imports (console, CLI).
+        "ambiti" => "Dalmine, Seriate".into(),
+        "column" => "languages".into(),
+        "why" => "manca una virgola".into(),
         "detail" => "connessione rifiutata".into(),
         "dir" => "examples/requests".into(),
         "domain" | "server" => "mx.coop.example".into(),

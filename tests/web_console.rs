@@ -1053,7 +1053,8 @@ both_backends!(
             to_mediator.iter().any(|t| t.contains("Via Roma 1")),
             "{to_mediator:?}"
         );
-        // A new time after the assignment: the mediator is told, with the invitation updated
+        // A new time after the assignment is a reschedule: the mediator is asked first
+        // ([Va bene] / [Non posso]); once she agrees she is told, with the invitation updated
         // (the same event, a higher SEQUENCE).
         let sequence_of = |ics: &str| -> u32 {
             ics.lines()
@@ -1086,6 +1087,56 @@ both_backends!(
             )
             .await;
         assert_eq!(moved.status, 303);
+        assert_eq!(
+            calendars(db.store.outbox_for_request(r.id).await.unwrap()).len(),
+            1,
+            "nothing moves in calendars before she answers"
+        );
+        let question = db
+            .store
+            .outbox_for_request(r.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find_map(|o| match o.payload {
+                Payload::Telegram(t) if t.chat_id == MEDIATOR_CHAT && !t.buttons.is_empty() => {
+                    Some(t)
+                }
+                _ => None,
+            })
+            .expect("the mediator is asked");
+        assert!(question.text.contains("15:00"), "{}", question.text);
+        let timer: i64 = question.buttons[0][0]
+            .data
+            .strip_prefix("chok:")
+            .and_then(|t| t.parse().ok())
+            .expect("[Va bene]");
+        let core = connecting::renderers::core(connecting::dispatch::DispatchSettings {
+            organizer: Some(connecting::ics::Party {
+                name: "Cooperativa Esempio".into(),
+                email: Some("info@coop.example".into()),
+            }),
+            ..Default::default()
+        });
+        let mut tx = db.store.begin().await.unwrap();
+        let agreed = connecting::app::reschedule::answer(
+            &core,
+            &mut tx,
+            &connecting::authz::Actor::Mediator {
+                id: p.amina,
+                active: true,
+            },
+            timer,
+            true,
+            c.clock.now(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert!(
+            matches!(agreed, connecting::app::reschedule::ChangeAnswer::Kept(_)),
+            "{agreed:?}"
+        );
         let now = calendars(db.store.outbox_for_request(r.id).await.unwrap());
         assert_eq!(now.len(), 2, "{now:?}");
         let (text, ics) = &now[1];

@@ -22,6 +22,9 @@ pub enum Alert {
         request: Box<Request>,
         reason: EscalationReason,
     },
+    /// `unfilled_notice_hours` before the appointment nobody is confirmed: the requester was
+    /// told (`app::unfilled`).
+    Unfilled { request: Box<Request> },
     /// A message could not be delivered after every attempt (`channel`: "telegram", "email").
     DeadLetter {
         outbox_id: i64,
@@ -70,6 +73,23 @@ impl Alert {
                         "escalated",
                         &[("code", code), ("reason", reason_text)],
                     ),
+                )
+            }
+            Alert::Unfilled { request } => {
+                let code = request.code.to_string();
+                let w = super::words::Words::new(lang);
+                let when = request
+                    .date
+                    .map_or_else(|| w.unknown(), |d| w.when(Some(d), request.start_time));
+                (
+                    format!(
+                        "unfilled:{}:{}",
+                        request.id,
+                        request.starts_at.map_or(0, |s| s.timestamp())
+                    ),
+                    Some(request.id),
+                    dispatch_text(lang, "unfilled_alert_subject", &[("code", code.clone())]),
+                    dispatch_text(lang, "unfilled_alert", &[("code", code), ("when", when)]),
                 )
             }
             Alert::DeadLetter {

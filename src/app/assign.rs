@@ -150,7 +150,7 @@ pub(crate) async fn assigned(
 /// Reminders (the day before at the same local time, and `reminder_hours_before` before)
 /// and the after-the-end questions. The day-before reminder is computed on the wall clock
 /// in the configured zone, so it is right across a daylight-saving change.
-async fn schedule_followups(
+pub(crate) async fn schedule_followups(
     core: &Core,
     tx: &mut Tx,
     req: &Request,

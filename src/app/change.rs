@@ -1,5 +1,6 @@
-//! An appointment that changed after a mediator was assigned (today: a coordinator's correction
-//! of date, time or place on the console; rescheduling is issue 15's next part): in the caller's
+//! An appointment that changed after a mediator was assigned (a coordinator's correction of its
+//! place on the console; a new date or time the mediator agreed to, `app::reschedule`, sends the
+//! same notice): in the caller's
 //! transaction the requester and the assigned mediator are told the new date, time and place,
 //! and their calendar invitations are sent again for the same event with a higher `SEQUENCE`
 //! (`Notice::Changed`). A change of anything else tells nobody.

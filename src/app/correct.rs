@@ -1,8 +1,8 @@
 //! A coordinator corrects what was misread (the console's correction form): the fields are
 //! replaced in any state before the end, the change is audited, and a request still being
 //! completed (received, waiting for information) moves on to the queue once nothing is missing
-//! any more, as a follow-up would move it. A request past that keeps its status: what an
-//! assigned mediator must hear about a new time is the rescheduling's (issue 15).
+//! any more, as a follow-up would move it. A request past that keeps its status; a new date or
+//! time of it is a reschedule (`app::reschedule`, which the console calls after this).
 
 use chrono::{DateTime, Utc};
 

@@ -18,6 +18,9 @@
 //!   withdrawn, timers dropped, late flag under the notice period);
 //! - [`change`]: an appointment changed after the assignment (requester and mediator told, the
 //!   invitations updated);
+//! - [`reschedule`]: a new date or time (the assigned mediator asked, kept or released and
+//!   the request offered again; the late flag under the notice period), and the answer;
+//! - [`unfilled`]: the one honest notice to a requester nobody is confirmed for yet;
 //! - [`review`]: `accept` / `reject` a held email request;
 //! - [`evaluation`]: the requester's mark, only once the appointment has happened;
 //! - [`timer`]: `fire` a due timer (wave expiry, reminders, after-the-end questions);
@@ -49,11 +52,13 @@ pub mod notice;
 pub mod offers;
 pub mod outcome;
 pub mod people;
+pub mod reschedule;
 pub mod review;
 pub mod sentence;
 pub mod settings;
 pub mod texts;
 pub mod timer;
+pub mod unfilled;
 pub mod wave;
 pub mod words;
 

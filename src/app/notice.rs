@@ -28,6 +28,8 @@ pub enum Withdrawn {
     Taken,
     /// The request was cancelled.
     Cancelled,
+    /// The request's date or time changed: a new offer follows for the new time.
+    Moved,
 }
 
 /// Which reminder.
@@ -74,6 +76,41 @@ pub enum Notice {
         assignment_id: i64,
         to_mediator: bool,
     },
+    /// To the requester: the new date or time is taken (`late`: under the notice period);
+    /// `asking`: the assigned mediator, who is being asked whether it suits them.
+    Rescheduled {
+        request: Request,
+        asking: Option<Mediator>,
+        late: bool,
+    },
+    /// To the assigned mediator: the appointment moved; does it suit you? [Va bene] [Non posso]
+    /// (`timer_id`: the answer's timer, which the buttons name).
+    ChangeQuestion {
+        request: Request,
+        mediator: Mediator,
+        assignment_id: i64,
+        timer_id: i64,
+        late: bool,
+    },
+    /// To the mediator who leaves a rescheduled appointment (they could not take the new time,
+    /// or did not answer in time), with the invitation's `CANCEL`.
+    Released {
+        request: Request,
+        mediator: Mediator,
+        assignment_id: i64,
+        timed_out: bool,
+    },
+    /// To the requester: the mediator could not take the new time (or did not answer); the
+    /// request is offered again.
+    Requeued {
+        request: Request,
+        mediator: Mediator,
+        assignment_id: i64,
+        timed_out: bool,
+    },
+    /// To the requester, `unfilled_notice_hours` before the appointment: no mediator is
+    /// confirmed yet, the coordinators are looking, they may cancel.
+    Unfilled { request: Request },
     /// To the assigned mediator: the appointment is cancelled (late: under the notice period);
     /// or (`to_requester`) to the requester, when someone else (a coordinator, the CLI)
     /// cancelled their assigned request. Both carry the invitation's `CANCEL`.
@@ -154,6 +191,11 @@ impl Notice {
             | Notice::Details { request, .. }
             | Notice::Confirmation { request, .. }
             | Notice::Changed { request, .. }
+            | Notice::Rescheduled { request, .. }
+            | Notice::ChangeQuestion { request, .. }
+            | Notice::Released { request, .. }
+            | Notice::Requeued { request, .. }
+            | Notice::Unfilled { request }
             | Notice::Withdrawal { request, .. }
             | Notice::Cancellation { request, .. }
             | Notice::Reminder { request, .. }
@@ -184,6 +226,21 @@ impl Notice {
                 request.id,
                 request.updated_at.timestamp(),
                 if *to_mediator { "m" } else { "r" }
+            ),
+            Notice::Rescheduled { request, .. } => {
+                format!("resched:{}:{}", request.id, request.updated_at.timestamp())
+            }
+            Notice::ChangeQuestion { timer_id, .. } => format!("changeq:{timer_id}"),
+            Notice::Released { assignment_id, .. } => format!("released:{assignment_id}"),
+            Notice::Requeued {
+                request,
+                assignment_id,
+                ..
+            } => format!("requeued:{}:{assignment_id}", request.id),
+            Notice::Unfilled { request } => format!(
+                "unfilled:{}:{}",
+                request.id,
+                request.starts_at.map_or(0, |s| s.timestamp())
             ),
             Notice::Withdrawal { offer_id, .. } => format!("withdraw:{offer_id}"),
             Notice::Cancellation {
@@ -216,6 +273,8 @@ impl Notice {
                 to_requester: false,
                 ..
             }
+            | Notice::ChangeQuestion { mediator, .. }
+            | Notice::Released { mediator, .. }
             | Notice::Reminder { mediator, .. }
             | Notice::OutcomeQuestion { mediator, .. } => Some(mediator),
             Notice::Changed {
@@ -225,6 +284,9 @@ impl Notice {
             } => Some(mediator),
             Notice::Changed { .. }
             | Notice::Cancellation { .. }
+            | Notice::Rescheduled { .. }
+            | Notice::Requeued { .. }
+            | Notice::Unfilled { .. }
             | Notice::Confirmation { .. }
             | Notice::EvaluationQuestion { .. }
             | Notice::Acknowledgement { .. }

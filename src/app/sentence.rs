@@ -15,11 +15,27 @@ use crate::store::{Mediator, Request};
 /// An answer a notice offers (a Telegram button).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
-    Accept { offer_id: i64 },
-    Decline { offer_id: i64 },
-    Done { assignment_id: i64 },
-    NotDone { assignment_id: i64 },
-    Evaluate { request_id: i64, score: i64 },
+    Accept {
+        offer_id: i64,
+    },
+    Decline {
+        offer_id: i64,
+    },
+    Done {
+        assignment_id: i64,
+    },
+    NotDone {
+        assignment_id: i64,
+    },
+    Evaluate {
+        request_id: i64,
+        score: i64,
+    },
+    /// The assigned mediator's answer to a new date or time ([Va bene] / [Non posso]).
+    Change {
+        timer_id: i64,
+        ok: bool,
+    },
 }
 
 /// A notice ready to be written by a channel.
@@ -269,6 +285,7 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
             match why {
                 Withdrawn::Taken => "offer_withdrawn",
                 Withdrawn::Cancelled => "cancelled_offer",
+                Withdrawn::Moved => "offer_moved",
             },
             code_args(request),
             "notice_subject",
@@ -283,6 +300,112 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
                 ("place", place(&w, request)),
             ],
             "notice_subject",
+            code_args(request),
+            vec![],
+        ),
+        Notice::Rescheduled {
+            request,
+            asking,
+            late,
+        } => {
+            let mut args = vec![
+                ("code", request.code.to_string()),
+                ("when", when(&w, request)),
+                ("place", place(&w, request)),
+            ];
+            let key = match (asking, late) {
+                (Some(m), late) => {
+                    args.push(("mediator", m.name.clone()));
+                    if *late {
+                        "rescheduled_asking_late"
+                    } else {
+                        "rescheduled_asking"
+                    }
+                }
+                (None, true) => "rescheduled_unassigned_late",
+                (None, false) => "rescheduled_unassigned",
+            };
+            s(key, args, "notice_subject", code_args(request), vec![])
+        }
+        Notice::ChangeQuestion {
+            request,
+            timer_id,
+            late,
+            ..
+        } => s(
+            if *late {
+                "change_question_late"
+            } else {
+                "change_question"
+            },
+            vec![
+                ("code", request.code.to_string()),
+                ("when", when(&w, request)),
+                ("place", place(&w, request)),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![vec![
+                (
+                    dispatch_text(lang, "change_ok", &[]),
+                    Answer::Change {
+                        timer_id: *timer_id,
+                        ok: true,
+                    },
+                ),
+                (
+                    dispatch_text(lang, "change_no", &[]),
+                    Answer::Change {
+                        timer_id: *timer_id,
+                        ok: false,
+                    },
+                ),
+            ]],
+        ),
+        Notice::Released {
+            request, timed_out, ..
+        } => s(
+            if *timed_out {
+                "released_mediator_timeout"
+            } else {
+                "released_mediator"
+            },
+            vec![
+                ("code", request.code.to_string()),
+                ("when", when(&w, request)),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
+        Notice::Requeued {
+            request,
+            mediator,
+            timed_out,
+            ..
+        } => s(
+            if *timed_out {
+                "requeued_timeout"
+            } else {
+                "requeued"
+            },
+            vec![
+                ("code", request.code.to_string()),
+                ("mediator_word", w.mediator(mediator.gender)),
+                ("mediator", mediator.name.clone()),
+                ("when", when(&w, request)),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
+        Notice::Unfilled { request } => s(
+            "unfilled",
+            vec![
+                ("code", request.code.to_string()),
+                ("when", when(&w, request)),
+            ],
+            "unfilled_subject",
             code_args(request),
             vec![],
         ),

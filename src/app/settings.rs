@@ -17,6 +17,9 @@ pub struct DispatchSettings {
     /// Less than this many hours before the start, a cancellation is late.
     pub late_cancellation_hours: i64,
     pub reminder_hours_before: i64,
+    /// `[dispatch] unfilled_notice_hours`: this many hours before the start, the requester of
+    /// a request with no mediator confirmed is told once (0: never).
+    pub unfilled_notice_hours: i64,
     /// Domain part of the Message-IDs we make for emails.
     pub message_id_domain: String,
     /// The cooperative's signature under the confirmation letter (`[smtp] signature`).
@@ -38,6 +41,7 @@ impl Default for DispatchSettings {
             tz: chrono_tz::Europe::Rome,
             late_cancellation_hours: 24,
             reminder_hours_before: 2,
+            unfilled_notice_hours: 24,
             message_id_domain: "connecting.local".into(),
             email_signature: None,
             lang: Lang::It,

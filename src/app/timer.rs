@@ -1,7 +1,7 @@
 //! Firing a due timer (claimed by the caller's transaction, so it fires once across
 //! instances): an expired offer wave sends the next wave; a reminder reaches the assigned
 //! mediator; after the end, the mediator is asked whether it took place and the requester for
-//! a mark. A timer whose request moved on (cancelled, reassigned, a newer wave) does nothing.
+//! a mark; the mediator's answer to a new time ran out (`app::reschedule`). A timer whose request moved on (cancelled, reassigned, a newer wave) does nothing.
 
 use crate::domain::OfferState;
 use chrono::{DateTime, Utc};
@@ -53,6 +53,9 @@ pub async fn fire(
     let Some(m) = tx.mediators_by_ids(&[a.mediator_id]).await?.pop() else {
         return Ok(vec![]);
     };
+    if kind == TimerKind::ChangeAnswer {
+        return super::reschedule::expired(core, tx, &req, &a, &m, now).await;
+    }
     let notices = match kind {
         TimerKind::AfterEnd => vec![
             Notice::OutcomeQuestion {

@@ -399,6 +399,10 @@ impl Dispatcher {
                 Ok(n) => did += n,
                 Err(e) => tracing::error!(error = %e, "timer round failed"),
             }
+            match self.run_unfilled_notices().await {
+                Ok(n) => did += n,
+                Err(e) => tracing::error!(error = %e, "unfilled notice round failed"),
+            }
             if did > 0
                 && let Some(n) = &self.outbox_wake
             {
@@ -416,6 +420,71 @@ impl Dispatcher {
                 _ = shutdown.changed() => {}
             }
         }
+    }
+
+    /// [`crate::app::unfilled::notify`] for every request nobody is confirmed for within
+    /// `unfilled_notice_hours` of its start, each in its own transaction; returns how many
+    /// requesters were told.
+    pub async fn run_unfilled_notices(&self) -> Result<usize> {
+        let hours = self.core.settings.unfilled_notice_hours;
+        if hours <= 0 {
+            return Ok(0);
+        }
+        let now = self.now();
+        let mut told = 0;
+        for id in self.store.unfilled_due(now, hours).await? {
+            let n = in_tx!(self.store, |tx| crate::app::unfilled::notify(
+                &self.core, &mut tx, id, now
+            )
+            .await)?;
+            if !n.is_empty() {
+                told += 1;
+            }
+        }
+        Ok(told)
+    }
+
+    /// [`crate::app::reschedule::reschedule`] for `actor`, in its own transaction.
+    pub async fn reschedule_as(
+        &self,
+        code: RequestCode,
+        actor: &Actor,
+        when: crate::app::reschedule::When,
+    ) -> Result<crate::app::reschedule::Rescheduled> {
+        let id = self.store.request(code).await?.id;
+        let now = self.now();
+        in_tx!(self.store, |tx| crate::app::reschedule::reschedule(
+            &self.core, &mut tx, actor, id, when, now
+        )
+        .await)
+    }
+
+    /// The requester of `code` moves it to `when` ([`Dispatcher::reschedule_as`]).
+    pub async fn reschedule(
+        &self,
+        code: RequestCode,
+        when: crate::app::reschedule::When,
+    ) -> Result<crate::app::reschedule::Rescheduled> {
+        let req = self.store.request(code).await?;
+        self.reschedule_as(code, &requester_of(&req), when).await
+    }
+
+    /// [`crate::app::reschedule::answer`] for mediator `mediator_id` (active).
+    pub async fn answer_change(
+        &self,
+        timer_id: i64,
+        mediator_id: i64,
+        ok: bool,
+    ) -> Result<crate::app::reschedule::ChangeAnswer> {
+        let actor = Actor::Mediator {
+            id: mediator_id,
+            active: true,
+        };
+        let now = self.now();
+        in_tx!(self.store, |tx| crate::app::reschedule::answer(
+            &self.core, &mut tx, &actor, timer_id, ok, now
+        )
+        .await)
     }
 
     /// Fires every due timer, each in its own transaction that claims it: a timer fires once

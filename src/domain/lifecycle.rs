@@ -6,6 +6,7 @@
 //!                       │            │  ╲       │  ╲        │            │
 //!                       └────────────┴───┴──────┴───> escalated ─> assigned (by hand)
 //! any open state ─> cancelled; needs_info / escalated ─> expired
+//! offered / escalated / assigned / confirmed ─> queued (rescheduled, `app::reschedule`)
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -104,6 +105,9 @@ impl RequestStatus {
             (Escalated, Offered | Assigned | Expired) => true,
             (Assigned, Confirmed | Done) => true,
             (Confirmed, Done) => true,
+            // Rescheduled: a mediator who cannot take the new time (or an offer out at the
+            // old one) sends the request back to the queue (`app::reschedule`).
+            (Offered | Escalated | Assigned | Confirmed, Queued) => true,
             _ => false,
         }
     }
@@ -177,6 +181,7 @@ mod tests {
             (Assigned, Offered),
             (Confirmed, Assigned),
             (NeedsInfo, Offered),
+            (Done, Queued),
         ] {
             let e = from.transition(to).unwrap_err();
             assert_eq!(e, TransitionError { from, to });
@@ -202,6 +207,14 @@ mod tests {
             RequestStatus::sources_of(Assigned),
             vec![Queued, Offered, Escalated]
         );
+    }
+
+    #[test]
+    fn a_rescheduled_request_can_go_back_to_the_queue() {
+        for s in [Offered, Escalated, Assigned, Confirmed] {
+            assert!(s.transition(Queued).is_ok(), "{s}");
+        }
+        assert!(Done.transition(Queued).is_err());
     }
 
     #[test]

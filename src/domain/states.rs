@@ -77,6 +77,9 @@ text_enum!(
         NotDone => "not_done",
         /// The request was cancelled.
         Cancelled => "cancelled",
+        /// The appointment was moved and the mediator could not take the new time (or did
+        /// not answer in time): the request went back to the queue.
+        Released => "released",
     }
 );
 
@@ -117,6 +120,9 @@ text_enum!(
         ReminderHoursBefore => "reminder_two_hours",
         /// The appointment's end: "si è svolto?" and the evaluation (`ref_id`: the assignment).
         AfterEnd => "after_end",
+        /// The assigned mediator's answer to a new date or time is due (`ref_id`: the
+        /// assignment); unanswered, the assignment is released.
+        ChangeAnswer => "change_answer",
     }
 );
 

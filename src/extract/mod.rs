@@ -1059,6 +1059,27 @@ pub fn says_correction(text: &str) -> bool {
     CUE.is_match(text)
 }
 
+/// Whether a message asks to move an appointment ("spostiamo a giovedì alle 11", "possiamo
+/// anticipare alle 9?", "rinviamo al 20", "can we move it to Friday?"), or says it corrects
+/// ([`says_correction`]). A date in a reply without such a cue ("ci vediamo giovedì") moves
+/// nothing.
+pub fn says_reschedule(text: &str) -> bool {
+    move_cue_end(text).is_some() || says_correction(text)
+}
+
+/// Where the first wish to move an appointment ends in `text` ("spostiamo", "rinviamo",
+/// "can we move"): the new date and time are read after it first, so that the old one named
+/// before ("non può giovedì: spostiamo a venerdì") is not taken for the new.
+pub fn move_cue_end(text: &str) -> Option<usize> {
+    static CUE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(?:spost|rinvi|rimand|anticip|postic|cambi|modific|nuov[oa]\s+(?:data|orario|ora)\b|reschedul|postpon|move\b|moved\b|moving\b|bring\s+(?:it\s+)?forward|change)\w*",
+        )
+        .unwrap_or_else(|e| panic!("bad regex: {e}"))
+    });
+    CUE.find(text).map(|m| m.end())
+}
+
 /// A follow-up that corrects ([`says_correction`]): what it states replaces what the request
 /// had (the language, the type, the date, the time, the place...), the rest is merged as usual.
 pub fn correct(base: &RequestDraft, update: &RequestDraft, ctx: &Context) -> RequestDraft {

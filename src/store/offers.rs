@@ -37,13 +37,20 @@ fn offer_from(r: OfferRow) -> Result<Offer> {
 const OFFER_COLS: &str = "id, request_id, mediator_id, wave, state, outbox_id, expires_at";
 
 impl Tx {
-    /// Who was already offered this request (any state).
+    /// Who was already offered this request (any state) in its current round of offers
+    /// (after a reschedule sent it back to the queue, a new round starts: `offers_from_wave`),
+    /// and every mediator who left it because they could not take a new time.
     pub async fn offered_mediators(&mut self, request_id: i64) -> Result<Vec<i64>> {
         Ok(with_tx!(self, c => {
-            sqlx::query_scalar("SELECT mediator_id FROM offers WHERE request_id = $1 ORDER BY id")
-                .bind(request_id)
-                .fetch_all(&mut *c)
-                .await?
+            sqlx::query_scalar(
+                "SELECT mediator_id FROM offers WHERE request_id = $1
+                   AND wave > (SELECT offers_from_wave FROM requests WHERE id = $1)
+                 UNION
+                 SELECT mediator_id FROM assignments WHERE request_id = $1 AND status = 'released'",
+            )
+            .bind(request_id)
+            .fetch_all(&mut *c)
+            .await?
         }))
     }
 

@@ -44,6 +44,10 @@ pub struct Request {
     pub draft: Option<serde_json::Value>,
     pub assigned_mediator_id: Option<i64>,
     pub late_cancellation: bool,
+    /// Its date or time was changed under the notice period (`app::reschedule`).
+    pub late_change: bool,
+    /// When the requester was told that no mediator is confirmed yet (`app::unfilled`).
+    pub unfilled_notice_at: Option<DateTime<Utc>>,
     pub source_message_id: Option<String>,
     pub subject: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -146,6 +150,8 @@ pub(super) struct RequestRow {
     draft: Option<String>,
     assigned_mediator_id: Option<i64>,
     late_cancellation: bool,
+    late_change: bool,
+    unfilled_notice_at: Option<i64>,
     source_message_id: Option<String>,
     subject: Option<String>,
     created_at: i64,
@@ -161,7 +167,7 @@ pub(crate) const REQUEST_COLS: &str = "id, code, status, channel, operator_id, r
     requester_email, requester_phone, requester_chat_id, ente, ambito, language, intervention, \
     modality, date, start_time, duration_minutes, starts_at, ends_at, deadline, comune, \
     comune_istat, address, urgent, mediator_gender, case_ref, notes, missing, draft, \
-    assigned_mediator_id, late_cancellation, source_message_id, subject, created_at, updated_at, \
+    assigned_mediator_id, late_cancellation, late_change, unfilled_notice_at, source_message_id, subject, created_at, updated_at, \
     queued_at, assigned_at, confirmed_at, closed_at, \
     (SELECT o.language FROM operators o WHERE o.id = requests.operator_id) AS requester_language";
 
@@ -223,6 +229,8 @@ impl TryFrom<RequestRow> for Request {
             draft: r.draft.and_then(|d| serde_json::from_str(&d).ok()),
             assigned_mediator_id: r.assigned_mediator_id,
             late_cancellation: r.late_cancellation,
+            late_change: r.late_change,
+            unfilled_notice_at: r.unfilled_notice_at.map(from_ts),
             source_message_id: r.source_message_id,
             subject: r.subject,
             created_at: from_ts(r.created_at),

@@ -3,7 +3,8 @@
 //! (manual assignment: `Dispatcher::assign`; cancellation: `Dispatcher::cancel_as`, over
 //! `app::cancel`; a correction: the intake's merge, `extract::merge` + `intake::fields_from_draft`,
 //! then the core's `app::correct::fields` (a request being completed is queued once nothing is
-//! missing), kept in the corrections table, and `app::change` when an assigned appointment moved; held mail: `app::review`, as the bot and the CLI;
+//! missing), kept in the corrections table, and `app::change` when an assigned appointment's
+//! place changed, `app::reschedule` when its date or time did; held mail: `app::review`, as the bot and the CLI;
 //! an operator's new request: `extract::extract` read back as a summary to confirm, then
 //! `intake::fields_from_draft`, `intake::initial_status` and the core's `app::create::from_draft`,
 //! as the bot's [Conferma] does; a person's language, with their Telegram menu: `app::menu`).
@@ -250,6 +251,28 @@ pub(super) async fn correct(
     let core = st.dispatcher.core().clone();
     let actor = s.viewer.actor();
     let complete = merged.missing.is_empty();
+    // A new date or time of a request past intake is a reschedule (`app::reschedule`: the
+    // assigned mediator is asked, or offers go out again for the new time): the correction
+    // keeps the old time and the reschedule moves it.
+    let when = crate::app::reschedule::reschedulable(r.status)
+        .then(|| {
+            crate::app::reschedule::new_when(
+                &r,
+                fields.date.filter(|d| Some(*d) != r.date),
+                fields.start_time.filter(|t| Some(*t) != r.start_time),
+                fields
+                    .duration_minutes
+                    .filter(|m| Some(*m) != r.duration_minutes),
+            )
+        })
+        .flatten();
+    if when.is_some() {
+        fields.date = r.date;
+        fields.start_time = r.start_time;
+        fields.duration_minutes = r.duration_minutes;
+        fields.starts_at = r.starts_at;
+        fields.ends_at = r.ends_at;
+    }
     let mut tx = st.store.begin().await?;
     let corrected = crate::app::correct::fields(
         &core, &mut tx, &actor, &r, &fields, complete, "console", now,
@@ -270,6 +293,15 @@ pub(super) async fn correct(
         Err(crate::app::AppError::Store(e)) => return Err(e.into()),
         Err(e) => return Err(StoreError::Conflict(e.to_string()).into()),
     }
+    if let Some(when) = when {
+        let moved =
+            crate::app::reschedule::reschedule(&core, &mut tx, &actor, r.id, when, now).await;
+        if let Err(e) = moved {
+            tx.rollback().await?;
+            tracing::warn!(request = %r.code, error = %e, "console: reschedule refused");
+            return Ok(back(r.code, outcome_of(&DispatchError::from(e))));
+        }
+    }
     if let Some((_, text)) = texts.first()
         && let Some(p) = crate::extract::corrections::pair(text, &ctx, &base, &merged)
     {
@@ -280,7 +312,11 @@ pub(super) async fn correct(
     if corrected.status == crate::domain::RequestStatus::Queued {
         st.dispatcher.wake();
     }
-    tracing::info!(request = %r.code, "console: fields corrected");
+    tracing::info!(request = %r.code, rescheduled = when.is_some(), "console: fields corrected");
+    if when.is_some() {
+        st.dispatcher.wake();
+        return Ok(back(r.code, "rescheduled"));
+    }
     Ok(back(r.code, "corrected"))
 }
 

@@ -148,7 +148,13 @@ pub(super) fn login_needed(lang: Lang) -> Html<String> {
 pub fn attention(r: &Request, now: DateTime<Utc>) -> Option<&'static str> {
     match r.status {
         RequestStatus::NeedsReview => Some("attention_held"),
+        RequestStatus::Escalated if r.unfilled_notice_at.is_some() => Some("attention_unfilled"),
         RequestStatus::Escalated => Some("attention_escalated"),
+        RequestStatus::NeedsInfo | RequestStatus::Queued | RequestStatus::Offered
+            if r.unfilled_notice_at.is_some() && r.starts_at.is_some_and(|s| s > now) =>
+        {
+            Some("attention_unfilled")
+        }
         RequestStatus::NeedsInfo if now - r.updated_at > Duration::hours(4) => {
             Some("attention_missing")
         }
@@ -562,6 +568,7 @@ const OUTCOMES: &[&str] = &[
     "assigned",
     "cancelled",
     "corrected",
+    "rescheduled",
     "wrong_state",
     "mediator_inactive",
     "denied",

@@ -1244,6 +1244,23 @@ impl Intake {
         }
         let actor = self.actor(tx, s).await?;
         let core = self.core();
+        // A reply asking to move the appointment ("spostiamo a giovedì alle 11") on a request
+        // past intake: the core's reschedule; the requester's notice answers on the thread.
+        if let Some(when) = self.new_time(&request, &s.r.prepared, now) {
+            let moved =
+                crate::app::reschedule::reschedule(&core, tx, &actor, request.id, when, now).await;
+            return match moved {
+                Ok(r) => Ok(Outcome::Updated {
+                    request_id: r.request.id,
+                    code: r.request.code,
+                    status: r.request.status,
+                }),
+                Err(crate::app::AppError::Denied(_)) => {
+                    self.refuse(tx, s, &request, "follow_up_refused").await
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
         if matches!(
             request.status,
             RequestStatus::Assigned | RequestStatus::Confirmed | RequestStatus::Done
@@ -1317,6 +1334,29 @@ impl Intake {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The new date or time a follow-up on `request` asks for, when it asks to move the
+    /// appointment ([`crate::extract::says_reschedule`]) of a request past intake (one being
+    /// completed merges what it reads instead).
+    fn new_time(
+        &self,
+        request: &Request,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Option<crate::app::reschedule::When> {
+        if !crate::app::reschedule::reschedulable(request.status)
+            || !crate::extract::says_reschedule(text)
+        {
+            return None;
+        }
+        let settings = self.cfg.extract_settings();
+        let mut ctx = crate::extract::Context::new(now, Channel::Email);
+        ctx.tz = settings.tz;
+        let (date, start, minutes) = crate::intake::time_in(text, &ctx);
+        // A time already past moves nothing: the reply is kept for the coordinator.
+        crate::app::reschedule::new_when(request, date, start, minutes)
+            .filter(|w| !crate::app::reschedule::is_past(*w, settings.tz, now))
     }
 
     /// "Annullo": the request is cancelled for whoever may cancel it, and they are told.

@@ -195,6 +195,8 @@ mod tests {
             draft: None,
             assigned_mediator_id: Some(7),
             late_cancellation: false,
+            late_change: false,
+            unfilled_notice_at: None,
             source_message_id: Some("orig@comune.example.it".into()),
             subject: Some("R: Richiesta mediatrice araba".into()),
             created_at: now,

@@ -99,6 +99,9 @@ pub fn calendar(lang: Lang, host: Host<'_>, n: &Notice) -> Option<Calendar> {
         } => ics::invitation(lang, host, request, mediator, Method::Request),
         Notice::Cancellation {
             request, mediator, ..
+        }
+        | Notice::Released {
+            request, mediator, ..
         } => ics::invitation(lang, host, request, mediator, Method::Cancel),
         _ => None,
     }

@@ -360,6 +360,10 @@ impl TelegramBot {
                 Incoming::Command { name, arg, .. },
             ) if name == "annulla" => self.cancel(p, incoming, arg).await,
             (
+                Some(p @ (Person::Operator(_) | Person::Coordinator(_))),
+                Incoming::Command { name, arg, .. },
+            ) if name == "modifica" => self.reschedule(p, incoming, arg).await,
+            (
                 Some(p @ Person::Coordinator(_)),
                 Incoming::Command {
                     name, arg, user_id, ..

@@ -17,6 +17,9 @@ pub enum Callback {
     Offer { offer_id: i64, accept: bool },
     /// A mediator reports an appointment: [Svolto] / [Non svolto].
     Outcome { assignment_id: i64, done: bool },
+    /// The assigned mediator answers a new date or time: [Va bene] / [Non posso]
+    /// (`timer_id`: the answer's timer).
+    Change { timer_id: i64, ok: bool },
     /// An operator's draft request: confirm, modify, cancel, or pick a value for a question.
     /// `step` is the dialogue's step when the button was shown (stale presses are refused).
     Draft {
@@ -102,6 +105,14 @@ impl Callback {
                     assignment_id: num(Some(id))?,
                     done: false,
                 }),
+                "chok" => Some(Callback::Change {
+                    timer_id: num(Some(id))?,
+                    ok: true,
+                }),
+                "chno" => Some(Callback::Change {
+                    timer_id: num(Some(id))?,
+                    ok: false,
+                }),
                 _ => None,
             }
         {
@@ -173,6 +184,9 @@ impl fmt::Display for Callback {
                 "{}:{assignment_id}",
                 if *done { "done" } else { "notdone" }
             ),
+            Callback::Change { timer_id, ok } => {
+                write!(f, "{}:{timer_id}", if *ok { "chok" } else { "chno" })
+            }
             Callback::Review { request_id, accept } => {
                 write!(f, "r:{}:{request_id}", yn(*accept))
             }

@@ -1,7 +1,8 @@
 //! Commands more than one role has: `/start` when already registered, `/aiuto`, `/dettagli`
 //! (a request's details, for whom the authorisation table allows), `/annulla` (the requester
-//! or a coordinator cancels through the core, `app::cancel`), `/console` (a one-time link to the
-//! web console), `/lingua` (the language the person reads, with its two buttons).
+//! or a coordinator cancels through the core, `app::cancel`), `/modifica` (the requester or a
+//! coordinator moves a request to a new date or time, `app::reschedule`), `/console` (a one-time
+//! link to the web console), `/lingua` (the language the person reads, with its two buttons).
 
 use super::bot::{HResult, Out, Person, Pre, TelegramBot, app_err, store_err};
 use super::html::escape;
@@ -259,5 +260,83 @@ impl TelegramBot {
             Some(done.request.id),
             vec![],
         )))
+    }
+
+    /// `/modifica CODICE nuova data e ora`: the new date or time read by the extractor, the
+    /// request moved through the core (`app::reschedule`). On success the bot answers nothing
+    /// itself: the requester's notice (on their channel) says what happens next.
+    pub(super) async fn reschedule(
+        &self,
+        p: &Person,
+        incoming: &Incoming,
+        arg: &str,
+    ) -> Result<Option<Pre>, SinkError> {
+        let Some(code) = RequestCode::find_in(arg) else {
+            return Ok(Some(Pre::Reply(self.t("reschedule_usage"), None, vec![])));
+        };
+        let c = code.to_string();
+        if let Person::Mediator(_) = p {
+            return Ok(None);
+        }
+        let reply = |text: String| Ok(Some(Pre::Reply(text, None, vec![])));
+        let actor = actor_of(p, incoming.user_id().unwrap_or_default());
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await.map_err(store_err)?;
+        let found = match tx.request_id_by_code(code).await.map_err(store_err)? {
+            Some(id) => Some(tx.request_by_id(id).await.map_err(store_err)?),
+            None => None,
+        };
+        let Some(req) = found else {
+            tx.rollback().await.map_err(store_err)?;
+            return reply(self.tr("cancel_not_found", &[("code", &c)]));
+        };
+        // The text after the code: what the requester wants the appointment moved to.
+        let rest = arg.replacen(&c, " ", 1);
+        let mut ctx = crate::extract::Context::new(now, crate::domain::Channel::Telegram);
+        ctx.tz = self.cfg.tz;
+        let (date, start, minutes) = crate::intake::time_in(&rest, &ctx);
+        let Some(when) = crate::app::reschedule::new_when(&req, date, start, minutes) else {
+            tx.rollback().await.map_err(store_err)?;
+            return if date.is_some() || start.is_some() {
+                reply(self.tr("reschedule_same", &[("code", &c)]))
+            } else {
+                reply(self.tr("reschedule_no_time", &[("code", &c)]))
+            };
+        };
+        if crate::app::reschedule::is_past(when, self.cfg.tz, now) {
+            tx.rollback().await.map_err(store_err)?;
+            return reply(self.tr("reschedule_past", &[("code", &c)]));
+        }
+        let done = crate::app::reschedule::reschedule(
+            self.dispatcher.core(),
+            &mut tx,
+            &actor,
+            req.id,
+            when,
+            now,
+        )
+        .await;
+        let Ok(done) = done else {
+            tx.rollback().await.map_err(store_err)?;
+            return match done {
+                Err(AppError::Denied(d)) => {
+                    tracing::warn!(actor = %actor.audit_name(), denied = %d, "telegram: reschedule refused");
+                    reply(self.tr("cancel_not_found", &[("code", &c)]))
+                }
+                Err(AppError::WrongState { status, .. }) => reply(self.tr(
+                    "reschedule_not_possible",
+                    &[
+                        ("code", &c),
+                        ("status", &self.t(&format!("status_{}", status.as_str()))),
+                    ],
+                )),
+                Err(e) => Err(app_err(e)),
+                Ok(_) => Ok(None),
+            };
+        };
+        tx.commit().await.map_err(store_err)?;
+        tracing::info!(request = %c, late = done.late, "request rescheduled from telegram");
+        self.wake.notify_one();
+        Ok(Some(Pre::Answer(String::new(), Some(done.request.id))))
     }
 }

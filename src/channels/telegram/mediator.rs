@@ -1,5 +1,6 @@
 //! The mediator's side: answers to offers ([Accetto]/[Non posso], with a reason), the outcome
-//! of an appointment and the hours worked, `/pausa`, `/disponibile`, `/miei`. Every press is
+//! of an appointment and the hours worked, the answer to a new date or time ([Va bene] /
+//! [Non posso]), `/pausa`, `/disponibile`, `/miei`. Every press is
 //! authorised again on arrival: the offer or the assignment must be this mediator's.
 
 use super::bot::{HResult, Out, Pre, TelegramBot, app_err};
@@ -12,6 +13,7 @@ use super::updates::Incoming;
 use crate::app::AppError;
 use crate::app::answer::{self, DECLINE_REASONS};
 use crate::app::outcome::{self, WORKED_CHOICES};
+use crate::app::reschedule;
 use crate::authz::{Action, RequestFacts, authorize};
 use crate::outbox::Button;
 use crate::store::{Mediator, RequestFilter, Tx};
@@ -99,8 +101,34 @@ impl TelegramBot {
                 assignment_id,
                 done,
             }) => self.report_outcome(m, assignment_id, done).await,
+            Ok(Callback::Change { timer_id, ok }) => self.answer_change(m, timer_id, ok).await,
             _ => Ok(None),
         }
+    }
+
+    /// [Va bene] or [Non posso] on a new date or time (the core asks whether the assignment
+    /// is this mediator's).
+    async fn answer_change(
+        &self,
+        m: &Mediator,
+        timer_id: i64,
+        ok: bool,
+    ) -> Result<Option<Pre>, SinkError> {
+        let actor = mediator_actor(m);
+        let core = self.dispatcher.core().clone();
+        let now = self.clock.now();
+        let r = core_tx!(self, |tx| reschedule::answer(
+            &core, tx, &actor, timer_id, ok, now
+        )
+        .await);
+        let (text, request_id) = match r {
+            Ok(reschedule::ChangeAnswer::Kept(req)) => (self.t("change_agreed"), Some(req.id)),
+            Ok(reschedule::ChangeAnswer::Left(req)) => (self.t("change_declined"), Some(req.id)),
+            Ok(reschedule::ChangeAnswer::Stale) => (self.t("change_stale"), None),
+            Err(e) => return self.refused(e),
+        };
+        self.wake.notify_one();
+        Ok(Some(Pre::Answer(text, request_id)))
     }
 
     /// [Accetto] or [Non posso] on an offer (the core asks whether it is this mediator's).

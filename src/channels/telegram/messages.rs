@@ -39,6 +39,7 @@ fn callback_data(a: Answer) -> Option<String> {
             assignment_id,
             done: false,
         },
+        Answer::Change { timer_id, ok } => Callback::Change { timer_id, ok },
         // The bot reads `ev:<request>:<score>` (no codec variant yet).
         Answer::Evaluate { request_id, score } => return Some(format!("ev:{request_id}:{score}")),
     };
@@ -107,6 +108,9 @@ pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramP
             request, mediator, ..
         } => ics::invitation(lang, host, request, mediator, Method::Request),
         Notice::Cancellation {
+            request, mediator, ..
+        }
+        | Notice::Released {
             request, mediator, ..
         } => ics::invitation(lang, host, request, mediator, Method::Cancel),
         _ => None,
