@@ -447,6 +447,22 @@ pub struct ReportConfig {
     pub cooperative_name: String,
 }
 
+/// `[account]`: the hours the requester verifies. `confirm_within_days`: days the requester
+/// has to confirm a mediator's hours before they count, flagged unverified (1 to 90).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountConfig {
+    pub confirm_within_days: u32,
+}
+
+impl Default for AccountConfig {
+    fn default() -> Self {
+        Self {
+            confirm_within_days: 7,
+        }
+    }
+}
+
 /// How the outbox retries a message a channel did not take.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -492,6 +508,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     #[serde(default)]
     pub report: ReportConfig,
+    #[serde(default)]
+    pub account: AccountConfig,
     #[serde(default)]
     pub outbox: OutboxConfig,
     #[serde(default)]
@@ -636,8 +654,9 @@ const SECRET_KEYS: [(&str, &str); 5] = [
 ];
 /// Keys whose environment values are numbers or booleans (everything else stays text, so an
 /// all-digit password is still a password).
-const TYPED_KEYS: [&str; 22] = [
+const TYPED_KEYS: [&str; 23] = [
     "require_dmarc_pass",
+    "confirm_within_days",
     "port",
     "poll_interval_secs",
     "idle",
@@ -730,6 +749,14 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        let days = self.account.confirm_within_days;
+        if !(1..=90).contains(&days) {
+            return Err(ConfigError::Invalid {
+                key: "account.confirm_within_days".into(),
+                value: days.to_string(),
+                expected: "a number of days from 1 to 90".into(),
+            });
+        }
         if let Some(r) = &self.backup.recipient
             && r.trim().parse::<age::x25519::Recipient>().is_err()
         {

@@ -19,6 +19,7 @@ pub fn dispatch_settings(cfg: &Config) -> crate::app::DispatchSettings {
         email_signature: cfg.smtp.as_ref().and_then(|s| s.signature.clone()),
         lang: cfg.intake.language,
         organizer: organizer(cfg),
+        confirm_within_days: i64::from(cfg.account.confirm_within_days),
         ..crate::app::DispatchSettings::default()
     }
 }

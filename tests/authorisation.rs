@@ -58,7 +58,7 @@ fn the_table() {
         assigned_to: Some(8),
     };
     let y = Ok(());
-    let mine = [See, SeeDetails, Cancel, AddInfo, Evaluate, Create];
+    let mine = [See, SeeDetails, Cancel, AddInfo, Evaluate, ConfirmHours, Create];
     let rows: Vec<(&str, Actor, Vec<Action>)> = vec![
         ("the requester", op(1), mine.to_vec()),
         ("another operator", op(2), vec![Create]),
@@ -78,6 +78,7 @@ fn the_table() {
                 Cancel,
                 AddInfo,
                 Evaluate,
+                ConfirmHours,
                 RecordOutcome,
                 Manage,
                 Dispatch,
@@ -93,6 +94,7 @@ fn the_table() {
                 Cancel,
                 AddInfo,
                 Evaluate,
+                ConfirmHours,
                 RecordOutcome,
                 Manage,
                 Dispatch,
@@ -646,7 +648,8 @@ both_backends!(
     every_use_case_asks_the_table_once_and_a_refusal_changes_nothing,
     |db| async move {
         use connecting::app::{
-            alert, answer, assign, cancel, create, evaluation, follow_up, outcome, review, wave,
+            account, alert, answer, assign, cancel, create, evaluation, follow_up, outcome,
+            review, wave,
         };
         let w = World::new(db).await;
         let s = w.store().clone();
@@ -764,7 +767,7 @@ both_backends!(
                 )),
                 who,
             );
-            denied(core!(s, |tx| outcome::hours(tx, actor, job, 120)), who);
+            denied(core!(s, |tx| outcome::hours(&core, tx, actor, job, 120, now)), who);
         }
         // Refused: no outcome recorded. (The bot's outbox worker may meanwhile have delivered
         // the requester's confirmation, which confirms the request.)
@@ -781,8 +784,29 @@ both_backends!(
             ))
             .unwrap()
         );
-        assert!(core!(s, |tx| outcome::hours(tx, &samira, job, 120)).unwrap());
+        assert!(core!(s, |tx| outcome::hours(&core, tx, &samira, job, 120, now)).unwrap());
         assert_eq!(status(r.id).await, RequestStatus::Done);
+
+        // The hours: the requester confirms them; not another operator, nor the mediator, and a
+        // coordinator settles only a dispute.
+        let confirm = account::HoursAnswer::Confirm;
+        for (who, actor) in [("another operator", &bruno), ("the mediator", &samira)] {
+            denied(
+                core!(s, |tx| account::answer(&core, tx, actor, job, confirm, now)),
+                who,
+            );
+        }
+        denied(
+            core!(s, |tx| account::settle(&core, tx, &anna, job, 60, now)),
+            "the requester settles",
+        );
+        let checks = s.hours_checks(r.id).await.unwrap();
+        assert_eq!(checks[0].status.as_str(), "asked", "a refusal changes nothing");
+        assert_eq!(
+            core!(s, |tx| account::answer(&core, tx, &anna, job, confirm, now)).unwrap(),
+            account::Answered::Confirmed { minutes: 120 }
+        );
+        assert!(!core!(s, |tx| account::settle(&core, tx, &coord, job, 60, now)).unwrap());
 
         // The evaluation: the requester (or a coordinator), not another operator.
         denied(

@@ -96,6 +96,22 @@ pub enum Notice {
     },
     /// After the end, to the requester: a mark from 1 to 5.
     EvaluationQuestion { request: Request },
+    /// To the requester, once the mediator recorded the hours: confirm them, or give another
+    /// figure ([`super::account`]).
+    HoursQuestion {
+        request: Request,
+        assignment_id: i64,
+        minutes: i64,
+    },
+    /// To one coordinator: the requester gave another figure than the mediator's; the figure
+    /// to bill is theirs to settle.
+    HoursDisputed {
+        request: Request,
+        coordinator: Coordinator,
+        assignment_id: i64,
+        mediator_minutes: i64,
+        requester_minutes: i64,
+    },
     /// To the requester of a held email request a coordinator accepted: what was understood,
     /// on their thread (`inbound_id`: their message).
     Acknowledgement { request: Request, inbound_id: i64 },
@@ -156,6 +172,8 @@ impl Notice {
             | Notice::Reminder { request, .. }
             | Notice::OutcomeQuestion { request, .. }
             | Notice::EvaluationQuestion { request }
+            | Notice::HoursQuestion { request, .. }
+            | Notice::HoursDisputed { request, .. }
             | Notice::Acknowledgement { request, .. } => Some(request),
             Notice::Alert { .. } => None,
         }
@@ -192,6 +210,16 @@ impl Notice {
                 format!("timer:{timer_id}")
             }
             Notice::EvaluationQuestion { request } => format!("eval:{}", request.id),
+            Notice::HoursQuestion {
+                assignment_id,
+                minutes,
+                ..
+            } => format!("hours:{assignment_id}:{minutes}"),
+            Notice::HoursDisputed {
+                assignment_id,
+                coordinator,
+                ..
+            } => format!("hdisp:{assignment_id}:coord:{}", coordinator.id),
             Notice::Acknowledgement { inbound_id, .. } => format!("email:ack:{inbound_id}"),
             Notice::Alert { key, .. } => key.clone(),
         }
@@ -214,6 +242,8 @@ impl Notice {
             Notice::Changed { .. }
             | Notice::Confirmation { .. }
             | Notice::EvaluationQuestion { .. }
+            | Notice::HoursQuestion { .. }
+            | Notice::HoursDisputed { .. }
             | Notice::Acknowledgement { .. }
             | Notice::Alert { .. } => None,
         }
@@ -237,7 +267,9 @@ pub fn address_of(notice: &Notice) -> Option<Address> {
     if let Some(m) = notice.mediator() {
         return mediator_address(m);
     }
-    if let Notice::Alert { coordinator: c, .. } = notice {
+    if let Notice::Alert { coordinator: c, .. } | Notice::HoursDisputed { coordinator: c, .. } =
+        notice
+    {
         return c.telegram_id.map(Address::Telegram).or_else(|| {
             c.email.clone().map(|to| Address::Email {
                 to,

@@ -1,6 +1,7 @@
 //! After the appointment: whether it took place ([Svolto] / [Non svolto], from the assigned
 //! mediator or a coordinator on their behalf) and the hours worked (which the monthly report
-//! bills). Each asks [`crate::authz`] whether the assignment is the actor's.
+//! bills). Each asks [`crate::authz`] whether the assignment is the actor's. Hours recorded on
+//! a done assignment are then put to the requester ([`super::account`]).
 
 use chrono::{DateTime, Utc};
 
@@ -29,7 +30,7 @@ async fn assignment_for(
 /// `actor` records whether assignment `assignment_id` took place (and, optionally, the
 /// minutes worked); `false` when it is no longer active (already answered, cancelled).
 pub async fn record(
-    _core: &Core,
+    core: &Core,
     tx: &mut Tx,
     actor: &Actor,
     assignment_id: i64,
@@ -48,12 +49,13 @@ pub async fn record(
     } else {
         AssignmentStatus::NotDone
     };
+    let worked_minutes = worked_minutes.map(super::account::check_minutes).transpose()?;
     let who = actor.audit_name();
     if !tx
         .close_assignment(
             assignment_id,
             status,
-            worked_minutes.filter(|m| *m > 0),
+            worked_minutes,
             &who,
             now,
         )
@@ -79,20 +81,34 @@ pub async fn record(
         Some(status.as_str()),
     )
     .await?;
+    if done && let Some(m) = worked_minutes {
+        super::account::ask(core, tx, a.request_id, assignment_id, m, now).await?;
+    }
     Ok(true)
 }
 
 /// `actor` records the minutes worked on assignment `assignment_id` (one of
-/// [`WORKED_CHOICES`] from the bot; any positive figure from the CLI or the web); `false`
-/// when the assignment is not marked done.
-pub async fn hours(tx: &mut Tx, actor: &Actor, assignment_id: i64, minutes: i64) -> Result<bool> {
+/// [`WORKED_CHOICES`] from the bot; any figure up to [`super::account::MAX_MINUTES`] from the
+/// CLI or the web), and the requester is asked to confirm them; `false` when the assignment is
+/// not marked done. A figure out of range is an [`super::AppError::BadHours`].
+pub async fn hours(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    assignment_id: i64,
+    minutes: i64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let Some(a) = assignment_for(tx, actor, assignment_id).await? else {
         return Ok(false);
     };
-    if minutes <= 0 {
+    let minutes = super::account::check_minutes(minutes)?;
+    if !tx
+        .set_worked_minutes(assignment_id, a.mediator_id, minutes)
+        .await?
+    {
         return Ok(false);
     }
-    Ok(tx
-        .set_worked_minutes(assignment_id, a.mediator_id, minutes)
-        .await?)
+    super::account::ask(core, tx, a.request_id, assignment_id, minutes, now).await?;
+    Ok(true)
 }

@@ -20,6 +20,12 @@ pub enum Answer {
     Done { assignment_id: i64 },
     NotDone { assignment_id: i64 },
     Evaluate { request_id: i64, score: i64 },
+    /// The requester confirms the mediator's hours.
+    ConfirmHours { assignment_id: i64 },
+    /// The requester gives another figure (minutes).
+    OtherHours { assignment_id: i64, minutes: i64 },
+    /// A coordinator settles a dispute with the minutes to bill.
+    SettleHours { assignment_id: i64, minutes: i64 },
 }
 
 /// A notice ready to be written by a channel.
@@ -228,6 +234,35 @@ fn confirmation_args(w: &Words, r: &Request, m: &Mediator) -> Vec<(&'static str,
     ]
 }
 
+/// [Confermo], then the other usual figures (the bot's choices for the mediator), two rows.
+fn hours_answers(
+    lang: Lang,
+    w: &Words,
+    assignment_id: i64,
+    minutes: i64,
+) -> Vec<Vec<(String, Answer)>> {
+    let others: Vec<(String, Answer)> = super::outcome::WORKED_CHOICES
+        .iter()
+        .filter(|m| **m != minutes)
+        .map(|m| {
+            (
+                dispatch_text(lang, "hours_other_button", &[("hours", w.duration(*m))]),
+                Answer::OtherHours {
+                    assignment_id,
+                    minutes: *m,
+                },
+            )
+        })
+        .collect();
+    vec![
+        vec![(
+            dispatch_text(lang, "hours_confirm_button", &[]),
+            Answer::ConfirmHours { assignment_id },
+        )],
+        others,
+    ]
+}
+
 /// The words of `notice` in `lang`.
 pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
     let w = Words::new(lang);
@@ -362,6 +397,56 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
                             Answer::Evaluate {
                                 request_id: request.id,
                                 score,
+                            },
+                        )
+                    })
+                    .collect(),
+            ],
+        ),
+        Notice::HoursQuestion {
+            request,
+            assignment_id,
+            minutes,
+        } => s(
+            "ask_hours",
+            vec![
+                ("code", request.code.to_string()),
+                ("date", date(&w, request)),
+                ("hours", w.duration(*minutes)),
+            ],
+            "ask_hours_subject",
+            code_args(request),
+            hours_answers(lang, &w, *assignment_id, *minutes),
+        ),
+        Notice::HoursDisputed {
+            request,
+            assignment_id,
+            mediator_minutes,
+            requester_minutes,
+            ..
+        } => s(
+            "hours_disputed",
+            vec![
+                ("code", request.code.to_string()),
+                ("date", date(&w, request)),
+                ("mediator_hours", w.duration(*mediator_minutes)),
+                ("requester_hours", w.duration(*requester_minutes)),
+            ],
+            "hours_disputed_subject",
+            code_args(request),
+            vec![
+                [*mediator_minutes, *requester_minutes]
+                    .into_iter()
+                    .map(|minutes| {
+                        (
+                            dispatch_text(
+                                lang,
+                                "hours_settle_button",
+                                &[("hours", w.duration(minutes))],
+                            ),
+                            Answer::SettleHours {
+                                assignment_id: *assignment_id,
+                                minutes,
                             },
                         )
                     })

@@ -26,6 +26,9 @@ pub struct DispatchSettings {
     /// The cooperative's mailbox (`[smtp] from`), the `ORGANIZER` of the calendar invitations
     /// the notices carry; `None`: no invitations.
     pub organizer: Option<crate::ics::Party>,
+    /// Days the requester has to confirm a mediator's hours (`account.confirm_within_days`);
+    /// then they count, flagged unverified.
+    pub confirm_within_days: i64,
 }
 
 impl Default for DispatchSettings {
@@ -42,6 +45,7 @@ impl Default for DispatchSettings {
             email_signature: None,
             lang: Lang::It,
             organizer: None,
+            confirm_within_days: 7,
         }
     }
 }

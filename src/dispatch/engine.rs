@@ -33,6 +33,8 @@ pub enum DispatchError {
     MediatorInactive(i64),
     #[error("evaluation score {0} is not valid: expected 1 to 5")]
     BadScore(i64),
+    #[error("{0} minutes is not a number of hours worked: expected more than 0 and at most 12 hours")]
+    BadHours(i64),
     #[error("not allowed: {0}")]
     Denied(Denied),
     #[error("request {0}: its appointment has not happened yet")]
@@ -49,6 +51,7 @@ impl From<AppError> for DispatchError {
             }
             AppError::TooEarly(code) => DispatchError::TooEarly(code),
             AppError::BadScore(s) => DispatchError::BadScore(s),
+            AppError::BadHours(m) => DispatchError::BadHours(m),
             AppError::NoLanguage(code) => DispatchError::NoLanguage(code),
             AppError::MediatorInactive(id) => DispatchError::MediatorInactive(id),
             e @ (AppError::NotAnEntryState(_) | AppError::NotHeld(_)) => {

@@ -22,6 +22,13 @@ pub struct ReportRecord {
     pub evaluation_comment: Option<String>,
     /// An assignment of the request was recorded as not done (a no-show).
     pub no_show: bool,
+    /// Minutes to bill that the requester confirmed or a coordinator settled.
+    pub verified_minutes: i64,
+    /// The mediator's minutes under an open dispute.
+    pub disputed_minutes: i64,
+    /// The mediator's minutes of done assignments confirmed, settled or disputed: the rest of
+    /// `done_minutes` is unverified (not asked, not answered yet, or not answered in time).
+    pub checked_minutes: i64,
 }
 
 impl Store {
@@ -44,6 +51,9 @@ impl Store {
             Option<i64>,
             Option<String>,
             i64,
+            i64,
+            i64,
+            i64,
         );
         let rows: Vec<Row> = with_pool!(self, p => {
             sqlx::query_as(
@@ -54,7 +64,19 @@ impl Store {
                         (SELECT e.score FROM evaluations e WHERE e.request_id = r.id),
                         (SELECT e.comment FROM evaluations e WHERE e.request_id = r.id),
                         (SELECT COUNT(*) FROM assignments a
-                           WHERE a.request_id = r.id AND a.status = 'not_done')
+                           WHERE a.request_id = r.id AND a.status = 'not_done'),
+                        (SELECT CAST(COALESCE(SUM(CASE h.status WHEN 'confirmed' THEN h.mediator_minutes
+                                WHEN 'settled' THEN h.billed_minutes ELSE 0 END), 0) AS BIGINT)
+                           FROM assignments a JOIN hours_checks h ON h.assignment_id = a.id
+                           WHERE a.request_id = r.id AND a.status = 'done'),
+                        (SELECT CAST(COALESCE(SUM(CASE WHEN h.status = 'disputed' THEN h.mediator_minutes
+                                ELSE 0 END), 0) AS BIGINT)
+                           FROM assignments a JOIN hours_checks h ON h.assignment_id = a.id
+                           WHERE a.request_id = r.id AND a.status = 'done'),
+                        (SELECT CAST(COALESCE(SUM(CASE WHEN h.status IN ('confirmed', 'settled', 'disputed')
+                                THEN h.mediator_minutes ELSE 0 END), 0) AS BIGINT)
+                           FROM assignments a JOIN hours_checks h ON h.assignment_id = a.id
+                           WHERE a.request_id = r.id AND a.status = 'done')
                  FROM requests r WHERE COALESCE(r.starts_at, r.created_at) >= $1
                    AND COALESCE(r.starts_at, r.created_at) < $2 ORDER BY r.id",
             )
@@ -77,6 +99,9 @@ impl Store {
                 evaluation: r.8,
                 evaluation_comment: r.9,
                 no_show: r.10 > 0,
+                verified_minutes: r.11,
+                disputed_minutes: r.12,
+                checked_minutes: r.13,
             })
             .collect())
     }

@@ -1220,6 +1220,13 @@ impl Intake {
         }
         let actor = self.actor(tx, s).await?;
         let core = self.core();
+        if let Some(check) = crate::app::account::asked(tx, request.id).await?
+            && let Some(answer) = hours_reply_of(&s.r.prepared)
+        {
+            return self
+                .hours_reply(tx, s, &request, &actor, check.assignment_id, answer)
+                .await;
+        }
         if matches!(
             request.status,
             RequestStatus::Assigned | RequestStatus::Confirmed | RequestStatus::Done
@@ -1396,6 +1403,48 @@ impl Intake {
         self.enqueue_reply(tx, s, request, "refused", body).await?;
         Ok(Outcome::Refused {
             request_id: request.id,
+        })
+    }
+
+    /// The requester's answer to the hours question, through the core: a confirmation, a
+    /// dispute, or a refusal in words (a figure out of range, someone else's request).
+    async fn hours_reply(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: &Request,
+        actor: &crate::authz::Actor,
+        assignment_id: i64,
+        answer: crate::app::account::HoursAnswer,
+    ) -> Result<Outcome, IntakeError> {
+        use crate::app::account::Answered;
+        let core = self.core();
+        let words = crate::app::words::Words::new(crate::config::Lang::from_code(&self.cfg.lang));
+        let r =
+            crate::app::account::answer(&core, tx, actor, assignment_id, answer, s.now).await;
+        let (key, hours) = match r {
+            Ok(Answered::Confirmed { minutes }) => ("hours_confirmed", Some(minutes)),
+            Ok(Answered::Disputed { requester, .. }) => ("hours_dispute_open", Some(requester)),
+            Ok(Answered::Closed(_) | Answered::NotAsked) => ("hours_already_answered", None),
+            Err(crate::app::AppError::BadHours(_)) => ("hours_bad_figure", None),
+            Err(crate::app::AppError::Denied(_)) => {
+                return self.refuse(tx, s, request, "hours_refused").await;
+            }
+            Err(crate::app::AppError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(request = %request.code, error = %e, "email: hours answer not taken");
+                ("hours_already_answered", None)
+            }
+        };
+        let hours = hours.map(|m| words.duration(m)).unwrap_or_default();
+        let body = replies::short_body(&self.cfg.lang, request, key, &[("hours", &hours)]);
+        self.enqueue_reply(tx, s, request, "hours", body).await?;
+        Ok(Outcome::Recorded {
+            kind: if key == "hours_bad_figure" {
+                "hours_refused".into()
+            } else {
+                "hours".into()
+            },
         })
     }
 
@@ -1588,6 +1637,51 @@ impl Intake {
             .ok_or(IntakeError::Purged(id))?;
         self.run(&raw, None, Target::Existing(row.id)).await
     }
+}
+
+/// A reply to the hours question: its first line is "confermo" (the mediator's figure is
+/// right) or a figure of hours with its word or a decimal ("ore 2,5", "1,5", "2 ore e 30",
+/// "3h", "90 minuti"): the minutes, negative or absurd ones included, for the core to refuse.
+/// A bare whole number ("4") is not read as hours: it answers the evaluation.
+pub fn hours_reply_of(text: &str) -> Option<crate::app::account::HoursAnswer> {
+    use crate::app::account::HoursAnswer;
+    static CONFIRM: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^(?:s[iì]\s*[,.]?\s*|ok\s*[,.]?\s*)?(?:confermo|confermato|confermate|confermiamo|i\s+confirm|confirmed|confirm)\b",
+        )
+        .expect("constant regex")
+    });
+    static FIGURE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^(ore(?:\s+effettive)?\s*[:=]?\s*|hours\s*[:=]?\s*)?(-?\s*\d{1,5}(?:[.,]\d{1,2})?)\s*(ore|ora|h|hours?|min(?:uti)?|minutes)?(?:\s*(?:e\s+)?(\d{1,2})\s*(?:min(?:uti)?|minutes|m)?)?\s*[.!]?$",
+        )
+        .expect("constant regex")
+    });
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    if CONFIRM.is_match(first) {
+        return Some(HoursAnswer::Confirm);
+    }
+    let caps = FIGURE.captures(first)?;
+    let number = caps.get(2)?.as_str().replace(' ', "").replace(',', ".");
+    let unit = caps.get(3).map(|u| u.as_str().to_lowercase());
+    let decimal = number.contains('.');
+    if caps.get(1).is_none() && unit.is_none() && !decimal {
+        return None;
+    }
+    let value: f64 = number.parse().ok()?;
+    let minutes = match unit.as_deref() {
+        Some(u) if u.starts_with("min") => value.round() as i64,
+        _ => (value * 60.0).round() as i64,
+    };
+    let extra: i64 = caps
+        .get(4)
+        .and_then(|m| m.as_str().parse().ok())
+        .unwrap_or(0);
+    Some(HoursAnswer::Other(if minutes < 0 {
+        minutes - extra
+    } else {
+        minutes + extra
+    }))
 }
 
 /// A reply to the evaluation question: its first line is only a score from 1 to 5 ("4",
@@ -1867,6 +1961,25 @@ pub async fn quarantine_retry(
 #[cfg(test)]
 mod evaluation_tests {
     use super::evaluation_of;
+    use super::hours_reply_of;
+    use crate::app::account::HoursAnswer::{Confirm, Other};
+
+    #[test]
+    fn an_hours_reply_is_confermo_or_a_figure_with_its_word() {
+        assert_eq!(hours_reply_of("Confermo, grazie"), Some(Confirm));
+        assert_eq!(hours_reply_of("\n sì, confermo\nSaluti"), Some(Confirm));
+        assert_eq!(hours_reply_of("ore 2,5"), Some(Other(150)));
+        assert_eq!(hours_reply_of("1,5"), Some(Other(90)));
+        assert_eq!(hours_reply_of("2 ore e 30"), Some(Other(150)));
+        assert_eq!(hours_reply_of("3h"), Some(Other(180)));
+        assert_eq!(hours_reply_of("90 minuti"), Some(Other(90)));
+        assert_eq!(hours_reply_of("-2 ore"), Some(Other(-120)));
+        assert_eq!(hours_reply_of("300 ore"), Some(Other(18000)));
+        // A bare whole number is an evaluation; words are not hours.
+        assert_eq!(hours_reply_of("4"), None);
+        assert_eq!(hours_reply_of("3 persone erano presenti"), None);
+        assert_eq!(hours_reply_of("Grazie, a presto"), None);
+    }
 
     #[test]
     fn a_reply_with_a_score_is_an_evaluation() {

@@ -66,6 +66,22 @@ pub fn notice(
             ),
             super::replies::ack_body(lang.as_str(), request, false, &[]),
         ),
+        // The buttons of Telegram, as the way to answer by email.
+        Notice::HoursQuestion { .. } | Notice::HoursDisputed { .. } => {
+            let s = sentence::sentence(lang, n);
+            let how = match n {
+                Notice::HoursQuestion { .. } => "ask_hours_by_email",
+                _ => "hours_disputed_by_email",
+            };
+            (
+                s.subject(),
+                format!(
+                    "{}\n\n{}",
+                    s.text_with(str::to_string),
+                    sentence::dispatch_text(lang, how, &[])
+                ),
+            )
+        }
         _ => {
             let s = sentence::sentence(lang, n);
             (s.subject(), s.text_with(str::to_string))

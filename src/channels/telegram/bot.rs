@@ -299,6 +299,9 @@ impl TelegramBot {
             {
                 self.evaluation(p, data, user_id).await
             }
+            (Some(p), Incoming::Callback { data, user_id, .. }) if data.starts_with("h:") => {
+                self.hours_press(p, data, *user_id).await
+            }
             (Some(Person::Mediator(m)), Incoming::Callback { data, .. })
                 if data.starts_with("dr:") =>
             {

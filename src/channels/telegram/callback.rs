@@ -28,6 +28,22 @@ pub enum Callback {
     Assign { request_id: i64, mediator_id: i64 },
     /// A coordinator accepts or rejects a held email.
     Review { request_id: i64, accept: bool },
+    /// The hours of an assignment: the requester confirms them or gives another figure, a
+    /// coordinator settles a dispute (`h:ID:c`, `h:ID:o:MIN`, `h:ID:s:MIN`).
+    Hours {
+        assignment_id: i64,
+        answer: HoursPress,
+    },
+}
+
+/// A press on the hours of an assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoursPress {
+    Confirm,
+    /// Another figure, in minutes.
+    Other(i64),
+    /// The figure to bill (a coordinator).
+    Settle(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +141,19 @@ impl Callback {
                     accept: yes,
                 }
             }
+            "h" => {
+                let assignment_id = num(it.next())?;
+                let answer = match (it.next(), it.next(), it.next()) {
+                    (Some("c"), None, None) => HoursPress::Confirm,
+                    (Some("o"), Some(m), None) => HoursPress::Other(num(Some(m))?),
+                    (Some("s"), Some(m), None) => HoursPress::Settle(num(Some(m))?),
+                    _ => return Err(CallbackError::Unrecognised),
+                };
+                Callback::Hours {
+                    assignment_id,
+                    answer,
+                }
+            }
             "a" => {
                 let request_id = num(it.next())?;
                 let mediator_id = num(it.next())?;
@@ -180,6 +209,14 @@ impl fmt::Display for Callback {
                 request_id,
                 mediator_id,
             } => write!(f, "a:{request_id}:{mediator_id}"),
+            Callback::Hours {
+                assignment_id,
+                answer,
+            } => match answer {
+                HoursPress::Confirm => write!(f, "h:{assignment_id}:c"),
+                HoursPress::Other(m) => write!(f, "h:{assignment_id}:o:{m}"),
+                HoursPress::Settle(m) => write!(f, "h:{assignment_id}:s:{m}"),
+            },
             Callback::Draft {
                 dialogue_id,
                 step,
@@ -230,6 +267,18 @@ mod tests {
                 step: 0,
                 action: DraftAction::Cancel,
             },
+            Callback::Hours {
+                assignment_id: i64::MAX,
+                answer: HoursPress::Confirm,
+            },
+            Callback::Hours {
+                assignment_id: i64::MAX,
+                answer: HoursPress::Other(720),
+            },
+            Callback::Hours {
+                assignment_id: i64::MAX,
+                answer: HoursPress::Settle(i64::MAX),
+            },
         ];
         for cb in all {
             let s = cb.encode().expect("encodes");
@@ -253,7 +302,8 @@ mod tests {
         };
         assert_eq!(bad.encode(), Err(CallbackError::BadValue));
         for s in [
-            "", "o", "o:y", "o:y:-1", "o:y:1:2", "z:1", "d:1:1:p:", "d:1:1:q", "a:1",
+            "", "o", "o:y", "o:y:-1", "o:y:1:2", "z:1", "d:1:1:p:", "d:1:1:q", "a:1", "h:1", "h:1:o",
+            "h:1:o:-60", "h:1:c:2", "h:1:x",
         ] {
             assert!(Callback::parse(s).is_err(), "{s}");
         }

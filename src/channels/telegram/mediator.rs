@@ -70,11 +70,15 @@ impl TelegramBot {
             return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
         };
         let actor = mediator_actor(m);
+        let core = self.dispatcher.core().clone();
+        let now = self.clock.now();
         let saved = core_tx!(self, |tx| outcome::hours(
+            &core,
             tx,
             &actor,
             assignment_id,
-            minutes
+            minutes,
+            now
         )
         .await);
         let text = match saved {

@@ -5,7 +5,7 @@
 //! Offers broadcast to mediators show only language, date, time, duration, comune, type and
 //! modality ([`OfferView`]): nothing that identifies the family or the requester.
 
-use super::callback::Callback;
+use super::callback::{Callback, HoursPress};
 use super::html::escape;
 use crate::app::notice::Notice;
 use crate::app::sentence::{self, Answer, Sentence};
@@ -41,6 +41,24 @@ fn callback_data(a: Answer) -> Option<String> {
         },
         // The bot reads `ev:<request>:<score>` (no codec variant yet).
         Answer::Evaluate { request_id, score } => return Some(format!("ev:{request_id}:{score}")),
+        Answer::ConfirmHours { assignment_id } => Callback::Hours {
+            assignment_id,
+            answer: HoursPress::Confirm,
+        },
+        Answer::OtherHours {
+            assignment_id,
+            minutes,
+        } => Callback::Hours {
+            assignment_id,
+            answer: HoursPress::Other(minutes),
+        },
+        Answer::SettleHours {
+            assignment_id,
+            minutes,
+        } => Callback::Hours {
+            assignment_id,
+            answer: HoursPress::Settle(minutes),
+        },
     };
     cb.encode().ok()
 }

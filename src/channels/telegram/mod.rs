@@ -62,6 +62,7 @@ mod common;
 mod coordinator;
 pub mod draft;
 pub mod html;
+mod hours;
 mod mediator;
 pub mod messages;
 mod operator;

@@ -63,6 +63,9 @@ mod tests {
             evaluation: Some(5),
             evaluation_comment: Some(comment.into()),
             no_show: false,
+            verified_minutes: 0,
+            disputed_minutes: 0,
+            checked_minutes: 0,
         };
         let rows = build(&[rec(50, "bene; \"molto\""), rec(25, "ok")], None);
         let it = csv(&rows, Lang::It);

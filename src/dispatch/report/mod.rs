@@ -10,9 +10,10 @@
 //! feeds every renderer: [`render`] (the table in words, JSON), [`csv`] (Italian spreadsheets),
 //! [`xlsx`] (one sheet per Ambito and a summary) and [`pdf`] (one document per Ambito).
 //!
-//! Hours: today only the mediator's recorded hours exist, reported as unverified;
-//! `hours_verified` and `hours_disputed` stay `None` (shown empty) until the requester confirms
-//! hours.
+//! Hours (`app::account`): verified are the ones the requester confirmed or a coordinator
+//! settled (the figure to bill); disputed the mediator's figure of an open dispute; unverified
+//! the rest of the mediator's hours (not confirmed in time, not yet answered, or recorded
+//! before hours were confirmed: old months keep all their hours, as unverified).
 
 pub mod csv;
 pub mod pdf;
@@ -55,9 +56,9 @@ pub struct ReportRow {
     pub interventions_done: u32,
     /// The mediators' own hours, not confirmed by the requester (to the cent).
     pub hours_unverified: f64,
-    /// Hours the requester confirmed: `None` until hours confirmation exists.
+    /// Hours the requester confirmed, or a coordinator settled (the figure billed).
     pub hours_verified: Option<f64>,
-    /// Hours under dispute: `None` until hours confirmation exists.
+    /// The mediator's hours under an open dispute.
     pub hours_disputed: Option<f64>,
     /// Language code and number of requests, most frequent first.
     pub languages: Vec<(String, u32)>,
@@ -185,6 +186,8 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
         requests: u32,
         done: u32,
         minutes: i64,
+        verified: i64,
+        disputed: i64,
         languages: BTreeMap<String, u32>,
         late: u32,
         no_shows: u32,
@@ -207,7 +210,9 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
         acc.requests += 1;
         if let Some(m) = r.done_minutes {
             acc.done += 1;
-            acc.minutes += m.max(0);
+            acc.minutes += (m - r.checked_minutes).max(0);
+            acc.verified += r.verified_minutes.max(0);
+            acc.disputed += r.disputed_minutes.max(0);
         }
         if let Some(l) = &r.language {
             *acc.languages.entry(l.clone()).or_default() += 1;
@@ -244,8 +249,8 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
                 requests: a.requests,
                 interventions_done: a.done,
                 hours_unverified: cents(a.minutes as f64 / 60.0),
-                hours_verified: None,
-                hours_disputed: None,
+                hours_verified: Some(cents(a.verified as f64 / 60.0)),
+                hours_disputed: Some(cents(a.disputed as f64 / 60.0)),
                 languages,
                 late_cancellations: a.late,
                 no_shows: a.no_shows,
@@ -443,6 +448,9 @@ mod tests {
             evaluation: None,
             evaluation_comment: None,
             no_show: false,
+            verified_minutes: 0,
+            disputed_minutes: 0,
+            checked_minutes: 0,
         }
     }
 
@@ -512,7 +520,7 @@ mod tests {
         assert_eq!(d.ambito.as_deref(), Some("Dalmine"));
         assert_eq!((d.requests, d.interventions_done), (4, 2));
         assert_eq!(d.hours_unverified, 2.5);
-        assert_eq!((d.hours_verified, d.hours_disputed), (None, None));
+        assert_eq!((d.hours_verified, d.hours_disputed), (Some(0.0), Some(0.0)));
         assert_eq!(
             d.languages,
             vec![("ar".to_string(), 2), ("ur".to_string(), 2)]
