@@ -358,6 +358,39 @@ impl Dispatcher {
         .await)
     }
 
+    /// [`crate::app::account::answer`] for `actor` (the console's hours form).
+    pub async fn answer_hours(
+        &self,
+        actor: &Actor,
+        assignment_id: i64,
+        answer: crate::app::account::HoursAnswer,
+    ) -> Result<crate::app::account::Answered> {
+        let now = self.now();
+        in_tx!(self.store, |tx| crate::app::account::answer(
+            &self.core,
+            &mut tx,
+            actor,
+            assignment_id,
+            answer,
+            now
+        )
+        .await)
+    }
+
+    /// [`crate::app::account::settle`] for `actor` (a coordinator on the console).
+    pub async fn settle_hours(&self, actor: &Actor, assignment_id: i64, minutes: i64) -> Result<bool> {
+        let now = self.now();
+        in_tx!(self.store, |tx| crate::app::account::settle(
+            &self.core,
+            &mut tx,
+            actor,
+            assignment_id,
+            minutes,
+            now
+        )
+        .await)
+    }
+
     /// Starts dispatching every queued request (oldest first); returns how many were handled.
     /// A request another instance took meanwhile is skipped.
     pub async fn dispatch_queued(&self) -> Result<usize> {

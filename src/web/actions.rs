@@ -6,7 +6,8 @@
 //! missing), kept in the corrections table, and `app::change` when an assigned appointment moved; held mail: `app::review`, as the bot and the CLI;
 //! an operator's new request: `extract::extract` read back as a summary to confirm, then
 //! `intake::fields_from_draft`, `intake::initial_status` and the core's `app::create::from_draft`,
-//! as the bot's [Conferma] does). The console never sets a status itself.
+//! as the bot's [Conferma] does; the hours: `app::account`, the requester's confirmation or
+//! other figure and a coordinator's figure to bill). The console never sets a status itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -103,6 +104,65 @@ pub(super) async fn cancel(
             tracing::info!(request = %r.code, "console: cancelled");
             Ok(back(r.code, "cancelled"))
         }
+        Err(e) => Ok(back(r.code, outcome_of(&e))),
+    }
+}
+
+/// `POST /requests/CODE/hours` (`assignment_id`, `decision` = `confirm` | `other` | `settle`,
+/// `minutes` for the last two, `csrf`): the requester confirms the mediator's hours or gives
+/// another figure; a coordinator settles a dispute with the minutes to bill.
+pub(super) async fn hours(
+    State(st): State<Arc<WebState>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    use crate::app::account::{Answered, HoursAnswer};
+    let s = posted(&st, &headers, &form).await?;
+    let r = request_for(&st, &s, &code, Action::ConfirmHours).await?;
+    let checks = st.store.hours_checks(r.id).await?;
+    let Some(check) = form
+        .get("assignment_id")
+        .and_then(|a| a.trim().parse::<i64>().ok())
+        .and_then(|a| checks.iter().find(|c| c.assignment_id == a))
+    else {
+        return Ok(back(r.code, "not_found"));
+    };
+    let minutes = form.get("minutes").map(|m| m.trim().parse::<i64>());
+    let actor = s.viewer.actor();
+    let decision = form.get("decision").map(String::as_str);
+    let figure = match (decision, minutes) {
+        (Some("confirm"), _) => None,
+        (Some("other" | "settle"), Some(Ok(m))) => Some(m),
+        (Some("other" | "settle"), _) => return Ok(back(r.code, "bad_hours")),
+        _ => return Ok(back(r.code, "failed")),
+    };
+    let done = match (decision, figure) {
+        (Some("settle"), Some(m)) => st
+            .dispatcher
+            .settle_hours(&actor, check.assignment_id, m)
+            .await
+            .map(|ok| if ok { "hours_settled" } else { "hours_closed" }),
+        (_, f) => st
+            .dispatcher
+            .answer_hours(
+                &actor,
+                check.assignment_id,
+                f.map_or(HoursAnswer::Confirm, HoursAnswer::Other),
+            )
+            .await
+            .map(|a| match a {
+                Answered::Confirmed { .. } => "hours_confirmed",
+                Answered::Disputed { .. } => "hours_disputed",
+                Answered::Closed(_) | Answered::NotAsked => "hours_closed",
+            }),
+    };
+    match done {
+        Ok(outcome) => {
+            tracing::info!(request = %r.code, outcome, "console: hours");
+            Ok(back(r.code, outcome))
+        }
+        Err(DispatchError::BadHours(_)) => Ok(back(r.code, "bad_hours")),
         Err(e) => Ok(back(r.code, outcome_of(&e))),
     }
 }
