@@ -6,7 +6,9 @@
 //! her replies come back through IMAP: negative and absurd figures and a reply from a
 //! colleague are refused in words with nothing recorded, then "Confermo" confirms. Without an
 //! answer within `account.confirm_within_days` (the test clock) the hours count unverified.
-//! The report's hours come out of each story.
+//! On the console's request page the requester confirms or gives the actual minutes and a
+//! coordinator settles the dispute; another operator cannot. The report's hours come out of
+//! each story.
 
 #[path = "support/botapi.rs"]
 mod botapi;
@@ -18,6 +20,8 @@ mod common;
 mod dispatch_support;
 #[path = "support/mail.rs"]
 mod mail;
+#[path = "support/web.rs"]
+mod web;
 #[path = "support/world.rs"]
 mod world;
 
@@ -510,3 +514,178 @@ both_backends!(
         stop.send(true).unwrap();
     }
 );
+
+both_backends!(hours_on_the_console_request_page, |db| async move {
+    use connecting::store::{ConsoleRole, NewOperator};
+    let store = db.store.clone();
+    let start = dispatch_support::at_rome(2027, 3, 1, 9, 0);
+    let w = dispatch_support::World::new(store.clone(), start, DispatchSettings::default()).await;
+    let op = |name: &str, email: &str| NewOperator {
+        name: name.into(),
+        email: Some(email.into()),
+        phone: None,
+        ente: "Comune di Dalmine".into(),
+        ambito: connecting::domain::Ambito::parse("Dalmine").unwrap(),
+        telegram_id: None,
+    };
+    let laura = store
+        .add_operator(&op("Laura Rossi", "laura.rossi@comune.dalmine.bg.it"), start)
+        .await
+        .unwrap()
+        .id;
+    let marco = store
+        .add_operator(&op("Marco Bianchi", "marco@comune.dalmine.bg.it"), start)
+        .await
+        .unwrap()
+        .id;
+    let coordinator = store
+        .add_coordinator(
+            &connecting::store::NewCoordinator {
+                name: "Giulia".into(),
+                telegram_id: None,
+                email: None,
+            },
+            start,
+        )
+        .await
+        .unwrap()
+        .id;
+    let amina = w.mediator("Amina", 301, &["ar"]).await;
+    let code = w
+        .request_with(
+            "ar",
+            dispatch_support::d(2027, 3, 2),
+            dispatch_support::t(10, 0),
+            120,
+            |r| r.operator_id = Some(laura),
+        )
+        .await;
+    let job = w.dispatcher.assign(code, amina.id, "cli").await.unwrap();
+    assert!(
+        w.dispatcher
+            .record_outcome(job, amina.id, true, Some(120))
+            .await
+            .unwrap()
+    );
+    let id = store.request(code).await.unwrap().id;
+    let c = web::Console::start(store.clone(), w.clock.clone(), false).await;
+    let page = format!("/requests/{code}");
+    let hours = format!("/requests/{code}/hours");
+    let job_s = job.to_string();
+    let follow = |p: web::Page| async move {
+        assert_eq!(p.status, 303, "{}", p.body);
+        p.headers["location"].to_str().unwrap().to_string()
+    };
+
+    // Another operator neither sees the form nor gets anything recorded.
+    let m = c.login(ConsoleRole::Operator, marco).await;
+    assert_eq!(c.get(&page, Some(&m)).await.status, 404);
+    let forged = c
+        .post(
+            &hours,
+            Some(&m),
+            &[("csrf", &m.csrf), ("assignment_id", &job_s), ("decision", "confirm")],
+        )
+        .await;
+    assert_eq!(forged.status, 404);
+    assert_eq!(check(&store, id).await.status, HoursCheckStatus::Asked);
+
+    // Laura sees the mediator's figure; a bad figure is refused in words.
+    let l = c.login(ConsoleRole::Operator, laura).await;
+    let body = c.get(&page, Some(&l)).await.body;
+    assert!(
+        body.contains("Il mediatore ha segnato 2 ore.") && body.contains("Confermo le ore"),
+        "{body}"
+    );
+    for bad in ["-30", "2000", "due"] {
+        let to = follow(
+            c.post(
+                &hours,
+                Some(&l),
+                &[
+                    ("csrf", &l.csrf),
+                    ("assignment_id", &job_s),
+                    ("decision", "other"),
+                    ("minutes", bad),
+                ],
+            )
+            .await,
+        )
+        .await;
+        let body = c.get(&to, Some(&l)).await.body;
+        assert!(body.contains("Numero di minuti non valido"), "{bad}: {body}");
+        assert_eq!(check(&store, id).await.status, HoursCheckStatus::Asked);
+    }
+    // Ninety minutes, not two hours: a dispute.
+    let to = follow(
+        c.post(
+            &hours,
+            Some(&l),
+            &[
+                ("csrf", &l.csrf),
+                ("assignment_id", &job_s),
+                ("decision", "other"),
+                ("minutes", "90"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    let body = c.get(&to, Some(&l)).await.body;
+    assert!(
+        body.contains("il coordinamento decide")
+            && body.contains("Contestate: chi ha fatto la richiesta indica 1 h e 30 min."),
+        "{body}"
+    );
+    assert!(!body.contains("Decidi le ore"), "only a coordinator settles");
+    // She cannot settle it herself.
+    let to = follow(
+        c.post(
+            &hours,
+            Some(&l),
+            &[
+                ("csrf", &l.csrf),
+                ("assignment_id", &job_s),
+                ("decision", "settle"),
+                ("minutes", "120"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert!(to.contains("outcome=denied"), "{to}");
+    assert_eq!(check(&store, id).await.status, HoursCheckStatus::Disputed);
+
+    // The coordinator settles it at 100 minutes.
+    let g = c.login(ConsoleRole::Coordinator, coordinator).await;
+    let body = c.get(&page, Some(&g)).await.body;
+    assert!(body.contains("Decidi le ore"), "{body}");
+    let to = follow(
+        c.post(
+            &hours,
+            Some(&g),
+            &[
+                ("csrf", &g.csrf),
+                ("assignment_id", &job_s),
+                ("decision", "settle"),
+                ("minutes", "100"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    let body = c.get(&to, Some(&g)).await.body;
+    assert!(
+        body.contains("Decise dal coordinamento: si fatturano 1 h e 40 min."),
+        "{body}"
+    );
+    let c2 = check(&store, id).await;
+    assert_eq!(
+        (c2.status, c2.billed_minutes),
+        (HoursCheckStatus::Settled, Some(100))
+    );
+    let rows = monthly_report(&store, "2027-03", None, chrono_tz::Europe::Rome)
+        .await
+        .unwrap();
+    assert_eq!((rows[0].hours_verified, rows[0].hours_unverified), (Some(1.67), 0.0));
+});
