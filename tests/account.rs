@@ -689,3 +689,61 @@ both_backends!(hours_on_the_console_request_page, |db| async move {
         .unwrap();
     assert_eq!((rows[0].hours_verified, rows[0].hours_unverified), (Some(1.67), 0.0));
 });
+
+both_backends!(
+    a_no_show_is_recorded_as_who_did_not_come,
+    |db| async move {
+        use connecting::domain::NoShow;
+        let mut w = World::new(db).await;
+        let giulia = w.operator("Giulia Rossi", Some(5200)).await;
+        let samira = w.mediator("Samira Haddad", 5210).await;
+        w.mediator("Fatima Zahra", 5211).await;
+        w.coordinator(5220).await;
+
+        // The mediator's [Non svolto] asks who did not come.
+        let (_, job) = assigned(&w, giulia, 5200, samira).await;
+        let pressed = w.fake.push_callback(5210, 5210, 1, &format!("notdone:{job}"));
+        assert!(w.answer(&pressed).await.is_some());
+        let question = w
+            .fake
+            .wait_for(5210, WAIT, |m| m.text.contains("Chi non è venuto?"))
+            .await
+            .expect("who did not come");
+        assert_eq!(
+            question.labels(),
+            vec![
+                "La famiglia non è venuta".to_string(),
+                "Il mediatore non è venuto".into()
+            ]
+        );
+        // Another mediator's press changes nothing.
+        let data = question.button("La famiglia non è venuta").unwrap();
+        let forged = w.fake.push_callback(5211, 5211, 1, &data);
+        assert_eq!(w.answer(&forged).await.as_deref(), Some("Non autorizzato."));
+        assert_eq!(w.store().no_show(job).await.unwrap(), None);
+        let id = w.fake.press(&question, "La famiglia non è venuta").unwrap();
+        assert_eq!(w.answer(&id).await.as_deref(), Some("Grazie, annotato."));
+        assert_eq!(w.store().no_show(job).await.unwrap(), Some(NoShow::Family));
+
+        // A coordinator records one on the mediator's behalf: the mediator did not come.
+        let (_, job2) = assigned(&w, giulia, 5200, samira).await;
+        let pressed = w.fake.push_callback(5220, 5220, 1, &format!("notdone:{job2}"));
+        assert!(w.answer(&pressed).await.is_some());
+        let question = w
+            .fake
+            .wait_for(5220, WAIT, |m| m.text.contains("Chi non è venuto?"))
+            .await
+            .expect("who did not come, to the coordinator");
+        let id = w.fake.press(&question, "Il mediatore non è venuto").unwrap();
+        assert_eq!(w.answer(&id).await.as_deref(), Some("Grazie, annotato."));
+        assert_eq!(
+            w.store().no_show(job2).await.unwrap(),
+            Some(NoShow::Mediator)
+        );
+        let rows = monthly_report(w.store(), "2027-03", None, chrono_tz::Europe::Rome)
+            .await
+            .unwrap();
+        assert_eq!((rows[0].no_shows, rows[0].interventions_done), (2, 0));
+        w.stop().await;
+    }
+);

@@ -1,7 +1,8 @@
 //! After the appointment: whether it took place ([Svolto] / [Non svolto], from the assigned
 //! mediator or a coordinator on their behalf) and the hours worked (which the monthly report
 //! bills). Each asks [`crate::authz`] whether the assignment is the actor's. Hours recorded on
-//! a done assignment are then put to the requester ([`super::account`]).
+//! a done assignment are then put to the requester ([`super::account`]). After [Non svolto],
+//! who did not come ([`no_show`]: the family or the mediator).
 
 use chrono::{DateTime, Utc};
 
@@ -110,5 +111,32 @@ pub async fn hours(
         return Ok(false);
     }
     super::account::ask(core, tx, a.request_id, assignment_id, minutes, now).await?;
+    Ok(true)
+}
+
+/// `actor` (the assigned mediator, or a coordinator) records who did not come to assignment
+/// `assignment_id`, recorded as not done: the family or the mediator; `false` when it is not
+/// recorded as not done.
+pub async fn no_show(
+    tx: &mut Tx,
+    actor: &Actor,
+    assignment_id: i64,
+    who: crate::domain::NoShow,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let Some(a) = assignment_for(tx, actor, assignment_id).await? else {
+        return Ok(false);
+    };
+    if !tx.set_no_show(assignment_id, who).await? {
+        return Ok(false);
+    }
+    tx.audit(
+        now,
+        &actor.audit_name(),
+        Some(a.request_id),
+        "no_show",
+        Some(who.as_str()),
+    )
+    .await?;
     Ok(true)
 }

@@ -124,6 +124,16 @@ text_enum!(
 );
 
 text_enum!(
+    /// Who did not come to an appointment recorded as not done.
+    NoShow, "no-show" {
+        /// The family did not come.
+        Family => "family",
+        /// The mediator did not come.
+        Mediator => "mediator",
+    }
+);
+
+text_enum!(
     /// Where the requester's check of a mediator's recorded hours stands (`hours_checks`).
     HoursCheckStatus, "hours check status" {
         /// The requester was asked to confirm the hours.

@@ -1,6 +1,7 @@
 //! The `hours_checks` table: the requester's check of the hours a mediator recorded (asked,
 //! confirmed, disputed, settled by a coordinator, or unverified when nobody answered in time).
 //! Each change is one conditional update on the row's status, so two answers never both count.
+//! Also who did not come to an appointment not done (`assignments.no_show`).
 
 use chrono::{DateTime, Utc};
 
@@ -134,7 +135,37 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// Records who did not come on an assignment recorded as not done; `false` otherwise.
+    pub async fn set_no_show(
+        &mut self,
+        assignment_id: i64,
+        who: crate::domain::NoShow,
+    ) -> Result<bool> {
+        let n = with_tx!(self, c => {
+            sqlx::query("UPDATE assignments SET no_show = $1 WHERE id = $2 AND status = 'not_done'")
+                .bind(who.as_str())
+                .bind(assignment_id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
+    }
+}
+
 impl Store {
+    /// Who did not come on an assignment (`None`: not said, or it took place).
+    pub async fn no_show(&self, assignment_id: i64) -> Result<Option<crate::domain::NoShow>> {
+        let v: Option<Option<String>> = with_pool!(self, p => {
+            sqlx::query_scalar("SELECT no_show FROM assignments WHERE id = $1")
+                .bind(assignment_id)
+                .fetch_optional(p)
+                .await?
+        });
+        v.flatten().map(|s| parsed(&s)).transpose()
+    }
+
     /// Every hours check of a request, oldest first (the console's request page).
     pub async fn hours_checks(&self, request_id: i64) -> Result<Vec<HoursCheck>> {
         let sql = format!(

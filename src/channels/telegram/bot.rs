@@ -302,6 +302,9 @@ impl TelegramBot {
             (Some(p), Incoming::Callback { data, user_id, .. }) if data.starts_with("h:") => {
                 self.hours_press(p, data, *user_id).await
             }
+            (Some(p), Incoming::Callback { data, user_id, .. }) if data.starts_with("ns:") => {
+                self.no_show_press(p, data, *user_id).await
+            }
             (Some(Person::Mediator(m)), Incoming::Callback { data, .. })
                 if data.starts_with("dr:") =>
             {

@@ -36,6 +36,36 @@ pub enum Callback {
     },
 }
 
+/// [Non svolto] said who did not come (`ns:ID:f`, `ns:ID:m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoShowPress {
+    pub assignment_id: i64,
+    pub who: crate::domain::NoShow,
+}
+
+impl NoShowPress {
+    /// The callback data.
+    pub fn data(&self) -> String {
+        let w = match self.who {
+            crate::domain::NoShow::Family => "f",
+            crate::domain::NoShow::Mediator => "m",
+        };
+        format!("ns:{}:{w}", self.assignment_id)
+    }
+
+    /// Parses `ns:ID:f|m`; anything else is `None`.
+    pub fn parse(s: &str) -> Option<NoShowPress> {
+        let (id, w) = s.strip_prefix("ns:")?.split_once(':')?;
+        let assignment_id = id.parse::<i64>().ok().filter(|i| *i >= 0)?;
+        let who = match w {
+            "f" => crate::domain::NoShow::Family,
+            "m" => crate::domain::NoShow::Mediator,
+            _ => return None,
+        };
+        Some(NoShowPress { assignment_id, who })
+    }
+}
+
 /// A press on the hours of an assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HoursPress {
@@ -284,6 +314,21 @@ mod tests {
             let s = cb.encode().expect("encodes");
             assert!(s.len() <= MAX_LEN, "{s}");
             assert_eq!(Callback::parse(&s), Ok(cb));
+        }
+    }
+
+    #[test]
+    fn no_show_presses_round_trip() {
+        for who in crate::domain::NoShow::ALL {
+            let p = NoShowPress {
+                assignment_id: i64::MAX,
+                who: *who,
+            };
+            assert!(p.data().len() <= MAX_LEN);
+            assert_eq!(NoShowPress::parse(&p.data()), Some(p));
+        }
+        for bad in ["ns:1", "ns:1:x", "ns:-1:f", "ns:a:f", "n:1:f"] {
+            assert_eq!(NoShowPress::parse(bad), None, "{bad}");
         }
     }
 

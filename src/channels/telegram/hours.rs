@@ -1,10 +1,10 @@
-//! The hours of an appointment on the requester's and the coordinator's side: [Confermo] or
-//! another figure on the question the core sent after the mediator recorded the hours, and a
-//! coordinator's figure to bill on a dispute. Every press goes to [`crate::app::account`],
-//! which asks the table whether the presser may (the request's requester; a coordinator).
+//! The account of an appointment on the bot: [Confermo] or another figure on the hours question
+//! the core sent the requester after the mediator recorded the hours, a coordinator's figure to
+//! bill on a dispute ([`crate::app::account`]), and after [Non svolto] who did not come
+//! ([`crate::app::outcome::no_show`]). Each use case asks the table whether the presser may.
 
 use super::bot::{Person, Pre, TelegramBot, app_err};
-use super::callback::{Callback, HoursPress};
+use super::callback::{Callback, HoursPress, NoShowPress};
 use super::session::actor_of;
 use super::sink::SinkError;
 use crate::app::AppError;
@@ -78,5 +78,52 @@ impl TelegramBot {
             }
         };
         Ok(Some(Pre::Answer(text, None)))
+    }
+
+    /// [La famiglia non è venuta] / [Il mediatore non è venuto], after [Non svolto].
+    pub(super) async fn no_show_press(
+        &self,
+        p: &Person,
+        data: &str,
+        user_id: i64,
+    ) -> Result<Option<Pre>, SinkError> {
+        let Some(press) = NoShowPress::parse(data) else {
+            return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
+        };
+        let actor = actor_of(p, user_id);
+        let now = self.clock.now();
+        let r = core_tx!(self, |tx| crate::app::outcome::no_show(
+            tx,
+            &actor,
+            press.assignment_id,
+            press.who,
+            now
+        )
+        .await);
+        let text = match r {
+            Ok(true) => self.t("no_show_saved"),
+            Ok(false) => self.t("expired_button"),
+            Err(AppError::Denied(d)) => self.denied_text(d),
+            Err(e) => return Err(app_err(e)),
+        };
+        Ok(Some(Pre::Answer(text, None)))
+    }
+
+    /// The question after [Non svolto]: who did not come, one tap each.
+    pub(super) fn no_show_question(&self, assignment_id: i64) -> (String, Vec<Vec<crate::outbox::Button>>) {
+        let buttons = vec![
+            crate::domain::NoShow::ALL
+                .iter()
+                .map(|who| crate::outbox::Button {
+                    text: self.t(&format!("no_show_{who}")),
+                    data: NoShowPress {
+                        assignment_id,
+                        who: *who,
+                    }
+                    .data(),
+                })
+                .collect(),
+        ];
+        (self.t("no_show_question"), buttons)
     }
 }

@@ -208,6 +208,16 @@ impl TelegramBot {
                 buttons,
             )));
         }
+        if ok && !done {
+            // Then: who did not come (the family, the mediator).
+            let (question, buttons) = self.no_show_question(assignment_id);
+            self.wake.notify_one();
+            return Ok(Some(Pre::AnswerAndAsk(
+                self.t("outcome_not_done"),
+                question,
+                buttons,
+            )));
+        }
         let text = match (ok, done) {
             (true, true) => self.t("outcome_done"),
             (true, false) => self.t("outcome_not_done"),
