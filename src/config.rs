@@ -463,6 +463,32 @@ impl Default for AccountConfig {
     }
 }
 
+/// `[evaluation]`: the cooperative's criteria, in the order they are asked; each scored 1 to 5
+/// by the requester (a comment required when any score is 2 or less). Each criterion's words
+/// are the prompt `dispatch.criterion_<name>`, in Italian and English.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvaluationConfig {
+    pub criteria: Vec<String>,
+}
+
+/// The criteria when `[evaluation] criteria` is not set.
+pub const DEFAULT_CRITERIA: [&str; 5] = [
+    "punctuality",
+    "linguistic_accuracy",
+    "cultural_mediation",
+    "relation_with_family",
+    "overall",
+];
+
+impl Default for EvaluationConfig {
+    fn default() -> Self {
+        Self {
+            criteria: DEFAULT_CRITERIA.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+}
+
 /// How the outbox retries a message a channel did not take.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -510,6 +536,8 @@ pub struct Config {
     pub report: ReportConfig,
     #[serde(default)]
     pub account: AccountConfig,
+    #[serde(default)]
+    pub evaluation: EvaluationConfig,
     #[serde(default)]
     pub outbox: OutboxConfig,
     #[serde(default)]
@@ -679,7 +707,8 @@ const TYPED_KEYS: [&str; 23] = [
     "invite_alert_after",
     "max_new_requests_per_sender_per_hour",
 ];
-const LIST_KEYS: [(&str, &str); 3] = [
+const LIST_KEYS: [(&str, &str); 4] = [
+    ("evaluation", "criteria"),
     ("intake", "allowed_sender_domains"),
     ("intake", "allowed_senders"),
     ("intake", "pec_provider_domains"),
@@ -749,6 +778,31 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        let criteria = &self.evaluation.criteria;
+        let known = |c: &str| {
+            [Lang::It, Lang::En].iter().all(|l| {
+                crate::prompts::Prompts::global()
+                    .template(*l, &format!("dispatch.criterion_{c}"))
+                    .is_some()
+            })
+        };
+        if criteria.is_empty() || criteria.len() > 9 {
+            return Err(ConfigError::Invalid {
+                key: "evaluation.criteria".into(),
+                value: format!("{criteria:?}"),
+                expected: "from 1 to 9 criteria".into(),
+            });
+        }
+        if let Some(c) = criteria.iter().find(|c| !known(c)) {
+            return Err(ConfigError::Invalid {
+                key: "evaluation.criteria".into(),
+                value: c.clone(),
+                expected: format!(
+                    "criteria with words in prompts/<lang>/dispatch.toml (criterion_<name>), such as {}",
+                    DEFAULT_CRITERIA.join(", ")
+                ),
+            });
+        }
         let days = self.account.confirm_within_days;
         if !(1..=90).contains(&days) {
             return Err(ConfigError::Invalid {

@@ -20,6 +20,7 @@ pub fn dispatch_settings(cfg: &Config) -> crate::app::DispatchSettings {
         lang: cfg.intake.language,
         organizer: organizer(cfg),
         confirm_within_days: i64::from(cfg.account.confirm_within_days),
+        criteria: cfg.evaluation.criteria.clone(),
         ..crate::app::DispatchSettings::default()
     }
 }

@@ -747,3 +747,241 @@ both_backends!(
         w.stop().await;
     }
 );
+
+/// A request of Giulia's on Telegram `chat`, done, and the evaluation question sent to her.
+async fn evaluation_asked(w: &World, operator: i64, chat: i64, m: i64) -> i64 {
+    let (request_id, job) = assigned(w, operator, chat, m).await;
+    let core = connecting::renderers::core(Default::default());
+    let mediator = Actor::Mediator { id: m, active: true };
+    let now = w.clock.now();
+    let mut tx = w.store().begin().await.unwrap();
+    assert!(
+        connecting::app::outcome::record(&core, &mut tx, &mediator, job, true, None, now)
+            .await
+            .unwrap()
+    );
+    let request = tx.request_by_id(request_id).await.unwrap();
+    connecting::app::notice::emit(
+        &core,
+        &mut tx,
+        &connecting::app::notice::Notice::EvaluationQuestion {
+            request,
+            criteria: core.settings.criteria.clone(),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    request_id
+}
+
+/// Presses the marks one criterion at a time (the first on `first`, if already read); returns
+/// the last press's answer.
+async fn press_marks(
+    w: &World,
+    chat: i64,
+    mut first: Option<botapi::BotMessage>,
+    marks: &[i64],
+) -> String {
+    let mut last = String::new();
+    for (i, mark) in marks.iter().enumerate() {
+        if let Some(q) = first.take() {
+            let id = w.fake.press(&q, &mark.to_string()).unwrap();
+            last = w.answer(&id).await.unwrap_or_default();
+            continue;
+        }
+        let q = w
+            .fake
+            .wait_for(chat, WAIT, |m| {
+                m.labels() == vec!["1", "2", "3", "4", "5"]
+                    && (if i == 0 {
+                        m.text.contains("come valuta")
+                    } else {
+                        m.text.contains(&format!("({} di 5)", i + 1))
+                    })
+            })
+            .await
+            .unwrap_or_else(|| panic!("the question on criterion {}", i + 1));
+        let id = w.fake.press(&q, &mark.to_string()).unwrap();
+        last = w.answer(&id).await.unwrap_or_default();
+    }
+    last
+}
+
+both_backends!(
+    a_full_evaluation_by_buttons_and_a_low_mark_asks_for_a_comment,
+    |db| async move {
+        let mut w = World::new(db).await;
+        let giulia = w.operator("Giulia Rossi", Some(5300)).await;
+        w.operator("Marco Bianchi", Some(5301)).await;
+        let samira = w.mediator("Samira Haddad", 5310).await;
+
+        // The five criteria, one at a time, in words.
+        let first = evaluation_asked(&w, giulia, 5300, samira).await;
+        let code = w.store().request_by_id(first).await.unwrap().code;
+        let asked = w
+            .fake
+            .wait_for(5300, WAIT, |m| m.text.contains("come valuta"))
+            .await
+            .unwrap();
+        assert!(
+            asked.text.contains("1. Puntualità; 2. Accuratezza linguistica")
+                && asked.text.contains("Iniziamo: Puntualità (1 di 5)"),
+            "{}",
+            asked.text
+        );
+        // A colleague pressing the last mark is refused.
+        let forged = w
+            .fake
+            .push_callback(5301, 5301, 1, &format!("e:{first}:45345"));
+        assert_eq!(w.answer(&forged).await.as_deref(), Some("Non autorizzato."));
+        let last = press_marks(&w, 5300, Some(asked), &[4, 5, 3, 4, 5]).await;
+        assert_eq!(last, format!("Grazie per la valutazione di {code}."));
+        let mut scores = w.store().evaluation_scores(first).await.unwrap();
+        scores.sort();
+        assert_eq!(
+            scores,
+            vec![
+                ("cultural_mediation".to_string(), 3),
+                ("linguistic_accuracy".into(), 5),
+                ("overall".into(), 5),
+                ("punctuality".into(), 4),
+                ("relation_with_family".into(), 4),
+            ]
+        );
+
+        // A 2 without a comment: asked for one, nothing recorded until it comes.
+        let second = evaluation_asked(&w, giulia, 5300, samira).await;
+        let code2 = w.store().request_by_id(second).await.unwrap().code;
+        let last = press_marks(&w, 5300, None, &[2, 4, 4, 4, 3]).await;
+        assert_eq!(last, "Serve un commento.");
+        let ask = w
+            .fake
+            .wait_for(5300, WAIT, |m| m.text.contains("scriva in un messaggio"))
+            .await
+            .expect("the comment is asked");
+        assert!(ask.text.contains("2 o meno"), "{}", ask.text);
+        assert_eq!(w.store().evaluation(second).await.unwrap(), None);
+        let r = w
+            .say(5300, "Il mediatore è arrivato con un'ora di ritardo.")
+            .await;
+        assert_eq!(r.text, format!("Grazie per la valutazione di {code2}."));
+        assert_eq!(
+            w.store().evaluation(second).await.unwrap(),
+            Some((3, Some("Il mediatore è arrivato con un'ora di ritardo.".into())))
+        );
+        // Her next message is a message again, not a comment.
+        assert!(!w.store().has_evaluation_draft(5300).await.unwrap());
+        w.stop().await;
+    }
+);
+
+both_backends!(
+    an_evaluation_by_email_with_marks_in_order,
+    |db| async move {
+        use connecting::channels::email::Outcome;
+        let store = db.store.clone();
+        let w = dispatch_support::World::new(
+            store.clone(),
+            dispatch_support::at_rome(2027, 3, 1, 9, 0),
+            DispatchSettings::default(),
+        )
+        .await;
+        let amina = w.mediator("Amina", 401, &["ar"]).await;
+        let code = w
+            .request(
+                "ar",
+                dispatch_support::d(2027, 3, 2),
+                dispatch_support::t(10, 0),
+                60,
+                None,
+            )
+            .await;
+        let id = store.request(code).await.unwrap().id;
+        let job = w.dispatcher.assign(code, amina.id, "cli").await.unwrap();
+        assert!(
+            w.dispatcher
+                .record_outcome(job, amina.id, true, None)
+                .await
+                .unwrap()
+        );
+        let mut cfg = IntakeConfig::new("info@coop.example", "connecting.coop.example");
+        cfg.allowed_sender_domains = vec!["comune.dalmine.bg.it".into()];
+        let intake = Intake::new(
+            store.clone(),
+            cfg,
+            Arc::new(SystemClock),
+            connecting::renderers::channels(),
+        );
+        let reply = |from: &str, n: u32, body: &str| {
+            format!(
+                "From: {from}\r\nTo: info@coop.example\r\nSubject: Re: [{code}] Valutazione dell'intervento\r\n\
+                 Message-ID: <eval-{n}@comune.dalmine.bg.it>\r\nIn-Reply-To: <req-1@comune.dalmine.bg.it>\r\n\
+                 Date: Wed, 3 Mar 2027 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+            )
+        };
+        let laura = "Laura Rossi <laura.rossi@comune.dalmine.bg.it>";
+        let last_reply = || {
+            let store = store.clone();
+            async move {
+                store
+                    .outbox_for_request(id)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .rev()
+                    .find_map(|r| match r.payload {
+                        connecting::outbox::Payload::Email(p) => Some(p.body),
+                        _ => None,
+                    })
+                    .unwrap_or_default()
+            }
+        };
+        // Refused in words, nothing recorded: a mark out of range, too few marks, a low mark
+        // without a comment, a colleague's marks.
+        for (n, from, body, words) in [
+            (1, laura, "4 9 3 4 5", "ogni voto va da 1 a 5"),
+            (2, laura, "4 5 3", "servono 5 voti"),
+            (3, laura, "2 4 4 4 3", "serve un commento"),
+            (
+                4,
+                "Marco Bianchi <marco@comune.dalmine.bg.it>",
+                "5 5 5 5 5",
+                "non risulta tra quelle inviate da questo indirizzo",
+            ),
+        ] {
+            intake
+                .process(reply(from, n, body).as_bytes())
+                .await
+                .unwrap();
+            let said = last_reply().await;
+            assert!(said.contains(words), "{body:?}: {said}");
+            assert_eq!(store.evaluation(id).await.unwrap(), None, "{body:?}");
+            assert!(store.evaluation_scores(id).await.unwrap().is_empty());
+        }
+        let out = intake
+            .process(reply(laura, 5, "2 4 4 4 3\r\nIl mediatore era in ritardo.").as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            Outcome::Recorded {
+                kind: "evaluation".into()
+            }
+        );
+        assert!(last_reply().await.contains("grazie per la valutazione"));
+        assert_eq!(
+            store.evaluation(id).await.unwrap(),
+            Some((3, Some("Il mediatore era in ritardo.".into())))
+        );
+        let rows = monthly_report(&store, "2027-03", None, chrono_tz::Europe::Rome)
+            .await
+            .unwrap();
+        assert_eq!(
+            rows[0].criteria_averages.iter().find(|(c, _)| c == "punctuality"),
+            Some(&("punctuality".to_string(), 2.0))
+        );
+        assert_eq!(rows[0].comments, vec!["Il mediatore era in ritardo.".to_string()]);
+    }
+);

@@ -193,6 +193,10 @@ fn notices(telegram: bool) -> Vec<Notice> {
         },
         Notice::EvaluationQuestion {
             request: if telegram { tg_requester } else { r },
+            criteria: connecting::config::DEFAULT_CRITERIA
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
         },
     ]
 }
@@ -308,6 +312,21 @@ fn every_notice_reads_in_words_in_both_languages_on_both_channels() {
                             assert!(text.contains(how), "{text}");
                         }
                     }
+                    // Every criterion in words, in order; on Telegram the marks of the first.
+                    Notice::EvaluationQuestion { .. } => {
+                        let names = match lang {
+                            Lang::It => ["Puntualità", "Relazione con la famiglia"],
+                            Lang::En => ["Punctuality", "Relation with the family"],
+                        };
+                        for name in names {
+                            assert!(text.contains(name), "{text}");
+                        }
+                        if telegram {
+                            assert_eq!(labels, vec!["1", "2", "3", "4", "5"], "{all}");
+                        } else {
+                            assert!(text.contains("4 5 3 4 5"), "{text}");
+                        }
+                    }
                     Notice::HoursDisputed { .. } => {
                         assert!(text.contains(&w.duration(150)), "{text}");
                         assert!(text.contains(&w.duration(90)), "{text}");
@@ -376,6 +395,8 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         "holiday" => "Natale".into(),
         "hours" | "min" | "minutes" | "score" | "id" => "4".into(),
         "mediator_hours" | "requester_hours" => w.duration(90),
+        "criteria" => "1. Puntualità; 2. Valutazione complessiva".into(),
+        "criterion" => "Puntualità".into(),
         "kind" | "type" => w.intervention(InterventionType::VisitaDomiciliare),
         "modality" => w.modality(Modality::InPerson),
         "language" | "requested" | "value" => w.language(&ar),

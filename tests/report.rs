@@ -175,6 +175,19 @@ async fn build_month(w: &World) {
             .await
             .unwrap()
     );
+    // D4 evaluated again on every criterion (punctuality, linguistic accuracy, cultural
+    // mediation, relation with the family, overall): its overall mark stays 4.
+    connecting::app::evaluation::evaluate_criteria(
+        &core,
+        &mut tx,
+        &cli,
+        w.store.request(assigned[3].0).await.unwrap().id,
+        &[3, 4, 5, 4, 4],
+        Some("Ritardo di dieci minuti, poi tutto bene"),
+        now,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 }
 
@@ -210,6 +223,17 @@ fn check_rows(rows: &[ReportRow]) {
     assert_eq!(dal.p90_minutes_to_assignment, Some(90.0));
     // (5 + 4 + 4) / 3 = 4.333.
     assert_eq!((dal.evaluations, dal.evaluation_average), (3, Some(4.33)));
+    // Per criterion: "overall" 5, 4, 4 (the single marks count as overall); the rest from D4.
+    assert_eq!(
+        dal.criteria_averages,
+        vec![
+            ("cultural_mediation".to_string(), 5.0),
+            ("linguistic_accuracy".into(), 4.0),
+            ("overall".into(), 4.33),
+            ("punctuality".into(), 3.0),
+            ("relation_with_family".into(), 4.0),
+        ]
+    );
     assert_eq!(
         dal.comments,
         vec![
@@ -242,6 +266,7 @@ fn check_rows(rows: &[ReportRow]) {
         (2, Some(2.5))
     );
     assert_eq!(valle.comments.len(), 1);
+    assert_eq!(valle.criteria_averages, vec![("overall".to_string(), 2.5)]);
 }
 
 struct Cli<'a> {
@@ -376,7 +401,7 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
         .collect();
     assert_eq!(lines.len(), 3, "{csv}");
     let h = &lines[0];
-    assert_eq!(h.len(), 15);
+    assert_eq!(h.len(), 16);
     let col = |name: &str| {
         h.iter()
             .position(|x| x == name)
@@ -395,6 +420,10 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
         25.0
     );
     assert_eq!(csv_number(&dal[col("Media valutazioni")]), 4.33);
+    assert_eq!(
+        dal[col("Medie per criterio")],
+        "Mediazione culturale 5,00 | Accuratezza linguistica 4,00 | Valutazione complessiva 4,33 | Puntualità 3,00 | Relazione con la famiglia 4,00"
+    );
     let valle = &lines[2];
     assert_eq!(valle[0], VALLE);
     assert_eq!(
@@ -419,7 +448,7 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
         vec!["Riepilogo".to_string(), "Dalmine".into(), VALLE.into()]
     );
     let summary = book.worksheet_range("Riepilogo").unwrap();
-    let header: Vec<String> = (0..15)
+    let header: Vec<String> = (0..16)
         .map(|c| {
             summary
                 .get_value((0, c))
@@ -539,6 +568,7 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
         flat.contains("Mancate presenze: 1") && flat.contains("Puntuale e molto chiara"),
         "{flat}"
     );
+    assert!(flat.contains("Puntualità 3,00"), "{flat}");
 });
 
 both_backends!(

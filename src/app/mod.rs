@@ -105,6 +105,10 @@ pub enum AppError {
     TooEarly(RequestCode),
     #[error("evaluation score {0} is not valid: expected 1 to 5")]
     BadScore(i64),
+    #[error("{got} evaluation scores given: expected {expected}, one per criterion")]
+    BadScoreCount { expected: usize, got: usize },
+    #[error("request {0}: a score of 2 or less needs a comment")]
+    CommentNeeded(RequestCode),
     #[error("{0} minutes is not a number of hours worked: expected more than 0 and at most 12 hours")]
     BadHours(i64),
     #[error("request {0} has no language: it cannot be matched")]

@@ -94,8 +94,12 @@ pub enum Notice {
         timer_id: i64,
         assignment_id: i64,
     },
-    /// After the end, to the requester: a mark from 1 to 5.
-    EvaluationQuestion { request: Request },
+    /// After the end, to the requester: a mark from 1 to 5 on each of the cooperative's
+    /// `criteria` (`[evaluation] criteria`, in order).
+    EvaluationQuestion {
+        request: Request,
+        criteria: Vec<String>,
+    },
     /// To the requester, once the mediator recorded the hours: confirm them, or give another
     /// figure ([`super::account`]).
     HoursQuestion {
@@ -171,7 +175,7 @@ impl Notice {
             | Notice::Cancellation { request, .. }
             | Notice::Reminder { request, .. }
             | Notice::OutcomeQuestion { request, .. }
-            | Notice::EvaluationQuestion { request }
+            | Notice::EvaluationQuestion { request, .. }
             | Notice::HoursQuestion { request, .. }
             | Notice::HoursDisputed { request, .. }
             | Notice::Acknowledgement { request, .. } => Some(request),
@@ -209,7 +213,7 @@ impl Notice {
             Notice::Reminder { timer_id, .. } | Notice::OutcomeQuestion { timer_id, .. } => {
                 format!("timer:{timer_id}")
             }
-            Notice::EvaluationQuestion { request } => format!("eval:{}", request.id),
+            Notice::EvaluationQuestion { request, .. } => format!("eval:{}", request.id),
             Notice::HoursQuestion {
                 assignment_id,
                 minutes,

@@ -19,7 +19,9 @@ pub enum Answer {
     Decline { offer_id: i64 },
     Done { assignment_id: i64 },
     NotDone { assignment_id: i64 },
-    Evaluate { request_id: i64, score: i64 },
+    /// A mark on the next criterion: `scores` are the marks so far, this one last, as the
+    /// digits of a number (each 1 to 5, so no digit is 0).
+    Evaluate { request_id: i64, scores: u64 },
     /// The requester confirms the mediator's hours.
     ConfirmHours { assignment_id: i64 },
     /// The requester gives another figure (minutes).
@@ -263,6 +265,41 @@ fn hours_answers(
     ]
 }
 
+/// A criterion of the evaluation in words (`dispatch.criterion_<name>`).
+pub fn criterion_words(lang: Lang, criterion: &str) -> String {
+    dispatch_text(lang, &format!("criterion_{criterion}"), &[])
+}
+
+/// The criteria in order, numbered: "1. Puntualità; 2. Accuratezza linguistica; ...".
+pub fn criteria_words(lang: Lang, criteria: &[String]) -> String {
+    criteria
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{}. {}", i + 1, criterion_words(lang, c)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The buttons 1 to 5 for the next criterion, after the scores `given` so far (their digits,
+/// in order; 0 for none).
+pub fn score_answers(lang: Lang, request_id: i64, given: u64) -> Vec<(String, Answer)> {
+    (1..=5u64)
+        .map(|score| {
+            (
+                dispatch_text(
+                    lang,
+                    "ask_evaluation_button",
+                    &[("score", score.to_string())],
+                ),
+                Answer::Evaluate {
+                    request_id,
+                    scores: given * 10 + score,
+                },
+            )
+        })
+        .collect()
+}
+
 /// The words of `notice` in `lang`.
 pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
     let w = Words::new(lang);
@@ -377,31 +414,25 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
                 ),
             ]],
         ),
-        Notice::EvaluationQuestion { request } => s(
+        Notice::EvaluationQuestion { request, criteria } => s(
             "ask_evaluation",
             vec![
                 ("code", request.code.to_string()),
                 ("date", date(&w, request)),
+                ("criteria", criteria_words(lang, criteria)),
+                (
+                    "criterion",
+                    criteria
+                        .first()
+                        .map(|c| criterion_words(lang, c))
+                        .unwrap_or_default(),
+                ),
+                ("n", "1".into()),
+                ("count", criteria.len().to_string()),
             ],
             "ask_evaluation_subject",
             code_args(request),
-            vec![
-                (1..=5)
-                    .map(|score| {
-                        (
-                            dispatch_text(
-                                lang,
-                                "ask_evaluation_button",
-                                &[("score", score.to_string())],
-                            ),
-                            Answer::Evaluate {
-                                request_id: request.id,
-                                score,
-                            },
-                        )
-                    })
-                    .collect(),
-            ],
+            vec![score_answers(lang, request.id, 0)],
         ),
         Notice::HoursQuestion {
             request,

@@ -29,6 +29,8 @@ pub struct DispatchSettings {
     /// Days the requester has to confirm a mediator's hours (`account.confirm_within_days`);
     /// then they count, flagged unverified.
     pub confirm_within_days: i64,
+    /// The evaluation's criteria, in the order they are asked (`[evaluation] criteria`).
+    pub criteria: Vec<String>,
 }
 
 impl Default for DispatchSettings {
@@ -46,6 +48,10 @@ impl Default for DispatchSettings {
             lang: Lang::It,
             organizer: None,
             confirm_within_days: 7,
+            criteria: crate::config::DEFAULT_CRITERIA
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
         }
     }
 }

@@ -69,6 +69,7 @@ pub async fn fire(
             },
             Notice::EvaluationQuestion {
                 request: req.clone(),
+                criteria: core.settings.criteria.clone(),
             },
         ],
         which => vec![Notice::Reminder {

@@ -52,6 +52,8 @@ impl From<AppError> for DispatchError {
             AppError::TooEarly(code) => DispatchError::TooEarly(code),
             AppError::BadScore(s) => DispatchError::BadScore(s),
             AppError::BadHours(m) => DispatchError::BadHours(m),
+            AppError::BadScoreCount { got, .. } => DispatchError::BadScore(got as i64),
+            e @ AppError::CommentNeeded(_) => DispatchError::Store(StoreError::Conflict(e.to_string())),
             AppError::NoLanguage(code) => DispatchError::NoLanguage(code),
             AppError::MediatorInactive(id) => DispatchError::MediatorInactive(id),
             e @ (AppError::NotAnEntryState(_) | AppError::NotHeld(_)) => {

@@ -29,6 +29,9 @@ pub struct ReportRecord {
     /// The mediator's minutes of done assignments confirmed, settled or disputed: the rest of
     /// `done_minutes` is unverified (not asked, not answered yet, or not answered in time).
     pub checked_minutes: i64,
+    /// The requester's marks on each criterion (`evaluation_scores`; an evaluation from before
+    /// the criteria counts as "overall").
+    pub scores: Vec<(String, i64)>,
 }
 
 impl Store {
@@ -40,6 +43,7 @@ impl Store {
         to: DateTime<Utc>,
     ) -> Result<Vec<ReportRecord>> {
         type Row = (
+            i64,
             Option<String>,
             String,
             Option<String>,
@@ -57,7 +61,7 @@ impl Store {
         );
         let rows: Vec<Row> = with_pool!(self, p => {
             sqlx::query_as(
-                "SELECT r.ambito, r.status, r.language, r.created_at, r.assigned_at, r.escalated_at,
+                "SELECT r.id, r.ambito, r.status, r.language, r.created_at, r.assigned_at, r.escalated_at,
                         r.late_cancellation,
                         (SELECT CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT)
                            FROM assignments a WHERE a.request_id = r.id AND a.status = 'done'),
@@ -85,23 +89,41 @@ impl Store {
             .fetch_all(p)
             .await?
         });
+        let marks: Vec<(i64, String, i64)> = with_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT s.request_id, s.criterion, s.score FROM evaluation_scores s
+                   JOIN requests r ON r.id = s.request_id
+                 WHERE COALESCE(r.starts_at, r.created_at) >= $1
+                   AND COALESCE(r.starts_at, r.created_at) < $2 ORDER BY s.request_id, s.criterion",
+            )
+            .bind(ts(from))
+            .bind(ts(to))
+            .fetch_all(p)
+            .await?
+        });
+        let mut by_request: std::collections::HashMap<i64, Vec<(String, i64)>> =
+            std::collections::HashMap::new();
+        for (id, criterion, score) in marks {
+            by_request.entry(id).or_default().push((criterion, score));
+        }
         Ok(rows
             .into_iter()
             .map(|r| ReportRecord {
-                ambito: r.0,
-                status: r.1,
-                language: r.2,
-                created_at: r.3,
-                assigned_at: r.4,
-                escalated_at: r.5,
-                late_cancellation: r.6,
-                done_minutes: r.7,
-                evaluation: r.8,
-                evaluation_comment: r.9,
-                no_show: r.10 > 0,
-                verified_minutes: r.11,
-                disputed_minutes: r.12,
-                checked_minutes: r.13,
+                ambito: r.1,
+                status: r.2,
+                language: r.3,
+                created_at: r.4,
+                assigned_at: r.5,
+                escalated_at: r.6,
+                late_cancellation: r.7,
+                done_minutes: r.8,
+                evaluation: r.9,
+                evaluation_comment: r.10,
+                no_show: r.11 > 0,
+                verified_minutes: r.12,
+                disputed_minutes: r.13,
+                checked_minutes: r.14,
+                scores: by_request.remove(&r.0).unwrap_or_default(),
             })
             .collect())
     }

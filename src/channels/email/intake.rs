@@ -1230,6 +1230,15 @@ impl Intake {
         if matches!(
             request.status,
             RequestStatus::Assigned | RequestStatus::Confirmed | RequestStatus::Done
+        ) && let Some((scores, comment)) = scores_of(&s.r.prepared)
+        {
+            return self
+                .evaluation_reply(tx, s, &request, &actor, &scores, comment.as_deref())
+                .await;
+        }
+        if matches!(
+            request.status,
+            RequestStatus::Assigned | RequestStatus::Confirmed | RequestStatus::Done
         ) && let Some((score, comment)) = evaluation_of(&s.r.prepared)
         {
             // The answer to "how did it go? (1-5)": the core's evaluation, refused before the
@@ -1403,6 +1412,64 @@ impl Intake {
         self.enqueue_reply(tx, s, request, "refused", body).await?;
         Ok(Outcome::Refused {
             request_id: request.id,
+        })
+    }
+
+    /// The requester's marks on the cooperative's criteria, through the core: recorded and
+    /// thanked, or refused in words (a mark out of range, too few or too many marks, a low mark
+    /// without a comment, before the appointment, someone else's request), nothing recorded.
+    async fn evaluation_reply(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: &Request,
+        actor: &crate::authz::Actor,
+        scores: &[i64],
+        comment: Option<&str>,
+    ) -> Result<Outcome, IntakeError> {
+        use crate::app::AppError;
+        let core = self.core();
+        let lang = crate::config::Lang::from_code(&self.cfg.lang);
+        let criteria = crate::app::sentence::criteria_words(lang, &core.settings.criteria);
+        let count = core.settings.criteria.len().to_string();
+        let r = crate::app::evaluation::evaluate_criteria(
+            &core, tx, actor, request.id, scores, comment, s.now,
+        )
+        .await;
+        let key = match r {
+            Ok(()) => "evaluation_thanks",
+            Err(AppError::Denied(_)) => {
+                return self.refuse(tx, s, request, "evaluation_refused").await;
+            }
+            Err(AppError::Store(e)) => return Err(e.into()),
+            Err(AppError::BadScore(_)) => "evaluation_bad_score",
+            Err(AppError::BadScoreCount { .. }) => "evaluation_bad_count",
+            Err(AppError::CommentNeeded(_)) => "evaluation_comment_needed",
+            Err(_) => "evaluation_too_early",
+        };
+        if key != "evaluation_thanks" {
+            tx.audit(
+                s.now,
+                "process:email",
+                Some(request.id),
+                "evaluation_refused",
+                Some(key),
+            )
+            .await?;
+        }
+        let body = replies::short_body(
+            &self.cfg.lang,
+            request,
+            key,
+            &[("criteria", &criteria), ("count", &count)],
+        );
+        self.enqueue_reply(tx, s, request, "evaluation", body).await?;
+        Ok(Outcome::Recorded {
+            kind: if key == "evaluation_thanks" {
+                "evaluation".into()
+            } else {
+                "evaluation_refused".into()
+            },
         })
     }
 
@@ -1637,6 +1704,31 @@ impl Intake {
             .ok_or(IntakeError::Purged(id))?;
         self.run(&raw, None, Target::Existing(row.id)).await
     }
+}
+
+/// A reply to the evaluation on the cooperative's criteria: its first line is two marks or
+/// more, in the order of the criteria ("4 5 3 4 5", "4, 5, 3", "voti: 4 5 3 4 5"), whatever
+/// their range (the core refuses one out of 1 to 5); the lines after it are the comment. One
+/// mark alone is the single evaluation of [`evaluation_of`].
+pub fn scores_of(text: &str) -> Option<(Vec<i64>, Option<String>)> {
+    static MARKS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^(?:voti|valutazione|valutazioni|punteggi|marks|scores|rating)?\s*[:=]?\s*(-?\d{1,3}(?:\s*[ ,;]\s*-?\d{1,3})+)\s*[.!]?$",
+        )
+        .expect("constant regex")
+    });
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next()?;
+    let caps = MARKS.captures(first)?;
+    let scores: Vec<i64> = caps
+        .get(1)?
+        .as_str()
+        .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let comment = lines.collect::<Vec<_>>().join("\n");
+    Some((scores, (!comment.is_empty()).then(|| db_text(&comment))))
 }
 
 /// A reply to the hours question: its first line is "confermo" (the mediator's figure is
@@ -1962,6 +2054,21 @@ pub async fn quarantine_retry(
 mod evaluation_tests {
     use super::evaluation_of;
     use super::hours_reply_of;
+    use super::scores_of;
+
+    #[test]
+    fn marks_in_order_with_a_comment_below() {
+        assert_eq!(scores_of("4 5 3 4 5"), Some((vec![4, 5, 3, 4, 5], None)));
+        assert_eq!(
+            scores_of("Voti: 4, 2, 3, 4, 5\nIn ritardo di mezz'ora."),
+            Some((vec![4, 2, 3, 4, 5], Some("In ritardo di mezz'ora.".into())))
+        );
+        assert_eq!(scores_of("4 9 3 4 5"), Some((vec![4, 9, 3, 4, 5], None)));
+        // One mark is the single evaluation; "3/5" and words are not marks in order.
+        assert_eq!(scores_of("4"), None);
+        assert_eq!(scores_of("valutazione 3/5"), None);
+        assert_eq!(scores_of("3 persone erano presenti"), None);
+    }
     use crate::app::account::HoursAnswer::{Confirm, Other};
 
     #[test]

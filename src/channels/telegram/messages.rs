@@ -39,8 +39,8 @@ fn callback_data(a: Answer) -> Option<String> {
             assignment_id,
             done: false,
         },
-        // The bot reads `ev:<request>:<score>` (no codec variant yet).
-        Answer::Evaluate { request_id, score } => return Some(format!("ev:{request_id}:{score}")),
+        // The bot reads `e:<request>:<marks so far>` (`telegram::evaluation`).
+        Answer::Evaluate { request_id, scores } => return Some(format!("e:{request_id}:{scores}")),
         Answer::ConfirmHours { assignment_id } => Callback::Hours {
             assignment_id,
             answer: HoursPress::Confirm,

@@ -61,6 +61,7 @@ pub mod callback;
 mod common;
 mod coordinator;
 pub mod draft;
+mod evaluation;
 pub mod html;
 mod hours;
 mod mediator;

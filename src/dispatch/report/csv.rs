@@ -66,6 +66,7 @@ mod tests {
             verified_minutes: 0,
             disputed_minutes: 0,
             checked_minutes: 0,
+            scores: vec![],
         };
         let rows = build(&[rec(50, "bene; \"molto\""), rec(25, "ok")], None);
         let it = csv(&rows, Lang::It);
@@ -73,7 +74,7 @@ mod tests {
         assert!(lines.next().unwrap().ends_with(";Commenti"));
         assert_eq!(
             lines.next().unwrap(),
-            "Seriate;2;2;1,25;0,00;0,00;arabo 2;0;0;1,50;1,50;0;2;5,00;\"bene; \"\"molto\"\" | ok\""
+            "Seriate;2;2;1,25;0,00;0,00;arabo 2;0;0;1,50;1,50;0;2;5,00;;\"bene; \"\"molto\"\" | ok\""
         );
         let en = csv(&rows, Lang::En);
         assert!(en.contains("Seriate;2;2;1,25;0,00;0,00;Arabic 2;"), "{en}");

@@ -1,7 +1,8 @@
 //! The monthly report per Ambito (`connecting report --month YYYY-MM [--ambito A] --format
 //! table|csv|xlsx|pdf`, and the console's `/reports/YYYY-MM`): requests, interventions done,
 //! hours, languages, late cancellations, no-shows, time from request to assignment (median and
-//! 90th percentile), escalations, the evaluation average and the comments — what the cooperative
+//! 90th percentile), escalations, the evaluation average, the averages per criterion and the
+//! comments — what the cooperative
 //! reports to each Ambito for billing.
 //!
 //! A request belongs to the month (local time) of its appointment — when the intervention is
@@ -74,6 +75,9 @@ pub struct ReportRow {
     pub evaluation_average: Option<f64>,
     /// The requesters' comments with their evaluations, in request order.
     pub comments: Vec<String>,
+    /// The average mark per criterion (its name in `[evaluation] criteria`), to the cent,
+    /// sorted by name; evaluations from before the criteria count as "overall".
+    pub criteria_averages: Vec<(String, f64)>,
 }
 
 impl ReportRow {
@@ -195,6 +199,7 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
         escalations: u32,
         scores: Vec<i64>,
         comments: Vec<String>,
+        criteria: BTreeMap<String, Vec<i64>>,
     }
     let mut by: BTreeMap<(bool, String), Acc> = BTreeMap::new();
     for r in records {
@@ -232,6 +237,9 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
         if let Some(s) = r.evaluation {
             acc.scores.push(s);
         }
+        for (c, s) in &r.scores {
+            acc.criteria.entry(c.clone()).or_default().push(*s);
+        }
         if let Some(c) = r.evaluation_comment.as_deref().map(str::trim)
             && !c.is_empty()
         {
@@ -261,6 +269,14 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
                 evaluation_average: (evaluations > 0)
                     .then(|| cents(a.scores.iter().sum::<i64>() as f64 / f64::from(evaluations))),
                 comments: a.comments,
+                criteria_averages: a
+                    .criteria
+                    .into_iter()
+                    .map(|(c, s)| {
+                        let avg = s.iter().sum::<i64>() as f64 / s.len() as f64;
+                        (c, cents(avg))
+                    })
+                    .collect(),
             }
         })
         .collect()
@@ -279,7 +295,7 @@ pub async fn monthly_report(
 }
 
 /// The figures' machine names, in order; headers are the prompts `dispatch.report_<name>`.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 15] = [
     "ambito",
     "requests",
     "interventions_done",
@@ -294,6 +310,7 @@ pub const COLUMNS: [&str; 14] = [
     "escalations",
     "evaluations",
     "evaluation_average",
+    "criteria_averages",
 ];
 
 /// One figure as the renderers receive it.
@@ -373,7 +390,23 @@ pub fn values(lang: Lang, r: &ReportRow) -> Vec<Value> {
         Value::Count(r.escalations),
         Value::Count(r.evaluations),
         num(r.evaluation_average),
+        Value::Text(criteria_words(lang, r)),
     ]
+}
+
+/// The averages per criterion in words: "Puntualità 4,33 | Valutazione complessiva 4,50".
+pub fn criteria_words(lang: Lang, r: &ReportRow) -> String {
+    r.criteria_averages
+        .iter()
+        .map(|(c, avg)| {
+            format!(
+                "{} {}",
+                t(lang, &format!("dispatch.criterion_{c}"), &[]),
+                decimal(*avg, lang)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 /// Renders the rows as text: the table (headers, languages and numbers in the words of `lang`,
@@ -451,6 +484,7 @@ mod tests {
             verified_minutes: 0,
             disputed_minutes: 0,
             checked_minutes: 0,
+            scores: vec![],
         }
     }
 

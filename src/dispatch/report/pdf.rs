@@ -290,6 +290,7 @@ mod tests {
                 verified_minutes: 0,
                 disputed_minutes: 0,
                 checked_minutes: 0,
+                scores: vec![],
             })
             .collect();
         let rows = build(&records, None);
