@@ -779,12 +779,8 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let criteria = &self.evaluation.criteria;
-        let known = |c: &str| {
-            [Lang::It, Lang::En].iter().all(|l| {
-                crate::prompts::Prompts::global()
-                    .template(*l, &format!("dispatch.criterion_{c}"))
-                    .is_some()
-            })
+        let name_ok = |c: &String| {
+            !c.is_empty() && c.len() <= 40 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
         };
         if criteria.is_empty() || criteria.len() > 9 {
             return Err(ConfigError::Invalid {
@@ -793,12 +789,12 @@ impl Config {
                 expected: "from 1 to 9 criteria".into(),
             });
         }
-        if let Some(c) = criteria.iter().find(|c| !known(c)) {
+        if let Some(c) = criteria.iter().find(|c| !name_ok(c)) {
             return Err(ConfigError::Invalid {
                 key: "evaluation.criteria".into(),
                 value: c.clone(),
                 expected: format!(
-                    "criteria with words in prompts/<lang>/dispatch.toml (criterion_<name>), such as {}",
+                    "names in lower case with underscores, such as {}",
                     DEFAULT_CRITERIA.join(", ")
                 ),
             });

@@ -69,7 +69,10 @@ async fn assigned(w: &World, operator: i64, chat: i64, m: i64) -> (i64, i64) {
         .unwrap();
     let offer = builders::offer(req.id, m).insert(w.store(), now).await;
     let core = connecting::renderers::core(Default::default());
-    let mediator = Actor::Mediator { id: m, active: true };
+    let mediator = Actor::Mediator {
+        id: m,
+        active: true,
+    };
     let mut tx = w.store().begin().await.unwrap();
     let won = connecting::app::answer::accept(&core, &mut tx, &mediator, offer, now)
         .await
@@ -83,7 +86,9 @@ async fn assigned(w: &World, operator: i64, chat: i64, m: i64) -> (i64, i64) {
 
 /// The mediator on Telegram `tg` presses [Svolto], then the hours button `minutes`.
 async fn done_with_hours(w: &World, tg: i64, assignment: i64, minutes: i64) {
-    let pressed = w.fake.push_callback(tg, tg, 1, &format!("done:{assignment}"));
+    let pressed = w
+        .fake
+        .push_callback(tg, tg, 1, &format!("done:{assignment}"));
     assert!(w.answer(&pressed).await.is_some(), "an answer to [Svolto]");
     let asked = w
         .fake
@@ -141,7 +146,9 @@ both_backends!(
         );
         assert_eq!(question.labels()[0], "Confermo", "{:?}", question.labels());
         assert!(
-            question.labels().contains(&format!("Erano {}", words.duration(120))),
+            question
+                .labels()
+                .contains(&format!("Erano {}", words.duration(120))),
             "{:?}",
             question.labels()
         );
@@ -151,7 +158,10 @@ both_backends!(
             let forged = w.fake.push_callback(who, who, 1, &data);
             assert_eq!(w.answer(&forged).await.as_deref(), Some("Non autorizzato."));
         }
-        assert_eq!(check(w.store(), first).await.status, HoursCheckStatus::Asked);
+        assert_eq!(
+            check(w.store(), first).await.status,
+            HoursCheckStatus::Asked
+        );
         let id = w.fake.press(&question, "Confermo").unwrap();
         assert_eq!(
             w.answer(&id).await.as_deref(),
@@ -199,7 +209,8 @@ both_backends!(
             .await
             .expect("the coordinator hears of the dispute");
         assert!(
-            dispute.text.contains(&words.duration(120)) && dispute.text.contains(&words.duration(90)),
+            dispute.text.contains(&words.duration(120))
+                && dispute.text.contains(&words.duration(90)),
             "{}",
             dispute.text
         );
@@ -419,7 +430,10 @@ both_backends!(
             .expect("the hours question in Laura's mailbox");
         let (subject, body) = body_of(question);
         assert!(subject.contains(&code.to_string()), "{subject}");
-        assert!(body.contains("1 h e 30 min") && body.contains("«confermo»"), "{body}");
+        assert!(
+            body.contains("1 h e 30 min") && body.contains("«confermo»"),
+            "{body}"
+        );
         let question_id =
             mail::header(&String::from_utf8_lossy(question), "Message-ID").expect("Message-ID");
 
@@ -443,8 +457,18 @@ both_backends!(
             }
         };
         let replies = [
-            ("laura", "Laura Rossi <laura@comune.example.it>", "-2 ore", "non è valido"),
-            ("laura", "Laura Rossi <laura@comune.example.it>", "300 ore", "non è valido"),
+            (
+                "laura",
+                "Laura Rossi <laura@comune.example.it>",
+                "-2 ore",
+                "non è valido",
+            ),
+            (
+                "laura",
+                "Laura Rossi <laura@comune.example.it>",
+                "300 ore",
+                "non è valido",
+            ),
             (
                 "marco",
                 "Marco Bianchi <marco@comune.example.it>",
@@ -479,7 +503,12 @@ both_backends!(
             .append(
                 "info",
                 "INBOX",
-                reply("Laura Rossi <laura@comune.example.it>", 9, "Confermo, grazie.").as_bytes(),
+                reply(
+                    "Laura Rossi <laura@comune.example.it>",
+                    9,
+                    "Confermo, grazie.",
+                )
+                .as_bytes(),
             )
             .await;
         let mut confirmed = false;
@@ -500,10 +529,7 @@ both_backends!(
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         let body = answered("laura", want).await;
-        assert!(
-            body.contains("sono confermate (1 h e 30 min)"),
-            "{body}"
-        );
+        assert!(body.contains("sono confermate (1 h e 30 min)"), "{body}");
         let rows = monthly_report(&store, "2027-03", None, chrono_tz::Europe::Rome)
             .await
             .unwrap();
@@ -529,7 +555,10 @@ both_backends!(hours_on_the_console_request_page, |db| async move {
         telegram_id: None,
     };
     let laura = store
-        .add_operator(&op("Laura Rossi", "laura.rossi@comune.dalmine.bg.it"), start)
+        .add_operator(
+            &op("Laura Rossi", "laura.rossi@comune.dalmine.bg.it"),
+            start,
+        )
         .await
         .unwrap()
         .id;
@@ -584,7 +613,11 @@ both_backends!(hours_on_the_console_request_page, |db| async move {
         .post(
             &hours,
             Some(&m),
-            &[("csrf", &m.csrf), ("assignment_id", &job_s), ("decision", "confirm")],
+            &[
+                ("csrf", &m.csrf),
+                ("assignment_id", &job_s),
+                ("decision", "confirm"),
+            ],
         )
         .await;
     assert_eq!(forged.status, 404);
@@ -613,7 +646,10 @@ both_backends!(hours_on_the_console_request_page, |db| async move {
         )
         .await;
         let body = c.get(&to, Some(&l)).await.body;
-        assert!(body.contains("Numero di minuti non valido"), "{bad}: {body}");
+        assert!(
+            body.contains("Numero di minuti non valido"),
+            "{bad}: {body}"
+        );
         assert_eq!(check(&store, id).await.status, HoursCheckStatus::Asked);
     }
     // Ninety minutes, not two hours: a dispute.
@@ -637,7 +673,10 @@ both_backends!(hours_on_the_console_request_page, |db| async move {
             && body.contains("Contestate: chi ha fatto la richiesta indica 1 h e 30 min."),
         "{body}"
     );
-    assert!(!body.contains("Decidi le ore"), "only a coordinator settles");
+    assert!(
+        !body.contains("Decidi le ore"),
+        "only a coordinator settles"
+    );
     // She cannot settle it herself.
     let to = follow(
         c.post(
@@ -687,72 +726,82 @@ both_backends!(hours_on_the_console_request_page, |db| async move {
     let rows = monthly_report(&store, "2027-03", None, chrono_tz::Europe::Rome)
         .await
         .unwrap();
-    assert_eq!((rows[0].hours_verified, rows[0].hours_unverified), (Some(1.67), 0.0));
+    assert_eq!(
+        (rows[0].hours_verified, rows[0].hours_unverified),
+        (Some(1.67), 0.0)
+    );
 });
 
-both_backends!(
-    a_no_show_is_recorded_as_who_did_not_come,
-    |db| async move {
-        use connecting::domain::NoShow;
-        let mut w = World::new(db).await;
-        let giulia = w.operator("Giulia Rossi", Some(5200)).await;
-        let samira = w.mediator("Samira Haddad", 5210).await;
-        w.mediator("Fatima Zahra", 5211).await;
-        w.coordinator(5220).await;
+both_backends!(a_no_show_is_recorded_as_who_did_not_come, |db| async move {
+    use connecting::domain::NoShow;
+    let mut w = World::new(db).await;
+    let giulia = w.operator("Giulia Rossi", Some(5200)).await;
+    let samira = w.mediator("Samira Haddad", 5210).await;
+    w.mediator("Fatima Zahra", 5211).await;
+    w.coordinator(5220).await;
 
-        // The mediator's [Non svolto] asks who did not come.
-        let (_, job) = assigned(&w, giulia, 5200, samira).await;
-        let pressed = w.fake.push_callback(5210, 5210, 1, &format!("notdone:{job}"));
-        assert!(w.answer(&pressed).await.is_some());
-        let question = w
-            .fake
-            .wait_for(5210, WAIT, |m| m.text.contains("Chi non è venuto?"))
-            .await
-            .expect("who did not come");
-        assert_eq!(
-            question.labels(),
-            vec![
-                "La famiglia non è venuta".to_string(),
-                "Il mediatore non è venuto".into()
-            ]
-        );
-        // Another mediator's press changes nothing.
-        let data = question.button("La famiglia non è venuta").unwrap();
-        let forged = w.fake.push_callback(5211, 5211, 1, &data);
-        assert_eq!(w.answer(&forged).await.as_deref(), Some("Non autorizzato."));
-        assert_eq!(w.store().no_show(job).await.unwrap(), None);
-        let id = w.fake.press(&question, "La famiglia non è venuta").unwrap();
-        assert_eq!(w.answer(&id).await.as_deref(), Some("Grazie, annotato."));
-        assert_eq!(w.store().no_show(job).await.unwrap(), Some(NoShow::Family));
+    // The mediator's [Non svolto] asks who did not come.
+    let (_, job) = assigned(&w, giulia, 5200, samira).await;
+    let pressed = w
+        .fake
+        .push_callback(5210, 5210, 1, &format!("notdone:{job}"));
+    assert!(w.answer(&pressed).await.is_some());
+    let question = w
+        .fake
+        .wait_for(5210, WAIT, |m| m.text.contains("Chi non è venuto?"))
+        .await
+        .expect("who did not come");
+    assert_eq!(
+        question.labels(),
+        vec![
+            "La famiglia non è venuta".to_string(),
+            "Il mediatore non è venuto".into()
+        ]
+    );
+    // Another mediator's press changes nothing.
+    let data = question.button("La famiglia non è venuta").unwrap();
+    let forged = w.fake.push_callback(5211, 5211, 1, &data);
+    assert_eq!(w.answer(&forged).await.as_deref(), Some("Non autorizzato."));
+    assert_eq!(w.store().no_show(job).await.unwrap(), None);
+    let id = w.fake.press(&question, "La famiglia non è venuta").unwrap();
+    assert_eq!(w.answer(&id).await.as_deref(), Some("Grazie, annotato."));
+    assert_eq!(w.store().no_show(job).await.unwrap(), Some(NoShow::Family));
 
-        // A coordinator records one on the mediator's behalf: the mediator did not come.
-        let (_, job2) = assigned(&w, giulia, 5200, samira).await;
-        let pressed = w.fake.push_callback(5220, 5220, 1, &format!("notdone:{job2}"));
-        assert!(w.answer(&pressed).await.is_some());
-        let question = w
-            .fake
-            .wait_for(5220, WAIT, |m| m.text.contains("Chi non è venuto?"))
-            .await
-            .expect("who did not come, to the coordinator");
-        let id = w.fake.press(&question, "Il mediatore non è venuto").unwrap();
-        assert_eq!(w.answer(&id).await.as_deref(), Some("Grazie, annotato."));
-        assert_eq!(
-            w.store().no_show(job2).await.unwrap(),
-            Some(NoShow::Mediator)
-        );
-        let rows = monthly_report(w.store(), "2027-03", None, chrono_tz::Europe::Rome)
-            .await
-            .unwrap();
-        assert_eq!((rows[0].no_shows, rows[0].interventions_done), (2, 0));
-        w.stop().await;
-    }
-);
+    // A coordinator records one on the mediator's behalf: the mediator did not come.
+    let (_, job2) = assigned(&w, giulia, 5200, samira).await;
+    let pressed = w
+        .fake
+        .push_callback(5220, 5220, 1, &format!("notdone:{job2}"));
+    assert!(w.answer(&pressed).await.is_some());
+    let question = w
+        .fake
+        .wait_for(5220, WAIT, |m| m.text.contains("Chi non è venuto?"))
+        .await
+        .expect("who did not come, to the coordinator");
+    let id = w
+        .fake
+        .press(&question, "Il mediatore non è venuto")
+        .unwrap();
+    assert_eq!(w.answer(&id).await.as_deref(), Some("Grazie, annotato."));
+    assert_eq!(
+        w.store().no_show(job2).await.unwrap(),
+        Some(NoShow::Mediator)
+    );
+    let rows = monthly_report(w.store(), "2027-03", None, chrono_tz::Europe::Rome)
+        .await
+        .unwrap();
+    assert_eq!((rows[0].no_shows, rows[0].interventions_done), (2, 0));
+    w.stop().await;
+});
 
 /// A request of Giulia's on Telegram `chat`, done, and the evaluation question sent to her.
 async fn evaluation_asked(w: &World, operator: i64, chat: i64, m: i64) -> i64 {
     let (request_id, job) = assigned(w, operator, chat, m).await;
     let core = connecting::renderers::core(Default::default());
-    let mediator = Actor::Mediator { id: m, active: true };
+    let mediator = Actor::Mediator {
+        id: m,
+        active: true,
+    };
     let now = w.clock.now();
     let mut tx = w.store().begin().await.unwrap();
     assert!(
@@ -826,7 +875,9 @@ both_backends!(
             .await
             .unwrap();
         assert!(
-            asked.text.contains("1. Puntualità; 2. Accuratezza linguistica")
+            asked
+                .text
+                .contains("1. Puntualità; 2. Accuratezza linguistica")
                 && asked.text.contains("Iniziamo: Puntualità (1 di 5)"),
             "{}",
             asked.text
@@ -869,7 +920,10 @@ both_backends!(
         assert_eq!(r.text, format!("Grazie per la valutazione di {code2}."));
         assert_eq!(
             w.store().evaluation(second).await.unwrap(),
-            Some((3, Some("Il mediatore è arrivato con un'ora di ritardo.".into())))
+            Some((
+                3,
+                Some("Il mediatore è arrivato con un'ora di ritardo.".into())
+            ))
         );
         // Her next message is a message again, not a comment.
         assert!(!w.store().has_evaluation_draft(5300).await.unwrap());
@@ -979,9 +1033,15 @@ both_backends!(
             .await
             .unwrap();
         assert_eq!(
-            rows[0].criteria_averages.iter().find(|(c, _)| c == "punctuality"),
+            rows[0]
+                .criteria_averages
+                .iter()
+                .find(|(c, _)| c == "punctuality"),
             Some(&("punctuality".to_string(), 2.0))
         );
-        assert_eq!(rows[0].comments, vec!["Il mediatore era in ritardo.".to_string()]);
+        assert_eq!(
+            rows[0].comments,
+            vec!["Il mediatore era in ritardo.".to_string()]
+        );
     }
 );

@@ -58,7 +58,15 @@ fn the_table() {
         assigned_to: Some(8),
     };
     let y = Ok(());
-    let mine = [See, SeeDetails, Cancel, AddInfo, Evaluate, ConfirmHours, Create];
+    let mine = [
+        See,
+        SeeDetails,
+        Cancel,
+        AddInfo,
+        Evaluate,
+        ConfirmHours,
+        Create,
+    ];
     let rows: Vec<(&str, Actor, Vec<Action>)> = vec![
         ("the requester", op(1), mine.to_vec()),
         ("another operator", op(2), vec![Create]),
@@ -648,8 +656,8 @@ both_backends!(
     every_use_case_asks_the_table_once_and_a_refusal_changes_nothing,
     |db| async move {
         use connecting::app::{
-            account, alert, answer, assign, cancel, create, evaluation, follow_up, outcome,
-            review, wave,
+            account, alert, answer, assign, cancel, create, evaluation, follow_up, outcome, review,
+            wave,
         };
         let w = World::new(db).await;
         let s = w.store().clone();
@@ -767,7 +775,10 @@ both_backends!(
                 )),
                 who,
             );
-            denied(core!(s, |tx| outcome::hours(&core, tx, actor, job, 120, now)), who);
+            denied(
+                core!(s, |tx| outcome::hours(&core, tx, actor, job, 120, now)),
+                who,
+            );
         }
         // Refused: no outcome recorded. (The bot's outbox worker may meanwhile have delivered
         // the requester's confirmation, which confirms the request.)
@@ -801,7 +812,11 @@ both_backends!(
             "the requester settles",
         );
         let checks = s.hours_checks(r.id).await.unwrap();
-        assert_eq!(checks[0].status.as_str(), "asked", "a refusal changes nothing");
+        assert_eq!(
+            checks[0].status.as_str(),
+            "asked",
+            "a refusal changes nothing"
+        );
         assert_eq!(
             core!(s, |tx| account::answer(&core, tx, &anna, job, confirm, now)).unwrap(),
             account::Answered::Confirmed { minutes: 120 }

@@ -397,6 +397,7 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         "mediator_hours" | "requester_hours" => w.duration(90),
         "criteria" => "1. Puntualità; 2. Valutazione complessiva".into(),
         "criterion" => "Puntualità".into(),
+        "billed" => w.duration(100),
         "kind" | "type" => w.intervention(InterventionType::VisitaDomiciliare),
         "modality" => w.modality(Modality::InPerson),
         "language" | "requested" | "value" => w.language(&ar),

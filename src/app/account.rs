@@ -32,9 +32,14 @@ pub enum HoursAnswer {
 /// What an answer changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answered {
-    Confirmed { minutes: i64 },
+    Confirmed {
+        minutes: i64,
+    },
     /// A dispute is open: the coordinators were told.
-    Disputed { mediator: i64, requester: i64 },
+    Disputed {
+        mediator: i64,
+        requester: i64,
+    },
     /// The check was already answered (or settled, or counted unverified): nothing changed.
     Closed(HoursCheckStatus),
     /// Nobody asked for the hours of this assignment.
@@ -157,7 +162,10 @@ pub async fn answer(
         &who,
         Some(check.request_id),
         "hours",
-        Some(&format!("{to} {}", requester.unwrap_or(check.mediator_minutes))),
+        Some(&format!(
+            "{to} {}",
+            requester.unwrap_or(check.mediator_minutes)
+        )),
     )
     .await?;
     if let Answered::Disputed {

@@ -109,7 +109,9 @@ pub enum AppError {
     BadScoreCount { expected: usize, got: usize },
     #[error("request {0}: a score of 2 or less needs a comment")]
     CommentNeeded(RequestCode),
-    #[error("{0} minutes is not a number of hours worked: expected more than 0 and at most 12 hours")]
+    #[error(
+        "{0} minutes is not a number of hours worked: expected more than 0 and at most 12 hours"
+    )]
     BadHours(i64),
     #[error("request {0} has no language: it cannot be matched")]
     NoLanguage(RequestCode),

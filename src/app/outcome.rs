@@ -50,16 +50,12 @@ pub async fn record(
     } else {
         AssignmentStatus::NotDone
     };
-    let worked_minutes = worked_minutes.map(super::account::check_minutes).transpose()?;
+    let worked_minutes = worked_minutes
+        .map(super::account::check_minutes)
+        .transpose()?;
     let who = actor.audit_name();
     if !tx
-        .close_assignment(
-            assignment_id,
-            status,
-            worked_minutes,
-            &who,
-            now,
-        )
+        .close_assignment(assignment_id, status, worked_minutes, &who, now)
         .await?
     {
         return Ok(false);

@@ -15,19 +15,38 @@ use crate::store::{Mediator, Request};
 /// An answer a notice offers (a Telegram button).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
-    Accept { offer_id: i64 },
-    Decline { offer_id: i64 },
-    Done { assignment_id: i64 },
-    NotDone { assignment_id: i64 },
+    Accept {
+        offer_id: i64,
+    },
+    Decline {
+        offer_id: i64,
+    },
+    Done {
+        assignment_id: i64,
+    },
+    NotDone {
+        assignment_id: i64,
+    },
     /// A mark on the next criterion: `scores` are the marks so far, this one last, as the
     /// digits of a number (each 1 to 5, so no digit is 0).
-    Evaluate { request_id: i64, scores: u64 },
+    Evaluate {
+        request_id: i64,
+        scores: u64,
+    },
     /// The requester confirms the mediator's hours.
-    ConfirmHours { assignment_id: i64 },
+    ConfirmHours {
+        assignment_id: i64,
+    },
     /// The requester gives another figure (minutes).
-    OtherHours { assignment_id: i64, minutes: i64 },
+    OtherHours {
+        assignment_id: i64,
+        minutes: i64,
+    },
     /// A coordinator settles a dispute with the minutes to bill.
-    SettleHours { assignment_id: i64, minutes: i64 },
+    SettleHours {
+        assignment_id: i64,
+        minutes: i64,
+    },
 }
 
 /// A notice ready to be written by a channel.

@@ -33,7 +33,9 @@ pub enum DispatchError {
     MediatorInactive(i64),
     #[error("evaluation score {0} is not valid: expected 1 to 5")]
     BadScore(i64),
-    #[error("{0} minutes is not a number of hours worked: expected more than 0 and at most 12 hours")]
+    #[error(
+        "{0} minutes is not a number of hours worked: expected more than 0 and at most 12 hours"
+    )]
     BadHours(i64),
     #[error("not allowed: {0}")]
     Denied(Denied),
@@ -53,7 +55,9 @@ impl From<AppError> for DispatchError {
             AppError::BadScore(s) => DispatchError::BadScore(s),
             AppError::BadHours(m) => DispatchError::BadHours(m),
             AppError::BadScoreCount { got, .. } => DispatchError::BadScore(got as i64),
-            e @ AppError::CommentNeeded(_) => DispatchError::Store(StoreError::Conflict(e.to_string())),
+            e @ AppError::CommentNeeded(_) => {
+                DispatchError::Store(StoreError::Conflict(e.to_string()))
+            }
             AppError::NoLanguage(code) => DispatchError::NoLanguage(code),
             AppError::MediatorInactive(id) => DispatchError::MediatorInactive(id),
             e @ (AppError::NotAnEntryState(_) | AppError::NotHeld(_)) => {
@@ -380,7 +384,12 @@ impl Dispatcher {
     }
 
     /// [`crate::app::account::settle`] for `actor` (a coordinator on the console).
-    pub async fn settle_hours(&self, actor: &Actor, assignment_id: i64, minutes: i64) -> Result<bool> {
+    pub async fn settle_hours(
+        &self,
+        actor: &Actor,
+        assignment_id: i64,
+        minutes: i64,
+    ) -> Result<bool> {
         let now = self.now();
         in_tx!(self.store, |tx| crate::app::account::settle(
             &self.core,

@@ -18,7 +18,9 @@ pub use ambito::Ambito;
 pub use appointment::Appointment;
 pub use code::RequestCode;
 pub use lifecycle::{RequestStatus, TransitionError};
-pub use states::{AssignmentStatus, HoursCheckStatus, NoShow, OfferState, OutboxStatus, TimerKind, TimerStatus};
+pub use states::{
+    AssignmentStatus, HoursCheckStatus, NoShow, OfferState, OutboxStatus, TimerKind, TimerStatus,
+};
 pub use types::{Channel, Gender, InterventionType, LanguageCode, Modality, PersonKind};
 
 /// A value from outside could not become a domain type.

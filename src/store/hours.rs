@@ -168,9 +168,8 @@ impl Store {
 
     /// Every hours check of a request, oldest first (the console's request page).
     pub async fn hours_checks(&self, request_id: i64) -> Result<Vec<HoursCheck>> {
-        let sql = format!(
-            "SELECT {COLS} FROM hours_checks WHERE request_id = $1 ORDER BY assignment_id"
-        );
+        let sql =
+            format!("SELECT {COLS} FROM hours_checks WHERE request_id = $1 ORDER BY assignment_id");
         let rows: Vec<Row> = with_pool!(self, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(request_id)

@@ -7,7 +7,8 @@ use sqlx::{Database, Decode, Type};
 
 use super::{Result, StoreError};
 use crate::domain::{
-    AssignmentStatus, HoursCheckStatus, OfferState, OutboxStatus, ParseError, TimerKind, TimerStatus,
+    AssignmentStatus, HoursCheckStatus, OfferState, OutboxStatus, ParseError, TimerKind,
+    TimerStatus,
 };
 
 /// A stored text as its type; unknown text is a [`StoreError::Corrupt`].

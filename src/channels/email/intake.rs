@@ -1463,7 +1463,8 @@ impl Intake {
             key,
             &[("criteria", &criteria), ("count", &count)],
         );
-        self.enqueue_reply(tx, s, request, "evaluation", body).await?;
+        self.enqueue_reply(tx, s, request, "evaluation", body)
+            .await?;
         Ok(Outcome::Recorded {
             kind: if key == "evaluation_thanks" {
                 "evaluation".into()
@@ -1487,8 +1488,7 @@ impl Intake {
         use crate::app::account::Answered;
         let core = self.core();
         let words = crate::app::words::Words::new(crate::config::Lang::from_code(&self.cfg.lang));
-        let r =
-            crate::app::account::answer(&core, tx, actor, assignment_id, answer, s.now).await;
+        let r = crate::app::account::answer(&core, tx, actor, assignment_id, answer, s.now).await;
         let (key, hours) = match r {
             Ok(Answered::Confirmed { minutes }) => ("hours_confirmed", Some(minutes)),
             Ok(Answered::Disputed { requester, .. }) => ("hours_dispute_open", Some(requester)),

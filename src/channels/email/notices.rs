@@ -76,7 +76,14 @@ pub fn notice(
                     "ask_evaluation_by_email",
                     &[
                         ("code", request.code.to_string()),
-                        ("date", s.args.iter().find(|(k, _)| *k == "date").map(|(_, v)| v.clone()).unwrap_or_default()),
+                        (
+                            "date",
+                            s.args
+                                .iter()
+                                .find(|(k, _)| *k == "date")
+                                .map(|(_, v)| v.clone())
+                                .unwrap_or_default(),
+                        ),
                         ("criteria", sentence::criteria_words(lang, criteria)),
                     ],
                 ),

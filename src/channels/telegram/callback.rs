@@ -347,8 +347,20 @@ mod tests {
         };
         assert_eq!(bad.encode(), Err(CallbackError::BadValue));
         for s in [
-            "", "o", "o:y", "o:y:-1", "o:y:1:2", "z:1", "d:1:1:p:", "d:1:1:q", "a:1", "h:1", "h:1:o",
-            "h:1:o:-60", "h:1:c:2", "h:1:x",
+            "",
+            "o",
+            "o:y",
+            "o:y:-1",
+            "o:y:1:2",
+            "z:1",
+            "d:1:1:p:",
+            "d:1:1:q",
+            "a:1",
+            "h:1",
+            "h:1:o",
+            "h:1:o:-60",
+            "h:1:c:2",
+            "h:1:x",
         ] {
             assert!(Callback::parse(s).is_err(), "{s}");
         }

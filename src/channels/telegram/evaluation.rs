@@ -50,7 +50,10 @@ impl TelegramBot {
             let question = self.tr(
                 "ask_criterion",
                 &[
-                    ("criterion", &sentence::criterion_words(lang, &criteria[n - 1])),
+                    (
+                        "criterion",
+                        &sentence::criterion_words(lang, &criteria[n - 1]),
+                    ),
                     ("n", &n.to_string()),
                     ("count", &criteria.len().to_string()),
                 ],
@@ -149,7 +152,9 @@ impl TelegramBot {
             ))),
             Ok(None) => Ok(None),
             Err(AppError::Denied(d)) => Ok(Some(Pre::Reply(self.denied_text(d), None, vec![]))),
-            Err(AppError::CommentNeeded(_)) => Ok(Some(Pre::Reply(self.t("ask_comment"), None, vec![]))),
+            Err(AppError::CommentNeeded(_)) => {
+                Ok(Some(Pre::Reply(self.t("ask_comment"), None, vec![])))
+            }
             Err(e) => Err(app_err(e)),
         }
     }

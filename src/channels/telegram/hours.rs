@@ -49,10 +49,13 @@ impl TelegramBot {
                     Ok(Answered::Confirmed { minutes }) => {
                         self.tr("hours_confirmed", &[("hours", &words.duration(minutes))])
                     }
-                    Ok(Answered::Disputed { requester, .. }) => {
-                        self.tr("hours_dispute_open", &[("hours", &words.duration(requester))])
+                    Ok(Answered::Disputed { requester, .. }) => self.tr(
+                        "hours_dispute_open",
+                        &[("hours", &words.duration(requester))],
+                    ),
+                    Ok(Answered::Closed(_) | Answered::NotAsked) => {
+                        self.t("hours_already_answered")
                     }
-                    Ok(Answered::Closed(_) | Answered::NotAsked) => self.t("hours_already_answered"),
                     Err(AppError::BadHours(_)) => self.t("hours_bad_figure"),
                     Err(AppError::Denied(d)) => self.denied_text(d),
                     Err(e) => return Err(app_err(e)),
@@ -110,7 +113,10 @@ impl TelegramBot {
     }
 
     /// The question after [Non svolto]: who did not come, one tap each.
-    pub(super) fn no_show_question(&self, assignment_id: i64) -> (String, Vec<Vec<crate::outbox::Button>>) {
+    pub(super) fn no_show_question(
+        &self,
+        assignment_id: i64,
+    ) -> (String, Vec<Vec<crate::outbox::Button>>) {
         let buttons = vec![
             crate::domain::NoShow::ALL
                 .iter()
