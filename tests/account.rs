@@ -541,96 +541,121 @@ both_backends!(
     }
 );
 
-both_backends!(hours_on_the_console_request_page, |db| async move {
-    use connecting::store::{ConsoleRole, NewOperator};
-    let store = db.store.clone();
-    let start = dispatch_support::at_rome(2027, 3, 1, 9, 0);
-    let w = dispatch_support::World::new(store.clone(), start, DispatchSettings::default()).await;
-    let op = |name: &str, email: &str| NewOperator {
-        name: name.into(),
-        email: Some(email.into()),
-        phone: None,
-        ente: "Comune di Dalmine".into(),
-        ambito: connecting::domain::Ambito::parse("Dalmine").unwrap(),
-        telegram_id: None,
-    };
-    let laura = store
-        .add_operator(
-            &op("Laura Rossi", "laura.rossi@comune.dalmine.bg.it"),
-            start,
-        )
-        .await
-        .unwrap()
-        .id;
-    let marco = store
-        .add_operator(&op("Marco Bianchi", "marco@comune.dalmine.bg.it"), start)
-        .await
-        .unwrap()
-        .id;
-    let coordinator = store
-        .add_coordinator(
-            &connecting::store::NewCoordinator {
-                name: "Giulia".into(),
-                telegram_id: None,
-                email: None,
-            },
-            start,
-        )
-        .await
-        .unwrap()
-        .id;
-    let amina = w.mediator("Amina", 301, &["ar"]).await;
-    let code = w
-        .request_with(
-            "ar",
-            dispatch_support::d(2027, 3, 2),
-            dispatch_support::t(10, 0),
-            120,
-            |r| r.operator_id = Some(laura),
-        )
-        .await;
-    let job = w.dispatcher.assign(code, amina.id, "cli").await.unwrap();
-    assert!(
-        w.dispatcher
-            .record_outcome(job, amina.id, true, Some(120))
+both_backends!(
+    hours_and_evaluation_on_the_console_request_page,
+    |db| async move {
+        use connecting::store::{ConsoleRole, NewOperator};
+        let store = db.store.clone();
+        let start = dispatch_support::at_rome(2027, 3, 1, 9, 0);
+        let w =
+            dispatch_support::World::new(store.clone(), start, DispatchSettings::default()).await;
+        let op = |name: &str, email: &str| NewOperator {
+            name: name.into(),
+            email: Some(email.into()),
+            phone: None,
+            ente: "Comune di Dalmine".into(),
+            ambito: connecting::domain::Ambito::parse("Dalmine").unwrap(),
+            telegram_id: None,
+        };
+        let laura = store
+            .add_operator(
+                &op("Laura Rossi", "laura.rossi@comune.dalmine.bg.it"),
+                start,
+            )
             .await
             .unwrap()
-    );
-    let id = store.request(code).await.unwrap().id;
-    let c = web::Console::start(store.clone(), w.clock.clone(), false).await;
-    let page = format!("/requests/{code}");
-    let hours = format!("/requests/{code}/hours");
-    let job_s = job.to_string();
-    let follow = |p: web::Page| async move {
-        assert_eq!(p.status, 303, "{}", p.body);
-        p.headers["location"].to_str().unwrap().to_string()
-    };
+            .id;
+        let marco = store
+            .add_operator(&op("Marco Bianchi", "marco@comune.dalmine.bg.it"), start)
+            .await
+            .unwrap()
+            .id;
+        let coordinator = store
+            .add_coordinator(
+                &connecting::store::NewCoordinator {
+                    name: "Giulia".into(),
+                    telegram_id: None,
+                    email: None,
+                },
+                start,
+            )
+            .await
+            .unwrap()
+            .id;
+        let amina = w.mediator("Amina", 301, &["ar"]).await;
+        let code = w
+            .request_with(
+                "ar",
+                dispatch_support::d(2027, 3, 2),
+                dispatch_support::t(10, 0),
+                120,
+                |r| r.operator_id = Some(laura),
+            )
+            .await;
+        let job = w.dispatcher.assign(code, amina.id, "cli").await.unwrap();
+        assert!(
+            w.dispatcher
+                .record_outcome(job, amina.id, true, Some(120))
+                .await
+                .unwrap()
+        );
+        let id = store.request(code).await.unwrap().id;
+        let c = web::Console::start(store.clone(), w.clock.clone(), false).await;
+        let page = format!("/requests/{code}");
+        let hours = format!("/requests/{code}/hours");
+        let job_s = job.to_string();
+        let follow = |p: web::Page| async move {
+            assert_eq!(p.status, 303, "{}", p.body);
+            p.headers["location"].to_str().unwrap().to_string()
+        };
 
-    // Another operator neither sees the form nor gets anything recorded.
-    let m = c.login(ConsoleRole::Operator, marco).await;
-    assert_eq!(c.get(&page, Some(&m)).await.status, 404);
-    let forged = c
-        .post(
-            &hours,
-            Some(&m),
-            &[
-                ("csrf", &m.csrf),
-                ("assignment_id", &job_s),
-                ("decision", "confirm"),
-            ],
-        )
-        .await;
-    assert_eq!(forged.status, 404);
-    assert_eq!(check(&store, id).await.status, HoursCheckStatus::Asked);
+        // Another operator neither sees the form nor gets anything recorded.
+        let m = c.login(ConsoleRole::Operator, marco).await;
+        assert_eq!(c.get(&page, Some(&m)).await.status, 404);
+        let forged = c
+            .post(
+                &hours,
+                Some(&m),
+                &[
+                    ("csrf", &m.csrf),
+                    ("assignment_id", &job_s),
+                    ("decision", "confirm"),
+                ],
+            )
+            .await;
+        assert_eq!(forged.status, 404);
+        assert_eq!(check(&store, id).await.status, HoursCheckStatus::Asked);
 
-    // Laura sees the mediator's figure; a bad figure is refused in words.
-    let l = c.login(ConsoleRole::Operator, laura).await;
-    let body = c.get(&page, Some(&l)).await.body;
-    assert!(
-        body.contains("Il mediatore ha segnato 2 ore.") && body.contains("Confermo le ore"),
-        "{body}"
-    );
-    for bad in ["-30", "2000", "due"] {
+        // Laura sees the mediator's figure; a bad figure is refused in words.
+        let l = c.login(ConsoleRole::Operator, laura).await;
+        let body = c.get(&page, Some(&l)).await.body;
+        assert!(
+            body.contains("Il mediatore ha segnato 2 ore.") && body.contains("Confermo le ore"),
+            "{body}"
+        );
+        for bad in ["-30", "2000", "due"] {
+            let to = follow(
+                c.post(
+                    &hours,
+                    Some(&l),
+                    &[
+                        ("csrf", &l.csrf),
+                        ("assignment_id", &job_s),
+                        ("decision", "other"),
+                        ("minutes", bad),
+                    ],
+                )
+                .await,
+            )
+            .await;
+            let body = c.get(&to, Some(&l)).await.body;
+            assert!(
+                body.contains("Numero di minuti non valido"),
+                "{bad}: {body}"
+            );
+            assert_eq!(check(&store, id).await.status, HoursCheckStatus::Asked);
+        }
+        // Ninety minutes, not two hours: a dispute.
         let to = follow(
             c.post(
                 &hours,
@@ -639,7 +664,7 @@ both_backends!(hours_on_the_console_request_page, |db| async move {
                     ("csrf", &l.csrf),
                     ("assignment_id", &job_s),
                     ("decision", "other"),
-                    ("minutes", bad),
+                    ("minutes", "90"),
                 ],
             )
             .await,
@@ -647,90 +672,121 @@ both_backends!(hours_on_the_console_request_page, |db| async move {
         .await;
         let body = c.get(&to, Some(&l)).await.body;
         assert!(
-            body.contains("Numero di minuti non valido"),
-            "{bad}: {body}"
+            body.contains("il coordinamento decide")
+                && body.contains("Contestate: chi ha fatto la richiesta indica 1 h e 30 min."),
+            "{body}"
         );
-        assert_eq!(check(&store, id).await.status, HoursCheckStatus::Asked);
-    }
-    // Ninety minutes, not two hours: a dispute.
-    let to = follow(
-        c.post(
-            &hours,
-            Some(&l),
-            &[
-                ("csrf", &l.csrf),
-                ("assignment_id", &job_s),
-                ("decision", "other"),
-                ("minutes", "90"),
-            ],
+        assert!(
+            !body.contains("Decidi le ore"),
+            "only a coordinator settles"
+        );
+        // She cannot settle it herself.
+        let to = follow(
+            c.post(
+                &hours,
+                Some(&l),
+                &[
+                    ("csrf", &l.csrf),
+                    ("assignment_id", &job_s),
+                    ("decision", "settle"),
+                    ("minutes", "120"),
+                ],
+            )
+            .await,
         )
-        .await,
-    )
-    .await;
-    let body = c.get(&to, Some(&l)).await.body;
-    assert!(
-        body.contains("il coordinamento decide")
-            && body.contains("Contestate: chi ha fatto la richiesta indica 1 h e 30 min."),
-        "{body}"
-    );
-    assert!(
-        !body.contains("Decidi le ore"),
-        "only a coordinator settles"
-    );
-    // She cannot settle it herself.
-    let to = follow(
-        c.post(
-            &hours,
-            Some(&l),
-            &[
-                ("csrf", &l.csrf),
-                ("assignment_id", &job_s),
-                ("decision", "settle"),
-                ("minutes", "120"),
-            ],
-        )
-        .await,
-    )
-    .await;
-    assert!(to.contains("outcome=denied"), "{to}");
-    assert_eq!(check(&store, id).await.status, HoursCheckStatus::Disputed);
+        .await;
+        assert!(to.contains("outcome=denied"), "{to}");
+        assert_eq!(check(&store, id).await.status, HoursCheckStatus::Disputed);
 
-    // The coordinator settles it at 100 minutes.
-    let g = c.login(ConsoleRole::Coordinator, coordinator).await;
-    let body = c.get(&page, Some(&g)).await.body;
-    assert!(body.contains("Decidi le ore"), "{body}");
-    let to = follow(
-        c.post(
-            &hours,
-            Some(&g),
-            &[
-                ("csrf", &g.csrf),
-                ("assignment_id", &job_s),
-                ("decision", "settle"),
-                ("minutes", "100"),
-            ],
+        // The coordinator settles it at 100 minutes.
+        let g = c.login(ConsoleRole::Coordinator, coordinator).await;
+        let body = c.get(&page, Some(&g)).await.body;
+        assert!(body.contains("Decidi le ore"), "{body}");
+        let to = follow(
+            c.post(
+                &hours,
+                Some(&g),
+                &[
+                    ("csrf", &g.csrf),
+                    ("assignment_id", &job_s),
+                    ("decision", "settle"),
+                    ("minutes", "100"),
+                ],
+            )
+            .await,
         )
-        .await,
-    )
-    .await;
-    let body = c.get(&to, Some(&g)).await.body;
-    assert!(
-        body.contains("Decise dal coordinamento: si fatturano 1 h e 40 min."),
-        "{body}"
-    );
-    let c2 = check(&store, id).await;
-    assert_eq!(
-        (c2.status, c2.billed_minutes),
-        (HoursCheckStatus::Settled, Some(100))
-    );
-    let rows = monthly_report(&store, "2027-03", None, chrono_tz::Europe::Rome)
-        .await
-        .unwrap();
-    assert_eq!(
-        (rows[0].hours_verified, rows[0].hours_unverified),
-        (Some(1.67), 0.0)
-    );
-});
+        .await;
+        let body = c.get(&to, Some(&g)).await.body;
+        assert!(
+            body.contains("Decise dal coordinamento: si fatturano 1 h e 40 min."),
+            "{body}"
+        );
+        let c2 = check(&store, id).await;
+        assert_eq!(
+            (c2.status, c2.billed_minutes),
+            (HoursCheckStatus::Settled, Some(100))
+        );
+        let rows = monthly_report(&store, "2027-03", None, chrono_tz::Europe::Rome)
+            .await
+            .unwrap();
+        assert_eq!(
+            (rows[0].hours_verified, rows[0].hours_unverified),
+            (Some(1.67), 0.0)
+        );
+        // The evaluation form: one mark per criterion; bad marks and a low mark without a comment
+        // are refused in words; another operator cannot post one.
+        let evaluation = format!("/requests/{code}/evaluation");
+        let body = c.get(&page, Some(&l)).await.body;
+        assert!(
+            body.contains("Valutazione dell'intervento")
+                && body.contains("Relazione con la famiglia"),
+            "{body}"
+        );
+        let marks = |m: [&'static str; 5]| {
+            let names = [
+                "score_punctuality",
+                "score_linguistic_accuracy",
+                "score_cultural_mediation",
+                "score_relation_with_family",
+                "score_overall",
+            ];
+            names.into_iter().zip(m).collect::<Vec<(&str, &str)>>()
+        };
+        for (m, comment, words) in [
+            (["4", "9", "4", "4", "4"], "", "Valutazione non valida"),
+            (["4", "", "4", "4", "4"], "", "Valutazione non valida"),
+            (["2", "4", "4", "4", "4"], "", "serve un commento"),
+        ] {
+            let mut form = marks(m);
+            form.push(("csrf", &l.csrf));
+            form.push(("comment", comment));
+            let to = follow(c.post(&evaluation, Some(&l), &form).await).await;
+            let body = c.get(&to, Some(&l)).await.body;
+            assert!(body.contains(words), "{m:?}: {body}");
+            assert_eq!(store.evaluation(id).await.unwrap(), None);
+        }
+        let mut form = marks(["5", "5", "5", "5", "5"]);
+        form.push(("csrf", &m.csrf));
+        assert_eq!(c.post(&evaluation, Some(&m), &form).await.status, 404);
+        assert_eq!(store.evaluation(id).await.unwrap(), None);
+        let mut form = marks(["2", "4", "5", "4", "3"]);
+        form.push(("csrf", &l.csrf));
+        form.push(("comment", "In ritardo, poi molto chiaro."));
+        let to = follow(c.post(&evaluation, Some(&l), &form).await).await;
+        assert!(
+            c.get(&to, Some(&l))
+                .await
+                .body
+                .contains("Grazie: valutazione registrata."),
+            "{to}"
+        );
+        assert_eq!(
+            store.evaluation(id).await.unwrap(),
+            Some((3, Some("In ritardo, poi molto chiaro.".into())))
+        );
+        assert_eq!(store.evaluation_scores(id).await.unwrap().len(), 5);
+    }
+);
 
 both_backends!(a_no_show_is_recorded_as_who_did_not_come, |db| async move {
     use connecting::domain::NoShow;

@@ -383,6 +383,27 @@ impl Dispatcher {
         .await)
     }
 
+    /// [`crate::app::evaluation::evaluate_criteria`] for `actor` (the console's evaluation form).
+    pub async fn evaluate_criteria(
+        &self,
+        actor: &Actor,
+        request_id: i64,
+        scores: &[i64],
+        comment: Option<&str>,
+    ) -> std::result::Result<(), AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let r = crate::app::evaluation::evaluate_criteria(
+            &self.core, &mut tx, actor, request_id, scores, comment, now,
+        )
+        .await;
+        match r {
+            Ok(()) => tx.commit().await?,
+            Err(_) => tx.rollback().await?,
+        }
+        r
+    }
+
     /// [`crate::app::account::settle`] for `actor` (a coordinator on the console).
     pub async fn settle_hours(
         &self,

@@ -167,6 +167,45 @@ pub(super) async fn hours(
     }
 }
 
+/// `POST /requests/CODE/evaluation` (`score_<criterion>` for each of `[evaluation] criteria`,
+/// `comment`, `csrf`): the requester's evaluation (or a coordinator's on their behalf).
+pub(super) async fn evaluation(
+    State(st): State<Arc<WebState>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    use crate::app::AppError;
+    let s = posted(&st, &headers, &form).await?;
+    let r = request_for(&st, &s, &code, Action::Evaluate).await?;
+    let criteria = st.dispatcher.core().settings.criteria.clone();
+    let scores: Option<Vec<i64>> = criteria
+        .iter()
+        .map(|c| {
+            form.get(&format!("score_{c}"))
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        })
+        .collect();
+    let Some(scores) = scores else {
+        return Ok(back(r.code, "bad_scores"));
+    };
+    let comment = form.get("comment").map(String::as_str);
+    let outcome = match st
+        .dispatcher
+        .evaluate_criteria(&s.viewer.actor(), r.id, &scores, comment)
+        .await
+    {
+        Ok(()) => "evaluated",
+        Err(AppError::BadScore(_) | AppError::BadScoreCount { .. }) => "bad_scores",
+        Err(AppError::CommentNeeded(_)) => "comment_needed",
+        Err(AppError::TooEarly(_) | AppError::WrongState { .. }) => "too_early",
+        Err(AppError::Denied(_)) => "denied",
+        Err(_) => "failed",
+    };
+    tracing::info!(request = %r.code, outcome, "console: evaluation");
+    Ok(back(r.code, outcome))
+}
+
 /// The fields of the correction form, read: `None` for a field left as it was, an error key
 /// for a value that cannot be read.
 fn corrected(

@@ -396,6 +396,15 @@ pub(super) async fn request(
     )
     .is_ok();
     let words = crate::app::words::Words::new(lang);
+    let may_evaluate = crate::app::evaluation::check_state(&r, now).is_ok()
+        && crate::authz::authorize(
+            &s.viewer.actor(),
+            Action::Evaluate,
+            &crate::authz::RequestFacts::of(&r),
+        )
+        .is_ok();
+    let evaluated = st.store.evaluation(r.id).await?.is_some();
+    let criteria = st.dispatcher.core().settings.criteria.clone();
     let ranked = if coordinator && !r.status.is_terminal() {
         st.dispatcher.candidates(&r).await.ok()
     } else {
@@ -550,6 +559,25 @@ pub(super) async fn request(
                 }
             }
         }
+        @if may_evaluate {
+            section aria-labelledby="h-evaluation" {
+                h2 #h-evaluation { (tr(lang, "evaluation")) }
+                @if evaluated { p { (tr(lang, "evaluation_given")) } }
+                form.grid method="post" action={ "/requests/" (r.code) "/evaluation" } {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    @for c in &criteria {
+                        label for={ "e-" (c) } { (crate::app::sentence::criterion_words(lang, c)) }
+                        select id={ "e-" (c) } name={ "score_" (c) } {
+                            option value="" { "—" }
+                            @for n in 1..=5 { option value=(n) { (n) } }
+                        }
+                    }
+                    label for="e-comment" { (tr(lang, "evaluation_comment")) }
+                    textarea #e-comment name="comment" rows="3" {}
+                    button type="submit" { (tr(lang, "evaluation_send")) }
+                }
+            }
+        }
         @if !r.status.is_terminal() {
             form.danger method="post" action={ "/requests/" (r.code) "/cancel" } {
                 input type="hidden" name="csrf" value=(s.csrf);
@@ -617,6 +645,10 @@ const OUTCOMES: &[&str] = &[
     "hours_settled",
     "hours_closed",
     "bad_hours",
+    "evaluated",
+    "bad_scores",
+    "comment_needed",
+    "too_early",
     "bad_language",
     "bad_date",
     "bad_time",
