@@ -14,6 +14,7 @@
 //! | cancel | own requests | no | all |
 //! | add information (follow-up, document) | own requests | no | all |
 //! | evaluate the intervention | own requests | no | all |
+//! | confirm the hours worked, or give another figure | own requests | no | all |
 //! | answer an offer (accept, decline, reason) | no | offers addressed to them, while active | no (coordinators assign instead) |
 //! | report an outcome (done, not done, hours) | no | their own assignment | all (on the mediator's behalf) |
 //! | assign by hand, review held mail | no | no | all |
@@ -73,6 +74,8 @@ pub enum Action {
     /// Add information to it (an email follow-up, a document).
     AddInfo,
     Evaluate,
+    /// Confirm the hours a mediator recorded, or give another figure (the requester).
+    ConfirmHours,
     /// Accept or decline an offer, give the reason of a decline.
     AnswerOffer,
     /// Move the appointment to another date or time (`app::reschedule`).
@@ -90,12 +93,13 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::See,
         Action::SeeDetails,
         Action::Cancel,
         Action::AddInfo,
         Action::Evaluate,
+        Action::ConfirmHours,
         Action::AnswerOffer,
         Action::Reschedule,
         Action::AnswerChange,
@@ -191,7 +195,8 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                 | Action::Cancel
                 | Action::AddInfo
                 | Action::Reschedule
-                | Action::Evaluate => {
+                | Action::Evaluate
+                | Action::ConfirmHours => {
                     let by_id = id.is_some() && facts.operator_id == *id;
                     let by_email = match (email, &facts.requester_email) {
                         (Some(a), Some(b)) => !a.is_empty() && a.eq_ignore_ascii_case(b),
@@ -231,6 +236,7 @@ pub fn authorize(actor: &Actor, action: Action, facts: &RequestFacts) -> Result<
                 | Action::AddInfo
                 | Action::Reschedule
                 | Action::Evaluate
+                | Action::ConfirmHours
                 | Action::Manage
                 | Action::Dispatch
                 | Action::Create => Err(Denied::NotForRole),

@@ -427,6 +427,48 @@ pub struct ReportConfig {
     pub cooperative_name: String,
 }
 
+/// `[account]`: the hours the requester verifies. `confirm_within_days`: days the requester
+/// has to confirm a mediator's hours before they count, flagged unverified (1 to 90).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountConfig {
+    pub confirm_within_days: u32,
+}
+
+impl Default for AccountConfig {
+    fn default() -> Self {
+        Self {
+            confirm_within_days: 7,
+        }
+    }
+}
+
+/// `[evaluation]`: the cooperative's criteria, in the order they are asked; each scored 1 to 5
+/// by the requester (a comment required when any score is 2 or less). Each criterion's words
+/// are the prompt `dispatch.criterion_<name>`, in Italian and English.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvaluationConfig {
+    pub criteria: Vec<String>,
+}
+
+/// The criteria when `[evaluation] criteria` is not set.
+pub const DEFAULT_CRITERIA: [&str; 5] = [
+    "punctuality",
+    "linguistic_accuracy",
+    "cultural_mediation",
+    "relation_with_family",
+    "overall",
+];
+
+impl Default for EvaluationConfig {
+    fn default() -> Self {
+        Self {
+            criteria: DEFAULT_CRITERIA.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+}
+
 /// How the outbox retries a message a channel did not take.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -472,6 +514,10 @@ pub struct Config {
     pub retention: RetentionConfig,
     #[serde(default)]
     pub report: ReportConfig,
+    #[serde(default)]
+    pub account: AccountConfig,
+    #[serde(default)]
+    pub evaluation: EvaluationConfig,
     #[serde(default)]
     pub outbox: OutboxConfig,
     #[serde(default)]
@@ -616,8 +662,9 @@ const SECRET_KEYS: [(&str, &str); 5] = [
 ];
 /// Keys whose environment values are numbers or booleans (everything else stays text, so an
 /// all-digit password is still a password).
-const TYPED_KEYS: [&str; 23] = [
+const TYPED_KEYS: [&str; 24] = [
     "require_dmarc_pass",
+    "confirm_within_days",
     "port",
     "poll_interval_secs",
     "idle",
@@ -641,7 +688,8 @@ const TYPED_KEYS: [&str; 23] = [
     "invite_alert_after",
     "max_new_requests_per_sender_per_hour",
 ];
-const LIST_KEYS: [(&str, &str); 3] = [
+const LIST_KEYS: [(&str, &str); 4] = [
+    ("evaluation", "criteria"),
     ("intake", "allowed_sender_domains"),
     ("intake", "allowed_senders"),
     ("intake", "pec_provider_domains"),
@@ -711,6 +759,35 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        let criteria = &self.evaluation.criteria;
+        let name_ok = |c: &String| {
+            !c.is_empty() && c.len() <= 40 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        };
+        if criteria.is_empty() || criteria.len() > 9 {
+            return Err(ConfigError::Invalid {
+                key: "evaluation.criteria".into(),
+                value: format!("{criteria:?}"),
+                expected: "from 1 to 9 criteria".into(),
+            });
+        }
+        if let Some(c) = criteria.iter().find(|c| !name_ok(c)) {
+            return Err(ConfigError::Invalid {
+                key: "evaluation.criteria".into(),
+                value: c.clone(),
+                expected: format!(
+                    "names in lower case with underscores, such as {}",
+                    DEFAULT_CRITERIA.join(", ")
+                ),
+            });
+        }
+        let days = self.account.confirm_within_days;
+        if !(1..=90).contains(&days) {
+            return Err(ConfigError::Invalid {
+                key: "account.confirm_within_days".into(),
+                value: days.to_string(),
+                expected: "a number of days from 1 to 90".into(),
+            });
+        }
         if let Some(r) = &self.backup.recipient
             && r.trim().parse::<age::x25519::Recipient>().is_err()
         {

@@ -749,6 +749,12 @@ fn email_transport(
 
 /// Runs until a signal arrives.
 pub async fn run(cfg: &Config) -> anyhow::Result<()> {
+    if let Some(c) = crate::settings::criterion_without_words(cfg) {
+        bail!(
+            "evaluation.criteria: {c:?} has no words: add criterion_{c} to prompts/it/dispatch.toml and prompts/en/dispatch.toml, or use {}",
+            crate::config::DEFAULT_CRITERIA.join(", ")
+        );
+    }
     let started = std::time::Instant::now();
     crate::metrics::mark_start();
     let store = Store::open(&cfg.database.url).await?;

@@ -20,6 +20,8 @@ pub fn dispatch_settings(cfg: &Config) -> crate::app::DispatchSettings {
         email_signature: cfg.smtp.as_ref().and_then(|s| s.signature.clone()),
         lang: cfg.intake.language,
         organizer: organizer(cfg),
+        confirm_within_days: i64::from(cfg.account.confirm_within_days),
+        criteria: cfg.evaluation.criteria.clone(),
         ..crate::app::DispatchSettings::default()
     }
 }
@@ -67,6 +69,22 @@ pub fn message_id_domain(cfg: &Config) -> String {
         .rsplit_once('@')
         .map(|(_, d)| d.to_string())
         .unwrap_or_else(|| "connecting.invalid".into())
+}
+
+/// The first of `[evaluation] criteria` without its words (`dispatch.criterion_<name>`) in
+/// Italian or English, if any: `connecting run` refuses to start with it (people would read a code).
+pub fn criterion_without_words(cfg: &Config) -> Option<String> {
+    cfg.evaluation.criteria.iter().find_map(|c| {
+        let key = format!("dispatch.criterion_{c}");
+        let missing = [crate::config::Lang::It, crate::config::Lang::En]
+            .iter()
+            .any(|l| {
+                crate::prompts::Prompts::global()
+                    .template(*l, &key)
+                    .is_none()
+            });
+        missing.then(|| c.clone())
+    })
 }
 
 #[cfg(test)]

@@ -59,7 +59,14 @@ fn the_table() {
     };
     let y = Ok(());
     let mine = [
-        See, SeeDetails, Cancel, AddInfo, Reschedule, Evaluate, Create,
+        See,
+        SeeDetails,
+        Cancel,
+        AddInfo,
+        Reschedule,
+        Evaluate,
+        ConfirmHours,
+        Create,
     ];
     let rows: Vec<(&str, Actor, Vec<Action>)> = vec![
         ("the requester", op(1), mine.to_vec()),
@@ -81,6 +88,7 @@ fn the_table() {
                 AddInfo,
                 Reschedule,
                 Evaluate,
+                ConfirmHours,
                 RecordOutcome,
                 Manage,
                 Dispatch,
@@ -97,6 +105,7 @@ fn the_table() {
                 AddInfo,
                 Reschedule,
                 Evaluate,
+                ConfirmHours,
                 RecordOutcome,
                 Manage,
                 Dispatch,
@@ -650,8 +659,8 @@ both_backends!(
     every_use_case_asks_the_table_once_and_a_refusal_changes_nothing,
     |db| async move {
         use connecting::app::{
-            alert, answer, assign, cancel, create, evaluation, follow_up, outcome, reschedule,
-            review, wave,
+            account, alert, answer, assign, cancel, create, evaluation, follow_up, outcome,
+            reschedule, review, wave,
         };
         let w = World::new(db).await;
         let s = w.store().clone();
@@ -769,7 +778,10 @@ both_backends!(
                 )),
                 who,
             );
-            denied(core!(s, |tx| outcome::hours(tx, actor, job, 120)), who);
+            denied(
+                core!(s, |tx| outcome::hours(&core, tx, actor, job, 120, now)),
+                who,
+            );
         }
         // Refused: no outcome recorded. (The bot's outbox worker may meanwhile have delivered
         // the requester's confirmation, which confirms the request.)
@@ -786,8 +798,33 @@ both_backends!(
             ))
             .unwrap()
         );
-        assert!(core!(s, |tx| outcome::hours(tx, &samira, job, 120)).unwrap());
+        assert!(core!(s, |tx| outcome::hours(&core, tx, &samira, job, 120, now)).unwrap());
         assert_eq!(status(r.id).await, RequestStatus::Done);
+
+        // The hours: the requester confirms them; not another operator, nor the mediator, and a
+        // coordinator settles only a dispute.
+        let confirm = account::HoursAnswer::Confirm;
+        for (who, actor) in [("another operator", &bruno), ("the mediator", &samira)] {
+            denied(
+                core!(s, |tx| account::answer(&core, tx, actor, job, confirm, now)),
+                who,
+            );
+        }
+        denied(
+            core!(s, |tx| account::settle(&core, tx, &anna, job, 60, now)),
+            "the requester settles",
+        );
+        let checks = s.hours_checks(r.id).await.unwrap();
+        assert_eq!(
+            checks[0].status.as_str(),
+            "asked",
+            "a refusal changes nothing"
+        );
+        assert_eq!(
+            core!(s, |tx| account::answer(&core, tx, &anna, job, confirm, now)).unwrap(),
+            account::Answered::Confirmed { minutes: 120 }
+        );
+        assert!(!core!(s, |tx| account::settle(&core, tx, &coord, job, 60, now)).unwrap());
 
         // The evaluation: the requester (or a coordinator), not another operator.
         denied(

@@ -20,7 +20,7 @@ use connecting::domain::{
 };
 use connecting::outbox::Payload;
 use connecting::prompts::{Prompts, placeholders};
-use connecting::store::{Mediator, Request};
+use connecting::store::{Coordinator, Mediator, Request};
 use regex::Regex;
 
 fn request() -> Request {
@@ -264,8 +264,34 @@ fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
         Notice::Unfilled {
             request: requester_of(telegram),
         },
+        Notice::HoursQuestion {
+            request: if telegram {
+                tg_requester.clone()
+            } else {
+                r.clone()
+            },
+            assignment_id: 9,
+            minutes: 150,
+        },
+        Notice::HoursDisputed {
+            request: r.clone(),
+            coordinator: Coordinator {
+                id: 1,
+                name: "Giulia".into(),
+                telegram_id: telegram.then_some(5001),
+                email: (!telegram).then(|| "coordinamento@coop.example".into()),
+                language: None,
+            },
+            assignment_id: 9,
+            mediator_minutes: 150,
+            requester_minutes: 90,
+        },
         Notice::EvaluationQuestion {
             request: if telegram { tg_requester } else { r },
+            criteria: connecting::config::DEFAULT_CRITERIA
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
         },
     ]
 }
@@ -400,6 +426,42 @@ fn every_notice_reads_in_words_in_both_languages_on_both_channels() {
                     Notice::Released { .. } | Notice::Unfilled { .. } => {
                         assert!(text.contains(&when), "{text}");
                     }
+                    // The hours in words, and how to answer: a button, or a reply by email.
+                    Notice::HoursQuestion { .. } => {
+                        assert!(text.contains(&w.duration(150)), "{text}");
+                        let (yes, how) = match lang {
+                            Lang::It => ("Confermo", "«confermo»"),
+                            Lang::En => ("I confirm", "\"confirm\""),
+                        };
+                        if telegram {
+                            assert_eq!(labels[0], yes, "{all}");
+                            assert!(labels[1].contains(&w.duration(60)), "{all}");
+                        } else {
+                            assert!(text.contains(how), "{text}");
+                        }
+                    }
+                    // Every criterion in words, in order; on Telegram the marks of the first.
+                    Notice::EvaluationQuestion { .. } => {
+                        let names = match lang {
+                            Lang::It => ["Puntualità", "Relazione con la famiglia"],
+                            Lang::En => ["Punctuality", "Relation with the family"],
+                        };
+                        for name in names {
+                            assert!(text.contains(name), "{text}");
+                        }
+                        if telegram {
+                            assert_eq!(labels, vec!["1", "2", "3", "4", "5"], "{all}");
+                        } else {
+                            assert!(text.contains("4 5 3 4 5"), "{text}");
+                        }
+                    }
+                    Notice::HoursDisputed { .. } => {
+                        assert!(text.contains(&w.duration(150)), "{text}");
+                        assert!(text.contains(&w.duration(90)), "{text}");
+                        if telegram {
+                            assert_eq!(labels.len(), 2, "{all}");
+                        }
+                    }
                     _ => {}
                 }
                 if let Notice::Offer { .. } = &n {
@@ -522,6 +584,10 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         "gender" => "F".into(),
         "holiday" => "Natale".into(),
         "hours" | "min" | "minutes" | "score" | "id" => "4".into(),
+        "mediator_hours" | "requester_hours" => w.duration(90),
+        "criteria" => "1. Puntualità; 2. Valutazione complessiva".into(),
+        "criterion" => "Puntualità".into(),
+        "billed" => w.duration(100),
         "kind" | "type" => w.intervention(InterventionType::VisitaDomiciliare),
         "modality" => w.modality(Modality::InPerson),
         "language" | "requested" | "value" => w.language(&ar),

@@ -1,6 +1,6 @@
 //! The monthly report per Ambito, on SQLite and PostgreSQL: a month built through the core
-//! (requests in two Ambiti, interventions done with hours, a late cancellation, a no-show, an
-//! escalation, evaluations with comments), its figures checked to the cent, then
+//! (requests in two Ambiti, interventions done with hours confirmed, disputed, settled and
+//! unanswered, a late cancellation, a no-show, an escalation, evaluations with comments), its figures checked to the cent, then
 //! `connecting report` run as a coordinator runs it: the table in words, the CSV for Italian
 //! spreadsheets parsed with `;` and decimal commas, the XLSX read back with calamine, the PDFs
 //! read back with pdf-extract; bad input refused with a clear message and nothing written.
@@ -154,6 +154,41 @@ async fn build_month(w: &World) {
                 .unwrap();
         }
     }
+    // The requesters' answers on the hours (`app::account`): D1 confirmed, D2 disputed (40
+    // minutes against 50), V1 disputed (45 against 60) and settled at 45; D4 and V2 unanswered.
+    use connecting::app::account::{self, HoursAnswer};
+    let core = w.dispatcher.core().clone();
+    let cli = connecting::authz::Actor::Cli;
+    let now = w.clock_now();
+    let mut tx = w.store.begin().await.unwrap();
+    for (i, answer) in [
+        (0, HoursAnswer::Confirm),
+        (1, HoursAnswer::Other(40)),
+        (4, HoursAnswer::Other(45)),
+    ] {
+        account::answer(&core, &mut tx, &cli, assigned[i].1, answer, now)
+            .await
+            .unwrap();
+    }
+    assert!(
+        account::settle(&core, &mut tx, &cli, assigned[4].1, 45, now)
+            .await
+            .unwrap()
+    );
+    // D4 evaluated again on every criterion (punctuality, linguistic accuracy, cultural
+    // mediation, relation with the family, overall): its overall mark stays 4.
+    connecting::app::evaluation::evaluate_criteria(
+        &core,
+        &mut tx,
+        &cli,
+        w.store.request(assigned[3].0).await.unwrap().id,
+        &[3, 4, 5, 4, 4],
+        Some("Ritardo di dieci minuti, poi tutto bene"),
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
 }
 
 /// The figures of the month built above, worked out by hand.
@@ -163,9 +198,14 @@ fn check_rows(rows: &[ReportRow]) {
     assert_eq!(dal.ambito.as_deref(), Some("Dalmine"));
     // D1..D4, the late one, the escalated one.
     assert_eq!((dal.requests, dal.interventions_done), (6, 3));
-    // 95 + 50 + 22 = 167 minutes = 2.7833 hours.
-    assert_eq!(dal.hours_unverified, 2.78);
-    assert_eq!((dal.hours_verified, dal.hours_disputed), (None, None));
+    // 95 + 50 + 22 = 167 minutes = 2.7833 hours: 95 confirmed (1.5833), 50 disputed (0.8333),
+    // 22 unanswered (0.3667).
+    assert_eq!(dal.hours_unverified, 0.37);
+    assert_eq!(
+        (dal.hours_verified, dal.hours_disputed),
+        (Some(1.58), Some(0.83))
+    );
+    assert_eq!(dal.hours_total(), 2.78);
     assert_eq!(
         dal.languages,
         vec![
@@ -183,6 +223,17 @@ fn check_rows(rows: &[ReportRow]) {
     assert_eq!(dal.p90_minutes_to_assignment, Some(90.0));
     // (5 + 4 + 4) / 3 = 4.333.
     assert_eq!((dal.evaluations, dal.evaluation_average), (3, Some(4.33)));
+    // Per criterion: "overall" 5, 4, 4 (the single marks count as overall); the rest from D4.
+    assert_eq!(
+        dal.criteria_averages,
+        vec![
+            ("cultural_mediation".to_string(), 5.0),
+            ("linguistic_accuracy".into(), 4.0),
+            ("overall".into(), 4.33),
+            ("punctuality".into(), 3.0),
+            ("relation_with_family".into(), 4.0),
+        ]
+    );
     assert_eq!(
         dal.comments,
         vec![
@@ -193,8 +244,12 @@ fn check_rows(rows: &[ReportRow]) {
     let valle = &rows[1];
     assert_eq!(valle.ambito.as_deref(), Some(VALLE));
     assert_eq!((valle.requests, valle.interventions_done), (2, 2));
-    // 60 + 75 = 135 minutes.
-    assert_eq!(valle.hours_unverified, 2.25);
+    // 60 + 75 = 135 minutes: 60 disputed and settled at 45 (0.75 billed), 75 unanswered.
+    assert_eq!(valle.hours_unverified, 1.25);
+    assert_eq!(
+        (valle.hours_verified, valle.hours_disputed),
+        (Some(0.75), Some(0.0))
+    );
     assert_eq!(
         valle.languages,
         vec![("ar".to_string(), 1), ("sq".to_string(), 1)]
@@ -211,6 +266,7 @@ fn check_rows(rows: &[ReportRow]) {
         (2, Some(2.5))
     );
     assert_eq!(valle.comments.len(), 1);
+    assert_eq!(valle.criteria_averages, vec![("overall".to_string(), 2.5)]);
 }
 
 struct Cli<'a> {
@@ -314,7 +370,11 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
     );
     assert!(table.contains("arabo 4, tigrino 1, urdu 1"), "{table}");
     assert!(table.contains("albanese 1"), "{table}");
-    assert!(table.contains("2,78") && table.contains("4,33"), "{table}");
+    assert!(
+        table.contains("0,37") && table.contains("1,58") && table.contains("0,83"),
+        "{table}"
+    );
+    assert!(table.contains("4,33"), "{table}");
     assert!(table.contains("Il mediatore è arrivato tardi"), "{table}");
 
     // The CSV: BOM, `;`, decimal commas; one line per Ambito.
@@ -341,7 +401,7 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
         .collect();
     assert_eq!(lines.len(), 3, "{csv}");
     let h = &lines[0];
-    assert_eq!(h.len(), 15);
+    assert_eq!(h.len(), 16);
     let col = |name: &str| {
         h.iter()
             .position(|x| x == name)
@@ -350,8 +410,9 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
     let dal = &lines[1];
     assert_eq!(dal[0], "Dalmine");
     assert_eq!(dal[col("Richieste")], "6");
-    assert_eq!(csv_number(&dal[col("Ore non verificate")]), 2.78);
-    assert_eq!(dal[col("Ore verificate")], "");
+    assert_eq!(csv_number(&dal[col("Ore non verificate")]), 0.37);
+    assert_eq!(csv_number(&dal[col("Ore verificate")]), 1.58);
+    assert_eq!(dal[col("Ore contestate")], "0,83");
     assert_eq!(dal[col("Lingue")], "arabo 4, tigrino 1, urdu 1");
     assert_eq!(dal[col("Mancate presenze")], "1");
     assert_eq!(
@@ -359,6 +420,10 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
         25.0
     );
     assert_eq!(csv_number(&dal[col("Media valutazioni")]), 4.33);
+    assert_eq!(
+        dal[col("Medie per criterio")],
+        "Mediazione culturale 5,00 | Accuratezza linguistica 4,00 | Valutazione complessiva 4,33 | Puntualità 3,00 | Relazione con la famiglia 4,00"
+    );
     let valle = &lines[2];
     assert_eq!(valle[0], VALLE);
     assert_eq!(
@@ -366,7 +431,8 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
         32.5
     );
     assert_eq!(valle[col("Mediana minuti all'assegnazione")], "32,50");
-    assert_eq!(csv_number(&valle[col("Ore non verificate")]), 2.25);
+    assert_eq!(csv_number(&valle[col("Ore non verificate")]), 1.25);
+    assert_eq!(csv_number(&valle[col("Ore verificate")]), 0.75);
     assert!(valle[col("Commenti")].contains("è arrivato tardi"));
 
     // The XLSX: a summary sheet and one per Ambito, numbers as numbers.
@@ -382,7 +448,7 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
         vec!["Riepilogo".to_string(), "Dalmine".into(), VALLE.into()]
     );
     let summary = book.worksheet_range("Riepilogo").unwrap();
-    let header: Vec<String> = (0..15)
+    let header: Vec<String> = (0..16)
         .map(|c| {
             summary
                 .get_value((0, c))
@@ -401,7 +467,15 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
     );
     assert_eq!(
         summary.get_value((1, x("Ore non verificate"))),
-        Some(&Data::Float(2.78))
+        Some(&Data::Float(0.37))
+    );
+    assert_eq!(
+        summary.get_value((1, x("Ore verificate"))),
+        Some(&Data::Float(1.58))
+    );
+    assert_eq!(
+        summary.get_value((1, x("Ore contestate"))),
+        Some(&Data::Float(0.83))
     );
     assert_eq!(
         summary.get_value((1, x("Media valutazioni"))),
@@ -413,7 +487,7 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
     );
     assert_eq!(
         summary.get_value((2, x("Ore non verificate"))),
-        Some(&Data::Float(2.25))
+        Some(&Data::Float(1.25))
     );
     let valle_sheet = book.worksheet_range(VALLE).unwrap();
     let cells: Vec<(String, Data)> = valle_sheet
@@ -465,9 +539,10 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
     for want in [
         "Cooperativa Ruah Società Cooperativa Sociale",
         "Rapporto mensile — Ambito Valle Imagna e Villa d'Almè — marzo 2027",
-        "Ore non verificate: 2,25",
+        "Ore non verificate: 1,25",
         "Mediana minuti all'assegnazione: 32,50",
-        "Ore verificate: non ancora disponibile",
+        "Ore verificate: 0,75",
+        "Ore contestate: 0,00",
         "Media valutazioni: 2,50",
         "Il mediatore è arrivato tardi",
     ] {
@@ -484,13 +559,16 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
         .collect::<Vec<_>>()
         .join(" ");
     assert!(
-        flat.contains("Ambito Dalmine") && flat.contains("Ore non verificate: 2,78"),
+        flat.contains("Ambito Dalmine")
+            && flat.contains("Ore non verificate: 0,37")
+            && flat.contains("Ore contestate: 0,83"),
         "{flat}"
     );
     assert!(
         flat.contains("Mancate presenze: 1") && flat.contains("Puntuale e molto chiara"),
         "{flat}"
     );
+    assert!(flat.contains("Puntualità 3,00"), "{flat}");
 });
 
 both_backends!(

@@ -1183,7 +1183,7 @@ both_backends!(
         assert!(
             lines
                 .iter()
-                .any(|l| l.starts_with("Dalmine;1;0;0,00;;;arabo 1;")),
+                .any(|l| l.starts_with("Dalmine;1;0;0,00;0,00;0,00;arabo 1;")),
             "{csv}"
         );
         let (status, xlsx) = c.get_bytes("/reports/2027-03.xlsx", Some(&s)).await;

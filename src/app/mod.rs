@@ -13,6 +13,8 @@
 //! - [`answer`]: a mediator's `accept`, `decline` and `decline_reason`;
 //! - [`assign`]: `by_hand` (coordinator, CLI, web), and what every assignment does;
 //! - [`outcome`]: `record` (took place or not) and `hours`;
+//! - [`account`]: the requester confirms the hours (`answer`), a coordinator settles a dispute
+//!   (`settle`), unanswered hours count unverified;
 //! - [`correct`]: `fields` (a coordinator's correction; a request being completed moves on);
 //! - [`cancel`]: cancellation from every entry point (assignment closed, mediator told, offers
 //!   withdrawn, timers dropped, late flag under the notice period);
@@ -35,6 +37,7 @@
 //! `dispatch::Dispatcher` is a thin facade that runs these in their own transaction for the
 //! daemon's loop and the tests.
 
+pub mod account;
 pub mod alert;
 pub mod answer;
 pub mod assign;
@@ -111,6 +114,14 @@ pub enum AppError {
     TooEarly(RequestCode),
     #[error("evaluation score {0} is not valid: expected 1 to 5")]
     BadScore(i64),
+    #[error("{got} evaluation scores given: expected {expected}, one per criterion")]
+    BadScoreCount { expected: usize, got: usize },
+    #[error("request {0}: a score of 2 or less needs a comment")]
+    CommentNeeded(RequestCode),
+    #[error(
+        "{0} minutes is not a number of hours worked: expected more than 0 and at most 12 hours"
+    )]
+    BadHours(i64),
     #[error("request {0} has no language: it cannot be matched")]
     NoLanguage(RequestCode),
     #[error("mediator {0} is not active")]

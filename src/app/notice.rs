@@ -134,8 +134,28 @@ pub enum Notice {
         timer_id: i64,
         assignment_id: i64,
     },
-    /// After the end, to the requester: a mark from 1 to 5.
-    EvaluationQuestion { request: Request },
+    /// After the end, to the requester: a mark from 1 to 5 on each of the cooperative's
+    /// `criteria` (`[evaluation] criteria`, in order).
+    EvaluationQuestion {
+        request: Request,
+        criteria: Vec<String>,
+    },
+    /// To the requester, once the mediator recorded the hours: confirm them, or give another
+    /// figure ([`super::account`]).
+    HoursQuestion {
+        request: Request,
+        assignment_id: i64,
+        minutes: i64,
+    },
+    /// To one coordinator: the requester gave another figure than the mediator's; the figure
+    /// to bill is theirs to settle.
+    HoursDisputed {
+        request: Request,
+        coordinator: Coordinator,
+        assignment_id: i64,
+        mediator_minutes: i64,
+        requester_minutes: i64,
+    },
     /// To the requester of a held email request a coordinator accepted: what was understood,
     /// on their thread (`inbound_id`: their message).
     Acknowledgement { request: Request, inbound_id: i64 },
@@ -200,7 +220,9 @@ impl Notice {
             | Notice::Cancellation { request, .. }
             | Notice::Reminder { request, .. }
             | Notice::OutcomeQuestion { request, .. }
-            | Notice::EvaluationQuestion { request }
+            | Notice::EvaluationQuestion { request, .. }
+            | Notice::HoursQuestion { request, .. }
+            | Notice::HoursDisputed { request, .. }
             | Notice::Acknowledgement { request, .. } => Some(request),
             Notice::Alert { .. } => None,
         }
@@ -256,7 +278,17 @@ impl Notice {
             Notice::Reminder { timer_id, .. } | Notice::OutcomeQuestion { timer_id, .. } => {
                 format!("timer:{timer_id}")
             }
-            Notice::EvaluationQuestion { request } => format!("eval:{}", request.id),
+            Notice::EvaluationQuestion { request, .. } => format!("eval:{}", request.id),
+            Notice::HoursQuestion {
+                assignment_id,
+                minutes,
+                ..
+            } => format!("hours:{assignment_id}:{minutes}"),
+            Notice::HoursDisputed {
+                assignment_id,
+                coordinator,
+                ..
+            } => format!("hdisp:{assignment_id}:coord:{}", coordinator.id),
             Notice::Acknowledgement { inbound_id, .. } => format!("email:ack:{inbound_id}"),
             Notice::Alert { key, .. } => key.clone(),
         }
@@ -289,6 +321,8 @@ impl Notice {
             | Notice::Unfilled { .. }
             | Notice::Confirmation { .. }
             | Notice::EvaluationQuestion { .. }
+            | Notice::HoursQuestion { .. }
+            | Notice::HoursDisputed { .. }
             | Notice::Acknowledgement { .. }
             | Notice::Alert { .. } => None,
         }
@@ -312,7 +346,9 @@ pub fn address_of(notice: &Notice) -> Option<Address> {
     if let Some(m) = notice.mediator() {
         return mediator_address(m);
     }
-    if let Notice::Alert { coordinator: c, .. } = notice {
+    if let Notice::Alert { coordinator: c, .. } | Notice::HoursDisputed { coordinator: c, .. } =
+        notice
+    {
         return c.telegram_id.map(Address::Telegram).or_else(|| {
             c.email.clone().map(|to| Address::Email {
                 to,
@@ -347,7 +383,8 @@ fn mediator_address(m: &Mediator) -> Option<Address> {
 pub fn language_for(core: &Core, notice: &Notice) -> Lang {
     let own = match (notice.mediator(), notice) {
         (Some(m), _) => m.language,
-        (None, Notice::Alert { coordinator, .. }) => coordinator.language,
+        (None, Notice::Alert { coordinator, .. })
+        | (None, Notice::HoursDisputed { coordinator, .. }) => coordinator.language,
         (None, n) => n.request().and_then(|r| r.requester_language),
     };
     own.unwrap_or(core.settings.lang)

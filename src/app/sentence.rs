@@ -27,9 +27,25 @@ pub enum Answer {
     NotDone {
         assignment_id: i64,
     },
+    /// A mark on the next criterion: `scores` are the marks so far, this one last, as the
+    /// digits of a number (each 1 to 5, so no digit is 0).
     Evaluate {
         request_id: i64,
-        score: i64,
+        scores: u64,
+    },
+    /// The requester confirms the mediator's hours.
+    ConfirmHours {
+        assignment_id: i64,
+    },
+    /// The requester gives another figure (minutes).
+    OtherHours {
+        assignment_id: i64,
+        minutes: i64,
+    },
+    /// A coordinator settles a dispute with the minutes to bill.
+    SettleHours {
+        assignment_id: i64,
+        minutes: i64,
     },
     /// The assigned mediator's answer to a new date or time ([Va bene] / [Non posso]).
     Change {
@@ -242,6 +258,70 @@ fn confirmation_args(w: &Words, r: &Request, m: &Mediator) -> Vec<(&'static str,
         ("when", when(w, r)),
         ("place", place(w, r)),
     ]
+}
+
+/// [Confermo], then the other usual figures (the bot's choices for the mediator), two rows.
+fn hours_answers(
+    lang: Lang,
+    w: &Words,
+    assignment_id: i64,
+    minutes: i64,
+) -> Vec<Vec<(String, Answer)>> {
+    let others: Vec<(String, Answer)> = super::outcome::WORKED_CHOICES
+        .iter()
+        .filter(|m| **m != minutes)
+        .map(|m| {
+            (
+                dispatch_text(lang, "hours_other_button", &[("hours", w.duration(*m))]),
+                Answer::OtherHours {
+                    assignment_id,
+                    minutes: *m,
+                },
+            )
+        })
+        .collect();
+    vec![
+        vec![(
+            dispatch_text(lang, "hours_confirm_button", &[]),
+            Answer::ConfirmHours { assignment_id },
+        )],
+        others,
+    ]
+}
+
+/// A criterion of the evaluation in words (`dispatch.criterion_<name>`).
+pub fn criterion_words(lang: Lang, criterion: &str) -> String {
+    dispatch_text(lang, &format!("criterion_{criterion}"), &[])
+}
+
+/// The criteria in order, numbered: "1. Puntualità; 2. Accuratezza linguistica; ...".
+pub fn criteria_words(lang: Lang, criteria: &[String]) -> String {
+    criteria
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{}. {}", i + 1, criterion_words(lang, c)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The buttons 1 to 5 for the next criterion, after the scores `given` so far (their digits,
+/// in order; 0 for none).
+pub fn score_answers(lang: Lang, request_id: i64, given: u64) -> Vec<(String, Answer)> {
+    (1..=5u64)
+        .map(|score| {
+            (
+                dispatch_text(
+                    lang,
+                    "ask_evaluation_button",
+                    &[("score", score.to_string())],
+                ),
+                Answer::Evaluate {
+                    request_id,
+                    scores: given * 10 + score,
+                },
+            )
+        })
+        .collect()
 }
 
 /// The words of `notice` in `lang`.
@@ -470,26 +550,70 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
                 ),
             ]],
         ),
-        Notice::EvaluationQuestion { request } => s(
+        Notice::EvaluationQuestion { request, criteria } => s(
             "ask_evaluation",
             vec![
                 ("code", request.code.to_string()),
                 ("date", date(&w, request)),
+                ("criteria", criteria_words(lang, criteria)),
+                (
+                    "criterion",
+                    criteria
+                        .first()
+                        .map(|c| criterion_words(lang, c))
+                        .unwrap_or_default(),
+                ),
+                ("n", "1".into()),
+                ("count", criteria.len().to_string()),
             ],
             "ask_evaluation_subject",
             code_args(request),
+            vec![score_answers(lang, request.id, 0)],
+        ),
+        Notice::HoursQuestion {
+            request,
+            assignment_id,
+            minutes,
+        } => s(
+            "ask_hours",
             vec![
-                (1..=5)
-                    .map(|score| {
+                ("code", request.code.to_string()),
+                ("date", date(&w, request)),
+                ("hours", w.duration(*minutes)),
+            ],
+            "ask_hours_subject",
+            code_args(request),
+            hours_answers(lang, &w, *assignment_id, *minutes),
+        ),
+        Notice::HoursDisputed {
+            request,
+            assignment_id,
+            mediator_minutes,
+            requester_minutes,
+            ..
+        } => s(
+            "hours_disputed",
+            vec![
+                ("code", request.code.to_string()),
+                ("date", date(&w, request)),
+                ("mediator_hours", w.duration(*mediator_minutes)),
+                ("requester_hours", w.duration(*requester_minutes)),
+            ],
+            "hours_disputed_subject",
+            code_args(request),
+            vec![
+                [*mediator_minutes, *requester_minutes]
+                    .into_iter()
+                    .map(|minutes| {
                         (
                             dispatch_text(
                                 lang,
-                                "ask_evaluation_button",
-                                &[("score", score.to_string())],
+                                "hours_settle_button",
+                                &[("hours", w.duration(minutes))],
                             ),
-                            Answer::Evaluate {
-                                request_id: request.id,
-                                score,
+                            Answer::SettleHours {
+                                assignment_id: *assignment_id,
+                                minutes,
                             },
                         )
                     })

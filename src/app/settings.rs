@@ -29,6 +29,11 @@ pub struct DispatchSettings {
     /// The cooperative's mailbox (`[smtp] from`), the `ORGANIZER` of the calendar invitations
     /// the notices carry; `None`: no invitations.
     pub organizer: Option<crate::ics::Party>,
+    /// Days the requester has to confirm a mediator's hours (`account.confirm_within_days`);
+    /// then they count, flagged unverified.
+    pub confirm_within_days: i64,
+    /// The evaluation's criteria, in the order they are asked (`[evaluation] criteria`).
+    pub criteria: Vec<String>,
 }
 
 impl Default for DispatchSettings {
@@ -46,6 +51,11 @@ impl Default for DispatchSettings {
             email_signature: None,
             lang: Lang::It,
             organizer: None,
+            confirm_within_days: 7,
+            criteria: crate::config::DEFAULT_CRITERIA
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
         }
     }
 }

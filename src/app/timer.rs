@@ -1,7 +1,8 @@
 //! Firing a due timer (claimed by the caller's transaction, so it fires once across
 //! instances): an expired offer wave sends the next wave; a reminder reaches the assigned
 //! mediator; after the end, the mediator is asked whether it took place and the requester for
-//! a mark; the mediator's answer to a new time ran out (`app::reschedule`). A timer whose request moved on (cancelled, reassigned, a newer wave) does nothing.
+//! a mark; the mediator's answer to a new time ran out (`app::reschedule`); unanswered hours
+//! count, unverified. A timer whose request moved on (cancelled, reassigned, a newer wave) does nothing.
 
 use crate::domain::OfferState;
 use chrono::{DateTime, Utc};
@@ -44,6 +45,12 @@ pub async fn fire(
         wave::next(core, tx, &req, now).await?;
         return Ok(vec![]);
     }
+    if kind == TimerKind::HoursDue {
+        if let Some(assignment_id) = timer.ref_id {
+            super::account::expire(tx, req.id, assignment_id, now).await?;
+        }
+        return Ok(vec![]);
+    }
     let Some(a) = tx.active_assignment(req.id).await? else {
         return Ok(vec![]);
     };
@@ -66,6 +73,7 @@ pub async fn fire(
             },
             Notice::EvaluationQuestion {
                 request: req.clone(),
+                criteria: core.settings.criteria.clone(),
             },
         ],
         which => vec![Notice::Reminder {

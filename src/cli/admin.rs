@@ -150,6 +150,7 @@ fn empty_row(ambito: Ambito) -> ReportRow {
         evaluations: 0,
         evaluation_average: None,
         comments: vec![],
+        criteria_averages: vec![],
     }
 }
 

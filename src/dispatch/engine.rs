@@ -33,6 +33,10 @@ pub enum DispatchError {
     MediatorInactive(i64),
     #[error("evaluation score {0} is not valid: expected 1 to 5")]
     BadScore(i64),
+    #[error(
+        "{0} minutes is not a number of hours worked: expected more than 0 and at most 12 hours"
+    )]
+    BadHours(i64),
     #[error("not allowed: {0}")]
     Denied(Denied),
     #[error("request {0}: its appointment has not happened yet")]
@@ -49,6 +53,11 @@ impl From<AppError> for DispatchError {
             }
             AppError::TooEarly(code) => DispatchError::TooEarly(code),
             AppError::BadScore(s) => DispatchError::BadScore(s),
+            AppError::BadHours(m) => DispatchError::BadHours(m),
+            AppError::BadScoreCount { got, .. } => DispatchError::BadScore(got as i64),
+            e @ AppError::CommentNeeded(_) => {
+                DispatchError::Store(StoreError::Conflict(e.to_string()))
+            }
             AppError::NoLanguage(code) => DispatchError::NoLanguage(code),
             AppError::MediatorInactive(id) => DispatchError::MediatorInactive(id),
             e @ (AppError::NotAnEntryState(_) | AppError::NotHeld(_)) => {
@@ -351,6 +360,65 @@ impl Dispatcher {
         let actor = requester_of(&req);
         in_tx!(self.store, |tx| crate::app::evaluation::evaluate(
             &self.core, &mut tx, &actor, req.id, score, comment, now,
+        )
+        .await)
+    }
+
+    /// [`crate::app::account::answer`] for `actor` (the console's hours form).
+    pub async fn answer_hours(
+        &self,
+        actor: &Actor,
+        assignment_id: i64,
+        answer: crate::app::account::HoursAnswer,
+    ) -> Result<crate::app::account::Answered> {
+        let now = self.now();
+        in_tx!(self.store, |tx| crate::app::account::answer(
+            &self.core,
+            &mut tx,
+            actor,
+            assignment_id,
+            answer,
+            now
+        )
+        .await)
+    }
+
+    /// [`crate::app::evaluation::evaluate_criteria`] for `actor` (the console's evaluation form).
+    pub async fn evaluate_criteria(
+        &self,
+        actor: &Actor,
+        request_id: i64,
+        scores: &[i64],
+        comment: Option<&str>,
+    ) -> std::result::Result<(), AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let r = crate::app::evaluation::evaluate_criteria(
+            &self.core, &mut tx, actor, request_id, scores, comment, now,
+        )
+        .await;
+        match r {
+            Ok(()) => tx.commit().await?,
+            Err(_) => tx.rollback().await?,
+        }
+        r
+    }
+
+    /// [`crate::app::account::settle`] for `actor` (a coordinator on the console).
+    pub async fn settle_hours(
+        &self,
+        actor: &Actor,
+        assignment_id: i64,
+        minutes: i64,
+    ) -> Result<bool> {
+        let now = self.now();
+        in_tx!(self.store, |tx| crate::app::account::settle(
+            &self.core,
+            &mut tx,
+            actor,
+            assignment_id,
+            minutes,
+            now
         )
         .await)
     }

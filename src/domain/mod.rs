@@ -20,7 +20,9 @@ pub use appointment::Appointment;
 pub use code::RequestCode;
 pub use lang::Lang;
 pub use lifecycle::{RequestStatus, TransitionError};
-pub use states::{AssignmentStatus, OfferState, OutboxStatus, TimerKind, TimerStatus};
+pub use states::{
+    AssignmentStatus, HoursCheckStatus, NoShow, OfferState, OutboxStatus, TimerKind, TimerStatus,
+};
 pub use types::{Channel, Gender, InterventionType, LanguageCode, Modality, PersonKind};
 
 /// A value from outside could not become a domain type.

@@ -123,6 +123,35 @@ text_enum!(
         /// The assigned mediator's answer to a new date or time is due (`ref_id`: the
         /// assignment); unanswered, the assignment is released.
         ChangeAnswer => "change_answer",
+        /// `account.confirm_within_days` after the requester was asked to confirm the hours:
+        /// unanswered, the mediator's hours count, flagged unverified (`ref_id`: the assignment).
+        HoursDue => "hours_due",
+    }
+);
+
+text_enum!(
+    /// Who did not come to an appointment recorded as not done.
+    NoShow, "no-show" {
+        /// The family did not come.
+        Family => "family",
+        /// The mediator did not come.
+        Mediator => "mediator",
+    }
+);
+
+text_enum!(
+    /// Where the requester's check of a mediator's recorded hours stands (`hours_checks`).
+    HoursCheckStatus, "hours check status" {
+        /// The requester was asked to confirm the hours.
+        Asked => "asked",
+        /// The requester confirmed them.
+        Confirmed => "confirmed",
+        /// The requester gave another figure: a coordinator settles it.
+        Disputed => "disputed",
+        /// A coordinator chose the figure to bill.
+        Settled => "settled",
+        /// No answer in time: the mediator's hours count, flagged.
+        Unverified => "unverified",
     }
 );
 
@@ -143,6 +172,9 @@ mod tests {
         }
         for s in TimerStatus::ALL {
             assert_eq!(s.as_str().parse::<TimerStatus>(), Ok(*s));
+        }
+        for s in HoursCheckStatus::ALL {
+            assert_eq!(s.as_str().parse::<HoursCheckStatus>(), Ok(*s));
         }
         for k in TimerKind::ALL {
             assert_eq!(k.as_str().parse::<TimerKind>(), Ok(*k));

@@ -13,6 +13,8 @@ pub use corrections::{Correction, CorrectionSource};
 mod assignments;
 mod delivery;
 mod evaluations;
+mod hours;
+pub use hours::HoursCheck;
 mod offers;
 mod report;
 mod reschedule;

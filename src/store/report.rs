@@ -22,6 +22,16 @@ pub struct ReportRecord {
     pub evaluation_comment: Option<String>,
     /// An assignment of the request was recorded as not done (a no-show).
     pub no_show: bool,
+    /// Minutes to bill that the requester confirmed or a coordinator settled.
+    pub verified_minutes: i64,
+    /// The mediator's minutes under an open dispute.
+    pub disputed_minutes: i64,
+    /// The mediator's minutes of done assignments confirmed, settled or disputed: the rest of
+    /// `done_minutes` is unverified (not asked, not answered yet, or not answered in time).
+    pub checked_minutes: i64,
+    /// The requester's marks on each criterion (`evaluation_scores`; an evaluation from before
+    /// the criteria counts as "overall").
+    pub scores: Vec<(String, i64)>,
 }
 
 impl Store {
@@ -33,6 +43,7 @@ impl Store {
         to: DateTime<Utc>,
     ) -> Result<Vec<ReportRecord>> {
         type Row = (
+            i64,
             Option<String>,
             String,
             Option<String>,
@@ -44,17 +55,32 @@ impl Store {
             Option<i64>,
             Option<String>,
             i64,
+            i64,
+            i64,
+            i64,
         );
         let rows: Vec<Row> = with_pool!(self, p => {
             sqlx::query_as(
-                "SELECT r.ambito, r.status, r.language, r.created_at, r.assigned_at, r.escalated_at,
+                "SELECT r.id, r.ambito, r.status, r.language, r.created_at, r.assigned_at, r.escalated_at,
                         r.late_cancellation,
                         (SELECT CAST(SUM(COALESCE(a.worked_minutes, r.duration_minutes, 0)) AS BIGINT)
                            FROM assignments a WHERE a.request_id = r.id AND a.status = 'done'),
                         (SELECT e.score FROM evaluations e WHERE e.request_id = r.id),
                         (SELECT e.comment FROM evaluations e WHERE e.request_id = r.id),
                         (SELECT COUNT(*) FROM assignments a
-                           WHERE a.request_id = r.id AND a.status = 'not_done')
+                           WHERE a.request_id = r.id AND a.status = 'not_done'),
+                        (SELECT CAST(COALESCE(SUM(CASE h.status WHEN 'confirmed' THEN h.mediator_minutes
+                                WHEN 'settled' THEN h.billed_minutes ELSE 0 END), 0) AS BIGINT)
+                           FROM assignments a JOIN hours_checks h ON h.assignment_id = a.id
+                           WHERE a.request_id = r.id AND a.status = 'done'),
+                        (SELECT CAST(COALESCE(SUM(CASE WHEN h.status = 'disputed' THEN h.mediator_minutes
+                                ELSE 0 END), 0) AS BIGINT)
+                           FROM assignments a JOIN hours_checks h ON h.assignment_id = a.id
+                           WHERE a.request_id = r.id AND a.status = 'done'),
+                        (SELECT CAST(COALESCE(SUM(CASE WHEN h.status IN ('confirmed', 'settled', 'disputed')
+                                THEN h.mediator_minutes ELSE 0 END), 0) AS BIGINT)
+                           FROM assignments a JOIN hours_checks h ON h.assignment_id = a.id
+                           WHERE a.request_id = r.id AND a.status = 'done')
                  FROM requests r WHERE COALESCE(r.starts_at, r.created_at) >= $1
                    AND COALESCE(r.starts_at, r.created_at) < $2 ORDER BY r.id",
             )
@@ -63,20 +89,41 @@ impl Store {
             .fetch_all(p)
             .await?
         });
+        let marks: Vec<(i64, String, i64)> = with_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT s.request_id, s.criterion, s.score FROM evaluation_scores s
+                   JOIN requests r ON r.id = s.request_id
+                 WHERE COALESCE(r.starts_at, r.created_at) >= $1
+                   AND COALESCE(r.starts_at, r.created_at) < $2 ORDER BY s.request_id, s.criterion",
+            )
+            .bind(ts(from))
+            .bind(ts(to))
+            .fetch_all(p)
+            .await?
+        });
+        let mut by_request: std::collections::HashMap<i64, Vec<(String, i64)>> =
+            std::collections::HashMap::new();
+        for (id, criterion, score) in marks {
+            by_request.entry(id).or_default().push((criterion, score));
+        }
         Ok(rows
             .into_iter()
             .map(|r| ReportRecord {
-                ambito: r.0,
-                status: r.1,
-                language: r.2,
-                created_at: r.3,
-                assigned_at: r.4,
-                escalated_at: r.5,
-                late_cancellation: r.6,
-                done_minutes: r.7,
-                evaluation: r.8,
-                evaluation_comment: r.9,
-                no_show: r.10 > 0,
+                ambito: r.1,
+                status: r.2,
+                language: r.3,
+                created_at: r.4,
+                assigned_at: r.5,
+                escalated_at: r.6,
+                late_cancellation: r.7,
+                done_minutes: r.8,
+                evaluation: r.9,
+                evaluation_comment: r.10,
+                no_show: r.11 > 0,
+                verified_minutes: r.12,
+                disputed_minutes: r.13,
+                checked_minutes: r.14,
+                scores: by_request.remove(&r.0).unwrap_or_default(),
             })
             .collect())
     }

@@ -7,7 +7,8 @@ use sqlx::{Database, Decode, Type};
 
 use super::{Result, StoreError};
 use crate::domain::{
-    AssignmentStatus, OfferState, OutboxStatus, ParseError, TimerKind, TimerStatus,
+    AssignmentStatus, HoursCheckStatus, OfferState, OutboxStatus, ParseError, TimerKind,
+    TimerStatus,
 };
 
 /// A stored text as its type; unknown text is a [`StoreError::Corrupt`].
@@ -48,5 +49,6 @@ text_column!(
     AssignmentStatus,
     OutboxStatus,
     TimerStatus,
-    TimerKind
+    TimerKind,
+    HoursCheckStatus
 );

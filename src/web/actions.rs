@@ -7,8 +7,9 @@
 //! place changed, `app::reschedule` when its date or time did; held mail: `app::review`, as the bot and the CLI;
 //! an operator's new request: `extract::extract` read back as a summary to confirm, then
 //! `intake::fields_from_draft`, `intake::initial_status` and the core's `app::create::from_draft`,
-//! as the bot's [Conferma] does; a person's language, with their Telegram menu: `app::menu`).
-//! The console never sets a status itself.
+//! as the bot's [Conferma] does; a person's language, with their Telegram menu: `app::menu`;
+//! the hours: `app::account`, the requester's confirmation or other figure and a coordinator's
+//! figure to bill). The console never sets a status itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -107,6 +108,104 @@ pub(super) async fn cancel(
         }
         Err(e) => Ok(back(r.code, outcome_of(&e))),
     }
+}
+
+/// `POST /requests/CODE/hours` (`assignment_id`, `decision` = `confirm` | `other` | `settle`,
+/// `minutes` for the last two, `csrf`): the requester confirms the mediator's hours or gives
+/// another figure; a coordinator settles a dispute with the minutes to bill.
+pub(super) async fn hours(
+    State(st): State<Arc<WebState>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    use crate::app::account::{Answered, HoursAnswer};
+    let s = posted(&st, &headers, &form).await?;
+    let r = request_for(&st, &s, &code, Action::ConfirmHours).await?;
+    let checks = st.store.hours_checks(r.id).await?;
+    let Some(check) = form
+        .get("assignment_id")
+        .and_then(|a| a.trim().parse::<i64>().ok())
+        .and_then(|a| checks.iter().find(|c| c.assignment_id == a))
+    else {
+        return Ok(back(r.code, "not_found"));
+    };
+    let minutes = form.get("minutes").map(|m| m.trim().parse::<i64>());
+    let actor = s.viewer.actor();
+    let decision = form.get("decision").map(String::as_str);
+    let figure = match (decision, minutes) {
+        (Some("confirm"), _) => None,
+        (Some("other" | "settle"), Some(Ok(m))) => Some(m),
+        (Some("other" | "settle"), _) => return Ok(back(r.code, "bad_hours")),
+        _ => return Ok(back(r.code, "failed")),
+    };
+    let done = match (decision, figure) {
+        (Some("settle"), Some(m)) => st
+            .dispatcher
+            .settle_hours(&actor, check.assignment_id, m)
+            .await
+            .map(|ok| if ok { "hours_settled" } else { "hours_closed" }),
+        (_, f) => st
+            .dispatcher
+            .answer_hours(
+                &actor,
+                check.assignment_id,
+                f.map_or(HoursAnswer::Confirm, HoursAnswer::Other),
+            )
+            .await
+            .map(|a| match a {
+                Answered::Confirmed { .. } => "hours_confirmed",
+                Answered::Disputed { .. } => "hours_disputed",
+                Answered::Closed(_) | Answered::NotAsked => "hours_closed",
+            }),
+    };
+    match done {
+        Ok(outcome) => {
+            tracing::info!(request = %r.code, outcome, "console: hours");
+            Ok(back(r.code, outcome))
+        }
+        Err(DispatchError::BadHours(_)) => Ok(back(r.code, "bad_hours")),
+        Err(e) => Ok(back(r.code, outcome_of(&e))),
+    }
+}
+
+/// `POST /requests/CODE/evaluation` (`score_<criterion>` for each of `[evaluation] criteria`,
+/// `comment`, `csrf`): the requester's evaluation (or a coordinator's on their behalf).
+pub(super) async fn evaluation(
+    State(st): State<Arc<WebState>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    use crate::app::AppError;
+    let s = posted(&st, &headers, &form).await?;
+    let r = request_for(&st, &s, &code, Action::Evaluate).await?;
+    let criteria = st.dispatcher.core().settings.criteria.clone();
+    let scores: Option<Vec<i64>> = criteria
+        .iter()
+        .map(|c| {
+            form.get(&format!("score_{c}"))
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        })
+        .collect();
+    let Some(scores) = scores else {
+        return Ok(back(r.code, "bad_scores"));
+    };
+    let comment = form.get("comment").map(String::as_str);
+    let outcome = match st
+        .dispatcher
+        .evaluate_criteria(&s.viewer.actor(), r.id, &scores, comment)
+        .await
+    {
+        Ok(()) => "evaluated",
+        Err(AppError::BadScore(_) | AppError::BadScoreCount { .. }) => "bad_scores",
+        Err(AppError::CommentNeeded(_)) => "comment_needed",
+        Err(AppError::TooEarly(_) | AppError::WrongState { .. }) => "too_early",
+        Err(AppError::Denied(_)) => "denied",
+        Err(_) => "failed",
+    };
+    tracing::info!(request = %r.code, outcome, "console: evaluation");
+    Ok(back(r.code, outcome))
 }
 
 /// The fields of the correction form, read: `None` for a field left as it was, an error key

@@ -175,6 +175,8 @@ pub fn router(state: WebState) -> Router {
         .route("/requests/{code}", get(pages::request))
         .route("/requests/{code}/assign", post(actions::assign))
         .route("/requests/{code}/cancel", post(actions::cancel))
+        .route("/requests/{code}/hours", post(actions::hours))
+        .route("/requests/{code}/evaluation", post(actions::evaluation))
         .route("/requests/{code}/fields", post(actions::correct))
         .route("/requests/{code}/review", post(actions::review))
         .route("/people", get(admin::people))

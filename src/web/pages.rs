@@ -14,7 +14,9 @@ use maud::{DOCTYPE, Markup, html};
 use super::{Refused, Session, Viewer, WebState, session};
 use crate::authz::Action;
 use crate::config::Lang;
-use crate::domain::{Ambito, Channel, InterventionType, LanguageCode, Modality, RequestStatus};
+use crate::domain::{
+    Ambito, Channel, HoursCheckStatus, InterventionType, LanguageCode, Modality, RequestStatus,
+};
 use crate::store::{QueueFilter, Request, RequesterScope};
 use crate::vocab;
 
@@ -392,6 +394,23 @@ pub(super) async fn request(
     let offers = st.store.offers_for_request(r.id).await?;
     let messages = st.store.outbox_for_request(r.id).await?;
     let history = st.store.audit_trail(r.id).await?;
+    let checks = st.store.hours_checks(r.id).await?;
+    let may_confirm = crate::authz::authorize(
+        &s.viewer.actor(),
+        Action::ConfirmHours,
+        &crate::authz::RequestFacts::of(&r),
+    )
+    .is_ok();
+    let words = crate::app::words::Words::new(lang);
+    let may_evaluate = crate::app::evaluation::check_state(&r, now).is_ok()
+        && crate::authz::authorize(
+            &s.viewer.actor(),
+            Action::Evaluate,
+            &crate::authz::RequestFacts::of(&r),
+        )
+        .is_ok();
+    let evaluated = st.store.evaluation(r.id).await?.is_some();
+    let criteria = st.dispatcher.core().settings.criteria.clone();
     let ranked = if coordinator && !r.status.is_terminal() {
         st.dispatcher.candidates(&r).await.ok()
     } else {
@@ -512,6 +531,59 @@ pub(super) async fn request(
                 }
             }
         }
+        @if !checks.is_empty() {
+            section aria-labelledby="h-hours" {
+                h2 #h-hours { (tr(lang, "hours")) }
+                @for c in &checks {
+                    p {
+                        (tr_args(lang, "hours_recorded", &[("hours", &words.duration(c.mediator_minutes))]))
+                        " "
+                        strong { (tr_args(lang, &format!("hours_{}", c.status), &[
+                            ("hours", &c.requester_minutes.map(|m| words.duration(m)).unwrap_or_default()),
+                            ("billed", &c.billed_minutes.map(|m| words.duration(m)).unwrap_or_default()),
+                        ])) }
+                    }
+                    @if c.status == HoursCheckStatus::Asked && may_confirm {
+                        form.grid method="post" action={ "/requests/" (r.code) "/hours" } {
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            input type="hidden" name="assignment_id" value=(c.assignment_id);
+                            button type="submit" name="decision" value="confirm" { (tr(lang, "hours_confirm")) }
+                            label for={ "h-other-" (c.assignment_id) } { (tr(lang, "hours_other")) }
+                            input id={ "h-other-" (c.assignment_id) } type="number" min="1" max="720" name="minutes";
+                            button.secondary type="submit" name="decision" value="other" { (tr(lang, "hours_other_button")) }
+                        }
+                    }
+                    @if c.status == HoursCheckStatus::Disputed && coordinator {
+                        form.grid method="post" action={ "/requests/" (r.code) "/hours" } {
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            input type="hidden" name="assignment_id" value=(c.assignment_id);
+                            label for={ "h-bill-" (c.assignment_id) } { (tr(lang, "hours_bill")) }
+                            input id={ "h-bill-" (c.assignment_id) } type="number" min="1" max="720" name="minutes" value=[c.requester_minutes];
+                            button type="submit" name="decision" value="settle" { (tr(lang, "hours_settle")) }
+                        }
+                    }
+                }
+            }
+        }
+        @if may_evaluate {
+            section aria-labelledby="h-evaluation" {
+                h2 #h-evaluation { (tr(lang, "evaluation")) }
+                @if evaluated { p { (tr(lang, "evaluation_given")) } }
+                form.grid method="post" action={ "/requests/" (r.code) "/evaluation" } {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    @for c in &criteria {
+                        label for={ "e-" (c) } { (crate::app::sentence::criterion_words(lang, c)) }
+                        select id={ "e-" (c) } name={ "score_" (c) } {
+                            option value="" { "—" }
+                            @for n in 1..=5 { option value=(n) { (n) } }
+                        }
+                    }
+                    label for="e-comment" { (tr(lang, "evaluation_comment")) }
+                    textarea #e-comment name="comment" rows="3" {}
+                    button type="submit" { (tr(lang, "evaluation_send")) }
+                }
+            }
+        }
         @if !r.status.is_terminal() {
             form.danger method="post" action={ "/requests/" (r.code) "/cancel" } {
                 input type="hidden" name="csrf" value=(s.csrf);
@@ -575,6 +647,15 @@ const OUTCOMES: &[&str] = &[
     "not_found",
     "failed",
     "choose_mediator",
+    "hours_confirmed",
+    "hours_disputed",
+    "hours_settled",
+    "hours_closed",
+    "bad_hours",
+    "evaluated",
+    "bad_scores",
+    "comment_needed",
+    "too_early",
     "bad_language",
     "bad_date",
     "bad_time",

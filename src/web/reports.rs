@@ -182,6 +182,12 @@ fn page(s: &Session, month: &str, rows: &[ReportRow]) -> axum::response::Html<St
                 (bars(&tr(lang, "chart_assignment"), &to_assignment))
                 (bars(&tr(lang, "chart_evaluations"), &evaluations))
             }
+            @for r in rows.iter().filter(|r| !r.comments.is_empty()) {
+                section.comments {
+                    h2 { (crate::prompts::t(lang, "dispatch.report_comments_of", &[("ambito", &ambito_name(lang, r))])) }
+                    ul { @for c in &r.comments { li { (c) } } }
+                }
+            }
         }
     };
     layout(s, &title, "/reports", body)

@@ -1244,6 +1244,22 @@ impl Intake {
         }
         let actor = self.actor(tx, s).await?;
         let core = self.core();
+        if let Some(check) = crate::app::account::asked(tx, request.id).await?
+            && let Some(answer) = hours_reply_of(&s.r.prepared)
+        {
+            return self
+                .hours_reply(tx, s, &request, &actor, check.assignment_id, answer)
+                .await;
+        }
+        if matches!(
+            request.status,
+            RequestStatus::Assigned | RequestStatus::Confirmed | RequestStatus::Done
+        ) && let Some((scores, comment)) = scores_of(&s.r.prepared)
+        {
+            return self
+                .evaluation_reply(tx, s, &request, &actor, &scores, comment.as_deref())
+                .await;
+        }
         // A reply asking to move the appointment ("spostiamo a giovedì alle 11") on a request
         // past intake: the core's reschedule; the requester's notice answers on the thread.
         if let Some(when) = self.new_time(&request, &s.r.prepared, now) {
@@ -1463,6 +1479,106 @@ impl Intake {
         })
     }
 
+    /// The requester's marks on the cooperative's criteria, through the core: recorded and
+    /// thanked, or refused in words (a mark out of range, too few or too many marks, a low mark
+    /// without a comment, before the appointment, someone else's request), nothing recorded.
+    async fn evaluation_reply(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: &Request,
+        actor: &crate::authz::Actor,
+        scores: &[i64],
+        comment: Option<&str>,
+    ) -> Result<Outcome, IntakeError> {
+        use crate::app::AppError;
+        let core = self.core();
+        let lang = crate::config::Lang::from_code(&self.cfg.lang);
+        let criteria = crate::app::sentence::criteria_words(lang, &core.settings.criteria);
+        let count = core.settings.criteria.len().to_string();
+        let r = crate::app::evaluation::evaluate_criteria(
+            &core, tx, actor, request.id, scores, comment, s.now,
+        )
+        .await;
+        let key = match r {
+            Ok(()) => "evaluation_thanks",
+            Err(AppError::Denied(_)) => {
+                return self.refuse(tx, s, request, "evaluation_refused").await;
+            }
+            Err(AppError::Store(e)) => return Err(e.into()),
+            Err(AppError::BadScore(_)) => "evaluation_bad_score",
+            Err(AppError::BadScoreCount { .. }) => "evaluation_bad_count",
+            Err(AppError::CommentNeeded(_)) => "evaluation_comment_needed",
+            Err(_) => "evaluation_too_early",
+        };
+        if key != "evaluation_thanks" {
+            tx.audit(
+                s.now,
+                "process:email",
+                Some(request.id),
+                "evaluation_refused",
+                Some(key),
+            )
+            .await?;
+        }
+        let body = replies::short_body(
+            &self.cfg.lang,
+            request,
+            key,
+            &[("criteria", &criteria), ("count", &count)],
+        );
+        self.enqueue_reply(tx, s, request, "evaluation", body)
+            .await?;
+        Ok(Outcome::Recorded {
+            kind: if key == "evaluation_thanks" {
+                "evaluation".into()
+            } else {
+                "evaluation_refused".into()
+            },
+        })
+    }
+
+    /// The requester's answer to the hours question, through the core: a confirmation, a
+    /// dispute, or a refusal in words (a figure out of range, someone else's request).
+    async fn hours_reply(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: &Request,
+        actor: &crate::authz::Actor,
+        assignment_id: i64,
+        answer: crate::app::account::HoursAnswer,
+    ) -> Result<Outcome, IntakeError> {
+        use crate::app::account::Answered;
+        let core = self.core();
+        let words = crate::app::words::Words::new(crate::config::Lang::from_code(&self.cfg.lang));
+        let r = crate::app::account::answer(&core, tx, actor, assignment_id, answer, s.now).await;
+        let (key, hours) = match r {
+            Ok(Answered::Confirmed { minutes }) => ("hours_confirmed", Some(minutes)),
+            Ok(Answered::Disputed { requester, .. }) => ("hours_dispute_open", Some(requester)),
+            Ok(Answered::Closed(_) | Answered::NotAsked) => ("hours_already_answered", None),
+            Err(crate::app::AppError::BadHours(_)) => ("hours_bad_figure", None),
+            Err(crate::app::AppError::Denied(_)) => {
+                return self.refuse(tx, s, request, "hours_refused").await;
+            }
+            Err(crate::app::AppError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(request = %request.code, error = %e, "email: hours answer not taken");
+                ("hours_already_answered", None)
+            }
+        };
+        let hours = hours.map(|m| words.duration(m)).unwrap_or_default();
+        let body = replies::short_body(&self.cfg.lang, request, key, &[("hours", &hours)]);
+        self.enqueue_reply(tx, s, request, "hours", body).await?;
+        Ok(Outcome::Recorded {
+            kind: if key == "hours_bad_figure" {
+                "hours_refused".into()
+            } else {
+                "hours".into()
+            },
+        })
+    }
+
     /// The reply to the message of this step.
     async fn enqueue_reply(
         &self,
@@ -1661,6 +1777,76 @@ impl Intake {
             .ok_or(IntakeError::Purged(id))?;
         self.run(&raw, None, Target::Existing(row.id)).await
     }
+}
+
+/// A reply to the evaluation on the cooperative's criteria: its first line is two marks or
+/// more, in the order of the criteria ("4 5 3 4 5", "4, 5, 3", "voti: 4 5 3 4 5"), whatever
+/// their range (the core refuses one out of 1 to 5); the lines after it are the comment. One
+/// mark alone is the single evaluation of [`evaluation_of`].
+pub fn scores_of(text: &str) -> Option<(Vec<i64>, Option<String>)> {
+    static MARKS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^(?:voti|valutazione|valutazioni|punteggi|marks|scores|rating)?\s*[:=]?\s*(-?\d{1,3}(?:\s*[ ,;]\s*-?\d{1,3})+)\s*[.!]?$",
+        )
+        .expect("constant regex")
+    });
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next()?;
+    let caps = MARKS.captures(first)?;
+    let scores: Vec<i64> = caps
+        .get(1)?
+        .as_str()
+        .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let comment = lines.collect::<Vec<_>>().join("\n");
+    Some((scores, (!comment.is_empty()).then(|| db_text(&comment))))
+}
+
+/// A reply to the hours question: its first line is "confermo" (the mediator's figure is
+/// right) or a figure of hours with its word or a decimal ("ore 2,5", "1,5", "2 ore e 30",
+/// "3h", "90 minuti"): the minutes, negative or absurd ones included, for the core to refuse.
+/// A bare whole number ("4") is not read as hours: it answers the evaluation.
+pub fn hours_reply_of(text: &str) -> Option<crate::app::account::HoursAnswer> {
+    use crate::app::account::HoursAnswer;
+    static CONFIRM: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^(?:s[iì]\s*[,.]?\s*|ok\s*[,.]?\s*)?(?:confermo|confermato|confermate|confermiamo|i\s+confirm|confirmed|confirm)\b",
+        )
+        .expect("constant regex")
+    });
+    static FIGURE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^(ore(?:\s+effettive)?\s*[:=]?\s*|hours\s*[:=]?\s*)?(-?\s*\d{1,5}(?:[.,]\d{1,2})?)\s*(ore|ora|h|hours?|min(?:uti)?|minutes)?(?:\s*(?:e\s+)?(\d{1,2})\s*(?:min(?:uti)?|minutes|m)?)?\s*[.!]?$",
+        )
+        .expect("constant regex")
+    });
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    if CONFIRM.is_match(first) {
+        return Some(HoursAnswer::Confirm);
+    }
+    let caps = FIGURE.captures(first)?;
+    let number = caps.get(2)?.as_str().replace(' ', "").replace(',', ".");
+    let unit = caps.get(3).map(|u| u.as_str().to_lowercase());
+    let decimal = number.contains('.');
+    if caps.get(1).is_none() && unit.is_none() && !decimal {
+        return None;
+    }
+    let value: f64 = number.parse().ok()?;
+    let minutes = match unit.as_deref() {
+        Some(u) if u.starts_with("min") => value.round() as i64,
+        _ => (value * 60.0).round() as i64,
+    };
+    let extra: i64 = caps
+        .get(4)
+        .and_then(|m| m.as_str().parse().ok())
+        .unwrap_or(0);
+    Some(HoursAnswer::Other(if minutes < 0 {
+        minutes - extra
+    } else {
+        minutes + extra
+    }))
 }
 
 /// A reply to the evaluation question: its first line is only a score from 1 to 5 ("4",
@@ -1940,6 +2126,40 @@ pub async fn quarantine_retry(
 #[cfg(test)]
 mod evaluation_tests {
     use super::evaluation_of;
+    use super::hours_reply_of;
+    use super::scores_of;
+
+    #[test]
+    fn marks_in_order_with_a_comment_below() {
+        assert_eq!(scores_of("4 5 3 4 5"), Some((vec![4, 5, 3, 4, 5], None)));
+        assert_eq!(
+            scores_of("Voti: 4, 2, 3, 4, 5\nIn ritardo di mezz'ora."),
+            Some((vec![4, 2, 3, 4, 5], Some("In ritardo di mezz'ora.".into())))
+        );
+        assert_eq!(scores_of("4 9 3 4 5"), Some((vec![4, 9, 3, 4, 5], None)));
+        // One mark is the single evaluation; "3/5" and words are not marks in order.
+        assert_eq!(scores_of("4"), None);
+        assert_eq!(scores_of("valutazione 3/5"), None);
+        assert_eq!(scores_of("3 persone erano presenti"), None);
+    }
+    use crate::app::account::HoursAnswer::{Confirm, Other};
+
+    #[test]
+    fn an_hours_reply_is_confermo_or_a_figure_with_its_word() {
+        assert_eq!(hours_reply_of("Confermo, grazie"), Some(Confirm));
+        assert_eq!(hours_reply_of("\n sì, confermo\nSaluti"), Some(Confirm));
+        assert_eq!(hours_reply_of("ore 2,5"), Some(Other(150)));
+        assert_eq!(hours_reply_of("1,5"), Some(Other(90)));
+        assert_eq!(hours_reply_of("2 ore e 30"), Some(Other(150)));
+        assert_eq!(hours_reply_of("3h"), Some(Other(180)));
+        assert_eq!(hours_reply_of("90 minuti"), Some(Other(90)));
+        assert_eq!(hours_reply_of("-2 ore"), Some(Other(-120)));
+        assert_eq!(hours_reply_of("300 ore"), Some(Other(18000)));
+        // A bare whole number is an evaluation; words are not hours.
+        assert_eq!(hours_reply_of("4"), None);
+        assert_eq!(hours_reply_of("3 persone erano presenti"), None);
+        assert_eq!(hours_reply_of("Grazie, a presto"), None);
+    }
 
     #[test]
     fn a_reply_with_a_score_is_an_evaluation() {

@@ -66,6 +66,45 @@ pub fn notice(
             ),
             super::replies::ack_body(lang.as_str(), request, false, &[]),
         ),
+        // The criteria in order, to answer with the marks on one line.
+        Notice::EvaluationQuestion { request, criteria } => {
+            let s = sentence::sentence(lang, n);
+            (
+                s.subject(),
+                sentence::dispatch_text(
+                    lang,
+                    "ask_evaluation_by_email",
+                    &[
+                        ("code", request.code.to_string()),
+                        (
+                            "date",
+                            s.args
+                                .iter()
+                                .find(|(k, _)| *k == "date")
+                                .map(|(_, v)| v.clone())
+                                .unwrap_or_default(),
+                        ),
+                        ("criteria", sentence::criteria_words(lang, criteria)),
+                    ],
+                ),
+            )
+        }
+        // The buttons of Telegram, as the way to answer by email.
+        Notice::HoursQuestion { .. } | Notice::HoursDisputed { .. } => {
+            let s = sentence::sentence(lang, n);
+            let how = match n {
+                Notice::HoursQuestion { .. } => "ask_hours_by_email",
+                _ => "hours_disputed_by_email",
+            };
+            (
+                s.subject(),
+                format!(
+                    "{}\n\n{}",
+                    s.text_with(str::to_string),
+                    sentence::dispatch_text(lang, how, &[])
+                ),
+            )
+        }
         _ => {
             let s = sentence::sentence(lang, n);
             (s.subject(), s.text_with(str::to_string))

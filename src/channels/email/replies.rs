@@ -137,6 +137,20 @@ pub fn cancel_body(lang: &str, r: &Request) -> String {
 
 /// The answer to a follow-up or cancellation from a known sender who is not the request's
 /// requester (refused by [`crate::authz`]): nothing was changed.
+/// A short answer on a request's thread: greeting, the sentence `email.<key>` (with the
+/// request's `code` among its values), signature.
+pub fn short_body(lang: &str, r: &Request, key: &str, args: &[(&str, &str)]) -> String {
+    let code = r.code.to_string();
+    let mut all: Vec<(&str, &str)> = vec![("code", &code)];
+    all.extend_from_slice(args);
+    [
+        text(lang, "greeting", &[]),
+        text(lang, key, &all),
+        text(lang, "signature", &[("code", &code)]),
+    ]
+    .join("\n\n")
+}
+
 pub fn refused_body(lang: &str, r: &Request) -> String {
     let code = r.code.to_string();
     [

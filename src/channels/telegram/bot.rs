@@ -342,6 +342,27 @@ impl TelegramBot {
             {
                 self.evaluation(p, data, user_id).await
             }
+            (Some(p), Incoming::Callback { data, user_id, .. }) if data.starts_with("h:") => {
+                self.hours_press(p, data, *user_id).await
+            }
+            (Some(p @ Person::Operator(_)), Incoming::Callback { data, user_id, .. })
+                if data.starts_with("e:") =>
+            {
+                self.criterion_press(p, data, *user_id).await
+            }
+            // After a low mark, the requester's next message is the evaluation's comment.
+            (
+                Some(p @ Person::Operator(_)),
+                Incoming::Text {
+                    text,
+                    user_id,
+                    edited: false,
+                    ..
+                },
+            ) => self.evaluation_comment(p, text, *user_id).await,
+            (Some(p), Incoming::Callback { data, user_id, .. }) if data.starts_with("ns:") => {
+                self.no_show_press(p, data, *user_id).await
+            }
             (Some(Person::Mediator(m)), Incoming::Callback { data, .. })
                 if data.starts_with("dr:") =>
             {

@@ -31,6 +31,52 @@ pub enum Callback {
     Assign { request_id: i64, mediator_id: i64 },
     /// A coordinator accepts or rejects a held email.
     Review { request_id: i64, accept: bool },
+    /// The hours of an assignment: the requester confirms them or gives another figure, a
+    /// coordinator settles a dispute (`h:ID:c`, `h:ID:o:MIN`, `h:ID:s:MIN`).
+    Hours {
+        assignment_id: i64,
+        answer: HoursPress,
+    },
+}
+
+/// [Non svolto] said who did not come (`ns:ID:f`, `ns:ID:m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoShowPress {
+    pub assignment_id: i64,
+    pub who: crate::domain::NoShow,
+}
+
+impl NoShowPress {
+    /// The callback data.
+    pub fn data(&self) -> String {
+        let w = match self.who {
+            crate::domain::NoShow::Family => "f",
+            crate::domain::NoShow::Mediator => "m",
+        };
+        format!("ns:{}:{w}", self.assignment_id)
+    }
+
+    /// Parses `ns:ID:f|m`; anything else is `None`.
+    pub fn parse(s: &str) -> Option<NoShowPress> {
+        let (id, w) = s.strip_prefix("ns:")?.split_once(':')?;
+        let assignment_id = id.parse::<i64>().ok().filter(|i| *i >= 0)?;
+        let who = match w {
+            "f" => crate::domain::NoShow::Family,
+            "m" => crate::domain::NoShow::Mediator,
+            _ => return None,
+        };
+        Some(NoShowPress { assignment_id, who })
+    }
+}
+
+/// A press on the hours of an assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoursPress {
+    Confirm,
+    /// Another figure, in minutes.
+    Other(i64),
+    /// The figure to bill (a coordinator).
+    Settle(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +182,19 @@ impl Callback {
                     accept: yes,
                 }
             }
+            "h" => {
+                let assignment_id = num(it.next())?;
+                let answer = match (it.next(), it.next(), it.next()) {
+                    (Some("c"), None, None) => HoursPress::Confirm,
+                    (Some("o"), Some(m), None) => HoursPress::Other(num(Some(m))?),
+                    (Some("s"), Some(m), None) => HoursPress::Settle(num(Some(m))?),
+                    _ => return Err(CallbackError::Unrecognised),
+                };
+                Callback::Hours {
+                    assignment_id,
+                    answer,
+                }
+            }
             "a" => {
                 let request_id = num(it.next())?;
                 let mediator_id = num(it.next())?;
@@ -194,6 +253,14 @@ impl fmt::Display for Callback {
                 request_id,
                 mediator_id,
             } => write!(f, "a:{request_id}:{mediator_id}"),
+            Callback::Hours {
+                assignment_id,
+                answer,
+            } => match answer {
+                HoursPress::Confirm => write!(f, "h:{assignment_id}:c"),
+                HoursPress::Other(m) => write!(f, "h:{assignment_id}:o:{m}"),
+                HoursPress::Settle(m) => write!(f, "h:{assignment_id}:s:{m}"),
+            },
             Callback::Draft {
                 dialogue_id,
                 step,
@@ -244,11 +311,38 @@ mod tests {
                 step: 0,
                 action: DraftAction::Cancel,
             },
+            Callback::Hours {
+                assignment_id: i64::MAX,
+                answer: HoursPress::Confirm,
+            },
+            Callback::Hours {
+                assignment_id: i64::MAX,
+                answer: HoursPress::Other(720),
+            },
+            Callback::Hours {
+                assignment_id: i64::MAX,
+                answer: HoursPress::Settle(i64::MAX),
+            },
         ];
         for cb in all {
             let s = cb.encode().expect("encodes");
             assert!(s.len() <= MAX_LEN, "{s}");
             assert_eq!(Callback::parse(&s), Ok(cb));
+        }
+    }
+
+    #[test]
+    fn no_show_presses_round_trip() {
+        for who in crate::domain::NoShow::ALL {
+            let p = NoShowPress {
+                assignment_id: i64::MAX,
+                who: *who,
+            };
+            assert!(p.data().len() <= MAX_LEN);
+            assert_eq!(NoShowPress::parse(&p.data()), Some(p));
+        }
+        for bad in ["ns:1", "ns:1:x", "ns:-1:f", "ns:a:f", "n:1:f"] {
+            assert_eq!(NoShowPress::parse(bad), None, "{bad}");
         }
     }
 
@@ -267,7 +361,20 @@ mod tests {
         };
         assert_eq!(bad.encode(), Err(CallbackError::BadValue));
         for s in [
-            "", "o", "o:y", "o:y:-1", "o:y:1:2", "z:1", "d:1:1:p:", "d:1:1:q", "a:1",
+            "",
+            "o",
+            "o:y",
+            "o:y:-1",
+            "o:y:1:2",
+            "z:1",
+            "d:1:1:p:",
+            "d:1:1:q",
+            "a:1",
+            "h:1",
+            "h:1:o",
+            "h:1:o:-60",
+            "h:1:c:2",
+            "h:1:x",
         ] {
             assert!(Callback::parse(s).is_err(), "{s}");
         }

@@ -111,6 +111,16 @@ impl TelegramBot {
                     now
                 )
                 .await);
+                if matches!(r, Ok(true)) && !done {
+                    // A coordinator records a no-show too: who did not come.
+                    let (question, buttons) = self.no_show_question(assignment_id);
+                    self.wake.notify_one();
+                    return Ok(Some(Pre::AnswerAndAsk(
+                        self.t("outcome_not_done"),
+                        question,
+                        buttons,
+                    )));
+                }
                 let text = match (r, done) {
                     (Ok(true), true) => self.t("outcome_done"),
                     (Ok(true), false) => self.t("outcome_not_done"),

@@ -72,11 +72,15 @@ impl TelegramBot {
             return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
         };
         let actor = mediator_actor(m);
+        let core = self.dispatcher.core().clone();
+        let now = self.clock.now();
         let saved = core_tx!(self, |tx| outcome::hours(
+            &core,
             tx,
             &actor,
             assignment_id,
-            minutes
+            minutes,
+            now
         )
         .await);
         let text = match saved {
@@ -229,6 +233,16 @@ impl TelegramBot {
             return Ok(Some(Pre::AnswerAndAsk(
                 self.t("outcome_done"),
                 self.t("hours_question"),
+                buttons,
+            )));
+        }
+        if ok && !done {
+            // Then: who did not come (the family, the mediator).
+            let (question, buttons) = self.no_show_question(assignment_id);
+            self.wake.notify_one();
+            return Ok(Some(Pre::AnswerAndAsk(
+                self.t("outcome_not_done"),
+                question,
                 buttons,
             )));
         }

@@ -5,7 +5,7 @@
 //! Offers broadcast to mediators show only language, date, time, duration, comune, type and
 //! modality ([`OfferView`]): nothing that identifies the family or the requester.
 
-use super::callback::Callback;
+use super::callback::{Callback, HoursPress};
 use super::html::escape;
 use crate::app::notice::Notice;
 use crate::app::sentence::{self, Answer, Sentence};
@@ -40,8 +40,26 @@ fn callback_data(a: Answer) -> Option<String> {
             done: false,
         },
         Answer::Change { timer_id, ok } => Callback::Change { timer_id, ok },
-        // The bot reads `ev:<request>:<score>` (no codec variant yet).
-        Answer::Evaluate { request_id, score } => return Some(format!("ev:{request_id}:{score}")),
+        // The bot reads `e:<request>:<marks so far>` (`telegram::evaluation`).
+        Answer::Evaluate { request_id, scores } => return Some(format!("e:{request_id}:{scores}")),
+        Answer::ConfirmHours { assignment_id } => Callback::Hours {
+            assignment_id,
+            answer: HoursPress::Confirm,
+        },
+        Answer::OtherHours {
+            assignment_id,
+            minutes,
+        } => Callback::Hours {
+            assignment_id,
+            answer: HoursPress::Other(minutes),
+        },
+        Answer::SettleHours {
+            assignment_id,
+            minutes,
+        } => Callback::Hours {
+            assignment_id,
+            answer: HoursPress::Settle(minutes),
+        },
     };
     cb.encode().ok()
 }

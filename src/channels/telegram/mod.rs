@@ -61,6 +61,8 @@ pub mod callback;
 mod common;
 mod coordinator;
 pub mod draft;
+mod evaluation;
+mod hours;
 pub mod html;
 mod mediator;
 pub mod messages;

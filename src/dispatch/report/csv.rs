@@ -63,6 +63,10 @@ mod tests {
             evaluation: Some(5),
             evaluation_comment: Some(comment.into()),
             no_show: false,
+            verified_minutes: 0,
+            disputed_minutes: 0,
+            checked_minutes: 0,
+            scores: vec![],
         };
         let rows = build(&[rec(50, "bene; \"molto\""), rec(25, "ok")], None);
         let it = csv(&rows, Lang::It);
@@ -70,9 +74,9 @@ mod tests {
         assert!(lines.next().unwrap().ends_with(";Commenti"));
         assert_eq!(
             lines.next().unwrap(),
-            "Seriate;2;2;1,25;;;arabo 2;0;0;1,50;1,50;0;2;5,00;\"bene; \"\"molto\"\" | ok\""
+            "Seriate;2;2;1,25;0,00;0,00;arabo 2;0;0;1,50;1,50;0;2;5,00;;\"bene; \"\"molto\"\" | ok\""
         );
         let en = csv(&rows, Lang::En);
-        assert!(en.contains("Seriate;2;2;1,25;;;Arabic 2;"), "{en}");
+        assert!(en.contains("Seriate;2;2;1,25;0,00;0,00;Arabic 2;"), "{en}");
     }
 }

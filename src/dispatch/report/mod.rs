@@ -1,7 +1,8 @@
 //! The monthly report per Ambito (`connecting report --month YYYY-MM [--ambito A] --format
 //! table|csv|xlsx|pdf`, and the console's `/reports/YYYY-MM`): requests, interventions done,
 //! hours, languages, late cancellations, no-shows, time from request to assignment (median and
-//! 90th percentile), escalations, the evaluation average and the comments — what the cooperative
+//! 90th percentile), escalations, the evaluation average, the averages per criterion and the
+//! comments — what the cooperative
 //! reports to each Ambito for billing.
 //!
 //! A request belongs to the month (local time) of its appointment — when the intervention is
@@ -10,9 +11,10 @@
 //! feeds every renderer: [`render`] (the table in words, JSON), [`csv`] (Italian spreadsheets),
 //! [`xlsx`] (one sheet per Ambito and a summary) and [`pdf`] (one document per Ambito).
 //!
-//! Hours: today only the mediator's recorded hours exist, reported as unverified;
-//! `hours_verified` and `hours_disputed` stay `None` (shown empty) until the requester confirms
-//! hours.
+//! Hours (`app::account`): verified are the ones the requester confirmed or a coordinator
+//! settled (the figure to bill); disputed the mediator's figure of an open dispute; unverified
+//! the rest of the mediator's hours (not confirmed in time, not yet answered, or recorded
+//! before hours were confirmed: old months keep all their hours, as unverified).
 
 pub mod csv;
 pub mod pdf;
@@ -55,9 +57,9 @@ pub struct ReportRow {
     pub interventions_done: u32,
     /// The mediators' own hours, not confirmed by the requester (to the cent).
     pub hours_unverified: f64,
-    /// Hours the requester confirmed: `None` until hours confirmation exists.
+    /// Hours the requester confirmed, or a coordinator settled (the figure billed).
     pub hours_verified: Option<f64>,
-    /// Hours under dispute: `None` until hours confirmation exists.
+    /// The mediator's hours under an open dispute.
     pub hours_disputed: Option<f64>,
     /// Language code and number of requests, most frequent first.
     pub languages: Vec<(String, u32)>,
@@ -73,6 +75,9 @@ pub struct ReportRow {
     pub evaluation_average: Option<f64>,
     /// The requesters' comments with their evaluations, in request order.
     pub comments: Vec<String>,
+    /// The average mark per criterion (its name in `[evaluation] criteria`), to the cent,
+    /// sorted by name; evaluations from before the criteria count as "overall".
+    pub criteria_averages: Vec<(String, f64)>,
 }
 
 impl ReportRow {
@@ -185,6 +190,8 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
         requests: u32,
         done: u32,
         minutes: i64,
+        verified: i64,
+        disputed: i64,
         languages: BTreeMap<String, u32>,
         late: u32,
         no_shows: u32,
@@ -192,6 +199,7 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
         escalations: u32,
         scores: Vec<i64>,
         comments: Vec<String>,
+        criteria: BTreeMap<String, Vec<i64>>,
     }
     let mut by: BTreeMap<(bool, String), Acc> = BTreeMap::new();
     for r in records {
@@ -207,7 +215,9 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
         acc.requests += 1;
         if let Some(m) = r.done_minutes {
             acc.done += 1;
-            acc.minutes += m.max(0);
+            acc.minutes += (m - r.checked_minutes).max(0);
+            acc.verified += r.verified_minutes.max(0);
+            acc.disputed += r.disputed_minutes.max(0);
         }
         if let Some(l) = &r.language {
             *acc.languages.entry(l.clone()).or_default() += 1;
@@ -227,6 +237,9 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
         if let Some(s) = r.evaluation {
             acc.scores.push(s);
         }
+        for (c, s) in &r.scores {
+            acc.criteria.entry(c.clone()).or_default().push(*s);
+        }
         if let Some(c) = r.evaluation_comment.as_deref().map(str::trim)
             && !c.is_empty()
         {
@@ -244,8 +257,8 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
                 requests: a.requests,
                 interventions_done: a.done,
                 hours_unverified: cents(a.minutes as f64 / 60.0),
-                hours_verified: None,
-                hours_disputed: None,
+                hours_verified: Some(cents(a.verified as f64 / 60.0)),
+                hours_disputed: Some(cents(a.disputed as f64 / 60.0)),
                 languages,
                 late_cancellations: a.late,
                 no_shows: a.no_shows,
@@ -256,6 +269,14 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
                 evaluation_average: (evaluations > 0)
                     .then(|| cents(a.scores.iter().sum::<i64>() as f64 / f64::from(evaluations))),
                 comments: a.comments,
+                criteria_averages: a
+                    .criteria
+                    .into_iter()
+                    .map(|(c, s)| {
+                        let avg = s.iter().sum::<i64>() as f64 / s.len() as f64;
+                        (c, cents(avg))
+                    })
+                    .collect(),
             }
         })
         .collect()
@@ -274,7 +295,7 @@ pub async fn monthly_report(
 }
 
 /// The figures' machine names, in order; headers are the prompts `dispatch.report_<name>`.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 15] = [
     "ambito",
     "requests",
     "interventions_done",
@@ -289,6 +310,7 @@ pub const COLUMNS: [&str; 14] = [
     "escalations",
     "evaluations",
     "evaluation_average",
+    "criteria_averages",
 ];
 
 /// One figure as the renderers receive it.
@@ -368,7 +390,23 @@ pub fn values(lang: Lang, r: &ReportRow) -> Vec<Value> {
         Value::Count(r.escalations),
         Value::Count(r.evaluations),
         num(r.evaluation_average),
+        Value::Text(criteria_words(lang, r)),
     ]
+}
+
+/// The averages per criterion in words: "Puntualità 4,33 | Valutazione complessiva 4,50".
+pub fn criteria_words(lang: Lang, r: &ReportRow) -> String {
+    r.criteria_averages
+        .iter()
+        .map(|(c, avg)| {
+            format!(
+                "{} {}",
+                t(lang, &format!("dispatch.criterion_{c}"), &[]),
+                decimal(*avg, lang)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 /// Renders the rows as text: the table (headers, languages and numbers in the words of `lang`,
@@ -443,6 +481,10 @@ mod tests {
             evaluation: None,
             evaluation_comment: None,
             no_show: false,
+            verified_minutes: 0,
+            disputed_minutes: 0,
+            checked_minutes: 0,
+            scores: vec![],
         }
     }
 
@@ -512,7 +554,7 @@ mod tests {
         assert_eq!(d.ambito.as_deref(), Some("Dalmine"));
         assert_eq!((d.requests, d.interventions_done), (4, 2));
         assert_eq!(d.hours_unverified, 2.5);
-        assert_eq!((d.hours_verified, d.hours_disputed), (None, None));
+        assert_eq!((d.hours_verified, d.hours_disputed), (Some(0.0), Some(0.0)));
         assert_eq!(
             d.languages,
             vec![("ar".to_string(), 2), ("ur".to_string(), 2)]

@@ -287,6 +287,10 @@ mod tests {
                      anche quando il colloquio è durato più del previsto per via dei documenti"
                 )),
                 no_show: false,
+                verified_minutes: 0,
+                disputed_minutes: 0,
+                checked_minutes: 0,
+                scores: vec![],
             })
             .collect();
         let rows = build(&records, None);

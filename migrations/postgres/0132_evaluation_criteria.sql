@@ -1,0 +1,19 @@
+-- The evaluation on the cooperative's criteria (issue 16, `[evaluation] criteria`): one score
+-- from 1 to 5 per criterion and request. The single score of older evaluations is kept as
+-- 'overall', so old months keep their figures.
+CREATE TABLE IF NOT EXISTS evaluation_scores (
+    request_id BIGINT NOT NULL REFERENCES requests (id),
+    criterion TEXT NOT NULL,
+    score BIGINT NOT NULL,
+    PRIMARY KEY (request_id, criterion)
+);
+INSERT INTO evaluation_scores (request_id, criterion, score)
+    SELECT request_id, 'overall', score FROM evaluations;
+-- A Telegram evaluation with a mark of 2 or less, waiting for the comment the requester writes
+-- next (one per chat; the marks as their digits, in the order of the criteria).
+CREATE TABLE IF NOT EXISTS evaluation_drafts (
+    chat_id BIGINT PRIMARY KEY,
+    request_id BIGINT NOT NULL REFERENCES requests (id),
+    scores TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
