@@ -204,22 +204,22 @@ fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
         },
         // Rescheduling (issue 15): the requester told, the mediator asked, kept or released.
         Notice::Rescheduled {
-            request: requester_of(telegram),
+            request: requester_of(telegram, own),
             asking: Some(m.clone()),
             late: false,
         },
         Notice::Rescheduled {
-            request: requester_of(telegram),
+            request: requester_of(telegram, own),
             asking: Some(m.clone()),
             late: true,
         },
         Notice::Rescheduled {
-            request: requester_of(telegram),
+            request: requester_of(telegram, own),
             asking: None,
             late: false,
         },
         Notice::Rescheduled {
-            request: requester_of(telegram),
+            request: requester_of(telegram, own),
             asking: None,
             late: true,
         },
@@ -250,19 +250,19 @@ fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
             timed_out: true,
         },
         Notice::Requeued {
-            request: requester_of(telegram),
+            request: requester_of(telegram, own),
             mediator: m.clone(),
             assignment_id: 9,
             timed_out: false,
         },
         Notice::Requeued {
-            request: requester_of(telegram),
+            request: requester_of(telegram, own),
             mediator: m.clone(),
             assignment_id: 9,
             timed_out: true,
         },
         Notice::Unfilled {
-            request: requester_of(telegram),
+            request: requester_of(telegram, own),
         },
         Notice::HoursQuestion {
             request: if telegram {
@@ -297,8 +297,9 @@ fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
 }
 
 /// The request as its requester gets it: by Telegram when `telegram`, else by email.
-fn requester_of(telegram: bool) -> Request {
+fn requester_of(telegram: bool, own: Option<Lang>) -> Request {
     let mut r = request();
+    r.requester_language = own;
     if telegram {
         r.channel = Channel::Telegram;
         r.requester_chat_id = Some(2000);
