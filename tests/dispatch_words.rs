@@ -93,7 +93,7 @@ fn notices(telegram: bool) -> Vec<Notice> {
     notices_for(telegram, None)
 }
 
-/// Every notice, to a requester and a mediator who read `own` (`None`: the installation's).
+/// Every notice, to a requester, a mediator and a coordinator who read `own` (`None`: the installation's).
 fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
     let (mut r, mut m) = (request(), mediator(telegram));
     r.requester_language = own;
@@ -280,7 +280,7 @@ fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
                 name: "Giulia".into(),
                 telegram_id: telegram.then_some(5001),
                 email: (!telegram).then(|| "coordinamento@coop.example".into()),
-                language: None,
+                language: own,
             },
             assignment_id: 9,
             mediator_minutes: 150,
