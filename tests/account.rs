@@ -7,8 +7,10 @@
 //! colleague are refused in words with nothing recorded, then "Confermo" confirms. Without an
 //! answer within `account.confirm_within_days` (the test clock) the hours count unverified.
 //! On the console's request page the requester confirms or gives the actual minutes and a
-//! coordinator settles the dispute; another operator cannot. The report's hours come out of
-//! each story.
+//! coordinator settles the dispute; another operator cannot. The evaluation by email goes the
+//! same way: the question in the requester's mailbox, marks out of range, too few, a low mark
+//! without a comment and a colleague's marks refused in words, then recorded. A no-show says
+//! who did not come, and the report splits them. The report's figures come out of each story.
 
 #[path = "support/botapi.rs"]
 mod botapi;
@@ -847,6 +849,15 @@ both_backends!(a_no_show_is_recorded_as_who_did_not_come, |db| async move {
         .await
         .unwrap();
     assert_eq!((rows[0].no_shows, rows[0].interventions_done), (2, 0));
+    assert_eq!((rows[0].no_shows_family, rows[0].no_shows_mediator), (1, 1));
+    // The CSV a spreadsheet opens says who did not come.
+    let csv = connecting::dispatch::report::csv::csv(&rows, Lang::It);
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    let cells = |l: &str| l.split(';').map(str::to_string).collect::<Vec<_>>();
+    let (head, row) = (cells(lines[0]), cells(lines[1]));
+    let at = |name: &str| head.iter().position(|h| h == name).expect(name);
+    assert_eq!(row[at("Di cui la famiglia non è venuta")], "1");
+    assert_eq!(row[at("Di cui il mediatore non è venuto")], "1");
     w.stop().await;
 });
 
@@ -990,8 +1001,29 @@ both_backends!(
 both_backends!(
     an_evaluation_by_email_with_marks_in_order,
     |db| async move {
-        use connecting::channels::email::Outcome;
         let store = db.store.clone();
+        let servers = mail::MailServers::start(&["info", "laura", "marco"]);
+        let mut smtp_cfg = SmtpConfig::new(
+            "127.0.0.1",
+            servers.smtp_port,
+            TlsMode::None,
+            "info@coop.example",
+        );
+        smtp_cfg.allow_plaintext = true;
+        let smtp = SmtpTransport::new(&smtp_cfg).unwrap();
+        let mut imap = ImapConfig::new(
+            "127.0.0.1",
+            servers.imap_port,
+            ImapTls::None,
+            "info",
+            mail::PASSWORD,
+        );
+        imap.allow_plaintext = true;
+        imap.backoff_min = std::time::Duration::from_millis(50);
+        imap.io_timeout = std::time::Duration::from_secs(10);
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let _poller = tokio::spawn(Poller::new(imap, intake(&store), rx).run());
+
         let w = dispatch_support::World::new(
             store.clone(),
             dispatch_support::at_rome(2027, 3, 1, 9, 0),
@@ -1000,87 +1032,100 @@ both_backends!(
         .await;
         let amina = w.mediator("Amina", 401, &["ar"]).await;
         let code = w
-            .request(
+            .request_with(
                 "ar",
                 dispatch_support::d(2027, 3, 2),
                 dispatch_support::t(10, 0),
                 60,
-                None,
+                |r| r.requester_email = Some("laura@comune.example.it".into()),
             )
             .await;
         let id = store.request(code).await.unwrap().id;
         let job = w.dispatcher.assign(code, amina.id, "cli").await.unwrap();
+        // After the appointment the evaluation question goes out by email.
+        w.clock.set(dispatch_support::at_rome(2027, 3, 2, 11, 30));
+        w.dispatcher.run_due_timers().await.unwrap();
         assert!(
             w.dispatcher
                 .record_outcome(job, amina.id, true, None)
                 .await
                 .unwrap()
         );
-        let mut cfg = IntakeConfig::new("info@coop.example", "connecting.coop.example");
-        cfg.allowed_sender_domains = vec!["comune.dalmine.bg.it".into()];
-        let intake = Intake::new(
-            store.clone(),
-            cfg,
-            Arc::new(SystemClock),
-            connecting::renderers::channels(),
+        let mut done = HashSet::new();
+        let mut question = None;
+        for _ in 0..200 {
+            deliver_new(&store, &smtp, &mut done).await;
+            question = servers
+                .messages("laura", "INBOX")
+                .await
+                .into_iter()
+                .find(|m| body_of(m).0.contains("Valutazione"));
+            if question.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let question = question.expect("the evaluation question in Laura's mailbox");
+        let (subject, body) = body_of(&question);
+        assert!(subject.contains(&code.to_string()), "{subject}");
+        assert!(
+            body.contains("Puntualità") && body.contains("«4 5 3 4 5»"),
+            "{body}"
         );
-        let reply = |from: &str, n: u32, body: &str| {
+        let question_id =
+            mail::header(&String::from_utf8_lossy(&question), "Message-ID").expect("Message-ID");
+        let reply = |from: &str, n: u32, text: &str| {
             format!(
-                "From: {from}\r\nTo: info@coop.example\r\nSubject: Re: [{code}] Valutazione dell'intervento\r\n\
-                 Message-ID: <eval-{n}@comune.dalmine.bg.it>\r\nIn-Reply-To: <req-1@comune.dalmine.bg.it>\r\n\
-                 Date: Wed, 3 Mar 2027 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+                "From: {from}\r\nTo: info@coop.example\r\nSubject: Re: {subject}\r\n\
+                 Message-ID: <eval-{n}@comune.example.it>\r\nIn-Reply-To: {question_id}\r\n\
+                 References: {question_id}\r\nDate: Wed, 3 Mar 2027 10:00:00 +0100\r\n\
+                 Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
             )
         };
-        let laura = "Laura Rossi <laura.rossi@comune.dalmine.bg.it>";
-        let last_reply = || {
-            let store = store.clone();
-            async move {
-                store
-                    .outbox_for_request(id)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .rev()
-                    .find_map(|r| match r.payload {
-                        connecting::outbox::Payload::Email(p) => Some(p.body),
-                        _ => None,
-                    })
-                    .unwrap_or_default()
+        let laura = "Laura Rossi <laura@comune.example.it>";
+        // Sends `text` from `from` and returns the answer that lands in `user`'s mailbox.
+        let mut seen = std::collections::HashMap::from([
+            ("laura", servers.messages("laura", "INBOX").await.len()),
+            ("marco", 0),
+        ]);
+        let mut n = 0;
+        let mut send = async |user: &'static str, from: &str, text: &str| {
+            n += 1;
+            servers
+                .append("info", "INBOX", reply(from, n, text).as_bytes())
+                .await;
+            let want = seen[user] + 1;
+            for _ in 0..300 {
+                deliver_new(&store, &smtp, &mut done).await;
+                let got = servers.messages(user, "INBOX").await;
+                if got.len() >= want {
+                    seen.insert(user, want);
+                    return body_of(&got[want - 1]).1;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
+            panic!("no answer to {text:?} in {user}'s mailbox");
         };
         // Refused in words, nothing recorded: a mark out of range, too few marks, a low mark
         // without a comment, a colleague's marks.
-        for (n, from, body, words) in [
-            (1, laura, "4 9 3 4 5", "ogni voto va da 1 a 5"),
-            (2, laura, "4 5 3", "servono 5 voti"),
-            (3, laura, "2 4 4 4 3", "serve un commento"),
+        for (user, from, text, words) in [
+            ("laura", laura, "4 9 3 4 5", "ogni voto va da 1 a 5"),
+            ("laura", laura, "4 5 3", "servono 5 voti"),
+            ("laura", laura, "2 4 4 4 3", "serve un commento"),
             (
-                4,
-                "Marco Bianchi <marco@comune.dalmine.bg.it>",
+                "marco",
+                "Marco Bianchi <marco@comune.example.it>",
                 "5 5 5 5 5",
                 "non risulta tra quelle inviate da questo indirizzo",
             ),
         ] {
-            intake
-                .process(reply(from, n, body).as_bytes())
-                .await
-                .unwrap();
-            let said = last_reply().await;
-            assert!(said.contains(words), "{body:?}: {said}");
-            assert_eq!(store.evaluation(id).await.unwrap(), None, "{body:?}");
+            let said = send(user, from, text).await;
+            assert!(said.contains(words), "{text:?}: {said}");
+            assert_eq!(store.evaluation(id).await.unwrap(), None, "{text:?}");
             assert!(store.evaluation_scores(id).await.unwrap().is_empty());
         }
-        let out = intake
-            .process(reply(laura, 5, "2 4 4 4 3\r\nIl mediatore era in ritardo.").as_bytes())
-            .await
-            .unwrap();
-        assert_eq!(
-            out,
-            Outcome::Recorded {
-                kind: "evaluation".into()
-            }
-        );
-        assert!(last_reply().await.contains("grazie per la valutazione"));
+        let said = send("laura", laura, "2 4 4 4 3\r\nIl mediatore era in ritardo.").await;
+        assert!(said.contains("grazie per la valutazione"), "{said}");
         assert_eq!(
             store.evaluation(id).await.unwrap(),
             Some((3, Some("Il mediatore era in ritardo.".into())))
@@ -1099,5 +1144,6 @@ both_backends!(
             rows[0].comments,
             vec!["Il mediatore era in ritardo.".to_string()]
         );
+        stop.send(true).unwrap();
     }
 );

@@ -157,6 +157,7 @@ fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
             assignment_id: 9,
             late: true,
             to_requester: false,
+            by_requester: false,
         },
         Notice::Cancellation {
             request: r.clone(),
@@ -164,6 +165,7 @@ fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
             assignment_id: 9,
             late: false,
             to_requester: false,
+            by_requester: false,
         },
         // A coordinator cancelled: the requester is told, on their channel.
         Notice::Cancellation {
@@ -176,6 +178,20 @@ fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
             assignment_id: 9,
             late: false,
             to_requester: true,
+            by_requester: false,
+        },
+        // The requester cancelled on the bot: the answer carries the CANCEL.
+        Notice::Cancellation {
+            request: if telegram {
+                tg_requester.clone()
+            } else {
+                r.clone()
+            },
+            mediator: m.clone(),
+            assignment_id: 9,
+            late: false,
+            to_requester: true,
+            by_requester: true,
         },
         Notice::Reminder {
             request: r.clone(),

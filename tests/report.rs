@@ -401,7 +401,7 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
         .collect();
     assert_eq!(lines.len(), 3, "{csv}");
     let h = &lines[0];
-    assert_eq!(h.len(), 16);
+    assert_eq!(h.len(), 18);
     let col = |name: &str| {
         h.iter()
             .position(|x| x == name)
@@ -448,7 +448,7 @@ both_backends!(the_cli_writes_table_csv_xlsx_and_pdf, |db| async move {
         vec!["Riepilogo".to_string(), "Dalmine".into(), VALLE.into()]
     );
     let summary = book.worksheet_range("Riepilogo").unwrap();
-    let header: Vec<String> = (0..16)
+    let header: Vec<String> = (0..20)
         .map(|c| {
             summary
                 .get_value((0, c))

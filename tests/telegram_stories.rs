@@ -857,6 +857,110 @@ both_backends!(
     }
 );
 
+both_backends!(
+    a_requester_who_cancels_on_the_bot_gets_the_cancel_for_her_calendar,
+    |db| async move {
+        // Invitations need the cooperative's address as their organizer (`smtp.from`).
+        let configure: world::Configure = Arc::new(|_, s| {
+            s.dispatch.organizer = Some(connecting::ics::Party {
+                name: "Cooperativa Esempio".into(),
+                email: Some("info@coop.example".into()),
+            });
+        });
+        let mut w = World::configured(db, Some(configure)).await;
+        w.operator("Giulia Rossi", Some(3101)).await;
+        w.store()
+            .add_mediator(
+                &NewMediator {
+                    name: "Selam".into(),
+                    phone: None,
+                    email: None,
+                    telegram_id: Some(3102),
+                    gender: Some(Gender::F),
+                    languages: vec![LanguageCode::parse("ti").unwrap()],
+                    ambiti: vec![Ambito::parse("Dalmine").unwrap()],
+                    availability: None,
+                    share_phone: false,
+                },
+                w.clock.now(),
+            )
+            .await
+            .unwrap();
+        let r = w
+        .say(3101, "Serve un mediatore tigrino per un colloquio il 12/03 alle 10, 2 ore, in presenza a Dalmine")
+        .await;
+        let r = w.press(&r, "Conferma").await;
+        let code = RequestCode::find_in(&r.text).expect("code");
+        let offer = w
+            .fake
+            .wait_for(3102, WAIT, |m| !m.buttons.is_empty())
+            .await
+            .expect("the offer");
+        w.fake.press(&offer, "Accetto").expect("Accetto");
+        let confirmed = w
+            .fake
+            .wait_for(3101, WAIT, |m| m.document.is_some())
+            .await
+            .unwrap_or_else(|| panic!("no invitation: {:?}", w.fake.sent_to(3101)));
+        let ics =
+            |m: &botapi::BotMessage| m.document.as_ref().map(|d| d.text()).unwrap_or_default();
+        assert!(ics(&confirmed).contains("METHOD:REQUEST"));
+        // Giulia cancels it herself: her answer is the CANCEL of the same event, in words.
+        w.fake.push_text(3101, &format!("/annulla {code}"));
+        let answer = w
+            .fake
+            .wait_for(3101, WAIT, |m| {
+                m.document
+                    .as_ref()
+                    .is_some_and(|d| d.text().contains("METHOD:CANCEL"))
+            })
+            .await
+            .expect("the cancellation with its CANCEL");
+        assert!(
+            answer.text.contains(&code.to_string()) && answer.text.contains("è annullata"),
+            "{}",
+            answer.text
+        );
+        assert!(
+            !answer.text.contains("dalla cooperativa"),
+            "{}",
+            answer.text
+        );
+        let uid = |t: &str| {
+            t.lines()
+                .find(|l| l.starts_with("UID:"))
+                .map(str::to_string)
+                .unwrap_or_default()
+        };
+        assert_eq!(uid(&ics(&answer)), uid(&ics(&confirmed)), "the same event");
+        assert_eq!(
+            w.store().request(code).await.unwrap().status,
+            RequestStatus::Cancelled
+        );
+        // One answer, not two: no separate "annullata" text besides the document.
+        w.settle().await;
+        let texts = w
+            .fake
+            .sent_to(3101)
+            .into_iter()
+            .filter(|m| m.text.contains("annullata"))
+            .count();
+        assert_eq!(texts, 1);
+        // Selam is told too, with the CANCEL.
+        assert!(
+            w.fake
+                .wait_for(3102, WAIT, |m| {
+                    m.document
+                        .as_ref()
+                        .is_some_and(|d| d.text().contains("METHOD:CANCEL"))
+                })
+                .await
+                .is_some()
+        );
+        w.stop().await;
+    }
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edited_answer_is_taken_into_account() {
     let db = TestDb::sqlite().await;

@@ -95,19 +95,23 @@ async fn apply(
                 assignment_id: a.id,
                 late,
                 to_requester: false,
+                by_requester: false,
             };
             notice::emit(core, tx, &n, now).await?;
             notices.push(n);
             // Someone else cancelled it (a coordinator, the CLI, the service): the requester
-            // is told too, with the invitation's CANCEL. A requester who cancelled is answered
-            // on their own channel (the bot's reply, the email intake's, with its CANCEL).
-            if !matches!(actor, Actor::Operator { .. }) {
+            // is told too, with the invitation's CANCEL. A requester who cancelled by email is
+            // answered by the email intake's reply, with its CANCEL; one who cancelled on the
+            // bot gets this notice as the answer, since it carries the CANCEL document.
+            let by_requester = matches!(actor, Actor::Operator { .. });
+            if !by_requester || req.channel == crate::domain::Channel::Telegram {
                 let n = Notice::Cancellation {
                     request: req.clone(),
                     mediator: m.clone(),
                     assignment_id: a.id,
                     late,
                     to_requester: true,
+                    by_requester,
                 };
                 if notice::emit(core, tx, &n, now).await?.is_some() {
                     notices.push(n);

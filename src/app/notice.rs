@@ -113,13 +113,16 @@ pub enum Notice {
     Unfilled { request: Request },
     /// To the assigned mediator: the appointment is cancelled (late: under the notice period);
     /// or (`to_requester`) to the requester, when someone else (a coordinator, the CLI)
-    /// cancelled their assigned request. Both carry the invitation's `CANCEL`.
+    /// cancelled their assigned request, or (`by_requester`) when they cancelled it themselves
+    /// on the bot (where the reply cannot carry the document). Both carry the invitation's
+    /// `CANCEL`.
     Cancellation {
         request: Request,
         mediator: Mediator,
         assignment_id: i64,
         late: bool,
         to_requester: bool,
+        by_requester: bool,
     },
     Reminder {
         request: Request,

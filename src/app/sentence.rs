@@ -493,9 +493,11 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
             request,
             late,
             to_requester,
+            by_requester,
             ..
         } => s(
             match (to_requester, late) {
+                (true, _) if *by_requester => "cancelled_by_requester",
                 (true, _) => "cancelled_requester",
                 (false, true) => "cancelled_mediator_late",
                 (false, false) => "cancelled_mediator",

@@ -144,6 +144,8 @@ fn empty_row(ambito: Ambito) -> ReportRow {
         languages: vec![],
         late_cancellations: 0,
         no_shows: 0,
+        no_shows_family: 0,
+        no_shows_mediator: 0,
         median_minutes_to_assignment: None,
         p90_minutes_to_assignment: None,
         escalations: 0,

@@ -22,6 +22,9 @@ pub struct ReportRecord {
     pub evaluation_comment: Option<String>,
     /// An assignment of the request was recorded as not done (a no-show).
     pub no_show: bool,
+    /// Who did not come, as recorded on the request's assignments not done (one entry per
+    /// assignment where it was said; a request may have both).
+    pub no_show_by: Vec<crate::domain::NoShow>,
     /// Minutes to bill that the requester confirmed or a coordinator settled.
     pub verified_minutes: i64,
     /// The mediator's minutes under an open dispute.
@@ -101,6 +104,27 @@ impl Store {
             .fetch_all(p)
             .await?
         });
+        let absent: Vec<(i64, String)> = with_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT a.request_id, a.no_show FROM assignments a
+                   JOIN requests r ON r.id = a.request_id
+                 WHERE a.status = 'not_done' AND a.no_show IS NOT NULL
+                   AND COALESCE(r.starts_at, r.created_at) >= $1
+                   AND COALESCE(r.starts_at, r.created_at) < $2 ORDER BY a.id",
+            )
+            .bind(ts(from))
+            .bind(ts(to))
+            .fetch_all(p)
+            .await?
+        });
+        let mut who: std::collections::HashMap<i64, Vec<crate::domain::NoShow>> =
+            std::collections::HashMap::new();
+        for (id, w) in absent {
+            // A value this build does not know is left out of the split, still a no-show.
+            if let Ok(w) = w.parse::<crate::domain::NoShow>() {
+                who.entry(id).or_default().push(w);
+            }
+        }
         let mut by_request: std::collections::HashMap<i64, Vec<(String, i64)>> =
             std::collections::HashMap::new();
         for (id, criterion, score) in marks {
@@ -120,6 +144,7 @@ impl Store {
                 evaluation: r.9,
                 evaluation_comment: r.10,
                 no_show: r.11 > 0,
+                no_show_by: who.remove(&r.0).unwrap_or_default(),
                 verified_minutes: r.12,
                 disputed_minutes: r.13,
                 checked_minutes: r.14,

@@ -255,6 +255,19 @@ impl TelegramBot {
         tx.commit().await.map_err(store_err)?;
         tracing::info!(request = %c, "request cancelled from telegram");
         self.wake.notify_one();
+        // An assigned request: the requester's notice (with the invitation's CANCEL) is the
+        // answer.
+        if done.notices.iter().any(|n| {
+            matches!(
+                n,
+                crate::app::notice::Notice::Cancellation {
+                    by_requester: true,
+                    ..
+                }
+            )
+        }) {
+            return Ok(Some(Pre::Answer(String::new(), Some(done.request.id))));
+        }
         Ok(Some(Pre::Reply(
             self.tr("cancel_done", &[("code", &c)]),
             Some(done.request.id),

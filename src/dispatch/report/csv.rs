@@ -63,6 +63,7 @@ mod tests {
             evaluation: Some(5),
             evaluation_comment: Some(comment.into()),
             no_show: false,
+            no_show_by: vec![],
             verified_minutes: 0,
             disputed_minutes: 0,
             checked_minutes: 0,
@@ -74,7 +75,7 @@ mod tests {
         assert!(lines.next().unwrap().ends_with(";Commenti"));
         assert_eq!(
             lines.next().unwrap(),
-            "Seriate;2;2;1,25;0,00;0,00;arabo 2;0;0;1,50;1,50;0;2;5,00;;\"bene; \"\"molto\"\" | ok\""
+            "Seriate;2;2;1,25;0,00;0,00;arabo 2;0;0;0;0;1,50;1,50;0;2;5,00;;\"bene; \"\"molto\"\" | ok\""
         );
         let en = csv(&rows, Lang::En);
         assert!(en.contains("Seriate;2;2;1,25;0,00;0,00;Arabic 2;"), "{en}");

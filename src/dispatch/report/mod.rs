@@ -28,8 +28,8 @@ use std::fmt::Write as _;
 use std::str::FromStr;
 
 use crate::config::Lang;
-use crate::domain::Ambito;
 use crate::domain::appointment::local_to_utc;
+use crate::domain::{Ambito, NoShow};
 use crate::prompts::t;
 use crate::store::{ReportRecord, Store, StoreError};
 use crate::vocab;
@@ -66,6 +66,10 @@ pub struct ReportRow {
     pub late_cancellations: u32,
     /// Requests with an assignment recorded as not done.
     pub no_shows: u32,
+    /// Of those, appointments the family did not come to, and the mediator did not come to
+    /// (as recorded; a no-show recorded without saying who is in neither).
+    pub no_shows_family: u32,
+    pub no_shows_mediator: u32,
     /// Minutes from arrival to assignment: median (mean of the two middle ones for an even
     /// count) and 90th percentile (nearest rank), to the cent.
     pub median_minutes_to_assignment: Option<f64>,
@@ -195,6 +199,8 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
         languages: BTreeMap<String, u32>,
         late: u32,
         no_shows: u32,
+        absent_family: u32,
+        absent_mediator: u32,
         to_assign: Vec<f64>,
         escalations: u32,
         scores: Vec<i64>,
@@ -227,6 +233,12 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
         }
         if r.no_show {
             acc.no_shows += 1;
+        }
+        for w in &r.no_show_by {
+            match w {
+                NoShow::Family => acc.absent_family += 1,
+                NoShow::Mediator => acc.absent_mediator += 1,
+            }
         }
         if let Some(a) = r.assigned_at {
             acc.to_assign.push((a - r.created_at).max(0) as f64 / 60.0);
@@ -262,6 +274,8 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
                 languages,
                 late_cancellations: a.late,
                 no_shows: a.no_shows,
+                no_shows_family: a.absent_family,
+                no_shows_mediator: a.absent_mediator,
                 median_minutes_to_assignment: median(&a.to_assign),
                 p90_minutes_to_assignment: p90(&a.to_assign),
                 escalations: a.escalations,
@@ -295,7 +309,7 @@ pub async fn monthly_report(
 }
 
 /// The figures' machine names, in order; headers are the prompts `dispatch.report_<name>`.
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 17] = [
     "ambito",
     "requests",
     "interventions_done",
@@ -305,6 +319,8 @@ pub const COLUMNS: [&str; 15] = [
     "languages",
     "late_cancellations",
     "no_shows",
+    "no_shows_family",
+    "no_shows_mediator",
     "median_minutes_to_assignment",
     "p90_minutes_to_assignment",
     "escalations",
@@ -385,6 +401,8 @@ pub fn values(lang: Lang, r: &ReportRow) -> Vec<Value> {
         Value::Text(languages_words(lang, r)),
         Value::Count(r.late_cancellations),
         Value::Count(r.no_shows),
+        Value::Count(r.no_shows_family),
+        Value::Count(r.no_shows_mediator),
         num(r.median_minutes_to_assignment),
         num(r.p90_minutes_to_assignment),
         Value::Count(r.escalations),
@@ -481,6 +499,7 @@ mod tests {
             evaluation: None,
             evaluation_comment: None,
             no_show: false,
+            no_show_by: vec![],
             verified_minutes: 0,
             disputed_minutes: 0,
             checked_minutes: 0,
@@ -544,6 +563,7 @@ mod tests {
         a3.assigned_at = Some(a3.created_at + 3600);
         let mut a4 = rec(Some("Dalmine"), "ur");
         a4.no_show = true;
+        a4.no_show_by = vec![NoShow::Family];
         let b1 = rec(Some("Bergamo"), "sq");
         let u = rec(None, "ti");
         let rows = build(&[a1, a2, a3, a4, b1, u], None);
@@ -560,6 +580,7 @@ mod tests {
             vec![("ar".to_string(), 2), ("ur".to_string(), 2)]
         );
         assert_eq!((d.late_cancellations, d.no_shows), (1, 1));
+        assert_eq!((d.no_shows_family, d.no_shows_mediator), (1, 0));
         assert_eq!(d.escalations, 1);
         assert_eq!(d.median_minutes_to_assignment, Some(30.0));
         assert_eq!(d.p90_minutes_to_assignment, Some(60.0));

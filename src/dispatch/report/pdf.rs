@@ -287,6 +287,7 @@ mod tests {
                      anche quando il colloquio è durato più del previsto per via dei documenti"
                 )),
                 no_show: false,
+                no_show_by: vec![],
                 verified_minutes: 0,
                 disputed_minutes: 0,
                 checked_minutes: 0,
