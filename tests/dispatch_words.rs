@@ -68,6 +68,7 @@ fn request() -> Request {
         confirmed_at: None,
         closed_at: None,
         requester_language: None,
+        series: None,
     }
 }
 

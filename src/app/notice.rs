@@ -32,6 +32,19 @@ pub enum Withdrawn {
     Moved,
 }
 
+/// What changed in a series of appointments ([`super::series`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesChange {
+    /// Cancelled, else moved.
+    pub cancelled: bool,
+    /// The meetings changed (their places in the series, from 1).
+    pub seqs: Vec<u32>,
+    /// The first changed meeting's start before the change.
+    pub from: DateTime<Utc>,
+    /// Its start after a move.
+    pub to: Option<DateTime<Utc>>,
+}
+
 /// Which reminder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reminder {
@@ -107,6 +120,15 @@ pub enum Notice {
         mediator: Mediator,
         assignment_id: i64,
         timed_out: bool,
+    },
+    /// Meetings of a series were cancelled or moved: to the requester, or (`to_mediator`) to
+    /// the series' mediator; with the whole series' invitation (`EXDATE`, `RECURRENCE-ID`) once
+    /// it has a mediator.
+    SeriesChanged {
+        request: Request,
+        mediator: Option<Mediator>,
+        change: SeriesChange,
+        to_mediator: bool,
     },
     /// To the requester, `unfilled_notice_hours` before the appointment: no mediator is
     /// confirmed yet, the coordinators are looking, they may cancel.
@@ -216,6 +238,7 @@ impl Notice {
             | Notice::Released { request, .. }
             | Notice::Requeued { request, .. }
             | Notice::Unfilled { request }
+            | Notice::SeriesChanged { request, .. }
             | Notice::Withdrawal { request, .. }
             | Notice::Cancellation { request, .. }
             | Notice::Reminder { request, .. }
@@ -263,6 +286,16 @@ impl Notice {
                 "unfilled:{}:{}",
                 request.id,
                 request.starts_at.map_or(0, |s| s.timestamp())
+            ),
+            Notice::SeriesChanged {
+                request,
+                to_mediator,
+                ..
+            } => format!(
+                "series:{}:{}:{}",
+                request.id,
+                request.updated_at.timestamp(),
+                if *to_mediator { "m" } else { "r" }
             ),
             Notice::Withdrawal { offer_id, .. } => format!("withdraw:{offer_id}"),
             Notice::Cancellation {
@@ -314,7 +347,13 @@ impl Notice {
                 to_mediator: true,
                 ..
             } => Some(mediator),
+            Notice::SeriesChanged {
+                mediator: Some(mediator),
+                to_mediator: true,
+                ..
+            } => Some(mediator),
             Notice::Changed { .. }
+            | Notice::SeriesChanged { .. }
             | Notice::Cancellation { .. }
             | Notice::Rescheduled { .. }
             | Notice::Requeued { .. }
@@ -461,9 +500,10 @@ pub fn render(core: &Core, notice: &Notice) -> Option<Payload> {
 /// calendar gets the event by email too. `None` for any other notice or mediator.
 pub fn email_copy(core: &Core, notice: &Notice) -> Option<(String, Payload)> {
     let m = match notice {
-        Notice::Details { .. } | Notice::Changed { .. } | Notice::Cancellation { .. } => {
-            notice.mediator()?
-        }
+        Notice::Details { .. }
+        | Notice::Changed { .. }
+        | Notice::SeriesChanged { .. }
+        | Notice::Cancellation { .. } => notice.mediator()?,
         _ => return None,
     };
     let to = m.email.as_deref().filter(|_| m.telegram_id.is_some())?;

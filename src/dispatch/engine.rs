@@ -60,7 +60,10 @@ impl From<AppError> for DispatchError {
             }
             AppError::NoLanguage(code) => DispatchError::NoLanguage(code),
             AppError::MediatorInactive(id) => DispatchError::MediatorInactive(id),
-            e @ (AppError::NotAnEntryState(_) | AppError::NotHeld(_)) => {
+            e @ (AppError::NotAnEntryState(_)
+            | AppError::NotHeld(_)
+            | AppError::NotASeries(_)
+            | AppError::NoSuchMeeting { .. }) => {
                 DispatchError::Store(StoreError::Conflict(e.to_string()))
             }
         }
@@ -510,6 +513,24 @@ impl Dispatcher {
             }
         }
         Ok(told)
+    }
+
+    /// [`crate::app::series::change`] for `actor`, in its own transaction: meeting `seq` of
+    /// the series `code` (and, with `Scope::Following`, every later one) cancelled or moved.
+    pub async fn change_series_as(
+        &self,
+        code: RequestCode,
+        actor: &Actor,
+        seq: u32,
+        scope: crate::app::series::Scope,
+        what: crate::app::series::Change,
+    ) -> Result<crate::app::series::Changed> {
+        let id = self.store.request(code).await?.id;
+        let now = self.now();
+        in_tx!(self.store, |tx| crate::app::series::change(
+            &self.core, &mut tx, actor, id, seq, scope, what, now
+        )
+        .await)
     }
 
     /// [`crate::app::reschedule::reschedule`] for `actor`, in its own transaction.

@@ -206,6 +206,7 @@ mod tests {
             confirmed_at: None,
             closed_at: None,
             requester_language: None,
+            series: None,
         }
     }
 

@@ -136,6 +136,12 @@ pub fn calendar(lang: Lang, host: Host<'_>, n: &Notice) -> Option<Calendar> {
         | Notice::Changed {
             request, mediator, ..
         } => ics::invitation(lang, host, request, mediator, Method::Request),
+        // a series' changed meetings: the whole series again, with its exceptions
+        Notice::SeriesChanged {
+            request,
+            mediator: Some(mediator),
+            ..
+        } => ics::invitation(lang, host, request, mediator, Method::Request),
         Notice::Cancellation {
             request, mediator, ..
         }

@@ -125,6 +125,12 @@ pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramP
         | Notice::Changed {
             request, mediator, ..
         } => ics::invitation(lang, host, request, mediator, Method::Request),
+        // a series' changed meetings: the whole series again, with its exceptions
+        Notice::SeriesChanged {
+            request,
+            mediator: Some(mediator),
+            ..
+        } => ics::invitation(lang, host, request, mediator, Method::Request),
         Notice::Cancellation {
             request, mediator, ..
         }

@@ -1,0 +1,176 @@
+//! Changing meetings of a series of appointments, the same from every entry point (the CLI's
+//! `connecting request occurrence`, the console's request page): one meeting, or it and all
+//! that follow, cancelled or moved. In the caller's transaction each changed occurrence moves
+//! by one conditional update, the request's `updated_at` moves on (so the invitation's
+//! `SEQUENCE` grows), and the requester and the series' mediator are told in words, the
+//! mediator and the requester with the whole series' invitation again (`EXDATE` for the
+//! cancelled meetings, one `RECURRENCE-ID` event per moved one).
+//!
+//! A move keeps each meeting's length and shifts every changed meeting by the same number of
+//! days, to the new local time (so a move across a change of clocks keeps the wall time).
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+
+use super::notice::{self, Notice, SeriesChange};
+use super::{AppError, Core, Result, authorise};
+use crate::authz::{Action, Actor, RequestFacts};
+use crate::domain::appointment::local_to_utc;
+use crate::domain::series::OccurrenceStatus;
+use crate::store::{Request, Tx};
+
+/// Which meetings a change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The one meeting.
+    One,
+    /// The meeting and every later one still on.
+    Following,
+}
+
+/// What happens to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Cancel,
+    /// The (first) meeting to this local day and time; the later ones by the same days.
+    Move {
+        date: NaiveDate,
+        start: NaiveTime,
+    },
+}
+
+/// What a change did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Changed {
+    pub request: Request,
+    /// The meetings changed, by their place in the series.
+    pub seqs: Vec<u32>,
+    pub notices: Vec<Notice>,
+}
+
+/// `actor` changes meeting `seq` of request `request_id` (and, with [`Scope::Following`],
+/// every later one still on) inside `tx`.
+#[allow(clippy::too_many_arguments)]
+pub async fn change(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    request_id: i64,
+    seq: u32,
+    scope: Scope,
+    what: Change,
+    now: DateTime<Utc>,
+) -> Result<Changed> {
+    let req = tx.lock_request(request_id).await?;
+    let action = match what {
+        Change::Cancel => Action::Cancel,
+        Change::Move { .. } => Action::Reschedule,
+    };
+    authorise(actor, action, &RequestFacts::of(&req))?;
+    if req.status.is_terminal() {
+        return Err(AppError::WrongState {
+            code: req.code,
+            status: req.status,
+            what: "changing a meeting",
+        });
+    }
+    let Some(series) = req.series.clone() else {
+        return Err(AppError::NotASeries(req.code));
+    };
+    let targets: Vec<_> = series
+        .on()
+        .filter(|o| match scope {
+            Scope::One => o.seq == seq,
+            Scope::Following => o.seq >= seq,
+        })
+        .cloned()
+        .collect();
+    let Some(first) = targets.first().filter(|o| o.seq == seq) else {
+        return Err(AppError::NoSuchMeeting {
+            code: req.code,
+            seq,
+        });
+    };
+    let tz = core.settings.tz;
+    let from = first.starts_at;
+    let mut to = None;
+    for o in &targets {
+        let (status, starts, ends) = match what {
+            Change::Cancel => (OccurrenceStatus::Cancelled, o.starts_at, o.ends_at),
+            Change::Move { date, start } => {
+                let first_day = first.starts_at.with_timezone(&tz).date_naive();
+                let day = o.starts_at.with_timezone(&tz).date_naive() + (date - first_day);
+                let starts = local_to_utc(day.and_time(start), tz);
+                let ends = starts + (o.ends_at - o.starts_at).max(Duration::minutes(1));
+                let status = if starts == o.recurrence_id {
+                    OccurrenceStatus::Active
+                } else {
+                    OccurrenceStatus::Moved
+                };
+                (status, starts, ends)
+            }
+        };
+        if o.seq == seq && !matches!(what, Change::Cancel) {
+            to = Some(starts);
+        }
+        if !tx
+            .set_occurrence(o.id, o.status, status, starts, ends, now)
+            .await?
+        {
+            return Err(crate::store::StoreError::Conflict(format!(
+                "meeting {} of {} changed while being updated",
+                o.seq, req.code
+            ))
+            .into());
+        }
+    }
+    let seqs: Vec<u32> = targets.iter().map(|o| o.seq).collect();
+    tx.touch_request(req.id, now).await?;
+    let detail = format!(
+        "{} {}{}",
+        match what {
+            Change::Cancel => "cancelled",
+            Change::Move { .. } => "moved",
+        },
+        seq,
+        if scope == Scope::Following { "+" } else { "" }
+    );
+    tx.audit(
+        now,
+        &actor.audit_name(),
+        Some(req.id),
+        "series",
+        Some(&detail),
+    )
+    .await?;
+    let after = tx.request_by_id(req.id).await?;
+    let change = SeriesChange {
+        cancelled: what == Change::Cancel,
+        seqs: seqs.clone(),
+        from,
+        to,
+    };
+    let mediator = match after.assigned_mediator_id {
+        Some(id) => tx.mediators_by_ids(&[id]).await?.into_iter().next(),
+        None => None,
+    };
+    let mut notices = Vec::new();
+    for to_mediator in [false, true] {
+        if to_mediator && mediator.is_none() {
+            continue;
+        }
+        let n = Notice::SeriesChanged {
+            request: after.clone(),
+            mediator: mediator.clone(),
+            change: change.clone(),
+            to_mediator,
+        };
+        notice::emit(core, tx, &n, now).await?;
+        notices.push(n);
+    }
+    tracing::info!(code = %after.code, seq, changed = seqs.len(), "series changed");
+    Ok(Changed {
+        request: after,
+        seqs,
+        notices,
+    })
+}
