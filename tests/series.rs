@@ -210,3 +210,367 @@ fn a_series_without_an_end_asks_for_it() {
     );
     assert!(answer.missing.is_empty(), "{:?}", answer.missing);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The story: a weekly series by email, offered whole, accepted, one meeting cancelled, the rest
+// moved, the invitations parsed, the report.
+
+use chrono::Duration;
+use connecting::app::series::{Change, Scope};
+use connecting::authz::Actor;
+use connecting::channels::email::{Intake, IntakeConfig, Outcome};
+use connecting::dispatch::{AcceptOutcome, DispatchSettings};
+use connecting::domain::RequestStatus;
+use connecting::domain::series::OccurrenceStatus;
+use connecting::ics::Party;
+use connecting::outbox::{Calendar, Payload};
+use connecting::store::OutboxRow;
+use dispatch_support::*;
+use ical::parser::ical::component::{IcalCalendar, IcalEvent};
+use ical::property::Property;
+use std::sync::Arc;
+
+const REQUESTER: &str = "laura.rossi@comune.dalmine.bg.it";
+
+fn settings() -> DispatchSettings {
+    DispatchSettings {
+        message_id_domain: "coop.example".into(),
+        organizer: Some(Party {
+            name: "Cooperativa Esempio".into(),
+            email: Some("info@coop.example".into()),
+        }),
+        ..Default::default()
+    }
+}
+
+fn intake(w: &World) -> Intake {
+    let mut c = IntakeConfig::new("info@coop.example", "coop.example");
+    c.allowed_sender_domains = vec!["comune.dalmine.bg.it".into()];
+    Intake::new(
+        w.store.clone(),
+        c,
+        Arc::new(w.clock.clone()),
+        connecting::renderers::channels(),
+    )
+}
+
+fn mail(id: &str, text: &str) -> Vec<u8> {
+    format!(
+        "From: Laura Rossi <{REQUESTER}>\r\nTo: info@coop.example\r\nSubject: Richiesta mediatrice per incontri protetti\r\n\
+         Message-ID: <{id}>\r\nDate: Mon, 1 Mar 2027 09:00:00 +0100\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn rows(w: &World, code: connecting::domain::RequestCode, prefix: &str) -> Vec<OutboxRow> {
+    w.outbox(code)
+        .await
+        .into_iter()
+        .filter(|r| r.idempotency_key.starts_with(prefix))
+        .collect()
+}
+
+fn calendar_of(row: &OutboxRow) -> Calendar {
+    match &row.payload {
+        Payload::Telegram(p) => p.calendar.clone(),
+        Payload::Email(e) => e.calendar.clone(),
+    }
+    .unwrap_or_else(|| panic!("no invitation in {}", row.idempotency_key))
+}
+
+/// The invitation parsed as a client parses it.
+fn parse(row: &OutboxRow) -> IcalCalendar {
+    let c = calendar_of(row);
+    let mut reader = ical::IcalParser::new(std::io::BufReader::new(c.ics.as_bytes()));
+    let cal = reader
+        .next()
+        .expect("a VCALENDAR")
+        .unwrap_or_else(|e| panic!("not iCalendar: {e}\n{}", c.ics));
+    assert!(reader.next().is_none(), "one calendar");
+    cal
+}
+
+fn prop<'a>(e: &'a IcalEvent, name: &str) -> Option<&'a Property> {
+    e.properties.iter().find(|p| p.name == name)
+}
+
+fn value(e: &IcalEvent, name: &str) -> Option<String> {
+    prop(e, name).and_then(|p| p.value.clone())
+}
+
+fn tzid(e: &IcalEvent, name: &str) -> Option<String> {
+    prop(e, name)?
+        .params
+        .as_ref()?
+        .iter()
+        .find(|(k, _)| k == "TZID")
+        .map(|(_, v)| v.join(","))
+}
+
+/// The series' own event (the one with the RRULE) and the moved meetings (RECURRENCE-ID).
+fn master_and_moved(cal: &IcalCalendar) -> (&IcalEvent, Vec<&IcalEvent>) {
+    let master: Vec<&IcalEvent> = cal
+        .events
+        .iter()
+        .filter(|e| prop(e, "RECURRENCE-ID").is_none())
+        .collect();
+    assert_eq!(master.len(), 1, "one series event");
+    let uid = value(master[0], "UID");
+    let moved: Vec<&IcalEvent> = cal
+        .events
+        .iter()
+        .filter(|e| prop(e, "RECURRENCE-ID").is_some())
+        .collect();
+    for m in &moved {
+        assert_eq!(value(m, "UID"), uid, "a moved meeting is the same event");
+        assert_eq!(value(m, "SEQUENCE"), value(master[0], "SEQUENCE"));
+        assert!(prop(m, "RRULE").is_none());
+    }
+    (master[0], moved)
+}
+
+fn seq_of(e: &IcalEvent) -> u32 {
+    value(e, "SEQUENCE").unwrap().parse().unwrap()
+}
+
+both_backends!(
+    a_weekly_series_by_email_offered_whole_cancelled_once_and_moved,
+    |db| async move {
+        let w = World::new(db.store.clone(), at_rome(2027, 3, 1, 9, 0), settings()).await;
+        let samira = w.mediator("Samira", 101, &["ar"]).await.id;
+        let fatima = w.mediator("Fatima", 102, &["ar"]).await.id;
+
+        // 1. Understood: one request with its eight meetings.
+        let out = intake(&w)
+        .process(&mail(
+            "serie-1@comune.dalmine.bg.it",
+            "Buongiorno,\r\nchiediamo una mediatrice di lingua araba per incontri protetti a Dalmine, \
+             in Via Roma 1, ogni martedì dalle 15 alle 16 dal 9 marzo per 8 settimane.\r\n\
+             Grazie, Laura Rossi",
+        ))
+        .await
+        .unwrap();
+        let Outcome::Created { code, status, .. } = out else {
+            panic!("a new request: {out:?}")
+        };
+        assert_eq!(status, RequestStatus::Queued);
+        let req = w.store.request(code).await.unwrap();
+        let series = req.series.clone().expect("a series");
+        assert_eq!(series.rule, "FREQ=WEEKLY;BYDAY=TU;COUNT=8");
+        assert_eq!(series.occurrences.len(), 8);
+        assert_eq!(series.occurrences[0].starts_at, at_rome(2027, 3, 9, 15, 0));
+        assert_eq!(
+            series.occurrences[7].starts_at,
+            at_rome(2027, 4, 27, 15, 0),
+            "wall time kept across the change of clocks"
+        );
+        assert_eq!(
+            series.occurrences[7].ends_at - series.occurrences[7].starts_at,
+            Duration::hours(1)
+        );
+
+        // 2. Offered whole, to one mediator first; the offer says it is a series, nothing private.
+        w.dispatcher.dispatch(code).await.unwrap();
+        let offers = w.store.offers_for_request(req.id).await.unwrap();
+        assert_eq!(
+            offers.len(),
+            1,
+            "a series goes to one mediator at a time: {offers:?}"
+        );
+        let offer = &offers[0];
+        let offer_row = rows(&w, code, "offer:").await.remove(0);
+        let text = text_of(&offer_row);
+        for words in [
+            "serie",
+            "8 incontri",
+            "ogni settimana di martedì alle 15:00",
+            "martedì 9 marzo",
+            "martedì 27 aprile",
+        ] {
+            assert!(text.contains(words), "{words:?} in the offer: {text}");
+        }
+        assert!(
+            !text.contains("Via Roma") && !text.contains("Laura"),
+            "no private detail in an offer: {text}"
+        );
+
+        // 3. Accepted: every meeting is hers; the requester's invitation is the series.
+        let who = offer.mediator_id;
+        assert!(who == samira || who == fatima);
+        assert!(matches!(
+            w.dispatcher.accept(offer.id, who).await.unwrap(),
+            AcceptOutcome::Assigned { .. }
+        ));
+        let req = w.store.request(code).await.unwrap();
+        assert!(
+            req.series
+                .as_ref()
+                .unwrap()
+                .occurrences
+                .iter()
+                .all(|o| o.mediator_id == Some(who))
+        );
+        let confirm = rows(&w, code, "confirm:").await.remove(0);
+        let cal = parse(&confirm);
+        let (master, moved) = master_and_moved(&cal);
+        assert!(moved.is_empty());
+        assert_eq!(
+            value(master, "RRULE").as_deref(),
+            Some("FREQ=WEEKLY;BYDAY=TU;COUNT=8")
+        );
+        assert_eq!(value(master, "DTSTART").as_deref(), Some("20270309T150000"));
+        assert_eq!(tzid(master, "DTSTART").as_deref(), Some("Europe/Rome"));
+        assert!(prop(master, "EXDATE").is_none());
+        let first_seq = seq_of(master);
+        assert!(
+            text_of(&confirm).contains("8 incontri"),
+            "{}",
+            text_of(&confirm)
+        );
+
+        // 4. One meeting cancelled (the requester, on 16 March): both told, EXDATE.
+        w.clock.advance(Duration::hours(1));
+        let laura = Actor::Operator {
+            id: None,
+            email: Some(REQUESTER.into()),
+            chat_id: None,
+            active: true,
+        };
+        let done = w
+            .dispatcher
+            .change_series_as(code, &laura, 2, Scope::One, Change::Cancel)
+            .await
+            .unwrap();
+        assert_eq!(done.seqs, vec![2]);
+        let told = rows(&w, code, "series:").await;
+        assert_eq!(told.len(), 2, "the requester and the mediator: {told:#?}");
+        let to_requester = told
+            .iter()
+            .find(|r| matches!(&r.payload, Payload::Email(e) if e.to == REQUESTER))
+            .expect("the requester by email");
+        let to_mediator = told
+            .iter()
+            .find(|r| chat_of(r).is_some())
+            .expect("the mediator on Telegram");
+        for r in [to_requester, to_mediator] {
+            let t = text_of(r);
+            assert!(
+                t.contains("martedì 16 marzo")
+                    && t.contains("annullato")
+                    && t.contains("7 incontri"),
+                "{t}"
+            );
+            let cal = parse(r);
+            let (master, moved) = master_and_moved(&cal);
+            assert!(moved.is_empty());
+            assert_eq!(value(master, "EXDATE").as_deref(), Some("20270316T150000"));
+            assert_eq!(tzid(master, "EXDATE").as_deref(), Some("Europe/Rome"));
+            assert!(seq_of(master) > first_seq, "SEQUENCE grows");
+        }
+        let cancel_seq = seq_of(master_and_moved(&parse(to_mediator)).0);
+
+        // 5. The rest moved (the coordinator, from 23 March on): Thursdays at 16.
+        w.clock.advance(Duration::hours(1));
+        let done = w
+            .dispatcher
+            .change_series_as(
+                code,
+                &Actor::Cli,
+                3,
+                Scope::Following,
+                Change::Move {
+                    date: d(2027, 3, 25),
+                    start: t(16, 0),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(done.seqs, vec![3, 4, 5, 6, 7, 8]);
+        let req = w.store.request(code).await.unwrap();
+        let s = req.series.clone().unwrap();
+        assert_eq!(s.occurrences[1].status, OccurrenceStatus::Cancelled);
+        assert!(
+            s.occurrences[2..]
+                .iter()
+                .all(|o| o.status == OccurrenceStatus::Moved)
+        );
+        assert_eq!(s.occurrences[7].starts_at, at_rome(2027, 4, 29, 16, 0));
+        let told = rows(&w, code, "series:").await;
+        assert_eq!(told.len(), 4);
+        let latest = told
+            .iter()
+            .filter(|r| chat_of(r).is_some())
+            .max_by_key(|r| r.id)
+            .unwrap();
+        let t = text_of(latest);
+        assert!(
+            t.contains("spostati") && t.contains("giovedì 25 marzo, 16:00"),
+            "{t}"
+        );
+        let cal = parse(latest);
+        let (master, moved) = master_and_moved(&cal);
+        assert_eq!(
+            value(master, "RRULE").as_deref(),
+            Some("FREQ=WEEKLY;BYDAY=TU;COUNT=8")
+        );
+        assert_eq!(value(master, "EXDATE").as_deref(), Some("20270316T150000"));
+        assert!(seq_of(master) > cancel_seq, "SEQUENCE grows again");
+        assert_eq!(moved.len(), 6);
+        let pairs: Vec<(String, String)> = moved
+            .iter()
+            .map(|m| {
+                (
+                    value(m, "RECURRENCE-ID").unwrap(),
+                    value(m, "DTSTART").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            pairs[0],
+            ("20270323T150000".into(), "20270325T160000".into())
+        );
+        assert_eq!(
+            pairs[5],
+            ("20270427T150000".into(), "20270429T160000".into())
+        );
+        for m in &moved {
+            assert_eq!(tzid(m, "RECURRENCE-ID").as_deref(), Some("Europe/Rome"));
+            assert_eq!(
+                value(m, "DTEND").map(|e| e[9..].to_string()).as_deref(),
+                Some("170000")
+            );
+        }
+
+        // 6. The report counts meetings: March has 9 and 25 March (16 March cancelled, the
+        // fourth moved to 1 April), April the five others.
+        let march = w
+            .store
+            .report_records(at_rome(2027, 3, 1, 0, 0), at_rome(2027, 4, 1, 0, 0))
+            .await
+            .unwrap();
+        let rows_march = connecting::dispatch::report::build(&march, None);
+        assert_eq!(
+            rows_march.iter().map(|r| r.interventions_done).sum::<u32>(),
+            2
+        );
+        let april = w
+            .store
+            .report_records(at_rome(2027, 4, 1, 0, 0), at_rome(2027, 5, 1, 0, 0))
+            .await
+            .unwrap();
+        let rows_april = connecting::dispatch::report::build(&april, None);
+        assert_eq!(
+            rows_april.iter().map(|r| r.interventions_done).sum::<u32>(),
+            5
+        );
+
+        // A meeting already cancelled cannot be changed again; a single appointment is no series.
+        assert!(
+            w.dispatcher
+                .change_series_as(code, &Actor::Cli, 2, Scope::One, Change::Cancel)
+                .await
+                .is_err()
+        );
+    }
+);

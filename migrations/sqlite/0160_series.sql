@@ -7,7 +7,7 @@ ALTER TABLE requests ADD COLUMN series_rule TEXT;
 CREATE TABLE occurrences (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id    BIGINT  NOT NULL REFERENCES requests (id),
-    seq           INTEGER NOT NULL,
+    seq           BIGINT  NOT NULL,
     recurrence_id BIGINT  NOT NULL,
     starts_at     BIGINT  NOT NULL,
     ends_at       BIGINT  NOT NULL,

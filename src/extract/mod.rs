@@ -451,7 +451,9 @@ fn combine(mut parts: Vec<RequestDraft>) -> RequestDraft {
             modality,
             mediator_gender,
             continuity,
-            case_ref
+            case_ref,
+            recurrence,
+            series_end
         );
         acc.urgent |= newer.urgent;
         for n in &newer.notes {
