@@ -42,6 +42,24 @@ pub enum RequestCmd {
         #[arg(long)]
         reject: bool,
     },
+    /// Cancel or move one meeting of a series (`--following`: it and every later one); the
+    /// requester and the mediator are told, with the updated invitation.
+    Meeting {
+        code: String,
+        /// The meeting's number in the series (1 for the first; `request show` lists them).
+        #[arg(long)]
+        number: u32,
+        /// Cancel it.
+        #[arg(long, conflicts_with = "move_to", required_unless_present = "move_to")]
+        cancel: bool,
+        /// Move it to this local day and time, "YYYY-MM-DD HH:MM" (with `--following`, the later
+        /// meetings move by the same number of days, to the same time).
+        #[arg(long = "move", value_name = "WHEN")]
+        move_to: Option<String>,
+        /// Every later meeting too.
+        #[arg(long)]
+        following: bool,
+    },
     /// Assign a request to a mediator by hand.
     Assign {
         code: String,
@@ -138,6 +156,27 @@ const HEADER: [&str; 8] = [
     "missing",
 ];
 
+/// The meetings of a series: number, when (now), state in words, mediator.
+fn meetings_table(lang: Lang, tz: chrono_tz::Tz, r: &Request) -> String {
+    let Some(series) = &r.series else {
+        return String::new();
+    };
+    let rows: Vec<Vec<String>> = series
+        .occurrences
+        .iter()
+        .map(|o| {
+            let local = o.starts_at.with_timezone(&tz).naive_local();
+            vec![
+                o.seq.to_string(),
+                vocab::date_time_year(lang, local.date(), Some(local.time())),
+                t(lang, &format!("cli.meeting_{}", o.status.as_str()), &[]),
+                opt(&o.mediator_id),
+            ]
+        })
+        .collect();
+    render_in(lang, &["meeting", "when", "status", "mediator"], &rows, "")
+}
+
 pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
     let tz = ctx.config.intake.timezone;
     let lang = ctx.config.intake.language;
@@ -213,6 +252,10 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
             .collect();
             print!("{}", render_in(lang, &["field", "value"], &fields, ""));
             println!();
+            if r.series.is_some() {
+                print!("{}", meetings_table(lang, tz, &r));
+                println!();
+            }
             let hist: Vec<Vec<String>> = trail
                 .iter()
                 .map(|a| {
@@ -285,6 +328,49 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                 );
             } else {
                 print!("{}", render_in(lang, &HEADER, &[row(lang, &r)], ""));
+            }
+            Ok(())
+        }
+        RequestCmd::Meeting {
+            code,
+            number,
+            cancel,
+            move_to,
+            following,
+        } => {
+            use crate::app::series::{Change, Scope};
+            let code = RequestCode::parse(&code)?;
+            let what = match (cancel, move_to.as_deref()) {
+                (true, _) | (false, None) => Change::Cancel,
+                (false, Some(when)) => {
+                    let at = chrono::NaiveDateTime::parse_from_str(when.trim(), "%Y-%m-%d %H:%M")
+                        .with_context(|| {
+                        format!("--move {when:?}: expected a day and a time, YYYY-MM-DD HH:MM")
+                    })?;
+                    Change::Move {
+                        date: at.date(),
+                        start: at.time(),
+                    }
+                }
+            };
+            let scope = if following {
+                Scope::Following
+            } else {
+                Scope::One
+            };
+            let store = ctx.store().await?;
+            // The core asks the table (once) whether the CLI may.
+            let changed = dispatcher(ctx, store.clone())
+                .change_series_as(code, &Actor::Cli, number, scope, what)
+                .await
+                .with_context(|| format!("cannot change meeting {number} of {code}"))?;
+            if ctx.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "code": code.to_string(), "changed": changed.seqs, "series": changed.request.series })
+                );
+            } else {
+                print!("{}", meetings_table(lang, tz, &changed.request));
             }
             Ok(())
         }
