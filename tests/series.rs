@@ -574,3 +574,171 @@ both_backends!(
         );
     }
 );
+
+#[path = "support/web.rs"]
+mod web;
+
+both_backends!(
+    a_series_without_an_end_is_asked_then_changed_from_the_console_and_the_cli,
+    |db| async move {
+        let w = World::new(db.store.clone(), at_rome(2027, 3, 1, 9, 0), settings()).await;
+        let samira = w.mediator("Samira", 101, &["ar"]).await.id;
+        let intake = intake(&w);
+
+        // No end: the requester is asked for it, in words, on her thread.
+        let out = intake
+            .process(&mail(
+                "serie-2@comune.dalmine.bg.it",
+                "Buongiorno, serve una mediatrice di lingua araba per incontri protetti a Dalmine, \
+             in Via Roma 1, ogni martedì dalle 15 alle 16 a partire dal 9 marzo. Laura Rossi",
+            ))
+            .await
+            .unwrap();
+        let Outcome::Created { code, status, .. } = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(status, RequestStatus::NeedsInfo);
+        let req = w.store.request(code).await.unwrap();
+        assert_eq!(req.missing, vec!["series_end".to_string()]);
+        assert!(req.series.is_none(), "no meetings before the end is known");
+        let asked = w.outbox(code).await;
+        assert!(
+            asked
+                .iter()
+                .any(|r| text_of(r).contains("Fino a quando durano gli incontri")),
+            "the question in words: {:#?}",
+            asked.iter().map(text_of).collect::<Vec<_>>()
+        );
+
+        // Her reply "per 8 settimane" completes it: queued with its eight meetings.
+        let reply = format!(
+            "From: Laura Rossi <{REQUESTER}>\r\nTo: info@coop.example\r\nSubject: Re: [{code}] Richiesta\r\n\
+         Message-ID: <serie-2b@comune.dalmine.bg.it>\r\nIn-Reply-To: <serie-2@comune.dalmine.bg.it>\r\n\
+         Date: Mon, 1 Mar 2027 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Per 8 settimane, grazie.\r\nLaura\r\n"
+        );
+        let out = intake.process(reply.as_bytes()).await.unwrap();
+        assert!(matches!(out, Outcome::Updated { .. }), "{out:?}");
+        let req = w.store.request(code).await.unwrap();
+        assert_eq!(req.status, RequestStatus::Queued);
+        assert_eq!(req.series.as_ref().map(|s| s.occurrences.len()), Some(8));
+        w.dispatcher.dispatch(code).await.unwrap();
+        let offer = w.store.offers_for_request(req.id).await.unwrap().remove(0);
+        w.dispatcher.accept(offer.id, samira).await.unwrap();
+
+        // The console: the meetings listed; a POST without its CSRF token changes nothing.
+        let coordinator = w.store.coordinators().await.unwrap()[0].id;
+        let c = web::Console::start(w.store.clone(), w.clock.clone(), false).await;
+        let s = c
+            .login(connecting::store::ConsoleRole::Coordinator, coordinator)
+            .await;
+        let page = c.get(&format!("/requests/{code}"), Some(&s)).await;
+        assert!(
+            page.body.contains("Incontri della serie")
+                && page.body.contains("martedì 27 aprile, 15:00"),
+            "{}",
+            page.body
+        );
+        let path = format!("/requests/{code}/meetings");
+        let refused = c
+            .post(
+                &path,
+                Some(&s),
+                &[("number", "8"), ("scope", "one"), ("action", "cancel")],
+            )
+            .await;
+        assert_eq!(refused.status, 403);
+        let out = c
+            .post(
+                &path,
+                Some(&s),
+                &[
+                    ("csrf", &s.csrf),
+                    ("number", "8"),
+                    ("scope", "one"),
+                    ("action", "cancel"),
+                ],
+            )
+            .await;
+        assert!(out.status == 303 || out.status == 200, "{}", out.status);
+        let req = w.store.request(code).await.unwrap();
+        let s8 = &req.series.as_ref().unwrap().occurrences[7];
+        assert_eq!(s8.status, OccurrenceStatus::Cancelled);
+        let page = c
+            .get(
+                &format!("/requests/{code}?outcome=meeting_cancelled"),
+                Some(&s),
+            )
+            .await;
+        assert!(
+            page.body.contains("Incontro annullato") && page.body.contains("annullato"),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("incontri della serie cambiati"),
+            "the history in words"
+        );
+
+        // The CLI: the first meeting moved to Wednesday 10 March at 15:00.
+        let cli = std::process::Command::new(env!("CARGO_BIN_EXE_connecting"))
+            .args([
+                "request",
+                "meeting",
+                &code.to_string(),
+                "--number",
+                "1",
+                "--move",
+                "2027-03-10 15:00",
+            ])
+            .env("CONNECTING_DATABASE_URL", &db.url)
+            .output()
+            .expect("run connecting");
+        let stdout = String::from_utf8_lossy(&cli.stdout);
+        assert!(
+            cli.status.success(),
+            "{}\n{}",
+            stdout,
+            String::from_utf8_lossy(&cli.stderr)
+        );
+        assert!(
+            stdout.contains("spostato") && stdout.contains("mercoledì 10 marzo 2027, 15:00"),
+            "{stdout}"
+        );
+        let req = w.store.request(code).await.unwrap();
+        let s = req.series.unwrap();
+        assert_eq!(s.occurrences[0].status, OccurrenceStatus::Moved);
+        assert_eq!(s.occurrences[0].starts_at, at_rome(2027, 3, 10, 15, 0));
+        assert_eq!(
+            s.occurrences[1].status,
+            OccurrenceStatus::Active,
+            "only that one"
+        );
+        let told: Vec<String> = rows(&w, code, "series:")
+            .await
+            .iter()
+            .map(|r| text_of(r).to_string())
+            .collect();
+        assert!(
+            told.iter()
+                .any(|t| t.contains("spostato a mercoledì 10 marzo, 15:00")),
+            "{told:#?}"
+        );
+        // A bad time is refused with what was expected, and nothing changes.
+        let bad = std::process::Command::new(env!("CARGO_BIN_EXE_connecting"))
+            .args([
+                "request",
+                "meeting",
+                &code.to_string(),
+                "--number",
+                "2",
+                "--move",
+                "martedì",
+            ])
+            .env("CONNECTING_DATABASE_URL", &db.url)
+            .output()
+            .unwrap();
+        assert!(!bad.status.success());
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD HH:MM"));
+    }
+);
