@@ -11,6 +11,8 @@
 //!
 //! On SQLite and PostgreSQL.
 
+#[path = "support/botapi.rs"]
+mod botapi;
 #[path = "support/common.rs"]
 mod common;
 #[path = "support/dispatch.rs"]
@@ -740,5 +742,43 @@ both_backends!(
             .unwrap();
         assert!(!bad.status.success());
         assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD HH:MM"));
+    }
+);
+
+#[path = "support/world.rs"]
+mod world;
+
+both_backends!(
+    a_series_by_telegram_asks_for_its_end_and_is_kept,
+    |db| async move {
+        let w = world::World::new(db).await;
+        let op = w.operator("Giulia Rossi", Some(600)).await;
+        w.mediator("Samira Haddad", 610).await;
+        let r = w
+        .say(
+            600,
+            "Serve una mediatrice di lingua araba per incontri protetti a Dalmine, ogni martedì dalle 15 alle 16 a partire dal 9 marzo",
+        )
+        .await;
+        assert!(
+            r.text.contains("Fino a quando durano gli incontri?"),
+            "{}",
+            r.text
+        );
+        let r = w.say(600, "per 8 settimane").await;
+        assert!(
+        r.text.contains("Serie: 8 incontri, ogni settimana di martedì alle 15:00, da martedì 9 marzo a martedì 27 aprile"),
+        "{}",
+        r.text
+    );
+        let r = w.press(&r, "Conferma").await;
+        assert!(r.text.contains("in coda"), "{}", r.text);
+        let reqs = w.requests_of(op).await;
+        assert_eq!(reqs.len(), 1);
+        let req = w.store().request(reqs[0].code).await.unwrap();
+        let series = req.series.expect("a series");
+        assert_eq!(series.rule, "FREQ=WEEKLY;BYDAY=TU;COUNT=8");
+        assert_eq!(series.occurrences.len(), 8);
+        assert_eq!(series.occurrences[7].starts_at, at_rome(2027, 4, 27, 15, 0));
     }
 );

@@ -169,6 +169,56 @@ pub fn series_words(w: &Words, s: &Series) -> String {
     text
 }
 
+/// A rule not stored yet (the bot's summary before [Conferma]) in words, as [`series_words`]
+/// says a stored one; without an end: its cadence, weekday, time and first day, the end to
+/// come.
+pub fn rule_words(w: &Words, rule: &Recurrence, first: NaiveDate, time: NaiveTime) -> String {
+    let occurrences: Vec<Occurrence> = rule
+        .instants(first, time, 60, TZ)
+        .into_iter()
+        .zip(1u32..)
+        .map(|((starts_at, ends_at), seq)| Occurrence {
+            id: 0,
+            seq,
+            recurrence_id: starts_at,
+            starts_at,
+            ends_at,
+            status: OccurrenceStatus::Active,
+            mediator_id: None,
+        })
+        .collect();
+    match rule.rrule(TZ) {
+        Some(rrule) if !occurrences.is_empty() => series_words(
+            w,
+            &Series {
+                rule: rrule,
+                occurrences,
+            },
+        ),
+        _ => dispatch_text(
+            w.lang,
+            "series_open",
+            &[
+                (
+                    "cadence",
+                    dispatch_text(
+                        w.lang,
+                        if rule.freq_weeks == 2 {
+                            "series_fortnightly"
+                        } else {
+                            "series_weekly"
+                        },
+                        &[],
+                    ),
+                ),
+                ("weekday", crate::vocab::weekday(w.lang, first)),
+                ("time", w.time(time)),
+                ("first", w.date(first)),
+            ],
+        ),
+    }
+}
+
 fn date(w: &Words, r: &Request) -> String {
     w.date_opt(r.date.or(r.deadline))
 }

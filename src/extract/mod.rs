@@ -203,7 +203,7 @@ pub struct RequestDraft {
 
 /// The end of a series as an answer states it; `in_weeks`: a count of weeks ("per 8
 /// settimane"), so the meetings are the weeks over the cadence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeriesEndHint {
     pub end: SeriesEnd,
     pub in_weeks: bool,
