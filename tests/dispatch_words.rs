@@ -354,7 +354,32 @@ fn series_of(r: &Request) -> Request {
 fn series_changes(r: &Request, m: &Mediator) -> Vec<Notice> {
     use connecting::app::notice::SeriesChange;
     let from = Utc.with_ymd_and_hms(2027, 3, 16, 14, 0, 0).unwrap();
-    let mut out = Vec::new();
+    // one meeting offered on its own, and who comes to it
+    let mut out = vec![
+        Notice::MeetingOffer {
+            request: r.clone(),
+            mediator: m.clone(),
+            offer_id: 25,
+            seq: 4,
+            starts_at: from,
+        },
+        Notice::MeetingMediator {
+            request: r.clone(),
+            mediator: None,
+            seq: 4,
+            starts_at: from,
+            to_mediator: false,
+        },
+    ];
+    for to_mediator in [false, true] {
+        out.push(Notice::MeetingMediator {
+            request: r.clone(),
+            mediator: Some(m.clone()),
+            seq: 4,
+            starts_at: from,
+            to_mediator,
+        });
+    }
     for (cancelled, seqs) in [
         (true, vec![2]),
         (true, vec![2, 3]),

@@ -782,3 +782,181 @@ both_backends!(
         assert_eq!(series.occurrences[7].starts_at, at_rome(2027, 4, 27, 15, 0));
     }
 );
+
+both_backends!(
+    a_meeting_its_mediator_cannot_take_is_offered_on_its_own,
+    |db| async move {
+        let w = World::new(db.store.clone(), at_rome(2027, 3, 1, 9, 0), settings()).await;
+        let samira = w.mediator("Samira", 101, &["ar"]).await.id;
+        let fatima = w.mediator("Fatima", 102, &["ar"]).await.id;
+        let amina = w.mediator("Amina", 103, &["ar"]).await.id;
+        let out = intake(&w)
+        .process(&mail(
+            "serie-3@comune.dalmine.bg.it",
+            "Serve una mediatrice di lingua araba per incontri protetti a Dalmine, in Via Roma 1, \
+             ogni martedì dalle 15 alle 16 dal 9 marzo per 8 settimane. Laura Rossi",
+        ))
+        .await
+        .unwrap();
+        let Outcome::Created { code, .. } = out else {
+            panic!("{out:?}")
+        };
+        w.dispatcher.dispatch(code).await.unwrap();
+        let id = w.store.request(code).await.unwrap().id;
+        let offer = w.store.offers_for_request(id).await.unwrap().remove(0);
+        let first = offer.mediator_id;
+        w.dispatcher.accept(offer.id, first).await.unwrap();
+
+        // Her mediator cannot come on 6 April (meeting 5): the requester is told, and the meeting
+        // alone is offered to a colleague, with nothing private in it.
+        let her = Actor::Mediator {
+            id: first,
+            active: true,
+        };
+        w.dispatcher
+            .release_meeting_as(code, &her, 5)
+            .await
+            .unwrap();
+        let req = w.store.request(code).await.unwrap();
+        let five = req.series.as_ref().unwrap().occurrences[4].clone();
+        assert_eq!(five.mediator_id, None);
+        let told: Vec<OutboxRow> = rows(&w, code, "meeting:").await;
+        assert_eq!(told.len(), 1);
+        assert!(
+            text_of(&told[0]).contains("martedì 6 aprile, 15:00")
+                && text_of(&told[0]).contains("cerchiamo"),
+            "{}",
+            text_of(&told[0])
+        );
+        let meeting_offers: Vec<_> = w
+            .store
+            .offers_for_request(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.id != offer.id)
+            .collect();
+        assert_eq!(meeting_offers.len(), 1, "one colleague asked");
+        let asked = meeting_offers[0].mediator_id;
+        assert!(asked != first && [samira, fatima, amina].contains(&asked));
+        let offered = rows(&w, code, &format!("offer:{}", meeting_offers[0].id))
+            .await
+            .remove(0);
+        let t = text_of(&offered);
+        assert!(
+            t.contains("uno di una serie") && t.contains("martedì 6 aprile, 15:00"),
+            "{t}"
+        );
+        assert!(!t.contains("Via Roma") && !t.contains("Laura"), "{t}");
+        assert!(
+            !t.contains("8 incontri"),
+            "the offer is for one meeting: {t}"
+        );
+
+        // She declines: the next colleague is asked; the series' mediator never is.
+        assert!(
+            w.dispatcher
+                .decline(meeting_offers[0].id, asked)
+                .await
+                .unwrap()
+        );
+        let again: Vec<_> = w
+            .store
+            .offers_for_request(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.id != offer.id && o.id != meeting_offers[0].id)
+            .collect();
+        assert_eq!(again.len(), 1);
+        let other = again[0].mediator_id;
+        assert!(other != first && other != asked);
+        // The other accepts: meeting 5 is hers, she gets its details, the requester hears who comes.
+        assert!(matches!(
+            w.dispatcher.accept(again[0].id, other).await.unwrap(),
+            AcceptOutcome::Meeting { seq: 5, .. }
+        ));
+        let req = w.store.request(code).await.unwrap();
+        let s = req.series.as_ref().unwrap();
+        assert_eq!(s.occurrences[4].mediator_id, Some(other));
+        assert!(
+            s.occurrences
+                .iter()
+                .enumerate()
+                .all(|(i, o)| i == 4 || o.mediator_id == Some(first))
+        );
+        assert_eq!(
+            req.assigned_mediator_id,
+            Some(first),
+            "the series stays hers"
+        );
+        let told = rows(&w, code, "meeting:").await;
+        assert_eq!(told.len(), 3, "{told:#?}");
+        let details = told
+            .iter()
+            .find(|r| {
+                chat_of(r)
+                    == Some(if other == samira {
+                        101
+                    } else if other == fatima {
+                        102
+                    } else {
+                        103
+                    })
+            })
+            .expect("her details");
+        assert!(
+            text_of(details).contains("Via Roma 1") && text_of(details).contains("è suo"),
+            "{}",
+            text_of(details)
+        );
+        let to_requester = told
+            .iter()
+            .filter(|r| chat_of(r).is_none())
+            .max_by_key(|r| r.id)
+            .unwrap();
+        assert!(
+            text_of(to_requester).contains("ci sarà"),
+            "{}",
+            text_of(to_requester)
+        );
+        // A second acceptance of a meeting already taken changes nothing.
+        assert!(matches!(
+            w.dispatcher
+                .accept(meeting_offers[0].id, asked)
+                .await
+                .unwrap(),
+            AcceptOutcome::NotAvailable
+        ));
+
+        // Meeting 6, and nobody takes it: the coordinators are alerted, in words.
+        w.dispatcher
+            .release_meeting_as(code, &Actor::Cli, 6)
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            let open: Vec<_> = w
+                .store
+                .offers_for_request(id)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|o| o.state == connecting::domain::OfferState::Open)
+                .collect();
+            assert_eq!(open.len(), 1, "{open:?}");
+            assert!(
+                w.dispatcher
+                    .decline(open[0].id, open[0].mediator_id)
+                    .await
+                    .unwrap()
+            );
+        }
+        let alerts = rows(&w, code, "meeting_unfilled:").await;
+        assert_eq!(alerts.len(), 1, "one alert per coordinator: {alerts:#?}");
+        assert!(
+            text_of(&alerts[0]).contains("martedì 13 aprile, 15:00"),
+            "{}",
+            text_of(&alerts[0])
+        );
+    }
+);

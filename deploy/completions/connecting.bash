@@ -2728,7 +2728,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__request__subcmd__meeting)
-            opts="-h --number --cancel --move --following --config --json --log-format --help"
+            opts="-h --number --cancel --release --move --following --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -231,6 +231,7 @@ complete -c connecting -n "__fish_connecting_using_subcommand request; and __fis
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
 json\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l cancel -d 'Cancel it'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l release -d 'Its mediator cannot take it: it is offered on its own to another mediator (the requester is told; with nobody left, the coordinators are alerted)'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l following -d 'Every later meeting too'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l json -d 'Print JSON instead of tables'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -s h -l help -d 'Print help'

@@ -17,3 +17,10 @@ CREATE TABLE occurrences (
     UNIQUE (request_id, seq)
 );
 CREATE INDEX occurrences_starts ON occurrences (starts_at);
+
+-- A meeting the series' mediator cannot take is offered on its own (offers.occurrence_id); one
+-- open offer per mediator and request becomes one per mediator, request and meeting.
+ALTER TABLE offers ADD COLUMN occurrence_id BIGINT REFERENCES occurrences (id);
+DROP INDEX offers_one_open;
+CREATE UNIQUE INDEX offers_one_open ON offers (request_id, mediator_id, COALESCE(occurrence_id, 0))
+    WHERE state = 'open';

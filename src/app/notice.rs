@@ -130,6 +130,26 @@ pub enum Notice {
         change: SeriesChange,
         to_mediator: bool,
     },
+    /// One meeting of a series offered on its own (the series' mediator cannot take it): like
+    /// an offer, only language, date/time, duration, comune, type, modality; [Accetto]
+    /// [Non posso].
+    MeetingOffer {
+        request: Request,
+        mediator: Mediator,
+        offer_id: i64,
+        seq: u32,
+        starts_at: DateTime<Utc>,
+    },
+    /// Who comes to one meeting of a series: to its new mediator (`to_mediator`: the details of
+    /// that meeting), or to the requester (`mediator` `None`: its mediator cannot come, another
+    /// is being looked for).
+    MeetingMediator {
+        request: Request,
+        mediator: Option<Mediator>,
+        seq: u32,
+        starts_at: DateTime<Utc>,
+        to_mediator: bool,
+    },
     /// To the requester, `unfilled_notice_hours` before the appointment: no mediator is
     /// confirmed yet, the coordinators are looking, they may cancel.
     Unfilled { request: Request },
@@ -239,6 +259,8 @@ impl Notice {
             | Notice::Requeued { request, .. }
             | Notice::Unfilled { request }
             | Notice::SeriesChanged { request, .. }
+            | Notice::MeetingOffer { request, .. }
+            | Notice::MeetingMediator { request, .. }
             | Notice::Withdrawal { request, .. }
             | Notice::Cancellation { request, .. }
             | Notice::Reminder { request, .. }
@@ -297,6 +319,19 @@ impl Notice {
                 request.updated_at.timestamp(),
                 if *to_mediator { "m" } else { "r" }
             ),
+            Notice::MeetingOffer { offer_id, .. } => format!("offer:{offer_id}"),
+            Notice::MeetingMediator {
+                request,
+                mediator,
+                seq,
+                to_mediator,
+                ..
+            } => format!(
+                "meeting:{}:{seq}:{}:{}",
+                request.id,
+                mediator.as_ref().map_or(0, |m| m.id),
+                if *to_mediator { "m" } else { "r" }
+            ),
             Notice::Withdrawal { offer_id, .. } => format!("withdraw:{offer_id}"),
             Notice::Cancellation {
                 request,
@@ -351,9 +386,16 @@ impl Notice {
                 mediator: Some(mediator),
                 to_mediator: true,
                 ..
-            } => Some(mediator),
+            }
+            | Notice::MeetingMediator {
+                mediator: Some(mediator),
+                to_mediator: true,
+                ..
+            }
+            | Notice::MeetingOffer { mediator, .. } => Some(mediator),
             Notice::Changed { .. }
             | Notice::SeriesChanged { .. }
+            | Notice::MeetingMediator { .. }
             | Notice::Cancellation { .. }
             | Notice::Rescheduled { .. }
             | Notice::Requeued { .. }

@@ -508,6 +508,71 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
             code_args(request),
             vec![],
         ),
+        Notice::MeetingOffer {
+            request,
+            offer_id,
+            starts_at,
+            ..
+        } => {
+            let mut args = offer_args(&w, request);
+            for (k, v) in &mut args {
+                if *k == "when" {
+                    *v = instant_words(&w, *starts_at);
+                }
+            }
+            s(
+                "offer_meeting",
+                args,
+                "offer_subject",
+                code_args(request),
+                offer_answers(lang, *offer_id),
+            )
+        }
+        Notice::MeetingMediator {
+            request,
+            mediator,
+            starts_at,
+            to_mediator,
+            ..
+        } => {
+            let when = instant_words(&w, *starts_at);
+            match (mediator, to_mediator) {
+                (Some(_), true) => {
+                    let mut args = details_args(&w, request);
+                    for (k, v) in &mut args {
+                        if *k == "when" {
+                            *v = when.clone();
+                        }
+                    }
+                    s(
+                        "meeting_details",
+                        args,
+                        "details_subject",
+                        code_args(request),
+                        vec![],
+                    )
+                }
+                (Some(m), false) => s(
+                    "meeting_mediator",
+                    vec![
+                        ("code", request.code.to_string()),
+                        ("when", when),
+                        ("mediator_word", w.mediator(m.gender)),
+                        ("mediator", m.name.clone()),
+                    ],
+                    "notice_subject",
+                    code_args(request),
+                    vec![],
+                ),
+                (None, _) => s(
+                    "meeting_looking",
+                    vec![("code", request.code.to_string()), ("when", when)],
+                    "notice_subject",
+                    code_args(request),
+                    vec![],
+                ),
+            }
+        }
         Notice::SeriesChanged {
             request, change, ..
         } => s(

@@ -174,3 +174,183 @@ pub async fn change(
         notices,
     })
 }
+
+/// The series' mediator cannot take meeting `seq` of request `request_id` (said by them, or by
+/// a coordinator for them): the meeting has no mediator, the requester is told, and it is
+/// offered on its own to the next suitable mediator ([`offer_next`]).
+pub async fn release(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    request_id: i64,
+    seq: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<Notice>> {
+    let req = tx.lock_request(request_id).await?;
+    // the series' own mediator answers for their meetings; anyone else manages
+    let action = match actor {
+        Actor::Mediator { .. } => Action::AnswerChange,
+        _ => Action::Manage,
+    };
+    authorise(actor, action, &RequestFacts::of(&req))?;
+    let Some(series) = req.series.clone() else {
+        return Err(AppError::NotASeries(req.code));
+    };
+    let Some(o) = series
+        .on()
+        .find(|o| o.seq == seq && o.mediator_id.is_some() && o.starts_at > now)
+        .cloned()
+    else {
+        return Err(AppError::NoSuchMeeting {
+            code: req.code,
+            seq,
+        });
+    };
+    let only = match actor {
+        Actor::Mediator { id, .. } => Some(*id),
+        _ => None,
+    };
+    if !tx.release_meeting(o.id, only, now).await? {
+        return Err(AppError::NoSuchMeeting {
+            code: req.code,
+            seq,
+        });
+    }
+    tx.audit(
+        now,
+        &actor.audit_name(),
+        Some(req.id),
+        "meeting_released",
+        Some(&seq.to_string()),
+    )
+    .await?;
+    let req = tx.request_by_id(req.id).await?;
+    let told = Notice::MeetingMediator {
+        request: req.clone(),
+        mediator: None,
+        seq,
+        starts_at: o.starts_at,
+        to_mediator: false,
+    };
+    notice::emit(core, tx, &told, now).await?;
+    let mut notices = vec![told];
+    notices.extend(offer_next(core, tx, &req, o.id, now).await?);
+    tracing::info!(code = %req.code, seq, "meeting released: offered on its own");
+    Ok(notices)
+}
+
+/// Offers meeting `occurrence_id` of `req` to the best-ranked suitable mediator not asked for
+/// it yet (never the series' own); with nobody left, the coordinators are alerted.
+pub(crate) async fn offer_next(
+    core: &Core,
+    tx: &mut Tx,
+    req: &Request,
+    occurrence_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Notice>> {
+    let Some(o) = req
+        .series
+        .as_ref()
+        .and_then(|s| s.occurrences.iter().find(|o| o.id == occurrence_id))
+        .cloned()
+    else {
+        return Ok(Vec::new());
+    };
+    if !o.status.is_on() || o.mediator_id.is_some() {
+        return Ok(Vec::new());
+    }
+    let mut asked = tx.meeting_offered_to(o.id).await?;
+    asked.extend(req.assigned_mediator_id);
+    let ranked = super::wave::candidates(core, tx, req, now).await?;
+    let next = ranked.next_wave(&asked, 1);
+    let Some(mediator) = (match next.first() {
+        Some(id) => tx.mediators_by_ids(&[*id]).await?.into_iter().next(),
+        None => None,
+    }) else {
+        let when = {
+            let local = o.starts_at.with_timezone(&core.settings.tz).naive_local();
+            crate::vocab::date_time(core.settings.lang, local.date(), Some(local.time()))
+        };
+        let code = req.code.to_string();
+        let notices = super::alert::prompt(
+            core,
+            tx,
+            &format!("meeting_unfilled:{}:{}", req.id, o.seq),
+            Some(req.id),
+            "dispatch.alert_meeting_unfilled_subject",
+            "dispatch.alert_meeting_unfilled",
+            &[("code", &code), ("when", &when)],
+            now,
+        )
+        .await?;
+        return Ok(notices);
+    };
+    let offer_id = tx
+        .insert_meeting_offer(req.id, o.id, mediator.id, o.starts_at, now)
+        .await?;
+    let n = Notice::MeetingOffer {
+        request: req.clone(),
+        mediator,
+        offer_id,
+        seq: o.seq,
+        starts_at: o.starts_at,
+    };
+    notice::emit(core, tx, &n, now).await?;
+    Ok(vec![n])
+}
+
+/// `mediator_id` accepted the offer `offer_id` of meeting `occurrence_id`: the meeting is theirs
+/// if it is still without a mediator (one conditional update); they get its details, the
+/// requester hears who comes. `None`: someone else took it, or it is gone.
+pub(crate) async fn take(
+    core: &Core,
+    tx: &mut Tx,
+    offer_id: i64,
+    occurrence_id: i64,
+    mediator_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<(Request, u32)>> {
+    if !tx
+        .take_meeting(offer_id, occurrence_id, mediator_id, now)
+        .await?
+    {
+        return Ok(None);
+    }
+    let Some(offer) = tx.offer_ref(offer_id).await? else {
+        return Ok(None);
+    };
+    let req = tx.request_by_id(offer.request_id).await?;
+    let Some(o) = req
+        .series
+        .as_ref()
+        .and_then(|s| s.occurrences.iter().find(|o| o.id == occurrence_id))
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let mediator = tx
+        .mediators_by_ids(&[mediator_id])
+        .await?
+        .into_iter()
+        .next();
+    tx.audit(
+        now,
+        &format!("mediator:{mediator_id}"),
+        Some(req.id),
+        "meeting_taken",
+        Some(&o.seq.to_string()),
+    )
+    .await?;
+    for to_mediator in [true, false] {
+        let n = Notice::MeetingMediator {
+            request: req.clone(),
+            mediator: mediator.clone(),
+            seq: o.seq,
+            starts_at: o.starts_at,
+            to_mediator,
+        };
+        notice::emit(core, tx, &n, now).await?;
+    }
+    tracing::info!(code = %req.code, seq = o.seq, "meeting taken by another mediator");
+    Ok(Some((req, o.seq)))
+}

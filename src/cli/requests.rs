@@ -50,8 +50,16 @@ pub enum RequestCmd {
         #[arg(long)]
         number: u32,
         /// Cancel it.
-        #[arg(long, conflicts_with = "move_to", required_unless_present = "move_to")]
+        #[arg(
+            long,
+            conflicts_with_all = ["move_to", "release"],
+            required_unless_present_any = ["move_to", "release"]
+        )]
         cancel: bool,
+        /// Its mediator cannot take it: it is offered on its own to another mediator (the
+        /// requester is told; with nobody left, the coordinators are alerted).
+        #[arg(long, conflicts_with_all = ["move_to", "following"])]
+        release: bool,
         /// Move it to this local day and time, "YYYY-MM-DD HH:MM" (with `--following`, the later
         /// meetings move by the same number of days, to the same time).
         #[arg(long = "move", value_name = "WHEN")]
@@ -337,9 +345,27 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
             cancel,
             move_to,
             following,
+            release,
         } => {
             use crate::app::series::{Change, Scope};
             let code = RequestCode::parse(&code)?;
+            if release {
+                let store = ctx.store().await?;
+                dispatcher(ctx, store.clone())
+                    .release_meeting_as(code, &Actor::Cli, number)
+                    .await
+                    .with_context(|| format!("cannot release meeting {number} of {code}"))?;
+                let r = store.request(code).await?;
+                if ctx.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({ "code": code.to_string(), "released": number, "series": r.series })
+                    );
+                } else {
+                    print!("{}", meetings_table(lang, tz, &r));
+                }
+                return Ok(());
+            }
             let what = match (cancel, move_to.as_deref()) {
                 (true, _) | (false, None) => Change::Cancel,
                 (false, Some(when)) => {

@@ -79,6 +79,11 @@ pub enum AcceptOutcome {
         request_id: i64,
         assignment_id: i64,
     },
+    /// One meeting (`seq`) of a series is this mediator's.
+    Meeting {
+        request_id: i64,
+        seq: u32,
+    },
     /// The offer was closed, expired or not this mediator's: nothing changed.
     NotAvailable,
 }
@@ -241,6 +246,10 @@ impl Dispatcher {
             Ok(answer::Accepted::Won(a)) => Ok(AcceptOutcome::Assigned {
                 request_id: a.request.id,
                 assignment_id: a.assignment_id,
+            }),
+            Ok(answer::Accepted::Meeting { request, seq }) => Ok(AcceptOutcome::Meeting {
+                request_id: request.id,
+                seq,
             }),
             Ok(answer::Accepted::Taken { .. }) | Err(DispatchError::Denied(_)) => {
                 Ok(AcceptOutcome::NotAvailable)
@@ -513,6 +522,22 @@ impl Dispatcher {
             }
         }
         Ok(told)
+    }
+
+    /// [`crate::app::series::release`] for `actor`, in its own transaction: the series'
+    /// mediator cannot take meeting `seq` of `code`, which is offered on its own.
+    pub async fn release_meeting_as(
+        &self,
+        code: RequestCode,
+        actor: &Actor,
+        seq: u32,
+    ) -> Result<Vec<crate::app::notice::Notice>> {
+        let id = self.store.request(code).await?.id;
+        let now = self.now();
+        in_tx!(self.store, |tx| crate::app::series::release(
+            &self.core, &mut tx, actor, id, seq, now
+        )
+        .await)
     }
 
     /// [`crate::app::series::change`] for `actor`, in its own transaction: meeting `seq` of

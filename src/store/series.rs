@@ -183,3 +183,111 @@ impl Store {
         })
     }
 }
+
+impl Tx {
+    /// Meeting `occurrence_id` has no mediator any more (its mediator cannot take it), if it
+    /// was `mediator_id`'s (`None`: whoever's).
+    pub async fn release_meeting(
+        &mut self,
+        occurrence_id: i64,
+        mediator_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE occurrences SET mediator_id = NULL, updated_at = $1
+                 WHERE id = $2 AND status <> 'cancelled' AND mediator_id IS NOT NULL
+                   AND ($3 IS NULL OR mediator_id = $3)",
+            )
+            .bind(ts(now))
+            .bind(occurrence_id)
+            .bind(mediator_id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// An offer of one meeting (`occurrence_id`) of request `request_id` to `mediator_id`.
+    pub async fn insert_meeting_offer(
+        &mut self,
+        request_id: i64,
+        occurrence_id: i64,
+        mediator_id: i64,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        Ok(with_tx!(self, c => {
+            sqlx::query_scalar(
+                "INSERT INTO offers (request_id, mediator_id, wave, state, sent_at, expires_at, occurrence_id)
+                 VALUES ($1, $2, 0, 'open', $3, $4, $5) RETURNING id",
+            )
+            .bind(request_id)
+            .bind(mediator_id)
+            .bind(ts(now))
+            .bind(ts(expires_at))
+            .bind(occurrence_id)
+            .fetch_one(&mut *c)
+            .await?
+        }))
+    }
+
+    /// The meeting an offer is for (`None`: the offer is for the whole request).
+    pub async fn offer_meeting(&mut self, offer_id: i64) -> Result<Option<i64>> {
+        let m: Option<Option<i64>> = with_tx!(self, c => {
+            sqlx::query_scalar("SELECT occurrence_id FROM offers WHERE id = $1")
+                .bind(offer_id)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        Ok(m.flatten())
+    }
+
+    /// Who was offered meeting `occurrence_id` already.
+    pub async fn meeting_offered_to(&mut self, occurrence_id: i64) -> Result<Vec<i64>> {
+        Ok(with_tx!(self, c => {
+            sqlx::query_scalar("SELECT mediator_id FROM offers WHERE occurrence_id = $1")
+                .bind(occurrence_id)
+                .fetch_all(&mut *c)
+                .await?
+        }))
+    }
+
+    /// `mediator_id` takes meeting `occurrence_id` by accepting `offer_id`: one conditional
+    /// update (the meeting still without a mediator, the offer still open and theirs), so one
+    /// acceptance wins. Returns whether it did.
+    pub async fn take_meeting(
+        &mut self,
+        offer_id: i64,
+        occurrence_id: i64,
+        mediator_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = with_tx!(self, c => {
+            sqlx::query(
+                "UPDATE occurrences SET mediator_id = $1, updated_at = $2
+                 WHERE id = $3 AND mediator_id IS NULL AND status <> 'cancelled'
+                   AND EXISTS (SELECT 1 FROM offers WHERE id = $4 AND mediator_id = $1
+                               AND occurrence_id = $3 AND state = 'open' AND expires_at > $2)",
+            )
+            .bind(mediator_id)
+            .bind(ts(now))
+            .bind(occurrence_id)
+            .bind(offer_id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        });
+        if n == 1 {
+            with_tx!(self, c => {
+                sqlx::query("UPDATE offers SET state = 'accepted', responded_at = $1 WHERE id = $2")
+                    .bind(ts(now))
+                    .bind(offer_id)
+                    .execute(&mut *c)
+                    .await?;
+            });
+        }
+        Ok(n == 1)
+    }
+}

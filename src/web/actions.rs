@@ -132,6 +132,20 @@ pub(super) async fn meeting(
         Some("following") => Scope::Following,
         _ => Scope::One,
     };
+    if form.get("action").map(String::as_str) == Some("release") {
+        // its mediator cannot come: offered on its own (a coordinator's decision)
+        return Ok(
+            match st
+                .dispatcher
+                .release_meeting_as(r.code, &s.viewer.actor(), number)
+                .await
+            {
+                Ok(_) => back(r.code, "meeting_released"),
+                Err(DispatchError::Store(StoreError::Conflict(_))) => back(r.code, "bad_meeting"),
+                Err(e) => back(r.code, outcome_of(&e)),
+            },
+        );
+    }
     let what = match form.get("action").map(String::as_str) {
         Some("cancel") => Change::Cancel,
         Some("move") => {

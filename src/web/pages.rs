@@ -608,7 +608,13 @@ pub(super) async fn request(
                         tr {
                             td { (o.seq) }
                             td { (words.when(Some(local.date()), Some(local.time()))) }
-                            td { (tr(lang, &format!("meeting_{}", o.status.as_str()))) }
+                            td {
+                                (tr(lang, &format!("meeting_{}", o.status.as_str())))
+                                @if o.status.is_on() {
+                                    " · "
+                                    (o.mediator_id.and_then(|m| names.get(&m).cloned()).unwrap_or_else(|| tr(lang, "meeting_no_mediator")))
+                                }
+                            }
                             @if may_change_meetings && o.status.is_on() {
                                 td { form method="post" action={ "/requests/" (r.code) "/meetings" } {
                                     input type="hidden" name="csrf" value=(s.csrf);
@@ -623,6 +629,10 @@ pub(super) async fn request(
                                     input type="date" name="date" aria-label=(tr(lang, "meeting_new_date")) value=(local.date().format("%Y-%m-%d"));
                                     input type="time" name="time" aria-label=(tr(lang, "meeting_new_time")) value=(local.time().format("%H:%M"));
                                     button type="submit" name="action" value="move" { (tr(lang, "meeting_move_button")) }
+                                    @if coordinator && o.mediator_id.is_some() {
+                                        " "
+                                        button type="submit" name="action" value="release" { (tr(lang, "meeting_release_button")) }
+                                    }
                                 } }
                             } @else if may_change_meetings { td {} }
                         }
@@ -689,6 +699,7 @@ const OUTCOMES: &[&str] = &[
     "rescheduled",
     "meeting_cancelled",
     "meeting_moved",
+    "meeting_released",
     "bad_meeting",
     "wrong_state",
     "mediator_inactive",

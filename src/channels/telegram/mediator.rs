@@ -156,6 +156,10 @@ impl TelegramBot {
                 Ok(answer::Accepted::Taken { request_id }) => {
                     (self.t("offer_taken_short"), request_id)
                 }
+                Ok(answer::Accepted::Meeting { request, .. }) => (
+                    self.tr("offer_won", &[("code", &request.code.to_string())]),
+                    request.id,
+                ),
                 Err(AppError::Denied(_)) => {
                     return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
                 }
