@@ -960,3 +960,137 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    who_may_change_or_release_a_meeting_is_the_table_s_and_a_refusal_changes_nothing,
+    |db| async move {
+        use connecting::dispatch::DispatchError;
+        let w = World::new(db.store.clone(), at_rome(2027, 3, 1, 9, 0), settings()).await;
+        let samira = w.mediator("Samira", 101, &["ar"]).await.id;
+        let fatima = w.mediator("Fatima", 102, &["ar"]).await.id;
+        let out = intake(&w)
+        .process(&mail(
+            "serie-4@comune.dalmine.bg.it",
+            "Serve una mediatrice di lingua araba per incontri protetti a Dalmine, in Via Roma 1, \
+             ogni martedì dalle 15 alle 16 dal 9 marzo per 4 settimane. Laura Rossi",
+        ))
+        .await
+        .unwrap();
+        let Outcome::Created { code, .. } = out else {
+            panic!("{out:?}")
+        };
+        w.dispatcher.dispatch(code).await.unwrap();
+        let id = w.store.request(code).await.unwrap().id;
+        let offer = w.store.offers_for_request(id).await.unwrap().remove(0);
+        let (hers, other) = if offer.mediator_id == samira {
+            (samira, fatima)
+        } else {
+            (fatima, samira)
+        };
+        w.dispatcher.accept(offer.id, hers).await.unwrap();
+        let before = w.store.request(code).await.unwrap();
+        let stranger = Actor::Operator {
+            id: None,
+            email: Some("someone@comune.seriate.bg.it".into()),
+            chat_id: None,
+            active: true,
+        };
+        let her = Actor::Mediator {
+            id: hers,
+            active: true,
+        };
+        let colleague = Actor::Mediator {
+            id: other,
+            active: true,
+        };
+        let denied = |r: Result<_, DispatchError>, who: &str| {
+            assert!(matches!(r, Err(DispatchError::Denied(_))), "{who}: {r:?}");
+        };
+        // Changing meetings: the requester or a coordinator, not another requester, nor a mediator.
+        for (who, actor) in [
+            ("another requester", &stranger),
+            ("the series' mediator", &her),
+            ("a colleague", &colleague),
+        ] {
+            denied(
+                w.dispatcher
+                    .change_series_as(code, actor, 2, Scope::One, Change::Cancel)
+                    .await
+                    .map(|_| ()),
+                who,
+            );
+            denied(
+                w.dispatcher
+                    .change_series_as(
+                        code,
+                        actor,
+                        2,
+                        Scope::Following,
+                        Change::Move {
+                            date: d(2027, 3, 17),
+                            start: t(15, 0),
+                        },
+                    )
+                    .await
+                    .map(|_| ()),
+                who,
+            );
+        }
+        // Releasing a meeting: its mediator or a coordinator, not a colleague nor the requester.
+        let laura = Actor::Operator {
+            id: None,
+            email: Some(REQUESTER.into()),
+            chat_id: None,
+            active: true,
+        };
+        for (who, actor) in [
+            ("a colleague", &colleague),
+            ("the requester", &laura),
+            ("another requester", &stranger),
+        ] {
+            denied(
+                w.dispatcher
+                    .release_meeting_as(code, actor, 3)
+                    .await
+                    .map(|_| ()),
+                who,
+            );
+        }
+        let after = w.store.request(code).await.unwrap();
+        assert_eq!(after.series, before.series, "nothing changed");
+        assert!(
+            rows(&w, code, "series:").await.is_empty()
+                && rows(&w, code, "meeting:").await.is_empty()
+        );
+        // A meeting number the series does not have, or a single appointment, is refused in words.
+        let err = w
+            .dispatcher
+            .change_series_as(code, &Actor::Cli, 9, Scope::One, Change::Cancel)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no meeting 9"), "{err}");
+        let single = w.request("ar", d(2027, 3, 11), t(10, 0), 60, None).await;
+        let err = w
+            .dispatcher
+            .change_series_as(single, &Actor::Cli, 1, Scope::One, Change::Cancel)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not a series"), "{err}");
+        // Her own release is hers to make.
+        w.dispatcher
+            .release_meeting_as(code, &her, 3)
+            .await
+            .unwrap();
+        assert_eq!(
+            w.store
+                .request(code)
+                .await
+                .unwrap()
+                .series
+                .unwrap()
+                .occurrences[2]
+                .mediator_id,
+            None
+        );
+    }
+);
