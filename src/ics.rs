@@ -229,6 +229,41 @@ pub fn invitation(
     mediator: &Mediator,
     method: Method,
 ) -> Option<Calendar> {
+    invitation_as(lang, host, request, mediator, method, None)
+}
+
+/// The invitation of one meeting of a series (`seq`, starting at `starts_at`, ending at
+/// `ends_at`) for a mediator who takes only that one: a single event of its own (`UID`
+/// `<code>-<seq>@<domain>`), so it never replaces the series' event in anyone's calendar.
+pub fn meeting_invitation(
+    lang: Lang,
+    host: Host<'_>,
+    request: &Request,
+    mediator: &Mediator,
+    seq: u32,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> Option<Calendar> {
+    let tz: Tz = chrono_tz::Europe::Rome;
+    let local = starts_at.with_timezone(&tz).naive_local();
+    let mut one = request.clone();
+    one.series = None;
+    one.date = Some(local.date());
+    one.start_time = Some(local.time());
+    one.starts_at = Some(starts_at);
+    one.ends_at = Some(ends_at);
+    let uid = uid(&format!("{}-{seq}", request.code), host.domain);
+    invitation_as(lang, host, &one, mediator, Method::Request, Some(uid))
+}
+
+fn invitation_as(
+    lang: Lang,
+    host: Host<'_>,
+    request: &Request,
+    mediator: &Mediator,
+    method: Method,
+    own_uid: Option<String>,
+) -> Option<Calendar> {
     let organizer = host.organizer?.clone();
     let mut start = request.date?.and_time(request.start_time?);
     let tz: Tz = chrono_tz::Europe::Rome;
@@ -327,7 +362,7 @@ pub fn invitation(
     }
     let bump = u32::from(method == Method::Cancel);
     let event = Event {
-        uid: uid(&code, host.domain),
+        uid: own_uid.unwrap_or_else(|| uid(&code, host.domain)),
         sequence: sequence(request.created_at, request.updated_at).saturating_add(bump),
         method,
         start,

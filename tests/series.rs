@@ -910,6 +910,21 @@ both_backends!(
             "{}",
             text_of(details)
         );
+        // her invitation is that meeting alone, an event of its own
+        let cal = parse(details);
+        assert_eq!(cal.events.len(), 1);
+        let e = &cal.events[0];
+        assert!(prop(e, "RRULE").is_none() && prop(e, "RECURRENCE-ID").is_none());
+        assert_eq!(value(e, "DTSTART").as_deref(), Some("20270406T150000"));
+        assert_eq!(value(e, "DTEND").as_deref(), Some("20270406T160000"));
+        let confirm = rows(&w, code, "confirm:").await.remove(0);
+        let series_uid = value(master_and_moved(&parse(&confirm)).0, "UID");
+        assert_ne!(value(e, "UID"), series_uid, "not the series' event");
+        assert!(
+            value(e, "UID")
+                .unwrap()
+                .starts_with(&format!("{}-5@", code.to_string().to_lowercase()))
+        );
         let to_requester = told
             .iter()
             .filter(|r| chat_of(r).is_none())

@@ -125,6 +125,20 @@ pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramP
         | Notice::Changed {
             request, mediator, ..
         } => ics::invitation(lang, host, request, mediator, Method::Request),
+        // one meeting of a series taken by a colleague: that meeting, as its own event
+        Notice::MeetingMediator {
+            request,
+            mediator: Some(mediator),
+            seq,
+            starts_at,
+            to_mediator: true,
+        } => request
+            .series
+            .as_ref()
+            .and_then(|s| s.occurrence(*seq))
+            .and_then(|o| {
+                ics::meeting_invitation(lang, host, request, mediator, *seq, *starts_at, o.ends_at)
+            }),
         // a series' changed meetings: the whole series again, with its exceptions
         Notice::SeriesChanged {
             request,
