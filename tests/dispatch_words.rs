@@ -363,6 +363,12 @@ fn series_changes(r: &Request, m: &Mediator) -> Vec<Notice> {
             seq: 4,
             starts_at: from,
         },
+        Notice::MeetingReleased {
+            request: r.clone(),
+            mediator: m.clone(),
+            seq: 4,
+            starts_at: from,
+        },
         Notice::MeetingMediator {
             request: r.clone(),
             mediator: None,

@@ -813,6 +813,7 @@ both_backends!(
             id: first,
             active: true,
         };
+        w.clock.advance(Duration::hours(1));
         w.dispatcher
             .release_meeting_as(code, &her, 5)
             .await
@@ -828,6 +829,20 @@ both_backends!(
             "{}",
             text_of(&told[0])
         );
+        // she hears it is no longer hers; her series' invitation leaves it out
+        let hers = rows(&w, code, "released_meeting:").await;
+        assert_eq!(hers.len(), 1);
+        assert!(
+            text_of(&hers[0]).contains("non è più suo"),
+            "{}",
+            text_of(&hers[0])
+        );
+        let cal = parse(&hers[0]);
+        let (master, _) = master_and_moved(&cal);
+        assert_eq!(value(master, "EXDATE").as_deref(), Some("20270406T150000"));
+        let confirmed = parse(&rows(&w, code, "confirm:").await.remove(0));
+        let confirm_seq = seq_of(master_and_moved(&confirmed).0);
+        assert!(seq_of(master) > confirm_seq, "SEQUENCE grows");
         let meeting_offers: Vec<_> = w
             .store
             .offers_for_request(id)

@@ -150,6 +150,14 @@ pub enum Notice {
         starts_at: DateTime<Utc>,
         to_mediator: bool,
     },
+    /// To the mediator who had meeting `seq` of a series: it is no longer theirs (another is
+    /// asked for it); with their series' invitation without it.
+    MeetingReleased {
+        request: Request,
+        mediator: Mediator,
+        seq: u32,
+        starts_at: DateTime<Utc>,
+    },
     /// To the requester, `unfilled_notice_hours` before the appointment: no mediator is
     /// confirmed yet, the coordinators are looking, they may cancel.
     Unfilled { request: Request },
@@ -261,6 +269,7 @@ impl Notice {
             | Notice::SeriesChanged { request, .. }
             | Notice::MeetingOffer { request, .. }
             | Notice::MeetingMediator { request, .. }
+            | Notice::MeetingReleased { request, .. }
             | Notice::Withdrawal { request, .. }
             | Notice::Cancellation { request, .. }
             | Notice::Reminder { request, .. }
@@ -320,6 +329,17 @@ impl Notice {
                 if *to_mediator { "m" } else { "r" }
             ),
             Notice::MeetingOffer { offer_id, .. } => format!("offer:{offer_id}"),
+            Notice::MeetingReleased {
+                request,
+                mediator,
+                seq,
+                ..
+            } => format!(
+                "released_meeting:{}:{seq}:{}:{}",
+                request.id,
+                mediator.id,
+                request.updated_at.timestamp()
+            ),
             Notice::MeetingMediator {
                 request,
                 mediator,
@@ -392,7 +412,8 @@ impl Notice {
                 to_mediator: true,
                 ..
             }
-            | Notice::MeetingOffer { mediator, .. } => Some(mediator),
+            | Notice::MeetingOffer { mediator, .. }
+            | Notice::MeetingReleased { mediator, .. } => Some(mediator),
             Notice::Changed { .. }
             | Notice::SeriesChanged { .. }
             | Notice::MeetingMediator { .. }
@@ -408,6 +429,21 @@ impl Notice {
             | Notice::Alert { .. } => None,
         }
     }
+}
+
+/// The request as the invitation of `notice` shows it to its recipient: a mediator's series
+/// holds only their own meetings (the others, taken by a colleague or looking for one, are left
+/// out as if cancelled); anyone else sees every meeting.
+pub fn as_seen(notice: &Notice, request: &Request) -> Request {
+    let mut r = request.clone();
+    if let (Some(m), Some(series)) = (notice.mediator(), r.series.as_mut()) {
+        for o in &mut series.occurrences {
+            if o.mediator_id != Some(m.id) {
+                o.status = crate::domain::series::OccurrenceStatus::Cancelled;
+            }
+        }
+    }
+    r
 }
 
 /// Where one notice goes.
@@ -545,6 +581,7 @@ pub fn email_copy(core: &Core, notice: &Notice) -> Option<(String, Payload)> {
         Notice::Details { .. }
         | Notice::Changed { .. }
         | Notice::SeriesChanged { .. }
+        | Notice::MeetingReleased { .. }
         | Notice::Cancellation { .. } => notice.mediator()?,
         _ => return None,
     };

@@ -528,6 +528,18 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
                 offer_answers(lang, *offer_id),
             )
         }
+        Notice::MeetingReleased {
+            request, starts_at, ..
+        } => s(
+            "meeting_released",
+            vec![
+                ("code", request.code.to_string()),
+                ("when", instant_words(&w, *starts_at)),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
         Notice::MeetingMediator {
             request,
             mediator,

@@ -224,7 +224,22 @@ pub async fn release(
         Some(&seq.to_string()),
     )
     .await?;
+    tx.touch_request(req.id, now).await?;
     let req = tx.request_by_id(req.id).await?;
+    // the mediator who had it (when someone else released it, they hear it from us)
+    let mut notices = Vec::new();
+    if let Some(had) = o.mediator_id
+        && let Some(m) = tx.mediators_by_ids(&[had]).await?.into_iter().next()
+    {
+        let n = Notice::MeetingReleased {
+            request: req.clone(),
+            mediator: m,
+            seq,
+            starts_at: o.starts_at,
+        };
+        notice::emit(core, tx, &n, now).await?;
+        notices.push(n);
+    }
     let told = Notice::MeetingMediator {
         request: req.clone(),
         mediator: None,
@@ -233,7 +248,7 @@ pub async fn release(
         to_mediator: false,
     };
     notice::emit(core, tx, &told, now).await?;
-    let mut notices = vec![told];
+    notices.push(told);
     notices.extend(offer_next(core, tx, &req, o.id, now).await?);
     tracing::info!(code = %req.code, seq, "meeting released: offered on its own");
     Ok(notices)

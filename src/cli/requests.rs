@@ -96,6 +96,10 @@ fn allowed(action: Action, r: &Request) -> anyhow::Result<()> {
 /// When the appointment is, in words ("giovedì 21 gennaio 2027, 14:30"), or the deadline of a
 /// written translation.
 pub(super) fn when(lang: Lang, r: &Request) -> String {
+    if let Some(series) = &r.series {
+        // "8 incontri, ogni settimana di martedì alle 15:00, da martedì 19 gennaio a ..."
+        return crate::app::sentence::series_words(&crate::app::words::Words::new(lang), series);
+    }
     match (r.date, r.start_time, r.deadline) {
         (Some(d), time, _) => vocab::date_time_year(lang, d, time),
         (None, _, Some(dl)) => t(

@@ -629,7 +629,16 @@ impl Store {
                 .fetch_all(p)
                 .await?
         });
-        rows.into_iter().map(TryInto::try_into).collect()
+        let list: Vec<Request> = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_>>()?;
+        // a series shows its meetings in a list too
+        let mut out = Vec::with_capacity(list.len());
+        for r in list {
+            out.push(self.with_occurrences(r).await?);
+        }
+        Ok(out)
     }
 
     /// Counts of requests per status (for the coordinator's queue view and metrics).

@@ -8,7 +8,7 @@
 //! by email, carry the appointment's calendar invitation ([`crate::ics::invitation`]): the
 //! SMTP transport makes it a `text/calendar` alternative of the text and an `.ics` attachment.
 
-use crate::app::notice::{EmailHeaders, Notice};
+use crate::app::notice::{self, EmailHeaders, Notice};
 use crate::app::sentence;
 use crate::config::Lang;
 use crate::ics::{self, Host, Method};
@@ -135,7 +135,13 @@ pub fn calendar(lang: Lang, host: Host<'_>, n: &Notice) -> Option<Calendar> {
         }
         | Notice::Changed {
             request, mediator, ..
-        } => ics::invitation(lang, host, request, mediator, Method::Request),
+        } => ics::invitation(
+            lang,
+            host,
+            &notice::as_seen(n, request),
+            mediator,
+            Method::Request,
+        ),
         // one meeting of a series taken by a colleague: that meeting, as its own event
         Notice::MeetingMediator {
             request,
@@ -155,13 +161,28 @@ pub fn calendar(lang: Lang, host: Host<'_>, n: &Notice) -> Option<Calendar> {
             request,
             mediator: Some(mediator),
             ..
-        } => ics::invitation(lang, host, request, mediator, Method::Request),
+        }
+        | Notice::MeetingReleased {
+            request, mediator, ..
+        } => ics::invitation(
+            lang,
+            host,
+            &notice::as_seen(n, request),
+            mediator,
+            Method::Request,
+        ),
         Notice::Cancellation {
             request, mediator, ..
         }
         | Notice::Released {
             request, mediator, ..
-        } => ics::invitation(lang, host, request, mediator, Method::Cancel),
+        } => ics::invitation(
+            lang,
+            host,
+            &notice::as_seen(n, request),
+            mediator,
+            Method::Cancel,
+        ),
         _ => None,
     }
 }

@@ -7,7 +7,7 @@
 
 use super::callback::{Callback, HoursPress};
 use super::html::escape;
-use crate::app::notice::Notice;
+use crate::app::notice::{self, Notice};
 use crate::app::sentence::{self, Answer, Sentence};
 use crate::config::Lang;
 use crate::domain::RequestCode;
@@ -124,7 +124,13 @@ pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramP
         }
         | Notice::Changed {
             request, mediator, ..
-        } => ics::invitation(lang, host, request, mediator, Method::Request),
+        } => ics::invitation(
+            lang,
+            host,
+            &notice::as_seen(n, request),
+            mediator,
+            Method::Request,
+        ),
         // one meeting of a series taken by a colleague: that meeting, as its own event
         Notice::MeetingMediator {
             request,
@@ -144,13 +150,28 @@ pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramP
             request,
             mediator: Some(mediator),
             ..
-        } => ics::invitation(lang, host, request, mediator, Method::Request),
+        }
+        | Notice::MeetingReleased {
+            request, mediator, ..
+        } => ics::invitation(
+            lang,
+            host,
+            &notice::as_seen(n, request),
+            mediator,
+            Method::Request,
+        ),
         Notice::Cancellation {
             request, mediator, ..
         }
         | Notice::Released {
             request, mediator, ..
-        } => ics::invitation(lang, host, request, mediator, Method::Cancel),
+        } => ics::invitation(
+            lang,
+            host,
+            &notice::as_seen(n, request),
+            mediator,
+            Method::Cancel,
+        ),
         _ => None,
     };
     p
