@@ -844,10 +844,54 @@ both_backends!(
         let reqs = w.requests_of(op).await;
         assert_eq!(reqs.len(), 1);
         let req = w.store().request(reqs[0].code).await.unwrap();
-        let series = req.series.expect("a series");
+        let series = req.series.clone().expect("a series");
         assert_eq!(series.rule, "FREQ=WEEKLY;BYDAY=TU;COUNT=8");
         assert_eq!(series.occurrences.len(), 8);
         assert_eq!(series.occurrences[7].starts_at, at_rome(2027, 4, 27, 15, 0));
+
+        // Samira gets the series (offered to her alone), accepts it, and cannot make meeting
+        // 3: she says so to the bot.
+        let offer = w.reply(610).await;
+        assert!(
+            offer.text.contains("Nuova serie di incontri"),
+            "{}",
+            offer.text
+        );
+        w.press(&offer, "Accetto").await;
+        let code = req.code.to_string();
+        let r = w.say(610, "/nonposso").await;
+        assert!(r.text.contains("/nonposso CODICE"), "{}", r.text);
+        // the bot's answer, and the notice with her series' invitation without meeting 3
+        w.fake.push_text(610, &format!("/nonposso {code} 3"));
+        let got = w
+            .fake
+            .wait_for(610, world::WAIT, |m| {
+                m.text.contains("l'incontro 3 lo offriamo a un collega")
+            })
+            .await;
+        assert!(got.is_some(), "{:?}", w.fake.sent_to(610));
+        assert!(
+            w.fake
+                .sent_to(610)
+                .iter()
+                .any(|m| m.text.contains("martedì 23 marzo, 15:00 non è più tuo")),
+            "{:?}",
+            w.fake.sent_to(610)
+        );
+        let s = w.store().request(req.code).await.unwrap().series.unwrap();
+        assert_eq!(s.occurrences[2].mediator_id, None);
+        assert!(
+            s.occurrences
+                .iter()
+                .enumerate()
+                .all(|(i, o)| i == 2 || o.mediator_id.is_some())
+        );
+        let r = w.say(610, &format!("/nonposso {code} 3")).await;
+        assert!(
+            r.text.contains("non è tuo o non è più in programma"),
+            "{}",
+            r.text
+        );
     }
 );
 
@@ -901,7 +945,7 @@ both_backends!(
         let hers = rows(&w, code, "released_meeting:").await;
         assert_eq!(hers.len(), 1);
         assert!(
-            text_of(&hers[0]).contains("non è più suo"),
+            text_of(&hers[0]).contains("non è più tuo"),
             "{}",
             text_of(&hers[0])
         );
@@ -989,7 +1033,7 @@ both_backends!(
             })
             .expect("her details");
         assert!(
-            text_of(details).contains("Via Roma 1") && text_of(details).contains("è suo"),
+            text_of(details).contains("Via Roma 1") && text_of(details).contains("assegnato a te"),
             "{}",
             text_of(details)
         );
