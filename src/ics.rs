@@ -235,6 +235,7 @@ pub fn invitation(
 /// The invitation of one meeting of a series (`seq`, starting at `starts_at`, ending at
 /// `ends_at`) for a mediator who takes only that one: a single event of its own (`UID`
 /// `<code>-<seq>@<domain>`), so it never replaces the series' event in anyone's calendar.
+#[allow(clippy::too_many_arguments)]
 pub fn meeting_invitation(
     lang: Lang,
     host: Host<'_>,
@@ -243,6 +244,7 @@ pub fn meeting_invitation(
     seq: u32,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
+    method: Method,
 ) -> Option<Calendar> {
     let tz: Tz = chrono_tz::Europe::Rome;
     let local = starts_at.with_timezone(&tz).naive_local();
@@ -253,7 +255,7 @@ pub fn meeting_invitation(
     one.starts_at = Some(starts_at);
     one.ends_at = Some(ends_at);
     let uid = uid(&format!("{}-{seq}", request.code), host.domain);
-    invitation_as(lang, host, &one, mediator, Method::Request, Some(uid))
+    invitation_as(lang, host, &one, mediator, method, Some(uid))
 }
 
 fn invitation_as(

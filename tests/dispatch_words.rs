@@ -369,6 +369,20 @@ fn series_changes(r: &Request, m: &Mediator) -> Vec<Notice> {
             seq: 4,
             starts_at: from,
         },
+        Notice::MeetingChanged {
+            request: r.clone(),
+            mediator: m.clone(),
+            seq: 4,
+            from,
+            to: Some(from + chrono::Duration::days(2)),
+        },
+        Notice::MeetingChanged {
+            request: r.clone(),
+            mediator: m.clone(),
+            seq: 4,
+            from,
+            to: None,
+        },
         Notice::MeetingMediator {
             request: r.clone(),
             mediator: None,

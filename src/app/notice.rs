@@ -150,6 +150,15 @@ pub enum Notice {
         starts_at: DateTime<Utc>,
         to_mediator: bool,
     },
+    /// To a colleague who took one meeting of a series: it moved (`to`) or is cancelled, with
+    /// that meeting's invitation updated (or its `CANCEL`).
+    MeetingChanged {
+        request: Request,
+        mediator: Mediator,
+        seq: u32,
+        from: DateTime<Utc>,
+        to: Option<DateTime<Utc>>,
+    },
     /// To the mediator who had meeting `seq` of a series: it is no longer theirs (another is
     /// asked for it); with their series' invitation without it.
     MeetingReleased {
@@ -270,6 +279,7 @@ impl Notice {
             | Notice::MeetingOffer { request, .. }
             | Notice::MeetingMediator { request, .. }
             | Notice::MeetingReleased { request, .. }
+            | Notice::MeetingChanged { request, .. }
             | Notice::Withdrawal { request, .. }
             | Notice::Cancellation { request, .. }
             | Notice::Reminder { request, .. }
@@ -329,6 +339,17 @@ impl Notice {
                 if *to_mediator { "m" } else { "r" }
             ),
             Notice::MeetingOffer { offer_id, .. } => format!("offer:{offer_id}"),
+            Notice::MeetingChanged {
+                request,
+                mediator,
+                seq,
+                ..
+            } => format!(
+                "meeting_changed:{}:{seq}:{}:{}",
+                request.id,
+                mediator.id,
+                request.updated_at.timestamp()
+            ),
             Notice::MeetingReleased {
                 request,
                 mediator,
@@ -413,7 +434,8 @@ impl Notice {
                 ..
             }
             | Notice::MeetingOffer { mediator, .. }
-            | Notice::MeetingReleased { mediator, .. } => Some(mediator),
+            | Notice::MeetingReleased { mediator, .. }
+            | Notice::MeetingChanged { mediator, .. } => Some(mediator),
             Notice::Changed { .. }
             | Notice::SeriesChanged { .. }
             | Notice::MeetingMediator { .. }
@@ -582,6 +604,7 @@ pub fn email_copy(core: &Core, notice: &Notice) -> Option<(String, Payload)> {
         | Notice::Changed { .. }
         | Notice::SeriesChanged { .. }
         | Notice::MeetingReleased { .. }
+        | Notice::MeetingChanged { .. }
         | Notice::Cancellation { .. } => notice.mediator()?,
         _ => return None,
     };

@@ -528,6 +528,26 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
                 offer_answers(lang, *offer_id),
             )
         }
+        Notice::MeetingChanged {
+            request, from, to, ..
+        } => s(
+            if to.is_some() {
+                "meeting_moved"
+            } else {
+                "meeting_cancelled"
+            },
+            vec![
+                ("code", request.code.to_string()),
+                ("date", instant_words(&w, *from)),
+                (
+                    "new",
+                    to.map_or_else(|| w.unknown(), |t| instant_words(&w, t)),
+                ),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
         Notice::MeetingReleased {
             request, starts_at, ..
         } => s(

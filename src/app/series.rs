@@ -154,6 +154,32 @@ pub async fn change(
         None => None,
     };
     let mut notices = Vec::new();
+    // a colleague who took one of the changed meetings hears about hers
+    for o in &targets {
+        let Some(colleague) = o
+            .mediator_id
+            .filter(|m| Some(*m) != after.assigned_mediator_id)
+        else {
+            continue;
+        };
+        let Some(m) = tx.mediators_by_ids(&[colleague]).await?.into_iter().next() else {
+            continue;
+        };
+        let now_at = after
+            .series
+            .as_ref()
+            .and_then(|s| s.occurrence(o.seq))
+            .map(|x| x.starts_at);
+        let n = Notice::MeetingChanged {
+            request: after.clone(),
+            mediator: m,
+            seq: o.seq,
+            from: o.starts_at,
+            to: if what == Change::Cancel { None } else { now_at },
+        };
+        notice::emit(core, tx, &n, now).await?;
+        notices.push(n);
+    }
     for to_mediator in [false, true] {
         if to_mediator && mediator.is_none() {
             continue;

@@ -143,7 +143,35 @@ pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramP
             .as_ref()
             .and_then(|s| s.occurrence(*seq))
             .and_then(|o| {
-                ics::meeting_invitation(lang, host, request, mediator, *seq, *starts_at, o.ends_at)
+                ics::meeting_invitation(
+                    lang,
+                    host,
+                    request,
+                    mediator,
+                    *seq,
+                    *starts_at,
+                    o.ends_at,
+                    Method::Request,
+                )
+            }),
+        // a colleague's one meeting moved (its new time) or cancelled
+        Notice::MeetingChanged {
+            request,
+            mediator,
+            seq,
+            from,
+            to,
+        } => request
+            .series
+            .as_ref()
+            .and_then(|s| s.occurrence(*seq))
+            .and_then(|o| {
+                let (start, method) = match to {
+                    Some(t) => (*t, Method::Request),
+                    None => (*from, Method::Cancel),
+                };
+                let end = start + (o.ends_at - o.starts_at);
+                ics::meeting_invitation(lang, host, request, mediator, *seq, start, end, method)
             }),
         // a series' changed meetings: the whole series again, with its exceptions
         Notice::SeriesChanged {
