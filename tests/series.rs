@@ -1282,3 +1282,87 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    an_email_reply_cancels_one_meeting_or_those_that_follow_not_the_series,
+    |db| async move {
+        let w = World::new(db.store.clone(), at_rome(2027, 3, 1, 9, 0), settings()).await;
+        let samira = w.mediator("Samira", 101, &["ar"]).await.id;
+        let intake = intake(&w);
+        let out = intake
+            .process(&mail(
+                "serie-5@comune.dalmine.bg.it",
+                "Serve una mediatrice di lingua araba per incontri protetti a Dalmine, in Via Roma 1, \
+                 ogni martedì dalle 15 alle 16 dal 9 marzo per 8 settimane. Laura Rossi",
+            ))
+            .await
+            .unwrap();
+        let Outcome::Created { code, .. } = out else {
+            panic!("{out:?}")
+        };
+        w.dispatcher.dispatch(code).await.unwrap();
+        let id = w.store.request(code).await.unwrap().id;
+        let offer = w.store.offers_for_request(id).await.unwrap().remove(0);
+        w.dispatcher.accept(offer.id, samira).await.unwrap();
+        let reply = |n: &str, text: &str| {
+            format!(
+                "From: Laura Rossi <{REQUESTER}>\r\nTo: info@coop.example\r\nSubject: Re: [{code}] Richiesta\r\n\
+                 Message-ID: <{n}@comune.dalmine.bg.it>\r\nIn-Reply-To: <serie-5@comune.dalmine.bg.it>\r\n\
+                 Date: Mon, 1 Mar 2027 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+                 {text}\r\nLaura\r\n"
+            )
+            .into_bytes()
+        };
+        w.clock.advance(Duration::hours(1));
+        // "l'incontro del 16 marzo": that one only.
+        let out = intake
+            .process(&reply(
+                "r1",
+                "Buongiorno, annulliamo l'incontro del 16 marzo: la famiglia non ci sarà. Grazie",
+            ))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Updated { .. }), "{out:?}");
+        let req = w.store.request(code).await.unwrap();
+        assert_eq!(req.status, RequestStatus::Assigned, "the series goes on");
+        let s = req.series.clone().unwrap();
+        let cancelled: Vec<u32> = s
+            .occurrences
+            .iter()
+            .filter(|o| o.status == OccurrenceStatus::Cancelled)
+            .map(|o| o.seq)
+            .collect();
+        assert_eq!(cancelled, vec![2]);
+        let told = rows(&w, code, "series:").await;
+        assert_eq!(told.len(), 2, "she and the mediator");
+        // "dal 13 aprile in poi": those that follow too.
+        w.clock.advance(Duration::hours(1));
+        let out = intake
+            .process(&reply(
+                "r2",
+                "Buongiorno, purtroppo dobbiamo annullare gli incontri dal 13 aprile in poi.",
+            ))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Updated { .. }), "{out:?}");
+        let s = w.store.request(code).await.unwrap().series.unwrap();
+        let cancelled: Vec<u32> = s
+            .occurrences
+            .iter()
+            .filter(|o| o.status == OccurrenceStatus::Cancelled)
+            .map(|o| o.seq)
+            .collect();
+        assert_eq!(cancelled, vec![2, 6, 7, 8]);
+        // Without a meeting's day, "annullo" is the whole series, as for any request.
+        w.clock.advance(Duration::hours(1));
+        let out = intake
+            .process(&reply("r3", "Annulliamo tutto, grazie."))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Cancelled { .. }), "{out:?}");
+        assert_eq!(
+            w.store.request(code).await.unwrap().status,
+            RequestStatus::Cancelled
+        );
+    }
+);

@@ -395,3 +395,38 @@ pub(crate) async fn take(
     tracing::info!(code = %req.code, seq = o.seq, "meeting taken by another mediator");
     Ok(Some((req, o.seq)))
 }
+
+/// The meeting of `req`'s series a requester's words name ("annulliamo l'incontro del 16
+/// marzo": the day `date` the extractor read), and whether they mean it and all that follow
+/// ("dal 13 aprile in poi", "e i seguenti"). `None`: no meeting still on falls on that day, or
+/// the request is not a series (the words are about the whole request).
+pub fn meeting_named(
+    req: &Request,
+    date: Option<NaiveDate>,
+    text: &str,
+    tz: chrono_tz::Tz,
+) -> Option<(u32, Scope)> {
+    let day = date?;
+    let o = req.series.as_ref()?.on().find(|o| {
+        o.starts_at.with_timezone(&tz).date_naive() == day
+            || o.recurrence_id.with_timezone(&tz).date_naive() == day
+    })?;
+    let folded = crate::extract::fold::Folded::new(text).text;
+    let following = [
+        "in poi",
+        "seguenti",
+        "successivi",
+        "a seguire",
+        "i prossimi",
+    ]
+    .iter()
+    .any(|w| folded.contains(w));
+    Some((
+        o.seq,
+        if following {
+            Scope::Following
+        } else {
+            Scope::One
+        },
+    ))
+}
