@@ -29,6 +29,7 @@ use chrono_tz::Tz;
 use crate::config::Lang;
 use crate::domain::Gender;
 use crate::domain::payload::Calendar;
+use crate::domain::series::OccurrenceStatus;
 use crate::prompts::t;
 use crate::store::{Mediator, Request};
 use crate::vocab;
@@ -88,6 +89,27 @@ pub struct Event {
     pub attendees: Vec<Party>,
     /// When this version of the event was written.
     pub stamp: DateTime<Utc>,
+    /// A series of meetings: the event recurs.
+    pub recurrence: Option<Recurring>,
+}
+
+/// How a series' event recurs: the rule from `start`, the cancelled meetings (`EXDATE`, at
+/// their ruled local start) and the moved ones (one more `VEVENT` each, with `RECURRENCE-ID`
+/// the ruled local start).
+#[derive(Debug, Clone, Default)]
+pub struct Recurring {
+    /// The `RRULE` value (`FREQ=WEEKLY;BYDAY=TU;COUNT=8`).
+    pub rule: String,
+    pub exdates: Vec<NaiveDateTime>,
+    pub moved: Vec<Moved>,
+}
+
+/// One moved meeting: its ruled local start, its new local start, its length.
+#[derive(Debug, Clone, Copy)]
+pub struct Moved {
+    pub recurrence_id: NaiveDateTime,
+    pub start: NaiveDateTime,
+    pub minutes: u32,
 }
 
 /// The event's `UID`: the request's code at our own mail domain, the same for every update.
@@ -109,11 +131,6 @@ pub fn sequence(created: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
 
 /// The calendar object (`VCALENDAR` with the time zone and one `VEVENT`), CRLF-terminated.
 pub fn calendar(e: &Event) -> String {
-    let tz: Tz = chrono_tz::Europe::Rome;
-    let start_utc = crate::domain::appointment::local_to_utc(e.start, tz);
-    let end_local = (start_utc + Duration::minutes(i64::from(e.minutes)))
-        .with_timezone(&tz)
-        .naive_local();
     let mut lines: Vec<String> = vec![
         "BEGIN:VCALENDAR".into(),
         "VERSION:2.0".into(),
@@ -122,12 +139,55 @@ pub fn calendar(e: &Event) -> String {
         format!("METHOD:{}", e.method.as_str()),
     ];
     lines.extend(VTIMEZONE.iter().map(|l| l.to_string()));
+    vevent(e, None, &mut lines);
+    if let Some(r) = &e.recurrence {
+        for m in &r.moved {
+            vevent(e, Some(m), &mut lines);
+        }
+    }
+    lines.push("END:VCALENDAR".into());
+    let mut out = String::new();
+    for l in lines {
+        fold(&l, &mut out);
+    }
+    out
+}
+
+/// The local end of a meeting `minutes` long from local `start`, through UTC (DST-safe).
+fn end_of(start: NaiveDateTime, minutes: u32) -> NaiveDateTime {
+    let tz: Tz = chrono_tz::Europe::Rome;
+    let start_utc = crate::domain::appointment::local_to_utc(start, tz);
+    (start_utc + Duration::minutes(i64::from(minutes)))
+        .with_timezone(&tz)
+        .naive_local()
+}
+
+/// One `VEVENT`: the event itself (with its `RRULE` and `EXDATE`s when it recurs), or with
+/// `moved` the exception for one moved meeting of it (`RECURRENCE-ID`).
+fn vevent(e: &Event, moved: Option<&Moved>, lines: &mut Vec<String>) {
+    let (start, minutes) = moved.map_or((e.start, e.minutes), |m| (m.start, m.minutes));
     lines.push("BEGIN:VEVENT".into());
     lines.push(format!("UID:{}", text(&e.uid)));
     lines.push(format!("SEQUENCE:{}", e.sequence));
     lines.push(format!("DTSTAMP:{}", e.stamp.format("%Y%m%dT%H%M%SZ")));
-    lines.push(format!("DTSTART;TZID={TZID}:{}", local(e.start)));
-    lines.push(format!("DTEND;TZID={TZID}:{}", local(end_local)));
+    if let Some(m) = moved {
+        lines.push(format!(
+            "RECURRENCE-ID;TZID={TZID}:{}",
+            local(m.recurrence_id)
+        ));
+    }
+    lines.push(format!("DTSTART;TZID={TZID}:{}", local(start)));
+    lines.push(format!(
+        "DTEND;TZID={TZID}:{}",
+        local(end_of(start, minutes))
+    ));
+    if let (None, Some(r)) = (moved, &e.recurrence) {
+        lines.push(format!("RRULE:{}", r.rule));
+        if !r.exdates.is_empty() {
+            let days: Vec<String> = r.exdates.iter().map(|d| local(*d)).collect();
+            lines.push(format!("EXDATE;TZID={TZID}:{}", days.join(",")));
+        }
+    }
     lines.push(format!("SUMMARY:{}", text(&e.summary)));
     if let Some(place) = e.location.as_deref().filter(|p| !p.trim().is_empty()) {
         lines.push(format!("LOCATION:{}", text(place)));
@@ -153,12 +213,6 @@ pub fn calendar(e: &Event) -> String {
         Method::Cancel => lines.push("STATUS:CANCELLED".into()),
     }
     lines.push("END:VEVENT".into());
-    lines.push("END:VCALENDAR".into());
-    let mut out = String::new();
-    for l in lines {
-        fold(&l, &mut out);
-    }
-    out
 }
 
 /// The invitation of `request`'s appointment with `mediator`, in `lang`: `Method::Request` for
@@ -175,8 +229,71 @@ pub fn invitation(
     mediator: &Mediator,
     method: Method,
 ) -> Option<Calendar> {
+    invitation_as(lang, host, request, mediator, method, None)
+}
+
+/// The invitation of one meeting of a series (`seq`, starting at `starts_at`, ending at
+/// `ends_at`) for a mediator who takes only that one: a single event of its own (`UID`
+/// `<code>-<seq>@<domain>`), so it never replaces the series' event in anyone's calendar.
+#[allow(clippy::too_many_arguments)]
+pub fn meeting_invitation(
+    lang: Lang,
+    host: Host<'_>,
+    request: &Request,
+    mediator: &Mediator,
+    seq: u32,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    method: Method,
+) -> Option<Calendar> {
+    let tz: Tz = chrono_tz::Europe::Rome;
+    let local = starts_at.with_timezone(&tz).naive_local();
+    let mut one = request.clone();
+    one.series = None;
+    one.date = Some(local.date());
+    one.start_time = Some(local.time());
+    one.starts_at = Some(starts_at);
+    one.ends_at = Some(ends_at);
+    let uid = uid(&format!("{}-{seq}", request.code), host.domain);
+    invitation_as(lang, host, &one, mediator, method, Some(uid))
+}
+
+fn invitation_as(
+    lang: Lang,
+    host: Host<'_>,
+    request: &Request,
+    mediator: &Mediator,
+    method: Method,
+    own_uid: Option<String>,
+) -> Option<Calendar> {
     let organizer = host.organizer?.clone();
-    let start = request.date?.and_time(request.start_time?);
+    let mut start = request.date?.and_time(request.start_time?);
+    let tz: Tz = chrono_tz::Europe::Rome;
+    let at = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
+    let recurrence = request.series.as_ref().map(|s| {
+        if let Some(first) = s.occurrences.first() {
+            start = at(first.recurrence_id);
+        }
+        Recurring {
+            rule: s.rule.clone(),
+            exdates: s
+                .occurrences
+                .iter()
+                .filter(|o| o.status == OccurrenceStatus::Cancelled)
+                .map(|o| at(o.recurrence_id))
+                .collect(),
+            moved: s
+                .occurrences
+                .iter()
+                .filter(|o| o.status == OccurrenceStatus::Moved)
+                .map(|o| Moved {
+                    recurrence_id: at(o.recurrence_id),
+                    start: at(o.starts_at),
+                    minutes: u32::try_from((o.ends_at - o.starts_at).num_minutes()).unwrap_or(60),
+                })
+                .collect(),
+        }
+    });
     let minutes = match (request.starts_at, request.ends_at) {
         (Some(s), Some(e)) if e > s => (e - s).num_minutes(),
         _ => request.duration_minutes.filter(|m| *m > 0).unwrap_or(60),
@@ -247,7 +364,7 @@ pub fn invitation(
     }
     let bump = u32::from(method == Method::Cancel);
     let event = Event {
-        uid: uid(&code, host.domain),
+        uid: own_uid.unwrap_or_else(|| uid(&code, host.domain)),
         sequence: sequence(request.created_at, request.updated_at).saturating_add(bump),
         method,
         start,
@@ -258,6 +375,7 @@ pub fn invitation(
         organizer,
         attendees,
         stamp: request.updated_at,
+        recurrence,
     };
     Some(Calendar {
         method: method.as_str().to_string(),
@@ -370,6 +488,7 @@ mod tests {
                 email: Some("laura@comune.example".into()),
             }],
             stamp: Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap(),
+            recurrence: None,
         }
     }
 
@@ -475,6 +594,7 @@ mod tests {
             confirmed_at: None,
             closed_at: None,
             requester_language: None,
+            series: None,
         }
     }
 

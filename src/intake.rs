@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use crate::domain::appointment::local_to_utc;
 use crate::domain::{InterventionType, Modality, RequestStatus};
 use crate::extract::{self, Context, LanguageRef, RequestDraft, Requester};
-use crate::store::{NewRequest, Request};
+use crate::store::{NewRequest, NewSeries, Request};
 
 /// Default length of an appointment when the request gives neither an end nor a duration.
 pub const DEFAULT_DURATION_MINUTES: u32 = 60;
@@ -81,8 +81,21 @@ pub fn fields_from_draft(d: &RequestDraft, tz: Tz) -> NewRequest {
         notes: (!notes.is_empty()).then(|| notes.join("; ")),
         missing: d.missing.clone(),
         draft: serde_json::to_value(d).ok(),
+        series: series_of(d, minutes, tz),
         ..NewRequest::default()
     }
+}
+
+/// The occurrences of a draft's series, from its first meeting (`date`, `start`), each
+/// `minutes` long; `None` for a single appointment or a series whose end is not known yet.
+pub fn series_of(d: &RequestDraft, minutes: u32, tz: Tz) -> Option<NewSeries> {
+    let rule = d.recurrence?;
+    let occurrences = rule.instants(d.date?, d.start?, i64::from(minutes), tz);
+    Some(NewSeries {
+        rule: rule.rrule(tz)?,
+        occurrences,
+    })
+    .filter(|s| !s.occurrences.is_empty())
 }
 
 /// A stored request as a draft, so a follow-up can be merged with [`extract::merge`]: the draft
@@ -100,6 +113,7 @@ pub fn draft_from_request(r: &Request) -> RequestDraft {
             time_approximate: stored.time_approximate && rebuilt.start == stored.start,
             office: stored.office,
             continuity: stored.continuity,
+            recurrence: stored.recurrence,
             notes: stored.notes,
             warnings: stored.warnings,
             languages: if stored.languages.is_empty() {
@@ -292,6 +306,7 @@ mod tests {
             confirmed_at: None,
             closed_at: None,
             requester_language: None,
+            series: None,
         };
         let (merged, fields) = merge_follow_up(&stored, "Va bene lunedì 15 marzo alle 10", &ctx());
         assert!(merged.missing.is_empty(), "{:?}", merged.missing);

@@ -767,7 +767,16 @@ both_backends!(
         let answer::Accepted::Won(won) = won else {
             panic!("{won:?}")
         };
-        assert_eq!(status(r.id).await, RequestStatus::Assigned);
+        // (the running bot's outbox worker may already have delivered the requester's
+        // confirmation, which confirms the request: seen once under load)
+        let now_status = status(r.id).await;
+        assert!(
+            matches!(
+                now_status,
+                RequestStatus::Assigned | RequestStatus::Confirmed
+            ),
+            "{now_status:?}"
+        );
 
         // The outcome and the hours: the assigned mediator or a coordinator.
         let job = won.assignment_id;

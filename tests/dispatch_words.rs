@@ -68,6 +68,7 @@ fn request() -> Request {
         confirmed_at: None,
         closed_at: None,
         requester_language: None,
+        series: None,
     }
 }
 
@@ -277,6 +278,28 @@ fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
             assignment_id: 9,
             timed_out: true,
         },
+        Notice::Offer {
+            request: series_of(&r),
+            mediator: m.clone(),
+            offer_id: 15,
+        },
+        Notice::Confirmation {
+            request: series_of(if telegram { &tg_requester } else { &r }),
+            mediator: m.clone(),
+            assignment_id: 19,
+        },
+        Notice::Details {
+            request: series_of(&r),
+            mediator: m.clone(),
+            assignment_id: 19,
+        },
+    ]
+    .into_iter()
+    .chain(series_changes(
+        &series_of(if telegram { &tg_requester } else { &r }),
+        &m,
+    ))
+    .chain([
         Notice::Unfilled {
             request: requester_of(telegram, own),
         },
@@ -309,7 +332,111 @@ fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
                 .map(|c| c.to_string())
                 .collect(),
         },
-    ]
+    ])
+    .collect()
+}
+
+/// `r` as a weekly series of eight meetings from 9 March, the second cancelled, the third moved.
+fn series_of(r: &Request) -> Request {
+    use connecting::domain::series::{Occurrence, OccurrenceStatus, Series};
+    let first = Utc.with_ymd_and_hms(2027, 3, 9, 14, 0, 0).unwrap();
+    let mut r = r.clone();
+    r.series = Some(Series {
+        rule: "FREQ=WEEKLY;BYDAY=TU;COUNT=8".into(),
+        occurrences: (0..8)
+            .map(|i| {
+                let at = first + chrono::Duration::weeks(i);
+                let (status, starts) = match i {
+                    1 => (OccurrenceStatus::Cancelled, at),
+                    2 => (OccurrenceStatus::Moved, at + chrono::Duration::days(2)),
+                    _ => (OccurrenceStatus::Active, at),
+                };
+                Occurrence {
+                    id: 100 + i,
+                    seq: u32::try_from(i + 1).unwrap(),
+                    recurrence_id: at,
+                    starts_at: starts,
+                    ends_at: starts + chrono::Duration::hours(1),
+                    status,
+                    mediator_id: Some(7),
+                }
+            })
+            .collect(),
+    });
+    r
+}
+
+/// Every kind of change of a series' meetings, to the requester and to the mediator.
+fn series_changes(r: &Request, m: &Mediator) -> Vec<Notice> {
+    use connecting::app::notice::SeriesChange;
+    let from = Utc.with_ymd_and_hms(2027, 3, 16, 14, 0, 0).unwrap();
+    // one meeting offered on its own, and who comes to it
+    let mut out = vec![
+        Notice::MeetingOffer {
+            request: r.clone(),
+            mediator: m.clone(),
+            offer_id: 25,
+            seq: 4,
+            starts_at: from,
+        },
+        Notice::MeetingReleased {
+            request: r.clone(),
+            mediator: m.clone(),
+            seq: 4,
+            starts_at: from,
+        },
+        Notice::MeetingChanged {
+            request: r.clone(),
+            mediator: m.clone(),
+            seq: 4,
+            from,
+            to: Some(from + chrono::Duration::days(2)),
+        },
+        Notice::MeetingChanged {
+            request: r.clone(),
+            mediator: m.clone(),
+            seq: 4,
+            from,
+            to: None,
+        },
+        Notice::MeetingMediator {
+            request: r.clone(),
+            mediator: None,
+            seq: 4,
+            starts_at: from,
+            to_mediator: false,
+        },
+    ];
+    for to_mediator in [false, true] {
+        out.push(Notice::MeetingMediator {
+            request: r.clone(),
+            mediator: Some(m.clone()),
+            seq: 4,
+            starts_at: from,
+            to_mediator,
+        });
+    }
+    for (cancelled, seqs) in [
+        (true, vec![2]),
+        (true, vec![2, 3]),
+        (false, vec![3]),
+        (false, vec![3, 4]),
+    ] {
+        for to_mediator in [false, true] {
+            out.push(Notice::SeriesChanged {
+                request: r.clone(),
+                mediator: Some(m.clone()),
+                change: SeriesChange {
+                    cancelled,
+                    seqs: seqs.clone(),
+                    from,
+                    to: (!cancelled).then(|| from + chrono::Duration::days(2)),
+                },
+                to_mediator,
+            });
+        }
+    }
+    out
 }
 
 /// The request as its requester gets it: by Telegram when `telegram`, else by email.
@@ -396,10 +523,21 @@ fn every_notice_reads_in_words_in_both_languages_on_both_channels() {
                 assert!(bad.is_empty(), "{lang:?} {n:?}:\n{all}\n{bad:?}");
                 assert!(text.contains("MED-2027-0042"), "{all}");
                 // The values that matter, as words.
-                let when = w.when(
-                    NaiveDate::from_ymd_opt(2027, 3, 11),
-                    NaiveTime::from_hms_opt(14, 30, 0),
-                );
+                // a series says its meetings ("7 incontri, ogni settimana di martedì...")
+                let when = match n.request().and_then(|r| r.series.as_ref()) {
+                    Some(series) => {
+                        let words = connecting::app::sentence::series_words(&w, series);
+                        assert!(
+                            words.contains(&w.date(NaiveDate::from_ymd_opt(2027, 3, 9).unwrap())),
+                            "{words}"
+                        );
+                        words
+                    }
+                    None => w.when(
+                        NaiveDate::from_ymd_opt(2027, 3, 11),
+                        NaiveTime::from_hms_opt(14, 30, 0),
+                    ),
+                };
                 match &n {
                     Notice::Offer { .. } | Notice::Details { .. } => {
                         for word in [
@@ -617,6 +755,16 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         ),
         "link" => "https://t.me/CoopBot?start=AB12CD34".into(),
         "mediator" => "Samira Haddad".into(),
+        // A series of appointments: its cadence, first and last day, its words, a new time.
+        "cadence" => "ogni settimana".into(),
+        "first" => w.date(d),
+        "last" => w.date(d + chrono::Duration::weeks(7)),
+        "moved" => "2".into(),
+        "new" => w.when(Some(d + chrono::Duration::days(1)), Some(t)),
+        "series" => {
+            "8 incontri, ogni settimana di martedì alle 14:30, da martedì 9 marzo a martedì 27 aprile"
+                .into()
+        }
         "name" => "Laura Rossi".into(),
         "nationality" => "marocchina".into(),
         "notes" => "Portare il decreto".into(),

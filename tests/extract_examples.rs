@@ -103,4 +103,17 @@ fn examples_are_understood() {
     assert_eq!(j["language"]["code"], "pa");
     assert_eq!(j["address"], "via Roma 3");
     assert_eq!(j["date"], "2027-01-28");
+
+    // A series: eight Tuesdays from 19 January, the first meeting as the date.
+    let j = parse("09-email-serie-incontri-protetti.eml");
+    assert_eq!(j["language"]["code"], "ar");
+    assert_eq!(j["intervention"], "incontro_protetto");
+    assert_eq!(j["date"], "2027-01-19");
+    assert_eq!(
+        (j["start"].as_str(), j["end"].as_str()),
+        (Some("15:00"), Some("16:00"))
+    );
+    assert_eq!(j["comune"]["name"], "Seriate");
+    assert_eq!(j["series"]["rrule"], "FREQ=WEEKLY;BYDAY=TU;COUNT=8");
+    assert_eq!(j["missing"], serde_json::json!([]));
 }

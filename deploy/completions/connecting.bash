@@ -244,6 +244,9 @@ _connecting() {
             connecting__subcmd__help__subcmd__request,list)
                 cmd="connecting__subcmd__help__subcmd__request__subcmd__list"
                 ;;
+            connecting__subcmd__help__subcmd__request,meeting)
+                cmd="connecting__subcmd__help__subcmd__request__subcmd__meeting"
+                ;;
             connecting__subcmd__help__subcmd__request,review)
                 cmd="connecting__subcmd__help__subcmd__request__subcmd__review"
                 ;;
@@ -382,6 +385,9 @@ _connecting() {
             connecting__subcmd__request,list)
                 cmd="connecting__subcmd__request__subcmd__list"
                 ;;
+            connecting__subcmd__request,meeting)
+                cmd="connecting__subcmd__request__subcmd__meeting"
+                ;;
             connecting__subcmd__request,review)
                 cmd="connecting__subcmd__request__subcmd__review"
                 ;;
@@ -399,6 +405,9 @@ _connecting() {
                 ;;
             connecting__subcmd__request__subcmd__help,list)
                 cmd="connecting__subcmd__request__subcmd__help__subcmd__list"
+                ;;
+            connecting__subcmd__request__subcmd__help,meeting)
+                cmd="connecting__subcmd__request__subcmd__help__subcmd__meeting"
                 ;;
             connecting__subcmd__request__subcmd__help,review)
                 cmd="connecting__subcmd__request__subcmd__help__subcmd__review"
@@ -1307,7 +1316,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__help__subcmd__request)
-            opts="list show cancel review assign"
+            opts="list show cancel review meeting assign"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1349,6 +1358,20 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__help__subcmd__request__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__help__subcmd__request__subcmd__meeting)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2493,7 +2516,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__request)
-            opts="-h --config --json --log-format --help list show cancel review assign help"
+            opts="-h --config --json --log-format --help list show cancel review meeting assign help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2563,7 +2586,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__request__subcmd__help)
-            opts="list show cancel review assign help"
+            opts="list show cancel review meeting assign help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2632,6 +2655,20 @@ _connecting() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        connecting__subcmd__request__subcmd__help__subcmd__meeting)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         connecting__subcmd__request__subcmd__help__subcmd__review)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2672,6 +2709,36 @@ _connecting() {
                     return 0
                     ;;
                 --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__request__subcmd__meeting)
+            opts="-h --number --cancel --release --move --following --config --json --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --number)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --move)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -189,17 +189,18 @@ complete -c connecting -n "__fish_connecting_using_subcommand invite" -l log-for
 json\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand invite" -l json -d 'Print JSON instead of tables'
 complete -c connecting -n "__fish_connecting_using_subcommand invite" -s h -l help -d 'Print help'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review assign help" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review assign help" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
 json\t''"
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review assign help" -l json -d 'Print JSON instead of tables'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review assign help" -s h -l help -d 'Print help'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review assign help" -f -a "list" -d 'List requests, newest first'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review assign help" -f -a "show" -d 'Show one request with its history'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review assign help" -f -a "cancel" -d 'Cancel a request (the assigned mediator and open offers are told)'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review assign help" -f -a "review" -d 'Accept or reject a request held from an unknown sender (status needs_review)'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review assign help" -f -a "assign" -d 'Assign a request to a mediator by hand'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review assign help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -l json -d 'Print JSON instead of tables'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -s h -l help -d 'Print help'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "list" -d 'List requests, newest first'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "show" -d 'Show one request with its history'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "cancel" -d 'Cancel a request (the assigned mediator and open offers are told)'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "review" -d 'Accept or reject a request held from an unknown sender (status needs_review)'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "meeting" -d 'Cancel or move one meeting of a series (`--following`: it and every later one); the requester and the mediator are told, with the updated invitation'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "assign" -d 'Assign a request to a mediator by hand'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from list" -l status -d 'Only requests in this state (received, needs_info, queued, offered, assigned, confirmed, done, cancelled, escalated, expired, needs_review)' -r
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from list" -l limit -d 'At most this many' -r
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from list" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
@@ -224,6 +225,16 @@ complete -c connecting -n "__fish_connecting_using_subcommand request; and __fis
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from review" -l reject -d 'Reject it: cancelled, nobody is written to'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from review" -l json -d 'Print JSON instead of tables'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from review" -s h -l help -d 'Print help'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l number -d 'The meeting\'s number in the series (1 for the first; `request show` lists them)' -r
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l move -d 'Move it to this local day and time, "YYYY-MM-DD HH:MM" (with `--following`, the later meetings move by the same number of days, to the same time)' -r
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
+json\t''"
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l cancel -d 'Cancel it'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l release -d 'Its mediator cannot take it: it is offered on its own to another mediator (the requester is told; with nobody left, the coordinators are alerted)'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l following -d 'Every later meeting too'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l json -d 'Print JSON instead of tables'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -s h -l help -d 'Print help'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from assign" -l mediator -r
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from assign" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from assign" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
@@ -234,6 +245,7 @@ complete -c connecting -n "__fish_connecting_using_subcommand request; and __fis
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one request with its history'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "cancel" -d 'Cancel a request (the assigned mediator and open offers are told)'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "review" -d 'Accept or reject a request held from an unknown sender (status needs_review)'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "meeting" -d 'Cancel or move one meeting of a series (`--following`: it and every later one); the requester and the mediator are told, with the updated invitation'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "assign" -d 'Assign a request to a mediator by hand'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand parse" -l now -d 'Reference time for relative dates ("domani", "giovedì"); default: now' -r
@@ -428,6 +440,7 @@ complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_s
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "show" -d 'Show one request with its history'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "cancel" -d 'Cancel a request (the assigned mediator and open offers are told)'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "review" -d 'Accept or reject a request held from an unknown sender (status needs_review)'
+complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "meeting" -d 'Cancel or move one meeting of a series (`--following`: it and every later one); the requester and the mediator are told, with the updated invitation'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "assign" -d 'Assign a request to a mediator by hand'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from quarantine" -f -a "list" -d 'Messages that could not be read, kept aside'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from quarantine" -f -a "retry" -d 'Process a quarantined message again'

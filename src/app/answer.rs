@@ -22,6 +22,11 @@ pub enum Accepted {
     Won(Box<Assigned>),
     /// The offer was closed, expired or the request taken: nothing changed.
     Taken { request_id: i64 },
+    /// This mediator takes one meeting (`seq`) of a series ([`super::series::take`]).
+    Meeting {
+        request: Box<crate::store::Request>,
+        seq: u32,
+    },
 }
 
 /// The offer, authorised for `actor` (`AnswerOffer`: addressed to them, while active).
@@ -48,6 +53,20 @@ pub async fn accept(
     now: DateTime<Utc>,
 ) -> Result<Accepted> {
     let (offer, mediator_id) = offer_for(tx, actor, offer_id).await?;
+    // one meeting of a series, offered on its own
+    if let Some(occurrence_id) = tx.offer_meeting(offer_id).await? {
+        return Ok(
+            match super::series::take(core, tx, offer_id, occurrence_id, mediator_id, now).await? {
+                Some((request, seq)) => Accepted::Meeting {
+                    request: Box::new(request),
+                    seq,
+                },
+                None => Accepted::Taken {
+                    request_id: offer.request_id,
+                },
+            },
+        );
+    }
     let Some(request_id) = tx.accept_offer(offer_id, mediator_id, now).await? else {
         return Ok(Accepted::Taken {
             request_id: offer.request_id,
@@ -76,6 +95,11 @@ pub async fn decline(
         return Ok(false);
     }
     let req = tx.request_by_id(offer.request_id).await?;
+    // one meeting of a series: the next mediator is asked for it
+    if let Some(occurrence_id) = tx.offer_meeting(offer_id).await? {
+        super::series::offer_next(core, tx, &req, occurrence_id, now).await?;
+        return Ok(true);
+    }
     if req.status == RequestStatus::Offered && tx.open_offers(req.id).await?.is_empty() {
         tx.cancel_timers(req.id, &[TimerKind::OfferWave]).await?;
         wave::next(core, tx, &req, now).await?;

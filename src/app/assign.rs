@@ -119,6 +119,13 @@ pub(crate) async fn assigned(
         }
     }
     tx.cancel_timers(req.id, &[TimerKind::OfferWave]).await?;
+    // a series is taken whole: every meeting still on is this mediator's
+    let req = if req.series.is_some() {
+        tx.assign_occurrences(req.id, mediator_id, now).await?;
+        tx.request_by_id(req.id).await?
+    } else {
+        req
+    };
     let Some(m) = mediators.get(&mediator_id) else {
         return Err(StoreError::NotFound(format!("mediator {mediator_id}")).into());
     };

@@ -58,6 +58,7 @@ pub mod people;
 pub mod reschedule;
 pub mod review;
 pub mod sentence;
+pub mod series;
 pub mod settings;
 pub mod texts;
 pub mod timer;
@@ -130,6 +131,10 @@ pub enum AppError {
     NotAnEntryState(RequestStatus),
     #[error("request {0} is not waiting for review")]
     NotHeld(RequestCode),
+    #[error("request {0} is a single appointment, not a series of meetings")]
+    NotASeries(RequestCode),
+    #[error("request {code} has no meeting {seq} still planned")]
+    NoSuchMeeting { code: RequestCode, seq: u32 },
 }
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;

@@ -32,6 +32,19 @@ pub enum Withdrawn {
     Moved,
 }
 
+/// What changed in a series of appointments ([`super::series`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesChange {
+    /// Cancelled, else moved.
+    pub cancelled: bool,
+    /// The meetings changed (their places in the series, from 1).
+    pub seqs: Vec<u32>,
+    /// The first changed meeting's start before the change.
+    pub from: DateTime<Utc>,
+    /// Its start after a move.
+    pub to: Option<DateTime<Utc>>,
+}
+
 /// Which reminder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reminder {
@@ -107,6 +120,52 @@ pub enum Notice {
         mediator: Mediator,
         assignment_id: i64,
         timed_out: bool,
+    },
+    /// Meetings of a series were cancelled or moved: to the requester, or (`to_mediator`) to
+    /// the series' mediator; with the whole series' invitation (`EXDATE`, `RECURRENCE-ID`) once
+    /// it has a mediator.
+    SeriesChanged {
+        request: Request,
+        mediator: Option<Mediator>,
+        change: SeriesChange,
+        to_mediator: bool,
+    },
+    /// One meeting of a series offered on its own (the series' mediator cannot take it): like
+    /// an offer, only language, date/time, duration, comune, type, modality; [Accetto]
+    /// [Non posso].
+    MeetingOffer {
+        request: Request,
+        mediator: Mediator,
+        offer_id: i64,
+        seq: u32,
+        starts_at: DateTime<Utc>,
+    },
+    /// Who comes to one meeting of a series: to its new mediator (`to_mediator`: the details of
+    /// that meeting), or to the requester (`mediator` `None`: its mediator cannot come, another
+    /// is being looked for).
+    MeetingMediator {
+        request: Request,
+        mediator: Option<Mediator>,
+        seq: u32,
+        starts_at: DateTime<Utc>,
+        to_mediator: bool,
+    },
+    /// To a colleague who took one meeting of a series: it moved (`to`) or is cancelled, with
+    /// that meeting's invitation updated (or its `CANCEL`).
+    MeetingChanged {
+        request: Request,
+        mediator: Mediator,
+        seq: u32,
+        from: DateTime<Utc>,
+        to: Option<DateTime<Utc>>,
+    },
+    /// To the mediator who had meeting `seq` of a series: it is no longer theirs (another is
+    /// asked for it); with their series' invitation without it.
+    MeetingReleased {
+        request: Request,
+        mediator: Mediator,
+        seq: u32,
+        starts_at: DateTime<Utc>,
     },
     /// To the requester, `unfilled_notice_hours` before the appointment: no mediator is
     /// confirmed yet, the coordinators are looking, they may cancel.
@@ -219,6 +278,11 @@ impl Notice {
             | Notice::Released { request, .. }
             | Notice::Requeued { request, .. }
             | Notice::Unfilled { request }
+            | Notice::SeriesChanged { request, .. }
+            | Notice::MeetingOffer { request, .. }
+            | Notice::MeetingMediator { request, .. }
+            | Notice::MeetingReleased { request, .. }
+            | Notice::MeetingChanged { request, .. }
             | Notice::Withdrawal { request, .. }
             | Notice::Cancellation { request, .. }
             | Notice::Reminder { request, .. }
@@ -266,6 +330,51 @@ impl Notice {
                 "unfilled:{}:{}",
                 request.id,
                 request.starts_at.map_or(0, |s| s.timestamp())
+            ),
+            Notice::SeriesChanged {
+                request,
+                to_mediator,
+                ..
+            } => format!(
+                "series:{}:{}:{}",
+                request.id,
+                request.updated_at.timestamp(),
+                if *to_mediator { "m" } else { "r" }
+            ),
+            Notice::MeetingOffer { offer_id, .. } => format!("offer:{offer_id}"),
+            Notice::MeetingChanged {
+                request,
+                mediator,
+                seq,
+                ..
+            } => format!(
+                "meeting_changed:{}:{seq}:{}:{}",
+                request.id,
+                mediator.id,
+                request.updated_at.timestamp()
+            ),
+            Notice::MeetingReleased {
+                request,
+                mediator,
+                seq,
+                ..
+            } => format!(
+                "released_meeting:{}:{seq}:{}:{}",
+                request.id,
+                mediator.id,
+                request.updated_at.timestamp()
+            ),
+            Notice::MeetingMediator {
+                request,
+                mediator,
+                seq,
+                to_mediator,
+                ..
+            } => format!(
+                "meeting:{}:{seq}:{}:{}",
+                request.id,
+                mediator.as_ref().map_or(0, |m| m.id),
+                if *to_mediator { "m" } else { "r" }
             ),
             Notice::Withdrawal { offer_id, .. } => format!("withdraw:{offer_id}"),
             Notice::Cancellation {
@@ -317,7 +426,22 @@ impl Notice {
                 to_mediator: true,
                 ..
             } => Some(mediator),
+            Notice::SeriesChanged {
+                mediator: Some(mediator),
+                to_mediator: true,
+                ..
+            }
+            | Notice::MeetingMediator {
+                mediator: Some(mediator),
+                to_mediator: true,
+                ..
+            }
+            | Notice::MeetingOffer { mediator, .. }
+            | Notice::MeetingReleased { mediator, .. }
+            | Notice::MeetingChanged { mediator, .. } => Some(mediator),
             Notice::Changed { .. }
+            | Notice::SeriesChanged { .. }
+            | Notice::MeetingMediator { .. }
             | Notice::Cancellation { .. }
             | Notice::Rescheduled { .. }
             | Notice::Requeued { .. }
@@ -330,6 +454,21 @@ impl Notice {
             | Notice::Alert { .. } => None,
         }
     }
+}
+
+/// The request as the invitation of `notice` shows it to its recipient: a mediator's series
+/// holds only their own meetings (the others, taken by a colleague or looking for one, are left
+/// out as if cancelled); anyone else sees every meeting.
+pub fn as_seen(notice: &Notice, request: &Request) -> Request {
+    let mut r = request.clone();
+    if let (Some(m), Some(series)) = (notice.mediator(), r.series.as_mut()) {
+        for o in &mut series.occurrences {
+            if o.mediator_id != Some(m.id) {
+                o.status = crate::domain::series::OccurrenceStatus::Cancelled;
+            }
+        }
+    }
+    r
 }
 
 /// Where one notice goes.
@@ -464,9 +603,12 @@ pub fn render(core: &Core, notice: &Notice) -> Option<Payload> {
 /// calendar gets the event by email too. `None` for any other notice or mediator.
 pub fn email_copy(core: &Core, notice: &Notice) -> Option<(String, Payload)> {
     let m = match notice {
-        Notice::Details { .. } | Notice::Changed { .. } | Notice::Cancellation { .. } => {
-            notice.mediator()?
-        }
+        Notice::Details { .. }
+        | Notice::Changed { .. }
+        | Notice::SeriesChanged { .. }
+        | Notice::MeetingReleased { .. }
+        | Notice::MeetingChanged { .. }
+        | Notice::Cancellation { .. } => notice.mediator()?,
         _ => return None,
     };
     let to = m.email.as_deref().filter(|_| m.telegram_id.is_some())?;

@@ -9,8 +9,10 @@ use crate::config::Lang;
 use crate::prompts::Prompts;
 use chrono::{NaiveDate, NaiveTime};
 
+use crate::domain::series::{Occurrence, OccurrenceStatus, Recurrence, Series};
 use crate::domain::{InterventionType, LanguageCode, Modality, RequestCode};
 use crate::store::{Mediator, Request};
+use chrono::{DateTime, Utc};
 
 /// An answer a notice offers (a Telegram button).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,9 +103,119 @@ fn place(w: &Words, r: &Request) -> String {
 }
 
 fn when(w: &Words, r: &Request) -> String {
+    if let Some(s) = &r.series {
+        return series_words(w, s);
+    }
     match r.date {
         Some(d) => w.when(Some(d), r.start_time),
         None => w.date_opt(r.deadline),
+    }
+}
+
+/// The time zone of the appointments (as in the invitations, [`crate::ics::TZID`]).
+const TZ: chrono_tz::Tz = chrono_tz::Europe::Rome;
+
+/// A local date and time in words ("martedì 16 marzo, 15:00").
+fn instant_words(w: &Words, at: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&TZ).naive_local();
+    w.when(Some(local.date()), Some(local.time()))
+}
+
+/// A series in words: "8 incontri, ogni settimana di martedì alle 15:00, da martedì 9 marzo a
+/// martedì 27 aprile" (the meetings still on; a moved one counts at its new time).
+pub fn series_words(w: &Words, s: &Series) -> String {
+    let on: Vec<&Occurrence> = s.on().collect();
+    let (Some(first), Some(last)) = (on.first(), on.last()) else {
+        return dispatch_text(w.lang, "series_none", &[]);
+    };
+    let rule = Recurrence::parse_rrule(&s.rule, TZ).ok();
+    let cadence = match rule.map(|r| r.freq_weeks) {
+        Some(2) => "series_fortnightly",
+        _ => "series_weekly",
+    };
+    let as_ruled = first.recurrence_id.with_timezone(&TZ).naive_local();
+    let first_day = first.starts_at.with_timezone(&TZ).date_naive();
+    let last_day = last.starts_at.with_timezone(&TZ).date_naive();
+    if on.len() == 1 {
+        return dispatch_text(
+            w.lang,
+            "series_when_one",
+            &[("when", instant_words(w, first.starts_at))],
+        );
+    }
+    let moved = on
+        .iter()
+        .filter(|o| o.status == OccurrenceStatus::Moved)
+        .count();
+    let mut text = dispatch_text(
+        w.lang,
+        "series_when",
+        &[
+            ("count", on.len().to_string()),
+            ("cadence", dispatch_text(w.lang, cadence, &[])),
+            ("weekday", crate::vocab::weekday(w.lang, as_ruled.date())),
+            ("time", w.time(as_ruled.time())),
+            ("first", w.date(first_day)),
+            ("last", w.date(last_day)),
+        ],
+    );
+    if moved > 0 {
+        text.push_str(&dispatch_text(
+            w.lang,
+            "series_moved_count",
+            &[("moved", moved.to_string())],
+        ));
+    }
+    text
+}
+
+/// A rule not stored yet (the bot's summary before [Conferma]) in words, as [`series_words`]
+/// says a stored one; without an end: its cadence, weekday, time and first day, the end to
+/// come.
+pub fn rule_words(w: &Words, rule: &Recurrence, first: NaiveDate, time: NaiveTime) -> String {
+    let occurrences: Vec<Occurrence> = rule
+        .instants(first, time, 60, TZ)
+        .into_iter()
+        .zip(1u32..)
+        .map(|((starts_at, ends_at), seq)| Occurrence {
+            id: 0,
+            seq,
+            recurrence_id: starts_at,
+            starts_at,
+            ends_at,
+            status: OccurrenceStatus::Active,
+            mediator_id: None,
+        })
+        .collect();
+    match rule.rrule(TZ) {
+        Some(rrule) if !occurrences.is_empty() => series_words(
+            w,
+            &Series {
+                rule: rrule,
+                occurrences,
+            },
+        ),
+        _ => dispatch_text(
+            w.lang,
+            "series_open",
+            &[
+                (
+                    "cadence",
+                    dispatch_text(
+                        w.lang,
+                        if rule.freq_weeks == 2 {
+                            "series_fortnightly"
+                        } else {
+                            "series_weekly"
+                        },
+                        &[],
+                    ),
+                ),
+                ("weekday", crate::vocab::weekday(w.lang, first)),
+                ("time", w.time(time)),
+                ("first", w.date(first)),
+            ],
+        ),
     }
 }
 
@@ -158,7 +270,7 @@ fn offer_values(
 }
 
 fn offer_args(w: &Words, r: &Request) -> Vec<(&'static str, String)> {
-    offer_values(
+    let mut args = offer_values(
         w,
         r.code,
         r.language.as_ref(),
@@ -168,7 +280,16 @@ fn offer_args(w: &Words, r: &Request) -> Vec<(&'static str, String)> {
         r.comune.as_deref(),
         r.intervention,
         r.modality,
-    )
+    );
+    // a series: how many meetings, the cadence, the weekday, the time, the first and last day
+    if let Some(series) = &r.series {
+        for (k, v) in &mut args {
+            if *k == "when" {
+                *v = series_words(w, series);
+            }
+        }
+    }
+    args
 }
 
 fn offer_answers(lang: Lang, offer_id: i64) -> Vec<Vec<(String, Answer)>> {
@@ -339,7 +460,11 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
         Notice::Offer {
             request, offer_id, ..
         } => s(
-            "offer",
+            if request.series.is_some() {
+                "offer_series"
+            } else {
+                "offer"
+            },
             offer_args(&w, request),
             "offer_subject",
             code_args(request),
@@ -378,6 +503,128 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
                 ("code", request.code.to_string()),
                 ("when", when(&w, request)),
                 ("place", place(&w, request)),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
+        Notice::MeetingOffer {
+            request,
+            offer_id,
+            starts_at,
+            ..
+        } => {
+            let mut args = offer_args(&w, request);
+            for (k, v) in &mut args {
+                if *k == "when" {
+                    *v = instant_words(&w, *starts_at);
+                }
+            }
+            s(
+                "offer_meeting",
+                args,
+                "offer_subject",
+                code_args(request),
+                offer_answers(lang, *offer_id),
+            )
+        }
+        Notice::MeetingChanged {
+            request, from, to, ..
+        } => s(
+            if to.is_some() {
+                "meeting_moved"
+            } else {
+                "meeting_cancelled"
+            },
+            vec![
+                ("code", request.code.to_string()),
+                ("date", instant_words(&w, *from)),
+                (
+                    "new",
+                    to.map_or_else(|| w.unknown(), |t| instant_words(&w, t)),
+                ),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
+        Notice::MeetingReleased {
+            request, starts_at, ..
+        } => s(
+            "meeting_released",
+            vec![
+                ("code", request.code.to_string()),
+                ("when", instant_words(&w, *starts_at)),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
+        Notice::MeetingMediator {
+            request,
+            mediator,
+            starts_at,
+            to_mediator,
+            ..
+        } => {
+            let when = instant_words(&w, *starts_at);
+            match (mediator, to_mediator) {
+                (Some(_), true) => {
+                    let mut args = details_args(&w, request);
+                    for (k, v) in &mut args {
+                        if *k == "when" {
+                            *v = when.clone();
+                        }
+                    }
+                    s(
+                        "meeting_details",
+                        args,
+                        "details_subject",
+                        code_args(request),
+                        vec![],
+                    )
+                }
+                (Some(m), false) => s(
+                    "meeting_mediator",
+                    vec![
+                        ("code", request.code.to_string()),
+                        ("when", when),
+                        ("mediator_word", w.mediator(m.gender)),
+                        ("mediator", m.name.clone()),
+                    ],
+                    "notice_subject",
+                    code_args(request),
+                    vec![],
+                ),
+                (None, _) => s(
+                    "meeting_looking",
+                    vec![("code", request.code.to_string()), ("when", when)],
+                    "notice_subject",
+                    code_args(request),
+                    vec![],
+                ),
+            }
+        }
+        Notice::SeriesChanged {
+            request, change, ..
+        } => s(
+            match (change.cancelled, change.seqs.len() > 1) {
+                (true, false) => "series_cancelled_one",
+                (true, true) => "series_cancelled_following",
+                (false, false) => "series_moved_one",
+                (false, true) => "series_moved_following",
+            },
+            vec![
+                ("code", request.code.to_string()),
+                ("date", instant_words(&w, change.from)),
+                (
+                    "new",
+                    change
+                        .to
+                        .map_or_else(|| w.unknown(), |t| instant_words(&w, t)),
+                ),
+                ("count", change.seqs.len().to_string()),
+                ("series", when(&w, request)),
             ],
             "notice_subject",
             code_args(request),

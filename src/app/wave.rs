@@ -172,7 +172,13 @@ pub(crate) async fn next(
 ) -> Result<WaveOutcome> {
     let ranked = candidates(core, tx, req, now).await?;
     let asked = tx.offered_mediators(req.id).await?;
-    let wave_ids = ranked.next_wave(&asked, core.settings.wave_size.max(1));
+    // a series goes to one mediator at a time: continuity matters for the children
+    let size = if req.series.is_some() {
+        1
+    } else {
+        core.settings.wave_size.max(1)
+    };
+    let wave_ids = ranked.next_wave(&asked, size);
     if wave_ids.is_empty() {
         let reason = if asked.is_empty() {
             EscalationReason::NobodyEligible

@@ -42,6 +42,32 @@ pub enum RequestCmd {
         #[arg(long)]
         reject: bool,
     },
+    /// Cancel or move one meeting of a series (`--following`: it and every later one); the
+    /// requester and the mediator are told, with the updated invitation.
+    Meeting {
+        code: String,
+        /// The meeting's number in the series (1 for the first; `request show` lists them).
+        #[arg(long)]
+        number: u32,
+        /// Cancel it.
+        #[arg(
+            long,
+            conflicts_with_all = ["move_to", "release"],
+            required_unless_present_any = ["move_to", "release"]
+        )]
+        cancel: bool,
+        /// Its mediator cannot take it: it is offered on its own to another mediator (the
+        /// requester is told; with nobody left, the coordinators are alerted).
+        #[arg(long, conflicts_with_all = ["move_to", "following"])]
+        release: bool,
+        /// Move it to this local day and time, "YYYY-MM-DD HH:MM" (with `--following`, the later
+        /// meetings move by the same number of days, to the same time).
+        #[arg(long = "move", value_name = "WHEN")]
+        move_to: Option<String>,
+        /// Every later meeting too.
+        #[arg(long)]
+        following: bool,
+    },
     /// Assign a request to a mediator by hand.
     Assign {
         code: String,
@@ -70,6 +96,10 @@ fn allowed(action: Action, r: &Request) -> anyhow::Result<()> {
 /// When the appointment is, in words ("giovedì 21 gennaio 2027, 14:30"), or the deadline of a
 /// written translation.
 pub(super) fn when(lang: Lang, r: &Request) -> String {
+    if let Some(series) = &r.series {
+        // "8 incontri, ogni settimana di martedì alle 15:00, da martedì 19 gennaio a ..."
+        return crate::app::sentence::series_words(&crate::app::words::Words::new(lang), series);
+    }
     match (r.date, r.start_time, r.deadline) {
         (Some(d), time, _) => vocab::date_time_year(lang, d, time),
         (None, _, Some(dl)) => t(
@@ -137,6 +167,27 @@ const HEADER: [&str; 8] = [
     "comune",
     "missing",
 ];
+
+/// The meetings of a series: number, when (now), state in words, mediator.
+fn meetings_table(lang: Lang, tz: chrono_tz::Tz, r: &Request) -> String {
+    let Some(series) = &r.series else {
+        return String::new();
+    };
+    let rows: Vec<Vec<String>> = series
+        .occurrences
+        .iter()
+        .map(|o| {
+            let local = o.starts_at.with_timezone(&tz).naive_local();
+            vec![
+                o.seq.to_string(),
+                vocab::date_time_year(lang, local.date(), Some(local.time())),
+                t(lang, &format!("cli.meeting_{}", o.status.as_str()), &[]),
+                opt(&o.mediator_id),
+            ]
+        })
+        .collect();
+    render_in(lang, &["meeting", "when", "status", "mediator"], &rows, "")
+}
 
 pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
     let tz = ctx.config.intake.timezone;
@@ -213,6 +264,10 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
             .collect();
             print!("{}", render_in(lang, &["field", "value"], &fields, ""));
             println!();
+            if r.series.is_some() {
+                print!("{}", meetings_table(lang, tz, &r));
+                println!();
+            }
             let hist: Vec<Vec<String>> = trail
                 .iter()
                 .map(|a| {
@@ -285,6 +340,67 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                 );
             } else {
                 print!("{}", render_in(lang, &HEADER, &[row(lang, &r)], ""));
+            }
+            Ok(())
+        }
+        RequestCmd::Meeting {
+            code,
+            number,
+            cancel,
+            move_to,
+            following,
+            release,
+        } => {
+            use crate::app::series::{Change, Scope};
+            let code = RequestCode::parse(&code)?;
+            if release {
+                let store = ctx.store().await?;
+                dispatcher(ctx, store.clone())
+                    .release_meeting_as(code, &Actor::Cli, number)
+                    .await
+                    .with_context(|| format!("cannot release meeting {number} of {code}"))?;
+                let r = store.request(code).await?;
+                if ctx.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({ "code": code.to_string(), "released": number, "series": r.series })
+                    );
+                } else {
+                    print!("{}", meetings_table(lang, tz, &r));
+                }
+                return Ok(());
+            }
+            let what = match (cancel, move_to.as_deref()) {
+                (true, _) | (false, None) => Change::Cancel,
+                (false, Some(when)) => {
+                    let at = chrono::NaiveDateTime::parse_from_str(when.trim(), "%Y-%m-%d %H:%M")
+                        .with_context(|| {
+                        format!("--move {when:?}: expected a day and a time, YYYY-MM-DD HH:MM")
+                    })?;
+                    Change::Move {
+                        date: at.date(),
+                        start: at.time(),
+                    }
+                }
+            };
+            let scope = if following {
+                Scope::Following
+            } else {
+                Scope::One
+            };
+            let store = ctx.store().await?;
+            // The core asks the table (once) whether the CLI may.
+            let changed = dispatcher(ctx, store.clone())
+                .change_series_as(code, &Actor::Cli, number, scope, what)
+                .await
+                .with_context(|| format!("cannot change meeting {number} of {code}"))?;
+            if ctx.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "code": code.to_string(), "changed": changed.seqs, "series": changed.request.series })
+                );
+            } else {
+                print!("{}", meetings_table(lang, tz, &changed.request));
             }
             Ok(())
         }

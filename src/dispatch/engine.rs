@@ -60,7 +60,10 @@ impl From<AppError> for DispatchError {
             }
             AppError::NoLanguage(code) => DispatchError::NoLanguage(code),
             AppError::MediatorInactive(id) => DispatchError::MediatorInactive(id),
-            e @ (AppError::NotAnEntryState(_) | AppError::NotHeld(_)) => {
+            e @ (AppError::NotAnEntryState(_)
+            | AppError::NotHeld(_)
+            | AppError::NotASeries(_)
+            | AppError::NoSuchMeeting { .. }) => {
                 DispatchError::Store(StoreError::Conflict(e.to_string()))
             }
         }
@@ -75,6 +78,11 @@ pub enum AcceptOutcome {
     Assigned {
         request_id: i64,
         assignment_id: i64,
+    },
+    /// One meeting (`seq`) of a series is this mediator's.
+    Meeting {
+        request_id: i64,
+        seq: u32,
     },
     /// The offer was closed, expired or not this mediator's: nothing changed.
     NotAvailable,
@@ -238,6 +246,10 @@ impl Dispatcher {
             Ok(answer::Accepted::Won(a)) => Ok(AcceptOutcome::Assigned {
                 request_id: a.request.id,
                 assignment_id: a.assignment_id,
+            }),
+            Ok(answer::Accepted::Meeting { request, seq }) => Ok(AcceptOutcome::Meeting {
+                request_id: request.id,
+                seq,
             }),
             Ok(answer::Accepted::Taken { .. }) | Err(DispatchError::Denied(_)) => {
                 Ok(AcceptOutcome::NotAvailable)
@@ -510,6 +522,40 @@ impl Dispatcher {
             }
         }
         Ok(told)
+    }
+
+    /// [`crate::app::series::release`] for `actor`, in its own transaction: the series'
+    /// mediator cannot take meeting `seq` of `code`, which is offered on its own.
+    pub async fn release_meeting_as(
+        &self,
+        code: RequestCode,
+        actor: &Actor,
+        seq: u32,
+    ) -> Result<Vec<crate::app::notice::Notice>> {
+        let id = self.store.request(code).await?.id;
+        let now = self.now();
+        in_tx!(self.store, |tx| crate::app::series::release(
+            &self.core, &mut tx, actor, id, seq, now
+        )
+        .await)
+    }
+
+    /// [`crate::app::series::change`] for `actor`, in its own transaction: meeting `seq` of
+    /// the series `code` (and, with `Scope::Following`, every later one) cancelled or moved.
+    pub async fn change_series_as(
+        &self,
+        code: RequestCode,
+        actor: &Actor,
+        seq: u32,
+        scope: crate::app::series::Scope,
+        what: crate::app::series::Change,
+    ) -> Result<crate::app::series::Changed> {
+        let id = self.store.request(code).await?.id;
+        let now = self.now();
+        in_tx!(self.store, |tx| crate::app::series::change(
+            &self.core, &mut tx, actor, id, seq, scope, what, now
+        )
+        .await)
     }
 
     /// [`crate::app::reschedule::reschedule`] for `actor`, in its own transaction.

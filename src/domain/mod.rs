@@ -12,6 +12,7 @@ pub mod lang;
 pub mod lifecycle;
 pub mod mailbox;
 pub mod payload;
+pub mod series;
 pub mod states;
 pub mod types;
 

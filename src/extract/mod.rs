@@ -14,6 +14,7 @@ pub mod languages;
 pub mod mail;
 pub mod messages;
 pub mod places;
+pub mod series;
 pub mod text;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
@@ -24,6 +25,7 @@ use serde_json::{Value, json};
 use std::sync::LazyLock;
 
 use crate::domain::appointment::local_to_utc;
+use crate::domain::series::{Recurrence, SeriesEnd};
 use crate::domain::{Ambito, Channel, Gender, InterventionType, LanguageCode, Modality};
 
 pub use fields::Continuity;
@@ -190,6 +192,31 @@ pub struct RequestDraft {
     pub ask: Option<Note>,
     /// Where each field was read and how sure the reading is.
     pub sources: Vec<FieldSource>,
+    /// A series of appointments ("ogni martedì ... per 8 settimane"): `date` and `start` are
+    /// its first meeting. Without an end, `series_end` is missing and asked.
+    pub recurrence: Option<Recurrence>,
+    /// An end of a series said without a cadence (the answer "per 8 settimane" to the
+    /// question about it), for [`merge`] to complete a series with; not stored.
+    #[serde(skip)]
+    pub series_end: Option<SeriesEndHint>,
+}
+
+/// The end of a series as an answer states it; `in_weeks`: a count of weeks ("per 8
+/// settimane"), so the meetings are the weeks over the cadence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesEndHint {
+    pub end: SeriesEnd,
+    pub in_weeks: bool,
+}
+
+impl SeriesEndHint {
+    /// The end for a series every `freq_weeks` weeks.
+    pub fn for_cadence(self, freq_weeks: u32) -> SeriesEnd {
+        match self.end {
+            SeriesEnd::Count(n) if self.in_weeks => SeriesEnd::Count(n.div_ceil(freq_weeks.max(1))),
+            e => e,
+        }
+    }
 }
 
 /// Where a field was read: the words as written, which part of a mail (0 = the newest) and
@@ -424,7 +451,9 @@ fn combine(mut parts: Vec<RequestDraft>) -> RequestDraft {
             modality,
             mediator_gender,
             continuity,
-            case_ref
+            case_ref,
+            recurrence,
+            series_end
         );
         acc.urgent |= newer.urgent;
         for n in &newer.notes {
@@ -540,6 +569,10 @@ fn read(text: &str, ctx: &Context) -> RequestDraft {
     // Intervention (before dates: a written translation has a deadline, not a date)
     d.intervention = fields::intervention(body).or_else(|| fields::intervention(f));
 
+    // A series first: its weekday and its end are not the appointment's date
+    let series_hit = series::scan(f, today, &taken);
+    taken.extend(series_hit.spans.iter().copied());
+
     // Dates, times, duration
     let hits = dates::scan_dates(f, today, &mut taken);
     let times = dates::scan_times(f, &mut taken);
@@ -620,6 +653,33 @@ fn read(text: &str, ctx: &Context) -> RequestDraft {
         d.notes.extend(v.notes.iter().cloned());
     }
     d.deadline = deadline_hit.and_then(|h| h.date);
+    d.series_end = series_hit.end.map(|end| SeriesEndHint {
+        end,
+        in_weeks: series_hit.weeks.is_some() && series_hit.freq_weeks.is_none(),
+    });
+    if let Some(freq_weeks) = series_hit.freq_weeks
+        && let Some(weekday) = series_hit.weekday.or(d.date.map(|x| x.weekday()))
+    {
+        let rule = Recurrence {
+            freq_weeks,
+            weekday,
+            end: series_hit.end,
+        };
+        // the first meeting: the day given (moved onto the weekday), else the coming one
+        let from = d.date.unwrap_or(today + chrono::Duration::days(1));
+        let first = rule.first_on_or_after(from);
+        d.date = Some(first);
+        let mut rule = rule;
+        if rule.end.is_none()
+            && let Some(n) = series_hit.months
+        {
+            rule.end = first
+                .checked_add_months(chrono::Months::new(n))
+                .map(SeriesEnd::Until);
+        }
+        d.notes.retain(|n| n.code != "several_dates");
+        d.recurrence = Some(rule);
+    }
 
     // a precise time beats a part of the day ("in mattinata, dalle 9 alle 12"); a correction
     // ("non alle 10 ma alle 11.30", "anzi alle 11") beats what it corrects
@@ -844,6 +904,9 @@ fn finalize(d: &mut RequestDraft, ctx: &Context) {
         }
         if d.intervention.is_none() {
             missing.push("intervention");
+        }
+        if d.recurrence.is_some_and(|r| r.end.is_none()) {
+            missing.push("series_end");
         }
     }
     d.missing = missing.into_iter().map(String::from).collect();
@@ -1157,6 +1220,15 @@ pub fn merge(base: &RequestDraft, update: &RequestDraft, ctx: &Context) -> Reque
     fill!(mediator_gender, "mediator_gender");
     fill!(continuity, "continuity");
     fill!(case_ref, "case_ref");
+    fill!(recurrence, "recurrence");
+    if let Some(r) = m.recurrence.as_mut()
+        && r.end.is_none()
+    {
+        r.end = update
+            .recurrence
+            .and_then(|u| u.end)
+            .or(update.series_end.map(|h| h.for_cadence(r.freq_weeks)));
+    }
     m.urgent = base.urgent || update.urgent;
     if m.requester.name.is_none() {
         m.requester.name = update.requester.name.clone();
@@ -1267,6 +1339,11 @@ pub fn answer(base: &RequestDraft, field: &str, text: &str, ctx: &Context) -> Re
         }
         "intervention" if update.intervention.is_some() => b.intervention = None,
         "modality" if update.modality.is_some() => b.modality = None,
+        "series_end" => {
+            if let (Some(r), Some(hint)) = (b.recurrence.as_mut(), update.series_end) {
+                r.end = Some(hint.for_cadence(r.freq_weeks));
+            }
+        }
         _ => {}
     }
     merge(&b, &update, ctx)
@@ -1334,6 +1411,13 @@ pub fn to_parse_json(d: &RequestDraft) -> Value {
         "warnings": d.warnings.iter().map(|w| json!({"code": w.code, "message": w.message})).collect::<Vec<_>>(),
         "unsure": d.unsure,
         "question": d.question,
+        "series": d.recurrence.map(|r| json!({
+            "every_weeks": r.freq_weeks,
+            "weekday": dates::weekday_name(r.weekday),
+            "count": match r.end { Some(SeriesEnd::Count(n)) => Some(n), _ => None },
+            "until": match r.end { Some(SeriesEnd::Until(u)) => Some(u.format("%Y-%m-%d").to_string()), _ => None },
+            "rrule": r.rrule(chrono_tz::Europe::Rome),
+        })),
         "sources": d.sources.iter().map(|s| json!({
             "field": s.field, "text": s.text, "part": s.part, "start": s.start, "end": s.end,
             "confidence": (f64::from(s.confidence) * 100.0).round() / 100.0,

@@ -19,6 +19,8 @@ mod offers;
 mod report;
 mod reschedule;
 mod roster;
+mod series;
+pub use series::NewSeries;
 mod status;
 mod timers;
 pub use assignments::Assignment;

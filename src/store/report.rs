@@ -35,6 +35,9 @@ pub struct ReportRecord {
     /// The requester's marks on each criterion (`evaluation_scores`; an evaluation from before
     /// the criteria counts as "overall").
     pub scores: Vec<(String, i64)>,
+    /// A series of meetings: its meetings of the month still on with a mediator (each counts
+    /// as an intervention), and their minutes.
+    pub series_meetings: Option<(i64, i64)>,
 }
 
 impl Store {
@@ -84,8 +87,11 @@ impl Store {
                                 THEN h.mediator_minutes ELSE 0 END), 0) AS BIGINT)
                            FROM assignments a JOIN hours_checks h ON h.assignment_id = a.id
                            WHERE a.request_id = r.id AND a.status = 'done')
-                 FROM requests r WHERE COALESCE(r.starts_at, r.created_at) >= $1
-                   AND COALESCE(r.starts_at, r.created_at) < $2 ORDER BY r.id",
+                 FROM requests r WHERE (COALESCE(r.starts_at, r.created_at) >= $1
+                   AND COALESCE(r.starts_at, r.created_at) < $2)
+                   OR EXISTS (SELECT 1 FROM occurrences o WHERE o.request_id = r.id
+                              AND o.starts_at >= $1 AND o.starts_at < $2)
+                 ORDER BY r.id",
             )
             .bind(ts(from))
             .bind(ts(to))
@@ -117,6 +123,20 @@ impl Store {
             .fetch_all(p)
             .await?
         });
+        // a series counts its meetings of the month (still on, with a mediator), not 1
+        let meetings: Vec<(i64, i64, i64)> = with_pool!(self, p => {
+            sqlx::query_as(
+                "SELECT o.request_id, COUNT(*), CAST(COALESCE(SUM(o.ends_at - o.starts_at), 0) / 60 AS BIGINT)
+                   FROM occurrences o JOIN requests r ON r.id = o.request_id
+                  WHERE o.starts_at >= $1 AND o.starts_at < $2 AND o.status <> 'cancelled'
+                    AND o.mediator_id IS NOT NULL AND r.status <> 'cancelled'
+                  GROUP BY o.request_id",
+            )
+            .bind(ts(from))
+            .bind(ts(to))
+            .fetch_all(p)
+            .await?
+        });
         let mut who: std::collections::HashMap<i64, Vec<crate::domain::NoShow>> =
             std::collections::HashMap::new();
         for (id, w) in absent {
@@ -125,6 +145,22 @@ impl Store {
                 who.entry(id).or_default().push(w);
             }
         }
+        let series: std::collections::HashSet<i64> = with_pool!(self, p => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT DISTINCT o.request_id FROM occurrences o
+                  WHERE o.starts_at >= $1 AND o.starts_at < $2",
+            )
+            .bind(ts(from))
+            .bind(ts(to))
+            .fetch_all(p)
+            .await?
+        })
+        .into_iter()
+        .collect();
+        let mut meetings: std::collections::HashMap<i64, (i64, i64)> = meetings
+            .into_iter()
+            .map(|(id, n, m)| (id, (n, m)))
+            .collect();
         let mut by_request: std::collections::HashMap<i64, Vec<(String, i64)>> =
             std::collections::HashMap::new();
         for (id, criterion, score) in marks {
@@ -149,6 +185,9 @@ impl Store {
                 disputed_minutes: r.13,
                 checked_minutes: r.14,
                 scores: by_request.remove(&r.0).unwrap_or_default(),
+                series_meetings: series
+                    .contains(&r.0)
+                    .then(|| meetings.remove(&r.0).unwrap_or((0, 0))),
             })
             .collect())
     }

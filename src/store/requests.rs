@@ -60,6 +60,10 @@ pub struct Request {
     /// from `operators`); `None`: `[intake] language`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requester_language: Option<crate::domain::Lang>,
+    /// A series of appointments: its rule and occurrences (`date`, `start_time`, `starts_at`
+    /// are the first meeting's); `None` for a single appointment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<crate::domain::series::Series>,
 }
 
 /// What a channel knows when it creates a request. Absent fields stay NULL.
@@ -94,6 +98,8 @@ pub struct NewRequest {
     pub draft: Option<serde_json::Value>,
     pub source_message_id: Option<String>,
     pub subject: Option<String>,
+    /// A series of appointments: its rule and occurrences, written with the request.
+    pub series: Option<super::series::NewSeries>,
 }
 
 /// Which requests to list.
@@ -161,6 +167,7 @@ pub(super) struct RequestRow {
     confirmed_at: Option<i64>,
     closed_at: Option<i64>,
     requester_language: Option<String>,
+    series_rule: Option<String>,
 }
 
 pub(crate) const REQUEST_COLS: &str = "id, code, status, channel, operator_id, requester_name, \
@@ -168,7 +175,7 @@ pub(crate) const REQUEST_COLS: &str = "id, code, status, channel, operator_id, r
     modality, date, start_time, duration_minutes, starts_at, ends_at, deadline, comune, \
     comune_istat, address, urgent, mediator_gender, case_ref, notes, missing, draft, \
     assigned_mediator_id, late_cancellation, late_change, unfilled_notice_at, source_message_id, subject, created_at, updated_at, \
-    queued_at, assigned_at, confirmed_at, closed_at, \
+    queued_at, assigned_at, confirmed_at, closed_at, series_rule, \
     (SELECT o.language FROM operators o WHERE o.id = requests.operator_id) AS requester_language";
 
 fn parse_opt<T: std::str::FromStr>(v: Option<String>, what: &str) -> Result<Option<T>>
@@ -240,6 +247,10 @@ impl TryFrom<RequestRow> for Request {
             confirmed_at: r.confirmed_at.map(from_ts),
             closed_at: r.closed_at.map(from_ts),
             requester_language: super::people::lang_of(r.requester_language.as_deref()),
+            series: r.series_rule.map(|rule| crate::domain::series::Series {
+                rule,
+                occurrences: Vec::new(),
+            }),
         })
     }
 }
@@ -374,6 +385,9 @@ impl Tx {
             Some(status.as_str()),
         )
         .await?;
+        if let Some(series) = &r.series {
+            self.put_series(id, series, now).await?;
+        }
         self.request_by_id(id).await
     }
 
@@ -430,6 +444,17 @@ impl Tx {
         }
         self.audit(now, "process:intake", Some(id), "updated", None)
             .await?;
+        if let Some(series) = &r.series {
+            let before = self.request_by_id(id).await?.series;
+            let same = before.as_ref().is_some_and(|b| {
+                b.rule == series.rule
+                    && b.occurrences.first().map(|o| o.recurrence_id)
+                        == series.occurrences.first().map(|o| o.0)
+            });
+            if !same {
+                self.put_series(id, series, now).await?;
+            }
+        }
         self.request_by_id(id).await
     }
 
@@ -438,8 +463,18 @@ impl Tx {
         let row: Option<RequestRow> = with_tx!(self, c => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?
         });
-        row.ok_or_else(|| StoreError::NotFound(format!("request {id}")))?
-            .try_into()
+        let r: Request = row
+            .ok_or_else(|| StoreError::NotFound(format!("request {id}")))?
+            .try_into()?;
+        self.with_occurrences(r).await
+    }
+
+    /// `r` with its series' occurrences read, when it is a series.
+    async fn with_occurrences(&mut self, mut r: Request) -> Result<Request> {
+        if let Some(s) = r.series.take() {
+            r.series = Some(self.series_of(r.id, s.rule).await?);
+        }
+        Ok(r)
     }
 
     /// The request, locked for the rest of this transaction (PostgreSQL `FOR UPDATE`; on
@@ -455,8 +490,10 @@ impl Tx {
         let row: Option<RequestRow> = with_tx!(self, c => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?
         });
-        row.ok_or_else(|| StoreError::NotFound(format!("request {id}")))?
-            .try_into()
+        let r: Request = row
+            .ok_or_else(|| StoreError::NotFound(format!("request {id}")))?
+            .try_into()?;
+        self.with_occurrences(r).await
     }
 
     /// Moves a request to `to` if the life cycle allows it from its current state. The update is
@@ -535,8 +572,10 @@ impl Store {
         let row: Option<RequestRow> = with_pool!(self, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(code.to_string()).fetch_optional(p).await?
         });
-        row.ok_or_else(|| StoreError::NotFound(format!("request {code}")))?
-            .try_into()
+        let r: Request = row
+            .ok_or_else(|| StoreError::NotFound(format!("request {code}")))?
+            .try_into()?;
+        self.with_occurrences(r).await
     }
 
     pub async fn request_by_id(&self, id: i64) -> Result<Request> {
@@ -544,8 +583,18 @@ impl Store {
         let row: Option<RequestRow> = with_pool!(self, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await?
         });
-        row.ok_or_else(|| StoreError::NotFound(format!("request {id}")))?
-            .try_into()
+        let r: Request = row
+            .ok_or_else(|| StoreError::NotFound(format!("request {id}")))?
+            .try_into()?;
+        self.with_occurrences(r).await
+    }
+
+    /// `r` with its series' occurrences read, when it is a series.
+    async fn with_occurrences(&self, mut r: Request) -> Result<Request> {
+        if let Some(s) = r.series.take() {
+            r.series = Some(self.series_of(r.id, s.rule).await?);
+        }
+        Ok(r)
     }
 
     /// Requests, newest first.
@@ -580,7 +629,16 @@ impl Store {
                 .fetch_all(p)
                 .await?
         });
-        rows.into_iter().map(TryInto::try_into).collect()
+        let list: Vec<Request> = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_>>()?;
+        // a series shows its meetings in a list too
+        let mut out = Vec::with_capacity(list.len());
+        for r in list {
+            out.push(self.with_occurrences(r).await?);
+        }
+        Ok(out)
     }
 
     /// Counts of requests per status (for the coordinator's queue view and metrics).

@@ -110,6 +110,83 @@ pub(super) async fn cancel(
     }
 }
 
+/// `POST /requests/CODE/meetings` (`number`, `scope` = `one` | `following`, `action` =
+/// `cancel` | `move` with `date` YYYY-MM-DD and `time` HH:MM, `csrf`): a meeting of a series
+/// (and, with `following`, every later one) cancelled or moved through `app::series`.
+pub(super) async fn meeting(
+    State(st): State<Arc<WebState>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    use crate::app::series::{Change, Scope};
+    let s = posted(&st, &headers, &form).await?;
+    let r = request_for(&st, &s, &code, Action::SeeDetails).await?;
+    let Some(number) = form
+        .get("number")
+        .and_then(|n| n.trim().parse::<u32>().ok())
+    else {
+        return Ok(back(r.code, "bad_meeting"));
+    };
+    let scope = match form.get("scope").map(String::as_str) {
+        Some("following") => Scope::Following,
+        _ => Scope::One,
+    };
+    if form.get("action").map(String::as_str) == Some("release") {
+        // its mediator cannot come: offered on its own (a coordinator's decision)
+        return Ok(
+            match st
+                .dispatcher
+                .release_meeting_as(r.code, &s.viewer.actor(), number)
+                .await
+            {
+                Ok(_) => back(r.code, "meeting_released"),
+                Err(DispatchError::Store(StoreError::Conflict(_))) => back(r.code, "bad_meeting"),
+                Err(e) => back(r.code, outcome_of(&e)),
+            },
+        );
+    }
+    let what = match form.get("action").map(String::as_str) {
+        Some("cancel") => Change::Cancel,
+        Some("move") => {
+            let date = form
+                .get("date")
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok());
+            let Some(date) = date else {
+                return Ok(back(r.code, "bad_date"));
+            };
+            let time = form
+                .get("time")
+                .and_then(|t| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").ok());
+            let Some(start) = time else {
+                return Ok(back(r.code, "bad_time"));
+            };
+            Change::Move { date, start }
+        }
+        _ => return Ok(back(r.code, "failed")),
+    };
+    // The core asks the table (once): cancelling needs `Cancel`, moving `Reschedule`.
+    match st
+        .dispatcher
+        .change_series_as(r.code, &s.viewer.actor(), number, scope, what)
+        .await
+    {
+        Ok(c) => {
+            tracing::info!(request = %r.code, meetings = c.seqs.len(), "console: series changed");
+            Ok(back(
+                r.code,
+                if what == Change::Cancel {
+                    "meeting_cancelled"
+                } else {
+                    "meeting_moved"
+                },
+            ))
+        }
+        Err(DispatchError::Store(StoreError::Conflict(_))) => Ok(back(r.code, "bad_meeting")),
+        Err(e) => Ok(back(r.code, outcome_of(&e))),
+    }
+}
+
 /// `POST /requests/CODE/hours` (`assignment_id`, `decision` = `confirm` | `other` | `settle`,
 /// `minutes` for the last two, `csrf`): the requester confirms the mediator's hours or gives
 /// another figure; a coordinator settles a dispute with the minutes to bill.

@@ -179,6 +179,7 @@ pub fn router(state: WebState) -> Router {
         .route("/requests/{code}/evaluation", post(actions::evaluation))
         .route("/requests/{code}/fields", post(actions::correct))
         .route("/requests/{code}/review", post(actions::review))
+        .route("/requests/{code}/meetings", post(actions::meeting))
         .route("/people", get(admin::people))
         .route("/people/mediators", post(people::add_mediator))
         .route("/people/mediators/new", get(people::new_mediator))

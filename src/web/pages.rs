@@ -410,6 +410,15 @@ pub(super) async fn request(
         )
         .is_ok();
     let evaluated = st.store.evaluation(r.id).await?.is_some();
+    // meetings of a series: who may cancel may change them (moving asks `Reschedule`, which
+    // the core checks when the form is sent)
+    let may_change_meetings = !r.status.is_terminal()
+        && crate::authz::authorize(
+            &s.viewer.actor(),
+            Action::Cancel,
+            &crate::authz::RequestFacts::of(&r),
+        )
+        .is_ok();
     let criteria = st.dispatcher.core().settings.criteria.clone();
     let ranked = if coordinator && !r.status.is_terminal() {
         st.dispatcher.candidates(&r).await.ok()
@@ -584,6 +593,53 @@ pub(super) async fn request(
                 }
             }
         }
+        @if let Some(series) = &r.series {
+            section aria-labelledby="h-meetings" {
+                h2 #h-meetings { (tr(lang, "meetings")) }
+                div.table { table {
+                    thead { tr {
+                        th scope="col" { (tr(lang, "meeting_number")) }
+                        th scope="col" { (tr(lang, "col_when")) }
+                        th scope="col" { (tr(lang, "col_status")) }
+                        @if may_change_meetings { th scope="col" { (tr(lang, "meeting_scope")) } }
+                    } }
+                    tbody { @for o in &series.occurrences {
+                        @let local = o.starts_at.with_timezone(&st.tz).naive_local();
+                        tr {
+                            td { (o.seq) }
+                            td { (words.when(Some(local.date()), Some(local.time()))) }
+                            td {
+                                (tr(lang, &format!("meeting_{}", o.status.as_str())))
+                                @if o.status.is_on() {
+                                    " · "
+                                    (o.mediator_id.and_then(|m| names.get(&m).cloned()).unwrap_or_else(|| tr(lang, "meeting_no_mediator")))
+                                }
+                            }
+                            @if may_change_meetings && o.status.is_on() {
+                                td { form method="post" action={ "/requests/" (r.code) "/meetings" } {
+                                    input type="hidden" name="csrf" value=(s.csrf);
+                                    input type="hidden" name="number" value=(o.seq);
+                                    select name="scope" aria-label=(tr(lang, "meeting_scope")) {
+                                        option value="one" { (tr(lang, "meeting_scope_one")) }
+                                        option value="following" { (tr(lang, "meeting_scope_following")) }
+                                    }
+                                    " "
+                                    button type="submit" name="action" value="cancel" { (tr(lang, "meeting_cancel_button")) }
+                                    " "
+                                    input type="date" name="date" aria-label=(tr(lang, "meeting_new_date")) value=(local.date().format("%Y-%m-%d"));
+                                    input type="time" name="time" aria-label=(tr(lang, "meeting_new_time")) value=(local.time().format("%H:%M"));
+                                    button type="submit" name="action" value="move" { (tr(lang, "meeting_move_button")) }
+                                    @if coordinator && o.mediator_id.is_some() {
+                                        " "
+                                        button type="submit" name="action" value="release" { (tr(lang, "meeting_release_button")) }
+                                    }
+                                } }
+                            } @else if may_change_meetings { td {} }
+                        }
+                    } }
+                } }
+            }
+        }
         @if !r.status.is_terminal() {
             form.danger method="post" action={ "/requests/" (r.code) "/cancel" } {
                 input type="hidden" name="csrf" value=(s.csrf);
@@ -641,6 +697,10 @@ const OUTCOMES: &[&str] = &[
     "cancelled",
     "corrected",
     "rescheduled",
+    "meeting_cancelled",
+    "meeting_moved",
+    "meeting_released",
+    "bad_meeting",
     "wrong_state",
     "mediator_inactive",
     "denied",

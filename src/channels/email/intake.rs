@@ -1389,6 +1389,42 @@ impl Intake {
             }
             Verdict::Act => {}
         }
+        // A series: words naming one of its meetings cancel that one (or it and those that
+        // follow), not the whole series; the requester hears it on her thread.
+        if request.series.is_some() {
+            let settings = self.cfg.extract_settings();
+            let mut ctx = crate::extract::Context::new(s.now, Channel::Email);
+            ctx.tz = settings.tz;
+            let read = crate::extract::extract(&s.r.prepared, &ctx);
+            if let Some((seq, scope)) =
+                crate::app::series::meeting_named(&request, read.date, &s.r.prepared, settings.tz)
+            {
+                let actor = self.actor(tx, s).await?;
+                let core = self.core();
+                return match crate::app::series::change(
+                    &core,
+                    tx,
+                    &actor,
+                    request.id,
+                    seq,
+                    scope,
+                    crate::app::series::Change::Cancel,
+                    s.now,
+                )
+                .await
+                {
+                    Ok(c) => Ok(Outcome::Updated {
+                        request_id: c.request.id,
+                        code: c.request.code,
+                        status: c.request.status,
+                    }),
+                    Err(crate::app::AppError::Denied(_)) => {
+                        self.refuse(tx, s, &request, "cancellation_refused").await
+                    }
+                    Err(e) => Err(e.into()),
+                };
+            }
+        }
         let cancelled = match self.cancel_request(tx, s, &request).await {
             Ok(c) => c,
             Err(crate::app::AppError::Denied(_)) => {

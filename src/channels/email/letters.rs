@@ -122,7 +122,13 @@ fn lang_of(lang: &str) -> Lang {
 pub fn when_in_words(lang: &str, r: &Request) -> Option<String> {
     let words = lang_of(lang);
     if let Some(date) = r.date {
-        let mut s = vocab::date_time(words, date, r.start_time);
+        // a series: its meetings in words ("8 incontri, ogni settimana di martedì alle 15:00...")
+        let mut s = match &r.series {
+            Some(series) => {
+                crate::app::sentence::series_words(&crate::app::words::Words::new(words), series)
+            }
+            None => vocab::date_time(words, date, r.start_time),
+        };
         if let Some(minutes) = r.duration_minutes.filter(|m| *m > 0) {
             s.push_str(&format!(" ({})", duration_in_words(lang, minutes)));
         }
@@ -206,6 +212,7 @@ mod tests {
             confirmed_at: None,
             closed_at: None,
             requester_language: None,
+            series: None,
         }
     }
 

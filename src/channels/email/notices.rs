@@ -8,7 +8,7 @@
 //! by email, carry the appointment's calendar invitation ([`crate::ics::invitation`]): the
 //! SMTP transport makes it a `text/calendar` alternative of the text and an `.ics` attachment.
 
-use crate::app::notice::{EmailHeaders, Notice};
+use crate::app::notice::{self, EmailHeaders, Notice};
 use crate::app::sentence;
 use crate::config::Lang;
 use crate::ics::{self, Host, Method};
@@ -135,13 +135,82 @@ pub fn calendar(lang: Lang, host: Host<'_>, n: &Notice) -> Option<Calendar> {
         }
         | Notice::Changed {
             request, mediator, ..
-        } => ics::invitation(lang, host, request, mediator, Method::Request),
+        } => ics::invitation(
+            lang,
+            host,
+            &notice::as_seen(n, request),
+            mediator,
+            Method::Request,
+        ),
+        // one meeting of a series taken by a colleague: that meeting, as its own event
+        Notice::MeetingMediator {
+            request,
+            mediator: Some(mediator),
+            seq,
+            starts_at,
+            to_mediator: true,
+        } => request
+            .series
+            .as_ref()
+            .and_then(|s| s.occurrence(*seq))
+            .and_then(|o| {
+                ics::meeting_invitation(
+                    lang,
+                    host,
+                    request,
+                    mediator,
+                    *seq,
+                    *starts_at,
+                    o.ends_at,
+                    Method::Request,
+                )
+            }),
+        // a colleague's one meeting moved (its new time) or cancelled
+        Notice::MeetingChanged {
+            request,
+            mediator,
+            seq,
+            from,
+            to,
+        } => request
+            .series
+            .as_ref()
+            .and_then(|s| s.occurrence(*seq))
+            .and_then(|o| {
+                let (start, method) = match to {
+                    Some(t) => (*t, Method::Request),
+                    None => (*from, Method::Cancel),
+                };
+                let end = start + (o.ends_at - o.starts_at);
+                ics::meeting_invitation(lang, host, request, mediator, *seq, start, end, method)
+            }),
+        // a series' changed meetings: the whole series again, with its exceptions
+        Notice::SeriesChanged {
+            request,
+            mediator: Some(mediator),
+            ..
+        }
+        | Notice::MeetingReleased {
+            request, mediator, ..
+        } => ics::invitation(
+            lang,
+            host,
+            &notice::as_seen(n, request),
+            mediator,
+            Method::Request,
+        ),
         Notice::Cancellation {
             request, mediator, ..
         }
         | Notice::Released {
             request, mediator, ..
-        } => ics::invitation(lang, host, request, mediator, Method::Cancel),
+        } => ics::invitation(
+            lang,
+            host,
+            &notice::as_seen(n, request),
+            mediator,
+            Method::Cancel,
+        ),
         _ => None,
     }
 }

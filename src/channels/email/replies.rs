@@ -76,6 +76,14 @@ pub fn understood_lines(lang: &str, r: &Request) -> Vec<String> {
     if let Some(c) = &r.comune {
         line("field_comune", c.clone());
     }
+    if let Some(series) = &r.series {
+        // "8 incontri, ogni settimana di martedì alle 15:00, da martedì 9 marzo a ..."
+        let words = crate::app::words::Words::new(lang_of(lang));
+        line(
+            "field_series",
+            crate::app::sentence::series_words(&words, series),
+        );
+    }
     out
 }
 

@@ -24,6 +24,8 @@ pub enum Field {
     Duration,
     Modality,
     Comune,
+    /// The end of a series of meetings ("per 8 settimane", "fino al 30 giugno").
+    SeriesEnd,
 }
 
 impl Field {
@@ -36,6 +38,7 @@ impl Field {
             Field::Duration => "duration",
             Field::Modality => "modality",
             Field::Comune => "comune",
+            Field::SeriesEnd => "series_end",
         }
     }
 }
@@ -71,6 +74,12 @@ pub struct Draft {
     /// The operator's own words, kept for the coordinator (never sent in offers).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// A series of meetings ("ogni martedì ..."): `date` and `time` are its first meeting.
+    #[serde(default)]
+    pub recurrence: Option<crate::domain::series::Recurrence>,
+    /// An end of a series read without a cadence (the answer to its question).
+    #[serde(default)]
+    pub series_end: Option<crate::extract::SeriesEndHint>,
 }
 
 impl Draft {
@@ -101,8 +110,24 @@ impl Draft {
             if self.comune.is_none() && !remote {
                 out.push(Field::Comune);
             }
+            if self.recurrence.is_some_and(|r| r.end.is_none()) {
+                out.push(Field::SeriesEnd);
+            }
         }
         out
+    }
+
+    /// The meetings of the series, from the first one's day and time, each as long as the
+    /// draft says; `None` for a single appointment or a series without its end yet.
+    pub fn series(&self, tz: Tz) -> Option<crate::store::NewSeries> {
+        let rule = self.recurrence?;
+        let minutes = self.duration_minutes.unwrap_or(60);
+        let occurrences = rule.instants(self.date?, self.time?, minutes, tz);
+        Some(crate::store::NewSeries {
+            rule: rule.rrule(tz)?,
+            occurrences,
+        })
+        .filter(|s| !s.occurrences.is_empty())
     }
 
     /// Copies every field `other` knows over this draft (a later message corrects an earlier).
@@ -132,6 +157,14 @@ impl Draft {
             address,
             mediator_gender
         );
+        if other.recurrence.is_some() {
+            self.recurrence = other.recurrence;
+        }
+        if let Some(r) = self.recurrence.as_mut()
+            && r.end.is_none()
+        {
+            r.end = other.series_end.map(|h| h.for_cadence(r.freq_weeks));
+        }
         self.urgent |= other.urgent;
         self.corrected |= other.corrected;
         self.read_at = self.read_at.or(other.read_at);
@@ -288,6 +321,9 @@ fn from_extracted(d: crate::extract::RequestDraft) -> Draft {
         read_at: None,
         corrected: false,
         notes: Vec::new(),
+        recurrence: d.recurrence,
+        // an end read alone (the answer "per 8 settimane"), for [`Draft::merge`]
+        series_end: d.series_end,
     }
 }
 
@@ -349,6 +385,7 @@ pub fn read_answer(field: Field, text: &str, now: DateTime<Utc>, tz: Tz) -> Draf
         Field::Duration => "duration",
         Field::Modality => "modality",
         Field::Comune => "place",
+        Field::SeriesEnd => "series_end",
     };
     let mut d = from_extracted(crate::extract::short_answer(asked, text, &context(now, tz)));
     if field == Field::Comune && d.comune.is_none() {
@@ -374,6 +411,7 @@ pub fn field_known(d: &Draft, f: Field) -> bool {
         Field::Duration => d.duration_minutes.is_some(),
         Field::Modality => d.modality.is_some(),
         Field::Comune => d.comune.is_some(),
+        Field::SeriesEnd => d.recurrence.is_none_or(|r| r.end.is_some()),
     }
 }
 
@@ -400,7 +438,7 @@ pub fn apply_pick(draft: &mut Draft, field: Field, value: &str) -> bool {
             .filter(|m| (1..=24 * 60).contains(m))
             .map(|m| draft.duration_minutes = Some(m))
             .is_some(),
-        Field::Time | Field::Comune => false,
+        Field::Time | Field::Comune | Field::SeriesEnd => false,
     }
 }
 

@@ -156,6 +156,10 @@ impl TelegramBot {
                 Ok(answer::Accepted::Taken { request_id }) => {
                     (self.t("offer_taken_short"), request_id)
                 }
+                Ok(answer::Accepted::Meeting { request, .. }) => (
+                    self.tr("offer_won", &[("code", &request.code.to_string())]),
+                    request.id,
+                ),
                 Err(AppError::Denied(_)) => {
                     return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
                 }
@@ -256,6 +260,69 @@ impl TelegramBot {
         Ok(Some(Pre::Answer(text, None)))
     }
 
+    /// `/nonposso CODICE N`: the series' mediator cannot come to meeting N; through the core
+    /// (`app::series::release`) it is offered on its own to a colleague and the requester told.
+    async fn release_meeting(
+        &self,
+        tx: &mut Tx,
+        m: &Mediator,
+        chat: i64,
+        arg: &str,
+        out: &mut Out,
+    ) -> HResult {
+        let code = crate::domain::RequestCode::find_in(arg);
+        let number = code.and_then(|c| {
+            arg.replacen(&c.to_string(), " ", 1)
+                .split(|ch: char| !ch.is_ascii_digit())
+                .find(|w| !w.is_empty())
+                .and_then(|n| n.parse::<u32>().ok())
+        });
+        let (Some(code), Some(number)) = (code, number) else {
+            self.say(out, chat, None, self.t("release_usage"), vec![]);
+            return Ok(());
+        };
+        let c = code.to_string();
+        let n = number.to_string();
+        let Some(id) = tx.request_id_by_code(code).await? else {
+            self.say(
+                out,
+                chat,
+                None,
+                self.tr("cancel_not_found", &[("code", &c)]),
+                vec![],
+            );
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let done = crate::app::series::release(
+            self.dispatcher.core(),
+            tx,
+            &mediator_actor(m),
+            id,
+            number,
+            now,
+        )
+        .await;
+        let text = match done {
+            Ok(_) => {
+                out.request_id = Some(id);
+                self.wake.notify_one();
+                self.tr("release_done", &[("code", &c), ("n", &n)])
+            }
+            Err(AppError::Denied(d)) => {
+                tracing::warn!(denied = %d, "telegram: meeting release refused");
+                self.tr("cancel_not_found", &[("code", &c)])
+            }
+            Err(AppError::NotASeries(_) | AppError::NoSuchMeeting { .. }) => {
+                self.tr("release_no_meeting", &[("code", &c), ("n", &n)])
+            }
+            Err(AppError::Store(e)) => return Err(e),
+            Err(e) => return Err(crate::store::StoreError::Conflict(e.to_string())),
+        };
+        self.say(out, chat, Some(id), text, vec![]);
+        Ok(())
+    }
+
     pub(super) async fn mediator(
         &self,
         tx: &mut Tx,
@@ -265,6 +332,9 @@ impl TelegramBot {
         out: &mut Out,
     ) -> HResult {
         match incoming {
+            Incoming::Command { name, arg, .. } if name == "nonposso" => {
+                self.release_meeting(tx, m, chat, arg, out).await
+            }
             Incoming::Command { name, .. } => match name.as_str() {
                 "pausa" => {
                     tx.set_paused(m.id, true).await?;

@@ -7,7 +7,7 @@
 
 use super::callback::{Callback, HoursPress};
 use super::html::escape;
-use crate::app::notice::Notice;
+use crate::app::notice::{self, Notice};
 use crate::app::sentence::{self, Answer, Sentence};
 use crate::config::Lang;
 use crate::domain::RequestCode;
@@ -124,13 +124,82 @@ pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramP
         }
         | Notice::Changed {
             request, mediator, ..
-        } => ics::invitation(lang, host, request, mediator, Method::Request),
+        } => ics::invitation(
+            lang,
+            host,
+            &notice::as_seen(n, request),
+            mediator,
+            Method::Request,
+        ),
+        // one meeting of a series taken by a colleague: that meeting, as its own event
+        Notice::MeetingMediator {
+            request,
+            mediator: Some(mediator),
+            seq,
+            starts_at,
+            to_mediator: true,
+        } => request
+            .series
+            .as_ref()
+            .and_then(|s| s.occurrence(*seq))
+            .and_then(|o| {
+                ics::meeting_invitation(
+                    lang,
+                    host,
+                    request,
+                    mediator,
+                    *seq,
+                    *starts_at,
+                    o.ends_at,
+                    Method::Request,
+                )
+            }),
+        // a colleague's one meeting moved (its new time) or cancelled
+        Notice::MeetingChanged {
+            request,
+            mediator,
+            seq,
+            from,
+            to,
+        } => request
+            .series
+            .as_ref()
+            .and_then(|s| s.occurrence(*seq))
+            .and_then(|o| {
+                let (start, method) = match to {
+                    Some(t) => (*t, Method::Request),
+                    None => (*from, Method::Cancel),
+                };
+                let end = start + (o.ends_at - o.starts_at);
+                ics::meeting_invitation(lang, host, request, mediator, *seq, start, end, method)
+            }),
+        // a series' changed meetings: the whole series again, with its exceptions
+        Notice::SeriesChanged {
+            request,
+            mediator: Some(mediator),
+            ..
+        }
+        | Notice::MeetingReleased {
+            request, mediator, ..
+        } => ics::invitation(
+            lang,
+            host,
+            &notice::as_seen(n, request),
+            mediator,
+            Method::Request,
+        ),
         Notice::Cancellation {
             request, mediator, ..
         }
         | Notice::Released {
             request, mediator, ..
-        } => ics::invitation(lang, host, request, mediator, Method::Cancel),
+        } => ics::invitation(
+            lang,
+            host,
+            &notice::as_seen(n, request),
+            mediator,
+            Method::Cancel,
+        ),
         _ => None,
     };
     p

@@ -582,6 +582,11 @@ impl TelegramBot {
             mediator_gender: d.mediator_gender,
             notes: (!d.notes.is_empty()).then(|| d.notes.join("\n")),
             draft: serde_json::to_value(d).ok(),
+            series: if translation {
+                None
+            } else {
+                d.series(self.cfg.tz)
+            },
             ..Default::default()
         };
         let actor = crate::authz::Actor::Operator {

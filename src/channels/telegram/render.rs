@@ -160,7 +160,7 @@ impl TelegramBot {
                     .map(|m| pick(self.t(&format!("dur_{m}")), &m.to_string()))
                     .collect(),
             ],
-            Field::Time | Field::Comune => vec![],
+            Field::Time | Field::Comune | Field::SeriesEnd => vec![],
         };
         rows.into_iter()
             .map(|r| r.into_iter().flatten().collect::<Vec<_>>())
@@ -197,6 +197,13 @@ impl TelegramBot {
         }
         if let Some(x) = d.duration_minutes {
             line("duration", self.duration_text(x));
+        }
+        if let (Some(rule), Some(first), Some(time)) = (&d.recurrence, d.date, d.time) {
+            let words = crate::app::words::Words::new(self.cfg.lang);
+            line(
+                "series",
+                escape(&crate::app::sentence::rule_words(&words, rule, first, time)),
+            );
         }
         if let Some(m) = d.modality {
             line("modality", self.t(&format!("modality_{}", m.as_str())));

@@ -61,6 +61,7 @@ pub fn role_commands(kind: PersonKind) -> &'static [&'static str] {
         ],
         PersonKind::Mediator => &[
             "miei",
+            "nonposso",
             "ore",
             "disponibile",
             "pausa",

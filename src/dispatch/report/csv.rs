@@ -68,6 +68,7 @@ mod tests {
             disputed_minutes: 0,
             checked_minutes: 0,
             scores: vec![],
+            series_meetings: None,
         };
         let rows = build(&[rec(50, "bene; \"molto\""), rec(25, "ok")], None);
         let it = csv(&rows, Lang::It);

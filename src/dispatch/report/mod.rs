@@ -219,7 +219,13 @@ pub fn build(records: &[ReportRecord], only: Option<Ambito>) -> Vec<ReportRow> {
         };
         let acc = by.entry(key).or_default();
         acc.requests += 1;
-        if let Some(m) = r.done_minutes {
+        if let Some((meetings, minutes)) = r.series_meetings {
+            // a series: each of its meetings of the month is an intervention
+            acc.done += u32::try_from(meetings).unwrap_or(0);
+            acc.minutes += (minutes - r.checked_minutes).max(0);
+            acc.verified += r.verified_minutes.max(0);
+            acc.disputed += r.disputed_minutes.max(0);
+        } else if let Some(m) = r.done_minutes {
             acc.done += 1;
             acc.minutes += (m - r.checked_minutes).max(0);
             acc.verified += r.verified_minutes.max(0);
@@ -504,6 +510,7 @@ mod tests {
             disputed_minutes: 0,
             checked_minutes: 0,
             scores: vec![],
+            series_meetings: None,
         }
     }
 

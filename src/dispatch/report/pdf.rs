@@ -292,6 +292,7 @@ mod tests {
                 disputed_minutes: 0,
                 checked_minutes: 0,
                 scores: vec![],
+                series_meetings: None,
             })
             .collect();
         let rows = build(&records, None);

@@ -1,0 +1,432 @@
+//! Changing meetings of a series of appointments, the same from every entry point (the CLI's
+//! `connecting request occurrence`, the console's request page): one meeting, or it and all
+//! that follow, cancelled or moved. In the caller's transaction each changed occurrence moves
+//! by one conditional update, the request's `updated_at` moves on (so the invitation's
+//! `SEQUENCE` grows), and the requester and the series' mediator are told in words, the
+//! mediator and the requester with the whole series' invitation again (`EXDATE` for the
+//! cancelled meetings, one `RECURRENCE-ID` event per moved one).
+//!
+//! A move keeps each meeting's length and shifts every changed meeting by the same number of
+//! days, to the new local time (so a move across a change of clocks keeps the wall time).
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+
+use super::notice::{self, Notice, SeriesChange};
+use super::{AppError, Core, Result, authorise};
+use crate::authz::{Action, Actor, RequestFacts};
+use crate::domain::appointment::local_to_utc;
+use crate::domain::series::OccurrenceStatus;
+use crate::store::{Request, Tx};
+
+/// Which meetings a change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The one meeting.
+    One,
+    /// The meeting and every later one still on.
+    Following,
+}
+
+/// What happens to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Cancel,
+    /// The (first) meeting to this local day and time; the later ones by the same days.
+    Move {
+        date: NaiveDate,
+        start: NaiveTime,
+    },
+}
+
+/// What a change did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Changed {
+    pub request: Request,
+    /// The meetings changed, by their place in the series.
+    pub seqs: Vec<u32>,
+    pub notices: Vec<Notice>,
+}
+
+/// `actor` changes meeting `seq` of request `request_id` (and, with [`Scope::Following`],
+/// every later one still on) inside `tx`.
+#[allow(clippy::too_many_arguments)]
+pub async fn change(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    request_id: i64,
+    seq: u32,
+    scope: Scope,
+    what: Change,
+    now: DateTime<Utc>,
+) -> Result<Changed> {
+    let req = tx.lock_request(request_id).await?;
+    let action = match what {
+        Change::Cancel => Action::Cancel,
+        Change::Move { .. } => Action::Reschedule,
+    };
+    authorise(actor, action, &RequestFacts::of(&req))?;
+    if req.status.is_terminal() {
+        return Err(AppError::WrongState {
+            code: req.code,
+            status: req.status,
+            what: "changing a meeting",
+        });
+    }
+    let Some(series) = req.series.clone() else {
+        return Err(AppError::NotASeries(req.code));
+    };
+    let targets: Vec<_> = series
+        .on()
+        .filter(|o| match scope {
+            Scope::One => o.seq == seq,
+            Scope::Following => o.seq >= seq,
+        })
+        .cloned()
+        .collect();
+    let Some(first) = targets.first().filter(|o| o.seq == seq) else {
+        return Err(AppError::NoSuchMeeting {
+            code: req.code,
+            seq,
+        });
+    };
+    let tz = core.settings.tz;
+    let from = first.starts_at;
+    let mut to = None;
+    for o in &targets {
+        let (status, starts, ends) = match what {
+            Change::Cancel => (OccurrenceStatus::Cancelled, o.starts_at, o.ends_at),
+            Change::Move { date, start } => {
+                let first_day = first.starts_at.with_timezone(&tz).date_naive();
+                let day = o.starts_at.with_timezone(&tz).date_naive() + (date - first_day);
+                let starts = local_to_utc(day.and_time(start), tz);
+                let ends = starts + (o.ends_at - o.starts_at).max(Duration::minutes(1));
+                let status = if starts == o.recurrence_id {
+                    OccurrenceStatus::Active
+                } else {
+                    OccurrenceStatus::Moved
+                };
+                (status, starts, ends)
+            }
+        };
+        if o.seq == seq && !matches!(what, Change::Cancel) {
+            to = Some(starts);
+        }
+        if !tx
+            .set_occurrence(o.id, o.status, status, starts, ends, now)
+            .await?
+        {
+            return Err(crate::store::StoreError::Conflict(format!(
+                "meeting {} of {} changed while being updated",
+                o.seq, req.code
+            ))
+            .into());
+        }
+    }
+    let seqs: Vec<u32> = targets.iter().map(|o| o.seq).collect();
+    tx.touch_request(req.id, now).await?;
+    let detail = format!(
+        "{} {}{}",
+        match what {
+            Change::Cancel => "cancelled",
+            Change::Move { .. } => "moved",
+        },
+        seq,
+        if scope == Scope::Following { "+" } else { "" }
+    );
+    tx.audit(
+        now,
+        &actor.audit_name(),
+        Some(req.id),
+        "series",
+        Some(&detail),
+    )
+    .await?;
+    let after = tx.request_by_id(req.id).await?;
+    let change = SeriesChange {
+        cancelled: what == Change::Cancel,
+        seqs: seqs.clone(),
+        from,
+        to,
+    };
+    let mediator = match after.assigned_mediator_id {
+        Some(id) => tx.mediators_by_ids(&[id]).await?.into_iter().next(),
+        None => None,
+    };
+    let mut notices = Vec::new();
+    // a colleague who took one of the changed meetings hears about hers
+    for o in &targets {
+        let Some(colleague) = o
+            .mediator_id
+            .filter(|m| Some(*m) != after.assigned_mediator_id)
+        else {
+            continue;
+        };
+        let Some(m) = tx.mediators_by_ids(&[colleague]).await?.into_iter().next() else {
+            continue;
+        };
+        let now_at = after
+            .series
+            .as_ref()
+            .and_then(|s| s.occurrence(o.seq))
+            .map(|x| x.starts_at);
+        let n = Notice::MeetingChanged {
+            request: after.clone(),
+            mediator: m,
+            seq: o.seq,
+            from: o.starts_at,
+            to: if what == Change::Cancel { None } else { now_at },
+        };
+        notice::emit(core, tx, &n, now).await?;
+        notices.push(n);
+    }
+    for to_mediator in [false, true] {
+        if to_mediator && mediator.is_none() {
+            continue;
+        }
+        let n = Notice::SeriesChanged {
+            request: after.clone(),
+            mediator: mediator.clone(),
+            change: change.clone(),
+            to_mediator,
+        };
+        notice::emit(core, tx, &n, now).await?;
+        notices.push(n);
+    }
+    tracing::info!(code = %after.code, seq, changed = seqs.len(), "series changed");
+    Ok(Changed {
+        request: after,
+        seqs,
+        notices,
+    })
+}
+
+/// The series' mediator cannot take meeting `seq` of request `request_id` (said by them, or by
+/// a coordinator for them): the meeting has no mediator, the requester is told, and it is
+/// offered on its own to the next suitable mediator ([`offer_next`]).
+pub async fn release(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    request_id: i64,
+    seq: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<Notice>> {
+    let req = tx.lock_request(request_id).await?;
+    // the series' own mediator answers for their meetings; anyone else manages
+    let action = match actor {
+        Actor::Mediator { .. } => Action::AnswerChange,
+        _ => Action::Manage,
+    };
+    authorise(actor, action, &RequestFacts::of(&req))?;
+    let Some(series) = req.series.clone() else {
+        return Err(AppError::NotASeries(req.code));
+    };
+    let Some(o) = series
+        .on()
+        .find(|o| o.seq == seq && o.mediator_id.is_some() && o.starts_at > now)
+        .cloned()
+    else {
+        return Err(AppError::NoSuchMeeting {
+            code: req.code,
+            seq,
+        });
+    };
+    let only = match actor {
+        Actor::Mediator { id, .. } => Some(*id),
+        _ => None,
+    };
+    if !tx.release_meeting(o.id, only, now).await? {
+        return Err(AppError::NoSuchMeeting {
+            code: req.code,
+            seq,
+        });
+    }
+    tx.audit(
+        now,
+        &actor.audit_name(),
+        Some(req.id),
+        "meeting_released",
+        Some(&seq.to_string()),
+    )
+    .await?;
+    tx.touch_request(req.id, now).await?;
+    let req = tx.request_by_id(req.id).await?;
+    // the mediator who had it (when someone else released it, they hear it from us)
+    let mut notices = Vec::new();
+    if let Some(had) = o.mediator_id
+        && let Some(m) = tx.mediators_by_ids(&[had]).await?.into_iter().next()
+    {
+        let n = Notice::MeetingReleased {
+            request: req.clone(),
+            mediator: m,
+            seq,
+            starts_at: o.starts_at,
+        };
+        notice::emit(core, tx, &n, now).await?;
+        notices.push(n);
+    }
+    let told = Notice::MeetingMediator {
+        request: req.clone(),
+        mediator: None,
+        seq,
+        starts_at: o.starts_at,
+        to_mediator: false,
+    };
+    notice::emit(core, tx, &told, now).await?;
+    notices.push(told);
+    notices.extend(offer_next(core, tx, &req, o.id, now).await?);
+    tracing::info!(code = %req.code, seq, "meeting released: offered on its own");
+    Ok(notices)
+}
+
+/// Offers meeting `occurrence_id` of `req` to the best-ranked suitable mediator not asked for
+/// it yet (never the series' own); with nobody left, the coordinators are alerted.
+pub(crate) async fn offer_next(
+    core: &Core,
+    tx: &mut Tx,
+    req: &Request,
+    occurrence_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Notice>> {
+    let Some(o) = req
+        .series
+        .as_ref()
+        .and_then(|s| s.occurrences.iter().find(|o| o.id == occurrence_id))
+        .cloned()
+    else {
+        return Ok(Vec::new());
+    };
+    if !o.status.is_on() || o.mediator_id.is_some() {
+        return Ok(Vec::new());
+    }
+    let mut asked = tx.meeting_offered_to(o.id).await?;
+    asked.extend(req.assigned_mediator_id);
+    let ranked = super::wave::candidates(core, tx, req, now).await?;
+    let next = ranked.next_wave(&asked, 1);
+    let Some(mediator) = (match next.first() {
+        Some(id) => tx.mediators_by_ids(&[*id]).await?.into_iter().next(),
+        None => None,
+    }) else {
+        let when = {
+            let local = o.starts_at.with_timezone(&core.settings.tz).naive_local();
+            crate::vocab::date_time(core.settings.lang, local.date(), Some(local.time()))
+        };
+        let code = req.code.to_string();
+        let notices = super::alert::prompt(
+            core,
+            tx,
+            &format!("meeting_unfilled:{}:{}", req.id, o.seq),
+            Some(req.id),
+            "dispatch.alert_meeting_unfilled_subject",
+            "dispatch.alert_meeting_unfilled",
+            &[("code", &code), ("when", &when)],
+            now,
+        )
+        .await?;
+        return Ok(notices);
+    };
+    let offer_id = tx
+        .insert_meeting_offer(req.id, o.id, mediator.id, o.starts_at, now)
+        .await?;
+    let n = Notice::MeetingOffer {
+        request: req.clone(),
+        mediator,
+        offer_id,
+        seq: o.seq,
+        starts_at: o.starts_at,
+    };
+    notice::emit(core, tx, &n, now).await?;
+    Ok(vec![n])
+}
+
+/// `mediator_id` accepted the offer `offer_id` of meeting `occurrence_id`: the meeting is theirs
+/// if it is still without a mediator (one conditional update); they get its details, the
+/// requester hears who comes. `None`: someone else took it, or it is gone.
+pub(crate) async fn take(
+    core: &Core,
+    tx: &mut Tx,
+    offer_id: i64,
+    occurrence_id: i64,
+    mediator_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<(Request, u32)>> {
+    if !tx
+        .take_meeting(offer_id, occurrence_id, mediator_id, now)
+        .await?
+    {
+        return Ok(None);
+    }
+    let Some(offer) = tx.offer_ref(offer_id).await? else {
+        return Ok(None);
+    };
+    let req = tx.request_by_id(offer.request_id).await?;
+    let Some(o) = req
+        .series
+        .as_ref()
+        .and_then(|s| s.occurrences.iter().find(|o| o.id == occurrence_id))
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let mediator = tx
+        .mediators_by_ids(&[mediator_id])
+        .await?
+        .into_iter()
+        .next();
+    tx.audit(
+        now,
+        &format!("mediator:{mediator_id}"),
+        Some(req.id),
+        "meeting_taken",
+        Some(&o.seq.to_string()),
+    )
+    .await?;
+    for to_mediator in [true, false] {
+        let n = Notice::MeetingMediator {
+            request: req.clone(),
+            mediator: mediator.clone(),
+            seq: o.seq,
+            starts_at: o.starts_at,
+            to_mediator,
+        };
+        notice::emit(core, tx, &n, now).await?;
+    }
+    tracing::info!(code = %req.code, seq = o.seq, "meeting taken by another mediator");
+    Ok(Some((req, o.seq)))
+}
+
+/// The meeting of `req`'s series a requester's words name ("annulliamo l'incontro del 16
+/// marzo": the day `date` the extractor read), and whether they mean it and all that follow
+/// ("dal 13 aprile in poi", "e i seguenti"). `None`: no meeting still on falls on that day, or
+/// the request is not a series (the words are about the whole request).
+pub fn meeting_named(
+    req: &Request,
+    date: Option<NaiveDate>,
+    text: &str,
+    tz: chrono_tz::Tz,
+) -> Option<(u32, Scope)> {
+    let day = date?;
+    let o = req.series.as_ref()?.on().find(|o| {
+        o.starts_at.with_timezone(&tz).date_naive() == day
+            || o.recurrence_id.with_timezone(&tz).date_naive() == day
+    })?;
+    let folded = crate::extract::fold::Folded::new(text).text;
+    let following = [
+        "in poi",
+        "seguenti",
+        "successivi",
+        "a seguire",
+        "i prossimi",
+    ]
+    .iter()
+    .any(|w| folded.contains(w));
+    Some((
+        o.seq,
+        if following {
+            Scope::Following
+        } else {
+            Scope::One
+        },
+    ))
+}
