@@ -130,6 +130,8 @@ pub enum AppError {
     NotAnEntryState(RequestStatus),
     #[error("request {0} is not waiting for review")]
     NotHeld(RequestCode),
+    #[error("coordinator {0} is the last one in service: add another before removing them")]
+    LastCoordinator(i64),
 }
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;

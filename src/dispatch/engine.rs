@@ -60,7 +60,9 @@ impl From<AppError> for DispatchError {
             }
             AppError::NoLanguage(code) => DispatchError::NoLanguage(code),
             AppError::MediatorInactive(id) => DispatchError::MediatorInactive(id),
-            e @ (AppError::NotAnEntryState(_) | AppError::NotHeld(_)) => {
+            e @ (AppError::NotAnEntryState(_)
+            | AppError::NotHeld(_)
+            | AppError::LastCoordinator(_)) => {
                 DispatchError::Store(StoreError::Conflict(e.to_string()))
             }
         }

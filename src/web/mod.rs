@@ -192,6 +192,16 @@ pub fn router(state: WebState) -> Router {
             "/people/operators/{id}",
             get(people::edit_operator).post(people::update_operator),
         )
+        .route("/people/coordinators", post(people::add_coordinator))
+        .route("/people/coordinators/new", get(people::new_coordinator))
+        .route(
+            "/people/coordinators/{id}",
+            get(people::edit_coordinator).post(people::update_coordinator),
+        )
+        .route(
+            "/people/coordinators/{id}/remove",
+            post(people::remove_coordinator),
+        )
         .route("/people/import", post(people::import))
         .route("/people/template/{file}", get(people::template))
         .route("/people/{kind}/{id}/invite", post(people::invite))
@@ -345,15 +355,10 @@ async fn session_of(st: &WebState, headers: &HeaderMap, touch: bool) -> Result<S
         return Err(Refused::NoSession(lang));
     };
     let viewer = match s.role {
-        ConsoleRole::Coordinator => match st
-            .store
-            .coordinators()
-            .await?
-            .into_iter()
-            .find(|c| c.id == s.person_id)
-        {
-            Some(c) => Viewer::Coordinator(c),
-            None => return Err(Refused::NoSession(lang)),
+        ConsoleRole::Coordinator => match st.store.coordinator(s.person_id).await {
+            Ok(c) => Viewer::Coordinator(c),
+            Err(StoreError::NotFound(_)) => return Err(Refused::NoSession(lang)),
+            Err(e) => return Err(e.into()),
         },
         ConsoleRole::Operator => match st.store.operator(s.person_id).await {
             Ok(o) if o.active => Viewer::Operator(o),
