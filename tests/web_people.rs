@@ -524,7 +524,10 @@ both_backends!(
         assert_eq!(added.status, 303, "{}", added.body);
         assert_eq!(location(&added), "/people?outcome=added");
         let cs = db.store.coordinators().await.unwrap();
-        let m = cs.iter().find(|c| c.name == "Marco Bianchi").expect("added");
+        let m = cs
+            .iter()
+            .find(|c| c.name == "Marco Bianchi")
+            .expect("added");
         assert_eq!(m.email.as_deref(), Some("marco.bianchi@coop.example"));
         assert_eq!(m.telegram_id, Some(7002));
         assert_eq!(m.language, Some(connecting::config::Lang::En));

@@ -183,7 +183,10 @@ impl CoordinatorForm {
             name: c.name.clone(),
             email: c.email.clone().unwrap_or_default(),
             telegram_id: c.telegram_id.map(|i| i.to_string()).unwrap_or_default(),
-            language: c.language.map(|l| l.as_str().to_string()).unwrap_or_default(),
+            language: c
+                .language
+                .map(|l| l.as_str().to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -628,7 +631,12 @@ pub(super) async fn edit_coordinator(
         Err(StoreError::NotFound(_)) => return Err(Refused::NotFound(s.lang)),
         Err(e) => return Err(e.into()),
     };
-    Ok(coordinator_page(&s, Some(id), &CoordinatorForm::of(&c), &[]))
+    Ok(coordinator_page(
+        &s,
+        Some(id),
+        &CoordinatorForm::of(&c),
+        &[],
+    ))
 }
 
 async fn save_coordinator(
@@ -720,8 +728,7 @@ pub(super) async fn remove_coordinator(
         Err(e) => return Err(e.into()),
     };
     let mut tx = st.store.begin().await?;
-    match people::remove_coordinator(&mut tx, &s.viewer.actor(), id, st.lang, st.clock.now())
-        .await
+    match people::remove_coordinator(&mut tx, &s.viewer.actor(), id, st.lang, st.clock.now()).await
     {
         Ok(()) => {
             tx.commit().await?;
@@ -739,7 +746,12 @@ pub(super) async fn remove_coordinator(
         }
         Err(e) => {
             let why = store_refusal(lang, e)?;
-            Ok(coordinator_page(&s, Some(id), &CoordinatorForm::of(&c), &[why]))
+            Ok(coordinator_page(
+                &s,
+                Some(id),
+                &CoordinatorForm::of(&c),
+                &[why],
+            ))
         }
     }
 }
