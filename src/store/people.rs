@@ -258,8 +258,39 @@ impl super::Tx {
         Ok(id)
     }
 
+    /// The coordinator `id`, if still in service, read in this transaction.
+    pub async fn coordinator(&mut self, id: i64) -> Result<Coordinator> {
+        let row: Option<CoordinatorRow> = with_tx!(self, c => {
+            sqlx::query_as(COORDINATOR_BY_ID).bind(id).fetch_optional(&mut *c).await?
+        });
+        row.map(coordinator_of)
+            .ok_or_else(|| StoreError::NotFound(format!("coordinator {id}")))
+    }
+
+    /// The operator `id`, read in this transaction.
+    pub async fn operator(&mut self, id: i64) -> Result<Operator> {
+        let sql = format!("SELECT {OPERATOR_COLS} FROM operators WHERE id = $1");
+        let row: Option<OperatorRow> = with_tx!(self, c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?
+        });
+        row.ok_or_else(|| StoreError::NotFound(format!("operator {id}")))?
+            .try_into()
+    }
+
+    /// Every mediator's name by id (the console's lists show names, nothing else).
+    pub async fn mediator_names(&mut self) -> Result<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> = with_tx!(self, c => {
+            sqlx::query_as("SELECT id, name FROM mediators").fetch_all(&mut *c).await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
     /// Stores a new coordinator; returns their id.
-    pub async fn insert_coordinator(&mut self, c: &NewCoordinator, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn insert_coordinator(
+        &mut self,
+        c: &NewCoordinator,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         let id: i64 = with_tx!(self, x => {
             sqlx::query_scalar(
                 "INSERT INTO coordinators (name, telegram_id, email, active, created_at)
@@ -579,6 +610,14 @@ impl Store {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    /// Every mediator's name by id (the console's lists show names, nothing else).
+    pub async fn mediator_names(&self) -> Result<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> = with_pool!(self, p => {
+            sqlx::query_as("SELECT id, name FROM mediators").fetch_all(p).await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn mediator_by_telegram(&self, telegram_id: i64) -> Result<Option<Mediator>> {
         let sql =
             format!("SELECT {MEDIATOR_COLS} FROM mediators WHERE telegram_id = $1 AND active = $2");
@@ -638,12 +677,7 @@ impl Store {
     /// The coordinator `id`, if still in service.
     pub async fn coordinator(&self, id: i64) -> Result<Coordinator> {
         let row: Option<CoordinatorRow> = with_pool!(self, p => {
-            sqlx::query_as(
-                "SELECT id, name, telegram_id, email, language FROM coordinators WHERE id = $1 AND active = TRUE",
-            )
-            .bind(id)
-            .fetch_optional(p)
-            .await?
+            sqlx::query_as(COORDINATOR_BY_ID).bind(id).fetch_optional(p).await?
         });
         row.map(coordinator_of)
             .ok_or_else(|| StoreError::NotFound(format!("coordinator {id}")))
@@ -823,8 +857,9 @@ impl super::Tx {
 /// A coordinator's row: id, name, Telegram id, email, language (those in service).
 pub(super) type CoordinatorRow = (i64, String, Option<i64>, Option<String>, Option<String>);
 
-pub(super) const COORDINATOR_SQL: &str =
-    "SELECT id, name, telegram_id, email, language FROM coordinators WHERE active = TRUE ORDER BY id";
+const COORDINATOR_BY_ID: &str = "SELECT id, name, telegram_id, email, language FROM coordinators WHERE id = $1 AND active = TRUE";
+
+pub(super) const COORDINATOR_SQL: &str = "SELECT id, name, telegram_id, email, language FROM coordinators WHERE active = TRUE ORDER BY id";
 
 pub(super) fn coordinator_of(
     (id, name, telegram_id, email, language): CoordinatorRow,

@@ -217,53 +217,99 @@ fn language_words(lang: Lang, r: &Request) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
+/// Words drawn once per page and once per distinct value, however many rows show them: the
+/// column labels, and each status, attention, language, date and channel in words.
+struct RowWords {
+    lang: Lang,
+    labels: [String; 8],
+    seen: HashMap<String, String>,
+}
+
+impl RowWords {
+    fn new(lang: Lang) -> Self {
+        let labels = [
+            "col_code",
+            "col_status",
+            "col_attention",
+            "col_language",
+            "col_when",
+            "col_comune",
+            "col_ambito",
+            "col_who",
+        ]
+        .map(|k| tr(lang, k));
+        RowWords {
+            lang,
+            labels,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// The words for `key`, drawn by `draw` the first time only.
+    fn once(&mut self, key: String, draw: impl FnOnce(Lang) -> String) -> String {
+        let lang = self.lang;
+        self.seen.entry(key).or_insert_with(|| draw(lang)).clone()
+    }
+}
+
 /// The rows of the queue (also served alone to the page's live refresh).
 fn rows(st: &WebState, s: &Session, list: &[Request], names: &HashMap<i64, String>) -> Markup {
     let lang = s.lang;
     let now = st.clock.now();
+    let mut w = RowWords::new(lang);
     html! {
         @if list.is_empty() {
             tr { td colspan="8" { (tr(lang, "queue_empty")) } }
         }
         @for r in list {
             @let att = attention(r, now);
+            @let status = w.once(format!("s:{}", r.status.as_str()), |l| vocab::status(l, r.status));
+            @let flag = att.map(|a| w.once(format!("a:{a}"), |l| tr(l, a)));
+            @let language = w.once(format!("l:{:?}", r.language), |l| language_words(l, r));
+            @let date = w.once(format!("w:{:?}:{:?}:{:?}", r.date, r.start_time, r.deadline), |l| when(l, r));
+            @let who = match r.assigned_mediator_id.and_then(|m| names.get(&m)) {
+                Some(n) => n.clone(),
+                None => w.once(format!("c:{}", r.channel.as_str()), |l| vocab::channel(l, r.channel)),
+            };
+            @let label = &w.labels;
             tr class=[att.map(|_| "attention")] {
-                td data-label=(tr(lang, "col_code")) { a href={ "/requests/" (r.code) } { (r.code) } }
-                td data-label=(tr(lang, "col_status")) { (vocab::status(lang, r.status)) }
-                td.att data-label=(tr(lang, "col_attention")) { @if let Some(a) = att { strong.flag { (tr(lang, a)) } } }
-                td data-label=(tr(lang, "col_language")) { (language_words(lang, r)) }
-                td data-label=(tr(lang, "col_when")) { (when(lang, r)) }
-                td data-label=(tr(lang, "col_comune")) { (r.comune.as_deref().unwrap_or("—")) }
-                td data-label=(tr(lang, "col_ambito")) { (r.ambito.map(|a| a.name()).unwrap_or("—")) }
-                td data-label=(tr(lang, "col_who")) {
-                    @match r.assigned_mediator_id.and_then(|m| names.get(&m)) {
-                        Some(n) => (n),
-                        None => (vocab::channel(lang, r.channel)),
-                    }
-                }
+                td data-label=(label[0]) { a href={ "/requests/" (r.code) } { (r.code) } }
+                td data-label=(label[1]) { (status) }
+                td.att data-label=(label[2]) { @if let Some(f) = flag { strong.flag { (f) } } }
+                td data-label=(label[3]) { (language) }
+                td data-label=(label[4]) { (date) }
+                td data-label=(label[5]) { (r.comune.as_deref().unwrap_or("—")) }
+                td data-label=(label[6]) { (r.ambito.map(|a| a.name()).unwrap_or("—")) }
+                td data-label=(label[7]) { (who) }
             }
         }
     }
 }
 
 async fn mediator_names(st: &WebState) -> Result<HashMap<i64, String>, Refused> {
-    Ok(st
-        .store
-        .mediators()
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m.name))
-        .collect())
+    Ok(st.store.mediator_names().await?)
 }
 
+/// The queue's rows and the mediators' names, read together (one connection, one snapshot);
+/// with the languages of the filter when `languages`.
 async fn queue_list(
     st: &WebState,
     s: &Session,
     q: &HashMap<String, String>,
-) -> Result<Vec<Request>, Refused> {
+    languages: bool,
+) -> Result<(Vec<Request>, HashMap<i64, String>, Vec<String>), Refused> {
     let mut f = filter_of(q);
     f.requester = scope_of(&s.viewer);
-    Ok(st.store.console_queue(&f).await?)
+    let mut tx = st.store.begin().await?;
+    let list = tx.console_queue(&f).await?;
+    let names = tx.mediator_names().await?;
+    let languages = if languages {
+        tx.request_languages().await?
+    } else {
+        Vec::new()
+    };
+    tx.commit().await?;
+    Ok((list, names, languages))
 }
 
 fn select(
@@ -292,9 +338,7 @@ pub(super) async fn queue(
 ) -> Result<Response, Refused> {
     let s = session(&st, &headers).await?;
     let lang = s.lang;
-    let list = queue_list(&st, &s, &q).await?;
-    let names = mediator_names(&st).await?;
-    let languages = st.store.request_languages().await?;
+    let (list, names, languages) = queue_list(&st, &s, &q, true).await?;
     let title = if s.viewer.is_coordinator() {
         tr(lang, "queue_title")
     } else {
@@ -364,8 +408,7 @@ pub(super) async fn queue_rows(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Refused> {
     let s = super::session_quiet(&st, &headers).await?;
-    let list = queue_list(&st, &s, &q).await?;
-    let names = mediator_names(&st).await?;
+    let (list, names, _) = queue_list(&st, &s, &q, false).await?;
     Ok(Html(rows(&st, &s, &list, &names).into_string()).into_response())
 }
 
