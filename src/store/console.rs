@@ -4,11 +4,11 @@
 //! A link is redeemed by one conditional update (`used_at IS NULL AND expires_at > now`), so a
 //! link opens at most one session even when two browsers race for it.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
-use super::requests::{REQUEST_COLS, RequestRow};
-use super::{Request, Result, Store, Tx, ts};
-use crate::domain::{Ambito, Channel, LanguageCode, RequestStatus};
+use super::requests::{REQUEST_COLS, RequestRow, parse_opt};
+use super::{Request, Result, Store, StoreError, Tx, from_ts, ts};
+use crate::domain::{Ambito, Channel, LanguageCode, RequestCode, RequestStatus};
 use crate::{with_pool, with_tx};
 
 /// Who a link or a session belongs to.
@@ -63,6 +63,73 @@ pub struct QueueFilter {
     pub open_only: bool,
     pub requester: Option<RequesterScope>,
     pub limit: i64,
+}
+
+/// A row of the console's queue: what the page shows of a request and what decides whether it
+/// needs a person (the queue reads these columns only, not the whole request).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueEntry {
+    pub code: RequestCode,
+    pub status: RequestStatus,
+    pub channel: Channel,
+    pub ambito: Option<Ambito>,
+    pub language: Option<LanguageCode>,
+    pub date: Option<NaiveDate>,
+    pub start_time: Option<NaiveTime>,
+    pub deadline: Option<NaiveDate>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub comune: Option<String>,
+    pub assigned_mediator_id: Option<i64>,
+    pub unfilled_notice_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const QUEUE_COLS: &str = "code, status, channel, ambito, language, date, start_time, deadline, \
+    starts_at, comune, assigned_mediator_id, unfilled_notice_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct QueueRow {
+    code: String,
+    status: String,
+    channel: String,
+    ambito: Option<String>,
+    language: Option<String>,
+    date: Option<String>,
+    start_time: Option<String>,
+    deadline: Option<String>,
+    starts_at: Option<i64>,
+    comune: Option<String>,
+    assigned_mediator_id: Option<i64>,
+    unfilled_notice_at: Option<i64>,
+    updated_at: i64,
+}
+
+impl TryFrom<QueueRow> for QueueEntry {
+    type Error = StoreError;
+    fn try_from(r: QueueRow) -> Result<Self> {
+        let corrupt =
+            |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
+        Ok(QueueEntry {
+            code: RequestCode::parse(&r.code).map_err(|e| corrupt("code", &e))?,
+            status: r.status.parse().map_err(|e| corrupt("status", &e))?,
+            channel: r.channel.parse().map_err(|e| corrupt("channel", &e))?,
+            ambito: parse_opt(r.ambito, "ambito")?,
+            language: parse_opt(r.language, "language")?,
+            date: parse_opt(r.date, "date")?,
+            start_time: r
+                .start_time
+                .map(|s| {
+                    NaiveTime::parse_from_str(&s, "%H:%M").map_err(|e| corrupt("start_time", &e))
+                })
+                .transpose()?,
+            deadline: parse_opt(r.deadline, "deadline")?,
+            starts_at: r.starts_at.map(from_ts),
+            comune: r.comune,
+            assigned_mediator_id: r.assigned_mediator_id,
+            unfilled_notice_at: r.unfilled_notice_at.map(from_ts),
+            updated_at: from_ts(r.updated_at),
+        })
+    }
 }
 
 /// A login link is valid this long.
@@ -178,14 +245,14 @@ impl Tx {
     }
 
     /// The console's queue: newest first, filtered, at most `f.limit` rows.
-    pub async fn console_queue(&mut self, f: &QueueFilter) -> Result<Vec<Request>> {
+    pub async fn console_queue(&mut self, f: &QueueFilter) -> Result<Vec<QueueEntry>> {
         let (sql, scope) = queue_sql(f);
         let status = f.status.map(|s| s.as_str().to_string());
         let ambito = f.ambito.map(|a| a.to_string());
         let language = f.language.as_ref().map(|l| l.to_string());
         let date = f.date.map(|d| d.format("%Y-%m-%d").to_string());
         let channel = f.channel.map(|c| c.to_string());
-        let rows: Vec<RequestRow> = with_tx!(self, c => {
+        let rows: Vec<QueueRow> = with_tx!(self, c => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(status)
                 .bind(ambito)
@@ -225,7 +292,7 @@ impl Tx {
 /// The queue's query for `f`, and the requester scope it binds as `$7`-`$9`.
 fn queue_sql(f: &QueueFilter) -> (String, Option<RequesterScope>) {
     let mut sql = format!(
-        "SELECT {REQUEST_COLS} FROM requests WHERE ($1 IS NULL OR status = $1)
+        "SELECT {QUEUE_COLS} FROM requests WHERE ($1 IS NULL OR status = $1)
            AND ($2 IS NULL OR ambito = $2) AND ($3 IS NULL OR language = $3)
            AND ($4 IS NULL OR date = $4) AND ($5 IS NULL OR channel = $5)"
     );
@@ -350,7 +417,7 @@ impl Store {
     }
 
     /// [`Tx::console_queue`] in its own transaction.
-    pub async fn console_queue(&self, f: &QueueFilter) -> Result<Vec<Request>> {
+    pub async fn console_queue(&self, f: &QueueFilter) -> Result<Vec<QueueEntry>> {
         let mut tx = self.begin().await?;
         let list = tx.console_queue(f).await?;
         tx.commit().await?;
