@@ -269,7 +269,7 @@ impl Tx {
     }
 
     /// The language codes of the stored requests (the queue's language filter), by a skip scan
-    /// of the index `requests_language` (migration 0161): one index probe per language, not a
+    /// of the index `requests_language` (migration 0171): one index probe per language, not a
     /// read of every request.
     pub async fn request_languages(&mut self) -> Result<Vec<String>> {
         let rows: Vec<Option<String>> = with_tx!(self, c => {
