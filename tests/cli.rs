@@ -293,6 +293,32 @@ both_backends!(
                 .unwrap()
                 .active
         );
+        // Ruth is the only coordinator: she is not removed (alerts would reach nobody).
+        let ruth = c[0]["id"].as_i64().unwrap().to_string();
+        let (code, err) = cli.fails(&["coordinator", "remove", "--id", &ruth]);
+        assert_eq!(code, 1);
+        assert!(err.contains("last one in service"), "{err}");
+        assert_eq!(db.store.coordinators().await.unwrap().len(), 1);
+        // With Giulia in service she is: her chat's menu goes back to an operator's, in
+        // her English, and she is no longer listed.
+        cli.ok(&["coordinator", "add", "--name", "Giulia Conti"]);
+        let out = cli.ok(&["coordinator", "remove", "--id", &ruth]);
+        assert!(out.contains("Ruth Okoro"), "{out}");
+        assert_eq!(
+            menus_for(&db.store, 700).await.last().cloned(),
+            Some((Some("operator".to_string()), "en".to_string()))
+        );
+        let names: Vec<String> = db
+            .store
+            .coordinators()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, vec!["Giulia Conti"]);
+        let (_, err) = cli.fails(&["coordinator", "remove", "--id", &ruth]);
+        assert!(err.contains("not found"), "{err}");
     }
 );
 

@@ -665,3 +665,33 @@ both_backends!(
         assert!(s.outbox_for_request(r.id).await.unwrap().is_empty());
     }
 );
+
+both_backends!(
+    the_queue_s_language_filter_lists_each_stored_language_once,
+    |db| async move {
+        let s = &db.store;
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx.request_languages().await.unwrap().is_empty());
+        tx.rollback().await.unwrap();
+        for code in [
+            Some("ur"),
+            Some("ar"),
+            None,
+            Some("ti"),
+            Some("ar"),
+            Some("ur"),
+        ] {
+            let r = NewRequest {
+                language: code.map(|c| LanguageCode::parse(c).unwrap()),
+                ..complete_request(None)
+            };
+            s.create_request(&r, now()).await.unwrap();
+        }
+        let mut tx = s.begin().await.unwrap();
+        assert_eq!(
+            tx.request_languages().await.unwrap(),
+            vec!["ar", "ti", "ur"]
+        );
+        tx.rollback().await.unwrap();
+    }
+);

@@ -5,7 +5,8 @@
 //! the coordinator corrects a misread field, assigns the mediator by hand (who gets the details
 //! on Telegram) and downloads the month's XLSX, whose cells are checked; an operator logs in
 //! the same way, sees only their own requests, cannot open another's by URL, and submits one
-//! through the form after its summary. Screenshots of each page go to `target/screenshots/`.
+//! through the form after its summary; the coordinator adds another coordinator from the people
+//! page. Screenshots of each page go to `target/screenshots/`.
 
 #[path = "support/botapi.rs"]
 mod botapi;
@@ -238,6 +239,31 @@ both_backends!(
         assert!(text.contains("https://t.me/"), "{text}");
         b.find("figure.qr svg").await;
         b.screenshot(&shot("person-invite")).await;
+        // A new coordinator through the form, reading English; then her page.
+        b.goto(&format!("{base}/people")).await;
+        b.click("a[href='/people/coordinators/new']").await;
+        b.text_with("Nuovo coordinatore").await;
+        b.type_into("#c-name", "Sara Conti").await;
+        b.type_into("#c-email", "sara.conti@coop.example").await;
+        b.click("#c-language option[value=en]").await;
+        b.screenshot(&shot("coordinator-form")).await;
+        b.click("form[action='/people/coordinators'] button[type=submit]")
+            .await;
+        b.text_with("Persona aggiunta.").await;
+        let sara = store
+            .coordinators()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.name == "Sara Conti")
+            .expect("added from the form");
+        assert_eq!(sara.language, Some(connecting::config::Lang::En));
+        assert_eq!(sara.email.as_deref(), Some("sara.conti@coop.example"));
+        b.click(&format!("a[href='/people/coordinators/{}']", sara.id))
+            .await;
+        let text = b.text_with("Modifica coordinatore").await;
+        assert!(text.contains("Togli dal servizio"), "{text}");
+        b.screenshot(&shot("coordinator-edit")).await;
         b.goto(&format!("{base}/operations")).await;
         assert!(b.text().await.contains("Messaggi in uscita"));
         b.screenshot(&shot("operations")).await;

@@ -318,6 +318,49 @@ both_backends!(sessions_end_when_idle_and_at_log_out, |db| async move {
     assert_eq!(c.get("/", Some(&s)).await.status, 401);
 });
 
+/// A session's last recorded use (seconds), as the store holds it at `now`.
+async fn last_seen(store: &Store, login: &web::Login, now: chrono::DateTime<Utc>) -> i64 {
+    let token = login
+        .cookie
+        .split_once('=')
+        .map(|(_, v)| v)
+        .expect("cookie value");
+    let hash = connecting::store::console::hash_token(token);
+    let mut tx = store.begin().await.unwrap();
+    let (_, seen) = tx
+        .console_session(&hash, now, 3600)
+        .await
+        .unwrap()
+        .expect("open");
+    tx.rollback().await.unwrap();
+    seen
+}
+
+both_backends!(
+    pages_write_a_session_s_last_use_at_most_every_30_seconds,
+    |db| async move {
+        let p = people(&db.store).await;
+        let c = console(&db).await;
+        let s = c.login(ConsoleRole::Coordinator, p.coordinator).await;
+        let t0 = last_seen(&db.store, &s, c.clock.now()).await;
+        assert_eq!(t0, c.clock.now().timestamp());
+        // Pages within 30 seconds read the session and write nothing.
+        for _ in 0..3 {
+            c.clock.advance(Duration::seconds(9));
+            assert_eq!(c.get("/", Some(&s)).await.status, 200);
+        }
+        assert_eq!(last_seen(&db.store, &s, c.clock.now()).await, t0);
+        // The first page 30 seconds after the recorded use moves it.
+        c.clock.advance(Duration::seconds(3));
+        assert_eq!(c.get("/", Some(&s)).await.status, 200);
+        assert_eq!(last_seen(&db.store, &s, c.clock.now()).await, t0 + 30);
+        // The live refresh never does.
+        c.clock.advance(Duration::minutes(5));
+        assert_eq!(c.get("/queue/rows", Some(&s)).await.status, 200);
+        assert_eq!(last_seen(&db.store, &s, c.clock.now()).await, t0 + 30);
+    }
+);
+
 both_backends!(
     a_post_without_its_csrf_token_changes_nothing,
     |db| async move {

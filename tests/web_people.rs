@@ -2,8 +2,9 @@
 //! and edits a mediator and an operator (languages typed by name, the reasons of a refusal in
 //! words, nothing stored then), imports a CSV file as an Italian spreadsheet saves it (`;`, BOM)
 //! — a file with one bad row imports nothing and names the row —, and makes a Telegram invite
-//! whose link and QR code the page shows and whose code links the account. An operator can do
-//! none of it; a POST without its CSRF token changes nothing.
+//! whose link and QR code the page shows and whose code links the account; and adds, edits,
+//! invites and removes a coordinator, with their language, their Telegram menu following. An
+//! operator can do none of it; a POST without its CSRF token changes nothing.
 
 #[path = "support/common.rs"]
 mod common;
@@ -13,7 +14,7 @@ mod web;
 use chrono::{TimeZone, Utc};
 use connecting::clock::ManualClock;
 use connecting::domain::{Ambito, PersonKind};
-use connecting::store::{ConsoleRole, NewCoordinator, NewOperator, Store};
+use connecting::store::{ConsoleRole, NewCoordinator, NewOperator, Store, StoreError};
 use web::{Console, Login};
 
 fn start() -> chrono::DateTime<Utc> {
@@ -476,11 +477,219 @@ both_backends!(
     }
 );
 
+/// The menus the outbox holds for Telegram chat `chat`, oldest first: (role, language).
+async fn menus_for(store: &Store, chat: i64) -> Vec<(Option<PersonKind>, String)> {
+    store
+        .outbox_all()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.payload {
+            connecting::outbox::Payload::Telegram(p) if p.chat_id == chat => p.menu,
+            _ => None,
+        })
+        .map(|m| (m.role, m.lang))
+        .collect()
+}
+
+both_backends!(
+    a_coordinator_adds_edits_invites_and_removes_a_coordinator,
+    |db| async move {
+        let (giulia, _) = staff(&db.store).await;
+        let console = Console::start(db.store.clone(), ManualClock::new(start()), false).await;
+        let login = console.login(ConsoleRole::Coordinator, giulia).await;
+
+        let list = console.get("/people", Some(&login)).await;
+        assert!(
+            list.body.contains("href=\"/people/coordinators/new\""),
+            "{}",
+            list.body
+        );
+        let form = console.get("/people/coordinators/new", Some(&login)).await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        assert!(form.body.contains("Nuovo coordinatore"), "{}", form.body);
+
+        // Added with a Telegram account and English: the account's menu becomes a
+        // coordinator's, in English.
+        let marco = [
+            ("csrf", login.csrf.as_str()),
+            ("name", "Marco Bianchi"),
+            ("email", "Marco.Bianchi@coop.example"),
+            ("telegram_id", "7002"),
+            ("language", "en"),
+        ];
+        let added = console
+            .post("/people/coordinators", Some(&login), &marco)
+            .await;
+        assert_eq!(added.status, 303, "{}", added.body);
+        assert_eq!(location(&added), "/people?outcome=added");
+        let cs = db.store.coordinators().await.unwrap();
+        let m = cs
+            .iter()
+            .find(|c| c.name == "Marco Bianchi")
+            .expect("added");
+        assert_eq!(m.email.as_deref(), Some("marco.bianchi@coop.example"));
+        assert_eq!(m.telegram_id, Some(7002));
+        assert_eq!(m.language, Some(connecting::config::Lang::En));
+        assert_eq!(
+            menus_for(&db.store, 7002).await,
+            vec![(Some(PersonKind::Coordinator), "en".to_string())]
+        );
+        let list = console.get("/people?outcome=added", Some(&login)).await;
+        assert!(list.body.contains("Persona aggiunta."), "{}", list.body);
+        assert!(
+            list.body
+                .contains(&format!("href=\"/people/coordinators/{}\"", m.id)),
+            "{}",
+            list.body
+        );
+
+        // The same Telegram account twice, an address that is not one: refused in words,
+        // with what was typed; nothing stored.
+        let twice = console
+            .post("/people/coordinators", Some(&login), &marco)
+            .await;
+        assert_eq!(twice.status, 422, "{}", twice.body);
+        assert!(twice.body.contains("Esiste già"), "{}", twice.body);
+        let bad = console
+            .post(
+                "/people/coordinators",
+                Some(&login),
+                &[
+                    ("csrf", &login.csrf),
+                    ("name", "Senza Posta"),
+                    ("email", "senza-chiocciola"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, 422, "{}", bad.body);
+        assert!(bad.body.contains("Non salvato"), "{}", bad.body);
+        assert!(bad.body.contains("senza-chiocciola"), "{}", bad.body);
+        assert_eq!(db.store.coordinators().await.unwrap().len(), 2);
+
+        // The edit form shows what is stored; unlinking the account and going back to the
+        // default language: the old account's menu is deleted (only /start).
+        let edit_path = format!("/people/coordinators/{}", m.id);
+        let edit = console.get(&edit_path, Some(&login)).await;
+        assert_eq!(edit.status, 200, "{}", edit.body);
+        assert!(edit.body.contains("Modifica coordinatore"), "{}", edit.body);
+        assert!(edit.body.contains("value=\"7002\""), "{}", edit.body);
+        assert!(
+            edit.body.contains("<option value=\"en\" selected>"),
+            "{}",
+            edit.body
+        );
+        assert!(
+            edit.body
+                .contains(&format!("action=\"/people/coordinators/{}/invite\"", m.id)),
+            "{}",
+            edit.body
+        );
+        let saved = console
+            .post(
+                &edit_path,
+                Some(&login),
+                &[
+                    ("csrf", &login.csrf),
+                    ("name", "Marco Bianchi Rota"),
+                    ("email", "marco.bianchi@coop.example"),
+                    ("telegram_id", ""),
+                    ("language", ""),
+                ],
+            )
+            .await;
+        assert_eq!(saved.status, 303, "{}", saved.body);
+        let after = db.store.coordinator(m.id).await.unwrap();
+        assert_eq!(after.name, "Marco Bianchi Rota");
+        assert_eq!((after.telegram_id, after.language), (None, None));
+        assert_eq!(
+            menus_for(&db.store, 7002).await.last().cloned(),
+            Some((None, "it".to_string()))
+        );
+
+        // The invite: its link and QR code; the code links his new account as a coordinator's.
+        let page = console
+            .post(
+                &format!("/people/coordinators/{}/invite", m.id),
+                Some(&login),
+                &[("csrf", &login.csrf)],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains("Invito per Marco Bianchi Rota"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("<svg"), "the QR code is drawn inline");
+        let prefix = "https://t.me/coop_test_bot?start=";
+        let at = page.body.find(prefix).expect("the t.me link");
+        let code: String = page.body[at + prefix.len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let linked = db.store.redeem_invite(&code, 7003, start()).await.unwrap();
+        assert_eq!(
+            (linked.kind, linked.person_id),
+            (PersonKind::Coordinator, m.id)
+        );
+
+        // Removed: no longer listed, his session and his account let him in nowhere, his
+        // account's menu is deleted; history kept.
+        let his = console.login(ConsoleRole::Coordinator, m.id).await;
+        assert_eq!(console.get("/", Some(&his)).await.status, 200);
+        let remove = format!("/people/coordinators/{}/remove", m.id);
+        assert_eq!(console.post(&remove, Some(&login), &[]).await.status, 403);
+        assert_eq!(db.store.coordinators().await.unwrap().len(), 2);
+        let gone = console
+            .post(&remove, Some(&login), &[("csrf", &login.csrf)])
+            .await;
+        assert_eq!(gone.status, 303, "{}", gone.body);
+        assert_eq!(location(&gone), "/people?outcome=removed");
+        assert!(matches!(
+            db.store.coordinator(m.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(console.get("/", Some(&his)).await.status, 401);
+        assert_eq!(
+            menus_for(&db.store, 7003).await.last().cloned(),
+            Some((None, "it".to_string()))
+        );
+        assert_eq!(console.get(&edit_path, Some(&login)).await.status, 404);
+        let list = console.get("/people?outcome=removed", Some(&login)).await;
+        assert!(list.body.contains("tolta dal servizio"), "{}", list.body);
+        assert!(!list.body.contains("Marco Bianchi"), "{}", list.body);
+
+        // The last coordinator in service stays, and the page says why.
+        let last = console
+            .post(
+                &format!("/people/coordinators/{giulia}/remove"),
+                Some(&login),
+                &[("csrf", &login.csrf)],
+            )
+            .await;
+        assert_eq!(last.status, 422, "{}", last.body);
+        assert!(
+            last.body.contains("ultimo coordinatore in servizio"),
+            "{}",
+            last.body
+        );
+        assert_eq!(db.store.coordinators().await.unwrap().len(), 1);
+        assert_eq!(console.get("/", Some(&login)).await.status, 200);
+    }
+);
+
 both_backends!(an_operator_manages_nobody, |db| async move {
     let (_, laura) = staff(&db.store).await;
     let console = Console::start(db.store.clone(), ManualClock::new(start()), false).await;
     let login = console.login(ConsoleRole::Operator, laura).await;
-    for path in ["/people", "/people/mediators/new", "/people/operators/new"] {
+    for path in [
+        "/people",
+        "/people/mediators/new",
+        "/people/operators/new",
+        "/people/coordinators/new",
+        "/people/coordinators/1",
+    ] {
         assert_eq!(console.get(path, Some(&login)).await.status, 404, "{path}");
     }
     let p = console
@@ -496,6 +705,23 @@ both_backends!(an_operator_manages_nobody, |db| async move {
         )
         .await;
     assert_eq!(p.status, 404, "{}", p.body);
+    let p = console
+        .post(
+            "/people/coordinators",
+            Some(&login),
+            &[("csrf", &login.csrf), ("name", "Intruso")],
+        )
+        .await;
+    assert_eq!(p.status, 404, "{}", p.body);
+    let p = console
+        .post(
+            "/people/coordinators/1/remove",
+            Some(&login),
+            &[("csrf", &login.csrf)],
+        )
+        .await;
+    assert_eq!(p.status, 404, "{}", p.body);
+    assert_eq!(db.store.coordinators().await.unwrap().len(), 1);
     let p = upload(
         &console,
         "/people/import",

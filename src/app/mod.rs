@@ -135,6 +135,8 @@ pub enum AppError {
     NotASeries(RequestCode),
     #[error("request {code} has no meeting {seq} still planned")]
     NoSuchMeeting { code: RequestCode, seq: u32 },
+    #[error("coordinator {0} is the last one in service: add another before removing them")]
+    LastCoordinator(i64),
 }
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;

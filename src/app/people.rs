@@ -1,5 +1,6 @@
-//! The people a coordinator manages — mediators and operators — for every entry point (the
-//! CLI's `add` and `import`, the console's forms and its CSV upload): one check of the input,
+//! The people a coordinator manages — mediators, operators and the coordinators themselves — for
+//! every entry point (the CLI's `add`, `import` and `coordinator remove`, the console's forms
+//! and its CSV upload): one check of the input,
 //! field by field, with the reason in words (`prompts/<lang>/people.toml`); a CSV read whole
 //! before anything is written, so a file with one bad row imports nothing and names every bad
 //! row; each change asked of the table once (`Action::Manage`: coordinators and the CLI) and
@@ -13,7 +14,7 @@ use crate::config::Lang;
 use crate::domain::availability::Availability;
 use crate::domain::{Ambito, Gender, LanguageCode, PersonKind};
 use crate::prompts::t;
-use crate::store::{NewMediator, NewOperator, Tx};
+use crate::store::{NewCoordinator, NewMediator, NewOperator, Tx};
 
 /// Why a field was refused. `field` is the form field and CSV column (`name`, `languages`...).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -226,6 +227,25 @@ impl OperatorInput {
     }
 }
 
+/// A coordinator as written in the console's form or the CLI's options.
+#[derive(Debug, Clone, Default)]
+pub struct CoordinatorInput {
+    pub name: String,
+    pub telegram_id: Option<String>,
+    pub email: Option<String>,
+}
+
+impl CoordinatorInput {
+    /// The coordinator to store, or the first field refused.
+    pub fn check(&self) -> Result<NewCoordinator, FieldError> {
+        Ok(NewCoordinator {
+            name: required("name", &self.name)?,
+            telegram_id: telegram_id(self.telegram_id.as_deref())?,
+            email: email("email", self.email.as_deref())?,
+        })
+    }
+}
+
 /// Which people a CSV file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -259,6 +279,7 @@ impl Kind {
 pub enum NewPerson {
     Mediator(NewMediator, Option<Lang>),
     Operator(NewOperator, Option<Lang>),
+    Coordinator(NewCoordinator, Option<Lang>),
 }
 
 /// The language a person reads, as written in a CSV cell, a form or `--language`: `it` or `en`
@@ -456,6 +477,12 @@ async fn insert(tx: &mut Tx, person: &NewPerson, default: Lang, now: DateTime<Ut
             *l,
             o.telegram_id,
         ),
+        NewPerson::Coordinator(c, l) => (
+            PersonKind::Coordinator,
+            tx.insert_coordinator(c, now).await?,
+            *l,
+            c.telegram_id,
+        ),
     };
     if language.is_some() {
         tx.set_person_language(kind, id, language).await?;
@@ -557,6 +584,46 @@ pub async fn update_operator(
     let before = tx.update_operator(id, o, active).await?;
     refresh_menus(tx, before, o.telegram_id, default, now).await?;
     tracing::info!(actor = %actor.audit_name(), operator = id, "people: operator changed");
+    Ok(())
+}
+
+/// `actor` changes coordinator `id` to `c`, reading `language` (`None`: `[intake] language`),
+/// inside `tx`; the menus follow.
+pub async fn update_coordinator(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: i64,
+    c: &NewCoordinator,
+    language: Option<Lang>,
+    default: Lang,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    may_manage(actor)?;
+    let before = tx.update_coordinator(id, c).await?;
+    tx.set_person_language(PersonKind::Coordinator, id, language)
+        .await?;
+    refresh_menus(tx, before, c.telegram_id, default, now).await?;
+    tracing::info!(actor = %actor.audit_name(), coordinator = id, "people: coordinator changed");
+    Ok(())
+}
+
+/// `actor` takes coordinator `id` out of service inside `tx` (kept for the history; their
+/// Telegram account freed and its menu refreshed: `/start` only, or the role it still has).
+/// The last coordinator in service is not removed: alerts would reach nobody.
+pub async fn remove_coordinator(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: i64,
+    default: Lang,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    may_manage(actor)?;
+    let before = tx.remove_coordinator(id).await?;
+    if tx.coordinators_in_service().await? == 0 {
+        return Err(super::AppError::LastCoordinator(id));
+    }
+    refresh_menus(tx, before, None, default, now).await?;
+    tracing::info!(actor = %actor.audit_name(), coordinator = id, "people: coordinator removed");
     Ok(())
 }
 

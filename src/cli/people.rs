@@ -13,7 +13,7 @@ use crate::authz::Actor;
 use crate::config::Lang;
 use crate::domain::PersonKind;
 use crate::prompts::t;
-use crate::store::{Mediator, NewCoordinator, NewMediator, NewOperator, Operator, Store};
+use crate::store::{Mediator, NewMediator, NewOperator, Operator, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum MediatorCmd {
@@ -110,6 +110,13 @@ pub enum CoordinatorCmd {
     },
     /// List coordinators.
     List,
+    /// Remove a coordinator from service (their name stays in the history; their Telegram
+    /// account is freed and its menu goes back to /start, or to the role it still has). The
+    /// last coordinator is not removed.
+    Remove {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -199,14 +206,6 @@ async fn refresh_menu(store: &Store, telegram_id: i64, default: Lang) -> anyhow:
     crate::app::menu::refresh(&mut tx, telegram_id, default, Utc::now()).await?;
     tx.commit().await?;
     Ok(())
-}
-
-fn nonempty(s: String, what: &str) -> anyhow::Result<String> {
-    let t = s.trim();
-    if t.is_empty() {
-        bail!("{what} is empty");
-    }
-    Ok(t.to_string())
 }
 
 fn mediator_rows(lang: Lang, ms: &[Mediator]) -> Vec<Vec<String>> {
@@ -437,6 +436,7 @@ pub async fn import_file(
 
 pub async fn coordinator(ctx: &Ctx, cmd: CoordinatorCmd) -> anyhow::Result<()> {
     let store = ctx.store().await?;
+    let lang = ctx.config.intake.language;
     let list = match cmd {
         CoordinatorCmd::Add {
             name,
@@ -445,33 +445,32 @@ pub async fn coordinator(ctx: &Ctx, cmd: CoordinatorCmd) -> anyhow::Result<()> {
             language,
         } => {
             let language = language_of(language.as_deref(), "--language")?;
-            let c = store
-                .add_coordinator(
-                    &NewCoordinator {
-                        name: nonempty(name, "--name")?,
-                        telegram_id,
-                        email,
-                    },
-                    Utc::now(),
-                )
-                .await?;
-            settle(
-                &store,
-                PersonKind::Coordinator,
-                c.id,
-                language,
-                c.telegram_id,
-                ctx.config.intake.language,
+            let c = people::CoordinatorInput {
+                name,
+                telegram_id: telegram_id.map(|i| i.to_string()),
+                email,
+            }
+            .check()?;
+            let mut tx = store.begin().await?;
+            let id = people::add(
+                &mut tx,
+                &Actor::Cli,
+                &people::NewPerson::Coordinator(c, language),
+                lang,
+                Utc::now(),
             )
             .await?;
-            store
-                .coordinators()
-                .await?
-                .into_iter()
-                .filter(|x| x.id == c.id)
-                .collect()
+            tx.commit().await?;
+            vec![store.coordinator(id).await?]
         }
         CoordinatorCmd::List => store.coordinators().await?,
+        CoordinatorCmd::Remove { id } => {
+            let c = store.coordinator(id).await?;
+            let mut tx = store.begin().await?;
+            people::remove_coordinator(&mut tx, &Actor::Cli, id, lang, Utc::now()).await?;
+            tx.commit().await?;
+            return removed(ctx, "coordinator", id, &c.name);
+        }
     };
     if ctx.json {
         return print_json(&list);

@@ -63,7 +63,8 @@ impl From<AppError> for DispatchError {
             e @ (AppError::NotAnEntryState(_)
             | AppError::NotHeld(_)
             | AppError::NotASeries(_)
-            | AppError::NoSuchMeeting { .. }) => {
+            | AppError::NoSuchMeeting { .. }
+            | AppError::LastCoordinator(_)) => {
                 DispatchError::Store(StoreError::Conflict(e.to_string()))
             }
         }

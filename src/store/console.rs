@@ -4,11 +4,11 @@
 //! A link is redeemed by one conditional update (`used_at IS NULL AND expires_at > now`), so a
 //! link opens at most one session even when two browsers race for it.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
-use super::requests::{REQUEST_COLS, RequestRow};
-use super::{Request, Result, Store, Tx, ts};
-use crate::domain::{Ambito, Channel, LanguageCode, RequestStatus};
+use super::requests::{REQUEST_COLS, RequestRow, parse_opt};
+use super::{Request, Result, Store, StoreError, Tx, from_ts, ts};
+use crate::domain::{Ambito, Channel, LanguageCode, RequestCode, RequestStatus};
 use crate::{with_pool, with_tx};
 
 /// Who a link or a session belongs to.
@@ -65,10 +65,79 @@ pub struct QueueFilter {
     pub limit: i64,
 }
 
+/// A row of the console's queue: what the page shows of a request and what decides whether it
+/// needs a person (the queue reads these columns only, not the whole request).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueEntry {
+    pub code: RequestCode,
+    pub status: RequestStatus,
+    pub channel: Channel,
+    pub ambito: Option<Ambito>,
+    pub language: Option<LanguageCode>,
+    pub date: Option<NaiveDate>,
+    pub start_time: Option<NaiveTime>,
+    pub deadline: Option<NaiveDate>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub comune: Option<String>,
+    pub assigned_mediator_id: Option<i64>,
+    pub unfilled_notice_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const QUEUE_COLS: &str = "code, status, channel, ambito, language, date, start_time, deadline, \
+    starts_at, comune, assigned_mediator_id, unfilled_notice_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct QueueRow {
+    code: String,
+    status: String,
+    channel: String,
+    ambito: Option<String>,
+    language: Option<String>,
+    date: Option<String>,
+    start_time: Option<String>,
+    deadline: Option<String>,
+    starts_at: Option<i64>,
+    comune: Option<String>,
+    assigned_mediator_id: Option<i64>,
+    unfilled_notice_at: Option<i64>,
+    updated_at: i64,
+}
+
+impl TryFrom<QueueRow> for QueueEntry {
+    type Error = StoreError;
+    fn try_from(r: QueueRow) -> Result<Self> {
+        let corrupt =
+            |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{what}: {e}"));
+        Ok(QueueEntry {
+            code: RequestCode::parse(&r.code).map_err(|e| corrupt("code", &e))?,
+            status: r.status.parse().map_err(|e| corrupt("status", &e))?,
+            channel: r.channel.parse().map_err(|e| corrupt("channel", &e))?,
+            ambito: parse_opt(r.ambito, "ambito")?,
+            language: parse_opt(r.language, "language")?,
+            date: parse_opt(r.date, "date")?,
+            start_time: r
+                .start_time
+                .map(|s| {
+                    NaiveTime::parse_from_str(&s, "%H:%M").map_err(|e| corrupt("start_time", &e))
+                })
+                .transpose()?,
+            deadline: parse_opt(r.deadline, "deadline")?,
+            starts_at: r.starts_at.map(from_ts),
+            comune: r.comune,
+            assigned_mediator_id: r.assigned_mediator_id,
+            unfilled_notice_at: r.unfilled_notice_at.map(from_ts),
+            updated_at: from_ts(r.updated_at),
+        })
+    }
+}
+
 /// A login link is valid this long.
 pub const LINK_MINUTES: i64 = 10;
 /// At most this many links per person per hour.
 pub const LINKS_PER_HOUR: i64 = 5;
+/// A session's last use is written at most this often (seconds): pages read it.
+pub const TOUCH_EVERY_SECS: i64 = 30;
 
 /// A fresh random token (256 bits, hex) and the hash that is stored for it.
 pub fn new_token() -> (String, String) {
@@ -155,6 +224,95 @@ impl Tx {
         });
         Ok(n)
     }
+
+    /// The session of a cookie, if it is open, within its absolute expiry and used within
+    /// `idle_secs`, with its last recorded use (seconds); read only.
+    pub async fn console_session(
+        &mut self,
+        session_hash: &str,
+        now: DateTime<Utc>,
+        idle_secs: i64,
+    ) -> Result<Option<(ConsoleSession, i64)>> {
+        let row: Option<(String, i64, i64)> = with_tx!(self, c => {
+            sqlx::query_as("SELECT person_kind, person_id, last_seen_at FROM console_sessions WHERE token_hash = $1 AND ended_at IS NULL AND expires_at > $2 AND last_seen_at >= $3")
+                .bind(session_hash)
+                .bind(ts(now))
+                .bind(ts(now) - idle_secs)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        Ok(row.and_then(|(kind, id, seen)| session_of((kind, id)).map(|s| (s, seen))))
+    }
+
+    /// The console's queue: newest first, filtered, at most `f.limit` rows.
+    pub async fn console_queue(&mut self, f: &QueueFilter) -> Result<Vec<QueueEntry>> {
+        let (sql, scope) = queue_sql(f);
+        let status = f.status.map(|s| s.as_str().to_string());
+        let ambito = f.ambito.map(|a| a.to_string());
+        let language = f.language.as_ref().map(|l| l.to_string());
+        let date = f.date.map(|d| d.format("%Y-%m-%d").to_string());
+        let channel = f.channel.map(|c| c.to_string());
+        let rows: Vec<QueueRow> = with_tx!(self, c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(status)
+                .bind(ambito)
+                .bind(language)
+                .bind(date)
+                .bind(channel)
+                .bind(f.limit);
+            if let Some(s) = &scope {
+                q = q.bind(s.operator_id).bind(s.email.clone()).bind(s.chat_id);
+            }
+            q.fetch_all(&mut *c).await?
+        });
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// The language codes of the stored requests (the queue's language filter), by a skip scan
+    /// of the index `requests_language` (migration 0171): one index probe per language, not a
+    /// read of every request.
+    pub async fn request_languages(&mut self) -> Result<Vec<String>> {
+        let rows: Vec<Option<String>> = with_tx!(self, c => {
+            sqlx::query_scalar(
+                "WITH RECURSIVE l(code) AS (
+                     SELECT MIN(language) FROM requests
+                     UNION ALL
+                     SELECT (SELECT MIN(r.language) FROM requests r WHERE r.language > l.code)
+                       FROM l WHERE l.code IS NOT NULL
+                 )
+                 SELECT code FROM l WHERE code IS NOT NULL ORDER BY code",
+            )
+            .fetch_all(&mut *c)
+            .await?
+        });
+        Ok(rows.into_iter().flatten().collect())
+    }
+}
+
+/// The queue's query for `f`, and the requester scope it binds as `$7`-`$9`.
+fn queue_sql(f: &QueueFilter) -> (String, Option<RequesterScope>) {
+    let mut sql = format!(
+        "SELECT {QUEUE_COLS} FROM requests WHERE ($1 IS NULL OR status = $1)
+           AND ($2 IS NULL OR ambito = $2) AND ($3 IS NULL OR language = $3)
+           AND ($4 IS NULL OR date = $4) AND ($5 IS NULL OR channel = $5)"
+    );
+    if f.open_only {
+        let open: Vec<String> = RequestStatus::ALL
+            .iter()
+            .filter(|s| !s.is_terminal())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        sql.push_str(&format!(" AND status IN ({})", open.join(", ")));
+    }
+    let scope = f.requester.clone();
+    if scope.is_some() {
+        sql.push_str(
+            " AND (operator_id = $7 OR (CAST($8 AS TEXT) IS NOT NULL AND LOWER(requester_email) = LOWER($8))
+                   OR (CAST($9 AS BIGINT) IS NOT NULL AND requester_chat_id = $9))",
+        );
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT $6");
+    (sql, scope)
 }
 
 impl Store {
@@ -228,42 +386,22 @@ impl Store {
         Ok(Some(session))
     }
 
-    /// The session of a cookie, if it is open, within its absolute expiry and used within
-    /// `idle_secs`; its last use moves to `now`.
+    /// Moves a session's last use to `now` (the console does it at most every
+    /// [`TOUCH_EVERY_SECS`]: a page is a read, not a write, and the idle expiry is counted from
+    /// a last use at most that much older than the last page).
     pub async fn touch_console_session(
         &self,
         session_hash: &str,
         now: DateTime<Utc>,
-        idle_secs: i64,
-    ) -> Result<Option<ConsoleSession>> {
-        let row: Option<(String, i64)> = with_pool!(self, p => {
-            sqlx::query_as("UPDATE console_sessions SET last_seen_at = $2 WHERE token_hash = $1 AND ended_at IS NULL AND expires_at > $2 AND last_seen_at >= $3 RETURNING person_kind, person_id")
+    ) -> Result<()> {
+        with_pool!(self, p => {
+            sqlx::query("UPDATE console_sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2")
                 .bind(session_hash)
                 .bind(ts(now))
-                .bind(ts(now) - idle_secs)
-                .fetch_optional(p)
-                .await?
+                .execute(p)
+                .await?;
         });
-        Ok(row.and_then(session_of))
-    }
-
-    /// [`Store::touch_console_session`] without moving its last use: the queue's live refresh
-    /// keeps no session alive by itself.
-    pub async fn peek_console_session(
-        &self,
-        session_hash: &str,
-        now: DateTime<Utc>,
-        idle_secs: i64,
-    ) -> Result<Option<ConsoleSession>> {
-        let row: Option<(String, i64)> = with_pool!(self, p => {
-            sqlx::query_as("SELECT person_kind, person_id FROM console_sessions WHERE token_hash = $1 AND ended_at IS NULL AND expires_at > $2 AND last_seen_at >= $3")
-                .bind(session_hash)
-                .bind(ts(now))
-                .bind(ts(now) - idle_secs)
-                .fetch_optional(p)
-                .await?
-        });
-        Ok(row.and_then(session_of))
+        Ok(())
     }
 
     /// Log-out: the session opens nothing any more.
@@ -278,48 +416,12 @@ impl Store {
         Ok(())
     }
 
-    /// The console's queue: newest first, filtered, at most `f.limit` rows.
-    pub async fn console_queue(&self, f: &QueueFilter) -> Result<Vec<Request>> {
-        let mut sql = format!(
-            "SELECT {REQUEST_COLS} FROM requests WHERE ($1 IS NULL OR status = $1)
-               AND ($2 IS NULL OR ambito = $2) AND ($3 IS NULL OR language = $3)
-               AND ($4 IS NULL OR date = $4) AND ($5 IS NULL OR channel = $5)"
-        );
-        if f.open_only {
-            let open: Vec<String> = RequestStatus::ALL
-                .iter()
-                .filter(|s| !s.is_terminal())
-                .map(|s| format!("'{}'", s.as_str()))
-                .collect();
-            sql.push_str(&format!(" AND status IN ({})", open.join(", ")));
-        }
-        let scope = f.requester.clone();
-        if scope.is_some() {
-            sql.push_str(
-                " AND (operator_id = $7 OR (CAST($8 AS TEXT) IS NOT NULL AND LOWER(requester_email) = LOWER($8))
-                       OR (CAST($9 AS BIGINT) IS NOT NULL AND requester_chat_id = $9))",
-            );
-        }
-        sql.push_str(" ORDER BY id DESC LIMIT $6");
-        let status = f.status.map(|s| s.as_str().to_string());
-        let ambito = f.ambito.map(|a| a.to_string());
-        let language = f.language.as_ref().map(|l| l.to_string());
-        let date = f.date.map(|d| d.format("%Y-%m-%d").to_string());
-        let channel = f.channel.map(|c| c.to_string());
-        let rows: Vec<RequestRow> = with_pool!(self, p => {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(status)
-                .bind(ambito)
-                .bind(language)
-                .bind(date)
-                .bind(channel)
-                .bind(f.limit);
-            if let Some(s) = &scope {
-                q = q.bind(s.operator_id).bind(s.email.clone()).bind(s.chat_id);
-            }
-            q.fetch_all(p).await?
-        });
-        rows.into_iter().map(TryInto::try_into).collect()
+    /// [`Tx::console_queue`] in its own transaction.
+    pub async fn console_queue(&self, f: &QueueFilter) -> Result<Vec<QueueEntry>> {
+        let mut tx = self.begin().await?;
+        let list = tx.console_queue(f).await?;
+        tx.commit().await?;
+        Ok(list)
     }
 
     /// The requests whose appointment starts in `[from, to)`, not cancelled or expired, by start
@@ -341,16 +443,6 @@ impl Store {
                 .await?
         });
         rows.into_iter().map(TryInto::try_into).collect()
-    }
-
-    /// The language codes of the stored requests (the queue's language filter).
-    pub async fn request_languages(&self) -> Result<Vec<String>> {
-        let rows: Vec<String> = with_pool!(self, p => {
-            sqlx::query_scalar("SELECT DISTINCT language FROM requests WHERE language IS NOT NULL ORDER BY language")
-                .fetch_all(p)
-                .await?
-        });
-        Ok(rows)
     }
 
     /// The text a request was read from: the body of the inbound message(s) linked to it,

@@ -7,7 +7,7 @@
 //! with `BEGIN IMMEDIATE`, so writers queue on the busy timeout instead of failing on upgrade.
 
 pub mod console;
-pub use console::{ConsoleRole, ConsoleSession, QueueFilter, RequesterScope};
+pub use console::{ConsoleRole, ConsoleSession, QueueEntry, QueueFilter, RequesterScope};
 mod corrections;
 pub use corrections::{Correction, CorrectionSource};
 mod assignments;

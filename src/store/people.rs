@@ -258,7 +258,115 @@ impl super::Tx {
         Ok(id)
     }
 
-    /// Checks that the person exists, then stores a new one-time code for them.
+    /// The coordinator `id`, if still in service, read in this transaction.
+    pub async fn coordinator(&mut self, id: i64) -> Result<Coordinator> {
+        let row: Option<CoordinatorRow> = with_tx!(self, c => {
+            sqlx::query_as(COORDINATOR_BY_ID).bind(id).fetch_optional(&mut *c).await?
+        });
+        row.map(coordinator_of)
+            .ok_or_else(|| StoreError::NotFound(format!("coordinator {id}")))
+    }
+
+    /// The operator `id`, read in this transaction.
+    pub async fn operator(&mut self, id: i64) -> Result<Operator> {
+        let sql = format!("SELECT {OPERATOR_COLS} FROM operators WHERE id = $1");
+        let row: Option<OperatorRow> = with_tx!(self, c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?
+        });
+        row.ok_or_else(|| StoreError::NotFound(format!("operator {id}")))?
+            .try_into()
+    }
+
+    /// Every mediator's name by id (the console's lists show names, nothing else).
+    pub async fn mediator_names(&mut self) -> Result<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> = with_tx!(self, c => {
+            sqlx::query_as("SELECT id, name FROM mediators").fetch_all(&mut *c).await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Stores a new coordinator; returns their id.
+    pub async fn insert_coordinator(
+        &mut self,
+        c: &NewCoordinator,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let id: i64 = with_tx!(self, x => {
+            sqlx::query_scalar(
+                "INSERT INTO coordinators (name, telegram_id, email, active, created_at)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(super::db_text(&c.name))
+            .bind(c.telegram_id)
+            .bind(super::db_opt(&c.email))
+            .bind(true)
+            .bind(ts(now))
+            .fetch_one(&mut *x)
+            .await
+            .map_err(|e| StoreError::unique_as(e, "a coordinator with this Telegram id"))?
+        });
+        Ok(id)
+    }
+
+    /// Changes coordinator `id`'s fields (one in service); returns the Telegram account that
+    /// was linked before.
+    pub async fn update_coordinator(&mut self, id: i64, c: &NewCoordinator) -> Result<Option<i64>> {
+        let before = self.telegram_of(PersonKind::Coordinator, id).await?;
+        let n = with_tx!(self, x => {
+            sqlx::query(
+                "UPDATE coordinators SET name = $1, telegram_id = $2, email = $3
+                 WHERE id = $4 AND active = $5",
+            )
+            .bind(super::db_text(&c.name))
+            .bind(c.telegram_id)
+            .bind(super::db_opt(&c.email))
+            .bind(id)
+            .bind(true)
+            .execute(&mut *x)
+            .await
+            .map_err(|e| StoreError::unique_as(e, "a coordinator with this Telegram id"))?
+            .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("coordinator {id}")));
+        }
+        Ok(before)
+    }
+
+    /// Takes coordinator `id` out of service: kept for the history, no longer listed, alerted
+    /// or let in; their Telegram account is freed. Returns that account.
+    pub async fn remove_coordinator(&mut self, id: i64) -> Result<Option<i64>> {
+        let before = self.telegram_of(PersonKind::Coordinator, id).await?;
+        let n = with_tx!(self, x => {
+            sqlx::query(
+                "UPDATE coordinators SET active = $1, telegram_id = NULL WHERE id = $2 AND active = $3",
+            )
+            .bind(false)
+            .bind(id)
+            .bind(true)
+            .execute(&mut *x)
+            .await?
+            .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("coordinator {id}")));
+        }
+        Ok(before)
+    }
+
+    /// How many coordinators are in service.
+    pub async fn coordinators_in_service(&mut self) -> Result<i64> {
+        let n: i64 = with_tx!(self, x => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM coordinators WHERE active = $1")
+                .bind(true)
+                .fetch_one(&mut *x)
+                .await?
+        });
+        Ok(n)
+    }
+
+    /// Checks that the person exists and is in service, then stores a new one-time code for
+    /// them.
     pub async fn insert_invite(
         &mut self,
         kind: PersonKind,
@@ -267,9 +375,9 @@ impl super::Tx {
         ttl: chrono::Duration,
     ) -> Result<String> {
         let table = person_table(kind);
-        let sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1");
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE id = $1 AND active = $2");
         let n: i64 = with_tx!(self, c => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(person_id).fetch_one(&mut *c).await?
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(person_id).bind(true).fetch_one(&mut *c).await?
         });
         if n == 0 {
             return Err(StoreError::NotFound(format!("{kind} {person_id}")));
@@ -502,6 +610,14 @@ impl Store {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    /// Every mediator's name by id (the console's lists show names, nothing else).
+    pub async fn mediator_names(&self) -> Result<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> = with_pool!(self, p => {
+            sqlx::query_as("SELECT id, name FROM mediators").fetch_all(p).await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn mediator_by_telegram(&self, telegram_id: i64) -> Result<Option<Mediator>> {
         let sql =
             format!("SELECT {MEDIATOR_COLS} FROM mediators WHERE telegram_id = $1 AND active = $2");
@@ -552,31 +668,22 @@ impl Store {
         c: &NewCoordinator,
         now: DateTime<Utc>,
     ) -> Result<Coordinator> {
-        let c = &NewCoordinator {
-            name: super::db_text(&c.name),
-            email: super::db_opt(&c.email),
-            ..c.clone()
-        };
-        let id: i64 = with_pool!(self, p => {
-            sqlx::query_scalar(
-                "INSERT INTO coordinators (name, telegram_id, email, created_at)
-                 VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(&c.name)
-            .bind(c.telegram_id)
-            .bind(&c.email)
-            .bind(ts(now))
-            .fetch_one(p)
-            .await
-            .map_err(|e| StoreError::unique_as(e, "a coordinator with this Telegram id"))?
+        let mut tx = self.begin().await?;
+        let id = tx.insert_coordinator(c, now).await?;
+        tx.commit().await?;
+        self.coordinator(id).await
+    }
+
+    /// The coordinator `id`, if still in service.
+    pub async fn coordinator(&self, id: i64) -> Result<Coordinator> {
+        let row: Option<CoordinatorRow> = with_pool!(self, p => {
+            sqlx::query_as(COORDINATOR_BY_ID).bind(id).fetch_optional(p).await?
         });
-        self.coordinators()
-            .await?
-            .into_iter()
-            .find(|c| c.id == id)
+        row.map(coordinator_of)
             .ok_or_else(|| StoreError::NotFound(format!("coordinator {id}")))
     }
 
+    /// The coordinators in service (a removed one is kept for the history, not listed).
     pub async fn coordinators(&self) -> Result<Vec<Coordinator>> {
         let rows: Vec<CoordinatorRow> = with_pool!(self, p => {
             sqlx::query_as(COORDINATOR_SQL).fetch_all(p).await?
@@ -716,27 +823,28 @@ impl Store {
 }
 
 impl super::Tx {
-    /// Who the Telegram account `telegram_id` is now, as the bot decides it (a coordinator
-    /// first, then an active mediator, then an active operator), with their language; `None`:
+    /// Who the Telegram account `telegram_id` is now, as the bot decides it (a coordinator in
+    /// service first, then an active mediator, then an active operator), with their language; `None`:
     /// nobody (a stranger).
     pub async fn role_of_telegram(
         &mut self,
         telegram_id: i64,
     ) -> Result<Option<(PersonKind, Option<Lang>)>> {
-        for (kind, active_only) in [
-            (PersonKind::Coordinator, false),
-            (PersonKind::Mediator, true),
-            (PersonKind::Operator, true),
+        for kind in [
+            PersonKind::Coordinator,
+            PersonKind::Mediator,
+            PersonKind::Operator,
         ] {
             let sql = format!(
-                "SELECT language FROM {} WHERE telegram_id = $1{}",
+                "SELECT language FROM {} WHERE telegram_id = $1 AND active = $2",
                 person_table(kind),
-                if active_only { " AND active = $2" } else { "" }
             );
             let row: Option<(Option<String>,)> = with_tx!(self, c => {
-                let q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(telegram_id);
-                let q = if active_only { q.bind(true) } else { q };
-                q.fetch_optional(&mut *c).await?
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(telegram_id)
+                    .bind(true)
+                    .fetch_optional(&mut *c)
+                    .await?
             });
             if let Some((language,)) = row {
                 return Ok(Some((kind, lang_of(language.as_deref()))));
@@ -746,11 +854,12 @@ impl super::Tx {
     }
 }
 
-/// A coordinator's row: id, name, Telegram id, email, language.
+/// A coordinator's row: id, name, Telegram id, email, language (those in service).
 pub(super) type CoordinatorRow = (i64, String, Option<i64>, Option<String>, Option<String>);
 
-pub(super) const COORDINATOR_SQL: &str =
-    "SELECT id, name, telegram_id, email, language FROM coordinators ORDER BY id";
+const COORDINATOR_BY_ID: &str = "SELECT id, name, telegram_id, email, language FROM coordinators WHERE id = $1 AND active = TRUE";
+
+pub(super) const COORDINATOR_SQL: &str = "SELECT id, name, telegram_id, email, language FROM coordinators WHERE active = TRUE ORDER BY id";
 
 pub(super) fn coordinator_of(
     (id, name, telegram_id, email, language): CoordinatorRow,

@@ -178,7 +178,7 @@ pub(crate) const REQUEST_COLS: &str = "id, code, status, channel, operator_id, r
     queued_at, assigned_at, confirmed_at, closed_at, series_rule, \
     (SELECT o.language FROM operators o WHERE o.id = requests.operator_id) AS requester_language";
 
-fn parse_opt<T: std::str::FromStr>(v: Option<String>, what: &str) -> Result<Option<T>>
+pub(super) fn parse_opt<T: std::str::FromStr>(v: Option<String>, what: &str) -> Result<Option<T>>
 where
     T::Err: std::fmt::Display,
 {

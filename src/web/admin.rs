@@ -1,6 +1,7 @@
 //! The coordinators' other pages: `/people` (mediators with their languages, Ambiti, hours this
 //! month and offers accepted, availability, pause, gender, phone sharing; operators;
-//! coordinators; each person's own language with a select to change it), `/operations` (the channels' health as `/healthz` sees it, the outbox backlog,
+//! coordinators with their address and Telegram; each person's own language with a select to
+//! change it; each name opens the person's form), `/operations` (the channels' health as `/healthz` sees it, the outbox backlog,
 //! dead letters with retry, email kept in quarantine with retry) and `/calendar` (a week or a
 //! day, one row per mediator, the requests still without one, overlapping jobs of one mediator
 //! marked, travel buffer included). Coordinators only.
@@ -38,7 +39,7 @@ pub(super) async fn people(
         .filter(|o| {
             matches!(
                 o.as_str(),
-                "added" | "saved" | "imported" | "language_set" | "language_bad"
+                "added" | "saved" | "removed" | "imported" | "language_set" | "language_bad"
             )
         })
         .map(|o| {
@@ -64,7 +65,8 @@ pub(super) async fn people(
         p.buttons {
             (tr(lang, "people_actions")) " "
             a.button href="/people/mediators/new" { (tr(lang, "mediator_new")) } " "
-            a.button href="/people/operators/new" { (tr(lang, "operator_new")) }
+            a.button href="/people/operators/new" { (tr(lang, "operator_new")) } " "
+            a.button href="/people/coordinators/new" { (tr(lang, "coordinator_new")) }
         }
         section aria-labelledby="h-mediators" {
             h2 #h-mediators { (tr(lang, "mediators")) " (" (mediators.len()) ")" }
@@ -123,11 +125,24 @@ pub(super) async fn people(
             } }
         }
         section aria-labelledby="h-coordinators" {
-            h2 #h-coordinators { (tr(lang, "coordinators")) }
-            ul { @for c in &coordinators { li {
-                (c.name) " " (language_form(&s, "coordinator", c.id, c.language))
-                @if c.telegram_id.is_none() { (super::people::invite_form(&s, "coordinators", c.id)) }
-            } } }
+            h2 #h-coordinators { (tr(lang, "coordinators")) " (" (coordinators.len()) ")" }
+            div.table { table {
+                thead { tr {
+                    th scope="col" { (tr(lang, "name")) }
+                    th scope="col" { (tr(lang, "email")) }
+                    th scope="col" { (tr(lang, "on_telegram")) }
+                    th scope="col" { (tr(lang, "person_language")) }
+                } }
+                tbody { @for c in &coordinators { tr {
+                    th scope="row" { a href={ "/people/coordinators/" (c.id) } title=(tr(lang, "edit")) { (c.name) } }
+                    td { (c.email.clone().unwrap_or_else(|| "—".into())) }
+                    td {
+                        (yes_no(c.telegram_id.is_some()))
+                        @if c.telegram_id.is_none() { " " (super::people::invite_form(&s, "coordinators", c.id)) }
+                    }
+                    td data-label=(tr(lang, "person_language")) { (language_form(&s, "coordinator", c.id, c.language)) }
+                } } }
+            } }
         }
         (super::people::import_form(&s))
     };

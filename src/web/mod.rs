@@ -193,6 +193,16 @@ pub fn router(state: WebState) -> Router {
             "/people/operators/{id}",
             get(people::edit_operator).post(people::update_operator),
         )
+        .route("/people/coordinators", post(people::add_coordinator))
+        .route("/people/coordinators/new", get(people::new_coordinator))
+        .route(
+            "/people/coordinators/{id}",
+            get(people::edit_coordinator).post(people::update_coordinator),
+        )
+        .route(
+            "/people/coordinators/{id}/remove",
+            post(people::remove_coordinator),
+        )
         .route("/people/import", post(people::import))
         .route("/people/template/{file}", get(people::template))
         .route("/people/{kind}/{id}/invite", post(people::invite))
@@ -333,35 +343,29 @@ async fn session_of(st: &WebState, headers: &HeaderMap, touch: bool) -> Result<S
         return Err(Refused::NoSession(lang));
     };
     let hash = hash_token(token);
-    let found = if touch {
-        st.store
-            .touch_console_session(&hash, st.now(), st.idle_secs)
-            .await?
-    } else {
-        st.store
-            .peek_console_session(&hash, st.now(), st.idle_secs)
-            .await?
-    };
-    let Some(s) = found else {
+    let now = st.now();
+    // The session and its person in one read (one connection of the pool).
+    let mut tx = st.store.begin().await?;
+    let Some((s, last_seen)) = tx.console_session(&hash, now, st.idle_secs).await? else {
         return Err(Refused::NoSession(lang));
     };
     let viewer = match s.role {
-        ConsoleRole::Coordinator => match st
-            .store
-            .coordinators()
-            .await?
-            .into_iter()
-            .find(|c| c.id == s.person_id)
-        {
-            Some(c) => Viewer::Coordinator(c),
-            None => return Err(Refused::NoSession(lang)),
+        ConsoleRole::Coordinator => match tx.coordinator(s.person_id).await {
+            Ok(c) => Viewer::Coordinator(c),
+            Err(StoreError::NotFound(_)) => return Err(Refused::NoSession(lang)),
+            Err(e) => return Err(e.into()),
         },
-        ConsoleRole::Operator => match st.store.operator(s.person_id).await {
+        ConsoleRole::Operator => match tx.operator(s.person_id).await {
             Ok(o) if o.active => Viewer::Operator(o),
             Ok(_) | Err(StoreError::NotFound(_)) => return Err(Refused::NoSession(lang)),
             Err(e) => return Err(e.into()),
         },
     };
+    tx.commit().await?;
+    // Its last use is written at most every TOUCH_EVERY_SECS.
+    if touch && now.timestamp() - last_seen >= crate::store::console::TOUCH_EVERY_SECS {
+        st.store.touch_console_session(&hash, now).await?;
+    }
     // The browser's choice, else the person's own language, else the installation's.
     let own = match &viewer {
         Viewer::Coordinator(c) => c.language,

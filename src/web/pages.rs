@@ -17,7 +17,7 @@ use crate::config::Lang;
 use crate::domain::{
     Ambito, Channel, HoursCheckStatus, InterventionType, LanguageCode, Modality, RequestStatus,
 };
-use crate::store::{QueueFilter, Request, RequesterScope};
+use crate::store::{QueueEntry, QueueFilter, Request, RequesterScope};
 use crate::vocab;
 
 /// Rows shown at most in the queue (filters narrow it down).
@@ -146,8 +146,41 @@ pub(super) fn login_needed(lang: Lang) -> Html<String> {
     message(lang, "web.login_needed_title", "web.login_needed_text")
 }
 
+/// What decides whether a request needs a person: a whole request or a queue row.
+pub struct Urgency {
+    status: RequestStatus,
+    unfilled_notice_at: Option<DateTime<Utc>>,
+    starts_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+    assigned_mediator_id: Option<i64>,
+}
+
+impl From<&Request> for Urgency {
+    fn from(r: &Request) -> Self {
+        Urgency {
+            status: r.status,
+            unfilled_notice_at: r.unfilled_notice_at,
+            starts_at: r.starts_at,
+            updated_at: r.updated_at,
+            assigned_mediator_id: r.assigned_mediator_id,
+        }
+    }
+}
+
+impl From<&QueueEntry> for Urgency {
+    fn from(r: &QueueEntry) -> Self {
+        Urgency {
+            status: r.status,
+            unfilled_notice_at: r.unfilled_notice_at,
+            starts_at: r.starts_at,
+            updated_at: r.updated_at,
+            assigned_mediator_id: r.assigned_mediator_id,
+        }
+    }
+}
+
 /// Why a request needs a person now, if it does.
-pub fn attention(r: &Request, now: DateTime<Utc>) -> Option<&'static str> {
+pub fn attention(r: &Urgency, now: DateTime<Utc>) -> Option<&'static str> {
     match r.status {
         RequestStatus::NeedsReview => Some("attention_held"),
         RequestStatus::Escalated if r.unfilled_notice_at.is_some() => Some("attention_unfilled"),
@@ -198,9 +231,14 @@ fn scope_of(v: &Viewer) -> Option<RequesterScope> {
     }
 }
 
-fn when(lang: Lang, r: &Request) -> String {
-    match (r.date, r.deadline) {
-        (Some(d), _) => vocab::date_time_year(lang, d, r.start_time),
+fn when(
+    lang: Lang,
+    date: Option<NaiveDate>,
+    start_time: Option<chrono::NaiveTime>,
+    deadline: Option<NaiveDate>,
+) -> String {
+    match (date, deadline) {
+        (Some(d), _) => vocab::date_time_year(lang, d, start_time),
         (None, Some(d)) => tr_args(
             lang,
             "due_by",
@@ -210,60 +248,105 @@ fn when(lang: Lang, r: &Request) -> String {
     }
 }
 
-fn language_words(lang: Lang, r: &Request) -> String {
-    r.language
-        .as_ref()
+fn language_words(lang: Lang, language: Option<&LanguageCode>) -> String {
+    language
         .map(|l| vocab::language(lang, l.as_str()))
         .unwrap_or_else(|| "—".into())
 }
 
+/// Words drawn once per page and once per distinct value, however many rows show them: the
+/// column labels, and each status, attention, language, date and channel in words.
+struct RowWords {
+    lang: Lang,
+    labels: [String; 8],
+    seen: HashMap<String, String>,
+}
+
+impl RowWords {
+    fn new(lang: Lang) -> Self {
+        let labels = [
+            "col_code",
+            "col_status",
+            "col_attention",
+            "col_language",
+            "col_when",
+            "col_comune",
+            "col_ambito",
+            "col_who",
+        ]
+        .map(|k| tr(lang, k));
+        RowWords {
+            lang,
+            labels,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// The words for `key`, drawn by `draw` the first time only.
+    fn once(&mut self, key: String, draw: impl FnOnce(Lang) -> String) -> String {
+        let lang = self.lang;
+        self.seen.entry(key).or_insert_with(|| draw(lang)).clone()
+    }
+}
+
 /// The rows of the queue (also served alone to the page's live refresh).
-fn rows(st: &WebState, s: &Session, list: &[Request], names: &HashMap<i64, String>) -> Markup {
+fn rows(st: &WebState, s: &Session, list: &[QueueEntry], names: &HashMap<i64, String>) -> Markup {
     let lang = s.lang;
     let now = st.clock.now();
+    let mut w = RowWords::new(lang);
     html! {
         @if list.is_empty() {
             tr { td colspan="8" { (tr(lang, "queue_empty")) } }
         }
         @for r in list {
-            @let att = attention(r, now);
+            @let att = attention(&Urgency::from(r), now);
+            @let status = w.once(format!("s:{}", r.status.as_str()), |l| vocab::status(l, r.status));
+            @let flag = att.map(|a| w.once(format!("a:{a}"), |l| tr(l, a)));
+            @let language = w.once(format!("l:{:?}", r.language), |l| language_words(l, r.language.as_ref()));
+            @let date = w.once(format!("w:{:?}:{:?}:{:?}", r.date, r.start_time, r.deadline), |l| when(l, r.date, r.start_time, r.deadline));
+            @let who = match r.assigned_mediator_id.and_then(|m| names.get(&m)) {
+                Some(n) => n.clone(),
+                None => w.once(format!("c:{}", r.channel.as_str()), |l| vocab::channel(l, r.channel)),
+            };
+            @let label = &w.labels;
             tr class=[att.map(|_| "attention")] {
-                td data-label=(tr(lang, "col_code")) { a href={ "/requests/" (r.code) } { (r.code) } }
-                td data-label=(tr(lang, "col_status")) { (vocab::status(lang, r.status)) }
-                td.att data-label=(tr(lang, "col_attention")) { @if let Some(a) = att { strong.flag { (tr(lang, a)) } } }
-                td data-label=(tr(lang, "col_language")) { (language_words(lang, r)) }
-                td data-label=(tr(lang, "col_when")) { (when(lang, r)) }
-                td data-label=(tr(lang, "col_comune")) { (r.comune.as_deref().unwrap_or("—")) }
-                td data-label=(tr(lang, "col_ambito")) { (r.ambito.map(|a| a.name()).unwrap_or("—")) }
-                td data-label=(tr(lang, "col_who")) {
-                    @match r.assigned_mediator_id.and_then(|m| names.get(&m)) {
-                        Some(n) => (n),
-                        None => (vocab::channel(lang, r.channel)),
-                    }
-                }
+                td data-label=(label[0]) { a href={ "/requests/" (r.code) } { (r.code) } }
+                td data-label=(label[1]) { (status) }
+                td.att data-label=(label[2]) { @if let Some(f) = flag { strong.flag { (f) } } }
+                td data-label=(label[3]) { (language) }
+                td data-label=(label[4]) { (date) }
+                td data-label=(label[5]) { (r.comune.as_deref().unwrap_or("—")) }
+                td data-label=(label[6]) { (r.ambito.map(|a| a.name()).unwrap_or("—")) }
+                td data-label=(label[7]) { (who) }
             }
         }
     }
 }
 
 async fn mediator_names(st: &WebState) -> Result<HashMap<i64, String>, Refused> {
-    Ok(st
-        .store
-        .mediators()
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m.name))
-        .collect())
+    Ok(st.store.mediator_names().await?)
 }
 
+/// The queue's rows and the mediators' names, read together (one connection, one snapshot);
+/// with the languages of the filter when `languages`.
 async fn queue_list(
     st: &WebState,
     s: &Session,
     q: &HashMap<String, String>,
-) -> Result<Vec<Request>, Refused> {
+    languages: bool,
+) -> Result<(Vec<QueueEntry>, HashMap<i64, String>, Vec<String>), Refused> {
     let mut f = filter_of(q);
     f.requester = scope_of(&s.viewer);
-    Ok(st.store.console_queue(&f).await?)
+    let mut tx = st.store.begin().await?;
+    let list = tx.console_queue(&f).await?;
+    let names = tx.mediator_names().await?;
+    let languages = if languages {
+        tx.request_languages().await?
+    } else {
+        Vec::new()
+    };
+    tx.commit().await?;
+    Ok((list, names, languages))
 }
 
 fn select(
@@ -292,9 +375,7 @@ pub(super) async fn queue(
 ) -> Result<Response, Refused> {
     let s = session(&st, &headers).await?;
     let lang = s.lang;
-    let list = queue_list(&st, &s, &q).await?;
-    let names = mediator_names(&st).await?;
-    let languages = st.store.request_languages().await?;
+    let (list, names, languages) = queue_list(&st, &s, &q, true).await?;
     let title = if s.viewer.is_coordinator() {
         tr(lang, "queue_title")
     } else {
@@ -364,8 +445,7 @@ pub(super) async fn queue_rows(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, Refused> {
     let s = super::session_quiet(&st, &headers).await?;
-    let list = queue_list(&st, &s, &q).await?;
-    let names = mediator_names(&st).await?;
+    let (list, names, _) = queue_list(&st, &s, &q, false).await?;
     Ok(Html(rows(&st, &s, &list, &names).into_string()).into_response())
 }
 
@@ -435,14 +515,14 @@ pub(super) async fn request(
         @if let Some(o) = outcome { p.outcome role="status" { (o) } }
         p.status {
             (tr(lang, "col_status")) ": " strong { (vocab::status(lang, r.status)) }
-            @if let Some(a) = attention(&r, now) { " " strong.flag { (tr(lang, a)) } }
+            @if let Some(a) = attention(&Urgency::from(&r), now) { " " strong.flag { (tr(lang, a)) } }
         }
         div.side {
             section aria-labelledby="h-fields" {
                 h2 #h-fields { (tr(lang, "fields")) }
                 dl {
-                    (field_row(tr(lang, "col_language"), language_words(lang, &r)))
-                    (field_row(tr(lang, "col_when"), when(lang, &r)))
+                    (field_row(tr(lang, "col_language"), language_words(lang, r.language.as_ref())))
+                    (field_row(tr(lang, "col_when"), when(lang, r.date, r.start_time, r.deadline)))
                     (field_row(tr(lang, "duration"), r.duration_minutes.map(|m| tr_args(lang, "minutes", &[("n", &m.to_string())])).unwrap_or_else(none)))
                     (field_row(tr(lang, "intervention"), r.intervention.map(|i| vocab::intervention(lang, i)).unwrap_or_else(none)))
                     (field_row(tr(lang, "modality"), r.modality.map(|m| vocab::modality(lang, m)).unwrap_or_else(none)))

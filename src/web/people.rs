@@ -1,5 +1,7 @@
-//! The people pages' changes: add and edit a mediator or an operator (`/people/mediators/new`,
-//! `/people/mediators/ID`, `/people/operators/...`), import a CSV file of either
+//! The people pages' changes: add and edit a mediator, an operator or a coordinator
+//! (`/people/mediators/new`, `/people/mediators/ID`, `/people/operators/...`,
+//! `/people/coordinators/...`; a coordinator's form carries their language, and
+//! `POST /people/coordinators/ID/remove` takes one out of service), import a CSV file of either
 //! (`POST /people/import`, multipart: `csrf`, `kind`, `file`), and make a Telegram invite for a
 //! person (`POST /people/KIND/ID/invite`): its `t.me` link and the link's QR code, drawn here as
 //! SVG. Coordinators only; every POST carries its `csrf`. Input is checked by `app::people`, the
@@ -17,10 +19,12 @@ use maud::{Markup, PreEscaped, html};
 use super::admin::coordinator;
 use super::pages::{layout, tr};
 use super::{Refused, Session, WebState, posted};
-use crate::app::people::{self, Kind, MediatorInput, MediatorState, NewPerson, OperatorInput};
+use crate::app::people::{
+    self, CoordinatorInput, Kind, MediatorInput, MediatorState, NewPerson, OperatorInput,
+};
 use crate::config::Lang;
 use crate::domain::{Ambito, Gender, PersonKind};
-use crate::store::{Mediator, Operator, StoreError};
+use crate::store::{Coordinator, Mediator, Operator, StoreError};
 use crate::vocab;
 
 /// A mediator's form as typed (words, not codes: languages by name).
@@ -164,6 +168,51 @@ impl OperatorForm {
     }
 }
 
+/// A coordinator's form as typed (`language`: `it`, `en`, or empty for `[intake] language`).
+#[derive(Debug, Clone, Default)]
+struct CoordinatorForm {
+    name: String,
+    email: String,
+    telegram_id: String,
+    language: String,
+}
+
+impl CoordinatorForm {
+    fn of(c: &Coordinator) -> Self {
+        CoordinatorForm {
+            name: c.name.clone(),
+            email: c.email.clone().unwrap_or_default(),
+            telegram_id: c.telegram_id.map(|i| i.to_string()).unwrap_or_default(),
+            language: c
+                .language
+                .map(|l| l.as_str().to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn posted(form: &HashMap<String, String>) -> Self {
+        let one = |k: &str| form.get(k).cloned().unwrap_or_default();
+        CoordinatorForm {
+            name: one("name"),
+            email: one("email"),
+            telegram_id: one("telegram_id"),
+            language: one("language"),
+        }
+    }
+
+    /// The coordinator to store and the language they read, or the first field refused.
+    fn check(&self) -> Result<(crate::store::NewCoordinator, Option<Lang>), people::FieldError> {
+        let opt = |s: &str| Some(s.to_string()).filter(|s| !s.trim().is_empty());
+        let c = CoordinatorInput {
+            name: self.name.clone(),
+            telegram_id: opt(&self.telegram_id),
+            email: opt(&self.email),
+        }
+        .check()?;
+        Ok((c, people::language(Some(&self.language))?))
+    }
+}
+
 fn parse_id(id: &str, lang: Lang) -> Result<i64, Refused> {
     id.parse::<i64>().map_err(|_| Refused::NotFound(lang))
 }
@@ -298,6 +347,63 @@ fn operator_page(s: &Session, id: Option<i64>, f: &OperatorForm, errors: &[Strin
             button type="submit" { (tr(lang, "person_save")) }
         }
         @if let Some(id) = id { (invite_form(s, "operators", id)) }
+        p { a href="/people" { (tr(lang, "back_to_people")) } }
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, layout(s, &title, "/people", body)).into_response()
+}
+
+fn coordinator_page(
+    s: &Session,
+    id: Option<i64>,
+    f: &CoordinatorForm,
+    errors: &[String],
+) -> Response {
+    let lang = s.lang;
+    let action = match id {
+        Some(id) => format!("/people/coordinators/{id}"),
+        None => "/people/coordinators".to_string(),
+    };
+    let title = tr(
+        lang,
+        if id.is_some() {
+            "coordinator_edit"
+        } else {
+            "coordinator_new"
+        },
+    );
+    let body = html! {
+        (error_box(lang, errors))
+        form.grid method="post" action=(action) {
+            input type="hidden" name="csrf" value=(s.csrf);
+            label for="c-name" { (tr(lang, "name")) }
+            input #c-name name="name" required autocomplete="off" value=(f.name);
+            label for="c-email" { (tr(lang, "email")) }
+            input #c-email name="email" type="email" autocomplete="off" value=(f.email) aria-describedby="c-email-hint";
+            small #c-email-hint { (tr(lang, "coordinator_email_hint")) }
+            label for="c-telegram" { (tr(lang, "telegram_id")) }
+            input #c-telegram name="telegram_id" inputmode="numeric" autocomplete="off" value=(f.telegram_id) aria-describedby="c-telegram-hint";
+            small #c-telegram-hint { (tr(lang, "telegram_id_hint")) }
+            label for="c-language" { (tr(lang, "person_language")) }
+            select #c-language name="language" {
+                @for (code, key) in [("", "language_default"), ("it", "language_it"), ("en", "language_en")] {
+                    option value=(code) selected[f.language == code] { (tr(lang, key)) }
+                }
+            }
+            button type="submit" { (tr(lang, "person_save")) }
+        }
+        @if let Some(id) = id {
+            (invite_form(s, "coordinators", id))
+            form.buttons method="post" action={ "/people/coordinators/" (id) "/remove" } {
+                input type="hidden" name="csrf" value=(s.csrf);
+                button.secondary type="submit" aria-describedby="c-remove-hint" { (tr(lang, "coordinator_remove")) }
+                " " small #c-remove-hint { (tr(lang, "coordinator_remove_hint")) }
+            }
+        }
         p { a href="/people" { (tr(lang, "back_to_people")) } }
     };
     let status = if errors.is_empty() {
@@ -503,6 +609,153 @@ pub(super) async fn update_operator(
     save_operator(&st, &headers, Some(id), form).await
 }
 
+/// `GET /people/coordinators/new`.
+pub(super) async fn new_coordinator(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+) -> Result<Response, Refused> {
+    let s = coordinator(&st, &headers).await?;
+    Ok(coordinator_page(&s, None, &CoordinatorForm::default(), &[]))
+}
+
+/// `GET /people/coordinators/ID`.
+pub(super) async fn edit_coordinator(
+    State(st): State<Arc<WebState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refused> {
+    let s = coordinator(&st, &headers).await?;
+    let id = parse_id(&id, s.lang)?;
+    let c = match st.store.coordinator(id).await {
+        Ok(c) => c,
+        Err(StoreError::NotFound(_)) => return Err(Refused::NotFound(s.lang)),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(coordinator_page(
+        &s,
+        Some(id),
+        &CoordinatorForm::of(&c),
+        &[],
+    ))
+}
+
+async fn save_coordinator(
+    st: &WebState,
+    headers: &HeaderMap,
+    id: Option<i64>,
+    form: HashMap<String, String>,
+) -> Result<Response, Refused> {
+    let s = posted(st, headers, &form).await?;
+    if !s.viewer.is_coordinator() {
+        return Err(Refused::NotFound(s.lang));
+    }
+    let lang = s.lang;
+    let f = CoordinatorForm::posted(&form);
+    let (c, language) = match f.check() {
+        Ok(checked) => checked,
+        Err(e) => return Ok(coordinator_page(&s, id, &f, &[e.words(lang)])),
+    };
+    let actor = s.viewer.actor();
+    let now = st.clock.now();
+    let mut tx = st.store.begin().await?;
+    let done = match id {
+        None => people::add(
+            &mut tx,
+            &actor,
+            &NewPerson::Coordinator(c, language),
+            st.lang,
+            now,
+        )
+        .await
+        .map(|_| ()),
+        Some(id) => {
+            people::update_coordinator(&mut tx, &actor, id, &c, language, st.lang, now).await
+        }
+    };
+    match done {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!(
+                "/people?outcome={}",
+                if id.is_some() { "saved" } else { "added" }
+            ))
+            .into_response())
+        }
+        Err(e) => {
+            let why = store_refusal(lang, e)?;
+            Ok(coordinator_page(&s, id, &f, &[why]))
+        }
+    }
+}
+
+/// `POST /people/coordinators`.
+pub(super) async fn add_coordinator(
+    State(st): State<Arc<WebState>>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    save_coordinator(&st, &headers, None, form).await
+}
+
+/// `POST /people/coordinators/ID`.
+pub(super) async fn update_coordinator(
+    State(st): State<Arc<WebState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let id = parse_id(&id, st.lang)?;
+    save_coordinator(&st, &headers, Some(id), form).await
+}
+
+/// `POST /people/coordinators/ID/remove` (`csrf`): out of service through `app::people`; the
+/// last coordinator in service stays, and the page says why.
+pub(super) async fn remove_coordinator(
+    State(st): State<Arc<WebState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    let s = posted(&st, &headers, &form).await?;
+    if !s.viewer.is_coordinator() {
+        return Err(Refused::NotFound(s.lang));
+    }
+    let lang = s.lang;
+    let id = parse_id(&id, lang)?;
+    let c = match st.store.coordinator(id).await {
+        Ok(c) => c,
+        Err(StoreError::NotFound(_)) => return Err(Refused::NotFound(lang)),
+        Err(e) => return Err(e.into()),
+    };
+    let mut tx = st.store.begin().await?;
+    match people::remove_coordinator(&mut tx, &s.viewer.actor(), id, st.lang, st.clock.now()).await
+    {
+        Ok(()) => {
+            tx.commit().await?;
+            tracing::info!(coordinator = id, "console: coordinator removed");
+            Ok(Redirect::to("/people?outcome=removed").into_response())
+        }
+        Err(crate::app::AppError::LastCoordinator(_)) => {
+            tx.rollback().await?;
+            Ok(coordinator_page(
+                &s,
+                Some(id),
+                &CoordinatorForm::of(&c),
+                &[tr(lang, "coordinator_last")],
+            ))
+        }
+        Err(e) => {
+            let why = store_refusal(lang, e)?;
+            Ok(coordinator_page(
+                &s,
+                Some(id),
+                &CoordinatorForm::of(&c),
+                &[why],
+            ))
+        }
+    }
+}
+
 /// The largest CSV file the console takes (about 60 people fit in a few kilobytes).
 const MAX_CSV_BYTES: usize = 1024 * 1024;
 
@@ -662,12 +915,7 @@ pub(super) async fn invite(
     let name = match person {
         PersonKind::Mediator => st.store.mediator(id).await.map(|m| m.name),
         PersonKind::Operator => st.store.operator(id).await.map(|o| o.name),
-        PersonKind::Coordinator => st.store.coordinators().await.and_then(|cs| {
-            cs.into_iter()
-                .find(|c| c.id == id)
-                .map(|c| c.name)
-                .ok_or_else(|| StoreError::NotFound(format!("coordinator {id}")))
-        }),
+        PersonKind::Coordinator => st.store.coordinator(id).await.map(|c| c.name),
     };
     let name = match name {
         Ok(n) => n,
