@@ -345,6 +345,39 @@ fn intake(store: &Store) -> Arc<Intake> {
     ))
 }
 
+/// Dovecot and the SMTP server with mailboxes for info@, Laura and Marco, our SMTP client,
+/// and the IMAP intake polling info@ (stopped by the sender's `true`).
+fn mail_intake(
+    store: &Store,
+) -> (
+    mail::MailServers,
+    SmtpTransport,
+    tokio::sync::watch::Sender<bool>,
+) {
+    let servers = mail::MailServers::start(&["info", "laura", "marco"]);
+    let mut smtp_cfg = SmtpConfig::new(
+        "127.0.0.1",
+        servers.smtp_port,
+        TlsMode::None,
+        "info@coop.example",
+    );
+    smtp_cfg.allow_plaintext = true;
+    let smtp = SmtpTransport::new(&smtp_cfg).unwrap();
+    let mut imap = ImapConfig::new(
+        "127.0.0.1",
+        servers.imap_port,
+        ImapTls::None,
+        "info",
+        mail::PASSWORD,
+    );
+    imap.allow_plaintext = true;
+    imap.backoff_min = std::time::Duration::from_millis(50);
+    imap.io_timeout = std::time::Duration::from_secs(10);
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(Poller::new(imap, intake(store), rx).run());
+    (servers, smtp, stop)
+}
+
 /// Delivers the outbox rows not delivered yet (the outbox worker's job, reduced to its core).
 async fn deliver_new(store: &Store, smtp: &SmtpTransport, done: &mut HashSet<i64>) -> usize {
     let mut n = 0;
@@ -374,27 +407,7 @@ both_backends!(
     hours_confirmed_by_email_after_bad_replies_are_refused,
     |db| async move {
         let store = db.store.clone();
-        let servers = mail::MailServers::start(&["info", "laura", "marco"]);
-        let mut smtp_cfg = SmtpConfig::new(
-            "127.0.0.1",
-            servers.smtp_port,
-            TlsMode::None,
-            "info@coop.example",
-        );
-        smtp_cfg.allow_plaintext = true;
-        let smtp = SmtpTransport::new(&smtp_cfg).unwrap();
-        let mut imap = ImapConfig::new(
-            "127.0.0.1",
-            servers.imap_port,
-            ImapTls::None,
-            "info",
-            mail::PASSWORD,
-        );
-        imap.allow_plaintext = true;
-        imap.backoff_min = std::time::Duration::from_millis(50);
-        imap.io_timeout = std::time::Duration::from_secs(10);
-        let (stop, rx) = tokio::sync::watch::channel(false);
-        let _poller = tokio::spawn(Poller::new(imap, intake(&store), rx).run());
+        let (servers, smtp, stop) = mail_intake(&store);
 
         let w = dispatch_support::World::new(
             store.clone(),
@@ -1002,27 +1015,7 @@ both_backends!(
     an_evaluation_by_email_with_marks_in_order,
     |db| async move {
         let store = db.store.clone();
-        let servers = mail::MailServers::start(&["info", "laura", "marco"]);
-        let mut smtp_cfg = SmtpConfig::new(
-            "127.0.0.1",
-            servers.smtp_port,
-            TlsMode::None,
-            "info@coop.example",
-        );
-        smtp_cfg.allow_plaintext = true;
-        let smtp = SmtpTransport::new(&smtp_cfg).unwrap();
-        let mut imap = ImapConfig::new(
-            "127.0.0.1",
-            servers.imap_port,
-            ImapTls::None,
-            "info",
-            mail::PASSWORD,
-        );
-        imap.allow_plaintext = true;
-        imap.backoff_min = std::time::Duration::from_millis(50);
-        imap.io_timeout = std::time::Duration::from_secs(10);
-        let (stop, rx) = tokio::sync::watch::channel(false);
-        let _poller = tokio::spawn(Poller::new(imap, intake(&store), rx).run());
+        let (servers, smtp, stop) = mail_intake(&store);
 
         let w = dispatch_support::World::new(
             store.clone(),

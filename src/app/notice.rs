@@ -667,3 +667,103 @@ pub async fn emit_all(
     }
     Ok(())
 }
+
+/// The invitation a notice carries, by email and on Telegram alike: the appointment
+/// (`REQUEST`) with the requester's confirmation, the mediator's details and a change of the
+/// appointment or of a series' meetings, its cancellation (`CANCEL`) to the mediator and to the
+/// requester. Offers never carry one: they go to several mediators.
+pub fn calendar(
+    lang: crate::config::Lang,
+    host: Host<'_>,
+    n: &Notice,
+) -> Option<crate::outbox::Calendar> {
+    match n {
+        Notice::Confirmation {
+            request, mediator, ..
+        }
+        | Notice::Details {
+            request, mediator, ..
+        }
+        | Notice::Changed {
+            request, mediator, ..
+        } => crate::ics::invitation(
+            lang,
+            host,
+            &as_seen(n, request),
+            mediator,
+            crate::ics::Method::Request,
+        ),
+        // one meeting of a series taken by a colleague: that meeting, as its own event
+        Notice::MeetingMediator {
+            request,
+            mediator: Some(mediator),
+            seq,
+            starts_at,
+            to_mediator: true,
+        } => request
+            .series
+            .as_ref()
+            .and_then(|s| s.occurrence(*seq))
+            .and_then(|o| {
+                crate::ics::meeting_invitation(
+                    lang,
+                    host,
+                    request,
+                    mediator,
+                    *seq,
+                    *starts_at,
+                    o.ends_at,
+                    crate::ics::Method::Request,
+                )
+            }),
+        // a colleague's one meeting moved (its new time) or cancelled
+        Notice::MeetingChanged {
+            request,
+            mediator,
+            seq,
+            from,
+            to,
+        } => request
+            .series
+            .as_ref()
+            .and_then(|s| s.occurrence(*seq))
+            .and_then(|o| {
+                let (start, method) = match to {
+                    Some(t) => (*t, crate::ics::Method::Request),
+                    None => (*from, crate::ics::Method::Cancel),
+                };
+                let end = start + (o.ends_at - o.starts_at);
+                crate::ics::meeting_invitation(
+                    lang, host, request, mediator, *seq, start, end, method,
+                )
+            }),
+        // a series' changed meetings: the whole series again, with its exceptions
+        Notice::SeriesChanged {
+            request,
+            mediator: Some(mediator),
+            ..
+        }
+        | Notice::MeetingReleased {
+            request, mediator, ..
+        } => crate::ics::invitation(
+            lang,
+            host,
+            &as_seen(n, request),
+            mediator,
+            crate::ics::Method::Request,
+        ),
+        Notice::Cancellation {
+            request, mediator, ..
+        }
+        | Notice::Released {
+            request, mediator, ..
+        } => crate::ics::invitation(
+            lang,
+            host,
+            &as_seen(n, request),
+            mediator,
+            crate::ics::Method::Cancel,
+        ),
+        _ => None,
+    }
+}

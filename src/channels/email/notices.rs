@@ -11,7 +11,7 @@
 use crate::app::notice::{self, EmailHeaders, Notice};
 use crate::app::sentence;
 use crate::config::Lang;
-use crate::ics::{self, Host, Method};
+use crate::ics::Host;
 use crate::outbox::{Calendar, EmailPayload};
 
 /// The email channel's renderer, as the core's port ([`crate::app::notice::EmailRenderer`]).
@@ -121,98 +121,9 @@ pub fn notice(
     }
 }
 
-/// The invitation a notice carries by email: the appointment (`REQUEST`) with the requester's
-/// confirmation, the mediator's details and a change of the appointment, its cancellation
-/// (`CANCEL`) to the mediator and, when someone else cancelled, to the requester.
-/// Offers never carry one: they go to several mediators.
+/// The invitation a notice carries by email: [`notice::calendar`], the same as on Telegram.
 pub fn calendar(lang: Lang, host: Host<'_>, n: &Notice) -> Option<Calendar> {
-    match n {
-        Notice::Confirmation {
-            request, mediator, ..
-        }
-        | Notice::Details {
-            request, mediator, ..
-        }
-        | Notice::Changed {
-            request, mediator, ..
-        } => ics::invitation(
-            lang,
-            host,
-            &notice::as_seen(n, request),
-            mediator,
-            Method::Request,
-        ),
-        // one meeting of a series taken by a colleague: that meeting, as its own event
-        Notice::MeetingMediator {
-            request,
-            mediator: Some(mediator),
-            seq,
-            starts_at,
-            to_mediator: true,
-        } => request
-            .series
-            .as_ref()
-            .and_then(|s| s.occurrence(*seq))
-            .and_then(|o| {
-                ics::meeting_invitation(
-                    lang,
-                    host,
-                    request,
-                    mediator,
-                    *seq,
-                    *starts_at,
-                    o.ends_at,
-                    Method::Request,
-                )
-            }),
-        // a colleague's one meeting moved (its new time) or cancelled
-        Notice::MeetingChanged {
-            request,
-            mediator,
-            seq,
-            from,
-            to,
-        } => request
-            .series
-            .as_ref()
-            .and_then(|s| s.occurrence(*seq))
-            .and_then(|o| {
-                let (start, method) = match to {
-                    Some(t) => (*t, Method::Request),
-                    None => (*from, Method::Cancel),
-                };
-                let end = start + (o.ends_at - o.starts_at);
-                ics::meeting_invitation(lang, host, request, mediator, *seq, start, end, method)
-            }),
-        // a series' changed meetings: the whole series again, with its exceptions
-        Notice::SeriesChanged {
-            request,
-            mediator: Some(mediator),
-            ..
-        }
-        | Notice::MeetingReleased {
-            request, mediator, ..
-        } => ics::invitation(
-            lang,
-            host,
-            &notice::as_seen(n, request),
-            mediator,
-            Method::Request,
-        ),
-        Notice::Cancellation {
-            request, mediator, ..
-        }
-        | Notice::Released {
-            request, mediator, ..
-        } => ics::invitation(
-            lang,
-            host,
-            &notice::as_seen(n, request),
-            mediator,
-            Method::Cancel,
-        ),
-        _ => None,
-    }
+    notice::calendar(lang, host, n)
 }
 
 /// One of our Message-IDs for an idempotency key: `<key.with.dots@domain>`.

@@ -11,7 +11,7 @@ use crate::app::notice::{self, Notice};
 use crate::app::sentence::{self, Answer, Sentence};
 use crate::config::Lang;
 use crate::domain::RequestCode;
-use crate::ics::{self, Host, Method};
+use crate::ics::Host;
 use crate::outbox::{Button, TelegramPayload};
 
 pub use crate::app::sentence::OfferView;
@@ -113,95 +113,7 @@ pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramP
         _ => None,
     };
     let mut p = payload(chat_id, &sentence::sentence(lang, n), edit);
-    p.calendar = match n {
-        // The mediator's details and the requester's confirmation (a requester who uses the
-        // bot), and either's copy of a change.
-        Notice::Details {
-            request, mediator, ..
-        }
-        | Notice::Confirmation {
-            request, mediator, ..
-        }
-        | Notice::Changed {
-            request, mediator, ..
-        } => ics::invitation(
-            lang,
-            host,
-            &notice::as_seen(n, request),
-            mediator,
-            Method::Request,
-        ),
-        // one meeting of a series taken by a colleague: that meeting, as its own event
-        Notice::MeetingMediator {
-            request,
-            mediator: Some(mediator),
-            seq,
-            starts_at,
-            to_mediator: true,
-        } => request
-            .series
-            .as_ref()
-            .and_then(|s| s.occurrence(*seq))
-            .and_then(|o| {
-                ics::meeting_invitation(
-                    lang,
-                    host,
-                    request,
-                    mediator,
-                    *seq,
-                    *starts_at,
-                    o.ends_at,
-                    Method::Request,
-                )
-            }),
-        // a colleague's one meeting moved (its new time) or cancelled
-        Notice::MeetingChanged {
-            request,
-            mediator,
-            seq,
-            from,
-            to,
-        } => request
-            .series
-            .as_ref()
-            .and_then(|s| s.occurrence(*seq))
-            .and_then(|o| {
-                let (start, method) = match to {
-                    Some(t) => (*t, Method::Request),
-                    None => (*from, Method::Cancel),
-                };
-                let end = start + (o.ends_at - o.starts_at);
-                ics::meeting_invitation(lang, host, request, mediator, *seq, start, end, method)
-            }),
-        // a series' changed meetings: the whole series again, with its exceptions
-        Notice::SeriesChanged {
-            request,
-            mediator: Some(mediator),
-            ..
-        }
-        | Notice::MeetingReleased {
-            request, mediator, ..
-        } => ics::invitation(
-            lang,
-            host,
-            &notice::as_seen(n, request),
-            mediator,
-            Method::Request,
-        ),
-        Notice::Cancellation {
-            request, mediator, ..
-        }
-        | Notice::Released {
-            request, mediator, ..
-        } => ics::invitation(
-            lang,
-            host,
-            &notice::as_seen(n, request),
-            mediator,
-            Method::Cancel,
-        ),
-        _ => None,
-    };
+    p.calendar = notice::calendar(lang, host, n);
     p
 }
 
