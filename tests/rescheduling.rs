@@ -492,6 +492,94 @@ both_backends!(
 );
 
 both_backends!(
+    a_mediator_without_telegram_keeps_the_job_and_the_coordinators_check,
+    |db| async move {
+        let w = world(at_rome(2027, 3, 1, 9, 0), settings(), &db).await;
+        // Rosa reads email only: assigned by hand, she has no buttons to answer with.
+        let rosa = w
+            .store
+            .add_mediator(
+                &connecting::store::NewMediator {
+                    name: "Rosa Esposito".into(),
+                    phone: None,
+                    email: Some("rosa@coop.example".into()),
+                    telegram_id: None,
+                    gender: None,
+                    languages: vec![connecting::domain::LanguageCode::parse("ar").unwrap()],
+                    ambiti: vec![connecting::domain::Ambito::parse("Dalmine").unwrap()],
+                    availability: None,
+                    share_phone: false,
+                },
+                w.clock_now(),
+            )
+            .await
+            .unwrap();
+        let code = w.request("ar", d(2027, 3, 11), t(10, 0), 90, None).await;
+        let id = w.store.request(code).await.unwrap().id;
+        w.dispatcher.assign(code, rosa.id, "cli").await.unwrap();
+        let details = event(&rows(&w, code, "details:").await.remove(0));
+        w.clock.advance(Duration::hours(1));
+
+        let r = w.dispatcher.reschedule(code, friday_at_11()).await.unwrap();
+        assert!(
+            r.asking.is_none(),
+            "nobody is asked a question they cannot answer"
+        );
+        assert!(rows(&w, code, "changeq:").await.is_empty());
+        assert_eq!(w.status(code).await, RequestStatus::Assigned);
+        // Both hear the new time with the event moved; Rosa by email.
+        let changed = rows(&w, code, "changed:").await;
+        assert_eq!(changed.len(), 2, "{changed:#?}");
+        for row in &changed {
+            assert!(
+                text_of(row).contains("venerdì 12 marzo, 11:00"),
+                "{}",
+                text_of(row)
+            );
+            let (method, uid, seq, start) = event(row);
+            assert_eq!(
+                (method.as_str(), start.as_str()),
+                ("REQUEST", "20270312T110000")
+            );
+            assert_eq!(uid, details.1);
+            assert!(seq > details.2);
+        }
+        let to: Vec<String> = changed.iter().map(email_to).collect();
+        assert!(to.contains(&"rosa@coop.example".to_string()), "{to:?}");
+        assert!(to.contains(&REQUESTER.to_string()), "{to:?}");
+        // The coordinators are asked to check with her, in words.
+        let alert = w
+            .outbox(code)
+            .await
+            .into_iter()
+            .find(|r| text_of(r).contains("non usa Telegram"))
+            .expect("the coordinators are alerted");
+        assert_eq!(chat_of(&alert), Some(900));
+        let text = text_of(&alert);
+        assert!(
+            text.contains(&code.to_string())
+                && text.contains("Rosa Esposito")
+                && text.contains("venerdì 12 marzo, 11:00"),
+            "{text}"
+        );
+        // Reminders for the new time, no question waiting.
+        let kinds: Vec<String> = w
+            .store
+            .pending_timers(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert!(
+            kinds.contains(&"reminder_day_before".to_string())
+                && !kinds.contains(&"change_answer".to_string()),
+            "{kinds:?}"
+        );
+    }
+);
+
+both_backends!(
     an_unassigned_request_just_takes_the_new_time,
     |db| async move {
         let w = world(at_rome(2027, 3, 1, 9, 0), settings(), &db).await;

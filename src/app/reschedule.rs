@@ -5,7 +5,10 @@
 //! - with a mediator assigned, the new time is stored, the reminders are dropped and the
 //!   mediator is asked whether it suits them ([Va bene] / [Non posso], `Notice::ChangeQuestion`)
 //!   with a timer for the answer (`TimerKind::ChangeAnswer`, the offer timeout); the requester
-//!   is told they are being asked (`Notice::Rescheduled`);
+//!   is told they are being asked (`Notice::Rescheduled`); a mediator without Telegram (reached
+//!   by email only, so with no buttons to answer) keeps the appointment at the new time, both
+//!   hear it with the updated invitation (`Notice::Changed`), and the coordinators are alerted
+//!   to check with them;
 //! - [`answer`]: "va bene" keeps the assignment, reschedules the reminders, and both hear the
 //!   new time with the updated invitation (`Notice::Changed`, `REQUEST` with a higher
 //!   `SEQUENCE`); "non posso", or no answer in time ([`expired`], from `app::timer`), ends the
@@ -202,6 +205,43 @@ pub async fn reschedule(
             ],
         )
         .await?;
+        if m.telegram_id.is_none() {
+            // No buttons to answer with (a mediator reached by email only, assigned by hand):
+            // the assignment stands at the new time, both hear it with the updated
+            // invitation, and the coordinators are asked to check with the mediator.
+            super::assign::schedule_followups(core, tx, &request, a.id, now).await?;
+            for to_mediator in [false, true] {
+                let n = Notice::Changed {
+                    request: request.clone(),
+                    mediator: m.clone(),
+                    assignment_id: a.id,
+                    to_mediator,
+                };
+                notice::emit(core, tx, &n, now).await?;
+                notices.push(n);
+            }
+            let code = request.code.to_string();
+            let words = crate::vocab::date_time(core.settings.lang, when.date, Some(when.start));
+            notices.extend(
+                super::alert::prompt(
+                    core,
+                    tx,
+                    &format!("moved_no_telegram:{}:{}", req.id, starts_at.timestamp()),
+                    Some(req.id),
+                    "dispatch.alert_moved_no_telegram_subject",
+                    "dispatch.alert_moved_no_telegram",
+                    &[("code", &code), ("when", &words), ("mediator", &m.name)],
+                    now,
+                )
+                .await?,
+            );
+            return Ok(Rescheduled {
+                request,
+                late,
+                asking: None,
+                notices,
+            });
+        }
         let minutes = if request.urgent {
             core.settings.urgent_offer_timeout_minutes
         } else {
