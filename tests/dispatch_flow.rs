@@ -625,7 +625,7 @@ both_backends!(monthly_report_per_ambito_from_the_store, |db| async move {
     assert_eq!(r.evaluation_average, Some(5.0));
     let csv = render(&rows, ReportFormat::Csv, connecting::config::Lang::It);
     assert!(
-        csv.contains("Dalmine;4;1;1,67;0,00;0,00;arabo 3, tigrino 1;1;0;60,00;90,00;1;1;5,00;"),
+        csv.contains("Dalmine;4;1;1,67;0,00;0,00;arabo 3, tigrino 1;1;0;0;0;60,00;90,00;1;1;5,00;"),
         "{csv}"
     );
     let other = monthly_report(

@@ -36,8 +36,10 @@ fn the_issue_example() {
     assert!(d.warnings.is_empty(), "{:?}", d.warnings);
     let j = to_parse_json(&d);
     let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
-    // The 17 fields of the contract, plus `unsure`, `question` and `sources`.
-    assert_eq!(keys.len(), 20);
+    // The 17 fields of the contract, plus `unsure`, `question`, `series` (null for one
+    // appointment) and `sources`.
+    assert_eq!(keys.len(), 21);
+    assert!(j["series"].is_null());
     assert_eq!(j["start"], "14:30");
     assert_eq!(j["comune"]["istat"], "016091");
 }
