@@ -91,7 +91,7 @@ proptest! {
         let c = ctx();
         let d = extract(&s, &c);
         let j = to_parse_json(&d);
-        prop_assert_eq!(j.as_object().map(|o| o.len()), Some(20));
+        prop_assert_eq!(j.as_object().map(|o| o.len()), Some(21));
         let _ = extract(&prepare_email_text(Some(&s), Some(&s)), &c);
     }
 }

@@ -106,6 +106,9 @@ _connecting() {
             connecting__subcmd__coordinator,list)
                 cmd="connecting__subcmd__coordinator__subcmd__list"
                 ;;
+            connecting__subcmd__coordinator,remove)
+                cmd="connecting__subcmd__coordinator__subcmd__remove"
+                ;;
             connecting__subcmd__coordinator__subcmd__help,add)
                 cmd="connecting__subcmd__coordinator__subcmd__help__subcmd__add"
                 ;;
@@ -114,6 +117,9 @@ _connecting() {
                 ;;
             connecting__subcmd__coordinator__subcmd__help,list)
                 cmd="connecting__subcmd__coordinator__subcmd__help__subcmd__list"
+                ;;
+            connecting__subcmd__coordinator__subcmd__help,remove)
+                cmd="connecting__subcmd__coordinator__subcmd__help__subcmd__remove"
                 ;;
             connecting__subcmd__help,backup)
                 cmd="connecting__subcmd__help__subcmd__backup"
@@ -192,6 +198,9 @@ _connecting() {
                 ;;
             connecting__subcmd__help__subcmd__coordinator,list)
                 cmd="connecting__subcmd__help__subcmd__coordinator__subcmd__list"
+                ;;
+            connecting__subcmd__help__subcmd__coordinator,remove)
+                cmd="connecting__subcmd__help__subcmd__coordinator__subcmd__remove"
                 ;;
             connecting__subcmd__help__subcmd__inbound,list)
                 cmd="connecting__subcmd__help__subcmd__inbound__subcmd__list"
@@ -590,7 +599,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__coordinator)
-            opts="-h --config --json --log-format --help add list help"
+            opts="-h --config --json --log-format --help add list remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -650,7 +659,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__coordinator__subcmd__help)
-            opts="add list help"
+            opts="add list remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -705,6 +714,20 @@ _connecting() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        connecting__subcmd__coordinator__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         connecting__subcmd__coordinator__subcmd__list)
             opts="-h --config --json --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -712,6 +735,32 @@ _connecting() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__coordinator__subcmd__remove)
+            opts="-h --id --config --json --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -854,7 +903,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__help__subcmd__coordinator)
-            opts="add list"
+            opts="add list remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -882,6 +931,20 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__help__subcmd__coordinator__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__help__subcmd__coordinator__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

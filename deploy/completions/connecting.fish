@@ -155,14 +155,15 @@ complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fi
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import operators from a CSV file (header: name,email,ente,ambito,phone,telegram_id,language)'
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove an operator (their requests stay; their Telegram menu goes back to /start)'
 complete -c connecting -n "__fish_connecting_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
-complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list remove help" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list remove help" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
 json\t''"
-complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -l json -d 'Print JSON instead of tables'
-complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -s h -l help -d 'Print help'
-complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -f -a "add" -d 'Add a coordinator (a Telegram id already an operator\'s or a mediator\'s makes that account a coordinator\'s: its menu follows)'
-complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -f -a "list" -d 'List coordinators'
-complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list remove help" -l json -d 'Print JSON instead of tables'
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list remove help" -s h -l help -d 'Print help'
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list remove help" -f -a "add" -d 'Add a coordinator (a Telegram id already an operator\'s or a mediator\'s makes that account a coordinator\'s: its menu follows)'
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list remove help" -f -a "list" -d 'List coordinators'
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list remove help" -f -a "remove" -d 'Remove a coordinator from service (their name stays in the history; their Telegram account is freed and its menu goes back to /start, or to the role it still has). The last coordinator is not removed'
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and not __fish_seen_subcommand_from add list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from add" -l name -r
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from add" -l telegram-id -r
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from add" -l email -r
@@ -178,8 +179,15 @@ complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and _
 json\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from list" -l json -d 'Print JSON instead of tables'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from remove" -l id -r
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from remove" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from remove" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
+json\t''"
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from remove" -l json -d 'Print JSON instead of tables'
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a coordinator (a Telegram id already an operator\'s or a mediator\'s makes that account a coordinator\'s: its menu follows)'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from help" -f -a "list" -d 'List coordinators'
+complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a coordinator from service (their name stays in the history; their Telegram account is freed and its menu goes back to /start, or to the role it still has). The last coordinator is not removed'
 complete -c connecting -n "__fish_connecting_using_subcommand coordinator; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand invite" -l id -d 'The person\'s id (see `connecting operator|mediator|coordinator list`)' -r
 complete -c connecting -n "__fish_connecting_using_subcommand invite" -l days -d 'Days the code stays valid (default: telegram.invite_ttl_days, 7)' -r
@@ -436,6 +444,7 @@ complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_s
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from operator" -f -a "remove" -d 'Remove an operator (their requests stay; their Telegram menu goes back to /start)'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from coordinator" -f -a "add" -d 'Add a coordinator (a Telegram id already an operator\'s or a mediator\'s makes that account a coordinator\'s: its menu follows)'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from coordinator" -f -a "list" -d 'List coordinators'
+complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from coordinator" -f -a "remove" -d 'Remove a coordinator from service (their name stays in the history; their Telegram account is freed and its menu goes back to /start, or to the role it still has). The last coordinator is not removed'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "list" -d 'List requests, newest first'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "show" -d 'Show one request with its history'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "cancel" -d 'Cancel a request (the assigned mediator and open offers are told)'
