@@ -52,7 +52,7 @@ const MONTH: &str = r"(gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto
 const NUMW: &str =
     r"(\d{1,2}|un|una|uno|due|tre|quattro|cinque|sei|sette|otto|nove|dieci|quindici)";
 
-fn re(p: &str) -> Regex {
+pub(crate) fn re(p: &str) -> Regex {
     Regex::new(p).unwrap_or_else(|e| panic!("bad regex {p}: {e}"))
 }
 
@@ -188,7 +188,8 @@ pub(crate) fn weekday_of(word: &str) -> Option<Weekday> {
     })
 }
 
-fn month_of(word: &str) -> Option<u32> {
+/// The month of a name or its abbreviation ("marzo", "mar").
+pub(crate) fn month_of(word: &str) -> Option<u32> {
     Some(match word.get(..3)? {
         "gen" => 1,
         "feb" => 2,

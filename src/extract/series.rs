@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use regex::Regex;
 use std::sync::LazyLock;
 
-use super::dates::{number_word, weekday_of};
+use super::dates::{month_of, number_word, re, weekday_of};
 use crate::domain::series::SeriesEnd;
 
 /// What the text says about a series.
@@ -27,11 +27,6 @@ pub struct SeriesHit {
     pub months: Option<u32>,
     /// The byte spans the series used (cadence, weekdays that are not dates, the end).
     pub spans: Vec<(usize, usize)>,
-}
-
-fn re(p: &str) -> Regex {
-    // The patterns are constants of this file, checked by its tests.
-    Regex::new(p).unwrap_or_else(|e| panic!("series pattern {p}: {e}"))
 }
 
 const WEEKDAYS: &str =
@@ -86,24 +81,6 @@ static UNTIL_DAY: LazyLock<Regex> = LazyLock::new(|| {
         r"\bfino\s+(?:al|all'|a)\s*(\d{{1,2}})(?:\s+{MONTHS}|[/.-](\d{{1,2}}))(?:(?:\s+|[/.-])(\d{{2,4}}))?"
     ))
 });
-
-fn month_number(name: &str) -> Option<u32> {
-    const NAMES: [&str; 12] = [
-        "gennaio",
-        "febbraio",
-        "marzo",
-        "aprile",
-        "maggio",
-        "giugno",
-        "luglio",
-        "agosto",
-        "settembre",
-        "ottobre",
-        "novembre",
-        "dicembre",
-    ];
-    NAMES.iter().position(|n| *n == name).map(|i| i as u32 + 1)
-}
 
 fn year_of(text: Option<&str>, month: u32, day: u32, today: NaiveDate) -> Option<i32> {
     match text {
@@ -182,7 +159,7 @@ pub fn scan(f: &str, today: NaiveDate, taken: &[(usize, usize)]) -> SeriesHit {
         let day: Option<u32> = c.get(1).and_then(|d| d.as_str().parse().ok());
         let month = c
             .get(2)
-            .and_then(|m| month_number(m.as_str()))
+            .and_then(|m| month_of(m.as_str()))
             .or_else(|| c.get(3).and_then(|m| m.as_str().parse().ok()));
         if let (Some(day), Some(month)) = (day, month)
             && let Some(year) = year_of(c.get(4).map(|y| y.as_str()), month, day, today)
@@ -200,7 +177,7 @@ pub fn scan(f: &str, today: NaiveDate, taken: &[(usize, usize)]) -> SeriesHit {
         let day: Option<u32> = c.name("day").and_then(|d| d.as_str().parse().ok());
         let month = c
             .name("month")
-            .and_then(|m| month_number(m.as_str()))
+            .and_then(|m| month_of(m.as_str()))
             .or_else(|| c.name("num").and_then(|m| m.as_str().parse().ok()));
         if let (Some(day), Some(month)) = (day, month)
             && let Some(year) = year_of(None, month, day, today)
@@ -223,7 +200,7 @@ pub fn scan(f: &str, today: NaiveDate, taken: &[(usize, usize)]) -> SeriesHit {
         && let Some(c) = UNTIL_MONTH.captures(f)
         && let Some(m) = c.get(0)
         && free(m.start(), m.end())
-        && let Some(month) = c.get(1).and_then(|m| month_number(m.as_str()))
+        && let Some(month) = c.get(1).and_then(|m| month_of(m.as_str()))
         && let Some(year) = year_of(c.get(2).map(|y| y.as_str()), month, 28, today)
         && let Some(last) = last_day(year, month)
     {

@@ -123,13 +123,18 @@ impl Store {
             .fetch_all(p)
             .await?
         });
-        // a series counts its meetings of the month (still on, with a mediator), not 1
+        // a series (any meeting this month) counts its meetings of the month still on, with a
+        // mediator, not 1: (request, meetings, minutes), one read
         let meetings: Vec<(i64, i64, i64)> = with_pool!(self, p => {
             sqlx::query_as(
-                "SELECT o.request_id, COUNT(*), CAST(COALESCE(SUM(o.ends_at - o.starts_at), 0) / 60 AS BIGINT)
+                "SELECT o.request_id,
+                        CAST(COALESCE(SUM(CASE WHEN o.status <> 'cancelled' AND o.mediator_id IS NOT NULL
+                                AND r.status <> 'cancelled' THEN 1 ELSE 0 END), 0) AS BIGINT),
+                        CAST(COALESCE(SUM(CASE WHEN o.status <> 'cancelled' AND o.mediator_id IS NOT NULL
+                                AND r.status <> 'cancelled' THEN o.ends_at - o.starts_at ELSE 0 END), 0)
+                             / 60 AS BIGINT)
                    FROM occurrences o JOIN requests r ON r.id = o.request_id
-                  WHERE o.starts_at >= $1 AND o.starts_at < $2 AND o.status <> 'cancelled'
-                    AND o.mediator_id IS NOT NULL AND r.status <> 'cancelled'
+                  WHERE o.starts_at >= $1 AND o.starts_at < $2
                   GROUP BY o.request_id",
             )
             .bind(ts(from))
@@ -145,18 +150,6 @@ impl Store {
                 who.entry(id).or_default().push(w);
             }
         }
-        let series: std::collections::HashSet<i64> = with_pool!(self, p => {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT DISTINCT o.request_id FROM occurrences o
-                  WHERE o.starts_at >= $1 AND o.starts_at < $2",
-            )
-            .bind(ts(from))
-            .bind(ts(to))
-            .fetch_all(p)
-            .await?
-        })
-        .into_iter()
-        .collect();
         let mut meetings: std::collections::HashMap<i64, (i64, i64)> = meetings
             .into_iter()
             .map(|(id, n, m)| (id, (n, m)))
@@ -185,9 +178,7 @@ impl Store {
                 disputed_minutes: r.13,
                 checked_minutes: r.14,
                 scores: by_request.remove(&r.0).unwrap_or_default(),
-                series_meetings: series
-                    .contains(&r.0)
-                    .then(|| meetings.remove(&r.0).unwrap_or((0, 0))),
+                series_meetings: meetings.remove(&r.0),
             })
             .collect())
     }

@@ -228,6 +228,25 @@ fn store_refusal(lang: Lang, e: crate::app::AppError) -> Result<String, Refused>
     }
 }
 
+/// The end of a person's form: committed and back to the list ("saved" after an edit, else
+/// "added"), or the form again with why the core refused it (nothing written).
+async fn saved(
+    tx: crate::store::Tx,
+    edited: bool,
+    done: Result<(), crate::app::AppError>,
+    lang: Lang,
+    again: impl FnOnce(String) -> Response,
+) -> Result<Response, Refused> {
+    match done {
+        Ok(()) => {
+            tx.commit().await?;
+            let outcome = if edited { "saved" } else { "added" };
+            Ok(Redirect::to(&format!("/people?outcome={outcome}")).into_response())
+        }
+        Err(e) => Ok(again(store_refusal(lang, e)?)),
+    }
+}
+
 fn error_box(lang: Lang, errors: &[String]) -> Markup {
     html! {
         @if !errors.is_empty() {
@@ -487,20 +506,10 @@ async fn save_mediator(
             people::update_mediator(&mut tx, &actor, id, &m, state, st.lang, now).await
         }
     };
-    match done {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(Redirect::to(&format!(
-                "/people?outcome={}",
-                if id.is_some() { "saved" } else { "added" }
-            ))
-            .into_response())
-        }
-        Err(e) => {
-            let why = store_refusal(lang, e)?;
-            Ok(mediator_page(&s, id, &f, &[why]))
-        }
-    }
+    saved(tx, id.is_some(), done, lang, |why| {
+        mediator_page(&s, id, &f, &[why])
+    })
+    .await
 }
 
 /// `POST /people/mediators`.
@@ -573,20 +582,10 @@ async fn save_operator(
             .map(|_| ()),
         Some(id) => people::update_operator(&mut tx, &actor, id, &o, f.active, st.lang, now).await,
     };
-    match done {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(Redirect::to(&format!(
-                "/people?outcome={}",
-                if id.is_some() { "saved" } else { "added" }
-            ))
-            .into_response())
-        }
-        Err(e) => {
-            let why = store_refusal(lang, e)?;
-            Ok(operator_page(&s, id, &f, &[why]))
-        }
-    }
+    saved(tx, id.is_some(), done, lang, |why| {
+        operator_page(&s, id, &f, &[why])
+    })
+    .await
 }
 
 /// `POST /people/operators`.
@@ -672,20 +671,10 @@ async fn save_coordinator(
             people::update_coordinator(&mut tx, &actor, id, &c, language, st.lang, now).await
         }
     };
-    match done {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(Redirect::to(&format!(
-                "/people?outcome={}",
-                if id.is_some() { "saved" } else { "added" }
-            ))
-            .into_response())
-        }
-        Err(e) => {
-            let why = store_refusal(lang, e)?;
-            Ok(coordinator_page(&s, id, &f, &[why]))
-        }
-    }
+    saved(tx, id.is_some(), done, lang, |why| {
+        coordinator_page(&s, id, &f, &[why])
+    })
+    .await
 }
 
 /// `POST /people/coordinators`.
