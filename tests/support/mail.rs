@@ -443,10 +443,13 @@ impl MailServers {
 
     /// Starts (or restarts) Dovecot on the same ports.
     pub fn start_dovecot(&mut self) {
+        use std::os::unix::process::CommandExt;
         let child = Command::new("dovecot")
             .arg("-F")
             .arg("-c")
             .arg(self.conf())
+            // Its own process group, so a stop reaches the children too.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -474,6 +477,13 @@ impl MailServers {
             }
             let _ = c.kill();
             let _ = c.wait();
+            // Children that outlive the master (a login process still holding the listening
+            // sockets) would make a restart fail with "Dovecot is already running?": the
+            // whole group goes.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", c.id())])
+                .stderr(Stdio::null())
+                .status();
             // Wait until the port is free again so a restart can bind it.
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline
