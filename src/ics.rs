@@ -35,7 +35,10 @@ use crate::store::{Mediator, Request};
 use crate::vocab;
 
 /// Who sends the invitations: the domain of the `UID`s (our Message-ID domain) and the
-/// cooperative's mailbox as `ORGANIZER` (`None`: no invitations are written).
+/// cooperative's mailbox as `ORGANIZER`. `None` (an installation without `[smtp]`, so with no
+/// mailbox to organise from): the event is written as a plain calendar object, without
+/// `METHOD`, `ORGANIZER` or attendees, which a phone's calendar adds as it is (the Telegram
+/// document); email never carries one ([`crate::channels::email::notices::calendar`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Host<'a> {
     pub domain: &'a str,
@@ -85,7 +88,8 @@ pub struct Event {
     pub summary: String,
     pub location: Option<String>,
     pub description: String,
-    pub organizer: Party,
+    /// `None`: a plain event, not an iTIP message (no `METHOD`, `ORGANIZER`, attendees).
+    pub organizer: Option<Party>,
     pub attendees: Vec<Party>,
     /// When this version of the event was written.
     pub stamp: DateTime<Utc>,
@@ -136,8 +140,10 @@ pub fn calendar(e: &Event) -> String {
         "VERSION:2.0".into(),
         "PRODID:-//connecting//mediazione//IT".into(),
         "CALSCALE:GREGORIAN".into(),
-        format!("METHOD:{}", e.method.as_str()),
     ];
+    if e.organizer.is_some() {
+        lines.push(format!("METHOD:{}", e.method.as_str()));
+    }
     lines.extend(VTIMEZONE.iter().map(|l| l.to_string()));
     vevent(e, None, &mut lines);
     if let Some(r) = &e.recurrence {
@@ -195,9 +201,12 @@ fn vevent(e: &Event, moved: Option<&Moved>, lines: &mut Vec<String>) {
     if !e.description.trim().is_empty() {
         lines.push(format!("DESCRIPTION:{}", text(&e.description)));
     }
-    lines.push(party("ORGANIZER", &e.organizer, None));
+    if let Some(o) = &e.organizer {
+        lines.push(party("ORGANIZER", o, None));
+    }
     for a in &e.attendees {
-        if a.email.is_some() {
+        // attendees only on a group-scheduled event, which has an organizer (RFC 5545 3.8.4.1)
+        if a.email.is_some() && e.organizer.is_some() {
             lines.push(party(
                 "ATTENDEE",
                 a,
@@ -219,8 +228,9 @@ fn vevent(e: &Event, moved: Option<&Moved>, lines: &mut Vec<String>) {
 /// a new or changed appointment, `Method::Cancel` when it is cancelled. The same `UID` for
 /// every version; `SEQUENCE` from the request's last change (`updated_at`), one more for a
 /// cancellation, so a `CANCEL` always outranks the last `REQUEST`. The requester and the
-/// mediator are attendees when their address is known. `None` when there is no organizer
-/// configured, or the request has no start (a written translation has only a deadline).
+/// mediator are attendees when their address is known. Without an organizer configured, a plain
+/// event ([`Host`]). `None` when the request has no start (a written translation has only a
+/// deadline).
 /// The end: the stored end, else the duration, else one hour.
 pub fn invitation(
     lang: Lang,
@@ -266,7 +276,7 @@ fn invitation_as(
     method: Method,
     own_uid: Option<String>,
 ) -> Option<Calendar> {
-    let organizer = host.organizer?.clone();
+    let organizer = host.organizer.cloned();
     let mut start = request.date?.and_time(request.start_time?);
     let tz: Tz = chrono_tz::Europe::Rome;
     let at = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
@@ -479,10 +489,10 @@ mod tests {
             summary: "Mediazione arabo, colloquio".into(),
             location: Some("Via Roma 1, Dalmine".into()),
             description: "Mediatrice: Amina; codice MED-2027-0042".into(),
-            organizer: Party {
+            organizer: Some(Party {
                 name: "Cooperativa".into(),
                 email: Some("info@coop.example".into()),
-            },
+            }),
             attendees: vec![Party {
                 name: "Laura \"Rossi\"".into(),
                 email: Some("laura@comune.example".into()),
@@ -664,12 +674,27 @@ mod tests {
         );
         assert!(!text.contains("mailto:fatima"), "{text}");
         assert!(text.contains("Fatima Zahra"));
-        // Nothing without an organizer, or without a start time.
+        // Without an organizer, a plain event a phone adds as it is: the same UID, time and
+        // place, no METHOD, ORGANIZER or ATTENDEE; its cancellation says CANCELLED.
         let nobody = Host {
             domain: "coop.example",
             organizer: None,
         };
-        assert!(invitation(Lang::It, nobody, &r, &m, Method::Request).is_none());
+        let plain = invitation(Lang::It, nobody, &r, &m, Method::Request).unwrap();
+        let text = plain.ics.replace("\r\n ", "");
+        for absent in ["METHOD:", "ORGANIZER", "ATTENDEE"] {
+            assert!(!text.contains(absent), "{absent} in\n{text}");
+        }
+        assert!(
+            text.contains("UID:med-2027-0042@coop.example\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("STATUS:CONFIRMED\r\n"), "{text}");
+        assert!(text.contains("DTSTART;TZID=Europe/Rome:"), "{text}");
+        let gone = invitation(Lang::It, nobody, &r, &m, Method::Cancel).unwrap();
+        assert!(gone.ics.contains("STATUS:CANCELLED\r\n"));
+        assert!(!gone.ics.contains("METHOD:"));
+        // Nothing without a start time.
         let mut written = request();
         written.start_time = None;
         assert!(invitation(Lang::It, host, &written, &m, Method::Request).is_none());

@@ -27,7 +27,8 @@ pub fn dispatch_settings(cfg: &Config) -> crate::app::DispatchSettings {
 }
 
 /// The `ORGANIZER` of our calendar invitations: `[smtp] from` (its display name and address),
-/// or nobody when no SMTP server is configured.
+/// or nobody when no SMTP server is configured (then a mediator's Telegram document is a plain
+/// event, `ics::Host`).
 pub fn organizer(cfg: &Config) -> Option<crate::ics::Party> {
     let from = cfg.smtp.as_ref()?.from.trim().to_string();
     let name = from

@@ -884,3 +884,68 @@ async fn a_text_too_long_for_a_caption_goes_first_then_the_document() {
     assert_eq!(sent[0].text, "<b>Richiesta</b> assegnata");
     assert!(sent[0].document.is_some());
 }
+
+both_backends!(
+    without_an_smtp_server_the_mediator_s_phone_still_gets_the_event_and_its_cancellation,
+    |db| async move {
+        // A Telegram-only installation: no `[smtp]`, so no mailbox to organise from. The
+        // mediator still gets the appointment for her phone's calendar: a plain event (no
+        // METHOD, ORGANIZER or ATTENDEE, which would make it an invitation nobody can answer),
+        // the same UID on its cancellation, marked CANCELLED with a higher SEQUENCE.
+        let store: Store = db.store.clone();
+        let fake = FakeBotApi::start().await;
+        let plain = DispatchSettings {
+            organizer: None,
+            ..settings()
+        };
+        let w = World::new(store.clone(), at_rome(2027, 3, 20, 9, 0), plain).await;
+        let amina = w.mediator("Amina Haddad", 5301, &["ar"]).await;
+        // 30 March is after the clocks went forward (28 March): 15:00 CEST is 13:00 UTC.
+        let code = request(&w, d(2027, 3, 30), 15, 0, 60).await;
+        let r = store.request(code).await.unwrap();
+        let worker = telegram_worker(&w, &fake);
+        w.dispatcher.dispatch(code).await.unwrap();
+        drain(&worker).await;
+        let offer = store.offers_for_request(r.id).await.unwrap().remove(0);
+        assert!(matches!(
+            w.dispatcher.accept(offer.id, amina.id).await.unwrap(),
+            AcceptOutcome::Assigned { .. }
+        ));
+        drain(&worker).await;
+        let details = fake
+            .wait_for(5301, WAIT, |m| m.document.is_some())
+            .await
+            .expect("the details with the event");
+        assert!(details.text.contains(&code.to_string()), "{}", details.text);
+        let text = details.document.clone().unwrap().text();
+        let cal = parse(&text);
+        assert!(cal.properties.iter().all(|p| p.name != "METHOD"), "{text}");
+        let e = event(&cal);
+        for absent in ["ORGANIZER", "ATTENDEE"] {
+            assert!(e.properties.iter().all(|p| p.name != absent), "{text}");
+        }
+        assert_eq!(value(&e.properties, "STATUS"), "CONFIRMED");
+        assert_eq!(value(&e.properties, "DTSTART"), "20270330T150000");
+        assert_eq!(
+            start_instant(&cal),
+            Utc.with_ymd_and_hms(2027, 3, 30, 13, 0, 0).unwrap()
+        );
+        let first = sequence(&cal);
+        w.clock.advance(chrono::Duration::days(1));
+        w.dispatcher.cancel(code, Canceller::Cli).await.unwrap();
+        drain(&worker).await;
+        let cancelled = fake
+            .wait_for(5301, WAIT, |m| {
+                m.document
+                    .as_ref()
+                    .is_some_and(|d| d.text().contains("CANCELLED"))
+            })
+            .await
+            .expect("the cancellation with the event cancelled");
+        let gone = parse(&cancelled.document.clone().unwrap().text());
+        assert_eq!(uid(&gone), uid(&cal), "the same event");
+        assert!(sequence(&gone) > first, "a higher SEQUENCE");
+        assert_eq!(value(&event(&gone).properties, "STATUS"), "CANCELLED");
+        assert!(cancelled.text.contains("annullat"), "{}", cancelled.text);
+    }
+);

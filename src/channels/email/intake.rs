@@ -1442,7 +1442,7 @@ impl Intake {
             crate::app::notice::Notice::Cancellation { mediator, .. } => {
                 let host = crate::ics::Host {
                     domain: &self.cfg.message_id_domain,
-                    organizer: self.cfg.organizer.as_ref(),
+                    organizer: Some(self.cfg.organizer.as_ref()?),
                 };
                 crate::ics::invitation(
                     crate::config::Lang::from_code(&self.cfg.lang),

@@ -121,8 +121,11 @@ pub fn notice(
     }
 }
 
-/// The invitation a notice carries by email: [`notice::calendar`], the same as on Telegram.
+/// The invitation a notice carries by email: [`notice::calendar`], the same as on Telegram,
+/// but only as an iTIP message from the cooperative's mailbox (an `ORGANIZER`): Outlook and Gmail
+/// show nothing useful for a plain event in a mail.
 pub fn calendar(lang: Lang, host: Host<'_>, n: &Notice) -> Option<Calendar> {
+    host.organizer?;
     notice::calendar(lang, host, n)
 }
 

@@ -103,8 +103,8 @@ impl crate::app::notice::TelegramRenderer for Render {
 
 /// The Telegram message of a notice, in `lang`. The details for the mediator who got the job
 /// and the requester's confirmation carry the appointment as an `.ics` document (`host`: the
-/// invitations' organizer), and so do a change of it and its cancellation (`CANCEL`); offers
-/// never do.
+/// invitations' organizer; without one, a plain event), and so do a change of it and its
+/// cancellation (`CANCEL`); offers never do.
 pub fn notice(lang: Lang, chat_id: i64, host: Host<'_>, n: &Notice) -> TelegramPayload {
     let edit = match n {
         Notice::Withdrawal {
