@@ -7,7 +7,9 @@
 //!   accepted: every occurrence is hers; one occurrence is cancelled and all that follow are
 //!   moved (core use cases, the requester and the mediator told in words); the invitations a
 //!   calendar client reads (`RRULE`, `EXDATE`, `RECURRENCE-ID`, a growing `SEQUENCE`) are
-//!   checked by parsing them with `ical`; the monthly report counts occurrences.
+//!   checked by parsing them with `ical` and expanding them as a client would (the `rrule` crate:
+//!   the meetings a calendar shows are the meetings still on, where they are now); the monthly
+//!   report counts occurrences.
 //!
 //! On SQLite and PostgreSQL.
 
@@ -400,6 +402,72 @@ fn master_and_moved(cal: &IcalCalendar) -> (&IcalEvent, Vec<&IcalEvent>) {
     (master[0], moved)
 }
 
+/// The meetings a calendar client shows for a series' invitation, found independently of our
+/// code: the master event's `RRULE` expanded from its `DTSTART` by the `rrule` crate (RFC 5545
+/// recurrence, time zones through chrono-tz), without its `EXDATE`s, and each `RECURRENCE-ID`
+/// replaced by its moved event's start; as instants, in order.
+fn shown_meetings(cal: &IcalCalendar) -> Vec<DateTime<Utc>> {
+    let (master, moved) = master_and_moved(cal);
+    let line = |name: &str| -> Option<String> {
+        let p = prop(master, name)?;
+        let params: String = p
+            .params
+            .iter()
+            .flatten()
+            .map(|(k, v)| format!(";{k}={}", v.join(",")))
+            .collect();
+        Some(format!("{name}{params}:{}", p.value.clone()?))
+    };
+    let mut text = vec![
+        line("DTSTART").expect("DTSTART"),
+        line("RRULE").expect("RRULE"),
+    ];
+    text.extend(line("EXDATE"));
+    let set: rrule::RRuleSet = text
+        .join("\n")
+        .parse()
+        .unwrap_or_else(|e| panic!("a client could not expand {text:?}: {e}"));
+    let mut shown: Vec<DateTime<Utc>> = set
+        .all(500)
+        .dates
+        .into_iter()
+        .map(|d| d.with_timezone(&Utc))
+        .collect();
+    let rome = |v: &str| {
+        let local = chrono::NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S")
+            .unwrap_or_else(|e| panic!("{v}: {e}"));
+        chrono::TimeZone::from_local_datetime(&chrono_tz::Europe::Rome, &local)
+            .single()
+            .expect("one instant")
+            .with_timezone(&Utc)
+    };
+    for m in moved {
+        assert_eq!(tzid(m, "RECURRENCE-ID").as_deref(), Some("Europe/Rome"));
+        let ruled = rome(&value(m, "RECURRENCE-ID").unwrap());
+        let now = rome(&value(m, "DTSTART").unwrap());
+        let slot = shown
+            .iter_mut()
+            .find(|x| **x == ruled)
+            .unwrap_or_else(|| panic!("RECURRENCE-ID {ruled} is no meeting of the rule"));
+        *slot = now;
+    }
+    shown.sort();
+    shown
+}
+
+/// The meetings still on, as the store has them.
+fn meetings_on(req: &connecting::store::Request) -> Vec<DateTime<Utc>> {
+    let mut on: Vec<DateTime<Utc>> = req
+        .series
+        .as_ref()
+        .expect("a series")
+        .on()
+        .map(|o| o.starts_at)
+        .collect();
+    on.sort();
+    on
+}
+
 fn seq_of(e: &IcalEvent) -> u32 {
     value(e, "SEQUENCE").unwrap().parse().unwrap()
 }
@@ -493,6 +561,11 @@ both_backends!(
         assert_eq!(tzid(master, "DTSTART").as_deref(), Some("Europe/Rome"));
         assert!(prop(master, "EXDATE").is_none());
         let first_seq = seq_of(master);
+        assert_eq!(
+            shown_meetings(&cal),
+            meetings_on(&req),
+            "a calendar shows the eight meetings"
+        );
         assert!(
             text_of(&confirm).contains("8 incontri"),
             "{}",
@@ -537,6 +610,12 @@ both_backends!(
             assert_eq!(value(master, "EXDATE").as_deref(), Some("20270316T150000"));
             assert_eq!(tzid(master, "EXDATE").as_deref(), Some("Europe/Rome"));
             assert!(seq_of(master) > first_seq, "SEQUENCE grows");
+            let req = w.store.request(code).await.unwrap();
+            assert_eq!(
+                shown_meetings(&cal),
+                meetings_on(&req),
+                "seven, not 16 March"
+            );
         }
         let cancel_seq = seq_of(master_and_moved(&parse(to_mediator)).0);
 
@@ -586,6 +665,12 @@ both_backends!(
         );
         assert_eq!(value(master, "EXDATE").as_deref(), Some("20270316T150000"));
         assert!(seq_of(master) > cancel_seq, "SEQUENCE grows again");
+        assert_eq!(
+            shown_meetings(&cal),
+            meetings_on(&req),
+            "the moved meetings where they are now"
+        );
+        assert_eq!(shown_meetings(&cal)[1], at_rome(2027, 3, 25, 16, 0));
         assert_eq!(moved.len(), 6);
         let pairs: Vec<(String, String)> = moved
             .iter()
