@@ -201,12 +201,10 @@ fn vevent(e: &Event, moved: Option<&Moved>, lines: &mut Vec<String>) {
     if !e.description.trim().is_empty() {
         lines.push(format!("DESCRIPTION:{}", text(&e.description)));
     }
+    // attendees only on a group-scheduled event, which has an organizer (RFC 5545 3.8.4.1)
     if let Some(o) = &e.organizer {
         lines.push(party("ORGANIZER", o, None));
-    }
-    for a in &e.attendees {
-        // attendees only on a group-scheduled event, which has an organizer (RFC 5545 3.8.4.1)
-        if a.email.is_some() && e.organizer.is_some() {
+        for a in e.attendees.iter().filter(|a| a.email.is_some()) {
             lines.push(party(
                 "ATTENDEE",
                 a,
