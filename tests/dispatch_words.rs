@@ -199,18 +199,21 @@ fn notices_for(telegram: bool, own: Option<Lang>) -> Vec<Notice> {
             mediator: m.clone(),
             timer_id: 1,
             which: Reminder::DayBefore,
+            meeting: None,
         },
         Notice::Reminder {
             request: r.clone(),
             mediator: m.clone(),
             timer_id: 2,
             which: Reminder::HoursBefore,
+            meeting: None,
         },
         Notice::OutcomeQuestion {
             request: r.clone(),
             mediator: m.clone(),
             timer_id: 3,
             assignment_id: 9,
+            meeting: None,
         },
         Notice::Withdrawal {
             request: r.clone(),
@@ -359,6 +362,7 @@ fn series_of(r: &Request) -> Request {
                     ends_at: starts + chrono::Duration::hours(1),
                     status,
                     mediator_id: Some(7),
+                    outcome: None,
                 }
             })
             .collect(),
@@ -370,8 +374,35 @@ fn series_of(r: &Request) -> Request {
 fn series_changes(r: &Request, m: &Mediator) -> Vec<Notice> {
     use connecting::app::notice::SeriesChange;
     let from = Utc.with_ymd_and_hms(2027, 3, 16, 14, 0, 0).unwrap();
+    let meeting = Some(connecting::app::notice::MeetingAt {
+        occurrence_id: 104,
+        seq: 4,
+        starts_at: from,
+    });
     // one meeting offered on its own, and who comes to it
     let mut out = vec![
+        // each meeting reminded and asked about on its own (app::meetings)
+        Notice::Reminder {
+            request: r.clone(),
+            mediator: m.clone(),
+            timer_id: 41,
+            which: Reminder::DayBefore,
+            meeting,
+        },
+        Notice::Reminder {
+            request: r.clone(),
+            mediator: m.clone(),
+            timer_id: 42,
+            which: Reminder::HoursBefore,
+            meeting,
+        },
+        Notice::OutcomeQuestion {
+            request: r.clone(),
+            mediator: m.clone(),
+            timer_id: 43,
+            assignment_id: 0,
+            meeting,
+        },
         Notice::MeetingOffer {
             request: r.clone(),
             mediator: m.clone(),
@@ -554,6 +585,26 @@ fn every_notice_reads_in_words_in_both_languages_on_both_channels() {
                         assert!(text.contains(&when), "{text}");
                         assert!(text.contains("Samira Haddad"), "{text}");
                         assert!(text.contains(&w.confirmed(Some(Gender::F))), "{text}");
+                    }
+                    // one meeting of a series: that meeting's day and time (today: its time)
+                    Notice::Reminder {
+                        meeting: Some(_),
+                        which: Reminder::HoursBefore,
+                        ..
+                    } => {
+                        assert!(text.contains(" 15:00") && text.contains("MED-"), "{text}");
+                    }
+                    Notice::OutcomeQuestion {
+                        meeting: Some(_), ..
+                    }
+                    | Notice::Reminder {
+                        meeting: Some(_), ..
+                    } => {
+                        let day = match lang {
+                            Lang::It => "martedì 16 marzo, 15:00",
+                            Lang::En => "Tuesday 16 March, 15:00",
+                        };
+                        assert!(text.contains(day), "{lang:?}: {text}");
                     }
                     Notice::Cancellation { .. } | Notice::OutcomeQuestion { .. } => {
                         assert!(text.contains(&when), "{text}");
@@ -771,6 +822,9 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         "place" => "Via Roma 1, Dalmine".into(),
         "question" => "Quale lingua?".into(),
         "reason" => "nessun mediatore idoneo".into(),
+        "who" => "la famiglia non è venuta".into(),
+        "number" => "3".into(),
+        "outcome" => "svolto, 90 min".into(),
         "requester" => "Laura Rossi, 035 123456".into(),
         "sender" => "laura.rossi@comune.dalmine.bg.it".into(),
         "status" => "in coda".into(),

@@ -155,7 +155,7 @@ pub(crate) async fn assigned(
 }
 
 /// Reminders (the day before at the same local time, and `reminder_hours_before` before)
-/// and the after-the-end questions. The day-before reminder is computed on the wall clock
+/// and the after-the-end questions (a series: those of each meeting, [`super::meetings::follow`]). The day-before reminder is computed on the wall clock
 /// in the configured zone, so it is right across a daylight-saving change.
 pub(crate) async fn schedule_followups(
     core: &Core,
@@ -164,6 +164,10 @@ pub(crate) async fn schedule_followups(
     assignment_id: i64,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    // a series: each meeting is reminded and asked about on its own (`app::meetings`)
+    if req.series.is_some() {
+        return super::meetings::follow(core, tx, req, now).await;
+    }
     let Some(appt) = job_of(req).and_then(|j| j.appointment) else {
         return Ok(());
     };

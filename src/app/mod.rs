@@ -50,6 +50,7 @@ pub mod evaluation;
 pub mod follow_up;
 pub mod language;
 pub mod matching;
+pub mod meetings;
 pub mod menu;
 pub mod notice;
 pub mod offers;

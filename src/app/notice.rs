@@ -183,18 +183,24 @@ pub enum Notice {
         to_requester: bool,
         by_requester: bool,
     },
+    /// To the mediator going: the appointment is tomorrow, or in a few hours; `meeting`: the
+    /// meeting of a series it is about (then the mediator is whoever holds that meeting).
     Reminder {
         request: Request,
         mediator: Mediator,
         timer_id: i64,
         which: Reminder,
+        meeting: Option<MeetingAt>,
     },
-    /// After the end, to the mediator: "si è svolto?" [Svolto] [Non svolto].
+    /// After the end, to the mediator: "si è svolto?" [Svolto] [Non svolto]; for one
+    /// `meeting` of a series, about that meeting (its buttons name the meeting, not the
+    /// assignment).
     OutcomeQuestion {
         request: Request,
         mediator: Mediator,
         timer_id: i64,
         assignment_id: i64,
+        meeting: Option<MeetingAt>,
     },
     /// After the end, to the requester: a mark from 1 to 5 on each of the cooperative's
     /// `criteria` (`[evaluation] criteria`, in order).
@@ -230,6 +236,15 @@ pub enum Notice {
         text: String,
         coordinator: Coordinator,
     },
+}
+
+/// The meeting of a series a reminder or the question after it is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeetingAt {
+    pub occurrence_id: i64,
+    /// Its number in the series (1 for the first).
+    pub seq: u32,
+    pub starts_at: DateTime<Utc>,
 }
 
 /// The kind of a notice, read back from an outbox row's idempotency key (the core makes the

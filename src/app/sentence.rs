@@ -49,6 +49,13 @@ pub enum Answer {
         assignment_id: i64,
         minutes: i64,
     },
+    /// Whoever held one meeting of a series says whether it took place.
+    MeetingDone {
+        occurrence_id: i64,
+    },
+    MeetingNotDone {
+        occurrence_id: i64,
+    },
     /// The assigned mediator's answer to a new date or time ([Va bene] / [Non posso]).
     Change {
         timer_id: i64,
@@ -185,6 +192,7 @@ pub fn rule_words(w: &Words, rule: &Recurrence, first: NaiveDate, time: NaiveTim
             ends_at,
             status: OccurrenceStatus::Active,
             mediator_id: None,
+            outcome: None,
         })
         .collect();
     match rule.rrule(TZ) {
@@ -757,15 +765,31 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
             code_args(request),
             vec![],
         ),
-        Notice::Reminder { request, which, .. } => s(
-            match which {
-                Reminder::DayBefore => "reminder_day_before",
-                Reminder::HoursBefore => "reminder_two_hours",
+        Notice::Reminder {
+            request,
+            which,
+            meeting,
+            ..
+        } => s(
+            match (which, meeting) {
+                (Reminder::DayBefore, None) => "reminder_day_before",
+                (Reminder::HoursBefore, None) => "reminder_two_hours",
+                (Reminder::DayBefore, Some(_)) => "meeting_reminder_day_before",
+                (Reminder::HoursBefore, Some(_)) => "meeting_reminder_two_hours",
             },
             vec![
                 ("code", request.code.to_string()),
-                ("when", when(&w, request)),
-                ("time", w.time_opt(request.start_time)),
+                (
+                    "when",
+                    meeting.map_or_else(|| when(&w, request), |m| instant_words(&w, m.starts_at)),
+                ),
+                (
+                    "time",
+                    match meeting {
+                        Some(m) => w.time_opt(Some(m.starts_at.with_timezone(&TZ).time())),
+                        None => w.time_opt(request.start_time),
+                    },
+                ),
                 ("place", place(&w, request)),
             ],
             "notice_subject",
@@ -775,30 +799,49 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
         Notice::OutcomeQuestion {
             request,
             assignment_id,
+            meeting,
             ..
-        } => s(
-            "ask_done",
-            vec![
-                ("code", request.code.to_string()),
-                ("when", when(&w, request)),
-            ],
-            "notice_subject",
-            code_args(request),
-            vec![vec![
-                (
-                    dispatch_text(lang, "ask_done_yes", &[]),
+        } => {
+            let (yes, no) = match meeting {
+                Some(m) => (
+                    Answer::MeetingDone {
+                        occurrence_id: m.occurrence_id,
+                    },
+                    Answer::MeetingNotDone {
+                        occurrence_id: m.occurrence_id,
+                    },
+                ),
+                None => (
                     Answer::Done {
                         assignment_id: *assignment_id,
                     },
-                ),
-                (
-                    dispatch_text(lang, "ask_done_no", &[]),
                     Answer::NotDone {
                         assignment_id: *assignment_id,
                     },
                 ),
-            ]],
-        ),
+            };
+            s(
+                if meeting.is_some() {
+                    "meeting_ask_done"
+                } else {
+                    "ask_done"
+                },
+                vec![
+                    ("code", request.code.to_string()),
+                    (
+                        "when",
+                        meeting
+                            .map_or_else(|| when(&w, request), |m| instant_words(&w, m.starts_at)),
+                    ),
+                ],
+                "notice_subject",
+                code_args(request),
+                vec![vec![
+                    (dispatch_text(lang, "ask_done_yes", &[]), yes),
+                    (dispatch_text(lang, "ask_done_no", &[]), no),
+                ]],
+            )
+        }
         Notice::EvaluationQuestion { request, criteria } => s(
             "ask_evaluation",
             vec![

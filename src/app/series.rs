@@ -193,6 +193,7 @@ pub async fn change(
         notice::emit(core, tx, &n, now).await?;
         notices.push(n);
     }
+    super::meetings::follow(core, tx, &after, now).await?;
     tracing::info!(code = %after.code, seq, changed = seqs.len(), "series changed");
     Ok(Changed {
         request: after,
@@ -275,6 +276,7 @@ pub async fn release(
     };
     notice::emit(core, tx, &told, now).await?;
     notices.push(told);
+    super::meetings::follow(core, tx, &req, now).await?;
     notices.extend(offer_next(core, tx, &req, o.id, now).await?);
     tracing::info!(code = %req.code, seq, "meeting released: offered on its own");
     Ok(notices)
@@ -392,6 +394,7 @@ pub(crate) async fn take(
         };
         notice::emit(core, tx, &n, now).await?;
     }
+    super::meetings::follow(core, tx, &req, now).await?;
     tracing::info!(code = %req.code, seq = o.seq, "meeting taken by another mediator");
     Ok(Some((req, o.seq)))
 }

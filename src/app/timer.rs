@@ -1,7 +1,7 @@
 //! Firing a due timer (claimed by the caller's transaction, so it fires once across
 //! instances): an expired offer wave sends the next wave; a reminder reaches the assigned
 //! mediator; after the end, the mediator is asked whether it took place and the requester for
-//! a mark; the mediator's answer to a new time ran out (`app::reschedule`); unanswered hours
+//! a mark (a meeting of a series: [`super::meetings`]); the mediator's answer to a new time ran out (`app::reschedule`); unanswered hours
 //! count, unverified. A timer whose request moved on (cancelled, reassigned, a newer wave) does nothing.
 
 use crate::domain::OfferState;
@@ -51,6 +51,10 @@ pub async fn fire(
         }
         return Ok(vec![]);
     }
+    // a meeting of a series: whoever holds that meeting (`app::meetings`)
+    if let Some(occurrence_id) = timer.occurrence_id {
+        return super::meetings::fire(core, tx, timer, &req, kind, occurrence_id, now).await;
+    }
     let Some(a) = tx.active_assignment(req.id).await? else {
         return Ok(vec![]);
     };
@@ -70,6 +74,7 @@ pub async fn fire(
                 mediator: m,
                 timer_id: timer.id,
                 assignment_id: a.id,
+                meeting: None,
             },
             Notice::EvaluationQuestion {
                 request: req.clone(),
@@ -85,6 +90,7 @@ pub async fn fire(
             } else {
                 Reminder::HoursBefore
             },
+            meeting: None,
         }],
     };
     notice::emit_all(core, tx, &notices, now).await?;

@@ -68,6 +68,31 @@ pub enum RequestCmd {
         #[arg(long)]
         following: bool,
     },
+    /// Record what happened at one meeting of a series (`--meeting N`): done or not, the
+    /// minutes worked, who did not come. It replaces what was recorded; the series is done
+    /// once every meeting still on has its outcome.
+    Outcome {
+        code: String,
+        /// The meeting's number in the series (1 for the first; `request show` lists them).
+        #[arg(long)]
+        meeting: u32,
+        /// It took place.
+        #[arg(
+            long,
+            conflicts_with = "not_done",
+            required_unless_present = "not_done"
+        )]
+        done: bool,
+        /// It did not take place.
+        #[arg(long)]
+        not_done: bool,
+        /// The minutes worked (with `--done`; without, the meeting's planned length counts).
+        #[arg(long, conflicts_with = "not_done")]
+        minutes: Option<i64>,
+        /// Who did not come (with `--not-done`): family or mediator.
+        #[arg(long, value_name = "WHO", conflicts_with = "done")]
+        no_show: Option<String>,
+    },
     /// Assign a request to a mediator by hand.
     Assign {
         code: String,
@@ -183,10 +208,47 @@ fn meetings_table(lang: Lang, tz: chrono_tz::Tz, r: &Request) -> String {
                 vocab::date_time_year(lang, local.date(), Some(local.time())),
                 t(lang, &format!("cli.meeting_{}", o.status.as_str()), &[]),
                 opt(&o.mediator_id),
+                o.outcome.map_or_else(
+                    || "-".into(),
+                    |r| {
+                        outcome_words(
+                            lang,
+                            crate::app::meetings::MeetingReport {
+                                done: r.done,
+                                worked_minutes: r.worked_minutes,
+                                no_show: r.no_show,
+                            },
+                        )
+                    },
+                ),
             ]
         })
         .collect();
-    render_in(lang, &["meeting", "when", "status", "mediator"], &rows, "")
+    render_in(
+        lang,
+        &["meeting", "when", "status", "mediator", "outcome"],
+        &rows,
+        "",
+    )
+}
+
+/// What was recorded about a meeting, in words ("svolto, 90 min", "non svolto: la famiglia
+/// non è venuta").
+fn outcome_words(lang: Lang, r: crate::app::meetings::MeetingReport) -> String {
+    match (r.done, r.worked_minutes, r.no_show) {
+        (true, Some(m), _) => t(
+            lang,
+            "cli.meeting_done_minutes",
+            &[("minutes", &m.to_string())],
+        ),
+        (true, None, _) => t(lang, "cli.meeting_done", &[]),
+        (false, _, Some(w)) => t(
+            lang,
+            "cli.meeting_not_done_by",
+            &[("who", &t(lang, &format!("cli.meeting_no_show_{w}"), &[]))],
+        ),
+        (false, _, None) => t(lang, "cli.meeting_not_done", &[]),
+    }
 }
 
 pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
@@ -401,6 +463,70 @@ pub async fn request(ctx: &Ctx, cmd: RequestCmd) -> anyhow::Result<()> {
                 );
             } else {
                 print!("{}", meetings_table(lang, tz, &changed.request));
+            }
+            Ok(())
+        }
+        RequestCmd::Outcome {
+            code,
+            meeting,
+            done,
+            not_done: _,
+            minutes,
+            no_show,
+        } => {
+            let code = RequestCode::parse(&code)?;
+            let no_show = no_show
+                .as_deref()
+                .map(|w| {
+                    w.trim().parse::<crate::domain::NoShow>().map_err(|_| {
+                        anyhow::anyhow!("--no-show {w:?}: expected family or mediator")
+                    })
+                })
+                .transpose()?;
+            let report = crate::app::meetings::MeetingReport {
+                done,
+                worked_minutes: minutes,
+                no_show,
+            };
+            let store = ctx.store().await?;
+            // The core asks the table (once) whether the CLI may.
+            let recorded = dispatcher(ctx, store.clone())
+                .record_meeting_as(code, &Actor::Cli, meeting, report)
+                .await
+                .with_context(|| format!("cannot record meeting {meeting} of {code}"))?;
+            let r = store.request(code).await?;
+            if ctx.json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "code": code.to_string(),
+                        "meeting": meeting,
+                        "recorded": matches!(recorded, crate::app::meetings::Recorded::Yes { .. }),
+                        "status": r.status.as_str(),
+                        "series": r.series,
+                    })
+                );
+            } else {
+                let number = meeting.to_string();
+                let c = code.to_string();
+                let line = match recorded {
+                    crate::app::meetings::Recorded::Yes { .. } => t(
+                        lang,
+                        "cli.outcome_recorded",
+                        &[
+                            ("number", &number),
+                            ("code", &c),
+                            ("outcome", &outcome_words(lang, report)),
+                        ],
+                    ),
+                    crate::app::meetings::Recorded::Already => t(
+                        lang,
+                        "cli.outcome_already",
+                        &[("number", &number), ("code", &c)],
+                    ),
+                };
+                println!("{line}");
+                print!("{}", meetings_table(lang, tz, &r));
             }
             Ok(())
         }

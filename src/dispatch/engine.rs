@@ -541,6 +541,23 @@ impl Dispatcher {
         .await)
     }
 
+    /// [`crate::app::meetings::record`] for `actor`, in its own transaction: what happened at
+    /// meeting `seq` of the series `code`.
+    pub async fn record_meeting_as(
+        &self,
+        code: RequestCode,
+        actor: &Actor,
+        seq: u32,
+        report: crate::app::meetings::MeetingReport,
+    ) -> Result<crate::app::meetings::Recorded> {
+        let id = self.store.request(code).await?.id;
+        let now = self.now();
+        in_tx!(self.store, |tx| crate::app::meetings::record(
+            &self.core, &mut tx, actor, id, seq, report, now
+        )
+        .await)
+    }
+
     /// [`crate::app::series::change`] for `actor`, in its own transaction: meeting `seq` of
     /// the series `code` (and, with `Scope::Following`, every later one) cancelled or moved.
     pub async fn change_series_as(

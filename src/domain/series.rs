@@ -219,6 +219,18 @@ pub struct Occurrence {
     pub ends_at: DateTime<Utc>,
     pub status: OccurrenceStatus,
     pub mediator_id: Option<i64>,
+    /// What its mediator (or a coordinator) recorded after it, once recorded.
+    pub outcome: Option<MeetingOutcome>,
+}
+
+/// What happened at one meeting of a series, as recorded after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MeetingOutcome {
+    pub done: bool,
+    /// The minutes worked, when given (a done meeting without them counts its planned length).
+    pub worked_minutes: Option<i64>,
+    /// Who did not come, when it did not take place and that was said.
+    pub no_show: Option<crate::domain::NoShow>,
 }
 
 /// A stored series: its rule (`RRULE` text) and its occurrences, in order.

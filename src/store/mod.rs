@@ -15,6 +15,7 @@ mod delivery;
 mod evaluations;
 mod hours;
 pub use hours::HoursCheck;
+mod meetings;
 mod offers;
 mod report;
 mod reschedule;

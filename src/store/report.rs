@@ -124,14 +124,17 @@ impl Store {
             .await?
         });
         // a series (any meeting this month) counts its meetings of the month still on, with a
-        // mediator, not 1: (request, meetings, minutes), one read
+        // mediator, and not recorded as not held, not 1; the minutes recorded for a meeting,
+        // else its planned length: (request, meetings, minutes), one read
         let meetings: Vec<(i64, i64, i64)> = with_pool!(self, p => {
             sqlx::query_as(
                 "SELECT o.request_id,
                         CAST(COALESCE(SUM(CASE WHEN o.status <> 'cancelled' AND o.mediator_id IS NOT NULL
-                                AND r.status <> 'cancelled' THEN 1 ELSE 0 END), 0) AS BIGINT),
+                                AND r.status <> 'cancelled' AND COALESCE(o.outcome, '') <> 'not_done'
+                                THEN 1 ELSE 0 END), 0) AS BIGINT),
                         CAST(COALESCE(SUM(CASE WHEN o.status <> 'cancelled' AND o.mediator_id IS NOT NULL
-                                AND r.status <> 'cancelled' THEN o.ends_at - o.starts_at ELSE 0 END), 0)
+                                AND r.status <> 'cancelled' AND COALESCE(o.outcome, '') <> 'not_done'
+                                THEN COALESCE(o.worked_minutes * 60, o.ends_at - o.starts_at) ELSE 0 END), 0)
                              / 60 AS BIGINT)
                    FROM occurrences o JOIN requests r ON r.id = o.request_id
                   WHERE o.starts_at >= $1 AND o.starts_at < $2

@@ -20,7 +20,7 @@ pub struct NewTime {
     pub ends_at: Option<DateTime<Utc>>,
 }
 
-type TimerRow = (i64, String, Option<i64>, Option<i64>, i64);
+type TimerRow = (i64, String, Option<i64>, Option<i64>, i64, Option<i64>);
 
 impl Tx {
     /// Moves request `id` to `t`; `late` sets the late-change flag (never clears it). The
@@ -81,7 +81,7 @@ impl Tx {
     ) -> Result<Option<Timer>> {
         let row: Option<TimerRow> = with_tx!(self, c => {
             sqlx::query_as(
-                "SELECT id, kind, request_id, ref_id, due_at FROM timers
+                "SELECT id, kind, request_id, ref_id, due_at, occurrence_id FROM timers
                  WHERE request_id = $1 AND kind = $2 AND status = 'pending' ORDER BY id DESC LIMIT 1",
             )
             .bind(request_id)
@@ -96,7 +96,7 @@ impl Tx {
     pub async fn pending_timer_by_id(&mut self, id: i64) -> Result<Option<Timer>> {
         let row: Option<TimerRow> = with_tx!(self, c => {
             sqlx::query_as(
-                "SELECT id, kind, request_id, ref_id, due_at FROM timers
+                "SELECT id, kind, request_id, ref_id, due_at, occurrence_id FROM timers
                  WHERE id = $1 AND status = 'pending'",
             )
             .bind(id)
@@ -157,6 +157,7 @@ fn timer_from(r: TimerRow) -> Timer {
         request_id: r.2,
         ref_id: r.3,
         due_at: from_ts(r.4),
+        occurrence_id: r.5,
     }
 }
 

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Result, Store, StoreError, Tx, from_ts, ts};
-use crate::domain::series::{Occurrence, OccurrenceStatus, Series};
+use crate::domain::series::{MeetingOutcome, Occurrence, OccurrenceStatus, Series};
 use crate::{with_pool, with_tx};
 
 /// A series as a channel reads it: the `RRULE` text and each occurrence's (start, end).
@@ -25,6 +25,9 @@ struct OccurrenceRow {
     ends_at: i64,
     status: String,
     mediator_id: Option<i64>,
+    outcome: Option<String>,
+    worked_minutes: Option<i64>,
+    no_show: Option<String>,
 }
 
 impl TryFrom<OccurrenceRow> for Occurrence {
@@ -42,11 +45,26 @@ impl TryFrom<OccurrenceRow> for Occurrence {
                 .parse::<OccurrenceStatus>()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             mediator_id: r.mediator_id,
+            outcome: match r.outcome.as_deref() {
+                None => None,
+                Some(o) => Some(MeetingOutcome {
+                    done: match o {
+                        "done" => true,
+                        "not_done" => false,
+                        other => {
+                            return Err(StoreError::Corrupt(format!("meeting outcome {other}")));
+                        }
+                    },
+                    worked_minutes: r.worked_minutes,
+                    // a value this build does not know is left out, the outcome kept
+                    no_show: r.no_show.and_then(|w| w.parse().ok()),
+                }),
+            },
         })
     }
 }
 
-const COLS: &str = "id, seq, recurrence_id, starts_at, ends_at, status, mediator_id";
+const COLS: &str = "id, seq, recurrence_id, starts_at, ends_at, status, mediator_id, outcome, worked_minutes, no_show";
 
 impl Tx {
     /// Marks request `id` as changed now (a meeting of its series changed): the invitation's

@@ -17,9 +17,12 @@ pub struct Timer {
     pub request_id: Option<i64>,
     pub ref_id: Option<i64>,
     pub due_at: DateTime<Utc>,
+    /// The meeting of a series it is for (its reminders and the question after it); `ref_id`
+    /// is then the mediator who held it when it was scheduled.
+    pub occurrence_id: Option<i64>,
 }
 
-type TimerRow = (i64, String, Option<i64>, Option<i64>, i64);
+type TimerRow = (i64, String, Option<i64>, Option<i64>, i64, Option<i64>);
 
 impl Tx {
     pub async fn schedule_timer(
@@ -80,7 +83,7 @@ impl Tx {
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "SELECT id, kind, request_id, ref_id, due_at FROM timers
+            "SELECT id, kind, request_id, ref_id, due_at, occurrence_id FROM timers
              WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, id LIMIT 1{lock}"
         );
         let row: Option<TimerRow> = with_tx!(self, c => {
@@ -92,6 +95,7 @@ impl Tx {
             request_id: r.2,
             ref_id: r.3,
             due_at: from_ts(r.4),
+            occurrence_id: r.5,
         }))
     }
 

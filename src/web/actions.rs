@@ -187,6 +187,79 @@ pub(super) async fn meeting(
     }
 }
 
+/// `POST /requests/CODE/meetings/outcome` (`number`, `outcome` = `done` | `not_done`,
+/// `minutes` optional with `done`, `no_show` = `family` | `mediator` optional with `not_done`,
+/// `csrf`): what happened at one meeting of a series, recorded by a coordinator (the core asks
+/// the table).
+pub(super) async fn meeting_outcome(
+    State(st): State<Arc<WebState>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Result<Response, Refused> {
+    use crate::app::meetings::{MeetingReport, Recorded};
+    let s = posted(&st, &headers, &form).await?;
+    let r = request_for(&st, &s, &code, Action::SeeDetails).await?;
+    let Some(number) = form
+        .get("number")
+        .and_then(|n| n.trim().parse::<u32>().ok())
+    else {
+        return Ok(back(r.code, "bad_meeting"));
+    };
+    let done = match form.get("outcome").map(|o| o.trim()) {
+        Some("done") => true,
+        Some("not_done") => false,
+        _ => return Ok(back(r.code, "failed")),
+    };
+    let minutes = match form
+        .get("minutes")
+        .map(|m| m.trim())
+        .filter(|m| !m.is_empty())
+    {
+        None => None,
+        Some(m) => match m.parse::<i64>() {
+            Ok(m) if done => Some(m),
+            _ => return Ok(back(r.code, "bad_hours")),
+        },
+    };
+    let no_show = match form
+        .get("no_show")
+        .map(|w| w.trim())
+        .filter(|w| !w.is_empty())
+    {
+        None => None,
+        Some(w) => match w.parse::<crate::domain::NoShow>() {
+            Ok(w) if !done => Some(w),
+            _ => return Ok(back(r.code, "failed")),
+        },
+    };
+    let report = MeetingReport {
+        done,
+        worked_minutes: minutes,
+        no_show,
+    };
+    match st
+        .dispatcher
+        .record_meeting_as(r.code, &s.viewer.actor(), number, report)
+        .await
+    {
+        Ok(Recorded::Yes { series_done, .. }) => {
+            tracing::info!(request = %r.code, number, series_done, "console: meeting outcome");
+            Ok(back(
+                r.code,
+                if series_done {
+                    "meeting_series_done"
+                } else {
+                    "meeting_recorded"
+                },
+            ))
+        }
+        Ok(Recorded::Already) => Ok(back(r.code, "bad_meeting")),
+        Err(DispatchError::Store(StoreError::Conflict(_))) => Ok(back(r.code, "bad_meeting")),
+        Err(e) => Ok(back(r.code, outcome_of(&e))),
+    }
+}
+
 /// `POST /requests/CODE/hours` (`assignment_id`, `decision` = `confirm` | `other` | `settle`,
 /// `minutes` for the last two, `csrf`): the requester confirms the mediator's hours or gives
 /// another figure; a coordinator settles a dispute with the minutes to bill.

@@ -180,6 +180,10 @@ pub fn router(state: WebState) -> Router {
         .route("/requests/{code}/fields", post(actions::correct))
         .route("/requests/{code}/review", post(actions::review))
         .route("/requests/{code}/meetings", post(actions::meeting))
+        .route(
+            "/requests/{code}/meetings/outcome",
+            post(actions::meeting_outcome),
+        )
         .route("/people", get(admin::people))
         .route("/people/mediators", post(people::add_mediator))
         .route("/people/mediators/new", get(people::new_mediator))

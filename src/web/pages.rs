@@ -24,6 +24,29 @@ use crate::vocab;
 pub const QUEUE_ROWS: i64 = 200;
 
 /// A sentence of the console.
+/// What was recorded about one meeting, in words ("svolto, 1 ora e 30", "non svolto: la
+/// famiglia non è venuta").
+fn meeting_outcome_words(
+    lang: Lang,
+    words: &crate::app::words::Words,
+    r: crate::domain::series::MeetingOutcome,
+) -> String {
+    match (r.done, r.worked_minutes, r.no_show) {
+        (true, Some(m), _) => crate::prompts::t(
+            lang,
+            "web.meeting_outcome_done_minutes",
+            &[("hours", &words.duration(m))],
+        ),
+        (true, None, _) => tr(lang, "meeting_outcome_done"),
+        (false, _, Some(w)) => crate::prompts::t(
+            lang,
+            "web.meeting_outcome_not_done_by",
+            &[("who", &tr(lang, &format!("meeting_outcome_no_show_{w}")))],
+        ),
+        (false, _, None) => tr(lang, "meeting_outcome_not_done"),
+    }
+}
+
 pub(super) fn tr(lang: Lang, key: &str) -> String {
     crate::prompts::t(lang, &format!("web.{key}"), &[])
 }
@@ -681,6 +704,7 @@ pub(super) async fn request(
                         th scope="col" { (tr(lang, "meeting_number")) }
                         th scope="col" { (tr(lang, "col_when")) }
                         th scope="col" { (tr(lang, "col_status")) }
+                        th scope="col" { (tr(lang, "meeting_outcome")) }
                         @if may_change_meetings { th scope="col" { (tr(lang, "meeting_scope")) } }
                     } }
                     tbody { @for o in &series.occurrences {
@@ -693,6 +717,31 @@ pub(super) async fn request(
                                 @if o.status.is_on() {
                                     " · "
                                     (o.mediator_id.and_then(|m| names.get(&m).cloned()).unwrap_or_else(|| tr(lang, "meeting_no_mediator")))
+                                }
+                            }
+                            td {
+                                @if let Some(done) = o.outcome {
+                                    (meeting_outcome_words(lang, &words, done))
+                                }
+                                @if coordinator && o.status.is_on() && o.starts_at <= now {
+                                    form method="post" action={ "/requests/" (r.code) "/meetings/outcome" } {
+                                        input type="hidden" name="csrf" value=(s.csrf);
+                                        input type="hidden" name="number" value=(o.seq);
+                                        select name="outcome" aria-label=(tr(lang, "meeting_outcome")) {
+                                            option value="done" { (tr(lang, "meeting_outcome_done")) }
+                                            option value="not_done" { (tr(lang, "meeting_outcome_not_done")) }
+                                        }
+                                        " "
+                                        input type="number" name="minutes" min="1" max="720" aria-label=(tr(lang, "meeting_outcome_minutes")) placeholder=(tr(lang, "meeting_outcome_minutes"));
+                                        " "
+                                        select name="no_show" aria-label=(tr(lang, "meeting_outcome_no_show")) {
+                                            option value="" { "—" }
+                                            option value="family" { (tr(lang, "meeting_outcome_no_show_family")) }
+                                            option value="mediator" { (tr(lang, "meeting_outcome_no_show_mediator")) }
+                                        }
+                                        " "
+                                        button type="submit" { (tr(lang, "meeting_outcome_button")) }
+                                    }
                                 }
                             }
                             @if may_change_meetings && o.status.is_on() {

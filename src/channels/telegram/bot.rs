@@ -360,6 +360,11 @@ impl TelegramBot {
                     ..
                 },
             ) => self.evaluation_comment(p, text, *user_id).await,
+            (Some(p), Incoming::Callback { data, user_id, .. })
+                if super::meeting::is_meeting_press(data) =>
+            {
+                self.meeting_press(p, data, *user_id).await
+            }
             (Some(p), Incoming::Callback { data, user_id, .. }) if data.starts_with("ns:") => {
                 self.no_show_press(p, data, *user_id).await
             }

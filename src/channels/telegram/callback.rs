@@ -17,6 +17,10 @@ pub enum Callback {
     Offer { offer_id: i64, accept: bool },
     /// A mediator reports an appointment: [Svolto] / [Non svolto].
     Outcome { assignment_id: i64, done: bool },
+    /// Whoever held one meeting of a series reports it: [Svolto] / [Non svolto]
+    /// (`mdone:ID`, `mnot:ID`; the minutes follow as `mhrs:ID:MIN`, who did not come as
+    /// `mns:ID:f|m`, read by `telegram::meeting`).
+    MeetingOutcome { occurrence_id: i64, done: bool },
     /// The assigned mediator answers a new date or time: [Va bene] / [Non posso]
     /// (`timer_id`: the answer's timer).
     Change { timer_id: i64, ok: bool },
@@ -151,6 +155,14 @@ impl Callback {
                     assignment_id: num(Some(id))?,
                     done: false,
                 }),
+                "mdone" => Some(Callback::MeetingOutcome {
+                    occurrence_id: num(Some(id))?,
+                    done: true,
+                }),
+                "mnot" => Some(Callback::MeetingOutcome {
+                    occurrence_id: num(Some(id))?,
+                    done: false,
+                }),
                 "chok" => Some(Callback::Change {
                     timer_id: num(Some(id))?,
                     ok: true,
@@ -243,6 +255,14 @@ impl fmt::Display for Callback {
                 "{}:{assignment_id}",
                 if *done { "done" } else { "notdone" }
             ),
+            Callback::MeetingOutcome {
+                occurrence_id,
+                done,
+            } => write!(
+                f,
+                "{}:{occurrence_id}",
+                if *done { "mdone" } else { "mnot" }
+            ),
             Callback::Change { timer_id, ok } => {
                 write!(f, "{}:{timer_id}", if *ok { "chok" } else { "chno" })
             }
@@ -291,6 +311,14 @@ mod tests {
             },
             Callback::Outcome {
                 assignment_id: 7,
+                done: false,
+            },
+            Callback::MeetingOutcome {
+                occurrence_id: i64::MAX,
+                done: true,
+            },
+            Callback::MeetingOutcome {
+                occurrence_id: 3,
                 done: false,
             },
             Callback::Review {

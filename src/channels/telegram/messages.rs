@@ -39,6 +39,14 @@ fn callback_data(a: Answer) -> Option<String> {
             assignment_id,
             done: false,
         },
+        Answer::MeetingDone { occurrence_id } => Callback::MeetingOutcome {
+            occurrence_id,
+            done: true,
+        },
+        Answer::MeetingNotDone { occurrence_id } => Callback::MeetingOutcome {
+            occurrence_id,
+            done: false,
+        },
         Answer::Change { timer_id, ok } => Callback::Change { timer_id, ok },
         // The bot reads `e:<request>:<marks so far>` (`telegram::evaluation`).
         Answer::Evaluate { request_id, scores } => return Some(format!("e:{request_id}:{scores}")),

@@ -65,6 +65,7 @@ mod evaluation;
 mod hours;
 pub mod html;
 mod mediator;
+mod meeting;
 pub mod messages;
 mod operator;
 pub mod poller;

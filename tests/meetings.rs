@@ -1,0 +1,432 @@
+//! Each meeting of a series followed up on its own (issue 15, "Series of appointments"), as the
+//! people read it, through the real bot (teloxide against the fake Bot API server) and the real
+//! email intake, on SQLite and PostgreSQL:
+//!
+//! - a weekly series by email is accepted whole; one meeting is taken by a colleague who reads
+//!   English;
+//! - the day before each meeting, at the same local time (across the change of clocks on 28
+//!   March), whoever holds that meeting is reminded of it, in their language, and nobody else;
+//!   a moved meeting is reminded at its new time, never at its old one;
+//! - after each meeting its holder is asked whether it took place, answers with the buttons
+//!   ([Svolto] then the hours, [Non svolto] then who did not come); a colleague's button is
+//!   refused, a second press changes nothing;
+//! - the CLI's use case records a meeting for a coordinator; the requester is asked for the
+//!   evaluation once, after the last meeting still on; when every meeting has its outcome the
+//!   series is done and its assignment closed with the minutes worked;
+//! - the monthly report counts the meetings held, not those recorded as not held.
+
+#[path = "support/botapi.rs"]
+mod botapi;
+#[path = "support/common.rs"]
+mod common;
+#[path = "support/dispatch.rs"]
+mod dispatch_support;
+#[path = "support/world.rs"]
+mod world;
+
+use chrono::{DateTime, Utc};
+use connecting::app::meetings::{MeetingReport, Recorded};
+use connecting::app::series::{Change, Scope};
+use connecting::authz::Actor;
+use connecting::channels::email::{Intake, IntakeConfig, Outcome};
+use connecting::clock::Clock;
+use connecting::config::Lang;
+use connecting::dispatch::DispatchSettings;
+use connecting::domain::PersonKind;
+use connecting::domain::{AssignmentStatus, NoShow, RequestStatus};
+use connecting::ics::Party;
+use dispatch_support::{at_rome, chat_of, d, t, text_of};
+use std::sync::Arc;
+
+const REQUESTER: &str = "laura.rossi@comune.dalmine.bg.it";
+
+fn settings() -> DispatchSettings {
+    DispatchSettings {
+        message_id_domain: "coop.example".into(),
+        organizer: Some(Party {
+            name: "Cooperativa Esempio".into(),
+            email: Some("info@coop.example".into()),
+        }),
+        ..Default::default()
+    }
+}
+
+fn intake(w: &dispatch_support::World) -> Intake {
+    let mut c = IntakeConfig::new("info@coop.example", "coop.example");
+    c.allowed_sender_domains = vec!["comune.dalmine.bg.it".into()];
+    Intake::new(
+        w.store.clone(),
+        c,
+        Arc::new(w.clock.clone()),
+        connecting::renderers::channels(),
+    )
+}
+
+fn mail(id: &str, text: &str) -> Vec<u8> {
+    format!(
+        "From: Laura Rossi <{REQUESTER}>\r\nTo: info@coop.example\r\nSubject: Incontri protetti\r\n\
+         Message-ID: <{id}>\r\nDate: Mon, 1 Mar 2027 09:00:00 +0100\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+    )
+    .into_bytes()
+}
+
+/// Both clocks (the bot's and the dispatcher's) to `to`, then the due timers fired.
+async fn at(tg: &world::World, w: &dispatch_support::World, to: DateTime<Utc>) {
+    let by = to - w.clock.now();
+    w.clock.advance(by);
+    tg.clock.advance(by);
+    w.dispatcher.run_due_timers().await.unwrap();
+}
+
+/// The texts the outbox holds for Telegram chat `chat` whose key starts with `timer:` (the
+/// reminders and the questions after a meeting), oldest first.
+async fn timer_texts(
+    w: &dispatch_support::World,
+    code: connecting::domain::RequestCode,
+    chat: i64,
+) -> Vec<String> {
+    w.outbox(code)
+        .await
+        .into_iter()
+        .filter(|r| r.idempotency_key.starts_with("timer:") && chat_of(r) == Some(chat))
+        .map(|r| text_of(&r).to_string())
+        .collect()
+}
+
+both_backends!(
+    each_meeting_of_a_series_is_reminded_and_answered_on_its_own,
+    |db| async move {
+        let store = db.store.clone();
+        let mut tg = world::World::new(db).await;
+        let w = dispatch_support::World::new(store.clone(), at_rome(2027, 3, 1, 9, 0), settings())
+            .await;
+        assert_eq!(tg.clock.now(), w.clock.now());
+        let ids: Vec<i64> = vec![
+            w.mediator("Samira", 1600, &["ar"]).await.id,
+            w.mediator("Fatima", 1601, &["ar"]).await.id,
+            w.mediator("Amina", 1602, &["ar"]).await.id,
+        ];
+        let tg_of = |id: i64| 1600 + ids.iter().position(|i| *i == id).unwrap() as i64;
+        let out = intake(&w)
+        .process(&mail(
+            "serie-m@comune.dalmine.bg.it",
+            "Serve una mediatrice di lingua araba per incontri protetti a Dalmine, in Via Roma 1, \
+             ogni martedì dalle 15 alle 16 dal 9 marzo per 8 settimane. Laura Rossi",
+        ))
+        .await
+        .unwrap();
+        let Outcome::Created { code, .. } = out else {
+            panic!("{out:?}")
+        };
+        w.dispatcher.dispatch(code).await.unwrap();
+        let id = w.store.request(code).await.unwrap().id;
+        let offer = w.store.offers_for_request(id).await.unwrap().remove(0);
+        let first = offer.mediator_id;
+        w.dispatcher.accept(offer.id, first).await.unwrap();
+        let m1 = tg_of(first);
+
+        // Meeting 2 (16 March) is taken by a colleague, who reads English.
+        w.dispatcher
+            .release_meeting_as(
+                code,
+                &Actor::Mediator {
+                    id: first,
+                    active: true,
+                },
+                2,
+            )
+            .await
+            .unwrap();
+        let meeting_offer = w
+            .store
+            .offers_for_request(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|o| o.id != offer.id)
+            .expect("meeting 2 offered");
+        let colleague = meeting_offer.mediator_id;
+        store
+            .set_language(PersonKind::Mediator, colleague, Some(Lang::En))
+            .await
+            .unwrap();
+        w.dispatcher
+            .accept(meeting_offer.id, colleague)
+            .await
+            .unwrap();
+        let m2 = tg_of(colleague);
+
+        // Meeting 3 (23 March) moves to Wednesday 24 March at 10.
+        w.dispatcher
+            .change_series_as(
+                code,
+                &Actor::Cli,
+                3,
+                Scope::One,
+                Change::Move {
+                    date: d(2027, 3, 24),
+                    start: t(10, 0),
+                },
+            )
+            .await
+            .unwrap();
+
+        // 1. The day before meeting 1, at 15:00: its mediator, in Italian, about that meeting.
+        at(&tg, &w, at_rome(2027, 3, 8, 14, 59)).await;
+        assert!(timer_texts(&w, code, m1).await.is_empty());
+        at(&tg, &w, at_rome(2027, 3, 8, 15, 1)).await;
+        let r = timer_texts(&w, code, m1).await;
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].contains("Promemoria: domani, martedì 9 marzo, 15:00, incontro della serie")
+                && r[0].contains(&code.to_string()),
+            "{}",
+            r[0]
+        );
+        let shown = tg
+            .fake
+            .wait_for(m1, world::WAIT, |m| m.text.contains("Promemoria"))
+            .await
+            .expect("the reminder reaches her phone");
+        assert!(
+            shown.text.contains("martedì 9 marzo, 15:00"),
+            "{}",
+            shown.text
+        );
+        // two hours before: once more
+        at(&tg, &w, at_rome(2027, 3, 9, 13, 1)).await;
+        let r = timer_texts(&w, code, m1).await;
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r[1].contains("oggi alle 15:00"), "{}", r[1]);
+
+        // 2. After meeting 1: "si è svolto?" to her; [Svolto], then the hours.
+        at(&tg, &w, at_rome(2027, 3, 9, 16, 1)).await;
+        let q = tg
+            .fake
+            .wait_for(m1, world::WAIT, |m| m.button("Svolto").is_some())
+            .await
+            .expect("the question after meeting 1");
+        assert!(
+            q.text
+                .contains("incontro di martedì 9 marzo, 15:00: si è svolto?"),
+            "{}",
+            q.text
+        );
+        assert_eq!(q.labels(), vec!["Svolto", "Non svolto"]);
+        // a colleague pressing her button is refused; nothing is recorded
+        let forged = tg
+            .fake
+            .push_callback(m2, m2, q.message_id, &q.button("Svolto").unwrap());
+        assert_eq!(tg.answer(&forged).await.as_deref(), Some("Not authorised."));
+        let pressed = tg.fake.press(&q, "Svolto").unwrap();
+        assert_eq!(
+            tg.answer(&pressed).await.as_deref(),
+            Some("Grazie! Segnato come svolto.")
+        );
+        let again = tg.fake.press(&q, "Non svolto").unwrap();
+        assert_eq!(
+            tg.answer(&again).await.as_deref(),
+            Some("Questo pulsante non è più valido.")
+        );
+        let hours = tg
+            .fake
+            .wait_for(m1, world::WAIT, |m| m.button("1,5 h").is_some())
+            .await
+            .expect("the hours question");
+        let pressed = tg.fake.press(&hours, "1,5 h").unwrap();
+        assert_eq!(
+            tg.answer(&pressed).await.as_deref(),
+            Some("Grazie! Segnate 1,5 ore.")
+        );
+        let req = w.store.request(code).await.unwrap();
+        let one = req.series.as_ref().unwrap().occurrences[0]
+            .outcome
+            .expect("recorded");
+        assert!(one.done && one.worked_minutes == Some(90), "{one:?}");
+        // not the last meeting: no evaluation yet, the series goes on
+        assert!(
+            w.outbox(code)
+                .await
+                .iter()
+                .all(|r| !r.idempotency_key.starts_with("eval:"))
+        );
+        assert_eq!(req.status, RequestStatus::Assigned);
+
+        // 3. Meeting 2 is the colleague's: her reminder, in English; nothing to the series' mediator.
+        let before = timer_texts(&w, code, m1).await.len();
+        at(&tg, &w, at_rome(2027, 3, 15, 15, 1)).await;
+        let theirs = timer_texts(&w, code, m2).await;
+        assert_eq!(theirs.len(), 1, "{theirs:?}");
+        assert!(
+            theirs[0]
+                .contains("Reminder: tomorrow, Tuesday 16 March, 15:00, meeting of the series"),
+            "{}",
+            theirs[0]
+        );
+        assert_eq!(timer_texts(&w, code, m1).await.len(), before);
+        // after it, she says it did not take place, then who did not come
+        at(&tg, &w, at_rome(2027, 3, 16, 16, 1)).await;
+        let q = tg
+            .fake
+            .wait_for(m2, world::WAIT, |m| m.button("Not done").is_some())
+            .await
+            .expect("the question after meeting 2");
+        assert!(
+            q.text
+                .contains("meeting of Tuesday 16 March, 15:00: did it take place?"),
+            "{}",
+            q.text
+        );
+        assert!(
+            timer_texts(&w, code, m1).await.len() == before,
+            "not asked of the series' mediator"
+        );
+        let pressed = tg.fake.press(&q, "Not done").unwrap();
+        assert!(tg.answer(&pressed).await.is_some());
+        let who = tg
+            .fake
+            .wait_for(m2, world::WAIT, |m| {
+                m.button("The family did not come").is_some()
+            })
+            .await
+            .expect("who did not come");
+        let pressed = tg.fake.press(&who, "The family did not come").unwrap();
+        assert!(tg.answer(&pressed).await.is_some());
+        let req = w.store.request(code).await.unwrap();
+        let two = req.series.as_ref().unwrap().occurrences[1]
+            .outcome
+            .expect("recorded");
+        assert!(!two.done && two.no_show == Some(NoShow::Family), "{two:?}");
+
+        // 4. Meeting 3 moved to Wednesday 24 March at 10: nothing on 22 March at 15:00, its
+        // reminder on 23 March at 10:00 speaks of the new time.
+        let before = timer_texts(&w, code, m1).await.len();
+        at(&tg, &w, at_rome(2027, 3, 22, 15, 30)).await;
+        assert_eq!(
+            timer_texts(&w, code, m1).await.len(),
+            before,
+            "no reminder at the old time"
+        );
+        at(&tg, &w, at_rome(2027, 3, 23, 10, 1)).await;
+        let r = timer_texts(&w, code, m1).await;
+        assert_eq!(r.len(), before + 1, "{r:?}");
+        assert!(
+            r[before].contains("domani, mercoledì 24 marzo, 10:00"),
+            "{}",
+            r[before]
+        );
+
+        // 5. The meetings from 6 April on are cancelled: meeting 4 (30 March) is the last.
+        w.dispatcher
+            .change_series_as(code, &Actor::Cli, 5, Scope::Following, Change::Cancel)
+            .await
+            .unwrap();
+        // meeting 3 recorded by the coordinator through the CLI's use case, with its minutes,
+        // while it is on
+        at(&tg, &w, at_rome(2027, 3, 24, 10, 30)).await;
+        let rec = w
+            .dispatcher
+            .record_meeting_as(
+                code,
+                &Actor::Cli,
+                3,
+                MeetingReport {
+                    done: true,
+                    worked_minutes: Some(60),
+                    no_show: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            rec,
+            Recorded::Yes {
+                seq: 3,
+                series_done: false
+            }
+        );
+        // its question, due at its end, is not asked any more
+        let before = timer_texts(&w, code, m1).await.len();
+        at(&tg, &w, at_rome(2027, 3, 24, 12, 0)).await;
+        assert_eq!(timer_texts(&w, code, m1).await.len(), before);
+        // a meeting not started yet cannot be recorded
+        assert!(
+            w.dispatcher
+                .record_meeting_as(
+                    code,
+                    &Actor::Cli,
+                    4,
+                    MeetingReport {
+                        done: true,
+                        worked_minutes: None,
+                        no_show: None
+                    },
+                )
+                .await
+                .is_err()
+        );
+
+        // 6. Meeting 4, after the change of clocks: reminded at 15:00 local (13:00 UTC).
+        at(&tg, &w, at_rome(2027, 3, 29, 14, 59)).await;
+        assert_eq!(timer_texts(&w, code, m1).await.len(), before);
+        at(&tg, &w, at_rome(2027, 3, 29, 15, 1)).await;
+        let r = timer_texts(&w, code, m1).await;
+        assert_eq!(r.len(), before + 1, "{r:?}");
+        assert!(
+            r[before].contains("domani, martedì 30 marzo, 15:00"),
+            "{}",
+            r[before]
+        );
+        // after the last meeting: her question, and the requester's evaluation, once
+        at(&tg, &w, at_rome(2027, 3, 30, 16, 1)).await;
+        let evals: Vec<_> = w
+            .outbox(code)
+            .await
+            .into_iter()
+            .filter(|r| r.idempotency_key.starts_with("eval:"))
+            .collect();
+        assert_eq!(evals.len(), 1, "{evals:#?}");
+        let q = tg
+            .fake
+            .wait_for(m1, world::WAIT, |m| {
+                m.button("Svolto").is_some() && m.text.contains("30 marzo")
+            })
+            .await
+            .expect("the question after meeting 4");
+        let pressed = tg.fake.press(&q, "Svolto").unwrap();
+        assert_eq!(
+            tg.answer(&pressed).await.as_deref(),
+            Some("Grazie! Segnato come svolto.")
+        );
+        w.dispatcher.run_due_timers().await.unwrap();
+        assert_eq!(
+            w.outbox(code)
+                .await
+                .iter()
+                .filter(|r| r.idempotency_key.starts_with("eval:"))
+                .count(),
+            1,
+            "the evaluation is asked once"
+        );
+
+        // 7. Every meeting still on has its outcome: the series is done, its assignment closed
+        // with the minutes worked (90 + 60 + the 60 planned for meeting 4).
+        let req = w.store.request(code).await.unwrap();
+        assert_eq!(req.status, RequestStatus::Done);
+        let a = w.store.assignments_for_request(id).await.unwrap();
+        let series_a = a.iter().find(|a| a.mediator_id == first).unwrap();
+        assert_eq!(series_a.status, AssignmentStatus::Done);
+        assert_eq!(series_a.worked_minutes, Some(210));
+
+        // 8. The report counts the meetings held in March: 1, 3 and 4 (not 2, not held).
+        let march = w
+            .store
+            .report_records(at_rome(2027, 3, 1, 0, 0), at_rome(2027, 4, 1, 0, 0))
+            .await
+            .unwrap();
+        let rows = connecting::dispatch::report::build(&march, None);
+        assert_eq!(rows.iter().map(|r| r.interventions_done).sum::<u32>(), 3);
+        tg.stop().await;
+    }
+);
