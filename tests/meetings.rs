@@ -430,3 +430,259 @@ both_backends!(
         tg.stop().await;
     }
 );
+
+#[path = "support/web.rs"]
+mod web;
+
+fn mail_2026(id: &str, text: &str) -> Vec<u8> {
+    format!(
+        "From: Laura Rossi <{REQUESTER}>\r\nTo: info@coop.example\r\nSubject: Incontri protetti\r\n\
+         Message-ID: <{id}>\r\nDate: Mon, 2 Mar 2026 09:00:00 +0100\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+    )
+    .into_bytes()
+}
+
+fn cli(db: &common::TestDb, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_connecting"))
+        .args(args)
+        .env("CONNECTING_DATABASE_URL", &db.url)
+        .output()
+        .expect("run connecting");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+// A series of March 2026, so that its meetings are over by the wall clock the CLI reads.
+both_backends!(
+    a_coordinator_records_meetings_from_the_console_and_the_cli,
+    |db| async move {
+        let w =
+            dispatch_support::World::new(db.store.clone(), at_rome(2026, 3, 2, 9, 0), settings())
+                .await;
+        let samira = w.mediator("Samira", 101, &["ar"]).await.id;
+        let out = intake(&w)
+        .process(&mail_2026(
+            "serie-c@comune.dalmine.bg.it",
+            "Serve una mediatrice di lingua araba per incontri protetti a Dalmine, in Via Roma 1, \
+             ogni martedì dalle 15 alle 16 dal 3 marzo per 4 settimane. Laura Rossi",
+        ))
+        .await
+        .unwrap();
+        let Outcome::Created { code, .. } = out else {
+            panic!("{out:?}")
+        };
+        let req = w.store.request(code).await.unwrap();
+        assert_eq!(req.series.as_ref().map(|s| s.occurrences.len()), Some(4));
+        w.dispatcher.dispatch(code).await.unwrap();
+        let offer = w.store.offers_for_request(req.id).await.unwrap().remove(0);
+        w.dispatcher.accept(offer.id, samira).await.unwrap();
+        w.clock.advance(at_rome(2026, 3, 3, 16, 30) - w.clock.now());
+
+        // The console: an outcome form for the meeting that took place, none for those to come.
+        let coordinator = w.store.coordinators().await.unwrap()[0].id;
+        let c = web::Console::start(w.store.clone(), w.clock.clone(), false).await;
+        let s = c
+            .login(connecting::store::ConsoleRole::Coordinator, coordinator)
+            .await;
+        let page = c.get(&format!("/requests/{code}"), Some(&s)).await;
+        assert!(page.body.contains("Esito"), "{}", page.body);
+        assert_eq!(
+            page.body.matches("/meetings/outcome").count(),
+            1,
+            "one meeting has taken place: {}",
+            page.body
+        );
+        let path = format!("/requests/{code}/meetings/outcome");
+        let refused = c
+            .post(&path, Some(&s), &[("number", "1"), ("outcome", "done")])
+            .await;
+        assert_eq!(refused.status, 403, "no CSRF token, nothing recorded");
+        assert!(
+            w.store
+                .request(code)
+                .await
+                .unwrap()
+                .series
+                .unwrap()
+                .occurrences[0]
+                .outcome
+                .is_none()
+        );
+        let bad = c
+            .post(
+                &path,
+                Some(&s),
+                &[
+                    ("csrf", &s.csrf),
+                    ("number", "1"),
+                    ("outcome", "done"),
+                    ("minutes", "9999"),
+                ],
+            )
+            .await;
+        assert!(bad.status == 303 || bad.status == 200, "{}", bad.status);
+        assert!(
+            w.store
+                .request(code)
+                .await
+                .unwrap()
+                .series
+                .unwrap()
+                .occurrences[0]
+                .outcome
+                .is_none()
+        );
+        let page = c
+            .get(&format!("/requests/{code}?outcome=bad_hours"), Some(&s))
+            .await;
+        assert!(
+            page.body.contains("Numero di minuti non valido"),
+            "{}",
+            page.body
+        );
+        let out = c
+            .post(
+                &path,
+                Some(&s),
+                &[
+                    ("csrf", &s.csrf),
+                    ("number", "1"),
+                    ("outcome", "not_done"),
+                    ("minutes", ""),
+                    ("no_show", "family"),
+                ],
+            )
+            .await;
+        assert!(out.status == 303 || out.status == 200, "{}", out.status);
+        let one = w
+            .store
+            .request(code)
+            .await
+            .unwrap()
+            .series
+            .unwrap()
+            .occurrences[0]
+            .outcome
+            .expect("recorded");
+        assert!(!one.done && one.no_show == Some(NoShow::Family), "{one:?}");
+        let page = c
+            .get(
+                &format!("/requests/{code}?outcome=meeting_recorded"),
+                Some(&s),
+            )
+            .await;
+        assert!(
+            page.body.contains("Esito dell&#39;incontro registrato.")
+                || page.body.contains("Esito dell'incontro registrato."),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("non svolto: la famiglia non è venuta"),
+            "{}",
+            page.body
+        );
+        // a meeting still to come cannot be recorded
+        let early = c
+            .post(
+                &path,
+                Some(&s),
+                &[("csrf", &s.csrf), ("number", "2"), ("outcome", "done")],
+            )
+            .await;
+        assert!(
+            early.status == 303 || early.status == 200,
+            "{}",
+            early.status
+        );
+        assert!(
+            w.store
+                .request(code)
+                .await
+                .unwrap()
+                .series
+                .unwrap()
+                .occurrences[1]
+                .outcome
+                .is_none()
+        );
+
+        // The CLI (the wall clock: every meeting of March 2026 is over): meeting 2 done, 75 minutes.
+        let c2 = code.to_string();
+        let (ok, stdout, stderr) = cli(
+            &db,
+            &[
+                "request",
+                "outcome",
+                &c2,
+                "--meeting",
+                "2",
+                "--done",
+                "--minutes",
+                "75",
+            ],
+        );
+        assert!(ok, "{stdout}\n{stderr}");
+        assert!(
+            stdout.contains(&format!("Registrato: incontro 2 di {c2}, svolto, 75 min."))
+                && stdout.contains("esito"),
+            "{stdout}"
+        );
+        // who did not come must be a word it knows; nothing changes
+        let (ok, _, stderr) = cli(
+            &db,
+            &[
+                "request",
+                "outcome",
+                &c2,
+                "--meeting",
+                "3",
+                "--not-done",
+                "--no-show",
+                "nessuno",
+            ],
+        );
+        assert!(!ok && stderr.contains("family or mediator"), "{stderr}");
+        // meetings 3 and 4: the series is done, its assignment closed with the minutes worked
+        for n in ["3", "4"] {
+            let (ok, stdout, stderr) =
+                cli(&db, &["request", "outcome", &c2, "--meeting", n, "--done"]);
+            assert!(ok, "{stdout}\n{stderr}");
+        }
+        let req = w.store.request(code).await.unwrap();
+        assert_eq!(req.status, RequestStatus::Done);
+        let a = w.store.assignments_for_request(req.id).await.unwrap();
+        assert_eq!(a[0].status, AssignmentStatus::Done);
+        assert_eq!(a[0].worked_minutes, Some(75 + 60 + 60));
+        // a coordinator may correct what was recorded
+        let (ok, stdout, stderr) = cli(
+            &db,
+            &[
+                "request",
+                "outcome",
+                &c2,
+                "--meeting",
+                "1",
+                "--done",
+                "--minutes",
+                "60",
+            ],
+        );
+        assert!(ok, "{stdout}\n{stderr}");
+        let one = w
+            .store
+            .request(code)
+            .await
+            .unwrap()
+            .series
+            .unwrap()
+            .occurrences[0]
+            .outcome
+            .unwrap();
+        assert!(one.done && one.worked_minutes == Some(60) && one.no_show.is_none());
+    }
+);

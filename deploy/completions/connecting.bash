@@ -256,6 +256,9 @@ _connecting() {
             connecting__subcmd__help__subcmd__request,meeting)
                 cmd="connecting__subcmd__help__subcmd__request__subcmd__meeting"
                 ;;
+            connecting__subcmd__help__subcmd__request,outcome)
+                cmd="connecting__subcmd__help__subcmd__request__subcmd__outcome"
+                ;;
             connecting__subcmd__help__subcmd__request,review)
                 cmd="connecting__subcmd__help__subcmd__request__subcmd__review"
                 ;;
@@ -397,6 +400,9 @@ _connecting() {
             connecting__subcmd__request,meeting)
                 cmd="connecting__subcmd__request__subcmd__meeting"
                 ;;
+            connecting__subcmd__request,outcome)
+                cmd="connecting__subcmd__request__subcmd__outcome"
+                ;;
             connecting__subcmd__request,review)
                 cmd="connecting__subcmd__request__subcmd__review"
                 ;;
@@ -417,6 +423,9 @@ _connecting() {
                 ;;
             connecting__subcmd__request__subcmd__help,meeting)
                 cmd="connecting__subcmd__request__subcmd__help__subcmd__meeting"
+                ;;
+            connecting__subcmd__request__subcmd__help,outcome)
+                cmd="connecting__subcmd__request__subcmd__help__subcmd__outcome"
                 ;;
             connecting__subcmd__request__subcmd__help,review)
                 cmd="connecting__subcmd__request__subcmd__help__subcmd__review"
@@ -1379,7 +1388,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__help__subcmd__request)
-            opts="list show cancel review meeting assign"
+            opts="list show cancel review meeting outcome assign"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1435,6 +1444,20 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__help__subcmd__request__subcmd__meeting)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__help__subcmd__request__subcmd__outcome)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2579,7 +2602,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__request)
-            opts="-h --config --json --log-format --help list show cancel review meeting assign help"
+            opts="-h --config --json --log-format --help list show cancel review meeting outcome assign help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2649,7 +2672,7 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__request__subcmd__help)
-            opts="list show cancel review meeting assign help"
+            opts="list show cancel review meeting outcome assign help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2719,6 +2742,20 @@ _connecting() {
             return 0
             ;;
         connecting__subcmd__request__subcmd__help__subcmd__meeting)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__request__subcmd__help__subcmd__outcome)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2802,6 +2839,40 @@ _connecting() {
                     return 0
                     ;;
                 --move)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        connecting__subcmd__request__subcmd__outcome)
+            opts="-h --meeting --done --not-done --minutes --no-show --config --json --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --meeting)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --minutes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --no-show)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

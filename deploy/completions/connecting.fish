@@ -197,18 +197,19 @@ complete -c connecting -n "__fish_connecting_using_subcommand invite" -l log-for
 json\t''"
 complete -c connecting -n "__fish_connecting_using_subcommand invite" -l json -d 'Print JSON instead of tables'
 complete -c connecting -n "__fish_connecting_using_subcommand invite" -s h -l help -d 'Print help'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting outcome assign help" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting outcome assign help" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
 json\t''"
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -l json -d 'Print JSON instead of tables'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -s h -l help -d 'Print help'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "list" -d 'List requests, newest first'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "show" -d 'Show one request with its history'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "cancel" -d 'Cancel a request (the assigned mediator and open offers are told)'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "review" -d 'Accept or reject a request held from an unknown sender (status needs_review)'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "meeting" -d 'Cancel or move one meeting of a series (`--following`: it and every later one); the requester and the mediator are told, with the updated invitation'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "assign" -d 'Assign a request to a mediator by hand'
-complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting assign help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting outcome assign help" -l json -d 'Print JSON instead of tables'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting outcome assign help" -s h -l help -d 'Print help'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting outcome assign help" -f -a "list" -d 'List requests, newest first'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting outcome assign help" -f -a "show" -d 'Show one request with its history'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting outcome assign help" -f -a "cancel" -d 'Cancel a request (the assigned mediator and open offers are told)'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting outcome assign help" -f -a "review" -d 'Accept or reject a request held from an unknown sender (status needs_review)'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting outcome assign help" -f -a "meeting" -d 'Cancel or move one meeting of a series (`--following`: it and every later one); the requester and the mediator are told, with the updated invitation'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting outcome assign help" -f -a "outcome" -d 'Record what happened at one meeting of a series (`--meeting N`): done or not, the minutes worked, who did not come. It replaces what was recorded; the series is done once every meeting still on has its outcome'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting outcome assign help" -f -a "assign" -d 'Assign a request to a mediator by hand'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and not __fish_seen_subcommand_from list show cancel review meeting outcome assign help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from list" -l status -d 'Only requests in this state (received, needs_info, queued, offered, assigned, confirmed, done, cancelled, escalated, expired, needs_review)' -r
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from list" -l limit -d 'At most this many' -r
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from list" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
@@ -243,6 +244,16 @@ complete -c connecting -n "__fish_connecting_using_subcommand request; and __fis
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l following -d 'Every later meeting too'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -l json -d 'Print JSON instead of tables'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from meeting" -s h -l help -d 'Print help'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from outcome" -l meeting -d 'The meeting\'s number in the series (1 for the first; `request show` lists them)' -r
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from outcome" -l minutes -d 'The minutes worked (with `--done`; without, the meeting\'s planned length counts)' -r
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from outcome" -l no-show -d 'Who did not come (with `--not-done`): family or mediator' -r
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from outcome" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from outcome" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
+json\t''"
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from outcome" -l done -d 'It took place'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from outcome" -l not-done -d 'It did not take place'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from outcome" -l json -d 'Print JSON instead of tables'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from outcome" -s h -l help -d 'Print help'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from assign" -l mediator -r
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from assign" -l config -d 'Configuration file (default: ./connecting.toml, else /etc/connecting/connecting.toml, if present)' -r -F
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from assign" -l log-format -d 'Log format: text (default) or json' -r -f -a "text\t''
@@ -254,6 +265,7 @@ complete -c connecting -n "__fish_connecting_using_subcommand request; and __fis
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "cancel" -d 'Cancel a request (the assigned mediator and open offers are told)'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "review" -d 'Accept or reject a request held from an unknown sender (status needs_review)'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "meeting" -d 'Cancel or move one meeting of a series (`--following`: it and every later one); the requester and the mediator are told, with the updated invitation'
+complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "outcome" -d 'Record what happened at one meeting of a series (`--meeting N`): done or not, the minutes worked, who did not come. It replaces what was recorded; the series is done once every meeting still on has its outcome'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "assign" -d 'Assign a request to a mediator by hand'
 complete -c connecting -n "__fish_connecting_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c connecting -n "__fish_connecting_using_subcommand parse" -l now -d 'Reference time for relative dates ("domani", "giovedì"); default: now' -r
@@ -450,6 +462,7 @@ complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_s
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "cancel" -d 'Cancel a request (the assigned mediator and open offers are told)'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "review" -d 'Accept or reject a request held from an unknown sender (status needs_review)'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "meeting" -d 'Cancel or move one meeting of a series (`--following`: it and every later one); the requester and the mediator are told, with the updated invitation'
+complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "outcome" -d 'Record what happened at one meeting of a series (`--meeting N`): done or not, the minutes worked, who did not come. It replaces what was recorded; the series is done once every meeting still on has its outcome'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "assign" -d 'Assign a request to a mediator by hand'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from quarantine" -f -a "list" -d 'Messages that could not be read, kept aside'
 complete -c connecting -n "__fish_connecting_using_subcommand help; and __fish_seen_subcommand_from quarantine" -f -a "retry" -d 'Process a quarantined message again'

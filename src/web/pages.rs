@@ -829,6 +829,8 @@ const OUTCOMES: &[&str] = &[
     "meeting_cancelled",
     "meeting_moved",
     "meeting_released",
+    "meeting_recorded",
+    "meeting_series_done",
     "bad_meeting",
     "wrong_state",
     "mediator_inactive",
