@@ -686,3 +686,162 @@ both_backends!(
         assert!(one.done && one.worked_minutes == Some(60) && one.no_show.is_none());
     }
 );
+
+fn reply(code: connecting::domain::RequestCode, n: u32, text: &str) -> Vec<u8> {
+    format!(
+        "From: Laura Rossi <{REQUESTER}>\r\nTo: info@coop.example\r\nSubject: Re: [{code}] Incontri protetti\r\n\
+         Message-ID: <serie-move-{n}@comune.dalmine.bg.it>\r\nIn-Reply-To: <serie-move@comune.dalmine.bg.it>\r\n\
+         Date: Mon, 1 Mar 2027 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\nLaura\r\n"
+    )
+    .into_bytes()
+}
+
+// A requester's words about moving a series move the meetings they mean: by email (the meeting
+// whose day they name, its new day, "in poi" for those that follow, else the next one) and
+// with /modifica on the bot; the request keeps its code and its other meetings.
+both_backends!(
+    meetings_are_moved_by_the_words_of_an_email_and_of_the_bot,
+    |db| async move {
+        let store = db.store.clone();
+        let mut tg = world::World::new(db).await;
+        let w = dispatch_support::World::new(store.clone(), at_rome(2027, 3, 1, 9, 0), settings())
+            .await;
+        let samira = w.mediator("Samira", 1600, &["ar"]).await.id;
+        let intake = intake(&w);
+        let out = intake
+        .process(&mail(
+            "serie-move@comune.dalmine.bg.it",
+            "Serve una mediatrice di lingua araba per incontri protetti a Dalmine, in Via Roma 1, \
+             ogni martedì dalle 15 alle 16 dal 9 marzo per 8 settimane. Laura Rossi",
+        ))
+        .await
+        .unwrap();
+        let Outcome::Created { code, .. } = out else {
+            panic!("{out:?}")
+        };
+        w.dispatcher.dispatch(code).await.unwrap();
+        let id = w.store.request(code).await.unwrap().id;
+        let offer = w.store.offers_for_request(id).await.unwrap().remove(0);
+        w.dispatcher.accept(offer.id, samira).await.unwrap();
+        let starts = |r: &connecting::store::Request| -> Vec<DateTime<Utc>> {
+            r.series
+                .as_ref()
+                .unwrap()
+                .occurrences
+                .iter()
+                .map(|o| o.starts_at)
+                .collect()
+        };
+        let before = starts(&w.store.request(code).await.unwrap());
+
+        // 1. "l'incontro del 23 marzo lo spostiamo a mercoledì 24 marzo alle 10": meeting 3 alone.
+        let out = intake
+        .process(&reply(
+            code,
+            1,
+            "Buongiorno, l'incontro del 23 marzo lo spostiamo a mercoledì 24 marzo alle 10, grazie.",
+        ))
+        .await
+        .unwrap();
+        assert!(matches!(out, Outcome::Updated { .. }), "{out:?}");
+        let req = w.store.request(code).await.unwrap();
+        assert_eq!(req.code, code);
+        let now = starts(&req);
+        assert_eq!(now[2], at_rome(2027, 3, 24, 10, 0));
+        assert_eq!(
+            now.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != 2)
+                .map(|(_, s)| *s)
+                .collect::<Vec<_>>(),
+            before
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != 2)
+                .map(|(_, s)| *s)
+                .collect::<Vec<_>>(),
+            "only that meeting moves"
+        );
+        let told: Vec<String> = w
+            .outbox(code)
+            .await
+            .iter()
+            .filter(|r| r.idempotency_key.starts_with("series:"))
+            .map(|r| text_of(r).to_string())
+            .collect();
+        assert!(
+            told.iter().any(|t| t.contains("mercoledì 24 marzo, 10:00")),
+            "the requester and the mediator told in words: {told:#?}"
+        );
+
+        // 2. "dal 13 aprile in poi ... a giovedì 15 aprile alle 11": meeting 6 and those after it,
+        // two days later, at 11.
+        intake
+        .process(&reply(
+            code,
+            2,
+            "Dal 13 aprile in poi gli incontri vanno spostati: il primo a giovedì 15 aprile alle 11.",
+        ))
+        .await
+        .unwrap();
+        let now = starts(&w.store.request(code).await.unwrap());
+        assert_eq!(
+            &now[5..],
+            &[
+                at_rome(2027, 4, 15, 11, 0),
+                at_rome(2027, 4, 22, 11, 0),
+                at_rome(2027, 4, 29, 11, 0)
+            ]
+        );
+        assert_eq!(now[4], before[4], "6 April stays");
+
+        // 3. No meeting named: the next one still to come (9 March) moves.
+        intake
+            .process(&reply(
+                code,
+                3,
+                "Possiamo spostare il prossimo incontro a venerdì 12 marzo alle 9?",
+            ))
+            .await
+            .unwrap();
+        let now = starts(&w.store.request(code).await.unwrap());
+        assert_eq!(now[0], at_rome(2027, 3, 12, 9, 0));
+        assert_eq!(now[1], before[1]);
+
+        // 4. The coordinator on the bot: /modifica CODE martedì 30 marzo alle 16 moves meeting 4.
+        tg.fake
+            .push_text(900, &format!("/modifica {code} martedì 30 marzo alle 16"));
+        tg.settle().await;
+        let now = starts(&w.store.request(code).await.unwrap());
+        assert_eq!(now[3], at_rome(2027, 3, 30, 16, 0));
+        assert_eq!(now[1], before[1]);
+        let req = w.store.request(code).await.unwrap();
+        assert_eq!(
+            req.assigned_mediator_id,
+            Some(samira),
+            "the series stays hers"
+        );
+        // her reminders follow the meetings where they are now: 29 March at 16:00, not 15:00
+        let by = at_rome(2027, 3, 29, 15, 30) - w.clock.now();
+        w.clock.advance(by);
+        tg.clock.advance(by);
+        w.dispatcher.run_due_timers().await.unwrap();
+        let reminders = timer_texts(&w, code, 1600).await;
+        assert!(
+            reminders.iter().all(|t| !t.contains("30 marzo")),
+            "not at the old time: {reminders:#?}"
+        );
+        let by = at_rome(2027, 3, 29, 16, 1) - w.clock.now();
+        w.clock.advance(by);
+        tg.clock.advance(by);
+        w.dispatcher.run_due_timers().await.unwrap();
+        let reminders = timer_texts(&w, code, 1600).await;
+        assert!(
+            reminders
+                .iter()
+                .any(|t| t.contains("domani, martedì 30 marzo, 16:00")),
+            "{reminders:#?}"
+        );
+        tg.stop().await;
+    }
+);

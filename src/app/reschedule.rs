@@ -120,7 +120,8 @@ pub fn is_past(when: When, tz: chrono_tz::Tz, now: DateTime<Utc>) -> bool {
 }
 
 /// `actor` moves request `request_id` to `when` inside `tx` (nothing is committed here); a
-/// time already past is refused (`AppError::WrongState`).
+/// time already past is refused (`AppError::WrongState`). A series: its next meeting still to
+/// come ([`reschedule_with`]).
 pub async fn reschedule(
     core: &Core,
     tx: &mut Tx,
@@ -129,7 +130,27 @@ pub async fn reschedule(
     when: When,
     now: DateTime<Utc>,
 ) -> Result<Rescheduled> {
+    reschedule_with(core, tx, actor, request_id, when, None, now).await
+}
+
+/// [`reschedule`], with the requester's `words` when a channel has them: for a series they say
+/// which meeting moves (the one whose day they name, else the next still to come) and whether
+/// those that follow move too ([`super::series::meeting_to_move`]); the meetings move through
+/// [`super::series::change`], and their mediators and the requester are told there.
+#[allow(clippy::too_many_arguments)]
+pub async fn reschedule_with(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    request_id: i64,
+    when: When,
+    words: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Rescheduled> {
     let req = tx.lock_request(request_id).await?;
+    if req.series.is_some() {
+        return move_series(core, tx, actor, &req, when, words, now).await;
+    }
     authorise(actor, Action::Reschedule, &RequestFacts::of(&req))?;
     if !reschedulable(req.status) || req.date.is_none() || req.start_time.is_none() {
         return Err(AppError::WrongState {
@@ -460,4 +481,60 @@ mod tests {
         );
         assert_eq!(when_from((None, None, None), Some(d(12)), None, None), None);
     }
+}
+
+/// A series moved from the words of a reschedule: the meeting they mean (and, if they say so,
+/// those that follow) to the new day and time, through [`super::series::change`].
+async fn move_series(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    req: &Request,
+    when: When,
+    words: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Rescheduled> {
+    let tz = core.settings.tz;
+    let Some(m) = super::series::meeting_to_move(req, words, now, tz) else {
+        return Err(AppError::WrongState {
+            code: req.code,
+            status: req.status,
+            what: "a change of date or time",
+        });
+    };
+    let date = m.date.unwrap_or(when.date);
+    if local_to_utc(date.and_time(when.start), tz) <= now {
+        return Err(AppError::WrongState {
+            code: req.code,
+            status: req.status,
+            what: "a change to a time already past",
+        });
+    }
+    let late = req
+        .series
+        .as_ref()
+        .and_then(|s| s.occurrence(m.seq))
+        .is_some_and(|o| {
+            o.starts_at - now < Duration::hours(core.settings.late_cancellation_hours)
+        });
+    let changed = super::series::change(
+        core,
+        tx,
+        actor,
+        req.id,
+        m.seq,
+        m.scope,
+        super::series::Change::Move {
+            date,
+            start: when.start,
+        },
+        now,
+    )
+    .await?;
+    Ok(Rescheduled {
+        request: changed.request,
+        late,
+        asking: None,
+        notices: changed.notices,
+    })
 }

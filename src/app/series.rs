@@ -15,7 +15,7 @@ use super::notice::{self, Notice, SeriesChange};
 use super::{AppError, Core, Result, authorise};
 use crate::authz::{Action, Actor, RequestFacts};
 use crate::domain::appointment::local_to_utc;
-use crate::domain::series::OccurrenceStatus;
+use crate::domain::series::{Occurrence, OccurrenceStatus};
 use crate::store::{Request, Tx};
 
 /// Which meetings a change is about.
@@ -415,21 +415,93 @@ pub fn meeting_named(
             || o.recurrence_id.with_timezone(&tz).date_naive() == day
     })?;
     let folded = crate::extract::fold::Folded::new(text).text;
+    Some((o.seq, scope_of(&folded)))
+}
+
+/// Whether folded words mean a meeting and all that follow ("dal 13 aprile in poi", "e i
+/// seguenti", "tutti gli incontri", "from now on").
+fn scope_of(folded: &str) -> Scope {
     let following = [
         "in poi",
         "seguenti",
         "successivi",
         "a seguire",
         "i prossimi",
+        "tutti gli incontri",
+        "tutti i prossimi",
+        "from now on",
+        "all the meetings",
+        "all meetings",
+        "following ones",
     ]
     .iter()
     .any(|w| folded.contains(w));
-    Some((
-        o.seq,
-        if following {
-            Scope::Following
-        } else {
-            Scope::One
-        },
-    ))
+    if following {
+        Scope::Following
+    } else {
+        Scope::One
+    }
+}
+
+/// What a requester's words about moving a series mean ([`meeting_to_move`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoveWords {
+    /// The meeting to move.
+    pub seq: u32,
+    pub scope: Scope,
+    /// The new day, when the words name both the meeting and its new day ("l'incontro del 23
+    /// marzo spostiamolo a mercoledì 24"); else the day the channel read.
+    pub date: Option<NaiveDate>,
+}
+
+/// Which meeting of `req`'s series still to come a requester's words about moving it mean: a
+/// meeting whose day they name (with another day: that is the new one), else the next one still
+/// to come; with "in poi", "tutti gli incontri"... those that follow too. `None`: not a series,
+/// or no meeting still to come.
+pub fn meeting_to_move(
+    req: &Request,
+    text: Option<&str>,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Option<MoveWords> {
+    let series = req.series.as_ref()?;
+    let upcoming: Vec<&Occurrence> = series.on().filter(|o| o.starts_at > now).collect();
+    let next = upcoming.iter().min_by_key(|o| o.starts_at)?;
+    let Some(text) = text else {
+        return Some(MoveWords {
+            seq: next.seq,
+            scope: Scope::One,
+            date: None,
+        });
+    };
+    let folded = crate::extract::fold::Folded::new(text).text;
+    let today = now.with_timezone(&tz).date_naive();
+    let mut days: Vec<NaiveDate> = Vec::new();
+    for hit in crate::extract::dates::scan_dates(&folded, today, &mut Vec::new()) {
+        if let Some(d) = hit.date
+            && !hit.excluded
+            && !hit.deadline
+            && !hit.negated
+            && !days.contains(&d)
+        {
+            days.push(d);
+        }
+    }
+    let meeting_on = |d: NaiveDate| {
+        upcoming.iter().find(|o| {
+            o.starts_at.with_timezone(&tz).date_naive() == d
+                || o.recurrence_id.with_timezone(&tz).date_naive() == d
+        })
+    };
+    let named = days.iter().find_map(|d| meeting_on(*d).map(|o| (*d, o)));
+    let (seq, date) = match named {
+        // the meeting named, and the other day named is its new one
+        Some((d, o)) => (o.seq, days.iter().copied().find(|x| *x != d)),
+        None => (next.seq, None),
+    };
+    Some(MoveWords {
+        seq,
+        scope: scope_of(&folded),
+        date,
+    })
 }

@@ -1263,8 +1263,16 @@ impl Intake {
         // A reply asking to move the appointment ("spostiamo a giovedì alle 11") on a request
         // past intake: the core's reschedule; the requester's notice answers on the thread.
         if let Some(when) = self.new_time(&request, &s.r.prepared, now) {
-            let moved =
-                crate::app::reschedule::reschedule(&core, tx, &actor, request.id, when, now).await;
+            let moved = crate::app::reschedule::reschedule_with(
+                &core,
+                tx,
+                &actor,
+                request.id,
+                when,
+                Some(&s.r.prepared),
+                now,
+            )
+            .await;
             return match moved {
                 Ok(r) => Ok(Outcome::Updated {
                     request_id: r.request.id,

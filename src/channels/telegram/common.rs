@@ -320,12 +320,13 @@ impl TelegramBot {
             tx.rollback().await.map_err(store_err)?;
             return reply(self.tr("reschedule_past", &[("code", &c)]));
         }
-        let done = crate::app::reschedule::reschedule(
+        let done = crate::app::reschedule::reschedule_with(
             self.dispatcher.core(),
             &mut tx,
             &actor,
             req.id,
             when,
+            Some(&rest),
             now,
         )
         .await;
