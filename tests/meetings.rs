@@ -418,6 +418,37 @@ both_backends!(
         let series_a = a.iter().find(|a| a.mediator_id == first).unwrap();
         assert_eq!(series_a.status, AssignmentStatus::Done);
         assert_eq!(series_a.worked_minutes, Some(210));
+        // no minutes given for meeting 4 yet: the requester is not asked to confirm the hours
+        let hours_asked = |rows: &[connecting::store::OutboxRow]| {
+            rows.iter()
+                .filter(|r| r.idempotency_key.starts_with("hours:"))
+                .map(|r| (r.idempotency_key.clone(), text_of(r).to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert!(hours_asked(&w.outbox(code).await).is_empty());
+        // she gives them (1 h): the series' hours (1,5 + 1 + 1) are put to the requester, once
+        let ask = tg
+            .fake
+            .wait_for(m1, world::WAIT, |m| {
+                m.button("1 h").is_some() && m.message_id > q.message_id
+            })
+            .await
+            .expect("the hours question after meeting 4");
+        let pressed = tg.fake.press(&ask, "1 h").unwrap();
+        assert_eq!(
+            tg.answer(&pressed).await.as_deref(),
+            Some("Grazie! Segnate 1 ore.")
+        );
+        let asked = hours_asked(&w.outbox(code).await);
+        assert_eq!(asked.len(), 1, "{asked:#?}");
+        assert!(asked[0].0.ends_with(":210"), "{asked:#?}");
+        assert!(
+            asked[0].1.contains(&code.to_string())
+                && asked[0].1.contains("3 h e 30 min")
+                && asked[0].1.contains("incontri"),
+            "{}",
+            asked[0].1
+        );
 
         // 8. The report counts the meetings held in March: 1, 3 and 4 (not 2, not held).
         let march = w

@@ -4,7 +4,9 @@
 //! what happened is recorded on the meeting (done or not, the minutes, who did not come), from
 //! the bot's buttons, the CLI (`connecting request outcome CODE --meeting N`) or the console
 //! (`POST /requests/CODE/meetings/outcome`). The requester's evaluation is asked once, after the
-//! last meeting still on; when every meeting still on has its outcome, the series is done.
+//! last meeting still on; when every meeting still on has its outcome, the series is done,
+//! and once the minutes of each of its mediator's meetings are recorded the requester is asked
+//! to confirm the series' hours (`app::account`, once for the series).
 //!
 //! [`follow`] writes a series' meeting timers again from the meetings as they are now; every
 //! change of who holds a meeting or when it is (acceptance, a colleague taking one, a release,
@@ -226,7 +228,7 @@ pub async fn record(
     // the timers of this meeting have nothing left to ask
     let req = tx.request_by_id(req.id).await?;
     follow(core, tx, &req, now).await?;
-    let series_done = close_if_complete(tx, &req, &who, now).await?;
+    let series_done = close_if_complete(core, tx, &req, &who, now).await?;
     tracing::info!(code = %req.code, seq, done = report.done, series_done, "meeting outcome recorded");
     Ok(Recorded::Yes { seq, series_done })
 }
@@ -234,6 +236,7 @@ pub async fn record(
 /// The minutes worked at a done meeting, or who did not come to one that did not take place
 /// (the buttons after the first answer); `false` when the meeting is not recorded that way.
 pub async fn complete(
+    core: &Core,
     tx: &mut Tx,
     actor: &Actor,
     occurrence_id: i64,
@@ -270,7 +273,7 @@ pub async fn complete(
         )
         .await?;
         let req = tx.request_by_id(req.id).await?;
-        close_if_complete(tx, &req, &actor.audit_name(), now).await?;
+        close_if_complete(core, tx, &req, &actor.audit_name(), now).await?;
     }
     Ok(ok)
 }
@@ -289,10 +292,14 @@ pub async fn meeting(tx: &mut Tx, occurrence_id: i64) -> Result<Option<(Request,
     Ok(o.map(|o| (req, o)))
 }
 
-/// When every meeting still on has its outcome: the series' active assignment closes (done
-/// when any meeting took place; the minutes: those recorded, or each done meeting's planned
-/// length) and the request is done. Returns whether it closed now.
+/// When every meeting still on has its outcome: the series' assignment closes (done when any
+/// of its mediator's meetings took place; the minutes: those recorded, or each done meeting's
+/// planned length) and the request is done; minutes given later (the buttons after [Svolto])
+/// update the closed assignment. Once every done meeting of the series' mediator has its minutes
+/// recorded, the requester is asked to confirm them (`app::account`, once). Returns whether the
+/// series closed now.
 async fn close_if_complete(
+    core: &Core,
     tx: &mut Tx,
     req: &Request,
     who: &str,
@@ -304,11 +311,14 @@ async fn close_if_complete(
     if series.on().any(|o| o.outcome.is_none()) {
         return Ok(false);
     }
-    let done: Vec<&Occurrence> = series
+    let Some(a) = tx.last_assignment(req.id).await? else {
+        return Ok(false);
+    };
+    let hers: Vec<&Occurrence> = series
         .on()
-        .filter(|o| o.outcome.is_some_and(|r| r.done))
+        .filter(|o| o.mediator_id == Some(a.mediator_id) && o.outcome.is_some_and(|r| r.done))
         .collect();
-    let minutes: i64 = done
+    let minutes: i64 = hers
         .iter()
         .map(|o| {
             o.outcome
@@ -316,18 +326,27 @@ async fn close_if_complete(
                 .unwrap_or_else(|| (o.ends_at - o.starts_at).num_minutes())
         })
         .sum();
+    let all_given = hers
+        .iter()
+        .all(|o| o.outcome.is_some_and(|r| r.worked_minutes.is_some()));
     let mut closed = false;
-    if let Some(a) = tx.active_assignment(req.id).await? {
-        let status = if done.is_empty() {
-            AssignmentStatus::NotDone
-        } else {
-            AssignmentStatus::Done
-        };
-        closed = tx
-            .close_assignment(a.id, status, Some(minutes), who, now)
-            .await?;
+    match a.status {
+        AssignmentStatus::Active => {
+            let status = if hers.is_empty() {
+                AssignmentStatus::NotDone
+            } else {
+                AssignmentStatus::Done
+            };
+            closed = tx
+                .close_assignment(a.id, status, Some(minutes), who, now)
+                .await?;
+        }
+        AssignmentStatus::Done => {
+            tx.set_worked_minutes(a.id, a.mediator_id, minutes).await?;
+        }
+        _ => {}
     }
-    if !done.is_empty() {
+    if series.on().any(|o| o.outcome.is_some_and(|r| r.done)) {
         closed |= tx
             .set_status_if(
                 req.id,
@@ -337,6 +356,9 @@ async fn close_if_complete(
                 now,
             )
             .await?;
+    }
+    if !hers.is_empty() && all_given && minutes > 0 {
+        super::account::ask(core, tx, req.id, a.id, minutes, now).await?;
     }
     Ok(closed)
 }

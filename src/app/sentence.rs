@@ -228,6 +228,10 @@ pub fn rule_words(w: &Words, rule: &Recurrence, first: NaiveDate, time: NaiveTim
 }
 
 fn date(w: &Words, r: &Request) -> String {
+    // a series: its meetings, not the first one's day
+    if let Some(s) = &r.series {
+        return series_words(w, s);
+    }
     w.date_opt(r.date.or(r.deadline))
 }
 

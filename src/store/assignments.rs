@@ -63,6 +63,16 @@ impl Tx {
             .await
     }
 
+    /// The request's newest assignment still active or closed with an outcome (a series'
+    /// assignment, once its meetings are all recorded).
+    pub async fn last_assignment(&mut self, request_id: i64) -> Result<Option<Assignment>> {
+        self.assignment_where(
+            "request_id = $1 AND status IN ('active', 'done', 'not_done') ORDER BY id DESC LIMIT 1",
+            request_id,
+        )
+        .await
+    }
+
     pub async fn assignment(&mut self, assignment_id: i64) -> Result<Option<Assignment>> {
         self.assignment_where("id = $1", assignment_id).await
     }

@@ -94,6 +94,7 @@ impl TelegramBot {
             return Ok(Some(Pre::Answer(self.t("not_authorized"), None)));
         };
         let r = core_tx!(self, |tx| meetings::complete(
+            &core,
             tx,
             &actor,
             occurrence_id,
