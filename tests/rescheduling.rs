@@ -491,18 +491,171 @@ both_backends!(
     }
 );
 
+fn rosa_replies(code: RequestCode, n: u32, in_reply_to: &str, text: &str) -> Vec<u8> {
+    format!(
+        "From: Rosa Esposito <rosa@gmail.example>\r\nTo: info@coop.example\r\nSubject: Re: [{code}] Nuovo orario\r\n\
+         Message-ID: <rosa-{n}@gmail.example>\r\nIn-Reply-To: {in_reply_to}\r\n\
+         Date: Mon, 1 Mar 2027 11:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         {text}\r\nRosa\r\n"
+    )
+    .into_bytes()
+}
+
 both_backends!(
-    a_mediator_without_telegram_keeps_the_job_and_the_coordinators_check,
+    a_mediator_reached_by_email_is_asked_by_email_and_answers_by_replying,
     |db| async move {
         let w = world(at_rome(2027, 3, 1, 9, 0), settings(), &db).await;
-        // Rosa reads email only: assigned by hand, she has no buttons to answer with.
+        // Rosa reads email only (a private address, on no allowed list): assigned by hand.
         let rosa = w
             .store
             .add_mediator(
                 &connecting::store::NewMediator {
                     name: "Rosa Esposito".into(),
                     phone: None,
-                    email: Some("rosa@coop.example".into()),
+                    email: Some("rosa@gmail.example".into()),
+                    telegram_id: None,
+                    gender: None,
+                    languages: vec![connecting::domain::LanguageCode::parse("ar").unwrap()],
+                    ambiti: vec![connecting::domain::Ambito::parse("Dalmine").unwrap()],
+                    availability: None,
+                    share_phone: false,
+                },
+                w.clock_now(),
+            )
+            .await
+            .unwrap();
+        let code = w.request("ar", d(2027, 3, 11), t(10, 0), 90, None).await;
+        w.dispatcher.assign(code, rosa.id, "cli").await.unwrap();
+        let details = event(&rows(&w, code, "details:").await.remove(0));
+        w.clock.advance(Duration::hours(1));
+        let intake = intake(&w);
+
+        // 1. Moved to Friday at 11: she is asked by email, with how to answer in words.
+        let r = w.dispatcher.reschedule(code, friday_at_11()).await.unwrap();
+        assert_eq!(r.asking.map(|m| m.id), Some(rosa.id));
+        let q = one(&w, code, "changeq:").await;
+        assert_eq!(email_to(&q), "rosa@gmail.example");
+        let Payload::Email(e) = &q.payload else {
+            panic!("by email")
+        };
+        assert!(
+            e.body.contains("venerdì 12 marzo, 11:00")
+                && e.body.contains("Ti va ancora bene?")
+                && e.body
+                    .contains("rispondi a questa email scrivendo «va bene»"),
+            "{}",
+            e.body
+        );
+        assert!(e.subject.contains(&code.to_string()), "{}", e.subject);
+        // Anything else she writes is kept for the coordinators and changes nothing.
+        let out = intake
+            .process(&rosa_replies(
+                code,
+                1,
+                &e.message_id,
+                "Ciao, a che piano è lo studio?",
+            ))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&out, Outcome::Recorded { kind } if kind == "mediator_reply"),
+            "{out:?}"
+        );
+        assert_eq!(w.status(code).await, RequestStatus::Assigned);
+        assert!(rows(&w, code, "changed:").await.is_empty());
+        // "Va bene": she keeps it; both hear the new time with the event moved.
+        let out = intake
+            .process(&rosa_replies(code, 2, &e.message_id, "Va bene, grazie!"))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Updated { .. }), "{out:?}");
+        assert_eq!(w.status(code).await, RequestStatus::Assigned);
+        let changed = rows(&w, code, "changed:").await;
+        assert_eq!(changed.len(), 2, "{changed:#?}");
+        let to: Vec<String> = changed.iter().map(email_to).collect();
+        assert!(to.contains(&"rosa@gmail.example".to_string()), "{to:?}");
+        for row in &changed {
+            let (method, uid, seq, start) = event(row);
+            assert_eq!(
+                (method.as_str(), start.as_str()),
+                ("REQUEST", "20270312T110000")
+            );
+            assert_eq!(uid, details.1);
+            assert!(seq > details.2);
+        }
+        // Her mail never changed the request's fields.
+        let req = w.store.request(code).await.unwrap();
+        assert_eq!(
+            (req.date, req.start_time),
+            (Some(d(2027, 3, 12)), Some(t(11, 0)))
+        );
+
+        // 2. Moved again to Monday 15 March at 9; "Non posso": the request goes back to the
+        // queue, she gets the invitation's CANCEL, the requester is told.
+        w.clock.advance(Duration::hours(1));
+        w.dispatcher
+            .reschedule(
+                code,
+                When {
+                    date: d(2027, 3, 15),
+                    start: t(9, 0),
+                    duration_minutes: None,
+                },
+            )
+            .await
+            .unwrap();
+        let q2 = rows(&w, code, "changeq:").await;
+        assert_eq!(q2.len(), 2);
+        let Payload::Email(e2) = &q2[1].payload else {
+            panic!("by email")
+        };
+        let out = intake
+            .process(&rosa_replies(
+                code,
+                3,
+                &e2.message_id,
+                "Purtroppo non posso lunedì mattina.",
+            ))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Updated { .. }), "{out:?}");
+        let req = w.store.request(code).await.unwrap();
+        assert_ne!(req.assigned_mediator_id, Some(rosa.id));
+        assert!(
+            matches!(
+                req.status,
+                RequestStatus::Queued | RequestStatus::Offered | RequestStatus::Escalated
+            ),
+            "{:?}",
+            req.status
+        );
+        let told = one(&w, code, "requeued:").await;
+        assert_eq!(email_to(&told), REQUESTER);
+        // A second answer to a question already answered changes nothing.
+        let out = intake
+            .process(&rosa_replies(code, 4, &e2.message_id, "Va bene"))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Recorded { .. }), "{out:?}");
+        assert_ne!(
+            w.store.request(code).await.unwrap().assigned_mediator_id,
+            Some(rosa.id)
+        );
+    }
+);
+
+both_backends!(
+    a_mediator_with_neither_telegram_nor_email_keeps_the_job_and_the_coordinators_check,
+    |db| async move {
+        let w = world(at_rome(2027, 3, 1, 9, 0), settings(), &db).await;
+        // Rosa has a phone only: assigned by hand, she cannot be asked.
+        let rosa = w
+            .store
+            .add_mediator(
+                &connecting::store::NewMediator {
+                    name: "Rosa Esposito".into(),
+                    phone: Some("+39 333 1000009".into()),
+                    email: None,
                     telegram_id: None,
                     gender: None,
                     languages: vec![connecting::domain::LanguageCode::parse("ar").unwrap()],
@@ -517,7 +670,8 @@ both_backends!(
         let code = w.request("ar", d(2027, 3, 11), t(10, 0), 90, None).await;
         let id = w.store.request(code).await.unwrap().id;
         w.dispatcher.assign(code, rosa.id, "cli").await.unwrap();
-        let details = event(&rows(&w, code, "details:").await.remove(0));
+        // she has no channel: the requester's invitation is the event
+        let details = event(&rows(&w, code, "confirm:").await.remove(0));
         w.clock.advance(Duration::hours(1));
 
         let r = w.dispatcher.reschedule(code, friday_at_11()).await.unwrap();
@@ -527,9 +681,9 @@ both_backends!(
         );
         assert!(rows(&w, code, "changeq:").await.is_empty());
         assert_eq!(w.status(code).await, RequestStatus::Assigned);
-        // Both hear the new time with the event moved; Rosa by email.
+        // The requester hears the new time with the event moved (Rosa has no channel).
         let changed = rows(&w, code, "changed:").await;
-        assert_eq!(changed.len(), 2, "{changed:#?}");
+        assert_eq!(changed.len(), 1, "{changed:#?}");
         for row in &changed {
             assert!(
                 text_of(row).contains("venerdì 12 marzo, 11:00"),
@@ -545,8 +699,7 @@ both_backends!(
             assert!(seq > details.2);
         }
         let to: Vec<String> = changed.iter().map(email_to).collect();
-        assert!(to.contains(&"rosa@coop.example".to_string()), "{to:?}");
-        assert!(to.contains(&REQUESTER.to_string()), "{to:?}");
+        assert_eq!(to, vec![REQUESTER.to_string()]);
         // The coordinators are asked to check with her, in words.
         let alert = w
             .outbox(code)

@@ -5,10 +5,11 @@
 //! - with a mediator assigned, the new time is stored, the reminders are dropped and the
 //!   mediator is asked whether it suits them ([Va bene] / [Non posso], `Notice::ChangeQuestion`)
 //!   with a timer for the answer (`TimerKind::ChangeAnswer`, the offer timeout); the requester
-//!   is told they are being asked (`Notice::Rescheduled`); a mediator without Telegram (reached
-//!   by email only, so with no buttons to answer) keeps the appointment at the new time, both
-//!   hear it with the updated invitation (`Notice::Changed`), and the coordinators are alerted
-//!   to check with them;
+//!   is told they are being asked (`Notice::Rescheduled`); a mediator reached by email is
+//!   asked by email and answers by replying "va bene" / "non posso" (the email intake); one
+//!   with neither Telegram nor email keeps the appointment at the new time, both hear it with
+//!   the updated invitation (`Notice::Changed`), and the coordinators are alerted to check
+//!   with them;
 //! - [`answer`]: "va bene" keeps the assignment, reschedules the reminders, and both hear the
 //!   new time with the updated invitation (`Notice::Changed`, `REQUEST` with a higher
 //!   `SEQUENCE`); "non posso", or no answer in time ([`expired`], from `app::timer`), ends the
@@ -226,8 +227,8 @@ pub async fn reschedule_with(
             ],
         )
         .await?;
-        if m.telegram_id.is_none() {
-            // No buttons to answer with (a mediator reached by email only, assigned by hand):
+        if m.telegram_id.is_none() && m.email.is_none() {
+            // No way to ask (a mediator with neither Telegram nor email, assigned by hand):
             // the assignment stands at the new time, both hear it with the updated
             // invitation, and the coordinators are asked to check with the mediator.
             super::assign::schedule_followups(core, tx, &request, a.id, now).await?;

@@ -33,7 +33,9 @@ use crate::domain::{Channel, RequestCode, RequestStatus};
 use crate::extract::SenderInfo;
 use crate::outbox::{EmailPayload, Payload};
 use crate::store::mark::MarkKey;
-use crate::store::{Inbound, NewInbound, Operator, Request, Store, StoreError, Tx, db_text};
+use crate::store::{
+    Inbound, Mediator, NewInbound, Operator, Request, Store, StoreError, Tx, db_text,
+};
 
 pub const CHANNEL: &str = "email";
 
@@ -224,6 +226,11 @@ enum Standing {
     /// Passes the policy: a registered active operator (`operator`), a registered
     /// coordinator, an allowed sender or an address of an allowed domain.
     Known { operator: Option<Operator> },
+    /// A registered active mediator writing from their address (one reached by email, with no
+    /// Telegram to press buttons on): on an existing request their reply answers what they
+    /// were asked ([`Intake::mediator_reply`]), never changes the request; a new request from
+    /// them is held for review.
+    Mediator(Box<Mediator>),
     /// One valid mailbox on no list: its new requests are held for review; on an existing
     /// request it acts only as that request's requester.
     Unknown,
@@ -639,12 +646,21 @@ impl Intake {
             Some(to) if to != sender => self.passes_policy(to).await?.0,
             _ => true,
         };
-        Ok(if !reply_to_ok {
-            Standing::Nobody(Reason::ReplyToNotAllowed)
-        } else if passes {
-            Standing::Known { operator }
-        } else {
-            Standing::Unknown
+        if !reply_to_ok {
+            return Ok(Standing::Nobody(Reason::ReplyToNotAllowed));
+        }
+        if passes {
+            return Ok(Standing::Known { operator });
+        }
+        let mediator = self
+            .store
+            .mediators()
+            .await?
+            .into_iter()
+            .find(|m| m.active && m.email.as_deref().is_some_and(|e| sender.is(e)));
+        Ok(match mediator {
+            Some(m) => Standing::Mediator(Box::new(m)),
+            None => Standing::Unknown,
         })
     }
 
@@ -808,7 +824,7 @@ impl Intake {
             // A new request.
             return match standing {
                 Standing::Known { .. } => Verdict::Act,
-                Standing::Unknown => Verdict::Hold(Reason::UnknownSender),
+                Standing::Unknown | Standing::Mediator(_) => Verdict::Hold(Reason::UnknownSender),
                 Standing::Nobody(reason) => Verdict::Hold(*reason),
             };
         }
@@ -820,7 +836,7 @@ impl Intake {
             // A sender the policy refuses never changes anything and is never answered,
             // whatever code it names (its own held request included: a coordinator decides).
             Standing::Unknown => Verdict::SetAside(Reason::UnknownSender),
-            Standing::Known { .. } => Verdict::Act,
+            Standing::Known { .. } | Standing::Mediator(_) => Verdict::Act,
         }
     }
 
@@ -914,6 +930,11 @@ impl Intake {
         };
         let outcome = match (&class, request) {
             (Class::NewRequest, _) => self.new_request(&mut tx, &step).await?,
+            (Class::FollowUp(_) | Class::Cancellation(_), Some(request))
+                if matches!(standing, Standing::Mediator(_)) =>
+            {
+                self.mediator_reply(&mut tx, &step, request).await?
+            }
             (Class::FollowUp(_), Some(request)) => self.follow_up(&mut tx, &step, request).await?,
             (Class::Cancellation(_), Some(request)) => {
                 self.cancellation(&mut tx, &step, request).await?
@@ -1381,6 +1402,66 @@ impl Intake {
         // A time already past moves nothing: the reply is kept for the coordinator.
         crate::app::reschedule::new_when(request, date, start, minutes)
             .filter(|w| !crate::app::reschedule::is_past(*w, settings.tz, now))
+    }
+
+    /// A mediator's reply on a request's thread: "va bene" / "non posso" answers the new date
+    /// or time they were asked about (the core's [`crate::app::reschedule::answer`], which asks
+    /// the table whether the assignment is theirs); anything else is kept for the coordinators
+    /// (audited on the request), never merged into it and never answered.
+    async fn mediator_reply(
+        &self,
+        tx: &mut Tx,
+        s: &Step<'_>,
+        request: Request,
+    ) -> Result<Outcome, IntakeError> {
+        let Standing::Mediator(m) = s.standing else {
+            return Ok(Outcome::Recorded {
+                kind: "follow_up".into(),
+            });
+        };
+        tx.link_inbound(s.inbound_id, request.id).await?;
+        if !matches!(s.verdict, Verdict::Act) {
+            return self.held_on(tx, s, &request, "mediator_reply_held").await;
+        }
+        let actor = Actor::Mediator {
+            id: m.id,
+            active: m.active,
+        };
+        if let Some(ok) = change_answer_of(&s.r.prepared)
+            && let Some(timer) = tx
+                .pending_timer(request.id, crate::domain::TimerKind::ChangeAnswer)
+                .await?
+        {
+            let core = self.core();
+            let answered =
+                crate::app::reschedule::answer(&core, tx, &actor, timer.id, ok, s.now).await;
+            return match answered {
+                Ok(crate::app::reschedule::ChangeAnswer::Kept(r))
+                | Ok(crate::app::reschedule::ChangeAnswer::Left(r)) => Ok(Outcome::Updated {
+                    request_id: r.id,
+                    code: r.code,
+                    status: r.status,
+                }),
+                Ok(crate::app::reschedule::ChangeAnswer::Stale) => Ok(Outcome::Recorded {
+                    kind: "change_answer".into(),
+                }),
+                Err(crate::app::AppError::Denied(_)) => {
+                    self.refuse(tx, s, &request, "follow_up_refused").await
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
+        tx.audit(
+            s.now,
+            "process:email",
+            Some(request.id),
+            "mediator_reply",
+            Some(&format!("inbound {}", s.inbound_id)),
+        )
+        .await?;
+        Ok(Outcome::Recorded {
+            kind: "mediator_reply".into(),
+        })
     }
 
     /// "Annullo": the request is cancelled for whoever may cancel it, and they are told.
@@ -1957,6 +2038,49 @@ async fn record_attachments(
 /// Who an email acting on an existing request comes from, for [`crate::authz`]. By email a
 /// coordinator acts only as a requester (the address alone proves nothing), unless the
 /// domain's DMARC check vouched for the sender ([`InboundEmail::dmarc_vouched`]).
+/// A mediator's answer to a new date or time, from the first words of their reply: "va
+/// bene", "ok", "sì", "confermo", "fine" -> `true`; "non posso", "non riesco", "no", "can't"
+/// -> `false`; anything else `None` (kept for the coordinators).
+fn change_answer_of(text: &str) -> Option<bool> {
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('>'))?;
+    let folded = crate::extract::fold::Folded::new(first).text;
+    let words: Vec<&str> = folded
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let starts = |p: &[&str]| words.len() >= p.len() && words[..p.len()] == *p;
+    let has = |p: &str| folded.contains(p);
+    if has("non posso")
+        || has("non riesco")
+        || has("non va bene")
+        || has("non mi va")
+        || has("cannot")
+        || has("can't")
+        || has("can not")
+        || starts(&["no"])
+    {
+        return Some(false);
+    }
+    if has("va bene")
+        || has("confermo")
+        || has("d'accordo")
+        || has("daccordo")
+        || starts(&["ok"])
+        || starts(&["okay"])
+        || starts(&["si"])
+        || starts(&["yes"])
+        || starts(&["fine"])
+        || has("that's fine")
+        || has("works for me")
+    {
+        return Some(true);
+    }
+    None
+}
+
 async fn email_actor(
     tx: &mut Tx,
     sender: &EmailAddress,
@@ -2172,6 +2296,33 @@ mod evaluation_tests {
     use super::evaluation_of;
     use super::hours_reply_of;
     use super::scores_of;
+
+    #[test]
+    fn a_mediator_s_answer_to_a_new_time_is_read_from_her_first_words() {
+        use super::change_answer_of;
+        for yes in [
+            "Va bene, grazie!",
+            "ok",
+            "Sì, ci sono",
+            "Confermo.",
+            "Fine, see you",
+            "> quoted\nva bene",
+        ] {
+            assert_eq!(change_answer_of(yes), Some(true), "{yes}");
+        }
+        for no in [
+            "Non posso, mi dispiace",
+            "Purtroppo non riesco",
+            "No",
+            "Sorry, I can't",
+            "non va bene",
+        ] {
+            assert_eq!(change_answer_of(no), Some(false), "{no}");
+        }
+        for neither in ["", "A che piano è lo studio?", "Nota: il citofono è rotto"] {
+            assert_eq!(change_answer_of(neither), None, "{neither}");
+        }
+    }
 
     #[test]
     fn marks_in_order_with_a_comment_below() {
