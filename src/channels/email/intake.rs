@@ -649,18 +649,32 @@ impl Intake {
         if !reply_to_ok {
             return Ok(Standing::Nobody(Reason::ReplyToNotAllowed));
         }
-        if passes {
-            return Ok(Standing::Known { operator });
+        // A registered mediator's address is hers even on an allowed domain (the cooperative's
+        // own, say): her replies answer what she was asked, they never edit a request. An
+        // operator or a coordinator with the same address stays who they are.
+        if operator.is_none() {
+            let mediator = self
+                .store
+                .mediators()
+                .await?
+                .into_iter()
+                .find(|m| m.active && m.email.as_deref().is_some_and(|e| sender.is(e)));
+            if let Some(m) = mediator {
+                let coordinator = self
+                    .store
+                    .coordinators()
+                    .await?
+                    .iter()
+                    .any(|c| c.email.as_deref().is_some_and(|e| sender.is(e)));
+                if !coordinator {
+                    return Ok(Standing::Mediator(Box::new(m)));
+                }
+            }
         }
-        let mediator = self
-            .store
-            .mediators()
-            .await?
-            .into_iter()
-            .find(|m| m.active && m.email.as_deref().is_some_and(|e| sender.is(e)));
-        Ok(match mediator {
-            Some(m) => Standing::Mediator(Box::new(m)),
-            None => Standing::Unknown,
+        Ok(if passes {
+            Standing::Known { operator }
+        } else {
+            Standing::Unknown
         })
     }
 
