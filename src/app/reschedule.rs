@@ -457,33 +457,6 @@ async fn release(
     Ok((tx.request_by_id(req.id).await?, notices))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_new_time_keeps_what_was_not_said_and_nothing_new_is_nothing() {
-        let d = |day| NaiveDate::from_ymd_opt(2027, 3, day).unwrap();
-        let t = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
-        let old = (Some(d(11)), Some(t(10)), Some(60));
-        assert_eq!(
-            when_from(old, None, Some(t(11)), None),
-            Some(When {
-                date: d(11),
-                start: t(11),
-                duration_minutes: None
-            })
-        );
-        assert_eq!(when_from(old, Some(d(11)), Some(t(10)), None), None);
-        assert_eq!(when_from(old, None, None, Some(90)), None);
-        assert_eq!(
-            when_from(old, Some(d(12)), None, None).map(|w| (w.date, w.start)),
-            Some((d(12), t(10)))
-        );
-        assert_eq!(when_from((None, None, None), Some(d(12)), None, None), None);
-    }
-}
-
 /// A series moved from the words of a reschedule: the meeting they mean (and, if they say so,
 /// those that follow) to the new day and time, through [`super::series::change`].
 async fn move_series(
@@ -538,4 +511,31 @@ async fn move_series(
         asking: None,
         notices: changed.notices,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_time_keeps_what_was_not_said_and_nothing_new_is_nothing() {
+        let d = |day| NaiveDate::from_ymd_opt(2027, 3, day).unwrap();
+        let t = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+        let old = (Some(d(11)), Some(t(10)), Some(60));
+        assert_eq!(
+            when_from(old, None, Some(t(11)), None),
+            Some(When {
+                date: d(11),
+                start: t(11),
+                duration_minutes: None
+            })
+        );
+        assert_eq!(when_from(old, Some(d(11)), Some(t(10)), None), None);
+        assert_eq!(when_from(old, None, None, Some(90)), None);
+        assert_eq!(
+            when_from(old, Some(d(12)), None, None).map(|w| (w.date, w.start)),
+            Some((d(12), t(10)))
+        );
+        assert_eq!(when_from((None, None, None), Some(d(12)), None, None), None);
+    }
 }
