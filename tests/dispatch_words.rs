@@ -381,6 +381,19 @@ fn series_changes(r: &Request, m: &Mediator) -> Vec<Notice> {
     });
     // one meeting offered on its own, and who comes to it
     let mut out = vec![
+        // moved meetings: their mediator asked, the requester told she agreed
+        Notice::MeetingsQuestion {
+            request: r.clone(),
+            mediator: m.clone(),
+            seqs: vec![4, 5],
+            timer_id: 44,
+        },
+        Notice::MeetingsAgreed {
+            request: r.clone(),
+            mediator: m.clone(),
+            seqs: vec![4],
+            timer_id: 44,
+        },
         // each meeting reminded and asked about on its own (app::meetings)
         Notice::Reminder {
             request: r.clone(),
@@ -823,6 +836,7 @@ fn value(lang: Lang, name: &str) -> Option<String> {
         "question" => "Quale lingua?".into(),
         "reason" => "nessun mediatore idoneo".into(),
         "who" => "la famiglia non è venuta".into(),
+        "meetings" => "martedì 23 marzo, 16:00; martedì 30 marzo, 16:00".into(),
         "number" => "3".into(),
         "outcome" => "svolto, 90 min".into(),
         "requester" => "Laura Rossi, 035 123456".into(),

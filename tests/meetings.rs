@@ -157,7 +157,7 @@ both_backends!(
             .unwrap();
         let m2 = tg_of(colleague);
 
-        // Meeting 3 (23 March) moves to Wednesday 24 March at 10.
+        // Meeting 3 (23 March) moves to Wednesday 24 March at 10; she is asked, and agrees.
         w.dispatcher
             .change_series_as(
                 code,
@@ -171,6 +171,22 @@ both_backends!(
             )
             .await
             .unwrap();
+        let asked = tg
+            .fake
+            .wait_for(m1, world::WAIT, |m| m.button("Va bene").is_some())
+            .await
+            .expect("she is asked about the new time");
+        assert!(
+            asked.text.contains("mercoledì 24 marzo, 10:00")
+                && asked.text.contains("Ti vanno ancora bene?"),
+            "{}",
+            asked.text
+        );
+        let pressed = tg.fake.press(&asked, "Va bene").unwrap();
+        assert_eq!(
+            tg.answer(&pressed).await.as_deref(),
+            Some("Grazie: il nuovo orario è confermato.")
+        );
 
         // 1. The day before meeting 1, at 15:00: its mediator, in Italian, about that meeting.
         at(&tg, &w, at_rome(2027, 3, 8, 14, 59)).await;
@@ -718,6 +734,16 @@ both_backends!(
     }
 );
 
+/// The newest question to `chat` about new times of meetings, after message `after`.
+async fn asked_after(tg: &world::World, chat: i64, after: i64) -> botapi::BotMessage {
+    tg.fake
+        .wait_for(chat, world::WAIT, |m| {
+            m.message_id > after && m.button("Va bene").is_some()
+        })
+        .await
+        .unwrap_or_else(|| panic!("no question: {:#?}", tg.fake.sent_to(chat)))
+}
+
 fn reply(code: connecting::domain::RequestCode, n: u32, text: &str) -> Vec<u8> {
     format!(
         "From: Laura Rossi <{REQUESTER}>\r\nTo: info@coop.example\r\nSubject: Re: [{code}] Incontri protetti\r\n\
@@ -804,6 +830,29 @@ both_backends!(
             told.iter().any(|t| t.contains("mercoledì 24 marzo, 10:00")),
             "the requester and the mediator told in words: {told:#?}"
         );
+        // Samira is asked whether the new time suits her, and agrees: the requester hears it.
+        let q1 = asked_after(&tg, 1600, 0).await;
+        assert!(q1.text.contains("mercoledì 24 marzo, 10:00"), "{}", q1.text);
+        let pressed = tg.fake.press(&q1, "Va bene").unwrap();
+        assert_eq!(
+            tg.answer(&pressed).await.as_deref(),
+            Some("Grazie: il nuovo orario è confermato.")
+        );
+        let agreed: Vec<String> = w
+            .outbox(code)
+            .await
+            .iter()
+            .filter(|r| r.idempotency_key.starts_with("meetingsok:"))
+            .map(|r| text_of(r).to_string())
+            .collect();
+        assert_eq!(agreed.len(), 1, "{agreed:#?}");
+        assert!(
+            agreed[0].contains(
+                "Samira conferma i nuovi orari degli incontri: mercoledì 24 marzo, 10:00"
+            ),
+            "{}",
+            agreed[0]
+        );
 
         // 2. "dal 13 aprile in poi ... a giovedì 15 aprile alle 11": meeting 6 and those after it,
         // two days later, at 11.
@@ -825,6 +874,37 @@ both_backends!(
             ]
         );
         assert_eq!(now[4], before[4], "6 April stays");
+        // One question for the three; she cannot: each is offered on its own (nobody else
+        // speaks Arabic here: the coordinators are alerted), the requester is told.
+        let q2 = asked_after(&tg, 1600, q1.message_id).await;
+        assert!(
+            q2.text.contains("giovedì 15 aprile, 11:00")
+                && q2.text.contains("giovedì 29 aprile, 11:00"),
+            "{}",
+            q2.text
+        );
+        let pressed = tg.fake.press(&q2, "Non posso").unwrap();
+        assert!(tg.answer(&pressed).await.is_some());
+        let req = w.store.request(code).await.unwrap();
+        let s6 = &req.series.as_ref().unwrap().occurrences;
+        assert!(
+            s6[5..].iter().all(|o| o.mediator_id.is_none()) && s6[4].mediator_id == Some(samira),
+            "{s6:#?}"
+        );
+        let looking: Vec<String> = w
+            .outbox(code)
+            .await
+            .iter()
+            .filter(|r| r.idempotency_key.starts_with("meeting:") && chat_of(r).is_none())
+            .map(|r| text_of(r).to_string())
+            .collect();
+        assert_eq!(looking.len(), 3, "{looking:#?}");
+        assert!(
+            looking
+                .iter()
+                .any(|t| t.contains("giovedì 22 aprile, 11:00") && t.contains("cerchiamo")),
+            "{looking:#?}"
+        );
 
         // 3. No meeting named: the next one still to come (9 March) moves.
         intake
@@ -838,6 +918,9 @@ both_backends!(
         let now = starts(&w.store.request(code).await.unwrap());
         assert_eq!(now[0], at_rome(2027, 3, 12, 9, 0));
         assert_eq!(now[1], before[1]);
+        // she does not answer this one (below, its time runs out)
+        let q3 = asked_after(&tg, 1600, q2.message_id).await;
+        assert!(q3.text.contains("venerdì 12 marzo, 09:00"), "{}", q3.text);
 
         // 4. The coordinator on the bot: /modifica CODE martedì 30 marzo alle 16 moves meeting 4.
         tg.fake
@@ -846,6 +929,20 @@ both_backends!(
         let now = starts(&w.store.request(code).await.unwrap());
         assert_eq!(now[3], at_rome(2027, 3, 30, 16, 0));
         assert_eq!(now[1], before[1]);
+        let q4 = asked_after(&tg, 1600, q3.message_id).await;
+        assert!(q4.text.contains("martedì 30 marzo, 16:00"), "{}", q4.text);
+        tg.fake.press(&q4, "Va bene").unwrap();
+        tg.settle().await;
+        // the unanswered question about 12 March ran out: that meeting is offered to others
+        let by = chrono::Duration::hours(2);
+        w.clock.advance(by);
+        tg.clock.advance(by);
+        w.dispatcher.run_due_timers().await.unwrap();
+        let req = w.store.request(code).await.unwrap();
+        let s = &req.series.as_ref().unwrap().occurrences;
+        assert_eq!(s[0].mediator_id, None, "not answered in time");
+        assert_eq!(s[3].mediator_id, Some(samira), "agreed");
+        assert_eq!(s[2].mediator_id, Some(samira), "agreed");
         let req = w.store.request(code).await.unwrap();
         assert_eq!(
             req.assigned_mediator_id,

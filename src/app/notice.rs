@@ -159,6 +159,21 @@ pub enum Notice {
         from: DateTime<Utc>,
         to: Option<DateTime<Utc>>,
     },
+    /// To whoever holds meetings `seqs` of a series that moved: do the new times suit you?
+    /// [Va bene] / [Non posso] (`timer_id`: the answer's timer).
+    MeetingsQuestion {
+        request: Request,
+        mediator: Mediator,
+        seqs: Vec<u32>,
+        timer_id: i64,
+    },
+    /// To the requester: the mediator of moved meetings `seqs` agreed to their new times.
+    MeetingsAgreed {
+        request: Request,
+        mediator: Mediator,
+        seqs: Vec<u32>,
+        timer_id: i64,
+    },
     /// To the mediator who had meeting `seq` of a series: it is no longer theirs (another is
     /// asked for it); with their series' invitation without it.
     MeetingReleased {
@@ -298,6 +313,8 @@ impl Notice {
             | Notice::MeetingMediator { request, .. }
             | Notice::MeetingReleased { request, .. }
             | Notice::MeetingChanged { request, .. }
+            | Notice::MeetingsQuestion { request, .. }
+            | Notice::MeetingsAgreed { request, .. }
             | Notice::Withdrawal { request, .. }
             | Notice::Cancellation { request, .. }
             | Notice::Reminder { request, .. }
@@ -357,6 +374,10 @@ impl Notice {
                 if *to_mediator { "m" } else { "r" }
             ),
             Notice::MeetingOffer { offer_id, .. } => format!("offer:{offer_id}"),
+            Notice::MeetingsQuestion { timer_id, .. } => format!("meetingsq:{timer_id}"),
+            Notice::MeetingsAgreed {
+                request, timer_id, ..
+            } => format!("meetingsok:{}:{timer_id}", request.id),
             Notice::MeetingChanged {
                 request,
                 mediator,
@@ -452,11 +473,13 @@ impl Notice {
                 ..
             }
             | Notice::MeetingOffer { mediator, .. }
+            | Notice::MeetingsQuestion { mediator, .. }
             | Notice::MeetingReleased { mediator, .. }
             | Notice::MeetingChanged { mediator, .. } => Some(mediator),
             Notice::Changed { .. }
             | Notice::SeriesChanged { .. }
             | Notice::MeetingMediator { .. }
+            | Notice::MeetingsAgreed { .. }
             | Notice::Cancellation { .. }
             | Notice::Rescheduled { .. }
             | Notice::Requeued { .. }

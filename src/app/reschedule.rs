@@ -349,6 +349,10 @@ pub async fn answer(
     let Some(timer) = tx.pending_timer_by_id(timer_id).await? else {
         return Ok(ChangeAnswer::Stale);
     };
+    // moved meetings of a series: their own question (`series::answer_moved`)
+    if timer.kind == Ok(TimerKind::MeetingsAnswer) {
+        return super::series::answer_moved(core, tx, actor, &timer, ok, now).await;
+    }
     let (Ok(TimerKind::ChangeAnswer), Some(request_id)) = (timer.kind.clone(), timer.request_id)
     else {
         return Ok(ChangeAnswer::Stale);

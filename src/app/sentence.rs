@@ -128,6 +128,40 @@ fn instant_words(w: &Words, at: DateTime<Utc>) -> String {
     w.when(Some(local.date()), Some(local.time()))
 }
 
+/// Meetings `seqs` of `req`'s series at their times now: "martedì 23 marzo, 16:00; martedì 30
+/// marzo, 16:00", or for more than three "5 incontri, da martedì 23 marzo, 16:00 a martedì 20
+/// aprile, 16:00".
+fn meetings_words(w: &Words, req: &Request, seqs: &[u32]) -> String {
+    let mut at: Vec<DateTime<Utc>> = req
+        .series
+        .as_ref()
+        .map(|s| {
+            s.occurrences
+                .iter()
+                .filter(|o| seqs.contains(&o.seq))
+                .map(|o| o.starts_at)
+                .collect()
+        })
+        .unwrap_or_default();
+    at.sort();
+    match (at.first(), at.last()) {
+        (Some(first), Some(last)) if at.len() > 3 => dispatch_text(
+            w.lang,
+            "meetings_range",
+            &[
+                ("count", at.len().to_string()),
+                ("first", instant_words(w, *first)),
+                ("last", instant_words(w, *last)),
+            ],
+        ),
+        _ => at
+            .iter()
+            .map(|a| instant_words(w, *a))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
 /// A series in words: "8 incontri, ogni settimana di martedì alle 15:00, da martedì 9 marzo a
 /// martedì 27 aprile" (the meetings still on; a moved one counts at its new time).
 pub fn series_words(w: &Words, s: &Series) -> String {
@@ -555,6 +589,54 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
                     "new",
                     to.map_or_else(|| w.unknown(), |t| instant_words(&w, t)),
                 ),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![],
+        ),
+        Notice::MeetingsQuestion {
+            request,
+            seqs,
+            timer_id,
+            ..
+        } => s(
+            "meetings_question",
+            vec![
+                ("code", request.code.to_string()),
+                ("meetings", meetings_words(&w, request, seqs)),
+                ("place", place(&w, request)),
+            ],
+            "notice_subject",
+            code_args(request),
+            vec![vec![
+                (
+                    dispatch_text(lang, "change_ok", &[]),
+                    Answer::Change {
+                        timer_id: *timer_id,
+                        ok: true,
+                    },
+                ),
+                (
+                    dispatch_text(lang, "change_no", &[]),
+                    Answer::Change {
+                        timer_id: *timer_id,
+                        ok: false,
+                    },
+                ),
+            ]],
+        ),
+        Notice::MeetingsAgreed {
+            request,
+            mediator,
+            seqs,
+            ..
+        } => s(
+            "meetings_agreed",
+            vec![
+                ("code", request.code.to_string()),
+                ("mediator_word", w.mediator(mediator.gender)),
+                ("mediator", mediator.name.clone()),
+                ("meetings", meetings_words(&w, request, seqs)),
             ],
             "notice_subject",
             code_args(request),

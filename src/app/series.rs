@@ -12,11 +12,13 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use super::notice::{self, Notice, SeriesChange};
+use super::reschedule::ChangeAnswer;
 use super::{AppError, Core, Result, authorise};
 use crate::authz::{Action, Actor, RequestFacts};
+use crate::domain::TimerKind;
 use crate::domain::appointment::local_to_utc;
 use crate::domain::series::{Occurrence, OccurrenceStatus};
-use crate::store::{Request, Tx};
+use crate::store::{Request, Timer, Tx};
 
 /// Which meetings a change is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +195,11 @@ pub async fn change(
         notice::emit(core, tx, &n, now).await?;
         notices.push(n);
     }
+    // whoever holds moved meetings is asked whether the new times suit them (not when they
+    // moved them themselves)
+    if matches!(what, Change::Move { .. }) && !matches!(actor, Actor::Mediator { .. }) {
+        notices.extend(ask_moved(core, tx, &after, &seqs, now).await?);
+    }
     super::meetings::follow(core, tx, &after, now).await?;
     tracing::info!(code = %after.code, seq, changed = seqs.len(), "series changed");
     Ok(Changed {
@@ -237,15 +244,34 @@ pub async fn release(
         Actor::Mediator { id, .. } => Some(*id),
         _ => None,
     };
-    if !tx.release_meeting(o.id, only, now).await? {
-        return Err(AppError::NoSuchMeeting {
+    match let_go(core, tx, &req, &o, only, &actor.audit_name(), now).await? {
+        Some(notices) => Ok(notices),
+        None => Err(AppError::NoSuchMeeting {
             code: req.code,
             seq,
-        });
+        }),
+    }
+}
+
+/// Meeting `o` of `req` has no mediator any more (if it was `only`'s, when given): its
+/// mediator hears it, the requester is told another is being looked for, its timers follow,
+/// and it is offered on its own ([`offer_next`]). `None`: it was no longer theirs.
+async fn let_go(
+    core: &Core,
+    tx: &mut Tx,
+    req: &Request,
+    o: &Occurrence,
+    only: Option<i64>,
+    who: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<Notice>>> {
+    let seq = o.seq;
+    if !tx.release_meeting(o.id, only, now).await? {
+        return Ok(None);
     }
     tx.audit(
         now,
-        &actor.audit_name(),
+        who,
         Some(req.id),
         "meeting_released",
         Some(&seq.to_string()),
@@ -279,7 +305,192 @@ pub async fn release(
     super::meetings::follow(core, tx, &req, now).await?;
     notices.extend(offer_next(core, tx, &req, o.id, now).await?);
     tracing::info!(code = %req.code, seq, "meeting released: offered on its own");
+    Ok(Some(notices))
+}
+
+/// Whoever holds moved meetings `seqs` of `req` (and can be asked: Telegram or email) is asked
+/// whether the new times suit them, one question per mediator with a
+/// [`TimerKind::MeetingsAnswer`] timer (the offer timeout, at the latest the first meeting's
+/// start); the meetings carry it until the answer ([`answer_moved`], [`moved_unanswered`]).
+async fn ask_moved(
+    core: &Core,
+    tx: &mut Tx,
+    req: &Request,
+    seqs: &[u32],
+    now: DateTime<Utc>,
+) -> Result<Vec<Notice>> {
+    let Some(series) = &req.series else {
+        return Ok(vec![]);
+    };
+    let mut by: std::collections::BTreeMap<i64, Vec<&Occurrence>> = Default::default();
+    for o in series
+        .on()
+        .filter(|o| seqs.contains(&o.seq) && o.starts_at > now)
+    {
+        if let Some(m) = o.mediator_id {
+            by.entry(m).or_default().push(o);
+        }
+    }
+    let minutes = if req.urgent {
+        core.settings.urgent_offer_timeout_minutes
+    } else {
+        core.settings.offer_timeout_minutes
+    };
+    let mut notices = Vec::new();
+    for (mediator_id, os) in by {
+        let Some(m) = tx.mediators_by_ids(&[mediator_id]).await?.pop() else {
+            continue;
+        };
+        let (Some(first), true) = (
+            os.iter().map(|o| o.starts_at).min(),
+            m.telegram_id.is_some() || m.email.is_some(),
+        ) else {
+            continue;
+        };
+        let due = (now + Duration::minutes(minutes.max(1))).min(first);
+        let timer_id = tx
+            .schedule_meeting_timer(
+                TimerKind::MeetingsAnswer,
+                req.id,
+                os[0].id,
+                mediator_id,
+                due,
+                now,
+            )
+            .await?;
+        for o in &os {
+            tx.set_meeting_question(o.id, timer_id).await?;
+        }
+        let n = Notice::MeetingsQuestion {
+            request: req.clone(),
+            mediator: m,
+            seqs: os.iter().map(|o| o.seq).collect(),
+            timer_id,
+        };
+        notice::emit(core, tx, &n, now).await?;
+        notices.push(n);
+    }
     Ok(notices)
+}
+
+/// `actor` (the mediator asked, or a coordinator for them) answers the question of `timer`
+/// about moved meetings: "va bene" keeps them and the requester hears it; "non posso" lets
+/// each go ([`let_go`]: offered on its own). Once: a second answer, or one after the time ran
+/// out, is `Stale`.
+pub(crate) async fn answer_moved(
+    core: &Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    timer: &Timer,
+    ok: bool,
+    now: DateTime<Utc>,
+) -> Result<ChangeAnswer> {
+    let (Some(request_id), Some(mediator_id)) = (timer.request_id, timer.ref_id) else {
+        return Ok(ChangeAnswer::Stale);
+    };
+    let req = tx.lock_request(request_id).await?;
+    authorise(
+        actor,
+        Action::AnswerChange,
+        &RequestFacts::of(&req).assigned_to(mediator_id),
+    )?;
+    if !tx.finish_pending_timer(timer.id, now).await? {
+        return Ok(ChangeAnswer::Stale);
+    }
+    settle_moved(
+        core,
+        tx,
+        &req,
+        timer.id,
+        mediator_id,
+        ok,
+        &actor.audit_name(),
+        now,
+    )
+    .await
+}
+
+/// The question of `timer` ran out (the service, from `app::timer`): as "non posso".
+pub(crate) async fn moved_unanswered(
+    core: &Core,
+    tx: &mut Tx,
+    timer: &Timer,
+    now: DateTime<Utc>,
+) -> Result<Vec<Notice>> {
+    let (Some(request_id), Some(mediator_id)) = (timer.request_id, timer.ref_id) else {
+        return Ok(vec![]);
+    };
+    let req = tx.lock_request(request_id).await?;
+    if req.status.is_terminal() {
+        tx.take_meeting_question(timer.id).await?;
+        return Ok(vec![]);
+    }
+    settle_moved(
+        core,
+        tx,
+        &req,
+        timer.id,
+        mediator_id,
+        false,
+        "process:timers",
+        now,
+    )
+    .await?;
+    Ok(vec![])
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn settle_moved(
+    core: &Core,
+    tx: &mut Tx,
+    req: &Request,
+    timer_id: i64,
+    mediator_id: i64,
+    ok: bool,
+    who: &str,
+    now: DateTime<Utc>,
+) -> Result<ChangeAnswer> {
+    let asked = tx.take_meeting_question(timer_id).await?;
+    let held: Vec<Occurrence> = req
+        .series
+        .as_ref()
+        .map(|s| {
+            s.on()
+                .filter(|o| asked.contains(&o.id) && o.mediator_id == Some(mediator_id))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if held.is_empty() {
+        return Ok(ChangeAnswer::Stale);
+    }
+    tx.audit(
+        now,
+        who,
+        Some(req.id),
+        "meetings_answer",
+        Some(if ok { "ok" } else { "no" }),
+    )
+    .await?;
+    if ok {
+        if let Some(m) = tx.mediators_by_ids(&[mediator_id]).await?.pop() {
+            let n = Notice::MeetingsAgreed {
+                request: req.clone(),
+                mediator: m,
+                seqs: held.iter().map(|o| o.seq).collect(),
+                timer_id,
+            };
+            notice::emit(core, tx, &n, now).await?;
+        }
+        return Ok(ChangeAnswer::Kept(Box::new(req.clone())));
+    }
+    for o in &held {
+        let fresh = tx.request_by_id(req.id).await?;
+        let_go(core, tx, &fresh, o, Some(mediator_id), who, now).await?;
+    }
+    Ok(ChangeAnswer::Left(Box::new(
+        tx.request_by_id(req.id).await?,
+    )))
 }
 
 /// Offers meeting `occurrence_id` of `req` to the best-ranked suitable mediator not asked for

@@ -51,6 +51,10 @@ pub async fn fire(
         }
         return Ok(vec![]);
     }
+    // moved meetings whose mediator did not answer in time: offered to others
+    if kind == TimerKind::MeetingsAnswer {
+        return super::series::moved_unanswered(core, tx, timer, now).await;
+    }
     // a meeting of a series: whoever holds that meeting (`app::meetings`)
     if let Some(occurrence_id) = timer.occurrence_id {
         return super::meetings::fire(core, tx, timer, &req, kind, occurrence_id, now).await;

@@ -123,6 +123,10 @@ text_enum!(
         /// The assigned mediator's answer to a new date or time is due (`ref_id`: the
         /// assignment); unanswered, the assignment is released.
         ChangeAnswer => "change_answer",
+        /// The answer of the mediator of moved meetings of a series to their new time is due
+        /// (`ref_id`: the mediator; the meetings carry it as `question_timer_id`); unanswered,
+        /// they are offered to others.
+        MeetingsAnswer => "meetings_answer",
         /// `account.confirm_within_days` after the requester was asked to confirm the hours:
         /// unanswered, the mediator's hours count, flagged unverified (`ref_id`: the assignment).
         HoursDue => "hours_due",

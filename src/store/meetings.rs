@@ -36,13 +36,15 @@ impl Tx {
         }))
     }
 
-    /// Cancels every pending timer of the meetings of request `request_id` (they are written
-    /// again from the meetings as they are now).
+    /// Cancels every pending reminder and after-the-end timer of the meetings of request
+    /// `request_id` (they are written again from the meetings as they are now); a question
+    /// about moved meetings stays open.
     pub async fn cancel_meeting_timers(&mut self, request_id: i64) -> Result<u64> {
         Ok(with_tx!(self, c => {
             sqlx::query(
                 "UPDATE timers SET status = 'cancelled'
-                 WHERE request_id = $1 AND occurrence_id IS NOT NULL AND status = 'pending'",
+                 WHERE request_id = $1 AND occurrence_id IS NOT NULL AND status = 'pending'
+                   AND kind <> 'meetings_answer'",
             )
             .bind(request_id)
             .execute(&mut *c)
@@ -123,5 +125,38 @@ impl Tx {
                 .fetch_optional(&mut *c)
                 .await?
         }))
+    }
+
+    /// Meeting `occurrence_id` waits for its mediator's answer to its new time (`timer_id`),
+    /// replacing any earlier question about it.
+    pub async fn set_meeting_question(&mut self, occurrence_id: i64, timer_id: i64) -> Result<()> {
+        with_tx!(self, c => {
+            sqlx::query("UPDATE occurrences SET question_timer_id = $1 WHERE id = $2")
+                .bind(timer_id)
+                .bind(occurrence_id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The meetings still waiting for the answer of `timer_id`, which no longer wait (the
+    /// answer came, or its time ran out).
+    pub async fn take_meeting_question(&mut self, timer_id: i64) -> Result<Vec<i64>> {
+        let ids: Vec<i64> = with_tx!(self, c => {
+            sqlx::query_scalar(
+                "SELECT id FROM occurrences WHERE question_timer_id = $1 AND status <> 'cancelled' ORDER BY seq",
+            )
+            .bind(timer_id)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        with_tx!(self, c => {
+            sqlx::query("UPDATE occurrences SET question_timer_id = NULL WHERE question_timer_id = $1")
+                .bind(timer_id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(ids)
     }
 }

@@ -1441,10 +1441,19 @@ impl Intake {
             id: m.id,
             active: m.active,
         };
-        if let Some(ok) = change_answer_of(&s.r.prepared)
-            && let Some(timer) = tx
-                .pending_timer(request.id, crate::domain::TimerKind::ChangeAnswer)
+        // the question about a new time: of the appointment, or of meetings of a series she
+        // holds
+        let mut question = tx
+            .pending_timer(request.id, crate::domain::TimerKind::ChangeAnswer)
+            .await?;
+        if question.is_none() {
+            question = tx
+                .pending_timer(request.id, crate::domain::TimerKind::MeetingsAnswer)
                 .await?
+                .filter(|t| t.ref_id == Some(m.id));
+        }
+        if let Some(ok) = change_answer_of(&s.r.prepared)
+            && let Some(timer) = question
         {
             let core = self.core();
             let answered =
