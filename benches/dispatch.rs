@@ -115,6 +115,7 @@ fn bench_matching() {
             ),
             gender_preference: if i % 5 == 0 { Some(Gender::F) } else { None },
             case_ref: Some(format!("TM-{}-0", i * 3)),
+            meetings: vec![],
         })
         .collect();
     let mut samples = Vec::with_capacity(5000);
