@@ -10,7 +10,9 @@
 //! - a series in Urdu, which Fatima does not speak: Samira gets it, but not meeting 3, which is
 //!   offered on its own to Amina, free then; the requester is told in words that meeting 3 is
 //!   not covered yet, Samira's invitation leaves it out; Amina accepts, she gets the meeting's
-//!   details and the requester reads who comes, in Italian.
+//!   details and the requester reads who comes, in Italian;
+//! - a series a coordinator assigns by hand to a mediator busy for two of its meetings: those
+//!   two are offered on their own, and the requester is told of each.
 
 #[path = "support/botapi.rs"]
 mod botapi;
@@ -354,5 +356,52 @@ both_backends!(
             Some(samira),
             "the series stays hers"
         );
+    }
+);
+
+both_backends!(
+    a_series_assigned_by_hand_leaves_out_the_meetings_its_mediator_is_busy_for,
+    |db| async move {
+        let w = World::new(db.store.clone(), at_rome(2027, 3, 1, 9, 0), settings()).await;
+        let fake = FakeBotApi::start().await;
+        let servers = mail::MailServers::start(&["info", "laura"]);
+        let out = worker(&w, &fake, &servers);
+        let samira = w.mediator("Samira", SAMIRA, &["ar"]).await.id;
+        let fatima = w.mediator("Fatima", FATIMA, &["ar"]).await.id;
+        // Samira's single appointments on 23 March and 13 April overlap meetings 3 and 6.
+        for day in [d(2027, 3, 23), d(2027, 4, 13)] {
+            let single = w.request("ar", day, t(15, 30), 60, None).await;
+            w.dispatcher.assign(single, samira, "cli").await.unwrap();
+        }
+        drain(&out).await;
+        let code = series_by_email(&w, "laura", "serie-c@comune.dalmine.bg.it", "araba").await;
+
+        // The coordinator gives the series to Samira all the same: meetings 3 and 6 are not hers.
+        w.dispatcher.assign(code, samira, "cli").await.unwrap();
+        let req = w.store.request(code).await.unwrap();
+        let s = req.series.unwrap();
+        for o in &s.occurrences {
+            let expected = if [3, 6].contains(&o.seq) {
+                None
+            } else {
+                Some(samira)
+            };
+            assert_eq!(o.mediator_id, expected, "meeting {}", o.seq);
+        }
+        drain(&out).await;
+        let c = code.to_string();
+        for when in ["martedì 23 marzo, 15:00", "martedì 13 aprile, 15:00"] {
+            email(&servers, "laura", &[&c, when, "cerchiamo"]).await;
+            telegram(&fake, FATIMA, &["uno di una serie", when]).await;
+        }
+        let offered: Vec<i64> = w
+            .store
+            .offers_for_request(req.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|o| o.mediator_id)
+            .collect();
+        assert_eq!(offered, vec![fatima, fatima], "each meeting on its own");
     }
 );
