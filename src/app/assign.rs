@@ -119,12 +119,14 @@ pub(crate) async fn assigned(
         }
     }
     tx.cancel_timers(req.id, &[TimerKind::OfferWave]).await?;
-    // a series is taken whole: every meeting still on is this mediator's
-    let req = if req.series.is_some() {
+    // a series is taken whole: every meeting still on is this mediator's, but those they
+    // cannot make, offered on their own once the requester has the confirmation
+    let (req, missed) = if req.series.is_some() {
         tx.assign_occurrences(req.id, mediator_id, now).await?;
-        tx.request_by_id(req.id).await?
+        let missed = super::series::keep_missed_free(core, tx, &req, mediator_id, now).await?;
+        (tx.request_by_id(req.id).await?, missed)
     } else {
-        req
+        (req, Vec::new())
     };
     let Some(m) = mediators.get(&mediator_id) else {
         return Err(StoreError::NotFound(format!("mediator {mediator_id}")).into());
@@ -145,6 +147,7 @@ pub(crate) async fn assigned(
         notice::emit(core, tx, &n, now).await?;
         notices.push(n);
     }
+    notices.extend(super::series::offer_missed(core, tx, &req, &missed, now).await?);
     schedule_followups(core, tx, &req, assignment_id, now).await?;
     Ok(Assigned {
         request: req,

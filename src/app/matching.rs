@@ -4,6 +4,10 @@
 //! Every candidate carries the reasons for its place, and every excluded mediator the reason it
 //! was left out, so the coordinator's view can explain both ("why her first", "why not him").
 //! The reasons are data; their sentences live in `prompts/<lang>/dispatch.toml`.
+//!
+//! A series is matched on every meeting still to come ([`JobSpec::meetings`]): a mediator free
+//! for all of them comes before one free for only some (each candidate carries the meetings it
+//! cannot make, [`Candidate::missed`]), and one free for none is left out.
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -47,6 +51,18 @@ pub struct JobSpec {
     pub appointment: Option<Appointment>,
     pub gender_preference: Option<Gender>,
     pub case_ref: Option<String>,
+    /// The meetings of a series still on and to come (one, for a meeting offered on its own).
+    /// When not empty they are what a mediator must be free for, instead of `appointment`.
+    pub meetings: Vec<Meeting>,
+}
+
+/// One meeting of a series, as matching sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meeting {
+    /// Its place in the series.
+    pub seq: u32,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
 }
 
 /// Tunables from the `dispatch` config section.
@@ -83,6 +99,11 @@ pub enum Reason {
     AcceptanceHistory {
         accepted: u32,
         offered: u32,
+    },
+    /// A series: free for `free` of its `total` meetings still to come.
+    SeriesMeetings {
+        free: u32,
+        total: u32,
     },
 }
 
@@ -137,6 +158,14 @@ impl Reason {
                     ("accepted", accepted.to_string()),
                     ("offered", offered.to_string()),
                 ],
+            ),
+            Reason::SeriesMeetings { free, total } if free == total => (
+                "dispatch.reason_all_meetings",
+                vec![("total", total.to_string())],
+            ),
+            Reason::SeriesMeetings { free, total } => (
+                "dispatch.reason_some_meetings",
+                vec![("free", free.to_string()), ("total", total.to_string())],
             ),
         }
     }
@@ -199,6 +228,9 @@ pub struct Candidate {
     pub minutes_last_30_days: u32,
     /// Smoothed acceptance rate in thousandths: (accepted + 1) / (offered + 2).
     pub acceptance_permille: u32,
+    /// The meetings of a series (their `seq`) this mediator cannot make: unavailable or busy
+    /// then. Empty for a single appointment and for one free for every meeting.
+    pub missed: Vec<u32>,
     pub reasons: Vec<Reason>,
 }
 
@@ -229,11 +261,14 @@ impl MatchResult {
     }
 }
 
-/// The order of the ranking: continuity, then the closer language, then fewest hours, then
-/// acceptance history, then id (stable and reproducible).
+/// The order of the ranking: free for every meeting of a series, then continuity, then the
+/// closer language, then fewest hours, then acceptance history, then id (stable and
+/// reproducible).
 fn compare(a: &Candidate, b: &Candidate) -> Ordering {
-    b.continuity
-        .cmp(&a.continuity)
+    b.missed
+        .is_empty()
+        .cmp(&a.missed.is_empty())
+        .then(b.continuity.cmp(&a.continuity))
         .then(a.language_fit.cmp(&b.language_fit))
         .then(a.minutes_last_30_days.cmp(&b.minutes_last_30_days))
         .then(b.acceptance_permille.cmp(&a.acceptance_permille))
@@ -259,8 +294,9 @@ fn check(
     job: &JobSpec,
     lang: &LanguageMatcher,
     window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    tz: Tz,
     buffer: Duration,
-) -> Result<(LanguageFit, Vec<Reason>), Exclusion> {
+) -> Result<(LanguageFit, Vec<Reason>, Vec<u32>), Exclusion> {
     if !m.active {
         return Err(Exclusion::Inactive);
     }
@@ -271,7 +307,7 @@ fn check(
     let lang_fit = lang
         .fit(m.languages.iter().map(|l| l.as_str()))
         .ok_or(Exclusion::Language)?;
-    let mut reasons = Vec::with_capacity(6);
+    let mut reasons = Vec::with_capacity(7);
     match lang_fit {
         LanguageFit::Exact => reasons.push(Reason::SpeaksExact {
             language: requested.to_string(),
@@ -308,6 +344,29 @@ fn check(
             gender: g.as_str().to_string(),
         });
     }
+    if !job.meetings.is_empty() {
+        let mut missed = Vec::new();
+        let mut overlap = false;
+        for meeting in &job.meetings {
+            if let Err(e) = meeting_fit(m, meeting, remote, tz, buffer) {
+                overlap |= e == Exclusion::Overlap;
+                missed.push(meeting.seq);
+            }
+        }
+        if missed.len() == job.meetings.len() {
+            return Err(if overlap {
+                Exclusion::Overlap
+            } else {
+                Exclusion::Unavailable
+            });
+        }
+        let total = u32::try_from(job.meetings.len()).unwrap_or(u32::MAX);
+        reasons.push(Reason::SeriesMeetings {
+            free: total.saturating_sub(u32::try_from(missed.len()).unwrap_or(u32::MAX)),
+            total,
+        });
+        return Ok((lang_fit, reasons, missed));
+    }
     if let (Some(appt), Some(w)) = (job.appointment.as_ref(), window) {
         if !m
             .availability
@@ -319,7 +378,41 @@ fn check(
             return Err(Exclusion::Overlap);
         }
     }
-    Ok((lang_fit, reasons))
+    Ok((lang_fit, reasons, Vec::new()))
+}
+
+/// Whether `m` can make one meeting: inside their weekly availability (its local day and time
+/// in `tz`) and clear of their other jobs, travel buffer included.
+fn meeting_fit(
+    m: &MediatorProfile,
+    meeting: &Meeting,
+    remote: bool,
+    tz: Tz,
+    buffer: Duration,
+) -> Result<(), Exclusion> {
+    let local = meeting.starts_at.with_timezone(&tz).naive_local();
+    let minutes = u32::try_from((meeting.ends_at - meeting.starts_at).num_minutes().max(0))
+        .unwrap_or(u32::MAX);
+    if !m.availability.covers(local.date(), local.time(), minutes) {
+        return Err(Exclusion::Unavailable);
+    }
+    let w = (meeting.starts_at, meeting.ends_at);
+    if m.busy.iter().any(|s| overlaps(w, remote, s, buffer)) {
+        return Err(Exclusion::Overlap);
+    }
+    Ok(())
+}
+
+/// The meetings of `job` (their `seq`) that `m` cannot make, whatever else would keep them
+/// out (for a mediator assigned by hand or who accepted: what to offer to someone else).
+pub fn missed_meetings(m: &MediatorProfile, job: &JobSpec, settings: &MatchSettings) -> Vec<u32> {
+    let buffer = Duration::minutes(i64::from(settings.travel_buffer_minutes));
+    let remote = job.modality.is_remote();
+    job.meetings
+        .iter()
+        .filter(|meeting| meeting_fit(m, meeting, remote, settings.tz, buffer).is_err())
+        .map(|meeting| meeting.seq)
+        .collect()
 }
 
 /// Matches `job` against `roster`: eligible candidates ranked best first, with reasons, and the
@@ -333,9 +426,9 @@ pub fn rank(roster: &[MediatorProfile], job: &JobSpec, settings: &MatchSettings)
     let lang = LanguageMatcher::new(job.language.as_str());
     let mut out = MatchResult::default();
     for m in roster {
-        match check(m, job, &lang, window, buffer) {
+        match check(m, job, &lang, window, settings.tz, buffer) {
             Err(e) => out.excluded.push((m.id, e)),
-            Ok((language_fit, mut reasons)) => {
+            Ok((language_fit, mut reasons, missed)) => {
                 let continuity = job
                     .case_ref
                     .as_ref()
@@ -359,6 +452,7 @@ pub fn rank(roster: &[MediatorProfile], job: &JobSpec, settings: &MatchSettings)
                     language_fit,
                     minutes_last_30_days: m.minutes_last_30_days,
                     acceptance_permille,
+                    missed,
                     reasons,
                 });
             }
@@ -414,6 +508,7 @@ mod tests {
             ),
             gender_preference: None,
             case_ref: None,
+            meetings: vec![],
         }
     }
 
@@ -632,6 +727,139 @@ mod tests {
         assert!(r.next_wave(&[1, 2, 3, 4, 5, 6, 7], 3).is_empty());
     }
 
+    /// Four weekly meetings on Mondays at 10:00-12:00 from 15 March 2027, across the change of
+    /// clocks on 28 March (the wall time stays 10:00).
+    fn series_job(language: &str) -> JobSpec {
+        let mut j = job(language);
+        j.meetings = (0..4)
+            .map(|i| {
+                let day = NaiveDate::from_ymd_opt(2027, 3, 15).unwrap() + Duration::weeks(i);
+                let starts_at = Rome
+                    .from_local_datetime(&day.and_hms_opt(10, 0, 0).unwrap())
+                    .single()
+                    .unwrap()
+                    .to_utc();
+                Meeting {
+                    seq: u32::try_from(i).unwrap() + 1,
+                    starts_at,
+                    ends_at: starts_at + Duration::hours(2),
+                }
+            })
+            .collect();
+        j
+    }
+
+    fn busy_at(j: &JobSpec, seq: u32) -> BusySlot {
+        let m = j.meetings.iter().find(|m| m.seq == seq).unwrap();
+        BusySlot {
+            starts_at: m.starts_at + Duration::minutes(30),
+            ends_at: m.starts_at + Duration::minutes(90),
+            remote: false,
+        }
+    }
+
+    #[test]
+    fn a_series_goes_first_to_who_is_free_for_every_meeting() {
+        let j = series_job("ar");
+        // fewest hours, and knows the case, but busy for meeting 3
+        let mut busy_for_three = mediator(1, &["ar"]);
+        busy_for_three.minutes_last_30_days = 0;
+        busy_for_three.case_refs = vec!["TM-9".into()];
+        busy_for_three.busy = vec![busy_at(&j, 3)];
+        let free = mediator(2, &["ar"]);
+        let mut busy_for_two = mediator(3, &["ar"]);
+        busy_for_two.minutes_last_30_days = 60;
+        busy_for_two.busy = vec![busy_at(&j, 1), busy_at(&j, 4)];
+        // busy at every meeting: left out, with the reason
+        let mut busy_always = mediator(4, &["ar"]);
+        busy_always.busy = (1..=4).map(|s| busy_at(&j, s)).collect();
+        // never on Mondays: left out
+        let mut never_mondays = mediator(5, &["ar"]);
+        never_mondays.availability = Availability::parse("mar-ven 08:00-18:00").unwrap();
+        // another series' meeting held by her counts as busy like any job (the store gives it
+        // as a busy slot); on another day it does not
+        let mut other_day = mediator(6, &["ar"]);
+        other_day.minutes_last_30_days = 900;
+        other_day.busy = vec![busy_at(&j, 2) + Duration::days(1)];
+        let mut with_case = j.clone();
+        with_case.case_ref = Some("TM-9".into());
+        let roster = [
+            busy_for_three,
+            free,
+            busy_for_two,
+            busy_always,
+            never_mondays,
+            other_day,
+        ];
+        let r = rank(&roster, &with_case, &settings());
+        // free for all first (fewest hours among them), then the others in the usual order
+        assert_eq!(ids(&r), vec![2, 6, 1, 3]);
+        assert!(r.candidates[0].missed.is_empty() && r.candidates[1].missed.is_empty());
+        assert_eq!(r.candidates[2].missed, vec![3]);
+        assert_eq!(r.candidates[3].missed, vec![1, 4]);
+        assert_eq!(excluded(&r, 4), Some(Exclusion::Overlap));
+        assert_eq!(excluded(&r, 5), Some(Exclusion::Unavailable));
+        assert!(
+            r.candidates[0]
+                .reasons
+                .contains(&Reason::SeriesMeetings { free: 4, total: 4 })
+        );
+        assert!(
+            r.candidates[2]
+                .explanation("it")
+                .contains("può esserci a 3 incontri della serie su 4"),
+            "{}",
+            r.candidates[2].explanation("it")
+        );
+        assert!(
+            r.candidates[0]
+                .explanation("en")
+                .contains("can make every meeting of the series still to come (4)"),
+            "{}",
+            r.candidates[0].explanation("en")
+        );
+        // the first meeting's own time no longer decides alone: busy only at the request's
+        // time (meeting 1), she is still a candidate, for the three others
+        assert_eq!(r.candidates[3].mediator_id, 3);
+    }
+
+    #[test]
+    fn each_meeting_is_checked_at_its_own_local_time() {
+        let j = series_job("ar");
+        // Mondays 09:00-13:00 local: every meeting, before and after the change of clocks
+        let mut mondays = mediator(1, &["ar"]);
+        mondays.availability = Availability::parse("lun 09:00-13:00").unwrap();
+        // except 29 March: meeting 3 missed
+        let mut but_one = mediator(2, &["ar"]);
+        but_one.availability = Availability::parse("lun 09:00-13:00; tranne 2027-03-29").unwrap();
+        let r = rank(&[mondays, but_one], &j, &settings());
+        assert_eq!(ids(&r), vec![1, 2]);
+        assert!(r.candidates[0].missed.is_empty());
+        assert_eq!(r.candidates[1].missed, vec![3]);
+        // one meeting offered on its own: only those free then
+        let mut three = j.clone();
+        three.meetings.retain(|m| m.seq == 3);
+        let mut mondays = mediator(1, &["ar"]);
+        mondays.availability = Availability::parse("lun 09:00-13:00").unwrap();
+        let mut but_one = mediator(2, &["ar"]);
+        but_one.availability = Availability::parse("lun 09:00-13:00; tranne 2027-03-29").unwrap();
+        let r = rank(&[mondays, but_one], &three, &settings());
+        assert_eq!(ids(&r), vec![1]);
+        assert_eq!(excluded(&r, 2), Some(Exclusion::Unavailable));
+    }
+
+    #[test]
+    fn the_meetings_a_mediator_cannot_make_whatever_else() {
+        let j = series_job("ar");
+        // does not speak the language (a coordinator's choice by hand): only time counts here
+        let mut m = mediator(1, &["ur"]);
+        m.busy = vec![busy_at(&j, 2), busy_at(&j, 4)];
+        assert_eq!(missed_meetings(&m, &j, &settings()), vec![2, 4]);
+        assert!(missed_meetings(&mediator(2, &["ar"]), &j, &settings()).is_empty());
+        // a single appointment has no meetings to miss
+        assert!(missed_meetings(&m, &job("ar"), &settings()).is_empty());
+    }
+
     #[test]
     fn every_reason_has_a_prompt_in_both_languages() {
         let it: toml::Table =
@@ -659,6 +887,8 @@ mod tests {
                 accepted: 1,
                 offered: 2,
             },
+            Reason::SeriesMeetings { free: 4, total: 4 },
+            Reason::SeriesMeetings { free: 3, total: 4 },
         ];
         let mut keys: Vec<(String, Vec<&str>)> = reasons
             .iter()

@@ -493,8 +493,9 @@ async fn settle_moved(
     )))
 }
 
-/// Offers meeting `occurrence_id` of `req` to the best-ranked suitable mediator not asked for
-/// it yet (never the series' own); with nobody left, the coordinators are alerted.
+/// Offers meeting `occurrence_id` of `req` to the best-ranked suitable mediator free at its
+/// time and not asked for it yet (never the series' own); with nobody left, the coordinators
+/// are alerted.
 pub(crate) async fn offer_next(
     core: &Core,
     tx: &mut Tx,
@@ -515,7 +516,8 @@ pub(crate) async fn offer_next(
     }
     let mut asked = tx.meeting_offered_to(o.id).await?;
     asked.extend(req.assigned_mediator_id);
-    let ranked = super::wave::candidates(core, tx, req, now).await?;
+    // only those free at this meeting's time
+    let ranked = super::wave::meeting_candidates(core, tx, req, &o, now).await?;
     let next = ranked.next_wave(&asked, 1);
     let Some(mediator) = (match next.first() {
         Some(id) => tx.mediators_by_ids(&[*id]).await?.into_iter().next(),
@@ -715,4 +717,64 @@ pub fn meeting_to_move(
         scope: scope_of(&folded),
         date,
     })
+}
+
+/// `mediator_id` has just taken series `req` whole (an acceptance or a manual assignment,
+/// [`super::assign::assigned`]): the meetings still to come they cannot make (unavailable, or
+/// busy with another job or another series' meeting then) are not theirs after all. Returns
+/// those meetings' ids, for [`offer_missed`] once the assignment's own notices are written.
+pub(crate) async fn keep_missed_free(
+    core: &Core,
+    tx: &mut Tx,
+    req: &Request,
+    mediator_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    let missed = super::wave::meetings_missed(core, tx, req, mediator_id, now).await?;
+    let mut freed = Vec::new();
+    for o in req.series.iter().flat_map(|s| s.on()) {
+        if missed.contains(&o.seq) && tx.release_meeting(o.id, Some(mediator_id), now).await? {
+            tx.audit(
+                now,
+                "process:dispatch",
+                Some(req.id),
+                "meeting_released",
+                Some(&o.seq.to_string()),
+            )
+            .await?;
+            freed.push(o.id);
+        }
+    }
+    if !freed.is_empty() {
+        tracing::info!(code = %req.code, n = freed.len(), "series taken without the meetings its mediator cannot make");
+    }
+    Ok(freed)
+}
+
+/// The meetings [`keep_missed_free`] kept free (`occurrence_ids`): the requester is told each
+/// is not covered yet, and each is offered on its own ([`offer_next`]), as after a release.
+pub(crate) async fn offer_missed(
+    core: &Core,
+    tx: &mut Tx,
+    req: &Request,
+    occurrence_ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<Vec<Notice>> {
+    let mut notices = Vec::new();
+    for o in req.series.iter().flat_map(|s| s.on()) {
+        if !occurrence_ids.contains(&o.id) {
+            continue;
+        }
+        let told = Notice::MeetingMediator {
+            request: req.clone(),
+            mediator: None,
+            seq: o.seq,
+            starts_at: o.starts_at,
+            to_mediator: false,
+        };
+        notice::emit(core, tx, &told, now).await?;
+        notices.push(told);
+        notices.extend(offer_next(core, tx, req, o.id, now).await?);
+    }
+    Ok(notices)
 }

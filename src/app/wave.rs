@@ -3,6 +3,10 @@
 //! the coordinators ([`super::alert`]). Also the ranking itself ([`candidates`]), read inside
 //! the caller's transaction, which the coordinator's `/assegna` shows.
 //!
+//! A series is ranked on its meetings still on and to come, a meeting offered on its own on
+//! that meeting alone ([`meeting_candidates`]); [`meetings_missed`] says which meetings a
+//! mediator who takes a series cannot make.
+//!
 //! `dispatch` is the use case (asked by the dispatcher's rounds, the bot after a request is
 //! confirmed, `connecting dispatch`); [`next`] is the step a decline, an expired wave and a
 //! retry share.
@@ -11,12 +15,15 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
 use super::alert::{self, Alert};
-use super::matching::{JobSpec, MatchResult, MatchSettings, MediatorProfile, rank};
+use super::matching::{
+    JobSpec, MatchResult, MatchSettings, MediatorProfile, Meeting, missed_meetings, rank,
+};
 use super::notice::{self, Notice};
 use super::timer::TimerKind;
 use super::{AppError, Core, Result, authorise};
 use crate::authz::{Action, Actor, RequestFacts};
 use crate::domain::availability::Availability;
+use crate::domain::series::Occurrence;
 use crate::domain::{Appointment, Modality, RequestStatus};
 use crate::store::{Mediator, Request, Tx};
 
@@ -64,7 +71,33 @@ pub fn job_of(r: &Request) -> Option<JobSpec> {
         appointment,
         gender_preference: r.mediator_gender,
         case_ref: r.case_ref.clone(),
+        meetings: Vec::new(),
     })
+}
+
+fn meeting_of(o: &Occurrence) -> Meeting {
+    Meeting {
+        seq: o.seq,
+        starts_at: o.starts_at,
+        ends_at: o.ends_at,
+    }
+}
+
+/// The meetings of `req`'s series still on and to come (none for a single appointment).
+fn meetings_ahead(req: &Request, now: DateTime<Utc>) -> Vec<Meeting> {
+    req.series
+        .iter()
+        .flat_map(|s| s.on())
+        .filter(|o| o.starts_at > now)
+        .map(meeting_of)
+        .collect()
+}
+
+fn match_settings(core: &Core) -> MatchSettings {
+    MatchSettings {
+        tz: core.settings.tz,
+        travel_buffer_minutes: core.settings.travel_buffer_minutes,
+    }
 }
 
 /// The mediators who can take `req`, ranked, with the reasons (read inside `tx`: a
@@ -75,13 +108,58 @@ pub async fn candidates(
     req: &Request,
     now: DateTime<Utc>,
 ) -> Result<MatchResult> {
-    let job = job_of(req).ok_or(AppError::NoLanguage(req.code))?;
-    let roster = roster(core, tx, req, &job, now).await?;
-    let settings = MatchSettings {
-        tz: core.settings.tz,
-        travel_buffer_minutes: core.settings.travel_buffer_minutes,
+    ranked(core, tx, req, meetings_ahead(req, now), now).await
+}
+
+/// The mediators who can take meeting `o` of `req`'s series on its own: those free then.
+pub(crate) async fn meeting_candidates(
+    core: &Core,
+    tx: &mut Tx,
+    req: &Request,
+    o: &Occurrence,
+    now: DateTime<Utc>,
+) -> Result<MatchResult> {
+    ranked(core, tx, req, vec![meeting_of(o)], now).await
+}
+
+async fn ranked(
+    core: &Core,
+    tx: &mut Tx,
+    req: &Request,
+    meetings: Vec<Meeting>,
+    now: DateTime<Utc>,
+) -> Result<MatchResult> {
+    let mut job = job_of(req).ok_or(AppError::NoLanguage(req.code))?;
+    job.meetings = meetings;
+    let roster = roster(core, tx, req, &job, None, now).await?;
+    Ok(rank(&roster, &job, &match_settings(core)))
+}
+
+/// The meetings of `req`'s series still to come (their `seq`) that `mediator_id` cannot make,
+/// unavailable or busy then (their other jobs and meetings of other series), whatever else
+/// matching would say of them (a coordinator may have chosen them by hand).
+pub(crate) async fn meetings_missed(
+    core: &Core,
+    tx: &mut Tx,
+    req: &Request,
+    mediator_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<u32>> {
+    let meetings = meetings_ahead(req, now);
+    if meetings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(mut job) = job_of(req) else {
+        return Ok(Vec::new());
     };
-    Ok(rank(&roster, &job, &settings))
+    job.meetings = meetings;
+    let roster = roster(core, tx, req, &job, Some(mediator_id), now).await?;
+    let settings = match_settings(core);
+    Ok(roster
+        .iter()
+        .find(|m| m.id == mediator_id)
+        .map(|m| missed_meetings(m, &job, &settings))
+        .unwrap_or_default())
 }
 
 async fn roster(
@@ -89,14 +167,23 @@ async fn roster(
     tx: &mut Tx,
     req: &Request,
     job: &JobSpec,
+    only: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<Vec<MediatorProfile>> {
     let tz = core.settings.tz;
-    let window = job
-        .appointment
-        .as_ref()
-        .map(|a| (a.starts_at(tz), a.ends_at(tz)));
-    let mediators = tx.all_mediators().await?;
+    // the busy time around every meeting of a series, else around the appointment
+    let window = if job.meetings.is_empty() {
+        job.appointment
+            .as_ref()
+            .map(|a| (a.starts_at(tz), a.ends_at(tz)))
+    } else {
+        let from = job.meetings.iter().map(|m| m.starts_at).min();
+        from.zip(job.meetings.iter().map(|m| m.ends_at).max())
+    };
+    let mediators = match only {
+        Some(id) => tx.mediators_by_ids(&[id]).await?,
+        None => tx.all_mediators().await?,
+    };
     let mut facts = tx
         .work_facts(window, job.case_ref.as_deref(), req.id, now)
         .await?;

@@ -19,8 +19,8 @@ pub mod report;
 pub use crate::app::{language, matching};
 pub use language::{LanguageFit, family};
 pub use matching::{
-    BusySlot, Candidate, Exclusion, JobSpec, MatchResult, MatchSettings, MediatorProfile, Reason,
-    rank,
+    BusySlot, Candidate, Exclusion, JobSpec, MatchResult, MatchSettings, MediatorProfile, Meeting,
+    Reason, rank,
 };
 pub mod engine;
 pub use crate::app::texts;

@@ -65,7 +65,9 @@ impl Tx {
             .collect())
     }
 
-    /// Busy slots, recent minutes, offer history and continuity for the roster around `at`.
+    /// Busy slots, recent minutes, offer history and continuity for the roster around `around`
+    /// (the appointment, or from a series' first meeting to come to its last): single
+    /// appointments assigned, and the meetings of series held by each mediator.
     pub async fn work_facts(
         &mut self,
         around: Option<(DateTime<Utc>, DateTime<Utc>)>,
@@ -81,7 +83,8 @@ impl Tx {
                     "SELECT a.mediator_id, r.starts_at, r.ends_at, r.modality
                      FROM assignments a JOIN requests r ON r.id = a.request_id
                      WHERE a.status = 'active' AND r.id <> $3 AND r.starts_at IS NOT NULL
-                       AND r.ends_at IS NOT NULL AND r.starts_at < $2 AND r.ends_at > $1",
+                       AND r.ends_at IS NOT NULL AND r.starts_at < $2 AND r.ends_at > $1
+                       AND r.series_rule IS NULL",
                 )
                 .bind(lo)
                 .bind(hi)
@@ -89,7 +92,24 @@ impl Tx {
                 .fetch_all(&mut *c)
                 .await?
             });
-            for (m, s, e, modality) in rows {
+            // A series keeps its mediators per meeting: each meeting still on of another
+            // series is its own mediator's busy time (the series' or a colleague's who took
+            // it), and a meeting given away is not.
+            let meetings: Vec<(i64, i64, i64, Option<String>)> = with_tx!(self, c => {
+                sqlx::query_as(
+                    "SELECT o.mediator_id, o.starts_at, o.ends_at, r.modality
+                     FROM occurrences o JOIN requests r ON r.id = o.request_id
+                     WHERE o.mediator_id IS NOT NULL AND o.status <> 'cancelled'
+                       AND r.id <> $3 AND r.status NOT IN ('cancelled', 'done', 'expired')
+                       AND o.starts_at < $2 AND o.ends_at > $1",
+                )
+                .bind(lo)
+                .bind(hi)
+                .bind(request_id)
+                .fetch_all(&mut *c)
+                .await?
+            });
+            for (m, s, e, modality) in rows.into_iter().chain(meetings) {
                 f.busy.entry(m).or_default().push(BusySlot {
                     starts_at: from_ts(s),
                     ends_at: from_ts(e),
