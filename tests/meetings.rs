@@ -973,3 +973,104 @@ both_backends!(
         tg.stop().await;
     }
 );
+
+#[path = "support/browser.rs"]
+mod browser;
+
+// The console's meetings table in a real browser (headless Chromium): the coordinator, logged in
+// with the bot's link, records that the first meeting took place with its minutes and who did
+// not come to the second; the page says it in words. Screenshots in target/screenshots/.
+both_backends!(
+    a_coordinator_records_meetings_in_the_browser,
+    |db| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let url = base.clone();
+        let configure: world::Configure = Arc::new(move |_, s| {
+            s.bot.console_url = Some(url.clone());
+        });
+        let store = db.store.clone();
+        let mut tg = world::World::configured(db, Some(configure)).await;
+        let w = dispatch_support::World::new(store.clone(), at_rome(2027, 3, 1, 9, 0), settings())
+            .await;
+        let samira = w.mediator("Samira", 1600, &["ar"]).await.id;
+        let _console = web::Console::serve(listener, store.clone(), tg.clock.clone(), false).await;
+        let out = intake(&w)
+        .process(&mail(
+            "serie-b@comune.dalmine.bg.it",
+            "Serve una mediatrice di lingua araba per incontri protetti a Dalmine, in Via Roma 1, \
+             ogni martedì dalle 15 alle 16 dal 9 marzo per 4 settimane. Laura Rossi",
+        ))
+        .await
+        .unwrap();
+        let Outcome::Created { code, .. } = out else {
+            panic!("{out:?}")
+        };
+        w.dispatcher.dispatch(code).await.unwrap();
+        let id = w.store.request(code).await.unwrap().id;
+        let offer = w.store.offers_for_request(id).await.unwrap().remove(0);
+        w.dispatcher.accept(offer.id, samira).await.unwrap();
+        at(&tg, &w, at_rome(2027, 3, 16, 17, 0)).await;
+
+        let m = tg.say(900, "/console").await;
+        let link = m
+            .text
+            .split_whitespace()
+            .find(|x| x.starts_with(&format!("{base}/login/")))
+            .unwrap_or_else(|| panic!("no link in {:?}", m.text))
+            .to_string();
+        let b = browser::Browser::start(1280, 1000).await;
+        b.goto(&link).await;
+        b.click("#enter").await;
+        b.wait_until(std::time::Duration::from_secs(5), |s| {
+            s.contains("Coda delle richieste")
+        })
+        .await
+        .expect("the queue");
+        let shot =
+            |name: &str| format!("{name}-{}", format!("{:?}", store.backend()).to_lowercase());
+        b.goto(&format!("{base}/requests/{code}")).await;
+        let text = b.text_with("Incontri della serie").await;
+        assert!(text.contains("Esito"), "{text}");
+        assert_eq!(
+            b.source().await.matches("/meetings/outcome").count(),
+            2,
+            "two meetings have taken place"
+        );
+        b.goto(&format!("{base}/requests/{code}#h-meetings")).await;
+        b.screenshot(&shot("meetings")).await;
+        // meeting 1: done, 75 minutes
+        b.type_into(
+            "form[action$='/meetings/outcome'] input[name=minutes]",
+            "75",
+        )
+        .await;
+        b.click("form[action$='/meetings/outcome'] button[type=submit]")
+            .await;
+        let text = b.text_with("Esito dell'incontro registrato.").await;
+        assert!(text.contains("svolto, 1 h e 15 min"), "{text}");
+        // meeting 2: not done, the family did not come
+        b.click("tr:nth-child(2) select[name=outcome] option[value=not_done]")
+            .await;
+        b.click("tr:nth-child(2) select[name=no_show] option[value=family]")
+            .await;
+        b.click("tr:nth-child(2) form[action$='/meetings/outcome'] button[type=submit]")
+            .await;
+        b.wait_until(std::time::Duration::from_secs(5), |s| {
+            s.contains("non svolto: la famiglia non è venuta")
+        })
+        .await
+        .expect("the second meeting recorded");
+        b.goto(&format!("{base}/requests/{code}#h-meetings")).await;
+        b.screenshot(&shot("meetings-recorded")).await;
+        let s = w.store.request(code).await.unwrap().series.unwrap();
+        let (one, two) = (
+            s.occurrences[0].outcome.unwrap(),
+            s.occurrences[1].outcome.unwrap(),
+        );
+        assert!(one.done && one.worked_minutes == Some(75), "{one:?}");
+        assert!(!two.done && two.no_show == Some(NoShow::Family), "{two:?}");
+        assert!(s.occurrences[2].outcome.is_none());
+        tg.stop().await;
+    }
+);

@@ -727,17 +727,18 @@ pub(super) async fn request(
                                     form method="post" action={ "/requests/" (r.code) "/meetings/outcome" } {
                                         input type="hidden" name="csrf" value=(s.csrf);
                                         input type="hidden" name="number" value=(o.seq);
+                                        @let was = o.outcome;
                                         select name="outcome" aria-label=(tr(lang, "meeting_outcome")) {
-                                            option value="done" { (tr(lang, "meeting_outcome_done")) }
-                                            option value="not_done" { (tr(lang, "meeting_outcome_not_done")) }
+                                            option value="done" selected[was.is_some_and(|r| r.done)] { (tr(lang, "meeting_outcome_done")) }
+                                            option value="not_done" selected[was.is_some_and(|r| !r.done)] { (tr(lang, "meeting_outcome_not_done")) }
                                         }
                                         " "
-                                        input type="number" name="minutes" min="1" max="720" aria-label=(tr(lang, "meeting_outcome_minutes")) placeholder=(tr(lang, "meeting_outcome_minutes"));
+                                        input type="number" name="minutes" min="1" max="720" aria-label=(tr(lang, "meeting_outcome_minutes")) placeholder=(tr(lang, "meeting_outcome_minutes_short")) value=[was.and_then(|r| r.worked_minutes)];
                                         " "
                                         select name="no_show" aria-label=(tr(lang, "meeting_outcome_no_show")) {
-                                            option value="" { "—" }
-                                            option value="family" { (tr(lang, "meeting_outcome_no_show_family")) }
-                                            option value="mediator" { (tr(lang, "meeting_outcome_no_show_mediator")) }
+                                            option value="" { (tr(lang, "meeting_outcome_no_show")) }
+                                            option value="family" selected[was.is_some_and(|r| r.no_show == Some(crate::domain::NoShow::Family))] { (tr(lang, "meeting_outcome_no_show_family")) }
+                                            option value="mediator" selected[was.is_some_and(|r| r.no_show == Some(crate::domain::NoShow::Mediator))] { (tr(lang, "meeting_outcome_no_show_mediator")) }
                                         }
                                         " "
                                         button type="submit" { (tr(lang, "meeting_outcome_button")) }
