@@ -1074,3 +1074,94 @@ both_backends!(
         tg.stop().await;
     }
 );
+
+// A mediator reached only by email: the question after her meeting comes by email and says how
+// to answer; her reply "Svolto, ore 1,5" records that meeting; one before the meeting records
+// nothing and is kept for the coordinators.
+both_backends!(
+    a_mediator_by_email_reports_her_meeting_by_replying,
+    |db| async move {
+        let w =
+            dispatch_support::World::new(db.store.clone(), at_rome(2027, 3, 1, 9, 0), settings())
+                .await;
+        let rosa = w
+            .store
+            .add_mediator(
+                &connecting::store::NewMediator {
+                    name: "Rosa Esposito".into(),
+                    phone: None,
+                    email: Some("rosa@gmail.example".into()),
+                    telegram_id: None,
+                    gender: None,
+                    languages: vec![connecting::domain::LanguageCode::parse("ar").unwrap()],
+                    ambiti: vec![connecting::domain::Ambito::parse("Dalmine").unwrap()],
+                    availability: None,
+                    share_phone: false,
+                },
+                w.clock.now(),
+            )
+            .await
+            .unwrap();
+        let intake = intake(&w);
+        let Outcome::Created { code, .. } = intake
+        .process(&mail(
+            "serie-e@comune.dalmine.bg.it",
+            "Serve una mediatrice di lingua araba per incontri protetti a Dalmine, in Via Roma 1, \
+             ogni martedì dalle 15 alle 16 dal 9 marzo per 4 settimane. Laura Rossi",
+        ))
+        .await
+        .unwrap()
+    else {
+        panic!("not created")
+    };
+        w.dispatcher.assign(code, rosa.id, "cli").await.unwrap();
+        let rosa_says = |n: u32, text: &str| {
+            format!(
+            "From: Rosa Esposito <rosa@gmail.example>\r\nTo: info@coop.example\r\nSubject: Re: [{code}] Incontro\r\n\
+             Message-ID: <rosa-m{n}@gmail.example>\r\nDate: Tue, 9 Mar 2027 17:00:00 +0100\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\nRosa\r\n"
+        )
+        .into_bytes()
+        };
+        // before the meeting: nothing to record, kept
+        let out = intake.process(&rosa_says(1, "Svolto")).await.unwrap();
+        assert!(
+            matches!(&out, Outcome::Recorded { kind } if kind == "mediator_reply"),
+            "{out:?}"
+        );
+        at_dispatch(&w, at_rome(2027, 3, 9, 16, 1)).await;
+        let q: Vec<_> = w
+            .outbox(code)
+            .await
+            .into_iter()
+            .filter(|r| {
+                r.idempotency_key.starts_with("timer:") && text_of(r).contains("si è svolto?")
+            })
+            .collect();
+        assert_eq!(q.len(), 1, "{q:#?}");
+        let connecting::outbox::Payload::Email(e) = &q[0].payload else {
+            panic!("by email")
+        };
+        assert_eq!(e.to, "rosa@gmail.example");
+        assert!(
+            e.body.contains("martedì 9 marzo, 15:00") && e.body.contains("«svolto, ore 1,5»"),
+            "{}",
+            e.body
+        );
+        let out = intake
+            .process(&rosa_says(2, "Svolto, ore 1,5\n\nTutto bene."))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Updated { .. }), "{out:?}");
+        let s = w.store.request(code).await.unwrap().series.unwrap();
+        let one = s.occurrences[0].outcome.expect("recorded");
+        assert!(one.done && one.worked_minutes == Some(90), "{one:?}");
+        assert!(s.occurrences[1].outcome.is_none());
+    }
+);
+
+/// The dispatcher's clock to `to`, then the due timers fired (no bot in this story).
+async fn at_dispatch(w: &dispatch_support::World, to: DateTime<Utc>) {
+    w.clock.advance(to - w.clock.now());
+    w.dispatcher.run_due_timers().await.unwrap();
+}

@@ -1474,6 +1474,28 @@ impl Intake {
                 Err(e) => Err(e.into()),
             };
         }
+        // her report after the appointment (or the meeting of a series she held)
+        if let Some((done, minutes)) = outcome_reply_of(&s.r.prepared) {
+            let core = self.core();
+            match mediator_outcome(&core, tx, &actor, &request, m.id, done, minutes, s.now).await {
+                Ok(true) => {
+                    let r = tx.request_by_id(request.id).await?;
+                    return Ok(Outcome::Updated {
+                        request_id: r.id,
+                        code: r.code,
+                        status: r.status,
+                    });
+                }
+                Ok(false) => {}
+                Err(crate::app::AppError::Denied(_)) => {
+                    return self.refuse(tx, s, &request, "follow_up_refused").await;
+                }
+                Err(
+                    crate::app::AppError::BadHours(_) | crate::app::AppError::NoSuchMeeting { .. },
+                ) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         tx.audit(
             s.now,
             "process:email",
@@ -2061,6 +2083,87 @@ async fn record_attachments(
 /// Who an email acting on an existing request comes from, for [`crate::authz`]. By email a
 /// coordinator acts only as a requester (the address alone proves nothing), unless the
 /// domain's DMARC check vouched for the sender ([`InboundEmail::dmarc_vouched`]).
+/// What mediator `mediator_id` reported by email after an appointment that has started: on a
+/// series, the latest meeting she holds with nothing recorded yet (`app::meetings::record`);
+/// otherwise her active assignment (`app::outcome::record`). `false`: nothing of hers to record.
+#[allow(clippy::too_many_arguments)]
+async fn mediator_outcome(
+    core: &crate::app::Core,
+    tx: &mut Tx,
+    actor: &Actor,
+    request: &Request,
+    mediator_id: i64,
+    done: bool,
+    minutes: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<bool, crate::app::AppError> {
+    if let Some(series) = &request.series {
+        let Some(o) = series
+            .on()
+            .filter(|o| {
+                o.mediator_id == Some(mediator_id) && o.starts_at <= now && o.outcome.is_none()
+            })
+            .max_by_key(|o| o.starts_at)
+        else {
+            return Ok(false);
+        };
+        let report = crate::app::meetings::MeetingReport {
+            done,
+            worked_minutes: minutes,
+            no_show: None,
+        };
+        let r =
+            crate::app::meetings::record(core, tx, actor, request.id, o.seq, report, now).await?;
+        return Ok(matches!(r, crate::app::meetings::Recorded::Yes { .. }));
+    }
+    if request.starts_at.is_none_or(|s| s > now) {
+        return Ok(false);
+    }
+    let Some(a) = tx.active_assignment(request.id).await? else {
+        return Ok(false);
+    };
+    if a.mediator_id != mediator_id {
+        return Ok(false);
+    }
+    crate::app::outcome::record(core, tx, actor, a.id, done, minutes, now).await
+}
+
+/// A mediator's report after an appointment, from the first words of her reply: "svolto"
+/// (with the hours after it: "svolto, ore 1,5") -> `(true, minutes)`; "non svolto" ->
+/// `(false, None)`; anything else `None`.
+fn outcome_reply_of(text: &str) -> Option<(bool, Option<i64>)> {
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('>'))?;
+    let folded = crate::extract::fold::Folded::new(first).text;
+    let has = |p: &str| folded.contains(p);
+    if has("non svolto")
+        || has("non si e svolto")
+        || has("non si è svolto")
+        || has("not done")
+        || has("did not take place")
+    {
+        return Some((false, None));
+    }
+    if !(folded.starts_with("svolto")
+        || has("si e svolto")
+        || has("si è svolto")
+        || folded.starts_with("done")
+        || has("took place"))
+    {
+        return None;
+    }
+    let minutes = first
+        .split_once([',', ':', ';'])
+        .and_then(|(_, rest)| hours_reply_of(rest.trim()))
+        .and_then(|h| match h {
+            crate::app::account::HoursAnswer::Other(m) => Some(m),
+            crate::app::account::HoursAnswer::Confirm => None,
+        });
+    Some((true, minutes))
+}
+
 /// A mediator's answer to a new date or time, from the first words of their reply: "va
 /// bene", "ok", "sì", "confermo", "fine" -> `true`; "non posso", "non riesco", "no", "can't"
 /// -> `false`; anything else `None` (kept for the coordinators).
@@ -2345,6 +2448,23 @@ mod evaluation_tests {
         for neither in ["", "A che piano è lo studio?", "Nota: il citofono è rotto"] {
             assert_eq!(change_answer_of(neither), None, "{neither}");
         }
+    }
+
+    #[test]
+    fn a_mediator_s_report_after_a_meeting_is_read_from_her_first_words() {
+        use super::outcome_reply_of;
+        assert_eq!(outcome_reply_of("Svolto, ore 1,5"), Some((true, Some(90))));
+        assert_eq!(outcome_reply_of("svolto"), Some((true, None)));
+        assert_eq!(
+            outcome_reply_of("Si è svolto: 2 ore"),
+            Some((true, Some(120)))
+        );
+        assert_eq!(
+            outcome_reply_of("Non svolto, la famiglia non c'era"),
+            Some((false, None))
+        );
+        assert_eq!(outcome_reply_of("Done, 1.5 hours"), Some((true, Some(90))));
+        assert_eq!(outcome_reply_of("A che ora è?"), None);
     }
 
     #[test]

@@ -92,11 +92,16 @@ pub fn notice(
         // The buttons of Telegram, as the way to answer by email.
         Notice::HoursQuestion { .. }
         | Notice::HoursDisputed { .. }
-        | Notice::ChangeQuestion { .. } => {
+        | Notice::ChangeQuestion { .. }
+        | Notice::MeetingsQuestion { .. }
+        | Notice::OutcomeQuestion { .. } => {
             let s = sentence::sentence(lang, n);
             let how = match n {
                 Notice::HoursQuestion { .. } => "ask_hours_by_email",
-                Notice::ChangeQuestion { .. } => "change_question_by_email",
+                Notice::ChangeQuestion { .. } | Notice::MeetingsQuestion { .. } => {
+                    "change_question_by_email"
+                }
+                Notice::OutcomeQuestion { .. } => "ask_done_by_email",
                 _ => "hours_disputed_by_email",
             };
             (
