@@ -28,39 +28,19 @@ use chrono::{DateTime, Utc};
 use connecting::app::meetings::{MeetingReport, Recorded};
 use connecting::app::series::{Change, Scope};
 use connecting::authz::Actor;
-use connecting::channels::email::{Intake, IntakeConfig, Outcome};
+use connecting::channels::email::Outcome;
 use connecting::clock::Clock;
 use connecting::config::Lang;
-use connecting::dispatch::DispatchSettings;
 use connecting::domain::PersonKind;
 use connecting::domain::{AssignmentStatus, NoShow, RequestStatus};
-use connecting::ics::Party;
 use dispatch_support::{at_rome, chat_of, d, t, text_of};
 use std::sync::Arc;
 
 const REQUESTER: &str = "laura.rossi@comune.dalmine.bg.it";
 
-fn settings() -> DispatchSettings {
-    DispatchSettings {
-        message_id_domain: "coop.example".into(),
-        organizer: Some(Party {
-            name: "Cooperativa Esempio".into(),
-            email: Some("info@coop.example".into()),
-        }),
-        ..Default::default()
-    }
-}
+use dispatch_support::coop_settings as settings;
 
-fn intake(w: &dispatch_support::World) -> Intake {
-    let mut c = IntakeConfig::new("info@coop.example", "coop.example");
-    c.allowed_sender_domains = vec!["comune.dalmine.bg.it".into()];
-    Intake::new(
-        w.store.clone(),
-        c,
-        Arc::new(w.clock.clone()),
-        connecting::renderers::channels(),
-    )
-}
+use dispatch_support::coop_intake as intake;
 
 fn mail(id: &str, text: &str) -> Vec<u8> {
     format!(

@@ -40,7 +40,7 @@ mod world;
 
 use chrono::{DateTime, Duration, Utc};
 use connecting::app::reschedule::{ChangeAnswer, When};
-use connecting::channels::email::{Intake, IntakeConfig, Outcome};
+use connecting::channels::email::Outcome;
 use connecting::dispatch::{AcceptOutcome, DispatchSettings};
 use connecting::domain::{AssignmentStatus, Channel, OfferState, RequestCode, RequestStatus};
 use connecting::ics::Party;
@@ -52,27 +52,9 @@ use std::sync::Arc;
 
 const REQUESTER: &str = "laura.rossi@comune.dalmine.bg.it";
 
-fn settings() -> DispatchSettings {
-    DispatchSettings {
-        message_id_domain: "coop.example".into(),
-        organizer: Some(Party {
-            name: "Cooperativa Esempio".into(),
-            email: Some("info@coop.example".into()),
-        }),
-        ..Default::default()
-    }
-}
+use dispatch_support::coop_settings as settings;
 
-fn intake(w: &World) -> Intake {
-    let mut c = IntakeConfig::new("info@coop.example", "coop.example");
-    c.allowed_sender_domains = vec!["comune.dalmine.bg.it".into()];
-    Intake::new(
-        w.store.clone(),
-        c,
-        Arc::new(w.clock.clone()),
-        connecting::renderers::channels(),
-    )
-}
+use dispatch_support::coop_intake as intake;
 
 /// The rows of `code`'s outbox whose key starts with `prefix`.
 async fn rows(w: &World, code: RequestCode, prefix: &str) -> Vec<OutboxRow> {

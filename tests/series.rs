@@ -290,41 +290,21 @@ fn a_series_without_an_end_asks_for_it() {
 use chrono::Duration;
 use connecting::app::series::{Change, Scope};
 use connecting::authz::Actor;
-use connecting::channels::email::{Intake, IntakeConfig, Outcome};
-use connecting::dispatch::{AcceptOutcome, DispatchSettings};
+use connecting::channels::email::Outcome;
+use connecting::dispatch::AcceptOutcome;
 use connecting::domain::RequestStatus;
 use connecting::domain::series::OccurrenceStatus;
-use connecting::ics::Party;
 use connecting::outbox::{Calendar, Payload};
 use connecting::store::OutboxRow;
 use dispatch_support::*;
 use ical::parser::ical::component::{IcalCalendar, IcalEvent};
 use ical::property::Property;
-use std::sync::Arc;
 
 const REQUESTER: &str = "laura.rossi@comune.dalmine.bg.it";
 
-fn settings() -> DispatchSettings {
-    DispatchSettings {
-        message_id_domain: "coop.example".into(),
-        organizer: Some(Party {
-            name: "Cooperativa Esempio".into(),
-            email: Some("info@coop.example".into()),
-        }),
-        ..Default::default()
-    }
-}
+use dispatch_support::coop_settings as settings;
 
-fn intake(w: &World) -> Intake {
-    let mut c = IntakeConfig::new("info@coop.example", "coop.example");
-    c.allowed_sender_domains = vec!["comune.dalmine.bg.it".into()];
-    Intake::new(
-        w.store.clone(),
-        c,
-        Arc::new(w.clock.clone()),
-        connecting::renderers::channels(),
-    )
-}
+use dispatch_support::coop_intake as intake;
 
 fn mail(id: &str, text: &str) -> Vec<u8> {
     format!(

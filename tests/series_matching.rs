@@ -24,12 +24,11 @@ mod dispatch_support;
 mod mail;
 
 use botapi::{BotMessage, FakeBotApi, strip_html};
+use connecting::channels::email::Outcome;
 use connecting::channels::email::smtp::{SmtpConfig, SmtpTransport};
-use connecting::channels::email::{Intake, IntakeConfig, Outcome};
 use connecting::channels::telegram::TelegramTransport;
-use connecting::dispatch::{AcceptOutcome, DispatchSettings, Exclusion};
+use connecting::dispatch::{AcceptOutcome, Exclusion};
 use connecting::domain::{RequestCode, RequestStatus};
-use connecting::ics::Party;
 use connecting::outbox::{OutboxWorker, RetryPolicy, Transports};
 use dispatch_support::*;
 use std::sync::Arc;
@@ -40,27 +39,9 @@ const SAMIRA: i64 = 101;
 const FATIMA: i64 = 102;
 const AMINA: i64 = 103;
 
-fn settings() -> DispatchSettings {
-    DispatchSettings {
-        message_id_domain: "coop.example".into(),
-        organizer: Some(Party {
-            name: "Cooperativa Esempio".into(),
-            email: Some("info@coop.example".into()),
-        }),
-        ..Default::default()
-    }
-}
+use dispatch_support::coop_settings as settings;
 
-fn intake(w: &World) -> Intake {
-    let mut c = IntakeConfig::new("info@coop.example", "coop.example");
-    c.allowed_sender_domains = vec!["comune.dalmine.bg.it".into()];
-    Intake::new(
-        w.store.clone(),
-        c,
-        Arc::new(w.clock.clone()),
-        connecting::renderers::channels(),
-    )
-}
+use dispatch_support::coop_intake as intake;
 
 fn mail(from: &str, id: &str, text: &str) -> Vec<u8> {
     format!(

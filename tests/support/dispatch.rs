@@ -14,6 +14,31 @@ use connecting::domain::{
 use connecting::store::{Mediator, NewCoordinator, NewMediator, NewRequest, OutboxRow, Store};
 use std::sync::Arc;
 
+/// The cooperative's settings in the email stories: Message-IDs on `coop.example`, invitations
+/// organised by its `info@` address.
+pub fn coop_settings() -> DispatchSettings {
+    DispatchSettings {
+        message_id_domain: "coop.example".into(),
+        organizer: Some(connecting::ics::Party {
+            name: "Cooperativa Esempio".into(),
+            email: Some("info@coop.example".into()),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The email intake of `info@coop.example`, which accepts the Comune di Dalmine's domain.
+pub fn coop_intake(w: &World) -> connecting::channels::email::Intake {
+    let mut c = connecting::channels::email::IntakeConfig::new("info@coop.example", "coop.example");
+    c.allowed_sender_domains = vec!["comune.dalmine.bg.it".into()];
+    connecting::channels::email::Intake::new(
+        w.store.clone(),
+        c,
+        Arc::new(w.clock.clone()),
+        connecting::renderers::channels(),
+    )
+}
+
 pub struct World {
     pub store: Store,
     pub clock: ManualClock,
