@@ -81,14 +81,13 @@ pub(crate) async fn fire(
     let Some(o) = series.on().find(|o| o.id == occurrence_id) else {
         return Ok(vec![]);
     };
-    if o.mediator_id.is_none() || o.mediator_id != timer.ref_id || o.outcome.is_some() {
+    let Some(holder) = o.mediator_id.filter(|m| Some(*m) == timer.ref_id) else {
+        return Ok(vec![]);
+    };
+    if o.outcome.is_some() {
         return Ok(vec![]);
     }
-    let Some(m) = tx
-        .mediators_by_ids(&[o.mediator_id.unwrap_or_default()])
-        .await?
-        .pop()
-    else {
+    let Some(m) = tx.mediators_by_ids(&[holder]).await?.pop() else {
         return Ok(vec![]);
     };
     let meeting = Some(at(o));

@@ -128,6 +128,21 @@ fn instant_words(w: &Words, at: DateTime<Utc>) -> String {
     w.when(Some(local.date()), Some(local.time()))
 }
 
+/// [Va bene] / [Non posso] on the question of `timer_id` about a new time.
+fn change_answers(lang: Lang, timer_id: i64) -> Vec<Vec<(String, Answer)>> {
+    vec![
+        [("change_ok", true), ("change_no", false)]
+            .into_iter()
+            .map(|(key, ok)| {
+                (
+                    dispatch_text(lang, key, &[]),
+                    Answer::Change { timer_id, ok },
+                )
+            })
+            .collect(),
+    ]
+}
+
 /// Meetings `seqs` of `req`'s series at their times now: "martedì 23 marzo, 16:00; martedì 30
 /// marzo, 16:00", or for more than three "5 incontri, da martedì 23 marzo, 16:00 a martedì 20
 /// aprile, 16:00".
@@ -608,22 +623,7 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
             ],
             "notice_subject",
             code_args(request),
-            vec![vec![
-                (
-                    dispatch_text(lang, "change_ok", &[]),
-                    Answer::Change {
-                        timer_id: *timer_id,
-                        ok: true,
-                    },
-                ),
-                (
-                    dispatch_text(lang, "change_no", &[]),
-                    Answer::Change {
-                        timer_id: *timer_id,
-                        ok: false,
-                    },
-                ),
-            ]],
+            change_answers(lang, *timer_id),
         ),
         Notice::MeetingsAgreed {
             request,
@@ -766,22 +766,7 @@ pub fn sentence(lang: Lang, notice: &Notice) -> Sentence {
             ],
             "notice_subject",
             code_args(request),
-            vec![vec![
-                (
-                    dispatch_text(lang, "change_ok", &[]),
-                    Answer::Change {
-                        timer_id: *timer_id,
-                        ok: true,
-                    },
-                ),
-                (
-                    dispatch_text(lang, "change_no", &[]),
-                    Answer::Change {
-                        timer_id: *timer_id,
-                        ok: false,
-                    },
-                ),
-            ]],
+            change_answers(lang, *timer_id),
         ),
         Notice::Released {
             request, timed_out, ..

@@ -622,13 +622,22 @@ pub fn meeting_named(
     text: &str,
     tz: chrono_tz::Tz,
 ) -> Option<(u32, Scope)> {
-    let day = date?;
-    let o = req.series.as_ref()?.on().find(|o| {
-        o.starts_at.with_timezone(&tz).date_naive() == day
-            || o.recurrence_id.with_timezone(&tz).date_naive() == day
-    })?;
+    let o = on_day(req.series.as_ref()?.on(), date?, tz)?;
     let folded = crate::extract::fold::Folded::new(text).text;
     Some((o.seq, scope_of(&folded)))
+}
+
+/// The meeting among `meetings` that falls on local day `day` (where it is now, or where the
+/// rule put it).
+fn on_day<'a>(
+    mut meetings: impl Iterator<Item = &'a Occurrence>,
+    day: NaiveDate,
+    tz: chrono_tz::Tz,
+) -> Option<&'a Occurrence> {
+    meetings.find(|o| {
+        o.starts_at.with_timezone(&tz).date_naive() == day
+            || o.recurrence_id.with_timezone(&tz).date_naive() == day
+    })
 }
 
 /// Whether folded words mean a meeting and all that follow ("dal 13 aprile in poi", "e i
@@ -700,13 +709,9 @@ pub fn meeting_to_move(
             days.push(d);
         }
     }
-    let meeting_on = |d: NaiveDate| {
-        upcoming.iter().find(|o| {
-            o.starts_at.with_timezone(&tz).date_naive() == d
-                || o.recurrence_id.with_timezone(&tz).date_naive() == d
-        })
-    };
-    let named = days.iter().find_map(|d| meeting_on(*d).map(|o| (*d, o)));
+    let named = days
+        .iter()
+        .find_map(|d| on_day(upcoming.iter().copied(), *d, tz).map(|o| (*d, o)));
     let (seq, date) = match named {
         // the meeting named, and the other day named is its new one
         Some((d, o)) => (o.seq, days.iter().copied().find(|x| *x != d)),

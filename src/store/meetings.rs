@@ -143,20 +143,14 @@ impl Tx {
     /// The meetings still waiting for the answer of `timer_id`, which no longer wait (the
     /// answer came, or its time ran out).
     pub async fn take_meeting_question(&mut self, timer_id: i64) -> Result<Vec<i64>> {
-        let ids: Vec<i64> = with_tx!(self, c => {
+        Ok(with_tx!(self, c => {
             sqlx::query_scalar(
-                "SELECT id FROM occurrences WHERE question_timer_id = $1 AND status <> 'cancelled' ORDER BY seq",
+                "UPDATE occurrences SET question_timer_id = NULL
+                 WHERE question_timer_id = $1 AND status <> 'cancelled' RETURNING id",
             )
             .bind(timer_id)
             .fetch_all(&mut *c)
             .await?
-        });
-        with_tx!(self, c => {
-            sqlx::query("UPDATE occurrences SET question_timer_id = NULL WHERE question_timer_id = $1")
-                .bind(timer_id)
-                .execute(&mut *c)
-                .await?;
-        });
-        Ok(ids)
+        }))
     }
 }

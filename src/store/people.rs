@@ -627,6 +627,22 @@ impl Store {
         row.map(TryInto::try_into).transpose()
     }
 
+    /// The active mediator with this email address (case aside), if any: a reply from her is
+    /// hers (the email intake).
+    pub async fn mediator_by_email(&self, email: &str) -> Result<Option<Mediator>> {
+        let sql = format!(
+            "SELECT {MEDIATOR_COLS} FROM mediators WHERE LOWER(email) = $1 AND active = $2 ORDER BY id LIMIT 1"
+        );
+        let row: Option<MediatorRow> = with_pool!(self, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(email.trim().to_lowercase())
+                .bind(true)
+                .fetch_optional(p)
+                .await?
+        });
+        row.map(TryInto::try_into).transpose()
+    }
+
     /// Pauses (no offers) or resumes a mediator.
     pub async fn set_mediator_paused(&self, id: i64, paused: bool) -> Result<()> {
         let n = with_pool!(self, p => {

@@ -652,23 +652,17 @@ impl Intake {
         // A registered mediator's address is hers even on an allowed domain (the cooperative's
         // own, say): her replies answer what she was asked, they never edit a request. An
         // operator or a coordinator with the same address stays who they are.
-        if operator.is_none() {
-            let mediator = self
+        if operator.is_none()
+            && let Some(m) = self.store.mediator_by_email(sender.as_str()).await?
+        {
+            let coordinator = self
                 .store
-                .mediators()
+                .coordinators()
                 .await?
-                .into_iter()
-                .find(|m| m.active && m.email.as_deref().is_some_and(|e| sender.is(e)));
-            if let Some(m) = mediator {
-                let coordinator = self
-                    .store
-                    .coordinators()
-                    .await?
-                    .iter()
-                    .any(|c| c.email.as_deref().is_some_and(|e| sender.is(e)));
-                if !coordinator {
-                    return Ok(Standing::Mediator(Box::new(m)));
-                }
+                .iter()
+                .any(|c| c.email.as_deref().is_some_and(|e| sender.is(e)));
+            if !coordinator {
+                return Ok(Standing::Mediator(Box::new(m)));
             }
         }
         Ok(if passes {
